@@ -1,0 +1,44 @@
+# Every target builds the project-local virtual environment (.venv) from the lock when it is missing or stale.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+SYNCED := $(VENV)/.synced
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test test-scheduler test-pg15 lint format clean venv
+
+$(SYNCED): pyproject.toml uv.lock
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
+	$(BIN)/uv sync --frozen --quiet
+	@touch $@
+
+venv: $(SYNCED)
+
+## The main job: the demo sync on embedded defaults (database, simulators, Airflow dag.test()).
+demo: $(SYNCED)
+	$(BIN)/onestop demo
+
+## The test suite (real PostgreSQL, real HTTP servers, real Airflow dag.test()); ≤ 10 minutes on 2 cores.
+test: $(SYNCED)
+	$(BIN)/pytest -m "not scheduler"
+
+## Slower tier: the real Airflow scheduler (LocalExecutor) with PostgreSQL metadata.
+test-scheduler: $(SYNCED)
+	$(BIN)/pytest -m scheduler
+
+## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
+test-pg15: $(SYNCED)
+	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler" tests/connectors tests/onestop
+
+lint: $(SYNCED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(SYNCED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	-$(BIN)/onestop db stop
+	rm -rf var .pytest_cache .ruff_cache

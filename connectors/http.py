@@ -1,0 +1,157 @@
+"""One HTTP client for every connector: timeouts, bounded bodies, retries with backoff honouring Retry-After,
+and every failed call reported (so faults absorbed by a retry are visible to administrators too)."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+import tenacity
+
+from connectors.errors import AuthError, ConnectorError, ProtocolError, TransientError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class FailureRecorder(Protocol):
+    def __call__(
+        self, *, endpoint: str, operation: str, error_class: str, message: str, http_status: int | None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_attempts: int = 5
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    max_bytes: int = 64 * 1024 * 1024  # no answer may be larger: a page, a token, a portal reply
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+
+
+class HttpClient:
+    """A requests.Session bound to one endpoint (a district system or the portal)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        base_url: str,
+        settings: HttpSettings | None = None,
+        on_failure: FailureRecorder | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.base_url = base_url.rstrip("/")
+        self.settings = settings or HttpSettings()
+        self.on_failure = on_failure
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "onestop-esb"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _once(self, method: str, path: str, operation: str, **kwargs: Any) -> bytes:
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        s = self.settings
+        try:
+            with self.session.request(
+                method, url, timeout=(s.connect_timeout, s.read_timeout), stream=True, **kwargs
+            ) as resp:
+                body = self._read_capped(resp)
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            raise TransientError(self.endpoint, f"{operation}: {type(exc).__name__}: {exc}") from exc
+        if resp.status_code in RETRY_STATUSES:
+            raise TransientError(
+                self.endpoint,
+                f"{operation}: HTTP {resp.status_code}",
+                http_status=resp.status_code,
+                retry_after=_retry_after(resp.headers.get("Retry-After")),
+            )
+        if resp.status_code in (401, 403):
+            raise AuthError(
+                self.endpoint, f"{operation}: HTTP {resp.status_code}", http_status=resp.status_code
+            )
+        if resp.status_code >= 400:
+            raise ProtocolError(
+                self.endpoint,
+                f"{operation}: HTTP {resp.status_code}: {body[:200]!r}",
+                http_status=resp.status_code,
+            )
+        return body
+
+    def _read_capped(self, resp: requests.Response) -> bytes:
+        cap = self.settings.max_bytes
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise ProtocolError(self.endpoint, f"answer of {declared} bytes is over the {cap}-byte cap")
+        chunks, size = [], 0
+        for chunk in resp.iter_content(chunk_size=256 * 1024):
+            size += len(chunk)
+            if size > cap:
+                raise ProtocolError(self.endpoint, f"answer is over the {cap}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _record(self, operation: str, exc: BaseException) -> None:
+        if self.on_failure is None:
+            return
+        status = exc.http_status if isinstance(exc, ConnectorError) else None
+        self.on_failure(
+            endpoint=self.endpoint,
+            operation=operation,
+            error_class=type(exc).__name__,
+            message=str(exc),
+            http_status=status,
+        )
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.settings.backoff_max)
+        # Exponential backoff with full jitter: many workers retrying together do not stampede.
+        ceiling = min(
+            self.settings.backoff_initial * 2 ** (state.attempt_number - 1), self.settings.backoff_max
+        )
+        return random.uniform(ceiling / 2, ceiling)
+
+    def request(self, method: str, path: str, *, operation: str, retry: bool = True, **kwargs: Any) -> bytes:
+        """The body of a successful answer; transient faults are retried, every failure is reported."""
+        attempts = self.settings.max_attempts if retry else 1
+
+        def call() -> bytes:
+            try:
+                return self._once(method, path, operation, **kwargs)
+            except ConnectorError as exc:
+                self._record(operation, exc)
+                raise
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception_type(TransientError),
+            reraise=True,
+        )
+        return retrying(call)
+
+    def json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
+        body = self.request(method, path, operation=operation, **kwargs)
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            err = ProtocolError(self.endpoint, f"{operation}: answer is not JSON: {body[:120]!r}")
+            self._record(operation, err)
+            raise err from exc

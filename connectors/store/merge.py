@@ -1,0 +1,211 @@
+"""The load: COPY normalized rows into a temp table, reduce in-batch duplicates, skip stale and unchanged
+records, record MaHoSo conflicts, merge with INSERT … ON CONFLICT, append history, bump versions, queue one
+delivery per new version, quarantine the bad, and move the watermark — all in the caller's one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from connectors.store.runs import RunCounts, advance_watermark
+
+GOOD_COLUMNS = (
+    "seq, uid, source_record_id, ma_ho_so, content_hash, status, received_at, due_at, finished_at,"
+    " procedure_code, agency_code, district_code, commune_code, applicant_id_hash, source_updated_at, record, flags"
+)
+BAD_COLUMNS = "seq, record_id, errors, error_class, payload, content_type, payload_hash, source_updated_at"
+
+
+@dataclass(frozen=True)
+class GoodRow:
+    seq: int
+    uid: str
+    source_record_id: str
+    ma_ho_so: str
+    content_hash: str
+    status: int
+    received_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+    procedure_code: str
+    agency_code: str | None
+    district_code: str | None
+    commune_code: str | None
+    applicant_id_hash: str | None
+    source_updated_at: datetime
+    record: str  # canonical JSON
+    flags: list[str]
+
+
+@dataclass(frozen=True)
+class BadRow:
+    seq: int
+    record_id: str
+    errors: str  # JSON list of {field, source_path, reason, value}
+    error_class: str
+    payload: str
+    content_type: str
+    payload_hash: str
+    source_updated_at: datetime | None
+
+
+class Loader:
+    """One run's load. Feed it chunks with add(); finish() merges and returns the run's counts."""
+
+    def __init__(self, conn: psycopg.Connection, source: str, run_id: int) -> None:
+        self.conn, self.source, self.run_id = conn, source, run_id
+        conn.execute(
+            "CREATE TEMP TABLE incoming (seq int, uid text, source_record_id text, ma_ho_so text,"
+            " content_hash text, status smallint, received_at timestamptz, due_at timestamptz,"
+            " finished_at timestamptz, procedure_code text, agency_code text, district_code text,"
+            " commune_code text, applicant_id_hash text, source_updated_at timestamptz, record text,"
+            " flags text[]) ON COMMIT DROP"
+        )
+        conn.execute(
+            "CREATE TEMP TABLE incoming_bad (seq int, record_id text, errors text, error_class text,"
+            " payload text, content_type text, payload_hash text, source_updated_at timestamptz) ON COMMIT DROP"
+        )
+
+    def add(self, good: Iterable[GoodRow], bad: Iterable[BadRow]) -> None:
+        with self.conn.cursor() as cur:
+            with cur.copy(f"COPY incoming ({GOOD_COLUMNS}) FROM STDIN") as copy:
+                for row in good:
+                    copy.write_row(
+                        (row.seq, row.uid, row.source_record_id, row.ma_ho_so, row.content_hash, row.status,
+                         row.received_at, row.due_at, row.finished_at, row.procedure_code, row.agency_code,
+                         row.district_code, row.commune_code, row.applicant_id_hash, row.source_updated_at,
+                         row.record, row.flags)
+                    )  # fmt: skip
+            bad = list(bad)
+            if bad:
+                with cur.copy(f"COPY incoming_bad ({BAD_COLUMNS}) FROM STDIN") as copy:
+                    for b in bad:
+                        copy.write_row(
+                            (b.seq, b.record_id, b.errors, b.error_class, b.payload, b.content_type,
+                             b.payload_hash, b.source_updated_at)
+                        )  # fmt: skip
+
+    def finish(self) -> RunCounts:
+        x, params = self.conn.execute, {"source": self.source, "run": self.run_id}
+        # Duplicates of one key inside the batch: the newest wins (ON CONFLICT cannot touch a row twice).
+        x(
+            "CREATE TEMP TABLE latest ON COMMIT DROP AS SELECT DISTINCT ON (uid) * FROM incoming"
+            " ORDER BY uid, source_updated_at DESC, seq DESC"
+        )
+        x(
+            "CREATE TEMP TABLE classified ON COMMIT DROP AS SELECT l.*, CASE"
+            "  WHEN d.uid IS NULL THEN 'new'"
+            "  WHEN d.source_updated_at > l.source_updated_at THEN 'stale'"
+            "  WHEN d.content_hash = l.content_hash THEN 'unchanged'"
+            "  ELSE 'changed' END AS class, NULL::text AS holder"
+            " FROM latest l LEFT JOIN onestop.dossier d ON d.uid = l.uid"
+        )
+        # A MaHoSo already held by another live dossier, here or earlier in this batch, is a conflict.
+        x(
+            "UPDATE classified c SET holder = h.uid FROM onestop.dossier h"
+            " WHERE c.class IN ('new', 'changed') AND h.ma_ho_so = c.ma_ho_so AND h.uid <> c.uid"
+            " AND h.conflict_with IS NULL AND NOT h.deleted"
+        )
+        x(
+            "UPDATE classified c SET holder = f.first_uid FROM ("
+            "  SELECT ma_ho_so, min(uid) AS first_uid FROM classified"
+            "  WHERE class IN ('new', 'changed') AND holder IS NULL GROUP BY ma_ho_so HAVING count(*) > 1) f"
+            " WHERE c.ma_ho_so = f.ma_ho_so AND c.uid <> f.first_uid AND c.holder IS NULL"
+            " AND c.class IN ('new', 'changed')"
+        )
+        x(
+            "WITH merged AS ("
+            " INSERT INTO onestop.dossier AS d (uid, source, source_record_id, ma_ho_so, version, content_hash,"
+            "  status, received_at, due_at, finished_at, procedure_code, agency_code, district_code, commune_code,"
+            "  applicant_id_hash, source_updated_at, record, flags, conflict_with, last_run_id)"
+            " SELECT uid, %(source)s, source_record_id, ma_ho_so, 1, content_hash, status, received_at, due_at,"
+            "  finished_at, procedure_code, agency_code, district_code, commune_code, applicant_id_hash,"
+            "  source_updated_at, record::jsonb, flags, holder, %(run)s"
+            " FROM classified WHERE class IN ('new', 'changed')"
+            " ON CONFLICT (uid) DO UPDATE SET version = d.version + 1, ma_ho_so = EXCLUDED.ma_ho_so,"
+            "  content_hash = EXCLUDED.content_hash, status = EXCLUDED.status, received_at = EXCLUDED.received_at,"
+            "  due_at = EXCLUDED.due_at, finished_at = EXCLUDED.finished_at,"
+            "  procedure_code = EXCLUDED.procedure_code, agency_code = EXCLUDED.agency_code,"
+            "  district_code = EXCLUDED.district_code, commune_code = EXCLUDED.commune_code,"
+            "  applicant_id_hash = EXCLUDED.applicant_id_hash, source_updated_at = EXCLUDED.source_updated_at,"
+            "  record = EXCLUDED.record, flags = EXCLUDED.flags, conflict_with = EXCLUDED.conflict_with,"
+            "  loaded_at = now(), last_run_id = EXCLUDED.last_run_id"
+            " RETURNING d.uid, d.version, d.ma_ho_so, d.content_hash, d.status, d.source_updated_at,"
+            "  d.conflict_with"
+            "), versions AS ("
+            " INSERT INTO onestop.dossier_version (uid, version, content_hash, status, source_updated_at, run_id)"
+            " SELECT uid, version, content_hash, status, source_updated_at, %(run)s FROM merged"
+            "), superseded AS ("
+            # A newer version replaces an older one that has not reached the portal yet.
+            " UPDATE onestop.outbox o SET state = 'superseded' FROM merged m"
+            " WHERE o.uid = m.uid AND o.state IN ('pending', 'failed')"
+            ")"
+            " INSERT INTO onestop.outbox (uid, version, source, ma_ho_so)"
+            " SELECT uid, version, %(source)s, ma_ho_so FROM merged WHERE conflict_with IS NULL",
+            params,
+        )
+        x(
+            "INSERT INTO onestop.conflict (uid, ma_ho_so, holder_uid, source)"
+            " SELECT uid, ma_ho_so, holder, %(source)s FROM classified WHERE holder IS NOT NULL"
+            " ON CONFLICT (uid) DO UPDATE SET ma_ho_so = EXCLUDED.ma_ho_so, holder_uid = EXCLUDED.holder_uid,"
+            "  state = 'open', detected_at = now()",
+            params,
+        )
+        # Status history is append-only: an event seen before is not written again.
+        x(
+            "INSERT INTO onestop.status_history (uid, at, status, status_raw, actor, position, department,"
+            " content, unusual, run_id)"
+            " SELECT uid, at, status, status_raw, actor, position, department, content,"
+            "  COALESCE(('status_move:' || prev || '->' || status) = ANY(flags), false), %(run)s FROM ("
+            "  SELECT c.uid, c.flags, (e->>'at')::timestamptz AS at, (e->>'status')::smallint AS status,"
+            "   e->>'status_raw' AS status_raw, e->>'actor' AS actor, e->>'position' AS position,"
+            "   e->>'department' AS department, e->>'content' AS content,"
+            "   lag(e->>'status') OVER (PARTITION BY c.uid ORDER BY n) AS prev"
+            "  FROM classified c CROSS JOIN LATERAL jsonb_array_elements(c.record::jsonb -> 'history')"
+            "   WITH ORDINALITY AS h(e, n)"
+            "  WHERE c.class IN ('new', 'changed')) events"
+            " ON CONFLICT DO NOTHING",
+            params,
+        )
+        x(
+            "INSERT INTO onestop.quarantine (source, record_id, run_id, errors, error_class, payload,"
+            " content_type, payload_hash)"
+            " SELECT DISTINCT ON (record_id, payload_hash) %(source)s, record_id, %(run)s, errors::jsonb,"
+            "  error_class, payload, content_type, payload_hash"
+            " FROM incoming_bad ORDER BY record_id, payload_hash, seq DESC"
+            " ON CONFLICT (source, record_id, payload_hash) DO UPDATE SET last_seen_at = now(),"
+            "  seen = onestop.quarantine.seen + 1, run_id = EXCLUDED.run_id, errors = EXCLUDED.errors",
+            params,
+        )
+        # A record that now loads fine leaves the administrators' list of open failures.
+        x(
+            "UPDATE onestop.quarantine q SET state = 'superseded', resolved_at = now(), resolved_by = 'pipeline'"
+            " FROM classified c WHERE q.source = %(source)s AND q.record_id = c.source_record_id"
+            " AND q.state = 'open' AND c.class IN ('new', 'changed')",
+            params,
+        )
+        row = x(
+            "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM latest),"
+            " (SELECT count(*) FROM classified WHERE class IN ('new', 'changed')),"
+            " (SELECT count(*) FROM classified WHERE class = 'unchanged'),"
+            " (SELECT count(*) FROM classified WHERE class = 'stale'),"
+            " (SELECT count(*) FROM incoming_bad),"
+            " (SELECT count(*) FROM classified WHERE holder IS NOT NULL),"
+            " GREATEST((SELECT max(source_updated_at) FROM incoming),"
+            "          (SELECT max(source_updated_at) FROM incoming_bad))"
+        ).fetchone()
+        assert row is not None
+        good, distinct, loaded, unchanged, stale, bad, conflicts, high = row
+        advance_watermark(self.conn, self.source, high, self.run_id)
+        return RunCounts(
+            fetched=good + bad,
+            loaded=loaded,
+            unchanged=unchanged,
+            stale=stale,
+            quarantined=bad,
+            duplicates=good - distinct,
+            conflicts=conflicts,
+        )

@@ -1,0 +1,90 @@
+"""The delivery outbox: one row per dossier version, pending -> sent -> delivered | failed -> dead.
+
+Only one drainer runs at a time (an advisory lock), so a row found 'sent' when a drain starts is one whose
+answer was lost (a crash between the POST and the commit): it is sent again and counted as a resend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+DRAIN_LOCK = 0x0E5B_0001  # pg advisory lock key of the single outbox drainer
+
+
+@dataclass(frozen=True)
+class Delivery:
+    uid: str
+    version: int
+    ma_ho_so: str
+    attempts: int
+    record: dict[str, Any]
+    updating: bool  # the portal already holds an earlier version of this dossier
+
+
+def try_lock(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (DRAIN_LOCK,)).fetchone()
+    return bool(row and row[0])
+
+
+def unlock(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s)", (DRAIN_LOCK,))
+
+
+def recover_lost_answers(conn: psycopg.Connection) -> int:
+    """Rows left 'sent' by a drainer that died: their answer was lost, so they go again."""
+    cur = conn.execute(
+        "UPDATE onestop.outbox SET state = 'pending', resends = resends + 1, next_try_at = now()"
+        " WHERE state = 'sent'"
+    )
+    return cur.rowcount
+
+
+def claim(conn: psycopg.Connection, limit: int) -> list[Delivery]:
+    """The next due rows, marked 'sent' (the caller commits before posting). Older versions are superseded."""
+    conn.execute(
+        "UPDATE onestop.outbox o SET state = 'superseded' FROM onestop.dossier d"
+        " WHERE d.uid = o.uid AND o.state IN ('pending', 'failed') AND o.version < d.version"
+    )
+    rows = conn.execute(
+        "WITH due AS ("
+        " SELECT o.uid, o.version FROM onestop.outbox o"
+        " WHERE o.state IN ('pending', 'failed') AND o.next_try_at <= now()"
+        " ORDER BY o.next_try_at, o.uid LIMIT %s FOR UPDATE SKIP LOCKED)"
+        " UPDATE onestop.outbox o SET state = 'sent', sent_at = now(), attempts = o.attempts + 1"
+        " FROM due, onestop.dossier d WHERE o.uid = due.uid AND o.version = due.version AND d.uid = o.uid"
+        " RETURNING o.uid, o.version, o.ma_ho_so, o.attempts, d.record,"
+        "  EXISTS (SELECT 1 FROM onestop.outbox p WHERE p.uid = o.uid AND p.state = 'delivered')",
+        (limit,),
+    ).fetchall()
+    return [Delivery(*row) for row in rows]
+
+
+def mark_delivered(conn: psycopg.Connection, keys: list[tuple[str, int]]) -> None:
+    if keys:
+        conn.cursor().executemany(
+            "UPDATE onestop.outbox SET state = 'delivered', delivered_at = now(), error_code = NULL, error = NULL"
+            " WHERE uid = %s AND version = %s",
+            keys,
+        )
+
+
+def mark_failed(
+    conn: psycopg.Connection,
+    failures: list[tuple[str, int, str, str]],
+    *,
+    max_attempts: int,
+    retry: bool,
+) -> None:
+    """(uid, version, code, message) rows. A rejection waits for a re-drive; a transport fault retries later."""
+    for uid, version, code, message in failures:
+        conn.execute(
+            "UPDATE onestop.outbox SET error_code = %s, error = %s,"
+            " state = CASE WHEN attempts >= %s THEN 'dead' ELSE 'failed' END,"
+            # Backoff doubles from 30 s up to ~8.5 h; a rejection waits ('infinity') until an administrator re-drives.
+            " next_try_at = CASE WHEN %s THEN now() + interval '30 seconds' * power(2, LEAST(attempts - 1, 10))"
+            " ELSE 'infinity' END"
+            " WHERE uid = %s AND version = %s",
+            (code, message[:2000], max_attempts, retry, uid, version),
+        )

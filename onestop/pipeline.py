@@ -1,0 +1,307 @@
+"""The pipeline steps as plain functions: plan → extract → load for a source, and deliver for the portal.
+
+Airflow's DAG files, the CLI, the tests and the benchmarks all call these; none of them needs a scheduler.
+Batches never leave the database: steps hand each other a run id and return counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import psycopg
+
+from connectors.connection import get_connection
+from connectors.errors import ConfigError, ConnectorError
+from connectors.http import HttpClient, HttpSettings
+from connectors.portal import PortalClient, to_portal, to_progress
+from connectors.rest import RestSource
+from connectors.store import outbox, runs, staging, status
+from connectors.store.attempts import AttemptRecorder
+from connectors.store.merge import BadRow, GoodRow, Loader
+from connectors.store.runs import RunCounts, RunPlan
+from mappings import get_mapping
+from onestop import progress, registry
+from onestop.db import connect
+from onestop.embedded_db import database_url
+from schemas.dossier import citizen_id_hash, content_hash, dossier_uid
+
+log = logging.getLogger(__name__)
+
+
+def plan(
+    source_name: str,
+    *,
+    airflow_run_id: str | None = None,
+    interval: tuple[datetime, datetime] | None = None,
+    now: datetime | None = None,
+) -> RunPlan:
+    """Open a sync run and fix the window it reads (Contracts: Window and watermark)."""
+    source = registry.load().source(source_name)
+    with connect() as conn:
+        window = runs.plan_window(
+            runs.watermark(conn, source.name),
+            lookback=source.lookback,
+            start=source.start,
+            now=now or datetime.now(UTC),
+            interval=interval,
+        )
+        run_id = runs.create_run(conn, source.name, window, airflow_run_id)
+    log.info("%s: run %s reads %s .. %s", source.name, run_id, window[0], window[1])
+    return RunPlan(run_id, source.name, window[0], window[1])
+
+
+def _open_source(source: registry.SourceConfig, recorder: AttemptRecorder) -> RestSource:
+    conn = get_connection(source.conn_id)
+    settings = HttpSettings(read_timeout=source.timeout_s, max_attempts=source.max_attempts)
+    client = HttpClient(source.name, conn.base_url, settings, on_failure=recorder)
+    if source.kind == "rest" and source.rest is not None:
+        return RestSource(source.name, source.rest, conn, client)
+    raise ConfigError(f"source {source.name}: kind {source.kind!r} is not supported yet")
+
+
+def extract(run_id: int) -> int:
+    """Fetch the run's window page by page and COPY each raw record into staging. Returns records staged.
+
+    One transaction: a retry after a failure starts the run's staging afresh, nothing half-staged remains.
+    """
+    url = database_url()
+    with connect(url) as conn:
+        run = runs.get_plan(conn, run_id)
+        source = registry.load().source(run.source)
+        id_of = get_mapping(source.dialect).record_id
+        recorder = AttemptRecorder(url, run_id)
+        try:
+            reader = _open_source(source, recorder)
+            runs.set_state(conn, run_id, "extracting")
+            pages = 0
+
+            def records() -> Iterator[tuple[str | None, str, str]]:
+                nonlocal pages
+                bar = progress.task(f"{source.name}: fetch")
+                for page in reader.pages(run.window_start, run.window_end):
+                    pages += 1
+                    bar.advance(len(page))
+                    for record in page:
+                        yield id_of(record), "application/json", json.dumps(record, ensure_ascii=False)
+                bar.done()
+
+            staged = staging.stage(conn, run_id, records())
+            conn.execute("UPDATE onestop.sync_run SET pages = %s WHERE run_id = %s", (pages, run_id))
+            runs.set_state(conn, run_id, "extracted")
+        finally:
+            recorder.close()
+    log.info("%s: run %s staged %s records from %s pages", source.name, run_id, staged, pages)
+    return staged
+
+
+def _error_class(reasons: list[str]) -> str:
+    first = reasons[0].lower() if reasons else ""
+    if "missing" in first or "required" in first:
+        return "MissingField"
+    if "date" in first or "time" in first:
+        return "InvalidDate"
+    if "code" in first or "unknown" in first:
+        return "UnknownCode"
+    return "InvalidValue"
+
+
+def normalize_chunk(
+    mapping, source: str, rows: list[tuple[int, str | None, str, str]]
+) -> tuple[list[GoodRow], list[BadRow]]:
+    """Staged rows → rows for the merge, and the bad ones with every failing field."""
+    good, bad = [], []
+    for seq, staged_id, content_type, payload in rows:
+        outcome = mapping.normalize(json.loads(payload), source)
+        d = outcome.dossier
+        if d is not None:
+            canonical = d.canonical_json()
+            good.append(
+                GoodRow(
+                    seq=seq,
+                    uid=dossier_uid(source, d.source_record_id),
+                    source_record_id=d.source_record_id,
+                    ma_ho_so=d.ma_ho_so,
+                    content_hash=content_hash(canonical),
+                    status=int(d.status),
+                    received_at=d.received_at,
+                    due_at=d.due_at,
+                    finished_at=d.finished_at or d.returned_at,
+                    procedure_code=d.procedure_code,
+                    agency_code=d.agency_code,
+                    district_code=d.district_code,
+                    commune_code=d.commune_code,
+                    applicant_id_hash=citizen_id_hash(d.applicant.id_number)
+                    if d.applicant.id_number
+                    else None,
+                    source_updated_at=d.source_updated_at,
+                    record=canonical,
+                    flags=d.flags,
+                )
+            )
+        else:
+            payload_hash = hashlib.sha256(payload.encode()).hexdigest()
+            record_id = outcome.record_id or staged_id or f"?{payload_hash[:16]}"
+            errors = [asdict(e) for e in outcome.errors]
+            for e in outcome.errors:
+                log.warning("%s", e.describe(source, record_id))
+            bad.append(
+                BadRow(
+                    seq=seq,
+                    record_id=record_id,
+                    errors=json.dumps(errors, ensure_ascii=False, default=str),
+                    error_class=_error_class([e.reason for e in outcome.errors]),
+                    payload=payload,
+                    content_type=content_type,
+                    payload_hash=payload_hash,
+                    source_updated_at=outcome.source_updated_at,
+                )
+            )
+    return good, bad
+
+
+def load(run_id: int) -> RunCounts:
+    """Normalize the run's staged records and merge them; the watermark moves in the same transaction."""
+    with connect() as conn:
+        run = runs.get_plan(conn, run_id)
+        source = registry.load().source(run.source)
+        mapping = get_mapping(source.dialect)
+        loader = Loader(conn, source.name, run_id)
+        bar = progress.task(f"{source.name}: normalize + load")
+        for rows in staging.read_staged(conn, run_id):
+            loader.add(*normalize_chunk(mapping, source.name, rows))
+            bar.advance(len(rows))
+        counts = loader.finish()
+        runs.record_counts(conn, run_id, counts)
+        bar.done()
+    log.info("%s: run %s %s", run.source, run_id, counts.as_dict())
+    return counts
+
+
+def sync(source_name: str, **plan_kwargs) -> RunCounts:
+    """plan + extract + load, for the CLI and tests (Airflow runs them as separate tasks)."""
+    run = plan(source_name, **plan_kwargs)
+    try:
+        extract(run.run_id)
+        return load(run.run_id)
+    except Exception as exc:
+        with connect() as conn:
+            runs.set_state(conn, run.run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+@dataclass
+class DeliveryCounts:
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    resends: int = 0
+    busy: bool = False  # another drainer holds the lock
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+
+def _portal(recorder: AttemptRecorder, db: psycopg.Connection) -> tuple[PortalClient, registry.PortalConfig]:
+    config = registry.load().portal
+    conn = get_connection(config.conn_id)
+    client = HttpClient(
+        "portal", conn.base_url, HttpSettings(read_timeout=config.timeout_s), on_failure=recorder
+    )
+
+    def on_answer(service: str, updating: bool | None, records: int, accepted: int) -> None:
+        status.record_portal_call(db, service, updating, records, accepted)
+
+    return PortalClient(conn, client, on_answer=on_answer), config
+
+
+def _send(portal: PortalClient, batch: list[outbox.Delivery]) -> tuple[list, list]:
+    """Dossier records first, then their progress. Returns (delivered keys, (uid, version, code, msg) rejects)."""
+    accepted: list[outbox.Delivery] = []
+    rejected: list[tuple[str, int, str, str]] = []
+    todo = {False: [d for d in batch if not d.updating], True: [d for d in batch if d.updating]}
+    for _round in range(2):  # "already exists" → send as an update; "not found" on update → create
+        again: dict[bool, list[outbox.Delivery]] = {False: [], True: []}
+        for updating, items in todo.items():
+            if not items:
+                continue
+            results = portal.sync_dossiers([to_portal(d.record) for d in items], updating=updating)
+            for item, result in zip(items, results, strict=True):
+                if result.ok:
+                    accepted.append(item)
+                elif result.code in ("3", "-3") and not updating:
+                    again[True].append(item)
+                elif result.code == "-4" and updating:
+                    again[False].append(item)
+                else:
+                    rejected.append((item.uid, item.version, result.code, result.message))
+        todo = again
+    for updating, items in todo.items():
+        rejected += [
+            (d.uid, d.version, "3" if updating else "-4", "portal kept refusing create/update") for d in items
+        ]
+    progress_rows = [row for d in accepted for row in to_progress(d.record)]
+    refused_progress: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(progress_rows), 500):
+        chunk = progress_rows[start : start + 500]
+        for row, result in zip(chunk, portal.update_progress(chunk), strict=True):
+            if not result.ok:
+                refused_progress.setdefault(row["MaHoSo"], (result.code, f"progress: {result.message}"))
+    delivered = []
+    for d in accepted:
+        if d.ma_ho_so in refused_progress:
+            code, message = refused_progress[d.ma_ho_so]
+            rejected.append((d.uid, d.version, code, message))
+        else:
+            delivered.append((d.uid, d.version))
+    return delivered, rejected
+
+
+def deliver(limit: int | None = None) -> DeliveryCounts:
+    """Drain the outbox to the portal in batches; every answer is committed as it comes."""
+    url = database_url()
+    counts = DeliveryCounts()
+    recorder = AttemptRecorder(url)
+    with connect(url, autocommit=True) as conn:
+        if not outbox.try_lock(conn):
+            counts.busy = True
+            return counts
+        try:
+            portal, config = _portal(recorder, conn)
+            counts.resends = outbox.recover_lost_answers(conn)
+            bar = progress.task("portal: deliver")
+            while limit is None or counts.sent < limit:
+                with conn.transaction():
+                    batch = outbox.claim(conn, config.batch_size)
+                if not batch:
+                    break
+                counts.sent += len(batch)
+                try:
+                    delivered, rejected = _send(portal, batch)
+                except ConnectorError as exc:
+                    with conn.transaction():
+                        outbox.mark_failed(
+                            conn,
+                            [(d.uid, d.version, exc.error_class, str(exc)) for d in batch],
+                            max_attempts=config.max_attempts,
+                            retry=True,
+                        )
+                    counts.failed += len(batch)
+                    log.error("portal: delivery stopped: %s", exc)
+                    raise
+                with conn.transaction():
+                    outbox.mark_delivered(conn, delivered)
+                    outbox.mark_failed(conn, rejected, max_attempts=config.max_attempts, retry=False)
+                counts.delivered += len(delivered)
+                counts.failed += len(rejected)
+                bar.advance(len(batch))
+            bar.done()
+        finally:
+            outbox.unlock(conn)
+            recorder.close()
+    log.info("portal: %s", counts.as_dict())
+    return counts

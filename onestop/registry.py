@@ -1,0 +1,168 @@
+"""The source registry (config/sources.yaml): one entry per district or sector system.
+
+Adding a district is one entry here (and, for a new vendor dialect, one mappings/<dialect>.yaml): no Python.
+Protocol details shared by every system of one vendor live in a `profiles:` entry that sources name.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from connectors.errors import ConfigError
+from onestop import settings
+
+_DURATION = re.compile(r"^(?P<n>\d+)\s*(?P<unit>s|m|h|d)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str) and (m := _DURATION.match(value.strip())):
+        return timedelta(**{_UNITS[m["unit"]]: int(m["n"])})
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuthSpec(_Spec):
+    type: Literal["oauth2_client_credentials", "bearer", "api_key", "basic", "none"] = "none"
+    token_url: str | None = None  # oauth2: relative to the connection's base URL
+    header: str = "Authorization"  # api_key: the header that carries the connection's password
+
+
+class PaginatorSpec(_Spec):
+    type: Literal["page_number"] = "page_number"
+    page_param: str = "page"
+    size_param: str = "size"
+    base_page: int = 0
+    page_size: int = Field(default=200, ge=1, le=5000)
+    stop: Literal["short_page", "total", "last_page"] = "short_page"
+    total_path: str | None = None  # stop: total — where the record count is in the answer
+    last_page_path: str | None = None  # stop: last_page — where the last page number is
+
+
+class IncrementalSpec(_Spec):
+    start_param: str
+    end_param: str | None = None
+    format: Literal["iso", "yyyyMMddHHmmss", "dd/MM/yyyy"] = "iso"
+
+
+class RestSpec(_Spec):
+    resource: str
+    records: str = ""  # dotted path to the list of records in a page ("" = the page is the list)
+    auth: AuthSpec = AuthSpec()
+    paginator: PaginatorSpec = PaginatorSpec()
+    incremental: IncrementalSpec | None = None
+    params: dict[str, str] = {}
+
+
+class SourceConfig(_Spec):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
+    title: str
+    kind: Literal["rest", "soap", "xml", "feed"]
+    dialect: str
+    conn_id: str
+    district_code: str | None = None
+    schedule: str | None = "*/30 * * * *"
+    lookback: Duration = timedelta(minutes=15)
+    start: datetime = datetime.fromisoformat("2025-01-01T00:00:00+07:00")
+    pool_slots: int = Field(default=2, ge=1)
+    timeout_s: float = 60.0
+    max_attempts: int = Field(default=5, ge=1)
+    rest: RestSpec | None = None
+
+    @property
+    def pool(self) -> str:
+        """Airflow pool capping concurrent calls to this (often fragile) system."""
+        return f"onestop_{self.name}"
+
+
+class PortalConfig(_Spec):
+    conn_id: str = "onestop_portal"
+    batch_size: int = Field(default=100, ge=1, le=500)
+    max_attempts: int = Field(default=8, ge=1)
+    timeout_s: float = 60.0
+
+
+class Registry(_Spec):
+    portal: PortalConfig = PortalConfig()
+    sources: list[SourceConfig]
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(f"no source named {name!r} in the registry (known: {', '.join(self.names())})")
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.sources]
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = (
+            _merge(merged[key], value)
+            if isinstance(merged.get(key), dict) and isinstance(value, dict)
+            else value
+        )
+    return merged
+
+
+def parse(data: dict, origin: str = "<registry>") -> Registry:
+    profiles = data.get("profiles") or {}
+    defaults = data.get("defaults") or {}
+    entries = []
+    for i, entry in enumerate(data.get("sources") or []):
+        profile_name = entry.get("profile")
+        if profile_name is not None and profile_name not in profiles:
+            raise ConfigError(
+                f"{origin}: sources[{i}] ({entry.get('name')}): unknown profile {profile_name!r}"
+            )
+        merged = _merge(
+            _merge(defaults, profiles.get(profile_name, {})),
+            {k: v for k, v in entry.items() if k != "profile"},
+        )
+        entries.append(merged)
+    try:
+        registry = Registry(portal=data.get("portal") or {}, sources=entries)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = list(err["loc"])
+            where = ".".join(str(p) for p in loc)
+            if loc[:1] == ["sources"] and len(loc) > 1:
+                name = entries[loc[1]].get("name", "?")
+                where = f"sources[{loc[1]}] ({name}): " + ".".join(str(p) for p in loc[2:])
+            problems.append(f"{origin}: {where}: {err['msg']}")
+        raise ConfigError("\n".join(problems)) from None
+    seen = set()
+    for s in registry.sources:
+        if s.name in seen:
+            raise ConfigError(f"{origin}: source name {s.name!r} appears twice")
+        seen.add(s.name)
+        if s.kind == "rest" and s.rest is None:
+            raise ConfigError(f"{origin}: source {s.name}: kind rest needs a `rest:` section (or a profile)")
+    return registry
+
+
+@cache
+def _load(path: Path, mtime: float) -> Registry:
+    return parse(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, origin=str(path))
+
+
+def load(path: Path | None = None) -> Registry:
+    """The registry, re-read only when the file changes (DAG files parse it every 30 s)."""
+    path = path or settings.sources_file()
+    return _load(path, path.stat().st_mtime)
