@@ -1,0 +1,48 @@
+"""One dag.test() per DAG shape, end to end against the simulators and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.store import status
+from onestop import airflow_env
+from tests.conftest import SOURCES, portal_summary, reset_portal, truth
+
+
+@pytest.fixture(scope="module")
+def dags() -> dict:
+    airflow_env.migrate()
+    return airflow_env.dags()
+
+
+def test_a_source_dag_then_the_delivery_dag_bring_the_district_to_the_portal(
+    db, districts, portal, dags
+) -> None:
+    reset_portal(portal)
+    source = SOURCES[1]
+
+    assert airflow_env.run_dag(dags[f"onestop_sync_{source}"]) == "success"
+    assert airflow_env.run_dag(dags["onestop_deliver_portal"]) == "success"
+
+    good = [r for r in truth(districts[source]) if not r["bad"]]
+    run = db.execute("SELECT airflow_run_id, state, loaded FROM onestop.sync_run").fetchone()
+    assert run[0].startswith("manual__") and run[1] == "loaded" and run[2] == len(good)
+    assert status.database_counts(db)["dossiers"] == len(good)
+    assert portal_summary(portal)["accepted"] == len(good)
+    assert db.execute("SELECT count(*) FROM onestop.outbox WHERE state <> 'delivered'").fetchone()[0] == 0
+
+
+def test_a_failing_task_is_recorded_for_the_administrators(db, districts, portal, dags, monkeypatch) -> None:
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_ONESTOP_SRC_{SOURCES[2].upper()}",
+        '{"conn_type": "http", "host": "http://127.0.0.1:9"}',
+    )
+
+    assert airflow_env.run_dag(dags[f"onestop_sync_{SOURCES[2]}"]) == "failed"
+
+    failure = db.execute("SELECT dag_id, task_id, error_class FROM onestop.task_failure").fetchone()
+    assert failure == (f"onestop_sync_{SOURCES[2]}", "extract", "TransientError")
+    assert (
+        db.execute("SELECT count(*) FROM onestop.attempt WHERE endpoint = %s", (SOURCES[2],)).fetchone()[0]
+        >= 1
+    )

@@ -1,0 +1,204 @@
+"""The pipeline's steps as plain functions, against real simulators and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from connectors.store import runs, staging, status
+from connectors.store.merge import Loader
+from onestop import pipeline
+from tests.conftest import SOURCES, portal_summary, reset_portal, truth
+
+SOURCE = SOURCES[0]
+
+
+def staged_records(db: psycopg.Connection, source: str) -> dict[str, dict]:
+    """The latest raw record of every id a source served (as staged)."""
+    rows = db.execute(
+        "SELECT s.record_id, s.payload FROM onestop.staging s JOIN onestop.sync_run r USING (run_id)"
+        " WHERE r.source = %s ORDER BY s.run_id, s.seq",
+        (source,),
+    ).fetchall()
+    return {rid: json.loads(payload) for rid, payload in rows}
+
+
+def load_records(db: psycopg.Connection, source: str, records: list[dict]) -> runs.RunCounts:
+    """A run whose fetch returned exactly these records (crafted cases a source rarely produces on demand)."""
+    now = datetime.now(UTC)
+    with psycopg.connect(db.info.dsn) as conn:
+        run_id = runs.create_run(conn, source, (now - timedelta(days=1), now), None)
+        staging.stage(conn, run_id, ((r.get("id"), "application/json", json.dumps(r)) for r in records))
+    return pipeline.load(run_id)
+
+
+def test_a_sync_loads_every_good_dossier_and_quarantines_each_bad_one(db, districts, portal) -> None:
+    counts = pipeline.sync(SOURCE)
+
+    served = truth(districts[SOURCE])
+    bad = {r["id"]: r["bad"] for r in served if r["bad"]}
+    assert bad, "the simulator serves some deliberately bad records"
+    assert counts.fetched == len(served)
+    assert counts.quarantined == len(bad)
+    assert counts.loaded == len(served) - len(bad)
+    assert counts.balanced()
+    assert status.database_counts(db) == {"dossiers": len(served) - len(bad), "quarantined": len(bad)}
+    quarantined = dict(db.execute("SELECT record_id, errors FROM onestop.quarantine").fetchall())
+    assert set(quarantined) == set(bad)
+    for record_id, errors in quarantined.items():
+        assert errors and all(e["field"] and e["reason"] for e in errors), record_id
+
+
+def test_delivery_puts_each_dossier_at_the_portal_once_at_its_latest_status(db, districts, portal) -> None:
+    reset_portal(portal)
+    loaded = pipeline.sync(SOURCE).loaded
+
+    delivered = pipeline.deliver()
+
+    assert delivered.delivered == loaded and delivered.failed == 0
+    summary = portal_summary(portal)
+    assert summary["accepted"] == loaded
+    assert summary["received"] == loaded  # nothing sent twice
+    ours = dict(db.execute("SELECT ma_ho_so, status FROM onestop.dossier").fetchall())
+    import requests
+
+    lines = requests.get(f"{portal.url}/_inspect/dossiers", timeout=30).text.splitlines()
+    at_portal = {d["MaHoSo"]: d["TrangThaiHoSo"] for d in map(json.loads, filter(None, lines))}
+    assert at_portal == ours
+    assert all(d["progress"] > 0 for d in map(json.loads, filter(None, lines)))
+
+
+def test_the_same_window_twice_gives_the_same_checksum_and_no_portal_call(db, districts, portal) -> None:
+    reset_portal(portal)
+    window = (datetime(2025, 1, 1, tzinfo=UTC), datetime.now(UTC))
+    pipeline.sync(SOURCE, interval=window)
+    pipeline.deliver()
+    first, calls = status.checksum(db), portal_summary(portal)
+
+    again = pipeline.sync(SOURCE, interval=window)
+    redelivered = pipeline.deliver()
+
+    assert again.loaded == 0 and again.unchanged == again.fetched - again.quarantined
+    assert redelivered.sent == 0
+    assert status.checksum(db) == first
+    assert portal_summary(portal) == calls
+
+
+def test_already_exists_at_the_portal_becomes_an_update(db, districts, portal) -> None:
+    reset_portal(portal)
+    pipeline.sync(SOURCE)
+    pipeline.deliver()
+    accepted = portal_summary(portal)["accepted"]
+    # Our database forgets everything (a restore from an old backup); the portal still holds the dossiers.
+    db.execute("TRUNCATE onestop.dossier, onestop.outbox, onestop.sync_run, onestop.watermark CASCADE")
+
+    pipeline.sync(SOURCE)
+    result = pipeline.deliver()
+
+    assert result.delivered == accepted and result.failed == 0
+    assert portal_summary(portal)["accepted"] == accepted
+    updates = db.execute(
+        "SELECT sum(records) FROM onestop.portal_call WHERE service = 'DongBoHoSoMC' AND updating"
+    ).fetchone()[0]
+    assert updates == accepted  # each refused create went again as an update
+
+
+def test_in_batch_duplicates_reduce_to_the_newest_and_older_records_are_stale(db, districts, portal) -> None:
+    pipeline.sync(SOURCE)
+    good = [
+        r
+        for rid, r in staged_records(db, SOURCE).items()
+        if rid not in {t["id"] for t in truth(districts[SOURCE]) if t["bad"]}
+    ]
+    a, b = good[0], good[1]
+    older_a = {**a, "summary": "an older text", "updatedDate": "2025-01-01T08:00:00+07:00"}
+    b1 = {**b, "summary": "first edit", "updatedDate": "2030-01-01T08:00:00+07:00"}
+    b2 = {**b, "summary": "second edit", "updatedDate": "2030-01-02T08:00:00+07:00"}
+
+    counts = load_records(db, SOURCE, [older_a, b1, b2])
+
+    assert (counts.fetched, counts.stale, counts.duplicates, counts.loaded) == (3, 1, 1, 1)
+    row = db.execute(
+        "SELECT version, record->>'summary' FROM onestop.dossier WHERE source_record_id = %s", (b["id"],)
+    ).fetchone()
+    assert row == (2, "second edit")
+    kept = db.execute(
+        "SELECT record->>'summary' FROM onestop.dossier WHERE source_record_id = %s", (a["id"],)
+    ).fetchone()
+    assert kept[0] == a.get("summary")
+
+
+def test_a_second_source_with_the_same_ma_ho_so_is_a_conflict_not_an_overwrite(db, districts, portal) -> None:
+    pipeline.sync(SOURCE)
+    record = next(iter(r for r in staged_records(db, SOURCE).values() if r.get("code")))
+    dossiers = status.database_counts(db)["dossiers"]
+
+    counts = load_records(db, SOURCES[1], [{**record, "id": "f" * 24}])
+
+    assert counts.conflicts == 1
+    assert status.database_counts(db)["dossiers"] == dossiers
+    holder = db.execute(
+        "SELECT holder_uid FROM onestop.conflict WHERE ma_ho_so = %s", (record["code"],)
+    ).fetchone()
+    assert holder is not None
+    assert (
+        db.execute("SELECT count(*) FROM onestop.outbox WHERE source = %s", (SOURCES[1],)).fetchone()[0] == 0
+    )
+
+
+def test_a_record_with_several_faults_lists_every_failing_field(db, districts, portal) -> None:
+    pipeline.sync(SOURCE)
+    record = next(iter(staged_records(db, SOURCE).values()))
+    broken = {**record, "id": "e" * 24, "code": None, "acceptedDate": "2025-02-30T08:00:00+07:00",
+              "dossierStatus": {"id": 99}}  # fmt: skip
+
+    counts = load_records(db, SOURCE, [broken, record])
+
+    assert counts.quarantined == 1
+    errors = db.execute("SELECT errors FROM onestop.quarantine WHERE record_id = %s", ("e" * 24,)).fetchone()[
+        0
+    ]
+    fields = {e["field"] for e in errors}
+    assert {"ma_ho_so", "received_at", "status"} <= fields
+
+
+def test_a_failed_load_moves_neither_data_nor_watermark(db, districts, portal, monkeypatch) -> None:
+    pipeline.sync(SOURCE)
+    mark = db.execute("SELECT value FROM onestop.watermark").fetchone()[0]
+    dossiers = status.database_counts(db)["dossiers"]
+    original = Loader.finish
+
+    def crash_after_merge(self):
+        original(self)
+        raise RuntimeError("worker died after the merge, before the commit")
+
+    monkeypatch.setattr(Loader, "finish", crash_after_merge)
+    record = next(iter(staged_records(db, SOURCE).values()))
+    with pytest.raises(RuntimeError):
+        load_records(
+            db,
+            SOURCE,
+            [
+                {
+                    **record,
+                    "id": "d" * 24,
+                    "code": "000.00.14.H23-250101-9999",
+                    "updatedDate": "2031-01-01T00:00:00+07:00",
+                }
+            ],
+        )
+
+    assert db.execute("SELECT value FROM onestop.watermark").fetchone()[0] == mark
+    assert status.database_counts(db)["dossiers"] == dossiers
+
+
+def test_the_next_run_reads_from_the_watermark_minus_the_lookback(db, districts, portal) -> None:
+    pipeline.sync(SOURCE)
+    mark = db.execute("SELECT value FROM onestop.watermark WHERE source = %s", (SOURCE,)).fetchone()[0]
+
+    plan = pipeline.plan(SOURCE)
+
+    assert plan.window_start == mark - timedelta(minutes=15)
