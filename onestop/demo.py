@@ -65,7 +65,8 @@ def start_simulators(
     sims = {}
     per_source = max(dossiers // max(len(sources), 1), 1)
     for i, source in enumerate(sources):
-        args = ["--seed", str(seed + i), "--count", str(per_source)]
+        # A receipt span a little past the clock: new dossiers arrive when the clock advances.
+        args = ["--seed", str(seed + i), "--count", str(per_source), "--span-days", "175"]
         if source.district_code:
             args += ["--district", source.district_code]
         sims[source.name] = stack.enter_context(start_simulator(SIMULATED_KIND[source.dialect], *args))

@@ -148,7 +148,7 @@ def normalize_chunk(
             record_id = outcome.record_id or staged_id or f"?{payload_hash[:16]}"
             errors = [asdict(e) for e in outcome.errors]
             for e in outcome.errors:
-                log.warning("%s", e.describe(source, record_id))
+                log.info("quarantined: %s", e.describe(source, record_id))
             bad.append(
                 BadRow(
                     seq=seq,

@@ -1,0 +1,129 @@
+"""Start a simulator as a child process and wait for its `READY <url>` line (used by tests and the demo)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SimulatorProcess:
+    """A running simulator: its base URL and its process. Stops on context exit."""
+
+    def __init__(
+        self,
+        url: str,
+        proc: subprocess.Popen,
+        stderr_file: IO[bytes] | None = None,
+        reader: threading.Thread | None = None,
+    ) -> None:
+        self.url = url
+        self.proc = proc
+        self._stderr_file = stderr_file
+        self._reader = reader
+
+    def stderr_tail(self, limit: int = 4000) -> str:
+        return _tail(self._stderr_file, limit)
+
+    def stop(self, timeout: float = 10) -> int | None:
+        """SIGTERM, wait, SIGKILL if it hangs. Returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        if self._reader is not None:
+            self._reader.join(timeout=2)  # it ends at EOF; closing the pipe under it would raise there
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        if self._stderr_file is not None and not self._stderr_file.closed:
+            self._stderr_file.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> SimulatorProcess:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"SimulatorProcess(url={self.url!r}, pid={self.proc.pid})"
+
+
+def _tail(file: IO[bytes] | None, limit: int) -> str:
+    if file is None or file.closed:
+        return ""
+    file.flush()
+    file.seek(0, os.SEEK_END)
+    size = file.tell()
+    file.seek(max(0, size - limit))
+    return file.read().decode("utf-8", "replace")
+
+
+def _drain(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
+    """Reads stdout for the process's whole life, so the pipe never fills up and blocks the server."""
+    try:
+        for line in iter(stream.readline, b""):
+            lines.put(line)
+    except (OSError, ValueError):  # the pipe was closed under us
+        pass
+    finally:
+        lines.put(None)
+
+
+def start_simulator(
+    kind: str, *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> SimulatorProcess:
+    """Launch `python -m onestop.simulators.<kind> --port 0 *args` and wait for READY.
+
+    `env` is laid over the current environment. stderr goes to a temporary file (not a pipe, which could
+    fill up and stall a long run); its tail is in the error if the process dies or never gets ready.
+    """
+    full_env = {**os.environ, **(env or {})}
+    # The package must be importable whatever the caller's working directory.
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), full_env.get("PYTHONPATH")]))
+    stderr_file = tempfile.TemporaryFile(prefix=f"sim-{kind}-")  # noqa: SIM115 - lives as long as the child
+    cmd = [sys.executable, "-m", f"onestop.simulators.{kind}", "--port", "0", *args]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=stderr_file, stdin=subprocess.DEVNULL, env=full_env
+    )
+    assert proc.stdout is not None
+    lines: queue.Queue[bytes | None] = queue.Queue()
+    reader = threading.Thread(
+        target=_drain, args=(proc.stdout, lines), daemon=True, name=f"sim-{kind}-stdout"
+    )
+    reader.start()
+    deadline = time.monotonic() + timeout
+    problem = f"did not print READY within {timeout:g} s"
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            line = lines.get(timeout=min(remaining, 0.5))
+        except queue.Empty:
+            continue
+        if line is None:
+            proc.wait(timeout=5)
+            problem = f"exited with code {proc.returncode} before READY"
+            break
+        text = line.decode("utf-8", "replace").strip()
+        if text.startswith("READY "):
+            return SimulatorProcess(text.split(None, 1)[1], proc, stderr_file, reader)
+    sim = SimulatorProcess("", proc, stderr_file, reader)
+    tail = sim.stderr_tail()
+    sim.stop(timeout=5)
+    raise RuntimeError(f"simulator {kind!r} ({' '.join(cmd[2:])}) {problem}; stderr tail:\n{tail}")

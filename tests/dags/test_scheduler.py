@@ -1,0 +1,107 @@
+"""The real scheduler (LocalExecutor, PostgreSQL metadata): two source DAGs run in parallel, and their loads'
+Asset event starts the delivery DAG, which no one triggers by hand."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+import psycopg
+import pytest
+
+from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
+from onestop.simulators.process import start_simulator
+from tests.conftest import IGATE_FIELDS, SOURCES, portal_summary, set_connection
+
+pytestmark = pytest.mark.scheduler
+PARALLEL = SOURCES[:2]
+
+
+@pytest.fixture(scope="module")
+def cluster(pg_url, portal, tmp_path_factory) -> Iterator[AirflowCluster]:
+    name = f"airflow_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    metadata = psycopg.conninfo.make_conninfo(pg_url, dbname=name)
+    # Slow district systems (latency per page) so that the two syncs overlap in time.
+    sims = [
+        start_simulator("igate", "--seed", str(7 + i), "--count", "600", "--latency", "150") for i in range(2)
+    ]
+    for source, sim in zip(PARALLEL, sims, strict=True):
+        set_connection(f"onestop_src_{source}", sim.url, **IGATE_FIELDS)
+    cluster = AirflowCluster(
+        home=tmp_path_factory.mktemp("airflow_cluster"), metadata_url=sqlalchemy_url(metadata)
+    )
+    try:
+        cluster.prepare()
+        for source in SOURCES:
+            cluster.airflow("pools", "set", f"onestop_{source}", "2", f"calls into {source}")
+        cluster.start("api-server", "scheduler", "dag-processor")
+        cluster.wait_ready()
+        yield cluster
+    finally:
+        cluster.stop()
+        for sim in sims:
+            sim.stop()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_for(predicate, timeout: float, what: str, cluster: AirflowCluster):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(2)
+    raise TimeoutError(f"{what}\n--- scheduler log ---\n{cluster.log_tail('scheduler', 4000)}")
+
+
+def test_two_sources_sync_in_parallel_and_delivery_starts_from_the_asset(db, cluster, portal) -> None:
+    dag_ids = [f"onestop_sync_{s}" for s in PARALLEL]
+    wait_for(
+        lambda: (
+            {d["dag_id"] for d in cluster.api("GET", "/dags", params={"limit": 100})["dags"]}
+            >= {*dag_ids, "onestop_deliver_portal"}
+        ),
+        120,
+        "the dag-processor did not register the DAGs",
+        cluster,
+    )
+    for dag_id in [*dag_ids, "onestop_deliver_portal"]:
+        cluster.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    runs = {
+        d: cluster.api("POST", f"/dags/{d}/dagRuns", json={"logical_date": None})["dag_run_id"]
+        for d in dag_ids
+    }
+
+    def finished() -> bool:
+        states = [cluster.api("GET", f"/dags/{d}/dagRuns/{r}")["state"] for d, r in runs.items()]
+        assert "failed" not in states, f"a source run failed: {states}\n{cluster.log_tail('scheduler')}"
+        return all(s == "success" for s in states)
+
+    wait_for(finished, 300, "the source runs did not finish", cluster)
+
+    spans = []
+    for dag_id, run_id in runs.items():
+        tis = cluster.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        starts = [datetime.fromisoformat(t["start_date"]) for t in tis]
+        ends = [datetime.fromisoformat(t["end_date"]) for t in tis]
+        spans.append((min(starts), max(ends)))
+    (a0, a1), (b0, b1) = spans
+    assert a0 < b1 and b0 < a1, f"the two source runs did not overlap: {spans}"
+
+    def delivered_by_asset():
+        runs = cluster.api("GET", "/dags/onestop_deliver_portal/dagRuns")["dag_runs"]
+        done = [r for r in runs if r["run_type"] == "asset_triggered" and r["state"] == "success"]
+        return (
+            done
+            and db.execute("SELECT count(*) FROM onestop.outbox WHERE state <> 'delivered'").fetchone()[0]
+            == 0
+        )
+
+    wait_for(delivered_by_asset, 300, "the asset-triggered delivery did not deliver everything", cluster)
+    dossiers = db.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0]
+    assert dossiers > 0
+    assert portal_summary(portal)["accepted"] >= dossiers

@@ -1,0 +1,147 @@
+"""Dates: every named format, zones, partial dates with their precision, null values, impossible dates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from mapping_samples import minimal_record
+
+from mappings import CompiledMapping
+from mappings.dates import DateParser, parse_format
+from mappings.errors import ConversionError
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+AT_0815 = datetime(2025, 3, 12, 8, 15, tzinfo=HCM)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "expected"),
+    [
+        ("iso", "2025-03-12T08:15:00+07:00", AT_0815),
+        ("iso", "2025-03-12T08:15:00+0700", AT_0815),
+        ("iso", "2025-03-12T01:15:00Z", AT_0815),  # another offset is converted to the mapping's zone
+        ("iso", "2025-03-12T08:15:00", AT_0815),  # no zone: the mapping's zone
+        ("iso", "2025-03-12T08:15:00.250+07:00", AT_0815.replace(microsecond=250000)),
+        ("iso", "2025-03-12 08:15:00", AT_0815),
+        ("iso", "2025-03-12", AT_0815.replace(hour=0, minute=0)),
+        ("yyyyMMddHHmmss", "20250312081500", AT_0815),
+        ("dd/MM/yyyy", "12/03/2025", AT_0815.replace(hour=0, minute=0)),
+        ("dd/MM/yyyy HH:mm", "12/03/2025 08:15", AT_0815),
+        ("yyyy-MM-dd HH:mm:ss", "2025-03-12 08:15:00", AT_0815),
+        ("d/M/yyyy", "12/3/2025", AT_0815.replace(hour=0, minute=0)),
+        ("epoch_s", 1741742100, AT_0815),
+        ("epoch_ms", "1741742100000", AT_0815),
+    ],
+)
+def test_datetime_formats(fmt: str, text: str | int, expected: datetime) -> None:
+    parsed = DateParser([fmt], HCM).datetime(text)
+    assert parsed == expected
+    assert parsed.utcoffset() == timedelta(hours=7)
+
+
+def test_formats_are_tried_in_order() -> None:
+    parse = DateParser(["iso", "dd/MM/yyyy HH:mm", "yyyyMMddHHmmss"], HCM).datetime
+    assert parse("12/03/2025 08:15") == parse("20250312081500") == parse("2025-03-12T08:15:00+07:00") == AT_0815
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "expected"),
+    [
+        ("iso", "1985-03-02", (date(1985, 3, 2), "day")),
+        ("iso", "1985-03-01T17:00:00Z", (date(1985, 3, 2), "day")),  # the day in Vietnam
+        ("dd/MM/yyyy", "02/03/1985", (date(1985, 3, 2), "day")),
+        ("MM/yyyy", "03/1985", (date(1985, 3, 1), "month")),
+        ("yyyy", "1985", (date(1985, 1, 1), "year")),
+    ],
+)
+def test_date_formats_and_precision(fmt: str, text: str, expected: tuple[date, str]) -> None:
+    assert DateParser([fmt], HCM).date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("formats", "text", "reason"),
+    [
+        (["iso"], "2025-02-30T08:00:00+07:00", "impossible date '2025-02-30T08:00:00+07:00'"),
+        (["iso"], "2025-03-12T25:00:00+07:00", "impossible date '2025-03-12T25:00:00+07:00'"),
+        (["dd/MM/yyyy"], "30/02/2025", "impossible date '30/02/2025'"),
+        (["yyyyMMddHHmmss"], "20250230081500", "impossible date '20250230081500'"),
+        (["iso", "dd/MM/yyyy"], "12.03.2025", "unrecognized date '12.03.2025' (expected iso or dd/MM/yyyy)"),
+        (["iso"], "soon", "unrecognized date 'soon' (expected iso)"),
+    ],
+)
+def test_bad_dates_are_conversion_errors(formats: list[str], text: str, reason: str) -> None:
+    with pytest.raises(ConversionError) as info:
+        DateParser(formats, HCM).datetime(text)
+    assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("dd/MM/yyy", "unknown date format 'dd/MM/yyy'"),
+        ("dd/MM", "no yyyy"),
+        ("yyyy-dd", "a pattern with d needs M"),
+        ("yyyy-MM-dd mm", "a pattern with m needs H"),
+        ("%Y-%m-%d", "unknown date format '%Y-%m-%d'"),
+    ],
+)
+def test_unknown_format_names(name: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_format(name)
+
+
+def test_partial_formats_are_for_date_fields() -> None:
+    assert parse_format("MM/yyyy").partial and parse_format("yyyy").partial
+    assert not parse_format("dd/MM/yyyy").partial
+
+
+def test_in_a_mapping_null_values_are_no_value(compile_yaml: Callable[..., CompiledMapping]) -> None:
+    m = compile_yaml(
+        """
+        finished_at: done
+        """,
+        top="""
+        null_values: ["", "0000-00-00 00:00:00", "N/A"]
+        date_formats: [iso, "yyyy-MM-dd HH:mm:ss"]
+        """,
+    )
+    for raw in ("0000-00-00 00:00:00", "", "  ", "N/A", None):
+        outcome = m.normalize(minimal_record(done=raw), "s")
+        assert outcome.dossier is not None and outcome.dossier.finished_at is None, raw
+    d = m.normalize(minimal_record(done="2025-03-13 16:30:00"), "s").dossier
+    assert d is not None and d.finished_at == datetime(2025, 3, 13, 16, 30, tzinfo=HCM)
+
+
+def test_in_a_mapping_a_birth_month_sets_the_precision(compile_yaml: Callable[..., CompiledMapping]) -> None:
+    m = compile_yaml(
+        """
+        applicant.birth_date: {path: born, formats: [dd/MM/yyyy, MM/yyyy, yyyy]}
+        """
+    )
+    cases = {"02/03/1985": (date(1985, 3, 2), "day"), "03/1985": (date(1985, 3, 1), "month"), "1985": (date(1985, 1, 1), "year")}
+    for raw, expected in cases.items():
+        d = m.normalize(minimal_record(born=raw), "s").dossier
+        assert d is not None
+        assert (d.applicant.birth_date, d.applicant.birth_date_precision) == expected
+
+
+def test_in_a_mapping_a_field_can_override_the_formats(compile_yaml: Callable[..., CompiledMapping]) -> None:
+    m = compile_yaml(
+        """
+        due_at: {path: due, formats: ["dd/MM/yyyy HH:mm"]}
+        """
+    )
+    d = m.normalize(minimal_record(due="17/03/2025 17:00"), "s").dossier
+    assert d is not None and d.due_at == datetime(2025, 3, 17, 17, 0, tzinfo=HCM)
+    [error] = m.normalize(minimal_record(due="2025-03-17T17:00:00+07:00"), "s").errors
+    assert (error.field, error.source_path) == ("due_at", "due")
+    assert error.reason == "unrecognized date '2025-03-17T17:00:00+07:00' (expected dd/MM/yyyy HH:mm)"
+
+
+def test_a_time_in_another_zone_is_the_same_instant() -> None:
+    parsed = DateParser(["iso"], HCM).datetime("2025-03-12T10:15:00+09:00")
+    assert parsed == datetime(2025, 3, 12, 1, 15, tzinfo=timezone.utc)
+    assert parsed.utcoffset() == timedelta(hours=7)
