@@ -76,20 +76,21 @@ def source_dag(source: registry.SourceConfig) -> DAG:
             ctx = get_current_context()
             return pipeline.plan(source.name, airflow_run_id=ctx["run_id"], interval=_interval()).run_id
 
+        # The sync run's id (not Airflow's run_id) is all that travels between tasks: batches stay in staging.
         @task
-        def extract(run_id: int) -> int:
+        def extract(sync_run: int) -> int:
             from onestop import pipeline
 
-            return pipeline.extract(run_id)
+            return pipeline.extract(sync_run)
 
         @task(outlets=[DOSSIERS])
-        def load(run_id: int) -> dict[str, int]:
+        def load(sync_run: int) -> dict[str, int]:
             from onestop import pipeline
 
-            return pipeline.load(run_id).as_dict()
+            return pipeline.load(sync_run).as_dict()
 
-        run_id = plan()
-        extract(run_id) >> load(run_id)
+        sync_run = plan()
+        extract(sync_run) >> load(sync_run)
     return dag
 
 

@@ -38,6 +38,8 @@ class IgateSettings:
     client_id: str = "igate"
     client_secret: str = "secret"
     token_ttl: float = 300.0
+    # What the token answer claims; a server that revokes tokens early (or a skewed clock) claims more than it keeps.
+    advertised_ttl: float | None = None
     latency_ms: float = 0.0
     clock: float | None = None  # epoch seconds; None = start + 170 days at 17:00 +07:00
 
@@ -141,7 +143,8 @@ def create_app(settings: IgateSettings) -> FastAPI:
         access_token = secrets.token_urlsafe(32)
         state.tokens[access_token] = now + settings.token_ttl
         state.stats["tokens_issued"] += 1
-        ttl = int(settings.token_ttl) if float(settings.token_ttl).is_integer() else settings.token_ttl
+        claimed = settings.token_ttl if settings.advertised_ttl is None else settings.advertised_ttl
+        ttl = int(claimed) if float(claimed).is_integer() else claimed
         return json_response({"access_token": access_token, "token_type": "bearer", "expires_in": ttl})
 
     def authorized(request: Request) -> bool:
@@ -230,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-id", default="igate")
     p.add_argument("--client-secret", default="secret")
     p.add_argument("--token-ttl", type=float, default=300, help="seconds")
+    p.add_argument(
+        "--advertised-ttl", type=float, default=None, help="expires_in claimed (default: --token-ttl)"
+    )
     p.add_argument("--latency", type=float, default=0, help="ms added to each data request")
     p.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 2), help="first receipt date")
     p.add_argument("--span-days", type=int, default=168, help="receipts fall in [start, start + span)")
@@ -258,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
             client_id=args.client_id,
             client_secret=args.client_secret,
             token_ttl=args.token_ttl,
+            advertised_ttl=args.advertised_ttl,
             latency_ms=args.latency,
             clock=clock,
         )

@@ -11,10 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # mapping_samples, shared with the benchmark
 
-import mappings  # noqa: E402
-from mapping_samples import MINIMAL  # noqa: E402
+from mapping_samples import MINIMAL
 
-from mappings import CompiledMapping, compile_mapping, load_mapping  # noqa: E402
+import mappings
+from mappings import CompiledMapping, compile_mapping, load_mapping
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,7 +45,9 @@ def compile_yaml(write_yaml: Callable[..., Path]) -> Callable[..., CompiledMappi
     """compile_yaml(extra_fields_yaml) -> MINIMAL plus more lines under `fields:` (or top-level keys)."""
 
     def build(fields: str = "", top: str = "", name: str = "t") -> CompiledMapping:
-        text = MINIMAL.format(name=name) + textwrap.indent(textwrap.dedent(fields), "  ") + textwrap.dedent(top)
+        text = (
+            MINIMAL.format(name=name) + textwrap.indent(textwrap.dedent(fields), "  ") + textwrap.dedent(top)
+        )
         return compile_mapping(load_mapping(write_yaml(text, name)))
 
     return build

@@ -67,7 +67,13 @@ def test_values_are_compared_as_text(compile_yaml: Callable[..., CompiledMapping
           id_type: {target: id_type, values: {CCCD: 1, CMND: 2, 01: 1, 9: 2}}
         """,
     )
-    for raw, expected in (("CCCD", IdType.CCCD), ("01", IdType.CCCD), (9, IdType.CMND), ("9", IdType.CMND), (9.0, IdType.CMND)):
+    for raw, expected in (
+        ("CCCD", IdType.CCCD),
+        ("01", IdType.CCCD),
+        (9, IdType.CMND),
+        ("9", IdType.CMND),
+        (9.0, IdType.CMND),
+    ):
         outcome = m.normalize(minimal_record(loai=raw, name="Trần B"), "s")
         assert outcome.dossier is not None, (raw, outcome.errors)
         assert outcome.dossier.applicant.id_type is expected, raw

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -44,7 +44,9 @@ def test_datetime_formats(fmt: str, text: str | int, expected: datetime) -> None
 
 def test_formats_are_tried_in_order() -> None:
     parse = DateParser(["iso", "dd/MM/yyyy HH:mm", "yyyyMMddHHmmss"], HCM).datetime
-    assert parse("12/03/2025 08:15") == parse("20250312081500") == parse("2025-03-12T08:15:00+07:00") == AT_0815
+    assert (
+        parse("12/03/2025 08:15") == parse("20250312081500") == parse("2025-03-12T08:15:00+07:00") == AT_0815
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,7 +123,11 @@ def test_in_a_mapping_a_birth_month_sets_the_precision(compile_yaml: Callable[..
         applicant.birth_date: {path: born, formats: [dd/MM/yyyy, MM/yyyy, yyyy]}
         """
     )
-    cases = {"02/03/1985": (date(1985, 3, 2), "day"), "03/1985": (date(1985, 3, 1), "month"), "1985": (date(1985, 1, 1), "year")}
+    cases = {
+        "02/03/1985": (date(1985, 3, 2), "day"),
+        "03/1985": (date(1985, 3, 1), "month"),
+        "1985": (date(1985, 1, 1), "year"),
+    }
     for raw, expected in cases.items():
         d = m.normalize(minimal_record(born=raw), "s").dossier
         assert d is not None
@@ -143,5 +149,5 @@ def test_in_a_mapping_a_field_can_override_the_formats(compile_yaml: Callable[..
 
 def test_a_time_in_another_zone_is_the_same_instant() -> None:
     parsed = DateParser(["iso"], HCM).datetime("2025-03-12T10:15:00+09:00")
-    assert parsed == datetime(2025, 3, 12, 1, 15, tzinfo=timezone.utc)
+    assert parsed == datetime(2025, 3, 12, 1, 15, tzinfo=UTC)
     assert parsed.utcoffset() == timedelta(hours=7)

@@ -26,7 +26,12 @@ def test_a_good_record_becomes_a_dossier(igate: CompiledMapping) -> None:
     assert d.procedure_name == "Đăng ký khai sinh"
     assert (d.field_code, d.field_name) == ("G14-TP01", "Hộ tịch")
     assert (d.agency_code, d.agency_name) == ("000.00.14.H23", "UBND thành phố Hải Dương")
-    assert (d.province_code, d.district_code, d.commune_code, d.dvhc_version) == ("30", "288", "10507", "legacy")
+    assert (d.province_code, d.district_code, d.commune_code, d.dvhc_version) == (
+        "30",
+        "288",
+        "10507",
+        "legacy",
+    )
     assert d.service_level == 3
     assert d.channel is Channel.IN_PERSON  # vendor applyMethod 0
     assert d.result_delivery is ResultDelivery.BY_POST  # receivingKind 1
@@ -84,7 +89,13 @@ def test_documents_and_fees(igate: CompiledMapping) -> None:
     ]
     assert d.documents[0].url == "http://10.10.1.5/f/1"
     [fee] = d.fees
-    assert (fee.code, fee.name, fee.amount_vnd, fee.method, fee.type) == ("LP01", "Lệ phí đăng ký khai sinh", 50000, 1, 1)
+    assert (fee.code, fee.name, fee.amount_vnd, fee.method, fee.type) == (
+        "LP01",
+        "Lệ phí đăng ký khai sinh",
+        50000,
+        1,
+        1,
+    )
 
 
 def test_channels_are_translated(igate: CompiledMapping) -> None:
@@ -103,7 +114,12 @@ def test_three_faults_at_once_are_three_field_errors(igate: CompiledMapping) -> 
     assert outcome.record_id == "65f0a1b2c3d4e5f601234567"
     assert [(e.field, e.source_path, e.reason, e.value) for e in outcome.errors] == [
         ("ma_ho_so", "code", "missing", None),
-        ("received_at", "acceptedDate", "impossible date '2025-02-30T08:00:00+07:00'", "2025-02-30T08:00:00+07:00"),
+        (
+            "received_at",
+            "acceptedDate",
+            "impossible date '2025-02-30T08:00:00+07:00'",
+            "2025-02-30T08:00:00+07:00",
+        ),
         ("status", "dossierStatus.id", "unknown value '99' (not in code table status)", "99"),
     ]
     assert outcome.errors[1].describe(SOURCE, outcome.record_id) == (
@@ -164,7 +180,10 @@ def test_an_nfd_name_is_stored_nfc_and_the_fix_recorded(igate: CompiledMapping) 
 
     assert d is not None
     assert d.applicant.name == "Nguyễn Văn An" and unicodedata.is_normalized("NFC", d.applicant.name)
-    assert d.text_fixes == [TextFix(field="applicant.name", fix="nfc"), TextFix(field="history[2].actor", fix="nfc")]
+    assert d.text_fixes == [
+        TextFix(field="applicant.name", fix="nfc"),
+        TextFix(field="history[2].actor", fix="nfc"),
+    ]
     assert igate.normalize(igate_record(), SOURCE).dossier.text_fixes == []  # type: ignore[union-attr]
 
 
@@ -196,3 +215,22 @@ def test_absent_optional_dates_and_empty_lists(igate: CompiledMapping) -> None:
     assert (d.finished_at, d.returned_at) == (None, None)
     assert (d.history, d.fees, d.documents) == ([], [], [])
     assert d.status is DossierStatus.PROCESSING
+
+
+def test_every_vendor_status(igate: CompiledMapping) -> None:
+    vendor_to_canonical = {0: 1, 1: 2, 12: 3, 2: 4, 3: 5, 14: 6, 6: 7, 7: 8, 4: 9, 5: 10}
+    for vendor, canonical in vendor_to_canonical.items():
+        record = igate_record()
+        record["dossierStatus"]["id"] = vendor
+        d = igate.normalize(record, SOURCE).dossier
+        assert d is not None and int(d.status) == canonical and d.status_raw == str(vendor)
+
+
+def test_a_business_keeps_its_tax_code(igate: CompiledMapping) -> None:
+    record = igate_record()
+    record["applicant"].update(
+        type=2, fullname="Công ty TNHH Minh An", identityType=None, identityNumber="0801234567-001"
+    )
+    d = igate.normalize(record, SOURCE).dossier
+    assert d is not None
+    assert (int(d.applicant.type), d.applicant.id_type, d.applicant.id_number) == (2, None, "0801234567-001")

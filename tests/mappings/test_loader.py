@@ -26,7 +26,9 @@ def with_fields(extra: str) -> str:
 def test_the_minimal_mapping_loads(write_yaml: Callable[..., Path]) -> None:
     mapping = load_mapping(write_yaml(MINIMAL.format(name="t")))
     assert isinstance(mapping, Mapping)
-    assert mapping.dialect == "t" and mapping.timezone == "Asia/Ho_Chi_Minh" and mapping.date_formats == ("iso",)
+    assert (
+        mapping.dialect == "t" and mapping.timezone == "Asia/Ho_Chi_Minh" and mapping.date_formats == ("iso",)
+    )
     assert mapping.fields["ma_ho_so"].paths == ("code",)
     assert mapping.fields["received_at"].type == "datetime"  # the type comes from the canonical field
 
@@ -41,7 +43,9 @@ def test_an_unknown_target_field(write_yaml: Callable[..., Path]) -> None:
 
 def test_an_unknown_code_table(write_yaml: Callable[..., Path]) -> None:
     path = write_yaml(with_fields("  result_delivery: {path: giao, code: delivery}\n"))
-    assert problems(path) == [f"{path}:11: fields.result_delivery.code: unknown code table 'delivery' (tables: none defined)"]
+    assert problems(path) == [
+        f"{path}:11: fields.result_delivery.code: unknown code table 'delivery' (tables: none defined)"
+    ]
 
 
 def test_a_status_value_that_is_not_a_canonical_status(write_yaml: Callable[..., Path]) -> None:
@@ -56,7 +60,9 @@ code_tables:
       1: 11
 """
     )
-    assert problems(path) == [f"{path}:16: code_tables.status.values.1: 11 is not a status code (valid: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)"]
+    assert problems(path) == [
+        f"{path}:16: code_tables.status.values.1: 11 is not a status code (valid: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)"
+    ]
 
 
 def test_an_unknown_transform(write_yaml: Callable[..., Path]) -> None:
@@ -103,7 +109,7 @@ def test_several_problems_are_reported_together(write_yaml: Callable[..., Path])
         """
     )
     assert problems(path) == [
-        f"{path}:2: record.updated_at: missing (path to the source's update time (the sync watermark))",
+        f"{path}:2: record.updated_at: missing: the path to the source's update time (the sync watermark)",
         f"{path}:3: colour: unknown key (expected one of: dialect, description, record, timezone, date_formats, "
         "null_values, code_tables, fields)",
         f"{path}:4: date_formats[1]: unknown date format 'dd/MM/yy' (not iso, epoch_s, epoch_ms or a yyyy/MM/dd pattern)",
@@ -122,18 +128,41 @@ def test_several_problems_are_reported_together(write_yaml: Callable[..., Path])
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ("  fees: {path: fees, each: {name: n, amount_vnd: a, amount: a}}\n", "fields.fees.each.amount: unknown target field: "
-         "no field 'amount' in Fee (did you mean amount_vnd?)"),
-        ("  fees: {path: fees, each: {amount_vnd: a}}\n", "fields.fees.each: required field name has no rule"),
-        ("  status_raw: {path: s, type: datetime}\n", "fields.status_raw.type: type datetime does not fit status_raw (text)"),
-        ("  applicant: a\n", "fields.applicant: applicant is a group of fields: map them one by one (applicant.type, …)"),
-        ("  source_record_id: x\n", "fields.source_record_id: not mappable: set by the engine from record.id"),
-        ("  due_at: {path: d, formats: [MM/yyyy]}\n", "fields.due_at.formats[0]: 'MM/yyyy' is partial (no day): only for date fields"),
+        (
+            "  fees: {path: fees, each: {name: n, amount_vnd: a, amount: a}}\n",
+            "fields.fees.each.amount: unknown target field: "
+            "no field 'amount' in Fee (did you mean amount_vnd?)",
+        ),
+        (
+            "  fees: {path: fees, each: {amount_vnd: a}}\n",
+            "fields.fees.each: required field name has no rule",
+        ),
+        (
+            "  status_raw: {path: s, type: datetime}\n",
+            "fields.status_raw.type: type datetime does not fit status_raw (text)",
+        ),
+        (
+            "  applicant: a\n",
+            "fields.applicant: applicant is a group of fields: map them one by one (applicant.type, …)",
+        ),
+        (
+            "  source_record_id: x\n",
+            "fields.source_record_id: not mappable: set by the engine from record.id",
+        ),
+        (
+            "  due_at: {path: d, formats: [MM/yyyy]}\n",
+            "fields.due_at.formats[0]: 'MM/yyyy' is partial (no day): only for date fields",
+        ),
         ("  note: {path: n, const: x}\n", "fields.note: `const` stands alone (drop path)"),
         ("  channel: {path: c, default: 7}\n", "fields.channel: duplicate key (first at line 7)"),
-        ("  result_delivery: {path: r, default: 7}\n", "fields.result_delivery.default: 7 does not fit result_delivery: "
-         "Input should be 0 or 1"),
-        ("  history.at: h\n", "fields.history.at: unknown target field: history is a list: map its items with `each`"),
+        (
+            "  result_delivery: {path: r, default: 7}\n",
+            "fields.result_delivery.default: 7 does not fit result_delivery: Input should be 0 or 1",
+        ),
+        (
+            "  history.at: h\n",
+            "fields.history.at: unknown target field: history is a list: map its items with `each`",
+        ),
         ("  note: a..b\n", "fields.note.path: bad path 'a..b': cannot read step ''"),
     ],
 )

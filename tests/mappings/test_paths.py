@@ -95,7 +95,10 @@ code_tables:
 
 
 def xml_record(steps: int, files: int) -> dict[str, object]:
-    buoc = "".join(f"<Buoc><TrangThai>{s}</TrangThai><ThoiDiem>2025031208{i}000</ThoiDiem></Buoc>" for i, s in enumerate((1, 2, 4)[:steps]))
+    buoc = "".join(
+        f"<Buoc><TrangThai>{s}</TrangThai><ThoiDiem>2025031208{i}000</ThoiDiem></Buoc>"
+        for i, s in enumerate((1, 2, 4)[:steps])
+    )
     tep = "".join(f"<Tep><Ten>f{i}.pdf</Ten><KichThuoc>{100 + i}</KichThuoc></Tep>" for i in range(files))
     xml = f"<HoSo><QuaTrinh>{buoc}</QuaTrinh><TaiLieu>{tep}</TaiLieu></HoSo>"
     return minimal_record(**element_to_dict(etree.fromstring(xml)))
@@ -121,7 +124,11 @@ def test_each_on_an_empty_or_absent_list(compile_yaml: Callable[..., CompiledMap
 def test_each_on_something_that_is_not_a_list(compile_yaml: Callable[..., CompiledMapping]) -> None:
     m = compile_yaml(XML_DIALECT, top=XML_TABLES)
     [error] = m.normalize(minimal_record(TaiLieu={"Tep": "oops"}), "s").errors
-    assert (error.field, error.source_path, error.reason) == ("documents", "TaiLieu.Tep", "expected a list, got str")
+    assert (error.field, error.source_path, error.reason) == (
+        "documents",
+        "TaiLieu.Tep",
+        "expected a list, got str",
+    )
 
 
 def test_a_fallback_chain_takes_the_first_value(compile_yaml: Callable[..., CompiledMapping]) -> None:

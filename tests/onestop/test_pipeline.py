@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+import requests
 
 from connectors.store import runs, staging, status
 from connectors.store.merge import Loader
 from onestop import pipeline
-from tests.conftest import SOURCES, portal_summary, reset_portal, truth
+from onestop.simulators.process import start_simulator
+from tests.conftest import IGATE_FIELDS, SOURCES, portal_summary, reset_portal, truth
 
 SOURCE = SOURCES[0]
 
@@ -63,8 +65,6 @@ def test_delivery_puts_each_dossier_at_the_portal_once_at_its_latest_status(db, 
     assert summary["accepted"] == loaded
     assert summary["received"] == loaded  # nothing sent twice
     ours = dict(db.execute("SELECT ma_ho_so, status FROM onestop.dossier").fetchall())
-    import requests
-
     lines = requests.get(f"{portal.url}/_inspect/dossiers", timeout=30).text.splitlines()
     at_portal = {d["MaHoSo"]: d["TrangThaiHoSo"] for d in map(json.loads, filter(None, lines))}
     assert at_portal == ours
@@ -93,7 +93,10 @@ def test_already_exists_at_the_portal_becomes_an_update(db, districts, portal) -
     pipeline.deliver()
     accepted = portal_summary(portal)["accepted"]
     # Our database forgets everything (a restore from an old backup); the portal still holds the dossiers.
-    db.execute("TRUNCATE onestop.dossier, onestop.outbox, onestop.sync_run, onestop.watermark CASCADE")
+    db.execute(
+        "TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
+        " onestop.sync_run, onestop.staging, onestop.watermark"
+    )
 
     pipeline.sync(SOURCE)
     result = pipeline.deliver()
@@ -202,3 +205,32 @@ def test_the_next_run_reads_from_the_watermark_minus_the_lookback(db, districts,
     plan = pipeline.plan(SOURCE)
 
     assert plan.window_start == mark - timedelta(minutes=15)
+
+
+def test_a_token_expiring_mid_sync_is_renewed_and_no_page_is_lost(db, portal, monkeypatch) -> None:
+    # The server keeps tokens 1 s but claims 300 s: the client learns of the expiry from a 401 mid-sync.
+    args = (
+        "--seed",
+        "5",
+        "--count",
+        "1500",
+        "--token-ttl",
+        "1",
+        "--advertised-ttl",
+        "300",
+        "--latency",
+        "150",
+    )
+    with start_simulator("igate", *args) as sim:
+        conn = {"conn_type": "http", "host": sim.url, **IGATE_FIELDS}
+        monkeypatch.setenv(f"AIRFLOW_CONN_ONESTOP_SRC_{SOURCE.upper()}", json.dumps(conn))
+        counts = pipeline.sync(SOURCE)
+        stats = requests.get(f"{sim.url}/_sim/stats", timeout=10).json()
+        served = truth(sim)
+
+    assert counts.fetched == len(served)
+    assert stats["unauthorized"] >= 1 and stats["tokens_issued"] >= 2
+    failed = db.execute(
+        "SELECT error_class, http_status FROM onestop.attempt WHERE endpoint = %s", (SOURCE,)
+    ).fetchall()
+    assert ("AuthError", 401) in failed

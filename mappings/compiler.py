@@ -1,0 +1,175 @@
+"""Compiling a validated Mapping into a fast `normalize(record, source) -> Outcome`.
+
+Everything that can be decided once is decided at compile time (mappings.codegen turns the mapping into one
+generated Python function; print `CompiledMapping.source` to read it). Per record, normalize runs that
+function, injects the identity fields, validates schemas.Dossier, and — only when something failed — maps
+the model's validation errors back to canonical fields (`history[3].at`) and source paths
+(`history[3].createdDate`), without reporting a field the engine already reported.
+"""
+
+from __future__ import annotations
+
+import linecache
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from mappings.codegen import Generator
+from mappings.convert import what
+from mappings.errors import FieldError, show_value
+from mappings.paths import as_list, join_path
+from mappings.runtime import MISSING, Ctx
+from mappings.spec import Mapping
+from mappings.targets import ROOT_MODEL, fields_of
+from schemas.dossier import Dossier
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of normalizing one source record: a Dossier, or the reasons there is none."""
+
+    record_id: str | None
+    source_updated_at: datetime | None
+    dossier: Dossier | None
+    errors: list[FieldError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.dossier is not None
+
+    def describe(self, source: str) -> list[str]:
+        return [e.describe(source, self.record_id) for e in self.errors]
+
+
+class CompiledMapping:
+    """A mapping ready to normalize records. Build with compile_mapping() or mappings.get_mapping()."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.dialect = mapping.dialect
+        self.tz = ZoneInfo(mapping.timezone)
+        generated = Generator(mapping, self.tz).generate()
+        self.source = generated.source
+        self._program = generated.program
+        filename = f"<mapping {mapping.dialect}: {mapping.file}>"
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
+        namespace = generated.namespace
+        exec(compile(self.source, filename, "exec"), namespace)  # generated from the validated mapping
+        self._run = namespace[generated.function]
+        self._identity = namespace[generated.identity]
+        self._validate = Dossier.__pydantic_validator__.validate_python
+
+    def normalize(self, record: Any, source: str) -> Outcome:
+        """One source record -> Outcome. Never raises for bad data: every failing field is an error."""
+        if not isinstance(record, dict):
+            error = FieldError(
+                "(record)", None, f"a record is an object, got {what(record)}", show_value("", record)
+            )
+            return Outcome(None, None, None, [error])
+        ctx = Ctx(record)
+        data = self._run(record, ctx)
+        record_id = data.get("source_record_id")
+        updated_at = data.get("source_updated_at")
+        data["source"] = source
+        if ctx.fixes:
+            data["text_fixes"] = [{"field": f, "fix": x} for f, x in ctx.fixes]
+        try:
+            dossier = self._validate(data)
+        except ValidationError as exc:
+            errors = [FieldError(f, p, r, show_value(f, v)) for f, p, r, v in ctx.errors]
+            seen = {e.field for e in errors}
+            errors += self._model_errors(record, exc.errors(include_url=False, include_context=False), seen)
+            return Outcome(record_id, updated_at, None, errors)
+        except Exception as exc:  # a model validator that raised something else: still this record's fault
+            errors = [FieldError(f, p, r, show_value(f, v)) for f, p, r, v in ctx.errors]
+            errors.append(FieldError("(record)", None, f"{type(exc).__name__}: {exc}"))
+            return Outcome(record_id, updated_at, None, errors)
+        if ctx.errors:
+            errors = [FieldError(f, p, r, show_value(f, v)) for f, p, r, v in ctx.errors]
+            return Outcome(record_id, updated_at, None, errors)
+        return Outcome(record_id, updated_at, dossier, [])
+
+    def record_id(self, record: Any) -> str | None:
+        """The source record id of a raw record (record.id), without normalizing it; None when absent."""
+        return (
+            self._identity(record, Ctx(record)).get("source_record_id") if isinstance(record, dict) else None
+        )
+
+    def updated_at(self, record: Any) -> datetime | None:
+        """The source's update time of a raw record (record.updated_at); None when absent or unreadable."""
+        return (
+            self._identity(record, Ctx(record)).get("source_updated_at") if isinstance(record, dict) else None
+        )
+
+    # -- model errors -> canonical fields and source paths ------------------------------------------------
+    def _model_errors(self, record: Any, errors: list[Any], seen: set[str]) -> list[FieldError]:
+        out: list[FieldError] = []
+        for err in errors:
+            message = err["msg"]
+            for prefix in ("Value error, ", "Assertion failed, "):
+                message = message.removeprefix(prefix)
+            field_name, source_path, raw, named = self._locate(record, err["loc"], message)
+            if named:  # "id_number: a CCCD has 12 digits": the field is applicant.id_number
+                message = message.split(":", 1)[1].strip()
+            if err["type"] == "missing":
+                message = MISSING
+            if any(_overlaps(field_name, s) for s in seen):
+                continue  # already reported: by the engine, or by an earlier model error on the same field
+            seen.add(field_name)
+            out.append(FieldError(field_name, source_path, message, show_value(field_name, raw)))
+        return out
+
+    def _locate(self, record: Any, loc: tuple[Any, ...], message: str) -> tuple[str, str | None, Any, bool]:
+        """pydantic's loc (history, 3, at) -> (history[3].at, history[3].createdDate, raw value, named)."""
+        program, model, src = self._program, ROOT_MODEL, record
+        field_prefix, source_prefix, names = "", "", []
+        parts = [p for p in loc if isinstance(p, int) or not any(c in p for c in "[(")]  # drop union tags
+        i = 0
+        while i < len(parts):
+            part = parts[i]
+            target = fields_of(model).get(part) if isinstance(part, str) else None
+            if target is None:
+                break
+            names.append(part)
+            if target.kind == "list" and i + 1 < len(parts) and isinstance(parts[i + 1], int):
+                index, dotted = parts[i + 1], ".".join(names)
+                field_prefix += f"{dotted}[{index}]."
+                compiled = program.by_target.get(dotted)
+                if compiled is not None and compiled.items is not None:
+                    path, items = compiled.source_of(src, None)
+                    listed = as_list(items) or []
+                    src = listed[index] if -len(listed) <= index < len(listed) else None
+                    source_prefix = join_path(source_prefix, path or "") + f"[{index}]"
+                    program = compiled.items
+                model, names = target.model or model, []
+                i += 2
+                continue
+            if target.kind == "model" and target.model is not None:
+                model = target.model
+            i += 1
+        # A model validator names its field at the start of the message ("received_at: neither …").
+        head = message.split(":", 1)[0]
+        named = ":" in message and head in fields_of(model)
+        if named:
+            names.append(head)
+        dotted = ".".join(names)
+        field_name = field_prefix + dotted if dotted else field_prefix.rstrip(".") or "(record)"
+        compiled = program.by_target.get(dotted)
+        if compiled is None:
+            return field_name, None, None, named
+        path, raw = compiled.source_of(src, None)
+        if path and source_prefix:
+            path = " | ".join(join_path(source_prefix, p) for p in path.split(" | "))
+        return field_name, path, raw, named
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """The same field, or one inside the other (applicant vs applicant.name, history[3] vs history[3].at)."""
+    return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "["))
+
+
+def compile_mapping(mapping: Mapping) -> CompiledMapping:
+    return CompiledMapping(mapping)

@@ -1,0 +1,249 @@
+"""Date and time parsing for mapping rules: named formats compiled once into fast parsers.
+
+Format names (DOMAIN.md §4.2):
+  iso             ISO 8601: `2025-03-12T08:15:00+07:00`, `...Z`, `...+0700`, no zone, fractional seconds,
+                  a space instead of `T`, or a bare date (midnight). Parsed by datetime.fromisoformat.
+  epoch_s         seconds since 1970 (a number or a digit string), epoch_ms: milliseconds.
+  a pattern       built from the tokens yyyy MM M dd d HH H mm ss S… and the separators `-/.:, T`, e.g.
+                  `yyyyMMddHHmmss`, `dd/MM/yyyy`, `dd/MM/yyyy HH:mm`, `yyyy-MM-dd HH:mm:ss`, `d/M/yyyy`.
+                  Two-letter tokens take exactly two digits, one-letter tokens one or two; S… is a fraction.
+                  A pattern without a day is *partial* (`MM/yyyy`, `yyyy`): only for date fields, where it
+                  gives the first day of the period and the precision "month" or "year".
+A time without a zone is in the mapping's timezone; a time with another offset is converted to it, so the
+same instant always serialises the same way (stable content hashes).
+A value that has the shape of a format but names no real day or time (2025-02-30, 25:00) is *impossible*;
+one that fits no format is *unrecognized*. Both raise ConversionError, never anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timezone
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from mappings.errors import ConversionError
+
+Precision = Literal["day", "month", "year"]
+DateResult = tuple[date, Precision]
+
+_TOKEN = re.compile(r"yyyy|MM|M|dd|d|HH|H|mm|ss|S{1,9}|[-/.:, T]")
+_TOKEN_RE = {
+    "yyyy": r"(?P<y>\d{4})",
+    "MM": r"(?P<M>\d{2})",
+    "M": r"(?P<M>\d{1,2})",
+    "dd": r"(?P<d>\d{2})",
+    "d": r"(?P<d>\d{1,2})",
+    "HH": r"(?P<H>\d{2})",
+    "H": r"(?P<H>\d{1,2})",
+    "mm": r"(?P<m>\d{2})",
+    "ss": r"(?P<s>\d{2})",
+}
+# What has to be present for a token to make sense: a day needs a month, minutes need hours, ...
+_NEEDS = {"M": "y", "d": "M", "H": "d", "m": "H", "s": "m", "S": "s"}
+_ISO_SHAPE = re.compile(
+    r"^[+-]?\d{4}-?\d{2}-?\d{2}(?:[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_EPOCH_TEXT = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class DateFormat:
+    name: str
+    kind: Literal["iso", "epoch", "pattern"]
+    precision: Precision = "day"  # a pattern without a day is partial
+    regex: re.Pattern[str] | None = None
+    scale: float = 1.0  # epoch: seconds per unit
+
+    @property
+    def partial(self) -> bool:
+        return self.precision != "day"
+
+
+def parse_format(name: str) -> DateFormat:
+    """The format called `name`, or ValueError saying why it is not one."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a date format is a name, not {name!r}")
+    if name == "iso":
+        return DateFormat(name, "iso")
+    if name in ("epoch_s", "epoch_ms"):
+        return DateFormat(name, "epoch", scale=1.0 if name == "epoch_s" else 0.001)
+    pos, parts, seen = 0, [], set()
+    while pos < len(name):
+        m = _TOKEN.match(name, pos)
+        if not m:
+            raise ValueError(
+                f"unknown date format {name!r} (not iso, epoch_s, epoch_ms or a yyyy/MM/dd pattern)"
+            )
+        tok = m.group()
+        pos = m.end()
+        if tok[0] == "S":
+            seen.add("S")
+            parts.append(r"(?P<S>\d{1,9})")
+        elif tok in _TOKEN_RE:
+            letter = tok[0]
+            if letter in seen:
+                raise ValueError(f"unknown date format {name!r}: {tok} appears twice")
+            seen.add(letter)
+            parts.append(_TOKEN_RE[tok])
+        else:
+            parts.append(re.escape(tok))
+    if "y" not in seen:
+        raise ValueError(f"unknown date format {name!r}: no yyyy")
+    for letter, needed in _NEEDS.items():
+        if letter in seen and needed not in seen:
+            raise ValueError(f"unknown date format {name!r}: a pattern with {letter} needs {needed}")
+    precision: Precision = "day" if "d" in seen else "month" if "M" in seen else "year"
+    return DateFormat(name, "pattern", precision, re.compile("^" + "".join(parts) + "$"))
+
+
+class _Impossible(Exception):
+    pass
+
+
+def quote(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return "'" + (text if len(text) <= limit else text[: limit - 1] + "…") + "'"
+
+
+class DateParser:
+    """Parses one field's values with its formats, in order. Built once per rule at compile time."""
+
+    def __init__(self, formats: Sequence[str], tz: ZoneInfo) -> None:
+        self.formats = [parse_format(f) for f in formats]
+        self.tz = tz
+        # The zone's usual offset: times already carrying it are kept as they are (no astimezone per value).
+        self._offset = datetime(2020, 1, 1, tzinfo=tz).utcoffset()
+        self._fixed = timezone(self._offset) if self._offset is not None else tz
+        self._expected = " or ".join(f.name for f in self.formats)
+        self._attempts = [self._attempt(f) for f in self.formats]
+        self._iso_first = bool(self.formats) and self.formats[0].kind == "iso"
+        self.iso_only = [f.kind for f in self.formats] == ["iso"]
+        self.datetime: Callable[[Any], datetime] = self._iso_datetime if self.iso_only else self._any_datetime
+
+    # -- datetime targets -------------------------------------------------------------------------------
+    def _iso_datetime(self, value: Any) -> datetime:
+        if type(value) is str:
+            try:
+                dt = datetime.fromisoformat(value)
+            except ValueError:
+                if _ISO_SHAPE.match(value):
+                    raise ConversionError(f"impossible date {quote(value)}", value) from None
+                raise ConversionError(f"unrecognized date {quote(value)} (expected iso)", value) from None
+            return self._zone(dt)
+        return self._any_datetime(value)
+
+    def _any_datetime(self, value: Any) -> datetime:
+        if isinstance(value, datetime):
+            dt = value
+        elif isinstance(value, date):
+            dt = datetime(value.year, value.month, value.day)
+        else:
+            dt = self._run(value)
+        return self._zone(dt)
+
+    def _zone(self, dt: datetime) -> datetime:
+        t = dt.tzinfo
+        if t is None:
+            return dt.replace(tzinfo=self.tz)
+        if t == self._fixed or dt.utcoffset() == self._offset:
+            return dt
+        return dt.astimezone(self.tz)
+
+    # -- date targets -----------------------------------------------------------------------------------
+    def date(self, value: Any) -> DateResult:
+        if isinstance(value, datetime):
+            return self._local_date(value), "day"
+        if isinstance(value, date):
+            return value, "day"
+        if self._iso_first and type(value) is str and len(value) == 10:
+            try:  # fast path: a plain ISO date
+                return date.fromisoformat(value), "day"
+            except ValueError:
+                pass
+        result = self._run(value, dates=True)
+        if isinstance(result, tuple):
+            return result
+        if isinstance(result, datetime):
+            return self._local_date(result), "day"
+        return result, "day"
+
+    def _local_date(self, dt: datetime) -> date:
+        # A birthday serialised as 1985-03-01T17:00:00Z is 2 March in Vietnam.
+        return dt.date() if dt.tzinfo is None else dt.astimezone(self.tz).date()
+
+    # -- shared -----------------------------------------------------------------------------------------
+    def _run(self, value: Any, dates: bool = False) -> Any:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConversionError(f"expected a date, got {type(value).__name__}", value)
+        impossible = False
+        for attempt in self._attempts:
+            try:
+                result = attempt(value, dates)
+            except _Impossible:
+                impossible = True
+                continue
+            if result is not None:
+                return result
+        if impossible:
+            raise ConversionError(f"impossible date {quote(value)}", value)
+        raise ConversionError(f"unrecognized date {quote(value)} (expected {self._expected})", value)
+
+    def _attempt(self, fmt: DateFormat) -> Callable[[Any, bool], Any]:
+        if fmt.kind == "iso":
+
+            def iso(value: Any, dates: bool) -> Any:
+                if type(value) is not str:
+                    return None
+                try:
+                    return datetime.fromisoformat(value)
+                except ValueError:
+                    if _ISO_SHAPE.match(value):
+                        raise _Impossible from None
+                    return None
+
+            return iso
+        if fmt.kind == "epoch":
+            scale, tz = fmt.scale, self.tz
+
+            def epoch(value: Any, dates: bool) -> Any:
+                if type(value) is str:
+                    if not _EPOCH_TEXT.match(value):
+                        return None
+                    value = float(value)
+                try:
+                    return datetime.fromtimestamp(value * scale, UTC).astimezone(tz)
+                except (OverflowError, OSError, ValueError):
+                    raise _Impossible from None
+
+            return epoch
+        regex, precision = fmt.regex, fmt.precision
+        assert regex is not None
+
+        def pattern(value: Any, dates: bool) -> Any:
+            if type(value) is not str:
+                return None
+            m = regex.match(value)
+            if m is None:
+                return None
+            g = m.groupdict()
+            try:
+                if precision != "day":
+                    return date(int(g["y"]), int(g.get("M") or 1), 1), precision
+                frac = g.get("S")
+                dt = datetime(
+                    int(g["y"]),
+                    int(g["M"]),
+                    int(g["d"]),
+                    int(g.get("H") or 0),
+                    int(g.get("m") or 0),
+                    int(g.get("s") or 0),
+                    int((frac + "000000")[:6]) if frac else 0,
+                )
+            except ValueError:
+                raise _Impossible from None
+            return dt.date() if dates else dt
+
+        return pattern

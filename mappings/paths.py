@@ -1,0 +1,135 @@
+"""The path language shared by JSON and XML records (see mappings.spec for the reference).
+
+`applicant.address.ward.code`, `history[0].status`, `HoSo.@id`, `$.code` (from the record root inside `each`).
+A path is parsed once into steps and compiled to a small closure; resolving never raises: a missing key,
+a None, a wrong type or an index out of range all yield None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Getter = Callable[[Any], Any]
+
+_KEY = r"[^.\[\]\s][^.\[\]]*?"
+_STEP = re.compile(rf"^(?P<key>{_KEY})(?P<idx>(?:\[-?\d+\])*)$")
+_INDEX = re.compile(r"\[(-?\d+)\]")
+
+
+class PathSyntaxError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    text: str
+    steps: tuple[str | int, ...]
+    from_root: bool  # `$.x` inside `each` reads the record root instead of the list item
+    get: Getter
+
+
+def parse_steps(text: str) -> tuple[tuple[str | int, ...], bool]:
+    if not isinstance(text, str) or not text.strip():
+        raise PathSyntaxError("a path must be a non-empty string")
+    if text != text.strip():
+        raise PathSyntaxError(f"path {text!r} has surrounding spaces")
+    from_root = text == "$" or text.startswith("$.")
+    body = text[2:] if text.startswith("$.") else ("" if text == "$" else text)
+    steps: list[str | int] = []
+    if body:
+        for part in body.split("."):
+            m = _STEP.match(part)
+            if not m:
+                raise PathSyntaxError(f"bad path {text!r}: cannot read step {part!r}")
+            steps.append(m["key"])
+            steps.extend(int(i) for i in _INDEX.findall(m["idx"]))
+    return tuple(steps), from_root
+
+
+def compile_path(text: str) -> Path:
+    steps, from_root = parse_steps(text)
+    return Path(text, steps, from_root, _getter(steps))
+
+
+def _getter(steps: tuple[str | int, ...]) -> Getter:
+    # Specialised closures for the common all-key paths: most fields are one to three keys deep.
+    if not steps:
+        return lambda r: r
+    if all(type(s) is str for s in steps):
+        if len(steps) == 1:
+            (a,) = steps
+
+            def g1(r: Any) -> Any:
+                return r.get(a) if isinstance(r, dict) else None
+
+            return g1
+        if len(steps) == 2:
+            a, b = steps
+
+            def g2(r: Any) -> Any:
+                if isinstance(r, dict):
+                    r = r.get(a)
+                    if isinstance(r, dict):
+                        return r.get(b)
+                return None
+
+            return g2
+        if len(steps) == 3:
+            a, b, c = steps
+
+            def g3(r: Any) -> Any:
+                if isinstance(r, dict):
+                    r = r.get(a)
+                    if isinstance(r, dict):
+                        r = r.get(b)
+                        if isinstance(r, dict):
+                            return r.get(c)
+                return None
+
+            return g3
+
+    def gn(r: Any) -> Any:
+        for s in steps:
+            if type(s) is str:
+                if not isinstance(r, dict):
+                    return None
+                r = r.get(s)
+            elif isinstance(r, list):
+                if not -len(r) <= s < len(r):
+                    return None
+                r = r[s]
+            elif isinstance(r, dict):
+                # XML: a single child element comes out as a dict, i.e. a one-element list.
+                if s not in (0, -1):
+                    return None
+            else:
+                return None
+        return r
+
+    return gn
+
+
+def as_list(value: Any) -> list[Any] | None:
+    """What `each` iterates: a list; a dict counts as a one-element list (XML); None as empty.
+
+    Returns None for anything else (a string, a number): the caller reports it.
+    """
+    if isinstance(value, list):
+        return value
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    return None
+
+
+def join_path(prefix: str, path: str) -> str:
+    """The source path of an item field: history[3] + createdDate -> history[3].createdDate."""
+    if path.startswith("$."):
+        return path[2:]
+    if not prefix:
+        return path
+    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"

@@ -1,0 +1,177 @@
+"""The mapping file format: the reference. One YAML file per vendor dialect, `mappings/<dialect>.yaml`.
+
+A mapping says how one vendor's record (a dict: JSON as parsed, or XML via mappings.element_to_dict)
+becomes the canonical schemas.Dossier. It is validated completely when loaded — before any record is
+read — and every problem is reported as `<file>:<line>: <dotted key>: <message>`. mappings/igate.yaml is
+a complete example.
+
+    dialect: igate                    # required; the file's name without .yaml
+    description: iGate-style REST JSON
+    record:                           # required
+      id: id                          #   path(s) to the source record id -> Dossier.source_record_id
+      updated_at: updatedDate         #   the source's own update time (the sync watermark)
+    timezone: Asia/Ho_Chi_Minh        # default Asia/Ho_Chi_Minh: the zone of times written without one
+    date_formats: [iso]               # default [iso]: tried in order for date and datetime fields
+    null_values: ["", "0000-00-00"]   # default [""]: texts that mean "no value"
+    code_tables: {...}                # vendor value -> canonical code
+    fields: {...}                     # required: canonical field -> rule
+
+Top-level keys other than these are errors. `record.id` and `record.updated_at` take a path, a list of
+paths, or {path, transform, formats}. The engine also sets `source` (the name the caller passes),
+`text_fixes`; the model derives `flags` and `on_time`: none of these can be mapped.
+
+PATHS
+  `applicant.address.ward.code`  keys, dot-separated (JSON keys, or XML element local names)
+  `history[0].status`            [n] indexes a list ([-1] = last); on a dict (one XML child) [0] is the dict
+  `HoSo.@id`                     XML attributes are "@name" keys; an element's own text beside children/attributes is "#text"
+  `$.code`                       from the record root, inside `each` (where paths are relative to the item)
+  A path that meets a missing key, a None, a non-dict or an index out of range yields None; a key step
+  on a list yields None too (say which item with [n]). Text values are stripped; a value listed in
+  null_values is None. A list of paths is a fallback chain: the first that yields a value wins.
+
+RULES (under `fields:`; inside `each:` for list items)
+  The key is a canonical field: `ma_ho_so`, or dotted into a nested model: `applicant.name`. A list field
+  (history, documents, fees, supplements, results) takes `each`, whose keys are fields of the item model
+  (StatusEvent, Document, Fee, …). The value is a rule:
+    ma_ho_so: code                               shorthand for {path: code}
+    ma_ho_so: [code, codeLocal]                  shorthand for a fallback chain
+    procedure_code: {path: [procedure.nationCode, procedure.code], transform: national_procedure_code}
+  Rule keys:
+    path       a path or a list of paths (a fallback chain)
+    const      a canonical value for every record (`dvhc_version: {const: legacy}`); stands alone
+    type       str | int | float | bool | datetime | date | decimal. Default: the field's own type (text
+               fields str, times datetime, dates date, codes and counts int), so it is rarely written.
+               An explicit type must fit the field (type int on a text field is an error). decimal reads
+               an amount of VND (50000, "50.000", "50,000", "50.000,00", "50 000 đ") as an int; a
+               fraction of a dong is an error. str accepts numbers (12 -> "12"); bool accepts true/false,
+               1/0, yes/no, có/không.
+    code       a code table name: the value is looked up (as text: 12 and "12" are the same key) and an
+               unknown value is an error. The table's target must be the field's code set. Excludes type.
+    transform  a name or a list of names, applied in order to the raw value before code/type:
+               national_procedure_code (1.000656.000.00.00.H56 -> 1.000656), digits, upper, lower,
+               strip, collapse_spaces, nfc, strip_prefix:<text>, strip_suffix:<text>. A transform that
+               leaves nothing makes the value missing. New ones: mappings.transforms.register_transform.
+    default    the canonical value when the path yields nothing (validated against the field at load)
+    required   true: a missing value is an error naming the field and every path tried. Fields the model
+               requires (ma_ho_so, procedure_code, procedure_name, channel, status, applicant.name, and
+               the items' status/at, name, amount_vnd) are required without saying so, and a mapping
+               without a rule for one of them does not load.
+    formats    date format names for this field, instead of the file's date_formats
+    join       a separator: every path of the list is read and the values are joined into one text
+               (`applicant.address: {path: [street, ward.name, district.name], join: ", "}`)
+    each       item rules, for a list field. The path yields a list; a dict counts as a one-element list
+               (XML with one child), None as empty. A list rule takes only path, each and required.
+
+DATES (mappings.dates)
+  iso (fromisoformat: +07:00, +0700, Z, no zone, fractions, date only), epoch_s, epoch_ms, and patterns
+  of yyyy MM M dd d HH H mm ss S… with the separators -/.:, and space/T: yyyyMMddHHmmss, dd/MM/yyyy,
+  dd/MM/yyyy HH:mm, yyyy-MM-dd HH:mm:ss, MM/yyyy, yyyy, …  A time without a zone is in `timezone`; a
+  time with another offset is converted to it. A pattern without a day (MM/yyyy, yyyy) is partial: it
+  applies to date fields only (the first day of the period); datetime fields skip it. A date field whose
+  model has `<field>_precision` (applicant.birth_date) gets "day", "month" or "year" there. A value that
+  fits a format's shape but is no real date (2025-02-30) is "impossible"; one that fits none is
+  "unrecognized": both are field errors, never exceptions.
+
+CODE TABLES
+    code_tables:
+      status:
+        target: status          # status | channel | result_delivery | applicant_type | id_type | str | int
+        values: {0: 1, 1: 2, 12: 3}
+      channel:
+        target: channel
+        periods:                # the table in force on the record's reference date (received_at, else
+          - until: 2024-01-01   # submitted_at, as an Asia/Ho_Chi_Minh day); `until` is exclusive and
+            values: {1: 2, 2: 1}  # only the last period may omit it. No reference date: the last period.
+          - values: {0: 1, 1: 2, 2: 3}
+  Keys are the vendor values as written in the file (`01` stays "01"; quote nothing unless YAML needs
+  it). Values must be members of the target code set (a status 11 does not load).
+
+TEXT
+  Every text value comes out NFC. When a value was not NFC, TextFix(field, "nfc") is added to the
+  dossier's text_fixes; transforms that repair text (legacy TCVN3/VNI decoders) return
+  mappings.TextFixed(text, fix) and are recorded the same way (see mappings.text).
+
+ERRORS AT RUN TIME
+  normalize never raises for bad data. Each failing field becomes a FieldError(field, source_path,
+  reason, value): the engine's conversion errors (impossible date, unknown code, bad number, missing
+  required field) and the model's validation errors mapped back to the canonical field and source path,
+  each field once, in file order. Any error means no dossier.
+
+COMPILING
+  mappings.get_mapping(dialect) loads, validates and compiles a file once (cached per file; the directory
+  in $ONESTOP_MAPPINGS_DIR is searched before the package's). Compiling generates one Python function per
+  mapping (mappings.codegen); `CompiledMapping.source` shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+TYPES = ("str", "int", "float", "bool", "datetime", "date", "decimal")
+TOP_LEVEL_KEYS = (
+    "dialect",
+    "description",
+    "record",
+    "timezone",
+    "date_formats",
+    "null_values",
+    "code_tables",
+    "fields",
+)
+RULE_KEYS = ("path", "const", "type", "code", "transform", "default", "required", "formats", "join", "each")
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+DEFAULT_DATE_FORMATS = ("iso",)
+DEFAULT_NULL_VALUES = ("",)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one canonical field is filled (after validation; `type` is resolved, never None for values)."""
+
+    target: str  # canonical field, dotted, relative to the model it belongs to (the list item inside `each`)
+    key: str  # where the rule sits in the file, for messages (e.g. fields.history.each.at)
+    line: int
+    paths: tuple[str, ...] = ()
+    const: Any = None
+    has_const: bool = False
+    type: str = "str"
+    code: str | None = None
+    transforms: tuple[str, ...] = ()
+    default: Any = None
+    required: bool = False  # as written, or because the model requires the field
+    formats: tuple[str, ...] | None = None
+    join: str | None = None
+    each: dict[str, Rule] | None = None
+    precision: str | None = None  # sibling field that receives a date's precision (day|month|year)
+
+
+@dataclass(frozen=True)
+class Period:
+    until: date | None  # exclusive; None = open-ended (only the last period)
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    name: str
+    target: str  # a key of mappings.targets.CODE_TARGETS
+    periods: tuple[Period, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated mapping file. Compile it with mappings.compile_mapping (get_mapping does both, cached)."""
+
+    file: str
+    dialect: str
+    description: str
+    record_id: Rule
+    updated_at: Rule
+    timezone: str = DEFAULT_TIMEZONE
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+    null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
+    code_tables: dict[str, CodeTable] = field(default_factory=dict)
+    fields: dict[str, Rule] = field(default_factory=dict)

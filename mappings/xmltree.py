@@ -1,0 +1,60 @@
+"""XML records as dicts, so one path language serves JSON and XML (see mappings.spec).
+
+element_to_dict(<HoSo id="7"><MaHoSo>X</MaHoSo><TepTin>a</TepTin><TepTin>b</TepTin></HoSo>)
+  -> {"@id": "7", "MaHoSo": "X", "TepTin": ["a", "b"]}
+Namespaces are dropped (local names only); a repeated child becomes a list (a single one stays a dict or a
+string: `each` treats a dict as a one-element list); an empty leaf is None, as is an element marked
+xsi:nil="true"; attributes are "@name" keys; the text of an element that also has attributes or children
+is "#text". Comments and processing instructions are skipped. Parse untrusted XML with a parser that
+resolves no entities and loads no DTD (connectors do); this module only reads an element tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if tag[:1] == "{" else tag
+
+
+def _value(el: Any) -> Any:
+    attrib = el.attrib
+    if attrib.get(_XSI_NIL) in ("true", "1"):
+        return None
+    children = [c for c in el if isinstance(c.tag, str)]  # skip comments / processing instructions
+    text = el.text
+    if text is not None and not text.strip():
+        text = None
+    if not children and not attrib:
+        return text
+    out: dict[str, Any] = {}
+    for name, value in attrib.items():
+        out["@" + _local(name)] = value
+    repeated: set[str] = set()  # keys already turned into lists (a single child's value may itself be a list)
+    for child in children:
+        key = _local(child.tag)
+        value = _value(child)
+        if key in repeated:
+            out[key].append(value)
+        elif key in out:
+            out[key] = [out[key], value]
+            repeated.add(key)
+        else:
+            out[key] = value
+    if text is not None:
+        out["#text"] = text
+    return out
+
+
+def element_to_dict(el: Any) -> dict[str, Any]:
+    """The content of one lxml element (typically one record) as a dict.
+
+    A leaf element with only text gives {"#text": text}, so the result is always a dict.
+    """
+    value = _value(el)
+    if isinstance(value, dict):
+        return value
+    return {"#text": value}
