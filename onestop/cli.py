@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(schema_app, name="schema")
 app.add_typer(config_app, name="config")
-console = Console()
+# Without a terminal (CI, a pipe) rich assumes 80 columns, too narrow for the per-source tables.
+console = Console() if sys.stdout.isatty() else Console(width=160)
+# Noise from dependencies that says nothing to an operator of this product.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 
 def _logging(verbose: bool) -> None:

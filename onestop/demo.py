@@ -134,6 +134,17 @@ def check(sims: dict[str, SimulatorProcess], portal: SimulatorProcess) -> DemoRe
     return DemoResult(not problems, problems)
 
 
+def _round_line(since: datetime) -> str:
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT COALESCE(sum(fetched), 0), COALESCE(sum(loaded), 0), COALESCE(sum(quarantined), 0),"
+            " (SELECT count(*) FROM onestop.outbox WHERE delivered_at >= %(t)s)"
+            " FROM onestop.sync_run WHERE started_at >= %(t)s AND state = 'loaded'",
+            {"t": since},
+        ).fetchone()
+    return f"fetched {row[0]:,}, loaded {row[1]:,} new versions, quarantined {row[2]:,}, delivered {row[3]:,}"
+
+
 def summary_table(sources: list[registry.SourceConfig], since: datetime) -> Table:
     table = Table(title="onestop demo: this run, per source")
     cols = ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "delivered")
@@ -174,12 +185,15 @@ def run(
             dags = airflow_env.dags()
         console.print(f"[bold]district systems[/] {len(sims)} · [bold]portal[/] {portal.url}")
         run_round(dags, sources, console)
+        console.print(f"round 1: {_round_line(started)}")
         for sim in sims.values():
             requests.post(
                 f"{sim.url}/_sim/clock", json={"advance_hours": advance_hours}, timeout=30
             ).raise_for_status()
         console.print(f"district clocks advanced {advance_hours:g} h: dossiers moved on")
+        second = datetime.now(UTC)
         run_round(dags, sources, console)
+        console.print(f"round 2: {_round_line(second)}")
         console.print(summary_table(sources, started))
         result = check(sims, portal)
         summary = requests.get(f"{portal.url}/_inspect/summary", timeout=30).json()
