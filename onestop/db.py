@@ -38,3 +38,11 @@ def current_revision(url: str | None = None) -> str | None:
         except psycopg.errors.UndefinedTable:
             return None
     return row[0] if row else None
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server's URL with another database name (a URL, not a key=value conninfo)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))

@@ -53,13 +53,14 @@ def onestop_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def pg_url(onestop_env: Path) -> Iterator[str]:
     """The unified database for the session: a fresh database on ONESTOP_TEST_PG's server, else embedded."""
     from onestop import db, embedded_db
+    from onestop.db import with_database
 
     server = os.environ.get("ONESTOP_TEST_PG")
     if server:
         name = f"onestop_test_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        url = psycopg.conninfo.make_conninfo(server, dbname=name)
+        url = with_database(server, name)
     else:
         url = embedded_db.start()
     db.upgrade(url)

@@ -12,6 +12,10 @@ import psycopg
 
 from connectors.store.runs import RunCounts, advance_watermark
 
+# Merges of different sources are serialized (the COPY and normalization before them are not): a MaHoSo
+# conflict between two sources loading at once must be seen and recorded, not fail on the unique index.
+MERGE_LOCK = 0x0E5B_0002
+
 GOOD_COLUMNS = (
     "seq, uid, source_record_id, ma_ho_so, content_hash, status, received_at, due_at, finished_at,"
     " procedure_code, agency_code, district_code, commune_code, applicant_id_hash, source_updated_at, record, flags"
@@ -90,6 +94,7 @@ class Loader:
 
     def finish(self) -> RunCounts:
         x, params = self.conn.execute, {"source": self.source, "run": self.run_id}
+        x("SELECT pg_advisory_xact_lock(%s)", (MERGE_LOCK,))
         # Duplicates of one key inside the batch: the newest wins (ON CONFLICT cannot touch a row twice).
         x(
             "CREATE TEMP TABLE latest ON COMMIT DROP AS SELECT DISTINCT ON (uid) * FROM incoming"

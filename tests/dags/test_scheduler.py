@@ -10,10 +10,12 @@ from datetime import datetime
 
 import psycopg
 import pytest
+import yaml
 
 from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
+from onestop.db import with_database
 from onestop.simulators.process import start_simulator
-from tests.conftest import IGATE_FIELDS, SOURCES, portal_summary, set_connection
+from tests.conftest import IGATE_FIELDS, ROOT, SOURCES, portal_summary, set_connection
 
 pytestmark = pytest.mark.scheduler
 PARALLEL = SOURCES[:2]
@@ -24,15 +26,25 @@ def cluster(pg_url, portal, tmp_path_factory) -> Iterator[AirflowCluster]:
     name = f"airflow_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    metadata = psycopg.conninfo.make_conninfo(pg_url, dbname=name)
+    metadata = with_database(pg_url, name)
     # Slow district systems (latency per page) so that the two syncs overlap in time.
     sims = [
-        start_simulator("igate", "--seed", str(7 + i), "--count", "600", "--latency", "150") for i in range(2)
+        start_simulator(
+            "igate", "--seed", str(7 + i), "--count", "3000", "--latency", "400", "--district", district
+        )
+        for i, district in enumerate(("288", "290"))
     ]
     for source, sim in zip(PARALLEL, sims, strict=True):
         set_connection(f"onestop_src_{source}", sim.url, **IGATE_FIELDS)
+    # The registry as shipped, but unscheduled: the test alone starts the source runs.
+    registry_file = tmp_path_factory.mktemp("registry") / "sources.yaml"
+    shipped = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text())
+    shipped["defaults"]["schedule"] = None
+    registry_file.write_text(yaml.safe_dump(shipped, allow_unicode=True))
     cluster = AirflowCluster(
-        home=tmp_path_factory.mktemp("airflow_cluster"), metadata_url=sqlalchemy_url(metadata)
+        home=tmp_path_factory.mktemp("airflow_cluster"),
+        metadata_url=sqlalchemy_url(metadata),
+        extra_env={"ONESTOP_SOURCES": str(registry_file)},
     )
     try:
         cluster.prepare()
@@ -104,4 +116,5 @@ def test_two_sources_sync_in_parallel_and_delivery_starts_from_the_asset(db, clu
     wait_for(delivered_by_asset, 300, "the asset-triggered delivery did not deliver everything", cluster)
     dossiers = db.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0]
     assert dossiers > 0
-    assert portal_summary(portal)["accepted"] >= dossiers
+    assert db.execute("SELECT count(*) FROM onestop.conflict").fetchone()[0] == 0
+    assert portal_summary(portal)["accepted"] == dossiers

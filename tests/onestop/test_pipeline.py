@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -234,3 +235,23 @@ def test_a_token_expiring_mid_sync_is_renewed_and_no_page_is_lost(db, portal, mo
         "SELECT error_class, http_status FROM onestop.attempt WHERE endpoint = %s", (SOURCE,)
     ).fetchall()
     assert ("AuthError", 401) in failed
+
+
+def test_two_sources_loading_the_same_ma_ho_so_at_once_record_a_conflict_and_neither_fails(
+    db, districts, portal
+) -> None:
+    pipeline.sync(SOURCE)
+    records = list(staged_records(db, SOURCE).values())[:200]
+    db.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox")
+    copies = {
+        name: [{**r, "id": f"{i:02d}{r['id'][2:]}"} for r in records] for i, name in enumerate(SOURCES[1:])
+    }
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda item: load_records(db, *item), copies.items()))
+
+    assert sum(r.loaded for r in results) == 2 * len(records) - sum(r.quarantined for r in results)
+    live = db.execute("SELECT count(*) FROM onestop.dossier WHERE conflict_with IS NULL").fetchone()[0]
+    conflicts = db.execute("SELECT count(*) FROM onestop.conflict").fetchone()[0]
+    assert live + conflicts == db.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0]
+    assert conflicts == live  # each MaHoSo held once, its second carrier recorded
