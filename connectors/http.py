@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,6 +45,20 @@ def _retry_after(value: str | None) -> float | None:
         return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
 
 
+class Pacer:
+    """At most `rate` calls per second from this client (the source's pool caps concurrency across workers)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval, self.next_at, self.lock = 1.0 / rate, 0.0, threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            delay, self.next_at = max(self.next_at - now, 0.0), max(self.next_at, now) + self.interval
+        if delay:
+            time.sleep(delay)
+
+
 class HttpClient:
     """A requests.Session bound to one endpoint (a district system or the portal)."""
 
@@ -53,7 +68,9 @@ class HttpClient:
         base_url: str,
         settings: HttpSettings | None = None,
         on_failure: FailureRecorder | None = None,
+        rate_limit: float | None = None,
     ) -> None:
+        self.pacer = Pacer(rate_limit) if rate_limit else None
         self.endpoint = endpoint
         self.base_url = base_url.rstrip("/")
         self.settings = settings or HttpSettings()
@@ -67,6 +84,8 @@ class HttpClient:
     def _once(self, method: str, path: str, operation: str, **kwargs: Any) -> bytes:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         s = self.settings
+        if self.pacer is not None:
+            self.pacer.wait()
         try:
             with self.session.request(
                 method, url, timeout=(s.connect_timeout, s.read_timeout), stream=True, **kwargs

@@ -4,12 +4,14 @@ time as a stream; nothing holds more than one page."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from connectors.base import JSON, RawRecord
 from connectors.connection import Connection
 from connectors.errors import AuthError, ProtocolError
 from connectors.http import HttpClient
@@ -104,7 +106,18 @@ class RestSource:
                 self.authenticator.invalidate()  # the token expired mid-sync: fetch a new one, once
         raise AssertionError("unreachable")
 
-    def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[dict]]:
+    def probe(self) -> str:
+        """One page of one record: proves the URL, the credentials and the answer's shape."""
+        pager = self.spec.paginator
+        answer = self._get_page({**self.spec.params, pager.page_param: pager.base_page, pager.size_param: 1})
+        records = dig(answer, self.spec.records)
+        if not isinstance(records, list):
+            raise ProtocolError(self.name, f"no list of records at {self.spec.records!r}")
+        return (
+            f"{self.name}: authenticated, answer has a list of records at {self.spec.records or '(root)'!r}"
+        )
+
+    def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
         spec, pager = self.spec, self.spec.paginator
         params: dict[str, Any] = dict(spec.params)
         if spec.incremental is not None:
@@ -120,7 +133,7 @@ class RestSource:
             if not isinstance(records, list):
                 raise ProtocolError(self.name, f"page {page}: no list of records at {spec.records!r}")
             if records:
-                yield records
+                yield [RawRecord(r, json.dumps(r, ensure_ascii=False), JSON) for r in records]
             seen += len(records)
             if self._last(answer, page, records, seen):
                 return

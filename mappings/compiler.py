@@ -98,6 +98,10 @@ class CompiledMapping:
             self._identity(record, Ctx(record)).get("source_record_id") if isinstance(record, dict) else None
         )
 
+    def unreadable(self, reason: str) -> Outcome:
+        """The outcome for a payload that could not even be parsed (not JSON, not XML, a refused DTD)."""
+        return Outcome(None, None, None, [FieldError("(record)", None, reason, None)])
+
     def updated_at(self, record: Any) -> datetime | None:
         """The source's update time of a raw record (record.updated_at); None when absent or unreadable."""
         return (

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from connectors.base import JSON
 from connectors.connection import get_connection
-from connectors.errors import ConfigError, ConnectorError
+from connectors.errors import ConnectorError
+from connectors.factory import open_source
 from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, to_portal, to_progress
-from connectors.rest import RestSource
 from connectors.store import outbox, runs, staging, status
 from connectors.store.attempts import AttemptRecorder
 from connectors.store.merge import BadRow, GoodRow, Loader
@@ -55,15 +56,6 @@ def plan(
     return RunPlan(run_id, source.name, window[0], window[1])
 
 
-def _open_source(source: registry.SourceConfig, recorder: AttemptRecorder) -> RestSource:
-    conn = get_connection(source.conn_id)
-    settings = HttpSettings(read_timeout=source.timeout_s, max_attempts=source.max_attempts)
-    client = HttpClient(source.name, conn.base_url, settings, on_failure=recorder)
-    if source.kind == "rest" and source.rest is not None:
-        return RestSource(source.name, source.rest, conn, client)
-    raise ConfigError(f"source {source.name}: kind {source.kind!r} is not supported yet")
-
-
 def extract(run_id: int) -> int:
     """Fetch the run's window page by page and COPY each raw record into staging. Returns records staged.
 
@@ -76,9 +68,10 @@ def extract(run_id: int) -> int:
         id_of = get_mapping(source.dialect).record_id
         recorder = AttemptRecorder(url, run_id)
         try:
-            reader = _open_source(source, recorder)
+            reader = open_source(source, recorder)
             runs.set_state(conn, run_id, "extracting")
             pages = 0
+            acks: list[str] = []
 
             def records() -> Iterator[tuple[str | None, str, str]]:
                 nonlocal pages
@@ -86,13 +79,14 @@ def extract(run_id: int) -> int:
                 for page in reader.pages(run.window_start, run.window_end):
                     pages += 1
                     bar.advance(len(page))
-                    for record in page:
-                        yield id_of(record), "application/json", json.dumps(record, ensure_ascii=False)
+                    for raw in page:
+                        if raw.ack_id is not None:
+                            acks.append(raw.ack_id)
+                        yield id_of(raw.record), raw.content_type, raw.payload
                 bar.done()
 
             staged = staging.stage(conn, run_id, records())
-            conn.execute("UPDATE onestop.sync_run SET pages = %s WHERE run_id = %s", (pages, run_id))
-            runs.set_state(conn, run_id, "extracted")
+            runs.set_extracted(conn, run_id, pages=pages, ack_ids=acks)
         finally:
             recorder.close()
     log.info("%s: run %s staged %s records from %s pages", source.name, run_id, staged, pages)
@@ -110,13 +104,35 @@ def _error_class(reasons: list[str]) -> str:
     return "InvalidValue"
 
 
+def parse_payload(payload: str, content_type: str) -> dict:
+    """A staged record's text back into the dict its dialect's mapping reads."""
+    if content_type == JSON:
+        record = json.loads(payload)
+        if not isinstance(record, dict):
+            raise ValueError("a record must be a JSON object")
+        return record
+    from connectors.safexml import parse_record
+    from mappings import element_to_dict
+
+    try:
+        return element_to_dict(parse_record(payload))
+    except Exception as exc:  # lxml's syntax errors, a refused DTD
+        raise ValueError(str(exc)) from exc
+
+
 def normalize_chunk(
     mapping, source: str, rows: list[tuple[int, str | None, str, str]]
 ) -> tuple[list[GoodRow], list[BadRow]]:
     """Staged rows → rows for the merge, and the bad ones with every failing field."""
     good, bad = [], []
     for seq, staged_id, content_type, payload in rows:
-        outcome = mapping.normalize(json.loads(payload), source)
+        try:
+            record = parse_payload(payload, content_type)
+        except ValueError as exc:  # not JSON / not XML: quarantined like any bad record, never a crash
+            record = None
+            outcome = mapping.unreadable(f"payload is not {content_type}: {exc}")
+        if record is not None:
+            outcome = mapping.normalize(record, source)
         d = outcome.dossier
         if d is not None:
             canonical = d.canonical_json()

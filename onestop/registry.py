@@ -67,6 +67,52 @@ class RestSpec(_Spec):
     params: dict[str, str] = {}
 
 
+class SoapSpec(_Spec):
+    """A SOAP (document/literal) district system: zeep builds the envelope from the served WSDL."""
+
+    wsdl: str = "/soap?wsdl"  # relative to the connection's base URL
+    operation: str = "LayDanhSachHoSo"
+    from_param: str = "TuNgay"
+    to_param: str = "DenNgay"
+    page_param: str = "Trang"
+    size_param: str = "SoBanGhi"
+    base_page: int = 1
+    page_size: int = Field(default=200, ge=1, le=5000)
+    record_element: str = "HoSo"  # local name of one record in the answer
+    total_element: str | None = "TongSo"  # local name of the total count, when the answer has one
+    ws_security: bool = True  # WS-Security UsernameToken from the connection's login/password
+
+
+class XmlSpec(_Spec):
+    """A legacy XML-over-HTTP system (ASP.NET style): pages from 1, a receipt-date window only."""
+
+    resource: str = "/DichVu/DanhSachHoSo.aspx"
+    page_param: str = "currPage"
+    size_param: str = "pageSize"
+    base_page: int = 1
+    page_size: int = Field(default=200, ge=1, le=5000)
+    from_param: str = "tuNgay"
+    to_param: str = "denNgay"
+    date_format: Literal["dd/MM/yyyy", "iso", "yyyyMMddHHmmss"] = "dd/MM/yyyy"
+    record_element: str = "HoSo"
+    last_page_element: str = "lastPage"
+    total_element: str = "TotalCount"
+    error_element: str = "ErrorCode"  # errors come inside HTTP 200: a non-zero code here is a failure
+    message_element: str = "ErrorMessage"
+    auth: AuthSpec = AuthSpec(type="basic")
+
+
+class FeedSpec(_Spec):
+    """A change feed (sector systems through the provincial integration platform): leased batches that come
+    again unless acknowledged, deletions included."""
+
+    fetch: str = "/feed/fetch"
+    ack: str = "/feed/ack"
+    batch_size: int = Field(default=200, ge=1, le=5000)
+    max_batches: int = Field(default=10_000, ge=1)  # a run stops after this many batches (the rest waits)
+    auth: AuthSpec = AuthSpec(type="api_key", header="X-API-Key")
+
+
 class SourceConfig(_Spec):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
     title: str
@@ -80,7 +126,15 @@ class SourceConfig(_Spec):
     pool_slots: int = Field(default=2, ge=1)
     timeout_s: float = 60.0
     max_attempts: int = Field(default=5, ge=1)
+    rate_limit: float | None = Field(
+        default=None, gt=0
+    )  # requests per second into this system (beside the pool)
+    # What the watermark tracks: the source's update time, or (a system queryable by receipt date only) receipt.
+    watermark_field: Literal["updated", "received"] = "updated"
     rest: RestSpec | None = None
+    soap: SoapSpec | None = None
+    xml: XmlSpec | None = None
+    feed: FeedSpec | None = None
 
     @property
     def pool(self) -> str:
@@ -154,6 +208,13 @@ def parse(data: dict, origin: str = "<registry>") -> Registry:
         seen.add(s.name)
         if s.kind == "rest" and s.rest is None:
             raise ConfigError(f"{origin}: source {s.name}: kind rest needs a `rest:` section (or a profile)")
+        # soap, xml and feed have complete defaults: an absent section means "the usual".
+        if s.kind == "soap" and s.soap is None:
+            s.soap = SoapSpec()
+        if s.kind == "xml" and s.xml is None:
+            s.xml = XmlSpec()
+        if s.kind == "feed" and s.feed is None:
+            s.feed = FeedSpec()
     return registry
 
 

@@ -94,6 +94,14 @@ def set_state(conn: psycopg.Connection, run_id: int, state: str, *, error: str |
     )
 
 
+def set_extracted(conn: psycopg.Connection, run_id: int, *, pages: int, ack_ids: list[str]) -> None:
+    """Extraction done; a change feed's ack ids wait here until the load has committed."""
+    conn.execute(
+        "UPDATE onestop.sync_run SET state = 'extracted', pages = %s, ack_ids = %s WHERE run_id = %s",
+        (pages, ack_ids or None, run_id),
+    )
+
+
 def record_counts(conn: psycopg.Connection, run_id: int, counts: RunCounts) -> None:
     conn.execute(
         "UPDATE onestop.sync_run SET fetched = %(fetched)s, loaded = %(loaded)s, unchanged = %(unchanged)s,"

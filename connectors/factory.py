@@ -1,0 +1,36 @@
+"""From a registry entry and its Airflow connection to a connector object, by kind."""
+
+from __future__ import annotations
+
+from connectors.base import Source
+from connectors.connection import Connection, get_connection
+from connectors.errors import ConfigError
+from connectors.http import FailureRecorder, HttpClient, HttpSettings
+from onestop.registry import SourceConfig
+
+
+def open_source(
+    source: SourceConfig, recorder: FailureRecorder | None = None, conn: Connection | None = None
+) -> Source:
+    conn = conn or get_connection(source.conn_id)
+    settings = HttpSettings(read_timeout=source.timeout_s, max_attempts=source.max_attempts)
+    client = HttpClient(
+        source.name, conn.base_url, settings, on_failure=recorder, rate_limit=source.rate_limit
+    )
+    if source.kind == "rest" and source.rest is not None:
+        from connectors.rest import RestSource
+
+        return RestSource(source.name, source.rest, conn, client)
+    if source.kind == "soap" and source.soap is not None:
+        from connectors.soap import SoapSource
+
+        return SoapSource(source.name, source.soap, conn, client)
+    if source.kind == "xml" and source.xml is not None:
+        from connectors.legacy_xml import LegacyXmlSource
+
+        return LegacyXmlSource(source.name, source.xml, conn, client)
+    if source.kind == "feed" and source.feed is not None:
+        from connectors.feed import FeedSource
+
+        return FeedSource(source.name, source.feed, conn, client)
+    raise ConfigError(f"source {source.name}: kind {source.kind!r} has no connector")

@@ -1,0 +1,66 @@
+"""Safe XML for answers from district systems: no DTD, no entity expansion, no network, bounded size.
+
+Bodies arrive already capped by connectors.http; records are read with lxml iterparse (each record element
+is handed over and then cleared), so no whole response tree is ever held.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+from lxml import etree
+
+from connectors.errors import ProtocolError
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
+PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
+
+
+def _refuse_dtd(body: bytes, endpoint: str) -> None:
+    # A DTD (and so any entity declaration) can only stand in the prolog, before the root element.
+    root = _ROOT_START.search(body)
+    if _DOCTYPE.search(body[: root.start() if root else len(body)]):
+        raise ProtocolError(endpoint, "answer carries a DTD (<!DOCTYPE>/<!ENTITY>): refused, nothing parsed")
+
+
+def iter_elements(body: bytes, tag: str, endpoint: str) -> Iterator[etree._Element]:
+    """Every element named `tag` (any namespace), in document order; each is cleared once consumed."""
+    _refuse_dtd(body, endpoint)
+    try:
+        for _event, element in etree.iterparse(
+            io.BytesIO(body), events=("end",), tag=f"{{*}}{tag}", **PARSER_OPTIONS
+        ):
+            yield element
+            element.clear(keep_tail=True)
+    except etree.XMLSyntaxError as exc:
+        raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc
+
+
+def first_text(body: bytes, tag: str, endpoint: str) -> str | None:
+    """The text of the first element named `tag`, or None (paging totals, error codes)."""
+    for element in iter_elements(body, tag, endpoint):
+        return element.text
+    return None
+
+
+def parse_document(body: bytes, endpoint: str) -> etree._Element:
+    """A small document (a SOAP Fault, an error answer) as a tree, with the same protections."""
+    _refuse_dtd(body, endpoint)
+    try:
+        return etree.fromstring(body, etree.XMLParser(**PARSER_OPTIONS))
+    except etree.XMLSyntaxError as exc:
+        raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc
+
+
+def to_text(element: etree._Element) -> str:
+    """An element's XML, verbatim enough to be parsed again at load (namespaces kept)."""
+    return etree.tostring(element, encoding="unicode")
+
+
+def parse_record(payload: str) -> etree._Element:
+    """A staged record's XML back into an element (the staged text has no prolog: it was serialized by us)."""
+    _refuse_dtd(payload.encode(), "staging")
+    return etree.fromstring(payload.encode(), etree.XMLParser(**PARSER_OPTIONS))
