@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -255,3 +256,29 @@ def test_two_sources_loading_the_same_ma_ho_so_at_once_record_a_conflict_and_nei
     conflicts = db.execute("SELECT count(*) FROM onestop.conflict").fetchone()[0]
     assert live + conflicts == db.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0]
     assert conflicts == live  # each MaHoSo held once, its second carrier recorded
+
+
+def extract_peak_bytes(monkeypatch, count: int) -> tuple[int, int]:
+    """Python memory at the peak of extracting a source of `count` dossiers, and how many were staged."""
+    with start_simulator("igate", "--seed", "9", "--count", str(count)) as sim:
+        conn = {"conn_type": "http", "host": sim.url, **IGATE_FIELDS}
+        monkeypatch.setenv(f"AIRFLOW_CONN_ONESTOP_SRC_{SOURCE.upper()}", json.dumps(conn))
+        run = pipeline.plan(SOURCE)
+        tracemalloc.start()
+        try:
+            staged = pipeline.extract(run.run_id)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    return peak, staged
+
+
+def test_extraction_streams_memory_does_not_grow_with_the_source(db, portal, monkeypatch) -> None:
+    small_peak, small = extract_peak_bytes(monkeypatch, 1_000)
+    large_peak, large = extract_peak_bytes(monkeypatch, 10_000)
+
+    assert (small, large) == (1_000, 10_000)
+    print(
+        f"\npeak Python memory while extracting: {small_peak / 1e6:.1f} MB for {small:,}, {large_peak / 1e6:.1f} MB for {large:,}"
+    )
+    assert large_peak < 2 * small_peak  # ten times the records, not ten times the memory
