@@ -1,4 +1,4 @@
-"""One sync DAG per source in config/sources.yaml (plan → extract → load)."""
+"""One sync DAG per source in config/sources.yaml (plan → extract → load), and its day-by-day archive DAG for backfills."""
 
 from onestop.airflow_dags import source_dags
 

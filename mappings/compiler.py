@@ -2,9 +2,10 @@
 
 Everything that can be decided once is decided at compile time (mappings.codegen turns the mapping into one
 generated Python function; print `CompiledMapping.source` to read it). Per record, normalize runs that
-function, injects the identity fields, validates schemas.Dossier, and — only when something failed — maps
-the model's validation errors back to canonical fields (`history[3].at`) and source paths
-(`history[3].createdDate`), without reporting a field the engine already reported.
+function, injects the identity fields, validates schemas.Dossier and moves a valid one to the administrative
+units of its reference date (mappings.units). Only when something failed does it map the model's validation
+errors back to canonical fields (`history[3].at`) and source paths (`history[3].createdDate`), without
+reporting a field the engine already reported.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from mappings.codegen import Generator
-from mappings.convert import what
-from mappings.errors import FieldError, show_value
-from mappings.paths import as_list, join_path
+from mappings.convert import code_key, what
+from mappings.errors import ConversionError, FieldError, show_value
+from mappings.paths import as_list, compile_path, join_path
 from mappings.runtime import MISSING, Ctx
 from mappings.spec import Mapping
 from mappings.targets import ROOT_MODEL, fields_of
+from mappings.units import apply_units
 from schemas.dossier import Dossier
 
 
@@ -61,6 +63,10 @@ class CompiledMapping:
         self._run = namespace[generated.function]
         self._identity = namespace[generated.identity]
         self._validate = Dossier.__pydantic_validator__.validate_python
+        deleted = mapping.deleted
+        self._deleted_paths = tuple(compile_path(p).get for p in deleted.paths) if deleted else ()
+        self._deleted_equals = deleted.equals if deleted else frozenset()
+        self._nulls = frozenset(mapping.null_values)
 
     def normalize(self, record: Any, source: str) -> Outcome:
         """One source record -> Outcome. Never raises for bad data: every failing field is an error."""
@@ -69,6 +75,10 @@ class CompiledMapping:
                 "(record)", None, f"a record is an object, got {what(record)}", show_value("", record)
             )
             return Outcome(None, None, None, [error])
+        if self._deleted_paths and self.is_deleted(record):
+            # A caller that skipped is_deleted() gets one clear reason, not a dozen missing fields.
+            error = FieldError("(record)", None, "a deletion (record.deleted), not a dossier")
+            return Outcome(self.record_id(record), self.updated_at(record), None, [error])
         ctx = Ctx(record)
         data = self._run(record, ctx)
         record_id = data.get("source_record_id")
@@ -90,7 +100,26 @@ class CompiledMapping:
         if ctx.errors:
             errors = [FieldError(f, p, r, show_value(f, v)) for f, p, r, v in ctx.errors]
             return Outcome(record_id, updated_at, None, errors)
-        return Outcome(record_id, updated_at, dossier, [])
+        # Units follow the reference date: from 2025-07-01 the district-era codes become 2025 codes.
+        return Outcome(record_id, updated_at, apply_units(dossier), [])
+
+    def is_deleted(self, record: Any) -> bool:
+        """Does the record announce a deletion (record.deleted)? Always False for a mapping without the rule."""
+        if not self._deleted_paths or not isinstance(record, dict):
+            return False
+        for get in self._deleted_paths:  # a fallback chain: the first path with a value decides
+            value = get(record)
+            if isinstance(value, str):
+                value = value.strip()
+                if value in self._nulls:
+                    continue
+            if value is None:
+                continue
+            try:
+                return code_key(value) in self._deleted_equals
+            except ConversionError:  # a list or an object where a marker was expected: not a deletion
+                return False
+        return False
 
     def record_id(self, record: Any) -> str | None:
         """The source record id of a raw record (record.id), without normalizing it; None when absent."""

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from mappings.convert import code_key
 from mappings.dates import parse_format
 from mappings.errors import MappingError, Problem
 from mappings.paths import PathSyntaxError, parse_steps
@@ -23,6 +24,7 @@ from mappings.spec import (
     TOP_LEVEL_KEYS,
     TYPES,
     CodeTable,
+    DeletedRule,
     Mapping,
     Period,
     Rule,
@@ -204,6 +206,7 @@ class _Validator:
             description=description,
             record_id=record[0],
             updated_at=record[1],
+            deleted=record[2],
             timezone=timezone,
             date_formats=self.global_formats,
             null_values=nulls,
@@ -248,7 +251,7 @@ class _Validator:
                 out.append(v.strip())
         return tuple(out)
 
-    def record(self, doc: YMap) -> tuple[Rule, Rule] | None:
+    def record(self, doc: YMap) -> tuple[Rule, Rule, DeletedRule | None] | None:
         rec = doc.get("record")
         if rec is None:
             self.add(
@@ -259,8 +262,9 @@ class _Validator:
             self.add(doc.at("record"), "record", "a mapping with id and updated_at")
             return None
         for k in rec:
-            if k not in ("id", "updated_at"):
-                self.add(rec.at(k), f"record.{k}", "unknown key (expected id, updated_at)")
+            if k not in ("id", "updated_at", "deleted"):
+                self.add(rec.at(k), f"record.{k}", "unknown key (expected id, updated_at, deleted)")
+        deleted = self.deleted(rec) if "deleted" in rec else None
         out = []
         for name, target, typ in (
             ("id", "source_record_id", "str"),
@@ -297,7 +301,46 @@ class _Validator:
                         formats=formats,
                     )
                 )
-        return (out[0], out[1]) if len(out) == 2 else None
+        return (out[0], out[1], deleted) if len(out) == 2 else None
+
+    def deleted(self, rec: YMap) -> DeletedRule | None:
+        """record.deleted: {path, equals}; both required, equals a value or a non-empty list of values."""
+        spec, key, line = rec["deleted"], "record.deleted", rec.at("deleted")
+        if not isinstance(spec, YMap):
+            self.add(line, key, "a mapping {path, equals}: where to look, and the value(s) that mean deleted")
+            return None
+        for k in spec:
+            if k not in ("path", "equals"):
+                self.add(spec.at(k), f"{key}.{k}", "not allowed here (allowed: path, equals)")
+        paths: tuple[str, ...] = ()
+        if "path" in spec:
+            paths = self.paths(spec["path"], spec, f"{key}.path", spec.at("path"))
+        else:
+            self.add(line, f"{key}.path", "missing: the path to the value that marks a deletion (e.g. _op)")
+        if "equals" not in spec:
+            self.add(line, f"{key}.equals", "missing: the value (or list of values) that marks a deletion")
+            return None
+        equals = self.equals(spec, f"{key}.equals")
+        if not paths or not equals:
+            return None
+        return DeletedRule(key, line, paths, equals)
+
+    def equals(self, spec: YMap, key: str) -> frozenset[str]:
+        """The values, as text (compared like code-table keys: 1 and "1" are the same)."""
+        value = spec["equals"]
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            self.add(spec.at("equals"), key, "an empty list: give the value(s) that mark a deletion")
+            return frozenset()
+        out = set()
+        for i, item in enumerate(items):
+            line = value.at(i) if isinstance(value, YSeq) else spec.at("equals")
+            where = f"{key}[{i}]" if isinstance(value, list) else key
+            if not isinstance(item, str | int | float) or (isinstance(item, str) and not item.strip()):
+                self.add(line, where, f"{item!r}: a value is text, a number or true/false")
+                continue
+            out.add(code_key(item.strip() if isinstance(item, str) else item))
+        return frozenset(out)
 
     # -- code tables --------------------------------------------------------------------------------------
     def code_tables(self, doc: YMap) -> None:

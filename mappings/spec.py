@@ -10,6 +10,7 @@ a complete example.
     record:                           # required
       id: id                          #   path(s) to the source record id -> Dossier.source_record_id
       updated_at: updatedDate         #   the source's own update time (the sync watermark)
+      deleted: {path: _op, equals: delete}   # optional: how a change feed's deletion is recognized
     timezone: Asia/Ho_Chi_Minh        # default Asia/Ho_Chi_Minh: the zone of times written without one
     date_formats: [iso]               # default [iso]: tried in order for date and datetime fields
     null_values: ["", "0000-00-00"]   # default [""]: texts that mean "no value"
@@ -19,6 +20,14 @@ a complete example.
 Top-level keys other than these are errors. `record.id` and `record.updated_at` take a path, a list of
 paths, or {path, transform, formats}. The engine also sets `source` (the name the caller passes),
 `text_fixes`; the model derives `flags` and `on_time`: none of these can be mapped.
+
+DELETIONS (change feeds)
+  `record.deleted: {path, equals}` says which records announce a deletion rather than carry a dossier.
+  path is a path or a fallback chain (null_values apply); equals is a value or a list of values, compared
+  as text like code-table keys (`equals: true` matches true and "true"; `equals: 1` matches 1 and "1").
+  Both keys are required. CompiledMapping.is_deleted(record) answers it (always False without the rule);
+  a deletion is not a dossier: callers take record_id(record) (and updated_at(record)) instead of
+  normalizing it, and normalize answers a deletion with one "(record)" error.
 
 PATHS
   `applicant.address.ward.code`  keys, dot-separated (JSON keys, or XML element local names)
@@ -148,6 +157,16 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class DeletedRule:
+    """record.deleted: the record announces a deletion when a path's value is one of `equals` (as text)."""
+
+    key: str
+    line: int
+    paths: tuple[str, ...]
+    equals: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Period:
     until: date | None  # exclusive; None = open-ended (only the last period)
     values: dict[str, Any]
@@ -175,3 +194,4 @@ class Mapping:
     null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
     code_tables: dict[str, CodeTable] = field(default_factory=dict)
     fields: dict[str, Rule] = field(default_factory=dict)
+    deleted: DeletedRule | None = None  # change feeds only

@@ -13,6 +13,8 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, get_current_context, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from onestop import registry
 
@@ -55,42 +57,71 @@ def _interval() -> tuple[Any, Any] | None:
     return (start, end) if start is not None and end is not None and start < end else None
 
 
+def _sync_tasks(source: registry.SourceConfig) -> None:
+    """plan → extract → load, inside the DAG being built. Only the sync run's id travels between tasks."""
+
+    @task
+    def plan() -> int:
+        from onestop import pipeline
+
+        ctx = get_current_context()
+        return pipeline.plan(source.name, airflow_run_id=ctx["run_id"], interval=_interval()).run_id
+
+    @task
+    def extract(sync_run: int) -> int:
+        from onestop import pipeline
+
+        return pipeline.extract(sync_run)
+
+    @task(outlets=[DOSSIERS])
+    def load(sync_run: int) -> dict[str, int]:
+        from onestop import pipeline
+
+        return pipeline.load(sync_run).as_dict()
+
+    sync_run = plan()
+    extract(sync_run) >> load(sync_run)
+
+
+def _defaults(source: registry.SourceConfig) -> dict[str, Any]:
+    return {**_retries(), "pool": source.pool, "on_failure_callback": record_failure}
+
+
 def source_dag(source: registry.SourceConfig) -> DAG:
+    """The regular sync: each run reads [watermark − lookback, now] (cron runs have no interval of their own)."""
     with DAG(
         dag_id=f"onestop_sync_{source.name}",
         description=f"Sync {source.title} ({source.kind}, dialect {source.dialect}) into the unified database",
-        schedule=source.schedule,
+        schedule=CronTriggerTimetable(source.schedule, timezone=TZ) if source.schedule else None,
         start_date=START,
         catchup=False,
         max_active_runs=1,
         tags=["onestop", "source", source.kind, source.dialect],
         params={"source": source.name},
-        default_args={**_retries(), "pool": source.pool, "on_failure_callback": record_failure},
+        default_args=_defaults(source),
         doc_md=f"Pulls dossiers of **{source.title}** (`{source.name}`) through connection `{source.conn_id}`.",
     ) as dag:
+        _sync_tasks(source)
+    return dag
 
-        @task
-        def plan() -> int:
-            from onestop import pipeline
 
-            ctx = get_current_context()
-            return pipeline.plan(source.name, airflow_run_id=ctx["run_id"], interval=_interval()).run_id
-
-        # The sync run's id (not Airflow's run_id) is all that travels between tasks: batches stay in staging.
-        @task
-        def extract(sync_run: int) -> int:
-            from onestop import pipeline
-
-            return pipeline.extract(sync_run)
-
-        @task(outlets=[DOSSIERS])
-        def load(sync_run: int) -> dict[str, int]:
-            from onestop import pipeline
-
-            return pipeline.load(sync_run).as_dict()
-
-        sync_run = plan()
-        extract(sync_run) >> load(sync_run)
+def archive_dag(source: registry.SourceConfig) -> DAG:
+    """Backfills from a district's archive with Airflow's own backfill (`airflow backfill create`): one run per
+    Asia/Ho_Chi_Minh day, each reading exactly its day. Paused: it runs only when a backfill asks."""
+    with DAG(
+        dag_id=f"onestop_archive_{source.name}",
+        description=f"Backfill {source.title} day by day (airflow backfill create --dag-id …)",
+        schedule=CronDataIntervalTimetable("0 0 * * *", timezone=TZ),
+        start_date=START,
+        catchup=False,
+        max_active_runs=2,
+        is_paused_upon_creation=True,
+        tags=["onestop", "archive", source.kind, source.dialect],
+        params={"source": source.name},
+        default_args=_defaults(source),
+        doc_md=f"Day-by-day backfill of **{source.title}**: `airflow backfill create --dag-id onestop_archive_{source.name} --from-date … --to-date …`.",
+    ) as dag:
+        _sync_tasks(source)
     return dag
 
 
@@ -117,4 +148,5 @@ def delivery_dag() -> DAG:
 
 
 def source_dags() -> dict[str, DAG]:
-    return {dag.dag_id: dag for dag in (source_dag(s) for s in registry.load().sources)}
+    sources = registry.load().sources
+    return {dag.dag_id: dag for s in sources for dag in (source_dag(s), archive_dag(s))}

@@ -26,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(schema_app, name="schema")
 app.add_typer(config_app, name="config")
+mapping_app = typer.Typer(help="Vendor dialect mappings (mappings/<dialect>.yaml).")
+app.add_typer(mapping_app, name="mapping")
 # Without a terminal (CI, a pipe) rich assumes 80 columns, too narrow for the per-source tables.
 console = Console() if sys.stdout.isatty() else Console(width=160)
 # Noise from dependencies that says nothing to an operator of this product.
@@ -210,6 +212,7 @@ def config_check() -> None:
         reg = registry.load()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        print("registry has errors", file=sys.stderr)
         raise typer.Exit(1) from None
     for dialect in sorted({s.dialect for s in reg.sources}):
         try:
@@ -228,6 +231,32 @@ def config_check() -> None:
     errors = [p for p in problems if not p.startswith("warning:")]
     print(f"{len(reg.sources)} sources, {len(errors)} errors, {len(problems) - len(errors)} warnings")
     raise typer.Exit(1 if errors else 0)
+
+
+@mapping_app.command("try")
+def mapping_try(
+    dialect: str,
+    quarantined: Annotated[
+        bool, typer.Option("--quarantined", help="try the open quarantined records")
+    ] = True,
+    file: Annotated[
+        Path | None, typer.Option(help="a mapping file to try instead of mappings/<dialect>.yaml")
+    ] = None,
+    show: Annotated[int, typer.Option(help="failing records to list")] = 10,
+) -> None:
+    """Dry-run a changed mapping against the dialect's quarantined records: what would now pass."""
+    from onestop.mapping_try import try_mapping
+    from onestop.privacy import mask_text
+
+    with embedded_db.running():
+        result = try_mapping(dialect, file)
+    print(f"{dialect}: {result.tried} quarantined records tried, {len(result.would_pass)} would now pass,"
+          f" {len(result.still_failing)} still fail")  # fmt: skip
+    for reason, n in result.reasons.most_common():
+        print(f"  {n:6d}  {reason}")
+    for _source, _record, reasons in result.still_failing[:show]:
+        for line in reasons:
+            print(f"  {mask_text(line)}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`onestop demo`: the whole flow on one machine with embedded defaults, checked against ground truth.
 
-Starts the embedded database and the simulators (one iGate-style district system per registered REST
-source, and the portal), syncs every source and delivers with Airflow's dag.test(), advances the district
+Starts the embedded database and the simulators (one district or sector system per registered source, in its
+vendor's protocol and dialect, and the portal), syncs every source and delivers with Airflow's dag.test(), advances the district
 systems' clocks so dossiers move on, syncs and delivers again, prints a table per source, checks the result
 against the simulators' own ground truth, and stops every process it started.
 """
@@ -34,8 +34,13 @@ PORTAL_LOGIN = {
     "password": "secret",
     "extra": {"dstcode": "H23", "madonvi": "000.00.00.H23"},
 }
-DISTRICT_LOGIN = {"login": "igate", "password": "secret"}
-SIMULATED_KIND = {"igate": "igate"}  # dialect -> simulator module that speaks it
+# dialect -> the simulator (onestop.simulators.<module>) that speaks it, and the demo credentials it expects
+SIMULATORS: dict[str, tuple[str, dict]] = {
+    "igate": ("igate", {"login": "igate", "password": "secret"}),
+    "dvc_soap": ("soap_district", {"login": "soap", "password": "secret"}),
+    "aspnet_xml": ("legacy_xml", {"login": "aspnet", "password": "secret"}),
+    "lgsp_feed": ("feed", {"password": "feed-key"}),
+}
 
 
 @dataclass
@@ -65,12 +70,13 @@ def start_simulators(
     sims = {}
     per_source = max(dossiers // max(len(sources), 1), 1)
     for i, source in enumerate(sources):
+        module, login = SIMULATORS[source.dialect]
         # A receipt span a little past the clock: new dossiers arrive when the clock advances.
         args = ["--seed", str(seed + i), "--count", str(per_source), "--span-days", "175"]
         if source.district_code:
             args += ["--district", source.district_code]
-        sims[source.name] = stack.enter_context(start_simulator(SIMULATED_KIND[source.dialect], *args))
-        set_connection(source.conn_id, sims[source.name].url, **DISTRICT_LOGIN)
+        sims[source.name] = stack.enter_context(start_simulator(module, *args))
+        set_connection(source.conn_id, sims[source.name].url, **login)
     return sims, portal
 
 
@@ -105,7 +111,7 @@ def check(sims: dict[str, SimulatorProcess], portal: SimulatorProcess) -> DemoRe
     expected: dict[tuple[str, str], dict] = {}
     for name, sim in sims.items():
         for rec in truth(sim):
-            if rec["bad"] is None:
+            if rec["bad"] is None and not rec.get("deleted"):
                 expected[(name, rec["id"])] = rec
     with db.connect() as conn:
         rows = conn.execute(
@@ -170,7 +176,7 @@ def run(
     console = console or Console()
     started = datetime.now(UTC)
     reg = registry.load()
-    sources = [s for s in reg.sources if s.dialect in SIMULATED_KIND]
+    sources = [s for s in reg.sources if s.dialect in SIMULATORS]
     os.environ.setdefault("ONESTOP_TASK_RETRIES", "0")
     airflow_env.configure()
     with ExitStack() as stack:

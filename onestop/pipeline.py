@@ -23,7 +23,7 @@ from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, to_portal, to_progress
 from connectors.store import outbox, runs, staging, status
 from connectors.store.attempts import AttemptRecorder
-from connectors.store.merge import BadRow, GoodRow, Loader
+from connectors.store.merge import BadRow, DeletedRow, GoodRow, Loader
 from connectors.store.runs import RunCounts, RunPlan
 from mappings import get_mapping
 from onestop import progress, registry
@@ -122,16 +122,22 @@ def parse_payload(payload: str, content_type: str) -> dict:
 
 def normalize_chunk(
     mapping, source: str, rows: list[tuple[int, str | None, str, str]]
-) -> tuple[list[GoodRow], list[BadRow]]:
-    """Staged rows → rows for the merge, and the bad ones with every failing field."""
-    good, bad = [], []
+) -> tuple[list[GoodRow], list[BadRow], list[DeletedRow]]:
+    """Staged rows → rows for the merge, the bad ones with every failing field, and announced deletions."""
+    good, bad, deleted = [], [], []
     for seq, staged_id, content_type, payload in rows:
         try:
             record = parse_payload(payload, content_type)
         except ValueError as exc:  # not JSON / not XML: quarantined like any bad record, never a crash
             record = None
             outcome = mapping.unreadable(f"payload is not {content_type}: {exc}")
-        if record is not None:
+        if record is not None and mapping.is_deleted(record):
+            record_id = mapping.record_id(record) or staged_id
+            if record_id:
+                deleted.append(DeletedRow(seq, dossier_uid(source, record_id), record_id))
+                continue
+            outcome = mapping.unreadable("a deletion without a record id")
+        elif record is not None:
             outcome = mapping.normalize(record, source)
         d = outcome.dossier
         if d is not None:
@@ -177,7 +183,7 @@ def normalize_chunk(
                     source_updated_at=outcome.source_updated_at,
                 )
             )
-    return good, bad
+    return good, bad, deleted
 
 
 def load(run_id: int) -> RunCounts:
@@ -186,7 +192,7 @@ def load(run_id: int) -> RunCounts:
         run = runs.get_plan(conn, run_id)
         source = registry.load().source(run.source)
         mapping = get_mapping(source.dialect)
-        loader = Loader(conn, source.name, run_id)
+        loader = Loader(conn, source.name, run_id, watermark_on=source.watermark_field)
         bar = progress.task(f"{source.name}: normalize + load")
         for rows in staging.read_staged(conn, run_id):
             loader.add(*normalize_chunk(mapping, source.name, rows))
@@ -195,7 +201,30 @@ def load(run_id: int) -> RunCounts:
         runs.record_counts(conn, run_id, counts)
         bar.done()
     log.info("%s: run %s %s", run.source, run_id, counts.as_dict())
+    acknowledge(run_id)
     return counts
+
+
+def acknowledge(run_id: int) -> int:
+    """A change feed's batch is acknowledged only once its load has committed: were we to die before, the
+    feed delivers it again and the load finds it unchanged. Returns how many ids were acknowledged."""
+    url = database_url()
+    with connect(url) as conn:
+        row = conn.execute(
+            "SELECT source, ack_ids FROM onestop.sync_run WHERE run_id = %s AND state = 'loaded' AND acked_at IS NULL",
+            (run_id,),
+        ).fetchone()
+        if row is None or not row[1]:
+            return 0
+        source = registry.load().source(row[0])
+        recorder = AttemptRecorder(url, run_id)
+        try:
+            reader = open_source(source, recorder)
+            reader.acknowledge(row[1])  # type: ignore[attr-defined]
+        finally:
+            recorder.close()
+        conn.execute("UPDATE onestop.sync_run SET acked_at = now() WHERE run_id = %s", (run_id,))
+    return len(row[1])
 
 
 def sync(source_name: str, **plan_kwargs) -> RunCounts:

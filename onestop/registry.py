@@ -12,7 +12,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from connectors.errors import ConfigError
@@ -175,52 +174,76 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def parse(data: dict, origin: str = "<registry>") -> Registry:
+    """Validate a registry document; every problem names the file, the line, the entry and the field."""
+    problems: list[str] = []
+
+    def where(*path: Any) -> str:
+        from mappings.yamllines import line_of
+
+        return f"{origin}:{line_of(data, path)}"
+
     profiles = data.get("profiles") or {}
     defaults = data.get("defaults") or {}
     entries = []
     for i, entry in enumerate(data.get("sources") or []):
         profile_name = entry.get("profile")
         if profile_name is not None and profile_name not in profiles:
-            raise ConfigError(
-                f"{origin}: sources[{i}] ({entry.get('name')}): unknown profile {profile_name!r}"
+            problems.append(
+                f"{where('sources', i, 'profile')}: sources[{i}] ({entry.get('name')}): unknown profile {profile_name!r}"
             )
-        merged = _merge(
-            _merge(defaults, profiles.get(profile_name, {})),
-            {k: v for k, v in entry.items() if k != "profile"},
-        )
-        entries.append(merged)
+        own = {k: v for k, v in entry.items() if k != "profile"}
+        entries.append(_merge(_merge(defaults, profiles.get(profile_name, {})), own))
+    registry = None
     try:
         registry = Registry(portal=data.get("portal") or {}, sources=entries)
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             loc = list(err["loc"])
-            where = ".".join(str(p) for p in loc)
             if loc[:1] == ["sources"] and len(loc) > 1:
-                name = entries[loc[1]].get("name", "?")
-                where = f"sources[{loc[1]}] ({name}): " + ".".join(str(p) for p in loc[2:])
-            problems.append(f"{origin}: {where}: {err['msg']}")
-        raise ConfigError("\n".join(problems)) from None
-    seen = set()
-    for s in registry.sources:
-        if s.name in seen:
-            raise ConfigError(f"{origin}: source name {s.name!r} appears twice")
-        seen.add(s.name)
-        if s.kind == "rest" and s.rest is None:
-            raise ConfigError(f"{origin}: source {s.name}: kind rest needs a `rest:` section (or a profile)")
-        # soap, xml and feed have complete defaults: an absent section means "the usual".
-        if s.kind == "soap" and s.soap is None:
-            s.soap = SoapSpec()
-        if s.kind == "xml" and s.xml is None:
-            s.xml = XmlSpec()
-        if s.kind == "feed" and s.feed is None:
-            s.feed = FeedSpec()
+                i, field = loc[1], ".".join(str(p) for p in loc[2:])
+                line = where("sources", i, *loc[2:])
+                problems.append(
+                    f"{line}: sources[{i}] ({entries[i].get('name', '?')}): {field}: {err['msg']}"
+                )
+            else:
+                problems.append(f"{where(*loc)}: {'.'.join(str(p) for p in loc)}: {err['msg']}")
+    if registry is not None:
+        seen: dict[str, int] = {}
+        for i, s in enumerate(registry.sources):
+            if s.name in seen:
+                problems.append(
+                    f"{where('sources', i, 'name')}: source name {s.name!r} appears twice (first: sources[{seen[s.name]}])"
+                )
+            seen.setdefault(s.name, i)
+            if s.kind == "rest" and s.rest is None:
+                problems.append(
+                    f"{where('sources', i)}: source {s.name}: kind rest needs a `rest:` section (or a profile)"
+                )
+            # soap, xml and feed have complete defaults: an absent section means "the usual".
+            if s.kind == "soap" and s.soap is None:
+                s.soap = SoapSpec()
+            if s.kind == "xml" and s.xml is None:
+                s.xml = XmlSpec()
+            if s.kind == "feed" and s.feed is None:
+                s.feed = FeedSpec()
+    if problems:
+        raise ConfigError("\n".join(problems))
+    assert registry is not None
     return registry
+
+
+def read(path: Path) -> Registry:
+    from mappings.yamllines import read_with_lines
+
+    data, problems = read_with_lines(path.read_text(encoding="utf-8"), str(path))
+    if problems:
+        raise ConfigError("\n".join(str(p) for p in problems))
+    return parse(data or {}, origin=str(path))
 
 
 @cache
 def _load(path: Path, mtime: float) -> Registry:
-    return parse(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, origin=str(path))
+    return read(path)
 
 
 def load(path: Path | None = None) -> Registry:

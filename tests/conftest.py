@@ -123,7 +123,12 @@ def districts() -> Iterator[dict[str, SimulatorProcess]]:
 
 
 def truth(sim: SimulatorProcess) -> list[dict]:
-    resp = requests.get(f"{sim.url}/_sim/truth", timeout=60)
+    return truth_at(sim.url)
+
+
+def truth_at(url: str) -> list[dict]:
+    """A simulator's ground truth: every dossier it holds now, and which are deliberately bad."""
+    resp = requests.get(f"{url}/_sim/truth", timeout=60)
     resp.raise_for_status()
     return [json.loads(line) for line in resp.text.splitlines() if line]
 

@@ -56,11 +56,22 @@ class BadRow:
     source_updated_at: datetime | None
 
 
+@dataclass(frozen=True)
+class DeletedRow:
+    seq: int
+    uid: str
+    record_id: str
+
+
 class Loader:
     """One run's load. Feed it chunks with add(); finish() merges and returns the run's counts."""
 
-    def __init__(self, conn: psycopg.Connection, source: str, run_id: int) -> None:
+    def __init__(
+        self, conn: psycopg.Connection, source: str, run_id: int, watermark_on: str = "updated"
+    ) -> None:
         self.conn, self.source, self.run_id = conn, source, run_id
+        # A system queryable by receipt date only keeps its watermark on receipt times.
+        self.watermark_column = "received_at" if watermark_on == "received" else "source_updated_at"
         conn.execute(
             "CREATE TEMP TABLE incoming (seq int, uid text, source_record_id text, ma_ho_so text,"
             " content_hash text, status smallint, received_at timestamptz, due_at timestamptz,"
@@ -72,8 +83,9 @@ class Loader:
             "CREATE TEMP TABLE incoming_bad (seq int, record_id text, errors text, error_class text,"
             " payload text, content_type text, payload_hash text, source_updated_at timestamptz) ON COMMIT DROP"
         )
+        conn.execute("CREATE TEMP TABLE incoming_deleted (seq int, uid text, record_id text) ON COMMIT DROP")
 
-    def add(self, good: Iterable[GoodRow], bad: Iterable[BadRow]) -> None:
+    def add(self, good: Iterable[GoodRow], bad: Iterable[BadRow], deleted: Iterable[DeletedRow] = ()) -> None:
         with self.conn.cursor() as cur:
             with cur.copy(f"COPY incoming ({GOOD_COLUMNS}) FROM STDIN") as copy:
                 for row in good:
@@ -83,6 +95,11 @@ class Loader:
                          row.district_code, row.commune_code, row.applicant_id_hash, row.source_updated_at,
                          row.record, row.flags)
                     )  # fmt: skip
+            deleted = list(deleted)
+            if deleted:
+                with cur.copy("COPY incoming_deleted (seq, uid, record_id) FROM STDIN") as copy:
+                    for d in deleted:
+                        copy.write_row((d.seq, d.uid, d.record_id))
             bad = list(bad)
             if bad:
                 with cur.copy(f"COPY incoming_bad ({BAD_COLUMNS}) FROM STDIN") as copy:
@@ -192,6 +209,19 @@ class Loader:
             " AND q.state = 'open' AND c.class IN ('new', 'changed')",
             params,
         )
+        # A deletion the source announced: the dossier is marked deleted (never removed) and leaves the portal queue.
+        x(
+            "WITH gone AS (UPDATE onestop.dossier d SET deleted = true, deleted_at = now(), last_run_id = %(run)s"
+            " FROM incoming_deleted i WHERE d.uid = i.uid AND NOT d.deleted RETURNING d.uid)"
+            " UPDATE onestop.outbox o SET state = 'superseded' FROM gone"
+            " WHERE o.uid = gone.uid AND o.state IN ('pending', 'failed')",
+            params,
+        )
+        column = self.watermark_column
+        # Quarantined records count toward an update-time watermark (they are committed, with their reason).
+        bad_high = (
+            "(SELECT max(source_updated_at) FROM incoming_bad)" if column == "source_updated_at" else "NULL"
+        )
         row = x(
             "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM latest),"
             " (SELECT count(*) FROM classified WHERE class IN ('new', 'changed')),"
@@ -199,18 +229,19 @@ class Loader:
             " (SELECT count(*) FROM classified WHERE class = 'stale'),"
             " (SELECT count(*) FROM incoming_bad),"
             " (SELECT count(*) FROM classified WHERE holder IS NOT NULL),"
-            " GREATEST((SELECT max(source_updated_at) FROM incoming),"
-            "          (SELECT max(source_updated_at) FROM incoming_bad))"
+            f" GREATEST((SELECT max({column}) FROM incoming), {bad_high}),"
+            " (SELECT count(*) FROM incoming_deleted)"
         ).fetchone()
         assert row is not None
-        good, distinct, loaded, unchanged, stale, bad, conflicts, high = row
+        good, distinct, loaded, unchanged, stale, bad, conflicts, high, deleted = row
         advance_watermark(self.conn, self.source, high, self.run_id)
         return RunCounts(
-            fetched=good + bad,
+            fetched=good + bad + deleted,
             loaded=loaded,
             unchanged=unchanged,
             stale=stale,
             quarantined=bad,
             duplicates=good - distinct,
+            deleted=deleted,
             conflicts=conflicts,
         )

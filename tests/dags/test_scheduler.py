@@ -3,6 +3,8 @@ Asset event starts the delivery DAG, which no one triggers by hand."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ import yaml
 from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
 from onestop.db import with_database
 from onestop.simulators.process import start_simulator
-from tests.conftest import IGATE_FIELDS, ROOT, SOURCES, portal_summary, set_connection
+from tests.conftest import IGATE_FIELDS, ROOT, SOURCES, portal_summary, set_connection, truth_at
 
 pytestmark = pytest.mark.scheduler
 PARALLEL = SOURCES[:2]
@@ -57,8 +59,19 @@ def cluster(pg_url, portal, tmp_path_factory) -> Iterator[AirflowCluster]:
         cluster.stop()
         for sim in sims:
             sim.stop()
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(pg_url, name)
+
+
+def drop_database(url: str, name: str) -> None:
+    """Drop the metadata database once the last Airflow process has let go of it."""
+    for _ in range(20):
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            return
+        except psycopg.errors.ObjectInUse:
+            time.sleep(0.5)
+    raise RuntimeError(f"database {name} is still in use after the cluster stopped")
 
 
 def wait_for(predicate, timeout: float, what: str, cluster: AirflowCluster):
@@ -118,3 +131,46 @@ def test_two_sources_sync_in_parallel_and_delivery_starts_from_the_asset(db, clu
     assert dossiers > 0
     assert db.execute("SELECT count(*) FROM onestop.conflict").fetchone()[0] == 0
     assert portal_summary(portal)["accepted"] == dossiers
+
+
+def test_a_backfill_of_three_past_days_loads_exactly_those_days(db, cluster) -> None:
+    source = PARALLEL[1]
+    dag_id = f"onestop_archive_{source}"
+    wait_for(
+        lambda: any(
+            d["dag_id"] == dag_id for d in cluster.api("GET", "/dags", params={"limit": 100})["dags"]
+        ),
+        120,
+        "the archive DAG is not registered",
+        cluster,
+    )
+    cluster.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    backfill = cluster.api(
+        "POST",
+        "/backfills",
+        json={"dag_id": dag_id, "from_date": "2025-03-03T00:00:00+07:00", "to_date": "2025-03-05T00:00:00+07:00",
+              "max_active_runs": 3},
+    )  # fmt: skip
+
+    def backfill_runs():
+        runs = [r for r in cluster.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 50})["dag_runs"]
+                if r["run_type"] == "backfill"]  # fmt: skip
+        assert all(r["state"] != "failed" for r in runs), f"a backfill run failed: {runs}"
+        return runs if len(runs) == 3 and all(r["state"] == "success" for r in runs) else None
+
+    runs = wait_for(backfill_runs, 300, f"backfill {backfill['id']} did not finish", cluster)
+
+    days = sorted(
+        (datetime.fromisoformat(r["data_interval_start"]), datetime.fromisoformat(r["data_interval_end"]))
+        for r in runs
+    )
+    assert [(end - start).days for start, end in days] == [1, 1, 1]
+    start, end = days[0][0], days[-1][1]
+    sim_url = os.environ[f"AIRFLOW_CONN_ONESTOP_SRC_{source.upper()}"]
+    served = [r for r in truth_at(json.loads(sim_url)["host"]) if not r["bad"]]
+    expected = {r["id"] for r in served if start <= datetime.fromisoformat(r["updatedDate"]) < end}
+    loaded = {
+        row[0]
+        for row in db.execute("SELECT source_record_id FROM onestop.dossier WHERE source = %s", (source,))
+    }
+    assert expected and loaded == expected

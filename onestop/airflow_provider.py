@@ -1,0 +1,181 @@
+"""onestop-esb as an Airflow provider: four connection types, one per kind of district system.
+
+Airflow 3.2+ reads a connection type's form declaratively from the provider info (`conn-fields`: JSON-schema
+fields stored in the connection's extra; `ui-field-behaviour`: hidden, relabelled and placeholder standard
+fields), without importing the hook; a hook's get_connection_form_widgets()/get_ui_field_behaviour() are
+deprecated and need wtforms, which Airflow 3 no longer installs. So the form lives here, as data.
+
+Registered by the `apache_airflow_provider` entry point (pyproject.toml). Standard library only: every
+Airflow process calls get_provider_info() while it discovers providers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from onestop.registry import SourceConfig
+
+PACKAGE = "onestop-esb"
+SOURCE_FIELD = "source"  # every kind: the registry entry whose protocol settings a test uses
+
+
+@dataclass(frozen=True)
+class ConnectionKind:
+    """One registry `kind` as an Airflow connection type."""
+
+    kind: str
+    system: str  # English name, also used in test messages
+    vietnamese: str
+    hook_class: str
+    field: str  # the kind's own extra field, which overrides the registry spec at `spec_path`
+    field_label: str
+    field_description: str
+    spec_path: tuple[str, ...]
+    field_placeholder: str
+    login_placeholder: str | None  # None: the kind does not use a login (hidden)
+
+    @property
+    def conn_type(self) -> str:
+        return f"onestop_{self.kind}"
+
+    @property
+    def hook_name(self) -> str:
+        return f"{self.vietnamese} — {self.system}"
+
+    def hidden_fields(self) -> list[str]:
+        # The Base URL carries scheme and port; `schema` would be read as a scheme, so it stays out of sight.
+        return ["schema", "port"] + ([] if self.login_placeholder else ["login"])
+
+
+KINDS: dict[str, ConnectionKind] = {
+    k.kind: k
+    for k in (
+        ConnectionKind(
+            kind="rest",
+            system="District one-stop system (REST)",
+            vietnamese="Hệ thống một cửa (REST)",
+            hook_class="onestop.hooks.OnestopRestHook",
+            field="token_url",
+            field_label="Token URL",
+            field_description="OAuth2 token endpoint, relative to the Base URL. Empty: the registry's.",
+            spec_path=("rest", "auth", "token_url"),
+            field_placeholder="/oauth/token",
+            login_placeholder="OAuth2 client id",
+        ),
+        ConnectionKind(
+            kind="soap",
+            system="District one-stop system (SOAP)",
+            vietnamese="Hệ thống một cửa (SOAP)",
+            hook_class="onestop.hooks.OnestopSoapHook",
+            field="wsdl",
+            field_label="WSDL path",
+            field_description="Where the system serves its WSDL, relative to the Base URL. Empty: the registry's.",
+            spec_path=("soap", "wsdl"),
+            field_placeholder="/soap?wsdl",
+            login_placeholder="WS-Security user",
+        ),
+        ConnectionKind(
+            kind="xml",
+            system="Legacy one-stop system (XML over HTTP)",
+            vietnamese="Hệ thống một cửa cũ (XML qua HTTP)",
+            hook_class="onestop.hooks.OnestopXmlHook",
+            field="resource",
+            field_label="Resource path",
+            field_description="The page that lists dossiers, relative to the Base URL. Empty: the registry's.",
+            spec_path=("xml", "resource"),
+            field_placeholder="/DichVu/DanhSachHoSo.aspx",
+            login_placeholder="HTTP Basic user",
+        ),
+        ConnectionKind(
+            kind="feed",
+            system="Change feed (integration platform)",
+            vietnamese="Luồng thay đổi (nền tảng tích hợp)",
+            hook_class="onestop.hooks.OnestopFeedHook",
+            field="api_key_header",
+            field_label="API key header",
+            field_description="The HTTP header that carries the API key (the Password field). Empty: the registry's.",
+            spec_path=("feed", "auth", "header"),
+            field_placeholder="X-API-Key",
+            login_placeholder=None,
+        ),
+    )
+}
+
+
+def _string_field(label: str, description: str) -> dict[str, Any]:
+    return {"label": label, "description": description, "schema": {"type": ["string", "null"]}}
+
+
+def _connection_type(k: ConnectionKind) -> dict[str, Any]:
+    placeholders = {"host": "https://motcua.example.gov.vn/api", k.field: k.field_placeholder}
+    placeholders[SOURCE_FIELD] = "hd_chi_linh"
+    if k.login_placeholder:
+        placeholders["login"] = k.login_placeholder
+    return {
+        "connection-type": k.conn_type,
+        "hook-class-name": k.hook_class,
+        "hook-name": k.hook_name,
+        "ui-field-behaviour": {
+            "hidden-fields": k.hidden_fields(),
+            "relabeling": {
+                "host": "Base URL",
+                "login": "Client id / user",
+                "password": "Secret / password / API key",
+            },
+            "placeholders": placeholders,
+        },
+        "conn-fields": {
+            k.field: _string_field(k.field_label, k.field_description),
+            SOURCE_FIELD: _string_field(
+                "Registry source (optional)",
+                "Name of the config/sources.yaml entry whose protocol settings the Test button uses. "
+                "Empty: the sources naming this connection, else the first source of this kind.",
+            ),
+        },
+    }
+
+
+def _version() -> str:
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:  # a bare checkout on PYTHONPATH
+        return "0.0.0"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """What the `apache_airflow_provider` entry point returns to Airflow's ProvidersManager."""
+    return {
+        "package-name": PACKAGE,
+        "name": "OneStop ESB (Hệ thống một cửa)",
+        "description": "District and sector one-stop systems (REST, SOAP, legacy XML, change feeds) "
+        "synced into the provincial dossier database.",
+        "versions": [_version()],
+        "connection-types": [_connection_type(k) for k in KINDS.values()],
+    }
+
+
+def field_value(kind: str, extra: Mapping[str, Any], name: str) -> str | None:
+    """A form field from a connection's extra; Airflow 2 forms stored them as `extra__<type>__<name>`."""
+    value = extra.get(name) or extra.get(f"extra__{KINDS[kind].conn_type}__{name}")
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def apply_connection_fields(source: SourceConfig, extra: Mapping[str, Any]) -> SourceConfig:
+    """The registry entry with what this connection's own form field overrides (validated again)."""
+    k = KINDS[source.kind]
+    value = field_value(k.kind, extra, k.field)
+    if value is None:
+        return source
+    data = source.model_dump()
+    node = data
+    for key in k.spec_path[:-1]:
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+    node[k.spec_path[-1]] = value
+    return type(source).model_validate(data)

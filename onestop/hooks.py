@@ -1,0 +1,174 @@
+"""Airflow hooks for the four kinds of district system; test_connection() is what the Test button runs.
+
+A test makes one real, cheap, authenticated call (the connector's probe()) with the same connector code a
+sync uses, and answers (False, a message naming the system and what went wrong) instead of raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from airflow.sdk import BaseHook
+
+from connectors.connection import Connection
+from connectors.errors import AuthError, ConfigError, ConnectorError, ProtocolError, TransientError
+from connectors.factory import open_source
+from onestop import registry
+from onestop.airflow_provider import KINDS, SOURCE_FIELD, apply_connection_fields, field_value
+from onestop.registry import FeedSpec, SoapSpec, SourceConfig, XmlSpec
+
+# The person at the Test button is waiting: one attempt, and a bounded wait.
+PROBE_TIMEOUT_S = 20.0
+_DEFAULT_SPECS = {"soap": SoapSpec, "xml": XmlSpec, "feed": FeedSpec}  # rest has no protocol default
+_HINTS: tuple[tuple[type[ConnectorError], str], ...] = (
+    (AuthError, "credentials refused: check Client id / user and Secret / password / API key"),
+    (TransientError, "no usable answer: check the Base URL and that the system is up and reachable"),
+    (ProtocolError, "unexpected answer: check the paths and the registry settings"),
+)
+
+
+def to_connection(conn: Any) -> Connection:
+    """An Airflow connection as the connectors' Connection. Airflow's URI form splits a Base URL's port into
+    `port`; it goes back into the URL, where the connectors look for it."""
+    host, port = (conn.host or "").strip(), conn.port
+    if "://" in host and port:
+        parts = urlsplit(host)
+        if parts.port is None:
+            host = urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
+        port = None
+    return Connection(
+        conn_id=conn.conn_id,
+        host=host,
+        login=conn.login,
+        password=conn.password,
+        port=port,
+        schema=conn.schema or None,
+        extra=conn.extra_dejson,
+    )
+
+
+def sources_for(kind: str, conn_id: str, extra: Mapping[str, Any]) -> tuple[list[SourceConfig], str]:
+    """The registry entries whose protocol settings a test of this connection uses, and why those.
+
+    The Test button hands the hook a throwaway connection id, so the form's Registry source field is the
+    way to name an entry there; `airflow connections test <id>` finds the entries by their conn_id.
+    """
+    reg = registry.load()
+    if named := field_value(kind, extra, SOURCE_FIELD):
+        source = reg.source(named)
+        if source.kind != kind:
+            raise ConfigError(f"registry source {named!r} is of kind {source.kind}, not {kind}")
+        return [source], f"the settings of registry source {named}"
+    if mine := [s for s in reg.sources if s.conn_id == conn_id and s.kind == kind]:
+        return mine, "the settings of registry source " + ", ".join(s.name for s in mine)
+    if same_kind := [s for s in reg.sources if s.kind == kind]:
+        name = same_kind[0].name
+        return [
+            same_kind[0]
+        ], f"the settings of registry source {name} (set Registry source to choose another)"
+    if kind not in _DEFAULT_SPECS:
+        raise ConfigError(f"the registry has no {kind} source to take the protocol settings from")
+    default = SourceConfig(
+        name=f"{kind}_default",
+        title=KINDS[kind].system,
+        kind=kind,  # type: ignore[arg-type]
+        dialect=kind,
+        conn_id=conn_id,
+        **{kind: _DEFAULT_SPECS[kind]()},
+    )
+    return [default], f"the default {kind} settings"
+
+
+def describe(exc: Exception) -> str:
+    """A failure in one line, with what to check; connector errors already name their system."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if not isinstance(exc, ConnectorError):
+        return f"{type(exc).__name__}: {exc}"
+    hint = next((h for cls, h in _HINTS if isinstance(exc, cls)), None)
+    return f"{exc} — {hint}" if hint else str(exc)
+
+
+def probe(source: SourceConfig, conn: Connection) -> str:
+    """One cheap authenticated call into the system, as the sync would make it."""
+    quick = apply_connection_fields(source, conn.extra).model_copy(
+        update={"max_attempts": 1, "timeout_s": min(source.timeout_s, PROBE_TIMEOUT_S), "rate_limit": None}
+    )
+    connector = open_source(quick, conn=conn)
+    try:
+        return connector.probe()
+    finally:
+        client = getattr(connector, "client", None)  # the HTTP session: the API server lives on
+        if client is not None:
+            client.close()
+
+
+class OnestopHook(BaseHook):
+    """A district system's Airflow connection; subclasses name the kind."""
+
+    kind: ClassVar[str]
+    conn_name_attr = "onestop_conn_id"
+
+    def __init__(self, onestop_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.onestop_conn_id = onestop_conn_id or self.default_conn_name
+
+    def get_conn(self) -> Connection:
+        return to_connection(self.get_connection(self.onestop_conn_id))
+
+    def test_connection(self) -> tuple[bool, str]:
+        system = KINDS[self.kind].system
+        try:
+            conn = self.get_conn()
+            if not conn.host:
+                return False, f"{system}: no Base URL (Host) is set"
+            sources, chosen = sources_for(self.kind, self.onestop_conn_id, conn.extra)
+        except Exception as exc:  # the Test button shows a message, never a traceback
+            return False, f"{system}: {describe(exc)}"
+        ok, found = True, []
+        for source in sources:
+            try:
+                found.append(probe(source, conn))
+            except Exception as exc:
+                ok = False
+                named = isinstance(exc, ConnectorError) and exc.endpoint == source.name
+                found.append(describe(exc) if named else f"{source.name}: {describe(exc)}")
+        return ok, f"{system} at {conn.base_url}, checked with {chosen}: " + "; ".join(found)
+
+
+class OnestopRestHook(OnestopHook):
+    """REST JSON systems (iGate-style): OAuth2 or keys, page-numbered JSON."""
+
+    kind = "rest"
+    conn_type = KINDS["rest"].conn_type
+    default_conn_name = "onestop_rest_default"
+    hook_name = KINDS["rest"].hook_name
+
+
+class OnestopSoapHook(OnestopHook):
+    """SOAP systems: a served WSDL, WS-Security UsernameToken."""
+
+    kind = "soap"
+    conn_type = KINDS["soap"].conn_type
+    default_conn_name = "onestop_soap_default"
+    hook_name = KINDS["soap"].hook_name
+
+
+class OnestopXmlHook(OnestopHook):
+    """Legacy XML-over-HTTP systems (ASP.NET style), HTTP Basic."""
+
+    kind = "xml"
+    conn_type = KINDS["xml"].conn_type
+    default_conn_name = "onestop_xml_default"
+    hook_name = KINDS["xml"].hook_name
+
+
+class OnestopFeedHook(OnestopHook):
+    """Change feeds with acknowledgement, an API key in a header."""
+
+    kind = "feed"
+    conn_type = KINDS["feed"].conn_type
+    default_conn_name = "onestop_feed_default"
+    hook_name = KINDS["feed"].hook_name

@@ -1,0 +1,138 @@
+"""README "Add a district", proved: a vendor unlike every other — Vietnamese snake_case fields, yyyyMMddHHmmss
+dates, statuses as Vietnamese text, pages from 1 with a total, an API key — is onboarded with one registry entry
+and one mapping file (config/examples/nam_sach_rest/), and syncs. The vendor's system is served by this test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from mappings import clear_cache
+from onestop import pipeline
+from schemas import HCM
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "config" / "examples" / "nam_sach_rest"
+API_KEY = "k-123"
+STATUSES = ["Đã tiếp nhận", "Đang xử lý", "Đã có kết quả", "Đã trả kết quả"]
+T0 = datetime(2025, 4, 1, 8, 0, tzinfo=HCM)
+
+
+def vendor_record(i: int) -> dict:
+    received = T0 + timedelta(hours=7 * i)
+    steps = [{"trang_thai": s, "thoi_diem": (received + timedelta(hours=h)).strftime("%Y%m%d%H%M%S"), "can_bo": "Lê Văn Bình"}
+             for h, s in enumerate(STATUSES[: 1 + i % 4])]  # fmt: skip
+    return {
+        "id_ho_so": f"NS-{i:05d}",
+        "ma_ho_so": f"000.00.17.H23-{received:%y%m%d}-{i:04d}",
+        "ma_thu_tuc": "1.000656.000.00.17.H23",
+        "ten_thu_tuc": "Đăng ký khai sinh",
+        "linh_vuc": "Hộ tịch",
+        "ma_co_quan": "000.00.17.H23",
+        "kenh_nop": ["TRUC_TIEP", "TRUC_TUYEN"][i % 2],
+        "trang_thai": steps[-1]["trang_thai"],
+        "trich_yeu": f"Đăng ký khai sinh cho cháu số {i}",
+        "chu_ho_so": {
+            "ho_ten": "Phạm Thị Hoa",
+            "so_dinh_danh": f"030190{i:06d}",
+            "dien_thoai": "0912345678",
+            "ngay_sinh": "02/03/1990",
+        },  # fmt: skip
+        "ngay_tiep_nhan": received.strftime("%Y%m%d%H%M%S"),
+        "ngay_hen_tra": (received + timedelta(days=5)).strftime("%Y%m%d%H%M%S"),
+        "ngay_cap_nhat": steps[-1]["thoi_diem"],
+        "qua_trinh_xu_ly": steps,
+    }
+
+
+RECORDS = [vendor_record(i) for i in range(137)]
+
+
+@pytest.fixture
+def vendor() -> Iterator[tuple[str, list[str]]]:
+    """The new vendor's system: GET /api/ho-so?trang=&so_ban_ghi=&tu_ngay=&den_ngay= with X-Api-Key."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            q = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            if self.headers.get("X-Api-Key") != API_KEY:
+                return self._send(401, {"loi": "sai khoa"})
+            lo, hi = q.get("tu_ngay", "0"), q.get("den_ngay", "99999999999999")
+            rows = [r for r in RECORDS if lo <= r["ngay_cap_nhat"] <= hi]
+            page, size = int(q["trang"]), int(q["so_ban_ghi"])
+            self._send(200, {"tong_so": len(rows), "du_lieu": rows[(page - 1) * size : page * size]})
+
+        def _send(self, status: int, body: dict) -> None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def onboarded(tmp_path: Path, vendor, monkeypatch) -> str:
+    """What the README tells an engineer to do: append the entry, add the mapping, define the connection."""
+    registry = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text())
+    entry = yaml.safe_load((EXAMPLE / "sources_entry.yaml").read_text())[0]
+    registry["sources"].append(entry)
+    (tmp_path / "sources.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True))
+    mappings_dir = tmp_path / "mappings"
+    mappings_dir.mkdir()
+    (mappings_dir / "vn_snake.yaml").write_text((EXAMPLE / "vn_snake.yaml").read_text())
+    monkeypatch.setenv("ONESTOP_SOURCES", str(tmp_path / "sources.yaml"))
+    monkeypatch.setenv("ONESTOP_MAPPINGS_DIR", str(mappings_dir))
+    conn = {"conn_type": "onestop_rest", "host": vendor[0], "password": API_KEY}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{entry['conn_id'].upper()}", json.dumps(conn))
+    clear_cache()
+    yield entry["name"]
+    clear_cache()
+
+
+def test_the_new_vendor_passes_config_check(onboarded: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "onestop.cli", "config", "check"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert "vn_snake" not in result.stderr, result.stderr
+    assert " 0 errors" in result.stdout
+
+
+def test_the_new_vendor_syncs_with_no_python_added(db, onboarded: str, vendor) -> None:
+    counts = pipeline.sync(onboarded)
+
+    assert (counts.fetched, counts.loaded, counts.quarantined) == (len(RECORDS), len(RECORDS), 0)
+    pages = [p for p in vendor[1] if "trang=" in p]
+    assert len(pages) == 3 and "trang=1" in pages[0]  # pages from 1, stopped by the total (137 = 50+50+37)
+    row = db.execute(
+        "SELECT record FROM onestop.dossier WHERE source = %s AND source_record_id = 'NS-00003'", (onboarded,)
+    ).fetchone()[0]
+    assert (row["status"], row["channel"], row["procedure_code"]) == (10, 2, "1.000656")
+    assert row["received_at"] == "2025-04-02T05:00:00+07:00"
+    assert [e["status"] for e in row["history"]] == [2, 4, 9, 10]
