@@ -48,7 +48,7 @@ def vendor_record(i: int) -> dict:
             "so_dinh_danh": f"030190{i:06d}",
             "dien_thoai": "0912345678",
             "ngay_sinh": "02/03/1990",
-        },  # fmt: skip
+        },
         "ngay_tiep_nhan": received.strftime("%Y%m%d%H%M%S"),
         "ngay_hen_tra": (received + timedelta(days=5)).strftime("%Y%m%d%H%M%S"),
         "ngay_cap_nhat": steps[-1]["thoi_diem"],
