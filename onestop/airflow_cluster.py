@@ -98,6 +98,19 @@ class AirflowCluster:
         if result.returncode != 0:
             raise RuntimeError(f"airflow db migrate failed:\n{result.stderr[-3000:]}")
 
+    def import_pools(self) -> None:
+        """One pool per registered source (`onestop pools`), so its tasks are scheduled at all."""
+        pools = subprocess.run(
+            [sys.executable, "-m", "onestop.cli", "pools"],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        path = self.home / "pools.json"
+        path.write_text(pools)
+        self.airflow("pools", "import", str(path))
+
     def start(self, *components: str) -> None:
         env = self.env()
         for component in components:

@@ -187,6 +187,17 @@ def checksum() -> None:
         print(status.checksum(conn))
 
 
+@app.command()
+def pools() -> None:
+    """Airflow pools for every source, as JSON for `airflow pools import` (one pool caps calls into one system)."""
+    from onestop import registry
+
+    reg = registry.load()
+    doc = {s.pool: {"slots": s.pool_slots, "description": f"calls into {s.title}", "include_deferred": False}
+           for s in reg.sources}  # fmt: skip
+    print(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
 @schema_app.command("export")
 def schema_export(out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None) -> None:
     """The canonical dossier as JSON Schema."""

@@ -50,8 +50,7 @@ def cluster(pg_url, portal, tmp_path_factory) -> Iterator[AirflowCluster]:
     )
     try:
         cluster.prepare()
-        for source in SOURCES:
-            cluster.airflow("pools", "set", f"onestop_{source}", "2", f"calls into {source}")
+        cluster.import_pools()
         cluster.start("api-server", "scheduler", "dag-processor")
         cluster.wait_ready()
         yield cluster
