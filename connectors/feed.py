@@ -4,12 +4,17 @@ again unless acknowledged, deletions included.
 A feed keeps its own cursor (what is not yet acknowledged), so the run's window is ignored. Each fetched
 event becomes a RawRecord carrying its ack id; the pipeline acknowledges them only after the load has
 committed, so a crash in between means the events come again (at-least-once; the merge makes it exactly-once).
+
+Leases run out: a run stops reading once half of its first lease has gone (READ_SHARE), leaving the rest
+for the load and the acknowledgement. Reading on would make the feed hand this run its own expired events
+again, and every acknowledgement for them would be refused.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -22,6 +27,7 @@ from connectors.rest import Authenticator
 from onestop.registry import FeedSpec
 
 ACK_CHUNK = 1000  # ack ids per call: bounded request bodies, whatever the run's size
+READ_SHARE = 0.5  # of the lease a run may spend reading
 UPSERT, DELETE = "upsert", "delete"
 
 log = logging.getLogger(__name__)
@@ -67,12 +73,15 @@ class FeedSource:
                 self.authenticator.invalidate()  # the token expired mid-sync: fetch a new one, once
         raise AssertionError("unreachable")
 
-    def _fetch(self, limit: int) -> list[Any]:
+    def _fetch(self, limit: int) -> tuple[list[Any], float | None]:
+        """(events, lease seconds when the feed says)."""
         answer = self._post(self.spec.fetch, "fetch", params={"max": limit})
         events = answer.get("events") if isinstance(answer, dict) else None
         if not isinstance(events, list):
             raise ProtocolError(self.name, f"fetch: the answer has no list of events: {str(answer)[:200]}")
-        return events
+        lease = answer.get("lease_seconds")
+        ok = isinstance(lease, int | float) and not isinstance(lease, bool) and lease > 0
+        return events, float(lease) if ok else None
 
     def probe(self) -> str:
         """An authenticated fetch of zero events: proves URL and key, and leases nothing."""
@@ -80,11 +89,20 @@ class FeedSource:
         return f"{self.name}: authenticated, the change feed answers"
 
     def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
-        """Batches until the feed has nothing unleased left, or max_batches (the rest waits for the next run)."""
-        for _ in range(self.spec.max_batches):
-            events = self._fetch(self.spec.batch_size)
+        """Batches until the feed has nothing unleased left, max_batches, or READ_SHARE of the first lease
+        has gone (the rest waits for the next run)."""
+        started, deadline = time.monotonic(), None
+        for batch in range(self.spec.max_batches):
+            if deadline is not None and time.monotonic() >= deadline:
+                log.info(
+                    "%s: stopped reading after %d batches: the first lease is half over", self.name, batch
+                )
+                return
+            events, lease = self._fetch(self.spec.batch_size)
             if not events:
                 return
+            if deadline is None and lease is not None:
+                deadline = started + lease * READ_SHARE
             page = []
             for event in events:
                 if not isinstance(event, dict):

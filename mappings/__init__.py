@@ -15,6 +15,7 @@ import os
 import threading
 from pathlib import Path
 
+from mappings import legacy_text  # noqa: F401 - registers the tcvn3, vni, cp1258 and vn_text transforms
 from mappings.compiler import CompiledMapping, Outcome, compile_mapping
 from mappings.errors import FieldError, MappingError, Problem
 from mappings.loader import load_mapping, parse_mapping

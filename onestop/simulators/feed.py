@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import heapq
 import hmac
 import json
 import time
 from array import array
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,7 +40,7 @@ from onestop.simulators.igate_data import (
 )
 
 MAX_BATCH = 5000  # FeedSpec.batch_size allows up to this
-MAX_DELETE_DELAY = 10 * 86400
+DELETE_DELAY = (3600, 10 * 86400)  # seconds after a dossier's last step (a clean-up, often at night)
 DEFAULT_AGENCY_CODE = "000.00.05.H23"  # not a district's (those are 000.00.14-26.H23): MaHoSo stays unique
 DEFAULT_AGENCY_NAME = "Trung tâm Phục vụ hành chính công tỉnh Hải Dương"
 
@@ -60,6 +62,16 @@ UNKNOWN_STATUS_SLUG = "on_hold"  # what a deliberately bad `unknown_status` reco
 CHANNEL_CODES: dict[int, int] = {1: 1, 0: 2, 2: 3}
 RETURN_METHODS: dict[int, str] = {0: "counter", 1: "post"}
 APPLICANT_TYPES: dict[int, str] = {1: "citizen", 2: "business", 3: "agency", 4: "other"}
+STAT_NAMES = (
+    "requests",
+    "unauthorized",
+    "batches",
+    "fetched",
+    "redelivered",
+    "acked",
+    "ack_ignored",
+    "ack_calls",
+)
 
 
 def iso_z(t: float) -> str:
@@ -119,7 +131,7 @@ def to_dialect(rec: dict[str, Any], agency_name: str) -> dict[str, Any]:
         if src in rec:
             out[dst] = _z(rec[src])
     status = VENDOR_STATUS_TO_CANONICAL.get(rec["dossierStatus"]["id"])
-    out["Status"] = STATUS_SLUGS.get(status, UNKNOWN_STATUS_SLUG) if status else UNKNOWN_STATUS_SLUG
+    out["Status"] = STATUS_SLUGS.get(status or 0, UNKNOWN_STATUS_SLUG)
     out["LastModified"] = _z(rec["updatedDate"])
     if "note" in rec:
         out["Note"] = rec["note"]
@@ -161,11 +173,14 @@ class EventLog:
 
     Event n (0-based; its `seq` is n + 1) is (time, dossier index, history step; -1 = the deletion).
     Events are sorted by (time, index, step); the clock only moves forward, so appending keeps seqs stable.
+    Leasing never scans leased events: events never leased start at `fresh`, and events whose lease ran
+    out wait in the `ready` heap (all older than `fresh`, so the heap goes first).
     """
 
-    def __init__(self, gen: DossierGenerator, delete_rate: float) -> None:
+    def __init__(self, gen: DossierGenerator, delete_rate: float, visibility_timeout: float) -> None:
         self.gen = gen
         self.delete_rate = delete_rate
+        self.visibility_timeout = visibility_timeout
         # A Weyl sequence (like igate_data's bad records): every stretch of indices holds ~delete_rate
         # deletions; a different irrational from the bad records', so deletions and defects do not correlate.
         self._phase = int.from_bytes(hashlib.blake2b(b"%d:delete" % gen.seed, digest_size=4).digest()) / 2**32
@@ -174,8 +189,13 @@ class EventLog:
         self.lease = array("q")  # batch number of the latest lease, 0 = never leased
         self.expiry = array("d")  # monotonic time the latest lease ends
         self.acked = bytearray()
-        self.head = 0  # every event before it is acknowledged
+        self.acked_count = 0
+        self.batches = 0
+        self.fresh = 0  # events from here on were never leased
+        self.ready: list[int] = []  # heap: unacknowledged events whose lease ran out
+        self.leases: deque[tuple[float, int, list[int]]] = deque()  # (expiry, batch, events), oldest first
 
+    # -- the events ---------------------------------------------------------------------------------------
     def timeline(self, i: int) -> list[int]:
         """The dossier's event times. _timeline is igate_data's one source of truth for histories."""
         return self.gen._timeline(i)[1]
@@ -186,14 +206,16 @@ class EventLog:
             return None
         h = int.from_bytes(hashlib.blake2b(b"%d:%d:delete" % (self.gen.seed, i), digest_size=4).digest())
         last = (times or self.timeline(i))[-1]
-        return last + 3600 + h % MAX_DELETE_DELAY
+        low, high = DELETE_DELAY
+        return last + low + h % (high - low)
 
     def extend(self, clock: int) -> int:
         """Append the events in (until, clock]; returns how many."""
         gen, lo = self.gen, self.until
         if lo is not None and clock <= lo:
             return 0
-        first = 0 if lo is None else gen.first_index_at_or_after(lo - EVENT_WINDOW - MAX_DELETE_DELAY)
+        # Only dossiers received within a history plus the longest delay before `until` can have new events.
+        first = 0 if lo is None else gen.first_index_at_or_after(lo - EVENT_WINDOW - DELETE_DELAY[1])
         new: list[tuple[int, int, int]] = []
         for i in range(first, gen.first_index_after(clock)):
             times = self.timeline(i)
@@ -208,14 +230,60 @@ class EventLog:
             self.time.append(t)
             self.index.append(i)
             self.step.append(k)
-            self.lease.append(0)
-            self.expiry.append(0.0)
+        self.lease.extend(array("q", [0]) * len(new))
+        self.expiry.extend(array("d", [0.0]) * len(new))
         self.acked.extend(bytes(len(new)))
         self.until = clock
         return len(new)
 
     def __len__(self) -> int:
         return len(self.time)
+
+    # -- leases -------------------------------------------------------------------------------------------
+    def take(self, limit: int, now: float) -> tuple[int, list[int], int]:
+        """Lease the oldest events neither acknowledged nor leased to a new batch: (batch, events, redelivered).
+
+        Synchronous: on the server's one event loop, two consumers are never handed the same event.
+        """
+        while self.leases and self.leases[0][0] <= now:
+            self._release(*self.leases.popleft()[1:])
+        self.batches += 1
+        batch, taken = self.batches, []
+        while self.ready and len(taken) < limit:
+            taken.append(heapq.heappop(self.ready))
+        redelivered = len(taken)
+        while self.fresh < len(self) and len(taken) < limit:
+            taken.append(self.fresh)
+            self.fresh += 1
+        expiry = now + self.visibility_timeout
+        for n in taken:
+            self.lease[n], self.expiry[n] = batch, expiry
+        self.leases.append((expiry, batch, taken))
+        return batch, taken, redelivered
+
+    def _release(self, batch: int, events: list[int]) -> None:
+        for n in events:
+            if not self.acked[n] and self.lease[n] == batch:
+                heapq.heappush(self.ready, n)
+
+    def ack(self, ack_id: Any, now: float) -> bool:
+        """Only the current, unexpired lease may acknowledge: a late consumer's ids are ignored."""
+        batch, n = _parse_ack(ack_id, len(self))
+        if n < 0 or self.acked[n] or self.lease[n] != batch or self.expiry[n] <= now:
+            return False
+        self.acked[n] = 1
+        self.acked_count += 1
+        return True
+
+    def expire_all(self) -> int:
+        """Every lease ends now (tests); returns how many unacknowledged events it frees."""
+        before = len(self.ready)
+        while self.leases:
+            _, batch, events = self.leases.popleft()
+            for n in events:
+                self.expiry[n] = 0.0
+            self._release(batch, events)
+        return len(self.ready) - before
 
 
 @dataclass
@@ -234,21 +302,7 @@ class _State:
     gen: DossierGenerator
     log: EventLog
     clock: int
-    stats: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(
-            (
-                "requests",
-                "unauthorized",
-                "batches",
-                "fetched",
-                "redelivered",
-                "acked",
-                "ack_ignored",
-                "ack_calls",
-            ),
-            0,
-        )
-    )
+    stats: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAT_NAMES, 0))
 
 
 def _error(status: int, message: str) -> Response:
@@ -258,12 +312,14 @@ def _error(status: int, message: str) -> Response:
 def create_app(settings: FeedSettings) -> FastAPI:
     gen = DossierGenerator(settings.generator)
     clock = settings.clock if settings.clock is not None else default_clock(settings.generator.start)
-    log = EventLog(gen, settings.delete_rate)
+    log = EventLog(gen, settings.delete_rate, settings.visibility_timeout)
     state = _State(gen=gen, log=log, clock=int(clock))
     log.extend(state.clock)
     app = FastAPI(title="LGSP change-feed simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = state
     key = settings.api_key.encode()
+    vt = settings.visibility_timeout
+    lease_seconds = int(vt) if float(vt).is_integer() else vt
 
     def authorized(request: Request) -> bool:
         given = request.headers.get("x-api-key")
@@ -278,23 +334,6 @@ def create_app(settings: FeedSettings) -> FastAPI:
             state.stats["unauthorized"] += 1
             return _error(401, "invalid_api_key")
         return None
-
-    def lease(limit: int) -> tuple[int, list[int]]:
-        """The oldest events neither acknowledged nor currently leased, leased to a new batch.
-
-        No await inside: on the one event loop, two consumers can never be handed the same event.
-        """
-        now = time.monotonic()
-        state.stats["batches"] += 1
-        batch, taken, n = state.stats["batches"], [], log.head
-        while n < len(log) and len(taken) < limit:
-            if not log.acked[n] and log.expiry[n] <= now:
-                if log.lease[n]:
-                    state.stats["redelivered"] += 1
-                log.lease[n], log.expiry[n] = batch, now + settings.visibility_timeout
-                taken.append(n)
-            n += 1
-        return batch, taken
 
     def event(n: int, batch: int) -> dict[str, Any]:
         i, k, t = log.index[n], log.step[n], log.time[n]
@@ -324,15 +363,13 @@ def create_app(settings: FeedSettings) -> FastAPI:
         if limit < 0:
             return _error(400, "max must be >= 0")
         if limit == 0:  # a probe: authenticated, leases nothing
-            return json_response(
-                {"batch_id": None, "lease_seconds": settings.visibility_timeout, "events": []}
-            )
-        batch, taken = lease(min(limit, MAX_BATCH))
+            return json_response({"batch_id": None, "lease_seconds": lease_seconds, "events": []})
+        batch, taken, redelivered = log.take(min(limit, MAX_BATCH), time.monotonic())
+        state.stats["batches"] += 1
         state.stats["fetched"] += len(taken)
+        state.stats["redelivered"] += redelivered
         events = [event(n, batch) for n in taken]
-        return json_response(
-            {"batch_id": f"b{batch}", "lease_seconds": settings.visibility_timeout, "events": events}
-        )
+        return json_response({"batch_id": f"b{batch}", "lease_seconds": lease_seconds, "events": events})
 
     @app.post("/feed/ack")
     async def ack(request: Request) -> Response:
@@ -347,27 +384,15 @@ def create_app(settings: FeedSettings) -> FastAPI:
         if not isinstance(ids, list):
             return _error(400, 'expected {"ack_ids": [...]}')
         state.stats["ack_calls"] += 1
-        now, acked = time.monotonic(), 0
-        for ack_id in ids:
-            batch, n = _parse_ack(ack_id, len(log))
-            # Only the current, unexpired lease may acknowledge: a late consumer's ids are ignored.
-            if n >= 0 and not log.acked[n] and log.lease[n] == batch and log.expiry[n] > now:
-                log.acked[n] = 1
-                acked += 1
-        while log.head < len(log) and log.acked[log.head]:
-            log.head += 1
+        now = time.monotonic()
+        acked = sum(log.ack(ack_id, now) for ack_id in ids)
         state.stats["acked"] += acked
         state.stats["ack_ignored"] += len(ids) - acked
         return json_response({"acked": acked, "ignored": len(ids) - acked})
 
     @app.post("/_sim/expire_leases")
     async def expire_leases() -> Response:
-        now, expired = time.monotonic(), 0
-        for n in range(log.head, len(log)):
-            if log.expiry[n] > now and not log.acked[n]:
-                expired += 1
-            log.expiry[n] = 0.0
-        return json_response({"expired": expired})
+        return json_response({"expired": log.expire_all()})
 
     @app.get("/_sim/truth")
     def truth() -> StreamingResponse:
@@ -420,8 +445,7 @@ def create_app(settings: FeedSettings) -> FastAPI:
 
     @app.get("/_sim/stats")
     async def stats() -> Response:
-        pending = len(log) - log.head - sum(log.acked[log.head :])
-        return json_response({**state.stats, "events": len(log), "pending": pending})
+        return json_response({**state.stats, "events": len(log), "pending": len(log) - log.acked_count})
 
     @app.get("/health")
     async def health() -> Response:

@@ -133,6 +133,24 @@ def test_a_late_acknowledgement_is_refused_and_the_events_come_again(
         assert len(run(src)) == len(records) == stats(sim)["pending"]
 
 
+def test_a_run_stops_reading_before_its_leases_run_out() -> None:
+    # 100 ms per fetch, 2 s leases: reading everything in batches of 50 would outlast the first lease.
+    with start_simulator("feed", "--count", "300", "--visibility-timeout", "2", "--latency", "100") as sim:
+        src = source(sim.url, batch_size=50, max_batches=100)
+        started = time.monotonic()
+        first = run(src)
+        assert time.monotonic() - started < 2
+        assert 0 < len(first) < stats(sim)["events"] and stats(sim)["redelivered"] == 0
+        src.acknowledge([r.ack_id for r in first if r.ack_id])
+        assert (src.acked, src.ack_ignored) == (len(first), 0)  # every lease was still held
+        rest: list[RawRecord] = []
+        while batch := run(src):
+            src.acknowledge([r.ack_id for r in batch if r.ack_id])
+            rest.extend(batch)
+        assert len(first) + len(rest) == stats(sim)["events"] and stats(sim)["pending"] == 0
+        assert src.ack_ignored == 0
+
+
 def test_every_good_upsert_normalizes_and_deletions_are_recognized(feed: SimulatorProcess) -> None:
     mapping = get_mapping("lgsp_feed")
     rows = truth(feed)

@@ -18,7 +18,6 @@ import psycopg
 import pytest
 import requests
 import yaml
-from airflow.models.connection import Connection
 
 from onestop.airflow_cluster import AirflowCluster, free_port, sqlalchemy_url
 from onestop.airflow_provider import KINDS
@@ -107,6 +106,8 @@ def press_test_button(
 ) -> tuple[bool, str]:
     """What the API server does for the Test button: the connection as an AIRFLOW_CONN_* variable, then
     Connection.test_connection(), which finds our hook through the ProvidersManager."""
+    from airflow.models.connection import Connection  # after conftest has configured Airflow
+
     extra = fields.pop("extra", None)
     conn = Connection(
         conn_id=conn_id, conn_type=KINDS[kind].conn_type, extra=json.dumps(extra) if extra else None, **fields
@@ -147,6 +148,8 @@ def test_airflow_lists_the_four_connection_types_with_their_form() -> None:
 
 
 def test_each_connection_type_gets_its_hook() -> None:
+    from airflow.models.connection import Connection
+
     for kind in KINDS.values():
         hook = Connection(conn_id="x", conn_type=kind.conn_type).get_hook()
         assert (type(hook).__name__, hook.conn_type, hook.onestop_conn_id) == (

@@ -1,0 +1,314 @@
+"""connectors.soap against the SOAP district simulator: zeep writes the requests from the served WSDL, our
+HTTP client sends them, lxml reads the answers; Faults and hostile answers become clear errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import pytest
+import requests
+from lxml import etree
+from zeep.loader import parse_xml
+
+from connectors.base import XML
+from connectors.connection import Connection
+from connectors.errors import AuthError, ConfigError, ProtocolError
+from connectors.http import HttpClient, HttpSettings
+from connectors.safexml import iter_elements, parse_record
+from connectors.soap import FetchedDocuments, SoapSource
+from mappings import element_to_dict, get_mapping
+from onestop.registry import SoapSpec
+from onestop.simulators.process import SimulatorProcess, start_simulator
+from onestop.simulators.soap_district import POISONS, STATUS_CODES
+from schemas import Channel, DossierStatus
+
+NAME = "hd_kim_thanh"
+COUNT = 900
+FAST = HttpSettings(max_attempts=3, backoff_initial=0.01, backoff_max=0.1)
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+
+
+class Failures(list):
+    """The attempts-table recorder, as the pipeline passes it to HttpClient."""
+
+    def __call__(self, **kwargs: object) -> None:
+        self.append(kwargs)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorProcess]:
+    with start_simulator("soap_district", "--seed", "11", "--count", str(COUNT), "--district", "293") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def sim_fault_200() -> Iterator[SimulatorProcess]:
+    """A vendor that answers its Faults inside HTTP 200."""
+    with start_simulator("soap_district", "--count", "50", "--fault-status", "200") as s:
+        yield s
+
+
+Opener = Callable[..., tuple[SoapSource, Failures]]
+
+
+@pytest.fixture
+def open_source() -> Opener:
+    def build(
+        sim: SimulatorProcess, password: str = "secret", settings: HttpSettings = FAST, **spec: object
+    ) -> tuple[SoapSource, Failures]:
+        failures = Failures()
+        conn = Connection("onestop_src_hd_kim_thanh", host=sim.url, login="soap", password=password)
+        client = HttpClient(NAME, conn.base_url, settings, on_failure=failures)
+        return SoapSource(NAME, SoapSpec(**spec), conn, client), failures
+
+    return build
+
+
+def truth(sim: SimulatorProcess) -> list[dict]:
+    resp = requests.get(f"{sim.url}/_sim/truth", timeout=60)
+    resp.raise_for_status()
+    return [json.loads(line) for line in resp.text.splitlines() if line]
+
+
+def stats(sim: SimulatorProcess) -> dict[str, int]:
+    return requests.get(f"{sim.url}/_sim/stats", timeout=10).json()
+
+
+def test_the_zeep_client_is_built_once_from_the_served_wsdl_and_never_sends(
+    sim: SimulatorProcess, open_source: Opener
+) -> None:
+    source, failures = open_source(sim, page_size=300)
+    before = stats(sim)
+    found = source.probe()
+    assert found.startswith(f"{NAME}: WSDL read, LayDanhSachHoSo at {sim.url}/soap answered (authenticated)")
+    assert found.endswith(f"{COUNT} record(s) in all")
+    list(source.pages(None, None))
+    after = stats(sim)
+    assert after["wsdl_served"] - before["wsdl_served"] == 1, "one WSDL fetch per source object"
+    assert after["requests"] - before["requests"] == 1 + 3 and failures == []
+
+    svc = source.service()
+    assert svc.soap_action == "urn:motcua:hoso:v1/LayDanhSachHoSo" and svc.address == f"{sim.url}/soap"
+    envelope = svc.client.create_message(svc.client.service, "LayDanhSachHoSo", Trang=1, SoBanGhi=5)
+    password = envelope.find(f".//{{{WSSE}}}UsernameToken/{{{WSSE}}}Password")
+    assert password.text == "secret" and password.get("Type").endswith("#PasswordText")
+    transport = svc.client.transport
+    assert isinstance(transport, FetchedDocuments)
+    with pytest.raises(
+        ProtocolError, match=rf"{NAME}: wsdl: refers to http://127.0.0.1:9/x.xsd, which is not"
+    ):
+        transport.load("http://127.0.0.1:9/x.xsd")
+    with pytest.raises(ProtocolError, match="zeep tried to send a request itself"):
+        transport.post_xml(svc.address, envelope, {})
+
+
+def test_pages_run_from_1_to_the_total_without_an_extra_call(
+    sim: SimulatorProcess, open_source: Opener
+) -> None:
+    source, _ = open_source(sim, page_size=300)
+    source.service()
+    before = stats(sim)["requests"]
+    pages = list(source.pages(None, None))
+    assert [len(p) for p in pages] == [300, 300, 300]
+    assert stats(sim)["requests"] - before == 3, "TongSo reached: no empty fourth page is asked for"
+    ids = [r.record["@Id"] for p in pages for r in p]
+    assert ids == [
+        t["id"] for t in sorted(truth(sim), key=lambda t: (datetime.fromisoformat(t["updatedDate"]), t["id"]))
+    ]
+    short, _ = open_source(sim, page_size=400)
+    assert [len(p) for p in short.pages(None, None)] == [400, 400, 100]
+
+
+def test_each_record_is_the_hoso_element_kept_verbatim(sim: SimulatorProcess, open_source: Opener) -> None:
+    source, _ = open_source(sim, page_size=50)
+    page = next(iter(source.pages(None, None)))
+    for raw in page:
+        assert raw.content_type == XML
+        element = parse_record(raw.payload)  # what staging reads back
+        assert etree.QName(element).localname == "HoSo" and element_to_dict(element) == raw.record
+        assert raw.record["@Id"] == element.get("Id") and raw.record["NgayCapNhat"].endswith("+07:00")
+
+
+def test_the_window_selects_by_last_update(sim: SimulatorProcess, open_source: Opener) -> None:
+    lo = datetime.fromisoformat("2025-03-03T00:00:00+07:00")
+    hi = datetime.fromisoformat("2025-03-14T23:59:59+07:00")
+    expected = {t["id"] for t in truth(sim) if lo <= datetime.fromisoformat(t["updatedDate"]) <= hi}
+    source, _ = open_source(sim, page_size=40)
+    got = [r.record for p in source.pages(lo, hi) for r in p]
+    assert expected and {r["@Id"] for r in got} == expected and len(got) == len(expected)
+    since = datetime.fromisoformat("2025-06-01T00:00:00+07:00")
+    later = {t["id"] for t in truth(sim) if datetime.fromisoformat(t["updatedDate"]) >= since}
+    assert {r.record["@Id"] for p in source.pages(since, None) for r in p} == later
+
+
+@pytest.mark.parametrize("fault_status", [500, 200])
+def test_bad_credentials_are_an_auth_error_naming_the_source_and_the_fault(
+    sim: SimulatorProcess, sim_fault_200: SimulatorProcess, open_source: Opener, fault_status: int
+) -> None:
+    target = sim if fault_status == 500 else sim_fault_200
+    source, failures = open_source(target, password="wrong", page_size=10)
+    before = stats(target)["requests"]
+    with pytest.raises(AuthError) as caught:
+        list(source.pages(None, None))
+    message = str(caught.value)
+    assert message == (
+        f"{NAME}: page 1: SOAP Fault soap:Client: Sai tên đăng nhập hoặc mật khẩu [FailedAuthentication]"
+    )
+    assert stats(target)["requests"] - before == 1, "a refused login is not retried"
+    assert [(f["endpoint"], f["operation"], f["error_class"], f["http_status"]) for f in failures] == [
+        (NAME, "page 1", "AuthError", fault_status)
+    ]
+    with pytest.raises(AuthError, match=rf"^{NAME}: probe: SOAP Fault soap:Client: Sai tên đăng nhập"):
+        source.probe()
+
+
+def test_a_connection_without_credentials_is_a_config_error(sim: SimulatorProcess) -> None:
+    conn = Connection("onestop_src_hd_kim_thanh", host=sim.url, login="soap")
+    with pytest.raises(
+        ConfigError, match=rf"source {NAME}: connection 'onestop_src_hd_kim_thanh' needs a login"
+    ):
+        SoapSource(NAME, SoapSpec(), conn, HttpClient(NAME, sim.url, FAST))
+
+
+def test_bad_arguments_are_a_protocol_error_naming_the_source_and_the_fault(
+    sim: SimulatorProcess, open_source: Opener
+) -> None:
+    source, failures = open_source(sim, page_size=10)
+    late, early = (
+        datetime.fromisoformat("2025-03-02T00:00:00+07:00"),
+        datetime.fromisoformat("2025-03-01T00:00:00"),
+    )
+    with pytest.raises(ProtocolError) as caught:
+        list(source.pages(late, early))
+    assert str(caught.value) == f"{NAME}: page 1: SOAP Fault soap:Client: DenNgay trước TuNgay [THAM_SO]"
+    too_big, _ = open_source(sim, page_size=5000)
+    with pytest.raises(
+        ProtocolError, match=rf"^{NAME}: page 1: SOAP Fault soap:Client: SoBanGhi phải từ 1 đến 1000"
+    ):
+        list(too_big.pages(None, None))
+    assert [f["error_class"] for f in failures] == ["ProtocolError"]
+
+
+def test_an_unusable_wsdl_is_a_clear_error(sim: SimulatorProcess, open_source: Opener) -> None:
+    missing, failures = open_source(sim, wsdl="/khong-co?wsdl")
+    with pytest.raises(ProtocolError, match=rf"^{NAME}: wsdl: HTTP 404"):
+        missing.probe()
+    assert [f["operation"] for f in failures] == ["wsdl"]
+    not_a_wsdl, failures = open_source(sim, wsdl="/health")
+    with pytest.raises(ProtocolError, match=rf"^{NAME}: wsdl: cannot use {sim.url}/health: "):
+        not_a_wsdl.probe()
+    wrong_operation, _ = open_source(sim, operation="XoaHoSo")
+    with pytest.raises(ProtocolError, match=rf"^{NAME}: wsdl: cannot use .*XoaHoSo"):
+        wrong_operation.probe()
+
+
+@pytest.fixture(scope="module", params=POISONS)
+def poisoned(request: pytest.FixtureRequest) -> Iterator[tuple[str, SimulatorProcess]]:
+    args = ("--seed", "5", "--count", "300", "--poison-page", "2", "--poison", request.param)
+    with start_simulator("soap_district", *args) as s:
+        yield request.param, s
+
+
+def test_hostile_answers_are_refused_before_anything_is_expanded(
+    poisoned: tuple[str, SimulatorProcess], open_source: Opener
+) -> None:
+    mode, sim = poisoned
+    source, failures = open_source(sim, page_size=100)
+    pages = source.pages(None, None)
+    first = next(pages)
+    assert len(first) == 100
+    with pytest.raises(ProtocolError) as caught:
+        next(pages)
+    message = str(caught.value)
+    if mode == "oversize":
+        assert message == f"{NAME}: answer is over the {64 << 20}-byte cap"
+    else:
+        assert message == f"{NAME}: answer carries a DTD (<!DOCTYPE>/<!ENTITY>): refused, nothing parsed"
+    assert "root:" not in message and "lol" not in message
+    assert stats(sim)["xxe_fetches"] == 0, "the external entity's URL was never fetched"
+    assert [(f["operation"], f["error_class"]) for f in failures] == [("page 2", "ProtocolError")]
+
+
+def test_records_normalize_to_dossiers_and_bad_ones_name_the_field(
+    sim: SimulatorProcess, open_source: Opener
+) -> None:
+    mapping = get_mapping("dvc_soap")
+    expected = {t["id"]: t for t in truth(sim)}
+    failing_field = {
+        "missing_MaHoSo": "ma_ho_so",
+        "missing_MaTTHC": "procedure_code",
+        "impossible_date": "received_at",
+        "unknown_status": "status",
+    }
+    source, _ = open_source(sim, page_size=300)
+    good = bad = 0
+    for page in source.pages(None, None):
+        for raw in page:
+            outcome = mapping.normalize(raw.record, NAME)
+            t = expected[outcome.record_id]
+            if t["bad"] is None:
+                d = outcome.dossier
+                assert d is not None, outcome.describe(NAME)
+                assert d.status == DossierStatus(t["status"]) and d.status_raw == STATUS_CODES[t["status"]]
+                assert d.source_updated_at == datetime.fromisoformat(t["updatedDate"])
+                assert d.ma_ho_so == t["code"] and d.procedure_local_code.endswith(".000.00.19.H23")
+                vendor_channel = raw.record["KenhThucHien"]
+                assert (
+                    d.channel
+                    == {"1": Channel.ONLINE, "2": Channel.IN_PERSON, "3": Channel.POSTAL}[vendor_channel]
+                )
+                assert (d.inter_system_code is not None) == (d.channel == Channel.ONLINE)
+                assert d.history[-1].at == d.source_updated_at and d.history[-1].status == d.status
+                assert d.documents and d.applicant.address.endswith("Tỉnh Hải Dương")
+                good += 1
+            else:
+                assert outcome.dossier is None
+                fields = [e.field for e in outcome.errors]
+                assert fields == [failing_field[t["bad"]]], outcome.describe(NAME)
+                assert outcome.describe(NAME)[0].startswith(f"{NAME}: record {t['id']}: field {fields[0]} (")
+                bad += 1
+    assert good + bad == COUNT and 0 < bad < 0.02 * COUNT
+
+
+def test_parsing_speed_lxml_iterparse_against_zeeps_object_layer(
+    open_source: Opener, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A figure to report, not a timing assertion: 20,000 records in one answer, parsed both ways."""
+    n = 20_000
+    args = ("--count", str(n), "--max-page-size", str(n), "--bad-rate", "0")
+    with start_simulator("soap_district", *args) as big:
+        source, _ = open_source(big)
+        svc = source.service()
+        envelope = svc.client.create_message(svc.client.service, "LayDanhSachHoSo", Trang=1, SoBanGhi=n)
+        resp = requests.post(
+            svc.address,
+            data=etree.tostring(envelope),
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{svc.soap_action}"'},
+            timeout=120,
+        )
+        body = resp.content
+    mb = len(body) / 1e6
+
+    started = time.perf_counter()
+    dicts = [element_to_dict(el) for el in iter_elements(body, "HoSo", NAME)]
+    lxml_s = time.perf_counter() - started
+
+    operation = next(p for s in svc.client.wsdl.services.values() for p in s.ports.values()).binding.get(
+        "LayDanhSachHoSo"
+    )
+    started = time.perf_counter()
+    result = operation.process_reply(parse_xml(body, svc.client.transport, settings=svc.client.settings))
+    zeep_s = time.perf_counter() - started
+
+    assert len(dicts) == len(result.DanhSachHoSo.HoSo) == n
+    assert [d["@Id"] for d in dicts[:50]] == [r.Id for r in result.DanhSachHoSo.HoSo[:50]]
+    with capsys.disabled():
+        print(
+            f"\nSOAP answer of {n} records, {mb:.1f} MB: "
+            f"lxml iterparse + element_to_dict {n / lxml_s:,.0f} records/s ({mb / lxml_s:.0f} MB/s); "
+            f"zeep object layer {n / zeep_s:,.0f} records/s ({mb / zeep_s:.1f} MB/s); "
+            f"lxml {zeep_s / lxml_s:.1f}x faster"
+        )
