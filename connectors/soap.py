@@ -4,7 +4,8 @@ read the answer with lxml.
 zeep never touches the network: the WSDL comes through our HttpClient (capped, retried, failures recorded)
 and reaches zeep through a transport that serves that one document and refuses everything else. Requests
 go out through the same HttpClient. Answers are read with connectors.safexml (no DTD, no entities, one
-record element at a time), not with zeep's object layer, which is 5-10x slower and builds the whole page.
+record element at a time), not with zeep's object layer, which is several times slower and builds the
+whole page as objects.
 """
 
 from __future__ import annotations
@@ -42,9 +43,14 @@ AUTH_FAULT_CODES = frozenset(
     }
 )
 _XML_MEDIA = ("text/xml", "application/soap+xml", "application/xml")
-_ZEEP_SETTINGS = zeep.Settings(
-    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
-)
+
+
+def zeep_settings() -> zeep.Settings:
+    """For reading the WSDL: no DTD, no entities, no external documents, no huge trees (one per client:
+    zeep's settings object is mutable)."""
+    return zeep.Settings(
+        strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
 
 
 class FetchedDocuments(Transport):
@@ -110,7 +116,7 @@ class SoapSource:
         wsse = UsernameToken(self.conn.login, self.conn.password) if self.spec.ws_security else None
         try:
             client = zeep.Client(
-                url, transport=FetchedDocuments(self.name, {url: body}), settings=_ZEEP_SETTINGS, wsse=wsse
+                url, transport=FetchedDocuments(self.name, {url: body}), settings=zeep_settings(), wsse=wsse
             )
             port = next(p for s in client.wsdl.services.values() for p in s.ports.values())
             operation = port.binding.get(self.spec.operation)
@@ -141,14 +147,20 @@ class SoapSource:
     # --- one call ------------------------------------------------------------------------------------------
 
     def _failed(self, operation: str, exc: ConnectorError) -> ConnectorError:
-        """Report a failure found in an answer the HTTP client accepted (it reports its own)."""
+        """Report a failure found in an answer the HTTP client accepted (it reports its own), through the
+        client's recorder so the attempts table sees Faults and refused answers like any failed call."""
         self.client._record(operation, exc)
         return exc
 
     def _call(self, operation: str, args: dict[str, Any]) -> tuple[list[RawRecord], int | None]:
         """POST one request; the page's records and the answer's total (None when it has none)."""
         svc = self.service()
-        envelope = svc.client.create_message(svc.client.service, self.spec.operation, **args)
+        try:
+            envelope = svc.client.create_message(svc.client.service, self.spec.operation, **args)
+        except Exception as exc:  # zeep validates the arguments against the WSDL: the spec's names are wrong
+            raise ConfigError(
+                f"source {self.name}: {self.spec.operation} in the WSDL does not take {sorted(args)}: {exc}"
+            ) from exc
         statuses: list[int] = []
 
         def let_faults_through(resp: requests.Response, *_: Any, **__: Any) -> requests.Response:
@@ -197,15 +209,12 @@ class SoapSource:
         if http_status == 500:
             raise TransientError(self.name, f"{operation}: HTTP 500 without a SOAP Fault", http_status=500)
         body_el = root.find("{*}Body")
-        answer = body_el[0] if body_el is not None and len(body_el) else None
-        if (
-            _local(root.tag) != "Envelope"
-            or answer is None
-            or _local(answer.tag) != f"{self.spec.operation}Response"
-        ):
-            found = _local(answer.tag) if answer is not None else _local(root.tag)
-            message = f"{operation}: expected a {self.spec.operation}Response in a SOAP Body, found <{found}>"
-            raise ProtocolError(self.name, message)
+        answer = body_el[0] if body_el is not None and len(body_el) else root
+        expected = f"{self.spec.operation}Response"
+        if _local(answer.tag) != expected:
+            raise ProtocolError(
+                self.name, f"{operation}: expected a {expected} in a SOAP Body, found <{_local(answer.tag)}>"
+            )
 
     def _fault_error(self, operation: str, fault: etree._Element, http_status: int | None) -> ConnectorError:
         # SOAP 1.1 (faultcode/faultstring) or 1.2 (Code/Value, Reason/Text).
@@ -214,14 +223,13 @@ class SoapSource:
         detail = fault.find("detail")
         if detail is None:
             detail = fault.find("{*}Detail")
+        # Machine-readable codes in the detail are single tokens (MaLoi, errorCode, a WS-Security QName).
         detail_codes = [
             el.text.strip()
             for el in (detail.iter() if detail is not None else ())
-            if isinstance(el.tag, str) and len(el) == 0 and el.text and len(el.text) < 80
+            if isinstance(el.tag, str) and len(el) == 0 and el.text and len(el.text.split()) == 1
         ]
-        named = {part for part in code.rsplit(":", 1)[-1].split(".")} | {
-            c.rsplit(":", 1)[-1] for c in detail_codes
-        }
+        named = set(code.rsplit(":", 1)[-1].split(".")) | {c.rsplit(":", 1)[-1] for c in detail_codes}
         message = f"{operation}: SOAP Fault {code}: {text or '(no faultstring)'}"
         if detail_codes:
             message += f" [{detail_codes[0]}]"

@@ -73,7 +73,7 @@ KINDS: dict[str, ConnectionKind] = {
             hook_class="onestop.hooks.OnestopSoapHook",
             field="wsdl",
             field_label="WSDL path",
-            field_description="Where the system serves its WSDL, relative to the Base URL. Empty: the registry's.",
+            field_description="Where the WSDL is served, relative to the Base URL. Empty: the registry's.",
             spec_path=("soap", "wsdl"),
             field_placeholder="/soap?wsdl",
             login_placeholder="WS-Security user",
@@ -85,7 +85,7 @@ KINDS: dict[str, ConnectionKind] = {
             hook_class="onestop.hooks.OnestopXmlHook",
             field="resource",
             field_label="Resource path",
-            field_description="The page that lists dossiers, relative to the Base URL. Empty: the registry's.",
+            field_description="The page listing dossiers, relative to the Base URL. Empty: the registry's.",
             spec_path=("xml", "resource"),
             field_placeholder="/DichVu/DanhSachHoSo.aspx",
             login_placeholder="HTTP Basic user",
@@ -97,7 +97,7 @@ KINDS: dict[str, ConnectionKind] = {
             hook_class="onestop.hooks.OnestopFeedHook",
             field="api_key_header",
             field_label="API key header",
-            field_description="The HTTP header that carries the API key (the Password field). Empty: the registry's.",
+            field_description="The HTTP header that carries the API key (Password). Empty: the registry's.",
             spec_path=("feed", "auth", "header"),
             field_placeholder="X-API-Key",
             login_placeholder=None,
@@ -111,10 +111,12 @@ def _string_field(label: str, description: str) -> dict[str, Any]:
 
 
 def _connection_type(k: ConnectionKind) -> dict[str, Any]:
-    placeholders = {"host": "https://motcua.example.gov.vn/api", k.field: k.field_placeholder}
-    placeholders[SOURCE_FIELD] = "hd_chi_linh"
-    if k.login_placeholder:
-        placeholders["login"] = k.login_placeholder
+    placeholders = {
+        "host": "https://motcua.example.gov.vn/api",
+        k.field: k.field_placeholder,
+        SOURCE_FIELD: "hd_chi_linh",
+        **({"login": k.login_placeholder} if k.login_placeholder else {}),
+    }
     return {
         "connection-type": k.conn_type,
         "hook-class-name": k.hook_class,

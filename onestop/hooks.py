@@ -7,7 +7,7 @@ sync uses, and answers (False, a message naming the system and what went wrong) 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow.sdk import BaseHook
@@ -19,6 +19,9 @@ from onestop import registry
 from onestop.airflow_provider import KINDS, SOURCE_FIELD, apply_connection_fields, field_value
 from onestop.registry import FeedSpec, SoapSpec, SourceConfig, XmlSpec
 
+if TYPE_CHECKING:
+    from airflow.sdk import Connection as AirflowConnection
+
 # The person at the Test button is waiting: one attempt, and a bounded wait.
 PROBE_TIMEOUT_S = 20.0
 _DEFAULT_SPECS = {"soap": SoapSpec, "xml": XmlSpec, "feed": FeedSpec}  # rest has no protocol default
@@ -29,7 +32,7 @@ _HINTS: tuple[tuple[type[ConnectorError], str], ...] = (
 )
 
 
-def to_connection(conn: Any) -> Connection:
+def to_connection(conn: AirflowConnection) -> Connection:
     """An Airflow connection as the connectors' Connection. Airflow's URI form splits a Base URL's port into
     `port`; it goes back into the URL, where the connectors look for it."""
     host, port = (conn.host or "").strip(), conn.port
@@ -64,10 +67,10 @@ def sources_for(kind: str, conn_id: str, extra: Mapping[str, Any]) -> tuple[list
     if mine := [s for s in reg.sources if s.conn_id == conn_id and s.kind == kind]:
         return mine, "the settings of registry source " + ", ".join(s.name for s in mine)
     if same_kind := [s for s in reg.sources if s.kind == kind]:
-        name = same_kind[0].name
+        first = same_kind[0]
         return [
-            same_kind[0]
-        ], f"the settings of registry source {name} (set Registry source to choose another)"
+            first
+        ], f"the settings of registry source {first.name} (set Registry source to choose another)"
     if kind not in _DEFAULT_SPECS:
         raise ConfigError(f"the registry has no {kind} source to take the protocol settings from")
     default = SourceConfig(

@@ -98,6 +98,7 @@ class XmlSpec(_Spec):
     total_element: str = "TotalCount"
     error_element: str = "ErrorCode"  # errors come inside HTTP 200: a non-zero code here is a failure
     message_element: str = "ErrorMessage"
+    auth_error_codes: list[str] = ["401", "403"]  # ErrorCodes that mean "credentials refused" (an AuthError)
     auth: AuthSpec = AuthSpec(type="basic")
 
 

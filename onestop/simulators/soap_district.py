@@ -33,7 +33,7 @@ import argparse
 import asyncio
 import hmac
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
@@ -374,10 +374,15 @@ def _prolog(poison: str | None, base_url: str) -> tuple[str, str]:
     return "", ""
 
 
-def page_chunks(state: _State, settings: SoapSettings, query: Query, base_url: str) -> Iterator[bytes]:
-    """The answer to one page, rendered CHUNK_RECORDS at a time (a 20,000-record page is never one string)."""
-    gen, clock = state.gen, state.clock
-    indices = state.cache.get(query.lo, query.hi, clock)
+def page_chunks(
+    state: _State, settings: SoapSettings, query: Query, indices: Sequence[int], clock: int, base_url: str
+) -> Iterator[bytes]:
+    """The answer to one page, rendered CHUNK_RECORDS at a time (a 20,000-record page is never one string).
+
+    Runs in Starlette's thread pool: it reads the generator (pure) and the matching indices handed to it,
+    never the query cache, which belongs to the event loop.
+    """
+    gen = state.gen
     chosen = indices[(query.page - 1) * query.size : query.page * query.size]
     poison = settings.poison if query.page == settings.poison_page else None
     doctype, reference = _prolog(poison, base_url)
@@ -458,7 +463,9 @@ def create_app(settings: SoapSettings) -> FastAPI:
             if fault.error_code in ("InvalidSecurity", "FailedAuthentication"):
                 state.stats["unauthorized"] += 1
             return Response(fault_envelope(fault), status_code=settings.fault_status, media_type=XML_TYPE)
-        chunks = page_chunks(state, settings, query, base_url(request))
+        clock_now = state.clock
+        indices = state.cache.get(query.lo, query.hi, clock_now)
+        chunks = page_chunks(state, settings, query, indices, clock_now, base_url(request))
         return StreamingResponse(chunks, media_type=XML_TYPE)
 
     @app.get("/_sim/xxe")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -114,10 +114,8 @@ def test_pages_run_from_1_to_the_total_without_an_extra_call(
     pages = list(source.pages(None, None))
     assert [len(p) for p in pages] == [300, 300, 300]
     assert stats(sim)["requests"] - before == 3, "TongSo reached: no empty fourth page is asked for"
-    ids = [r.record["@Id"] for p in pages for r in p]
-    assert ids == [
-        t["id"] for t in sorted(truth(sim), key=lambda t: (datetime.fromisoformat(t["updatedDate"]), t["id"]))
-    ]
+    by_last_update = sorted(truth(sim), key=lambda t: (datetime.fromisoformat(t["updatedDate"]), t["id"]))
+    assert [r.record["@Id"] for p in pages for r in p] == [t["id"] for t in by_last_update]
     short, _ = open_source(sim, page_size=400)
     assert [len(p) for p in short.pages(None, None)] == [400, 400, 100]
 
@@ -139,6 +137,8 @@ def test_the_window_selects_by_last_update(sim: SimulatorProcess, open_source: O
     source, _ = open_source(sim, page_size=40)
     got = [r.record for p in source.pages(lo, hi) for r in p]
     assert expected and {r["@Id"] for r in got} == expected and len(got) == len(expected)
+    in_utc = [r.record["@Id"] for p in source.pages(lo.astimezone(UTC), hi.astimezone(UTC)) for r in p]
+    assert in_utc == [r["@Id"] for r in got]
     since = datetime.fromisoformat("2025-06-01T00:00:00+07:00")
     later = {t["id"] for t in truth(sim) if datetime.fromisoformat(t["updatedDate"]) >= since}
     assert {r.record["@Id"] for p in source.pages(since, None) for r in p} == later
@@ -165,12 +165,19 @@ def test_bad_credentials_are_an_auth_error_naming_the_source_and_the_fault(
         source.probe()
 
 
-def test_a_connection_without_credentials_is_a_config_error(sim: SimulatorProcess) -> None:
+def test_configuration_that_does_not_fit_is_a_config_error(
+    sim: SimulatorProcess, open_source: Opener
+) -> None:
     conn = Connection("onestop_src_hd_kim_thanh", host=sim.url, login="soap")
     with pytest.raises(
         ConfigError, match=rf"source {NAME}: connection 'onestop_src_hd_kim_thanh' needs a login"
     ):
         SoapSource(NAME, SoapSpec(), conn, HttpClient(NAME, sim.url, FAST))
+    misnamed, _ = open_source(sim, page_param="Page")
+    with pytest.raises(
+        ConfigError, match=rf"source {NAME}: LayDanhSachHoSo in the WSDL does not take \['Page'"
+    ):
+        misnamed.probe()
 
 
 def test_bad_arguments_are_a_protocol_error_naming_the_source_and_the_fault(

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import psycopg
@@ -36,7 +37,7 @@ class Simulated:
 SIMULATED = {
     "rest": Simulated("igate", "rest", {"login": "igate", "password": "secret"}),
     "soap": Simulated("soap_district", "soap", {"login": "soap", "password": "secret"}),
-    "xml": Simulated("legacy_xml", "legacy_xml", {"login": "xml", "password": "secret"}),
+    "xml": Simulated("legacy_xml", "legacy_xml", {"login": "aspnet", "password": "secret"}),
     "feed": Simulated("feed", "feed", {"password": "feed-key"}),
 }
 
@@ -72,7 +73,7 @@ def registry_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def test_registry(registry_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def use_registry_file(registry_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ONESTOP_SOURCES", str(registry_file))
 
 
@@ -124,8 +125,26 @@ HOOK_NAMES = {
     "onestop_xml": "Hệ thống một cửa cũ (XML qua HTTP) — Legacy one-stop system (XML over HTTP)",
     "onestop_feed": "Luồng thay đổi (nền tảng tích hợp) — Change feed (integration platform)",
 }
-OWN_FIELDS = {"onestop_rest": "token_url", "onestop_soap": "wsdl", "onestop_xml": "resource", "onestop_feed": "api_key_header"}  # fmt: skip
+OWN_FIELDS = {
+    "onestop_rest": "token_url",
+    "onestop_soap": "wsdl",
+    "onestop_xml": "resource",
+    "onestop_feed": "api_key_header",
+}
 RELABELED = {"host": "Base URL", "login": "Client id / user", "password": "Secret / password / API key"}
+
+
+def test_the_installed_package_registers_the_provider() -> None:
+    # Every installed copy counts, as in Airflow's discovery (a stale egg-info may come first on sys.path).
+    found = {
+        e.value
+        for dist in metadata.distributions(name="onestop-esb")
+        for e in dist.entry_points.select(group="apache_airflow_provider")
+    }
+    assert found == {"onestop.airflow_provider:get_provider_info"}, (
+        "pyproject.toml needs [project.entry-points.apache_airflow_provider] "
+        'provider_info = "onestop.airflow_provider:get_provider_info" (then `make` reinstalls the package)'
+    )
 
 
 def test_airflow_lists_the_four_connection_types_with_their_form() -> None:
@@ -288,4 +307,5 @@ def test_the_test_button_answers_for_a_good_and_a_bad_connection(kind, api_serve
     wrong = {**SIMULATED[kind].credentials, "password": "not-the-secret"}
     bad = api_server.api("POST", "/connections/test", json={**body, **wrong})
     assert bad["status"] is False
-    assert "credentials refused" in bad["message"]
+    assert bad["message"].startswith(f"{KINDS[kind].system} at {sim.url}")
+    assert "credentials refused" in bad["message"] and "not-the-secret" not in bad["message"]

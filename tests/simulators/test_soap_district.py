@@ -173,7 +173,6 @@ def test_a_stock_zeep_client_built_from_the_wsdl_reads_typed_pages(clean: Simula
 
 def test_every_answer_page_validates_against_the_embedded_schema(clean: SimulatorProcess) -> None:
     schema = schema_of(clean)
-    seen, page = [], 1
     window = {"TuNgay": "2025-01-01T00:00:00+07:00", "DenNgay": "2025-12-31T23:59:59+07:00"}
     for args in ({}, window):
         seen, page = [], 1
@@ -380,12 +379,14 @@ def test_a_poisoned_page_is_hostile_and_the_others_are_not(poisoned: tuple[str, 
     assert len(records(answer(sim, Trang=1, SoBanGhi=100))) == 100
     assert len(records(answer(sim, Trang=3, SoBanGhi=100))) == 100
     if mode == "oversize":
+        peak_before = peak_memory(sim)
         headers = {"Content-Type": "text/xml; charset=utf-8"}
         body = envelope(Trang=2, SoBanGhi=100)
         with requests.post(f"{sim.url}/soap", data=body, headers=headers, stream=True, timeout=60) as resp:
             assert resp.status_code == 200 and "content-length" not in resp.headers  # streamed
             size = sum(len(chunk) for chunk in resp.iter_content(1 << 20))  # counted, never held
         assert size > 64 << 20
+        assert peak_memory(sim) - peak_before < 16 << 20, "the simulator streamed the padding, never held it"
         return
     resp = post(sim, envelope(Trang=2, SoBanGhi=100))
     assert resp.status_code == 200
@@ -400,6 +401,13 @@ def test_a_poisoned_page_is_hostile_and_the_others_are_not(poisoned: tuple[str, 
         assert f'<!ENTITY canary SYSTEM "{sim.url}/_sim/xxe">'.encode() in head
         assert b"<TrichYeu>&xxe;&canary; " in resp.content
     assert stats(sim)["xxe_fetches"] == 0
+
+
+def peak_memory(sim: SimulatorProcess) -> int:
+    """The process's resident-memory high-water mark (Linux VmHWM), in bytes."""
+    with open(f"/proc/{sim.proc.pid}/status", encoding="ascii") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
 
 
 def test_clock_health_stats_and_a_clean_exit(sim: SimulatorProcess) -> None:
