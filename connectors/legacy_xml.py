@@ -75,13 +75,12 @@ class LegacyXmlSource:
 
     def _check(self, body: bytes, operation: str) -> None:
         spec = self.spec
-        code = first_text(body, spec.error_element, self.name)
+        code = self._text(body, spec.error_element)
         if code is None:
             error: ProtocolError | AuthError = ProtocolError(
                 self.name, f"{operation}: answer has no <{spec.error_element}>: {body[:160]!r}"
             )
         else:
-            code = code.strip()
             if code in SUCCESS_CODES:
                 return
             message = (first_text(body, spec.message_element, self.name) or "").strip() or "(no message)"
@@ -89,6 +88,12 @@ class LegacyXmlSource:
             error = kind(self.name, f"{operation}: {spec.error_element} {code}: {message}")
         self.client._record(operation, error)  # errors inside HTTP 200 belong in the attempts table too
         raise error
+
+    def _text(self, body: bytes, tag: str) -> str | None:
+        """The first `tag`'s text: "" for an empty element, None when there is none."""
+        for element in iter_elements(body, tag, self.name):
+            return (element.text or "").strip()
+        return None
 
     def _params(self, page: int, size: int) -> dict[str, Any]:
         return {self.spec.page_param: page, self.spec.size_param: size}

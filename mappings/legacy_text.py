@@ -14,10 +14,10 @@ How vn_text decides. ASCII is never touched. Text that cannot be Windows-1252/la
 ă, ơ, ạ, … or combining marks) is Unicode: it is only brought to NFC (fix `cp1258` when it has the shape of
 a Windows-1258 decode, a precomposed letter followed by a tone mark, else `nfc`). Text made only of such
 characters may be mojibake: each decoding (TCVN3, VNI, Windows-1258) is tried and compared word by word
-with a Vietnamese syllable grammar (initial + vowel nucleus + final, one tone, stops only with sắc/nặng).
-A decoding is applied when it turns at least one word that is not Vietnamese into Vietnamese and turns no
-Vietnamese word into something that is not; the one that repairs most words wins, and on a tie the more
-common damage (TCVN3, then VNI, then Windows-1258 read as Windows-1252).
+with a Vietnamese syllable grammar (initial + vowel nucleus + final; one tone, on a vowel that may carry it;
+a final stop only with sắc or nặng). A decoding is applied when it turns at least one word that is not
+Vietnamese into Vietnamese and turns no Vietnamese word into something that is not; the one that repairs
+most words wins, and on a tie the more common damage (TCVN3, then VNI, then Windows-1258 read as 1252).
 
 Limits. A value whose mojibake is itself valid Vietnamese cannot be told apart from it at this level:
 VNI `Hoà Thò Lan` is `Hồ Thị Lan`, TCVN3 `Vò Minh Long` is `Vũ Minh Long`; such values are kept as they

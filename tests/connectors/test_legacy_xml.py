@@ -144,14 +144,24 @@ def test_other_error_codes_are_protocol_errors_with_the_message(legacy: Simulato
         list(source.pages(datetime.fromisoformat("2025-03-03T00:00:00+07:00"), None))
 
 
+def scripted_source(url: str) -> LegacyXmlSource:
+    return LegacyXmlSource(
+        SOURCE, registry.XmlSpec(), Connection("c", host=url), HttpClient(SOURCE, url, FAST)
+    )
+
+
 def test_an_answer_without_an_error_code_is_refused() -> None:
     body = b'<?xml version="1.0"?><Result><Items/></Result>'
     with scripted_server([(200, {}, body)]) as (url, _):
-        source = LegacyXmlSource(
-            SOURCE, registry.XmlSpec(), Connection("c", host=url), HttpClient(SOURCE, url, FAST)
-        )
         with pytest.raises(ProtocolError, match=rf"^{SOURCE}: page: answer has no <ErrorCode>"):
-            list(source.pages(None, None))
+            list(scripted_source(url).pages(None, None))
+
+
+def test_an_empty_error_code_is_success() -> None:
+    body = b"<KetQua><ErrorCode/><TotalCount>0</TotalCount><lastPage>0</lastPage><DanhSach/></KetQua>"
+    with scripted_server([(200, {}, body)]) as (url, log):
+        assert list(scripted_source(url).pages(None, None)) == []
+    assert len(log) == 1
 
 
 def test_every_record_normalizes_or_names_its_bad_field(legacy: SimulatorProcess) -> None:

@@ -283,8 +283,9 @@ def test_records_normalize_to_dossiers_and_bad_ones_name_the_field(
 def test_parsing_speed_lxml_iterparse_against_zeeps_object_layer(
     open_source: Opener, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A figure to report, not a timing assertion: 20,000 records in one answer, parsed both ways."""
-    n = 20_000
+    """Both readings agree record for record; the figure printed is indicative (the full-size comparison
+    belongs to the benchmark, not to the test suite)."""
+    n = 2_000
     args = ("--count", str(n), "--max-page-size", str(n), "--bad-rate", "0")
     with start_simulator("soap_district", *args) as big:
         source, _ = open_source(big)

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 import requests
 
+from connectors.errors import ProtocolError
 from connectors.store import runs, staging, status
 from connectors.store.merge import Loader
 from onestop import pipeline
@@ -282,3 +283,24 @@ def test_extraction_streams_memory_does_not_grow_with_the_source(db, portal, mon
         f"\npeak Python memory while extracting: {small_peak / 1e6:.1f} MB for {small:,}, {large_peak / 1e6:.1f} MB for {large:,}"
     )
     assert large_peak < 2 * small_peak  # ten times the records, not ten times the memory
+
+
+@pytest.mark.parametrize("poison", ["dtd", "entity-bomb", "external-entity", "oversize"])
+def test_a_hostile_answer_mid_sync_is_refused_and_nothing_is_half_loaded(
+    db, portal, monkeypatch, poison
+) -> None:
+    source = "hd_kim_thanh"  # a SOAP district in the registry
+    args = ("--seed", "3", "--count", "900", "--poison-page", "3", "--poison", poison)
+    with start_simulator("soap_district", *args) as sim:
+        conn = {"conn_type": "onestop_soap", "host": sim.url, "login": "soap", "password": "secret"}
+        monkeypatch.setenv(f"AIRFLOW_CONN_ONESTOP_SRC_{source.upper()}", json.dumps(conn))
+        with pytest.raises(ProtocolError, match=rf"{source}: .*(DTD|cap)"):
+            pipeline.sync(source)
+
+    run = db.execute(
+        "SELECT run_id, state, error FROM onestop.sync_run WHERE source = %s", (source,)
+    ).fetchone()
+    assert run[1] == "failed" and source in run[2]
+    assert db.execute("SELECT count(*) FROM onestop.staging WHERE run_id = %s", (run[0],)).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM onestop.watermark").fetchone()[0] == 0
