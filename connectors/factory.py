@@ -6,6 +6,7 @@ from connectors.base import Source
 from connectors.connection import Connection, get_connection
 from connectors.errors import ConfigError
 from connectors.http import FailureRecorder, HttpClient, HttpSettings
+from onestop.airflow_provider import apply_connection_fields
 from onestop.registry import SourceConfig
 
 
@@ -13,6 +14,9 @@ def open_source(
     source: SourceConfig, recorder: FailureRecorder | None = None, conn: Connection | None = None
 ) -> Source:
     conn = conn or get_connection(source.conn_id)
+    source = apply_connection_fields(
+        source, conn.extra
+    )  # a connection's own form fields (token URL, WSDL, …) win
     settings = HttpSettings(read_timeout=source.timeout_s, max_attempts=source.max_attempts)
     client = HttpClient(
         source.name, conn.base_url, settings, on_failure=recorder, rate_limit=source.rate_limit

@@ -67,10 +67,11 @@ code_tables:
 
 def test_an_unknown_transform(write_yaml: Callable[..., Path]) -> None:
     path = write_yaml(with_fields("  procedure_local_code: {path: p, transform: [upper, shout]}\n"))
-    assert problems(path) == [
-        f"{path}:11: fields.procedure_local_code.transform: unknown transform 'shout' (known: collapse_spaces, "
-        "digits, lower, national_procedure_code, nfc, strip, strip_prefix, strip_suffix, upper)"
-    ]
+    [problem] = problems(path)
+    assert problem.startswith(
+        f"{path}:11: fields.procedure_local_code.transform: unknown transform 'shout' (known: "
+    )
+    assert "national_procedure_code" in problem and "upper" in problem
 
 
 def test_a_duplicate_key(write_yaml: Callable[..., Path]) -> None:
