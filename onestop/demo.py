@@ -153,7 +153,7 @@ def _round_line(since: datetime) -> str:
 
 def summary_table(sources: list[registry.SourceConfig], since: datetime) -> Table:
     table = Table(title="onestop demo: this run, per source")
-    cols = ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "delivered")
+    cols = ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "deleted", "delivered")
     table.add_column("source")
     for col in cols:
         table.add_column(col, justify="right")
@@ -162,6 +162,7 @@ def summary_table(sources: list[registry.SourceConfig], since: datetime) -> Tabl
             row = conn.execute(
                 "SELECT COALESCE(sum(fetched), 0), COALESCE(sum(loaded), 0), COALESCE(sum(unchanged), 0),"
                 " COALESCE(sum(stale), 0), COALESCE(sum(quarantined), 0), COALESCE(sum(duplicates), 0),"
+                " COALESCE(sum(deleted), 0),"
                 " (SELECT count(*) FROM onestop.outbox WHERE source = %(s)s AND delivered_at >= %(t)s)"
                 " FROM onestop.sync_run WHERE source = %(s)s AND started_at >= %(t)s AND state = 'loaded'",
                 {"s": source.name, "t": since},
