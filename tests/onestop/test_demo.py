@@ -64,7 +64,8 @@ def test_the_demo_syncs_delivers_checks_itself_and_stops_everything(demo_var: Pa
         assert column in result.stdout
     assert children_of_var(demo_var) == []
     data = status(demo_var)  # the demo has stopped the database: status starts and stops it itself
-    assert [s["kind"] for s in data["sources"]] == ["rest"] * 3
+    kinds = {s["name"]: (s["kind"], s["dialect"]) for s in data["sources"]}
+    assert len(kinds) == 13 and {k for k, _ in kinds.values()} == {"rest", "soap", "xml", "feed"}
     assert all(s["loaded"] > 0 and s["watermark"] for s in data["sources"])
     for s in data["sources"]:
         assert s["fetched"] == sum(
