@@ -173,7 +173,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
         table.add_row(s["name"], s["kind"], s["dialect"], *(f"{s[k]:,}" for k in keys), s["watermark"] or "—")
     console.print(table)
     d, p = data["database"], data["portal"]
-    console.print(f"database: {d['dossiers']:,} dossiers, {d['quarantined']:,} quarantined (open)")
+    console.print(
+        f"database: {d['dossiers']:,} dossiers, {d['quarantined']:,} quarantined (open),"
+        f" {d['deleted']:,} deleted by their source, {d['conflicts']:,} MaHoSo conflicts (open)"
+    )
     console.print(f"portal: {p['accepted']:,} accepted, {p['received']:,} received")
 
 

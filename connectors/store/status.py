@@ -28,10 +28,12 @@ def source_counters(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
 def database_counts(conn: psycopg.Connection) -> dict[str, int]:
     row = conn.execute(
         "SELECT (SELECT count(*) FROM onestop.dossier WHERE NOT deleted AND conflict_with IS NULL),"
-        " (SELECT count(*) FROM onestop.quarantine WHERE state = 'open')"
+        " (SELECT count(*) FROM onestop.quarantine WHERE state = 'open'),"
+        " (SELECT count(*) FROM onestop.dossier WHERE deleted),"
+        " (SELECT count(*) FROM onestop.conflict WHERE state = 'open')"
     ).fetchone()
     assert row is not None
-    return {"dossiers": row[0], "quarantined": row[1]}
+    return {"dossiers": row[0], "quarantined": row[1], "deleted": row[2], "conflicts": row[3]}
 
 
 def portal_counts(conn: psycopg.Connection) -> dict[str, int]:

@@ -50,7 +50,9 @@ def test_a_sync_loads_every_good_dossier_and_quarantines_each_bad_one(db, distri
     assert counts.quarantined == len(bad)
     assert counts.loaded == len(served) - len(bad)
     assert counts.balanced()
-    assert status.database_counts(db) == {"dossiers": len(served) - len(bad), "quarantined": len(bad)}
+    assert status.database_counts(db) == {
+        "dossiers": len(served) - len(bad), "quarantined": len(bad), "deleted": 0, "conflicts": 0
+    }  # fmt: skip
     quarantined = dict(db.execute("SELECT record_id, errors FROM onestop.quarantine").fetchall())
     assert set(quarantined) == set(bad)
     for record_id, errors in quarantined.items():
