@@ -1,5 +1,6 @@
-"""Portal delivery, started whenever a source's load updates the dossiers Asset."""
+"""Portal delivery, started whenever a load (or a re-drive) updates the dossiers Asset; and the re-drive DAG."""
 
-from onestop.airflow_dags import delivery_dag
+from onestop.airflow_dags import delivery_dag, redrive_dag
 
 onestop_deliver_portal = delivery_dag()
+onestop_redrive = redrive_dag()

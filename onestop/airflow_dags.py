@@ -147,6 +147,34 @@ def delivery_dag() -> DAG:
     return dag
 
 
+def redrive_dag() -> DAG:
+    """Triggered by an administrator (or the UI through Airflow's API) with params: quarantined records and
+    failed deliveries go through the pipeline again; the Asset then starts delivery."""
+    with DAG(
+        dag_id="onestop_redrive",
+        description="Re-drive quarantined records and failed deliveries (params: source, error_class, ids)",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["onestop", "redrive"],
+        params={"source": None, "error_class": None, "ids": []},
+        default_args={**_retries(), "on_failure_callback": record_failure},
+    ) as dag:
+
+        @task(outlets=[DOSSIERS])
+        def redrive() -> dict[str, int]:
+            from onestop.redrive import redrive as run_redrive
+
+            params = get_current_context()["params"]
+            return run_redrive(
+                params.get("source"), params.get("error_class"), params.get("ids") or None
+            ).as_dict()
+
+        redrive()
+    return dag
+
+
 def source_dags() -> dict[str, DAG]:
     sources = registry.load().sources
     return {dag.dag_id: dag for s in sources for dag in (source_dag(s), archive_dag(s))}

@@ -191,6 +191,31 @@ def checksum() -> None:
 
 
 @app.command()
+def redrive(
+    source: Annotated[str | None, typer.Option(help="only this source")] = None,
+    error_class: Annotated[
+        str | None, typer.Option(help="only this error class (quarantine) or portal code")
+    ] = None,
+    ids: Annotated[list[str] | None, typer.Option("--ids", help="record ids, dossier uids or MaHoSo")] = None,
+    deliver_now: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="drain the outbox after")
+    ] = True,
+    verbose: bool = False,
+) -> None:
+    """Send quarantined records and failed deliveries through the pipeline again (after a fix or an outage)."""
+    from onestop import pipeline
+    from onestop.redrive import redrive as run_redrive
+
+    _logging(verbose)
+    with embedded_db.running():
+        counts = run_redrive(source, error_class, ids)
+        out = counts.as_dict()
+        if deliver_now and (counts.redriven or counts.deliveries):
+            out["delivery"] = pipeline.deliver().as_dict()
+    print(json.dumps(out))
+
+
+@app.command()
 def pools() -> None:
     """Airflow pools for every source, as JSON for `airflow pools import` (one pool caps calls into one system)."""
     from onestop import registry

@@ -14,9 +14,8 @@ def test_the_dags_folder_imports_without_errors_and_quickly() -> None:
     print(f"\nDAG folder parsed in {elapsed:.2f} s ({len(dags)} DAGs)")
 
     names = registry.load().names()
-    expected = {f"onestop_{kind}_{n}" for n in names for kind in ("sync", "archive")} | {
-        "onestop_deliver_portal"
-    }
+    expected = {f"onestop_{kind}_{n}" for n in names for kind in ("sync", "archive")}
+    expected |= {"onestop_deliver_portal", "onestop_redrive"}
     assert set(dags) == expected
 
 

@@ -1,0 +1,102 @@
+"""Re-drive: send quarantined records and failed deliveries through the pipeline again, after a mapping fix or
+an outage. Idempotent: a second re-drive finds nothing left to do (records that now pass are marked redriven,
+deliveries that went out are delivered)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from connectors.store import runs, staging
+from mappings import get_mapping
+from onestop import pipeline, registry
+from onestop.db import connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RedriveCounts:
+    tried: int = 0  # open quarantined records selected
+    redriven: int = 0  # of those, the ones the current mapping accepts (loaded again)
+    still_failing: int = 0
+    deliveries: int = 0  # failed or dead outbox rows queued again
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _filters(
+    source: str | None, error_class: str | None, ids: list[str] | None, id_column: str
+) -> tuple[str, list]:
+    where, params = [], []
+    if source:
+        where.append("source = %s")
+        params.append(source)
+    if error_class:
+        where.append("error_class = %s" if id_column == "record_id" else "error_code = %s")
+        params.append(error_class)
+    if ids:
+        where.append(f"{id_column} = ANY(%s)")
+        params.append(ids)
+    return (" AND " + " AND ".join(where)) if where else "", params
+
+
+def redrive(
+    source: str | None = None, error_class: str | None = None, ids: list[str] | None = None
+) -> RedriveCounts:
+    """Quarantined records (filtered by source, error class, record ids) and failed deliveries (by source,
+    portal error code, dossier uid or MaHoSo) go through the pipeline again."""
+    counts = RedriveCounts()
+    where, params = _filters(source, error_class, ids, "record_id")
+    with connect() as conn:
+        rows = conn.execute(
+            "SELECT id, source, record_id, content_type, payload FROM onestop.quarantine"
+            f" WHERE state = 'open'{where} ORDER BY source, id",
+            params,
+        ).fetchall()
+    by_source: dict[str, list] = {}
+    for row in rows:
+        by_source.setdefault(row[1], []).append(row)
+    for name, items in by_source.items():
+        counts.tried += len(items)
+        mapping = get_mapping(registry.load().source(name).dialect)
+        passing = []
+        for qid, _source, record_id, content_type, payload in items:
+            try:
+                ok = (
+                    mapping.normalize(pipeline.parse_payload(payload, content_type), name).dossier is not None
+                )
+            except ValueError:
+                ok = False
+            if ok:
+                passing.append((qid, record_id, content_type, payload))
+        counts.redriven += len(passing)
+        counts.still_failing += len(items) - len(passing)
+        if not passing:
+            continue
+        now = datetime.now(UTC)
+        with connect() as conn:
+            run_id = runs.create_run(conn, name, (now, now), "redrive")
+            staging.stage(conn, run_id, ((rid, ctype, payload) for _, rid, ctype, payload in passing))
+            runs.set_extracted(conn, run_id, pages=0, ack_ids=[])
+        pipeline.load(run_id)
+        with connect() as conn:
+            conn.execute(
+                "UPDATE onestop.quarantine SET state = 'redriven', resolved_at = now(), resolved_by = 'redrive'"
+                " WHERE id = ANY(%s) AND state IN ('open', 'superseded')",
+                ([p[0] for p in passing],),
+            )
+    where, params = _filters(source, error_class, ids, "uid")
+    if ids:  # a dossier may be named by its uid or by its MaHoSo
+        where = where.replace("uid = ANY(%s)", "(uid = ANY(%s) OR ma_ho_so = ANY(%s))")
+        params.append(ids)
+    with connect() as conn:
+        counts.deliveries = conn.execute(
+            "UPDATE onestop.outbox SET state = 'pending', next_try_at = now(), attempts = 0"
+            f" WHERE state IN ('failed', 'dead'){where}",
+            params,
+        ).rowcount
+    log.info("redrive: %s", counts.as_dict())
+    return counts
