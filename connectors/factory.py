@@ -5,21 +5,28 @@ from __future__ import annotations
 from connectors.base import Source
 from connectors.connection import Connection, get_connection
 from connectors.errors import ConfigError
-from connectors.http import FailureRecorder, HttpClient, HttpSettings
+from connectors.http import Breaker, FailureRecorder, HttpClient, HttpSettings
 from onestop.airflow_provider import apply_connection_fields
 from onestop.registry import SourceConfig
 
 
 def open_source(
-    source: SourceConfig, recorder: FailureRecorder | None = None, conn: Connection | None = None
+    source: SourceConfig,
+    recorder: FailureRecorder | None = None,
+    conn: Connection | None = None,
+    breaker: Breaker | None = None,
 ) -> Source:
     conn = conn or get_connection(source.conn_id)
-    source = apply_connection_fields(
-        source, conn.extra
-    )  # a connection's own form fields (token URL, WSDL, …) win
+    # A connection's own form fields (token URL, WSDL path, …) win over the registry's.
+    source = apply_connection_fields(source, conn.extra)
     settings = HttpSettings(read_timeout=source.timeout_s, max_attempts=source.max_attempts)
     client = HttpClient(
-        source.name, conn.base_url, settings, on_failure=recorder, rate_limit=source.rate_limit
+        source.name,
+        conn.base_url,
+        settings,
+        on_failure=recorder,
+        rate_limit=source.rate_limit,
+        breaker=breaker,
     )
     if source.kind == "rest" and source.rest is not None:
         from connectors.rest import RestSource

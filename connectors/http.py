@@ -19,6 +19,14 @@ from connectors.errors import AuthError, ConnectorError, ProtocolError, Transien
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+class Breaker(Protocol):
+    """A circuit breaker around one endpoint (connectors.store.breaker.DatabaseBreaker)."""
+
+    def before(self) -> None: ...
+    def success(self) -> None: ...
+    def failure(self, error: BaseException) -> None: ...
+
+
 class FailureRecorder(Protocol):
     def __call__(
         self, *, endpoint: str, operation: str, error_class: str, message: str, http_status: int | None
@@ -69,8 +77,10 @@ class HttpClient:
         settings: HttpSettings | None = None,
         on_failure: FailureRecorder | None = None,
         rate_limit: float | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.pacer = Pacer(rate_limit) if rate_limit else None
+        self.breaker = breaker
         self.endpoint = endpoint
         self.base_url = base_url.rstrip("/")
         self.settings = settings or HttpSettings()
@@ -152,11 +162,18 @@ class HttpClient:
         attempts = self.settings.max_attempts if retry else 1
 
         def call() -> bytes:
+            if self.breaker is not None:
+                self.breaker.before()  # an open circuit fails fast: the system is not hammered
             try:
-                return self._once(method, path, operation, **kwargs)
+                body = self._once(method, path, operation, **kwargs)
             except ConnectorError as exc:
                 self._record(operation, exc)
+                if self.breaker is not None and exc.retryable:
+                    self.breaker.failure(exc)
                 raise
+            if self.breaker is not None:
+                self.breaker.success()
+            return body
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(attempts),

@@ -23,6 +23,7 @@ from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, to_portal, to_progress
 from connectors.store import outbox, runs, staging, status
 from connectors.store.attempts import AttemptRecorder
+from connectors.store.breaker import DatabaseBreaker
 from connectors.store.merge import BadRow, DeletedRow, GoodRow, Loader
 from connectors.store.runs import RunCounts, RunPlan
 from mappings import get_mapping
@@ -67,8 +68,9 @@ def extract(run_id: int) -> int:
         source = registry.load().source(run.source)
         id_of = get_mapping(source.dialect).record_id
         recorder = AttemptRecorder(url, run_id)
+        breaker = DatabaseBreaker(url, source.name)
         try:
-            reader = open_source(source, recorder)
+            reader = open_source(source, recorder, breaker=breaker)
             runs.set_state(conn, run_id, "extracting")
             pages = 0
             acks: list[str] = []
@@ -89,6 +91,7 @@ def extract(run_id: int) -> int:
             runs.set_extracted(conn, run_id, pages=pages, ack_ids=acks)
         finally:
             recorder.close()
+            breaker.close()
     log.info("%s: run %s staged %s records from %s pages", source.name, run_id, staged, pages)
     return staged
 
@@ -251,12 +254,13 @@ class DeliveryCounts:
         return asdict(self)
 
 
-def _portal(recorder: AttemptRecorder, db: psycopg.Connection) -> tuple[PortalClient, registry.PortalConfig]:
+def _portal(
+    recorder: AttemptRecorder, db: psycopg.Connection, breaker: DatabaseBreaker
+) -> tuple[PortalClient, registry.PortalConfig]:
     config = registry.load().portal
     conn = get_connection(config.conn_id)
-    client = HttpClient(
-        "portal", conn.base_url, HttpSettings(read_timeout=config.timeout_s), on_failure=recorder
-    )
+    settings = HttpSettings(read_timeout=config.timeout_s)
+    client = HttpClient("portal", conn.base_url, settings, on_failure=recorder, breaker=breaker)
 
     def on_answer(service: str, updating: bool | None, records: int, accepted: int) -> None:
         status.record_portal_call(db, service, updating, records, accepted)
@@ -311,15 +315,17 @@ def deliver(limit: int | None = None) -> DeliveryCounts:
     url = database_url()
     counts = DeliveryCounts()
     recorder = AttemptRecorder(url)
+    breaker = DatabaseBreaker(url, "portal")
     with connect(url, autocommit=True) as conn:
         if not outbox.try_lock(conn):
             counts.busy = True
             return counts
         try:
-            portal, config = _portal(recorder, conn)
+            portal, config = _portal(recorder, conn, breaker)
             counts.resends = outbox.recover_lost_answers(conn)
             bar = progress.task("portal: deliver")
             while limit is None or counts.sent < limit:
+                breaker.before()  # the portal's breaker is open: fail fast, claim nothing
                 with conn.transaction():
                     batch = outbox.claim(conn, config.batch_size)
                 if not batch:
@@ -348,5 +354,6 @@ def deliver(limit: int | None = None) -> DeliveryCounts:
         finally:
             outbox.unlock(conn)
             recorder.close()
+            breaker.close()
     log.info("portal: %s", counts.as_dict())
     return counts

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -14,12 +16,13 @@ import pytest
 import requests
 
 from onestop import airflow_env
+from onestop.db import with_database
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = (
     "sync_run, staging, dossier, dossier_version, status_history, quarantine, watermark, outbox, attempt,"
-    " task_failure, conflict, portal_call"
+    " task_failure, conflict, portal_call, circuit"
 )
 
 
@@ -53,7 +56,6 @@ def onestop_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def pg_url(onestop_env: Path) -> Iterator[str]:
     """The unified database for the session: a fresh database on ONESTOP_TEST_PG's server, else embedded."""
     from onestop import db, embedded_db
-    from onestop.db import with_database
 
     server = os.environ.get("ONESTOP_TEST_PG")
     if server:
@@ -68,10 +70,34 @@ def pg_url(onestop_env: Path) -> Iterator[str]:
     yield url
     os.environ.pop("ONESTOP_DB_URL", None)
     if server:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(server, name)
     else:
         embedded_db.stop()
+
+
+def drop_database(url: str, name: str) -> None:
+    """Drop a database once its last client has let go (WITH (FORCE) has been seen to take the embedded
+    server down with it)."""
+    for _ in range(40):
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            return
+        except psycopg.errors.ObjectInUse:
+            time.sleep(0.5)
+    raise RuntimeError(f"database {name} is still in use")
+
+
+@contextmanager
+def scratch_database(url: str) -> Iterator[str]:
+    """A fresh database on the same server (Airflow's metadata for a cluster test), dropped afterwards."""
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(url, name)
+    finally:
+        drop_database(url, name)
 
 
 @pytest.fixture

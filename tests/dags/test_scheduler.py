@@ -6,18 +6,23 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
-import psycopg
 import pytest
 import yaml
 
 from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
-from onestop.db import with_database
 from onestop.simulators.process import start_simulator
-from tests.conftest import IGATE_FIELDS, ROOT, SOURCES, portal_summary, set_connection, truth_at
+from tests.conftest import (
+    IGATE_FIELDS,
+    ROOT,
+    SOURCES,
+    portal_summary,
+    scratch_database,
+    set_connection,
+    truth_at,
+)
 
 pytestmark = pytest.mark.scheduler
 PARALLEL = SOURCES[:2]
@@ -25,10 +30,6 @@ PARALLEL = SOURCES[:2]
 
 @pytest.fixture(scope="module")
 def cluster(pg_url, portal, tmp_path_factory) -> Iterator[AirflowCluster]:
-    name = f"airflow_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    metadata = with_database(pg_url, name)
     # Slow district systems (latency per page) so that the two syncs overlap in time.
     sims = [
         start_simulator(
@@ -43,34 +44,22 @@ def cluster(pg_url, portal, tmp_path_factory) -> Iterator[AirflowCluster]:
     shipped = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text())
     shipped["defaults"]["schedule"] = None
     registry_file.write_text(yaml.safe_dump(shipped, allow_unicode=True))
-    cluster = AirflowCluster(
-        home=tmp_path_factory.mktemp("airflow_cluster"),
-        metadata_url=sqlalchemy_url(metadata),
-        extra_env={"ONESTOP_SOURCES": str(registry_file)},
-    )
-    try:
-        cluster.prepare()
-        cluster.import_pools()
-        cluster.start("api-server", "scheduler", "dag-processor")
-        cluster.wait_ready()
-        yield cluster
-    finally:
-        cluster.stop()
-        for sim in sims:
-            sim.stop()
-        drop_database(pg_url, name)
-
-
-def drop_database(url: str, name: str) -> None:
-    """Drop the metadata database once the last Airflow process has let go of it."""
-    for _ in range(20):
+    with scratch_database(pg_url) as metadata:
+        cluster = AirflowCluster(
+            home=tmp_path_factory.mktemp("airflow_cluster"),
+            metadata_url=sqlalchemy_url(metadata),
+            extra_env={"ONESTOP_SOURCES": str(registry_file)},
+        )
         try:
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            return
-        except psycopg.errors.ObjectInUse:
-            time.sleep(0.5)
-    raise RuntimeError(f"database {name} is still in use after the cluster stopped")
+            cluster.prepare()
+            cluster.import_pools()
+            cluster.start("api-server", "scheduler", "dag-processor")
+            cluster.wait_ready()
+            yield cluster
+        finally:
+            cluster.stop()
+            for sim in sims:
+                sim.stop()
 
 
 def wait_for(predicate, timeout: float, what: str, cluster: AirflowCluster):

@@ -9,22 +9,19 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
 import yaml
 
 from onestop.airflow_cluster import AirflowCluster, free_port, sqlalchemy_url
 from onestop.airflow_provider import KINDS
-from onestop.db import with_database
 from onestop.simulators.process import SimulatorProcess, start_simulator
-from tests.conftest import ROOT
+from tests.conftest import ROOT, scratch_database
 
 
 @dataclass(frozen=True)
@@ -261,23 +258,19 @@ def test_a_connection_without_a_base_url_says_so(monkeypatch) -> None:
 
 @pytest.fixture(scope="module")
 def api_server(pg_url: str, registry_file: Path, tmp_path_factory) -> Iterator[AirflowCluster]:
-    name = f"airflow_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    cluster = AirflowCluster(
-        home=tmp_path_factory.mktemp("airflow_api"),
-        metadata_url=sqlalchemy_url(with_database(pg_url, name)),
-        extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled", "ONESTOP_SOURCES": str(registry_file)},
-    )
-    try:
-        cluster.prepare()
-        cluster.start("api-server")
-        cluster.wait_ready()
-        yield cluster
-    finally:
-        cluster.stop()
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_url) as metadata:
+        cluster = AirflowCluster(
+            home=tmp_path_factory.mktemp("airflow_api"),
+            metadata_url=sqlalchemy_url(metadata),
+            extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled", "ONESTOP_SOURCES": str(registry_file)},
+        )
+        try:
+            cluster.prepare()
+            cluster.start("api-server")
+            cluster.wait_ready()
+            yield cluster
+        finally:
+            cluster.stop()
 
 
 def test_the_ui_form_of_each_type_comes_from_the_provider(api_server: AirflowCluster) -> None:

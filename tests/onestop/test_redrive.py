@@ -9,6 +9,7 @@ import pytest
 
 from connectors.errors import TransientError
 from connectors.store import status
+from connectors.store.breaker import CircuitOpen
 from mappings import clear_cache, mapping_path
 from onestop import pipeline
 from onestop.redrive import redrive
@@ -58,7 +59,13 @@ def test_deliveries_failed_in_a_portal_outage_are_sent_again(db, districts, port
     failed = db.execute("SELECT count(*) FROM onestop.outbox WHERE state = 'failed'").fetchone()[0]
     assert failed > 0
 
+    # The outage opened the portal's breaker: every worker now fails fast instead of hammering it.
+    assert db.execute("SELECT state FROM onestop.circuit WHERE endpoint = 'portal'").fetchone()[0] == "open"
+    with pytest.raises(CircuitOpen, match="portal: circuit open"):
+        pipeline.deliver()
+
     monkeypatch.setenv("AIRFLOW_CONN_ONESTOP_PORTAL", json.dumps(good))
+    db.execute("UPDATE onestop.circuit SET retry_at = now()")  # the cool-down has passed
     first = redrive(source=SOURCE)
     delivered = pipeline.deliver()
     second = redrive(source=SOURCE)
@@ -66,3 +73,4 @@ def test_deliveries_failed_in_a_portal_outage_are_sent_again(db, districts, port
     assert first.deliveries == failed
     assert delivered.delivered == loaded and second.deliveries == 0
     assert portal_summary(portal)["accepted"] == loaded
+    assert db.execute("SELECT state FROM onestop.circuit WHERE endpoint = 'portal'").fetchone()[0] == "closed"
