@@ -21,7 +21,7 @@ from typing import Any
 
 from connectors.base import JSON, RawRecord
 from connectors.connection import Connection
-from connectors.errors import AuthError, ProtocolError
+from connectors.errors import ProtocolError
 from connectors.http import HttpClient
 from connectors.rest import Authenticator
 from onestop.registry import FeedSpec
@@ -57,21 +57,7 @@ class FeedSource:
         self.ack_ignored = 0  # ... and refused (an expired lease: those events come again)
 
     def _post(self, path: str, operation: str, **kwargs: Any) -> Any:
-        for attempt in (1, 2):
-            try:
-                return self.client.json(
-                    "POST",
-                    path,
-                    operation=operation,
-                    headers=self.authenticator.headers(),
-                    auth=self.authenticator.auth(),
-                    **kwargs,
-                )
-            except AuthError:
-                if attempt == 2 or self.spec.auth.type != "oauth2_client_credentials":
-                    raise
-                self.authenticator.invalidate()  # the token expired mid-sync: fetch a new one, once
-        raise AssertionError("unreachable")
+        return self.authenticator.request_json("POST", path, operation=operation, **kwargs)
 
     def _fetch(self, limit: int) -> tuple[list[Any], float | None]:
         """(events, lease seconds when the feed says)."""

@@ -62,6 +62,19 @@ class Authenticator:
         with self._lock:
             self._token = None
 
+    def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
+        """client.json() with these credentials; an OAuth2 token refused mid-sync is renewed once."""
+        for attempt in (1, 2):
+            try:
+                return self.client.json(
+                    method, path, operation=operation, headers=self.headers(), auth=self.auth(), **kwargs
+                )
+            except AuthError:
+                if attempt == 2 or self.spec.type != "oauth2_client_credentials":
+                    raise
+                self.invalidate()  # the token expired mid-sync: fetch a new one, once
+        raise AssertionError("unreachable")
+
     def _oauth_token(self) -> str:
         with self._lock:
             if self._token is None or time.monotonic() >= self._expires_at:
@@ -90,21 +103,7 @@ class RestSource:
         self.authenticator = Authenticator(spec.auth, conn, client)
 
     def _get_page(self, params: dict[str, Any]) -> Any:
-        for attempt in (1, 2):
-            try:
-                return self.client.json(
-                    "GET",
-                    self.spec.resource,
-                    operation="page",
-                    params=params,
-                    headers=self.authenticator.headers(),
-                    auth=self.authenticator.auth(),
-                )
-            except AuthError:
-                if attempt == 2 or self.spec.auth.type != "oauth2_client_credentials":
-                    raise
-                self.authenticator.invalidate()  # the token expired mid-sync: fetch a new one, once
-        raise AssertionError("unreachable")
+        return self.authenticator.request_json("GET", self.spec.resource, operation="page", params=params)
 
     def probe(self) -> str:
         """One page of one record: proves the URL, the credentials and the answer's shape."""

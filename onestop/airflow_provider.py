@@ -30,7 +30,6 @@ class ConnectionKind:
     kind: str
     system: str  # English name, also used in test messages
     vietnamese: str
-    hook_class: str
     field: str  # the kind's own extra field, which overrides the registry spec at `spec_path`
     field_label: str
     field_description: str
@@ -46,6 +45,11 @@ class ConnectionKind:
     def hook_name(self) -> str:
         return f"{self.vietnamese} — {self.system}"
 
+    @property
+    def hook_class(self) -> str:
+        # onestop.hooks names each kind's hook after it; importing it here would import Airflow.
+        return f"onestop.hooks.Onestop{self.kind.capitalize()}Hook"
+
     def hidden_fields(self) -> list[str]:
         # The Base URL carries scheme and port; `schema` would be read as a scheme, so it stays out of sight.
         return ["schema", "port"] + ([] if self.login_placeholder else ["login"])
@@ -58,7 +62,6 @@ KINDS: dict[str, ConnectionKind] = {
             kind="rest",
             system="District one-stop system (REST)",
             vietnamese="Hệ thống một cửa (REST)",
-            hook_class="onestop.hooks.OnestopRestHook",
             field="token_url",
             field_label="Token URL",
             field_description="OAuth2 token endpoint, relative to the Base URL. Empty: the registry's.",
@@ -70,7 +73,6 @@ KINDS: dict[str, ConnectionKind] = {
             kind="soap",
             system="District one-stop system (SOAP)",
             vietnamese="Hệ thống một cửa (SOAP)",
-            hook_class="onestop.hooks.OnestopSoapHook",
             field="wsdl",
             field_label="WSDL path",
             field_description="Where the WSDL is served, relative to the Base URL. Empty: the registry's.",
@@ -82,7 +84,6 @@ KINDS: dict[str, ConnectionKind] = {
             kind="xml",
             system="Legacy one-stop system (XML over HTTP)",
             vietnamese="Hệ thống một cửa cũ (XML qua HTTP)",
-            hook_class="onestop.hooks.OnestopXmlHook",
             field="resource",
             field_label="Resource path",
             field_description="The page listing dossiers, relative to the Base URL. Empty: the registry's.",
@@ -94,7 +95,6 @@ KINDS: dict[str, ConnectionKind] = {
             kind="feed",
             system="Change feed (integration platform)",
             vietnamese="Luồng thay đổi (nền tảng tích hợp)",
-            hook_class="onestop.hooks.OnestopFeedHook",
             field="api_key_header",
             field_label="API key header",
             field_description="The HTTP header that carries the API key (Password). Empty: the registry's.",

@@ -109,10 +109,20 @@ def probe(source: SourceConfig, conn: Connection) -> str:
 
 
 class OnestopHook(BaseHook):
-    """A district system's Airflow connection; subclasses name the kind."""
+    """A district system's Airflow connection; a subclass names its kind, and what Airflow reads off the
+    class (conn_type, hook_name, default_conn_name) follows from the kind's entry in KINDS."""
 
     kind: ClassVar[str]
+    conn_type: ClassVar[str]
+    hook_name: ClassVar[str]
+    default_conn_name: ClassVar[str]
     conn_name_attr = "onestop_conn_id"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        k = KINDS[cls.kind]
+        cls.conn_type, cls.hook_name = k.conn_type, k.hook_name
+        cls.default_conn_name = f"{k.conn_type}_default"
 
     def __init__(self, onestop_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -145,33 +155,21 @@ class OnestopRestHook(OnestopHook):
     """REST JSON systems (iGate-style): OAuth2 or keys, page-numbered JSON."""
 
     kind = "rest"
-    conn_type = KINDS["rest"].conn_type
-    default_conn_name = "onestop_rest_default"
-    hook_name = KINDS["rest"].hook_name
 
 
 class OnestopSoapHook(OnestopHook):
     """SOAP systems: a served WSDL, WS-Security UsernameToken."""
 
     kind = "soap"
-    conn_type = KINDS["soap"].conn_type
-    default_conn_name = "onestop_soap_default"
-    hook_name = KINDS["soap"].hook_name
 
 
 class OnestopXmlHook(OnestopHook):
     """Legacy XML-over-HTTP systems (ASP.NET style), HTTP Basic."""
 
     kind = "xml"
-    conn_type = KINDS["xml"].conn_type
-    default_conn_name = "onestop_xml_default"
-    hook_name = KINDS["xml"].hook_name
 
 
 class OnestopFeedHook(OnestopHook):
     """Change feeds with acknowledgement, an API key in a header."""
 
     kind = "feed"
-    conn_type = KINDS["feed"].conn_type
-    default_conn_name = "onestop_feed_default"
-    hook_name = KINDS["feed"].hook_name

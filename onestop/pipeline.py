@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 
 from connectors.base import JSON
 from connectors.connection import get_connection
-from connectors.errors import ConnectorError
+from connectors.errors import ConfigError, ConnectorError
 from connectors.factory import open_source
 from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, to_portal, to_progress
@@ -25,9 +27,10 @@ from connectors.store import outbox, runs, staging, status
 from connectors.store.attempts import AttemptRecorder
 from connectors.store.breaker import DatabaseBreaker
 from connectors.store.merge import BadRow, DeletedRow, GoodRow, Loader
+from connectors.store.message_log import MessageLog, export_anchors
 from connectors.store.runs import RunCounts, RunPlan
 from mappings import get_mapping
-from onestop import progress, registry
+from onestop import progress, registry, settings
 from onestop.db import connect
 from onestop.embedded_db import database_url
 from schemas.dossier import citizen_id_hash, content_hash, dossier_uid
@@ -69,6 +72,7 @@ def extract(run_id: int) -> int:
         id_of = get_mapping(source.dialect).record_id
         recorder = AttemptRecorder(url, run_id)
         breaker = DatabaseBreaker(url, source.name)
+        message_log = open_message_log(url)
         try:
             reader = open_source(source, recorder, breaker=breaker)
             runs.set_state(conn, run_id, "extracting")
@@ -81,6 +85,10 @@ def extract(run_id: int) -> int:
                 for page in reader.pages(run.window_start, run.window_end):
                     pages += 1
                     bar.advance(len(page))
+                    ids = [id_of(raw.record) or "?" for raw in page]
+                    message_log.append(
+                        source.name, "in", "page", "\n".join(r.payload for r in page).encode(), ids
+                    )
                     for raw in page:
                         if raw.ack_id is not None:
                             acks.append(raw.ack_id)
@@ -92,6 +100,7 @@ def extract(run_id: int) -> int:
         finally:
             recorder.close()
             breaker.close()
+            message_log.close()
     log.info("%s: run %s staged %s records from %s pages", source.name, run_id, staged, pages)
     return staged
 
@@ -268,7 +277,7 @@ def _portal(
     return PortalClient(conn, client, on_answer=on_answer), config
 
 
-def _send(portal: PortalClient, batch: list[outbox.Delivery]) -> tuple[list, list]:
+def _send(portal: PortalClient, batch: list[outbox.Delivery], message_log: MessageLog) -> tuple[list, list]:
     """Dossier records first, then their progress. Returns (delivered keys, (uid, version, code, msg) rejects)."""
     accepted: list[outbox.Delivery] = []
     rejected: list[tuple[str, int, str, str]] = []
@@ -278,7 +287,11 @@ def _send(portal: PortalClient, batch: list[outbox.Delivery]) -> tuple[list, lis
         for updating, items in todo.items():
             if not items:
                 continue
-            results = portal.sync_dossiers([to_portal(d.record) for d in items], updating=updating)
+            records = [to_portal(d.record) for d in items]
+            message_log.append(
+                "portal", "out", "DongBoHoSoMC", _canonical(records), [d.ma_ho_so for d in items]
+            )
+            results = portal.sync_dossiers(records, updating=updating)
             for item, result in zip(items, results, strict=True):
                 if result.ok:
                     accepted.append(item)
@@ -297,6 +310,9 @@ def _send(portal: PortalClient, batch: list[outbox.Delivery]) -> tuple[list, lis
     refused_progress: dict[str, tuple[str, str]] = {}
     for start in range(0, len(progress_rows), 500):
         chunk = progress_rows[start : start + 500]
+        message_log.append(
+            "portal", "out", "CapNhatTienDoHoSoMC", _canonical(chunk), sorted({r["MaHoSo"] for r in chunk})
+        )
         for row, result in zip(chunk, portal.update_progress(chunk), strict=True):
             if not result.ok:
                 refused_progress.setdefault(row["MaHoSo"], (result.code, f"progress: {result.message}"))
@@ -310,12 +326,34 @@ def _send(portal: PortalClient, batch: list[outbox.Delivery]) -> tuple[list, lis
     return delivered, rejected
 
 
+def _canonical(payload: object) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def log_key() -> bytes | None:
+    """The message log's HMAC key: the password of Airflow connection `onestop_message_log`, when defined."""
+    try:
+        secret = get_connection("onestop_message_log").password
+    except ConfigError:
+        return None
+    return secret.encode() if secret else None
+
+
+def anchor_file() -> Path:
+    return Path(os.environ.get("ONESTOP_LOG_ANCHORS", settings.var_dir() / "message_log" / "anchors.jsonl"))
+
+
+def open_message_log(url: str) -> MessageLog:
+    return MessageLog(url, log_key())
+
+
 def deliver(limit: int | None = None) -> DeliveryCounts:
     """Drain the outbox to the portal in batches; every answer is committed as it comes."""
     url = database_url()
     counts = DeliveryCounts()
     recorder = AttemptRecorder(url)
     breaker = DatabaseBreaker(url, "portal")
+    message_log = open_message_log(url)
     with connect(url, autocommit=True) as conn:
         if not outbox.try_lock(conn):
             counts.busy = True
@@ -332,7 +370,7 @@ def deliver(limit: int | None = None) -> DeliveryCounts:
                     break
                 counts.sent += len(batch)
                 try:
-                    delivered, rejected = _send(portal, batch)
+                    delivered, rejected = _send(portal, batch, message_log)
                 except ConnectorError as exc:
                     with conn.transaction():
                         outbox.mark_failed(
@@ -351,9 +389,11 @@ def deliver(limit: int | None = None) -> DeliveryCounts:
                 counts.failed += len(rejected)
                 bar.advance(len(batch))
             bar.done()
+            export_anchors(conn, anchor_file())  # the chains' heads, outside the database
         finally:
             outbox.unlock(conn)
             recorder.close()
             breaker.close()
+            message_log.close()
     log.info("portal: %s", counts.as_dict())
     return counts

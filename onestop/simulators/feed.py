@@ -13,7 +13,6 @@ unless acknowledged by then it is handed out again, with a new ack id. Acknowled
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import heapq
 import hmac
@@ -21,21 +20,18 @@ import json
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
-from onestop.simulators._server import json_response, serve
-from onestop.simulators.igate import default_clock
+from onestop.simulators import _common as common
+from onestop.simulators._server import json_response
 from onestop.simulators.igate_data import (
     EVENT_WINDOW,
     VENDOR_STATUS_TO_CANONICAL,
     DossierGenerator,
-    GeneratorConfig,
     parse_iso,
 )
 
@@ -286,15 +282,12 @@ class EventLog:
         return len(self.ready) - before
 
 
-@dataclass
-class FeedSettings:
-    generator: GeneratorConfig
+@dataclass(frozen=True)
+class FeedSettings(common.SimulatorSettings):
     api_key: str = "feed-key"
     visibility_timeout: float = 30.0
     delete_rate: float = 0.02
     agency_name: str = DEFAULT_AGENCY_NAME
-    latency_ms: float = 0.0
-    clock: float | None = None  # epoch seconds; None = start + 170 days at 17:00 +07:00
 
 
 @dataclass
@@ -311,9 +304,8 @@ def _error(status: int, message: str) -> Response:
 
 def create_app(settings: FeedSettings) -> FastAPI:
     gen = DossierGenerator(settings.generator)
-    clock = settings.clock if settings.clock is not None else default_clock(settings.generator.start)
     log = EventLog(gen, settings.delete_rate, settings.visibility_timeout)
-    state = _State(gen=gen, log=log, clock=int(clock))
+    state = _State(gen=gen, log=log, clock=settings.initial_clock())
     log.extend(state.clock)
     app = FastAPI(title="LGSP change-feed simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = state
@@ -328,8 +320,7 @@ def create_app(settings: FeedSettings) -> FastAPI:
     async def gate(request: Request) -> Response | None:
         """Counts the call, adds latency, refuses a missing or wrong key."""
         state.stats["requests"] += 1
-        if settings.latency_ms > 0:
-            await asyncio.sleep(settings.latency_ms / 1000)
+        await common.pause(settings.latency_ms)
         if not authorized(request):
             state.stats["unauthorized"] += 1
             return _error(401, "invalid_api_key")
@@ -394,63 +385,29 @@ def create_app(settings: FeedSettings) -> FastAPI:
     async def expire_leases() -> Response:
         return json_response({"expired": log.expire_all()})
 
-    @app.get("/_sim/truth")
-    def truth() -> StreamingResponse:
-        clock_now = state.clock
-        end = gen.first_index_after(clock_now)
+    def truth_row(i: int, clock: int) -> dict[str, Any] | None:
+        row = gen.truth(i, clock)
+        if row is not None:
+            row["updatedDate"] = _z(row["updatedDate"])
+            deleted = log.deletion(i)
+            row["deleted"] = deleted is not None and deleted <= clock
+        return row
 
-        def lines() -> Iterator[str]:
-            batch: list[str] = []
-            for i in range(end):
-                row = gen.truth(i, clock_now)
-                assert row is not None
-                row["updatedDate"] = _z(row["updatedDate"])
-                deleted = log.deletion(i)
-                row["deleted"] = deleted is not None and deleted <= clock_now
-                batch.append(json.dumps(row, ensure_ascii=False))
-                if len(batch) == 1000:
-                    yield "\n".join(batch) + "\n"
-                    batch = []
-            if batch:
-                yield "\n".join(batch) + "\n"
-
-        return StreamingResponse(lines(), media_type="application/x-ndjson")
-
-    @app.get("/_sim/clock")
-    async def get_clock() -> Response:
-        return json_response({"clock": gen.iso(state.clock), "events": len(log)})
-
-    @app.post("/_sim/clock")
-    async def set_clock(request: Request) -> Response:
-        try:
-            body: Any = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError:
-            return _error(400, "body must be JSON")
-        if not isinstance(body, dict):
-            return _error(400, "body must be a JSON object")
-        try:
-            if "advance_hours" in body:
-                target = state.clock + round(float(body["advance_hours"]) * 3600)
-            elif "set" in body:
-                target = int(parse_iso(str(body["set"])))
-            else:
-                return _error(400, 'expected {"advance_hours": float} or {"set": ISO}')
-        except (TypeError, ValueError) as exc:
-            return _error(400, f"bad clock value: {exc}")
+    def move_clock(target: int) -> dict[str, Any]:
         if target < state.clock:
-            return _error(400, "the feed's clock only moves forward (its log is append-only)")
+            raise common.ClockError("the feed's clock only moves forward (its log is append-only)")
         state.clock = target
-        appended = log.extend(target)
-        return json_response({"clock": gen.iso(state.clock), "events": len(log), "appended": appended})
+        return {"appended": log.extend(target)}
 
-    @app.get("/_sim/stats")
-    async def stats() -> Response:
-        return json_response({**state.stats, "events": len(log), "pending": len(log) - log.acked_count})
-
-    @app.get("/health")
-    async def health() -> Response:
-        return json_response({"ok": True})
-
+    common.add_sim_routes(
+        app,
+        state,
+        gen,
+        truth_row=truth_row,
+        move_clock=move_clock,
+        clock_extra=lambda: {"events": len(log)},
+        stats_answer=lambda: {**state.stats, "events": len(log), "pending": len(log) - log.acked_count},
+    )
     return app
 
 
@@ -463,59 +420,36 @@ def _parse_ack(ack_id: Any, events: int) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="onestop.simulators.feed", description=__doc__.splitlines()[0])
-    p.add_argument("--port", type=int, default=0, help="0 = pick a free port")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--count", type=int, default=2000, help="number of dossiers")
-    p.add_argument(
-        "--district", default="288", help="GSO district code (288-300) the applicants mostly live in"
+    p = common.new_parser("onestop.simulators.feed", __doc__)
+    common.add_dossier_options(
+        p,
+        district_help="GSO district code (288-300) the applicants mostly live in",
+        agency_code=DEFAULT_AGENCY_CODE,
+        agency_code_help="the receiving agency (starts MaHoSo)",
     )
-    p.add_argument("--agency-code", default=DEFAULT_AGENCY_CODE, help="the receiving agency (starts MaHoSo)")
     p.add_argument("--agency-name", default=DEFAULT_AGENCY_NAME)
     p.add_argument("--api-key", default="feed-key", help="expected in the X-API-Key header")
     p.add_argument(
         "--visibility-timeout", type=float, default=30, help="seconds a fetched event stays leased"
     )
-    p.add_argument("--latency", type=float, default=0, help="ms added to each feed request")
-    p.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 2), help="first receipt date")
-    p.add_argument("--span-days", type=int, default=168, help="receipts fall in [start, start + span)")
-    p.add_argument("--clock", default=None, help="simulated now (ISO); default start + 170 days 17:00 +07:00")
-    p.add_argument("--bad-rate", type=float, default=0.01, help="share of deliberately bad dossiers")
+    common.add_clock_options(p, latency_help="ms added to each feed request")
     p.add_argument("--delete-rate", type=float, default=0.02, help="share of dossiers deleted later")
     return p
 
 
+def _complaint(args: argparse.Namespace) -> str | None:
+    return "--visibility-timeout must be > 0" if args.visibility_timeout <= 0 else None
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    for name in ("bad_rate", "delete_rate"):
-        if not 0 <= getattr(args, name) <= 1:
-            parser.error(f"--{name.replace('_', '-')} must be within [0, 1]")
-    if args.visibility_timeout <= 0:
-        parser.error("--visibility-timeout must be > 0")
-    try:
-        clock = parse_iso(args.clock) if args.clock else None
-        settings = FeedSettings(
-            generator=GeneratorConfig(
-                seed=args.seed,
-                count=args.count,
-                district=args.district,
-                agency_code=args.agency_code,
-                start=args.start,
-                span_days=args.span_days,
-                bad_rate=args.bad_rate,
-            ),
-            api_key=args.api_key,
-            visibility_timeout=args.visibility_timeout,
-            delete_rate=args.delete_rate,
-            agency_name=args.agency_name,
-            latency_ms=args.latency,
-            clock=clock,
-        )
-        app = create_app(settings)
-    except ValueError as exc:
-        parser.error(str(exc))
-    serve(app, args.port)
+    common.run(
+        build_parser(),
+        argv,
+        FeedSettings,
+        create_app,
+        shares=("bad_rate", "delete_rate"),
+        complaint=_complaint,
+    )
 
 
 if __name__ == "__main__":

@@ -32,25 +32,22 @@ damage: null, nfd, tcvn3 or vni).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import binascii
 import hmac
-import json
 import math
 import random
 import re
 import unicodedata
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 from xml.sax.saxutils import escape
 
 from fastapi import FastAPI, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from mappings.legacy_text import (
     decode_tcvn3,
@@ -60,15 +57,12 @@ from mappings.legacy_text import (
     looks_vietnamese,
     read_as_cp1252,
 )
-from onestop.simulators._server import json_response, serve
-from onestop.simulators.igate import default_clock
+from onestop.simulators import _common as common
 from onestop.simulators.igate_data import (
     EVENT_WINDOW,
     TZ,
     VENDOR_STATUS_TO_CANONICAL,
     DossierGenerator,
-    GeneratorConfig,
-    parse_iso,
 )
 
 RESOURCE = "/DichVu/DanhSachHoSo.aspx"
@@ -96,12 +90,9 @@ _LEGACY = {"tcvn3": (encode_tcvn3, decode_tcvn3), "vni": (encode_vni, decode_vni
 
 
 @dataclass(frozen=True)
-class LegacySettings:
-    generator: GeneratorConfig
+class LegacySettings(common.SimulatorSettings):
     username: str = "aspnet"
     password: str = "secret"
-    latency_ms: float = 0.0
-    clock: float | None = None  # epoch seconds; None = start + 170 days at 17:00 +07:00
     nfd_rate: float = 0.10
     tcvn3_rate: float = 0.05
     vni_rate: float = 0.05
@@ -389,8 +380,7 @@ def page_params(q: Any) -> tuple[int, int, float | None, float | None]:
 
 def create_app(settings: LegacySettings) -> FastAPI:
     shop = LegacyShop(settings)
-    clock = settings.clock if settings.clock is not None else default_clock(settings.generator.start)
-    state = _State(shop=shop, clock=int(clock))
+    state = _State(shop=shop, clock=settings.initial_clock())
     expected = f"{settings.username}:{settings.password}".encode()
     app = FastAPI(title="Legacy ASP.NET simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = state
@@ -412,8 +402,7 @@ def create_app(settings: LegacySettings) -> FastAPI:
     @app.get(RESOURCE)
     async def page(request: Request) -> Response:
         state.stats["requests"] += 1
-        if settings.latency_ms > 0:
-            await asyncio.sleep(settings.latency_ms / 1000)
+        await common.pause(settings.latency_ms)
         if not authorized(request):
             state.stats["unauthorized"] += 1
             return failed(AUTH_FAILED, "Chưa xác thực: sai tên đăng nhập hoặc mật khẩu (Unauthorized)")
@@ -431,54 +420,7 @@ def create_app(settings: LegacySettings) -> FastAPI:
         state.stats["records_served"] += len(rows)
         return answer(OK, "", len(indices), current, math.ceil(len(indices) / size), "".join(rows))
 
-    @app.get("/_sim/truth")
-    def truth() -> StreamingResponse:
-        clock_now = state.clock
-        end = shop.gen.first_index_after(clock_now)
-
-        def lines() -> Iterator[str]:
-            batch: list[str] = []
-            for i in range(end):
-                batch.append(json.dumps(shop.truth(i, clock_now), ensure_ascii=False))
-                if len(batch) == 500:
-                    yield "\n".join(batch) + "\n"
-                    batch = []
-            if batch:
-                yield "\n".join(batch) + "\n"
-
-        return StreamingResponse(lines(), media_type="application/x-ndjson")
-
-    @app.get("/_sim/clock")
-    async def get_clock() -> Response:
-        return json_response({"clock": shop.gen.iso(state.clock)})
-
-    @app.post("/_sim/clock")
-    async def set_clock(request: Request) -> Response:
-        try:
-            body: Any = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError:
-            return json_response({"error": "body must be JSON"}, 400)
-        if not isinstance(body, dict):
-            return json_response({"error": "body must be a JSON object"}, 400)
-        try:
-            if "advance_hours" in body:
-                state.clock += round(float(body["advance_hours"]) * 3600)
-            elif "set" in body:
-                state.clock = int(parse_iso(str(body["set"])))
-            else:
-                return json_response({"error": 'expected {"advance_hours": float} or {"set": ISO}'}, 400)
-        except (TypeError, ValueError) as exc:
-            return json_response({"error": f"bad clock value: {exc}"}, 400)
-        return json_response({"clock": shop.gen.iso(state.clock)})
-
-    @app.get("/_sim/stats")
-    async def stats() -> Response:
-        return json_response(state.stats)
-
-    @app.get("/health")
-    async def health() -> Response:
-        return json_response({"ok": True})
-
+    common.add_sim_routes(app, state, shop.gen, truth_row=shop.truth, truth_batch=500)
     return app
 
 
@@ -490,53 +432,26 @@ def _rate(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="onestop.simulators.legacy_xml", description=__doc__.splitlines()[0])
-    p.add_argument("--port", type=int, default=0, help="0 = pick a free port")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--count", type=int, default=2000, help="number of dossiers")
-    p.add_argument("--district", default="288", help="GSO district code in Hải Dương (288-300)")
-    p.add_argument("--agency-code", default="", help="default 000.00.NN.H23 with NN = district - 274")
+    p = common.new_parser("onestop.simulators.legacy_xml", __doc__)
+    common.add_dossier_options(p)
     p.add_argument("--username", default="aspnet", help="HTTP Basic user")
     p.add_argument("--password", default="secret", help="HTTP Basic password")
-    p.add_argument("--latency", type=float, default=0, help="ms added to each data request")
-    p.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 2), help="first receipt date")
-    p.add_argument("--span-days", type=int, default=168, help="receipts fall in [start, start + span)")
-    p.add_argument("--clock", default=None, help="simulated now (ISO); default start + 170 days 17:00 +07:00")
-    p.add_argument("--bad-rate", type=_rate, default=0.01, help="share of deliberately bad dossiers")
+    common.add_clock_options(p, latency_help="ms added to each data request", share=_rate)
     p.add_argument("--nfd-rate", type=_rate, default=0.10, help="share of rows with NFD text")
     p.add_argument("--tcvn3-rate", type=_rate, default=0.05, help="share of rows with TCVN3 mojibake")
     p.add_argument("--vni-rate", type=_rate, default=0.05, help="share of rows with VNI mojibake")
     return p
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _complaint(args: argparse.Namespace) -> str | None:
     if args.nfd_rate + args.tcvn3_rate + args.vni_rate > 1:
-        parser.error("--nfd-rate + --tcvn3-rate + --vni-rate must not exceed 1")
-    try:
-        settings = LegacySettings(
-            generator=GeneratorConfig(
-                seed=args.seed,
-                count=args.count,
-                district=args.district,
-                agency_code=args.agency_code,
-                start=args.start,
-                span_days=args.span_days,
-                bad_rate=args.bad_rate,
-            ),
-            username=args.username,
-            password=args.password,
-            latency_ms=args.latency,
-            clock=parse_iso(args.clock) if args.clock else None,
-            nfd_rate=args.nfd_rate,
-            tcvn3_rate=args.tcvn3_rate,
-            vni_rate=args.vni_rate,
-        )
-        app = create_app(settings)
-    except ValueError as exc:
-        parser.error(str(exc))
-    serve(app, args.port)
+        return "--nfd-rate + --tcvn3-rate + --vni-rate must not exceed 1"
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    # Every rate is checked as it is parsed (_rate).
+    common.run(build_parser(), argv, LegacySettings, create_app, shares=(), complaint=_complaint)
 
 
 if __name__ == "__main__":

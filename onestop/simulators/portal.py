@@ -8,7 +8,6 @@ State (dossiers, progress, counters) persists in the SQLite file, as a real port
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hmac
 import json
 import secrets
@@ -23,6 +22,7 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
+from onestop.simulators import _common as common
 from onestop.simulators import portal_rules as rules
 from onestop.simulators._server import json_response, serve
 from onestop.simulators.portal_store import PortalStore, dumps
@@ -209,8 +209,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app.state.portal = portal
 
     async def parsed(request: Request) -> Any:
-        if settings.latency_ms > 0:
-            await asyncio.sleep(settings.latency_ms / 1000)
+        await common.pause(settings.latency_ms)
         try:
             return json.loads(await request.body())
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -255,16 +254,12 @@ def create_app(settings: PortalSettings) -> FastAPI:
         portal.store.reset()
         return json_response({"ok": True})
 
-    @app.get("/health")
-    async def health() -> Response:
-        return json_response({"ok": True})
-
+    common.add_health(app)
     return app
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="onestop.simulators.portal", description=__doc__.splitlines()[0])
-    p.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    p = common.new_parser("onestop.simulators.portal", __doc__)
     p.add_argument("--state", type=Path, required=True, help="SQLite file; kept between runs")
     p.add_argument("--username", default="portal")
     p.add_argument("--password", default="secret")
@@ -276,15 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    settings = PortalSettings(
-        state=args.state,
-        username=args.username,
-        password=args.password,
-        dstcode=args.dstcode,
-        session_ttl=args.session_ttl,
-        latency_ms=args.latency,
-    )
-    serve(create_app(settings), args.port)
+    serve(create_app(common.from_args(PortalSettings, args, latency_ms=args.latency)), args.port)
 
 
 if __name__ == "__main__":

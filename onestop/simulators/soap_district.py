@@ -30,12 +30,9 @@ hostile (a DTD, a billion-laughs bomb, external entities, or a body streamed pas
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hmac
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -45,13 +42,11 @@ from fastapi import FastAPI, Request
 from lxml import etree
 from starlette.responses import Response, StreamingResponse
 
-from onestop.simulators._server import json_response, serve
-from onestop.simulators.igate import default_clock
+from onestop.simulators import _common as common
 from onestop.simulators.igate_data import (
     UNKNOWN_VENDOR_STATUS,
     VENDOR_STATUS_TO_CANONICAL,
     DossierGenerator,
-    GeneratorConfig,
     QueryCache,
     parse_iso,
 )
@@ -100,13 +95,10 @@ POISONS = ("dtd", "entity-bomb", "external-entity", "oversize")
 _REQUEST_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-@dataclass
-class SoapSettings:
-    generator: GeneratorConfig
+@dataclass(frozen=True)
+class SoapSettings(common.SimulatorSettings):
     username: str = "soap"
     password: str = "secret"
-    latency_ms: float = 0.0
-    clock: float | None = None  # epoch seconds; None = start + 170 days at 17:00 +07:00
     max_page_size: int = 1000
     fault_status: int = 500
     poison_page: int | None = None
@@ -410,26 +402,15 @@ def page_chunks(
     yield f"</DanhSachHoSo></{OPERATION}Response></soap:Body></soap:Envelope>".encode()
 
 
-def _truth_lines(gen: DossierGenerator, clock: int) -> Iterable[str]:
-    batch: list[str] = []
-    for i in range(gen.first_index_after(clock)):
-        row = gen.truth(i, clock)
-        if row is None:
-            continue
-        row["bad"] = BAD_REASONS.get(row["bad"]) if row["bad"] else None
-        batch.append(json.dumps(row, ensure_ascii=False))
-        if len(batch) == 1000:
-            yield "\n".join(batch) + "\n"
-            batch = []
-    if batch:
-        yield "\n".join(batch) + "\n"
+def _clock_error(exc: common.ClockError) -> str:
+    """This simulator words a refused clock request its own way."""
+    return f"bad clock request: {exc.__cause__ or exc}"
 
 
 def create_app(settings: SoapSettings) -> FastAPI:
     gen = DossierGenerator(settings.generator)
-    clock = settings.clock if settings.clock is not None else default_clock(settings.generator.start)
     wsdl = WSDL_TEMPLATE.read_text(encoding="utf-8")
-    state = _State(gen=gen, cache=QueryCache(gen), clock=int(clock), wsdl=wsdl)
+    state = _State(gen=gen, cache=QueryCache(gen), clock=settings.initial_clock(), wsdl=wsdl)
     app = FastAPI(title="SOAP district simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sim = state
 
@@ -454,8 +435,7 @@ def create_app(settings: SoapSettings) -> FastAPI:
     @app.post("/soap")
     async def soap_post(request: Request) -> Response:
         state.stats["requests"] += 1
-        if settings.latency_ms > 0:
-            await asyncio.sleep(settings.latency_ms / 1000)
+        await common.pause(settings.latency_ms)
         try:
             query = parse_request(await request.body(), settings, request.headers.get("soapaction"))
         except SoapFault as fault:
@@ -473,55 +453,22 @@ def create_app(settings: SoapSettings) -> FastAPI:
         state.stats["xxe_fetches"] += 1  # a parser that resolved the external entity would land here
         return Response("canary\n", media_type="text/plain")
 
-    @app.get("/_sim/truth")
-    def truth() -> StreamingResponse:
-        return StreamingResponse(_truth_lines(gen, state.clock), media_type="application/x-ndjson")
+    def truth_row(i: int, clock: int) -> dict[str, Any] | None:
+        row = gen.truth(i, clock)
+        if row is not None:
+            row["bad"] = BAD_REASONS.get(row["bad"]) if row["bad"] else None
+        return row
 
-    @app.get("/_sim/clock")
-    async def get_clock() -> Response:
-        return json_response({"clock": gen.iso(state.clock)})
-
-    @app.post("/_sim/clock")
-    async def set_clock(request: Request) -> Response:
-        try:
-            body: Any = json.loads(await request.body() or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("body must be a JSON object")
-            if "advance_hours" in body:
-                state.clock += round(float(body["advance_hours"]) * 3600)
-            elif "set" in body:
-                state.clock = int(parse_iso(str(body["set"])))
-            else:
-                raise ValueError('expected {"advance_hours": float} or {"set": ISO}')
-        except (TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-            return json_response({"error": f"bad clock request: {exc}"}, 400)
-        return json_response({"clock": gen.iso(state.clock)})
-
-    @app.get("/_sim/stats")
-    async def stats() -> Response:
-        return json_response(state.stats)
-
-    @app.get("/health")
-    async def health() -> Response:
-        return json_response({"ok": True})
-
+    common.add_sim_routes(app, state, gen, truth_row=truth_row, clock_error=_clock_error)
     return app
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="onestop.simulators.soap_district", description=__doc__.splitlines()[0])
-    p.add_argument("--port", type=int, default=0, help="0 = pick a free port")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--count", type=int, default=2000, help="number of dossiers")
-    p.add_argument("--district", default="288", help="GSO district code in Hải Dương (288-300)")
-    p.add_argument("--agency-code", default="", help="default 000.00.NN.H23 with NN = district - 274")
+    p = common.new_parser("onestop.simulators.soap_district", __doc__)
+    common.add_dossier_options(p)
     p.add_argument("--username", default="soap", help="expected in the WS-Security UsernameToken")
     p.add_argument("--password", default="secret")
-    p.add_argument("--latency", type=float, default=0, help="ms added to each SOAP request")
-    p.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 2), help="first receipt date")
-    p.add_argument("--span-days", type=int, default=168, help="receipts fall in [start, start + span)")
-    p.add_argument("--clock", default=None, help="simulated now (ISO); default start + 170 days 17:00 +07:00")
-    p.add_argument("--bad-rate", type=float, default=0.01, help="share of deliberately bad dossiers")
+    common.add_clock_options(p, latency_help="ms added to each SOAP request")
     p.add_argument("--max-page-size", type=int, default=1000, help="largest SoBanGhi answered (else a Fault)")
     p.add_argument(
         "--fault-status", type=int, choices=(500, 200), default=500, help="HTTP status of SOAP Faults"
@@ -531,39 +478,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not 0 <= args.bad_rate <= 1:
-        parser.error("--bad-rate must be within [0, 1]")
+def _complaint(args: argparse.Namespace) -> str | None:
     if (args.poison is None) != (args.poison_page is None):
-        parser.error("--poison and --poison-page go together")
+        return "--poison and --poison-page go together"
     if args.max_page_size < 1:
-        parser.error("--max-page-size must be >= 1")
-    try:
-        settings = SoapSettings(
-            generator=GeneratorConfig(
-                seed=args.seed,
-                count=args.count,
-                district=args.district,
-                agency_code=args.agency_code,
-                start=args.start,
-                span_days=args.span_days,
-                bad_rate=args.bad_rate,
-            ),
-            username=args.username,
-            password=args.password,
-            latency_ms=args.latency,
-            clock=parse_iso(args.clock) if args.clock else None,
-            max_page_size=args.max_page_size,
-            fault_status=args.fault_status,
-            poison_page=args.poison_page,
-            poison=args.poison,
-        )
-        app = create_app(settings)
-    except ValueError as exc:
-        parser.error(str(exc))
-    serve(app, args.port)
+        return "--max-page-size must be >= 1"
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    common.run(build_parser(), argv, SoapSettings, create_app, complaint=_complaint)
 
 
 if __name__ == "__main__":

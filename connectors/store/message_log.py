@@ -1,0 +1,150 @@
+"""A tamper-evident message log in the spirit of X-Road's: an append-only, hash-chained record of every payload
+received and sent (hash, size, time, source, ids), one chain per source, written under an advisory lock.
+
+Each entry's hash covers its fields and the previous entry's hash, keyed with an HMAC secret when one is
+configured (an Airflow connection), so nobody without the key can recompute a chain. Heads are also exported to an
+append-only file outside the database (anchors), so a recomputed or tail-truncated chain no longer matches them.
+`verify()` detects an edited, deleted, reordered, recomputed or tail-truncated log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+GENESIS = "0" * 64
+
+
+def _digest(key: bytes | None, fields: list[str]) -> str:
+    message = "\x1f".join(fields).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest() if key else hashlib.sha256(message).hexdigest()
+
+
+def entry_hash(key: bytes | None, chain: str, seq: int, at: datetime, direction: str, kind: str,
+               payload_hash: str, size: int, ids: list[str], prev_hash: str) -> str:  # fmt: skip
+    at_text = at.astimezone(UTC).isoformat(timespec="microseconds")
+    return _digest(
+        key, [chain, str(seq), at_text, direction, kind, payload_hash, str(size), json.dumps(ids), prev_hash]
+    )
+
+
+class MessageLog:
+    """Appends on its own autocommitted connection: what was received is logged even if its load rolls back."""
+
+    def __init__(self, url: str, key: bytes | None = None) -> None:
+        self.url, self.key = url, key
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+
+    def append(self, chain: str, direction: str, kind: str, payload: bytes, ids: Iterable[str] = ()) -> int:
+        ids = [str(i) for i in ids]
+        payload_hash = hashlib.sha256(payload).hexdigest()
+        with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(
+                    self.url, autocommit=True, application_name="onestop-message-log"
+                )
+            with self._conn.transaction():
+                # One writer per chain at a time, across every worker: the chain never forks.
+                self._conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('onestop.message_log:' || %s))", (chain,)
+                )
+                last = self._conn.execute(
+                    "SELECT seq, entry_hash FROM onestop.message_log WHERE chain = %s ORDER BY seq DESC LIMIT 1",
+                    (chain,),
+                ).fetchone()
+                seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+                at = datetime.now(UTC)
+                digest = entry_hash(
+                    self.key, chain, seq, at, direction, kind, payload_hash, len(payload), ids, prev
+                )
+                self._conn.execute(
+                    "INSERT INTO onestop.message_log (chain, seq, at, direction, kind, payload_hash, size, ids,"
+                    " prev_hash, entry_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (chain, seq, at, direction, kind, payload_hash, len(payload), ids, prev, digest),
+                )
+        return seq
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+def export_anchors(conn: psycopg.Connection, anchor_file: Path) -> int:
+    """Append every chain's head (chain, seq, hash, time) to a file outside the database; returns chains."""
+    heads = conn.execute(
+        "SELECT DISTINCT ON (chain) chain, seq, entry_hash FROM onestop.message_log ORDER BY chain, seq DESC"
+    ).fetchall()
+    anchor_file.parent.mkdir(parents=True, exist_ok=True)
+    with anchor_file.open("a", encoding="utf-8") as f:
+        for chain, seq, digest in heads:
+            f.write(
+                json.dumps({"chain": chain, "seq": seq, "hash": digest, "at": datetime.now(UTC).isoformat()})
+                + "\n"
+            )
+    return len(heads)
+
+
+@dataclass(frozen=True)
+class Problem:
+    chain: str
+    seq: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.seq}: {self.what}"
+
+
+def verify(conn: psycopg.Connection, key: bytes | None, anchor_file: Path | None = None) -> list[Problem]:
+    with conn.transaction():  # one snapshot of the whole log, read through a server-side cursor
+        return _verify(conn, key, anchor_file)
+
+
+def _verify(conn: psycopg.Connection, key: bytes | None, anchor_file: Path | None) -> list[Problem]:
+    problems: list[Problem] = []
+    heads: dict[str, tuple[int, str]] = {}
+    with conn.cursor(name="message_log_verify") as cur:  # streams: a log may hold millions of entries
+        cur.execute(
+            "SELECT chain, seq, at, direction, kind, payload_hash, size, ids, prev_hash, entry_hash"
+            " FROM onestop.message_log ORDER BY chain, seq"
+        )
+        chain, expected_seq, prev, prev_at = None, 1, GENESIS, None
+        for c, seq, at, direction, kind, payload_hash, size, ids, prev_hash, digest in cur:
+            if c != chain:
+                chain, expected_seq, prev, prev_at = c, 1, GENESIS, None
+            if seq != expected_seq:
+                problems.append(Problem(c, seq, f"entries {expected_seq}..{seq - 1} are missing (deleted)"))
+            if prev_hash != prev:
+                problems.append(Problem(c, seq, "does not follow the entry before it (deleted or reordered)"))
+            if prev_at is not None and at < prev_at:
+                problems.append(Problem(c, seq, "is older than the entry before it (reordered)"))
+            if (
+                entry_hash(key, c, seq, at, direction, kind, payload_hash, size, list(ids), prev_hash)
+                != digest
+            ):
+                problems.append(Problem(c, seq, "its content does not match its hash (edited)"))
+            expected_seq, prev, prev_at = seq + 1, digest, at
+            heads[c] = (seq, digest)
+    if anchor_file is not None and anchor_file.exists():
+        anchored: dict[tuple[str, int], str] = {}
+        for line in anchor_file.read_text(encoding="utf-8").splitlines():
+            a = json.loads(line)
+            anchored[(a["chain"], a["seq"])] = a["hash"]
+        for (c, seq), digest in sorted(anchored.items()):
+            if c not in heads or heads[c][0] < seq:
+                problems.append(Problem(c, seq, "an anchored entry is gone (the log was truncated)"))
+                continue
+            row = conn.execute(
+                "SELECT entry_hash FROM onestop.message_log WHERE chain = %s AND seq = %s", (c, seq)
+            ).fetchone()
+            if row is None or row[0] != digest:
+                problems.append(Problem(c, seq, "differs from its anchor outside the database (recomputed)"))
+    return problems
