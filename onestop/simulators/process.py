@@ -1,4 +1,7 @@
-"""Start a simulator as a child process and wait for its `READY <url>` line (used by tests and the demo)."""
+"""Start a simulator (or any `python -m` server) as a child process and wait for its `READY <url>` line.
+
+Used by tests, the demo and the chaos proxy; the READY line may carry further URLs after the first.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class SimulatorProcess:
-    """A running simulator: its base URL and its process. Stops on context exit."""
+    """A running simulator (or other READY-line process): its URL(s) and its process. Stops on context exit."""
 
     def __init__(
         self,
@@ -25,8 +28,10 @@ class SimulatorProcess:
         proc: subprocess.Popen,
         stderr_file: IO[bytes] | None = None,
         reader: threading.Thread | None = None,
+        extra_urls: list[str] | None = None,
     ) -> None:
         self.url = url
+        self.extra_urls = extra_urls or []  # further URLs on the READY line (e.g. a control port)
         self.proc = proc
         self._stderr_file = stderr_file
         self._reader = reader
@@ -87,7 +92,14 @@ def _drain(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
 def start_simulator(
     kind: str, *args: str, env: dict[str, str] | None = None, timeout: float = 30
 ) -> SimulatorProcess:
-    """Launch `python -m onestop.simulators.<kind> --port 0 *args` and wait for READY.
+    """Launch `python -m onestop.simulators.<kind> --port 0 *args` and wait for READY."""
+    return start_process(f"onestop.simulators.{kind}", "--port", "0", *args, env=env, timeout=timeout)
+
+
+def start_process(
+    module: str, *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> SimulatorProcess:
+    """Launch `python -m <module> *args` and wait for its `READY <url> [<url> ...]` line.
 
     `env` is laid over the current environment. stderr goes to a temporary file (not a pipe, which could
     fill up and stall a long run); its tail is in the error if the process dies or never gets ready.
@@ -95,15 +107,16 @@ def start_simulator(
     full_env = {**os.environ, **(env or {})}
     # The package must be importable whatever the caller's working directory.
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), full_env.get("PYTHONPATH")]))
-    stderr_file = tempfile.TemporaryFile(prefix=f"sim-{kind}-")  # noqa: SIM115 - lives as long as the child
-    cmd = [sys.executable, "-m", f"onestop.simulators.{kind}", "--port", "0", *args]
+    name = module.rsplit(".", 1)[-1]
+    stderr_file = tempfile.TemporaryFile(prefix=f"sim-{name}-")  # noqa: SIM115 - lives as long as the child
+    cmd = [sys.executable, "-m", module, *args]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=stderr_file, stdin=subprocess.DEVNULL, env=full_env
     )
     assert proc.stdout is not None
     lines: queue.Queue[bytes | None] = queue.Queue()
     reader = threading.Thread(
-        target=_drain, args=(proc.stdout, lines), daemon=True, name=f"sim-{kind}-stdout"
+        target=_drain, args=(proc.stdout, lines), daemon=True, name=f"sim-{name}-stdout"
     )
     reader.start()
     deadline = time.monotonic() + timeout
@@ -120,10 +133,10 @@ def start_simulator(
             proc.wait(timeout=5)
             problem = f"exited with code {proc.returncode} before READY"
             break
-        text = line.decode("utf-8", "replace").strip()
-        if text.startswith("READY "):
-            return SimulatorProcess(text.split(None, 1)[1], proc, stderr_file, reader)
+        words = line.decode("utf-8", "replace").split()
+        if len(words) >= 2 and words[0] == "READY":
+            return SimulatorProcess(words[1], proc, stderr_file, reader, extra_urls=words[2:])
     sim = SimulatorProcess("", proc, stderr_file, reader)
     tail = sim.stderr_tail()
     sim.stop(timeout=5)
-    raise RuntimeError(f"simulator {kind!r} ({' '.join(cmd[2:])}) {problem}; stderr tail:\n{tail}")
+    raise RuntimeError(f"`python -m {' '.join(cmd[2:])}` {problem}; stderr tail:\n{tail}")
