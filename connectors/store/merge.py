@@ -143,7 +143,10 @@ class Loader:
             " INSERT INTO onestop.dossier AS d (uid, source, source_record_id, ma_ho_so, version, content_hash,"
             "  status, received_at, due_at, finished_at, procedure_code, agency_code, district_code, commune_code,"
             "  applicant_id_hash, source_updated_at, record, flags, conflict_with, last_run_id)"
-            " SELECT uid, %(source)s, source_record_id, ma_ho_so, 1, content_hash, status, received_at, due_at,"
+            # A dossier deleted behind the pipeline's back comes back after its last recorded version.
+            " SELECT uid, %(source)s, source_record_id, ma_ho_so,"
+            "  COALESCE((SELECT max(v.version) FROM onestop.dossier_version v WHERE v.uid = classified.uid), 0) + 1,"
+            "  content_hash, status, received_at, due_at,"
             "  finished_at, procedure_code, agency_code, district_code, commune_code, applicant_id_hash,"
             "  source_updated_at, record::jsonb, flags, holder, %(run)s"
             " FROM classified WHERE class IN ('new', 'changed')"
@@ -199,7 +202,8 @@ class Loader:
             "  error_class, payload, content_type, payload_hash"
             " FROM incoming_bad ORDER BY record_id, payload_hash, seq DESC"
             " ON CONFLICT (source, record_id, payload_hash) DO UPDATE SET last_seen_at = now(),"
-            "  seen = onestop.quarantine.seen + 1, run_id = EXCLUDED.run_id, errors = EXCLUDED.errors",
+            "  seen = onestop.quarantine.seen + 1, run_id = EXCLUDED.run_id, errors = EXCLUDED.errors,"
+            "  payload = EXCLUDED.payload, payload_purged_at = NULL",
             params,
         )
         # A record that now loads fine leaves the administrators' list of open failures.
@@ -228,20 +232,21 @@ class Loader:
             " (SELECT count(*) FROM classified WHERE class = 'unchanged'),"
             " (SELECT count(*) FROM classified WHERE class = 'stale'),"
             " (SELECT count(*) FROM incoming_bad),"
+            " (SELECT count(DISTINCT (record_id, payload_hash)) FROM incoming_bad),"
             " (SELECT count(*) FROM classified WHERE holder IS NOT NULL),"
             f" GREATEST((SELECT max({column}) FROM incoming), {bad_high}),"
             " (SELECT count(*) FROM incoming_deleted)"
         ).fetchone()
         assert row is not None
-        good, distinct, loaded, unchanged, stale, bad, conflicts, high, deleted = row
+        good, distinct, loaded, unchanged, stale, bad, distinct_bad, conflicts, high, deleted = row
         advance_watermark(self.conn, self.source, high, self.run_id)
         return RunCounts(
             fetched=good + bad + deleted,
             loaded=loaded,
             unchanged=unchanged,
             stale=stale,
-            quarantined=bad,
-            duplicates=good - distinct,
+            quarantined=distinct_bad,  # a bad record served twice is quarantined once, the other a duplicate
+            duplicates=(good - distinct) + (bad - distinct_bad),
             deleted=deleted,
             conflicts=conflicts,
         )
