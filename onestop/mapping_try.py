@@ -30,7 +30,7 @@ def _quarantined(sources: list[str]) -> Iterator[tuple[str, str, str, str]]:
     with connect() as conn, conn.cursor(name="mapping_try") as cur:  # a server-side cursor: bounded memory
         cur.execute(
             "SELECT source, record_id, content_type, payload FROM onestop.quarantine"
-            " WHERE state = 'open' AND source = ANY(%s) ORDER BY id",
+            " WHERE state = 'open' AND payload_purged_at IS NULL AND source = ANY(%s) ORDER BY id",
             (sources,),
         )
         yield from cur

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.errors import ConfigError
 from onestop import settings
@@ -147,10 +147,38 @@ class PortalConfig(_Spec):
     batch_size: int = Field(default=100, ge=1, le=500)
     max_attempts: int = Field(default=8, ge=1)
     timeout_s: float = 60.0
+    retry_backoff: Duration = timedelta(seconds=30)  # first wait after a failed batch; doubles, up to 2^10×
+
+
+class RetentionConfig(_Spec):
+    """How long raw payloads carrying citizens' personal data are kept (onestop/retention.py, `onestop purge`).
+    The unified dossier record is the province's system of record and is not purged."""
+
+    raw_payloads: Duration = timedelta(days=30)  # staged records of runs; closed quarantined records
+    quarantine: Duration = timedelta(days=90)  # open quarantined records keep their row, lose the payload
+    incidents: Duration = timedelta(days=180)  # failed calls, task failures (they quote remote answers)
+
+    @field_validator("raw_payloads", "quarantine", "incidents")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):  # a run's staged records must outlive its load
+            raise ValueError("a retention period is at least 1d")
+        return value
+
+
+class BreakerConfig(_Spec):
+    """Circuit breakers, one per endpoint (each source, the portal): after `threshold` consecutive failures
+    calls fail fast for `cooldown`, doubled after each failed trial up to `max_cooldown`."""
+
+    threshold: int = Field(default=5, ge=1)
+    cooldown: Duration = timedelta(seconds=30)
+    max_cooldown: Duration = timedelta(minutes=30)
 
 
 class Registry(_Spec):
     portal: PortalConfig = PortalConfig()
+    breakers: BreakerConfig = BreakerConfig()
+    retention: RetentionConfig = RetentionConfig()
     sources: list[SourceConfig]
 
     def source(self, name: str) -> SourceConfig:
@@ -196,7 +224,9 @@ def parse(data: dict, origin: str = "<registry>") -> Registry:
         entries.append(_merge(_merge(defaults, profiles.get(profile_name, {})), own))
     registry = None
     try:
-        registry = Registry(portal=data.get("portal") or {}, sources=entries)
+        # Every other top-level block (portal, breakers, retention, …) as written; an unknown one is an error.
+        blocks = {k: v or {} for k, v in data.items() if k not in ("profiles", "defaults", "sources")}
+        registry = Registry(**blocks, sources=entries)
     except ValidationError as exc:
         for err in exc.errors():
             loc = list(err["loc"])

@@ -25,10 +25,19 @@ class AttemptRecorder:
         with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(self.url, autocommit=True, application_name="onestop-attempts")
+            # Messages quote remote answers (a response body, a SOAP fault): masked, then truncated (cut first, a
+            # citizen ID could come out short enough to slip past the mask).
             self._conn.execute(
                 "INSERT INTO onestop.attempt (endpoint, operation, error_class, message, http_status, run_id)"
                 " VALUES (%s, %s, %s, %s, %s, %s)",
-                (endpoint, operation, error_class, mask_text(message)[:2000], http_status, self.run_id),
+                (
+                    endpoint,
+                    mask_text(operation),
+                    error_class,
+                    mask_text(message)[:2000],
+                    http_status,
+                    self.run_id,
+                ),
             )
             self.count += 1
 

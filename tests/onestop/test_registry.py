@@ -45,3 +45,20 @@ def test_mistakes_name_the_entry_and_the_field() -> None:
             "rest": {"resource": "/"},
         }
         registry.parse({"sources": [entry, entry]})
+
+
+def test_top_level_blocks_are_read_and_an_unknown_one_is_refused() -> None:
+    source = {
+        "name": "d1",
+        "title": "D1",
+        "conn_id": "c1",
+        "kind": "rest",
+        "dialect": "igate",
+        "rest": {"resource": "/x"},
+    }
+    reg = registry.parse(
+        {"breakers": {"cooldown": "2s"}, "portal": {"retry_backoff": "1s"}, "sources": [source]}
+    )
+    assert reg.breakers.cooldown == timedelta(seconds=2) and reg.portal.retry_backoff == timedelta(seconds=1)
+    with pytest.raises(ConfigError, match="breakerz"):
+        registry.parse({"breakerz": {}, "sources": [source]})
