@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test test-scheduler test-pg15 lint format clean venv
+.PHONY: demo test test-scheduler test-pg15 chaos lint format clean venv
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -30,6 +30,10 @@ test-scheduler: $(SYNCED)
 ## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
 test-pg15: $(SYNCED)
 	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler" tests/connectors tests/onestop
+
+## Fault injection over a whole simulated province (≥ 20,000 dossiers); ≤ 30 minutes on 2 cores.
+chaos: $(SYNCED)
+	$(BIN)/onestop chaos
 
 lint: $(SYNCED)
 	$(BIN)/ruff check .

@@ -24,10 +24,19 @@ class TransientError(ConnectorError):
     retryable = True
 
     def __init__(
-        self, endpoint: str, message: str, *, http_status: int | None = None, retry_after: float | None = None
+        self,
+        endpoint: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        maybe_applied: bool = False,
     ) -> None:
         super().__init__(endpoint, message, http_status=http_status)
         self.retry_after = retry_after
+        # The request went out and its answer was lost (read timeout, reset, truncated body): the server may
+        # have applied it, so sending it again is a resend, counted as such.
+        self.maybe_applied = maybe_applied
 
 
 class AuthError(ConnectorError):

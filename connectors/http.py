@@ -8,6 +8,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +42,14 @@ class HttpSettings:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_bytes: int = 64 * 1024 * 1024  # no answer may be larger: a page, a token, a portal reply
+
+
+def _maybe_applied(exc: requests.RequestException) -> bool:
+    """False only when the request surely never reached the server (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    text = repr(exc)
+    return not any(s in text for s in ("NewConnectionError", "Connection refused", "NameResolutionError"))
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -102,7 +111,9 @@ class HttpClient:
             ) as resp:
                 body = self._read_capped(resp)
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientError(self.endpoint, f"{operation}: {type(exc).__name__}: {exc}") from exc
+            raise TransientError(
+                self.endpoint, f"{operation}: {type(exc).__name__}: {exc}", maybe_applied=_maybe_applied(exc)
+            ) from exc
         if resp.status_code in RETRY_STATUSES:
             raise TransientError(
                 self.endpoint,
@@ -157,8 +168,18 @@ class HttpClient:
         )
         return random.uniform(ceiling / 2, ceiling)
 
-    def request(self, method: str, path: str, *, operation: str, retry: bool = True, **kwargs: Any) -> bytes:
-        """The body of a successful answer; transient faults are retried, every failure is reported."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        retry: bool = True,
+        on_retry: Callable[[TransientError], None] | None = None,
+        **kwargs: Any,
+    ) -> bytes:
+        """The body of a successful answer; transient faults are retried (each retry told to `on_retry`), every
+        failure is reported."""
         attempts = self.settings.max_attempts if retry else 1
 
         def call() -> bytes:
@@ -179,6 +200,7 @@ class HttpClient:
             stop=tenacity.stop_after_attempt(attempts),
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(TransientError),
+            before_sleep=(lambda state: on_retry(state.outcome.exception())) if on_retry else None,
             reraise=True,
         )
         return retrying(call)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from connectors.connection import Connection
-from connectors.errors import AuthError, ProtocolError
+from connectors.errors import AuthError, ProtocolError, TransientError
 from connectors.http import HttpClient
 from schemas.dossier import HCM
 
@@ -133,6 +133,7 @@ class PortalClient:
         self.madonvi = str(conn.extra.get("madonvi", ""))
         self._session: str | None = None
         self.logins = 0
+        self.resends = 0  # calls posted again after an answer was lost (the portal may have applied them)
 
     def _login(self) -> str:
         answer = self.client.json(
@@ -157,7 +158,9 @@ class PortalClient:
             if self._session is None:
                 self._session = self._login()
             body = {"session": self._session, "madonvi": self.madonvi, "service": service, **payload}
-            answer = self.client.json("POST", "/integration", operation=service, json=body)
+            answer = self.client.json(
+                "POST", "/integration", operation=service, json=body, on_retry=self._count_resend
+            )
             if not isinstance(answer, dict):
                 raise ProtocolError("portal", f"{service}: answer is not an object")
             code = _code(answer.get("error_code"))
@@ -168,6 +171,10 @@ class PortalClient:
                 raise ProtocolError("portal", f"{service}: error {code}: {answer.get('message')}")
             return answer
         raise AuthError("portal", f"{service}: session refused right after login")
+
+    def _count_resend(self, error: TransientError) -> None:
+        if error.maybe_applied:
+            self.resends += 1
 
     def _results(
         self, service: str, updating: bool | None, data: list[dict], answer: dict[str, Any]

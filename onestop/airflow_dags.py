@@ -31,7 +31,15 @@ def _retries() -> dict[str, Any]:
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
+        "on_execute_callback": _mask_logs,
     }
+
+
+def _mask_logs(context: dict[str, Any]) -> None:
+    """Every task's log lines pass through the personal-data mask (citizen IDs, phones, e-mails)."""
+    from onestop.privacy import install_log_masking
+
+    install_log_masking()
 
 
 def record_failure(context: dict[str, Any]) -> None:
@@ -172,6 +180,69 @@ def redrive_dag() -> DAG:
             ).as_dict()
 
         redrive()
+    return dag
+
+
+def reconcile_dag() -> DAG:
+    """Daily at 03:00 Asia/Ho_Chi_Minh for the day before, one task per source; on demand with params day
+    (YYYY-MM-DD) and sources. Mismatch rows wait for `onestop redrive` (or the onestop_redrive DAG)."""
+    with DAG(
+        dag_id="onestop_reconcile",
+        description="Per source and day: counts and checksums at the source, in the database and at the portal",
+        schedule=CronTriggerTimetable("0 3 * * *", timezone=TZ),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["onestop", "reconcile"],
+        params={"day": None, "sources": []},
+        default_args={**_retries(), "on_failure_callback": record_failure},
+    ) as dag:
+
+        @task
+        def sources() -> list[str]:
+            wanted = get_current_context()["params"].get("sources") or []
+            return wanted or [s.name for s in registry.load().sources]
+
+        @task(max_active_tis_per_dagrun=4)
+        def reconcile_source(source: str) -> dict[str, Any]:
+            from datetime import date
+
+            from onestop import reconcile
+
+            ctx = get_current_context()
+            day = ctx["params"].get("day")
+            when = date.fromisoformat(day) if day else reconcile.yesterday(ctx["logical_date"])
+            report = reconcile.reconcile_source_day(registry.load().source(source), when)
+            # Counts only through XCom; the mismatch rows are in onestop.reconciliation_mismatch.
+            return {k: v for k, v in report.as_dict().items() if k != "mismatches"} | {
+                "mismatches": len(report.mismatches)
+            }
+
+        reconcile_source.expand(source=sources())
+    return dag
+
+
+def purge_dag() -> DAG:
+    """Daily at 02:30 Asia/Ho_Chi_Minh: raw payloads past their retention (registry `retention:`) are purged,
+    their hashes kept so the message log still verifies."""
+    with DAG(
+        dag_id="onestop_purge",
+        description="Purge raw payloads (staging, quarantine) and old incidents past their retention period",
+        schedule=CronTriggerTimetable("30 2 * * *", timezone=TZ),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["onestop", "privacy"],
+        default_args={**_retries(), "on_failure_callback": record_failure},
+    ) as dag:
+
+        @task
+        def purge() -> dict[str, Any]:
+            from onestop import retention
+
+            return retention.purge().as_dict()
+
+        purge()
     return dag
 
 

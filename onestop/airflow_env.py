@@ -48,7 +48,7 @@ def dags() -> dict[str, Any]:
     return bag.dags
 
 
-def run_dag(dag: Any) -> str:
-    """Run one DAG in this process with dag.test(); returns the run's final state."""
-    run = dag.test()
+def run_dag(dag: Any, conf: dict[str, Any] | None = None) -> str:
+    """Run one DAG in this process with dag.test() (params from `conf`); returns the run's final state."""
+    run = dag.test(run_conf=conf)
     return str(run.state)

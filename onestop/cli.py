@@ -216,6 +216,81 @@ def redrive(
 
 
 @app.command()
+def reconcile(
+    day: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD, an Asia/Ho_Chi_Minh day (default: yesterday)")
+    ] = None,
+    source: Annotated[list[str] | None, typer.Option(help="only these sources")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    verbose: bool = False,
+) -> None:
+    """Compare one day's dossiers at each source, in the database and at the portal; store and print the report.
+    Exits 1 when any mismatch is found (each is a row `onestop redrive` can repair)."""
+    from datetime import date
+
+    from onestop.reconcile import reconcile as run_reconcile
+
+    _logging(verbose)
+    with embedded_db.running():
+        reports = run_reconcile(date.fromisoformat(day) if day else None, source or None)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, default=str))
+    else:
+        table = Table(title=f"Reconciliation {reports[0].day if reports else day}")
+        for col in ("source", "at source", "bad", "in database", "at portal", "mismatches"):
+            table.add_column(col, justify="left" if col == "source" else "right")
+        for r in reports:
+            kinds: dict[str, int] = {}
+            for m in r.mismatches:
+                kinds[m.kind] = kinds.get(m.kind, 0) + 1
+            table.add_row(
+                r.source,
+                "—" if r.source_count is None else str(r.source_count),
+                "—" if r.source_bad is None else str(r.source_bad),
+                str(r.db_count),
+                str(r.portal_count),
+                ", ".join(f"{k} {n}" for k, n in kinds.items()) or "0",
+            )
+        console.print(table)
+    if any(not r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would go, change nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    verbose: bool = False,
+) -> None:
+    """Purge raw payloads (citizens' personal data) past their retention (config/sources.yaml `retention:`).
+
+    Staged records and quarantined payloads go, their hashes stay (the message log still verifies); the unified
+    dossiers are the system of record and are never purged."""
+    from onestop.retention import purge as run_purge
+
+    _logging(verbose)
+    with embedded_db.running():
+        report = run_purge(dry_run=dry_run)
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        console.print(report.table())
+
+
+@app.command()
+def chaos(
+    scale: Annotated[float, typer.Option(help="1.0 = 20,400 dossiers over the 13 sources")] = 1.0,
+    only: Annotated[list[str] | None, typer.Option(help="run the scenarios whose name contains this")] = None,
+) -> None:
+    """Fault injection over a whole simulated province (its own database in var/chaos), checked against the
+    simulators' and the portal's ground truth. The last line: `chaos: N scenarios, M dossiers, lost L, duplicated D`."""
+    from onestop import settings
+    from onestop.chaos.suite import run as run_chaos
+
+    raise typer.Exit(run_chaos(scale, settings.var_dir() / "chaos", only))
+
+
+@app.command()
 def pools() -> None:
     """Airflow pools for every source, as JSON for `airflow pools import` (one pool caps calls into one system)."""
     from onestop import registry

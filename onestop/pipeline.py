@@ -25,14 +25,16 @@ from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, to_portal, to_progress
 from connectors.store import outbox, runs, staging, status
 from connectors.store.attempts import AttemptRecorder
-from connectors.store.breaker import DatabaseBreaker
+from connectors.store.breaker import BreakerSettings, DatabaseBreaker
 from connectors.store.merge import BadRow, DeletedRow, GoodRow, Loader
 from connectors.store.message_log import MessageLog, export_anchors
 from connectors.store.runs import RunCounts, RunPlan
 from mappings import get_mapping
 from onestop import progress, registry, settings
+from onestop.chaos import failpoints
 from onestop.db import connect
 from onestop.embedded_db import database_url
+from onestop.privacy import mask_data, mask_text
 from schemas.dossier import citizen_id_hash, content_hash, dossier_uid
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def extract(run_id: int) -> int:
         source = registry.load().source(run.source)
         id_of = get_mapping(source.dialect).record_id
         recorder = AttemptRecorder(url, run_id)
-        breaker = DatabaseBreaker(url, source.name)
+        breaker = breaker_for(url, source.name)
         message_log = open_message_log(url)
         try:
             reader = open_source(source, recorder, breaker=breaker)
@@ -84,6 +86,8 @@ def extract(run_id: int) -> int:
                 bar = progress.task(f"{source.name}: fetch")
                 for page in reader.pages(run.window_start, run.window_end):
                     pages += 1
+                    if pages == 2:
+                        failpoints.reached("mid_copy")  # the first page is already in the COPY stream
                     bar.advance(len(page))
                     ids = [id_of(raw.record) or "?" for raw in page]
                     message_log.append(
@@ -97,6 +101,7 @@ def extract(run_id: int) -> int:
 
             staged = staging.stage(conn, run_id, records())
             runs.set_extracted(conn, run_id, pages=pages, ack_ids=acks)
+            failpoints.reached("after_fetch")  # all fetched and staged, nothing committed
         finally:
             recorder.close()
             breaker.close()
@@ -187,7 +192,8 @@ def normalize_chunk(
                 BadRow(
                     seq=seq,
                     record_id=record_id,
-                    errors=json.dumps(errors, ensure_ascii=False, default=str),
+                    # Reasons quote the raw values: personal data in them is masked like any log line.
+                    errors=json.dumps(mask_data(errors), ensure_ascii=False, default=str),
                     error_class=_error_class([e.reason for e in outcome.errors]),
                     payload=payload,
                     content_type=content_type,
@@ -209,10 +215,12 @@ def load(run_id: int) -> RunCounts:
         for rows in staging.read_staged(conn, run_id):
             loader.add(*normalize_chunk(mapping, source.name, rows))
             bar.advance(len(rows))
+            failpoints.reached("mid_load")
         counts = loader.finish()
         runs.record_counts(conn, run_id, counts)
         bar.done()
     log.info("%s: run %s %s", run.source, run_id, counts.as_dict())
+    failpoints.reached("after_commit")  # data and watermark committed; no feed ack, no delivery yet
     acknowledge(run_id)
     return counts
 
@@ -247,7 +255,7 @@ def sync(source_name: str, **plan_kwargs) -> RunCounts:
         return load(run.run_id)
     except Exception as exc:
         with connect() as conn:
-            runs.set_state(conn, run.run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            runs.set_state(conn, run.run_id, "failed", error=mask_text(f"{type(exc).__name__}: {exc}"))
         raise
 
 
@@ -277,8 +285,14 @@ def _portal(
     return PortalClient(conn, client, on_answer=on_answer), config
 
 
-def _send(portal: PortalClient, batch: list[outbox.Delivery], message_log: MessageLog) -> tuple[list, list]:
-    """Dossier records first, then their progress. Returns (delivered keys, (uid, version, code, msg) rejects)."""
+def _send(
+    portal: PortalClient,
+    batch: list[outbox.Delivery],
+    message_log: MessageLog,
+    resent: list[tuple[str, int]],
+) -> tuple[list, list]:
+    """Dossier records first, then their progress. Returns (delivered keys, (uid, version, code, msg) rejects);
+    `resent` gets a key each time its record was posted again after a lost answer (even if the batch fails)."""
     accepted: list[outbox.Delivery] = []
     rejected: list[tuple[str, int, str, str]] = []
     todo = {False: [d for d in batch if not d.updating], True: [d for d in batch if d.updating]}
@@ -291,7 +305,11 @@ def _send(portal: PortalClient, batch: list[outbox.Delivery], message_log: Messa
             message_log.append(
                 "portal", "out", "DongBoHoSoMC", _canonical(records), [d.ma_ho_so for d in items]
             )
-            results = portal.sync_dossiers(records, updating=updating)
+            before = portal.resends
+            try:
+                results = portal.sync_dossiers(records, updating=updating)
+            finally:
+                resent += [(d.uid, d.version) for d in items] * (portal.resends - before)
             for item, result in zip(items, results, strict=True):
                 if result.ok:
                     accepted.append(item)
@@ -308,14 +326,22 @@ def _send(portal: PortalClient, batch: list[outbox.Delivery], message_log: Messa
         ]
     progress_rows = [row for d in accepted for row in to_progress(d.record)]
     refused_progress: dict[str, tuple[str, str]] = {}
-    for start in range(0, len(progress_rows), 500):
-        chunk = progress_rows[start : start + 500]
-        message_log.append(
-            "portal", "out", "CapNhatTienDoHoSoMC", _canonical(chunk), sorted({r["MaHoSo"] for r in chunk})
-        )
-        for row, result in zip(chunk, portal.update_progress(chunk), strict=True):
-            if not result.ok:
-                refused_progress.setdefault(row["MaHoSo"], (result.code, f"progress: {result.message}"))
+    try:
+        for start in range(0, len(progress_rows), 500):
+            chunk = progress_rows[start : start + 500]
+            message_log.append(
+                "portal",
+                "out",
+                "CapNhatTienDoHoSoMC",
+                _canonical(chunk),
+                sorted({r["MaHoSo"] for r in chunk}),
+            )
+            for row, result in zip(chunk, portal.update_progress(chunk), strict=True):
+                if not result.ok:
+                    refused_progress.setdefault(row["MaHoSo"], (result.code, f"progress: {result.message}"))
+    except ConnectorError:  # the portal holds these records already: sending them again is a resend
+        resent += [(d.uid, d.version) for d in accepted]
+        raise
     delivered = []
     for d in accepted:
         if d.ma_ho_so in refused_progress:
@@ -328,6 +354,11 @@ def _send(portal: PortalClient, batch: list[outbox.Delivery], message_log: Messa
 
 def _canonical(payload: object) -> bytes:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def breaker_for(url: str, endpoint: str) -> DatabaseBreaker:
+    b = registry.load().breakers
+    return DatabaseBreaker(url, endpoint, BreakerSettings(b.threshold, b.cooldown, b.max_cooldown))
 
 
 def log_key() -> bytes | None:
@@ -352,7 +383,7 @@ def deliver(limit: int | None = None) -> DeliveryCounts:
     url = database_url()
     counts = DeliveryCounts()
     recorder = AttemptRecorder(url)
-    breaker = DatabaseBreaker(url, "portal")
+    breaker = breaker_for(url, "portal")
     message_log = open_message_log(url)
     with connect(url, autocommit=True) as conn:
         if not outbox.try_lock(conn):
@@ -369,22 +400,29 @@ def deliver(limit: int | None = None) -> DeliveryCounts:
                 if not batch:
                     break
                 counts.sent += len(batch)
+                resent: list[tuple[str, int]] = []
                 try:
-                    delivered, rejected = _send(portal, batch, message_log)
+                    delivered, rejected = _send(portal, batch, message_log, resent)
                 except ConnectorError as exc:
                     with conn.transaction():
+                        outbox.count_resends(conn, resent)
                         outbox.mark_failed(
                             conn,
                             [(d.uid, d.version, exc.error_class, str(exc)) for d in batch],
                             max_attempts=config.max_attempts,
                             retry=True,
+                            backoff=config.retry_backoff,
                         )
                     counts.failed += len(batch)
+                    counts.resends += len(resent)
                     log.error("portal: delivery stopped: %s", exc)
                     raise
+                failpoints.reached("after_post")  # answers in hand, not yet committed
                 with conn.transaction():
                     outbox.mark_delivered(conn, delivered)
                     outbox.mark_failed(conn, rejected, max_attempts=config.max_attempts, retry=False)
+                    outbox.count_resends(conn, resent)
+                counts.resends += len(resent)
                 counts.delivered += len(delivered)
                 counts.failed += len(rejected)
                 bar.advance(len(batch))

@@ -1,6 +1,7 @@
-"""Re-drive: send quarantined records and failed deliveries through the pipeline again, after a mapping fix or
-an outage. Idempotent: a second re-drive finds nothing left to do (records that now pass are marked redriven,
-deliveries that went out are delivered)."""
+"""Re-drive: send quarantined records, failed deliveries and reconciliation mismatches through the pipeline
+again, after a mapping fix, an outage or a loss found by reconciliation. Idempotent: a second re-drive finds
+nothing left to do (records that now pass are marked redriven, deliveries that went out are delivered,
+mismatches a new reconciliation no longer finds are repaired)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from connectors.store import reconcile as reconcile_store
 from connectors.store import runs, staging
 from mappings import get_mapping
-from onestop import pipeline, registry
+from onestop import pipeline, reconcile, registry
 from onestop.db import connect
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,8 @@ class RedriveCounts:
     redriven: int = 0  # of those, the ones the current mapping accepts (loaded again)
     still_failing: int = 0
     deliveries: int = 0  # failed or dead outbox rows queued again
+    resynced_days: int = 0  # (source, day) windows read again for reconciliation mismatches
+    mismatches_repaired: int = 0  # mismatches a reconciliation after the repair no longer finds
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -53,7 +57,8 @@ def redrive(
     with connect() as conn:
         rows = conn.execute(
             "SELECT id, source, record_id, content_type, payload FROM onestop.quarantine"
-            f" WHERE state = 'open'{where} ORDER BY source, id",
+            # A payload purged after its retention cannot be re-driven: the source must send the record again.
+            f" WHERE state = 'open' AND payload_purged_at IS NULL{where} ORDER BY source, id",
             params,
         ).fetchall()
     by_source: dict[str, list] = {}
@@ -98,5 +103,36 @@ def redrive(
             f" WHERE state IN ('failed', 'dead'){where}",
             params,
         ).rowcount
+    _repair_mismatches(source, error_class, ids, counts)
     log.info("redrive: %s", counts.as_dict())
     return counts
+
+
+_RESYNC = ("missing_in_db", "differs_in_db", "extra_in_db")
+
+
+def _repair_mismatches(
+    source: str | None, kind: str | None, ids: list[str] | None, counts: RedriveCounts
+) -> None:
+    """Open reconciliation mismatches: the database's side is read again from the source for that day, the
+    portal's side is queued again; reconciling the day once more closes what is now repaired."""
+    with connect() as conn:
+        rows = reconcile_store.open_mismatches(conn, source, kind, ids)
+    if not rows:
+        return
+    days = sorted({(r[2], r[1]) for r in rows if r[3] in _RESYNC})
+    for name, day in days:
+        pipeline.sync(name, interval=reconcile.day_bounds(day))
+    counts.resynced_days = len(days)
+    with connect() as conn:
+        counts.deliveries += reconcile_store.requeue_delivery(
+            conn, [r[5] for r in rows if r[3] not in _RESYNC]
+        )
+    config = registry.load()
+    for name, day in sorted({(r[2], r[1]) for r in rows}):
+        reconcile.reconcile_source_day(config.source(name), day)
+    with connect() as conn:
+        counts.mismatches_repaired = conn.execute(
+            "SELECT count(*) FROM onestop.reconciliation_mismatch WHERE id = ANY(%s) AND state = 'repaired'",
+            ([r[0] for r in rows],),
+        ).fetchone()[0]

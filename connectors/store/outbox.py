@@ -6,9 +6,12 @@ answer was lost (a crash between the POST and the commit): it is sent again and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import psycopg
+
+from onestop.privacy import mask_text
 
 DRAIN_LOCK = 0x0E5B_0001  # pg advisory lock key of the single outbox drainer
 
@@ -70,21 +73,30 @@ def mark_delivered(conn: psycopg.Connection, keys: list[tuple[str, int]]) -> Non
         )
 
 
+def count_resends(conn: psycopg.Connection, keys: list[tuple[str, int]]) -> None:
+    """Versions posted again within one drain because the portal's answer was lost on the way."""
+    if keys:
+        conn.cursor().executemany(
+            "UPDATE onestop.outbox SET resends = resends + 1 WHERE uid = %s AND version = %s", keys
+        )
+
+
 def mark_failed(
     conn: psycopg.Connection,
     failures: list[tuple[str, int, str, str]],
     *,
     max_attempts: int,
     retry: bool,
+    backoff: timedelta = timedelta(seconds=30),
 ) -> None:
     """(uid, version, code, message) rows. A rejection waits for a re-drive; a transport fault retries later."""
     for uid, version, code, message in failures:
         conn.execute(
             "UPDATE onestop.outbox SET error_code = %s, error = %s,"
             " state = CASE WHEN attempts >= %s THEN 'dead' ELSE 'failed' END,"
-            # Backoff doubles from 30 s up to ~8.5 h; a rejection waits ('infinity') until an administrator re-drives.
-            " next_try_at = CASE WHEN %s THEN now() + interval '30 seconds' * power(2, LEAST(attempts - 1, 10))"
+            # Backoff doubles (30 s → ~8.5 h by default); a rejection waits ('infinity') for a re-drive.
+            " next_try_at = CASE WHEN %s THEN now() + %s * power(2, LEAST(attempts - 1, 10))"
             " ELSE 'infinity' END"
             " WHERE uid = %s AND version = %s",
-            (code, message[:2000], max_attempts, retry, uid, version),
+            (code, mask_text(message)[:2000], max_attempts, retry, backoff, uid, version),
         )

@@ -46,3 +46,25 @@ def test_a_failing_task_is_recorded_for_the_administrators(db, districts, portal
         db.execute("SELECT count(*) FROM onestop.attempt WHERE endpoint = %s", (SOURCES[2],)).fetchone()[0]
         >= 1
     )
+
+
+def test_the_reconcile_dag_reconciles_each_source_for_the_day_it_is_given(
+    db, districts, portal, dags
+) -> None:
+    from onestop.pipeline import deliver, sync
+
+    reset_portal(portal)
+    sync(SOURCES[0])
+    deliver()
+    day = db.execute(
+        "SELECT (source_updated_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day FROM onestop.dossier"
+        " GROUP BY day ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
+
+    conf = {"day": day.isoformat(), "sources": [SOURCES[0]]}
+    assert airflow_env.run_dag(dags["onestop_reconcile"], conf) == "success"
+
+    row = db.execute(
+        "SELECT day, source, source_count, db_count, mismatches FROM onestop.reconciliation"
+    ).fetchone()
+    assert row[:2] == (day, SOURCES[0]) and row[2] == row[3] > 0 and row[4] == 0

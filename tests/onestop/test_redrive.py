@@ -45,7 +45,7 @@ def test_quarantined_records_go_through_after_a_mapping_fix_and_only_once(
     assert after["quarantined"] == before["quarantined"] - len(unknown)
     states = dict(db.execute("SELECT record_id, state FROM onestop.quarantine").fetchall())
     assert {states[r] for r in unknown} == {"redriven"}
-    assert second.as_dict() == {"tried": 0, "redriven": 0, "still_failing": 0, "deliveries": 0}
+    assert set(second.as_dict().values()) == {0}
     assert portal_summary(portal)["accepted"] == after["dossiers"]
 
 
