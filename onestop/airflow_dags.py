@@ -8,6 +8,8 @@ the tasks.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +44,20 @@ def _mask_logs(context: dict[str, Any]) -> None:
     install_log_masking()
 
 
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Errors another try cannot cure (credentials refused, a bad registry or connection, an answer we cannot
+    use) fail the task at once instead of spending its retries; timeouts, resets, 5xx and an open breaker retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from connectors.errors import AuthError, ConfigError, ProtocolError
+
+    try:
+        yield
+    except (AuthError, ConfigError, ProtocolError) as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
 def record_failure(context: dict[str, Any]) -> None:
     """on_failure_callback: the failure lands in onestop.task_failure for the administrators' pages."""
     from connectors.store.attempts import record_task_failure
@@ -49,6 +65,8 @@ def record_failure(context: dict[str, Any]) -> None:
 
     ti = context["ti"]
     error = context.get("exception") or RuntimeError("task failed")
+    if error.__cause__ is not None and type(error).__name__ == "AirflowFailException":
+        error = error.__cause__  # what failed, not how Airflow was told (fail_fast)
     record_task_failure(
         database_url(),
         dag_id=ti.dag_id,
@@ -73,19 +91,22 @@ def _sync_tasks(source: registry.SourceConfig) -> None:
         from onestop import pipeline
 
         ctx = get_current_context()
-        return pipeline.plan(source.name, airflow_run_id=ctx["run_id"], interval=_interval()).run_id
+        with fail_fast():
+            return pipeline.plan(source.name, airflow_run_id=ctx["run_id"], interval=_interval()).run_id
 
     @task
     def extract(sync_run: int) -> int:
         from onestop import pipeline
 
-        return pipeline.extract(sync_run)
+        with fail_fast():
+            return pipeline.extract(sync_run)
 
     @task(outlets=[DOSSIERS])
     def load(sync_run: int) -> dict[str, int]:
         from onestop import pipeline
 
-        return pipeline.load(sync_run).as_dict()
+        with fail_fast():
+            return pipeline.load(sync_run).as_dict()
 
     sync_run = plan()
     extract(sync_run) >> load(sync_run)
@@ -149,7 +170,8 @@ def delivery_dag() -> DAG:
         def deliver() -> dict[str, int | bool]:
             from onestop import pipeline
 
-            return pipeline.deliver().as_dict()
+            with fail_fast():
+                return pipeline.deliver().as_dict()
 
         deliver()
     return dag

@@ -68,3 +68,27 @@ def test_the_reconcile_dag_reconciles_each_source_for_the_day_it_is_given(
         "SELECT day, source, source_count, db_count, mismatches FROM onestop.reconciliation"
     ).fetchone()
     assert row[:2] == (day, SOURCES[0]) and row[2] == row[3] > 0 and row[4] == 0
+
+
+def test_refused_credentials_fail_the_task_at_once_without_spending_its_retries(
+    db, districts, portal, dags, monkeypatch
+) -> None:
+    import json
+    import os
+
+    from onestop import airflow_dags
+    from onestop.chaos.proxy import start_proxy
+    from onestop.pipeline import sync
+
+    sync(SOURCES[0])
+    with start_proxy(portal.url) as proxy:
+        conn = json.loads(os.environ["AIRFLOW_CONN_ONESTOP_PORTAL"])
+        wrong = {**conn, "host": proxy.url, "password": "wrong"}
+        monkeypatch.setenv("AIRFLOW_CONN_ONESTOP_PORTAL", json.dumps(wrong))
+        monkeypatch.setenv("ONESTOP_TASK_RETRIES", "2")  # a retry would call the portal again
+
+        assert airflow_env.run_dag(airflow_dags.delivery_dag()) == "failed"
+
+        assert proxy.counters()["requests"] == 1  # one login, refused; no retry
+    failure = db.execute("SELECT task_id, error_class, message FROM onestop.task_failure").fetchone()
+    assert failure[:2] == ("deliver", "AuthError") and "login refused" in failure[2]
