@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test test-scheduler test-pg15 chaos lint format clean venv
+.PHONY: demo test test-scheduler test-pg15 chaos bench lint format clean venv
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -34,6 +34,11 @@ test-pg15: $(SYNCED)
 ## Fault injection over a whole simulated province (≥ 20,000 dossiers); ≤ 30 minutes on 2 cores.
 chaos: $(SYNCED)
 	$(BIN)/onestop chaos
+
+## Where the time goes: every stage side by side with PostgreSQL's COPY ceiling, a naive upsert and dlt.
+## BENCH_ARGS=--quick for the smoke-test size. Figures in bench/results/latest.{md,json,png}.
+bench: $(SYNCED)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(SYNCED)
 	$(BIN)/ruff check .

@@ -60,7 +60,7 @@ _KIND_WORDS = {
 
 
 # -- YAML with lines ----------------------------------------------------------------------------------------
-class LineLoader(yaml.SafeLoader):
+class LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when built: ~6x faster
     """A SafeLoader whose node tree we walk ourselves, so every key keeps the line it was written on."""
 
 

@@ -40,8 +40,8 @@ def test_a_failing_task_is_recorded_for_the_administrators(db, districts, portal
 
     assert airflow_env.run_dag(dags[f"onestop_sync_{SOURCES[2]}"]) == "failed"
 
-    failure = db.execute("SELECT dag_id, task_id, error_class FROM onestop.task_failure").fetchone()
-    assert failure == (f"onestop_sync_{SOURCES[2]}", "extract", "TransientError")
+    failure = db.execute("SELECT dag_id, task_id, source, error_class FROM onestop.task_failure").fetchone()
+    assert failure == (f"onestop_sync_{SOURCES[2]}", "extract", SOURCES[2], "TransientError")
     assert (
         db.execute("SELECT count(*) FROM onestop.attempt WHERE endpoint = %s", (SOURCES[2],)).fetchone()[0]
         >= 1

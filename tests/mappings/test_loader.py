@@ -81,9 +81,9 @@ def test_a_duplicate_key(write_yaml: Callable[..., Path]) -> None:
 
 def test_a_yaml_syntax_error(write_yaml: Callable[..., Path]) -> None:
     path = write_yaml("dialect: t\nrecord:\n  id: id\n  updated_at: [updated\nfields:\n  ma_ho_so: code\n")
-    assert problems(path) == [
-        f"{path}:5: yaml: syntax error: while parsing a flow sequence (line 4) expected ',' or ']', but got ':'"
-    ]
+    (found,) = problems(path)  # libyaml (CSafeLoader) and pure PyYAML word the rest differently
+    assert found.startswith(f"{path}:5: yaml: syntax error: while parsing a flow sequence (line 4)")
+    assert "expected ',' or ']'" in found
 
 
 def test_several_problems_are_reported_together(write_yaml: Callable[..., Path]) -> None:

@@ -1,0 +1,401 @@
+"""`make bench`: where the time goes, measured side by side in one run on one PostgreSQL.
+
+    .venv/bin/python -m bench.run [--size 1000000] [--quick]
+
+A deterministic synthetic province (the simulators, seeded) is read by the real pipeline; beside it, on the same
+rows and the same server: a raw binary COPY of the canonical rows (the ceiling), a naive row-by-row upsert, and
+dlt 1.31's `rest_api` source loading the same REST district system with merge on the same key. Slow peers run on
+a sample whose size is printed beside their figure. Results: a markdown table (stdout and
+bench/results/latest.md), a chart (latest.png) and bench/results/latest.json, written afresh by each run.
+Figures only: no target is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+REST = "hd_thanh_pho_hai_duong"  # the registry's iGate REST source: the one dlt can read too
+SMALL = "hd_chi_linh"  # another iGate source, 10,000 dossiers: the incremental cycle's small twin
+SOAP = "hd_kim_thanh"
+XML = "hd_gia_loc"
+
+
+class RssSampler:
+    """Peak RSS of a process and all its children, sampled every 50 ms (psutil)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+            except psutil.Error:
+                pass
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+class Bench:
+    def __init__(self, size: int, sample: int, dlt_size: int, root: Path) -> None:
+        self.size, self.sample, self.dlt_size, self.root = size, sample, dlt_size, root
+        self.figures: dict[str, Any] = {"size": size, "sample": sample, "dlt_size": dlt_size}
+        self.rows: list[tuple[str, str, str]] = []  # (measure, figure, note) for the table
+        self.stack = ExitStack()
+
+    def note(self, measure: str, figure: str, note: str = "") -> None:
+        self.rows.append((measure, figure, note))
+        print(f"  {measure}: {figure} {note}", flush=True)
+
+    # --- the province -----------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        from onestop import db, embedded_db
+        from onestop.demo import PORTAL_LOGIN, SIMULATORS, set_connection
+        from onestop.simulators.process import start_simulator
+
+        os.environ["ONESTOP_VAR"] = str(self.root)
+        os.environ.pop("ONESTOP_DB_URL", None)
+        self.stack.callback(embedded_db.stop)
+        url = embedded_db.start()
+        with db.connect(url) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS onestop CASCADE")
+            conn.execute("DROP TABLE IF EXISTS public.alembic_version")
+        db.upgrade(url)
+        os.environ["ONESTOP_DB_URL"] = url
+        set_connection("onestop_message_log", "http://unused", password="bench-key")
+        self.portal = self.stack.enter_context(
+            start_simulator("portal", "--state", str(self.root / "portal.sqlite"))
+        )
+        requests.post(f"{self.portal.url}/_inspect/reset", timeout=30).raise_for_status()
+        set_connection("onestop_portal", self.portal.url, **PORTAL_LOGIN)
+        self.sims = {}
+        for name, module, count in (
+            (REST, "igate", self.size),
+            (SMALL, "igate", 10_000),
+            (SOAP, "soap_district", self.sample),
+            (XML, "legacy_xml", self.sample),
+        ):
+            args = ("--seed", "7", "--count", str(count), "--span-days", "175")
+            self.sims[name] = self.stack.enter_context(start_simulator(module, *args))
+            login = SIMULATORS[
+                {"igate": "igate", "soap_district": "dvc_soap", "legacy_xml": "aspnet_xml"}[module]
+            ][1]
+            set_connection(f"onestop_src_{name}", self.sims[name].url, **login)
+        self.url = url
+
+    # --- stages -------------------------------------------------------------------------------------------------
+    def extract_parse(self) -> None:
+        """Each dialect read through its connector (HTTP + parse), no database."""
+        from connectors.factory import open_source
+        from onestop import registry
+
+        for name, label in ((REST, "REST JSON"), (SOAP, "SOAP (lxml streaming)"), (XML, "legacy XML")):
+            source = registry.load().source(name)
+            reader = open_source(source)
+            seconds, n = timed(lambda r=reader: sum(len(p) for p in r.pages(None, None)))
+            key = {"REST JSON": "rest", "SOAP (lxml streaming)": "soap", "legacy XML": "xml"}[label]
+            self.figures[f"extract_{key}_per_s"] = n / seconds
+            self.note(
+                f"extract + parse, {label}",
+                f"{n / seconds:,.0f} records/s",
+                f"({n:,} records, {seconds:.1f} s)",
+            )
+
+    def e2e(self) -> None:
+        """REST source: extract through committed merge, without delivery, in its own process (RSS of its tree)."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "onestop.cli", "sync", REST], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+        with RssSampler(proc.pid) as rss:
+            out, _ = proc.communicate()
+        seconds = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise RuntimeError(f"sync {REST} failed ({proc.returncode})")
+        counts = json.loads(out.decode().strip().splitlines()[-1])
+        self.figures |= {"e2e_s": seconds, "e2e_dossiers_per_s": counts["fetched"] / seconds,
+                         "peak_rss_mb": rss.peak / 1e6}  # fmt: skip
+        self.note("end to end (REST: extract → committed merge)", f"{counts['fetched'] / seconds:,.0f} dossiers/s",
+                  f"({counts['fetched']:,} in {seconds:.1f} s, {counts['loaded']:,} loaded)")  # fmt: skip
+        self.note(
+            "peak RSS of the sync's process tree", f"{rss.peak / 1e6:,.0f} MB", f"({self.size:,} dossiers)"
+        )
+
+    def normalize_and_load(self) -> None:
+        """From the staged rows of the e2e run: normalize alone (one core), then a load of all of them again."""
+        from connectors.store import staging
+        from mappings import get_mapping
+        from onestop import pipeline
+        from onestop.db import connect
+
+        with connect() as conn:
+            run_id = conn.execute(
+                "SELECT max(run_id) FROM onestop.sync_run WHERE source = %s", (REST,)
+            ).fetchone()[0]
+            mapping = get_mapping("igate")
+            n, seconds = 0, 0.0
+            for rows in staging.read_staged(conn, run_id, chunk=5000):
+                s, _ = timed(lambda r=rows: pipeline.normalize_chunk(mapping, REST, r))
+                n, seconds = n + len(rows), seconds + s
+        self.figures["normalize_per_s_per_core"] = n / seconds
+        self.note("normalize (REST JSON, one core)", f"{n / seconds:,.0f} dossiers/s", f"({n:,} records)")
+        with connect() as conn:  # the load again, on a database that does not hold them yet
+            conn.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
+                         " onestop.quarantine, onestop.conflict")  # fmt: skip
+            conn.execute("UPDATE onestop.sync_run SET state = 'extracted' WHERE run_id = %s", (run_id,))
+        seconds, counts = timed(lambda: pipeline.load(run_id))
+        self.figures["load_s"] = seconds
+        self.figures["load_rows_per_s"] = counts.fetched / seconds
+        self.note("load (normalize + COPY + merge, committed)", f"{counts.fetched / seconds:,.0f} rows/s",
+                  f"({counts.fetched:,} rows, {seconds:.1f} s)")  # fmt: skip
+
+    def dlt(self) -> None:
+        """dlt 1.31 rest_api (its own virtual environment) loading the same REST system, merge on the same key."""
+        from bench.dlt_peer.env import LOAD_SCRIPT, ensure_venv
+        from onestop import registry
+        from onestop.db import connect
+        from onestop.simulators.process import start_simulator
+
+        python = ensure_venv(self.root)
+        with connect() as conn:
+            conn.autocommit = True
+            conn.execute("DROP DATABASE IF EXISTS dlt_bench")
+            conn.execute("CREATE DATABASE dlt_bench")
+        pg_url = self.url.replace("/onestop?", "/dlt_bench?")
+        page = registry.load().source(REST).rest.paginator.page_size  # the same pages our connector asks for
+        args = ("--seed", "7", "--count", str(self.dlt_size), "--span-days", "175")
+        with start_simulator("igate", *args) as sim:  # the same generator: the first dlt_size dossiers
+            out = subprocess.run(
+                [str(python), str(LOAD_SCRIPT), "--base-url", sim.url, "--client-id", "igate", "--client-secret",
+                 "secret", "--pg-url", pg_url, "--dataset", "dlt_igate", "--page-size", str(page)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        rate = result["rows"] / result["seconds"]
+        self.figures |= {"dlt_dossiers_per_s": rate, "dlt": result}
+        cfg = result["config"]
+        self.note("dlt 1.31 rest_api → PostgreSQL, merge on id", f"{rate:,.0f} dossiers/s",
+                  f"(sample of {result['rows']:,}; pages of {page}, max_table_nesting {cfg['max_table_nesting']},"
+                  f" {cfg['loader_file_format']}, {cfg['normalize_workers']} normalize / {cfg['load_workers']} load workers)")  # fmt: skip
+
+    def incremental(self) -> None:
+        """A cycle of about the same number of changes with the full source loaded and with 10,000 loaded."""
+        from onestop import pipeline
+
+        pipeline.sync(SMALL)  # the small twin's initial load
+        cycles = {}
+        # Changes arrive in proportion to a source's size: the small twin's clock moves size/10,000 times further.
+        # Receipts span past the clock (--span-days 175), so new dossiers keep arriving as it moves.
+        # ~1,000 changes: a 1,000,000-dossier system changes ~500 dossiers an hour (new ones and status moves).
+        for name, hours in ((REST, 2.0 * 1_000_000 / self.size), (SMALL, 2.0 * 1_000_000 / 10_000)):
+            clock = f"{self.sims[name].url}/_sim/clock"
+            requests.post(clock, json={"advance_hours": hours}, timeout=60).raise_for_status()
+            seconds, counts = timed(lambda n=name: pipeline.sync(n))
+            cycles[name] = (seconds, counts.loaded, counts.fetched)
+        (big_s, big_loaded, big_read), (small_s, small_loaded, small_read) = cycles[REST], cycles[SMALL]
+        self.figures["incremental_ratio_1m_vs_10k"] = big_s / small_s
+        self.figures["incremental"] = {"large": cycles[REST], "small": cycles[SMALL]}
+        self.note(f"incremental cycle, {self.size:,} loaded", f"{big_s:.2f} s",
+                  f"({big_loaded:,} changed of {big_read:,} read)")  # fmt: skip
+        self.note("incremental cycle, 10,000 loaded", f"{small_s:.2f} s",
+                  f"({small_loaded:,} changed of {small_read:,} read)")  # fmt: skip
+
+    def copy_ceiling(self) -> None:
+        """A raw binary COPY of the canonical rows into a table of the same shape and indexes."""
+        from onestop.db import connect
+
+        with connect() as conn:
+            conn.execute("DROP TABLE IF EXISTS public.ceiling")
+            conn.execute("CREATE TABLE public.ceiling (LIKE onestop.dossier INCLUDING ALL)")
+            conn.commit()
+            buf = bytearray()
+            with conn.cursor().copy("COPY onestop.dossier TO STDOUT (FORMAT binary)") as copy:
+                for block in copy:
+                    buf += block
+            n = conn.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0]
+
+            def load() -> None:
+                with conn.cursor().copy("COPY public.ceiling FROM STDIN (FORMAT binary)") as copy:
+                    for start in range(0, len(buf), 1 << 20):
+                        copy.write(buf[start : start + (1 << 20)])
+                conn.commit()
+
+            seconds, _ = timed(load)
+            conn.execute("DROP TABLE public.ceiling")
+        self.figures["copy_rows_per_s"] = n / seconds
+        self.note(
+            "ceiling: raw binary COPY of the canonical rows", f"{n / seconds:,.0f} rows/s", f"({n:,} rows)"
+        )
+
+    def naive_upsert(self) -> None:
+        """One autocommitted INSERT … ON CONFLICT per row, on a sample."""
+        from onestop.db import connect
+
+        with connect() as conn:
+            rows = conn.execute(
+                "SELECT uid, source, source_record_id, ma_ho_so, version, content_hash, status, source_updated_at,"
+                " record FROM onestop.dossier LIMIT %s", (self.sample // 5,)
+            ).fetchall()  # fmt: skip
+            conn.execute("CREATE TABLE IF NOT EXISTS public.naive (LIKE onestop.dossier INCLUDING ALL)")
+            conn.execute("TRUNCATE public.naive")
+            conn.commit()
+            conn.autocommit = True
+
+            def upsert() -> None:
+                for r in rows:
+                    conn.execute(
+                        "INSERT INTO public.naive (uid, source, source_record_id, ma_ho_so, version, content_hash,"
+                        " status, source_updated_at, record) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+                        " ON CONFLICT (uid) DO UPDATE SET record = EXCLUDED.record, version = EXCLUDED.version",
+                        (*r[:8], json.dumps(r[8])),
+                    )
+
+            seconds, _ = timed(upsert)
+            conn.execute("DROP TABLE public.naive")
+        self.figures["naive_upsert_rows_per_s"] = len(rows) / seconds
+        self.note(
+            "naive row-by-row upsert", f"{len(rows) / seconds:,.0f} rows/s", f"(sample of {len(rows):,})"
+        )
+
+    def delivery(self) -> None:
+        from onestop import pipeline
+
+        seconds, counts = timed(lambda: pipeline.deliver(limit=self.sample))
+        self.figures["deliver_dossiers_per_s"] = counts.delivered / seconds
+        self.note("delivery to the portal simulator", f"{counts.delivered / seconds:,.0f} dossiers/s",
+                  f"(sample of {counts.delivered:,})")  # fmt: skip
+
+    def dag_parse(self) -> None:
+        """DAG parsing of a whole country's registry: 700 sources, the dags folder in a warm process."""
+        from bench.dag_parse import measure
+
+        result = measure(sources=700, repeats=3)
+        self.figures |= {"dag_parse_s_700_sources": result["median_s"], "dag_parse": result}
+        self.note("DAG folder parse, 700 sources", f"{result['median_s']:.2f} s",
+                  f"(median of 3 in a warm process, {result['dags']:,} DAGs, min {result['min_s']:.2f} s)")  # fmt: skip
+
+    def disk(self) -> None:
+        from onestop.db import connect
+
+        with connect() as conn:
+            total = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+            tables = conn.execute(
+                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n"
+                " ON n.oid = c.relnamespace WHERE n.nspname = 'onestop' AND c.relkind = 'r'"
+                " ORDER BY 2 DESC LIMIT 5"
+            ).fetchall()
+        self.figures["disk_mb"] = total / 1e6
+        self.figures["disk_tables_mb"] = {t: s / 1e6 for t, s in tables}
+        self.note("disk: the unified database", f"{total / 1e6:,.0f} MB",
+                  "(" + ", ".join(f"{t} {s / 1e6:,.0f}" for t, s in tables) + ")")  # fmt: skip
+
+    # --- report ---------------------------------------------------------------------------------------------------
+    def report(self) -> None:
+        f = self.figures
+        ratios = {
+            "load_vs_copy": f.get("load_rows_per_s", 0) / f["copy_rows_per_s"] if f.get("copy_rows_per_s") else None,
+            "e2e_vs_dlt": f["e2e_dossiers_per_s"] / f["dlt_dossiers_per_s"] if f.get("dlt_dossiers_per_s") else None,
+            "load_vs_naive": f.get("load_rows_per_s", 0) / f["naive_upsert_rows_per_s"] if f.get("naive_upsert_rows_per_s") else None,
+        }  # fmt: skip
+        f["ratios"] = ratios
+        f["measured_at"] = datetime.now(UTC).isoformat()
+        lines = [
+            "| measure | figure | note |",
+            "|---|---:|---|",
+            *(f"| {m} | {v} | {n} |" for m, v, n in self.rows),
+        ]
+        lines += ["", "| ratio | value |", "|---|---:|"]
+        lines += [f"| {k} | {v:.2f}× |" if v is not None else f"| {k} | — |" for k, v in ratios.items()]
+        table = "\n".join(lines)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "latest.md").write_text(table + "\n", encoding="utf-8")
+        (RESULTS / "latest.json").write_text(json.dumps(f, indent=2, default=str) + "\n", encoding="utf-8")
+        chart(f, RESULTS / "latest.png")
+        print("\n" + table)
+
+
+CHARTED = {
+    "copy_rows_per_s": "raw binary COPY (ceiling)",
+    "load_rows_per_s": "load (normalize + merge)",
+    "naive_upsert_rows_per_s": "naive row-by-row upsert",
+    "e2e_dossiers_per_s": "end to end, REST",
+    "dlt_dossiers_per_s": "dlt rest_api, same source",
+    "normalize_per_s_per_core": "normalize, one core",
+    "deliver_dossiers_per_s": "delivery to the portal",
+}
+
+
+def chart(figures: dict[str, Any], path: Path) -> None:
+    """Throughputs side by side, on a log scale (they span three orders of magnitude)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [(label, figures[key]) for key, label in CHARTED.items() if figures.get(key)]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(shown) + 1.2))
+    ax.barh([label for label, _ in shown], [value for _, value in shown], color="#2f6f9f")
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("rows or dossiers per second (log scale)")
+    ax.set_title(f"onestop-esb bench: {figures['size']:,} dossiers, {figures.get('measured_at', '')[:16]}")
+    for i, (_, value) in enumerate(shown):
+        ax.text(value, i, f" {value:,.0f}", va="center", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--size", type=int, default=1_000_000, help="dossiers in the REST district system")
+    parser.add_argument("--quick", action="store_true", help="a smoke-test size (CI)")
+    args = parser.parse_args(argv)
+    size = 20_000 if args.quick else args.size
+    bench = Bench(size, sample=min(size, 100_000), dlt_size=min(size, 100_000), root=ROOT / "var" / "bench")
+    with bench.stack:
+        bench.setup()
+        for stage in (bench.extract_parse, bench.e2e, bench.normalize_and_load, bench.dlt, bench.incremental, bench.copy_ceiling,
+                      bench.naive_upsert, bench.delivery, bench.dag_parse, bench.disk):  # fmt: skip
+            print(f"== {stage.__doc__.splitlines()[0] if stage.__doc__ else stage.__name__}", flush=True)
+            stage()
+    bench.report()
+
+
+if __name__ == "__main__":
+    main()
