@@ -132,11 +132,11 @@ class Loader:
             " AND h.conflict_with IS NULL AND NOT h.deleted"
         )
         x(
+            # One pass with a window (a join on MaHoSo over an unanalyzed temp table planned as a nested loop).
             "UPDATE classified c SET holder = f.first_uid FROM ("
-            "  SELECT ma_ho_so, min(uid) AS first_uid FROM classified"
-            "  WHERE class IN ('new', 'changed') AND holder IS NULL GROUP BY ma_ho_so HAVING count(*) > 1) f"
-            " WHERE c.ma_ho_so = f.ma_ho_so AND c.uid <> f.first_uid AND c.holder IS NULL"
-            " AND c.class IN ('new', 'changed')"
+            "  SELECT uid, min(uid) OVER (PARTITION BY ma_ho_so) AS first_uid FROM classified"
+            "  WHERE class IN ('new', 'changed') AND holder IS NULL) f"
+            " WHERE c.uid = f.uid AND f.uid <> f.first_uid"
         )
         x(
             "WITH merged AS ("
