@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,9 +42,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def onestop_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Each session gets its own data folder; DAG retries off (dag.test() really waits retry_delay)."""
-    var = tmp_path_factory.mktemp("var")
+def onestop_env() -> Iterator[Path]:
+    """Each session gets its own data folder; DAG retries off (dag.test() really waits retry_delay).
+
+    Not under pytest's basetemp: a pytest session started beside this one deletes all but the three newest
+    basetemps, and with them this session's running database."""
+    var = Path(tempfile.mkdtemp(prefix="onestop-test-"))
     saved = dict(os.environ)
     os.environ.update({"ONESTOP_VAR": str(var), "ONESTOP_TASK_RETRIES": "0", "ONESTOP_HOME": str(ROOT)})
     os.environ.pop("ONESTOP_DB_URL", None)
@@ -50,6 +55,7 @@ def onestop_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield var
     os.environ.clear()
     os.environ.update(saved)
+    shutil.rmtree(var, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

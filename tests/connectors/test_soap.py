@@ -4,20 +4,19 @@ HTTP client sends them, lxml reads the answers; Faults and hostile answers becom
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
 import requests
 from lxml import etree
-from zeep.loader import parse_xml
 
+from bench.soap_parse import compare
 from connectors.base import XML
 from connectors.connection import Connection
 from connectors.errors import AuthError, ConfigError, ProtocolError
 from connectors.http import HttpClient, HttpSettings
-from connectors.safexml import iter_elements, parse_record
+from connectors.safexml import parse_record
 from connectors.soap import FetchedDocuments, SoapSource
 from mappings import element_to_dict, get_mapping
 from onestop.registry import SoapSpec
@@ -289,34 +288,13 @@ def test_parsing_speed_lxml_iterparse_against_zeeps_object_layer(
     args = ("--count", str(n), "--max-page-size", str(n), "--bad-rate", "0")
     with start_simulator("soap_district", *args) as big:
         source, _ = open_source(big)
-        svc = source.service()
-        envelope = svc.client.create_message(svc.client.service, "LayDanhSachHoSo", Trang=1, SoBanGhi=n)
-        resp = requests.post(
-            svc.address,
-            data=etree.tostring(envelope),
-            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{svc.soap_action}"'},
-            timeout=120,
-        )
-        body = resp.content
-    mb = len(body) / 1e6
+        parsed = compare(source, n)
 
-    started = time.perf_counter()
-    dicts = [element_to_dict(el) for el in iter_elements(body, "HoSo", NAME)]
-    lxml_s = time.perf_counter() - started
-
-    operation = next(p for s in svc.client.wsdl.services.values() for p in s.ports.values()).binding.get(
-        "LayDanhSachHoSo"
-    )
-    started = time.perf_counter()
-    result = operation.process_reply(parse_xml(body, svc.client.transport, settings=svc.client.settings))
-    zeep_s = time.perf_counter() - started
-
-    assert len(dicts) == len(result.DanhSachHoSo.HoSo) == n
-    assert [d["@Id"] for d in dicts[:50]] == [r.Id for r in result.DanhSachHoSo.HoSo[:50]]
+    assert parsed.records == len(parsed.zeep_records) == n
+    assert [d["@Id"] for d in parsed.lxml_dicts[:50]] == [r.Id for r in parsed.zeep_records[:50]]
     with capsys.disabled():
         print(
-            f"\nSOAP answer of {n} records, {mb:.1f} MB: "
-            f"lxml iterparse + element_to_dict {n / lxml_s:,.0f} records/s ({mb / lxml_s:.0f} MB/s); "
-            f"zeep object layer {n / zeep_s:,.0f} records/s ({mb / zeep_s:.1f} MB/s); "
-            f"lxml {zeep_s / lxml_s:.1f}x faster"
+            f"\nSOAP answer of {n} records, {parsed.megabytes:.1f} MB: lxml iterparse + element_to_dict"
+            f" {n / parsed.lxml_s:,.0f} records/s; zeep object layer {n / parsed.zeep_s:,.0f} records/s;"
+            f" lxml {parsed.ratio:.1f}x faster"
         )
