@@ -92,10 +92,7 @@ class Bench:
         os.environ.pop("ONESTOP_DB_URL", None)
         self.stack.callback(embedded_db.stop)
         url = embedded_db.start()
-        with db.connect(url) as conn:
-            conn.execute("DROP SCHEMA IF EXISTS onestop CASCADE")
-            conn.execute("DROP TABLE IF EXISTS public.alembic_version")
-        db.upgrade(url)
+        db.recreate(url)
         os.environ["ONESTOP_DB_URL"] = url
         set_connection("onestop_message_log", "http://unused", password="bench-key")
         self.portal = self.stack.enter_context(

@@ -73,12 +73,14 @@ def fail_fast() -> Iterator[None]:
 
 def record_failure(context: dict[str, Any]) -> None:
     """on_failure_callback: the failure lands in onestop.task_failure for the administrators' pages."""
+    from airflow.sdk.exceptions import AirflowFailException
+
     from connectors.store.attempts import record_task_failure
     from onestop.embedded_db import database_url
 
     ti = context["ti"]
     error = context.get("exception") or RuntimeError("task failed")
-    if error.__cause__ is not None and type(error).__name__ == "AirflowFailException":
+    if isinstance(error, AirflowFailException) and error.__cause__ is not None:
         error = error.__cause__  # what failed, not how Airflow was told (fail_fast)
     record_task_failure(
         database_url(),

@@ -31,6 +31,14 @@ def upgrade(url: str | None = None) -> None:
     command.upgrade(_alembic_config(url or database_url()), "head")
 
 
+def recreate(url: str) -> None:
+    """Drop the product's schema and migrate afresh: a clean province for the chaos suite and the benchmark."""
+    with connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS onestop CASCADE")
+        conn.execute("DROP TABLE IF EXISTS public.alembic_version")
+    upgrade(url)
+
+
 def current_revision(url: str | None = None) -> str | None:
     with connect(url, autocommit=True) as conn:
         try:

@@ -26,7 +26,7 @@ import yaml
 
 from onestop import db, embedded_db, registry, settings
 from onestop.chaos.proxy import FaultProxy, start_proxy
-from onestop.demo import PORTAL_LOGIN, SIMULATORS, set_connection
+from onestop.demo import PORTAL_LOGIN, SIMULATORS, set_connection, truth
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 # Dossiers per source by dialect, for a province of `scale` 1.0 (20,400 dossiers over the 13 sources).
@@ -78,10 +78,7 @@ class Province:
         os.environ.pop("ONESTOP_DB_URL", None)
         self.stack.callback(embedded_db.stop)
         url = embedded_db.start()
-        with db.connect(url) as conn:  # a fresh province each time
-            conn.execute("DROP SCHEMA IF EXISTS onestop CASCADE")
-            conn.execute("DROP TABLE IF EXISTS public.alembic_version")
-        db.upgrade(url)
+        db.recreate(url)  # a fresh province each time
         self.config = registry.load()
         portal = self.stack.enter_context(
             start_simulator("portal", "--state", str(self.root / "portal.sqlite"))
@@ -180,7 +177,7 @@ class Province:
         self.clear_faults()
         names = names or [s.name for s in self.config.sources]
         for name in names:
-            if self.sims[name].url and self.config.source(name).kind == "feed":
+            if self.config.source(name).kind == "feed":  # its unacknowledged leases come again now
                 requests.post(f"{self.sims[name].url}/_sim/expire_leases", timeout=30)
             rc = self.run("sync", name)
             if rc != 0:
@@ -214,11 +211,6 @@ class Province:
             time.sleep(min(float(wait or 0), 5))
 
     # --- ground truth ---------------------------------------------------------------------------------------
-    def truth(self, name: str) -> list[dict[str, Any]]:
-        with requests.get(f"{self.sims[name].url}/_sim/truth", stream=True, timeout=120) as resp:
-            resp.raise_for_status()
-            return [json.loads(line) for line in resp.iter_lines() if line]
-
     def portal_holds(self) -> dict[str, dict[str, Any]]:
         with requests.get(f"{self.portal.url}/_inspect/dossiers", stream=True, timeout=120) as resp:
             resp.raise_for_status()
@@ -231,7 +223,7 @@ class Province:
 
         expected: dict[tuple[str, str], dict] = {}
         for name in self.sims:
-            for rec in self.truth(name):
+            for rec in truth(self.sims[name]):
                 if rec["bad"] is None and not rec.get("deleted"):
                     expected[(name, str(rec["id"]))] = rec
         with db.connect() as conn:

@@ -74,11 +74,11 @@ def source_down(source: str) -> Scenario:
         first, second = p.run("sync", source), p.run("sync", source)
         refused = proxy.counters()["injected"].get("down", 0)
         expect(first != 0 and second != 0 and refused > 0, f"{source} down: runs ended {first}, {second}")
-        state = circuit(p, source)
+        state = circuit(source)
         expect(state == "open", f"{source}'s breaker is {state}, not open")
         wait_for_trial(source)
         p.recover([source])
-        expect(circuit(p, source) == "closed", f"{source}'s breaker did not close after recovery")
+        expect(circuit(source) == "closed", f"{source}'s breaker did not close after recovery")
         return Fired(f"down×{refused} on {source}, runs rc {first}/{second}, breaker open then closed")
 
     return scenario
@@ -96,12 +96,12 @@ def wait_for_trial(endpoint: str) -> None:
     time.sleep(max(float(wait[0] or 0), 0) + 0.2 if wait else 0)
 
 
-def circuit(p: Province, endpoint: str) -> str:
+def circuit(endpoint: str) -> str:
+    from connectors.store.breaker import breaker_states
     from onestop.db import connect
 
     with connect() as conn:
-        row = conn.execute("SELECT state FROM onestop.circuit WHERE endpoint = %s", (endpoint,)).fetchone()
-    return row[0] if row else "closed"
+        return next((s[1] for s in breaker_states(conn) if s[0] == endpoint), "closed")
 
 
 # --- proxy faults on the portal's path ------------------------------------------------------------------------
@@ -140,11 +140,11 @@ def portal_outage(p: Province) -> Fired:
     with connect() as conn:
         failed = conn.execute("SELECT count(*) FROM onestop.outbox WHERE state = 'failed'").fetchone()[0]
     expect(rc != 0 and failed > 0, f"deliver under an outage ended {rc} with {failed} failed rows")
-    expect(circuit(p, "portal") == "open", "the portal's breaker did not open")
+    expect(circuit("portal") == "open", "the portal's breaker did not open")
     refused = p.portal_proxy.counters()["injected"].get("down", 0)
     wait_for_trial("portal")
     p.recover(names)
-    expect(circuit(p, "portal") == "closed", "the portal's breaker did not close after the outage")
+    expect(circuit("portal") == "closed", "the portal's breaker did not close after the outage")
     return Fired(
         f"down×{refused} on the portal, deliver rc {rc}, {failed} failed then drained, breaker closed"
     )
@@ -169,13 +169,13 @@ def simulator_mode(source: str, mode: str) -> Scenario:
 
 
 # --- processes killed at a point, and the database restarted under one -------------------------------------------
-def kill(point: str, *args: str, advance: tuple[str, ...] = (), resend_allowance: int = 0) -> Scenario:
+def kill(point: str, *args: str, advance: tuple[str, ...] = ()) -> Scenario:
     def scenario(p: Province) -> Fired:
         p.advance(list(advance), HOURS)
         rc = p.kill_at(point, *args)
         expect(rc == -9, f"`onestop {' '.join(args)}` ended {rc}, not −9, at {point}")
         p.recover(list(advance) or None)
-        return Fired(f"SIGKILL at {point} of `onestop {' '.join(args)}` (rc {rc})", resend_allowance)
+        return Fired(f"SIGKILL at {point} of `onestop {' '.join(args)}` (rc {rc})")
 
     return scenario
 
