@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 JSON = "application/json"
 XML = "application/xml"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +43,47 @@ class Acknowledging(Protocol):
     """Change feeds: a fetched batch comes again unless its ids are acknowledged after the load commits."""
 
     def acknowledge(self, ack_ids: list[str]) -> None: ...
+
+
+def read_ahead(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """`pages`, fetched up to `depth` pages ahead in a thread: the district server prepares page n + 1 while
+    page n is being staged. Errors arrive in order, after the pages before them; stopping early stops the
+    fetching (after the request in flight) and closes `pages`."""
+    ahead: queue.Queue[tuple[T | None, BaseException | None, bool]] = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def put(item: tuple[T | None, BaseException | None, bool]) -> bool:
+        while not stopped.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                if not put((page, None, False)):
+                    return
+            put((None, None, True))
+        except BaseException as exc:  # handed to the reader, raised there
+            put((None, exc, True))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    fetcher = threading.Thread(target=fetch, name="read-ahead", daemon=True)
+    fetcher.start()
+    try:
+        while True:
+            page, error, done = ahead.get()
+            if error is not None:
+                raise error
+            if done:
+                return
+            yield page  # type: ignore[misc]
+    finally:
+        stopped.set()
+        fetcher.join()

@@ -4,7 +4,6 @@ and every failed call reported (so faults absorbed by a retry are visible to adm
 from __future__ import annotations
 
 import email.utils
-import json
 import random
 import threading
 import time
@@ -16,6 +15,7 @@ import requests
 import tenacity
 
 from connectors.errors import AuthError, ConnectorError, ProtocolError, TransientError
+from schemas import jsontext
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -208,7 +208,7 @@ class HttpClient:
     def json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
         body = self.request(method, path, operation=operation, **kwargs)
         try:
-            return json.loads(body)
+            return jsontext.loads(body)
         except ValueError as exc:
             err = ProtocolError(self.endpoint, f"{operation}: answer is not JSON: {body[:120]!r}")
             self._record(operation, err)

@@ -4,7 +4,6 @@ time as a stream; nothing holds more than one page."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from connectors.connection import Connection
 from connectors.errors import AuthError, ProtocolError
 from connectors.http import HttpClient
 from onestop.registry import AuthSpec, RestSpec
+from schemas import jsontext
 
 
 def dig(document: Any, path: str) -> Any:
@@ -132,7 +132,7 @@ class RestSource:
             if not isinstance(records, list):
                 raise ProtocolError(self.name, f"page {page}: no list of records at {spec.records!r}")
             if records:
-                yield [RawRecord(r, json.dumps(r, ensure_ascii=False), JSON) for r in records]
+                yield [RawRecord(r, jsontext.dumps(r), JSON) for r in records]
             seen += len(records)
             if self._last(answer, page, records, seen):
                 return

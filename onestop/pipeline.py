@@ -11,13 +11,14 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
-from connectors.base import JSON
+from connectors.base import JSON, read_ahead
 from connectors.connection import get_connection
 from connectors.errors import ConfigError, ConnectorError
 from connectors.factory import open_source
@@ -35,6 +36,7 @@ from onestop.chaos import failpoints
 from onestop.db import connect
 from onestop.embedded_db import database_url
 from onestop.privacy import mask_data, mask_text
+from schemas import jsontext
 from schemas.dossier import citizen_id_hash, content_hash, dossier_uid
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def extract(run_id: int) -> int:
             def records() -> Iterator[tuple[str | None, str, str]]:
                 nonlocal pages
                 bar = progress.task(f"{source.name}: fetch")
-                for page in reader.pages(run.window_start, run.window_end):
+                for page in read_ahead(reader.pages(run.window_start, run.window_end)):
                     pages += 1
                     if pages == 2:
                         failpoints.reached("mid_copy")  # the first page is already in the COPY stream
@@ -124,7 +126,7 @@ def _error_class(reasons: list[str]) -> str:
 def parse_payload(payload: str, content_type: str) -> dict:
     """A staged record's text back into the dict its dialect's mapping reads."""
     if content_type == JSON:
-        record = json.loads(payload)
+        record = jsontext.loads(payload)
         if not isinstance(record, dict):
             raise ValueError("a record must be a JSON object")
         return record
@@ -206,16 +208,24 @@ def normalize_chunk(
 
 def load(run_id: int) -> RunCounts:
     """Normalize the run's staged records and merge them; the watermark moves in the same transaction."""
-    with connect() as conn:
+    # Staging is read on a second connection; the load's own transaction is fed by a writer thread, so the
+    # server parses chunk n (COPY) while this thread normalizes chunk n + 1.
+    with connect() as conn, connect(autocommit=True) as reader, ThreadPoolExecutor(1) as writer:
         run = runs.get_plan(conn, run_id)
         source = registry.load().source(run.source)
         mapping = get_mapping(source.dialect)
         loader = Loader(conn, source.name, run_id, watermark_on=source.watermark_field)
         bar = progress.task(f"{source.name}: normalize + load")
-        for rows in staging.read_staged(conn, run_id):
-            loader.add(*normalize_chunk(mapping, source.name, rows))
+        copying: Future[None] | None = None
+        for rows in staging.read_staged(reader, run_id):
+            chunk = normalize_chunk(mapping, source.name, rows)
+            if copying is not None:
+                copying.result()
+            copying = writer.submit(loader.add, *chunk)
             bar.advance(len(rows))
             failpoints.reached("mid_load")
+        if copying is not None:
+            copying.result()
         counts = loader.finish()
         runs.record_counts(conn, run_id, counts)
         bar.done()

@@ -8,7 +8,6 @@ rejects what cannot be right (a 10-digit CCCD, a phone with letters) and *flags*
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from datetime import date, datetime
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from schemas import jsontext
 from schemas.codes import (
     ApplicantType,
     Channel,
@@ -192,15 +192,15 @@ class Dossier(_Model):
     status_raw: str | None = None
     note: Text | None = None
     # lists
-    history: list[StatusEvent] = []
-    documents: list[Document] = []
-    fees: list[Fee] = []
-    supplements: list[Supplement] = []
-    results: list[ResultDoc] = []
+    history: list[StatusEvent] = Field(default_factory=list)
+    documents: list[Document] = Field(default_factory=list)
+    fees: list[Fee] = Field(default_factory=list)
+    supplements: list[Supplement] = Field(default_factory=list)
+    results: list[ResultDoc] = Field(default_factory=list)
     # meta (part of the record; ingest metadata such as ingested_at lives in the database only)
     source_updated_at: Timestamp
-    text_fixes: list[TextFix] = []
-    flags: list[str] = []
+    text_fixes: list[TextFix] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
     on_time: OnTime = OnTime.NOT_YET_DUE  # derived from due vs finished/returned on validation
 
     @model_validator(mode="after")
@@ -238,9 +238,7 @@ class Dossier(_Model):
 
     def canonical_json(self) -> str:
         """Sorted, compact JSON of the record: what the content hash is computed over."""
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        )
+        return jsontext.canonical(self.model_dump(mode="json"))
 
 
 _DERIVED_FLAGS = ("ma_ho_so_nonstandard", "ma_ho_so_date_mismatch", "status_move:")

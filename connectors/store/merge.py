@@ -76,7 +76,7 @@ class Loader:
             "CREATE TEMP TABLE incoming (seq int, uid text, source_record_id text, ma_ho_so text,"
             " content_hash text, status smallint, received_at timestamptz, due_at timestamptz,"
             " finished_at timestamptz, procedure_code text, agency_code text, district_code text,"
-            " commune_code text, applicant_id_hash text, source_updated_at timestamptz, record text,"
+            " commune_code text, applicant_id_hash text, source_updated_at timestamptz, record jsonb,"
             " flags text[]) ON COMMIT DROP"
         )
         conn.execute(
@@ -113,18 +113,18 @@ class Loader:
         x, params = self.conn.execute, {"source": self.source, "run": self.run_id}
         x("SELECT pg_advisory_xact_lock(%s)", (MERGE_LOCK,))
         # Duplicates of one key inside the batch: the newest wins (ON CONFLICT cannot touch a row twice).
+        # `classified` holds keys only; the wide columns (the record) stay in `incoming`, joined back by seq.
         x(
-            "CREATE TEMP TABLE latest ON COMMIT DROP AS SELECT DISTINCT ON (uid) * FROM incoming"
-            " ORDER BY uid, source_updated_at DESC, seq DESC"
-        )
-        x(
-            "CREATE TEMP TABLE classified ON COMMIT DROP AS SELECT l.*, CASE"
+            "CREATE TEMP TABLE classified ON COMMIT DROP AS SELECT DISTINCT ON (l.uid) l.seq, l.uid,"
+            " l.source_record_id, l.ma_ho_so, CASE"
             "  WHEN d.uid IS NULL THEN 'new'"
             "  WHEN d.source_updated_at > l.source_updated_at THEN 'stale'"
             "  WHEN d.content_hash = l.content_hash THEN 'unchanged'"
             "  ELSE 'changed' END AS class, NULL::text AS holder"
-            " FROM latest l LEFT JOIN onestop.dossier d ON d.uid = l.uid"
+            " FROM incoming l LEFT JOIN onestop.dossier d ON d.uid = l.uid"
+            " ORDER BY l.uid, l.source_updated_at DESC, l.seq DESC"
         )
+        x("ANALYZE classified")  # temp tables have no statistics: without them the joins below plan badly
         # A MaHoSo already held by another live dossier, here or earlier in this batch, is a conflict.
         x(
             "UPDATE classified c SET holder = h.uid FROM onestop.dossier h"
@@ -144,12 +144,12 @@ class Loader:
             "  status, received_at, due_at, finished_at, procedure_code, agency_code, district_code, commune_code,"
             "  applicant_id_hash, source_updated_at, record, flags, conflict_with, last_run_id)"
             # A dossier deleted behind the pipeline's back comes back after its last recorded version.
-            " SELECT uid, %(source)s, source_record_id, ma_ho_so,"
-            "  COALESCE((SELECT max(v.version) FROM onestop.dossier_version v WHERE v.uid = classified.uid), 0) + 1,"
-            "  content_hash, status, received_at, due_at,"
-            "  finished_at, procedure_code, agency_code, district_code, commune_code, applicant_id_hash,"
-            "  source_updated_at, record::jsonb, flags, holder, %(run)s"
-            " FROM classified WHERE class IN ('new', 'changed')"
+            " SELECT i.uid, %(source)s, i.source_record_id, i.ma_ho_so,"
+            "  COALESCE((SELECT max(v.version) FROM onestop.dossier_version v WHERE v.uid = i.uid), 0) + 1,"
+            "  i.content_hash, i.status, i.received_at, i.due_at,"
+            "  i.finished_at, i.procedure_code, i.agency_code, i.district_code, i.commune_code,"
+            "  i.applicant_id_hash, i.source_updated_at, i.record, i.flags, c.holder, %(run)s"
+            " FROM classified c JOIN incoming i ON i.seq = c.seq WHERE c.class IN ('new', 'changed')"
             " ON CONFLICT (uid) DO UPDATE SET version = d.version + 1, ma_ho_so = EXCLUDED.ma_ho_so,"
             "  content_hash = EXCLUDED.content_hash, status = EXCLUDED.status, received_at = EXCLUDED.received_at,"
             "  due_at = EXCLUDED.due_at, finished_at = EXCLUDED.finished_at,"
@@ -185,11 +185,12 @@ class Loader:
             " content, unusual, run_id)"
             " SELECT uid, at, status, status_raw, actor, position, department, content,"
             "  COALESCE(('status_move:' || prev || '->' || status) = ANY(flags), false), %(run)s FROM ("
-            "  SELECT c.uid, c.flags, (e->>'at')::timestamptz AS at, (e->>'status')::smallint AS status,"
+            "  SELECT c.uid, i.flags, (e->>'at')::timestamptz AS at, (e->>'status')::smallint AS status,"
             "   e->>'status_raw' AS status_raw, e->>'actor' AS actor, e->>'position' AS position,"
             "   e->>'department' AS department, e->>'content' AS content,"
             "   lag(e->>'status') OVER (PARTITION BY c.uid ORDER BY n) AS prev"
-            "  FROM classified c CROSS JOIN LATERAL jsonb_array_elements(c.record::jsonb -> 'history')"
+            "  FROM classified c JOIN incoming i ON i.seq = c.seq"
+            "  CROSS JOIN LATERAL jsonb_array_elements(i.record -> 'history')"
             "   WITH ORDINALITY AS h(e, n)"
             "  WHERE c.class IN ('new', 'changed')) events"
             " ON CONFLICT DO NOTHING",
@@ -209,8 +210,8 @@ class Loader:
         # A record that now loads fine leaves the administrators' list of open failures.
         x(
             "UPDATE onestop.quarantine q SET state = 'superseded', resolved_at = now(), resolved_by = 'pipeline'"
-            " FROM classified c WHERE q.source = %(source)s AND q.record_id = c.source_record_id"
-            " AND q.state = 'open' AND c.class IN ('new', 'changed')",
+            " WHERE q.source = %(source)s AND q.state = 'open' AND EXISTS (SELECT FROM classified c"
+            "  WHERE c.source_record_id = q.record_id AND c.class IN ('new', 'changed'))",
             params,
         )
         # A deletion the source announced: the dossier is marked deleted (never removed) and leaves the portal queue.
@@ -227,7 +228,7 @@ class Loader:
             "(SELECT max(source_updated_at) FROM incoming_bad)" if column == "source_updated_at" else "NULL"
         )
         row = x(
-            "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM latest),"
+            "SELECT (SELECT count(*) FROM incoming), (SELECT count(*) FROM classified),"
             " (SELECT count(*) FROM classified WHERE class IN ('new', 'changed')),"
             " (SELECT count(*) FROM classified WHERE class = 'unchanged'),"
             " (SELECT count(*) FROM classified WHERE class = 'stale'),"
