@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,6 +208,45 @@ def normalize_chunk(
     return good, bad, deleted
 
 
+# Below this many staged records a load normalizes inline: starting processes would cost more than they save.
+PARALLEL_FROM = 10_000
+
+
+def normalize_processes(staged: int) -> int:
+    """Processes that normalize a load's chunks: ONESTOP_NORMALIZE_PROCESSES, else one per core up to 4
+    (a worker host runs several loads at once); none for a small load."""
+    if staged < PARALLEL_FROM:
+        return 0
+    return int(os.environ.get("ONESTOP_NORMALIZE_PROCESSES", min(os.cpu_count() or 1, 4)))
+
+
+def _normalize_in_worker(dialect: str, source: str, rows: list) -> tuple[list, list, list]:
+    return normalize_chunk(get_mapping(dialect), source, rows)
+
+
+def normalized(
+    dialect: str, source: str, chunks: Iterator[list], processes: int
+) -> Iterator[tuple[list, tuple]]:
+    """(staged rows, normalize_chunk's result) in order; with `processes`, chunks are normalized by worker
+    processes, a few chunks ahead, so that one slow chunk does not idle the others."""
+    if processes < 2:
+        mapping = get_mapping(dialect)
+        for rows in chunks:
+            yield rows, normalize_chunk(mapping, source, rows)
+        return
+    # fork: the workers start at once with this process's compiled mappings and imports (no re-import).
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending: deque[tuple[list, Future]] = deque()
+        for rows in chunks:
+            pending.append((rows, pool.submit(_normalize_in_worker, dialect, source, rows)))
+            if len(pending) > processes:
+                rows, done = pending.popleft()
+                yield rows, done.result()
+        while pending:
+            rows, done = pending.popleft()
+            yield rows, done.result()
+
+
 def load(run_id: int) -> RunCounts:
     """Normalize the run's staged records and merge them; the watermark moves in the same transaction."""
     # Staging is read on a second connection; the load's own transaction is fed by a writer thread, so the
@@ -213,12 +254,13 @@ def load(run_id: int) -> RunCounts:
     with connect() as conn, connect(autocommit=True) as reader, ThreadPoolExecutor(1) as writer:
         run = runs.get_plan(conn, run_id)
         source = registry.load().source(run.source)
-        mapping = get_mapping(source.dialect)
         loader = Loader(conn, source.name, run_id, watermark_on=source.watermark_field)
         bar = progress.task(f"{source.name}: normalize + load")
         copying: Future[None] | None = None
-        for rows in staging.read_staged(reader, run_id):
-            chunk = normalize_chunk(mapping, source.name, rows)
+        processes = normalize_processes(staging.count(reader, run_id))
+        for rows, chunk in normalized(
+            source.dialect, source.name, staging.read_staged(reader, run_id), processes
+        ):
             if copying is not None:
                 copying.result()
             copying = writer.submit(loader.add, *chunk)
@@ -382,6 +424,11 @@ def log_key() -> bytes | None:
 
 def anchor_file() -> Path:
     return Path(os.environ.get("ONESTOP_LOG_ANCHORS", settings.var_dir() / "message_log" / "anchors.jsonl"))
+
+
+def archive_dir() -> Path:
+    """Where `onestop purge` moves message-log entries past their retention (gzipped JSON lines)."""
+    return Path(os.environ.get("ONESTOP_LOG_ARCHIVE", anchor_file().parent / "archive"))
 
 
 def open_message_log(url: str) -> MessageLog:

@@ -157,8 +157,11 @@ class RetentionConfig(_Spec):
     raw_payloads: Duration = timedelta(days=30)  # staged records of runs; closed quarantined records
     quarantine: Duration = timedelta(days=90)  # open quarantined records keep their row, lose the payload
     incidents: Duration = timedelta(days=180)  # failed calls, task failures (they quote remote answers)
+    message_log: Duration = timedelta(
+        days=730
+    )  # older entries move to archive files (hashes, ids: no payloads)
 
-    @field_validator("raw_payloads", "quarantine", "incidents")
+    @field_validator("raw_payloads", "quarantine", "incidents", "message_log")
     @classmethod
     def _at_least_a_day(cls, value: timedelta) -> timedelta:
         if value < timedelta(days=1):  # a run's staged records must outlive its load

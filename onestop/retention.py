@@ -14,9 +14,13 @@ pipeline and the administrators need them (`retention:` in config/sources.yaml, 
 - `onestop.attempt`, `onestop.task_failure`: rows older than `incidents` are deleted (their messages are masked
   when written, but may quote a district's answer: names and addresses escape any mask).
 
+- `onestop.message_log` (hashes, sizes, ids: no payloads): entries older than `message_log` move to gzipped
+  JSON-lines files (pipeline.archive_dir()) and leave the table; a checkpoint keeps the last one, so `verify`
+  holds over what remains. A chain's newest entry always stays.
+
 Never touched: the unified dossier (`dossier`, `dossier_version`, `status_history`: the province's system of
-record), the tamper-evident `message_log` (hashes and sizes only: `verify` holds after a purge), the outbox, the
-portal calls (counts) and the MaHoSo conflicts (ids only).
+record, growing with the dossiers' real changes, not with the number of syncs), the outbox (one row per
+version), the portal calls (counts) and the MaHoSo conflicts (ids only).
 
 Everything is set-based: each statement purges up to `batch_size` rows in its own short transaction.
 `purge()` is a plain function: the CLI (`onestop purge`) and a daily Airflow task call it.
@@ -33,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from connectors.store import message_log
 from onestop import registry
 from onestop.db import connect
 
@@ -111,7 +116,9 @@ class PurgeReport:
         title = (
             f"onestop purge{' --dry-run' if self.dry_run else ''}: what {verb} (retention of personal data)"
         )
-        table = Table(title=title, caption="message_log untouched: payload hashes stay, `verify` still holds")
+        table = Table(
+            title=title, caption="message_log: old entries move to archive files, `verify` still holds"
+        )
         for col, justify in (("table", "left"), ("kind", "left"), ("action", "left"), ("rows", "right"),
                              ("bytes", "right"), ("older than", "left"), ("oldest kept", "left")):  # fmt: skip
             table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -143,6 +150,7 @@ _CUTOFF_OF = {
     ("quarantine", None): "raw_payloads",
     ("attempt", None): "incidents",
     ("task_failure", None): "incidents",
+    ("message_log", None): "message_log",
 }
 
 
@@ -150,6 +158,7 @@ _DRY_ACTION = {
     "deleted": "would delete",
     "payload cleared": "would clear payload",
     "marked failed": "would mark failed",
+    "archived": "would archive",
 }
 
 
@@ -172,6 +181,7 @@ def _empty_lines() -> list[PurgeLine]:
         PurgeLine("sync_run", "abandoned runs", "marked failed"),
         *(PurgeLine("quarantine", state, "payload cleared") for state in ("open", "redriven", "resolved", "superseded")),
         *(PurgeLine(t, kind, "deleted") for t, (kind, _) in _INCIDENT_TABLES.items()),
+        PurgeLine("message_log", "old entries", "archived"),
     ]  # fmt: skip
 
 
@@ -191,11 +201,13 @@ def purge(
         "raw_payloads": now - config.raw_payloads,
         "quarantine": now - config.quarantine,
         "incidents": now - config.incidents,
+        "message_log": now - config.message_log,
     }
     params = {
         "raw": cutoffs["raw_payloads"],
         "quarantine": cutoffs["quarantine"],
         "incidents": cutoffs["incidents"],
+        "message_log": cutoffs["message_log"],
     }
     report = PurgeReport(dry_run=dry_run, now=now, cutoffs=cutoffs, lines=_empty_lines())
     with connect(url, autocommit=True) as conn:
@@ -249,6 +261,11 @@ def _count(conn: psycopg.Connection, report: PurgeReport, params: dict) -> None:
             " WHERE at < %(incidents)s",
             {**params, "kind": kind},
         ).fetchall())  # fmt: skip
+    _add(report, "message_log", x(
+        "SELECT 'old entries', count(*), 0 FROM onestop.message_log l WHERE at < %(message_log)s"
+        " AND seq < (SELECT max(seq) FROM onestop.message_log h WHERE h.chain = l.chain)",
+        params,
+    ).fetchall())  # fmt: skip
 
 
 def _batches(conn: psycopg.Connection, report: PurgeReport, table: str, sql: str, params: dict) -> None:
@@ -302,6 +319,10 @@ def _purge(conn: psycopg.Connection, report: PurgeReport, params: dict, batch_si
             f"  RETURNING octet_length({column}) AS bytes)"
             " SELECT %(kind)s, count(*), COALESCE(sum(bytes), 0) FROM gone HAVING count(*) > 0"
         ), {**params, "kind": kind})  # fmt: skip
+    from onestop.pipeline import archive_dir  # the pipeline's heavier imports only when purging
+
+    archived = message_log.archive(conn, params["message_log"], archive_dir())
+    _add(report, "message_log", [("old entries", n, 0) for _, n, _ in archived])
 
 
 def _oldest_kept(conn: psycopg.Connection, report: PurgeReport, params: dict) -> None:

@@ -5,13 +5,19 @@ Each entry's hash covers its fields and the previous entry's hash, keyed with an
 configured (an Airflow connection), so nobody without the key can recompute a chain. Heads are also exported to an
 append-only file outside the database (anchors), so a recomputed or tail-truncated chain no longer matches them.
 `verify()` detects an edited, deleted, reordered, recomputed or tail-truncated log.
+
+The log does not grow without bound: `archive()` (run by `onestop purge` past `retention.message_log`) moves a
+chain's old entries to a gzipped JSON-lines file and deletes them; a checkpoint row keeps the last archived
+entry, which the first remaining one must follow, so `verify()` still holds over what remains.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,6 +84,53 @@ class MessageLog:
             self._conn.close()
 
 
+COLUMNS = "chain, seq, at, direction, kind, payload_hash, size, ids, prev_hash, entry_hash"
+
+
+def archive(conn: psycopg.Connection, before: datetime, folder: Path) -> list[tuple[str, int, int]]:
+    """Move each chain's entries older than `before` (never its head: appends follow it) to a file in
+    `folder`, delete them, and checkpoint the chain. Returns (chain, entries, bytes written) per chain.
+    `conn` is autocommitted; each chain is one transaction under the chain's append lock."""
+    done = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for chain, last in conn.execute(
+        "SELECT chain, max(seq) FROM onestop.message_log l WHERE at < %s"
+        " AND seq < (SELECT max(seq) FROM onestop.message_log h WHERE h.chain = l.chain) GROUP BY chain",
+        (before,),
+    ).fetchall():
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('onestop.message_log:' || %s))", (chain,))
+            first = conn.execute(
+                "SELECT min(seq) FROM onestop.message_log WHERE chain = %s", (chain,)
+            ).fetchone()[0]  # type: ignore[index]
+            path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', chain)}.{first:012d}-{last:012d}.jsonl.gz"
+            count, head = 0, None
+            with (
+                gzip.open(path, "wt", encoding="utf-8") as out,
+                conn.cursor(name="message_log_archive") as cur,
+            ):
+                cur.execute(
+                    f"SELECT {COLUMNS} FROM onestop.message_log WHERE chain = %s AND seq <= %s ORDER BY seq",
+                    (chain, last),
+                )
+                for c, seq, at, direction, kind, payload_hash, size, ids, prev_hash, digest in cur:
+                    out.write(json.dumps({
+                        "chain": c, "seq": seq, "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+                        "direction": direction, "kind": kind, "payload_hash": payload_hash, "size": size,
+                        "ids": list(ids), "prev_hash": prev_hash, "entry_hash": digest,
+                    }) + "\n")  # fmt: skip
+                    count, head = count + 1, digest
+            conn.execute("DELETE FROM onestop.message_log WHERE chain = %s AND seq <= %s", (chain, last))
+            conn.execute(
+                "INSERT INTO onestop.message_log_checkpoint (chain, seq, entry_hash, archive) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (chain) DO UPDATE SET seq = EXCLUDED.seq, entry_hash = EXCLUDED.entry_hash,"
+                "  archive = EXCLUDED.archive, archived_at = now()",
+                (chain, last, head, str(path)),
+            )
+        done.append((chain, count, path.stat().st_size))
+    return done
+
+
 def export_anchors(conn: psycopg.Connection, anchor_file: Path) -> int:
     """Append every chain's head (chain, seq, hash, time) to a file outside the database; returns chains."""
     heads = conn.execute(
@@ -111,6 +164,13 @@ def verify(conn: psycopg.Connection, key: bytes | None, anchor_file: Path | None
 def _verify(conn: psycopg.Connection, key: bytes | None, anchor_file: Path | None) -> list[Problem]:
     problems: list[Problem] = []
     heads: dict[str, tuple[int, str]] = {}
+    # An archived chain starts after its checkpoint: (last archived seq, its hash).
+    starts = {
+        c: (seq, digest)
+        for c, seq, digest in conn.execute(
+            "SELECT chain, seq, entry_hash FROM onestop.message_log_checkpoint"
+        ).fetchall()
+    }
     with conn.cursor(name="message_log_verify") as cur:  # streams: a log may hold millions of entries
         cur.execute(
             "SELECT chain, seq, at, direction, kind, payload_hash, size, ids, prev_hash, entry_hash"
@@ -119,7 +179,8 @@ def _verify(conn: psycopg.Connection, key: bytes | None, anchor_file: Path | Non
         chain, expected_seq, prev, prev_at = None, 1, GENESIS, None
         for c, seq, at, direction, kind, payload_hash, size, ids, prev_hash, digest in cur:
             if c != chain:
-                chain, expected_seq, prev, prev_at = c, 1, GENESIS, None
+                archived_seq, archived_hash = starts.get(c, (0, GENESIS))
+                chain, expected_seq, prev, prev_at = c, archived_seq + 1, archived_hash, None
             if seq != expected_seq:
                 problems.append(Problem(c, seq, f"entries {expected_seq}..{seq - 1} are missing (deleted)"))
             if prev_hash != prev:
@@ -139,6 +200,10 @@ def _verify(conn: psycopg.Connection, key: bytes | None, anchor_file: Path | Non
             a = json.loads(line)
             anchored[(a["chain"], a["seq"])] = a["hash"]
         for (c, seq), digest in sorted(anchored.items()):
+            if seq <= starts.get(c, (0, ""))[0]:  # archived: only the checkpoint itself is still here
+                if seq == starts[c][0] and starts[c][1] != digest:
+                    problems.append(Problem(c, seq, "the archive checkpoint differs from its anchor"))
+                continue
             if c not in heads or heads[c][0] < seq:
                 problems.append(Problem(c, seq, "an anchored entry is gone (the log was truncated)"))
                 continue

@@ -97,7 +97,8 @@ def set_state(conn: psycopg.Connection, run_id: int, state: str, *, error: str |
 def set_extracted(conn: psycopg.Connection, run_id: int, *, pages: int, ack_ids: list[str]) -> None:
     """Extraction done; a change feed's ack ids wait here until the load has committed."""
     conn.execute(
-        "UPDATE onestop.sync_run SET state = 'extracted', pages = %s, ack_ids = %s WHERE run_id = %s",
+        "UPDATE onestop.sync_run SET state = 'extracted', extracted_at = clock_timestamp(), pages = %s, ack_ids = %s"
+        " WHERE run_id = %s",
         (pages, ack_ids or None, run_id),
     )
 
@@ -106,7 +107,7 @@ def record_counts(conn: psycopg.Connection, run_id: int, counts: RunCounts) -> N
     conn.execute(
         "UPDATE onestop.sync_run SET fetched = %(fetched)s, loaded = %(loaded)s, unchanged = %(unchanged)s,"
         " stale = %(stale)s, quarantined = %(quarantined)s, duplicates = %(duplicates)s, deleted = %(deleted)s,"
-        " conflicts = %(conflicts)s, state = 'loaded', finished_at = now(), error = NULL"
+        " conflicts = %(conflicts)s, state = 'loaded', finished_at = clock_timestamp(), error = NULL"
         " WHERE run_id = %(run_id)s",
         {**counts.as_dict(), "run_id": run_id},
     )

@@ -20,6 +20,12 @@ def stage(conn: psycopg.Connection, run_id: int, records: Iterable[tuple[str | N
     return seq
 
 
+def count(conn: psycopg.Connection, run_id: int) -> int:
+    """Records staged for a run (seq counts from 0 without gaps: one look at the primary key)."""
+    row = conn.execute("SELECT max(seq) + 1 FROM onestop.staging WHERE run_id = %s", (run_id,)).fetchone()
+    return row[0] or 0 if row else 0
+
+
 def read_staged(
     conn: psycopg.Connection, run_id: int, chunk: int = 2000
 ) -> Iterator[list[tuple[int, str | None, str, str]]]:

@@ -46,7 +46,13 @@ from starlette.responses import Response
 
 from onestop.simulators import _common as common
 from onestop.simulators._server import json_response
-from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig, QueryCache, parse_iso
+from onestop.simulators.igate_data import (
+    DossierGenerator,
+    GeneratorConfig,
+    QueryCache,
+    index_in_background,
+    parse_iso,
+)
 
 MAX_PAGE_SIZE = 1000
 FAULTS = ("dup_across_pages", "change_while_paging", "out_of_order", "token_expiry")
@@ -82,6 +88,9 @@ class OverlaidGenerator(DossierGenerator):
         k, at = moved
         t0, times, statuses, bad, p, method = line
         return t0, [*times[:k], at, *times[k + 1 :]], statuses, bad, p, method
+
+    def _moved(self) -> list[int]:
+        return list(self.overlay)
 
     def visible(self, i: int, clock: int) -> tuple[list[int], list[int], str | None, int]:
         """(event times, statuses, bad reason, how many events are visible at clock)."""
@@ -211,6 +220,7 @@ def _page_params(request: Request) -> tuple[int, int, float | None, float | None
 
 def create_app(settings: IgateSettings) -> FastAPI:
     gen = OverlaidGenerator(settings.generator)
+    index_in_background(gen)
     state = _State(gen=gen, cache=QueryCache(gen), clock=settings.initial_clock())
     if settings.faults:
         state.switch_faults(settings.faults, settings.fault_every)

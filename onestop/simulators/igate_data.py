@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import math
 import random
+import threading
 from array import array
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -515,10 +518,25 @@ class DossierGenerator:
 
     # --- queries ---------------------------------------------------------------------------------------
 
+    def build_event_index(self) -> None:
+        """Index every event time of every dossier (what a district system's index on updatedDate does), so
+        that a window query looks at the dossiers with an event in it, not at 60 days of receipts. Worth it
+        for large systems only: 1,000,000 dossiers take ~15 s and ~100 MB. Safe to run in a thread."""
+        keys = array("q")
+        for i in range(self.count):
+            for t in DossierGenerator._timeline(self, i)[1]:  # the base timelines; overlays are checked apart
+                keys.append((t << 24) | i)
+        self._event_keys = array("q", sorted(keys))
+
+    def _moved(self) -> list[int]:
+        """Dossiers whose timeline differs from the generated one (none here; see OverlaidGenerator)."""
+        return []
+
     def matching(self, lo: float | None, hi: float | None, clock: int) -> array:
         """Indices of dossiers whose updatedDate at clock lies in [lo, hi], ordered by (updatedDate, id).
 
-        Only receipts in [lo - EVENT_WINDOW, min(hi, clock)] can match, a contiguous index range.
+        Only receipts in [lo - EVENT_WINDOW, min(hi, clock)] can match, a contiguous index range; with the
+        event index, only the dossiers with an event in [lo, top] (the last visible one must be among them).
         """
         top = clock if hi is None else min(hi, clock)
         bottom = float("-inf") if lo is None else lo
@@ -526,14 +544,30 @@ class DossierGenerator:
             return array("l")
         i0 = 0 if lo is None else self.first_index_at_or_after(lo - EVENT_WINDOW)
         i1 = self.first_index_after(top)
+        candidates: Iterable[int] = range(i0, i1)
+        index = getattr(self, "_event_keys", None)
+        if index is not None and lo is not None:
+            first = bisect.bisect_left(index, math.ceil(bottom) << 24)
+            last = bisect.bisect_left(index, (int(top) + 1) << 24)
+            found = {key & 0xFFFFFF for key in index[first:last]}
+            candidates = sorted(found.union(i for i in self._moved() if i0 <= i < i1))
         keys = []
-        for i in range(i0, i1):
+        for i in candidates:
             times = self._timeline(i)[1]
             u = times[bisect.bisect_right(times, clock) - 1]
             if bottom <= u <= top:
                 keys.append((u << 24) | i)  # id order equals index order (see dossier_id)
         keys.sort()
         return array("l", [key & 0xFFFFFF for key in keys])
+
+
+INDEXED_FROM = 50_000  # dossiers: below this a window scan is cheaper than the index
+
+
+def index_in_background(gen: DossierGenerator) -> None:
+    """A large simulated system indexes its event times in a thread; queries scan until it is ready."""
+    if gen.count >= INDEXED_FROM:
+        threading.Thread(target=gen.build_event_index, name="event-index", daemon=True).start()
 
 
 class QueryCache:

@@ -63,6 +63,7 @@ from onestop.simulators.igate_data import (
     TZ,
     VENDOR_STATUS_TO_CANONICAL,
     DossierGenerator,
+    index_in_background,
 )
 
 RESOURCE = "/DichVu/DanhSachHoSo.aspx"
@@ -147,6 +148,7 @@ class LegacyShop:
     def __init__(self, settings: LegacySettings) -> None:
         self.settings = settings
         self.gen = DossierGenerator(settings.generator)
+        index_in_background(self.gen)
         self.district = settings.generator.district
         self._phase = random.Random(f"{settings.generator.seed}:text").random()
         self._cache: OrderedDict[tuple, array] = OrderedDict()

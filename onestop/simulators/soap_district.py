@@ -48,6 +48,7 @@ from onestop.simulators.igate_data import (
     VENDOR_STATUS_TO_CANONICAL,
     DossierGenerator,
     QueryCache,
+    index_in_background,
     parse_iso,
 )
 
@@ -409,6 +410,7 @@ def _clock_error(exc: common.ClockError) -> str:
 
 def create_app(settings: SoapSettings) -> FastAPI:
     gen = DossierGenerator(settings.generator)
+    index_in_background(gen)
     wsdl = WSDL_TEMPLATE.read_text(encoding="utf-8")
     state = _State(gen=gen, cache=QueryCache(gen), clock=settings.initial_clock(), wsdl=wsdl)
     app = FastAPI(title="SOAP district simulator", docs_url=None, redoc_url=None, openapi_url=None)

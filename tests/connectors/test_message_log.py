@@ -1,13 +1,15 @@
 """The message log: untouched it verifies; each of five attacks is detected — an edited, a deleted, a reordered,
-a recomputed and a tail-truncated log."""
+a recomputed and a tail-truncated log; archiving its old entries leaves the rest verifiable."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 
 import pytest
 
-from connectors.store.message_log import GENESIS, MessageLog, entry_hash, export_anchors, verify
+from connectors.store.message_log import GENESIS, MessageLog, archive, entry_hash, export_anchors, verify
 
 KEY = b"hmac-key-from-an-airflow-connection"
 
@@ -91,3 +93,44 @@ def test_without_a_key_a_recomputed_chain_is_caught_by_the_anchors(db, pg_url, t
 def test_a_truncated_tail_is_detected(db, logged: Path) -> None:
     db.execute("DELETE FROM onestop.message_log WHERE chain = 'hd_chi_linh' AND seq >= 9")
     assert problems(db, logged) == ["hd_chi_linh #10: an anchored entry is gone (the log was truncated)"]
+
+
+def test_old_entries_move_to_an_archive_file_and_the_rest_still_verifies(db, logged: Path, tmp_path) -> None:
+    db.execute(
+        "UPDATE onestop.message_log SET at = at - interval '3 years' WHERE chain = 'hd_chi_linh' AND seq <= 6"
+    )
+    cutoff = db.execute("SELECT now() - interval '730 days'").fetchone()[0]
+    kept = db.execute("SELECT * FROM onestop.message_log WHERE chain = 'portal' OR seq > 6").fetchall()
+
+    assert [(c, n) for c, n, _ in archive(db, cutoff, tmp_path / "archive")] == [("hd_chi_linh", 6)]
+
+    assert (
+        db.execute("SELECT * FROM onestop.message_log WHERE chain = 'portal' OR seq > 6").fetchall() == kept
+    )
+    assert db.execute("SELECT count(*) FROM onestop.message_log").fetchone() == (len(kept),)
+    assert problems(db, logged) == []
+    [file] = (tmp_path / "archive").glob("hd_chi_linh.*.jsonl.gz")
+    entries = [json.loads(line) for line in gzip.decompress(file.read_bytes()).splitlines()]
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5, 6] and entries[0]["prev_hash"] == GENESIS
+    assert (
+        entries[-1]["entry_hash"]
+        == db.execute(
+            "SELECT entry_hash FROM onestop.message_log_checkpoint WHERE chain = 'hd_chi_linh'"
+        ).fetchone()[0]
+    )
+    assert archive(db, cutoff, tmp_path / "archive") == []  # nothing more is due
+
+    # With everything due, each chain keeps its newest entry: the next append follows it.
+    later = db.execute("SELECT now() + interval '1 day'").fetchone()[0]
+    moved = {c: n for c, n, _ in archive(db, later, tmp_path / "archive")}
+    assert moved == {"hd_chi_linh": 3, "portal": 2}
+    assert db.execute("SELECT chain, seq FROM onestop.message_log ORDER BY 1").fetchall() == [
+        ("hd_chi_linh", 10), ("portal", 3)
+    ]  # fmt: skip
+    assert problems(db, logged) == []
+
+    # What remains is as tamper-evident as before: a forged checkpoint, a deleted remaining entry.
+    db.execute("UPDATE onestop.message_log_checkpoint SET entry_hash = %s WHERE chain = 'portal'", (GENESIS,))
+    assert "portal #3: does not follow the entry before it (deleted or reordered)" in problems(db, logged)
+    db.execute("DELETE FROM onestop.message_log WHERE chain = 'hd_chi_linh'")
+    assert "hd_chi_linh #10: an anchored entry is gone (the log was truncated)" in problems(db, logged)

@@ -306,3 +306,30 @@ def test_a_hostile_answer_mid_sync_is_refused_and_nothing_is_half_loaded(
     assert db.execute("SELECT count(*) FROM onestop.staging WHERE run_id = %s", (run[0],)).fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM onestop.watermark").fetchone()[0] == 0
+
+
+def test_worker_processes_normalize_exactly_what_one_process_does(db, districts, monkeypatch) -> None:
+    """A large load normalizes its chunks in worker processes: the same dossiers, versions, history and
+    quarantine as the same staged records normalized inline."""
+
+    def outcome() -> tuple:
+        q = db.execute
+        return (
+            status.checksum(db),
+            q("SELECT uid, version, content_hash, record FROM onestop.dossier ORDER BY uid").fetchall(),
+            q("SELECT uid, at, status, unusual FROM onestop.status_history ORDER BY 1, 2, 3").fetchall(),
+            q("SELECT record_id, errors, error_class FROM onestop.quarantine ORDER BY record_id").fetchall(),
+        )
+
+    inline = pipeline.sync(SOURCE)  # a small run: normalized inline
+    expected = outcome()
+    run_id = db.execute("SELECT max(run_id) FROM onestop.sync_run").fetchone()[0]
+    db.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
+               " onestop.quarantine, onestop.conflict, onestop.watermark")  # fmt: skip
+    db.execute("UPDATE onestop.sync_run SET state = 'extracted' WHERE run_id = %s", (run_id,))
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
+    monkeypatch.setenv("ONESTOP_NORMALIZE_PROCESSES", "2")
+    assert pipeline.normalize_processes(staging.count(db, run_id)) == 2
+
+    assert pipeline.load(run_id) == inline
+    assert outcome() == expected

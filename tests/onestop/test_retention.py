@@ -162,6 +162,28 @@ def test_a_dry_run_changes_nothing_and_the_purge_does_what_it_said(db, aged) -> 
     assert snapshot(db)["quarantine"] == after["quarantine"]
 
 
+def test_message_log_entries_past_their_retention_move_to_archive_files(
+    db, aged, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("ONESTOP_LOG_ARCHIVE", str(tmp_path / "archive"))
+    heads = db.execute("SELECT chain, max(seq) FROM onestop.message_log GROUP BY 1 ORDER BY 1").fetchall()
+    old = db.execute(
+        "UPDATE onestop.message_log l SET at = at - interval '731 days'"
+        " WHERE seq < (SELECT max(seq) FROM onestop.message_log h WHERE h.chain = l.chain)"
+    ).rowcount
+    assert old > 0
+
+    assert purge(dry_run=True).rows("message_log") == old
+    assert purge().rows("message_log") == old
+
+    assert db.execute("SELECT chain, seq FROM onestop.message_log ORDER BY 1").fetchall() == heads
+    assert log_problems(db) == []
+    assert sorted(f.name.split(".")[0] for f in (tmp_path / "archive").iterdir()) == sorted(
+        chain for chain, seq in heads if seq > 1
+    )
+    assert purge().rows("message_log") == 0
+
+
 def test_purge_looks_ahead_with_now(db, aged) -> None:
     """With `now` a year ahead, everything that holds a payload is due (the recent run and records too)."""
     ahead = purge(now=datetime.now(UTC) + timedelta(days=365), dry_run=True)
@@ -190,8 +212,8 @@ def test_the_cli_shows_what_would_go_then_what_went(db, aged) -> None:
 
 def test_retention_comes_from_the_registry_with_defaults() -> None:
     shipped = registry.load().retention
-    assert (shipped.raw_payloads, shipped.quarantine, shipped.incidents) == (
-        timedelta(days=30), timedelta(days=90), timedelta(days=180)
+    assert (shipped.raw_payloads, shipped.quarantine, shipped.incidents, shipped.message_log) == (
+        timedelta(days=30), timedelta(days=90), timedelta(days=180), timedelta(days=730)
     )  # fmt: skip
     assert registry.parse({"sources": []}).retention == registry.RetentionConfig()
     week = registry.parse({"retention": {"raw_payloads": "7d"}, "sources": []}).retention

@@ -16,6 +16,7 @@ from onestop.simulators.igate_data import (
 )
 
 CLOCKS = ("2025-02-10T09:00:00+07:00", "2025-04-01T17:00:00+07:00", "2025-08-30T17:00:00+07:00")
+OPEN_CLOCKS = CLOCKS[:2]  # before every dossier has finished: some have an event still to come
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,26 @@ def test_a_million_dossiers_cost_nothing_until_asked() -> None:
     last = g.record(999_999, clock)
     assert last is not None and last["code"].startswith("000.00.14.H23-250618-")  # thousands a day
     assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize("clock_iso", OPEN_CLOCKS)
+def test_the_event_index_answers_window_queries_exactly_as_the_scan(clock_iso: str) -> None:
+    """A large system indexes its event times; changed dossiers (an overlay) are found beside the index."""
+    from onestop.simulators.igate import OverlaidGenerator
+
+    scanned, indexed = (OverlaidGenerator(GeneratorConfig(seed=7, count=1500)) for _ in range(2))
+    indexed.build_event_index()
+    clock = int(parse_iso(clock_iso))
+    # A recent dossier's next event pulled to just before the clock (as the change-while-paging fault does).
+    moved = next(
+        i for i in range(scanned.first_index_after(clock) - 1, 0, -1)
+        if (v := scanned.visible(i, clock))[3] < len(v[0])
+    )  # fmt: skip
+    for g in (scanned, indexed):
+        g.overlay[moved] = (scanned.visible(moved, clock)[3], clock - 60)
+    windows = [("2025-02-03T00:00:00", "2025-02-07T23:59:59"), ("2025-03-15T00:00:00", None),
+               ("2025-01-02T00:00:00", "2025-01-02T12:00:00"), (clock_iso, None)]  # fmt: skip
+    for window in windows:
+        lo, hi = (parse_iso(w) if w else None for w in window)
+        assert list(indexed.matching(lo, hi, clock)) == list(scanned.matching(lo, hi, clock)), window
+    assert moved in indexed.matching(clock - 120, None, clock)
