@@ -408,12 +408,38 @@ class Bench:
         ]
         lines += ["", "| ratio | value |", "|---|---:|"]
         lines += [f"| {k} | {v:.2f}× |" if v is not None else f"| {k} | — |" for k, v in ratios.items()]
+        f["targets"] = targets(f)
+        lines += ["", "| target (2 cores, one run) | measured | met |", "|---|---:|:---:|"]
+        lines += [
+            f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |" for t in f["targets"]
+        ]
         table = "\n".join(lines)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "latest.md").write_text(table + "\n", encoding="utf-8")
         (RESULTS / "latest.json").write_text(json.dumps(f, indent=2, default=str) + "\n", encoding="utf-8")
         chart(f, RESULTS / "latest.png")
         print("\n" + table)
+
+
+def targets(f: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets against this run's figures: met or not, never hidden."""
+    r = f.get("ratios", {})
+    checks = [
+        ("load ≥ 50% of raw COPY rows/s", r.get("load_vs_copy"), lambda v: v >= 0.5, "{:.0%} of COPY"),
+        ("end to end ≥ 3× dlt, same source", r.get("e2e_vs_dlt"), lambda v: v >= 3, "{:.2f}×"),
+        ("normalize ≥ 20,000 dossiers/s per core (REST JSON)", f.get("normalize_per_s_per_core"),
+         lambda v: v >= 20_000, "{:,.0f}/s"),
+        ("SOAP lxml streaming ≥ 3× zeep objects", f.get("soap_lxml_vs_zeep"), lambda v: v >= 3, "{:.1f}×"),
+        ("peak RSS < 500 MB", f.get("peak_rss_mb"), lambda v: v < 500, "{:,.0f} MB"),
+        ("incremental cycle at 1M ≤ 1.2× at 10k", f.get("incremental_ratio_1m_vs_10k"), lambda v: v <= 1.2,
+         "{:.2f}×"),
+        ("700-source DAG folder < 2 s", f.get("dag_parse_s_700_sources"), lambda v: v < 2, "{:.2f} s"),
+    ]  # fmt: skip
+    return [
+        {"target": name, "value": value, "measured": fmt.format(value) if value is not None else "—",
+         "met": value is not None and ok(value)}
+        for name, value, ok, fmt in checks
+    ]  # fmt: skip
 
 
 CHARTED = {
