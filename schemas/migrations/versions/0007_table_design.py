@@ -1,5 +1,6 @@
 """Table design under load: phase timings on a run, the message log's archive checkpoints, and the indexes the
-administrators' pages need (failed deliveries, a dossier by MaHoSo whatever its state, task failures by source).
+administrators' pages need (a dossier by MaHoSo whatever its state, task failures by source), the outbox's
+due rows in the drainer's order.
 
 Revision ID: 0007
 Revises: 0006
@@ -27,10 +28,12 @@ def upgrade() -> None:
             archived_at  timestamptz NOT NULL DEFAULT now()
         );
 
-        -- Failed transfers (the administrators' list): failed and dead deliveries by source.
-        CREATE INDEX outbox_failed ON onestop.outbox (source, next_try_at) WHERE state IN ('failed', 'dead');
         -- A dossier's trace by MaHoSo, deleted or in conflict too (dossier_ma_ho_so_live holds live ones only).
         CREATE INDEX dossier_ma_ho_so ON onestop.dossier (ma_ho_so);
+        -- The outbox's due rows in the drainer's order (next try, uid): without uid in the index, each claim of
+        -- 50 sorted the whole backlog (0.7 s per claim with 960,000 pending; 0.3 ms with it).
+        DROP INDEX onestop.outbox_todo;
+        CREATE INDEX outbox_todo ON onestop.outbox (next_try_at, uid) WHERE state IN ('pending', 'sent', 'failed');
         CREATE INDEX task_failure_source ON onestop.task_failure (source, at DESC);
         """
     )
@@ -39,9 +42,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
+        DROP INDEX onestop.outbox_todo;
+        CREATE INDEX outbox_todo ON onestop.outbox (next_try_at) WHERE state IN ('pending', 'sent', 'failed');
         DROP INDEX onestop.task_failure_source;
         DROP INDEX onestop.dossier_ma_ho_so;
-        DROP INDEX onestop.outbox_failed;
         DROP TABLE onestop.message_log_checkpoint;
         ALTER TABLE onestop.sync_run DROP COLUMN extracted_at;
         """
