@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test test-scheduler test-pg15 chaos bench lint format clean venv
+.PHONY: demo test test-scheduler test-pg15 chaos bench profile lint format clean venv
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -39,6 +39,10 @@ chaos: $(SYNCED)
 ## BENCH_ARGS=--quick for the smoke-test size. Figures in bench/results/latest.{md,json,png}.
 bench: $(SYNCED)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Why: one sync's extract and load call by call (pyinstrument), bench/results/profile-{extract,load}.html.
+profile: $(SYNCED)
+	$(BIN)/python -m bench.profile $(PROFILE_ARGS)
 
 lint: $(SYNCED)
 	$(BIN)/ruff check .
