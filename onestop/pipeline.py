@@ -355,7 +355,11 @@ def _send(
                 continue
             records = [to_portal(d.record) for d in items]
             message_log.append(
-                "portal", "out", "DongBoHoSoMC", _canonical(records), [d.ma_ho_so for d in items]
+                "portal",
+                "out",
+                "DongBoHoSoMC",
+                jsontext.canonical(records).encode(),
+                [d.ma_ho_so for d in items],
             )
             before = portal.resends
             try:
@@ -385,7 +389,7 @@ def _send(
                 "portal",
                 "out",
                 "CapNhatTienDoHoSoMC",
-                _canonical(chunk),
+                jsontext.canonical(chunk).encode(),
                 sorted({r["MaHoSo"] for r in chunk}),
             )
             for row, result in zip(chunk, portal.update_progress(chunk), strict=True):
@@ -402,10 +406,6 @@ def _send(
         else:
             delivered.append((d.uid, d.version))
     return delivered, rejected
-
-
-def _canonical(payload: object) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 def breaker_for(url: str, endpoint: str) -> DatabaseBreaker:

@@ -261,11 +261,7 @@ def _count(conn: psycopg.Connection, report: PurgeReport, params: dict) -> None:
             " WHERE at < %(incidents)s",
             {**params, "kind": kind},
         ).fetchall())  # fmt: skip
-    _add(report, "message_log", x(
-        "SELECT 'old entries', count(*), 0 FROM onestop.message_log l WHERE at < %(message_log)s"
-        " AND seq < (SELECT max(seq) FROM onestop.message_log h WHERE h.chain = l.chain)",
-        params,
-    ).fetchall())  # fmt: skip
+    report.line("message_log", "old entries").rows = message_log.due_for_archive(conn, params["message_log"])
 
 
 def _batches(conn: psycopg.Connection, report: PurgeReport, table: str, sql: str, params: dict) -> None:

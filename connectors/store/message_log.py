@@ -85,6 +85,16 @@ class MessageLog:
 
 
 COLUMNS = "chain, seq, at, direction, kind, payload_hash, size, ids, prev_hash, entry_hash"
+# An entry due for the archive: older than the cutoff, and never its chain's head (appends follow it).
+_DUE = (
+    "FROM onestop.message_log l WHERE at < %s"
+    " AND seq < (SELECT max(seq) FROM onestop.message_log h WHERE h.chain = l.chain)"
+)
+
+
+def due_for_archive(conn: psycopg.Connection, before: datetime) -> int:
+    """How many entries archive(conn, before, …) would move."""
+    return conn.execute(f"SELECT count(*) {_DUE}", (before,)).fetchone()[0]  # type: ignore[index]
 
 
 def archive(conn: psycopg.Connection, before: datetime, folder: Path) -> list[tuple[str, int, int]]:
@@ -93,11 +103,7 @@ def archive(conn: psycopg.Connection, before: datetime, folder: Path) -> list[tu
     `conn` is autocommitted; each chain is one transaction under the chain's append lock."""
     done = []
     folder.mkdir(parents=True, exist_ok=True)
-    for chain, last in conn.execute(
-        "SELECT chain, max(seq) FROM onestop.message_log l WHERE at < %s"
-        " AND seq < (SELECT max(seq) FROM onestop.message_log h WHERE h.chain = l.chain) GROUP BY chain",
-        (before,),
-    ).fetchall():
+    for chain, last in conn.execute(f"SELECT chain, max(seq) {_DUE} GROUP BY chain", (before,)).fetchall():
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('onestop.message_log:' || %s))", (chain,))
             first = conn.execute(

@@ -28,6 +28,7 @@ from onestop import db, embedded_db, registry, settings
 from onestop.chaos.proxy import FaultProxy, start_proxy
 from onestop.demo import PORTAL_LOGIN, SIMULATORS, set_connection, truth
 from onestop.simulators.process import SimulatorProcess, start_simulator
+from schemas.jsontext import canonical
 
 # Dossiers per source by dialect, for a province of `scale` 1.0 (20,400 dossiers over the 13 sources).
 PER_SOURCE = {"igate": 2400, "dvc_soap": 1500, "aspnet_xml": 1200, "lgsp_feed": 1200}
@@ -289,10 +290,6 @@ def same_instant(held: datetime, text: str | None) -> bool:
     except ValueError:
         return True  # a vendor format the check does not parse: status alone decides
     return at.tzinfo is None or held == at
-
-
-def canonical(record: Any) -> str:
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def tail(path: Path, limit: int = 3000) -> str:
