@@ -100,7 +100,8 @@ def redrive(
     with connect() as conn:
         counts.deliveries = conn.execute(
             "UPDATE onestop.outbox SET state = 'pending', next_try_at = now(), attempts = 0"
-            f" WHERE state IN ('failed', 'dead'){where}",
+            # A delivery an administrator marked resolved stays as it is: resolving means "do not send".
+            f" WHERE state IN ('failed', 'dead') AND resolved_at IS NULL{where}",
             params,
         ).rowcount
     _repair_mismatches(source, error_class, ids, counts)

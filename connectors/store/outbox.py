@@ -105,7 +105,7 @@ def mark_failed(
     """(uid, version, code, message) rows. A rejection waits for a re-drive; a transport fault retries later."""
     for uid, version, code, message in failures:
         conn.execute(
-            "UPDATE onestop.outbox SET error_code = %s, error = %s,"
+            "UPDATE onestop.outbox SET error_code = %s, error = %s, failed_at = now(),"
             " state = CASE WHEN attempts >= %s THEN 'dead' ELSE 'failed' END,"
             # Backoff doubles (30 s → ~8.5 h by default); a rejection waits ('infinity') for a re-drive.
             " next_try_at = CASE WHEN %s THEN now() + %s * power(2, LEAST(attempts - 1, 10))"
