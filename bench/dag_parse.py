@@ -39,7 +39,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ("igate", "dvc_soap", "aspnet_xml", "lgsp_feed")
-FIXED_DAGS = ("onestop_deliver_portal", "onestop_redrive", "onestop_reconcile", "onestop_purge")
+FIXED_DAGS = (
+    "onestop_deliver_portal",
+    "onestop_redrive",
+    "onestop_reconcile",
+    "onestop_purge",
+    "onestop_alerts",
+)
 
 
 def write_registry(path: Path, sources: int, base: Path | None = None) -> list[str]:

@@ -1,7 +1,8 @@
-"""Daily upkeep: reconciliation (03:00 Asia/Ho_Chi_Minh, the day before; on demand with params day and sources)
-and the personal-data retention purge (02:30)."""
+"""Upkeep: reconciliation (03:00 Asia/Ho_Chi_Minh, the day before; on demand with params day and sources), the
+personal-data retention purge (02:30), and the sources' alerts (freshness, error rate; every 10 minutes)."""
 
-from onestop.airflow_dags import purge_dag, reconcile_dag
+from onestop.airflow_dags import alerts_dag, purge_dag, reconcile_dag
 
 onestop_reconcile = reconcile_dag()
 onestop_purge = purge_dag()
+onestop_alerts = alerts_dag()

@@ -209,13 +209,14 @@ def redrive_dag() -> DAG:
     failed deliveries go through the pipeline again; the Asset then starts delivery."""
     with DAG(
         dag_id="onestop_redrive",
-        description="Re-drive quarantined records and failed deliveries (params: source, error_class, ids)",
+        description="Re-drive quarantined records, failed deliveries and failed syncs"
+        " (params: source, error_class, ids; or keys from the console)",
         schedule=None,
         start_date=START,
         catchup=False,
         max_active_runs=1,
         tags=["onestop", "redrive"],
-        params={"source": None, "error_class": None, "ids": []},
+        params={"source": None, "error_class": None, "ids": [], "keys": [], "action_id": None},
         default_args={**_retries(), "on_failure_callback": record_failure},
     ) as dag:
 
@@ -225,7 +226,11 @@ def redrive_dag() -> DAG:
 
             params = get_current_context()["params"]
             return run_redrive(
-                params.get("source"), params.get("error_class"), params.get("ids") or None
+                params.get("source"),
+                params.get("error_class"),
+                params.get("ids") or None,
+                keys=params.get("keys") or None,
+                action_id=params.get("action_id"),
             ).as_dict()
 
         redrive()
@@ -292,6 +297,32 @@ def purge_dag() -> DAG:
             return retention.purge().as_dict()
 
         purge()
+    return dag
+
+
+def alerts_dag() -> DAG:
+    """Every 10 minutes: raise and clear source alerts (freshness, error rate, breaker) and notify the changes
+    by e-mail and chat webhook (registry `alerts:`); a failed notification fails the task and is sent again."""
+    with DAG(
+        dag_id="onestop_alerts",
+        description="Raise and clear source alerts (freshness, error rate, breaker); notify each change",
+        schedule=_cron_trigger("*/10 * * * *"),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["onestop", "alerts"],
+        default_args={**_retries(), "on_failure_callback": record_failure},
+    ) as dag:
+
+        @task
+        def check_sources() -> dict[str, int]:
+            from onestop import alerts, db
+
+            with db.connect(autocommit=True) as conn:
+                changes = alerts.run(conn, registry.load())
+            return {action: sum(c.action == action for c in changes) for action in ("raised", "cleared")}
+
+        check_sources()
     return dag
 
 

@@ -131,6 +131,10 @@ class SourceConfig(_Spec):
     )  # requests per second into this system (beside the pool)
     # What the watermark tracks: the source's update time, or (a system queryable by receipt date only) receipt.
     watermark_field: Literal["updated", "received"] = "updated"
+    # Alerts (onestop/alerts.py): no successful sync for longer than `freshness` is critical; more than
+    # `max_error_rate` of the last 24 h's fetched records failing (quarantine, delivery, failed runs) a warning.
+    freshness: Duration = timedelta(hours=2)
+    max_error_rate: float = Field(default=0.05, ge=0)
     rest: RestSpec | None = None
     soap: SoapSpec | None = None
     xml: XmlSpec | None = None
@@ -178,10 +182,20 @@ class BreakerConfig(_Spec):
     max_cooldown: Duration = timedelta(minutes=30)
 
 
+class AlertsConfig(_Spec):
+    """Where alerts go (onestop/alerts.py) when one is raised or cleared: e-mail through an Airflow SMTP
+    connection, and a chat app's incoming webhook (an Airflow connection whose host is the URL)."""
+
+    email_to: list[str] = []  # empty: no e-mail
+    smtp_conn_id: str = "smtp_default"
+    webhook_conn_id: str | None = None  # e.g. onestop_alert_webhook; None: no webhook
+
+
 class Registry(_Spec):
     portal: PortalConfig = PortalConfig()
     breakers: BreakerConfig = BreakerConfig()
     retention: RetentionConfig = RetentionConfig()
+    alerts: AlertsConfig = AlertsConfig()
     sources: list[SourceConfig]
 
     def source(self, name: str) -> SourceConfig:

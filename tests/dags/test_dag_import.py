@@ -15,7 +15,13 @@ def test_the_dags_folder_imports_without_errors_and_quickly() -> None:
 
     names = registry.load().names()
     expected = {f"onestop_{kind}_{n}" for n in names for kind in ("sync", "archive")}
-    expected |= {"onestop_deliver_portal", "onestop_redrive", "onestop_reconcile", "onestop_purge"}
+    expected |= {
+        "onestop_deliver_portal",
+        "onestop_redrive",
+        "onestop_reconcile",
+        "onestop_purge",
+        "onestop_alerts",
+    }
     assert set(dags) == expected
 
 
