@@ -109,6 +109,17 @@ def demo(
 
 
 @app.command()
+def ui(
+    dossiers: Annotated[int, typer.Option(help="dossiers across all district systems")] = 1200,
+    port: Annotated[int | None, typer.Option(help="Airflow's port (default 8080, else a free one)")] = None,
+) -> None:
+    """The administrators' console on one machine: database, simulators, failures, `airflow standalone`."""
+    from onestop import ui as ui_module
+
+    raise typer.Exit(ui_module.main(dossiers=dossiers, port=port))
+
+
+@app.command()
 def sync(
     source: Annotated[list[str] | None, typer.Argument(help="source names (default: all)")] = None,
     since: Annotated[datetime | None, typer.Option(help="read from this time (a backfill)")] = None,
@@ -158,8 +169,15 @@ def _status() -> dict:
 
 
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="alert rules only; exit 0 ok, 1 warning, 2 critical, 3 unknown")
+    ] = False,
+) -> None:
     """Counters per source since the start, the database and the portal."""
+    if check:
+        _status_check()
     with embedded_db.running():
         data = _status()
     if as_json:
@@ -178,6 +196,24 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
         f" {d['deleted']:,} deleted by their source, {d['conflicts']:,} MaHoSo conflicts (open)"
     )
     console.print(f"portal: {p['accepted']:,} accepted, {p['received']:,} received")
+
+
+def _status_check() -> None:
+    """Nagios/Zabbix style: one line per problem (the most severe first), or one OK line."""
+    from onestop import alerts, db, registry
+
+    try:
+        reg = registry.load()
+        with embedded_db.running(), db.connect(autocommit=True) as conn:
+            problems = alerts.check(conn, reg)
+    except Exception as exc:  # the monitor must tell "cannot tell" from "all is well"
+        print(f"UNKNOWN: {type(exc).__name__}: {exc}")
+        raise typer.Exit(3) from None
+    for problem in problems:
+        print(problem.line())
+    if not problems:
+        print(f"OK: {len(reg.sources)} sources fresh, error rates under threshold")
+    raise typer.Exit(alerts.exit_code(problems))
 
 
 @app.command()
@@ -213,6 +249,40 @@ def redrive(
         if deliver_now and (counts.redriven or counts.deliveries):
             out["delivery"] = pipeline.deliver().as_dict()
     print(json.dumps(out))
+
+
+@app.command()
+def trace(
+    query: Annotated[str, typer.Argument(help="a MaHoSo, a source record id or a citizen ID (9/12 digits)")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+) -> None:
+    """Trace a dossier (Tra cứu hồ sơ): fetched, staged, quarantined or loaded, queued, sent, delivered."""
+    from rich.text import Text
+
+    from onestop import db
+    from onestop import trace as tracing
+    from onestop.privacy import mask_text
+
+    with embedded_db.running(), db.connect() as conn:
+        found = tracing.find(conn, query)
+    if not found:
+        print(f"no dossier or quarantined record found for {mask_text(query.strip())!r}", file=sys.stderr)
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps([t.as_dict() for t in found], ensure_ascii=False, indent=2))
+        return
+    for t in found:
+        who = f", applicant {t.applicant_id_masked}" if t.applicant_id_masked else ""
+        console.print(Text(f"{t.source} / {t.source_record_id}  MaHoSo {t.ma_ho_so or '—'}  [{t.state}]{who}",
+                           style="bold"))  # fmt: skip
+        table = Table()
+        for col in ("time", "step", "version", "run", "detail"):
+            table.add_column(col, justify="right" if col in ("version", "run") else "left")
+        for e in t.events:
+            run = f"{e.run_id} ({e.airflow_run_id})" if e.airflow_run_id else str(e.run_id or "")
+            table.add_row(tracing.local_time(e.at), Text(e.label), "" if e.version is None else str(e.version),
+                          Text(run), Text(e.detail))  # fmt: skip
+        console.print(table)
 
 
 @app.command()
