@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test test-scheduler test-pg15 chaos bench profile lint format clean venv
+.PHONY: demo ui test test-scheduler test-browser test-pg15 chaos bench profile lint format clean venv
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -19,17 +19,26 @@ venv: $(SYNCED)
 demo: $(SYNCED)
 	$(BIN)/onestop demo
 
+## The administrators' console: embedded database, simulators, a sync that leaves failures, airflow standalone.
+## Prints URL, user and password; Ctrl-C stops everything.
+ui: $(SYNCED)
+	$(BIN)/onestop ui $(UI_ARGS)
+
 ## The test suite (real PostgreSQL, real HTTP servers, real Airflow dag.test()); ≤ 10 minutes on 2 cores.
 test: $(SYNCED)
-	$(BIN)/pytest -m "not scheduler"
+	$(BIN)/pytest -m "not scheduler and not browser"
 
 ## Slower tier: the real Airflow scheduler (LocalExecutor) with PostgreSQL metadata.
 test-scheduler: $(SYNCED)
 	$(BIN)/pytest -m scheduler
 
+## Slower tier: the console in a real browser (Debian's Chromium, driven by Playwright) against `make ui`'s stack.
+test-browser: $(SYNCED)
+	$(BIN)/pytest -m browser
+
 ## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
 test-pg15: $(SYNCED)
-	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler" tests/connectors tests/onestop
+	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler and not browser" tests/connectors tests/onestop
 
 ## Fault injection over a whole simulated province (≥ 20,000 dossiers); ≤ 30 minutes on 2 cores.
 chaos: $(SYNCED)

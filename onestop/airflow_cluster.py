@@ -67,6 +67,8 @@ class AirflowCluster:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         })  # fmt: skip
+        # `airflow standalone` starts its components as `airflow …` from PATH: this interpreter's.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
         return env
 

@@ -61,7 +61,11 @@ def truth(sim: SimulatorProcess) -> list[dict]:
 
 
 def start_simulators(
-    stack: ExitStack, sources: list[registry.SourceConfig], seed: int, dossiers: int
+    stack: ExitStack,
+    sources: list[registry.SourceConfig],
+    seed: int,
+    dossiers: int,
+    extra_args: tuple[str, ...] = (),
 ) -> tuple[dict[str, SimulatorProcess], SimulatorProcess]:
     demo_dir = settings.var_dir() / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +76,7 @@ def start_simulators(
     for i, source in enumerate(sources):
         module, login = SIMULATORS[source.dialect]
         # A receipt span a little past the clock: new dossiers arrive when the clock advances.
-        args = ["--seed", str(seed + i), "--count", str(per_source), "--span-days", "175"]
+        args = ["--seed", str(seed + i), "--count", str(per_source), "--span-days", "175", *extra_args]
         if source.district_code:
             args += ["--district", source.district_code]
         sims[source.name] = stack.enter_context(start_simulator(module, *args))

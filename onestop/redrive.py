@@ -9,8 +9,8 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from connectors.store import failures, runs, staging
 from connectors.store import reconcile as reconcile_store
-from connectors.store import runs, staging
 from mappings import get_mapping
 from onestop import pipeline, reconcile, registry
 from onestop.db import connect
@@ -24,6 +24,7 @@ class RedriveCounts:
     redriven: int = 0  # of those, the ones the current mapping accepts (loaded again)
     still_failing: int = 0
     deliveries: int = 0  # failed or dead outbox rows queued again
+    task_sources: int = 0  # sources synced again for open task failures (and those failures closed)
     resynced_days: int = 0  # (source, day) windows read again for reconciliation mismatches
     mismatches_repaired: int = 0  # mismatches a reconciliation after the repair no longer finds
 
@@ -48,12 +49,38 @@ def _filters(
 
 
 def redrive(
-    source: str | None = None, error_class: str | None = None, ids: list[str] | None = None
+    source: str | None = None,
+    error_class: str | None = None,
+    ids: list[str] | None = None,
+    keys: list[str] | None = None,
+    action_id: int | None = None,
 ) -> RedriveCounts:
     """Quarantined records (filtered by source, error class, record ids) and failed deliveries (by source,
-    portal error code, dossier uid or MaHoSo) go through the pipeline again."""
+    portal error code, dossier uid or MaHoSo) go through the pipeline again; so do the sources of open task
+    failures. `keys` (the console's failure keys, connectors.store.failures) name rows exactly instead;
+    `action_id` is the console's record of the request, completed with the counts."""
+    try:
+        counts = _redrive(source, error_class, ids, failures.KeySet.parse(keys) if keys else None)
+    except Exception as exc:
+        if action_id is not None:
+            with connect() as conn:
+                failures.update_action(conn, action_id, state="failed", result={"error": str(exc)[:500]})
+        raise
+    if action_id is not None:
+        with connect() as conn:
+            failures.update_action(conn, action_id, state="done", result=counts.as_dict())
+            conn.execute("UPDATE onestop.admin_action SET finished_at = now() WHERE id = %s", (action_id,))
+    log.info("redrive: %s", counts.as_dict())
+    return counts
+
+
+def _redrive(
+    source: str | None, error_class: str | None, ids: list[str] | None, keys: failures.KeySet | None
+) -> RedriveCounts:
     counts = RedriveCounts()
     where, params = _filters(source, error_class, ids, "record_id")
+    if keys is not None:
+        where, params = " AND id = ANY(%s)", [keys.quarantine]
     with connect() as conn:
         rows = conn.execute(
             "SELECT id, source, record_id, content_type, payload FROM onestop.quarantine"
@@ -97,6 +124,9 @@ def redrive(
     if ids:  # a dossier may be named by its uid or by its MaHoSo
         where = where.replace("uid = ANY(%s)", "(uid = ANY(%s) OR ma_ho_so = ANY(%s))")
         params.append(ids)
+    if keys is not None:
+        where = " AND (uid, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))"
+        params = [[u for u, _ in keys.delivery], [v for _, v in keys.delivery]]
     with connect() as conn:
         counts.deliveries = conn.execute(
             "UPDATE onestop.outbox SET state = 'pending', next_try_at = now(), attempts = 0"
@@ -104,9 +134,46 @@ def redrive(
             f" WHERE state IN ('failed', 'dead') AND resolved_at IS NULL{where}",
             params,
         ).rowcount
-    _repair_mismatches(source, error_class, ids, counts)
-    log.info("redrive: %s", counts.as_dict())
+    _redrive_task_failures(source, error_class, keys, counts)
+    if keys is None:
+        _repair_mismatches(source, error_class, ids, counts)
     return counts
+
+
+def _redrive_task_failures(
+    source: str | None, error_class: str | None, keys: failures.KeySet | None, counts: RedriveCounts
+) -> None:
+    """A failed sync task is re-driven by syncing its source again: the window since the watermark holds
+    whatever the failed run did not load. The failures close once that sync succeeds."""
+    if keys is not None:
+        where, params = "id = ANY(%s)", [keys.task]
+    else:
+        where, params = "true", []
+        if source:
+            where += " AND source = %s"
+            params.append(source)
+        if error_class:
+            where += " AND error_class = %s"
+            params.append(error_class)
+    with connect() as conn:
+        rows = conn.execute(
+            f"SELECT id, source FROM onestop.task_failure WHERE state = 'open' AND source IS NOT NULL AND {where}",
+            params,
+        ).fetchall()
+    known = {s.name for s in registry.load().sources}
+    by_source: dict[str, list[int]] = {}
+    for fid, name in rows:
+        if name in known:
+            by_source.setdefault(name, []).append(fid)
+    for name, fids in sorted(by_source.items()):
+        pipeline.sync(name)
+        with connect() as conn:
+            conn.execute(
+                "UPDATE onestop.task_failure SET state = 'redriven', resolved_at = now(),"
+                " resolved_by = 'redrive' WHERE id = ANY(%s) AND state = 'open'",
+                (fids,),
+            )
+        counts.task_sources += 1
 
 
 _RESYNC = ("missing_in_db", "differs_in_db", "extra_in_db")

@@ -25,12 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLES = (
     "sync_run, staging, dossier, dossier_version, status_history, quarantine, watermark, outbox, attempt,"
     " task_failure, conflict, portal_call, circuit, message_log, message_log_checkpoint, reconciliation_mismatch, reconciliation,"
-    " admin_action"
+    " admin_action, alert"
 )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scheduler: runs the real Airflow scheduler (slower tier)")
+    config.addinivalue_line(
+        "markers", "browser: drives the console in Chromium (slower tier, `make test-browser`)"
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

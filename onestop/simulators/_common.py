@@ -78,6 +78,7 @@ def add_clock_options(
     p.add_argument("--span-days", type=int, default=168, help="receipts fall in [start, start + span)")
     p.add_argument("--clock", default=None, help="simulated now (ISO); default start + 170 days 17:00 +07:00")
     p.add_argument("--bad-rate", type=share, default=0.01, help="share of deliberately bad dossiers")
+    p.add_argument("--hostile-rate", type=share, default=0.0, help="share of citizens named with markup")
 
 
 T = TypeVar("T")
@@ -95,7 +96,7 @@ def run(
     settings: type[S],
     create_app: Callable[[S], Any],
     *,
-    shares: Sequence[str] = ("bad_rate",),
+    shares: Sequence[str] = ("bad_rate", "hostile_rate"),
     complaint: Callable[[argparse.Namespace], str | None] = lambda args: None,
 ) -> None:
     """A district simulator's main(): its options, checked, become its settings, and its app is served.

@@ -46,6 +46,7 @@ VENDOR_STATUS_NAMES: dict[int, str] = {
     5: "Đã trả kết quả",
 }
 UNKNOWN_VENDOR_STATUS = 99
+HOSTILE_NAMES = ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>')
 BAD_REASONS = ("missing_code", "missing_nationCode", "impossible_date", "unknown_status")
 FINAL = frozenset({3, 7, 8, 10})
 BACKWARD_SHARE = 0.025  # of all dossiers; ~80% of them reach 10, so ~2% actually move 10→4
@@ -133,6 +134,9 @@ class GeneratorConfig:
     start: date = date(2025, 1, 2)
     span_days: int = 168  # receipts fall on working days in [start, start + span_days)
     bad_rate: float = 0.01
+    # Share of citizens whose name is markup (a district system that stores whatever was typed): what the
+    # console must show as text. Off by default; `make ui` turns it on.
+    hostile_rate: float = 0.0
 
 
 class DossierGenerator:
@@ -357,6 +361,8 @@ class DossierGenerator:
             fullname = f"Trường Tiểu học {ward.name.split(' ', 1)[1]}"
         elif kind == 4:
             fullname = f"Hợp tác xã Nông nghiệp {ward.name.split(' ', 1)[1]}"
+        if kind == 1 and serial % 10_000 < self.config.hostile_rate * 10_000:
+            fullname = HOSTILE_NAMES[serial % len(HOSTILE_NAMES)]
         applicant: dict[str, Any] = {
             "type": kind,
             "fullname": fullname,

@@ -1,0 +1,371 @@
+"""The administrators' list of failures: quarantined records, failed deliveries, conflicts and task failures in
+one view (`onestop.failure`, migration 0008), filtered, counted per error class and paged by key.
+
+A key names one failure whatever its kind: q<quarantine id>, d<uid>@<version>, c<uid>, t<task failure id>.
+Pages are ordered newest first by (at, key) and continue after the last row shown (a cursor, not an offset),
+so the hundredth page costs what the first does.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+KINDS = ("quarantine", "delivery", "conflict", "task")
+COLUMNS = (
+    "kind, key, source, stage, error_class, message, ref, at, open, state, resolved_at, resolved_by, comment"
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    source: str | None = None
+    kind: str | None = None  # quarantine | delivery | conflict | task (the stage a record failed at)
+    error_class: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    state: str = "open"  # open | resolved (everything closed: resolved, re-driven, delivered) | all
+
+    def where(self, *, with_class: bool = True) -> tuple[str, dict[str, Any]]:
+        clauses, params = [], {}
+        for name in ("source", "kind", "error_class"):
+            value = getattr(self, name)
+            if value and (with_class or name != "error_class"):
+                clauses.append(f"{name} = %({name})s")
+                params[name] = value
+        if self.since:
+            clauses.append("at >= %(since)s")
+            params["since"] = self.since
+        if self.until:
+            clauses.append("at < %(until)s")
+            params["until"] = self.until
+        if self.state == "open":
+            clauses.append("open")
+        elif self.state == "resolved":
+            clauses.append("NOT open")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items() if v}
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str
+    key: str
+    source: str | None
+    stage: str
+    error_class: str
+    message: str | None
+    ref: str | None  # the record id, MaHoSo or dag.task it concerns
+    at: datetime
+    open: bool
+    state: str
+    resolved_at: datetime | None
+    resolved_by: str | None
+    comment: str | None
+
+    @property
+    def redrivable(self) -> bool:
+        """A conflict is settled by a decision, not by running anything again."""
+        return self.open and self.kind != "conflict"
+
+
+@dataclass
+class Page:
+    rows: list[Failure]
+    next_cursor: str | None
+    counts: dict[str, int] = field(default_factory=dict)  # error class -> failures matching the other filters
+
+
+def encode_cursor(at: datetime, key: str) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{key}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raises ValueError on a cursor this module did not make."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, key = text.split("|", 1)
+        return datetime.fromisoformat(at), key
+    except (UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise ValueError(f"not a page cursor: {cursor!r}") from exc
+
+
+def page(conn: psycopg.Connection, filters: Filters, *, after: str | None = None, size: int = 50) -> Page:
+    where, params = filters.where()
+    if after:
+        at, key = decode_cursor(after)
+        # `at <= …` lets each branch walk its time index; the row comparison breaks ties on the key.
+        where += (" AND " if where else " WHERE ") + "at <= %(at)s AND (at, key) < (%(at)s, %(key)s)"
+        params.update(at=at, key=key)
+    params["limit"] = size + 1
+    rows = [
+        Failure(*r)
+        for r in conn.execute(
+            f"SELECT {COLUMNS} FROM onestop.failure{where} ORDER BY at DESC, key DESC LIMIT %(limit)s", params
+        ).fetchall()
+    ]
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = encode_cursor(rows[-1].at, rows[-1].key) if more else None
+    return Page(rows, cursor, counts_by_class(conn, filters))
+
+
+def counts_by_class(conn: psycopg.Connection, filters: Filters) -> dict[str, int]:
+    where, params = filters.where(with_class=False)
+    rows = conn.execute(
+        f"SELECT error_class, count(*) FROM onestop.failure{where} GROUP BY 1 ORDER BY 2 DESC, 1", params
+    ).fetchall()
+    return dict(rows)
+
+
+def get(conn: psycopg.Connection, key: str) -> Failure | None:
+    row = conn.execute(f"SELECT {COLUMNS} FROM onestop.failure WHERE key = %s", (key,)).fetchone()
+    return Failure(*row) if row else None
+
+
+def select_keys(conn: psycopg.Connection, filters: Filters, limit: int = 100_000) -> list[str]:
+    """The open failures a whole-class action applies to."""
+    where, params = Filters(**{**filters.__dict__, "state": "open"}).where()
+    return [
+        r[0]
+        for r in conn.execute(
+            f"SELECT key FROM onestop.failure{where} ORDER BY at DESC LIMIT %(limit)s",
+            {**params, "limit": limit},
+        ).fetchall()
+    ]
+
+
+@dataclass
+class KeySet:
+    """Failure keys split by the table each names."""
+
+    quarantine: list[int] = field(default_factory=list)
+    delivery: list[tuple[str, int]] = field(default_factory=list)
+    conflict: list[str] = field(default_factory=list)
+    task: list[int] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, keys: list[str]) -> KeySet:
+        out = cls()
+        for key in keys:
+            kind, rest = key[:1], key[1:]
+            try:
+                if kind == "q":
+                    out.quarantine.append(int(rest))
+                elif kind == "t":
+                    out.task.append(int(rest))
+                elif kind == "c" and rest:
+                    out.conflict.append(rest)
+                elif kind == "d":
+                    uid, version = rest.rsplit("@", 1)
+                    out.delivery.append((uid, int(version)))
+                else:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"not a failure key: {key!r}") from None
+        return out
+
+
+def resolve(conn: psycopg.Connection, keys: list[str], actor: str, comment: str) -> int:
+    """Mark open failures resolved, with who, when and why. A resolved delivery is not retried."""
+    ks = KeySet.parse(keys)
+    args = {"actor": actor, "comment": comment}
+    n = conn.execute(
+        "UPDATE onestop.quarantine SET state = 'resolved', resolved_at = now(), resolved_by = %(actor)s,"
+        " comment = %(comment)s WHERE id = ANY(%(ids)s) AND state = 'open'",
+        {**args, "ids": ks.quarantine},
+    ).rowcount
+    n += conn.execute(
+        "UPDATE onestop.outbox o SET resolved_at = now(), resolved_by = %(actor)s, comment = %(comment)s,"
+        " next_try_at = 'infinity' FROM unnest(%(uids)s::text[], %(versions)s::int[]) AS k(uid, version)"
+        " WHERE o.uid = k.uid AND o.version = k.version AND o.state IN ('failed', 'dead') AND o.resolved_at IS NULL",
+        {**args, "uids": [u for u, _ in ks.delivery], "versions": [v for _, v in ks.delivery]},
+    ).rowcount
+    n += conn.execute(
+        "UPDATE onestop.conflict SET state = 'resolved', resolved_at = now(), resolved_by = %(actor)s,"
+        " comment = %(comment)s WHERE uid = ANY(%(uids)s) AND state = 'open'",
+        {**args, "uids": ks.conflict},
+    ).rowcount
+    n += conn.execute(
+        "UPDATE onestop.task_failure SET state = 'resolved', resolved_at = now(), resolved_by = %(actor)s,"
+        " comment = %(comment)s WHERE id = ANY(%(ids)s) AND state = 'open'",
+        {**args, "ids": ks.task},
+    ).rowcount
+    return n
+
+
+def record_action(
+    conn: psycopg.Connection,
+    actor: str,
+    action: str,
+    *,
+    keys: list[str] | None = None,
+    filters: Filters | None = None,
+    comment: str | None = None,
+    state: str = "done",
+) -> int:
+    row = conn.execute(
+        "INSERT INTO onestop.admin_action (actor, action, keys, filters, comment, state)"
+        " VALUES (%s, %s, %s, %s::jsonb, %s, %s) RETURNING id",
+        (actor, action, keys or [], _json(filters.as_dict() if filters else {}), comment, state),
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def update_action(conn: psycopg.Connection, action_id: int, **values: Any) -> None:
+    """state, dag_run_id, result (a dict), finished_at."""
+    if "result" in values:
+        values["result"] = _json(values["result"])
+    sets = ", ".join(f"{k} = %({k})s" + ("::jsonb" if k == "result" else "") for k in values)
+    conn.execute(f"UPDATE onestop.admin_action SET {sets} WHERE id = %(id)s", {**values, "id": action_id})
+
+
+def actions_for(conn: psycopg.Connection, key: str, limit: int = 20) -> list[tuple]:
+    """What administrators did about one failure (chosen by key, or by a whole-class re-drive that took it)."""
+    return conn.execute(
+        "SELECT at, actor, action, comment, dag_run_id, state, result FROM onestop.admin_action"
+        " WHERE %s = ANY(keys) ORDER BY at DESC LIMIT %s",
+        (key, limit),
+    ).fetchall()
+
+
+def _json(value: Any) -> str:
+    from schemas.jsontext import dumps
+
+    return dumps(value)
+
+
+@dataclass
+class Detail:
+    failure: Failure
+    errors: list[dict[str, Any]]  # each failing field: field, source_path, reason, value (masked when stored)
+    payload: str | None  # the raw record (or, for a delivery, the canonical dossier sent), unmasked
+    content_type: str
+    history: list[tuple[datetime, str, str]]  # (when, what, detail), oldest first
+    facts: dict[str, Any]  # kind-specific: run, attempts, holder, dag/run/task ids…
+
+
+def detail(conn: psycopg.Connection, key: str) -> Detail | None:
+    failure = get(conn, key)
+    if failure is None:
+        return None
+    ks = KeySet.parse([key])
+    if ks.quarantine:
+        return _quarantine_detail(conn, failure, ks.quarantine[0])
+    if ks.delivery:
+        return _delivery_detail(conn, failure, *ks.delivery[0])
+    if ks.conflict:
+        return _conflict_detail(conn, failure, ks.conflict[0])
+    return _task_detail(conn, failure, ks.task[0])
+
+
+def _quarantine_detail(conn: psycopg.Connection, failure: Failure, qid: int) -> Detail:
+    row = conn.execute(
+        "SELECT q.errors, q.payload, q.content_type, q.first_seen_at, q.last_seen_at, q.seen, q.run_id,"
+        " r.airflow_run_id, q.payload_purged_at FROM onestop.quarantine q"
+        " LEFT JOIN onestop.sync_run r ON r.run_id = q.run_id WHERE q.id = %s",
+        (qid,),
+    ).fetchone()
+    assert row is not None
+    errors, payload, ctype, first, last, seen, run_id, airflow_run, purged = row
+    history = [(first, "first_seen", f"lần đầu (lần chạy {run_id})" if seen == 1 else "lần đầu")]
+    others = conn.execute(
+        "SELECT first_seen_at, last_seen_at, seen, state FROM onestop.quarantine"
+        " WHERE source = %s AND record_id = %s AND id <> %s ORDER BY first_seen_at",
+        (failure.source, failure.ref, qid),
+    ).fetchall()
+    history += [(o[0], "other_version", f"phiên bản khác của bản ghi: {o[2]} lần, {o[3]}") for o in others]
+    if seen > 1:
+        history.append((last, "seen_again", f"gặp lại {seen} lần, lần cuối ở lần chạy {run_id}"))
+    if failure.resolved_at:
+        history.append(
+            (failure.resolved_at, failure.state, f"{failure.resolved_by}: {failure.comment or ''}")
+        )
+    facts = {"run_id": run_id, "airflow_run_id": airflow_run, "seen": seen, "payload_purged_at": purged}
+    return Detail(failure, list(errors), payload if purged is None else None, ctype, sorted(history), facts)
+
+
+def _delivery_detail(conn: psycopg.Connection, failure: Failure, uid: str, version: int) -> Detail:
+    rows = conn.execute(
+        "SELECT version, state, attempts, resends, error_code, error, created_at, sent_at, failed_at, delivered_at"
+        " FROM onestop.outbox WHERE uid = %s ORDER BY version",
+        (uid,),
+    ).fetchall()
+    history: list[tuple[datetime, str, str]] = []
+    for v, _state, attempts, resends, code, error, created, sent, failed, delivered in rows:
+        history.append((created, "queued", f"phiên bản {v} chờ gửi"))
+        if failed:
+            history.append(
+                (failed, "failed", f"phiên bản {v}: {code or ''} {error or ''} (lần thử {attempts})")
+            )
+        if sent and (not failed or sent > failed):
+            history.append((sent, "sent", f"phiên bản {v} đã gửi (lần thử {attempts}, gửi lại {resends})"))
+        if delivered:
+            history.append((delivered, "delivered", f"phiên bản {v} Cổng DVC đã nhận"))
+    record = conn.execute(
+        "SELECT record::text, source_record_id FROM onestop.dossier WHERE uid = %s", (uid,)
+    ).fetchone()
+    mine = next(r for r in rows if r[0] == version)
+    errors = [{"field": "DongBoHoSoMC", "source_path": mine[4] or "", "reason": mine[5] or "", "value": None}]
+    facts = {
+        "uid": uid,
+        "version": version,
+        "attempts": mine[2],
+        "source_record_id": record[1] if record else None,
+    }
+    return Detail(failure, errors, record[0] if record else None, "application/json", sorted(history), facts)
+
+
+def _conflict_detail(conn: psycopg.Connection, failure: Failure, uid: str) -> Detail:
+    row = conn.execute(
+        "SELECT c.holder_uid, h.source, h.source_record_id, d.record::text, d.source_record_id"
+        " FROM onestop.conflict c LEFT JOIN onestop.dossier h ON h.uid = c.holder_uid"
+        " LEFT JOIN onestop.dossier d ON d.uid = c.uid WHERE c.uid = %s",
+        (uid,),
+    ).fetchone()
+    assert row is not None
+    holder, holder_source, holder_record, record, record_id = row
+    errors = [
+        {
+            "field": "ma_ho_so",
+            "source_path": "",
+            "reason": f"đã thuộc hồ sơ {holder_record} của nguồn {holder_source}",
+            "value": failure.ref,
+        }
+    ]
+    history = [(failure.at, "conflict", f"phát hiện trùng với {holder}")]
+    if failure.resolved_at:
+        history.append(
+            (failure.resolved_at, failure.state, f"{failure.resolved_by}: {failure.comment or ''}")
+        )
+    facts = {"uid": uid, "holder_uid": holder, "source_record_id": record_id}
+    return Detail(failure, errors, record, "application/json", history, facts)
+
+
+def _task_detail(conn: psycopg.Connection, failure: Failure, fid: int) -> Detail:
+    row = conn.execute(
+        "SELECT dag_id, run_id, task_id, message FROM onestop.task_failure WHERE id = %s", (fid,)
+    ).fetchone()
+    assert row is not None
+    dag_id, run_id, task_id, message = row
+    attempts = conn.execute(
+        "SELECT at, endpoint, operation, error_class, message FROM onestop.attempt"
+        " WHERE at BETWEEN %s - interval '1 hour' AND %s ORDER BY at DESC LIMIT 20",
+        (failure.at, failure.at),
+    ).fetchall()
+    history = [(a[0], "attempt", f"{a[2]} {a[1]}: {a[3]} {a[4]}") for a in reversed(attempts)]
+    history.append((failure.at, "task_failed", f"{dag_id}.{task_id}"))
+    if failure.resolved_at:
+        history.append(
+            (failure.resolved_at, failure.state, f"{failure.resolved_by}: {failure.comment or ''}")
+        )
+    errors = [{"field": task_id, "source_path": "", "reason": message, "value": None}]
+    facts = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    return Detail(failure, errors, None, "text/plain", history, facts)

@@ -1,0 +1,67 @@
+"""The console asks Airflow itself to re-drive: a run of `onestop_redrive` created through Airflow's REST API with
+the administrator's own token, so the API server never calls a district system or the portal, and Airflow's
+permissions, audit log and retries apply to the re-drive like to any run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from fastapi import Request
+
+REDRIVE_DAG = "onestop_redrive"
+TOKEN_COOKIE = "_token"  # airflow.api_fastapi.auth.managers.base_auth_manager.COOKIE_NAME_JWT_TOKEN
+
+
+class TriggerError(RuntimeError):
+    pass
+
+
+def user_token(request: Request) -> str | None:
+    """The caller's own credential: a bearer token, else the Airflow UI's session cookie."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(TOKEN_COOKIE)
+
+
+def api_base(request: Request) -> str:
+    """Airflow's own address: [api] base_url when set (behind a proxy), else the address this request came to."""
+    from airflow.configuration import conf
+
+    configured = conf.get("api", "base_url", fallback="") or ""
+    if configured.startswith("http"):
+        return configured.rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}{configured.rstrip('/')}"
+
+
+def trigger_redrive(request: Request, conf: dict[str, Any], *, timeout: float = 30) -> dict[str, Any]:
+    """Create a run of onestop_redrive; returns Airflow's answer (dag_run_id, state, …)."""
+    token = user_token(request)
+    if not token:
+        raise TriggerError("no Airflow credential on the request")
+    try:
+        resp = requests.post(
+            f"{api_base(request)}/api/v2/dags/{REDRIVE_DAG}/dagRuns",
+            json={"logical_date": None, "conf": conf, "note": "onestop console"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+    except requests.RequestException as exc:
+        raise TriggerError(f"Airflow API unreachable: {exc}") from exc
+    if not resp.ok:
+        raise TriggerError(f"Airflow API answered {resp.status_code}: {resp.text[:300]}")
+    return resp.json()
+
+
+def dag_paused(request: Request, dag_id: str = REDRIVE_DAG) -> bool | None:
+    token = user_token(request)
+    try:
+        resp = requests.get(
+            f"{api_base(request)}/api/v2/dags/{dag_id}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    except requests.RequestException:
+        return None
+    return resp.json().get("is_paused") if resp.ok else None

@@ -1,0 +1,138 @@
+"""What the console's pages show, as plain values: Vietnamese labels, Hanoi times, masked payloads, an SVG chart.
+
+Kept apart from the routes so that the CLI and tests can use the same wording.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from onestop.privacy import mask_data, mask_text
+
+__all__ = ["mask_text"]  # the pages mask free text with the same rules as the logs
+from schemas.codes import DossierStatus
+from schemas.jsontext import loads
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+KIND_LABELS = {
+    "quarantine": "Cách ly (lỗi dữ liệu)",
+    "delivery": "Gửi Cổng DVC lỗi",
+    "conflict": "Trùng mã hồ sơ",
+    "task": "Tác vụ Airflow lỗi",
+}
+STATE_LABELS = {
+    "open": "Chưa xử lý",
+    "resolved": "Đã xử lý",
+    "redriven": "Đã chạy lại",
+    "superseded": "Đã thay thế",
+    "failed": "Lỗi, sẽ thử lại",
+    "dead": "Lỗi, hết lượt thử",
+    "delivered": "Đã gửi thành công",
+    "pending": "Chờ gửi",
+    "sent": "Đã gửi, chờ trả lời",
+    "queued": "Chờ gửi Cổng DVC",
+    "loaded": "Đã nạp vào CSDL",
+    "quarantined": "Bị cách ly",
+    "conflict": "Trùng mã hồ sơ",
+    "deleted": "Đã xoá tại nguồn",
+    "delivery_failed": "Gửi Cổng DVC lỗi",
+}
+ERROR_CLASS_LABELS = {
+    "MissingField": "Thiếu trường bắt buộc",
+    "InvalidDate": "Ngày giờ không hợp lệ",
+    "UnknownCode": "Mã không có trong danh mục",
+    "InvalidValue": "Giá trị không hợp lệ",
+    "DuplicateMaHoSo": "Mã hồ sơ đã có ở nguồn khác",
+    "PortalError": "Cổng DVC từ chối",
+    "TransientError": "Nguồn hoặc Cổng DVC tạm thời không trả lời",
+    "AuthError": "Sai thông tin đăng nhập",
+    "CircuitOpen": "Ngắt mạch: tạm ngừng gọi hệ thống lỗi",
+}
+BREAKER_LABELS = {"closed": "Bình thường", "open": "Ngắt (nguồn lỗi)", "half_open": "Đang thử lại"}
+LEVEL_LABELS = {"ok": "Tốt", "warning": "Cảnh báo", "critical": "Nghiêm trọng"}
+
+
+def when(value: datetime | None) -> str:
+    """dd/MM/yyyy HH:mm in Asia/Ho_Chi_Minh."""
+    return value.astimezone(TZ).strftime("%d/%m/%Y %H:%M") if value else "—"
+
+
+def day(value: date) -> str:
+    return value.strftime("%d/%m")
+
+
+def ago(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} phút"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} giờ {minutes % 60:02d} phút"
+    return f"{minutes // 1440} ngày"
+
+
+def status_label(code: int | None) -> str:
+    try:
+        return DossierStatus(code).label if code is not None else "—"
+    except ValueError:
+        return str(code)
+
+
+def error_class_label(name: str) -> str:
+    return ERROR_CLASS_LABELS.get(name, name)
+
+
+def pretty_payload(payload: str, content_type: str) -> str:
+    """A raw record indented for reading, personal data masked. Never fails: unreadable text is shown masked."""
+    try:
+        if "xml" in content_type:
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+            root = etree.fromstring(payload.encode(), parser)
+            return mask_text(etree.tostring(root, pretty_print=True, encoding="unicode"))
+        return json.dumps(mask_data(loads(payload)), ensure_ascii=False, indent=2)
+    except (ValueError, etree.XMLSyntaxError):
+        return mask_text(payload)
+
+
+def bar_chart(series: Sequence[tuple[str, int, int]], *, width: int = 560, height: int = 140) -> str:
+    """A small SVG of (label, loaded, failed) per day: loaded bars with the failed on top, drawn on the
+    server (no script, nothing fetched)."""
+    if not series:
+        return ""
+    top = max((ok + bad for _, ok, bad in series), default=0) or 1
+    pad_bottom, pad_top = 18, 14
+    plot = height - pad_bottom - pad_top
+    step = width / len(series)
+    bar = max(step * 0.7, 2)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
+        f' aria-label="Đã nạp và lỗi theo ngày">',
+        f'<text x="0" y="10" class="axis">{top:,}</text>',
+    ]
+    for i, (label, ok, bad) in enumerate(series):
+        x = i * step + (step - bar) / 2
+        h_ok = plot * ok / top
+        h_bad = plot * bad / top
+        y_ok = pad_top + plot - h_ok
+        parts.append(
+            f'<rect class="ok" x="{x:.1f}" y="{y_ok:.1f}" width="{bar:.1f}" height="{h_ok:.1f}">'
+            f"<title>{escape(label)}: {ok:,} đã nạp, {bad:,} lỗi</title></rect>"
+        )
+        if bad:
+            parts.append(
+                f'<rect class="bad" x="{x:.1f}" y="{y_ok - h_bad:.1f}" width="{bar:.1f}" height="{h_bad:.1f}"/>'
+            )
+        if i % 2 == 0 or len(series) <= 7:
+            parts.append(
+                f'<text class="axis" x="{x + bar / 2:.1f}" y="{height - 4}" text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)

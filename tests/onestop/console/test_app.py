@@ -1,0 +1,276 @@
+"""The administrators' console, served by a real Airflow API server with the plugin: who may see and do what,
+what the failure list shows, how it pages, and that what it shows is escaped and masked."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from html import escape
+
+import psycopg
+import pytest
+import requests
+
+from connectors.errors import ConnectorError
+from onestop import pipeline
+from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
+from onestop.simulators.igate_data import HOSTILE_NAMES
+from onestop.simulators.process import start_simulator
+from tests.conftest import IGATE_FIELDS, SOURCES, scratch_database, set_connection
+
+SOURCE = SOURCES[0]
+USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
+PAGES = ("/onestop/", "/onestop/failures", "/onestop/failures/q1", "/onestop/api/failures", "/onestop/trace",
+         "/onestop/health")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def airflow(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowCluster]:
+    """Airflow's API server with the console plugin; the DAGs registered (no dag-processor, no scheduler)."""
+    with scratch_database(pg_url) as metadata:
+        cluster = AirflowCluster(
+            home=tmp_path_factory.mktemp("airflow_console"),
+            metadata_url=sqlalchemy_url(metadata),
+            users=USERS,
+        )
+        try:
+            cluster.prepare()
+            cluster.airflow("dags", "reserialize")
+            cluster.start("api-server")
+            cluster.wait_ready()
+            yield cluster
+        finally:
+            cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def failures_loaded(pg_url: str, portal) -> Iterator[None]:
+    """A district system whose citizens are often named with markup and whose records are often bad, synced;
+    then a delivery round with the portal unreachable."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE onestop.sync_run, onestop.dossier, onestop.dossier_version, onestop.outbox,"
+                     " onestop.quarantine, onestop.staging, onestop.watermark, onestop.admin_action,"
+                     " onestop.status_history, onestop.circuit CASCADE")  # fmt: skip
+    args = (
+        "--seed",
+        "5",
+        "--count",
+        "200",
+        "--district",
+        "288",
+        "--bad-rate",
+        "0.1",
+        "--hostile-rate",
+        "0.5",
+    )
+    with start_simulator("igate", *args) as sim:
+        set_connection(f"onestop_src_{SOURCE}", sim.url, **IGATE_FIELDS)
+        pipeline.sync(SOURCE)
+    good = os.environ["AIRFLOW_CONN_ONESTOP_PORTAL"]
+    os.environ["AIRFLOW_CONN_ONESTOP_PORTAL"] = json.dumps({**json.loads(good), "host": "http://127.0.0.1:9"})
+    try:
+        with pytest.raises(ConnectorError):
+            pipeline.deliver(limit=20)
+    finally:
+        os.environ["AIRFLOW_CONN_ONESTOP_PORTAL"] = good
+    yield
+
+
+@pytest.fixture
+def db(pg_url: str) -> Iterator[psycopg.Connection]:
+    """The module's data stays between tests (conftest's `db` would empty the tables)."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        yield conn
+
+
+def session(airflow: AirflowCluster, user: str | None) -> requests.Session:
+    s = requests.Session()
+    if user:
+        s.headers["Authorization"] = f"Bearer {airflow.token(user)}"
+    return s
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, "the page carries a form token"
+    return match[1]
+
+
+def test_every_page_and_action_needs_an_airflow_login(airflow) -> None:
+    anonymous = session(airflow, None)
+    for path in PAGES:
+        assert anonymous.get(f"{airflow.url}{path}", timeout=30).status_code == 401, path
+    for action in ("redrive", "resolve"):
+        resp = anonymous.post(f"{airflow.url}/onestop/failures/{action}", data={"csrf": "x", "comment": "c"})
+        assert resp.status_code == 401, action
+
+
+def test_a_viewer_reads_every_page_but_cannot_redrive_or_resolve(airflow, failures_loaded) -> None:
+    viewer = session(airflow, "viewer")
+    for path in PAGES:
+        resp = viewer.get(f"{airflow.url}{path}", timeout=60)
+        assert resp.status_code in (200, 404), (path, resp.status_code)  # q1 may not exist: a 404, not a 401
+    token = csrf_of(viewer.get(f"{airflow.url}/onestop/failures", timeout=30).text)
+    for action in ("redrive", "resolve"):
+        resp = viewer.post(
+            f"{airflow.url}/onestop/failures/{action}",
+            data={"csrf": token, "keys": ["q1"], "comment": "c"},
+            allow_redirects=False,
+        )
+        assert resp.status_code == 403, action
+
+
+def test_the_list_holds_quarantined_records_and_failed_deliveries_counted_per_error_class(
+    airflow, failures_loaded, db
+) -> None:
+    admin = session(airflow, "admin")
+    data = admin.get(f"{airflow.url}/onestop/api/failures", params={"size": 500}, timeout=30).json()
+    quarantined = db.execute("SELECT count(*) FROM onestop.quarantine WHERE state = 'open'").fetchone()[0]
+    failed = db.execute("SELECT count(*) FROM onestop.outbox WHERE state = 'failed'").fetchone()[0]
+    assert quarantined > 0 and failed > 0
+    kinds = [r["kind"] for r in data["rows"]]
+    assert (kinds.count("quarantine"), kinds.count("delivery")) == (quarantined, failed)
+    assert sum(data["counts"].values()) == quarantined + failed
+
+    only = admin.get(
+        f"{airflow.url}/onestop/api/failures", params={"kind": "delivery", "source": SOURCE}, timeout=30
+    ).json()
+    assert {r["kind"] for r in only["rows"]} == {"delivery"}
+    assert {r["source"] for r in only["rows"]} == {SOURCE}
+    error_class = next(iter(data["counts"]))
+    page = admin.get(f"{airflow.url}/onestop/failures", params={"error_class": error_class}, timeout=30)
+    assert page.status_code == 200
+    assert page.text.count('<tr data-key="') == min(data["counts"][error_class], 50)
+    nothing = admin.get(
+        f"{airflow.url}/onestop/api/failures", params={"since": "01/01/2020", "until": "02/01/2020"}
+    )
+    assert nothing.json()["rows"] == []
+
+
+def test_markup_in_a_citizens_name_is_shown_as_text_and_ids_masked(airflow, failures_loaded, db) -> None:
+    admin = session(airflow, "admin")
+    key, payload = db.execute(
+        "SELECT 'q' || id, payload FROM onestop.quarantine WHERE payload LIKE '%<script>%' LIMIT 1"
+    ).fetchone()
+    page = admin.get(f"{airflow.url}/onestop/failures/{key}", timeout=30).text
+    assert HOSTILE_NAMES[0] not in page
+    assert escape(HOSTILE_NAMES[0]) in page
+    citizen_id = json.loads(payload)["applicant"]["identityNumber"]
+    assert citizen_id not in page
+    assert f"{'*' * (len(citizen_id) - 3)}{citizen_id[-3:]}" in page
+
+    ma_ho_so = db.execute(
+        "SELECT ma_ho_so FROM onestop.dossier WHERE record::text LIKE '%<script>%' LIMIT 1"
+    ).fetchone()[0]
+    trace = admin.get(f"{airflow.url}/onestop/trace", params={"q": ma_ho_so}, timeout=30).text
+    assert ma_ho_so in trace
+    assert escape(HOSTILE_NAMES[0]) in trace and HOSTILE_NAMES[0] not in trace
+
+
+def test_a_form_from_elsewhere_is_refused(airflow, failures_loaded) -> None:
+    admin = session(airflow, "admin")
+    resp = admin.post(
+        f"{airflow.url}/onestop/failures/resolve",
+        data={"csrf": "0" * 32, "keys": ["q1"], "comment": "c"},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 403
+
+
+def test_resolving_records_who_when_and_why_and_the_rows_leave_the_open_list(
+    airflow, failures_loaded, db
+) -> None:
+    admin = session(airflow, "admin")
+    keys = [r[0] for r in db.execute("SELECT key FROM onestop.failure WHERE open ORDER BY key LIMIT 2")]
+    token = csrf_of(admin.get(f"{airflow.url}/onestop/failures", timeout=30).text)
+    resp = admin.post(
+        f"{airflow.url}/onestop/failures/resolve",
+        data={"csrf": token, "keys": keys, "comment": "nguồn đã sửa tay"},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 303
+    assert "msg=" in resp.headers["location"]
+    rows = db.execute("SELECT open, resolved_by, comment FROM onestop.failure WHERE key = ANY(%s)", (keys,))
+    assert {tuple(r) for r in rows} == {(False, "admin", "nguồn đã sửa tay")}
+    action = db.execute("SELECT actor, action, keys FROM onestop.admin_action ORDER BY id DESC LIMIT 1")
+    assert action.fetchone() == ("admin", "resolve", keys)
+    open_keys = {r["key"] for r in admin.get(f"{airflow.url}/onestop/api/failures?size=500").json()["rows"]}
+    assert not open_keys & set(keys)
+
+
+def test_a_redrive_is_a_run_of_onestop_redrive_created_through_airflows_api(
+    airflow, failures_loaded, db
+) -> None:
+    admin = session(airflow, "admin")
+    keys = [r[0] for r in db.execute("SELECT key FROM onestop.failure WHERE open ORDER BY key LIMIT 3")]
+    token = csrf_of(admin.get(f"{airflow.url}/onestop/failures", timeout=30).text)
+    resp = admin.post(
+        f"{airflow.url}/onestop/failures/redrive", data={"csrf": token, "keys": keys}, allow_redirects=False
+    )
+    assert resp.status_code == 303, resp.text
+    action_id, state, run_id = db.execute(
+        "SELECT id, state, dag_run_id FROM onestop.admin_action WHERE action = 'redrive' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert state == "triggered" and run_id
+    run = airflow.api("GET", f"/dags/onestop_redrive/dagRuns/{run_id}")
+    assert run["conf"] == {"keys": keys, "action_id": action_id}
+    assert run["triggered_by"] == "rest_api"
+
+
+def test_pages_are_listed_under_browse_in_airflows_menu(airflow) -> None:
+    plugins = airflow.api("GET", "/plugins")["plugins"]
+    console = next(p for p in plugins if p["name"] == "onestop_console")
+    views = {v["name"]: v for v in console["external_views"]}
+    assert set(views) == {
+        "Hồ sơ lỗi — Failed transfers",
+        "Tra cứu hồ sơ — Dossier trace",
+        "Tình trạng nguồn — Source health",
+    }
+    assert {v["category"] for v in views.values()} == {"browse"}
+    assert all(not v["href"].startswith("/") for v in views.values())
+
+
+def test_keyset_paging_walks_100000_failures_once_each_through_the_time_indexes(
+    airflow, failures_loaded, db
+) -> None:
+    db.execute(
+        "INSERT INTO onestop.quarantine (source, record_id, errors, error_class, payload, content_type,"
+        " payload_hash, first_seen_at, last_seen_at)"
+        " SELECT 'bulk', 'r' || g, '[{\"reason\": \"missing\"}]', 'MissingField', '{}', 'application/json',"
+        "  md5(g::text), now() - (g / 7) * interval '1 second', now() - (g / 7) * interval '1 second'"
+        " FROM generate_series(1, 100000) g"  # ties: 7 rows share each second
+    )
+    db.execute("ANALYZE onestop.quarantine")
+    admin = session(airflow, "admin")
+    seen, after, pages = [], None, 0
+    while True:
+        params = {"source": "bulk", "size": 500, **({"after": after} if after else {})}
+        page = admin.get(f"{airflow.url}/onestop/api/failures", params=params, timeout=30).json()
+        seen += [(r["at"], r["key"]) for r in page["rows"]]
+        pages += 1
+        after = page["next"]
+        if not after:
+            break
+    assert len(seen) == 100_000 == len(set(seen))
+    assert seen == sorted(seen, key=lambda r: (r[0], r[1]), reverse=True)
+    assert pages == 200
+
+    from connectors.store import failures
+
+    cursor = failures.encode_cursor(*db.execute(
+        "SELECT last_seen_at, 'q' || id FROM onestop.quarantine WHERE record_id = 'r90000'"
+    ).fetchone())  # fmt: skip
+    where, params = failures.Filters(source="bulk").where()
+    at, key = failures.decode_cursor(cursor)
+    plan = "\n".join(
+        r[0]
+        for r in db.execute(
+            f"EXPLAIN SELECT {failures.COLUMNS} FROM onestop.failure{where}"
+            " AND at <= %(at)s AND (at, key) < (%(at)s, %(key)s) ORDER BY at DESC, key DESC LIMIT 51",
+            {**params, "at": at, "key": key},
+        )
+    )
+    assert "Seq Scan on quarantine" not in plan, plan
+    assert "quarantine_seen" in plan, plan

@@ -1,0 +1,222 @@
+"""An administrator's evening, in a real browser (Debian's Chromium driven by Playwright) against what `make ui`
+starts: Airflow standalone with the console plugin, the simulators, a province with failures. They log in,
+reach each page from Airflow's menu, filter the failed transfers, open one, fix its cause, re-drive it, watch it
+leave the list and reach the portal, and trace the dossier by its MaHoSo. The screenshots go to the README."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from mappings import mapping_path
+from onestop import ui
+from onestop.simulators.igate_data import HOSTILE_NAMES
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("ONESTOP_CHROMIUM", "/usr/bin/chromium"))
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
+IGATE_SOURCES = ("hd_thanh_pho_hai_duong", "hd_chi_linh", "hd_kinh_mon", "hd_nam_sach")
+MENU = {
+    "failures": "Hồ sơ lỗi — Failed transfers",
+    "trace": "Tra cứu hồ sơ — Dossier trace",
+    "health": "Tình trạng nguồn — Source health",
+}
+
+
+@pytest.fixture(scope="module")
+def mappings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mappings the running Airflow reads: a copy, so the test can fix one the way an engineer would."""
+    folder = tmp_path_factory.mktemp("mappings")
+    for path in mapping_path("igate").parent.glob("*.yaml"):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def console(mappings_dir: Path) -> Iterator[ui.ConsoleStack]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    saved = os.environ.get("ONESTOP_MAPPINGS_DIR")
+    os.environ["ONESTOP_MAPPINGS_DIR"] = str(mappings_dir)
+    try:
+        with ui.running(users=USERS, bad_rate=0.05) as stack:
+            yield stack
+    finally:
+        os.environ.pop("ONESTOP_MAPPINGS_DIR", None)
+        if saved:
+            os.environ["ONESTOP_MAPPINGS_DIR"] = saved
+
+
+@pytest.fixture(scope="module")
+def browser(console: ui.ConsoleStack):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync", "--disable-quic"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, console: ui.ConsoleStack):
+    """A logged-in admin's tab. Any script that runs an alert() fails the test (markup must stay text)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    tab = context.new_page()
+    dialogs: list[str] = []
+    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    tab.goto(console.url)
+    tab.locator("input[name=username]").fill("admin")
+    tab.locator("input[type=password]").fill(USERS["admin"][1])
+    tab.locator("button[type=submit]").click()
+    tab.wait_for_url(re.compile(r"^(?!.*auth/login).*$"))
+    yield tab
+    context.close()
+    assert dialogs == [], f"a script ran in the console: {dialogs}"
+
+
+def open_from_menu(page, name: str):
+    """Browse → the page; returns the frame the console renders in (Airflow shows plugins in an iframe)."""
+    page.get_by_role("button", name=re.compile("Browse")).click()
+    page.get_by_role("menuitem", name=MENU[name]).click()
+    page.wait_for_url(re.compile(f"/plugin/onestop-{name}"))
+    frame = page.frame_locator("iframe").first
+    frame.locator("main h1").wait_for()
+    return frame
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def wait_for(predicate, timeout: float = 240, every: float = 3, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+def test_an_admin_fixes_a_quarantined_record_redrives_it_and_it_reaches_the_portal(
+    page, console: ui.ConsoleStack, mappings_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    with psycopg.connect(console.db_url, autocommit=True) as conn:  # an iGate district with such a record
+        source = conn.execute(
+            "SELECT source FROM onestop.quarantine WHERE state = 'open' AND source = ANY(%s)"
+            ' AND errors @> \'[{"field": "status"}]\' ORDER BY id LIMIT 1',
+            (list(IGATE_SOURCES),),
+        ).fetchone()[0]
+    frame = open_from_menu(page, "failures")
+    assert frame.locator("tr[data-key]").count() > 0
+    shot(page, "failures")
+
+    # Filter: one district's quarantined records whose status code is unknown.
+    frame.locator("form.filters select[name=source]").select_option(source)
+    frame.locator("form.filters select[name=kind]").select_option("quarantine")
+    frame.locator("form.filters input[name=error_class]").fill("UnknownCode")
+    frame.get_by_role("button", name="Lọc").click()
+    rows = frame.locator("tr[data-key]")
+    expect(rows.first.locator("td:nth-child(5)")).to_have_text("UnknownCode")
+    assert set(frame.locator("tr[data-key] td:nth-child(3)").all_inner_texts()) == {source}
+    key = rows.first.get_attribute("data-key")
+    record_id = rows.first.locator("td:nth-child(6)").inner_text()
+
+    # Open it: the failing field and the raw payload, masked.
+    rows.first.locator("td:nth-child(6) a").click()
+    frame.locator("table.errors").wait_for()
+    assert "status" in frame.locator("table.errors").inner_text()
+    assert frame.locator("pre.payload").count() == 1
+    shot(page, "failure-detail")
+
+    # Fix its cause: the district's new status code 99 means "processing" (an engineer's mapping change).
+    igate = mappings_dir / "igate.yaml"
+    text = igate.read_text()
+    assert "    values: {0: 1," in text
+    igate.write_text(text.replace("    values: {0: 1,", "    values: {99: 4, 0: 1,", 1))
+
+    # Re-drive it from the list.
+    frame.get_by_role("link", name="« Hồ sơ lỗi").click()
+    frame.locator("form.filters select[name=source]").select_option(source)
+    frame.locator("form.filters input[name=error_class]").fill("UnknownCode")
+    frame.get_by_role("button", name="Lọc").click()
+    frame.locator(f'tr[data-key="{key}"] input[type=checkbox]').check()
+    frame.get_by_role("button", name="Chạy lại mục đã chọn").click()
+    frame.locator(".flash.ok").wait_for()
+    assert "Đã yêu cầu chạy lại" in frame.locator(".flash.ok").inner_text()
+
+    with psycopg.connect(console.db_url, autocommit=True) as conn:
+
+        def redriven() -> bool:
+            row = conn.execute(
+                "SELECT state FROM onestop.quarantine WHERE id = %s", (int(key[1:]),)
+            ).fetchone()
+            return row[0] == "redriven"
+
+        wait_for(redriven, what=f"the onestop_redrive run to load {record_id}")
+        ma_ho_so = conn.execute(
+            "SELECT ma_ho_so FROM onestop.dossier WHERE source = %s AND source_record_id = %s",
+            (source, record_id),
+        ).fetchone()[0]
+        action = conn.execute(
+            "SELECT actor, state, dag_run_id FROM onestop.admin_action WHERE %s = ANY(keys)", (key,)
+        ).fetchone()
+    assert action[0] == "admin" and action[1] == "done" and action[2]
+
+    # It left the open list …
+    page.reload()
+    frame = page.frame_locator("iframe").first
+    frame.locator("main h1").wait_for()
+    assert frame.locator(f'tr[data-key="{key}"]').count() == 0
+
+    # … and reached the portal (the delivery DAG runs after the re-drive, on the Asset it updates).
+    def at_portal() -> bool:
+        return (
+            requests.get(f"{console.portal.url}/_inspect/dossiers/{ma_ho_so}", timeout=10).status_code == 200
+        )
+
+    wait_for(at_portal, what=f"{ma_ho_so} at the portal")
+
+    # Its trace, by MaHoSo: quarantined, re-driven, loaded, delivered.
+    frame = open_from_menu(page, "trace")
+    frame.locator("input[name=q]").fill(ma_ho_so)
+    frame.get_by_role("button", name="Tra cứu").click()
+    frame.locator("ol.timeline").wait_for()
+    timeline = frame.locator("ol.timeline").inner_text()
+    for label in ("Bị cách ly", "Đã nạp vào CSDL", "Cổng DVC đã nhận"):
+        assert label in timeline, timeline
+    shot(page, "trace")
+
+
+def test_source_health_and_markup_in_names_rendered_as_text(page, console: ui.ConsoleStack) -> None:
+    frame = open_from_menu(page, "health")
+    assert frame.locator("table.health tr[data-source]").count() == 13
+    assert frame.locator("svg.chart").count() >= 13
+    shot(page, "health")
+
+    with psycopg.connect(console.db_url, autocommit=True) as conn:
+        ma_ho_so = conn.execute(
+            "SELECT ma_ho_so FROM onestop.dossier WHERE record #>> '{applicant,name}' = %s LIMIT 1",
+            (HOSTILE_NAMES[0],),
+        ).fetchone()[0]
+    frame = open_from_menu(page, "trace")
+    frame.locator("input[name=q]").fill(ma_ho_so)
+    frame.get_by_role("button", name="Tra cứu").click()
+    frame.locator("ol.timeline").wait_for()
+    assert frame.get_by_text(HOSTILE_NAMES[0], exact=True).count() == 1  # the name, shown as text
+    assert frame.locator("script").count() == 0
