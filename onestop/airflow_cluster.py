@@ -6,6 +6,7 @@ deployment needs (a shared JWT secret, the execution API URL, PostgreSQL metadat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -113,14 +114,17 @@ class AirflowCluster:
         path.write_text(pools)
         self.airflow("pools", "import", str(path))
 
-    def start(self, *components: str) -> None:
-        env = self.env()
+    def start(self, *components: str, name: str | None = None, env: dict[str, str] | None = None) -> None:
+        """Start components (`airflow <component>`); `name` keys one process (several `celery worker …`
+        with their own args), `env` is laid over this cluster's environment for it (a worker's hostname)."""
+        env = {**self.env(), **(env or {})}
         for component in components:
             args = {"api-server": ["api-server", "--port", str(self.port), "--host", "127.0.0.1"]}.get(
                 component, component.split()
             )
-            log = open(self.home / f"{component.replace(' ', '_')}.log", "ab")  # noqa: SIM115 - lives with the process
-            self.procs[component] = subprocess.Popen(
+            key = name or component
+            log = open(self.home / f"{key.replace(' ', '_')}.log", "ab")  # noqa: SIM115 - lives with the process
+            self.procs[key] = subprocess.Popen(
                 [sys.executable, "-m", "airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
@@ -162,13 +166,24 @@ class AirflowCluster:
         return resp.json() if resp.content else None
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, 15)
+        """SIGTERM to each component and everything it started (`airflow standalone`'s scheduler leaves its
+        process group), SIGKILL to what is left after 20 s."""
+        import psutil
+
+        family: list[psutil.Process] = []
         for proc in self.procs.values():
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait()
+                parent = psutil.Process(proc.pid)
+                family += [parent, *parent.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+        for member in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.terminate()
+        _, alive = psutil.wait_procs(family, timeout=20)
+        for member in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.kill()
+        for proc in self.procs.values():
+            proc.wait()
         self.procs.clear()

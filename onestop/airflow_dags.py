@@ -142,7 +142,10 @@ def _sync_tasks(source: registry.SourceConfig) -> None:
 
 
 def _defaults(source: registry.SourceConfig) -> dict[str, Any]:
-    return {**_retries(), "pool": source.pool, "on_failure_callback": record_failure}
+    # A Celery queue per source kind (rest, soap, xml, feed): workers near a kind's systems (or with its
+    # libraries) serve that queue (`airflow celery worker --queues rest,default`); the fixed DAGs use
+    # `default`. LocalExecutor and dag.test() ignore queues.
+    return {**_retries(), "pool": source.pool, "queue": source.kind, "on_failure_callback": record_failure}
 
 
 def source_dag(source: registry.SourceConfig) -> DAG:

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import psycopg
 
 from onestop.registry import Registry
+from schemas.dossier import HCM
 
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 WINDOW = timedelta(hours=24)  # error rates and failures are counted over the last 24 hours
 Level = Literal["ok", "warning", "critical"]
 LEVELS: dict[str, int] = {"ok": 0, "warning": 1, "critical": 2}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from connectors.factory import open_source
 from connectors.store import reconcile as store
@@ -22,9 +21,9 @@ from mappings import get_mapping
 from onestop import pipeline, registry
 from onestop.db import connect
 from onestop.embedded_db import database_url
+from schemas.dossier import HCM
 
 log = logging.getLogger(__name__)
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 _CHUNK = 500
 
 

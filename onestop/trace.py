@@ -22,16 +22,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import namedtuple_row
 
 from onestop.privacy import mask_text
 from schemas.codes import DossierStatus
-from schemas.dossier import citizen_id_hash, mask
-
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+from schemas.dossier import HCM, citizen_id_hash, mask
 
 STEP_LABELS: dict[str, str] = {
     "fetched": "Đã lấy từ nguồn",

@@ -157,15 +157,15 @@ def main(dossiers: int = 1200, port: int | None = None) -> int:
             nonlocal stop
             stop = True
 
+        # Ctrl-C (SIGINT) and SIGTERM both end the wait; Airflow's imports may have replaced Python's SIGINT
+        # handler, so it is set here rather than relying on KeyboardInterrupt.
+        signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
-        try:
-            while not stop:
-                for name, proc in ui.cluster.procs.items():
-                    if proc.poll() is not None:
-                        print(f"airflow {name} exited {proc.returncode}: {ui.cluster.log_tail(name)}")
-                        return 1
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        while not stop:
+            for name, proc in ui.cluster.procs.items():
+                if proc.poll() is not None:
+                    print(f"airflow {name} exited {proc.returncode}: {ui.cluster.log_tail(name)}")
+                    return 1
+            time.sleep(1)
         print("stopping …", flush=True)
     return 0

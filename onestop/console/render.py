@@ -9,17 +9,18 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from html import escape
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from onestop.privacy import mask_data, mask_text
+from onestop.trace import local_time
+from schemas.dossier import HCM
 
 __all__ = ["mask_text"]  # the pages mask free text with the same rules as the logs
 from schemas.codes import DossierStatus
 from schemas.jsontext import loads
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = HCM
 
 KIND_LABELS = {
     "quarantine": "Cách ly (lỗi dữ liệu)",
@@ -61,7 +62,7 @@ LEVEL_LABELS = {"ok": "Tốt", "warning": "Cảnh báo", "critical": "Nghiêm tr
 
 def when(value: datetime | None) -> str:
     """dd/MM/yyyy HH:mm in Asia/Ho_Chi_Minh."""
-    return value.astimezone(TZ).strftime("%d/%m/%Y %H:%M") if value else "—"
+    return local_time(value) if value else "—"
 
 
 def day(value: date) -> str:
