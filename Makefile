@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo ui test test-scheduler test-browser test-pg15 chaos bench profile lint format clean venv
+.PHONY: demo ui test test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -26,7 +26,7 @@ ui: $(SYNCED)
 
 ## The test suite (real PostgreSQL, real HTTP servers, real Airflow dag.test()); ≤ 10 minutes on 2 cores.
 test: $(SYNCED)
-	$(BIN)/pytest -m "not scheduler and not browser"
+	$(BIN)/pytest -m "not scheduler and not browser and not distributed"
 
 ## Slower tier: the real Airflow scheduler (LocalExecutor) with PostgreSQL metadata.
 test-scheduler: $(SYNCED)
@@ -36,9 +36,14 @@ test-scheduler: $(SYNCED)
 test-browser: $(SYNCED)
 	$(BIN)/pytest -m browser
 
+## Slower tier: Airflow's CeleryExecutor for real (api-server, scheduler, dag-processor, two Celery workers on
+## their own queues) on this machine's PostgreSQL and Redis; its checksum must equal a single-process run's.
+test-distributed: $(SYNCED)
+	$(BIN)/pytest -m distributed tests/distributed
+
 ## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
 test-pg15: $(SYNCED)
-	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler and not browser" tests/connectors tests/onestop
+	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler and not browser and not distributed" tests/connectors tests/onestop
 
 ## Fault injection over a whole simulated province (≥ 20,000 dossiers); ≤ 30 minutes on 2 cores.
 chaos: $(SYNCED)

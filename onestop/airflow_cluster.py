@@ -165,6 +165,40 @@ class AirflowCluster:
         resp.raise_for_status()
         return resp.json() if resp.content else None
 
+    def wait_until(self, predicate: Any, timeout: float, what: Any, every: float = 2) -> Any:
+        """predicate()'s first truthy value; after `timeout` s a TimeoutError saying `what` (a text, or a
+        function giving one) with every component's log tail."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if result := predicate():
+                return result
+            time.sleep(every)
+        logs = "\n".join(f"--- {name} ---\n{self.log_tail(name, 2500)}" for name in self.procs)
+        raise TimeoutError(f"{what() if callable(what) else what}\n{logs}")
+
+    def wait_for_dags(self, dag_ids: list[str], timeout: float = 120) -> None:
+        """Until the dag-processor has registered every one of `dag_ids`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            known = {d["dag_id"] for d in self.api("GET", "/dags", params={"limit": 1000})["dags"]}
+            if known >= set(dag_ids):
+                return
+            if time.monotonic() > deadline:
+                missing = sorted(set(dag_ids) - known)
+                raise TimeoutError(
+                    f"the dag-processor did not register {missing}: {self.log_tail('dag-processor')}"
+                )
+            time.sleep(2)
+
+    def unpause(self, dag_ids: list[str]) -> None:
+        for dag_id in dag_ids:
+            self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """A manual run through the REST API (as an operator or the console would); its dag_run_id."""
+        body = {"logical_date": None, **({"conf": conf} if conf else {})}
+        return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+
     def stop(self) -> None:
         """SIGTERM to each component and everything it started (`airflow standalone`'s scheduler leaves its
         process group), SIGKILL to what is left after 20 s."""

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import requests
 
 from connectors.errors import ConnectorError
 from onestop import airflow_cluster, db, demo, embedded_db, pipeline, registry, settings
@@ -118,24 +117,9 @@ def running(
         stack.callback(cluster.stop)
         cluster.start("standalone")
         cluster.wait_ready(timeout=180)
-        switch_on(cluster, LIVE_DAGS)
+        cluster.wait_for_dags(list(LIVE_DAGS))
+        cluster.unpause(list(LIVE_DAGS))
         yield ConsoleStack(cluster, sims, portal, url)
-
-
-def switch_on(cluster: AirflowCluster, dag_ids: tuple[str, ...], timeout: float = 120) -> None:
-    """Unpause DAGs once the dag-processor has registered them."""
-    deadline = time.monotonic() + timeout
-    for dag_id in dag_ids:
-        while True:
-            try:
-                cluster.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-                break
-            except requests.HTTPError as exc:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"{dag_id} not registered by the dag-processor: {cluster.log_tail('standalone')}"
-                    ) from exc
-                time.sleep(2)
 
 
 def main(dossiers: int = 1200, port: int | None = None) -> int:

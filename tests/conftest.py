@@ -34,6 +34,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "browser: drives the console in Chromium (slower tier, `make test-browser`)"
     )
+    config.addinivalue_line(
+        "markers",
+        "distributed: CeleryExecutor, two workers, this machine's PostgreSQL and Redis (`make test-distributed`)",
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -172,30 +172,30 @@ class KeySet:
         return out
 
 
+# The tables whose open rows a resolution closes by state: (table, key column, KeySet field).
+_RESOLVED_BY_STATE = (
+    ("quarantine", "id", "quarantine"),
+    ("conflict", "uid", "conflict"),
+    ("task_failure", "id", "task"),
+)
+
+
 def resolve(conn: psycopg.Connection, keys: list[str], actor: str, comment: str) -> int:
     """Mark open failures resolved, with who, when and why. A resolved delivery is not retried."""
     ks = KeySet.parse(keys)
     args = {"actor": actor, "comment": comment}
-    n = conn.execute(
-        "UPDATE onestop.quarantine SET state = 'resolved', resolved_at = now(), resolved_by = %(actor)s,"
-        " comment = %(comment)s WHERE id = ANY(%(ids)s) AND state = 'open'",
-        {**args, "ids": ks.quarantine},
-    ).rowcount
-    n += conn.execute(
+    n = 0
+    for table, column, field_name in _RESOLVED_BY_STATE:
+        n += conn.execute(
+            f"UPDATE onestop.{table} SET state = 'resolved', resolved_at = now(), resolved_by = %(actor)s,"
+            f" comment = %(comment)s WHERE {column} = ANY(%(keys)s) AND state = 'open'",
+            {**args, "keys": getattr(ks, field_name)},
+        ).rowcount
+    n += conn.execute(  # the outbox keeps its delivery state: resolving stops the retries
         "UPDATE onestop.outbox o SET resolved_at = now(), resolved_by = %(actor)s, comment = %(comment)s,"
         " next_try_at = 'infinity' FROM unnest(%(uids)s::text[], %(versions)s::int[]) AS k(uid, version)"
         " WHERE o.uid = k.uid AND o.version = k.version AND o.state IN ('failed', 'dead') AND o.resolved_at IS NULL",
         {**args, "uids": [u for u, _ in ks.delivery], "versions": [v for _, v in ks.delivery]},
-    ).rowcount
-    n += conn.execute(
-        "UPDATE onestop.conflict SET state = 'resolved', resolved_at = now(), resolved_by = %(actor)s,"
-        " comment = %(comment)s WHERE uid = ANY(%(uids)s) AND state = 'open'",
-        {**args, "uids": ks.conflict},
-    ).rowcount
-    n += conn.execute(
-        "UPDATE onestop.task_failure SET state = 'resolved', resolved_at = now(), resolved_by = %(actor)s,"
-        " comment = %(comment)s WHERE id = ANY(%(ids)s) AND state = 'open'",
-        {**args, "ids": ks.task},
     ).rowcount
     return n
 

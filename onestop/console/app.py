@@ -73,14 +73,15 @@ def _parse_day(value: str | None, end: bool = False) -> datetime | None:
     return datetime.combine(d, time(), render.TZ)
 
 
-def _filters(
-    source: str | None,
-    kind: str | None,
-    error_class: str | None,
-    since: str | None,
-    until: str | None,
-    state: str,
+def failure_filters(
+    source: str | None = None,
+    kind: str | None = None,
+    error_class: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    state: str = "open",
 ) -> failures.Filters:
+    """The list's filters, from the query string (the page and the JSON API take the same)."""
     if kind and kind not in failures.KINDS:
         raise HTTPException(400, f"unknown stage {kind!r}")
     if state not in ("open", "resolved", "all"):
@@ -93,6 +94,17 @@ def _filters(
         until=_parse_day(until, end=True),
         state=state,
     )
+
+
+FiltersDep = Annotated[failures.Filters, Depends(failure_filters)]
+
+
+def _load_page(filters: failures.Filters, after: str | None, size: int) -> failures.Page:
+    try:
+        with connect() as conn:
+            return failures.page(conn, filters, after=after, size=size)
+    except ValueError as exc:  # a cursor this console did not make
+        raise HTTPException(400, str(exc)) from exc
 
 
 def create_app() -> FastAPI:
@@ -132,24 +144,10 @@ def create_app() -> FastAPI:
         return page(request, "home.html", counts=counts, sources=sources)
 
     @read.get("/failures", response_class=HTMLResponse)
-    def failure_list(
-        request: Request,
-        source: str | None = None,
-        kind: str | None = None,
-        error_class: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        state: str = "open",
-        after: str | None = None,
-    ) -> HTMLResponse:
+    def failure_list(request: Request, filters: FiltersDep, after: str | None = None) -> HTMLResponse:
         from onestop import registry
 
-        filters = _filters(source, kind, error_class, since, until, state)
-        try:
-            with connect() as conn:
-                result = failures.page(conn, filters, after=after, size=PAGE_SIZE)
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from exc
+        result = _load_page(filters, after, PAGE_SIZE)
         query = {k: v for k, v in request.query_params.items() if k != "after" and v}
         return page(
             request,
@@ -157,8 +155,8 @@ def create_app() -> FastAPI:
             page=result,
             filters=filters,
             query=query,
-            since=since or "",
-            until=until or "",
+            since=request.query_params.get("since", ""),
+            until=request.query_params.get("until", ""),
             next_url=f"?{urlencode({**query, 'after': result.next_cursor})}" if result.next_cursor else None,
             first_url=f"?{urlencode(query)}",
             class_urls={
@@ -172,21 +170,9 @@ def create_app() -> FastAPI:
 
     @read.get("/api/failures")
     def failure_list_json(
-        source: str | None = None,
-        kind: str | None = None,
-        error_class: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        state: str = "open",
-        after: str | None = None,
-        size: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
+        filters: FiltersDep, after: str | None = None, size: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE
     ) -> JSONResponse:
-        filters = _filters(source, kind, error_class, since, until, state)
-        try:
-            with connect() as conn:
-                result = failures.page(conn, filters, after=after, size=size)
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from exc
+        result = _load_page(filters, after, size)
         rows = [
             {**r.__dict__, "at": r.at.isoformat(), "resolved_at": r.resolved_at and r.resolved_at.isoformat()}
             for r in result.rows

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -62,39 +61,18 @@ def cluster(pg_url, portal, tmp_path_factory) -> Iterator[AirflowCluster]:
                 sim.stop()
 
 
-def wait_for(predicate, timeout: float, what: str, cluster: AirflowCluster):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(2)
-    raise TimeoutError(f"{what}\n--- scheduler log ---\n{cluster.log_tail('scheduler', 4000)}")
-
-
 def test_two_sources_sync_in_parallel_and_delivery_starts_from_the_asset(db, cluster, portal) -> None:
     dag_ids = [f"onestop_sync_{s}" for s in PARALLEL]
-    wait_for(
-        lambda: (
-            {d["dag_id"] for d in cluster.api("GET", "/dags", params={"limit": 100})["dags"]}
-            >= {*dag_ids, "onestop_deliver_portal"}
-        ),
-        120,
-        "the dag-processor did not register the DAGs",
-        cluster,
-    )
-    for dag_id in [*dag_ids, "onestop_deliver_portal"]:
-        cluster.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-    runs = {
-        d: cluster.api("POST", f"/dags/{d}/dagRuns", json={"logical_date": None})["dag_run_id"]
-        for d in dag_ids
-    }
+    cluster.wait_for_dags([*dag_ids, "onestop_deliver_portal"])
+    cluster.unpause([*dag_ids, "onestop_deliver_portal"])
+    runs = {d: cluster.trigger(d) for d in dag_ids}
 
     def finished() -> bool:
         states = [cluster.api("GET", f"/dags/{d}/dagRuns/{r}")["state"] for d, r in runs.items()]
         assert "failed" not in states, f"a source run failed: {states}\n{cluster.log_tail('scheduler')}"
         return all(s == "success" for s in states)
 
-    wait_for(finished, 300, "the source runs did not finish", cluster)
+    cluster.wait_until(finished, 300, "the source runs did not finish")
 
     spans = []
     for dag_id, run_id in runs.items():
@@ -114,7 +92,7 @@ def test_two_sources_sync_in_parallel_and_delivery_starts_from_the_asset(db, clu
             == 0
         )
 
-    wait_for(delivered_by_asset, 300, "the asset-triggered delivery did not deliver everything", cluster)
+    cluster.wait_until(delivered_by_asset, 300, "the asset-triggered delivery did not deliver everything")
     dossiers = db.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0]
     assert dossiers > 0
     assert db.execute("SELECT count(*) FROM onestop.conflict").fetchone()[0] == 0
@@ -124,15 +102,8 @@ def test_two_sources_sync_in_parallel_and_delivery_starts_from_the_asset(db, clu
 def test_a_backfill_of_three_past_days_loads_exactly_those_days(db, cluster) -> None:
     source = PARALLEL[1]
     dag_id = f"onestop_archive_{source}"
-    wait_for(
-        lambda: any(
-            d["dag_id"] == dag_id for d in cluster.api("GET", "/dags", params={"limit": 100})["dags"]
-        ),
-        120,
-        "the archive DAG is not registered",
-        cluster,
-    )
-    cluster.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    cluster.wait_for_dags([dag_id])
+    cluster.unpause([dag_id])
     backfill = cluster.api(
         "POST",
         "/backfills",
@@ -146,7 +117,7 @@ def test_a_backfill_of_three_past_days_loads_exactly_those_days(db, cluster) -> 
         assert all(r["state"] != "failed" for r in runs), f"a backfill run failed: {runs}"
         return runs if len(runs) == 3 and all(r["state"] == "success" for r in runs) else None
 
-    runs = wait_for(backfill_runs, 300, f"backfill {backfill['id']} did not finish", cluster)
+    runs = cluster.wait_until(backfill_runs, 300, f"backfill {backfill['id']} did not finish")
 
     days = sorted(
         (datetime.fromisoformat(r["data_interval_start"]), datetime.fromisoformat(r["data_interval_end"]))

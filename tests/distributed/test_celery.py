@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -41,7 +40,7 @@ from onestop.distributed import (
     wait_for_workers,
 )
 from onestop.simulators.process import SimulatorProcess, start_simulator
-from tests.conftest import ROOT, drop_database
+from tests.conftest import ROOT, drop_database, portal_summary
 
 pytestmark = pytest.mark.distributed
 
@@ -119,6 +118,8 @@ class Distributed:
     unified: str  # the distributed run's unified database
     reference: str  # the single-process run's
     worker_queues: dict[str, list[str]]  # Celery node -> queues it consumes
+    portal: SimulatorProcess  # the distributed run's portal
+    reference_accepted: int  # dossiers the single-process run's portal accepted
 
 
 @pytest.fixture(scope="module")
@@ -146,14 +147,15 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribute
             (tmp / "reference").mkdir()
             ref_mp.setenv("ONESTOP_DB_URL", urls["reference"])
             ref_mp.setenv("ONESTOP_VAR", str(tmp / "reference"))
-            _start_systems(ref_stack, ref_mp, sources, tmp / "reference")
+            ref_portal = _start_systems(ref_stack, ref_mp, sources, tmp / "reference")
             for source in sources:
                 pipeline.sync(source.name)
             pipeline.deliver()
+            reference_accepted = portal_summary(ref_portal)["accepted"]
 
         # The distributed run: identical simulators, a Celery cluster.
         (tmp / "distributed").mkdir()
-        _start_systems(stack, mp, sources, tmp / "distributed")
+        portal = _start_systems(stack, mp, sources, tmp / "distributed")
         broker = stack.enter_context(fresh_broker(*_host_port(REDIS)))
         metadata = sqlalchemy_url(urls["airflow"])
         cluster = AirflowCluster(
@@ -175,22 +177,14 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribute
             start_worker(cluster, worker)
         cluster.wait_ready()
         queues = wait_for_workers(cluster, broker, WORKERS)
-        yield Distributed(cluster, broker, sources, urls["unified"], urls["reference"], queues)
+        yield Distributed(
+            cluster, broker, sources, urls["unified"], urls["reference"], queues, portal, reference_accepted
+        )
 
 
 def _host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return parts.hostname or "127.0.0.1", parts.port or 6379
-
-
-def wait_for(predicate, timeout: float, what: str, cluster: AirflowCluster):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(2)
-    logs = "\n".join(f"--- {name} ---\n{cluster.log_tail(name, 2500)}" for name in cluster.procs)
-    raise TimeoutError(f"{what}\n{logs}")
 
 
 def test_source_dags_run_on_two_celery_workers_and_match_the_single_process_run(
@@ -200,41 +194,36 @@ def test_source_dags_run_on_two_celery_workers_and_match_the_single_process_run(
     assert distributed.worker_queues == {w.node: sorted(w.queues) for w in WORKERS}
 
     dag_ids = [f"onestop_sync_{s.name}" for s in sources]
-    wait_for(
-        lambda: (
-            {d["dag_id"] for d in cluster.api("GET", "/dags", params={"limit": 100})["dags"]}
-            >= {*dag_ids, "onestop_deliver_portal"}
-        ),
-        120,
-        "the dag-processor did not register the DAGs",
-        cluster,
-    )
-    for dag_id in [*dag_ids, "onestop_deliver_portal"]:
-        cluster.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-    runs = {
-        d: cluster.api("POST", f"/dags/{d}/dagRuns", json={"logical_date": None})["dag_run_id"]
-        for d in dag_ids
-    }
+    cluster.wait_for_dags([*dag_ids, "onestop_deliver_portal"])
+    cluster.unpause([*dag_ids, "onestop_deliver_portal"])
+    runs = {d: cluster.trigger(d) for d in dag_ids}
 
     def sources_done() -> bool:
         states = {d: cluster.api("GET", f"/dags/{d}/dagRuns/{r}")["state"] for d, r in runs.items()}
         assert "failed" not in states.values(), f"a source run failed: {states}"
         return all(s == "success" for s in states.values())
 
-    wait_for(sources_done, 240, "the source runs did not finish", cluster)
+    cluster.wait_until(sources_done, 240, "the source runs did not finish")
+
+    seen: dict[str, str] = {}  # the last state observed, for the timeout's message
 
     def delivered() -> list[dict] | None:
         deliveries = cluster.api("GET", "/dags/onestop_deliver_portal/dagRuns")["dag_runs"]
         assert all(r["state"] != "failed" for r in deliveries), f"a delivery run failed: {deliveries}"
         with psycopg.connect(distributed.unified) as conn:
             waiting = conn.execute(
-                "SELECT count(*) FROM onestop.outbox WHERE state <> 'delivered'"
+                "SELECT count(*) FROM onestop.outbox WHERE state NOT IN ('delivered', 'superseded')"
             ).fetchone()[0]
+        seen["delivery"] = (
+            f"{waiting} outbox rows waiting; runs {[(r['run_type'], r['state']) for r in deliveries]}"
+        )
         settled = deliveries and all(r["state"] == "success" for r in deliveries)
         triggered = any(r["run_type"] == "asset_triggered" for r in deliveries)
         return deliveries if settled and triggered and waiting == 0 else None
 
-    deliveries = wait_for(delivered, 180, "the asset-triggered delivery did not deliver everything", cluster)
+    deliveries = cluster.wait_until(
+        delivered, 180, lambda: f"the asset-triggered delivery did not deliver everything: {seen}"
+    )
 
     # Every task instance: succeeded, on a known worker, from a queue that worker serves; each kind on its worker.
     served = {w.name: set(w.queues) for w in WORKERS}
@@ -263,5 +252,8 @@ def test_source_dags_run_on_two_celery_workers_and_match_the_single_process_run(
         dossiers = conn.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0]
         loaded = conn.execute("SELECT count(*) FROM onestop.sync_run WHERE state = 'loaded'").fetchone()[0]
     assert dossiers > DOSSIERS * 0.9 and loaded == len(sources)
+    assert portal_summary(distributed.portal)["accepted"] == distributed.reference_accepted
+    every_run = cluster.api("GET", "/dags/~/dagRuns", params={"limit": 100})["dag_runs"]
+    assert [r for r in every_run if r["state"] == "failed"] == []
     ours, reference = checksum(distributed.unified), checksum(distributed.reference)
     assert ours == reference, f"distributed checksum {ours} != single-process {reference}"

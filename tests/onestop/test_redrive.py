@@ -74,3 +74,52 @@ def test_deliveries_failed_in_a_portal_outage_are_sent_again(db, districts, port
     assert delivered.delivered == loaded and second.deliveries == 0
     assert portal_summary(portal)["accepted"] == loaded
     assert db.execute("SELECT state FROM onestop.circuit WHERE endpoint = 'portal'").fetchone()[0] == "closed"
+
+
+def test_the_consoles_keys_redrive_exactly_the_rows_they_name_and_complete_the_action(
+    db, pg_url, districts, portal, monkeypatch, tmp_path
+) -> None:
+    from connectors.store import failures
+    from connectors.store.attempts import record_task_failure
+
+    reset_portal(portal)
+    pipeline.sync(SOURCE)
+    unknown = [r["id"] for r in truth(districts[SOURCE]) if r["bad"] and "status" in r["bad"]]
+    assert len(unknown) >= 2
+    chosen = db.execute(
+        "SELECT 'q' || id FROM onestop.quarantine WHERE record_id = %s", (unknown[0],)
+    ).fetchone()[0]
+    record_task_failure(  # a sync task that failed (say, the district's server was down at 02:00)
+        pg_url, dag_id=f"onestop_sync_{SOURCE}", run_id="scheduled__x", task_id="extract", source=SOURCE,
+        error=ConnectionError("district server down"),
+    )  # fmt: skip
+    task_key = db.execute("SELECT 't' || id FROM onestop.task_failure").fetchone()[0]
+    action = failures.record_action(db, "admin", "redrive", keys=[chosen, task_key], state="triggered")
+    runs_before = db.execute("SELECT count(*) FROM onestop.sync_run").fetchone()[0]
+
+    fixed = mapping_path("igate").read_text().replace("    values: {0: 1,", "    values: {99: 4, 0: 1,", 1)
+    (tmp_path / "igate.yaml").write_text(fixed)
+    monkeypatch.setenv("ONESTOP_MAPPINGS_DIR", str(tmp_path))
+    clear_cache()
+    try:
+        counts = redrive(keys=[chosen, task_key], action_id=action)
+    finally:
+        clear_cache()
+
+    assert (counts.tried, counts.redriven, counts.task_sources) == (1, 1, 1)
+    states = dict(
+        db.execute("SELECT record_id, state FROM onestop.quarantine WHERE record_id = ANY(%s)", (unknown,))
+    )
+    assert states[unknown[0]] == "redriven"
+    assert {states[r] for r in unknown[1:]} == {"open"}  # the others were not named
+    assert db.execute("SELECT state, resolved_by FROM onestop.task_failure").fetchone() == (
+        "redriven",
+        "redrive",
+    )
+    assert (
+        db.execute("SELECT count(*) FROM onestop.sync_run").fetchone()[0] == runs_before + 2
+    )  # redrive + sync
+    state, result, finished = db.execute(
+        "SELECT state, result, finished_at FROM onestop.admin_action WHERE id = %s", (action,)
+    ).fetchone()
+    assert state == "done" and result["redriven"] == 1 and finished is not None

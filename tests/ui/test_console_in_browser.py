@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,14 +102,6 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
-def wait_for(predicate, timeout: float = 240, every: float = 3, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(every)
-
-
 def test_an_admin_fixes_a_quarantined_record_redrives_it_and_it_reaches_the_portal(
     page, console: ui.ConsoleStack, mappings_dir: Path
 ) -> None:
@@ -168,7 +159,7 @@ def test_an_admin_fixes_a_quarantined_record_redrives_it_and_it_reaches_the_port
             ).fetchone()
             return row[0] == "redriven"
 
-        wait_for(redriven, what=f"the onestop_redrive run to load {record_id}")
+        console.cluster.wait_until(redriven, 240, f"the onestop_redrive run to load {record_id}", every=3)
         ma_ho_so = conn.execute(
             "SELECT ma_ho_so FROM onestop.dossier WHERE source = %s AND source_record_id = %s",
             (source, record_id),
@@ -190,7 +181,7 @@ def test_an_admin_fixes_a_quarantined_record_redrives_it_and_it_reaches_the_port
             requests.get(f"{console.portal.url}/_inspect/dossiers/{ma_ho_so}", timeout=10).status_code == 200
         )
 
-    wait_for(at_portal, what=f"{ma_ho_so} at the portal")
+    console.cluster.wait_until(at_portal, 240, f"{ma_ho_so} at the portal", every=3)
 
     # Its trace, by MaHoSo: quarantined, re-driven, loaded, delivered.
     frame = open_from_menu(page, "trace")

@@ -92,10 +92,15 @@ def session(airflow: AirflowCluster, user: str | None) -> requests.Session:
     return s
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+def submit(s: requests.Session, airflow: AirflowCluster, action: str, **data) -> requests.Response:
+    """Post one of the list's forms the way the page does: with the form token the page carries."""
+    match = re.search(
+        r'name="csrf" value="([0-9a-f]+)"', s.get(f"{airflow.url}/onestop/failures", timeout=30).text
+    )
     assert match, "the page carries a form token"
-    return match[1]
+    return s.post(
+        f"{airflow.url}/onestop/failures/{action}", data={"csrf": match[1], **data}, allow_redirects=False
+    )
 
 
 def test_every_page_and_action_needs_an_airflow_login(airflow) -> None:
@@ -112,14 +117,8 @@ def test_a_viewer_reads_every_page_but_cannot_redrive_or_resolve(airflow, failur
     for path in PAGES:
         resp = viewer.get(f"{airflow.url}{path}", timeout=60)
         assert resp.status_code in (200, 404), (path, resp.status_code)  # q1 may not exist: a 404, not a 401
-    token = csrf_of(viewer.get(f"{airflow.url}/onestop/failures", timeout=30).text)
     for action in ("redrive", "resolve"):
-        resp = viewer.post(
-            f"{airflow.url}/onestop/failures/{action}",
-            data={"csrf": token, "keys": ["q1"], "comment": "c"},
-            allow_redirects=False,
-        )
-        assert resp.status_code == 403, action
+        assert submit(viewer, airflow, action, keys=["q1"], comment="c").status_code == 403, action
 
 
 def test_the_list_holds_quarantined_records_and_failed_deliveries_counted_per_error_class(
@@ -184,12 +183,7 @@ def test_resolving_records_who_when_and_why_and_the_rows_leave_the_open_list(
 ) -> None:
     admin = session(airflow, "admin")
     keys = [r[0] for r in db.execute("SELECT key FROM onestop.failure WHERE open ORDER BY key LIMIT 2")]
-    token = csrf_of(admin.get(f"{airflow.url}/onestop/failures", timeout=30).text)
-    resp = admin.post(
-        f"{airflow.url}/onestop/failures/resolve",
-        data={"csrf": token, "keys": keys, "comment": "nguồn đã sửa tay"},
-        allow_redirects=False,
-    )
+    resp = submit(admin, airflow, "resolve", keys=keys, comment="nguồn đã sửa tay")
     assert resp.status_code == 303
     assert "msg=" in resp.headers["location"]
     rows = db.execute("SELECT open, resolved_by, comment FROM onestop.failure WHERE key = ANY(%s)", (keys,))
@@ -205,10 +199,7 @@ def test_a_redrive_is_a_run_of_onestop_redrive_created_through_airflows_api(
 ) -> None:
     admin = session(airflow, "admin")
     keys = [r[0] for r in db.execute("SELECT key FROM onestop.failure WHERE open ORDER BY key LIMIT 3")]
-    token = csrf_of(admin.get(f"{airflow.url}/onestop/failures", timeout=30).text)
-    resp = admin.post(
-        f"{airflow.url}/onestop/failures/redrive", data={"csrf": token, "keys": keys}, allow_redirects=False
-    )
+    resp = submit(admin, airflow, "redrive", keys=keys)
     assert resp.status_code == 303, resp.text
     action_id, state, run_id = db.execute(
         "SELECT id, state, dag_run_id FROM onestop.admin_action WHERE action = 'redrive' ORDER BY id DESC LIMIT 1"
