@@ -18,7 +18,7 @@ from onestop import pipeline
 from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
 from onestop.simulators.igate_data import HOSTILE_NAMES
 from onestop.simulators.process import start_simulator
-from tests.conftest import IGATE_FIELDS, SOURCES, scratch_database, set_connection
+from tests.conftest import IGATE_FIELDS, SOURCES, TABLES, scratch_database, set_connection
 
 SOURCE = SOURCES[0]
 USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
@@ -50,9 +50,9 @@ def failures_loaded(pg_url: str, portal) -> Iterator[None]:
     """A district system whose citizens are often named with markup and whose records are often bad, synced;
     then a delivery round with the portal unreachable."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE onestop.sync_run, onestop.dossier, onestop.dossier_version, onestop.outbox,"
-                     " onestop.quarantine, onestop.staging, onestop.watermark, onestop.admin_action,"
-                     " onestop.status_history, onestop.circuit CASCADE")  # fmt: skip
+        conn.execute(
+            f"TRUNCATE {', '.join('onestop.' + t.strip() for t in TABLES.split(','))} RESTART IDENTITY"
+        )
     args = (
         "--seed",
         "5",
