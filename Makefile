@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
+WHEELHOUSE_DIR ?= dist/wheelhouse
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo ui test test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv
+.PHONY: demo ui test test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -26,7 +27,7 @@ ui: $(SYNCED)
 
 ## The test suite (real PostgreSQL, real HTTP servers, real Airflow dag.test()); ≤ 10 minutes on 2 cores.
 test: $(SYNCED)
-	$(BIN)/pytest -m "not scheduler and not browser and not distributed"
+	$(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse"
 
 ## Slower tier: the real Airflow scheduler (LocalExecutor) with PostgreSQL metadata.
 test-scheduler: $(SYNCED)
@@ -41,9 +42,17 @@ test-browser: $(SYNCED)
 test-distributed: $(SYNCED)
 	$(BIN)/pytest -m distributed tests/distributed
 
+## Offline install: every wheel of uv.lock plus ours in one folder (docker/wheelhouse.sh); the image installs from it.
+wheelhouse: $(SYNCED)
+	bash docker/wheelhouse.sh $(WHEELHOUSE_DIR)
+
+## Slower tier: the wheelhouse (built, or reused while uv.lock is unchanged) installed into a fresh venv offline.
+test-wheelhouse: $(SYNCED)
+	WHEELHOUSE_DIR=$(WHEELHOUSE_DIR) $(BIN)/pytest -m wheelhouse tests/docker
+
 ## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
 test-pg15: $(SYNCED)
-	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler and not browser and not distributed" tests/connectors tests/onestop
+	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse" tests/connectors tests/onestop
 
 ## Fault injection over a whole simulated province (≥ 20,000 dossiers); ≤ 30 minutes on 2 cores.
 chaos: $(SYNCED)

@@ -38,6 +38,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "distributed: CeleryExecutor, two workers, this machine's PostgreSQL and Redis (`make test-distributed`)",
     )
+    config.addinivalue_line(
+        "markers",
+        "wheelhouse: the offline wheelhouse installed into a fresh venv (slower tier, `make test-wheelhouse`)",
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
