@@ -266,6 +266,13 @@ def detail(conn: psycopg.Connection, key: str) -> Detail | None:
     return _task_detail(conn, failure, ks.task[0])
 
 
+def _resolution(failure: Failure) -> list[tuple[datetime, str, str]]:
+    """Who closed it, when, and why, as a history line (none while it is open)."""
+    if not failure.resolved_at:
+        return []
+    return [(failure.resolved_at, failure.state, f"{failure.resolved_by}: {failure.comment or ''}")]
+
+
 def _quarantine_detail(conn: psycopg.Connection, failure: Failure, qid: int) -> Detail:
     row = conn.execute(
         "SELECT q.errors, q.payload, q.content_type, q.first_seen_at, q.last_seen_at, q.seen, q.run_id,"
@@ -284,10 +291,7 @@ def _quarantine_detail(conn: psycopg.Connection, failure: Failure, qid: int) -> 
     history += [(o[0], "other_version", f"phiên bản khác của bản ghi: {o[2]} lần, {o[3]}") for o in others]
     if seen > 1:
         history.append((last, "seen_again", f"gặp lại {seen} lần, lần cuối ở lần chạy {run_id}"))
-    if failure.resolved_at:
-        history.append(
-            (failure.resolved_at, failure.state, f"{failure.resolved_by}: {failure.comment or ''}")
-        )
+    history += _resolution(failure)
     facts = {"run_id": run_id, "airflow_run_id": airflow_run, "seen": seen, "payload_purged_at": purged}
     return Detail(failure, list(errors), payload if purged is None else None, ctype, sorted(history), facts)
 
@@ -341,10 +345,7 @@ def _conflict_detail(conn: psycopg.Connection, failure: Failure, uid: str) -> De
         }
     ]
     history = [(failure.at, "conflict", f"phát hiện trùng với {holder}")]
-    if failure.resolved_at:
-        history.append(
-            (failure.resolved_at, failure.state, f"{failure.resolved_by}: {failure.comment or ''}")
-        )
+    history += _resolution(failure)
     facts = {"uid": uid, "holder_uid": holder, "source_record_id": record_id}
     return Detail(failure, errors, record, "application/json", history, facts)
 
@@ -362,10 +363,7 @@ def _task_detail(conn: psycopg.Connection, failure: Failure, fid: int) -> Detail
     ).fetchall()
     history = [(a[0], "attempt", f"{a[2]} {a[1]}: {a[3]} {a[4]}") for a in reversed(attempts)]
     history.append((failure.at, "task_failed", f"{dag_id}.{task_id}"))
-    if failure.resolved_at:
-        history.append(
-            (failure.resolved_at, failure.state, f"{failure.resolved_by}: {failure.comment or ''}")
-        )
+    history += _resolution(failure)
     errors = [{"field": task_id, "source_path": "", "reason": message, "value": None}]
     facts = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
     return Detail(failure, errors, None, "text/plain", history, facts)

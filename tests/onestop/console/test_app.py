@@ -192,6 +192,8 @@ def test_resolving_records_who_when_and_why_and_the_rows_leave_the_open_list(
     assert action.fetchone() == ("admin", "resolve", keys)
     open_keys = {r["key"] for r in admin.get(f"{airflow.url}/onestop/api/failures?size=500").json()["rows"]}
     assert not open_keys & set(keys)
+    detail = admin.get(f"{airflow.url}/onestop/failures/{keys[0]}", timeout=30).text
+    assert "admin: nguồn đã sửa tay" in detail  # the history says who closed it and why
 
 
 def test_a_redrive_is_a_run_of_onestop_redrive_created_through_airflows_api(
