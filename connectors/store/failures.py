@@ -313,6 +313,7 @@ def _delivery_detail(conn: psycopg.Connection, failure: Failure, uid: str, versi
             history.append((sent, "sent", f"phiên bản {v} đã gửi (lần thử {attempts}, gửi lại {resends})"))
         if delivered:
             history.append((delivered, "delivered", f"phiên bản {v} Cổng DVC đã nhận"))
+    history += _resolution(failure)
     record = conn.execute(
         "SELECT record::text, source_record_id FROM onestop.dossier WHERE uid = %s", (uid,)
     ).fetchone()
