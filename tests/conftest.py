@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -19,6 +20,9 @@ import requests
 
 from onestop import airflow_env
 from onestop.db import with_database
+
+if TYPE_CHECKING:
+    from onestop.airflow_cluster import AirflowCluster
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,6 +120,32 @@ def scratch_database(url: str) -> Iterator[str]:
         yield with_database(url, name)
     finally:
         drop_database(url, name)
+
+
+@pytest.fixture(scope="session")
+def airflow_api(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowCluster]:
+    """Airflow's API server, shared by the modules that talk to it (the connection forms, the console): the
+    console plugin mounted, the DAGs registered (no dag-processor, no scheduler), users admin and viewer."""
+    from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
+
+    with scratch_database(pg_url) as metadata:
+        cluster = AirflowCluster(
+            home=tmp_path_factory.mktemp("airflow_api"),
+            metadata_url=sqlalchemy_url(metadata),
+            users=API_USERS,
+            extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled"},
+        )
+        try:
+            cluster.prepare()
+            cluster.airflow("dags", "reserialize")
+            cluster.start("api-server")
+            cluster.wait_ready()
+            yield cluster
+        finally:
+            cluster.stop()
+
+
+API_USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
 
 
 @pytest.fixture

@@ -96,7 +96,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ValueError(f"not a page cursor: {cursor!r}") from exc
 
 
-def page(conn: psycopg.Connection, filters: Filters, *, after: str | None = None, size: int = 50) -> Page:
+def page(
+    conn: psycopg.Connection,
+    filters: Filters,
+    *,
+    after: str | None = None,
+    size: int = 50,
+    counts: bool = True,
+) -> Page:
+    """One page, newest first, after the cursor `after`; with the counts per error class (a scan of the
+    matching failures: leave them out when walking page after page)."""
     where, params = filters.where()
     if after:
         at, key = decode_cursor(after)
@@ -113,7 +122,7 @@ def page(conn: psycopg.Connection, filters: Filters, *, after: str | None = None
     more = len(rows) > size
     rows = rows[:size]
     cursor = encode_cursor(rows[-1].at, rows[-1].key) if more else None
-    return Page(rows, cursor, counts_by_class(conn, filters))
+    return Page(rows, cursor, counts_by_class(conn, filters) if counts else {})
 
 
 def counts_by_class(conn: psycopg.Connection, filters: Filters) -> dict[str, int]:

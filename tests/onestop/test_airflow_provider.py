@@ -18,10 +18,10 @@ import pytest
 import requests
 import yaml
 
-from onestop.airflow_cluster import AirflowCluster, free_port, sqlalchemy_url
+from onestop.airflow_cluster import AirflowCluster, free_port
 from onestop.airflow_provider import KINDS
 from onestop.simulators.process import SimulatorProcess, start_simulator
-from tests.conftest import ROOT, scratch_database
+from tests.conftest import ROOT
 
 
 @dataclass(frozen=True)
@@ -256,21 +256,9 @@ def test_a_connection_without_a_base_url_says_so(monkeypatch) -> None:
 # --- the Test button, through the API server ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def api_server(pg_url: str, registry_file: Path, tmp_path_factory) -> Iterator[AirflowCluster]:
-    with scratch_database(pg_url) as metadata:
-        cluster = AirflowCluster(
-            home=tmp_path_factory.mktemp("airflow_api"),
-            metadata_url=sqlalchemy_url(metadata),
-            extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled", "ONESTOP_SOURCES": str(registry_file)},
-        )
-        try:
-            cluster.prepare()
-            cluster.start("api-server")
-            cluster.wait_ready()
-            yield cluster
-        finally:
-            cluster.stop()
+@pytest.fixture
+def api_server(airflow_api: AirflowCluster) -> AirflowCluster:
+    return airflow_api
 
 
 def test_the_ui_form_of_each_type_comes_from_the_provider(api_server: AirflowCluster) -> None:

@@ -15,34 +15,20 @@ import requests
 
 from connectors.errors import ConnectorError
 from onestop import pipeline
-from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
+from onestop.airflow_cluster import AirflowCluster
 from onestop.simulators.igate_data import HOSTILE_NAMES
 from onestop.simulators.process import start_simulator
-from tests.conftest import IGATE_FIELDS, SOURCES, TABLES, scratch_database, set_connection
+from tests.conftest import IGATE_FIELDS, SOURCES, TABLES, set_connection
 
 SOURCE = SOURCES[0]
-USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
 PAGES = ("/onestop/", "/onestop/failures", "/onestop/failures/q1", "/onestop/api/failures", "/onestop/trace",
          "/onestop/health")  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def airflow(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowCluster]:
-    """Airflow's API server with the console plugin; the DAGs registered (no dag-processor, no scheduler)."""
-    with scratch_database(pg_url) as metadata:
-        cluster = AirflowCluster(
-            home=tmp_path_factory.mktemp("airflow_console"),
-            metadata_url=sqlalchemy_url(metadata),
-            users=USERS,
-        )
-        try:
-            cluster.prepare()
-            cluster.airflow("dags", "reserialize")
-            cluster.start("api-server")
-            cluster.wait_ready()
-            yield cluster
-        finally:
-            cluster.stop()
+@pytest.fixture
+def airflow(airflow_api: AirflowCluster) -> AirflowCluster:
+    """The session's API server, with the console plugin."""
+    return airflow_api
 
 
 @pytest.fixture(scope="module")
@@ -236,21 +222,26 @@ def test_keyset_paging_walks_100000_failures_once_each_through_the_time_indexes(
         " FROM generate_series(1, 100000) g"  # ties: 7 rows share each second
     )
     db.execute("ANALYZE onestop.quarantine")
-    admin = session(airflow, "admin")
+    from connectors.store import failures
+
     seen, after, pages = [], None, 0
-    while True:
-        params = {"source": "bulk", "size": 500, **({"after": after} if after else {})}
-        page = admin.get(f"{airflow.url}/onestop/api/failures", params=params, timeout=30).json()
-        seen += [(r["at"], r["key"]) for r in page["rows"]]
+    while True:  # what the page does, through the store (the HTTP round trips are the API's test below)
+        page = failures.page(db, failures.Filters(source="bulk"), after=after, size=500, counts=False)
+        seen += [(r.at, r.key) for r in page.rows]
         pages += 1
-        after = page["next"]
+        after = page.next_cursor
         if not after:
             break
     assert len(seen) == 100_000 == len(set(seen))
-    assert seen == sorted(seen, key=lambda r: (r[0], r[1]), reverse=True)
+    assert seen == sorted(seen, reverse=True)
     assert pages == 200
 
-    from connectors.store import failures
+    admin = session(airflow, "admin")  # the API continues from its own cursor
+    first = admin.get(f"{airflow.url}/onestop/api/failures", params={"source": "bulk", "size": 500}).json()
+    second = admin.get(
+        f"{airflow.url}/onestop/api/failures", params={"source": "bulk", "size": 500, "after": first["next"]}
+    ).json()
+    assert [r["key"] for r in first["rows"] + second["rows"]] == [key for _, key in seen[:1000]]
 
     cursor = failures.encode_cursor(*db.execute(
         "SELECT last_seen_at, 'q' || id FROM onestop.quarantine WHERE record_id = 'r90000'"
