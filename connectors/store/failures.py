@@ -15,6 +15,8 @@ from typing import Any
 
 import psycopg
 
+from schemas.jsontext import dumps
+
 KINDS = ("quarantine", "delivery", "conflict", "task")
 COLUMNS = (
     "kind, key, source, stage, error_class, message, ref, at, open, state, resolved_at, resolved_by, comment"
@@ -222,7 +224,7 @@ def record_action(
     row = conn.execute(
         "INSERT INTO onestop.admin_action (actor, action, keys, filters, comment, state)"
         " VALUES (%s, %s, %s, %s::jsonb, %s, %s) RETURNING id",
-        (actor, action, keys or [], _json(filters.as_dict() if filters else {}), comment, state),
+        (actor, action, keys or [], dumps(filters.as_dict() if filters else {}), comment, state),
     ).fetchone()
     assert row is not None
     return row[0]
@@ -231,7 +233,7 @@ def record_action(
 def update_action(conn: psycopg.Connection, action_id: int, **values: Any) -> None:
     """state, dag_run_id, result (a dict), finished_at."""
     if "result" in values:
-        values["result"] = _json(values["result"])
+        values["result"] = dumps(values["result"])
     sets = ", ".join(f"{k} = %({k})s" + ("::jsonb" if k == "result" else "") for k in values)
     conn.execute(f"UPDATE onestop.admin_action SET {sets} WHERE id = %(id)s", {**values, "id": action_id})
 
@@ -243,12 +245,6 @@ def actions_for(conn: psycopg.Connection, key: str, limit: int = 20) -> list[tup
         " WHERE %s = ANY(keys) ORDER BY at DESC LIMIT %s",
         (key, limit),
     ).fetchall()
-
-
-def _json(value: Any) -> str:
-    from schemas.jsontext import dumps
-
-    return dumps(value)
 
 
 @dataclass

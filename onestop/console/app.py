@@ -26,6 +26,7 @@ from fastapi.templating import Jinja2Templates
 from connectors.store import failures
 from onestop.console import airflow_api, render
 from onestop.db import connect
+from onestop.privacy import mask_text
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
@@ -178,7 +179,7 @@ def create_app() -> FastAPI:
             for r in result.rows
         ]
         for row in rows:
-            row["message"] = row["message"] and render.mask_text(row["message"])
+            row["message"] = row["message"] and mask_text(row["message"])
         return JSONResponse({"rows": rows, "next": result.next_cursor, "counts": result.counts})
 
     @read.get("/failures/{key}", response_class=HTMLResponse)
@@ -277,7 +278,7 @@ def create_app() -> FastAPI:
             request,
             "trace.html",
             q=q,
-            query_shown=render.mask_text(q),
+            query_shown=mask_text(q),
             found=found,
             labels=trace.STEP_LABELS,
         )

@@ -14,10 +14,8 @@ from lxml import etree
 
 from onestop.privacy import mask_data, mask_text
 from onestop.trace import local_time
-from schemas.dossier import HCM
-
-__all__ = ["mask_text"]  # the pages mask free text with the same rules as the logs
 from schemas.codes import DossierStatus
+from schemas.dossier import HCM
 from schemas.jsontext import loads
 
 TZ = HCM
