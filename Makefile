@@ -7,7 +7,7 @@ WHEELHOUSE_DIR ?= dist/wheelhouse
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo ui test test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
+.PHONY: demo ui test test-vendors test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -27,7 +27,13 @@ ui: $(SYNCED)
 
 ## The test suite (real PostgreSQL, real HTTP servers, real Airflow dag.test()); ≤ 10 minutes on 2 cores.
 test: $(SYNCED)
+	$(BIN)/lint-imports --no-cache >/dev/null || $(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse"
+
+## Any REST district system by configuration: each vendor in tests/vendors (its own server, registry entry,
+## mapping, connection) synced and compared field by field with its ground truth; ≤ 90 s.
+test-vendors: $(SYNCED)
+	$(BIN)/python -m tests.vendors.report
 
 ## Slower tier: the real Airflow scheduler (LocalExecutor) with PostgreSQL metadata.
 test-scheduler: $(SYNCED)
