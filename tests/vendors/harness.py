@@ -116,8 +116,9 @@ def _fill(value: Any, url: str) -> Any:
 
 
 @contextmanager
-def started(name: str, work: Path) -> Iterator[Vendor]:
-    """The vendor's server running (certificates prepared first when the folder has certs.py)."""
+def started(name: str, work: Path, *more_args: str) -> Iterator[Vendor]:
+    """The vendor's server running (certificates prepared first when the folder has certs.py); `more_args` go
+    on its command line (a vendor-specific test's options)."""
     folder = VENDORS_DIR / name
     work.mkdir(parents=True, exist_ok=True)
     server_args: list[str] = []
@@ -129,7 +130,7 @@ def started(name: str, work: Path) -> Iterator[Vendor]:
     entries = yaml.safe_load((folder / "source.yaml").read_text(encoding="utf-8"))
     entry = entries[0] if isinstance(entries, list) else entries
     module = importlib.import_module(f"tests.vendors.{name}.server")
-    args = ["--port", "0", "--seed", str(SEED), "--count", str(COUNT), *server_args]
+    args = ["--port", "0", "--seed", str(SEED), "--count", str(COUNT), *server_args, *more_args]
     with start_process(f"tests.vendors.{name}.server", *args) as server:
         connection = _fill(json.loads((folder / "connection.json").read_text(encoding="utf-8")), server.url)
         if extra:

@@ -13,6 +13,7 @@ Contract:
 
 from __future__ import annotations
 
+import argparse
 import base64
 import secrets
 import threading
@@ -39,6 +40,7 @@ KIND = {1: "PERSON", 2: "ORGANIZATION"}
 
 _tokens: dict[str, float] = {}  # token -> monotonic expiry
 _lock = threading.Lock()
+_pages_served = 0
 
 
 def ms(iso: str | None) -> int | None:
@@ -155,6 +157,15 @@ class Handler(VendorHandler):
         if expiry <= time.monotonic():
             self.oauth_error(401, "invalid_token", "The access token expired")
             return
+        global _pages_served
+        with _lock:
+            _pages_served += 1
+            revoke = _pages_served == self.options.revoke_at
+            if revoke:  # an administrator revoked every session: the token is refused before it expires
+                _tokens.clear()
+        if revoke:
+            self.oauth_error(401, "invalid_token", "The access token was revoked")
+            return
         unknown = set(self.query) - PARAMS
         if unknown:
             self.oauth_error(
@@ -196,4 +207,10 @@ class Handler(VendorHandler):
 
 
 if __name__ == "__main__":
-    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0]))
+
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--revoke-at", type=int, default=0, help="revoke all tokens at the Nth data request"
+        )
+
+    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0], options))
