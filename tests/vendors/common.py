@@ -31,10 +31,16 @@ class Stats:
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.refusals: list[dict[str, Any]] = []
+        self.data_requests = 0
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append(entry)
+
+    def count_data_request(self) -> int:
+        with self._lock:
+            self.data_requests += 1
+            return self.data_requests
 
     def refuse(self, status: int, reason: str, path: str) -> None:
         with self._lock:
@@ -111,6 +117,11 @@ class VendorHandler(BaseHTTPRequestHandler):
     def vendor(self, method: str) -> None:
         raise NotImplementedError
 
+    def revoke_due(self) -> bool:
+        """Count one data request; True for the `--revoke-at`th, whose session the vendor must then refuse (as if
+        an administrator had revoked every session): tests of re-login use it, the contract does not."""
+        return self.stats.count_data_request() == self.options.revoke_at
+
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
         return values[0] if values else None
@@ -149,6 +160,12 @@ def arguments(
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--count", type=int, default=250)
+    parser.add_argument(
+        "--revoke-at",
+        type=int,
+        default=0,
+        help="sessions/tokens are revoked at the Nth data request (0: never)",
+    )
     if extra is not None:
         extra(parser)
     return parser.parse_args()

@@ -159,6 +159,10 @@ class Handler(VendorHandler):
     def sync(self) -> None:
         with _lock:
             known = self.session() in _sessions
+        if known and self.revoke_due():
+            with _lock:
+                _sessions.clear()
+            known = False
         if not known:
             self.error("11", "Phiên làm việc không tồn tại hoặc đã hết hạn, vui lòng đăng nhập lại")
             return

@@ -13,7 +13,6 @@ Contract:
 
 from __future__ import annotations
 
-import argparse
 import base64
 import secrets
 import threading
@@ -40,7 +39,6 @@ KIND = {1: "PERSON", 2: "ORGANIZATION"}
 
 _tokens: dict[str, float] = {}  # token -> monotonic expiry
 _lock = threading.Lock()
-_pages_served = 0
 
 
 def ms(iso: str | None) -> int | None:
@@ -157,13 +155,9 @@ class Handler(VendorHandler):
         if expiry <= time.monotonic():
             self.oauth_error(401, "invalid_token", "The access token expired")
             return
-        global _pages_served
-        with _lock:
-            _pages_served += 1
-            revoke = _pages_served == self.options.revoke_at
-            if revoke:  # an administrator revoked every session: the token is refused before it expires
+        if self.revoke_due():  # refused before it expires
+            with _lock:
                 _tokens.clear()
-        if revoke:
             self.oauth_error(401, "invalid_token", "The access token was revoked")
             return
         unknown = set(self.query) - PARAMS
@@ -207,10 +201,4 @@ class Handler(VendorHandler):
 
 
 if __name__ == "__main__":
-
-    def options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--revoke-at", type=int, default=0, help="revoke all tokens at the Nth data request"
-        )
-
-    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0], options))
+    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0]))

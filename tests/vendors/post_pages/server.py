@@ -138,6 +138,10 @@ class Handler(VendorHandler):
         token = self.headers.get("X-Auth-Token")
         with _lock:
             expiry = _tokens.get(token or "")
+        if expiry is not None and self.revoke_due():
+            with _lock:
+                _tokens.clear()
+            expiry = None
         if expiry is None or expiry < time.monotonic():
             self.fail("Phiên đăng nhập không hợp lệ hoặc đã hết hạn", "UNAUTHORIZED")
             return
