@@ -27,7 +27,7 @@ ui: $(SYNCED)
 
 ## The test suite (real PostgreSQL, real HTTP servers, real Airflow dag.test()); ≤ 10 minutes on 2 cores.
 test: $(SYNCED)
-	$(BIN)/lint-imports --no-cache >/dev/null || $(BIN)/lint-imports --no-cache
+	$(BIN)/lint-imports --no-cache  # the layers contract (pyproject.toml, [tool.importlinter])
 	$(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse"
 
 ## Any REST district system by configuration: each vendor in tests/vendors (its own server, registry entry,

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from connectors.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connectors.spec.source import SourceConfig
 
 
 @dataclass(frozen=True)
@@ -94,3 +100,77 @@ def get_connection(conn_id: str) -> Connection:
             f"(create it in Admin → Connections, or set AIRFLOW_CONN_{conn_id.upper()})"
         )
     return conn
+
+
+# What a connection's own form fields override in its source's registry entry (the Airflow connection types in
+# onestop.airflow_provider show them): kind → (extra field, path of the spec value it replaces).
+OVERRIDES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "rest": ("token_url", ("rest", "auth", "token_url")),
+    "soap": ("wsdl", ("soap", "wsdl")),
+    "xml": ("resource", ("xml", "resource")),
+    "feed": ("api_key_header", ("feed", "auth", "name")),
+}
+# Transport settings any HTTP connection may carry in its extra (mutual TLS and proxies of provincial platforms).
+TRANSPORT_FIELDS = ("ca_bundle", "client_cert", "client_key", "proxy", "verify_tls")
+
+
+def field_value(kind: str, extra: Mapping[str, Any], name: str) -> str | None:
+    """A form field from a connection's extra; Airflow 2 forms stored them as `extra__<type>__<name>`."""
+    value = extra.get(name)
+    if value is None:
+        value = extra.get(f"extra__onestop_{kind}__{name}")
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def apply_connection_fields(source: SourceConfig, extra: Mapping[str, Any]) -> SourceConfig:
+    """The registry entry with what this connection's own form field overrides (validated again)."""
+    if source.kind not in OVERRIDES:
+        return source
+    name, path = OVERRIDES[source.kind]
+    value = field_value(source.kind, extra, name)
+    if value is None:
+        return source
+    data = source.model_dump(by_alias=True)
+    node = data
+    for key in path[:-1]:
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+    node[path[-1]] = value
+    return type(source).model_validate(data)
+
+
+def tls_verification_off(conn: Connection) -> bool:
+    """Only an explicit `verify_tls: false` turns certificate checks off (config check warns about it)."""
+    value = conn.extra.get("verify_tls")
+    return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"))
+
+
+def _pem_file(value: str, folder: Path, name: str) -> str:
+    """A path as given, or PEM text (as Airflow connections often hold it) written to a private file."""
+    if "-----BEGIN" not in value:
+        return value
+    path = folder / name
+    path.write_text(value, encoding="ascii")
+    path.chmod(0o600)
+    return str(path)
+
+
+def transport_options(conn: Connection) -> dict[str, Any]:
+    """requests.Session settings from a connection: CA bundle, client certificate, proxy, verification."""
+    extra, options = conn.extra, {}
+    folder: Path | None = None
+    if any(isinstance(extra.get(k), str) and "-----BEGIN" in extra[k] for k in TRANSPORT_FIELDS):
+        folder = Path(tempfile.mkdtemp(prefix=f"onestop-tls-{conn.conn_id}-"))
+    if ca := field_value("", extra, "ca_bundle"):
+        options["verify"] = _pem_file(ca, folder, "ca.pem") if folder else ca
+    if tls_verification_off(conn):
+        options["verify"] = False
+    if cert := field_value("", extra, "client_cert"):
+        cert = _pem_file(cert, folder, "cert.pem") if folder else cert
+        key = field_value("", extra, "client_key")
+        options["cert"] = (cert, _pem_file(key, folder, "key.pem") if folder else key) if key else cert
+    if proxy := field_value("", extra, "proxy"):
+        options["proxies"] = {"http": proxy, "https": proxy}
+    return options

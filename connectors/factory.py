@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from connectors.base import Source
-from connectors.connection import Connection, get_connection
+from connectors.connection import Connection, apply_connection_fields, get_connection, transport_options
 from connectors.errors import ConfigError
 from connectors.http import Breaker, FailureRecorder, HttpClient, HttpSettings
-from onestop.airflow_provider import apply_connection_fields
-from onestop.registry import SourceConfig
+from connectors.spec.source import SourceConfig
+
+
+def source_zone(source: SourceConfig) -> ZoneInfo:
+    """The zone of the source's zone-less times: its registry `timezone`, else its dialect mapping's."""
+    from mappings import get_mapping
+
+    return ZoneInfo(source.timezone) if source.timezone else get_mapping(source.dialect).tz
 
 
 def open_source(
@@ -27,11 +35,12 @@ def open_source(
         on_failure=recorder,
         rate_limit=source.rate_limit,
         breaker=breaker,
+        transport=transport_options(conn),
     )
     if source.kind == "rest" and source.rest is not None:
         from connectors.rest import RestSource
 
-        return RestSource(source.name, source.rest, conn, client)
+        return RestSource(source.name, source.rest, conn, client, source_zone(source))
     if source.kind == "soap" and source.soap is not None:
         from connectors.soap import SoapSource
 

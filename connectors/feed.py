@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from connectors.auth import Authenticator
 from connectors.base import JSON, RawRecord
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
 from connectors.http import HttpClient
-from connectors.rest import Authenticator
-from onestop.registry import FeedSpec
+from connectors.spec.legacy import FeedSpec
 
 ACK_CHUNK = 1000  # ack ids per call: bounded request bodies, whatever the run's size
 READ_SHARE = 0.5  # of the lease a run may spend reading

@@ -7,17 +7,39 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import requests
 import tenacity
 
 from connectors.errors import AuthError, ConnectorError, ProtocolError, TransientError
 from schemas import jsontext
+from schemas.personal_data import quote_answer
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful HTTP answer, read whole (within the byte cap)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    @property
+    def charset(self) -> str | None:
+        return requests.utils.get_encoding_from_headers(dict(self.headers)) if self.headers else None
+
+
+class RequestTrace(Protocol):
+    """Told each request just before it goes out (`onestop source preview` shows them, secrets masked)."""
+
+    def __call__(self, method: str, url: str, kwargs: dict[str, Any]) -> None: ...
 
 
 class Breaker(Protocol):
@@ -87,6 +109,7 @@ class HttpClient:
         on_failure: FailureRecorder | None = None,
         rate_limit: float | None = None,
         breaker: Breaker | None = None,
+        transport: dict[str, Any] | None = None,
     ) -> None:
         self.pacer = Pacer(rate_limit) if rate_limit else None
         self.breaker = breaker
@@ -96,42 +119,50 @@ class HttpClient:
         self.on_failure = on_failure
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "onestop-esb"
+        for name, value in (transport or {}).items():  # connectors.connection.transport_options
+            setattr(self.session, name, value)
+        self.trace: RequestTrace | None = None
 
     def close(self) -> None:
         self.session.close()
 
-    def _once(self, method: str, path: str, operation: str, **kwargs: Any) -> bytes:
-        url = path if path.startswith("http") else f"{self.base_url}{path}"
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def _once(self, method: str, path: str, operation: str, **kwargs: Any) -> Answer:
+        url = self.url(path)
         s = self.settings
         if self.pacer is not None:
             self.pacer.wait()
+        if self.trace is not None:
+            self.trace(method, url, kwargs)
         try:
             with self.session.request(
                 method, url, timeout=(s.connect_timeout, s.read_timeout), stream=True, **kwargs
             ) as resp:
                 body = self._read_capped(resp)
+        except requests.exceptions.SSLError as exc:  # a certificate refused is not cured by waiting
+            raise ProtocolError(self.endpoint, f"{operation}: TLS: {exc}") from exc
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             raise TransientError(
                 self.endpoint, f"{operation}: {type(exc).__name__}: {exc}", maybe_applied=_maybe_applied(exc)
             ) from exc
+        answer = Answer(resp.status_code, resp.headers, body, resp.url)
+        if resp.status_code < 400:
+            return answer
+        # The system's own words (an HTTP error body) verbatim: masked, capped at 4 KiB.
+        said = quote_answer(body, charset=answer.charset or "utf-8")
+        message = f"{operation}: HTTP {resp.status_code}" + (f": {said}" if said else "")
         if resp.status_code in RETRY_STATUSES:
             raise TransientError(
                 self.endpoint,
-                f"{operation}: HTTP {resp.status_code}",
+                message,
                 http_status=resp.status_code,
                 retry_after=_retry_after(resp.headers.get("Retry-After")),
             )
         if resp.status_code in (401, 403):
-            raise AuthError(
-                self.endpoint, f"{operation}: HTTP {resp.status_code}", http_status=resp.status_code
-            )
-        if resp.status_code >= 400:
-            raise ProtocolError(
-                self.endpoint,
-                f"{operation}: HTTP {resp.status_code}: {body[:200]!r}",
-                http_status=resp.status_code,
-            )
-        return body
+            raise AuthError(self.endpoint, message, http_status=resp.status_code)
+        raise ProtocolError(self.endpoint, message, http_status=resp.status_code)
 
     def _read_capped(self, resp: requests.Response) -> bytes:
         cap = self.settings.max_bytes
@@ -168,25 +199,27 @@ class HttpClient:
         )
         return random.uniform(ceiling / 2, ceiling)
 
-    def request(
+    def call(
         self,
         method: str,
         path: str,
         *,
         operation: str,
+        read: Callable[[Answer], T],
         retry: bool = True,
         on_retry: Callable[[TransientError], None] | None = None,
         **kwargs: Any,
-    ) -> bytes:
-        """The body of a successful answer; transient faults are retried (each retry told to `on_retry`), every
-        failure is reported."""
+    ) -> T:
+        """What `read` makes of a successful answer. `read` may raise a ConnectorError (an error inside HTTP 200):
+        like an HTTP failure it is recorded, counted by the breaker and, when transient, retried with backoff
+        (each retry told to `on_retry`)."""
         attempts = self.settings.max_attempts if retry else 1
 
-        def call() -> bytes:
+        def once() -> T:
             if self.breaker is not None:
                 self.breaker.before()  # an open circuit fails fast: the system is not hammered
             try:
-                body = self._once(method, path, operation, **kwargs)
+                result = read(self._once(method, path, operation, **kwargs))
             except ConnectorError as exc:
                 self._record(operation, exc)
                 if self.breaker is not None and exc.retryable:
@@ -194,7 +227,7 @@ class HttpClient:
                 raise
             if self.breaker is not None:
                 self.breaker.success()
-            return body
+            return result
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(attempts),
@@ -203,13 +236,36 @@ class HttpClient:
             before_sleep=(lambda state: on_retry(state.outcome.exception())) if on_retry else None,
             reraise=True,
         )
-        return retrying(call)
+        return retrying(once)
+
+    def request(self, method: str, path: str, *, operation: str, **kwargs: Any) -> bytes:
+        """The body of a successful answer (see call())."""
+        return self.call(method, path, operation=operation, read=_body, **kwargs)
 
     def json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
-        body = self.request(method, path, operation=operation, **kwargs)
-        try:
-            return jsontext.loads(body)
-        except ValueError as exc:
-            err = ProtocolError(self.endpoint, f"{operation}: answer is not JSON: {body[:120]!r}")
-            self._record(operation, err)
-            raise err from exc
+        return self.call(
+            method,
+            path,
+            operation=operation,
+            read=lambda a: parse_json(self.endpoint, operation, a),
+            **kwargs,
+        )
+
+
+def _body(answer: Answer) -> bytes:
+    return answer.body
+
+
+def parse_json(endpoint: str, operation: str, answer: Answer, charset: str | None = None) -> Any:
+    """An answer's JSON (decoded from `charset` when the system does not speak UTF-8), or a ProtocolError that
+    says where the text stops being JSON and quotes it."""
+    body = answer.body
+    try:
+        if charset is not None:
+            return jsontext.loads(body.decode(charset))
+        return jsontext.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ProtocolError(
+            endpoint,
+            f"{operation}: answer is not JSON ({exc}): {quote_answer(body[:2048], 512, charset or 'utf-8')}",
+        ) from exc

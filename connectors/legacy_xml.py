@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from connectors.auth import Authenticator
 from connectors.base import XML, RawRecord
 from connectors.connection import Connection
 from connectors.errors import AuthError, ProtocolError
 from connectors.http import HttpClient
-from connectors.rest import Authenticator
 from connectors.safexml import first_text, iter_elements, to_text
+from connectors.spec.legacy import XmlSpec
 from mappings.xmltree import element_to_dict
-from onestop.registry import XmlSpec
 from schemas.dossier import HCM
 
 log = logging.getLogger(__name__)
@@ -56,17 +56,12 @@ class LegacyXmlSource:
         """One page's body, checked: a non-zero ErrorCode is raised (and recorded like any failed call)."""
         for attempt in (1, 2):
             body = self.client.request(
-                "GET",
-                self.spec.resource,
-                operation=operation,
-                params=params,
-                headers=self.authenticator.headers(),
-                auth=self.authenticator.auth(),
+                "GET", self.spec.resource, operation=operation, **self.authenticator.apply({"params": params})
             )
             try:
                 self._check(body, operation)
             except AuthError:
-                if attempt == 2 or self.spec.auth.type != "oauth2_client_credentials":
+                if attempt == 2 or not self.authenticator.renewable:
                     raise
                 self.authenticator.invalidate()  # a token that expired mid-sync: fetch a new one, once
                 continue

@@ -1,149 +1,297 @@
-"""REST JSON district systems, declared in the registry the way dlt's rest_api describes a source:
-a client (base URL + auth), a paginator, a records path and an incremental cursor. Pages are read one at a
-time as a stream; nothing holds more than one page."""
+"""REST JSON district systems, declared in the registry (connectors.spec.rest): a request template, a record
+selector, a paginator, an incremental window (sliced when the system caps it), error envelopes and auth.
+
+Pages are read one at a time as a stream; nothing holds more than one page.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
 
+import requests
+
+from connectors.auth import Authenticator
 from connectors.base import JSON, RawRecord
 from connectors.connection import Connection
-from connectors.errors import AuthError, ProtocolError
-from connectors.http import HttpClient
-from onestop.registry import AuthSpec, RestSpec
+from connectors.errors import AuthError, ProtocolError, TransientError
+from connectors.http import Answer, HttpClient, parse_json
+from connectors.spec.common import as_text, get_path
+from connectors.spec.rest import RestSpec
+from connectors.templates import render, render_text
+from mappings.dates import format_datetime
 from schemas import jsontext
+from schemas.personal_data import quote_answer
+
+_ERRORS = {"auth": AuthError, "transient": TransientError, "error": ProtocolError}
 
 
-def dig(document: Any, path: str) -> Any:
-    """A dotted path into a JSON document ('' = the document itself)."""
-    for key in path.split(".") if path else ():
-        if not isinstance(document, dict):
-            return None
-        document = document.get(key)
-    return document
+@dataclass
+class PageRead:
+    """One page as it was asked for and answered (`onestop source preview` and `config check --live` show it)."""
+
+    number: int  # 1, 2, … within the run
+    method: str
+    url: str
+    answer: Any  # the parsed JSON
+    records: list[Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def format_time(value: datetime, fmt: str) -> str:
-    if fmt == "iso":
-        return value.isoformat()
-    if fmt == "yyyyMMddHHmmss":
-        return value.strftime("%Y%m%d%H%M%S")
-    return value.strftime("%d/%m/%Y")
+def slices(start: datetime | None, end: datetime | None, step: timedelta | None) -> list[tuple[Any, Any]]:
+    """The window cut into consecutive slices of at most `step` (one slice without a step or an open bound)."""
+    if step is None or start is None or end is None or end - start <= step:
+        return [(start, end)]
+    cuts, at = [], start
+    while at < end:
+        cuts.append((at, min(at + step, end)))
+        at += step
+    return cuts
 
 
-class Authenticator:
-    """Adds credentials to a request; refreshes an expired OAuth2 token once when the server says 401."""
-
-    def __init__(self, spec: AuthSpec, conn: Connection, client: HttpClient) -> None:
-        self.spec, self.conn, self.client = spec, conn, client
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-        self.tokens_fetched = 0
-
-    def headers(self) -> dict[str, str]:
-        kind = self.spec.type
-        if kind == "oauth2_client_credentials":
-            return {"Authorization": f"Bearer {self._oauth_token()}"}
-        if kind == "bearer":
-            return {"Authorization": f"Bearer {self.conn.password}"}
-        if kind == "api_key":
-            return {self.spec.header: self.conn.password or ""}
-        return {}
-
-    def auth(self) -> tuple[str, str] | None:
-        return (self.conn.login or "", self.conn.password or "") if self.spec.type == "basic" else None
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._token = None
-
-    def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
-        """client.json() with these credentials; an OAuth2 token refused mid-sync is renewed once."""
-        for attempt in (1, 2):
-            try:
-                return self.client.json(
-                    method, path, operation=operation, headers=self.headers(), auth=self.auth(), **kwargs
-                )
-            except AuthError:
-                if attempt == 2 or self.spec.type != "oauth2_client_credentials":
-                    raise
-                self.invalidate()  # the token expired mid-sync: fetch a new one, once
-        raise AssertionError("unreachable")
-
-    def _oauth_token(self) -> str:
-        with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
-                answer = self.client.json(
-                    "POST",
-                    self.spec.token_url or "/oauth/token",
-                    operation="token",
-                    data={"grant_type": "client_credentials"},
-                    auth=(self.conn.login or "", self.conn.password or ""),
-                )
-                token = answer.get("access_token") if isinstance(answer, dict) else None
-                if not token:
-                    raise AuthError(self.client.endpoint, "token endpoint answered without an access_token")
-                # Renew a little early so a token never expires between our check and the server's.
-                ttl = float(answer.get("expires_in") or 300)
-                self._token, self._expires_at = token, time.monotonic() + max(ttl - min(30, ttl / 5), 0.5)
-                self.tokens_fetched += 1
-            return self._token
+def _truthy(value: Any) -> bool:
+    return as_text(value) not in (None, "", "false", "0", "no")
 
 
 class RestSource:
     """Reads one district system's records updated within a window, page by page."""
 
-    def __init__(self, name: str, spec: RestSpec, conn: Connection, client: HttpClient) -> None:
-        self.name, self.spec, self.client = name, spec, client
-        self.authenticator = Authenticator(spec.auth, conn, client)
+    def __init__(self, name: str, spec: RestSpec, conn: Connection, client: HttpClient, tz: ZoneInfo) -> None:
+        self.name, self.spec, self.client, self.tz = name, spec, client, tz
+        self.authenticator = Authenticator(spec.auth, conn, client, check=self.check)
+        self.on_page: Any = None  # called with each PageRead (preview)
+        self._uses_token = "token" in spec.request.names()
 
-    def _get_page(self, params: dict[str, Any]) -> Any:
-        return self.authenticator.request_json("GET", self.spec.resource, operation="page", params=params)
+    # --- answers ---------------------------------------------------------------------------------------------
 
-    def probe(self) -> str:
-        """One page of one record: proves the URL, the credentials and the answer's shape."""
-        pager = self.spec.paginator
-        answer = self._get_page({**self.spec.params, pager.page_param: pager.base_page, pager.size_param: 1})
-        records = dig(answer, self.spec.records)
+    def check(self, operation: str, document: Any) -> None:
+        """An error envelope inside a 2xx answer, raised as what the registry says it means, with the
+        vendor's code and message verbatim (masked, capped)."""
+        for rule in self.spec.errors:
+            if document is not None and rule.when.holds(document):
+                code = get_path(document, rule.code) if rule.code else None
+                message = get_path(document, rule.message) if rule.message else None
+                said = (
+                    quote_answer(message if isinstance(message, str) else jsontext.dumps(message))
+                    if (message is not None)
+                    else quote_answer(jsontext.dumps(document), 1024)
+                )
+                prefix = f"{operation}: the system answered an error" + (
+                    f" {code}" if code is not None else ""
+                )
+                raise _ERRORS[rule.means](self.name, f"{prefix}: {said}")
+
+    def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer]:
+        document = parse_json(self.name, operation, answer, self.spec.charset)
+        self.check(operation, document)
+        return document, answer
+
+    def _records(self, document: Any, where: str) -> list[Any]:
+        spec = self.spec.records
+        records = get_path(document, spec.path)
         if not isinstance(records, list):
-            raise ProtocolError(self.name, f"no list of records at {self.spec.records!r}")
-        return (
-            f"{self.name}: authenticated, answer has a list of records at {self.spec.records or '(root)'!r}"
+            if records is None and spec.path and isinstance(document, dict):
+                found = f"the answer's keys are {sorted(document)[:20]}"
+            else:
+                found = f"found {type(records).__name__}"
+            raise ProtocolError(
+                self.name, f"{where}: no list of records at {spec.path or '(the answer)'!r}: {found}"
+            )
+        if spec.filter is not None:
+            records = [r for r in records if spec.filter.holds(r)]
+        return records
+
+    # --- requests --------------------------------------------------------------------------------------------
+
+    def _request(self, values: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+        request = self.spec.request
+        kwargs: dict[str, Any] = {
+            "params": render(request.query, values) or None,
+            "headers": render(request.headers, values) or None,
+        }
+        if request.json_body is not None:
+            kwargs["json"] = render(request.json_body, values)
+        if request.form is not None:
+            kwargs["data"] = render(request.form, values)
+        path = render_text(request.path, values)
+        if path is None:
+            raise ProtocolError(self.name, f"request path {request.path!r} needs a value it does not have")
+        return request.method, path, kwargs
+
+    def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer]:
+        """One page's call with credentials; a token the system refuses mid-sync is renewed once."""
+        for attempt in (1, 2):
+            if self._uses_token:
+                values["token"] = self.authenticator.token()
+            if next_url is None:
+                method, path, kwargs = self._request(values)
+            else:  # a next link carries its own query: only the headers go with it
+                method, path, kwargs = (
+                    "GET",
+                    next_url,
+                    {"headers": render(self.spec.request.headers, values) or None},
+                )
+            kwargs = self.authenticator.apply(kwargs)
+            try:
+                document, answer = self.client.call(
+                    method, path, operation="page", read=lambda a: self._read("page", a), **kwargs
+                )
+                return method, path, document, answer
+            except AuthError:
+                if attempt == 2 or not self.authenticator.renewable:
+                    raise
+                self.authenticator.invalidate()
+        raise AssertionError("unreachable")
+
+    # --- paging ----------------------------------------------------------------------------------------------
+
+    def _bound(self, value: datetime | None) -> Any:
+        if value is None or self.spec.incremental is None:
+            return None
+        return format_datetime(value, self.spec.incremental.format, self.tz)
+
+    def read(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[PageRead]:
+        """Every page of the window, slice after slice (`incremental.step`), as asked for and answered."""
+        step = self.spec.incremental.step if self.spec.incremental else None
+        number = 0
+        for start, end in slices(window_start, window_end, step):
+            for page in self._read_slice(start, end):
+                number += 1
+                page.number = number
+                if self.on_page is not None:
+                    self.on_page(page)
+                yield page
+
+    def _read_slice(self, start: datetime | None, end: datetime | None) -> Iterator[PageRead]:
+        pager = self.spec.paginator
+        values: dict[str, Any] = {
+            "start": self._bound(start),
+            "end": self._bound(end),
+            "page_size": pager.page_size,
+            "page": pager.base,
+            "offset": 0,
+            "cursor": None,
+        }
+        pages, seen = 0, 0
+        next_url: str | None = None
+        followed: set[str] = set()
+        while True:
+            where = f"page {pages + 1}"
+            method, path, document, answer = self._fetch(values, next_url)
+            records = self._records(document, where)
+            pages += 1
+            seen += len(records)
+            yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers))
+            if pager.type == "single" or (not records and pager.type in ("page_number", "offset")):
+                return
+            if pager.type in ("page_number", "offset"):
+                if self._last_page(document, records, seen, pages, where):
+                    return
+                values["page"] = pager.base + pages
+                values["offset"] = seen
+            elif pager.type == "cursor":
+                cursor = self._next_cursor(document, answer)
+                if cursor is None or (
+                    pager.has_more_path and not _truthy(get_path(document, pager.has_more_path))
+                ):
+                    return
+                if cursor in followed:
+                    raise ProtocolError(self.name, f"{where}: the cursor {cursor!r} came back again (a loop)")
+                followed.add(cursor)
+                values["cursor"] = cursor
+            else:
+                link = self._next_link(document, answer)
+                if link is None:
+                    return
+                next_url = urljoin(answer.url, link)
+                if next_url in followed:
+                    raise ProtocolError(
+                        self.name, f"{where}: the next link {next_url} came back again (a loop)"
+                    )
+                followed.add(next_url)
+
+    def _last_page(self, document: Any, records: list, seen: int, pages: int, where: str) -> bool:
+        pager = self.spec.paginator
+        if pager.stop == "short_page":
+            return len(records) < pager.page_size
+        if pager.stop == "empty_page":
+            return False  # an empty page already ended the read
+        if pager.stop == "has_more":
+            return not _truthy(get_path(document, pager.has_more_path or ""))
+        path = pager.total_path if pager.stop == "total_count" else pager.total_pages_path
+        total = self._number(document, path or "", where)
+        return seen >= total if pager.stop == "total_count" else pages >= total
+
+    def _number(self, document: Any, path: str, where: str) -> int:
+        value = get_path(document, path)
+        try:
+            return int(str(value).strip())
+        except (TypeError, ValueError):
+            raise ProtocolError(
+                self.name, f"{where}: no number at {path!r} (found {quote_answer(repr(value), 200)})"
+            ) from None
+
+    def _next_cursor(self, document: Any, answer: Answer) -> str | None:
+        pager = self.spec.paginator
+        value = (
+            get_path(document, pager.cursor_path)
+            if pager.cursor_path
+            else answer.headers.get(pager.cursor_header or "")
         )
+        text = as_text(value)
+        return text or None
+
+    def _next_link(self, document: Any, answer: Answer) -> str | None:
+        pager = self.spec.paginator
+        if pager.next_path:
+            link = as_text(get_path(document, pager.next_path))
+            return link or None
+        for link in requests.utils.parse_header_links(answer.headers.get("Link", "")):
+            if "next" in str(link.get("rel", "")).split():
+                return link.get("url") or None
+        return None
+
+    # --- the Source protocol ---------------------------------------------------------------------------------
 
     def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
-        spec, pager = self.spec, self.spec.paginator
-        params: dict[str, Any] = dict(spec.params)
-        if spec.incremental is not None:
-            if window_start is not None:
-                params[spec.incremental.start_param] = format_time(window_start, spec.incremental.format)
-            if window_end is not None and spec.incremental.end_param:
-                params[spec.incremental.end_param] = format_time(window_end, spec.incremental.format)
-        page, seen = pager.base_page, 0
-        while True:
-            params[pager.page_param], params[pager.size_param] = page, pager.page_size
-            answer = self._get_page(params)
-            records = dig(answer, spec.records)
-            if not isinstance(records, list):
-                raise ProtocolError(self.name, f"page {page}: no list of records at {spec.records!r}")
-            if records:
-                yield [RawRecord(r, jsontext.dumps(r), JSON) for r in records]
-            seen += len(records)
-            if self._last(answer, page, records, seen):
-                return
-            page += 1
+        for page in self.read(window_start, window_end):
+            if page.records:
+                yield [RawRecord(r, jsontext.dumps(r), JSON) for r in page.records]
 
-    def _last(self, answer: Any, page: int, records: list, seen: int) -> bool:
-        pager = self.spec.paginator
-        if not records:
-            return True
-        if pager.stop == "total":
-            return seen >= int(dig(answer, pager.total_path or "total") or 0)
-        if pager.stop == "last_page":
-            return page >= int(dig(answer, pager.last_page_path or "lastPage") or page)
-        return len(records) < pager.page_size
+    def probe(self) -> str:
+        """The first page of the last day's window, as a sync would ask for it: proves the URL, the credentials,
+        the request's shape and where the records are."""
+        from datetime import UTC
+
+        now = datetime.now(UTC)
+        page = next(self.read(now - timedelta(days=1), now), None)
+        if page is None:  # pragma: no cover - read() always yields the first page
+            raise ProtocolError(self.name, "no answer")
+        return (
+            f"{self.name}: authenticated; the first page has {len(page.records)} record(s) at "
+            f"{self.spec.records.path or '(the answer)'!r}"
+        )
+
+
+def live_problems(spec: RestSpec, page: PageRead) -> list[str]:
+    """What the first page shows is wrong in the spec: a path the paginator reads that the answer lacks."""
+    from connectors.spec.common import has_path
+
+    pager, problems = spec.paginator, []
+    for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
+        path = getattr(pager, name)
+        if path and not has_path(page.answer, path):
+            keys = sorted(page.answer)[:20] if isinstance(page.answer, dict) else type(page.answer).__name__
+            problems.append(f"paginator.{name} {path!r} is not in the answer (its keys: {keys})")
+    if pager.cursor_header and pager.cursor_header not in page.headers and page.records:
+        problems.append(f"paginator.cursor_header {pager.cursor_header!r} is not in the answer's headers")
+    if pager.type in ("page_number", "offset") and len(page.records) > pager.page_size:
+        problems.append(
+            f"the first page has {len(page.records)} records, more than page_size {pager.page_size}: "
+            "the system ignores the page size it is sent"
+        )
+    return problems

@@ -28,8 +28,8 @@ from connectors.connection import Connection
 from connectors.errors import AuthError, ConfigError, ConnectorError, ProtocolError, TransientError
 from connectors.http import HttpClient
 from connectors.safexml import first_text, iter_elements, parse_document, to_text
+from connectors.spec.legacy import SoapSpec
 from mappings.xmltree import element_to_dict
-from onestop.registry import SoapSpec
 
 # The WS-Security fault codes (OASIS WSS 1.0 §12): a Fault naming one of them, as its faultcode (or a dotted
 # refinement of it) or as a code in its detail, is an authentication failure.

@@ -27,7 +27,7 @@ from mappings.xmltree import element_to_dict
 MAPPINGS_DIR_ENV = "ONESTOP_MAPPINGS_DIR"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-_cache: dict[Path, CompiledMapping] = {}
+_cache: dict[tuple[Path, str | None], CompiledMapping] = {}
 _lock = threading.Lock()
 
 
@@ -49,15 +49,21 @@ def mapping_path(dialect: str) -> Path:
     )
 
 
-def get_mapping(dialect: str) -> CompiledMapping:
-    """The compiled mapping of `dialect`, loaded, validated and compiled once per file (thread-safe)."""
+def get_mapping(dialect: str, timezone: str | None = None) -> CompiledMapping:
+    """The compiled mapping of `dialect`, loaded, validated and compiled once per file and zone (thread-safe).
+
+    `timezone` (a source's registry `timezone`) replaces the mapping's own for times written without a zone."""
     path = mapping_path(dialect)
-    compiled = _cache.get(path)
+    key = (path, timezone)
+    compiled = _cache.get(key)
     if compiled is None:
         with _lock:
-            compiled = _cache.get(path)
+            compiled = _cache.get(key)
             if compiled is None:
-                compiled = _cache[path] = compile_mapping(load_mapping(path))
+                spec = load_mapping(path)
+                if timezone is not None and timezone != spec.timezone:
+                    spec = spec.model_copy(update={"timezone": timezone})
+                compiled = _cache[key] = compile_mapping(spec)
     return compiled
 
 

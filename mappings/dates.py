@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -247,3 +247,45 @@ class DateParser:
             return dt.date() if dates else dt
 
         return pattern
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_WRITE = {
+    "yyyy": "{0.year:04d}",
+    "MM": "{0.month:02d}",
+    "M": "{0.month}",
+    "dd": "{0.day:02d}",
+    "d": "{0.day}",
+    "HH": "{0.hour:02d}",
+    "H": "{0.hour}",
+    "mm": "{0.minute:02d}",
+    "ss": "{0.second:02d}",
+}
+
+
+def window_format(name: str) -> DateFormat:
+    """A format a request window can be written in: any format of a day or finer (not `MM/yyyy`)."""
+    fmt = parse_format(name)
+    if fmt.partial:
+        raise ValueError(f"date format {name!r} names no day: a window bound needs one")
+    return fmt
+
+
+def format_datetime(value: datetime, name: str, tz: ZoneInfo) -> str | int:
+    """`value` written in format `name`, in zone `tz` (how a source that reads local time wants its window).
+
+    iso carries the zone's offset; epoch_s and epoch_ms are numbers; a pattern is the local wall time.
+    """
+    fmt = window_format(name)
+    local = value.astimezone(tz) if value.tzinfo is not None else value.replace(tzinfo=tz)
+    if fmt.kind == "iso":
+        return local.isoformat(timespec="seconds")
+    if fmt.kind == "epoch":  # whole units since 1970, exactly (no float rounding)
+        return (local - _EPOCH) // timedelta(seconds=fmt.scale)
+    out = []
+    for tok in _TOKEN.findall(name):
+        if tok[0] == "S":
+            out.append(f"{local.microsecond:06d}"[: len(tok)].ljust(len(tok), "0"))
+        else:
+            out.append(_WRITE[tok].format(local) if tok in _WRITE else tok)
+    return "".join(out)

@@ -20,6 +20,7 @@ from airflow.sdk import DAG, Asset, get_current_context, get_parsing_context, ta
 from airflow.timetables.interval import CronDataIntervalTimetable
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from connectors.spec.source import SourceConfig
 from onestop import registry
 
 # Updated by every source's load; the delivery DAG runs when it changes.
@@ -133,7 +134,7 @@ def load_task(ti: Any) -> dict[str, int]:
         return pipeline.load(ti.xcom_pull(task_ids="plan")).as_dict()
 
 
-def _sync_tasks(source: registry.SourceConfig) -> None:
+def _sync_tasks(source: SourceConfig) -> None:
     """plan → extract → load, inside the DAG being built."""
     plan = PythonOperator(task_id="plan", python_callable=plan_task, op_args=[source.name])
     extract = PythonOperator(task_id="extract", python_callable=extract_task)
@@ -141,14 +142,14 @@ def _sync_tasks(source: registry.SourceConfig) -> None:
     plan >> extract >> load
 
 
-def _defaults(source: registry.SourceConfig) -> dict[str, Any]:
+def _defaults(source: SourceConfig) -> dict[str, Any]:
     # A Celery queue per source kind (rest, soap, xml, feed): workers near a kind's systems (or with its
     # libraries) serve that queue (`airflow celery worker --queues rest,default`); the fixed DAGs use
     # `default`. LocalExecutor and dag.test() ignore queues.
     return {**_retries(), "pool": source.pool, "queue": source.kind, "on_failure_callback": record_failure}
 
 
-def source_dag(source: registry.SourceConfig) -> DAG:
+def source_dag(source: SourceConfig) -> DAG:
     """The regular sync: each run reads [watermark − lookback, now] (cron runs have no interval of their own)."""
     with DAG(
         dag_id=f"onestop_sync_{source.name}",
@@ -165,7 +166,7 @@ def source_dag(source: registry.SourceConfig) -> DAG:
     return dag
 
 
-def archive_dag(source: registry.SourceConfig) -> DAG:
+def archive_dag(source: SourceConfig) -> DAG:
     """Backfills from a district's archive with Airflow's own backfill (`airflow backfill create`): one run per
     Asia/Ho_Chi_Minh day, each reading exactly its day. Paused: it runs only when a backfill asks."""
     with DAG(

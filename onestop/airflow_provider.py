@@ -5,19 +5,17 @@ fields stored in the connection's extra; `ui-field-behaviour`: hidden, relabelle
 fields), without importing the hook; a hook's get_connection_form_widgets()/get_ui_field_behaviour() are
 deprecated and need wtforms, which Airflow 3 no longer installs. So the form lives here, as data.
 
-Registered by the `apache_airflow_provider` entry point (pyproject.toml). Standard library only: every
-Airflow process calls get_provider_info() while it discovers providers.
+Registered by the `apache_airflow_provider` entry point (pyproject.toml). Standard library and
+connectors.connection only: every Airflow process calls get_provider_info() while it discovers providers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from onestop.registry import SourceConfig
+from connectors.connection import OVERRIDES, TRANSPORT_FIELDS
 
 PACKAGE = "onestop-esb"
 SOURCE_FIELD = "source"  # every kind: the registry entry whose protocol settings a test uses
@@ -30,12 +28,16 @@ class ConnectionKind:
     kind: str
     system: str  # English name, also used in test messages
     vietnamese: str
-    field: str  # the kind's own extra field, which overrides the registry spec at `spec_path`
-    field_label: str
+    field_label: (
+        str  # the kind's own extra field (connectors.connection.OVERRIDES), which overrides the registry
+    )
     field_description: str
-    spec_path: tuple[str, ...]
     field_placeholder: str
     login_placeholder: str | None  # None: the kind does not use a login (hidden)
+
+    @property
+    def field(self) -> str:
+        return OVERRIDES[self.kind][0]
 
     @property
     def conn_type(self) -> str:
@@ -62,10 +64,8 @@ KINDS: dict[str, ConnectionKind] = {
             kind="rest",
             system="District one-stop system (REST)",
             vietnamese="Hệ thống một cửa (REST)",
-            field="token_url",
             field_label="Token URL",
             field_description="OAuth2 token endpoint, relative to the Base URL. Empty: the registry's.",
-            spec_path=("rest", "auth", "token_url"),
             field_placeholder="/oauth/token",
             login_placeholder="OAuth2 client id",
         ),
@@ -73,10 +73,8 @@ KINDS: dict[str, ConnectionKind] = {
             kind="soap",
             system="District one-stop system (SOAP)",
             vietnamese="Hệ thống một cửa (SOAP)",
-            field="wsdl",
             field_label="WSDL path",
             field_description="Where the WSDL is served, relative to the Base URL. Empty: the registry's.",
-            spec_path=("soap", "wsdl"),
             field_placeholder="/soap?wsdl",
             login_placeholder="WS-Security user",
         ),
@@ -84,10 +82,8 @@ KINDS: dict[str, ConnectionKind] = {
             kind="xml",
             system="Legacy one-stop system (XML over HTTP)",
             vietnamese="Hệ thống một cửa cũ (XML qua HTTP)",
-            field="resource",
             field_label="Resource path",
             field_description="The page listing dossiers, relative to the Base URL. Empty: the registry's.",
-            spec_path=("xml", "resource"),
             field_placeholder="/DichVu/DanhSachHoSo.aspx",
             login_placeholder="HTTP Basic user",
         ),
@@ -95,15 +91,24 @@ KINDS: dict[str, ConnectionKind] = {
             kind="feed",
             system="Change feed (integration platform)",
             vietnamese="Luồng thay đổi (nền tảng tích hợp)",
-            field="api_key_header",
             field_label="API key header",
             field_description="The HTTP header that carries the API key (Password). Empty: the registry's.",
-            spec_path=("feed", "auth", "header"),
             field_placeholder="X-API-Key",
             login_placeholder=None,
         ),
     )
 }
+
+
+# The transport fields every kind's form shows (connectors.connection.TRANSPORT_FIELDS).
+_TRANSPORT_LABELS = {
+    "ca_bundle": ("CA bundle", "The system's own certificate authority: a file path or the PEM text."),
+    "client_cert": ("Client certificate", "Mutual TLS: our certificate, a file path or the PEM text."),
+    "client_key": ("Client key", "Mutual TLS: the certificate's private key, a file path or the PEM text."),
+    "proxy": ("HTTP proxy", "e.g. http://proxy.tinh.gov.vn:3128; empty: none."),
+    "verify_tls": ("Verify TLS", "false turns certificate checks off (config check warns): avoid."),
+}
+assert tuple(_TRANSPORT_LABELS) == TRANSPORT_FIELDS
 
 
 def _string_field(label: str, description: str) -> dict[str, Any]:
@@ -137,6 +142,7 @@ def _connection_type(k: ConnectionKind) -> dict[str, Any]:
                 "Name of the config/sources.yaml entry whose protocol settings the Test button uses. "
                 "Empty: the sources naming this connection, else the first source of this kind.",
             ),
+            **{name: _string_field(label, text) for name, (label, text) in _TRANSPORT_LABELS.items()},
         },
     }
 
@@ -158,26 +164,3 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [_version()],
         "connection-types": [_connection_type(k) for k in KINDS.values()],
     }
-
-
-def field_value(kind: str, extra: Mapping[str, Any], name: str) -> str | None:
-    """A form field from a connection's extra; Airflow 2 forms stored them as `extra__<type>__<name>`."""
-    value = extra.get(name) or extra.get(f"extra__{KINDS[kind].conn_type}__{name}")
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-def apply_connection_fields(source: SourceConfig, extra: Mapping[str, Any]) -> SourceConfig:
-    """The registry entry with what this connection's own form field overrides (validated again)."""
-    k = KINDS[source.kind]
-    value = field_value(k.kind, extra, k.field)
-    if value is None:
-        return source
-    data = source.model_dump()
-    node = data
-    for key in k.spec_path[:-1]:
-        if node.get(key) is None:
-            node[key] = {}
-        node = node[key]
-    node[k.spec_path[-1]] = value
-    return type(source).model_validate(data)

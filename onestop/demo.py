@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from connectors.spec.source import SourceConfig
 from onestop import airflow_env, db, embedded_db, progress, registry, settings
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
@@ -62,7 +63,7 @@ def truth(sim: SimulatorProcess) -> list[dict]:
 
 def start_simulators(
     stack: ExitStack,
-    sources: list[registry.SourceConfig],
+    sources: list[SourceConfig],
     seed: int,
     dossiers: int,
     extra_args: tuple[str, ...] = (),
@@ -84,7 +85,7 @@ def start_simulators(
     return sims, portal
 
 
-def run_round(dags: dict, sources: list[registry.SourceConfig], console: Console) -> None:
+def run_round(dags: dict, sources: list[SourceConfig], console: Console) -> None:
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -155,7 +156,7 @@ def _round_line(since: datetime) -> str:
     return f"fetched {row[0]:,}, loaded {row[1]:,} new versions, quarantined {row[2]:,}, delivered {row[3]:,}"
 
 
-def summary_table(sources: list[registry.SourceConfig], since: datetime) -> Table:
+def summary_table(sources: list[SourceConfig], since: datetime) -> Table:
     table = Table(title="onestop demo: this run, per source")
     cols = ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "deleted", "delivered")
     table.add_column("source")

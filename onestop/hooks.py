@@ -12,19 +12,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 from airflow.sdk import BaseHook
 
-from connectors.connection import Connection
+from connectors.connection import Connection, apply_connection_fields, field_value
 from connectors.errors import AuthError, ConfigError, ConnectorError, ProtocolError, TransientError
 from connectors.factory import open_source
+from connectors.spec.source import SourceConfig
 from onestop import registry
-from onestop.airflow_provider import KINDS, SOURCE_FIELD, apply_connection_fields, field_value
-from onestop.registry import FeedSpec, SoapSpec, SourceConfig, XmlSpec
+from onestop.airflow_provider import KINDS, SOURCE_FIELD
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection as AirflowConnection
 
 # The person at the Test button is waiting: one attempt, and a bounded wait.
 PROBE_TIMEOUT_S = 20.0
-_DEFAULT_SPECS = {"soap": SoapSpec, "xml": XmlSpec, "feed": FeedSpec}  # rest has no protocol default
 _HINTS: tuple[tuple[type[ConnectorError], str], ...] = (
     (AuthError, "credentials refused: check Client id / user and Secret / password / API key"),
     (TransientError, "no usable answer: check the Base URL and that the system is up and reachable"),
@@ -71,17 +70,10 @@ def sources_for(kind: str, conn_id: str, extra: Mapping[str, Any]) -> tuple[list
         return [
             first
         ], f"the settings of registry source {first.name} (set Registry source to choose another)"
-    if kind not in _DEFAULT_SPECS:
-        raise ConfigError(f"the registry has no {kind} source to take the protocol settings from")
-    default = SourceConfig(
-        name=f"{kind}_default",
-        title=KINDS[kind].system,
-        kind=kind,  # type: ignore[arg-type]
-        dialect=kind,
-        conn_id=conn_id,
-        **{kind: _DEFAULT_SPECS[kind]()},
+    raise ConfigError(
+        f"the registry has no {kind} source to take the protocol settings from (a {kind} section says how the "
+        "system is asked: add the source to config/sources.yaml first)"
     )
-    return [default], f"the default {kind} settings"
 
 
 def describe(exc: Exception) -> str:

@@ -37,9 +37,9 @@ from onestop import progress, registry, settings
 from onestop.chaos import failpoints
 from onestop.db import connect
 from onestop.embedded_db import database_url
-from onestop.privacy import mask_data, mask_text
 from schemas import jsontext
 from schemas.dossier import citizen_id_hash, content_hash, dossier_uid
+from schemas.personal_data import mask_data, mask_text
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def extract(run_id: int) -> int:
     with connect(url) as conn:
         run = runs.get_plan(conn, run_id)
         source = registry.load().source(run.source)
-        id_of = get_mapping(source.dialect).record_id
+        id_of = get_mapping(source.dialect, source.timezone).record_id
         recorder = AttemptRecorder(url, run_id)
         breaker = breaker_for(url, source.name)
         message_log = open_message_log(url)
@@ -220,17 +220,19 @@ def normalize_processes(staged: int) -> int:
     return int(os.environ.get("ONESTOP_NORMALIZE_PROCESSES", min(os.cpu_count() or 1, 4)))
 
 
-def _normalize_in_worker(dialect: str, source: str, rows: list) -> tuple[list, list, list]:
-    return normalize_chunk(get_mapping(dialect), source, rows)
+def _normalize_in_worker(
+    dialect: str, timezone: str | None, source: str, rows: list
+) -> tuple[list, list, list]:
+    return normalize_chunk(get_mapping(dialect, timezone), source, rows)
 
 
 def normalized(
-    dialect: str, source: str, chunks: Iterator[list], processes: int
+    dialect: str, source: str, chunks: Iterator[list], processes: int, timezone: str | None = None
 ) -> Iterator[tuple[list, tuple]]:
     """(staged rows, normalize_chunk's result) in order; with `processes`, chunks are normalized by worker
     processes, a few chunks ahead, so that one slow chunk does not idle the others."""
     if processes < 2:
-        mapping = get_mapping(dialect)
+        mapping = get_mapping(dialect, timezone)
         for rows in chunks:
             yield rows, normalize_chunk(mapping, source, rows)
         return
@@ -238,7 +240,7 @@ def normalized(
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: deque[tuple[list, Future]] = deque()
         for rows in chunks:
-            pending.append((rows, pool.submit(_normalize_in_worker, dialect, source, rows)))
+            pending.append((rows, pool.submit(_normalize_in_worker, dialect, timezone, source, rows)))
             if len(pending) > processes:
                 rows, done = pending.popleft()
                 yield rows, done.result()
@@ -259,7 +261,7 @@ def load(run_id: int) -> RunCounts:
         copying: Future[None] | None = None
         processes = normalize_processes(staging.count(reader, run_id))
         for rows, chunk in normalized(
-            source.dialect, source.name, staging.read_staged(reader, run_id), processes
+            source.dialect, source.name, staging.read_staged(reader, run_id), processes, source.timezone
         ):
             if copying is not None:
                 copying.result()

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from connectors.factory import open_source
+from connectors.spec.source import SourceConfig
 from connectors.store import reconcile as store
 from connectors.store.attempts import AttemptRecorder
 from connectors.store.reconcile import Held, Mismatch, checksum
@@ -72,10 +73,10 @@ class Report:
         return {**asdict(self), "day": self.day.isoformat(), "ok": self.ok}
 
 
-def read_source_day(source: registry.SourceConfig, start: datetime, end: datetime) -> SourceDay:
+def read_source_day(source: SourceConfig, start: datetime, end: datetime) -> SourceDay:
     """The source's records for [start, end), normalized and hashed as a load would."""
     url = database_url()
-    mapping = get_mapping(source.dialect)
+    mapping = get_mapping(source.dialect, source.timezone)
     by_received = source.watermark_field == "received"
     found = SourceDay()
     recorder, breaker = AttemptRecorder(url), pipeline.breaker_for(url, source.name)
@@ -158,7 +159,7 @@ def compare(at_source: SourceDay | None, held: dict[str, Held], elsewhere: dict[
     return out + _portal_mismatches(held)
 
 
-def reconcile_source_day(source: registry.SourceConfig, day: date) -> Report:
+def reconcile_source_day(source: SourceConfig, day: date) -> Report:
     start, end = day_bounds(day)
     at_source = None if source.kind == "feed" else read_source_day(source, start, end)
     with connect() as conn:

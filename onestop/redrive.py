@@ -93,7 +93,8 @@ def _redrive(
         by_source.setdefault(row[1], []).append(row)
     for name, items in by_source.items():
         counts.tried += len(items)
-        mapping = get_mapping(registry.load().source(name).dialect)
+        source = registry.load().source(name)
+        mapping = get_mapping(source.dialect, source.timezone)
         passing = []
         for qid, _source, record_id, content_type, payload in items:
             try:

@@ -26,9 +26,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
-from onestop.privacy import mask_text
 from schemas.codes import DossierStatus
 from schemas.dossier import HCM, citizen_id_hash, mask
+from schemas.personal_data import mask_text
 
 STEP_LABELS: dict[str, str] = {
     "fetched": "Đã lấy từ nguồn",

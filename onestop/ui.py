@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 
 from connectors.errors import ConnectorError
+from connectors.spec.source import SourceConfig
 from onestop import airflow_cluster, db, demo, embedded_db, pipeline, registry, settings
 from onestop.airflow_cluster import AirflowCluster
 from onestop.chaos.proxy import start_proxy
@@ -61,7 +62,7 @@ def _port(preferred: int = 8080) -> int:
             return airflow_cluster.free_port()
 
 
-def seed_failures(sources: list[registry.SourceConfig], portal: SimulatorProcess) -> None:
+def seed_failures(sources: list[SourceConfig], portal: SimulatorProcess) -> None:
     """One sync of every source (its bad records go to quarantine), then one delivery round that meets the
     portal answering 503 to every record call (that batch becomes failed deliveries, due again later)."""
     for source in sources:

@@ -39,8 +39,8 @@ class LazyConsole:
 
 class OnestopConsolePlugin(AirflowPlugin):
     name = "onestop_console"
-    fastapi_apps = [{"app": LazyConsole(), "url_prefix": "/onestop", "name": "onestop-esb console"}]  # noqa: RUF012 - Airflow reads class attributes
-    external_views = [  # noqa: RUF012
+    fastapi_apps = [{"app": LazyConsole(), "url_prefix": "/onestop", "name": "onestop-esb console"}]
+    external_views = [
         {"name": name, "href": href, "url_route": route, "category": "browse", "destination": "nav"}
         for name, href, route in PAGES
     ]

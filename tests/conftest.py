@@ -196,6 +196,14 @@ def districts() -> Iterator[dict[str, SimulatorProcess]]:
             sim.stop()
 
 
+def shipped_spec(kind: str, **changes: object):
+    """The shipped registry's protocol section for `kind` (a config/sources.yaml profile), with `changes`."""
+    from onestop import registry
+
+    spec = getattr(next(s for s in registry.load().sources if s.kind == kind), kind)
+    return type(spec).model_validate({**spec.model_dump(by_alias=True), **changes})
+
+
 def truth(sim: SimulatorProcess) -> list[dict]:
     return truth_at(sim.url)
 

@@ -7,7 +7,7 @@ import threading
 
 import psycopg
 
-from onestop.privacy import mask_text
+from schemas.personal_data import mask_text
 
 
 class AttemptRecorder:

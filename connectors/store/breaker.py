@@ -12,7 +12,7 @@ from datetime import timedelta
 import psycopg
 
 from connectors.errors import ConnectorError
-from onestop.privacy import mask_text
+from schemas.personal_data import mask_text
 
 
 class CircuitOpen(ConnectorError):

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from onestop.privacy import mask_text
+from schemas.personal_data import mask_text
 
 DRAIN_LOCK = 0x0E5B_0001  # pg advisory lock key of the single outbox drainer
 

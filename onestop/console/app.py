@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from connectors.store import failures
 from onestop.console import airflow_api, render
 from onestop.db import connect
-from onestop.privacy import mask_text
+from schemas.personal_data import mask_text
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50

@@ -12,11 +12,11 @@ from html import escape
 
 from lxml import etree
 
-from onestop.privacy import mask_data, mask_text
 from onestop.trace import local_time
 from schemas.codes import DossierStatus
 from schemas.dossier import HCM
 from schemas.jsontext import loads
+from schemas.personal_data import mask_data, mask_text
 
 TZ = HCM
 

@@ -17,10 +17,11 @@ from connectors.errors import AuthError, ProtocolError
 from connectors.factory import open_source
 from connectors.feed import FeedSource
 from connectors.http import HttpClient, HttpSettings
+from connectors.spec.source import SourceConfig
 from mappings import get_mapping
-from onestop.registry import FeedSpec, SourceConfig
 from onestop.simulators.process import SimulatorProcess, start_simulator
 from schemas.dossier import Dossier
+from tests.conftest import shipped_spec
 from tests.connectors.scripted_server import scripted_server
 
 COUNT = 500
@@ -35,7 +36,9 @@ def feed() -> Iterator[SimulatorProcess]:
 
 def source(url: str, key: str = "feed-key", **spec: int) -> FeedSource:
     conn = Connection(NAME, host=url, password=key)
-    return FeedSource(NAME, FeedSpec(**spec), conn, HttpClient(NAME, url, HttpSettings(max_attempts=1)))
+    return FeedSource(
+        NAME, shipped_spec("feed", **spec), conn, HttpClient(NAME, url, HttpSettings(max_attempts=1))
+    )
 
 
 def run(src: FeedSource) -> list[RawRecord]:
@@ -59,7 +62,7 @@ def test_a_registry_entry_opens_a_feed_that_pages_through_everything(feed: Simul
     config = SourceConfig(
         name=NAME, title="Sở Tư pháp (LGSP)", kind="feed", dialect="lgsp_feed", conn_id=NAME
     )
-    config.feed = FeedSpec(batch_size=300)
+    config.feed = shipped_spec("feed", batch_size=300)
     src = open_source(config, conn=Connection(NAME, host=feed.url, password="feed-key"))
     assert isinstance(src, FeedSource)
 

@@ -18,10 +18,12 @@ from connectors.factory import open_source
 from connectors.http import HttpClient, HttpSettings
 from connectors.legacy_xml import LegacyXmlSource
 from connectors.safexml import parse_record
+from connectors.spec.source import SourceConfig
 from onestop import registry
 from onestop.simulators.process import SimulatorProcess, start_simulator
 from schemas import TextFix
 from schemas.dossier import HCM
+from tests.conftest import shipped_spec
 from tests.connectors.scripted_server import scripted_server
 
 COUNT = 1200
@@ -46,12 +48,11 @@ def legacy() -> Iterator[SimulatorProcess]:
         yield sim
 
 
-def source_config(**xml: object) -> registry.SourceConfig:
-    """A registry entry as a data engineer writes it: kind xml needs no more than this."""
+def source_config(**xml: object) -> SourceConfig:
+    """A registry entry as a data engineer writes it, with the shipped aspnet_xml profile's protocol."""
     entry = {"name": SOURCE, "title": "Huyện Cẩm Giàng", "kind": "xml", "dialect": "aspnet_xml"}
     entry |= {"conn_id": "onestop_src_hd_cam_giang", "watermark_field": "received"}
-    if xml:
-        entry["xml"] = xml
+    entry["xml"] = shipped_spec("xml", **xml).model_dump(by_alias=True)
     return registry.parse({"sources": [entry]}).sources[0]
 
 
@@ -146,7 +147,7 @@ def test_other_error_codes_are_protocol_errors_with_the_message(legacy: Simulato
 
 def scripted_source(url: str) -> LegacyXmlSource:
     return LegacyXmlSource(
-        SOURCE, registry.XmlSpec(), Connection("c", host=url), HttpClient(SOURCE, url, FAST)
+        SOURCE, shipped_spec("xml"), Connection("c", host=url), HttpClient(SOURCE, url, FAST)
     )
 
 

@@ -19,10 +19,10 @@ from connectors.http import HttpClient, HttpSettings
 from connectors.safexml import parse_record
 from connectors.soap import FetchedDocuments, SoapSource
 from mappings import element_to_dict, get_mapping
-from onestop.registry import SoapSpec
 from onestop.simulators.process import SimulatorProcess, start_simulator
 from onestop.simulators.soap_district import POISONS, STATUS_CODES
 from schemas import Channel, DossierStatus
+from tests.conftest import shipped_spec
 
 NAME = "hd_kim_thanh"
 COUNT = 900
@@ -61,7 +61,7 @@ def open_source() -> Opener:
         failures = Failures()
         conn = Connection("onestop_src_hd_kim_thanh", host=sim.url, login="soap", password=password)
         client = HttpClient(NAME, conn.base_url, settings, on_failure=failures)
-        return SoapSource(NAME, SoapSpec(**spec), conn, client), failures
+        return SoapSource(NAME, shipped_spec("soap", **spec), conn, client), failures
 
     return build
 
@@ -171,7 +171,7 @@ def test_configuration_that_does_not_fit_is_a_config_error(
     with pytest.raises(
         ConfigError, match=rf"source {NAME}: connection 'onestop_src_hd_kim_thanh' needs a login"
     ):
-        SoapSource(NAME, SoapSpec(), conn, HttpClient(NAME, sim.url, FAST))
+        SoapSource(NAME, shipped_spec("soap"), conn, HttpClient(NAME, sim.url, FAST))
     misnamed, _ = open_source(sim, page_param="Page")
     with pytest.raises(
         ConfigError, match=rf"source {NAME}: LayDanhSachHoSo in the WSDL does not take \['Page'"

@@ -26,6 +26,7 @@ import psycopg
 import pytest
 import yaml
 
+from connectors.spec.source import SourceConfig
 from onestop import registry
 from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
 from onestop.db import with_database
@@ -61,7 +62,7 @@ def _missing_service() -> str | None:
     return None
 
 
-def _registry(path: Path) -> list[registry.SourceConfig]:
+def _registry(path: Path) -> list[SourceConfig]:
     """The shipped registry cut to its first source of each kind, unscheduled: the test starts the runs."""
     shipped = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text())
     profiles = shipped["profiles"]
@@ -79,7 +80,7 @@ def _registry(path: Path) -> list[registry.SourceConfig]:
 
 
 def _start_systems(
-    stack: ExitStack, mp: pytest.MonkeyPatch, sources: list[registry.SourceConfig], state: Path
+    stack: ExitStack, mp: pytest.MonkeyPatch, sources: list[SourceConfig], state: Path
 ) -> SimulatorProcess:
     """The demo's simulators (onestop.demo.start_simulators' arguments), connections set in this env."""
     portal = stack.enter_context(start_simulator("portal", "--state", str(state / "portal.sqlite")))
@@ -114,7 +115,7 @@ def checksum(url: str) -> str:
 class Distributed:
     cluster: AirflowCluster
     broker: Broker
-    sources: list[registry.SourceConfig]
+    sources: list[SourceConfig]
     unified: str  # the distributed run's unified database
     reference: str  # the single-process run's
     worker_queues: dict[str, list[str]]  # Celery node -> queues it consumes

@@ -1,6 +1,7 @@
-"""README "Add a district", proved: a vendor unlike every other — Vietnamese snake_case fields, yyyyMMddHHmmss
-dates, statuses as Vietnamese text, pages from 1 with a total, an API key — is onboarded with one registry entry
-and one mapping file (config/examples/nam_sach_rest/), and syncs. The vendor's system is served by this test."""
+"""README "Add a district", proved: a vendor unlike every other — a POST search with the page in a JSON body,
+errors inside HTTP 200, zone-less local times, Vietnamese snake_case fields, statuses as Vietnamese text, pages
+from 1 with a total, an API key — is onboarded with one registry entry and one mapping file
+(config/examples/nam_sach_rest/), and syncs. The vendor's system is served by this test and enforces its contract."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from connectors.errors import AuthError
 from mappings import clear_cache
 from onestop import pipeline
 from schemas import HCM
@@ -60,20 +62,30 @@ RECORDS = [vendor_record(i) for i in range(137)]
 
 
 @pytest.fixture
-def vendor() -> Iterator[tuple[str, list[str]]]:
-    """The new vendor's system: GET /api/ho-so?trang=&so_ban_ghi=&tu_ngay=&den_ngay= with X-Api-Key."""
-    seen: list[str] = []
+def vendor() -> Iterator[tuple[str, list[dict]]]:
+    """The new vendor's system: POST /api/ho-so/tim-kiem, a JSON body {tu_ngay, den_ngay, phan_trang: {trang,
+    so_ban_ghi}} in local time, X-Api-Key; errors as {"thanh_cong": false, "ma_loi", "thong_bao"} in HTTP 200."""
+    seen: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            seen.append(self.path)
-            q = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            self._send(405, {"thanh_cong": False, "ma_loi": "PHUONG_THUC", "thong_bao": "Chỉ hỗ trợ POST"})
+
+        def do_POST(self) -> None:
+            if urlsplit(self.path).path != "/api/ho-so/tim-kiem":
+                return self._send(404, {"thanh_cong": False, "thong_bao": "Không tìm thấy"})
             if self.headers.get("X-Api-Key") != API_KEY:
-                return self._send(401, {"loi": "sai khoa"})
-            lo, hi = q.get("tu_ngay", "0"), q.get("den_ngay", "99999999999999")
-            rows = [r for r in RECORDS if lo <= r["ngay_cap_nhat"] <= hi]
-            page, size = int(q["trang"]), int(q["so_ban_ghi"])
-            self._send(200, {"tong_so": len(rows), "du_lieu": rows[(page - 1) * size : page * size]})
+                return self._send(200, {"thanh_cong": False, "ma_loi": "KHOA_SAI", "thong_bao": "Khóa truy cập không hợp lệ"})  # fmt: skip
+            try:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                lo, hi = (datetime.strptime(body[k], "%Y-%m-%d %H:%M:%S") for k in ("tu_ngay", "den_ngay"))
+                page, size = body["phan_trang"]["trang"], body["phan_trang"]["so_ban_ghi"]
+                assert isinstance(page, int) and page >= 1 and isinstance(size, int)
+            except (KeyError, ValueError, TypeError, AssertionError):
+                return self._send(400, {"thanh_cong": False, "ma_loi": "THAM_SO", "thong_bao": "Tham số không hợp lệ"})  # fmt: skip
+            seen.append(body)
+            rows = [r for r in RECORDS if f"{lo:%Y%m%d%H%M%S}" <= r["ngay_cap_nhat"] <= f"{hi:%Y%m%d%H%M%S}"]
+            self._send(200, {"thanh_cong": True, "tong_so": len(rows), "du_lieu": rows[(page - 1) * size : page * size]})  # fmt: skip
 
         def _send(self, status: int, body: dict) -> None:
             data = json.dumps(body, ensure_ascii=False).encode()
@@ -128,11 +140,24 @@ def test_the_new_vendor_syncs_with_no_python_added(db, onboarded: str, vendor) -
     counts = pipeline.sync(onboarded)
 
     assert (counts.fetched, counts.loaded, counts.quarantined) == (len(RECORDS), len(RECORDS), 0)
-    pages = [p for p in vendor[1] if "trang=" in p]
-    assert len(pages) == 3 and "trang=1" in pages[0]  # pages from 1, stopped by the total (137 = 50+50+37)
+    pages = vendor[1]
+    assert [p["phan_trang"]["trang"] for p in pages] == [1, 2, 3]  # pages from 1, stopped by the total (137)
+    # The window went out in the system's local time (zone-less), the run's window as stored in UTC.
+    start, end = db.execute("SELECT window_start, window_end FROM onestop.sync_run").fetchone()
+    assert pages[0]["tu_ngay"] == f"{start.astimezone(HCM):%Y-%m-%d %H:%M:%S}"
+    assert pages[0]["den_ngay"] == f"{end.astimezone(HCM):%Y-%m-%d %H:%M:%S}"
     row = db.execute(
         "SELECT record FROM onestop.dossier WHERE source = %s AND source_record_id = 'NS-00003'", (onboarded,)
     ).fetchone()[0]
     assert (row["status"], row["channel"], row["procedure_code"]) == (10, 2, "1.000656")
     assert row["received_at"] == "2025-04-02T05:00:00+07:00"
     assert [e["status"] for e in row["history"]] == [2, 4, 9, 10]
+
+
+def test_a_wrong_key_fails_with_the_vendor_s_own_words(db, onboarded: str, monkeypatch, vendor) -> None:
+    conn = {"conn_type": "onestop_rest", "host": vendor[0], "password": "wrong"}
+    monkeypatch.setenv("AIRFLOW_CONN_ONESTOP_SRC_HD_NAM_SACH_V2", json.dumps(conn))
+    with pytest.raises(AuthError, match="the system answered an error KHOA_SAI: Khóa truy cập không hợp lệ"):
+        pipeline.sync(onboarded)
+    attempt = db.execute("SELECT error_class, message FROM onestop.attempt").fetchone()
+    assert attempt[0] == "AuthError" and "Khóa truy cập không hợp lệ" in attempt[1]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from connectors.store.attempts import AttemptRecorder, record_task_failure
-from onestop.privacy import MaskingFilter, install_log_masking, mask_data, mask_text
+from onestop.privacy import MaskingFilter, install_log_masking
+from schemas.personal_data import mask_data, mask_text
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,201 @@
+"""Credentials on a request, as the source's `auth:` says (connectors.spec.auth), from its Airflow connection.
+
+Tokens (OAuth2, a login call) are fetched when first needed, renewed a little before they expire, and renewed
+once more when the system refuses one mid-sync (HTTP 401/403, or an error rule meaning `auth`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from connectors.connection import Connection
+from connectors.errors import AuthError
+from connectors.http import Answer, HttpClient, parse_json
+from connectors.spec.auth import AuthSpec
+from connectors.spec.common import get_path
+from connectors.templates import render, render_text
+from schemas.personal_data import quote_answer
+
+RENEWABLE = frozenset({"oauth2_client_credentials", "oauth2_password", "login"})
+DEFAULT_TTL_S = 300.0  # a token whose lifetime nobody states is renewed this often
+
+Check = Callable[[str, Any], None]  # raises when an answer is an error envelope (the source's `errors:`)
+
+
+def _no_check(operation: str, document: Any) -> None:
+    return None
+
+
+class Authenticator:
+    def __init__(
+        self, spec: AuthSpec, conn: Connection, client: HttpClient, check: Check = _no_check
+    ) -> None:
+        self.spec, self.conn, self.client, self.check = spec, conn, client, check
+        self._token: str | None = None
+        self._refresh_token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.tokens_fetched = 0
+
+    @property
+    def renewable(self) -> bool:
+        return self.spec.type in RENEWABLE
+
+    def secrets(self) -> list[str]:
+        """What must never be shown (`onestop source preview` masks these wherever they appear)."""
+        return [s for s in (self.conn.password, self._token, self._refresh_token) if s]
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token, self._expires_at = None, 0.0
+            if self.spec.cookie_session:
+                self.client.session.cookies.clear()
+
+    def token(self) -> str | None:
+        """The current token of an OAuth2 or login auth (fetched or renewed as needed); None for the others."""
+        if not self.renewable:
+            return None
+        with self._lock:
+            if self._expires_at <= time.monotonic():
+                self._renew()
+            return self._token
+
+    def apply(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Request arguments for HttpClient.call() with these credentials added."""
+        kind, conn = self.spec.type, self.conn
+        headers = dict(kwargs.get("headers") or {})
+        if kind == "basic":
+            kwargs["auth"] = (conn.login or "", conn.password or "")
+        elif kind == "bearer":
+            headers["Authorization"] = f"Bearer {conn.password or ''}"
+        elif kind == "api_key" and self.spec.name:
+            if self.spec.in_ == "query":
+                kwargs["params"] = {**(kwargs.get("params") or {}), self.spec.name: conn.password or ""}
+            else:
+                headers[self.spec.name] = conn.password or ""
+        elif kind.startswith("oauth2"):
+            headers["Authorization"] = f"Bearer {self.token()}"
+        elif kind == "login":
+            token = self.token()
+            if self.spec.header and token is not None:
+                headers[self.spec.header] = f"{self.spec.prefix}{token}"
+        kwargs["headers"] = headers
+        return kwargs
+
+    def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
+        """client.json() with these credentials; a token refused mid-sync is renewed once."""
+        for attempt in (1, 2):
+            try:
+                return self.client.json(method, path, operation=operation, **self.apply(dict(kwargs)))
+            except AuthError:
+                if attempt == 2 or not self.renewable:
+                    raise
+                self.invalidate()
+        raise AssertionError("unreachable")
+
+    # --- fetching tokens -----------------------------------------------------------------------------------
+
+    def _renew(self) -> None:
+        kind = self.spec.type
+        if kind == "login":
+            self._login()
+        elif kind == "oauth2_password" and self._refresh_token:
+            try:
+                self._oauth({"grant_type": "refresh_token", "refresh_token": self._refresh_token})
+            except AuthError:  # the refresh token expired too: log in with the password again
+                self._refresh_token = None
+                self._oauth(self._password_grant())
+        elif kind == "oauth2_password":
+            self._oauth(self._password_grant())
+        else:
+            self._oauth({"grant_type": "client_credentials"}, client_auth=True)
+        self.tokens_fetched += 1
+
+    def _password_grant(self) -> dict[str, str]:
+        form = {
+            "grant_type": "password",
+            "username": self.conn.login or "",
+            "password": self.conn.password or "",
+        }
+        for name in ("client_id", "client_secret"):
+            if value := self.conn.extra.get(name):
+                form[name] = str(value)
+        return form
+
+    def _oauth(self, form: dict[str, str], client_auth: bool = False) -> None:
+        if self.spec.scope:
+            form["scope"] = self.spec.scope
+        answer = self.client.call(
+            "POST",
+            self.spec.token_url or "",
+            operation="token",
+            read=lambda a: self._read_token(a, "access_token", "expires_in"),
+            data=form,
+            auth=(self.conn.login or "", self.conn.password or "") if client_auth else None,
+        )
+        self._token, ttl, document = answer
+        if isinstance(document, dict) and document.get("refresh_token"):
+            self._refresh_token = str(document["refresh_token"])
+        self._set_expiry(ttl)
+
+    def _login(self) -> None:
+        spec = self.spec
+        assert spec.request is not None
+        values = {"login": self.conn.login or "", "password": self.conn.password or ""}
+        request = spec.request
+        kwargs: dict[str, Any] = {
+            "params": render(request.query, values) or None,
+            "headers": render(request.headers, values) or None,
+        }
+        if request.json_body is not None:
+            kwargs["json"] = render(request.json_body, values)
+        if request.form is not None:
+            kwargs["data"] = render(request.form, values)
+        if spec.cookie_session:
+            self.client.session.cookies.clear()
+        token, ttl, _ = self.client.call(
+            request.method,
+            render_text(request.path, values) or request.path,
+            operation="login",
+            read=lambda a: self._read_token(a, spec.token_path, spec.expires_in_path),
+            **kwargs,
+        )
+        if spec.cookie_session and not self.client.session.cookies:
+            raise AuthError(self.client.endpoint, "login: the answer set no session cookie")
+        self._token = token
+        self._set_expiry(ttl if ttl is not None else (spec.ttl.total_seconds() if spec.ttl else None))
+
+    def _read_token(
+        self, answer: Answer, token_path: str | None, ttl_path: str | None
+    ) -> tuple[str | None, float | None, Any]:
+        operation = "token" if self.spec.type.startswith("oauth2") else "login"
+        document = None
+        if token_path or answer.body.strip():
+            try:
+                document = parse_json(self.client.endpoint, operation, answer)
+            except Exception:
+                if token_path:
+                    raise
+        self.check(operation, document)  # the system's own refusal ("wrong password") in an envelope
+        if not token_path:
+            return None, None, document
+        token = get_path(document, token_path)
+        if not token or not isinstance(token, str | int):
+            raise AuthError(
+                self.client.endpoint,
+                f"{operation}: no token at {token_path!r} in the answer: {quote_answer(answer.body, 1024)}",
+            )
+        ttl = get_path(document, ttl_path) if ttl_path else None
+        try:
+            seconds = float(ttl) if ttl is not None else None
+        except (TypeError, ValueError):
+            seconds = None
+        return str(token), seconds, document
+
+    def _set_expiry(self, ttl: float | None) -> None:
+        # Renew a little early so that a token never expires between our check and the server's.
+        ttl = DEFAULT_TTL_S if ttl is None else ttl
+        self._expires_at = time.monotonic() + max(ttl - min(30.0, ttl / 5), 0.2)

@@ -1,0 +1,82 @@
+"""How a source proves who we are. Secrets are never here: they come from the source's Airflow connection."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from connectors.spec.common import Duration, Spec, check_path
+from connectors.spec.request import RequestSpec
+
+AuthType = Literal[
+    "none", "basic", "bearer", "api_key", "oauth2_client_credentials", "oauth2_password", "login"
+]
+LOGIN_PLACEHOLDERS = frozenset({"login", "password"})
+
+
+class AuthSpec(Spec):
+    type: AuthType = Field(
+        default="none",
+        description="none; basic (connection login/password); bearer (the connection password is the token); "
+        "api_key (the password is the key); oauth2_client_credentials (client id/secret = login/password); "
+        "oauth2_password (user = login/password, client_id/client_secret in the connection extra); "
+        "login (a login call whose token or cookie is then sent)",
+    )
+    # api_key
+    in_: Literal["header", "query"] = Field(
+        default="header", alias="in", description="api_key: where the key goes"
+    )
+    name: str | None = Field(
+        default=None, description="api_key: the header or query parameter that carries it"
+    )
+    # oauth2
+    token_url: str | None = Field(
+        default=None, description="oauth2: the token endpoint, relative to the Base URL"
+    )
+    scope: str | None = Field(
+        default=None, description="oauth2: the scope asked for, if the server wants one"
+    )
+    # login
+    request: RequestSpec | None = Field(
+        default=None, description="login: the login call; {login} and {password} are the connection's"
+    )
+    token_path: str | None = Field(
+        default=None, description="login: where the token is in the answer; absent: a cookie session"
+    )
+    expires_in_path: str | None = Field(default=None, description="login: where the token's lifetime (s) is")
+    ttl: Duration | None = Field(
+        default=None, description="login: the token's lifetime when the answer does not say"
+    )
+    # where a token goes (login; bearer and oauth2 use Authorization: Bearer)
+    header: str | None = Field(default=None, description="login: the header that carries the token")
+    prefix: str = Field(default="", description="login: written before the token in that header")
+
+    @model_validator(mode="after")
+    def _complete(self) -> AuthSpec:
+        kind = self.type
+        if kind == "api_key" and not self.name:
+            raise ValueError("api_key needs `name`: the header or query parameter that carries the key")
+        if kind.startswith("oauth2") and not self.token_url:
+            raise ValueError(f"{kind} needs `token_url` (relative to the connection's Base URL)")
+        if kind == "login":
+            if self.request is None:
+                raise ValueError("login needs `request`: the login call (method, path, json/form/query)")
+            unknown = self.request.names() - LOGIN_PLACEHOLDERS
+            if unknown:
+                raise ValueError(
+                    f"the login request can use {{login}} and {{password}}, not {sorted(unknown)}"
+                )
+        for path in (self.token_path, self.expires_in_path):
+            if path:
+                check_path(path, "path")
+        return self
+
+    @property
+    def cookie_session(self) -> bool:
+        return self.type == "login" and not self.token_path
+
+    @property
+    def lifetime(self) -> timedelta | None:
+        return self.ttl

@@ -1,0 +1,190 @@
+"""A REST district system in the registry, declared the way dlt's rest_api and Airbyte's manifests describe an
+API: a request template, a record selector, a paginator, an incremental window, error envelopes and auth."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from connectors.spec.auth import AuthSpec
+from connectors.spec.common import Condition, Duration, Spec, check_path
+from connectors.spec.request import RequestSpec
+
+PLACEHOLDERS = frozenset({"start", "end", "page", "page_size", "offset", "cursor", "token"})
+PaginatorType = Literal["page_number", "offset", "cursor", "next_link", "single"]
+StopRule = Literal["short_page", "empty_page", "total_count", "total_pages", "has_more"]
+_STOP_PATH = {"total_count": "total_path", "total_pages": "total_pages_path", "has_more": "has_more_path"}
+_PLACEHOLDER_OF = {"page_number": "page", "offset": "offset", "cursor": "cursor"}
+
+
+class PaginatorSpec(Spec):
+    type: PaginatorType = Field(
+        description="page_number ({page}), offset ({offset}), cursor ({cursor} from the answer), next_link (a URL "
+        "from the answer's body or Link header), single (one request, no paging)"
+    )
+    page_size: int = Field(default=100, ge=1, le=5000, description="records asked per page ({page_size})")
+    base: int = Field(default=1, description="page_number: the number of the first page")
+    stop: StopRule = Field(
+        default="short_page",
+        description="page_number and offset: the last page is short (fewer than page_size), empty, reaches "
+        "total_count records or total_pages pages, or says has_more false",
+    )
+    total_path: str | None = Field(default=None, description="stop total_count: the record count's path")
+    total_pages_path: str | None = Field(default=None, description="stop total_pages: the page count's path")
+    has_more_path: str | None = Field(
+        default=None,
+        description="stop has_more (or cursor): the path of a flag, true while more pages follow",
+    )
+    cursor_path: str | None = Field(default=None, description="cursor: the next cursor's path in the answer")
+    cursor_header: str | None = Field(
+        default=None, description="cursor: ... or the response header carrying it"
+    )
+    next_path: str | None = Field(default=None, description="next_link: the next page's URL in the answer")
+    link_header: bool = Field(default=False, description='next_link: the next URL in `Link: <…>; rel="next"`')
+
+    @model_validator(mode="after")
+    def _complete(self) -> PaginatorSpec:
+        for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
+            if (path := getattr(self, name)) is not None:
+                check_path(path, name)
+        if self.type in ("page_number", "offset"):
+            needed = _STOP_PATH.get(self.stop)
+            if needed and not getattr(self, needed):
+                raise ValueError(f"stop: {self.stop} needs `{needed}` (where the answer says it)")
+            if self.type == "offset" and self.stop == "total_pages":
+                raise ValueError("offset paging stops on short_page, empty_page, total_count or has_more")
+        elif "stop" in self.model_fields_set:
+            raise ValueError(
+                f"a {self.type} paginator has no `stop`: it ends when the answer gives no next page"
+            )
+        if self.type == "cursor" and not (self.cursor_path or self.cursor_header):
+            raise ValueError("a cursor paginator needs `cursor_path` or `cursor_header`")
+        if self.type == "next_link" and not (self.next_path or self.link_header):
+            raise ValueError("a next_link paginator needs `next_path` or `link_header: true`")
+        return self
+
+
+class RecordsSpec(Spec):
+    path: str = Field(
+        default="", description="the list of records in the answer ('' = the answer is the list)"
+    )
+    filter: Condition | None = Field(default=None, description="keep only the items for which this holds")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return check_path(value, "records")
+
+
+class IncrementalSpec(Spec):
+    format: str = Field(
+        default="iso",
+        description="how {start} and {end} are written, in the source's timezone: iso, epoch_s, epoch_ms or a "
+        "pattern of yyyy MM dd HH mm ss (e.g. `yyyy-MM-dd HH:mm:ss`, `dd/MM/yyyy`)",
+    )
+    step: Duration | None = Field(
+        default=None,
+        description="split the window into slices of at most this long (a system that caps a query)",
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        from mappings.dates import window_format
+
+        window_format(value)
+        return value
+
+    @field_validator("step")
+    @classmethod
+    def _step(cls, value: Any) -> Any:
+        if value is not None and value.total_seconds() <= 0:
+            raise ValueError("step is a positive duration (30m, 6h, 1d)")
+        return value
+
+
+class ErrorRule(Spec):
+    when: Condition = Field(description="the answer is an error when this holds")
+    message: str | None = Field(default=None, description="the path of the vendor's message")
+    code: str | None = Field(default=None, description="the path of the vendor's error code")
+    means: Literal["auth", "transient", "error"] = Field(
+        default="error",
+        description="auth: credentials refused (fail fast, or log in again); transient: retried with backoff; "
+        "error: the run fails",
+    )
+
+    @model_validator(mode="after")
+    def _paths(self) -> ErrorRule:
+        for path in (self.message, self.code):
+            if path:
+                check_path(path, "path")
+        return self
+
+
+def _records(value: Any) -> Any:
+    return {"path": value} if isinstance(value, str) else value
+
+
+class RestSpec(Spec):
+    request: RequestSpec = Field(description="the page request (a template)")
+    records: RecordsSpec = Field(description="where the records are: a path, or {path, filter}")
+    paginator: PaginatorSpec = Field(description="how the next page is asked for and when to stop")
+    incremental: IncrementalSpec | None = Field(
+        default=None, description="the window sent as {start}/{end}: its format and slicing"
+    )
+    errors: list[ErrorRule] = Field(
+        default=[], description="error envelopes in 2xx answers; the first match wins"
+    )
+    auth: AuthSpec = Field(
+        default=AuthSpec(), description="credentials, from the source's Airflow connection"
+    )
+    charset: str | None = Field(default=None, description="the answers' charset when it is not UTF-8")
+
+    _coerce_records = field_validator("records", mode="before")(classmethod(lambda cls, v: _records(v)))
+
+    @field_validator("charset")
+    @classmethod
+    def _charset(cls, value: str | None) -> str | None:
+        if value is not None:
+            import codecs
+
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown charset {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RestSpec:
+        from difflib import get_close_matches
+
+        used = self.request.names()
+        for name in sorted(used - PLACEHOLDERS):
+            near = get_close_matches(name, PLACEHOLDERS, n=1)
+            hint = f" (did you mean {{{near[0]}}}?)" if near else ""
+            raise ValueError(
+                f"unknown placeholder {{{name}}} in request{hint}; known: {sorted(PLACEHOLDERS)}"
+            )
+        needed = _PLACEHOLDER_OF.get(self.paginator.type)
+        if needed and needed not in used:
+            raise ValueError(
+                f"a {self.paginator.type} paginator needs {{{needed}}} somewhere in the request "
+                "(query, headers, json or form)"
+            )
+        if self.incremental is not None and not used & {"start", "end"}:
+            raise ValueError("incremental is declared but the request never sends {start} or {end}")
+        if self.incremental is None and used & {"start", "end"}:
+            raise ValueError("the request sends {start}/{end}: declare `incremental:` (at least its format)")
+        if "token" in used and self.auth.type != "login":
+            raise ValueError(
+                "{token} is the token of a `login` auth; this source's auth is " + self.auth.type
+            )
+        if self.auth.type == "login" and not (
+            self.auth.header or self.auth.cookie_session or "token" in used
+        ):
+            raise ValueError(
+                "login auth: say where the token goes (auth.header, or {token} in the request), "
+                "or leave out token_path for a cookie session"
+            )
+        return self

@@ -1,0 +1,78 @@
+"""One entry of the source registry: a district or sector system, its connection, schedule and protocol."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from connectors.spec.common import Duration, Spec
+from connectors.spec.legacy import FeedSpec, SoapSpec, XmlSpec
+from connectors.spec.rest import RestSpec
+
+
+class SourceConfig(Spec):
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{1,62}$", description="the source's id: DAG `onestop_sync_<name>`"
+    )
+    title: str = Field(description="what administrators read (Vietnamese)")
+    kind: Literal["rest", "soap", "xml", "feed"] = Field(
+        description="the protocol; its section says the rest"
+    )
+    dialect: str = Field(description="the mapping: mappings/<dialect>.yaml (or $ONESTOP_MAPPINGS_DIR)")
+    conn_id: str = Field(description="the Airflow connection: Base URL, login, password, extra")
+    district_code: str | None = Field(default=None, description="the GSO district code, for reports")
+    schedule: str | None = Field(
+        default="*/30 * * * *", description="cron, Asia/Ho_Chi_Minh; null: manual only"
+    )
+    lookback: Duration = Field(
+        default=timedelta(minutes=15), description="each run reads [watermark − lookback, now]"
+    )
+    start: datetime = Field(
+        default=datetime.fromisoformat("2025-01-01T00:00:00+07:00"),
+        description="the first run reads [start, now]",
+    )
+    # DESIGN.md, Time on the wire: the window is sent, and zone-less answers read, in this zone.
+    timezone: str | None = Field(
+        default=None,
+        description="the zone of times the system writes without one (window sent, answers read); "
+        "default: the mapping's `timezone`, itself Asia/Ho_Chi_Minh",
+    )
+    pool_slots: int = Field(default=2, ge=1, description="concurrent calls into the system (an Airflow pool)")
+    timeout_s: float = Field(default=60.0, description="seconds to wait for an answer")
+    max_attempts: int = Field(default=5, ge=1, description="tries of a call that fails transiently (backoff)")
+    rate_limit: float | None = Field(
+        default=None, gt=0, description="requests per second into the system, per task"
+    )
+    watermark_field: Literal["updated", "received"] = Field(
+        default="updated",
+        description="what the watermark tracks: the update time, or the receipt time (a system asked by receipt)",
+    )
+    # Alerts (onestop/alerts.py)
+    freshness: Duration = Field(
+        default=timedelta(hours=2), description="no successful sync for longer than this is critical"
+    )
+    max_error_rate: float = Field(
+        default=0.05, ge=0, description="a warning when more of the last 24 h's fetched records failed"
+    )
+    rest: RestSpec | None = Field(default=None, description="kind rest: the REST connector language")
+    soap: SoapSpec | None = Field(default=None, description="kind soap")
+    xml: XmlSpec | None = Field(default=None, description="kind xml")
+    feed: FeedSpec | None = Field(default=None, description="kind feed")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Ho_Chi_Minh)") from None
+        return value
+
+    @property
+    def pool(self) -> str:
+        """Airflow pool capping concurrent calls to this (often fragile) system."""
+        return f"onestop_{self.name}"

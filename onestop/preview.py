@@ -1,0 +1,135 @@
+"""`onestop source preview NAME`: what a source would give, before its first sync writes anything.
+
+A dry run against the live system: the requests a sync would make (secrets masked), the records per page, the
+first records normalized by the source's mapping and the reasons those that would be quarantined get. Nothing is
+written: no database row, no message-log entry, no anchor (no failure recorder, no breaker, no staging).
+A change feed's fetched batches are not acknowledged: they come again when their lease runs out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.connection import get_connection
+from connectors.errors import ConfigError, ConnectorError
+from connectors.factory import open_source
+from connectors.spec.source import SourceConfig
+from mappings import get_mapping
+from schemas.personal_data import mask_data, mask_text
+
+SECRET_HEADER = re.compile(r"auth|token|key|cookie|secret|session|password", re.IGNORECASE)
+
+
+@dataclass
+class Preview:
+    source: str
+    kind: str
+    window: tuple[str, str]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    records_per_page: list[int] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # the first ones, normalized (masked)
+    would_quarantine: dict[str, int] = field(default_factory=dict)  # reason → records
+    problems: list[str] = field(default_factory=list)  # paths the spec reads that the answer lacks
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Secrets:
+    """Replaces every known secret (the connection's password, tokens) and secret-looking header values."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = sorted({v for v in values if v and len(v) >= 3}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self.values:
+            value = value.replace(secret, "***")
+        return mask_text(value)
+
+    def data(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def _request_entry(method: str, url: str, kwargs: dict[str, Any], secrets: _Secrets) -> dict[str, Any]:
+    entry: dict[str, Any] = {"method": method, "url": secrets.text(url)}
+    if params := kwargs.get("params"):
+        entry["query"] = secrets.data(params)
+    if headers := kwargs.get("headers"):
+        entry["headers"] = {
+            k: "***" if SECRET_HEADER.search(k) else secrets.text(str(v)) for k, v in headers.items()
+        }
+    if kwargs.get("auth"):
+        entry["auth"] = "basic ***"
+    for key, name in (("json", "json"), ("data", "form")):
+        if kwargs.get(key) is not None:
+            entry[name] = secrets.data(kwargs[key])
+    return entry
+
+
+def preview(
+    source: SourceConfig, *, pages: int = 1, since: timedelta | None = None, show: int = 3
+) -> Preview:
+    """Read the first `pages` pages of [now − since (else the source's start), now] and normalize them."""
+    now = datetime.now(UTC)
+    start = now - since if since is not None else source.start
+    result = Preview(source.name, source.kind, (start.isoformat(), now.isoformat()))
+    try:
+        conn = get_connection(source.conn_id)
+        reader = open_source(source, recorder=None, conn=conn, breaker=None)  # nothing recorded anywhere
+    except (ConfigError, ConnectorError) as exc:
+        result.error = mask_text(str(exc))
+        return result
+    secrets = _Secrets([conn.password or "", *(_tokens(reader))])
+    client = reader.client  # type: ignore[attr-defined]
+    client.trace = lambda method, url, kwargs: result.requests.append(
+        _request_entry(method, url, kwargs, _Secrets([*secrets.values, *_tokens(reader)]))
+    )
+    first_pages: list[Any] = []
+    if hasattr(reader, "on_page"):
+        reader.on_page = first_pages.append  # REST: the answers themselves, for the live checks
+    mapping = get_mapping(source.dialect, source.timezone)
+    reasons: Counter[str] = Counter()
+    stream = reader.pages(start, now)
+    try:
+        for page in stream:
+            result.records_per_page.append(len(page))
+            for raw in page:
+                if mapping.is_deleted(raw.record):
+                    continue
+                outcome = mapping.normalize(raw.record, source.name)
+                if outcome.dossier is not None and len(result.records) < show:
+                    result.records.append(
+                        mask_data(outcome.dossier.model_dump(mode="json", exclude_defaults=True))
+                    )
+                for e in outcome.errors:
+                    reasons[mask_text(f"{e.field}: {e.reason}")] += 1
+            if len(result.records_per_page) >= pages:
+                break
+    except ConnectorError as exc:
+        result.error = str(exc)  # connector errors are masked and capped where they are made
+    finally:
+        stream.close()
+        client.close()
+    result.would_quarantine = dict(reasons.most_common())
+    if first_pages and source.rest is not None:
+        from connectors.rest import live_problems
+
+        result.problems = live_problems(source.rest, first_pages[0])
+    return result
+
+
+def _tokens(reader: Any) -> list[str]:
+    authenticator = getattr(reader, "authenticator", None)
+    return authenticator.secrets() if authenticator is not None else []

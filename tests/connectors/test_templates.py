@@ -1,0 +1,24 @@
+"""Request templates put the window, the page and the token wherever a vendor wants them."""
+
+from __future__ import annotations
+
+from connectors.templates import placeholders, render, render_text
+
+
+def test_a_whole_placeholder_keeps_its_type_and_an_embedded_one_becomes_text() -> None:
+    template = {"paging": {"page": "{page}", "size": "{page_size}"}, "filter": "updated >= '{start}'"}
+    assert render(template, {"page": 2, "page_size": 50, "start": "2025-03-01 00:00:00"}) == {
+        "paging": {"page": 2, "size": 50},
+        "filter": "updated >= '2025-03-01 00:00:00'",
+    }
+
+
+def test_a_key_whose_placeholder_has_no_value_is_left_out() -> None:
+    template = {"cursor": "{cursor}", "to": "{end}", "q": ["a", "{cursor}"], "size": "{page_size}"}
+    assert render(template, {"cursor": None, "end": None, "page_size": 10}) == {"q": ["a"], "size": 10}
+
+
+def test_braces_can_be_written_and_placeholders_are_listed() -> None:
+    assert render_text("{{literal}} {page}", {"page": 3}) == "{literal} 3"
+    assert placeholders({"a": ["{start}", {"b": "x{token}y"}], "{page}": 1}) == {"start", "token", "page"}
+    assert render_text("/records/{cursor}", {}) is None
