@@ -7,8 +7,9 @@ Contract (the vendor's "tài liệu API" page):
     -> {"status": "ok", "data": {"ho_so": [...], "trang": 1, "so_dong": 80}}
   The window is inclusive [tu_ngay, den_ngay] on ngay_cap_nhat; every time, in the request and the answers, is
   epoch seconds; statuses and channels are slugs. A page shorter than so_dong is the last.
-  Errors are HTTP 200 too: {"status": "error", "code": "...", "msg": "..."}; a missing, wrong or revoked token is
-  code AUTH_FAILED. Only a wrong route (404) or method (405) changes the HTTP status.
+  Errors carry the envelope {"status": "error", "code": "...", "msg": "..."}. A missing, wrong or revoked token
+  is code AUTH_FAILED inside HTTP 200 (the framework's auth filter answers before routing); a malformed request
+  is 400 (INVALID_REQUEST, INVALID_PARAM), a wrong route 404, a wrong method 405.
 """
 
 from __future__ import annotations
@@ -102,9 +103,13 @@ class Handler(VendorHandler):
         elif self.headers.get("Authorization") != f"Bearer {TOKEN}":
             self.error("AUTH_FAILED", REFUSAL)
         elif not (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-            self.error("INVALID_REQUEST", "Dữ liệu gửi lên phải ở dạng application/x-www-form-urlencoded")
+            self.error(
+                "INVALID_REQUEST", "Dữ liệu gửi lên phải ở dạng application/x-www-form-urlencoded", 400
+            )
         elif self.query:
-            self.error("INVALID_REQUEST", f"Không nhận tham số trên URL: {', '.join(sorted(self.query))}")
+            self.error(
+                "INVALID_REQUEST", f"Không nhận tham số trên URL: {', '.join(sorted(self.query))}", 400
+            )
         else:
             self.list_page()
 
@@ -112,24 +117,24 @@ class Handler(VendorHandler):
         try:
             form = parse_qs(self.raw_body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
         except (UnicodeDecodeError, ValueError):
-            self.error("INVALID_REQUEST", "Dữ liệu form không hợp lệ")
+            self.error("INVALID_REQUEST", "Dữ liệu form không hợp lệ", 400)
             return
         unknown = sorted(set(form) - set(FIELDS))
         if unknown:
-            self.error("INVALID_PARAM", f"Tham số không hợp lệ: {', '.join(unknown)}")
+            self.error("INVALID_PARAM", f"Tham số không hợp lệ: {', '.join(unknown)}", 400)
             return
         values: dict[str, int] = {}
         for name in FIELDS:
             given = form.get(name)
             if not given or len(given) > 1 or not given[0].lstrip("-").isdigit():
-                self.error("INVALID_PARAM", f"Thiếu hoặc sai tham số {name} (số nguyên)")
+                self.error("INVALID_PARAM", f"Thiếu hoặc sai tham số {name} (số nguyên)", 400)
                 return
             values[name] = int(given[0])
         if values["trang"] < 1 or not 1 <= values["so_dong"] <= MAX_ROWS:
-            self.error("INVALID_PARAM", f"trang tính từ 1; so_dong từ 1 đến {MAX_ROWS}")
+            self.error("INVALID_PARAM", f"trang tính từ 1; so_dong từ 1 đến {MAX_ROWS}", 400)
             return
         if values["den_ngay"] < values["tu_ngay"]:
-            self.error("INVALID_PARAM", "tu_ngay phải nhỏ hơn hoặc bằng den_ngay")
+            self.error("INVALID_PARAM", "tu_ngay phải nhỏ hơn hoặc bằng den_ngay", 400)
             return
         found = sorted(
             (i for i in self.truth if values["tu_ngay"] <= updated(i).timestamp() <= values["den_ngay"]),
