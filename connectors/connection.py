@@ -6,8 +6,11 @@ read the same AIRFLOW_CONN_{ID} variables without importing Airflow.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -147,30 +150,37 @@ def tls_verification_off(conn: Connection) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"))
 
 
-def _pem_file(value: str, folder: Path, name: str) -> str:
-    """A path as given, or PEM text (as Airflow connections often hold it) written to a private file."""
+_pem_dir: Path | None = None
+
+
+def _pem_file(value: str, name: str) -> str:
+    """A path as given, or PEM text (as Airflow connections often hold it) in a private file of this process:
+    one file per content, in one folder removed when the process ends (a private key does not outlive it)."""
+    global _pem_dir
     if "-----BEGIN" not in value:
         return value
-    path = folder / name
-    path.write_text(value, encoding="ascii")
-    path.chmod(0o600)
+    if _pem_dir is None:
+        _pem_dir = Path(tempfile.mkdtemp(prefix="onestop-tls-"))  # mode 0700
+        atexit.register(shutil.rmtree, _pem_dir, True)
+    path = _pem_dir / f"{hashlib.sha256(value.encode()).hexdigest()[:32]}-{name}"
+    if not path.exists():
+        path.touch(0o600)
+        path.write_text(value, encoding="ascii")
     return str(path)
 
 
 def transport_options(conn: Connection) -> dict[str, Any]:
-    """requests.Session settings from a connection: CA bundle, client certificate, proxy, verification."""
+    """requests settings from a connection: CA bundle, client certificate, proxy, verification."""
     extra, options = conn.extra, {}
-    folder: Path | None = None
-    if any(isinstance(extra.get(k), str) and "-----BEGIN" in extra[k] for k in TRANSPORT_FIELDS):
-        folder = Path(tempfile.mkdtemp(prefix=f"onestop-tls-{conn.conn_id}-"))
     if ca := field_value("", extra, "ca_bundle"):
-        options["verify"] = _pem_file(ca, folder, "ca.pem") if folder else ca
+        options["verify"] = _pem_file(ca, "ca.pem")
     if tls_verification_off(conn):
         options["verify"] = False
     if cert := field_value("", extra, "client_cert"):
-        cert = _pem_file(cert, folder, "cert.pem") if folder else cert
         key = field_value("", extra, "client_key")
-        options["cert"] = (cert, _pem_file(key, folder, "key.pem") if folder else key) if key else cert
+        options["cert"] = (
+            (_pem_file(cert, "cert.pem"), _pem_file(key, "key.pem")) if key else _pem_file(cert, "cert.pem")
+        )
     if proxy := field_value("", extra, "proxy"):
         options["proxies"] = {"http": proxy, "https": proxy}
     return options

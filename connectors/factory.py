@@ -36,6 +36,7 @@ def open_source(
         rate_limit=source.rate_limit,
         breaker=breaker,
         transport=transport_options(conn),
+        charset=source.rest.charset if source.rest is not None else None,
     )
     if source.kind == "rest" and source.rest is not None:
         from connectors.rest import RestSource

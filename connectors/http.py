@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,9 @@ from schemas import jsontext
 from schemas.personal_data import quote_answer
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# RFC 6749 §5.2: a token endpoint refuses credentials with HTTP 400 and one of these codes.
+OAUTH_REFUSALS = (b"invalid_client", b"invalid_grant", b"unauthorized_client")
+_CHARSET = re.compile(r"charset=\"?([\w.:-]+)", re.IGNORECASE)
 T = TypeVar("T")
 
 
@@ -33,7 +37,9 @@ class Answer:
 
     @property
     def charset(self) -> str | None:
-        return requests.utils.get_encoding_from_headers(dict(self.headers)) if self.headers else None
+        """The charset the answer declares in its Content-Type, if it declares one."""
+        match = _CHARSET.search(self.headers.get("Content-Type", "")) if self.headers else None
+        return match[1] if match else None
 
 
 class RequestTrace(Protocol):
@@ -110,6 +116,7 @@ class HttpClient:
         rate_limit: float | None = None,
         breaker: Breaker | None = None,
         transport: dict[str, Any] | None = None,
+        charset: str | None = None,
     ) -> None:
         self.pacer = Pacer(rate_limit) if rate_limit else None
         self.breaker = breaker
@@ -119,8 +126,10 @@ class HttpClient:
         self.on_failure = on_failure
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "onestop-esb"
-        for name, value in (transport or {}).items():  # connectors.connection.transport_options
-            setattr(self.session, name, value)
+        # connectors.connection.transport_options, given on every request: requests lets REQUESTS_CA_BUNDLE and
+        # CURL_CA_BUNDLE override a session's `verify`, not a request's.
+        self.transport = transport or {}
+        self.charset = charset  # what the system writes in, when it does not say (the source's `charset`)
         self.trace: RequestTrace | None = None
 
     def close(self) -> None:
@@ -138,7 +147,12 @@ class HttpClient:
             self.trace(method, url, kwargs)
         try:
             with self.session.request(
-                method, url, timeout=(s.connect_timeout, s.read_timeout), stream=True, **kwargs
+                method,
+                url,
+                timeout=(s.connect_timeout, s.read_timeout),
+                stream=True,
+                **self.transport,
+                **kwargs,
             ) as resp:
                 body = self._read_capped(resp)
         except requests.exceptions.SSLError as exc:  # a certificate refused is not cured by waiting
@@ -151,8 +165,10 @@ class HttpClient:
         if resp.status_code < 400:
             return answer
         # The system's own words (an HTTP error body) verbatim: masked, capped at 4 KiB.
-        said = quote_answer(body, charset=answer.charset or "utf-8")
+        said = quote_answer(body, charset=answer.charset or self.charset or "utf-8")
         message = f"{operation}: HTTP {resp.status_code}" + (f": {said}" if said else "")
+        if resp.status_code == 400 and operation == "token" and any(c in body for c in OAUTH_REFUSALS):
+            raise AuthError(self.endpoint, message, http_status=400)
         if resp.status_code in RETRY_STATUSES:
             raise TransientError(
                 self.endpoint,

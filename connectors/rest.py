@@ -27,6 +27,7 @@ from mappings.dates import format_datetime
 from schemas import jsontext
 from schemas.personal_data import quote_answer
 
+_UTF8 = frozenset({"utf-8", "utf8"})
 _ERRORS = {"auth": AuthError, "transient": TransientError, "error": ProtocolError}
 
 
@@ -86,7 +87,9 @@ class RestSource:
                 raise _ERRORS[rule.means](self.name, f"{prefix}: {said}")
 
     def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer]:
-        document = parse_json(self.name, operation, answer, self.spec.charset)
+        declared = answer.charset
+        charset = self.spec.charset or (declared if declared and declared.lower() not in _UTF8 else None)
+        document = parse_json(self.name, operation, answer, charset)
         self.check(operation, document)
         return document, answer
 

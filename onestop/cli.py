@@ -128,16 +128,29 @@ def sync(
     until: Annotated[datetime | None, typer.Option(help="read up to this time")] = None,
     verbose: bool = False,
 ) -> None:
-    """Sync sources without Airflow (plan, extract, load), printing each run's counts."""
+    """Sync sources without Airflow (plan, extract, load), printing each run's counts. A source that fails says
+    why in one line (the system's own words; --verbose for the traceback) and the others go on; exit 1."""
+    from connectors.errors import ConfigError, ConnectorError
     from onestop import pipeline, registry
 
     _logging(verbose)
     names = source or registry.load().names()
     interval = (since, until or datetime.now().astimezone()) if since else None
+    failed = 0
     with embedded_db.running():
         for name in names:
-            counts = pipeline.sync(name, interval=interval)
+            try:
+                counts = pipeline.sync(name, interval=interval)
+            except (ConnectorError, ConfigError) as exc:
+                if verbose:
+                    logging.getLogger("onestop.cli").exception("sync %s failed", name)
+                print(json.dumps({"source": name, "error": type(exc).__name__, "message": str(exc)},
+                                 ensure_ascii=False), file=sys.stderr)  # fmt: skip
+                failed += 1
+                continue
             print(json.dumps({"source": name, **counts.as_dict()}))
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -70,9 +70,13 @@ def sources_for(kind: str, conn_id: str, extra: Mapping[str, Any]) -> tuple[list
         return [
             first
         ], f"the settings of registry source {first.name} (set Registry source to choose another)"
+    for name, profile in reg.profiles.items():
+        if profile.get("kind") == kind and kind in profile:  # a vendor profile no source uses yet
+            entry = {"name": f"{kind}_{name}", "title": name, "dialect": name, "conn_id": conn_id, **profile}
+            return [SourceConfig.model_validate(entry)], f"the settings of profile {name}"
     raise ConfigError(
-        f"the registry has no {kind} source to take the protocol settings from (a {kind} section says how the "
-        "system is asked: add the source to config/sources.yaml first)"
+        f"the registry has no {kind} source or profile to take the protocol settings from (its `{kind}:` section "
+        "says how the system is asked: add the source to config/sources.yaml first)"
     )
 
 

@@ -93,8 +93,8 @@ def _redrive(
         by_source.setdefault(row[1], []).append(row)
     for name, items in by_source.items():
         counts.tried += len(items)
-        source = registry.load().source(name)
-        mapping = get_mapping(source.dialect, source.timezone)
+        config = registry.load().source(name)
+        mapping = get_mapping(config.dialect, config.timezone)
         passing = []
         for qid, _source, record_id, content_type, payload in items:
             try:

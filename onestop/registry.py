@@ -72,6 +72,9 @@ class Registry(Spec):
     retention: RetentionConfig = RetentionConfig()
     alerts: AlertsConfig = AlertsConfig()
     sources: list[SourceConfig]
+    # The `profiles:` as written (a vendor's protocol settings; a connection test of a kind no source uses yet
+    # takes them from here).
+    profiles: dict[str, dict[str, Any]] = Field(default={}, exclude=True)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -181,7 +184,7 @@ def parse(data: dict, origin: str = "<registry>") -> Registry:
     try:
         # Every other top-level block (portal, breakers, retention, …) as written; an unknown one is an error.
         blocks = {k: v or {} for k, v in data.items() if k not in ("profiles", "defaults", "sources")}
-        registry = Registry(**blocks, sources=entries)
+        registry = Registry(**blocks, sources=entries, profiles=profiles)
     except ValidationError as exc:
         for err in exc.errors():
             loc = list(err["loc"])

@@ -10,6 +10,7 @@ handlers in onestop.privacy) masks with the same rules.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 # An e-mail address: the first character and the domain stay.
@@ -85,14 +86,18 @@ def mask_data(value: Any) -> Any:
 
 
 ANSWER_CAP = 4096  # bytes of a remote answer kept in an error, an attempt row or the console
+MESSAGE_CAP = 2 * ANSWER_CAP  # a stored error message: our words around a remote answer's
 
 
 def quote_answer(text: str | bytes, cap: int = ANSWER_CAP, charset: str = "utf-8") -> str:
     """A remote system's words as they came (its error message, an HTTP error body), masked for personal data and
     capped at `cap` UTF-8 bytes, cut on a character boundary and marked `…(+N bytes)`."""
     if isinstance(text, bytes):
-        text = text.decode(charset, "replace")
-    masked = mask_text(text.strip())
+        try:
+            text = text.decode(charset, "replace")
+        except LookupError:  # a charset Python does not know: the bytes as UTF-8
+            text = text.decode("utf-8", "replace")
+    masked = mask_text(unicodedata.normalize("NFC", text.strip()))  # Windows-1258 decodes to split tones
     data = masked.encode()
     if len(data) <= cap:
         return masked

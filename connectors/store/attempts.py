@@ -7,7 +7,7 @@ import threading
 
 import psycopg
 
-from schemas.personal_data import mask_text
+from schemas.personal_data import MESSAGE_CAP, mask_text, quote_answer
 
 
 class AttemptRecorder:
@@ -34,7 +34,7 @@ class AttemptRecorder:
                     endpoint,
                     mask_text(operation),
                     error_class,
-                    mask_text(message)[:2000],
+                    quote_answer(message, MESSAGE_CAP),
                     http_status,
                     self.run_id,
                 ),
@@ -53,5 +53,5 @@ def record_task_failure(
         conn.execute(
             "INSERT INTO onestop.task_failure (dag_id, run_id, task_id, source, error_class, message)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (dag_id, run_id, task_id, source, type(error).__name__, mask_text(str(error))[:2000]),
+            (dag_id, run_id, task_id, source, type(error).__name__, quote_answer(str(error), MESSAGE_CAP)),
         )

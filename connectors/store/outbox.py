@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from schemas.personal_data import mask_text
+from schemas.personal_data import MESSAGE_CAP, quote_answer
 
 DRAIN_LOCK = 0x0E5B_0001  # pg advisory lock key of the single outbox drainer
 
@@ -111,5 +111,5 @@ def mark_failed(
             " next_try_at = CASE WHEN %s THEN now() + %s * power(2, LEAST(attempts - 1, 10))"
             " ELSE 'infinity' END"
             " WHERE uid = %s AND version = %s",
-            (code, mask_text(message)[:2000], max_attempts, retry, backoff, uid, version),
+            (code, quote_answer(message, MESSAGE_CAP), max_attempts, retry, backoff, uid, version),
         )

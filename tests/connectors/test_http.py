@@ -63,3 +63,31 @@ def test_a_connection_refused_is_transient() -> None:
         HttpClient("d", "http://127.0.0.1:9", HttpSettings(max_attempts=2, backoff_initial=0.01)).request(
             "GET", "/", operation="page"
         )
+
+
+def test_an_http_error_keeps_the_system_s_own_words_masked_and_capped() -> None:
+    failures = Failures()
+    explanation = "Phương thức GET không được hỗ trợ; dùng POST. Liên hệ 0912 345 678. "
+    body = ("<!DOCTYPE HTML><html><body>" + explanation * 200 + "</body></html>").encode()
+    with scripted_server([(501, {"Content-Type": "text/html; charset=utf-8"}, body)]) as (url, _):
+        with pytest.raises(ProtocolError) as caught:
+            HttpClient("district_z", url, FAST, on_failure=failures).request("GET", "/", operation="page")
+    message = str(caught.value)
+    assert message.startswith("district_z: page: HTTP 501: <!DOCTYPE HTML><html><body>Phương thức GET không")
+    assert "0912 345 678" not in message and "**** *** 678" in message  # personal data masked
+    kept, _, rest = message.partition("…(+")
+    assert len(kept.split("HTTP 501: ", 1)[1].encode()) <= 4096 and rest.endswith(" bytes)")
+    assert failures[0]["message"] == message  # the attempt row keeps the same words
+
+
+def test_a_declared_charset_decodes_an_error_body() -> None:
+    body = '{"THONGBAO": "Khóa không hơ\u0323p lê\u0323"}'.encode("cp1258")  # tones as combining marks
+    with scripted_server([(403, {}, body)]) as (url, _), pytest.raises(AuthError) as caught:
+        HttpClient("d", url, FAST, charset="windows-1258").request("GET", "/", operation="page")
+    assert "Khóa không hợp lệ" in str(caught.value)  # decoded and composed (NFC)
+
+
+def test_a_token_endpoint_s_invalid_grant_is_credentials_refused() -> None:
+    with scripted_server([(400, {}, b'{"error": "invalid_grant"}')]) as (url, log), pytest.raises(AuthError):
+        HttpClient("d", url, FAST).request("POST", "/token", operation="token")
+    assert len(log) == 1

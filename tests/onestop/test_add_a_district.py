@@ -161,3 +161,16 @@ def test_a_wrong_key_fails_with_the_vendor_s_own_words(db, onboarded: str, monke
         pipeline.sync(onboarded)
     attempt = db.execute("SELECT error_class, message FROM onestop.attempt").fetchone()
     assert attempt[0] == "AuthError" and "Khóa truy cập không hợp lệ" in attempt[1]
+
+
+def test_onestop_sync_says_why_in_one_line_and_goes_on(db, onboarded: str, monkeypatch, vendor) -> None:
+    conn = {"conn_type": "onestop_rest", "host": vendor[0], "password": "wrong"}
+    monkeypatch.setenv("AIRFLOW_CONN_ONESTOP_SRC_HD_NAM_SACH_V2", json.dumps(conn))
+    result = subprocess.run(
+        [sys.executable, "-m", "onestop.cli", "sync", onboarded],
+        env=dict(os.environ), capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    said = json.loads(result.stderr.strip().splitlines()[-1])
+    assert said["source"] == onboarded and said["error"] == "AuthError"
+    assert "KHOA_SAI: Khóa truy cập không hợp lệ" in said["message"]

@@ -18,6 +18,7 @@ import pytest
 import requests
 import yaml
 
+from connectors.connection import TRANSPORT_FIELDS
 from onestop.airflow_cluster import AirflowCluster, free_port
 from onestop.airflow_provider import KINDS
 from onestop.simulators.process import SimulatorProcess, start_simulator
@@ -274,7 +275,8 @@ def test_the_ui_form_of_each_type_comes_from_the_provider(api_server: AirflowClu
         assert form["hook_name"] == hook_name
         assert form["standard_fields"]["host"]["title"] == "Base URL"
         assert form["standard_fields"]["url_schema"]["hidden"] is True
-        assert set(form["extra_fields"]) == {OWN_FIELDS[conn_type], "source"}
+        # its own field, the registry source, and the transport (CA bundle, mutual TLS, proxy, verification)
+        assert set(form["extra_fields"]) == {OWN_FIELDS[conn_type], "source", *TRANSPORT_FIELDS}
 
 
 @pytest.mark.parametrize("kind", kinds(simulator=True))

@@ -218,9 +218,7 @@ def test_retention_comes_from_the_registry_with_defaults() -> None:
     assert registry.parse({"sources": []}).retention == registry.RetentionConfig()
     week = registry.parse({"retention": {"raw_payloads": "7d"}, "sources": []}).retention
     assert week.raw_payloads == timedelta(days=7) and week.quarantine == timedelta(days=90)
-    with pytest.raises(
-        ConfigError, match=r"retention\.raw_payloads: Value error, a retention period is at least 1d"
-    ):
+    with pytest.raises(ConfigError, match=r"retention\.raw_payloads: a retention period is at least 1d"):
         registry.parse({"retention": {"raw_payloads": "2h"}, "sources": []})
 
 
