@@ -16,7 +16,6 @@ from connectors.errors import AuthError
 from connectors.http import Answer, HttpClient, parse_json
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import get_path
-from connectors.templates import render, render_text
 from schemas.personal_data import quote_answer
 
 RENEWABLE = frozenset({"oauth2_client_credentials", "oauth2_password", "login"})
@@ -145,20 +144,12 @@ class Authenticator:
         spec = self.spec
         assert spec.request is not None
         values = {"login": self.conn.login or "", "password": self.conn.password or ""}
-        request = spec.request
-        kwargs: dict[str, Any] = {
-            "params": render(request.query, values) or None,
-            "headers": render(request.headers, values) or None,
-        }
-        if request.json_body is not None:
-            kwargs["json"] = render(request.json_body, values)
-        if request.form is not None:
-            kwargs["data"] = render(request.form, values)
+        method, path, kwargs = spec.request.rendered(values)
         if spec.cookie_session:
             self.client.session.cookies.clear()
         token, ttl, _ = self.client.call(
-            request.method,
-            render_text(request.path, values) or request.path,
+            method,
+            path or spec.request.path,
             operation="login",
             read=lambda a: self._read_token(a, spec.token_path, spec.expires_in_path),
             **kwargs,

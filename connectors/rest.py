@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
@@ -20,9 +20,9 @@ from connectors.base import JSON, RawRecord
 from connectors.connection import Connection
 from connectors.errors import AuthError, ProtocolError, TransientError
 from connectors.http import Answer, HttpClient, parse_json
-from connectors.spec.common import as_text, get_path
+from connectors.spec.common import as_text, get_path, has_path
 from connectors.spec.rest import RestSpec
-from connectors.templates import render, render_text
+from connectors.templates import render
 from mappings.dates import format_datetime
 from schemas import jsontext
 from schemas.personal_data import quote_answer
@@ -111,19 +111,12 @@ class RestSource:
     # --- requests --------------------------------------------------------------------------------------------
 
     def _request(self, values: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-        request = self.spec.request
-        kwargs: dict[str, Any] = {
-            "params": render(request.query, values) or None,
-            "headers": render(request.headers, values) or None,
-        }
-        if request.json_body is not None:
-            kwargs["json"] = render(request.json_body, values)
-        if request.form is not None:
-            kwargs["data"] = render(request.form, values)
-        path = render_text(request.path, values)
+        method, path, kwargs = self.spec.request.rendered(values)
         if path is None:
-            raise ProtocolError(self.name, f"request path {request.path!r} needs a value it does not have")
-        return request.method, path, kwargs
+            raise ProtocolError(
+                self.name, f"request path {self.spec.request.path!r} needs a value it does not have"
+            )
+        return method, path, kwargs
 
     def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer]:
         """One page's call with credentials; a token the system refuses mid-sync is renewed once."""
@@ -266,14 +259,14 @@ class RestSource:
                 yield [RawRecord(r, jsontext.dumps(r), JSON) for r in page.records]
 
     def probe(self) -> str:
-        """The first page of the last day's window, as a sync would ask for it: proves the URL, the credentials,
-        the request's shape and where the records are."""
-        from datetime import UTC
-
+        """The first page of the last day's window, as a sync (and `onestop source preview`) asks for it: proves
+        the URL, the credentials, the request's shape, where the records are and the paths the paginator reads."""
         now = datetime.now(UTC)
-        page = next(self.read(now - timedelta(days=1), now), None)
-        if page is None:  # pragma: no cover - read() always yields the first page
-            raise ProtocolError(self.name, "no answer")
+        page = next(self.read(now - timedelta(days=1), now))
+        if problems := live_problems(self.spec, page):
+            raise ProtocolError(
+                self.name, "the first page's answer does not fit the registry: " + "; ".join(problems)
+            )
         return (
             f"{self.name}: authenticated; the first page has {len(page.records)} record(s) at "
             f"{self.spec.records.path or '(the answer)'!r}"
@@ -282,8 +275,6 @@ class RestSource:
 
 def live_problems(spec: RestSpec, page: PageRead) -> list[str]:
     """What the first page shows is wrong in the spec: a path the paginator reads that the answer lacks."""
-    from connectors.spec.common import has_path
-
     pager, problems = spec.paginator, []
     for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
         path = getattr(pager, name)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from connectors.spec.common import Spec
-from connectors.templates import placeholders
+from connectors.templates import placeholders, render, render_text
 
 
 class RequestSpec(Spec):
@@ -33,3 +33,16 @@ class RequestSpec(Spec):
     def names(self) -> set[str]:
         """Every placeholder this request uses."""
         return placeholders([self.path, self.query, self.headers, self.json_body, self.form])
+
+    def rendered(self, values: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+        """(method, path, HttpClient.call() arguments) with `values` filled in; the path is None when it needs
+        a value it does not have."""
+        kwargs: dict[str, Any] = {
+            "params": render(self.query, values) or None,
+            "headers": render(self.headers, values) or None,
+        }
+        if self.json_body is not None:
+            kwargs["json"] = render(self.json_body, values)
+        if self.form is not None:
+            kwargs["data"] = render(self.form, values)
+        return self.method, render_text(self.path, values), kwargs

@@ -63,8 +63,12 @@ def registry_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shipped = yaml.safe_load((ROOT / "config" / "sources.yaml").read_text(encoding="utf-8"))
     entries = [
         {"name": name, "title": name, "profile": "igate", "conn_id": f"onestop_src_{name}"}
-        for name in ("alpha", "beta")
+        for name in ("alpha", "beta", "delta")
     ]
+    # delta reads a total the iGate-style answer does not have
+    entries[2]["rest"] = {
+        "paginator": {"type": "page_number", "base": 0, "stop": "total_count", "total_path": "total"}
+    }
     path = tmp_path_factory.mktemp("registry") / "sources.yaml"
     path.write_text(yaml.safe_dump({"profiles": shipped["profiles"], "sources": entries}, allow_unicode=True))
     return path
@@ -236,7 +240,18 @@ def test_the_registry_source_field_chooses_the_settings(simulators, monkeypatch)
     assert ok and "registry source beta:" in message, message
     ok, message = press_test_button(monkeypatch, "rest", **fields, extra={"source": "gamma"})
     assert not ok
-    assert "no source named 'gamma' in the registry (known: alpha, beta)" in message
+    assert "no source named 'gamma' in the registry (known: alpha, beta, delta)" in message
+
+
+def test_a_first_page_that_does_not_fit_the_registry_fails_the_test(simulators, monkeypatch) -> None:
+    sim = simulators["rest"]
+    fields = {"host": sim.url, "login": "igate", "password": "secret"}
+    ok, message = press_test_button(monkeypatch, "rest", **fields, extra={"source": "delta"})
+    assert not ok
+    assert (
+        "the first page's answer does not fit the registry: paginator.total_path 'total' is not in the answer"
+        in message
+    )
 
 
 def test_the_kinds_own_field_overrides_the_registry(simulators, monkeypatch) -> None:

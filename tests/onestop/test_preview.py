@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import psycopg
 import pytest
+from typer.testing import CliRunner, Result
 
 from onestop import pipeline
+from onestop.cli import app
 from tests.conftest import IGATE_FIELDS, ROOT, set_connection
 
 SOURCE = "hd_chi_linh"
@@ -39,11 +38,13 @@ def snapshot(conn: psycopg.Connection) -> dict:
     }
 
 
-def preview_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "onestop.cli", "source", "preview", SOURCE, *args],
-        env=dict(os.environ), capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )  # fmt: skip
+def cli(*args: str) -> Result:
+    """The `onestop` command, run in this process (stdout and stderr apart)."""
+    return CliRunner().invoke(app, list(args))
+
+
+def preview_cli(*args: str) -> Result:
+    return cli("source", "preview", SOURCE, *args)
 
 
 def test_a_preview_shows_requests_pages_and_normalized_records_and_writes_nothing(db, districts) -> None:
@@ -52,7 +53,7 @@ def test_a_preview_shows_requests_pages_and_normalized_records_and_writes_nothin
 
     result = preview_cli("--pages", "2", "--json", "--show", "2")
 
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["error"] is None and shown["records_per_page"] == [200, 100]
     token_call, first_page = shown["requests"][0], shown["requests"][1]
@@ -71,7 +72,7 @@ def test_a_refused_credential_exits_non_zero_with_the_system_s_words(db, distric
     try:
         before = snapshot(db)
         result = preview_cli()
-        assert result.returncode == 1
+        assert result.exit_code == 1
         assert (
             "failed:" in result.stdout and "HTTP 401" in result.stdout and "invalid_client" in result.stdout
         )
@@ -93,20 +94,14 @@ def test_config_check_live_reports_paths_the_answer_lacks(tmp_path, monkeypatch,
     }
     (tmp_path / "sources.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("ONESTOP_SOURCES", str(tmp_path / "sources.yaml"))
-    result = subprocess.run(
-        [sys.executable, "-m", "onestop.cli", "config", "check", "--live", SOURCE],
-        env=dict(os.environ), capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 1
+    result = cli("config", "check", "--live", SOURCE)
+    assert result.exit_code == 1
     assert f"{SOURCE} (live): paginator.total_path 'totalElements' is not in the answer" in result.stderr
 
     rest["paginator"] = {"type": "page_number", "base": 0}
     rest["records"] = "items"
     (tmp_path / "sources.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "onestop.cli", "config", "check", "--live", SOURCE],
-        env=dict(os.environ), capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )  # fmt: skip
+    result = cli("config", "check", "--live", SOURCE)
     assert "no list of records at 'items': the answer's keys are ['content', 'page', 'size']" in result.stderr
 
 
