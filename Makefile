@@ -7,7 +7,7 @@ WHEELHOUSE_DIR ?= dist/wheelhouse
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo ui test test-vendors test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
+.PHONY: demo ui test test-slow test-vendors test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -28,12 +28,16 @@ ui: $(SYNCED)
 ## The test suite (real PostgreSQL, real HTTP servers, real Airflow dag.test()); ≤ 10 minutes on 2 cores.
 test: $(SYNCED)
 	$(BIN)/lint-imports --no-cache  # the layers contract (pyproject.toml, [tool.importlinter])
-	$(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse"
+	$(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse and not slow"
 
 ## Any REST district system by configuration: each vendor in tests/vendors (its own server, registry entry,
 ## mapping, connection) synced and compared field by field with its ground truth; ≤ 90 s.
 test-vendors: $(SYNCED)
 	$(BIN)/python -m tests.vendors.report
+
+## Slower tier: whole second end-to-end runs (the demo again with the same seed: nothing new loaded or sent).
+test-slow: $(SYNCED)
+	$(BIN)/pytest -m slow
 
 ## Slower tier: the real Airflow scheduler (LocalExecutor) with PostgreSQL metadata.
 test-scheduler: $(SYNCED)
@@ -58,7 +62,7 @@ test-wheelhouse: $(SYNCED)
 
 ## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
 test-pg15: $(SYNCED)
-	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse" tests/connectors tests/onestop
+	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse and not slow" tests/connectors tests/onestop
 
 ## Fault injection over a whole simulated province (≥ 20,000 dossiers); ≤ 30 minutes on 2 cores.
 chaos: $(SYNCED)

@@ -6,9 +6,6 @@ from 1 with a total, an API key — is onboarded with one registry entry and one
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -18,10 +15,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from connectors.errors import AuthError
 from mappings import clear_cache
 from onestop import pipeline
+from onestop.cli import app
 from schemas import HCM
 from tests.conftest import ROOT
 
@@ -125,13 +124,7 @@ def onboarded(tmp_path: Path, vendor, monkeypatch) -> str:
 
 
 def test_the_new_vendor_passes_config_check(onboarded: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "onestop.cli", "config", "check"],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = CliRunner().invoke(app, ["config", "check"])
     assert "vn_snake" not in result.stderr, result.stderr
     assert " 0 errors" in result.stdout
 
@@ -166,11 +159,8 @@ def test_a_wrong_key_fails_with_the_vendor_s_own_words(db, onboarded: str, monke
 def test_onestop_sync_says_why_in_one_line_and_goes_on(db, onboarded: str, monkeypatch, vendor) -> None:
     conn = {"conn_type": "onestop_rest", "host": vendor[0], "password": "wrong"}
     monkeypatch.setenv("AIRFLOW_CONN_ONESTOP_SRC_HD_NAM_SACH_V2", json.dumps(conn))
-    result = subprocess.run(
-        [sys.executable, "-m", "onestop.cli", "sync", onboarded],
-        env=dict(os.environ), capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    result = CliRunner().invoke(app, ["sync", onboarded])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
     said = json.loads(result.stderr.strip().splitlines()[-1])
     assert said["source"] == onboarded and said["error"] == "AuthError"
     assert "KHOA_SAI: Khóa truy cập không hợp lệ" in said["message"]

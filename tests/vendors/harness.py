@@ -42,9 +42,12 @@ WRONG_PASSWORD = "sai-mat-khau-0000"
 
 
 def discover() -> list[str]:
-    """Every vendor folder: one with a server and a registry entry."""
+    """Every vendor folder: one with a server and a registry entry (a PENDING.md folder is a vendor whose
+    kind the connector language does not speak yet: its server and contract tests run, it is not onboarded)."""
     return sorted(
-        p.name for p in VENDORS_DIR.iterdir() if (p / "server.py").is_file() and (p / "source.yaml").is_file()
+        p.name
+        for p in VENDORS_DIR.iterdir()
+        if (p / "server.py").is_file() and (p / "source.yaml").is_file() and not (p / "PENDING.md").is_file()
     )
 
 
