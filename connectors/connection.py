@@ -165,7 +165,7 @@ def _pem_file(value: str, name: str) -> str:
     path = _pem_dir / f"{hashlib.sha256(value.encode()).hexdigest()[:32]}-{name}"
     if not path.exists():
         path.touch(0o600)
-        path.write_text(value, encoding="ascii")
+        path.write_text(value.strip() + "\n", encoding="ascii")
     return str(path)
 
 

@@ -1,8 +1,11 @@
 """Connections come from Airflow's AIRFLOW_CONN_* forms (JSON or URI); a missing one names itself."""
 
+import stat
+from pathlib import Path
+
 import pytest
 
-from connectors.connection import get_connection
+from connectors.connection import Connection, get_connection, tls_verification_off, transport_options
 from connectors.errors import ConfigError
 
 
@@ -33,3 +36,44 @@ def test_uri_form(monkeypatch) -> None:
 def test_a_missing_connection_says_how_to_define_it() -> None:
     with pytest.raises(ConfigError, match="AIRFLOW_CONN_NOPE"):
         get_connection("nope")
+
+
+def test_transport_settings_come_from_the_connection_and_pem_text_becomes_a_private_file() -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    conn = Connection(
+        "x", extra={"ca_bundle": pem, "client_cert": "/etc/ssl/me.pem", "proxy": "http://p:3128"}
+    )
+    options = transport_options(conn)
+    ca = Path(options["verify"])
+    assert ca.read_text() == pem and stat.S_IMODE(ca.stat().st_mode) == 0o600
+    assert stat.S_IMODE(ca.parent.stat().st_mode) == 0o700
+    assert transport_options(conn)["verify"] == str(ca)  # the same text, the same file: nothing piles up
+    assert options["cert"] == "/etc/ssl/me.pem" and options["proxies"] == {
+        "http": "http://p:3128",
+        "https": "http://p:3128",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "off"), [(False, True), ("false", True), ("no", True), (True, False), (None, False)]
+)
+def test_tls_verification_is_off_only_when_written_so(value: object, off: bool) -> None:
+    conn = Connection("x", extra={} if value is None else {"verify_tls": value})
+    assert tls_verification_off(conn) is off
+    assert ("verify" in transport_options(conn)) is off
+
+
+def test_config_check_warns_about_a_connection_without_tls_verification(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from onestop.cli import app
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ONESTOP_SRC_HD_CHI_LINH",
+        '{"host": "https://motcua.example", "extra": {"verify_tls": false}}',
+    )
+    result = CliRunner().invoke(app, ["config", "check"])
+    assert (
+        "warning: connection 'onestop_src_hd_chi_linh' turns TLS certificate verification off"
+        in result.stderr
+    )
