@@ -110,12 +110,23 @@ class VendorHandler(BaseHTTPRequestHandler):
             self.send_json(self.truth)
         elif method == "GET" and self.route == "/_vendor/stats":
             self.send_json(self.stats.as_dict())
-        else:
+        elif not self.vendor_control(method):
             self.send_body(404, b"no such control endpoint", "text/plain")
 
     # --- for vendors ----------------------------------------------------------------------------------------
     def vendor(self, method: str) -> None:
         raise NotImplementedError
+
+    @classmethod
+    def load_truth(cls, vendor: str, options: argparse.Namespace) -> list[dict[str, Any]]:
+        """The ground truth `serve` installs as `truth` (and /_vendor/truth answers). A vendor whose data holds
+        more than the truth (a change feed's deleted dossiers) overrides it; the default is the generator's."""
+        return truth.generate(vendor, options.seed, options.count)
+
+    def vendor_control(self, method: str) -> bool:
+        """A vendor's own control endpoint under /_vendor/ (beside truth and stats): answer it and return
+        True, or return False for 404."""
+        return False
 
     def revoke_due(self) -> bool:
         """Count one data request; True for the `--revoke-at`th, whose session the vendor must then refuse (as if
@@ -178,9 +189,9 @@ def serve(
     ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Generate the truth, bind, print `READY <url>` (flushed) and serve until killed."""
-    handler.truth = truth.generate(vendor, options.seed, options.count)
-    handler.stats = Stats()
     handler.options = options
+    handler.truth = handler.load_truth(vendor, options)
+    handler.stats = Stats()
     server = ThreadingHTTPServer((options.host, options.port), handler)
     server.daemon_threads = True
     scheme = "http"
