@@ -110,7 +110,7 @@ def get_connection(conn_id: str) -> Connection:
 OVERRIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     "rest": ("token_url", ("rest", "auth", "token_url")),
     "soap": ("wsdl", ("soap", "wsdl")),
-    "xml": ("resource", ("xml", "resource")),
+    "xml": ("resource", ("xml", "request", "path")),
     "feed": ("api_key_header", ("feed", "auth", "name")),
 }
 # Transport settings any HTTP connection may carry in its extra (mutual TLS and proxies of provincial platforms).
@@ -134,7 +134,7 @@ def apply_connection_fields(source: SourceConfig, extra: Mapping[str, Any]) -> S
     value = field_value(source.kind, extra, name)
     if value is None:
         return source
-    data = source.model_dump(by_alias=True)
+    data = source.model_dump(by_alias=True, exclude_unset=True)  # what was written, validated again
     node = data
     for key in path[:-1]:
         if node.get(key) is None:

@@ -36,20 +36,17 @@ def open_source(
         rate_limit=source.rate_limit,
         breaker=breaker,
         transport=transport_options(conn),
-        charset=source.rest.charset if source.rest is not None else None,
+        charset=(source.rest or source.xml).charset if (source.rest or source.xml) is not None else None,
     )
-    if source.kind == "rest" and source.rest is not None:
+    http_spec = source.rest if source.kind == "rest" else source.xml if source.kind == "xml" else None
+    if http_spec is not None:  # REST JSON and legacy XML over HTTP: one language, one connector
         from connectors.rest import RestSource
 
-        return RestSource(source.name, source.rest, conn, client, source_zone(source))
+        return RestSource(source.name, http_spec, conn, client, source_zone(source))
     if source.kind == "soap" and source.soap is not None:
         from connectors.soap import SoapSource
 
         return SoapSource(source.name, source.soap, conn, client)
-    if source.kind == "xml" and source.xml is not None:
-        from connectors.legacy_xml import LegacyXmlSource
-
-        return LegacyXmlSource(source.name, source.xml, conn, client)
     if source.kind == "feed" and source.feed is not None:
         from connectors.feed import FeedSource
 

@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connectors.auth import Authenticator
-from connectors.base import JSON, RawRecord
+from connectors.base import JSON, XML, RawRecord
 from connectors.connection import Connection
 from connectors.errors import AuthError, ProtocolError, TransientError
 from connectors.http import Answer, HttpClient, parse_json
+from connectors.safexml import read_answer
 from connectors.spec.common import as_text, get_path, has_path
 from connectors.spec.rest import RestSpec
 from connectors.templates import render
@@ -41,6 +42,7 @@ class PageRead:
     answer: Any  # the parsed JSON
     records: list[Any]
     headers: dict[str, str] = field(default_factory=dict)
+    raw: list[RawRecord] = field(default_factory=list)  # the records as staged (verbatim JSON or XML text)
 
 
 def slices(start: datetime | None, end: datetime | None, step: timedelta | None) -> list[tuple[Any, Any]]:
@@ -86,12 +88,18 @@ class RestSource:
                 )
                 raise _ERRORS[rule.means](self.name, f"{prefix}: {said}")
 
-    def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer]:
+    def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer, list[RawRecord] | None]:
+        """The answer's document (XML: all but the records), checked against the error rules, and an XML
+        answer's records (read in the same pass)."""
+        if self.spec.answer == "xml":
+            document, found = read_answer(answer.body, self.spec.records.path, self.name, self.spec.charset)
+            self.check(operation, document)
+            return document, answer, [RawRecord(record, text, XML) for record, text in found]
         declared = answer.charset
         charset = self.spec.charset or (declared if declared and declared.lower() not in _UTF8 else None)
         document = parse_json(self.name, operation, answer, charset)
         self.check(operation, document)
-        return document, answer
+        return document, answer, None
 
     def _records(self, document: Any, where: str) -> list[Any]:
         spec = self.spec.records
@@ -118,7 +126,9 @@ class RestSource:
             )
         return method, path, kwargs
 
-    def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer]:
+    def _fetch(
+        self, values: dict[str, Any], next_url: str | None
+    ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
         """One page's call with credentials; a token the system refuses mid-sync is renewed once."""
         for attempt in (1, 2):
             if self._uses_token:
@@ -133,10 +143,10 @@ class RestSource:
                 )
             kwargs = self.authenticator.apply(kwargs)
             try:
-                document, answer = self.client.call(
+                document, answer, raw = self.client.call(
                     method, path, operation="page", read=lambda a: self._read("page", a), **kwargs
                 )
-                return method, path, document, answer
+                return method, path, document, answer, raw
             except AuthError:
                 if attempt == 2 or not self.authenticator.renewable:
                     raise
@@ -177,11 +187,17 @@ class RestSource:
         followed: set[str] = set()
         while True:
             where = f"page {pages + 1}"
-            method, path, document, answer = self._fetch(values, next_url)
-            records = self._records(document, where)
+            method, path, document, answer, raw = self._fetch(values, next_url)
+            if raw is None:
+                records = self._records(document, where)
+                raw = [RawRecord(r, jsontext.dumps(r), JSON) for r in records]
+            else:  # XML: the records came with the answer
+                if self.spec.records.filter is not None:
+                    raw = [r for r in raw if self.spec.records.filter.holds(r.record)]
+                records = [r.record for r in raw]
             pages += 1
             seen += len(records)
-            yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers))
+            yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
             if pager.type == "single" or (not records and pager.type in ("page_number", "offset")):
                 return
             if pager.type in ("page_number", "offset"):
@@ -256,7 +272,7 @@ class RestSource:
     def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
         for page in self.read(window_start, window_end):
             if page.records:
-                yield [RawRecord(r, jsontext.dumps(r), JSON) for r in page.records]
+                yield page.raw
 
     def probe(self) -> str:
         """The first page of the last day's window, as a sync (and `onestop source preview`) asks for it: proves

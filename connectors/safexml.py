@@ -64,3 +64,37 @@ def parse_record(payload: str) -> etree._Element:
     """A staged record's XML back into an element (the staged text has no prolog: it was serialized by us)."""
     _refuse_dtd(payload.encode(), "staging")
     return etree.fromstring(payload.encode(), etree.XMLParser(**PARSER_OPTIONS))
+
+
+def _path_below_root(element: etree._Element) -> tuple[str, ...]:
+    names = []
+    while (parent := element.getparent()) is not None:
+        names.append(etree.QName(element).localname)
+        element = parent
+    return tuple(reversed(names))
+
+
+def read_answer(
+    body: bytes, records: str, endpoint: str, encoding: str | None = None
+) -> tuple[dict, list[tuple[dict, str]]]:
+    """An XML answer in one streaming pass: each record element — the local-name path `records` below the root,
+    e.g. `DanhSach.HoSo` — as (its dict, its XML), dropped from the tree once read; and the rest of the answer
+    (totals, paging, error codes: small) as one dict, as mappings.element_to_dict gives it (`@attr` keys).
+    `encoding` overrides what the document declares (a system that declares one charset and writes another)."""
+    from mappings.xmltree import element_to_dict
+
+    steps = tuple(records.split("."))
+    _refuse_dtd(body, endpoint)
+    found: list[tuple[dict, str]] = []
+    options = {**PARSER_OPTIONS, **({"encoding": encoding} if encoding else {})}
+    context = etree.iterparse(io.BytesIO(body), events=("end",), tag=f"{{*}}{steps[-1]}", **options)
+    try:
+        for _event, element in context:
+            if _path_below_root(element) != steps:
+                continue
+            found.append((element_to_dict(element), to_text(element)))
+            element.getparent().remove(element)  # bounded memory: a read record leaves the tree
+    except etree.XMLSyntaxError as exc:
+        raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc
+    root = context.root
+    return (element_to_dict(root) if root is not None else {}), found

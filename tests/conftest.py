@@ -202,7 +202,7 @@ def shipped_spec(kind: str, **changes: object):
     from onestop import registry
 
     spec = getattr(next(s for s in registry.load().sources if s.kind == kind), kind)
-    return type(spec).model_validate({**spec.model_dump(by_alias=True), **changes})
+    return type(spec).model_validate({**spec.model_dump(by_alias=True, exclude_unset=True), **changes})
 
 
 def truth(sim: SimulatorProcess) -> list[dict]:

@@ -55,8 +55,11 @@ def as_text(value: Any) -> str | None:
     return str(value)
 
 
+_TESTS = ("equals", "not_equals", "in_", "not_in", "exists", "present")
+
+
 class Condition(Spec):
-    """A test on one value of an answer: exactly one of equals, not_equals, in, not_in, exists."""
+    """A test on one value of an answer: exactly one of equals, not_equals, in, not_in, exists, present."""
 
     path: str = Field(description="where the value is in the answer (the path language of the mappings)")
     equals: Any = Field(
@@ -66,19 +69,24 @@ class Condition(Spec):
     in_: list[Any] | None = Field(default=None, alias="in", description="the value is one of these")
     not_in: list[Any] | None = Field(default=None, description="the value is present and none of these")
     exists: bool | None = Field(
-        default=None, description="true: the path is present (not null); false: absent"
+        default=None, description="true: the path has a value (not null, not an empty element); false: it has none"
+    )
+    present: bool | None = Field(
+        default=None, description="true: the path is there at all (even null or an empty element); false: it is not"
     )
     _get: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
         check_path(self.path, "path")
-        given = [k for k in ("equals", "not_equals", "in_", "not_in", "exists") if k in self.model_fields_set]
+        given = [k for k in _TESTS if k in self.model_fields_set]
         if len(given) != 1:
-            raise ValueError("a condition has exactly one of equals, not_equals, in, not_in, exists")
+            raise ValueError("a condition has exactly one of equals, not_equals, in, not_in, exists, present")
         return self
 
     def holds(self, document: Any) -> bool:
+        if "present" in self.model_fields_set:
+            return has_path(document, self.path) == bool(self.present)
         value = as_text(get_path(document, self.path))
         if "exists" in self.model_fields_set:
             return (value is not None) == bool(self.exists)

@@ -1,12 +1,10 @@
-"""The SOAP, legacy XML and change-feed systems in the registry (their own connector languages).
+"""The SOAP and change-feed systems in the registry (their own connector languages).
 
 No vendor's vocabulary is a default here: operation, parameter, element, path and header names are written in
 the registry (config/sources.yaml profiles), so a system unlike ours is never read with our simulators' names.
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 from pydantic import Field
 
@@ -28,26 +26,6 @@ class SoapSpec(Spec):
     record_element: str = Field(description="local name of one record in the answer")
     total_element: str | None = Field(default=None, description="local name of the total count, if any")
     ws_security: bool = Field(default=True, description="WS-Security UsernameToken from the connection")
-
-
-class XmlSpec(Spec):
-    """A legacy XML-over-HTTP system (ASP.NET style): pages from 1, a receipt-date window only."""
-
-    resource: str = Field(description="the page listing dossiers, relative to the connection's Base URL")
-    page_param: str
-    size_param: str
-    base_page: int = 1
-    page_size: int = Field(default=200, ge=1, le=5000)
-    from_param: str
-    to_param: str
-    date_format: Literal["dd/MM/yyyy", "iso", "yyyyMMddHHmmss"] = "dd/MM/yyyy"
-    record_element: str
-    last_page_element: str
-    total_element: str
-    error_element: str  # errors come inside HTTP 200: a non-zero code here is a failure
-    message_element: str
-    auth_error_codes: list[str] = []  # error codes that mean "credentials refused" (an AuthError)
-    auth: AuthSpec = AuthSpec(type="basic")
 
 
 class FeedSpec(Spec):

@@ -24,7 +24,7 @@ from connectors.spec.source import SourceConfig
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("a source entry (`sources:` item, or a `profiles:` entry it names)", SourceConfig),
-    ("`rest:`", RestSpec),
+    ("`rest:` (and `xml:`, kind xml: the same keys, `answer: xml`)", RestSpec),
     ("`rest.request:` (and `rest.auth.request:`)", RequestSpec),
     ("`rest.records:`", RecordsSpec),
     ("`rest.paginator:`", PaginatorSpec),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from xml.sax.saxutils import escape as xml_escape
 
 from pydantic import Field, model_validator
 
@@ -21,18 +22,21 @@ class RequestSpec(Spec):
     form: dict[str, Any] | None = Field(
         default=None, description="a form body (application/x-www-form-urlencoded); values are templates"
     )
+    xml_body: str | None = Field(
+        default=None, alias="xml", description="an XML body (a template: values are XML-escaped), as text/xml"
+    )
 
     @model_validator(mode="after")
     def _one_body(self) -> RequestSpec:
-        if self.json_body is not None and self.form is not None:
-            raise ValueError("a request has a json body or a form body, not both")
-        if self.method == "GET" and (self.json_body is not None or self.form is not None):
+        if sum(b is not None for b in (self.json_body, self.form, self.xml_body)) > 1:
+            raise ValueError("a request has one body: json, form or xml")
+        if self.method == "GET" and (self.json_body is not None or self.form is not None or self.xml_body):
             raise ValueError("a GET request has no body: use method: POST, or put the values in query")
         return self
 
     def names(self) -> set[str]:
         """Every placeholder this request uses."""
-        return placeholders([self.path, self.query, self.headers, self.json_body, self.form])
+        return placeholders([self.path, self.query, self.headers, self.json_body, self.form, self.xml_body])
 
     def rendered(self, values: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
         """(method, path, HttpClient.call() arguments) with `values` filled in; the path is None when it needs
@@ -45,4 +49,8 @@ class RequestSpec(Spec):
             kwargs["json"] = render(self.json_body, values)
         if self.form is not None:
             kwargs["data"] = render(self.form, values)
+        if self.xml_body is not None:
+            escaped = {k: None if v is None else xml_escape(str(v)) for k, v in values.items()}
+            kwargs["data"] = (render_text(self.xml_body, escaped) or "").encode()
+            kwargs["headers"] = {"Content-Type": "text/xml; charset=utf-8", **(kwargs["headers"] or {})}
         return self.method, render_text(self.path, values), kwargs

@@ -140,6 +140,11 @@ class RestSpec(Spec):
         default=AuthSpec(), description="credentials, from the source's Airflow connection"
     )
     charset: str | None = Field(default=None, description="the answers' charset when it is not UTF-8")
+    answer: Literal["json", "xml"] = Field(
+        default="json",
+        description="what the answers are: json, or xml (read streaming, safely; `records` and every path are "
+        "local-name paths below the root element, attributes as `@name`)",
+    )
 
     _coerce_records = field_validator("records", mode="before")(classmethod(lambda cls, v: _records(v)))
 
@@ -176,6 +181,10 @@ class RestSpec(Spec):
             raise ValueError("incremental is declared but the request never sends {start} or {end}")
         if self.incremental is None and used & {"start", "end"}:
             raise ValueError("the request sends {start}/{end}: declare `incremental:` (at least its format)")
+        if self.answer == "xml" and not self.records.path:
+            raise ValueError(
+                "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"
+            )
         if "token" in used and self.auth.type != "login":
             raise ValueError(
                 "{token} is the token of a `login` auth; this source's auth is " + self.auth.type
@@ -188,3 +197,9 @@ class RestSpec(Spec):
                 "or leave out token_path for a cookie session"
             )
         return self
+
+
+class XmlSpec(RestSpec):
+    """A legacy XML-over-HTTP system: the REST language, with XML answers."""
+
+    answer: Literal["xml"] = Field(default="xml", description="xml (kind xml reads XML answers)")

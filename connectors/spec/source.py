@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from connectors.spec.common import Duration, Spec
-from connectors.spec.legacy import FeedSpec, SoapSpec, XmlSpec
-from connectors.spec.rest import RestSpec
+from connectors.spec.legacy import FeedSpec, SoapSpec
+from connectors.spec.rest import RestSpec, XmlSpec
 
 
 class SourceConfig(Spec):
@@ -59,7 +59,7 @@ class SourceConfig(Spec):
     )
     rest: RestSpec | None = Field(default=None, description="kind rest: the REST connector language")
     soap: SoapSpec | None = Field(default=None, description="kind soap")
-    xml: XmlSpec | None = Field(default=None, description="kind xml")
+    xml: XmlSpec | None = Field(default=None, description="kind xml: the REST language with XML answers")
     feed: FeedSpec | None = Field(default=None, description="kind feed")
 
     @field_validator("timezone")

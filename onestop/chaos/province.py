@@ -44,7 +44,7 @@ def chaos_registry(path: Path) -> Path:
         for kind in ("rest", "soap", "xml", "feed"):
             spec = profile.get(kind)
             if isinstance(spec, dict):
-                key = "paginator" if kind == "rest" else None
+                key = "paginator" if kind in ("rest", "xml") else None  # the REST language
                 target = spec.setdefault("paginator", {}) if key else spec
                 target["batch_size" if kind == "feed" else "page_size"] = 50
     config["breakers"] = {"threshold": 5, "cooldown": "2s", "max_cooldown": "8s"}

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.connection import Connection, get_connection, tls_verification_off, transport_options
+from connectors.connection import (
+    Connection,
+    apply_connection_fields,
+    get_connection,
+    tls_verification_off,
+    transport_options,
+)
 from connectors.errors import ConfigError
 
 
@@ -77,3 +83,19 @@ def test_config_check_warns_about_a_connection_without_tls_verification(monkeypa
         "warning: connection 'onestop_src_hd_chi_linh' turns TLS certificate verification off"
         in result.stderr
     )
+
+
+def test_a_connection_s_own_field_overrides_the_registry_and_keeps_every_rule() -> None:
+    from onestop import registry
+
+    rest = {
+        "request": {"path": "/x", "query": {"p": "{page}"}},
+        "records": "data",
+        "paginator": {"type": "page_number"},
+        "errors": [{"when": {"path": "ok", "equals": False}, "message": "msg"}],
+        "auth": {"type": "oauth2_client_credentials", "token_url": "/oauth/token"},
+    }
+    entry = {"name": "d1", "title": "D1", "kind": "rest", "dialect": "igate", "conn_id": "c", "rest": rest}
+    source = registry.parse({"sources": [entry]}).sources[0]
+    changed = apply_connection_fields(source, {"token_url": "/connect/token"})
+    assert changed.rest.auth.token_url == "/connect/token" and changed.rest.errors == source.rest.errors

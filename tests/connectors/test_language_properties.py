@@ -43,9 +43,9 @@ def test_any_template_renders_and_every_given_placeholder_is_filled(template: An
 
 @SETTINGS
 @given(document=JSON, path=st.sampled_from(["a", "a.b", "items[0].x", "@id", "data.list[-1]"]),
-       op=st.sampled_from(["equals", "not_equals", "in", "not_in", "exists"]), value=SCALAR)  # fmt: skip
+       op=st.sampled_from(["equals", "not_equals", "in", "not_in", "exists", "present"]), value=SCALAR)  # fmt: skip
 def test_a_condition_on_any_answer_is_true_or_false(document: Any, path: str, op: str, value: Any) -> None:
-    argument = [value] if op in ("in", "not_in") else bool(value) if op == "exists" else value
+    argument = [value] if op in ("in", "not_in") else bool(value) if op in ("exists", "present") else value
     condition = Condition.model_validate({"path": path, op: argument})
     assert condition.holds(document) in (True, False)
 
@@ -92,7 +92,7 @@ def test_any_answer_is_records_or_a_connector_error_naming_the_source(document: 
     except (TypeError, ValueError):
         return  # NaN and friends: not JSON text a server could send as such
     try:
-        parsed, _ = source._read("page", Answer(200, {}, body, "http://x"))
+        parsed, _, _ = source._read("page", Answer(200, {}, body, "http://x"))
         source._records(parsed, "page 1")
     except ConnectorError as exc:
         assert str(exc).startswith("vendor_x: ")

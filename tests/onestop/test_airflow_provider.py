@@ -35,7 +35,7 @@ class Simulated:
 SIMULATED = {
     "rest": Simulated("igate", "rest", {"login": "igate", "password": "secret"}),
     "soap": Simulated("soap_district", "soap", {"login": "soap", "password": "secret"}),
-    "xml": Simulated("legacy_xml", "legacy_xml", {"login": "aspnet", "password": "secret"}),
+    "xml": Simulated("legacy_xml", "rest", {"login": "aspnet", "password": "secret"}),  # the REST connector reads XML too
     "feed": Simulated("feed", "feed", {"password": "feed-key"}),
 }
 
