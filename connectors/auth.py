@@ -14,6 +14,7 @@ from typing import Any
 from connectors.connection import Connection
 from connectors.errors import AuthError
 from connectors.http import Answer, HttpClient, parse_json
+from connectors.safexml import read_document
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import get_path
 from schemas.personal_data import quote_answer
@@ -30,9 +31,19 @@ def _no_check(operation: str, document: Any) -> None:
 
 class Authenticator:
     def __init__(
-        self, spec: AuthSpec, conn: Connection, client: HttpClient, check: Check = _no_check
+        self,
+        spec: AuthSpec,
+        conn: Connection,
+        client: HttpClient,
+        check: Check = _no_check,
+        answer: str = "json",
+        charset: str | None = None,
     ) -> None:
         self.spec, self.conn, self.client, self.check = spec, conn, client, check
+        self.answer, self.charset = (
+            answer,
+            charset,
+        )  # how a login call's answer is read (the source's answers)
         self._token: str | None = None
         self._refresh_token: str | None = None
         self._expires_at = 0.0
@@ -166,7 +177,10 @@ class Authenticator:
         document = None
         if token_path or answer.body.strip():
             try:
-                document = parse_json(self.client.endpoint, operation, answer)
+                if self.answer == "xml" and operation == "login":
+                    document = read_document(answer.body, self.client.endpoint, self.charset)
+                else:
+                    document = parse_json(self.client.endpoint, operation, answer, self.charset)
             except Exception:
                 if token_path:
                     raise

@@ -65,7 +65,9 @@ class RestSource:
 
     def __init__(self, name: str, spec: RestSpec, conn: Connection, client: HttpClient, tz: ZoneInfo) -> None:
         self.name, self.spec, self.client, self.tz = name, spec, client, tz
-        self.authenticator = Authenticator(spec.auth, conn, client, check=self.check)
+        self.authenticator = Authenticator(
+            spec.auth, conn, client, check=self.check, answer=spec.answer, charset=spec.charset
+        )
         self.on_page: Any = None  # called with each PageRead (preview)
         self._uses_token = "token" in spec.request.names()
 

@@ -98,3 +98,15 @@ def read_answer(
         raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc
     root = context.root
     return (element_to_dict(root) if root is not None else {}), found
+
+
+def read_document(body: bytes, endpoint: str, encoding: str | None = None) -> dict:
+    """A small XML answer (a login's, an error's) as one dict below its root, with the same protections."""
+    from mappings.xmltree import element_to_dict
+
+    _refuse_dtd(body, endpoint)
+    options = {**PARSER_OPTIONS, **({"encoding": encoding} if encoding else {})}
+    try:
+        return element_to_dict(etree.fromstring(body, etree.XMLParser(**options)))
+    except etree.XMLSyntaxError as exc:
+        raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc

@@ -69,10 +69,12 @@ class Condition(Spec):
     in_: list[Any] | None = Field(default=None, alias="in", description="the value is one of these")
     not_in: list[Any] | None = Field(default=None, description="the value is present and none of these")
     exists: bool | None = Field(
-        default=None, description="true: the path has a value (not null, not an empty element); false: it has none"
+        default=None,
+        description="true: the path has a value (not null, not an empty element); false: it has none",
     )
     present: bool | None = Field(
-        default=None, description="true: the path is there at all (even null or an empty element); false: it is not"
+        default=None,
+        description="true: the path is there at all (even null or an empty element); false: it is not",
     )
     _get: Any = PrivateAttr(default=None)
 

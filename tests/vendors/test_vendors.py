@@ -118,7 +118,7 @@ def test_every_vendor_folder_is_complete() -> None:
         entries = yaml.safe_load((folder / "source.yaml").read_text(encoding="utf-8"))
         assert isinstance(entries, list) and len(entries) == 1, f"{folder.name}: ONE registry entry"
         entry = entries[0]
-        assert entry["kind"] == "rest", folder.name
+        assert entry["kind"] in ("rest", "xml", "soap", "feed"), folder.name
         assert (folder / f"{entry['dialect']}.yaml").is_file(), (
             f"{folder.name}: mapping {entry['dialect']}.yaml"
         )
