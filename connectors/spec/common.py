@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from mappings.paths import PathSyntaxError, compile_path
 
@@ -76,7 +76,6 @@ class Condition(Spec):
         default=None,
         description="true: the path is there at all (even null or an empty element); false: it is not",
     )
-    _get: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
