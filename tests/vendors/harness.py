@@ -51,6 +51,13 @@ def discover() -> list[str]:
     )
 
 
+def control(url: str, what: str, **tls: Any) -> Any:
+    """A vendor server's control endpoint (`/_vendor/truth`, `/_vendor/stats`, …): not part of its contract."""
+    resp = requests.get(f"{url}/_vendor/{what}", timeout=30, **tls)
+    resp.raise_for_status()
+    return resp.json()
+
+
 @dataclass
 class Vendor:
     name: str  # the folder
@@ -78,14 +85,10 @@ class Vendor:
         return {**self.connection, **getattr(self.module, "WRONG_CONNECTION", {"password": WRONG_PASSWORD})}
 
     def stats(self) -> dict[str, Any]:
-        resp = requests.get(f"{self.server.url}/_vendor/stats", timeout=30, **self._tls())
-        resp.raise_for_status()
-        return resp.json()
+        return control(self.server.url, "stats", **self._tls())
 
     def truth(self) -> list[dict[str, Any]]:
-        resp = requests.get(f"{self.server.url}/_vendor/truth", timeout=30, **self._tls())
-        resp.raise_for_status()
-        return resp.json()
+        return control(self.server.url, "truth", **self._tls())
 
     def _tls(self) -> dict[str, Any]:
         """Control calls over https use the vendor's own CA and client certificate (the tls vendor)."""

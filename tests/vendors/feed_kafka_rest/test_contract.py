@@ -30,13 +30,13 @@ class Server:
     url: str
 
     def stats(self) -> dict[str, Any]:
-        return requests.get(f"{self.url}/_vendor/stats", timeout=10).json()
+        return harness.control(self.url, "stats")
 
     def truth(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.url}/_vendor/truth", timeout=10).json()
+        return harness.control(self.url, "truth")
 
     def deleted(self) -> list[str]:
-        return requests.get(f"{self.url}/_vendor/deleted", timeout=10).json()
+        return harness.control(self.url, "deleted")
 
     def refused(self) -> int:
         return self.stats()["refused"]

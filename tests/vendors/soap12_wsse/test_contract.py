@@ -20,6 +20,7 @@ from zeep.wsse.username import UsernameToken
 from zeep.wsse.utils import WSU
 
 import mappings
+from connectors.soap import zeep_settings
 from onestop.simulators.process import SimulatorProcess, start_process
 from tests.vendors import harness, truth
 from tests.vendors.soap12_wsse.server import (
@@ -38,10 +39,8 @@ HERE = Path(__file__).resolve().parent
 SOAP_XML = "application/soap+xml; charset=UTF-8"
 LIMIT = 50
 SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-# zeep as a careful client sets it: strict schema reading, no DTD, no entities, no external entity loads
-STRICT = zeep.Settings(
-    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
-)
+# zeep as the product sets it: strict schema reading, no DTD, no entities, no external documents
+STRICT = zeep_settings()
 PASSWORD_DIGEST = PASSWORD_TEXT.replace("PasswordText", "PasswordDigest")
 
 

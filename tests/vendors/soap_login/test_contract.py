@@ -18,6 +18,7 @@ import zeep.exceptions
 from lxml import etree
 
 import mappings
+from connectors.soap import zeep_settings
 from onestop.simulators.process import SimulatorProcess, start_process
 from tests.vendors import harness, truth
 from tests.vendors.soap_login.server import (
@@ -36,10 +37,8 @@ HERE = Path(__file__).resolve().parent
 XML = "text/xml; charset=utf-8"
 PAGE_SIZE = 60
 SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-# zeep as a careful client sets it: strict schema reading, no DTD, no entities, no external entity loads
-STRICT = zeep.Settings(
-    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
-)
+# zeep as the product sets it: strict schema reading, no DTD, no entities, no external documents
+STRICT = zeep_settings()
 # ?wsdl imports its schema from ?xsd=xsd0 (as WCF publishes it): zeep must be allowed to load that document
 WITH_IMPORTS = zeep.Settings(
     strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=False

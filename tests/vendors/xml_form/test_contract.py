@@ -43,10 +43,10 @@ class Server:
     url: str
 
     def stats(self) -> dict[str, Any]:
-        return requests.get(f"{self.url}/_vendor/stats", timeout=10).json()
+        return harness.control(self.url, "stats")
 
     def truth(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.url}/_vendor/truth", timeout=10).json()
+        return harness.control(self.url, "truth")
 
 
 @pytest.fixture(scope="module")
