@@ -35,7 +35,8 @@ class Simulated:
 SIMULATED = {
     "rest": Simulated("igate", "rest", {"login": "igate", "password": "secret"}),
     "soap": Simulated("soap_district", "soap", {"login": "soap", "password": "secret"}),
-    "xml": Simulated("legacy_xml", "rest", {"login": "aspnet", "password": "secret"}),  # the REST connector reads XML too
+    # kind xml is read by the REST connector (answer: xml)
+    "xml": Simulated("legacy_xml", "rest", {"login": "aspnet", "password": "secret"}),
     "feed": Simulated("feed", "feed", {"password": "feed-key"}),
 }
 
