@@ -51,6 +51,13 @@ def discover() -> list[str]:
     )
 
 
+def start_server(name: str, *args: str) -> SimulatorProcess:
+    """A vendor's server process on a free port, serving the harness's seed and count."""
+    return start_process(
+        f"tests.vendors.{name}.server", "--port", "0", "--seed", str(SEED), "--count", str(COUNT), *args
+    )
+
+
 def control(url: str, what: str, **tls: Any) -> Any:
     """A vendor server's control endpoint (`/_vendor/truth`, `/_vendor/stats`, …): not part of its contract."""
     resp = requests.get(f"{url}/_vendor/{what}", timeout=30, **tls)
@@ -136,8 +143,7 @@ def started(name: str, work: Path, *more_args: str) -> Iterator[Vendor]:
     entries = yaml.safe_load((folder / "source.yaml").read_text(encoding="utf-8"))
     entry = entries[0] if isinstance(entries, list) else entries
     module = importlib.import_module(f"tests.vendors.{name}.server")
-    args = ["--port", "0", "--seed", str(SEED), "--count", str(COUNT), *server_args, *more_args]
-    with start_process(f"tests.vendors.{name}.server", *args) as server:
+    with start_server(name, *server_args, *more_args) as server:
         connection = _fill(json.loads((folder / "connection.json").read_text(encoding="utf-8")), server.url)
         if extra:
             connection["extra"] = {**(connection.get("extra") or {}), **extra}

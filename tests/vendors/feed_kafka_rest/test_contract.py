@@ -17,7 +17,6 @@ import pytest
 import requests
 
 import mappings
-from onestop.simulators.process import start_process
 from tests.vendors import harness, truth
 from tests.vendors.feed_kafka_rest.server import CLIENT_ID, CLIENT_SECRET, REFUSAL
 
@@ -45,9 +44,7 @@ class Server:
 @contextmanager
 def running(*args: str) -> Iterator[Server]:
     """The server as the harness starts it (harness.started wants a source.yaml, which waits for issue 14)."""
-    seed, count = str(harness.SEED), str(harness.COUNT)
-    module = "tests.vendors.feed_kafka_rest.server"
-    with start_process(module, "--port", "0", "--seed", seed, "--count", count, *args) as process:
+    with harness.start_server("feed_kafka_rest", *args) as process:
         yield Server(process.url)
 
 

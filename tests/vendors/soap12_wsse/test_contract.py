@@ -20,8 +20,9 @@ from zeep.wsse.username import UsernameToken
 from zeep.wsse.utils import WSU
 
 import mappings
+from connectors.safexml import PARSER_OPTIONS
 from connectors.soap import zeep_settings
-from onestop.simulators.process import SimulatorProcess, start_process
+from onestop.simulators.process import SimulatorProcess
 from tests.vendors import harness, truth
 from tests.vendors.soap12_wsse.server import (
     PASSWORD,
@@ -38,7 +39,7 @@ from tests.vendors.soap12_wsse.server import (
 HERE = Path(__file__).resolve().parent
 SOAP_XML = "application/soap+xml; charset=UTF-8"
 LIMIT = 50
-SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+SAFE = etree.XMLParser(**PARSER_OPTIONS)  # the product's safe parsing
 # zeep as the product sets it: strict schema reading, no DTD, no entities, no external documents
 STRICT = zeep_settings()
 PASSWORD_DIGEST = PASSWORD_TEXT.replace("PasswordText", "PasswordDigest")
@@ -46,14 +47,12 @@ PASSWORD_DIGEST = PASSWORD_TEXT.replace("PasswordText", "PasswordDigest")
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SimulatorProcess]:
-    module = "tests.vendors.soap12_wsse.server"
-    args = ("--port", "0", "--seed", str(harness.SEED), "--count", str(harness.COUNT))
-    with start_process(module, *args) as running:
+    with harness.start_server("soap12_wsse") as running:
         yield running
 
 
 def stats(server: SimulatorProcess) -> dict[str, Any]:
-    return requests.get(f"{server.url}/_vendor/stats", timeout=10).json()
+    return harness.control(server.url, "stats")
 
 
 def utc(delta: timedelta = timedelta()) -> str:

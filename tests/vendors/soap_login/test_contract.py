@@ -18,8 +18,9 @@ import zeep.exceptions
 from lxml import etree
 
 import mappings
+from connectors.safexml import PARSER_OPTIONS
 from connectors.soap import zeep_settings
-from onestop.simulators.process import SimulatorProcess, start_process
+from onestop.simulators.process import SimulatorProcess
 from tests.vendors import harness, truth
 from tests.vendors.soap_login.server import (
     ACTION,
@@ -36,7 +37,7 @@ from tests.vendors.soap_login.server import (
 HERE = Path(__file__).resolve().parent
 XML = "text/xml; charset=utf-8"
 PAGE_SIZE = 60
-SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+SAFE = etree.XMLParser(**PARSER_OPTIONS)  # the product's safe parsing
 # zeep as the product sets it: strict schema reading, no DTD, no entities, no external documents
 STRICT = zeep_settings()
 # ?wsdl imports its schema from ?xsd=xsd0 (as WCF publishes it): zeep must be allowed to load that document
@@ -46,10 +47,7 @@ WITH_IMPORTS = zeep.Settings(
 
 
 def start(*args: str) -> SimulatorProcess:
-    module = "tests.vendors.soap_login.server"
-    return start_process(
-        module, "--port", "0", "--seed", str(harness.SEED), "--count", str(harness.COUNT), *args
-    )
+    return harness.start_server("soap_login", *args)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +57,7 @@ def server() -> Iterator[SimulatorProcess]:
 
 
 def stats(server: SimulatorProcess) -> dict[str, Any]:
-    return requests.get(f"{server.url}/_vendor/stats", timeout=10).json()
+    return harness.control(server.url, "stats")
 
 
 def envelope(body: str, header: str = "") -> bytes:

@@ -19,7 +19,6 @@ import requests
 from lxml import etree
 
 import mappings
-from onestop.simulators.process import start_process
 from tests.vendors import harness, truth
 from tests.vendors.xml_form.server import LOGIN_PATH, PASSWORD, REFUSAL, SEARCH_PATH, USER
 
@@ -31,10 +30,7 @@ ROWS = 50
 @contextmanager
 def running(*args: str) -> Iterator[Server]:
     """The server as the harness starts it (harness.started wants a source.yaml, which waits for issue 14)."""
-    seed, count = str(harness.SEED), str(harness.COUNT)
-    with start_process(
-        "tests.vendors.xml_form.server", "--port", "0", "--seed", seed, "--count", count, *args
-    ) as p:
+    with harness.start_server("xml_form", *args) as p:
         yield Server(p.url)
 
 
