@@ -91,10 +91,10 @@ def preview(
     except (ConfigError, ConnectorError) as exc:
         result.error = mask_text(str(exc))
         return result
-    secrets = _Secrets([conn.password or "", *(_tokens(reader))])
     client = reader.client  # type: ignore[attr-defined]
+    # The secrets as of each request: a token fetched during the read is masked from then on.
     client.trace = lambda method, url, kwargs: result.requests.append(
-        _request_entry(method, url, kwargs, _Secrets([*secrets.values, *_tokens(reader)]))
+        _request_entry(method, url, kwargs, _Secrets([conn.password or "", *_tokens(reader)]))
     )
     first_pages: list[Any] = []
     if hasattr(reader, "on_page"):
