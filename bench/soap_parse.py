@@ -33,11 +33,11 @@ class SoapParse:
 def compare(source: SoapSource, n: int, record_element: str = "HoSo") -> SoapParse:
     """Ask the district system for one page of n records (zeep builds the envelope), then parse it both ways."""
     svc = source.service()
-    envelope = svc.client.create_message(svc.client.service, "LayDanhSachHoSo", Trang=1, SoBanGhi=n)
+    envelope = svc.client.create_message(svc.proxy, "LayDanhSachHoSo", Trang=1, SoBanGhi=n)
     resp = requests.post(
         svc.address,
         data=etree.tostring(envelope),
-        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{svc.soap_action}"'},
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{svc.actions["LayDanhSachHoSo"]}"'},
         timeout=600,
     )
     resp.raise_for_status()

@@ -23,6 +23,7 @@ RENEWABLE = frozenset({"oauth2_client_credentials", "oauth2_password", "login"})
 DEFAULT_TTL_S = 300.0  # a token whose lifetime nobody states is renewed this often
 
 Check = Callable[[str, Any], None]  # raises when an answer is an error envelope (the source's `errors:`)
+Login = Callable[[], tuple[str, float | None]]  # logs in: (the token, its lifetime in seconds if known)
 
 
 def _no_check(operation: str, document: Any) -> None:
@@ -38,6 +39,7 @@ class Authenticator:
         check: Check = _no_check,
         answer: str = "json",
         charset: str | None = None,
+        login: Login | None = None,
     ) -> None:
         self.spec, self.conn, self.client, self.check = spec, conn, client, check
         self.answer, self.charset = (
@@ -49,10 +51,11 @@ class Authenticator:
         self._expires_at = 0.0
         self._lock = threading.Lock()
         self.tokens_fetched = 0
+        self.login = login  # a login of another protocol (a SOAP operation): it replaces spec.type's
 
     @property
     def renewable(self) -> bool:
-        return self.spec.type in RENEWABLE
+        return self.login is not None or self.spec.type in RENEWABLE
 
     def secrets(self) -> list[str]:
         """What must never be shown (`onestop source preview` masks these wherever they appear)."""
@@ -110,7 +113,10 @@ class Authenticator:
 
     def _renew(self) -> None:
         kind = self.spec.type
-        if kind == "login":
+        if self.login is not None:
+            self._token, ttl = self.login()
+            self._set_expiry(ttl)
+        elif kind == "login":
             self._login()
         elif kind == "oauth2_password" and self._refresh_token:
             try:

@@ -36,7 +36,7 @@ def open_source(
         rate_limit=source.rate_limit,
         breaker=breaker,
         transport=transport_options(conn),
-        charset=(source.rest or source.xml).charset if (source.rest or source.xml) is not None else None,
+        charset=paged.charset if (paged := source.rest or source.xml or source.soap) is not None else None,
     )
     http_spec = source.rest if source.kind == "rest" else source.xml if source.kind == "xml" else None
     if http_spec is not None:  # REST JSON and legacy XML over HTTP: one language, one connector
@@ -46,7 +46,7 @@ def open_source(
     if source.kind == "soap" and source.soap is not None:
         from connectors.soap import SoapSource
 
-        return SoapSource(source.name, source.soap, conn, client)
+        return SoapSource(source.name, source.soap, conn, client, source_zone(source))
     if source.kind == "feed" and source.feed is not None:
         from connectors.feed import FeedSource
 

@@ -42,6 +42,9 @@ class Answer:
         return match[1] if match else None
 
 
+Accept = Callable[[Answer], bool]  # an HTTP error answer that `read` judges itself
+
+
 class RequestTrace(Protocol):
     """Told each request just before it goes out (`onestop source preview` shows them, secrets masked)."""
 
@@ -138,7 +141,9 @@ class HttpClient:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
 
-    def _once(self, method: str, path: str, operation: str, **kwargs: Any) -> Answer:
+    def _once(
+        self, method: str, path: str, operation: str, accept: Accept | None = None, **kwargs: Any
+    ) -> Answer:
         url = self.url(path)
         s = self.settings
         if self.pacer is not None:
@@ -162,7 +167,7 @@ class HttpClient:
                 self.endpoint, f"{operation}: {type(exc).__name__}: {exc}", maybe_applied=_maybe_applied(exc)
             ) from exc
         answer = Answer(resp.status_code, resp.headers, body, resp.url)
-        if resp.status_code < 400:
+        if resp.status_code < 400 or (accept is not None and accept(answer)):
             return answer
         # The system's own words (an HTTP error body) verbatim: masked, capped at 4 KiB.
         said = quote_answer(body, charset=answer.charset or self.charset or "utf-8")
@@ -224,18 +229,20 @@ class HttpClient:
         read: Callable[[Answer], T],
         retry: bool = True,
         on_retry: Callable[[TransientError], None] | None = None,
+        accept: Accept | None = None,
         **kwargs: Any,
     ) -> T:
         """What `read` makes of a successful answer. `read` may raise a ConnectorError (an error inside HTTP 200):
         like an HTTP failure it is recorded, counted by the breaker and, when transient, retried with backoff
-        (each retry told to `on_retry`)."""
+        (each retry told to `on_retry`). `accept` lets an HTTP error answer through to `read` (a SOAP Fault
+        comes with HTTP 500 or 400: its own words say what went wrong)."""
         attempts = self.settings.max_attempts if retry else 1
 
         def once() -> T:
             if self.breaker is not None:
                 self.breaker.before()  # an open circuit fails fast: the system is not hammered
             try:
-                result = read(self._once(method, path, operation, **kwargs))
+                result = read(self._once(method, path, operation, accept, **kwargs))
             except ConnectorError as exc:
                 self._record(operation, exc)
                 if self.breaker is not None and exc.retryable:

@@ -19,7 +19,8 @@ _ROOT_START = re.compile(rb"<[A-Za-z_]")
 PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
 
 
-def _refuse_dtd(body: bytes, endpoint: str) -> None:
+def refuse_dtd(body: bytes, endpoint: str) -> None:
+    """Refuse a document with a DTD before any parser sees it."""
     # A DTD (and so any entity declaration) can only stand in the prolog, before the root element.
     root = _ROOT_START.search(body)
     if _DOCTYPE.search(body[: root.start() if root else len(body)]):
@@ -28,7 +29,7 @@ def _refuse_dtd(body: bytes, endpoint: str) -> None:
 
 def iter_elements(body: bytes, tag: str, endpoint: str) -> Iterator[etree._Element]:
     """Every element named `tag` (any namespace), in document order; each is cleared once consumed."""
-    _refuse_dtd(body, endpoint)
+    refuse_dtd(body, endpoint)
     try:
         for _event, element in etree.iterparse(
             io.BytesIO(body), events=("end",), tag=f"{{*}}{tag}", **PARSER_OPTIONS
@@ -48,7 +49,7 @@ def first_text(body: bytes, tag: str, endpoint: str) -> str | None:
 
 def parse_document(body: bytes, endpoint: str) -> etree._Element:
     """A small document (a SOAP Fault, an error answer) as a tree, with the same protections."""
-    _refuse_dtd(body, endpoint)
+    refuse_dtd(body, endpoint)
     try:
         return etree.fromstring(body, etree.XMLParser(**PARSER_OPTIONS))
     except etree.XMLSyntaxError as exc:
@@ -62,7 +63,7 @@ def to_text(element: etree._Element) -> str:
 
 def parse_record(payload: str) -> etree._Element:
     """A staged record's XML back into an element (the staged text has no prolog: it was serialized by us)."""
-    _refuse_dtd(payload.encode(), "staging")
+    refuse_dtd(payload.encode(), "staging")
     return etree.fromstring(payload.encode(), etree.XMLParser(**PARSER_OPTIONS))
 
 
@@ -74,23 +75,28 @@ def _path_below_root(element: etree._Element) -> tuple[str, ...]:
     return tuple(reversed(names))
 
 
+def _at(path: tuple[str, ...], steps: tuple[str, ...]) -> bool:
+    return len(path) == len(steps) and all(s in ("*", p) for p, s in zip(path, steps, strict=True))
+
+
 def read_answer(
     body: bytes, records: str, endpoint: str, encoding: str | None = None
 ) -> tuple[dict, list[tuple[dict, str]]]:
     """An XML answer in one streaming pass: each record element — the local-name path `records` below the root,
-    e.g. `DanhSach.HoSo` — as (its dict, its XML), dropped from the tree once read; and the rest of the answer
-    (totals, paging, error codes: small) as one dict, as mappings.element_to_dict gives it (`@attr` keys).
-    `encoding` overrides what the document declares (a system that declares one charset and writes another)."""
+    e.g. `DanhSach.HoSo` (`*` is any one element) — as (its dict, its XML), dropped from the tree once read; and
+    the rest of the answer (totals, paging, error codes: small) as one dict, as mappings.element_to_dict gives it
+    (`@attr` keys). `encoding` overrides what the document declares (a system that declares one charset and
+    writes another)."""
     from mappings.xmltree import element_to_dict
 
     steps = tuple(records.split("."))
-    _refuse_dtd(body, endpoint)
+    refuse_dtd(body, endpoint)
     found: list[tuple[dict, str]] = []
     options = {**PARSER_OPTIONS, **({"encoding": encoding} if encoding else {})}
     context = etree.iterparse(io.BytesIO(body), events=("end",), tag=f"{{*}}{steps[-1]}", **options)
     try:
         for _event, element in context:
-            if _path_below_root(element) != steps:
+            if not _at(_path_below_root(element), steps):
                 continue
             found.append((element_to_dict(element), to_text(element)))
             element.getparent().remove(element)  # bounded memory: a read record leaves the tree
@@ -104,7 +110,7 @@ def read_document(body: bytes, endpoint: str, encoding: str | None = None) -> di
     """A small XML answer (a login's, an error's) as one dict below its root, with the same protections."""
     from mappings.xmltree import element_to_dict
 
-    _refuse_dtd(body, endpoint)
+    refuse_dtd(body, endpoint)
     options = {**PARSER_OPTIONS, **({"encoding": encoding} if encoding else {})}
     try:
         return element_to_dict(etree.fromstring(body, etree.XMLParser(**options)))

@@ -1,39 +1,42 @@
-"""SOAP (document/literal) district systems: zeep writes each request from the served WSDL, we send it and
-read the answer with lxml.
+"""SOAP district systems, declared in the registry (connectors.spec.soap): zeep writes each envelope from the
+served WSDL, our HTTP client sends it, lxml reads the answer; paging, the window and error envelopes are those
+of every paged system (connectors.paging).
 
-zeep never touches the network: the WSDL comes through our HttpClient (capped, retried, failures recorded)
-and reaches zeep through a transport that serves that one document and refuses everything else. Requests
-go out through the same HttpClient. Answers are read with connectors.safexml (no DTD, no entities, one
-record element at a time), not with zeep's object layer, which is several times slower and builds the
-whole page as objects.
+zeep never touches the network: the WSDL and the schemas it imports come through our HttpClient (capped,
+retried, failures recorded, DTDs refused) from the connection's host only, and requests go out through the
+same client. Answers are read with connectors.safexml in one streaming pass (each record element handed over
+and dropped), not with zeep's object layer, which is several times slower and builds the page as objects.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
-import requests
 import zeep
 from lxml import etree
 from zeep.transports import Transport
+from zeep.wsdl.bindings.soap import Soap12Binding
 from zeep.wsse.username import UsernameToken
 
+from connectors.auth import Authenticator
 from connectors.base import XML, RawRecord
 from connectors.connection import Connection
 from connectors.errors import AuthError, ConfigError, ConnectorError, ProtocolError, TransientError
-from connectors.http import HttpClient
-from connectors.safexml import first_text, iter_elements, parse_document, to_text
-from connectors.spec.legacy import SoapSpec
-from mappings.xmltree import element_to_dict
+from connectors.http import Answer, HttpClient
+from connectors.paging import ERRORS, PagedSource
+from connectors.safexml import read_answer, read_document, refuse_dtd
+from connectors.spec.auth import AuthSpec
+from connectors.spec.common import get_path
+from connectors.spec.soap import SoapSpec
+from connectors.templates import render
+from schemas.personal_data import quote_answer
 
-# The WS-Security fault codes (OASIS WSS 1.0 §12): a Fault naming one of them, as its faultcode (or a dotted
-# refinement of it) or as a code in its detail, is an authentication failure.
-AUTH_FAULT_CODES = frozenset(
+# The WS-Security fault codes (OASIS WSS 1.0 §12): a Fault naming one of them means the credentials were refused.
+WSS_FAULT_CODES = frozenset(
     {
         "FailedAuthentication",
         "InvalidSecurity",
@@ -42,32 +45,42 @@ AUTH_FAULT_CODES = frozenset(
         "FailedCheck",
     }
 )
+# SOAP's own "the server failed, not your message" codes (SOAP 1.1 §4.4.1, SOAP 1.2 §5.4.6): worth a retry.
+SERVER_FAULT_CODES = frozenset({"Server", "Receiver"})
+MAX_DOCUMENTS = 50  # a WSDL and what it imports; more is a loop or an attack
 _XML_MEDIA = ("text/xml", "application/soap+xml", "application/xml")
 
 
 def zeep_settings() -> zeep.Settings:
-    """For reading the WSDL: no DTD, no entities, no external documents, no huge trees (one per client:
-    zeep's settings object is mutable)."""
-    return zeep.Settings(
-        strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
-    )
+    """For reading the WSDL: no DTD, no entities, no huge trees (one per client: zeep's settings object is
+    mutable). Imports are allowed because our transport is the gate: same host, through our client."""
+    return zeep.Settings(strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True)
 
 
 class FetchedDocuments(Transport):
-    """A zeep transport that serves documents we already fetched and refuses any other load or call."""
+    """A zeep transport that loads the WSDL and its imports through our client, from one host only, and refuses
+    to send anything (only our client sends)."""
 
-    def __init__(self, endpoint: str, documents: dict[str, bytes]) -> None:
+    def __init__(self, endpoint: str, client: HttpClient, origin: tuple[str, str]) -> None:
         super().__init__()
         self.session.close()  # never used: nothing goes out through zeep
-        self.endpoint, self.documents = endpoint, documents
+        self.endpoint, self.client, self.origin = endpoint, client, origin
+        self.loaded: dict[str, bytes] = {}
 
     def load(self, url: str) -> bytes:
-        try:
-            return self.documents[url]
-        except KeyError:
+        if url in self.loaded:
+            return self.loaded[url]
+        where = urlsplit(url)
+        if (where.scheme, where.netloc) != self.origin:
             raise ProtocolError(
-                self.endpoint, f"wsdl: refers to {url}, which is not loaded (only the WSDL itself is)"
-            ) from None
+                self.endpoint, f"wsdl: refers to {url}, which is not on the system's host: refused"
+            )
+        if len(self.loaded) >= MAX_DOCUMENTS:
+            raise ProtocolError(self.endpoint, f"wsdl: imports more than {MAX_DOCUMENTS} documents: refused")
+        body = self.client.request("GET", url, operation="wsdl")
+        refuse_dtd(body, self.endpoint)
+        self.loaded[url] = body
+        return body
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise ProtocolError(self.endpoint, "zeep tried to send a request itself (only our client sends)")
@@ -78,23 +91,68 @@ class FetchedDocuments(Transport):
 @dataclass(frozen=True)
 class _Service:
     client: zeep.Client
+    proxy: Any  # zeep's service proxy of the chosen port
     address: str  # where requests are POSTed (on the connection's host)
-    soap_action: str
+    soap12: bool
+    actions: dict[str, str]  # operation -> SOAPAction
 
 
-def _local(tag: Any) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+def _local(code: str) -> str:
+    return code.strip().rsplit(":", 1)[-1]
 
 
-class SoapSource:
+def _texts(value: Any) -> list[str]:
+    """Every text inside a value of element_to_dict (a leaf's text, a `#text`), in document order."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def fault_codes(fault: dict[str, Any]) -> tuple[str, list[str], str]:
+    """A Fault (as a dict) read as SOAP 1.1 or 1.2: (its codes as shown, every code it names by local name,
+    its text)."""
+    codes = [get_path(fault, "faultcode") or get_path(fault, "Code.Value") or "?"]
+    sub = get_path(fault, "Code.Subcode")
+    while isinstance(sub, dict):  # SOAP 1.2 nests Subcodes
+        if isinstance(sub.get("Value"), str):
+            codes.append(sub["Value"])
+        sub = sub.get("Subcode")
+    text = get_path(fault, "faultstring") or get_path(fault, "Reason.Text")
+    if isinstance(text, list):  # one Text per language: the first (a Vietnamese system writes Vietnamese)
+        text = text[0]
+    if isinstance(text, dict):
+        text = text.get("#text")
+    detail = fault.get("detail", fault.get("Detail"))
+    # Machine-readable codes in the detail are single tokens (MaLoi, errorCode, a WS-Security QName).
+    tokens = [t.strip() for t in _texts(detail) if len(t.split()) == 1]
+    named = [_local(str(c)) for c in (*codes, *tokens)]
+    named += (
+        str(codes[0]).rsplit(":", 1)[-1].split(".")
+    )  # SOAP 1.1's dotted refinements: Client.Authentication
+    shown = " ".join(map(str, codes))
+    said = (str(text).strip() if text else "") + (f" [{tokens[0]}]" if tokens else "")
+    return shown, named, said.strip()
+
+
+class SoapSource(PagedSource):
     """Reads one SOAP district system's records updated within a window, page by page."""
 
-    def __init__(self, name: str, spec: SoapSpec, conn: Connection, client: HttpClient) -> None:
-        self.name, self.spec, self.conn, self.client = name, spec, conn, client
-        if spec.ws_security and not (conn.login and conn.password):
+    spec: SoapSpec
+
+    def __init__(self, name: str, spec: SoapSpec, conn: Connection, client: HttpClient, tz: ZoneInfo) -> None:
+        self.name, self.spec, self.conn, self.client, self.tz = name, spec, conn, client, tz
+        if (spec.ws_security or spec.login) and not (conn.login and conn.password):
+            what = "WS-Security" if spec.ws_security else f"the {spec.login.operation} login"  # type: ignore[union-attr]
             raise ConfigError(
-                f"source {name}: connection {conn.conn_id!r} needs a login and a password (WS-Security)"
+                f"source {name}: connection {conn.conn_id!r} needs a login and a password ({what})"
             )
+        self.authenticator = Authenticator(
+            AuthSpec(), conn, client, login=self._login if spec.login else None
+        )
         self._service: _Service | None = None
         self._lock = threading.Lock()
 
@@ -106,31 +164,43 @@ class SoapSource:
                 self._service = self._build()
             return self._service
 
-    def _wsdl_url(self) -> str:
-        wsdl = self.spec.wsdl
-        return wsdl if wsdl.startswith(("http://", "https://")) else f"{self.client.base_url}{wsdl}"
-
     def _build(self) -> _Service:
-        url = self._wsdl_url()
-        body = self.client.request("GET", url, operation="wsdl")
+        wsdl = self.spec.wsdl
+        url = wsdl if wsdl.startswith(("http://", "https://")) else f"{self.client.base_url}{wsdl}"
+        where = urlsplit(url)
         wsse = UsernameToken(self.conn.login, self.conn.password) if self.spec.ws_security else None
+        transport = FetchedDocuments(self.name, self.client, (where.scheme, where.netloc))
         try:
-            client = zeep.Client(
-                url, transport=FetchedDocuments(self.name, {url: body}), settings=zeep_settings(), wsse=wsse
-            )
-            port = next(p for s in client.wsdl.services.values() for p in s.ports.values())
-            operation = port.binding.get(self.spec.operation)
-        except ConnectorError as exc:
-            raise self._failed("wsdl", exc) from exc
-        except StopIteration:
-            raise self._failed(
-                "wsdl", ProtocolError(self.name, f"wsdl: {url} declares no service port")
-            ) from None
+            client = zeep.Client(url, transport=transport, settings=zeep_settings(), wsse=wsse)
+            service, port = self._port(client)
+        except (ConnectorError, ConfigError):
+            raise
         except Exception as exc:  # zeep's and lxml's own errors: an unusable WSDL, said plainly
-            message = f"wsdl: cannot use {url}: {type(exc).__name__}: {exc}"
-            raise self._failed("wsdl", ProtocolError(self.name, message)) from exc
+            raise ProtocolError(self.name, f"wsdl: cannot use {url}: {type(exc).__name__}: {exc}") from exc
+        operations = [self.spec.operation] + ([self.spec.login.operation] if self.spec.login else [])
+        actions = {op: port.binding.get(op).soapaction or "" for op in operations}
         return _Service(
-            client, self._post_address(port.binding_options["address"]), operation.soapaction or ""
+            client,
+            client.bind(service.name, port.name),
+            self._post_address(port.binding_options["address"]),
+            isinstance(port.binding, Soap12Binding),
+            actions,
+        )
+
+    def _port(self, client: zeep.Client) -> tuple[Any, Any]:
+        """The port named in the spec, else the first whose binding has the operation(s)."""
+        wanted = [self.spec.operation] + ([self.spec.login.operation] if self.spec.login else [])
+        seen = []
+        for service in client.wsdl.services.values():
+            for port in service.ports.values():
+                names = set(port.binding.all())
+                seen.append(f"{port.name}: {sorted(names)}")
+                if (self.spec.port in (None, port.name)) and all(op in names for op in wanted):
+                    return service, port
+        raise ConfigError(
+            f"source {self.name}: no port of the WSDL has {wanted}"
+            + (f" (port {self.spec.port!r})" if self.spec.port else "")
+            + f"; it has {'; '.join(seen) or 'no ports'}"
         )
 
     def _post_address(self, address: str) -> str:
@@ -144,122 +214,133 @@ class SoapSource:
             return address
         return self.client.base_url + urlunsplit(("", "", where.path or "/", where.query, ""))
 
+    def _headers(self, svc: _Service, values: dict[str, Any]) -> list[Any]:
+        """The SOAP header elements, built from the WSDL's schemas (so zeep writes them qualified, in order)."""
+        if not self.spec.headers:
+            return []
+        known = {el.qname.localname: el for el in svc.client.wsdl.types.elements}
+        out = []
+        for name, template in self.spec.headers.items():
+            element = known.get(name)
+            if element is None:
+                raise ConfigError(
+                    f"source {self.name}: header element {name!r} is not declared in the WSDL's schemas "
+                    f"(its elements: {sorted(known)[:30]})"
+                )
+            value = render(template, values)
+            out.append(element(**value) if isinstance(value, dict) else element(value))
+        return out
+
     # --- one call ------------------------------------------------------------------------------------------
 
-    def _failed(self, operation: str, exc: ConnectorError) -> ConnectorError:
-        """Report a failure found in an answer the HTTP client accepted (it reports its own), through the
-        client's recorder so the attempts table sees Faults and refused answers like any failed call."""
-        self.client._record(operation, exc)
-        return exc
-
-    def _call(self, operation: str, args: dict[str, Any]) -> tuple[list[RawRecord], int | None]:
-        """POST one request; the page's records and the answer's total (None when it has none)."""
+    def call(
+        self, operation: str, request: dict[str, Any], values: dict[str, Any], what: str, records: str = ""
+    ) -> tuple[Any, Answer, list[RawRecord]]:
+        """POST `operation` with the templates rendered from `values`: (its answer element as a dict without the
+        records, the HTTP answer, the records at `records`)."""
         svc = self.service()
+        arguments = render(request, values) or {}
         try:
-            envelope = svc.client.create_message(svc.client.service, self.spec.operation, **args)
+            envelope = svc.client.create_message(
+                svc.proxy, operation, **arguments, _soapheaders=self._headers(svc, values) or None
+            )
+        except ConfigError:
+            raise
         except Exception as exc:  # zeep validates the arguments against the WSDL: the spec's names are wrong
             raise ConfigError(
-                f"source {self.name}: {self.spec.operation} in the WSDL does not take {sorted(args)}: {exc}"
+                f"source {self.name}: {operation} in the WSDL does not take {arguments}: "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
-        statuses: list[int] = []
-
-        def let_faults_through(resp: requests.Response, *_: Any, **__: Any) -> requests.Response:
-            # SOAP 1.1 sends a Fault with HTTP 500; our client would retry that as a server error and drop
-            # the body. An XML answer is let through so the Fault's own words reach the administrator.
-            statuses.append(resp.status_code)
-            media = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if resp.status_code == 500 and media in _XML_MEDIA:
-                resp.status_code = 200
-            return resp
-
-        body = self.client.request(
+        action = svc.actions.get(operation, "")
+        if svc.soap12:
+            media = "application/soap+xml; charset=utf-8" + (f'; action="{action}"' if action else "")
+            headers = {"Content-Type": media}
+        else:
+            headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
+        document, answer, found = self.client.call(
             "POST",
             svc.address,
-            operation=operation,
+            operation=what,
+            read=lambda a: self._read(what, a, records),
+            accept=_fault_status,
             data=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
-            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{svc.soap_action}"'},
-            hooks={"response": let_faults_through},
+            headers=headers,
         )
-        try:
-            return self._read(operation, body, http_status=statuses[-1] if statuses else None)
-        except ConnectorError as exc:  # a Fault, a refused DTD, a malformed answer: into the attempts table
-            raise self._failed(operation, exc) from exc
+        return document, answer, found
 
-    def _read(
-        self, operation: str, body: bytes, http_status: int | None
-    ) -> tuple[list[RawRecord], int | None]:
-        records = [
-            RawRecord(element_to_dict(el), to_text(el), XML)
-            for el in iter_elements(body, self.spec.record_element, self.name)
-        ]
-        if not records or http_status == 500:
-            self._check_answer(operation, body, http_status)
-        total = None
-        if self.spec.total_element:
-            text = first_text(body, self.spec.total_element, self.name)
-            total = int(text) if text and text.strip().isdigit() else None
-        return records, total
-
-    def _check_answer(self, operation: str, body: bytes, http_status: int | None) -> None:
-        """An answer without records: a Fault, something that is not this operation's answer, or empty."""
-        root = parse_document(body, self.name)
-        fault = root.find("{*}Body/{*}Fault")
-        if fault is not None:
-            raise self._fault_error(operation, fault, http_status)
-        if http_status == 500:
-            raise TransientError(self.name, f"{operation}: HTTP 500 without a SOAP Fault", http_status=500)
-        body_el = root.find("{*}Body")
-        answer = body_el[0] if body_el is not None and len(body_el) else root
-        expected = f"{self.spec.operation}Response"
-        if _local(answer.tag) != expected:
+    def _read(self, what: str, answer: Answer, records: str) -> tuple[Any, Answer, list[RawRecord]]:
+        """The answer element and its records in one streaming pass; a Fault, or something that is not an
+        answer, raised as what it means."""
+        if records:
+            envelope, found = read_answer(answer.body, f"Body.*.{records}", self.name, self.spec.charset)
+        else:  # a login's answer: small, read whole
+            envelope, found = read_document(answer.body, self.name, self.spec.charset), []
+        body = envelope.get("Body")
+        if not isinstance(body, dict) or not body:
             raise ProtocolError(
-                self.name, f"{operation}: expected a {expected} in a SOAP Body, found <{_local(answer.tag)}>"
+                self.name, f"{what}: not a SOAP answer (no Body): {quote_answer(answer.body, 512)}"
             )
+        if "Fault" in body:  # even beside records, even in HTTP 200: the answer is the Fault
+            raise self._fault(what, body["Fault"], answer.status)
+        if answer.status >= 400:
+            kind = TransientError if answer.status >= 500 else ProtocolError
+            raise kind(
+                self.name, f"{what}: HTTP {answer.status} without a SOAP Fault", http_status=answer.status
+            )
+        document = next(iter(body.values()))
+        self.check(what, document)
+        return document, answer, [RawRecord(record, text, XML) for record, text in found]
 
-    def _fault_error(self, operation: str, fault: etree._Element, http_status: int | None) -> ConnectorError:
-        # SOAP 1.1 (faultcode/faultstring) or 1.2 (Code/Value, Reason/Text).
-        code = (fault.findtext("faultcode") or fault.findtext("{*}Code/{*}Value") or "?").strip()
-        text = (fault.findtext("faultstring") or fault.findtext("{*}Reason/{*}Text") or "").strip()
-        detail = fault.find("detail")
-        if detail is None:
-            detail = fault.find("{*}Detail")
-        # Machine-readable codes in the detail are single tokens (MaLoi, errorCode, a WS-Security QName).
-        detail_codes = [
-            el.text.strip()
-            for el in (detail.iter() if detail is not None else ())
-            if isinstance(el.tag, str) and len(el) == 0 and el.text and len(el.text.split()) == 1
-        ]
-        named = set(code.rsplit(":", 1)[-1].split(".")) | {c.rsplit(":", 1)[-1] for c in detail_codes}
-        message = f"{operation}: SOAP Fault {code}: {text or '(no faultstring)'}"
-        if detail_codes:
-            message += f" [{detail_codes[0]}]"
-        kind = AuthError if named & AUTH_FAULT_CODES else ProtocolError
-        return kind(self.name, message, http_status=http_status)
+    def _fault(self, what: str, fault: Any, status: int) -> ConnectorError:
+        code, named, text = fault_codes(fault if isinstance(fault, dict) else {})
+        message = f"{what}: SOAP Fault {code}: {quote_answer(text) if text else '(no text)'}"
+        means = next((rule.means for rule in self.spec.faults if set(rule.code) & set(named)), None)
+        if means is None:
+            means = (
+                "auth"
+                if WSS_FAULT_CODES & set(named)
+                else "transient"
+                if SERVER_FAULT_CODES & set(named)
+                else "error"
+            )
+        return ERRORS[means](self.name, message, http_status=status)
 
-    # --- the Source protocol ----------------------------------------------------------------------------------
+    # --- paging and the session --------------------------------------------------------------------------------
 
-    def probe(self) -> str:
-        """The WSDL and one authenticated page of one record: proves the URL, the credentials, the shape."""
-        spec = self.spec
-        records, total = self._call("probe", {spec.page_param: spec.base_page, spec.size_param: 1})
-        svc = self.service()
-        found = f"{total} record(s) in all" if total is not None else f"{len(records)} record(s) on page 1"
-        return f"{self.name}: WSDL read, {spec.operation} at {svc.address} answered (authenticated): {found}"
+    def _login(self) -> tuple[str, float | None]:
+        login = self.spec.login
+        assert login is not None
+        values = {"login": self.conn.login or "", "password": self.conn.password or ""}
+        document, answer, _ = self.call(login.operation, login.request, values, "login")
+        token = get_path(document, login.token_path)
+        if not isinstance(token, str | int) or not str(token).strip():
+            raise AuthError(
+                self.name,
+                f"login: no session token at {login.token_path!r} in the answer: {quote_answer(answer.body, 1024)}",
+            )
+        return str(token).strip(), login.ttl.total_seconds() if login.ttl else None
 
-    def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
-        spec = self.spec
-        window: dict[str, Any] = {}
-        if window_start is not None:
-            window[spec.from_param] = window_start
-        if window_end is not None:
-            window[spec.to_param] = window_end
-        page, seen = spec.base_page, 0
-        while True:
-            args = {**window, spec.page_param: page, spec.size_param: spec.page_size}
-            records, total = self._call(f"page {page}", args)
-            if records:
-                yield records
-            seen += len(records)
-            if len(records) < spec.page_size or (total is not None and seen >= total):
-                return
-            page += 1
+    def _fetch(
+        self, values: dict[str, Any], next_url: str | None
+    ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
+        """One page; a session the system ends mid-sync (a fault meaning auth) is renewed once."""
+        for attempt in (1, 2):
+            if self.spec.login is not None:
+                values["token"] = self.authenticator.token()
+            try:
+                document, answer, raw = self.call(
+                    self.spec.operation, self.spec.request, values, "page", self.spec.records.path
+                )
+                return "POST", answer.url, document, answer, raw
+            except AuthError:
+                if attempt == 2 or self.spec.login is None:
+                    raise
+                self.authenticator.invalidate()
+        raise AssertionError("unreachable")
+
+
+def _fault_status(answer: Answer) -> bool:
+    """SOAP sends Faults with HTTP 500 (1.1) or 400/500 (1.2): an XML answer is let through so that the
+    Fault's own words reach the administrator."""
+    media = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return answer.status in (400, 500) and media in _XML_MEDIA

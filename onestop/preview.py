@@ -123,10 +123,11 @@ def preview(
         stream.close()
         client.close()
     result.would_quarantine = dict(reasons.most_common())
-    if first_pages and source.rest is not None:
-        from connectors.rest import live_problems
+    paged = source.rest or source.xml or source.soap
+    if first_pages and paged is not None:
+        from connectors.paging import live_problems
 
-        result.problems = live_problems(source.rest, first_pages[0])
+        result.problems = live_problems(paged, first_pages[0])
     return result
 
 

@@ -210,7 +210,8 @@ def parse(data: dict, origin: str = "<registry>") -> Registry:
                 problems.append(
                     f"{where('sources', i)}: source {s.name}: kind {s.kind} needs a `{s.kind}:` section (or a profile)"
                 )
-    if problems:
+    if problems:  # in the file's order, as an editor walks them
+        problems.sort(key=lambda p: int(m[1]) if (m := re.match(r"[^:\n]*:(\d+):", p)) else 0)
         raise ConfigError("\n".join(problems))
     assert registry is not None
     return registry

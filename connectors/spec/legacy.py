@@ -12,22 +12,6 @@ from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Spec
 
 
-class SoapSpec(Spec):
-    """A SOAP (document/literal) district system: zeep builds the envelope from the served WSDL."""
-
-    wsdl: str = Field(description="where the WSDL is served, relative to the connection's Base URL")
-    operation: str = Field(description="the WSDL operation that lists dossiers")
-    from_param: str = Field(description="the operation's parameter for the window's start")
-    to_param: str = Field(description="... for the window's end")
-    page_param: str = Field(description="... for the page number")
-    size_param: str = Field(description="... for the page size")
-    base_page: int = Field(default=1, description="the first page's number")
-    page_size: int = Field(default=200, ge=1, le=5000)
-    record_element: str = Field(description="local name of one record in the answer")
-    total_element: str | None = Field(default=None, description="local name of the total count, if any")
-    ws_security: bool = Field(default=True, description="WS-Security UsernameToken from the connection")
-
-
 class FeedSpec(Spec):
     """A change feed (sector systems through the provincial integration platform): leased batches that come
     again unless acknowledged, deletions included."""

@@ -20,18 +20,22 @@ from connectors.spec.rest import (
     RecordsSpec,
     RestSpec,
 )
+from connectors.spec.soap import FaultRule, SoapLoginSpec, SoapSpec
 from connectors.spec.source import SourceConfig
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("a source entry (`sources:` item, or a `profiles:` entry it names)", SourceConfig),
     ("`rest:` (and `xml:`, kind xml: the same keys, `answer: xml`)", RestSpec),
     ("`rest.request:` (and `rest.auth.request:`)", RequestSpec),
-    ("`rest.records:`", RecordsSpec),
-    ("`rest.paginator:`", PaginatorSpec),
-    ("`rest.incremental:`", IncrementalSpec),
-    ("`rest.errors:` (each item)", ErrorRule),
+    ("`rest.records:` (and `soap.records:`)", RecordsSpec),
+    ("`rest.paginator:` (and `soap.paginator:`)", PaginatorSpec),
+    ("`rest.incremental:` (and `soap.incremental:`)", IncrementalSpec),
+    ("`rest.errors:` (and `soap.errors:`; each item)", ErrorRule),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),
     ("`rest.auth:`", AuthSpec),
+    ("`soap:`", SoapSpec),
+    ("`soap.login:`", SoapLoginSpec),
+    ("`soap.faults:` (each item)", FaultRule),
 ]
 _NAMES = {model: title for title, model in SECTIONS}
 
@@ -83,13 +87,15 @@ def markdown() -> str:
         "Generated from the spec models in `connectors/spec/` by `onestop config reference`; do not edit by hand.",
         "README, *Add a district*, shows a worked example.",
         "",
-        "Placeholders in `rest.request` templates: "
+        "Placeholders in `rest.request` templates (and in `soap.request` and `soap.headers`): "
         + ", ".join(f"`{{{p}}}`" for p in sorted(PLACEHOLDERS))
-        + "; in a login request `{login}` and `{password}` (the connection's). A value that is exactly one "
+        + "; in a login request (and `soap.login.request`) `{login}` and `{password}` (the connection's). "
+        "A value that is exactly one "
         "placeholder keeps its type; a key whose placeholder has no value is left out; `{{`, `}}` are braces.",
         "",
         "Durations are written `30s`, `15m`, `6h`, `1d`. Paths use the mappings' path language "
-        "(`data.items`, `result[0].list`).",
+        "(`data.items`, `result[0].list`); in XML and SOAP answers, local names, attributes as `@name` "
+        "(`Result.@TotalRecords`), below the root element (XML) or the SOAP Body's answer element (SOAP).",
     ]
     for title, model in SECTIONS:
         lines += ["", f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]

@@ -126,8 +126,10 @@ def _records(value: Any) -> Any:
     return {"path": value} if isinstance(value, str) else value
 
 
-class RestSpec(Spec):
-    request: RequestSpec = Field(description="the page request (a template)")
+class PagedSpec(Spec):
+    """What every paged request/answer system declares, whatever writes its requests (REST and XML templates,
+    a SOAP operation): where the records are, how pages follow, the window, error envelopes, the charset."""
+
     records: RecordsSpec = Field(description="where the records are: a path, or {path, filter}")
     paginator: PaginatorSpec = Field(description="how the next page is asked for and when to stop")
     incremental: IncrementalSpec | None = Field(
@@ -136,15 +138,7 @@ class RestSpec(Spec):
     errors: list[ErrorRule] = Field(
         default=[], description="error envelopes in 2xx answers; the first match wins"
     )
-    auth: AuthSpec = Field(
-        default=AuthSpec(), description="credentials, from the source's Airflow connection"
-    )
     charset: str | None = Field(default=None, description="the answers' charset when it is not UTF-8")
-    answer: Literal["json", "xml"] = Field(
-        default="json",
-        description="what the answers are: json, or xml (read streaming, safely; `records` and every path are "
-        "local-name paths below the root element, attributes as `@name`)",
-    )
 
     _coerce_records = field_validator("records", mode="before")(classmethod(lambda cls, v: _records(v)))
 
@@ -160,27 +154,40 @@ class RestSpec(Spec):
                 raise ValueError(f"unknown charset {value!r}") from None
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> RestSpec:
+    def check_placeholders(self, used: set[str], where: str) -> None:
+        """The placeholders a request template uses fit the paginator and the window."""
         from difflib import get_close_matches
 
-        used = self.request.names()
         for name in sorted(used - PLACEHOLDERS):
             near = get_close_matches(name, PLACEHOLDERS, n=1)
             hint = f" (did you mean {{{near[0]}}}?)" if near else ""
             raise ValueError(
-                f"unknown placeholder {{{name}}} in request{hint}; known: {sorted(PLACEHOLDERS)}"
+                f"unknown placeholder {{{name}}} in {where}{hint}; known: {sorted(PLACEHOLDERS)}"
             )
         needed = _PLACEHOLDER_OF.get(self.paginator.type)
         if needed and needed not in used:
-            raise ValueError(
-                f"a {self.paginator.type} paginator needs {{{needed}}} somewhere in the request "
-                "(query, headers, json or form)"
-            )
+            raise ValueError(f"a {self.paginator.type} paginator needs {{{needed}}} somewhere in {where}")
         if self.incremental is not None and not used & {"start", "end"}:
-            raise ValueError("incremental is declared but the request never sends {start} or {end}")
+            raise ValueError(f"incremental is declared but {where} never sends {{start}} or {{end}}")
         if self.incremental is None and used & {"start", "end"}:
-            raise ValueError("the request sends {start}/{end}: declare `incremental:` (at least its format)")
+            raise ValueError(f"{where} sends {{start}}/{{end}}: declare `incremental:` (at least its format)")
+
+
+class RestSpec(PagedSpec):
+    request: RequestSpec = Field(description="the page request (a template)")
+    auth: AuthSpec = Field(
+        default=AuthSpec(), description="credentials, from the source's Airflow connection"
+    )
+    answer: Literal["json", "xml"] = Field(
+        default="json",
+        description="what the answers are: json, or xml (read streaming, safely; `records` and every path are "
+        "local-name paths below the root element, attributes as `@name`)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RestSpec:
+        used = self.request.names()
+        self.check_placeholders(used, "request")
         if self.answer == "xml" and not self.records.path:
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"

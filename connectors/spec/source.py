@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from connectors.spec.common import Duration, Spec
-from connectors.spec.legacy import FeedSpec, SoapSpec
+from connectors.spec.legacy import FeedSpec
 from connectors.spec.rest import RestSpec, XmlSpec
+from connectors.spec.soap import SoapSpec
 
 
 class SourceConfig(Spec):
@@ -58,7 +59,10 @@ class SourceConfig(Spec):
         default=0.05, ge=0, description="a warning when more of the last 24 h's fetched records failed"
     )
     rest: RestSpec | None = Field(default=None, description="kind rest: the REST connector language")
-    soap: SoapSpec | None = Field(default=None, description="kind soap")
+    soap: SoapSpec | None = Field(
+        default=None,
+        description="kind soap: an operation of the served WSDL, with the REST language's paging",
+    )
     xml: XmlSpec | None = Field(default=None, description="kind xml: the REST language with XML answers")
     feed: FeedSpec | None = Field(default=None, description="kind feed")
 

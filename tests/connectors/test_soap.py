@@ -18,10 +18,12 @@ from connectors.errors import AuthError, ConfigError, ProtocolError
 from connectors.http import HttpClient, HttpSettings
 from connectors.safexml import parse_record
 from connectors.soap import FetchedDocuments, SoapSource
+from connectors.spec.soap import SoapSpec
 from mappings import element_to_dict, get_mapping
 from onestop.simulators.process import SimulatorProcess, start_simulator
 from onestop.simulators.soap_district import POISONS, STATUS_CODES
 from schemas import Channel, DossierStatus
+from schemas.dossier import HCM
 from tests.conftest import shipped_spec
 
 NAME = "hd_kim_thanh"
@@ -61,9 +63,21 @@ def open_source() -> Opener:
         failures = Failures()
         conn = Connection("onestop_src_hd_kim_thanh", host=sim.url, login="soap", password=password)
         client = HttpClient(NAME, conn.base_url, settings, on_failure=failures)
-        return SoapSource(NAME, shipped_spec("soap", **spec), conn, client), failures
+        return SoapSource(NAME, soap_spec(**spec), conn, client, HCM), failures
 
     return build
+
+
+def soap_spec(page_size: int | None = None, **changes: object) -> SoapSpec:
+    """The shipped dvc_soap profile, with `changes` (and another page size)."""
+    spec = shipped_spec("soap", **changes)
+    if page_size is not None:
+        spec = shipped_spec(
+            "soap",
+            paginator={**spec.paginator.model_dump(exclude_unset=True), "page_size": page_size},
+            **changes,
+        )
+    return spec
 
 
 def truth(sim: SimulatorProcess) -> list[dict]:
@@ -82,16 +96,16 @@ def test_the_zeep_client_is_built_once_from_the_served_wsdl_and_never_sends(
     source, failures = open_source(sim, page_size=300)
     before = stats(sim)
     found = source.probe()
-    assert found.startswith(f"{NAME}: WSDL read, LayDanhSachHoSo at {sim.url}/soap answered (authenticated)")
-    assert found.endswith(f"{COUNT} record(s) in all")
+    assert found == f"{NAME}: authenticated; the first page has 0 record(s) at 'DanhSachHoSo.HoSo'"
     list(source.pages(None, None))
     after = stats(sim)
     assert after["wsdl_served"] - before["wsdl_served"] == 1, "one WSDL fetch per source object"
     assert after["requests"] - before["requests"] == 1 + 3 and failures == []
 
     svc = source.service()
-    assert svc.soap_action == "urn:motcua:hoso:v1/LayDanhSachHoSo" and svc.address == f"{sim.url}/soap"
-    envelope = svc.client.create_message(svc.client.service, "LayDanhSachHoSo", Trang=1, SoBanGhi=5)
+    assert svc.actions == {"LayDanhSachHoSo": "urn:motcua:hoso:v1/LayDanhSachHoSo"}
+    assert svc.address == f"{sim.url}/soap" and not svc.soap12
+    envelope = svc.client.create_message(svc.proxy, "LayDanhSachHoSo", Trang=1, SoBanGhi=5)
     password = envelope.find(f".//{{{WSSE}}}UsernameToken/{{{WSSE}}}Password")
     assert password.text == "secret" and password.get("Type").endswith("#PasswordText")
     transport = svc.client.transport
@@ -154,13 +168,13 @@ def test_bad_credentials_are_an_auth_error_naming_the_source_and_the_fault(
         list(source.pages(None, None))
     message = str(caught.value)
     assert message == (
-        f"{NAME}: page 1: SOAP Fault soap:Client: Sai tên đăng nhập hoặc mật khẩu [FailedAuthentication]"
+        f"{NAME}: page: SOAP Fault soap:Client: Sai tên đăng nhập hoặc mật khẩu [FailedAuthentication]"
     )
     assert stats(target)["requests"] - before == 1, "a refused login is not retried"
     assert [(f["endpoint"], f["operation"], f["error_class"], f["http_status"]) for f in failures] == [
-        (NAME, "page 1", "AuthError", fault_status)
+        (NAME, "page", "AuthError", fault_status)
     ]
-    with pytest.raises(AuthError, match=rf"^{NAME}: probe: SOAP Fault soap:Client: Sai tên đăng nhập"):
+    with pytest.raises(AuthError, match=rf"^{NAME}: page: SOAP Fault soap:Client: Sai tên đăng nhập"):
         source.probe()
 
 
@@ -171,12 +185,20 @@ def test_configuration_that_does_not_fit_is_a_config_error(
     with pytest.raises(
         ConfigError, match=rf"source {NAME}: connection 'onestop_src_hd_kim_thanh' needs a login"
     ):
-        SoapSource(NAME, shipped_spec("soap"), conn, HttpClient(NAME, sim.url, FAST))
-    misnamed, _ = open_source(sim, page_param="Page")
+        SoapSource(NAME, shipped_spec("soap"), conn, HttpClient(NAME, sim.url, FAST), HCM)
+    misnamed, _ = open_source(
+        sim, request={"TuNgay": "{start}", "DenNgay": "{end}", "Page": "{page}", "SoBanGhi": 5}
+    )
     with pytest.raises(
-        ConfigError, match=rf"source {NAME}: LayDanhSachHoSo in the WSDL does not take \['Page'"
+        ConfigError, match=rf"source {NAME}: LayDanhSachHoSo in the WSDL does not take .*'Page'"
     ):
         misnamed.probe()
+    wrong_operation, _ = open_source(sim, operation="XoaHoSo")
+    with pytest.raises(ConfigError, match=rf"^source {NAME}: no port of the WSDL has \['XoaHoSo'\]; it has "):
+        wrong_operation.probe()
+    unknown_header, _ = open_source(sim, headers={"Phien": {"Ma": "x"}})
+    with pytest.raises(ConfigError, match=rf"^source {NAME}: header element 'Phien' is not declared"):
+        unknown_header.probe()
 
 
 def test_bad_arguments_are_a_protocol_error_naming_the_source_and_the_fault(
@@ -189,10 +211,10 @@ def test_bad_arguments_are_a_protocol_error_naming_the_source_and_the_fault(
     )
     with pytest.raises(ProtocolError) as caught:
         list(source.pages(late, early))
-    assert str(caught.value) == f"{NAME}: page 1: SOAP Fault soap:Client: DenNgay trước TuNgay [THAM_SO]"
+    assert str(caught.value) == f"{NAME}: page: SOAP Fault soap:Client: DenNgay trước TuNgay [THAM_SO]"
     too_big, _ = open_source(sim, page_size=5000)
     with pytest.raises(
-        ProtocolError, match=rf"^{NAME}: page 1: SOAP Fault soap:Client: SoBanGhi phải từ 1 đến 1000"
+        ProtocolError, match=rf"^{NAME}: page: SOAP Fault soap:Client: SoBanGhi phải từ 1 đến 1000"
     ):
         list(too_big.pages(None, None))
     assert [f["error_class"] for f in failures] == ["ProtocolError"]
@@ -206,9 +228,6 @@ def test_an_unusable_wsdl_is_a_clear_error(sim: SimulatorProcess, open_source: O
     not_a_wsdl, failures = open_source(sim, wsdl="/health")
     with pytest.raises(ProtocolError, match=rf"^{NAME}: wsdl: cannot use {sim.url}/health: "):
         not_a_wsdl.probe()
-    wrong_operation, _ = open_source(sim, operation="XoaHoSo")
-    with pytest.raises(ProtocolError, match=rf"^{NAME}: wsdl: cannot use .*XoaHoSo"):
-        wrong_operation.probe()
 
 
 @pytest.fixture(scope="module", params=POISONS)
@@ -235,7 +254,7 @@ def test_hostile_answers_are_refused_before_anything_is_expanded(
         assert message == f"{NAME}: answer carries a DTD (<!DOCTYPE>/<!ENTITY>): refused, nothing parsed"
     assert "root:" not in message and "lol" not in message
     assert stats(sim)["xxe_fetches"] == 0, "the external entity's URL was never fetched"
-    assert [(f["operation"], f["error_class"]) for f in failures] == [("page 2", "ProtocolError")]
+    assert [(f["operation"], f["error_class"]) for f in failures] == [("page", "ProtocolError")]
 
 
 def test_records_normalize_to_dossiers_and_bad_ones_name_the_field(

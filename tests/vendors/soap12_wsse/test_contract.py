@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 SOAP_XML = "application/soap+xml; charset=UTF-8"
 LIMIT = 50
 SAFE = etree.XMLParser(**PARSER_OPTIONS)  # the product's safe parsing
-# zeep as the product sets it: strict schema reading, no DTD, no entities, no external documents
+# zeep as the product sets it: strict schema reading, no DTD, no entities
 STRICT = zeep_settings()
 PASSWORD_DIGEST = PASSWORD_TEXT.replace("PasswordText", "PasswordDigest")
 

@@ -38,12 +38,13 @@ HERE = Path(__file__).resolve().parent
 XML = "text/xml; charset=utf-8"
 PAGE_SIZE = 60
 SAFE = etree.XMLParser(**PARSER_OPTIONS)  # the product's safe parsing
-# zeep as the product sets it: strict schema reading, no DTD, no entities, no external documents
-STRICT = zeep_settings()
-# ?wsdl imports its schema from ?xsd=xsd0 (as WCF publishes it): zeep must be allowed to load that document
-WITH_IMPORTS = zeep.Settings(
-    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=False
+# a client that loads the WSDL document alone: strict schema reading, no DTD, no entities, no imports
+STRICT = zeep.Settings(
+    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
 )
+# ?wsdl imports its schema from ?xsd=xsd0 (as WCF publishes it): zeep as the product sets it loads that document
+# (the product's transport fetches imports from the system's own host only)
+WITH_IMPORTS = zeep_settings()
 
 
 def start(*args: str) -> SimulatorProcess:

@@ -1,0 +1,260 @@
+"""Paged district systems, whatever writes their requests (REST and XML templates, a SOAP operation): the window
+cut into slices, pages followed by the paginator the registry declares, error envelopes, the first-page checks.
+
+A subclass says how one page is fetched (`_fetch`); everything after the answer is here. Pages are read one at
+a time as a stream; nothing holds more than one page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+import requests
+
+from connectors.base import JSON, RawRecord
+from connectors.errors import AuthError, ProtocolError, TransientError
+from connectors.http import Answer, HttpClient
+from connectors.spec.common import as_text, get_path, has_path
+from connectors.spec.rest import PagedSpec
+from mappings.dates import format_datetime
+from schemas import jsontext
+from schemas.personal_data import quote_answer
+
+ERRORS = {"auth": AuthError, "transient": TransientError, "error": ProtocolError}
+
+
+@dataclass
+class PageRead:
+    """One page as it was asked for and answered (`onestop source preview` and `config check --live` show it)."""
+
+    number: int  # 1, 2, … within the run
+    method: str
+    url: str
+    answer: Any  # the parsed JSON
+    records: list[Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: list[RawRecord] = field(default_factory=list)  # the records as staged (verbatim JSON or XML text)
+
+
+def slices(start: datetime | None, end: datetime | None, step: timedelta | None) -> list[tuple[Any, Any]]:
+    """The window cut into consecutive slices of at most `step` (one slice without a step or an open bound)."""
+    if step is None or start is None or end is None or end - start <= step:
+        return [(start, end)]
+    cuts, at = [], start
+    while at < end:
+        cuts.append((at, min(at + step, end)))
+        at += step
+    return cuts
+
+
+def _truthy(value: Any) -> bool:
+    return as_text(value) not in (None, "", "false", "0", "no")
+
+
+class PagedSource:
+    """Reads one district system's records updated within a window, page by page."""
+
+    name: str
+    spec: PagedSpec
+    client: HttpClient
+    tz: ZoneInfo
+    on_page: Any = None  # called with each PageRead (preview)
+
+    def _fetch(
+        self, values: dict[str, Any], next_url: str | None
+    ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
+        """One page's call: (method, url or path, the answer's document, the answer, its records when they were
+        read with the document (XML), else None)."""
+        raise NotImplementedError
+
+    # --- answers ---------------------------------------------------------------------------------------------
+
+    def check(self, operation: str, document: Any) -> None:
+        """An error envelope inside a 2xx answer, raised as what the registry says it means, with the
+        vendor's code and message verbatim (masked, capped)."""
+        for rule in self.spec.errors:
+            if document is not None and rule.when.holds(document):
+                code = get_path(document, rule.code) if rule.code else None
+                message = get_path(document, rule.message) if rule.message else None
+                said = (
+                    quote_answer(message if isinstance(message, str) else jsontext.dumps(message))
+                    if (message is not None)
+                    else quote_answer(jsontext.dumps(document), 1024)
+                )
+                prefix = f"{operation}: the system answered an error" + (
+                    f" {code}" if code is not None else ""
+                )
+                raise ERRORS[rule.means](self.name, f"{prefix}: {said}")
+
+    def _records(self, document: Any, where: str) -> list[Any]:
+        spec = self.spec.records
+        records = get_path(document, spec.path)
+        if not isinstance(records, list):
+            if records is None and spec.path and isinstance(document, dict):
+                found = f"the answer's keys are {sorted(document)[:20]}"
+            else:
+                found = f"found {type(records).__name__}"
+            raise ProtocolError(
+                self.name, f"{where}: no list of records at {spec.path or '(the answer)'!r}: {found}"
+            )
+        if spec.filter is not None:
+            records = [r for r in records if spec.filter.holds(r)]
+        return records
+
+    # --- paging ----------------------------------------------------------------------------------------------
+
+    def _bound(self, value: datetime | None) -> Any:
+        if value is None or self.spec.incremental is None:
+            return None
+        return format_datetime(value, self.spec.incremental.format, self.tz)
+
+    def read(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[PageRead]:
+        """Every page of the window, slice after slice (`incremental.step`), as asked for and answered."""
+        step = self.spec.incremental.step if self.spec.incremental else None
+        number = 0
+        for start, end in slices(window_start, window_end, step):
+            for page in self._read_slice(start, end):
+                number += 1
+                page.number = number
+                if self.on_page is not None:
+                    self.on_page(page)
+                yield page
+
+    def _read_slice(self, start: datetime | None, end: datetime | None) -> Iterator[PageRead]:
+        pager = self.spec.paginator
+        values: dict[str, Any] = {
+            "start": self._bound(start),
+            "end": self._bound(end),
+            "page_size": pager.page_size,
+            "page": pager.base,
+            "offset": 0,
+            "cursor": None,
+        }
+        pages, seen = 0, 0
+        next_url: str | None = None
+        followed: set[str] = set()
+        while True:
+            where = f"page {pages + 1}"
+            method, path, document, answer, raw = self._fetch(values, next_url)
+            if raw is None:
+                records = self._records(document, where)
+                raw = [RawRecord(r, jsontext.dumps(r), JSON) for r in records]
+            else:  # XML: the records came with the answer
+                if self.spec.records.filter is not None:
+                    raw = [r for r in raw if self.spec.records.filter.holds(r.record)]
+                records = [r.record for r in raw]
+            pages += 1
+            seen += len(records)
+            yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
+            if pager.type == "single" or (not records and pager.type in ("page_number", "offset")):
+                return
+            if pager.type in ("page_number", "offset"):
+                if self._last_page(document, records, seen, pages, where):
+                    return
+                values["page"] = pager.base + pages
+                values["offset"] = seen
+            elif pager.type == "cursor":
+                cursor = self._next_cursor(document, answer)
+                if cursor is None or (
+                    pager.has_more_path and not _truthy(get_path(document, pager.has_more_path))
+                ):
+                    return
+                if cursor in followed:
+                    raise ProtocolError(self.name, f"{where}: the cursor {cursor!r} came back again (a loop)")
+                followed.add(cursor)
+                values["cursor"] = cursor
+            else:
+                link = self._next_link(document, answer)
+                if link is None:
+                    return
+                next_url = urljoin(answer.url, link)
+                if next_url in followed:
+                    raise ProtocolError(
+                        self.name, f"{where}: the next link {next_url} came back again (a loop)"
+                    )
+                followed.add(next_url)
+
+    def _last_page(self, document: Any, records: list, seen: int, pages: int, where: str) -> bool:
+        pager = self.spec.paginator
+        if pager.stop == "short_page":
+            return len(records) < pager.page_size
+        if pager.stop == "empty_page":
+            return False  # an empty page already ended the read
+        if pager.stop == "has_more":
+            return not _truthy(get_path(document, pager.has_more_path or ""))
+        path = pager.total_path if pager.stop == "total_count" else pager.total_pages_path
+        total = self._number(document, path or "", where)
+        return seen >= total if pager.stop == "total_count" else pages >= total
+
+    def _number(self, document: Any, path: str, where: str) -> int:
+        value = get_path(document, path)
+        try:
+            return int(str(value).strip())
+        except (TypeError, ValueError):
+            raise ProtocolError(
+                self.name, f"{where}: no number at {path!r} (found {quote_answer(repr(value), 200)})"
+            ) from None
+
+    def _next_cursor(self, document: Any, answer: Answer) -> str | None:
+        pager = self.spec.paginator
+        value = (
+            get_path(document, pager.cursor_path)
+            if pager.cursor_path
+            else answer.headers.get(pager.cursor_header or "")
+        )
+        text = as_text(value)
+        return text or None
+
+    def _next_link(self, document: Any, answer: Answer) -> str | None:
+        pager = self.spec.paginator
+        if pager.next_path:
+            link = as_text(get_path(document, pager.next_path))
+            return link or None
+        for link in requests.utils.parse_header_links(answer.headers.get("Link", "")):
+            if "next" in str(link.get("rel", "")).split():
+                return link.get("url") or None
+        return None
+
+    # --- the Source protocol ---------------------------------------------------------------------------------
+
+    def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
+        for page in self.read(window_start, window_end):
+            if page.records:
+                yield page.raw
+
+    def probe(self) -> str:
+        """The first page of the last day's window, as a sync (and `onestop source preview`) asks for it: proves
+        the URL, the credentials, the request's shape, where the records are and the paths the paginator reads."""
+        now = datetime.now(UTC)
+        page = next(self.read(now - timedelta(days=1), now))
+        if problems := live_problems(self.spec, page):
+            raise ProtocolError(
+                self.name, "the first page's answer does not fit the registry: " + "; ".join(problems)
+            )
+        return (
+            f"{self.name}: authenticated; the first page has {len(page.records)} record(s) at "
+            f"{self.spec.records.path or '(the answer)'!r}"
+        )
+
+
+def live_problems(spec: PagedSpec, page: PageRead) -> list[str]:
+    """What the first page shows is wrong in the spec: a path the paginator reads that the answer lacks."""
+    pager, problems = spec.paginator, []
+    for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
+        path = getattr(pager, name)
+        if path and not has_path(page.answer, path):
+            keys = sorted(page.answer)[:20] if isinstance(page.answer, dict) else type(page.answer).__name__
+            problems.append(f"paginator.{name} {path!r} is not in the answer (its keys: {keys})")
+    if pager.cursor_header and pager.cursor_header not in page.headers and page.records:
+        problems.append(f"paginator.cursor_header {pager.cursor_header!r} is not in the answer's headers")
+    if pager.type in ("page_number", "offset") and len(page.records) > pager.page_size:
+        problems.append(
+            f"the first page has {len(page.records)} records, more than page_size {pager.page_size}: "
+            "the system ignores the page size it is sent"
+        )
+    return problems

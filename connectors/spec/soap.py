@@ -1,0 +1,110 @@
+"""A SOAP district system in the registry: an operation of the served WSDL, its request as a nested template
+(zeep writes the envelope), SOAP header elements, a login operation or WS-Security, faults by code; records,
+paging, the window and error envelopes as in the REST language (connectors.spec.rest.PagedSpec)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from connectors.spec.auth import LOGIN_PLACEHOLDERS
+from connectors.spec.common import Duration, Spec, check_path
+from connectors.spec.rest import PagedSpec
+from connectors.templates import placeholders
+
+_MEANS = Literal["auth", "transient", "error"]
+
+
+class SoapLoginSpec(Spec):
+    """A login operation whose answer holds the session token ({token} in `request` or `headers`)."""
+
+    operation: str = Field(description="the WSDL operation that logs in")
+    request: dict[str, Any] = Field(
+        default={},
+        description="its parameters, a nested template: {login} and {password} are the connection's",
+    )
+    token_path: str = Field(description="where the session token is in its answer (below the answer element)")
+    ttl: Duration | None = Field(
+        default=None, description="the session's lifetime (renewed before it ends); default 5m"
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> SoapLoginSpec:
+        check_path(self.token_path, "token_path")
+        if unknown := placeholders(self.request) - LOGIN_PLACEHOLDERS:
+            raise ValueError(f"the login request can use {{login}} and {{password}}, not {sorted(unknown)}")
+        return self
+
+
+class FaultRule(Spec):
+    """A SOAP Fault the system declares: matched on its code's local name (faultcode, SOAP 1.2 Code and Subcode
+    values, or a code in its detail)."""
+
+    code: list[str] = Field(description="one code or a list (`InvalidCredentials`, `1002`)")
+    means: _MEANS = Field(
+        default="error",
+        description="auth: credentials refused (or, with a login, the session ended: log in again once); "
+        "transient: retried with backoff; error: the run fails",
+    )
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | int) else value
+
+    @field_validator("code")
+    @classmethod
+    def _local(cls, value: list[Any]) -> list[str]:
+        return [str(code).rsplit(":", 1)[-1] for code in value]
+
+
+class SoapSpec(PagedSpec):
+    """zeep builds every envelope from the served WSDL (SOAP 1.1 or 1.2, as its binding says); answers are
+    read streaming with lxml. Paths (`records`, totals, `errors`, `token_path`) start below the answer element
+    (the SOAP Body's child), in local names, attributes as `@name`."""
+
+    wsdl: str = Field(
+        description="where the WSDL is served, relative to the connection's Base URL; schemas and WSDLs it "
+        "imports are read from the same host only"
+    )
+    operation: str = Field(description="the WSDL operation that lists dossiers")
+    port: str | None = Field(
+        default=None,
+        description="the WSDL port to use when it has several (default: the first with the operation)",
+    )
+    request: dict[str, Any] = Field(
+        default={},
+        description='the operation\'s parameters, a nested template: `{request: {Filter: {FromDate: "{start}"}}}`',
+    )
+    headers: dict[str, Any] = Field(
+        default={},
+        description="SOAP header elements by element name, nested templates: `{AuthHeader: {SessionToken: "
+        '"{token}"}}` (declared in the WSDL\'s schemas)',
+    )
+    ws_security: bool = Field(
+        default=False,
+        description="a WS-Security UsernameToken (PasswordText) from the connection's login/password",
+    )
+    login: SoapLoginSpec | None = Field(
+        default=None, description="a login operation whose answer is the session token ({token})"
+    )
+    faults: list[FaultRule] = Field(
+        default=[],
+        description="the system's fault codes and what they mean; others: WS-Security's codes mean auth, "
+        "Server/Receiver faults transient, the rest error",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SoapSpec:
+        used = placeholders([self.request, self.headers])
+        self.check_placeholders(used, "the request or headers")
+        if not self.records.path:
+            raise ValueError(
+                "`records` is the record element's path below the answer element (Result.Items.Item)"
+            )
+        if "token" in used and self.login is None:
+            raise ValueError("{token} is the session token of a `login` operation: declare `login:`")
+        if self.login is not None and "token" not in used:
+            raise ValueError("login: say where the session token goes ({token} in `request` or `headers`)")
+        return self
