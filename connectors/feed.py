@@ -1,13 +1,14 @@
-"""Change feeds (sector systems through the provincial integration platform, LGSP): leased batches that come
-again unless acknowledged, deletions included.
+"""Change feeds, declared in the registry (connectors.spec.feed): leased batches that come again unless
+acknowledged, deletions included.
 
-A feed keeps its own cursor (what is not yet acknowledged), so the run's window is ignored. Each fetched
-event becomes a RawRecord carrying its ack id; the pipeline acknowledges them only after the load has
-committed, so a crash in between means the events come again (at-least-once; the merge makes it exactly-once).
+A feed keeps its own cursor (what is not yet acknowledged), so the run's window is ignored. Each item is staged
+as served, carrying its ack id (with its batch's id, as JSON text: the id keeps its type, a number stays a
+number); the pipeline acknowledges them only after the load has committed, so a crash in between means the
+items come again (at-least-once; the merge makes it exactly-once).
 
-Leases run out: a run stops reading once half of its first lease has gone (READ_SHARE), leaving the rest
-for the load and the acknowledgement. Reading on would make the feed hand this run its own expired events
-again, and every acknowledgement for them would be refused.
+Leases run out: a run stops reading once half of its first lease has gone (READ_SHARE), leaving the rest for
+the load and the acknowledgement. Reading on would make the feed hand this run its own expired items again, and
+every acknowledgement for them would be refused.
 """
 
 from __future__ import annotations
@@ -24,27 +25,37 @@ from connectors.base import JSON, RawRecord
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
 from connectors.http import HttpClient
-from connectors.spec.legacy import FeedSpec
+from connectors.paging import check_errors
+from connectors.spec.common import get_path
+from connectors.spec.feed import FeedSpec
+from connectors.spec.request import RequestSpec
+from schemas import jsontext
+from schemas.personal_data import quote_answer
 
-ACK_CHUNK = 1000  # ack ids per call: bounded request bodies, whatever the run's size
+ACK_CHUNK = 1000  # ack ids per call (ack_per: chunk): bounded request bodies, whatever the run's size
 READ_SHARE = 0.5  # of the lease a run may spend reading
-UPSERT, DELETE = "upsert", "delete"
+CONFLICT = (
+    409  # an ack refused because the lease ended or it was acknowledged already: those items come again
+)
 
 log = logging.getLogger(__name__)
 
 
-def to_record(event: dict[str, Any]) -> dict[str, Any]:
-    """The record a mapping reads: an upsert's record plus `_op`; a deletion as {Id, _op, _occurredAt}.
+def ack_token(batch_id: Any, ack_id: Any) -> str:
+    """What the pipeline keeps until the load commits (sync_run.ack_ids, text)."""
+    return json.dumps([batch_id, ack_id], ensure_ascii=False)
 
-    An event of another shape is kept whole (under `_event`) so that it is quarantined with its payload,
-    visible to administrators, instead of vanishing.
-    """
-    op, record = event.get("op"), event.get("record")
-    if op == UPSERT and isinstance(record, dict):
-        return {**record, "_op": UPSERT}
-    if op == DELETE and event.get("id") is not None:
-        return {"Id": event["id"], "_op": DELETE, "_occurredAt": event.get("occurredAt")}
-    return {"_op": str(op), "_event": event}
+
+def _untoken(text: str) -> tuple[Any, Any]:
+    try:
+        batch_id, ack_id = json.loads(text)
+    except (ValueError, TypeError):  # an id kept before ack tokens existed: the id alone
+        return None, text
+    return batch_id, ack_id
+
+
+class FeedNotPeekable(ProtocolError):
+    """The feed declares no peek: looking would take a lease and delay the real sync."""
 
 
 class FeedSource:
@@ -52,25 +63,71 @@ class FeedSource:
 
     def __init__(self, name: str, spec: FeedSpec, conn: Connection, client: HttpClient) -> None:
         self.name, self.spec, self.client = name, spec, client
-        self.authenticator = Authenticator(spec.auth, conn, client)
+        self.authenticator = Authenticator(spec.auth, conn, client, check=self.check)
         self.acked = 0  # acknowledgements the feed accepted, since this object was made
-        self.ack_ignored = 0  # ... and refused (an expired lease: those events come again)
+        self.ack_ignored = 0  # ... and refused (an expired lease: those items come again)
 
-    def _post(self, path: str, operation: str, **kwargs: Any) -> Any:
-        return self.authenticator.request_json("POST", path, operation=operation, **kwargs)
+    def check(self, operation: str, document: Any) -> None:
+        check_errors(self.name, self.spec.errors, operation, document)
 
-    def _fetch(self, limit: int) -> tuple[list[Any], float | None]:
-        """(events, lease seconds when the feed says)."""
-        answer = self._post(self.spec.fetch, "fetch", params={"max": limit})
-        events = answer.get("events") if isinstance(answer, dict) else None
-        if not isinstance(events, list):
-            raise ProtocolError(self.name, f"fetch: the answer has no list of events: {str(answer)[:200]}")
-        lease = answer.get("lease_seconds")
+    def _call(self, request: RequestSpec, values: dict[str, Any], operation: str) -> Any:
+        method, path, kwargs = request.rendered(values)
+        answer = self.authenticator.request_json(method, path or request.path, operation=operation, **kwargs)
+        self.check(operation, answer)
+        return answer
+
+    def _items(self, answer: Any, path: str, operation: str) -> list[Any]:
+        items = get_path(answer, path)
+        if not isinstance(items, list):
+            raise ProtocolError(
+                self.name,
+                f"{operation}: no list of items at {path!r}: {quote_answer(jsontext.dumps(answer), 512)}",
+            )
+        return items
+
+    def _fetch(self, size: int) -> tuple[list[Any], Any, float | None]:
+        """(items, the batch's id, the lease in seconds when known)."""
+        spec = self.spec
+        lease_asked = spec.lease.total_seconds() if spec.lease else None
+        values = {"batch_size": size, "lease": int(lease_asked) if lease_asked else None}
+        answer = self._call(spec.fetch, values, "fetch")
+        items = self._items(answer, spec.items, "fetch")
+        batch_id = get_path(answer, spec.batch_id) if spec.batch_id else None
+        lease = get_path(answer, spec.lease_path) if spec.lease_path else lease_asked
         ok = isinstance(lease, int | float) and not isinstance(lease, bool) and lease > 0
-        return events, float(lease) if ok else None
+        return items, batch_id, float(lease) if ok else None
+
+    def _raw(self, item: Any, batch_id: Any) -> RawRecord:
+        # An item of another shape is kept whole (under `_item`) so that it is quarantined with its payload,
+        # visible to administrators, instead of vanishing.
+        record = item if isinstance(item, dict) else {"_item": item}
+        ack_id = get_path(record, self.spec.ack_id)
+        return RawRecord(
+            record,
+            jsontext.dumps(record),
+            JSON,
+            ack_id=ack_token(batch_id, ack_id) if ack_id is not None else None,
+        )
+
+    # --- the Source protocol ----------------------------------------------------------------------------------
+
+    def peek(self, size: int | None = None) -> Iterator[list[RawRecord]]:
+        """The next items without leasing them (preview), or FeedNotPeekable."""
+        if self.spec.peek is None:
+            raise FeedNotPeekable(
+                self.name,
+                "this feed declares no `peek` call: a preview would lease a batch and delay the real sync, "
+                "so none is taken",
+            )
+        answer = self._call(self.spec.peek.request, {"batch_size": size or self.spec.batch_size}, "peek")
+        yield [self._raw(item, None) for item in self._items(answer, self.spec.peek.items, "peek")]
 
     def probe(self) -> str:
-        """An authenticated fetch of zero events: proves URL and key, and leases nothing."""
+        """A peek where the feed offers one, else a fetch of zero items: proves the URL and the credentials, and
+        leases nothing."""
+        if self.spec.peek is not None:
+            items = next(self.peek(1))
+            return f"{self.name}: authenticated, the change feed answers ({len(items)} item(s) waiting)"
         self._fetch(0)
         return f"{self.name}: authenticated, the change feed answers"
 
@@ -84,43 +141,53 @@ class FeedSource:
                     "%s: stopped reading after %d batches: the first lease is half over", self.name, batch
                 )
                 return
-            events, lease = self._fetch(self.spec.batch_size)
-            if not events:
+            items, batch_id, lease = self._fetch(self.spec.batch_size)
+            if not items:
                 return
             if deadline is None and lease is not None:
                 deadline = started + lease * READ_SHARE
-            page = []
-            for event in events:
-                if not isinstance(event, dict):
-                    raise ProtocolError(self.name, f"fetch: an event is not an object: {str(event)[:200]}")
-                record = to_record(event)
-                ack_id = event.get("ack_id")
-                page.append(
-                    RawRecord(
-                        record,
-                        json.dumps(record, ensure_ascii=False),
-                        JSON,
-                        ack_id=str(ack_id) if ack_id is not None else None,
-                    )
-                )
-            yield page
+            yield [self._raw(item, batch_id) for item in items]
 
     def acknowledge(self, ack_ids: list[str]) -> None:
-        """Acknowledge committed events, ACK_CHUNK ids per call. Acking twice is harmless, so calls are retried."""
+        """Acknowledge committed items: one call per batch (ack_per: batch) or per ACK_CHUNK ids. Acking twice is
+        harmless, so calls are retried."""
+        groups: dict[Any, list[Any]] = {}
+        for token in ack_ids:
+            batch_id, ack_id = _untoken(token)
+            groups.setdefault(batch_id if self.spec.ack_per == "batch" else None, []).append(ack_id)
+        calls = [
+            (batch_id, ids[start : start + ACK_CHUNK] if self.spec.ack_per == "chunk" else ids)
+            for batch_id, ids in groups.items()
+            for start in (range(0, len(ids), ACK_CHUNK) if self.spec.ack_per == "chunk" else (0,))
+        ]
         ignored = 0
-        for start in range(0, len(ack_ids), ACK_CHUNK):
-            chunk = ack_ids[start : start + ACK_CHUNK]
-            answer = self._post(self.spec.ack, "ack", json={"ack_ids": chunk})
-            acked = answer.get("acked") if isinstance(answer, dict) else None
-            if not isinstance(acked, int):
-                raise ProtocolError(self.name, f"ack: the answer has no count `acked`: {str(answer)[:200]}")
-            self.acked += acked
-            ignored += len(chunk) - acked
+        for batch_id, ids in calls:
+            accepted = self._ack(batch_id, ids)
+            self.acked += accepted
+            ignored += len(ids) - accepted
         self.ack_ignored += ignored
         if ignored:
             log.warning(
-                "%s: the feed refused %d of %d acknowledgements (leases expired?): those events will come again",
+                "%s: the feed refused %d of %d acknowledgements (leases expired?): those items will come again",
                 self.name,
                 ignored,
                 len(ack_ids),
             )
+
+    def _ack(self, batch_id: Any, ids: list[Any]) -> int:
+        try:
+            answer = self._call(self.spec.ack, {"ack_ids": ids, "batch_id": batch_id}, "ack")
+        except ProtocolError as exc:
+            if exc.http_status == CONFLICT:
+                log.warning("%s: %s", self.name, exc)
+                return 0
+            raise
+        if self.spec.acked_path is None:
+            return len(ids)
+        accepted = get_path(answer, self.spec.acked_path)
+        if not isinstance(accepted, int) or isinstance(accepted, bool):
+            raise ProtocolError(
+                self.name,
+                f"ack: no count at {self.spec.acked_path!r}: {quote_answer(jsontext.dumps(answer), 512)}",
+            )
+        return accepted

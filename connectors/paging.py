@@ -20,7 +20,7 @@ from connectors.base import JSON, RawRecord
 from connectors.errors import AuthError, ProtocolError, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.spec.common import as_text, get_path, has_path
-from connectors.spec.rest import PagedSpec
+from connectors.spec.rest import ErrorRule, PagedSpec
 from mappings.dates import format_datetime
 from schemas import jsontext
 from schemas.personal_data import quote_answer
@@ -56,6 +56,22 @@ def _truthy(value: Any) -> bool:
     return as_text(value) not in (None, "", "false", "0", "no")
 
 
+def check_errors(name: str, rules: list[ErrorRule], operation: str, document: Any) -> None:
+    """An error envelope inside a 2xx answer, raised as what the registry says it means, with the vendor's code
+    and message verbatim (masked, capped)."""
+    for rule in rules:
+        if document is not None and rule.when.holds(document):
+            code = get_path(document, rule.code) if rule.code else None
+            message = get_path(document, rule.message) if rule.message else None
+            said = (
+                quote_answer(message if isinstance(message, str) else jsontext.dumps(message))
+                if (message is not None)
+                else quote_answer(jsontext.dumps(document), 1024)
+            )
+            prefix = f"{operation}: the system answered an error" + (f" {code}" if code is not None else "")
+            raise ERRORS[rule.means](name, f"{prefix}: {said}")
+
+
 class PagedSource:
     """Reads one district system's records updated within a window, page by page."""
 
@@ -75,21 +91,7 @@ class PagedSource:
     # --- answers ---------------------------------------------------------------------------------------------
 
     def check(self, operation: str, document: Any) -> None:
-        """An error envelope inside a 2xx answer, raised as what the registry says it means, with the
-        vendor's code and message verbatim (masked, capped)."""
-        for rule in self.spec.errors:
-            if document is not None and rule.when.holds(document):
-                code = get_path(document, rule.code) if rule.code else None
-                message = get_path(document, rule.message) if rule.message else None
-                said = (
-                    quote_answer(message if isinstance(message, str) else jsontext.dumps(message))
-                    if (message is not None)
-                    else quote_answer(jsontext.dumps(document), 1024)
-                )
-                prefix = f"{operation}: the system answered an error" + (
-                    f" {code}" if code is not None else ""
-                )
-                raise ERRORS[rule.means](self.name, f"{prefix}: {said}")
+        check_errors(self.name, self.spec.errors, operation, document)
 
     def _records(self, document: Any, where: str) -> list[Any]:
         spec = self.spec.records

@@ -3,7 +3,8 @@
 A dry run against the live system: the requests a sync would make (secrets masked), the records per page, the
 first records normalized by the source's mapping and the reasons those that would be quarantined get. Nothing is
 written: no database row, no message-log entry, no anchor (no failure recorder, no breaker, no staging).
-A change feed's fetched batches are not acknowledged: they come again when their lease runs out.
+A change feed is peeked where it offers a peek call, and otherwise not read at all (a fetch would lease a batch
+and delay the real sync).
 """
 
 from __future__ import annotations
@@ -72,9 +73,13 @@ def _request_entry(method: str, url: str, kwargs: dict[str, Any], secrets: _Secr
         }
     if kwargs.get("auth"):
         entry["auth"] = "basic ***"
-    for key, name in (("json", "json"), ("data", "form")):
-        if kwargs.get(key) is not None:
-            entry[name] = secrets.data(kwargs[key])
+    if kwargs.get("json") is not None:
+        entry["json"] = secrets.data(kwargs["json"])
+    data = kwargs.get("data")
+    if isinstance(data, bytes):  # an XML body, a SOAP envelope (a login's carries the password)
+        entry["body"] = secrets.text(data.decode("utf-8", "replace"))
+    elif data is not None:
+        entry["form"] = secrets.data(data)
     return entry
 
 
@@ -101,7 +106,8 @@ def preview(
         reader.on_page = first_pages.append  # REST: the answers themselves, for the live checks
     mapping = get_mapping(source.dialect, source.timezone)
     reasons: Counter[str] = Counter()
-    stream = reader.pages(start, now)
+    # A change feed is only peeked (FeedSource.peek): a fetch would lease a batch and delay the real sync.
+    stream = reader.peek() if source.kind == "feed" else reader.pages(start, now)  # type: ignore[attr-defined]
     try:
         for page in stream:
             result.records_per_page.append(len(page))

@@ -11,6 +11,7 @@ from pydantic_core import PydanticUndefined
 
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Condition
+from connectors.spec.feed import ACK_PLACEHOLDERS, FETCH_PLACEHOLDERS, FeedSpec, PeekSpec
 from connectors.spec.request import RequestSpec
 from connectors.spec.rest import (
     PLACEHOLDERS,
@@ -26,7 +27,10 @@ from connectors.spec.source import SourceConfig
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("a source entry (`sources:` item, or a `profiles:` entry it names)", SourceConfig),
     ("`rest:` (and `xml:`, kind xml: the same keys, `answer: xml`)", RestSpec),
-    ("`rest.request:` (and `rest.auth.request:`)", RequestSpec),
+    (
+        "`rest.request:` (and `rest.auth.request:`, `feed.fetch:`, `feed.ack:`, `feed.peek.request:`)",
+        RequestSpec,
+    ),
     ("`rest.records:` (and `soap.records:`)", RecordsSpec),
     ("`rest.paginator:` (and `soap.paginator:`)", PaginatorSpec),
     ("`rest.incremental:` (and `soap.incremental:`)", IncrementalSpec),
@@ -36,6 +40,8 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`soap:`", SoapSpec),
     ("`soap.login:`", SoapLoginSpec),
     ("`soap.faults:` (each item)", FaultRule),
+    ("`feed:`", FeedSpec),
+    ("`feed.peek:`", PeekSpec),
 ]
 _NAMES = {model: title for title, model in SECTIONS}
 
@@ -92,6 +98,12 @@ def markdown() -> str:
         + "; in a login request (and `soap.login.request`) `{login}` and `{password}` (the connection's). "
         "A value that is exactly one "
         "placeholder keeps its type; a key whose placeholder has no value is left out; `{{`, `}}` are braces.",
+        "",
+        "In `feed.fetch`: "
+        + ", ".join(f"`{{{p}}}`" for p in sorted(FETCH_PLACEHOLDERS))
+        + "; in `feed.ack`: "
+        + ", ".join(f"`{{{p}}}`" for p in sorted(ACK_PLACEHOLDERS))
+        + "; in `feed.peek.request`: `{batch_size}`.",
         "",
         "Durations are written `30s`, `15m`, `6h`, `1d`. Paths use the mappings' path language "
         "(`data.items`, `result[0].list`); in XML and SOAP answers, local names, attributes as `@name` "

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from connectors.spec.common import Duration, Spec
-from connectors.spec.legacy import FeedSpec
+from connectors.spec.feed import FeedSpec
 from connectors.spec.rest import RestSpec, XmlSpec
 from connectors.spec.soap import SoapSpec
 

@@ -85,20 +85,20 @@ def test_a_registry_entry_opens_a_feed_that_pages_through_everything(feed: Simul
 
 def test_upserts_and_deletions_become_raw_records(feed: SimulatorProcess) -> None:
     records = run(source(feed.url))
-    upserts = [r for r in records if r.record["_op"] == "upsert"]
-    deletions = [r for r in records if r.record["_op"] == "delete"]
+    upserts = [r for r in records if r.record["op"] == "upsert"]
+    deletions = [r for r in records if r.record["op"] == "delete"]
     assert len(upserts) + len(deletions) == len(records) and deletions
-    for raw in records:
-        assert raw.content_type == JSON and json.loads(raw.payload) == raw.record and raw.ack_id
+    for raw in records:  # each item as served, its ack id kept with its batch's (none here: chunked acks)
+        assert raw.content_type == JSON and json.loads(raw.payload) == raw.record
+        assert json.loads(raw.ack_id) == [None, raw.record["ack_id"]]
     for raw in deletions:
-        assert set(raw.record) == {"Id", "_op", "_occurredAt"}
-        assert raw.record["_occurredAt"].endswith("Z")
+        assert raw.record["record"] is None and raw.record["occurredAt"].endswith("Z")
     assert all(
-        {"Id", "DocCode", "LastModified", "Steps"} <= set(r.record)
+        {"Id", "DocCode", "LastModified", "Steps"} <= set(r.record["record"])
         for r in upserts
-        if r.record.get("DocCode")
+        if r.record["record"].get("DocCode")
     )
-    assert {r.record["Id"] for r in deletions} == {i for i, row in truth(feed).items() if row["deleted"]}
+    assert {r.record["id"] for r in deletions} == {i for i, row in truth(feed).items() if row["deleted"]}
 
 
 def test_a_run_that_is_not_acknowledged_is_read_again(feed: SimulatorProcess) -> None:
@@ -107,8 +107,9 @@ def test_a_run_that_is_not_acknowledged_is_read_again(feed: SimulatorProcess) ->
     assert run(src) == []  # still leased to the first run
     expire(feed)
     second = run(src)
-    assert [r.payload for r in second] == [r.payload for r in first]
-    assert not {r.ack_id for r in second} & {r.ack_id for r in first}
+    assert [r.record["seq"] for r in second] == [r.record["seq"] for r in first]
+    assert [r.record["record"] for r in second] == [r.record["record"] for r in first]
+    assert not {r.ack_id for r in second} & {r.ack_id for r in first}  # a new lease, new ack ids
     assert stats(feed)["redelivered"] == len(first)
 
 
@@ -166,13 +167,13 @@ def test_every_good_upsert_normalizes_and_deletions_are_recognized(feed: Simulat
             last[record_id] = "deleted"
             continue
         outcome = mapping.normalize(raw.record, NAME)
-        row = rows[raw.record["Id"]]
+        row = rows[raw.record["id"]]
         assert outcome.ok == (row["bad"] is None), (row, outcome.describe(NAME))
         d = outcome.dossier
         if d is None:
-            last[raw.record["Id"]] = "bad"
+            last[raw.record["id"]] = "bad"
             continue
-        assert d.source_updated_at == datetime.fromisoformat(raw.record["LastModified"])
+        assert d.source_updated_at == datetime.fromisoformat(raw.record["record"]["LastModified"])
         assert d.source_updated_at.utcoffset() == timedelta(hours=7)  # Z converted to Asia/Ho_Chi_Minh
         last[d.source_record_id] = d
     assert set(last) == set(rows)
@@ -197,12 +198,17 @@ def test_probe_authenticates_and_leases_nothing(feed: SimulatorProcess) -> None:
 
 def test_a_malformed_answer_or_event_is_reported_not_lost() -> None:
     with scripted_server([(200, {}, b'{"items": []}')]) as (url, _):
-        with pytest.raises(ProtocolError, match=f"^{NAME}: fetch: the answer has no list of events"):
+        with pytest.raises(ProtocolError, match=f"^{NAME}: fetch: no list of items at 'events': "):
             run(source(url))
     odd = {"ack_id": "7-1", "seq": 1, "op": "merge", "id": "x", "record": None}
-    answers = [(200, {}, json.dumps({"events": [odd]}).encode()), (200, {}, b'{"events": []}')]
+    answers = [
+        (200, {}, json.dumps({"events": [odd, "not an object"]}).encode()),
+        (200, {}, b'{"events": []}'),
+    ]
     with scripted_server(answers) as (url, _):
-        (raw,) = run(source(url))
+        raw, other = run(source(url))
     # Kept whole, so that it is quarantined with its payload and acknowledged like any other record.
-    assert raw.record == {"_op": "merge", "_event": odd} and raw.ack_id == "7-1"
-    assert not get_mapping("lgsp_feed").is_deleted(raw.record)
+    assert raw.record == odd and json.loads(raw.ack_id) == [None, "7-1"]
+    assert other.record == {"_item": "not an object"} and other.ack_id is None
+    mapping = get_mapping("lgsp_feed")
+    assert not mapping.is_deleted(raw.record) and not mapping.normalize(raw.record, NAME).ok

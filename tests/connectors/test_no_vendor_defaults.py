@@ -20,6 +20,7 @@ SIMULATOR_NAMES = {
     "LayDanhSachHoSo", "TuNgay", "DenNgay", "Trang", "SoBanGhi", "TongSo", "HoSo", "/soap?wsdl",  # SOAP
     "currPage", "pageSize", "lastPage", "TotalCount", "ErrorCode", "ErrorMessage", "tuNgay", "denNgay",  # XML
     "/DichVu/DanhSachHoSo.aspx", "/feed/fetch", "/feed/ack", "X-API-Key",  # legacy XML, feed
+    "events", "acked", "lease_seconds", "occurredAt", "_op", "_occurredAt", "upsert",  # the feed's answers
 }  # fmt: skip
 
 
@@ -52,9 +53,21 @@ def test_no_spec_default_is_a_name_from_a_vendor_s_api(model: type[BaseModel]) -
         assert not (_names_in(default) & SIMULATOR_NAMES), f"{model.__name__}.{name} defaults to {default!r}"
 
 
-def test_the_rest_connector_code_names_no_simulator_field() -> None:
+def test_the_connector_code_names_no_simulator_field() -> None:
+    """Every kind: REST, legacy XML, SOAP and change feeds."""
     for path in [
-        ROOT / "connectors" / n for n in ("rest.py", "auth.py", "templates.py", "http.py", "factory.py")
+        ROOT / "connectors" / n
+        for n in (
+            "rest.py",
+            "paging.py",
+            "soap.py",
+            "feed.py",
+            "safexml.py",
+            "auth.py",
+            "templates.py",
+            "http.py",
+            "factory.py",
+        )
     ]:
         literals = {
             node.value

@@ -129,13 +129,15 @@ def test_every_problem_of_the_rule_is_located(write_yaml: Callable[..., Path]) -
 def test_the_lgsp_feed_dialect() -> None:
     mapping = get_mapping("lgsp_feed")
     assert mapping.mapping.deleted is not None and mapping.mapping.deleted.equals == {"delete"}
-    deletion = {"Id": "abc", "_op": "delete", "_occurredAt": "2025-03-20T02:00:00Z"}
+    # Items as the feed serves them: a deletion carries no record.
+    deletion = {"ack_id": "3-9", "op": "delete", "id": "abc", "occurredAt": "2025-03-20T02:00:00Z", "record": None}
     assert mapping.is_deleted(deletion) and mapping.record_id(deletion) == "abc"
     # A deletion has no LastModified: its update time is when it was announced, in Vietnam time.
     assert mapping.updated_at(deletion) == datetime.fromisoformat("2025-03-20T09:00:00+07:00")
 
-    record = {**to_dialect(igate_record(), "Sở Tư pháp tỉnh Hải Dương"), "_op": "upsert"}
-    assert (record["Channel"], record["Status"], record["DateReceived"]) == (
+    dossier = to_dialect(igate_record(), "Sở Tư pháp tỉnh Hải Dương")
+    record = {"ack_id": "3-8", "op": "upsert", "id": dossier["Id"], "occurredAt": "x", "record": dossier}
+    assert (dossier["Channel"], dossier["Status"], dossier["DateReceived"]) == (
         2,
         "returned",
         "2025-03-12T01:15:00Z",

@@ -94,6 +94,11 @@ class Vendor:
     def stats(self) -> dict[str, Any]:
         return control(self.server.url, "stats", **self._tls())
 
+    def deleted(self) -> list[str]:
+        """The ids a change feed published and then deleted (`/_vendor/deleted`); none for other vendors."""
+        resp = requests.get(f"{self.server.url}/_vendor/deleted", timeout=30, **self._tls())
+        return resp.json() if resp.status_code == 200 else []
+
     def truth(self) -> list[dict[str, Any]]:
         return control(self.server.url, "truth", **self._tls())
 
