@@ -24,7 +24,7 @@ def preview(vendor: harness.Vendor) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("name", ["soap_login", "soap12_wsse", "xml_form"])
+@pytest.mark.parametrize("name", ["soap_login", "xml_form"])
 def test_a_preview_of_a_soap_or_xml_system_reads_as_a_sync_would_and_writes_nothing(
     name: str, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
