@@ -43,9 +43,8 @@ def chaos_registry(path: Path) -> Path:
     for profile in config.get("profiles", {}).values():
         for kind in ("rest", "soap", "xml", "feed"):
             spec = profile.get(kind)
-            if isinstance(spec, dict):
-                key = "paginator" if kind in ("rest", "xml") else None  # the REST language
-                target = spec.setdefault("paginator", {}) if key else spec
+            if isinstance(spec, dict):  # feeds in batches, every other kind through its paginator
+                target = spec if kind == "feed" else spec.setdefault("paginator", {})
                 target["batch_size" if kind == "feed" else "page_size"] = 50
     config["breakers"] = {"threshold": 5, "cooldown": "2s", "max_cooldown": "8s"}
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
