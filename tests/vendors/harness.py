@@ -171,6 +171,19 @@ def configure(vendor: Vendor, monkeypatch: Any, connection: dict[str, Any] | Non
     monkeypatch.setenv(f"AIRFLOW_CONN_{vendor.conn_id.upper()}", json.dumps(fields))
 
 
+def sync_with_revocation(
+    name: str, work: Path, monkeypatch: Any, revoke_at: int
+) -> tuple[Any, dict[str, Any]]:
+    """One sync of a vendor whose server drops every session (or token) at its `revoke_at`-th data request: the
+    sync's counts and the server's stats (what was asked, what was refused)."""
+    from onestop import pipeline
+
+    with started(name, work, "--revoke-at", str(revoke_at)) as vendor:
+        configure(vendor, monkeypatch)
+        counts = pipeline.sync(vendor.source)
+        return counts, vendor.stats()
+
+
 @dataclass
 class Comparison:
     dossiers: int = 0  # truth dossiers

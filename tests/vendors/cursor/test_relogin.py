@@ -8,7 +8,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from onestop import pipeline
 from tests.vendors import harness
 
 PAGES = "/api/ho_so/dong_bo"
@@ -17,10 +16,7 @@ PAGES = "/api/ho_so/dong_bo"
 def test_a_dropped_cookie_session_means_one_new_login_and_the_same_cursor(
     db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with harness.started("cursor", tmp_path, "--revoke-at", "2") as vendor:
-        harness.configure(vendor, monkeypatch)
-        counts = pipeline.sync(vendor.source)
-        stats = vendor.stats()
+    counts, stats = harness.sync_with_revocation("cursor", tmp_path, monkeypatch, revoke_at=2)
 
     assert counts.loaded == harness.COUNT
     assert [r["reason"].split()[0] for r in stats["refusals"]] == ["11"]

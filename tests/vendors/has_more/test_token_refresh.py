@@ -37,10 +37,7 @@ def test_a_token_is_renewed_before_it_expires(
 def test_a_revoked_token_is_replaced_and_the_page_asked_again(
     db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with harness.started("has_more", tmp_path, "--revoke-at", "2") as vendor:
-        harness.configure(vendor, monkeypatch)
-        counts = pipeline.sync(vendor.source)
-        stats = vendor.stats()
+    counts, stats = harness.sync_with_revocation("has_more", tmp_path, monkeypatch, revoke_at=2)
 
     assert counts.loaded == harness.COUNT
     assert [r["reason"] for r in stats["refusals"]] == ["invalid_token"]

@@ -9,17 +9,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from onestop import pipeline
 from tests.vendors import harness
 
 
 def test_a_dropped_session_means_one_new_login_and_the_same_page(
     db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with harness.started("post_pages", tmp_path, "--revoke-at", "3") as vendor:
-        harness.configure(vendor, monkeypatch)
-        counts = pipeline.sync(vendor.source)
-        stats = vendor.stats()
+    counts, stats = harness.sync_with_revocation("post_pages", tmp_path, monkeypatch, revoke_at=3)
 
     assert counts.loaded == harness.COUNT
     assert [r["reason"] for r in stats["refusals"]] == ["UNAUTHORIZED"]

@@ -9,7 +9,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from onestop import pipeline
 from tests.vendors import harness
 
 TOKEN = re.compile(r"<(?:\w+:)?SessionToken>([^<]+)</")
@@ -19,10 +18,7 @@ PAGE = re.compile(r"<(?:\w+:)?PageIndex>(\d+)</")
 def test_an_ended_session_means_one_new_login_and_the_same_page(
     db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with harness.started("soap_login", tmp_path, "--revoke-at", "2") as vendor:
-        harness.configure(vendor, monkeypatch)
-        counts = pipeline.sync(vendor.source)
-        stats = vendor.stats()
+    counts, stats = harness.sync_with_revocation("soap_login", tmp_path, monkeypatch, revoke_at=2)
 
     assert counts.loaded == harness.COUNT
     assert [r["reason"] for r in stats["refusals"]] == ["SessionExpired"]
