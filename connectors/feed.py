@@ -2,8 +2,8 @@
 acknowledged, deletions included.
 
 A feed keeps its own cursor (what is not yet acknowledged), so the run's window is ignored. Each item is staged
-as served, carrying its ack id (with its batch's id, as JSON text: the id keeps its type, a number stays a
-number); the pipeline acknowledges them only after the load has committed, so a crash in between means the
+as served but for its ack id, which travels beside it (with its batch's id, as JSON text: the id keeps its type,
+a number stays a number); the pipeline acknowledges them only after the load has committed, so a crash in between means the
 items come again (at-least-once; the merge makes it exactly-once).
 
 Leases run out: a run stops reading once half of its first lease has gone (READ_SHARE), leaving the rest for
@@ -102,6 +102,10 @@ class FeedSource:
         # visible to administrators, instead of vanishing.
         record = item if isinstance(item, dict) else {"_item": item}
         ack_id = get_path(record, self.spec.ack_id)
+        if self.spec.ack_id in record:
+            # Delivery metadata (many feeds hand out a new ack id with each lease): kept beside the record, not in
+            # it, so that an item delivered again is the same record (the same staged text, quarantine row, hash).
+            record = {k: v for k, v in record.items() if k != self.spec.ack_id}
         return RawRecord(
             record,
             jsontext.dumps(record),

@@ -130,7 +130,13 @@ def test_the_lgsp_feed_dialect() -> None:
     mapping = get_mapping("lgsp_feed")
     assert mapping.mapping.deleted is not None and mapping.mapping.deleted.equals == {"delete"}
     # Items as the feed serves them: a deletion carries no record.
-    deletion = {"ack_id": "3-9", "op": "delete", "id": "abc", "occurredAt": "2025-03-20T02:00:00Z", "record": None}
+    deletion = {
+        "ack_id": "3-9",
+        "op": "delete",
+        "id": "abc",
+        "occurredAt": "2025-03-20T02:00:00Z",
+        "record": None,
+    }
     assert mapping.is_deleted(deletion) and mapping.record_id(deletion) == "abc"
     # A deletion has no LastModified: its update time is when it was announced, in Vietnam time.
     assert mapping.updated_at(deletion) == datetime.fromisoformat("2025-03-20T09:00:00+07:00")
