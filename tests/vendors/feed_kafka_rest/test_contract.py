@@ -1,5 +1,5 @@
-"""The HUB-HD feed holds its contract, spoken directly (no connector speaks a consumer-group feed of this shape
-yet, see PENDING.md): client-credentials tokens, leased batches acknowledged by a commit of offsets, items that
+"""The HUB-HD feed holds its contract, spoken directly, without the connector (test_vendors onboards it):
+client-credentials tokens, leased batches acknowledged by a commit of offsets, items that
 come again after their lease, a peek that leases nothing, refusals as {"error_code", "message"}, counted; and
 the feed's final state (last UPSERT per key, TOMBSTONEs removing) goes through hub_feed.yaml to exactly the truth.
 """

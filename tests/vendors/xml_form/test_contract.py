@@ -1,4 +1,4 @@
-"""HSMC 2.x holds its contract, spoken directly (no connector speaks XML-over-a-form yet, see PENDING.md): a login
+"""HSMC 2.x holds its contract, spoken directly, without the connector (test_vendors onboards it): a login
 form gives a session id, searches are form POSTs answered in Windows-1258 XML, every mistake is an error code
 inside HTTP 200 (or Tomcat's own page for a wrong method), counted; and every served <HO_SO> goes through
 hsmc_xml.yaml to exactly the ground truth."""
