@@ -37,7 +37,10 @@ def compare(source: SoapSource, n: int, record_element: str = "HoSo") -> SoapPar
     resp = requests.post(
         svc.address,
         data=etree.tostring(envelope),
-        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{svc.actions["LayDanhSachHoSo"]}"'},
+        headers={
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{svc.actions["LayDanhSachHoSo"]}"',
+        },
         timeout=600,
     )
     resp.raise_for_status()

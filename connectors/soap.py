@@ -247,8 +247,8 @@ class SoapSource(PagedSource):
         except ConfigError:
             raise
         except Exception as exc:  # zeep validates the arguments against the WSDL: the spec's names are wrong
-            raise ConfigError(
-                f"source {self.name}: {operation} in the WSDL does not take {arguments}: "
+            raise ConfigError(  # the names only: a login's values are credentials
+                f"source {self.name}: {operation} in the WSDL does not take {_names(arguments)}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         action = svc.actions.get(operation, "")
@@ -337,6 +337,13 @@ class SoapSource(PagedSource):
                     raise
                 self.authenticator.invalidate()
         raise AssertionError("unreachable")
+
+
+def _names(value: Any) -> Any:
+    """A request's element names, nested, without their values."""
+    if isinstance(value, dict):
+        return {k: _names(v) for k, v in value.items()}
+    return "…"
 
 
 def _fault_status(answer: Answer) -> bool:

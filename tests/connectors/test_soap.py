@@ -191,8 +191,9 @@ def test_configuration_that_does_not_fit_is_a_config_error(
     )
     with pytest.raises(
         ConfigError, match=rf"source {NAME}: LayDanhSachHoSo in the WSDL does not take .*'Page'"
-    ):
+    ) as caught:
         misnamed.probe()
+    assert "'SoBanGhi': '…'" in str(caught.value)  # names only: a login's values would be credentials
     wrong_operation, _ = open_source(sim, operation="XoaHoSo")
     with pytest.raises(ConfigError, match=rf"^source {NAME}: no port of the WSDL has \['XoaHoSo'\]; it has "):
         wrong_operation.probe()
