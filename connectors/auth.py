@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.connection import Connection
 from connectors.errors import AuthError
@@ -19,6 +19,7 @@ from connectors.spec.auth import AuthSpec
 from connectors.spec.common import get_path
 from schemas.personal_data import quote_answer
 
+T = TypeVar("T")
 RENEWABLE = frozenset({"oauth2_client_credentials", "oauth2_password", "login"})
 DEFAULT_TTL_S = 300.0  # a token whose lifetime nobody states is renewed this often
 
@@ -98,16 +99,23 @@ class Authenticator:
         kwargs["headers"] = headers
         return kwargs
 
-    def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
-        """client.json() with these credentials; a token refused mid-sync is renewed once."""
+    def renewing(self, call: Callable[[], T]) -> T:
+        """`call()`; when the system refuses the token mid-sync (an AuthError), it is renewed once and `call` made
+        again (`call` reads the token afresh)."""
         for attempt in (1, 2):
             try:
-                return self.client.json(method, path, operation=operation, **self.apply(dict(kwargs)))
+                return call()
             except AuthError:
                 if attempt == 2 or not self.renewable:
                     raise
                 self.invalidate()
         raise AssertionError("unreachable")
+
+    def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
+        """client.json() with these credentials; a token refused mid-sync is renewed once."""
+        return self.renewing(
+            lambda: self.client.json(method, path, operation=operation, **self.apply(dict(kwargs)))
+        )
 
     # --- fetching tokens -----------------------------------------------------------------------------------
 

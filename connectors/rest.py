@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from connectors.auth import Authenticator
 from connectors.base import XML, RawRecord
 from connectors.connection import Connection
-from connectors.errors import AuthError, ProtocolError
+from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient, parse_json
 from connectors.paging import PagedSource
 from connectors.safexml import read_answer
@@ -60,7 +60,8 @@ class RestSource(PagedSource):
         self, values: dict[str, Any], next_url: str | None
     ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
         """One page's call with credentials; a token the system refuses mid-sync is renewed once."""
-        for attempt in (1, 2):
+
+        def once() -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
             if self._uses_token:
                 values["token"] = self.authenticator.token()
             if next_url is None:
@@ -72,13 +73,9 @@ class RestSource(PagedSource):
                     {"headers": render(self.spec.request.headers, values) or None},
                 )
             kwargs = self.authenticator.apply(kwargs)
-            try:
-                document, answer, raw = self.client.call(
-                    method, path, operation="page", read=lambda a: self._read("page", a), **kwargs
-                )
-                return method, path, document, answer, raw
-            except AuthError:
-                if attempt == 2 or not self.authenticator.renewable:
-                    raise
-                self.authenticator.invalidate()
-        raise AssertionError("unreachable")
+            document, answer, raw = self.client.call(
+                method, path, operation="page", read=lambda a: self._read("page", a), **kwargs
+            )
+            return method, path, document, answer, raw
+
+        return self.authenticator.renewing(once)

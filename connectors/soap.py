@@ -324,19 +324,16 @@ class SoapSource(PagedSource):
         self, values: dict[str, Any], next_url: str | None
     ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
         """One page; a session the system ends mid-sync (a fault meaning auth) is renewed once."""
-        for attempt in (1, 2):
+
+        def once() -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
             if self.spec.login is not None:
                 values["token"] = self.authenticator.token()
-            try:
-                document, answer, raw = self.call(
-                    self.spec.operation, self.spec.request, values, "page", self.spec.records.path
-                )
-                return "POST", answer.url, document, answer, raw
-            except AuthError:
-                if attempt == 2 or self.spec.login is None:
-                    raise
-                self.authenticator.invalidate()
-        raise AssertionError("unreachable")
+            document, answer, raw = self.call(
+                self.spec.operation, self.spec.request, values, "page", self.spec.records.path
+            )
+            return "POST", answer.url, document, answer, raw
+
+        return self.authenticator.renewing(once)
 
 
 def _names(value: Any) -> Any:
