@@ -16,13 +16,24 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
+class Defect:
+    """Something wrong inside one record that the mapping must not see (a duplicate key, NaN, a NUL): the record
+    is quarantined naming `field`, the rest of its page goes on."""
+
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One record as fetched: parsed for the mapping, and its verbatim text for staging."""
+    """One record as fetched: parsed for the mapping, and its text as the source sent it, for staging."""
 
     record: dict[str, Any]  # a JSON object, or mappings.element_to_dict() of an XML element
-    payload: str  # kept verbatim in onestop.staging (JSON text, or the record element's XML)
+    payload: str  # kept in onestop.staging as sent (JSON text, or the record element's XML); see connectors.jsonpage
     content_type: str = JSON
     ack_id: str | None = None  # change feeds: what to acknowledge once the load has committed
+    defects: tuple[Defect, ...] = ()  # what quarantines this record before any mapping reads it
+    sha256: str | None = None  # of the whole record, when `payload` keeps only its beginning
 
 
 class Source(Protocol):

@@ -47,5 +47,37 @@ class ProtocolError(ConnectorError):
     """An answer we cannot use: wrong shape, an error inside HTTP 200, a body over the size cap."""
 
 
+class RefusedAnswer(ProtocolError):
+    """An answer refused as a whole for what it is (not JSON or XML, nested too deep, over the cap, a DTD, a SOAP
+    Fault): `excerpt` is its beginning, for the administrator; `offset` the byte where reading stopped."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        message: str,
+        *,
+        excerpt: bytes | None = None,
+        offset: int | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(endpoint, message, http_status=http_status)
+        self.message, self.excerpt, self.offset = message, excerpt, offset
+        self.page: int | None = None
+
+    def on_page(self, page: int) -> RefusedAnswer:
+        """The same refusal, saying which page of the run it was."""
+        if self.page is not None:
+            return self
+        again = RefusedAnswer(
+            self.endpoint,
+            f"page {page}: {self.message}",
+            excerpt=self.excerpt,
+            offset=self.offset,
+            http_status=self.http_status,
+        )
+        again.page = page
+        return again
+
+
 class ConfigError(Exception):
     """The registry or a connection is wrong; says which entry and which field."""

@@ -7,7 +7,7 @@ a time as a stream; nothing holds more than one page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connectors.base import JSON, RawRecord
-from connectors.errors import AuthError, ProtocolError, TransientError
+from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
+from connectors.jsonpage import EXCERPT
 from connectors.spec.common import as_text, get_path, has_path
 from connectors.spec.rest import ErrorRule, PagedSpec
 from mappings.dates import format_datetime
@@ -26,6 +27,9 @@ from schemas import jsontext
 from schemas.personal_data import quote_answer
 
 ERRORS = {"auth": AuthError, "transient": TransientError, "error": ProtocolError}
+MAX_SKIPPED_IN_A_ROW = (
+    10  # refused pages skipped one after another before the run gives up (a system gone bad)
+)
 
 
 @dataclass
@@ -80,6 +84,10 @@ class PagedSource:
     client: HttpClient
     tz: ZoneInfo
     on_page: Any = None  # called with each PageRead (preview)
+    # Set when an administrator asked to skip refused pages: called with each refusal and where it was, and
+    # the read goes on past it (connectors.store.refusals); otherwise a refused page fails the read.
+    on_refused: Callable[[RefusedAnswer, dict[str, Any]], None] | None = None
+    _page_no = 0  # pages asked for in this read, refused ones included
 
     def _fetch(
         self, values: dict[str, Any], next_url: str | None
@@ -101,8 +109,10 @@ class PagedSource:
                 found = f"the answer's keys are {sorted(document)[:20]}"
             else:
                 found = f"found {type(records).__name__}"
-            raise ProtocolError(
-                self.name, f"{where}: no list of records at {spec.path or '(the answer)'!r}: {found}"
+            raise RefusedAnswer(
+                self.name,
+                f"no list of records at {spec.path or '(the answer)'!r}: {found}",
+                excerpt=jsontext.dumps(document).encode("utf-8", "surrogatepass")[:EXCERPT],
             )
         if spec.filter is not None:
             records = [r for r in records if spec.filter.holds(r)]
@@ -118,14 +128,17 @@ class PagedSource:
     def read(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[PageRead]:
         """Every page of the window, slice after slice (`incremental.step`), as asked for and answered."""
         step = self.spec.incremental.step if self.spec.incremental else None
-        number = 0
+        number, self._page_no = 0, 0
         for start, end in slices(window_start, window_end, step):
-            for page in self._read_slice(start, end):
-                number += 1
-                page.number = number
-                if self.on_page is not None:
-                    self.on_page(page)
-                yield page
+            try:
+                for page in self._read_slice(start, end):
+                    number += 1
+                    page.number = number
+                    if self.on_page is not None:
+                        self.on_page(page)
+                    yield page
+            except RefusedAnswer as exc:
+                raise exc.on_page(self._page_no) from exc
 
     def _read_slice(self, start: datetime | None, end: datetime | None) -> Iterator[PageRead]:
         pager = self.spec.paginator
@@ -137,19 +150,35 @@ class PagedSource:
             "offset": 0,
             "cursor": None,
         }
-        pages, seen = 0, 0
+        pages, seen, refused_in_a_row = 0, 0, 0
         next_url: str | None = None
         followed: set[str] = set()
         while True:
             where = f"page {pages + 1}"
-            method, path, document, answer, raw = self._fetch(values, next_url)
-            if raw is None:
-                records = self._records(document, where)
-                raw = [RawRecord(r, jsontext.dumps(r), JSON) for r in records]
-            else:  # XML: the records came with the answer
-                if self.spec.records.filter is not None:
-                    raw = [r for r in raw if self.spec.records.filter.holds(r.record)]
-                records = [r.record for r in raw]
+            self._page_no += 1
+            try:
+                method, path, document, answer, raw = self._fetch(values, next_url)
+            except RefusedAnswer as exc:
+                if self.on_refused is None or refused_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                    raise
+                refused_in_a_row += 1
+                pages += 1
+                where_skipped = {"window": [start, end], "page": pages, "page_size": pager.page_size}
+                if pager.type in ("page_number", "offset"):  # the next page can be asked for without this one
+                    where_skipped.update(page_value=values["page"], offset=seen)
+                    self.on_refused(exc.on_page(self._page_no), where_skipped)
+                    seen += pager.page_size
+                    values["page"], values["offset"] = pager.base + pages, seen
+                    continue
+                # a cursor or a next link comes in the refused answer itself: the rest of the slice is skipped
+                self.on_refused(exc.on_page(self._page_no), {**where_skipped, "rest_of_window": True})
+                return
+            refused_in_a_row = 0
+            if raw is None:  # the records path leads to no list: say what the answer holds
+                raw = [RawRecord(r, jsontext.dumps(r), JSON) for r in self._records(document, where)]
+            if self.spec.records.filter is not None:
+                raw = [r for r in raw if self.spec.records.filter.holds(r.record)]
+            records = [r.record for r in raw]
             pages += 1
             seen += len(records)
             yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)

@@ -12,7 +12,8 @@ from connectors.auth import Authenticator
 from connectors.base import XML, RawRecord
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
-from connectors.http import Answer, HttpClient, parse_json
+from connectors.http import Answer, HttpClient
+from connectors.jsonpage import PageReader
 from connectors.paging import PagedSource
 from connectors.safexml import read_answer
 from connectors.spec.rest import RestSpec
@@ -32,6 +33,7 @@ class RestSource(PagedSource):
             spec.auth, conn, client, check=self.check, answer=spec.answer, charset=spec.charset
         )
         self._uses_token = "token" in spec.request.names()
+        self._pages = PageReader(name, spec.records.path)
 
     def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer, list[RawRecord] | None]:
         """The answer's document (XML: all but the records), checked against the error rules, and an XML
@@ -42,9 +44,9 @@ class RestSource(PagedSource):
             return document, answer, [RawRecord(record, text, XML) for record, text in found]
         declared = answer.charset
         charset = self.spec.charset or (declared if declared and declared.lower() not in _UTF8 else None)
-        document = parse_json(self.name, operation, answer, charset)
+        document, raw = self._pages.read(answer.body, operation, charset)
         self.check(operation, document)
-        return document, answer, None
+        return document, answer, raw
 
     # --- requests --------------------------------------------------------------------------------------------
 

@@ -126,12 +126,24 @@ def sync(
     source: Annotated[list[str] | None, typer.Argument(help="source names (default: all)")] = None,
     since: Annotated[datetime | None, typer.Option(help="read from this time (a backfill)")] = None,
     until: Annotated[datetime | None, typer.Option(help="read up to this time")] = None,
+    skip_refused: Annotated[
+        bool,
+        typer.Option(
+            help="read past pages the source serves that cannot be read at all (not JSON/XML, a DTD, a SOAP Fault…):"
+            " each is recorded (onestop.attempt, admin_action) and the watermark moves on"
+        ),
+    ] = False,
     verbose: bool = False,
 ) -> None:
     """Sync sources without Airflow (plan, extract, load), printing each run's counts. A source that fails says
-    why in one line (the system's own words; --verbose for the traceback) and the others go on; exit 1."""
-    from connectors.errors import ConfigError, ConnectorError
-    from onestop import pipeline, registry
+    why in one line (the system's own words, personal data masked; --verbose for the traceback) and the others
+    go on; exit 1 if any failed."""
+    import getpass
+
+    from connectors.errors import ConfigError
+    from connectors.store import refusals
+    from onestop import db, pipeline, registry
+    from schemas.personal_data import quote_answer
 
     _logging(verbose)
     names = source or registry.load().names()
@@ -140,11 +152,19 @@ def sync(
     with embedded_db.running():
         for name in names:
             try:
+                if skip_refused:
+                    registry.load().source(name)  # an unknown name fails here, before any request is kept
+                    with db.connect(autocommit=True) as conn:
+                        refusals.request_skip(
+                            conn, name, f"cli:{getpass.getuser()}", "onestop sync --skip-refused"
+                        )
                 counts = pipeline.sync(name, interval=interval)
-            except (ConnectorError, ConfigError) as exc:
+            except Exception as exc:  # one source's failure, whatever it is, never stops the others
                 if verbose:
                     logging.getLogger("onestop.cli").exception("sync %s failed", name)
-                print(json.dumps({"source": name, "error": type(exc).__name__, "message": str(exc)},
+                known = isinstance(exc, ConfigError) or hasattr(exc, "endpoint")
+                message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+                print(json.dumps({"source": name, "error": type(exc).__name__, "message": quote_answer(message)},
                                  ensure_ascii=False), file=sys.stderr)  # fmt: skip
                 failed += 1
                 continue

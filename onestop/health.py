@@ -23,7 +23,7 @@ LEVELS: dict[str, int] = {"ok": 0, "warning": 1, "critical": 2}
 
 @dataclass(frozen=True)
 class Finding:
-    """One broken rule of one source: `rule` is freshness | error_rate | breaker (an alert's key)."""
+    """One broken rule of one source: `rule` is freshness | error_rate | refused | breaker (an alert's key)."""
 
     rule: str
     level: Level
@@ -46,6 +46,7 @@ class SourceHealth:
     breaker: str  # closed | open | half_open
     freshness: timedelta  # the source's deadline for a successful sync
     max_error_rate: float
+    refused: str | None = None  # the latest page refused as a whole, while open: it blocks the source's sync
     level: Level = "ok"
     problems: list[str] = field(default_factory=list)  # human text, one per finding
     findings: list[Finding] = field(default_factory=list)  # the same, with the rule and level of each
@@ -124,7 +125,10 @@ SELECT src.source,
        COALESCE(today.n, 0),
        COALESCE(runs.fetched, 0),
        COALESCE(quarantined.n, 0) + COALESCE(undelivered.n, 0) + COALESCE(runs.failed, 0),
-       COALESCE((SELECT c.state FROM onestop.circuit c WHERE c.endpoint = src.source), 'closed')
+       COALESCE((SELECT c.state FROM onestop.circuit c WHERE c.endpoint = src.source), 'closed'),
+       (SELECT a.message FROM onestop.attempt a
+         WHERE a.excerpt IS NOT NULL AND a.state = 'open' AND a.endpoint = src.source
+         ORDER BY a.at DESC LIMIT 1)
   FROM src
   LEFT JOIN runs USING (source)
   LEFT JOIN quarantined USING (source)
@@ -143,7 +147,7 @@ def source_health(
     rows = {row[0]: row[1:] for row in conn.execute(_SOURCES_SQL, params).fetchall()}
     out = []
     for s in config.sources:
-        last_success, mark, today, fetched, failed, breaker = rows[s.name]
+        last_success, mark, today, fetched, failed, breaker, refused = rows[s.name]
         h = SourceHealth(
             source=s.name,
             title=s.title,
@@ -159,6 +163,7 @@ def source_health(
             breaker=breaker,
             freshness=s.freshness,
             max_error_rate=s.max_error_rate,
+            refused=refused,
         )
         h.findings = judge(h, now)
         h.problems = [f.message for f in h.findings]
@@ -186,6 +191,15 @@ def judge(h: SourceHealth, now: datetime) -> list[Finding]:
                 "warning",
                 f"error rate {h.error_rate:.1%} in the last 24h ({h.failed_24h:,} failed, {h.fetched_24h:,}"
                 f" fetched), threshold {h.max_error_rate:.1%}",
+            )
+        )
+    if h.refused is not None:
+        findings.append(
+            Finding(
+                "refused",
+                "critical",
+                f"{h.refused} — every run stops at this page until it is fixed at the source or skipped"
+                f" (`onestop sync {h.source} --skip-refused`, or Bỏ qua in the console)",
             )
         )
     if h.breaker == "open":

@@ -20,26 +20,28 @@ from pathlib import Path
 
 import psycopg
 
-from connectors.base import JSON, read_ahead
+from connectors.base import JSON, Defect, RawRecord, read_ahead
 from connectors.connection import get_connection
-from connectors.errors import ConfigError, ConnectorError
+from connectors.errors import ConfigError, ConnectorError, RefusedAnswer
 from connectors.factory import open_source
 from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, to_portal, to_progress
-from connectors.store import outbox, runs, staging, status
+from connectors.store import outbox, refusals, runs, staging, status
 from connectors.store.attempts import AttemptRecorder
 from connectors.store.breaker import BreakerSettings, DatabaseBreaker
 from connectors.store.merge import BadRow, DeletedRow, GoodRow, Loader
 from connectors.store.message_log import MessageLog, export_anchors
 from connectors.store.runs import RunCounts, RunPlan
 from mappings import get_mapping
+from mappings.compiler import Outcome
+from mappings.errors import FieldError
 from onestop import progress, registry, settings
 from onestop.chaos import failpoints
 from onestop.db import connect
 from onestop.embedded_db import database_url
 from schemas import jsontext
 from schemas.dossier import citizen_id_hash, content_hash, dossier_uid
-from schemas.personal_data import mask_data, mask_text
+from schemas.personal_data import MESSAGE_CAP, mask_data, mask_text, quote_answer
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +64,73 @@ def plan(
             interval=interval,
         )
         run_id = runs.create_run(conn, source.name, window, airflow_run_id)
+        for gone in runs.fail_interrupted(conn, source.name, run_id):
+            log.warning(
+                "%s: run %s never finished (its process was killed): marked failed", source.name, gone
+            )
     log.info("%s: run %s reads %s .. %s", source.name, run_id, window[0], window[1])
     return RunPlan(run_id, source.name, window[0], window[1])
+
+
+def failed(run_id: int, exc: BaseException) -> None:
+    """A step of the run failed: the run ends `failed` with the error (masked, capped), a refused page is kept
+    for the console, and a skip request the run had taken is marked failed. Never raises: the error that
+    brought us here is the one to report."""
+    try:
+        with connect(autocommit=True) as conn:
+            message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ConnectorError) else str(exc)
+            conn.execute(
+                "UPDATE onestop.sync_run SET state = 'failed', error = %s, finished_at = clock_timestamp()"
+                " WHERE run_id = %s AND state <> 'loaded'",
+                (quote_answer(message, MESSAGE_CAP), run_id),
+            )
+            source = runs.get_plan(conn, run_id).source
+            if isinstance(exc, RefusedAnswer):
+                refusals.record(conn, run_id, exc)
+            refusals.after_run(conn, source, run_id, loaded=False)
+    except Exception:  # the database itself is gone: Airflow's own records still say the task failed
+        log.exception("run %s: could not record its failure", run_id)
 
 
 def extract(run_id: int) -> int:
     """Fetch the run's window page by page and COPY each raw record into staging. Returns records staged.
 
     One transaction: a retry after a failure starts the run's staging afresh, nothing half-staged remains.
+    A failure ends the run `failed` with its error (a refused page kept for the console), then propagates.
     """
+    try:
+        return _extract(run_id)
+    except BaseException as exc:
+        failed(run_id, exc)
+        raise
+
+
+def _skipping(url: str, reader: object, source: str, run_id: int) -> None:
+    """When an administrator asked to skip refused pages, the reader reads past them, each recorded and listed
+    in the request's result (paged systems: a change feed's items come again until acknowledged)."""
+    if not hasattr(reader, "on_refused"):
+        return
+    with connect(url, autocommit=True) as conn:
+        taken = refusals.take_skip(conn, source, run_id)
+    if taken is None:
+        return
+    action_id, actor = taken
+    skipped: list[dict] = []
+
+    def on_refused(exc: RefusedAnswer, where: dict) -> None:
+        with connect(url, autocommit=True) as conn:
+            attempt = refusals.record(conn, run_id, exc, state="skipped", actor=actor)
+            skipped.append({"attempt": attempt, "error": quote_answer(str(exc), 1024), **where})
+            refusals.note_skipped(conn, action_id, skipped)
+        log.warning("%s: run %s skipped a refused page (asked by %s): %s", source, run_id, actor, exc)
+
+    reader.on_refused = on_refused  # type: ignore[attr-defined]
+
+
+def _extract(run_id: int) -> int:
     url = database_url()
     with connect(url) as conn:
-        run = runs.get_plan(conn, run_id)
+        run = runs.get_plan(conn, run_id, lock=True)
         source = registry.load().source(run.source)
         id_of = get_mapping(source.dialect, source.timezone).record_id
         recorder = AttemptRecorder(url, run_id)
@@ -81,6 +138,7 @@ def extract(run_id: int) -> int:
         message_log = open_message_log(url)
         try:
             reader = open_source(source, recorder, breaker=breaker)
+            _skipping(url, reader, source.name, run_id)
             runs.set_state(conn, run_id, "extracting")
             pages = 0
             acks: list[str] = []
@@ -100,7 +158,7 @@ def extract(run_id: int) -> int:
                     for raw in page:
                         if raw.ack_id is not None:
                             acks.append(raw.ack_id)
-                        yield id_of(raw.record), raw.content_type, raw.payload
+                        yield id_of(raw.record), raw.content_type, raw.payload, defects_json(raw)
                 bar.done()
 
             staged = staging.stage(conn, run_id, records())
@@ -125,6 +183,33 @@ def _error_class(reasons: list[str]) -> str:
     return "InvalidValue"
 
 
+def defects_json(raw: RawRecord) -> str | None:
+    """What staging keeps of a record's defects: [{field, reason}], the whole record's SHA-256 when cut."""
+    if not raw.defects:
+        return None
+    found: list[dict[str, str]] = [{"field": d.field, "reason": mask_text(d.reason)} for d in raw.defects]
+    if raw.sha256:
+        found.append({"field": "(record)", "reason": "", "sha256": raw.sha256})
+    return jsontext.dumps(found)
+
+
+def _defect_outcome(mapping, record_id: str | None, defects: list[dict]) -> tuple[object, str | None]:
+    """A record with defects: quarantined naming each field, before any mapping reads it."""
+    errors = [FieldError(d["field"], d["field"], d["reason"]) for d in defects if d.get("reason")]
+    digest = next((d["sha256"] for d in defects if d.get("sha256")), None)
+    return Outcome(record_id, None, None, errors), digest
+
+
+def payload_defects(payload: str, content_type: str) -> list[Defect]:
+    """What a stored payload carries that quarantines it whatever its mapping says (a re-drive checks it again:
+    a duplicate key or NaN does not go away by itself)."""
+    if content_type != JSON:
+        return []
+    from connectors.jsonpage import read_record
+
+    return read_record(payload)[1]
+
+
 def parse_payload(payload: str, content_type: str) -> dict:
     """A staged record's text back into the dict its dialect's mapping reads."""
     if content_type == JSON:
@@ -146,12 +231,17 @@ def normalize_chunk(
 ) -> tuple[list[GoodRow], list[BadRow], list[DeletedRow]]:
     """Staged rows → rows for the merge, the bad ones with every failing field, and announced deletions."""
     good, bad, deleted = [], [], []
-    for seq, staged_id, content_type, payload in rows:
-        try:
-            record = parse_payload(payload, content_type)
-        except ValueError as exc:  # not JSON / not XML: quarantined like any bad record, never a crash
+    for seq, staged_id, content_type, payload, *rest in rows:
+        digest = None
+        if rest and rest[0]:  # defects found while reading the page: the mapping never sees this record
             record = None
-            outcome = mapping.unreadable(f"payload is not {content_type}: {exc}")
+            outcome, digest = _defect_outcome(mapping, staged_id, jsontext.loads(rest[0]))
+        else:
+            try:
+                record = parse_payload(payload, content_type)
+            except ValueError as exc:  # not JSON / not XML: quarantined like any bad record, never a crash
+                record = None
+                outcome = mapping.unreadable(f"payload is not {content_type}: {exc}")
         if record is not None and mapping.is_deleted(record):
             record_id = mapping.record_id(record) or staged_id
             if record_id:
@@ -187,7 +277,7 @@ def normalize_chunk(
                 )
             )
         else:
-            payload_hash = hashlib.sha256(payload.encode()).hexdigest()
+            payload_hash = digest or hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
             record_id = outcome.record_id or staged_id or f"?{payload_hash[:16]}"
             errors = [asdict(e) for e in outcome.errors]
             for e in outcome.errors:
@@ -250,11 +340,22 @@ def normalized(
 
 
 def load(run_id: int) -> RunCounts:
-    """Normalize the run's staged records and merge them; the watermark moves in the same transaction."""
+    """Normalize the run's staged records and merge them; the watermark moves in the same transaction.
+    A failure ends the run `failed` with its error, then propagates (its staging stays for a retry)."""
+    try:
+        counts = _load(run_id)
+    except BaseException as exc:
+        failed(run_id, exc)
+        raise
+    acknowledge(run_id)
+    return counts
+
+
+def _load(run_id: int) -> RunCounts:
     # Staging is read on a second connection; the load's own transaction is fed by a writer thread, so the
     # server parses chunk n (COPY) while this thread normalizes chunk n + 1.
     with connect() as conn, connect(autocommit=True) as reader, ThreadPoolExecutor(1) as writer:
-        run = runs.get_plan(conn, run_id)
+        run = runs.get_plan(conn, run_id, lock=True)
         source = registry.load().source(run.source)
         loader = Loader(conn, source.name, run_id, watermark_on=source.watermark_field)
         bar = progress.task(f"{source.name}: normalize + load")
@@ -272,10 +373,10 @@ def load(run_id: int) -> RunCounts:
             copying.result()
         counts = loader.finish()
         runs.record_counts(conn, run_id, counts)
+        refusals.after_run(conn, source.name, run_id, loaded=True)
         bar.done()
     log.info("%s: run %s %s", run.source, run_id, counts.as_dict())
     failpoints.reached("after_commit")  # data and watermark committed; no feed ack, no delivery yet
-    acknowledge(run_id)
     return counts
 
 
@@ -304,13 +405,8 @@ def acknowledge(run_id: int) -> int:
 def sync(source_name: str, **plan_kwargs) -> RunCounts:
     """plan + extract + load, for the CLI and tests (Airflow runs them as separate tasks)."""
     run = plan(source_name, **plan_kwargs)
-    try:
-        extract(run.run_id)
-        return load(run.run_id)
-    except Exception as exc:
-        with connect() as conn:
-            runs.set_state(conn, run.run_id, "failed", error=mask_text(f"{type(exc).__name__}: {exc}"))
-        raise
+    extract(run.run_id)
+    return load(run.run_id)
 
 
 @dataclass

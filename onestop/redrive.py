@@ -98,7 +98,7 @@ def _redrive(
         passing = []
         for qid, _source, record_id, content_type, payload in items:
             try:
-                ok = (
+                ok = not pipeline.payload_defects(payload, content_type) and (
                     mapping.normalize(pipeline.parse_payload(payload, content_type), name).dossier is not None
                 )
             except ValueError:
@@ -112,7 +112,7 @@ def _redrive(
         now = datetime.now(UTC)
         with connect() as conn:
             run_id = runs.create_run(conn, name, (now, now), "redrive")
-            staging.stage(conn, run_id, ((rid, ctype, payload) for _, rid, ctype, payload in passing))
+            staging.stage(conn, run_id, ((rid, ctype, payload, None) for _, rid, ctype, payload in passing))
             runs.set_extracted(conn, run_id, pages=0, ack_ids=[])
         pipeline.load(run_id)
         with connect() as conn:

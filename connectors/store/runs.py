@@ -77,9 +77,27 @@ def create_run(
     return row[0]
 
 
-def get_plan(conn: psycopg.Connection, run_id: int) -> RunPlan:
+def fail_interrupted(conn: psycopg.Connection, source: str, run_id: int) -> list[int]:
+    """Earlier runs of `source` that never ended (their process was killed mid-way): marked failed, so that no
+    run stays `planned` or `extracting` for ever. An extract or a load at work holds its run's row locked
+    (SKIP LOCKED passes it by); a source's sync runs never overlap (max_active_runs=1)."""
+    rows = conn.execute(
+        "UPDATE onestop.sync_run SET state = 'failed', finished_at = clock_timestamp(),"
+        " error = 'interrupted: the run never finished (its process ended mid-way); run ' || %s || ' took over'"
+        " WHERE run_id IN (SELECT run_id FROM onestop.sync_run WHERE source = %s AND run_id < %s"
+        "                  AND state IN ('planned', 'extracting', 'extracted') FOR UPDATE SKIP LOCKED)"
+        " RETURNING run_id",
+        (run_id, source, run_id),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def get_plan(conn: psycopg.Connection, run_id: int, *, lock: bool = False) -> RunPlan:
+    """The run's source and window; `lock`: held until the caller's transaction ends (a step at work)."""
     row = conn.execute(
-        "SELECT source, window_start, window_end FROM onestop.sync_run WHERE run_id = %s", (run_id,)
+        "SELECT source, window_start, window_end FROM onestop.sync_run WHERE run_id = %s"
+        + (" FOR UPDATE" if lock else ""),
+        (run_id,),
     ).fetchone()
     if row is None:
         raise LookupError(f"no sync run {run_id}")

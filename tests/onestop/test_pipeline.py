@@ -36,7 +36,7 @@ def load_records(db: psycopg.Connection, source: str, records: list[dict]) -> ru
     now = datetime.now(UTC)
     with psycopg.connect(db.info.dsn) as conn:
         run_id = runs.create_run(conn, source, (now - timedelta(days=1), now), None)
-        staging.stage(conn, run_id, ((r.get("id"), "application/json", json.dumps(r)) for r in records))
+        staging.stage(conn, run_id, ((r.get("id"), "application/json", json.dumps(r), None) for r in records))
     return pipeline.load(run_id)
 
 

@@ -27,7 +27,7 @@ def crafted_run(db: psycopg.Connection, payloads: list[str], state: str, ack_ids
     now = datetime.now(UTC)
     with psycopg.connect(db.info.dsn) as conn:
         run_id = runs.create_run(conn, SOURCE, (now - timedelta(hours=1), now), None)
-        staging.stage(conn, run_id, ((f"r{i}", "application/json", p) for i, p in enumerate(payloads)))
+        staging.stage(conn, run_id, ((f"r{i}", "application/json", p, None) for i, p in enumerate(payloads)))
         runs.set_extracted(conn, run_id, pages=1, ack_ids=list(ack_ids))
         if state == "failed":
             runs.set_state(conn, run_id, "failed", error="ProtocolError: page 2 is not JSON")

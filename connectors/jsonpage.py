@@ -1,0 +1,324 @@
+"""A JSON page read so that one bad record costs one record: each record's own text as the source sent it, and
+what is wrong inside it (duplicate keys, NaN, NUL, lone surrogates, control characters, an oversized record) as
+defects that quarantine that record alone.
+
+The page is walked with the standard library's C scanner down the records path only; each record is scanned on
+its own, which gives its exact span in the page. What cannot be read around (not JSON, nested too deep, a record
+whose end cannot be found) refuses the whole page, with the byte offset where reading stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Iterator
+from json.decoder import scanstring
+from json.scanner import make_scanner
+from typing import Any
+
+from connectors.base import JSON, Defect, RawRecord
+from connectors.errors import RefusedAnswer
+
+RECORD_LIMIT = 1024 * 1024  # bytes of one record's text kept whole in staging; past it, an excerpt
+EXCERPT = 64 * 1024  # what is kept of a record (or a refused page) past the limit
+_WS = re.compile(r"[ \t\n\r]*")
+# Escapes and raw characters a record may not carry: NUL and other C0 controls but tab/newline/return, DEL,
+# UTF-16 surrogates (a paired escape is fine: checked on the parsed value). Searched in each record's text.
+_ESCAPED = re.compile(r"\\u(?:00[01][0-9a-fA-F]|007[fF]|[dD][89a-fA-F])")
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_NOT_NUMBERS = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity"}
+
+
+class _RecordScanner:
+    """Scans one record at a time, noting duplicate keys and the non-numbers JSON does not have."""
+
+    def __init__(self) -> None:
+        self.duplicates: list[str] = []
+        self.not_numbers: list[str] = []
+        decoder = json.JSONDecoder(
+            object_pairs_hook=self._object, parse_constant=self._constant, parse_float=self._float
+        )
+        lenient = json.JSONDecoder(
+            object_pairs_hook=self._object,
+            parse_constant=self._constant,
+            parse_float=self._float,
+            strict=False,
+        )
+        self._strict, self._lenient = make_scanner(decoder), make_scanner(lenient)
+
+    def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        record = dict(pairs)
+        if len(record) != len(pairs):
+            seen: set[str] = set()
+            self.duplicates += [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+        return record
+
+    def _constant(self, name: str) -> float:
+        self.not_numbers.append(_NOT_NUMBERS.get(name, name))
+        return float(name)
+
+    def _float(self, text: str) -> float:
+        value = float(text)
+        if math.isinf(value):
+            self.not_numbers.append(text)
+        return value
+
+    def scan(self, text: str, at: int) -> tuple[Any, int, bool]:
+        """(the value at `at`, where it ends, whether it held raw control characters)."""
+        self.duplicates, self.not_numbers = [], []
+        try:
+            value, end = self._strict(text, at)
+            return value, end, False
+        except json.JSONDecodeError as exc:
+            if not exc.msg.startswith("Invalid control character"):
+                raise
+        self.duplicates, self.not_numbers = [], []
+        value, end = self._lenient(text, at)
+        return value, end, True
+
+
+def _offending(value: Any, wanted: Callable[[Any], bool], path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, what) for each key or value inside `value` for which `wanted` holds: `applicant.name`, `files[2]`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if wanted(key):
+                yield where, key
+            elif wanted(item):
+                yield where, item
+            if isinstance(item, dict | list):
+                yield from _offending(item, wanted, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            where = f"{path}[{i}]"
+            if wanted(item):
+                yield where, item
+            if isinstance(item, dict | list):
+                yield from _offending(item, wanted, where)
+
+
+def _bad_text(value: Any) -> bool:
+    return isinstance(value, str) and _FORBIDDEN.search(value) is not None
+
+
+def _not_number(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def describe_character(text: str) -> str:
+    """The first forbidden character of `text` and where it stands: `a control character U+0000 at position 5`."""
+    m = _FORBIDDEN.search(text)
+    if m is None:
+        return ""
+    kind = (
+        "a lone surrogate (bytes that are not text)"
+        if "\ud800" <= m[0] <= "\udfff"
+        else "a control character"
+    )
+    return f"{kind} U+{ord(m[0]):04X} at position {m.start()}"
+
+
+def _defects(record: Any, span: str, scanner: _RecordScanner, raw_controls: bool) -> list[Defect]:
+    found: list[Defect] = []
+    if scanner.duplicates:
+        names = set(scanner.duplicates)
+        for path, _ in dict.fromkeys(_offending(record, lambda k: isinstance(k, str) and k in names)):
+            found.append(Defect(path, "duplicate key: the record gives this field more than once"))
+    if scanner.not_numbers:
+        for path, _ in _offending(record, _not_number):
+            found.append(Defect(path, "not a JSON number (NaN, Infinity, or beyond any float)"))
+    if raw_controls or ("\\u" in span and _ESCAPED.search(span) is not None):
+        for path, text in _offending(record, _bad_text):
+            found.append(Defect(path, describe_character(text)))
+    return found
+
+
+def storable(text: str) -> str:
+    """Text PostgreSQL can hold: a raw NUL and a lone surrogate (undecodable bytes) written as JSON escapes."""
+    if _FORBIDDEN.search(text) is None:
+        return text
+    return re.sub(r"[\x00\ud800-\udfff]", lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = True) -> RawRecord:
+    """A record with its text as sent, or past RECORD_LIMIT its first 64 KiB and a defect. `raw_text`: the text
+    may hold a raw NUL or undecodable bytes (written as escapes, see `storable`)."""
+    record = record if isinstance(record, dict) else {}
+    if len(span) > RECORD_LIMIT // 4 and (size := len(span.encode("utf-8", "surrogatepass"))) > RECORD_LIMIT:
+        digest = hashlib.sha256(span.encode("utf-8", "surrogatepass")).hexdigest()
+        defects = [
+            Defect(
+                "(record)",
+                f"the record is {size} bytes, over the {RECORD_LIMIT}-byte limit: its first {EXCERPT} bytes are"
+                f" kept, SHA-256 {digest}",
+            ),
+            *defects,
+        ]
+        return RawRecord(
+            record,
+            storable(span.encode("utf-8", "surrogatepass")[:EXCERPT].decode("utf-8", "ignore")),
+            JSON,
+            defects=tuple(defects),
+            sha256=digest,
+        )
+    return RawRecord(record, storable(span) if raw_text else span, JSON, defects=tuple(defects))
+
+
+def decode(body: bytes, charset: str | None) -> tuple[str, bool]:
+    """The page's text — the declared charset, else UTF-8/16/32 by its first bytes (RFC 8259 §8.1) — and whether
+    some bytes did not decode: those stay as lone surrogates, so that they cost their own record, not the page."""
+    encoding = charset or json.detect_encoding(body)
+    try:
+        text, broken = body.decode(encoding), False
+    except UnicodeDecodeError:
+        text, broken = body.decode(encoding, "surrogateescape"), True
+    return (text[1:] if text.startswith("\ufeff") else text), broken
+
+
+class PageReader:
+    """Reads JSON pages of one source: `read(body)` → (the answer without its records parsed twice, records)."""
+
+    def __init__(self, endpoint: str, records_path: str) -> None:
+        from mappings.paths import parse_steps
+
+        self.endpoint, self.charset = endpoint, None
+        self.steps: tuple[str | int, ...] = parse_steps(records_path)[0] if records_path else ()
+        self._value = make_scanner(json.JSONDecoder())
+        self._record = _RecordScanner()
+        self._broken = self._listed = False
+
+    def read(
+        self, body: bytes, operation: str = "page", charset: str | None = None
+    ) -> tuple[Any, list[RawRecord] | None]:
+        """The answer (its records parsed once) and the records as RawRecords; None when the records path does
+        not lead to a list (the pager says what the answer holds instead)."""
+        self.charset, self._listed = charset, False
+        text, self._broken = decode(body, charset)
+        found: list[RawRecord] = []
+        try:
+            at = _WS.match(text, 0).end()  # type: ignore[union-attr]
+            document, end = self._walk(text, at, self.steps, found)
+            end = _WS.match(text, end).end()  # type: ignore[union-attr]
+            if end != len(text):
+                raise json.JSONDecodeError("Extra data", text, end)
+        except json.JSONDecodeError as exc:
+            raise self._refused(body, text, operation, f"answer is not JSON ({exc.msg})", exc.pos) from None
+        except StopIteration as exc:
+            raise self._refused(
+                body, text, operation, "answer is not JSON (expecting a value)", exc.value
+            ) from None
+        except RecursionError:
+            raise self._refused(body, text, operation, "answer is nested too deep to read", None) from None
+        return document, (found if self._listed else None)
+
+    def _refused(self, body: bytes, text: str, operation: str, cause: str, pos: int | None) -> RefusedAnswer:
+        offset = None
+        if pos is not None:
+            offset = len(text[:pos].encode("utf-8", "surrogateescape")) if self.charset is None else None
+            if offset is None:
+                try:
+                    offset = len(text[:pos].encode(self.charset or "utf-8"))
+                except (UnicodeError, LookupError):
+                    offset = pos
+        where = f" at byte {offset}" if offset is not None else ""
+        return RefusedAnswer(
+            self.endpoint, f"{operation}: {cause}{where}", excerpt=body[:EXCERPT], offset=offset
+        )
+
+    def _walk(
+        self, text: str, at: int, steps: tuple[str | int, ...], found: list[RawRecord]
+    ) -> tuple[Any, int]:
+        """The value at `at`; the one `steps` lead to (a list) is read record by record into `found`."""
+        char = text[at : at + 1]
+        if not steps:
+            if char != "[":
+                return self._value(text, at)  # not a list: the pager says there are no records here
+            return self._records(text, at, found)
+        step = steps[0]
+        if char == "{" and isinstance(step, str):
+            document: dict[str, Any] = {}
+            at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+            if text[at : at + 1] == "}":
+                return document, at + 1
+            while True:
+                if text[at : at + 1] != '"':
+                    raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, at)
+                key, at = scanstring(text, at + 1)
+                at = _WS.match(text, at).end()  # type: ignore[union-attr]
+                if text[at : at + 1] != ":":
+                    raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
+                at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+                if key == step:
+                    document[key], at = self._walk(text, at, steps[1:], found)
+                else:
+                    document[key], at = self._value(text, at)
+                at = _WS.match(text, at).end()  # type: ignore[union-attr]
+                char = text[at : at + 1]
+                if char == "}":
+                    return document, at + 1
+                if char != ",":
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+                at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+        if char == "[" and isinstance(step, int):
+            items: list[Any] = []
+            at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+            while text[at : at + 1] != "]":
+                if len(items) == step:
+                    item, at = self._walk(text, at, steps[1:], found)
+                else:
+                    item, at = self._value(text, at)
+                items.append(item)
+                at = _WS.match(text, at).end()  # type: ignore[union-attr]
+                if text[at : at + 1] == ",":
+                    at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+                elif text[at : at + 1] != "]":
+                    raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+            return items, at + 1
+        return self._value(text, at)
+
+    def _records(self, text: str, at: int, found: list[RawRecord]) -> tuple[list[Any], int]:
+        self._listed = True
+        records: list[Any] = []
+        at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+        if text[at : at + 1] == "]":
+            return records, at + 1
+        scanner = self._record
+        while True:
+            record, end, raw_controls = scanner.scan(text, at)
+            span = text[at:end]
+            defects = _defects(record, span, scanner, raw_controls or self._broken)
+            if not isinstance(record, dict):
+                defects.append(Defect("(record)", f"a record must be a JSON object, not {_kind(record)}"))
+            raw = raw_record(record, span, defects, raw_controls or self._broken)
+            found.append(raw)
+            records.append(raw.record)
+            at = _WS.match(text, end).end()  # type: ignore[union-attr]
+            char = text[at : at + 1]
+            if char == "]":
+                return records, at + 1
+            if char != ",":
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+            at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def read_record(text: str) -> tuple[Any, list[Defect]]:
+    """One record's text (a staged or quarantined payload) read as a page's record is: its value and defects.
+    Raises ValueError when the text is not one JSON value."""
+    scanner = _RecordScanner()
+    at = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    try:
+        record, end, raw_controls = scanner.scan(text, at)
+    except StopIteration:
+        raise ValueError("expecting a value at position 0") from None
+    if _WS.match(text, end).end() != len(text):  # type: ignore[union-attr]
+        raise ValueError(f"extra data at position {end}")
+    defects = _defects(record, text, scanner, raw_controls or _FORBIDDEN.search(text) is not None)
+    return record, defects
