@@ -1,0 +1,175 @@
+"""A JSON page is read record by record: each record keeps its text as sent, and what is wrong inside one record
+is that record's defect, never the page's; only what cannot be read around refuses the page, with its offset."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.errors import RefusedAnswer
+from connectors.jsonpage import EXCERPT, RECORD_LIMIT, PageReader, read_record
+
+
+def page(*records: str, envelope: str = '{{"total": {n}, "data": {{"items": [{items}]}}}}') -> bytes:
+    return envelope.format(n=len(records), items=", ".join(records)).encode()
+
+
+def read(body: bytes, path: str = "data.items", charset: str | None = None):
+    return PageReader("district", path).read(body, "page", charset)
+
+
+def test_each_record_keeps_its_own_text_byte_for_byte_and_the_rest_of_the_answer_is_read_too() -> None:
+    first, second = '{"id": "a",  "ten":"Nguyễn Văn Á"}', '{ "id" : "b", "n": 1.50e2 }'
+    document, raw = read(page(first, second))
+    assert [r.payload for r in raw] == [first, second]
+    assert [r.record for r in raw] == [{"id": "a", "ten": "Nguyễn Văn Á"}, {"id": "b", "n": 150.0}]
+    assert document == {"total": 2, "data": {"items": [r.record for r in raw]}}
+    assert all(not r.defects for r in raw)
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "reason"),
+    [
+        ('{"id": "a", "hoTen": "Nguy\\u0000n"}', "hoTen", "U+0000 at position 4"),
+        ('{"id": "a", "hoTen": "x\\ud800"}', "hoTen", "lone surrogate"),
+        ('{"id": "a", "hoTen": "x\\udc00y"}', "hoTen", "lone surrogate"),
+        ('{"id": "a", "hoTen": "a\\u0007b"}', "hoTen", "U+0007"),
+        ('{"id": "a", "hoTen": "a\\u007fb"}', "hoTen", "U+007F"),
+        ('{"id": "a", "hoTen": "a\x01b"}', "hoTen", "U+0001"),
+        ('{"id": "a", "hoTen": "a\x00b"}', "hoTen", "U+0000"),
+        ('{"id": "a", "hoTen": "A", "hoTen": "B"}', "hoTen", "duplicate key"),
+        ('{"id": "a", "nguoi": {"ten": "A", "ten": "B"}}', "nguoi.ten", "duplicate key"),
+        ('{"id": "a", "diem": NaN}', "diem", "not a JSON number"),
+        ('{"id": "a", "diem": Infinity}', "diem", "not a JSON number"),
+        ('{"id": "a", "diem": -Infinity}', "diem", "not a JSON number"),
+        ('{"id": "a", "diem": 1e400}', "diem", "not a JSON number"),
+        ('{"id": "a", "giayTo": [{"ten": "x\\u0000"}]}', "giayTo[0].ten", "U+0000"),
+        ('{"id": "a", "k\\u0000": 1}', "k\x00", "U+0000"),
+    ],
+)
+def test_what_one_record_carries_is_that_records_defect_and_its_neighbours_are_untouched(
+    record: str, field: str, reason: str
+) -> None:
+    good = '{"id": "ok", "hoTen": "Trần Thị B", "tab": "a\\tb\\n"}'
+    _, raw = read(page(good, record, good))
+    assert [bool(r.defects) for r in raw] == [False, True, False]
+    defects = raw[1].defects
+    assert any(d.field == field and reason in d.reason for d in defects), defects
+    assert "\x00" not in raw[1].payload and raw[1].payload.encode()  # storable as PostgreSQL text
+
+
+def test_a_paired_surrogate_escape_is_an_emoji_not_a_defect() -> None:
+    _, raw = read(page('{"id": "a", "ghiChu": "\\ud83d\\ude00"}'))
+    assert raw[0].record["ghiChu"] == "😀" and not raw[0].defects
+
+
+def test_bytes_that_are_not_utf8_cost_their_record_only() -> None:
+    body = page('{"id": "a", "ten": "ok"}', '{"id": "b", "ten": "x\xff"}'.replace("\xff", "@@"))
+    body = body.replace(b"@@", b"\xff\xfe")
+    _, raw = read(body)
+    assert not raw[0].defects
+    assert "lone surrogate" in raw[1].defects[0].reason and raw[1].defects[0].field == "ten"
+    assert raw[1].payload.encode()  # kept as escapes, storable
+
+
+def test_a_record_that_is_not_an_object_is_a_defect_of_that_record() -> None:
+    _, raw = read(page('{"id": "a"}', '"just text"', "42", "null"))
+    assert [r.defects[0].reason if r.defects else None for r in raw][1:] == [
+        "a record must be a JSON object, not a string",
+        "a record must be a JSON object, not a number",
+        "a record must be a JSON object, not null",
+    ]
+
+
+def test_a_record_over_the_limit_keeps_its_beginning_its_size_and_digest() -> None:
+    big = json.dumps({"id": "big", "ghiChu": "x" * (RECORD_LIMIT + 10)})
+    _, raw = read(page('{"id": "a"}', big))
+    assert len(raw[1].payload.encode()) <= EXCERPT and big.startswith(raw[1].payload)
+    assert raw[1].sha256 and "over the 1048576-byte limit" in raw[1].defects[0].reason
+    assert raw[1].record["id"] == "big"  # its id is still known: the quarantine row names it
+
+
+@pytest.mark.parametrize(
+    ("body", "cause"),
+    [
+        (b"<html><body>502 Bad Gateway</body></html>", "not JSON (expecting a value) at byte 0"),
+        (b'{"data": {"items": [{"id": "a"}, {"id": "b"', "not JSON"),
+        (b'{"data": {"items": [{"id": "a"}]}} trailing', "not JSON (Extra data) at byte 35"),
+        (b"", "not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+        (b'{"data": {"items": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}}", "nested too deep"),
+    ],
+)
+def test_what_cannot_be_read_around_refuses_the_page_with_the_offset_and_its_beginning(
+    body: bytes, cause: str
+) -> None:
+    with pytest.raises(RefusedAnswer) as refused:
+        read(body)
+    assert cause in str(refused.value) and str(refused.value).startswith("district: page: ")
+    assert refused.value.excerpt == body[:EXCERPT]
+
+
+def test_the_offset_counts_bytes_not_characters() -> None:
+    body = '{"data": {"ten": "Đường", "items": [}}'.encode()
+    with pytest.raises(RefusedAnswer) as refused:
+        read(body)
+    assert refused.value.offset == body.index(b"}")
+
+
+def test_a_bom_utf16_and_a_declared_charset_are_read() -> None:
+    text = '{"data": {"items": [{"id": "a", "ten": "Hồ sơ"}]}}'
+    for body, charset in [
+        (b"\xef\xbb\xbf" + text.encode(), None),
+        (text.encode("utf-16"), None),
+        (text.encode("utf-16-le"), None),
+        (text.encode("cp1258", "replace"), "cp1258"),
+    ]:
+        _, raw = read(body, charset=charset)
+        assert raw[0].record["id"] == "a"
+
+
+def test_no_list_at_the_path_is_said_not_guessed() -> None:
+    document, raw = read(b'{"error": "het phien"}')
+    assert raw is None and document == {"error": "het phien"}
+    _, raw = read(b'{"data": []}', path="data")
+    assert raw == []
+    _, raw = read(b'[{"id": 1}, {"id": 2}]', path="")
+    assert [r.record for r in raw] == [{"id": 1}, {"id": 2}]
+    _, raw = read(b'{"pages": [{"items": [1]}, {"items": [{"id": 3}]}]}', path="pages[1].items")
+    assert [r.record for r in raw] == [{"id": 3}]
+
+
+def test_a_stored_payload_is_read_again_with_the_same_defects() -> None:
+    assert read_record('{"a": 1, "a": 2}')[1][0].field == "a"
+    assert read_record('{"a": "x\\u0000"}')[1][0].field == "a"
+    assert read_record('{"a": 1}') == ({"a": 1}, [])
+    with pytest.raises(ValueError):
+        read_record('{"a": 1')
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=6), max_size=8), st.booleans())
+def test_any_page_of_objects_reads_back_exactly_and_every_payload_is_its_record(
+    records: list[dict], ascii_only: bool
+) -> None:
+    body = json.dumps({"data": {"items": records}}, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    try:
+        _, raw = read(body)
+    except RefusedAnswer:
+        pytest.fail("a well-formed page was refused")
+    assert len(raw) == len(records)
+    for r, record in zip(raw, records, strict=True):
+        bad_text = any(d.reason.startswith(("a control", "a lone")) for d in r.defects)
+        if not bad_text:
+            assert r.record == record and orjson.loads(r.payload) == record
