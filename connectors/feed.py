@@ -13,10 +13,12 @@ every acknowledgement for them would be refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +26,8 @@ from connectors.auth import Authenticator
 from connectors.base import JSON, RawRecord
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
-from connectors.http import HttpClient
+from connectors.http import Answer, HttpClient
+from connectors.jsonpage import PageReader
 from connectors.paging import check_errors
 from connectors.spec.common import get_path
 from connectors.spec.feed import FeedSpec
@@ -76,42 +79,62 @@ class FeedSource:
         self.check(operation, answer)
         return answer
 
-    def _items(self, answer: Any, path: str, operation: str) -> list[Any]:
-        items = get_path(answer, path)
-        if not isinstance(items, list):
+    def _call_items(
+        self, request: RequestSpec, values: dict[str, Any], operation: str, path: str
+    ) -> tuple[Any, list[RawRecord]]:
+        """A call whose answer holds items: the answer, and its items read one by one as sent
+        (connectors.jsonpage: what one item carries costs that item only)."""
+        method, path_, kwargs = request.rendered(values)
+        reader = PageReader(self.name, path)
+
+        def read(answer: Answer) -> tuple[Any, list[RawRecord] | None]:
+            return reader.read(answer.body, operation, answer.other_charset)
+
+        document, items = self.authenticator.renewing(
+            lambda: self.client.call(
+                method,
+                path_ or request.path,
+                operation=operation,
+                read=read,
+                **self.authenticator.apply(dict(kwargs)),
+            )
+        )
+        self.check(operation, document)
+        if items is None:
             raise ProtocolError(
                 self.name,
-                f"{operation}: no list of items at {path!r}: {quote_answer(jsontext.dumps(answer), 512)}",
+                f"{operation}: no list of items at {path!r}: {quote_answer(jsontext.dumps(document), 512)}",
             )
-        return items
+        return document, items
 
     def _fetch(self, size: int) -> tuple[list[Any], Any, float | None]:
         """(items, the batch's id, the lease in seconds when known)."""
         spec = self.spec
         lease_asked = spec.lease.total_seconds() if spec.lease else None
         values = {"batch_size": size, "lease": int(lease_asked) if lease_asked else None}
-        answer = self._call(spec.fetch, values, "fetch")
-        items = self._items(answer, spec.items, "fetch")
+        answer, items = self._call_items(spec.fetch, values, "fetch", spec.items)
         batch_id = get_path(answer, spec.batch_id) if spec.batch_id else None
         lease = get_path(answer, spec.lease_path) if spec.lease_path else lease_asked
         ok = isinstance(lease, int | float) and not isinstance(lease, bool) and lease > 0
         return items, batch_id, float(lease) if ok else None
 
-    def _raw(self, item: Any, batch_id: Any) -> RawRecord:
-        # An item of another shape is kept whole (under `_item`) so that it is quarantined with its payload,
-        # visible to administrators, instead of vanishing.
-        record = item if isinstance(item, dict) else {"_item": item}
+    def _raw(self, item: RawRecord, batch_id: Any) -> RawRecord:
+        record = (
+            item.record
+        )  # an item that is not an object is quarantined (its defect says so), never dropped
         ack_id = get_path(record, self.spec.ack_id)
-        if self.spec.ack_id in record:
-            # Delivery metadata (many feeds hand out a new ack id with each lease): kept beside the record, not in
-            # it, so that an item delivered again is the same record (the same staged text, quarantine row, hash).
-            record = {k: v for k, v in record.items() if k != self.spec.ack_id}
-        return RawRecord(
-            record,
-            jsontext.dumps(record),
-            JSON,
-            ack_id=ack_token(batch_id, ack_id) if ack_id is not None else None,
-        )
+        if self.spec.ack_id not in record:
+            return replace(item, ack_id=ack_token(batch_id, ack_id) if ack_id is not None else None)
+        # Delivery metadata (many feeds hand out a new ack id with each lease): kept beside the record, not in it,
+        # so that an item delivered again is the same record (the same staged text, quarantine row, hash). An
+        # item with defects keeps its text as sent (what is wrong stays visible), hashed without its ack id.
+        record = {k: v for k, v in record.items() if k != self.spec.ack_id}
+        text = jsontext.dumps(record)
+        token = ack_token(batch_id, ack_id) if ack_id is not None else None
+        if not item.defects:
+            return RawRecord(record, text, JSON, ack_id=token)
+        digest = item.sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return replace(item, record=record, ack_id=token, sha256=digest)
 
     # --- the Source protocol ----------------------------------------------------------------------------------
 
@@ -123,8 +146,9 @@ class FeedSource:
                 "this feed declares no `peek` call: a preview would lease a batch and delay the real sync, "
                 "so none is taken",
             )
-        answer = self._call(self.spec.peek.request, {"batch_size": size or self.spec.batch_size}, "peek")
-        yield [self._raw(item, None) for item in self._items(answer, self.spec.peek.items, "peek")]
+        values = {"batch_size": size or self.spec.batch_size}
+        _, items = self._call_items(self.spec.peek.request, values, "peek", self.spec.peek.items)
+        yield [self._raw(item, None) for item in items]
 
     def probe(self) -> str:
         """A peek where the feed offers one, else a fetch of zero items: proves the URL and the credentials, and

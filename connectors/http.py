@@ -41,6 +41,12 @@ class Answer:
         match = _CHARSET.search(self.headers.get("Content-Type", "")) if self.headers else None
         return match[1] if match else None
 
+    @property
+    def other_charset(self) -> str | None:
+        """The declared charset when it is not UTF-8 (UTF-8, or UTF-16/32 by their first bytes, need none)."""
+        declared = self.charset
+        return declared if declared and declared.lower() not in ("utf-8", "utf8") else None
+
 
 Accept = Callable[[Answer], bool]  # an HTTP error answer that `read` judges itself
 

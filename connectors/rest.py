@@ -19,8 +19,6 @@ from connectors.safexml import read_answer
 from connectors.spec.rest import RestSpec
 from connectors.templates import render
 
-_UTF8 = frozenset({"utf-8", "utf8"})
-
 
 class RestSource(PagedSource):
     """Reads one district system's records updated within a window, page by page."""
@@ -42,9 +40,7 @@ class RestSource(PagedSource):
             document, found = read_answer(answer.body, self.spec.records.path, self.name, self.spec.charset)
             self.check(operation, document)
             return document, answer, [RawRecord(record, text, XML) for record, text in found]
-        declared = answer.charset
-        charset = self.spec.charset or (declared if declared and declared.lower() not in _UTF8 else None)
-        document, raw = self._pages.read(answer.body, operation, charset)
+        document, raw = self._pages.read(answer.body, operation, self.spec.charset or answer.other_charset)
         self.check(operation, document)
         return document, answer, raw
 

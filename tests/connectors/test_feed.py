@@ -214,6 +214,7 @@ def test_a_malformed_answer_or_event_is_reported_not_lost() -> None:
         None,
         "7-1",
     ]
-    assert other.record == {"_item": "not an object"} and other.ack_id is None
+    assert other.payload == '"not an object"' and other.ack_id is None
+    assert [d.reason for d in other.defects] == ["a record must be a JSON object, not a string"]
     mapping = get_mapping("lgsp_feed")
     assert not mapping.is_deleted(raw.record) and not mapping.normalize(raw.record, NAME).ok
