@@ -146,6 +146,15 @@ def _redrive_task_failures(
 ) -> None:
     """A failed sync task is re-driven by syncing its source again: the window since the watermark holds
     whatever the failed run did not load. The failures close once that sync succeeds."""
+    if keys is not None and keys.refused:  # a refused page: its source is read again (fixed at the source?)
+        with connect() as conn:
+            names = conn.execute(
+                "SELECT DISTINCT endpoint FROM onestop.attempt WHERE id = ANY(%s) AND state = 'open'",
+                (keys.refused,),
+            ).fetchall()
+        for (name,) in names:
+            pipeline.sync(name)  # once it loads, its source's open refusals are cleared
+            counts.task_sources += 1
     if keys is not None:
         where, params = "id = ANY(%s)", [keys.task]
     else:

@@ -1,7 +1,8 @@
 """The administrators' list of failures: quarantined records, failed deliveries, conflicts and task failures in
 one view (`onestop.failure`, migration 0008), filtered, counted per error class and paged by key.
 
-A key names one failure whatever its kind: q<quarantine id>, d<uid>@<version>, c<uid>, t<task failure id>.
+A key names one failure whatever its kind: q<quarantine id>, d<uid>@<version>, c<uid>, t<task failure id>,
+r<attempt id> (a page refused as a whole, connectors.store.refusals).
 Pages are ordered newest first by (at, key) and continue after the last row shown (a cursor, not an offset),
 so the hundredth page costs what the first does.
 """
@@ -17,7 +18,7 @@ import psycopg
 
 from schemas.jsontext import dumps
 
-KINDS = ("quarantine", "delivery", "conflict", "task")
+KINDS = ("quarantine", "delivery", "conflict", "task", "refused")
 COLUMNS = (
     "kind, key, source, stage, error_class, message, ref, at, open, state, resolved_at, resolved_by, comment"
 )
@@ -26,7 +27,7 @@ COLUMNS = (
 @dataclass(frozen=True)
 class Filters:
     source: str | None = None
-    kind: str | None = None  # quarantine | delivery | conflict | task (the stage a record failed at)
+    kind: str | None = None  # quarantine | delivery | conflict | task | refused (the stage it failed at)
     error_class: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -160,6 +161,7 @@ class KeySet:
     delivery: list[tuple[str, int]] = field(default_factory=list)
     conflict: list[str] = field(default_factory=list)
     task: list[int] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
 
     @classmethod
     def parse(cls, keys: list[str]) -> KeySet:
@@ -171,6 +173,8 @@ class KeySet:
                     out.quarantine.append(int(rest))
                 elif kind == "t":
                     out.task.append(int(rest))
+                elif kind == "r":
+                    out.refused.append(int(rest))
                 elif kind == "c" and rest:
                     out.conflict.append(rest)
                 elif kind == "d":
@@ -188,6 +192,7 @@ _RESOLVED_BY_STATE = (
     ("quarantine", "id", "quarantine"),
     ("conflict", "uid", "conflict"),
     ("task_failure", "id", "task"),
+    ("attempt", "id", "refused"),
 )
 
 
@@ -268,6 +273,8 @@ def detail(conn: psycopg.Connection, key: str) -> Detail | None:
         return _delivery_detail(conn, failure, *ks.delivery[0])
     if ks.conflict:
         return _conflict_detail(conn, failure, ks.conflict[0])
+    if ks.refused:
+        return _refused_detail(conn, failure, ks.refused[0])
     return _task_detail(conn, failure, ks.task[0])
 
 
@@ -373,3 +380,26 @@ def _task_detail(conn: psycopg.Connection, failure: Failure, fid: int) -> Detail
     errors = [{"field": task_id, "source_path": "", "reason": message, "value": None}]
     facts = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
     return Detail(failure, errors, None, "text/plain", history, facts)
+
+
+def _refused_detail(conn: psycopg.Connection, failure: Failure, attempt_id: int) -> Detail:
+    row = conn.execute(
+        "SELECT a.run_id, a.page, a.byte_offset, a.http_status, a.excerpt, r.window_start, r.window_end,"
+        " r.airflow_run_id FROM onestop.attempt a LEFT JOIN onestop.sync_run r ON r.run_id = a.run_id"
+        " WHERE a.id = %s",
+        (attempt_id,),
+    ).fetchone()
+    assert row is not None
+    run_id, page_no, offset, http_status, excerpt, start, end, airflow_run = row
+    errors = [{"field": f"trang {page_no}", "source_path": "", "reason": failure.message, "value": None}]
+    history = [(failure.at, "refused", f"lần chạy {run_id} dừng ở trang {page_no}")]
+    history += _resolution(failure)
+    facts = {
+        "run_id": run_id,
+        "airflow_run_id": airflow_run,
+        "page": page_no,
+        "byte_offset": offset,
+        "http_status": http_status,
+        "window": f"{start} .. {end}" if end else None,
+    }
+    return Detail(failure, errors, excerpt, "text/plain", history, facts)

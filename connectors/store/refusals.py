@@ -54,12 +54,19 @@ def record(
     return row[0]
 
 
-def request_skip(conn: psycopg.Connection, source: str, actor: str, comment: str | None = None) -> int:
-    """An administrator asks the next run of `source` to skip the pages it finds refused (admin_action)."""
+def request_skip(
+    conn: psycopg.Connection,
+    source: str,
+    actor: str,
+    comment: str | None = None,
+    keys: list[str] | None = None,
+) -> int:
+    """An administrator asks the next run of `source` to skip the pages it finds refused (admin_action; `keys`:
+    the refusals that made them ask, r<attempt id>)."""
     row = conn.execute(
-        "INSERT INTO onestop.admin_action (actor, action, source, comment, state, filters)"
-        " VALUES (%s, 'skip', %s, %s, 'requested', %s) RETURNING id",
-        (actor, source, comment, json.dumps({"source": source})),
+        "INSERT INTO onestop.admin_action (actor, action, source, comment, state, filters, keys)"
+        " VALUES (%s, 'skip', %s, %s, 'requested', %s, %s) RETURNING id",
+        (actor, source, comment, json.dumps({"source": source}), keys or []),
     ).fetchone()
     assert row is not None
     return row[0]

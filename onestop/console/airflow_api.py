@@ -35,14 +35,16 @@ def api_base(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{configured.rstrip('/')}"
 
 
-def trigger_redrive(request: Request, conf: dict[str, Any], *, timeout: float = 30) -> dict[str, Any]:
-    """Create a run of onestop_redrive; returns Airflow's answer (dag_run_id, state, …)."""
+def trigger_redrive(
+    request: Request, conf: dict[str, Any], *, dag_id: str = REDRIVE_DAG, timeout: float = 30
+) -> dict[str, Any]:
+    """Create a run of onestop_redrive (or of `dag_id`); returns Airflow's answer (dag_run_id, state, …)."""
     token = user_token(request)
     if not token:
         raise TriggerError("no Airflow credential on the request")
     try:
         resp = requests.post(
-            f"{api_base(request)}/api/v2/dags/{REDRIVE_DAG}/dagRuns",
+            f"{api_base(request)}/api/v2/dags/{dag_id}/dagRuns",
             json={"logical_date": None, "conf": conf, "note": "onestop console"},
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,

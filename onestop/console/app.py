@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from connectors.store import failures
+from connectors.store import failures, refusals
 from onestop.console import airflow_api, render
 from onestop.db import connect
 from schemas.personal_data import mask_text
@@ -265,6 +265,40 @@ def create_app() -> FastAPI:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
         return _back(request, back, msg=f"Đã đánh dấu {n} mục là đã xử lý")
+
+    @write.post("/failures/skip")
+    def skip(
+        request: Request,
+        csrf: Annotated[str, Form()],
+        keys: Annotated[list[str] | None, Form()] = None,
+        comment: Annotated[str, Form()] = "",
+        back: Annotated[str, Form()] = "",
+    ) -> Response:
+        """Skip refused pages: the next run of their source reads past them (connectors.store.refusals), and
+        one is started now."""
+        _check_csrf(request, csrf)
+        chosen = [k for k in keys or [] if k.startswith("r")]
+        try:
+            with connect() as conn:
+                found = [failures.get(conn, k) for k in chosen]
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        sources = sorted({f.source for f in found if f is not None and f.open and f.source})
+        if not sources:
+            return _back(request, back, err="Chưa chọn trang bị từ chối nào còn mở để bỏ qua")
+        user, started = _user_name(request), []
+        for source in sources:
+            with connect() as conn:
+                action = refusals.request_skip(conn, source, user, comment.strip() or None, chosen)
+            try:
+                run = airflow_api.trigger_redrive(request, {}, dag_id=f"onestop_sync_{source}")
+            except airflow_api.TriggerError as exc:
+                with connect() as conn:
+                    failures.update_action(conn, action, result={"trigger_error": str(exc)})
+                started.append(f"{source}: lần chạy tới sẽ bỏ qua (chưa khởi động được: {exc})")
+                continue
+            started.append(f"{source}: lượt {run.get('dag_run_id')}")
+        return _back(request, back, msg="Đã yêu cầu bỏ qua trang bị từ chối — " + "; ".join(started))
 
     @read.get("/trace", response_class=HTMLResponse)
     def trace_page(request: Request, q: str = "") -> HTMLResponse:

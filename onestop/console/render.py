@@ -25,6 +25,7 @@ KIND_LABELS = {
     "delivery": "Gửi Cổng DVC lỗi",
     "conflict": "Trùng mã hồ sơ",
     "task": "Tác vụ Airflow lỗi",
+    "refused": "Trang dữ liệu bị từ chối",
 }
 STATE_LABELS = {
     "open": "Chưa xử lý",
@@ -42,6 +43,8 @@ STATE_LABELS = {
     "conflict": "Trùng mã hồ sơ",
     "deleted": "Đã xoá tại nguồn",
     "delivery_failed": "Gửi Cổng DVC lỗi",
+    "skipped": "Đã bỏ qua",
+    "cleared": "Đã đọc được ở lần chạy sau",
 }
 ERROR_CLASS_LABELS = {
     "MissingField": "Thiếu trường bắt buộc",
@@ -53,6 +56,8 @@ ERROR_CLASS_LABELS = {
     "TransientError": "Nguồn hoặc Cổng DVC tạm thời không trả lời",
     "AuthError": "Sai thông tin đăng nhập",
     "CircuitOpen": "Ngắt mạch: tạm ngừng gọi hệ thống lỗi",
+    "RefusedAnswer": "Trang trả về không đọc được (không phải JSON/XML, DTD, SOAP Fault…)",
+    "ProtocolError": "Hệ thống nguồn trả lời sai giao thức",
 }
 BREAKER_LABELS = {"closed": "Bình thường", "open": "Ngắt (nguồn lỗi)", "half_open": "Đang thử lại"}
 LEVEL_LABELS = {"ok": "Tốt", "warning": "Cảnh báo", "critical": "Nghiêm trọng"}
