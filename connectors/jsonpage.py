@@ -18,6 +18,9 @@ from json.decoder import scanstring
 from json.scanner import make_scanner
 from typing import Any
 
+import msgspec
+import orjson
+
 from connectors.base import JSON, Defect, RawRecord
 from connectors.errors import RefusedAnswer
 
@@ -37,15 +40,12 @@ class _RecordScanner:
     def __init__(self) -> None:
         self.duplicates: list[str] = []
         self.not_numbers: list[str] = []
-        decoder = json.JSONDecoder(
-            object_pairs_hook=self._object, parse_constant=self._constant, parse_float=self._float
-        )
-        lenient = json.JSONDecoder(
-            object_pairs_hook=self._object,
-            parse_constant=self._constant,
-            parse_float=self._float,
-            strict=False,
-        )
+        hooks: dict[str, Any] = {
+            "object_pairs_hook": self._object,
+            "parse_constant": self._constant,
+            "parse_float": self._float,
+        }
+        decoder, lenient = json.JSONDecoder(**hooks), json.JSONDecoder(**hooks, strict=False)
         self._strict, self._lenient = make_scanner(decoder), make_scanner(lenient)
 
     def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -188,12 +188,54 @@ class PageReader:
         self._value = make_scanner(json.JSONDecoder())
         self._record = _RecordScanner()
         self._broken = self._listed = False
+        self._spans = _span_decoder(self.steps)
+
+    def _read_fast(self, body: bytes) -> tuple[Any, list[RawRecord] | None] | None:
+        """The common case at C speed: the page parsed by orjson, each record's span found by msgspec (`Raw`). A record is read again by the exact scanner only when a cheap look
+        at its bytes leaves a doubt: a key count that differs from what was parsed (a duplicate), a key written
+        `"k" :`, an escaped control character or quote. None when orjson refuses the page (NaN, a lone
+        surrogate, a raw control character, not JSON): the exact reader then says why, or reads around it.
+        (Like every orjson reader, an integer beyond 64 bits becomes a float here.)"""
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        records: Any = document
+        for step in self.steps:
+            records = records.get(step) if isinstance(records, dict) else None
+        if not isinstance(records, list):
+            return document, None
+        spans: Any = self._spans.decode(body)  # type: ignore[union-attr]
+        for _ in self.steps:
+            spans = spans.at
+        if len(spans) != len(records):
+            return None
+        found = []
+        for record, span in zip(records, spans, strict=True):
+            data = bytes(span)
+            text = data.decode()
+            if _doubtful(data, record):
+                record, _, raw_controls = self._record.scan(text, 0)
+                defects = _defects(record, text, self._record, raw_controls)
+            else:
+                defects = []
+            if not isinstance(record, dict):
+                defects.append(Defect("(record)", f"a record must be a JSON object, not {_kind(record)}"))
+            found.append(raw_record(record, text, defects, raw_text=False))
+        return document, found
 
     def read(
         self, body: bytes, operation: str = "page", charset: str | None = None
     ) -> tuple[Any, list[RawRecord] | None]:
         """The answer (its records parsed once) and the records as RawRecords; None when the records path does
         not lead to a list (the pager says what the answer holds instead)."""
+        if charset is None and self._spans is not None:
+            try:
+                fast = self._read_fast(body[3:] if body.startswith(b"\xef\xbb\xbf") else body)
+            except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+                fast = None  # the exact reader says why, or reads around it
+            if fast is not None:
+                return fast
         self.charset, self._listed = charset, False
         text, self._broken = decode(body, charset)
         found: list[RawRecord] = []
@@ -301,6 +343,32 @@ class PageReader:
             if char != ",":
                 raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
             at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+
+
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+_ESCAPED_DOUBT = re.compile(rb"\\u00(?:22|[01][0-9a-fA-F]|7[fF])")
+
+
+def _doubtful(data: bytes, record: Any) -> bool:
+    """Whether a record's bytes need the exact scanner: its keys, counted as written, are more than were parsed
+    (a duplicate); a key is written `"k" :` (it escapes that count); an escaped quote, NUL or other control
+    character. Substring counts and searches only: no Python loop over the record."""
+    if data.count(b'":') != orjson.dumps(record).count(b'":'):
+        return True
+    if (b'" ' in data or b'"\t' in data or b'"\r' in data or b'"\n' in data) and _SPACED_COLON.search(data):
+        return True
+    return b"\\u00" in data and _ESCAPED_DOUBT.search(data) is not None
+
+
+def _span_decoder(steps: tuple[str | int, ...]) -> msgspec.json.Decoder | None:
+    """A msgspec decoder that finds the records list at `steps` (keys only) and keeps each record as Raw bytes,
+    skipping everything else; each level's one field is `at`."""
+    if not all(isinstance(step, str) for step in steps):
+        return None
+    kind: Any = list[msgspec.Raw]
+    for depth, step in enumerate(reversed(steps)):
+        kind = msgspec.defstruct(f"Level{depth}", [("at", kind)], rename={"at": step})
+    return msgspec.json.Decoder(kind)
 
 
 def _kind(value: Any) -> str:
