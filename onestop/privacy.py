@@ -33,13 +33,14 @@ class MaskingFilter(logging.Filter):
 
 
 def mask_event(logger: Any, method_name: str, event_dict: dict) -> dict:
-    """A structlog processor (just before the renderer): every string of the event masked, the exception
-    rendered first (as a string, or already as dicts by Airflow's JSON chain) and masked with it."""
+    """A structlog processor (just before the renderer): every string, key and personal number of the event
+    masked, the exception rendered first (as a string, or already as dicts by Airflow's JSON chain) and masked
+    with it."""
     if event_dict.get("exc_info"):
         import structlog
 
         event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)
-    return {k: mask_data(v) for k, v in event_dict.items()}
+    return mask_data(event_dict)
 
 
 def _before_renderer(processors: Any) -> Any:

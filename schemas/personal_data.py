@@ -1,87 +1,250 @@
-"""Personal data (citizen IDs, phones, e-mails) as text: what it looks like and how it is masked.
+"""Personal data (citizen IDs, phones, e-mails) as text and as data: what it looks like and how it is masked.
 
 The lowest layer, so that every other (connectors quoting a vendor's answer, the pipeline, the console, log
 handlers in onestop.privacy) masks with the same rules.
 
-`mask_text` masks what looks like personal data and leaves what merely has digits alone: dates (20250701,
-2025-07-01T10:00:00, 01.07.2025), MaHoSo codes (000.00.14.H56-200203-0118), procedure codes (1.000656).
+`mask_text` masks, keeping the last 3 digits (the first character of an e-mail's local part):
+- a CCCD (12 digits) or an old CMND (9), alone or glued to words (`CCCD:001099012345`, `SĐT0912345678`), and any
+  other run of 9 to 12 digits that is not the fraction of a number (0.123456789012);
+- a Vietnamese phone in any of its written forms: mobile (10 digits from 0), landline (11 digits from 02x), the
+  old 11-digit ones; with or without +84, 84, 0084, (+84) and a trunk (0); in groups of any size separated by
+  spaces, dots, dashes, brackets or %20 (0912 345 678, 09 12 34 56 78, 0912345 678, +84 (0) 912 345 678,
+  (024) 3823 4567, 84-912-345-678, 0084912345678); a CCCD written in groups (030 203 004 567) too;
+- an e-mail, also percent-encoded in a URL or a query string (`email=a.b%40x.vn`, `%2540`), as `&#64;` or `＠`.
+
+It leaves alone what merely has digits: dates (20250701, 2025-07-01T10:00:00, 01.07.2025, 03 07 2025), times,
+timestamps (yyyyMMddHHmmss), MaHoSo codes (000.00.14.H56-200203-0118), procedure codes (1.000656), agency codes,
+amounts (1.250.000), counts, status codes, ports; and record ids: UUIDs (any case, in braces or not) and hex ids
+of 24 to 128 digits (ObjectIds, digests) keep their digits, while an ID or a phone next to them is masked.
+
+`mask_data` masks every string of a JSON-like value, its keys too, and the numbers that are personal data once
+the leading zeros a number loses are put back (912345678, 1203004567, 84912345678): as a masked string.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from decimal import Decimal
 from typing import Any
 
-# An e-mail address: the first character and the domain stay.
-_EMAIL = re.compile(r"(?<![\w.+-])([\w+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)")
+KEEP = 3  # digits left visible at the end of a masked number
 
-# A phone (or a CCCD) written in groups: 0912 345 678, 0912.345.678, 091-234-5678, (024) 3823 4567,
-# +84 912 345 678, (+84) 912 345 678. Whether it is one is decided by its digits (see _grouped) so that
-# dates (01.07.2025, 03 07 2025), times and the dotted parts of agency and procedure codes stay as they are.
-_GROUPED = re.compile(
-    r"(?<![\w.+\-/])"  # not the tail of a code, a number or a path
-    r"(?:\(\+84\)|\+84|\(0\d{2,3}\)|0\d{2,3})"  # +84, (+84), (024), 024, 0912
-    r"(?:[ .\-]\d{2,6}){1,4}"  # then groups, each after one separator
-    r"(?![\w\-/])"
-)
-_GROUP = re.compile(r"[ .\-]\d+")
-
-# A run of 9 to 12 digits: a CCCD (12), an old CMND (9), a phone without separators (0 or 84 + 9 or 10 digits).
-# Shorter runs (dates: 8 digits) and longer ones (yyyyMMddHHmmss: 14) are not personal data.
-_DIGITS = re.compile(r"(?<!\d)(?<!\d[.,])(\+?\d{9,12})(?!\d|[.,]\d)")
+# An e-mail, found by its at-sign (so that the search is a quick scan for a few characters): @, percent-encoded
+# once or more (%40, %2540: a URL, a query string), an HTML entity, a full-width one. Then its domain, which stays.
+# The local part before it is read backwards by _local_start (a regex cannot look back over a variable length).
+_AT = re.compile(r"(?:@|%(?:25)*40|&#0*64;|&#[xX]0*40;|＠|﹫)[\w-]+(?:\.[\w-]+)+")
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _star_digits(text: str, keep: int = 3) -> str:
-    """Every digit but the last `keep` becomes '*'; separators stay (0912 345 678 -> **** *** 678)."""
-    digits = sum(c.isdigit() for c in text)
-    out, seen = [], 0
-    for c in text:
-        if c.isdigit():
-            seen += 1
-            out.append(c if seen > digits - keep else "*")
+def _local_start(text: str, at: int, floor: int) -> int:
+    """Where the local part ending at `at` begins: letters, digits, . _ + - and %XX escapes (a%2Bb%40x.vn)."""
+    i = at
+    while i > floor:
+        c = text[i - 1]
+        if (
+            c.isalnum()
+            or c in "._+-"
+            or (c == "%" and len(text[i : i + 2]) == 2 and all(h in _HEX for h in text[i : i + 2]))
+        ):
+            i -= 1
         else:
-            out.append(c)
-    return "".join(out)
+            break
+    return i
 
 
-def _personal_number(text: str) -> bool:
-    digits = re.sub(r"\D", "", text)
-    if text.lstrip("(").startswith("+84"):
-        digits = "0" + digits[2:]
-    return bool(
-        re.fullmatch(r"0[35789]\d{8}", digits)  # a mobile number
-        or re.fullmatch(r"02\d{9}", digits)  # a landline with its area code
-        or re.fullmatch(r"0\d{11}", digits)  # a CCCD written in groups
-    )
+def _mask_emails(text: str) -> str:
+    out, last = [], 0
+    for m in _AT.finditer(text):
+        start = _local_start(text, m.start(), last)
+        if start == m.start():  # no local part: a decorator, @id, a handle
+            continue
+        first = text[start] if text[start].isalnum() else ""
+        out += (text[last:start], first, "***", m[0])
+        last = m.end()
+    return "".join(out) + text[last:] if out else text
 
 
-def _grouped(m: re.Match[str]) -> str:
-    """The longest leading run of groups that is a phone (or a CCCD) is masked; what follows stays."""
-    text = m[0]
-    ends = [g.end() for g in _GROUP.finditer(text)]
-    for end in reversed(ends):
-        if _personal_number(text[:end]):
-            return _star_digits(text[:end]) + text[end:]
-    return text
+# Numbers. A span is digits in groups joined by separators; it starts where personal data may start (a 0, an 84
+# or a run of 9 to 12 digits: a + or a bracket before it is not part of it), not inside a number (after a digit,
+# but for a %XX escape: %2084912345678; after a decimal point: 0.123456789012), and it has at least 9 digits.
+# Which of its groups are personal data is decided by _mask_span from their digits; the regex does the scanning,
+# so that most lines and most numbers never reach Python code.
+_SEPARATOR = r"(?:[ .\-()+\u00a0\u2009\u202f\u2010-\u2015]|%20)"
+_SPAN = re.compile(
+    r"\d(?<!\d[.,]\d)(?:(?<!\d\d)|(?<=%[0-9A-Fa-f]{2}\d))"  # a first digit (or the first after %20)
+    r"(?:(?<=0)(?=\d)|(?<=8)(?=4)|(?=\d{8,11}(?!\d)))"  # 0x.., 84.., or a run of 9 to 12
+    rf"(?=(?:{_SEPARATOR}{{0,4}}\d){{8}})"  # 9 digits at least
+    rf"\d*(?:{_SEPARATOR}{{1,4}}\d+)*"
+)
+_ATOM = re.compile(r"%20|\d+")
+
+# The digits of groups taken together. A phone: mobile 10 digits from 0 (and the old 04/08 landlines, and the
+# 0123456789 of test data), landline 11 from 02x and the old 11-digit mobiles and landlines; or with the country
+# code 84 (+84, 0084) and the trunk 0 kept or not. A CCCD: province 001-096, the century-and-sex digit 0-3.
+_PHONE = re.compile(r"(?:00)?840?[1-9]\d{8,9}|0[1-9]\d{8}|01[2689]\d{8}|0[2-8]\d{9}")
+_CCCD = re.compile(r"0(?:0[1-9]|[1-8]\d|9[0-6])[0-3]\d{8}")
+_START = re.compile(r"0[1-9]|00[1-9]|840?[1-9]")  # how both begin: a quick no for 00 00 00 00 00
+
+# Record ids whose digits are not personal data: a UUID (any case, braces around it or not), a hex id of 24, 32,
+# 40 ... 128 digits (an ObjectId, our dossier uid, an MD5/SHA digest). Only looked for around a span (_protected).
+# (A phone glued to hex letters so that the whole is such an id cannot be told from one.)
+_KEEP = re.compile(
+    r"(?<![0-9A-Za-z])"
+    r"(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|(?:[0-9A-Fa-f]{8}){3,16})"
+    r"(?![0-9A-Za-z])"
+)
+_KEEP_REACH = 140  # longer than any _KEEP match
+_HEXISH = _HEX | {"-", "{", "}"}
+
+
+def _is_date(a: str, b: str, c: str) -> bool:
+    """dd MM yyyy or yyyy MM dd."""
+    if len(a) == 4:
+        a, c = c, a
+    return len(c) == 4 and c[:2] in ("19", "20") and 1 <= int(a) <= 31 and 1 <= int(b) <= 12
+
+
+def _protected(m: re.Match[str], atoms: list[tuple[int, int]]) -> list[bool]:
+    """Groups that are not personal data whatever their digits: a date (01.07.2025, 03 07 2025: three groups with
+    one same separator), a part of a UUID or of a hex id."""
+    text, n = m[0], len(atoms)
+    kept = [False] * n
+    for i in range(n - 2):
+        (a0, a1), (b0, b1), (c0, c1) = atoms[i], atoms[i + 1], atoms[i + 2]
+        if (
+            (a1 - a0, c1 - c0) in ((1, 4), (2, 4), (4, 1), (4, 2)) and b1 - b0 <= 2
+            and b0 - a1 == 1 and c0 - b1 == 1 and text[a1] == text[b1] in " .-"
+            and _is_date(text[a0:a1], text[b0:b1], text[c0:c1])
+        ):  # fmt: skip
+            kept[i] = kept[i + 1] = kept[i + 2] = True
+    s, start, end = m.string, m.start(), m.end()
+    if (start and s[start - 1] in _HEXISH) or (end < len(s) and s[end] in _HEXISH):  # a part of an id?
+        lo, hi = max(0, start - _KEEP_REACH), end + _KEEP_REACH
+    else:  # an id (of digits and dashes) inside the span? (+ 1: what follows decides whether it ends there)
+        lo, hi = start, end + 1
+    for k in _KEEP.finditer(s, lo, min(len(s), hi)):
+        k0, k1 = k.span()
+        for i, (a0, a1) in enumerate(atoms):
+            if k0 < start + a1 and start + a0 < k1:
+                kept[i] = True
+    return kept
+
+
+def _after_a_number_and(s: str, at: int, marks: str) -> bool:
+    """The group at `at` follows a digit and one of `marks`: a fraction's digits (0.123456789012, 1.0912345678),
+    a code's tail (H56-080203-0118)."""
+    return at >= 2 and s[at - 1] in marks and s[at - 2].isdigit()
+
+
+def _mask_span(m: re.Match[str]) -> str:
+    text, s, start = m[0], m.string, m.start()
+    atoms = [a.span() for a in _ATOM.finditer(text) if text[a.start()] != "%"]
+    groups = [text[a:b] for a, b in atoms]
+    kept = _protected(m, atoms)
+    n = len(atoms)
+    masked: list[tuple[int, int]] = []  # ranges of groups, each one number
+    i = 0
+    while i < n:
+        a0, a1 = atoms[i]
+        if kept[i]:
+            i += 1
+            continue
+        # a phone or a CCCD in groups starts with 0 or 84, not in a fraction nor in a code's tail
+        if (
+            ((text[a0] == "0" and a1 - a0 >= 2) or text.startswith("84", a0))
+            and not _after_a_number_and(s, start + a0, ".,-")
+            and _START.match("".join(groups[i : i + 4]))
+        ):
+            total, found = 0, None
+            for j in range(i, min(n, i + 8)):
+                total += len(groups[j])
+                if kept[j] or total > 14:
+                    break
+                if total >= 10:
+                    digits = "".join(groups[i : j + 1])
+                    if _PHONE.fullmatch(digits) or (
+                        _CCCD.fullmatch(digits) and all(len(g) >= 3 for g in groups[i : j + 1])
+                    ):  # a CCCD in groups of 2 is more likely a list of numbers
+                        found = j
+            if found is not None:
+                masked.append((i, found))
+                i = found + 1
+                continue
+        # a run of 9 to 12 digits on its own: a CCCD, a CMND, a phone without its 0; not a fraction's digits
+        if 9 <= a1 - a0 <= 12 and not (
+            _after_a_number_and(s, start + a0, ".,")
+            or (s[start + a1 : start + a1 + 1] in (".", ",") and s[start + a1 + 1 : start + a1 + 2].isdigit())
+        ):
+            masked.append((i, i))
+        i += 1
+    if not masked:
+        return text
+    chars = list(text)
+    for first, last in masked:
+        positions = [p for a, b in atoms[first : last + 1] for p in range(a, b)]
+        for p in positions[: len(positions) - KEEP]:
+            chars[p] = "*"
+    return "".join(chars)
 
 
 def mask_text(text: str) -> str:
+    """The text with its personal data masked (see the module's docstring); everything else as it was."""
     if not text:
         return text
-    text = _EMAIL.sub(lambda m: f"{m[1]}***@{m[2]}", text)
-    text = _GROUPED.sub(_grouped, text)
-    return _DIGITS.sub(lambda m: _star_digits(m[0]), text)
+    if _AT.search(text):
+        text = _mask_emails(text)
+    return _SPAN.sub(_mask_span, text)
+
+
+def _star(digits: str) -> str:
+    return "*" * (len(digits) - KEEP) + digits[-KEEP:]
+
+
+def mask_number(value: int) -> int | str:
+    """A number that is personal data once the leading zeros it lost are put back, as a masked string: a CMND
+    (9 digits), a phone (912345678, 84912345678, 2438234567), a CCCD (1203004567 is 001203004567); other numbers
+    (counts, amounts, dates as 20250701, yyyyMMddHHmmss, 123456789012, epoch seconds) as they are."""
+    digits = str(abs(value))
+    if not 9 <= len(digits) <= 13:
+        return value
+    if len(digits) == 9 or any(
+        _PHONE.fullmatch(z + digits) or _CCCD.fullmatch(z + digits) for z in ("", "0", "00")
+    ):
+        return ("-" if value < 0 else "") + _star(digits)
+    return value
 
 
 def mask_data(value: Any) -> Any:
-    """Every string inside dicts, lists and tuples masked (keys stay): for error lists kept as JSON."""
+    """Every string inside dicts, lists and tuples masked, keys included (a key that masks to one already there
+    gets #2, #3: nothing is lost), and the numbers that are personal data (mask_number): for error lists kept as
+    JSON, log events, the console's view of a payload."""
     if isinstance(value, str):
         return mask_text(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return mask_number(value)
+    if isinstance(value, float | Decimal):  # 912345678.0: a number that went through a float
+        finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+        return (
+            mask_number(int(value)) if finite and 1e8 <= abs(value) < 1e13 and value == int(value) else value
+        )
     if isinstance(value, dict):
-        return {k: mask_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(mask_data(v) for v in value)
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            key = mask_data(k) if isinstance(k, str | int | float) else k
+            if key in out:
+                n = 2
+                while f"{key}#{n}" in out:
+                    n += 1
+                key = f"{key}#{n}"
+            out[key] = mask_data(v)
+        return out
+    if isinstance(value, list | tuple | set | frozenset):
+        items = (mask_data(v) for v in value)
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     return value
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from connectors.store.attempts import AttemptRecorder, record_task_failure
-from onestop.privacy import MaskingFilter, install_log_masking
+from onestop.privacy import MaskingFilter, install_log_masking, mask_event
 from schemas.personal_data import MESSAGE_CAP, mask_data, mask_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,3 +174,10 @@ def test_stored_error_messages_are_masked(db, pg_url) -> None:
     kept, marker, rest = attempt.partition("…(+")  # capped at MESSAGE_CAP bytes, cut on a character
     assert marker and len(kept.encode()) <= MESSAGE_CAP and rest.endswith(" bytes)")
     assert failure == "CCCD *********567, ****.***.678"
+
+
+def test_a_structlog_event_is_masked_keys_and_numbers_too() -> None:
+    event = {"event": "applicant", "001203004567": "found", "phone": 912345678, "records": 300}
+    assert mask_event(None, "info", event) == {
+        "event": "applicant", "*********567": "found", "phone": "******678", "records": 300,
+    }  # fmt: skip
