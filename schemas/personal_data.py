@@ -193,9 +193,10 @@ def mask_text(text: str) -> str:
     """The text with its personal data masked (see the module's docstring); everything else as it was."""
     if not text:
         return text
-    if _AT.search(text):
-        text = _mask_emails(text)
-    return _SPAN.sub(_mask_span, text)
+    # Numbers first: an e-mail glued to a phone ("091 234 5678@x.vn") would otherwise take the phone's last
+    # group as its local part and leave the rest of the phone unmasked.
+    text = _SPAN.sub(_mask_span, text)
+    return _mask_emails(text) if _AT.search(text) else text
 
 
 def _star(digits: str) -> str:
