@@ -14,6 +14,7 @@ from connectors.store import reconcile as reconcile_store
 from mappings import get_mapping
 from onestop import pipeline, reconcile, registry
 from onestop.db import connect
+from schemas.personal_data import quote_answer
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ def redrive(
     except Exception as exc:
         if action_id is not None:
             with connect() as conn:
-                failures.update_action(conn, action_id, state="failed", result={"error": str(exc)[:500]})
+                failures.update_action(
+                    conn, action_id, state="failed", result={"error": quote_answer(str(exc), 500)}
+                )
         raise
     if action_id is not None:
         with connect() as conn:
