@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -340,10 +341,12 @@ class Harness:
                     shutil.copyfile(template, db_file)
                 else:
                     airflow_env.migrate()
-                    with contextlib.suppress(OSError):
+                    with contextlib.suppress(Exception):  # a cache that cannot be written costs time only
                         CACHE.mkdir(parents=True, exist_ok=True)
                         partial = template.with_suffix(f".{os.getpid()}")
-                        shutil.copyfile(db_file, partial)
+                        # SQLite's backup: a consistent copy, whatever its write-ahead log still holds
+                        with sqlite3.connect(db_file) as live, sqlite3.connect(partial) as copy:
+                            live.backup(copy)
                         partial.rename(template)
                 self._dags = airflow_env.dags()
             self._install_log_capture()

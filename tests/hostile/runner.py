@@ -671,10 +671,16 @@ def start_dag_worker(harness: Harness, inputs: list[HostileInput]) -> Worker:
 
 def finish_dag_worker(worker: Worker, inputs: list[HostileInput]) -> list[Verdict]:
     """The worker's verdicts; when it died, each of its inputs is a crash of the harness, said plainly."""
+    from tests.hostile.harness import ROOT
+
     code = worker.process.wait()
     if code == 0 and worker.out.is_file():
         return [Verdict(**v) for v in json.loads(worker.out.read_text(encoding="utf-8"))]
-    tail = worker.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+    text = worker.log.read_text(encoding="utf-8", errors="replace")
+    kept = ROOT / "var" / "hostile-dag-worker.log"  # the harness's own failure: kept for whoever debugs it
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(text, encoding="utf-8")
+    tail = [f"see {kept.relative_to(ROOT)}", *text.strip().splitlines()[-2:]]
     return [
         Verdict(
             inp.name,
