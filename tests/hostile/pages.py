@@ -1,0 +1,327 @@
+"""Pages of the shipped dialects, built from the simulators' own records, with hostile values spliced in.
+
+A good record comes from `onestop.simulators.igate_data` (no deliberately bad ones), re-shaped the way each
+simulator serves it (iGate JSON, the legacy ASP.NET XML, the SOAP district's <HoSo>, the LGSP feed's event), so
+the good records of a page load with the shipped mappings. A hostile record is a good one with values *set* at
+source paths; a value is bytes written into the page verbatim (a file's bytes, a generator's), or a text/JSON
+value the page's format encodes. The page is assembled as bytes: what the server sends is exactly that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape
+
+from lxml import etree
+
+from onestop.simulators import _common as common
+from onestop.simulators import feed as feed_sim
+from onestop.simulators import soap_district
+from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig
+from onestop.simulators.legacy_xml import LegacySettings, LegacyShop
+
+PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed")
+DIALECT = {
+    "rest": "igate",
+    "xml": "aspnet_xml",
+    "soap11": "dvc_soap",
+    "soap12": "dvc_soap",
+    "feed": "lgsp_feed",
+}
+FORMAT = {"rest": "json", "feed": "json", "xml": "xml", "soap11": "xml", "soap12": "xml"}
+SOAP_ENV = {
+    "soap11": "http://schemas.xmlsoap.org/soap/envelope/",
+    "soap12": "http://www.w3.org/2003/05/soap-envelope",
+}
+CONTENT_TYPE = {
+    "rest": "application/json",
+    "feed": "application/json",
+    "xml": "text/xml; charset=utf-8",
+    "soap11": "text/xml; charset=utf-8",
+    "soap12": "application/soap+xml; charset=utf-8",
+}
+
+# Personal data planted in every hostile record (its identity fields; some hostile values quote it too). The
+# leak scan looks for their digits (non-digits stripped) and the e-mail's local part in every stored error.
+PLANTED = {
+    "cccd": "030187004219",
+    "cmnd": "201857369",
+    "phone": "0912 468 013",
+    "phone_intl": "+84 912 468 013",
+    "email": "hostile.nguoidan.7@example.vn",
+}
+# Where each dialect's record carries them (source paths of the shipped mappings).
+IDENTITY_PATHS = {
+    "rest": {"id_type": "applicant.identityType", "id": "applicant.identityNumber", "phone": "applicant.phone",
+             "email": "applicant.email"},
+    "feed": {"id_type": "record.ApplicantIdType", "id": "record.ApplicantIdNumber", "phone": "record.ApplicantPhone",
+             "email": "record.ApplicantEmail"},
+    "xml": {"id_type": "IdType", "id": "IdNumber", "phone": "Phone", "email": "Email"},
+    "soap11": {"id_type": "ChuHoSo.LoaiGiayTo", "id": "ChuHoSo.SoGiayTo", "phone": "ChuHoSo.SoDienThoai",
+               "email": "ChuHoSo.Email"},
+}  # fmt: skip
+IDENTITY_PATHS["soap12"] = IDENTITY_PATHS["soap11"]
+CCCD_TYPE = {"rest": "CCCD", "feed": "CCCD", "xml": "CCCD", "soap11": "1", "soap12": "1"}
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Bytes written into the page as they are (a JSON value with its quotes; an XML element's content)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text value, encoded the way the page's format writes text."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Value:
+    """Any JSON value (JSON pages), or element content (XML pages: a dict/list becomes child elements)."""
+
+    value: Any
+
+
+Setting = Raw | Text | Value
+WHOLE = "."  # the path that replaces the whole record (a record that is a string, a number…)
+
+
+def json_text(value: Any) -> bytes:
+    """JSON as a sender writes it: non-ASCII as is, except what UTF-8 cannot carry (lone surrogates: escaped);
+    NaN and ±Infinity as the bare tokens Python writes."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=True).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, allow_nan=True).encode("ascii")
+
+
+def xml_text(value: Any) -> bytes:
+    """Element content: text escaped; a dict or list as child elements (names made XML-safe)."""
+    if isinstance(value, dict):
+        return b"".join(b"<%s>%s</%s>" % (_tag(k), xml_text(v), _tag(k)) for k, v in value.items())
+    if isinstance(value, list):
+        return b"".join(b"<item>%s</item>" % xml_text(v) for v in value)
+    if value is None:
+        return b""
+    text = value if isinstance(value, str) else json.dumps(value, allow_nan=True)
+    return escape(text).encode("utf-8", "surrogatepass")
+
+
+def _tag(name: Any) -> bytes:
+    text = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in str(name))
+    return ("k" + text if not text[:1].isalpha() else text).encode()
+
+
+def encode(setting: Setting, fmt: str) -> bytes:
+    if isinstance(setting, Raw):
+        return setting.data
+    value = setting.value
+    return json_text(value) if fmt == "json" else xml_text(value)
+
+
+@dataclass
+class Record:
+    """One record of a page: its id as the mapping reads it, and its bytes as sent."""
+
+    record_id: str | None
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+class Builder:
+    """Good records of every dialect, each with a fresh identity (MaHoSo and record ids unique in a run)."""
+
+    def __init__(self, seed: int = 7, count: int = 20_000) -> None:
+        config = GeneratorConfig(seed=seed, count=count, district="288", bad_rate=0.0)
+        self.gen = DossierGenerator(config)
+        self.shop = LegacyShop(LegacySettings(generator=config, nfd_rate=0.0, tcvn3_rate=0.0, vni_rate=0.0))
+        self.clock = common.default_clock(config.start)
+        self.count = count
+        self.index = 0
+
+    def _take(self) -> int:
+        i = self.index
+        self.index = (self.index + 1) % self.count
+        return i
+
+    # --- one record ---------------------------------------------------------------------------------------
+
+    def record(
+        self, protocol: str, settings: dict[str, Setting] | None = None, planted: bool = False
+    ) -> Record:
+        """A good record of `protocol`'s dialect; `settings` (source path -> value) make it hostile, `planted`
+        puts the planted personal data in its identity fields first."""
+        i = self._take()
+        rec = self.gen.record(i, self.clock)
+        assert rec is not None
+        wanted: dict[str, Setting] = {}
+        if planted:
+            paths = IDENTITY_PATHS[protocol]
+            wanted = {
+                paths["id_type"]: Text(CCCD_TYPE[protocol]),
+                paths["id"]: Text(PLANTED["cccd"]),
+                paths["phone"]: Text(PLANTED["phone"]),
+                paths["email"]: Text(PLANTED["email"]),
+            }
+        wanted.update(settings or {})
+        whole = WHOLE in wanted  # a record that is not an object (a string, a number): it has no id
+        if FORMAT[protocol] == "json":
+            doc = rec if protocol == "rest" else self._event(rec, i)
+            return Record(None if whole else str(doc["id"]), _json_with(doc, wanted))
+        if protocol == "xml":
+            element, _ = self.shop.record(i, self.clock)  # type: ignore[misc]
+            record_id = self.shop.record_id(i)
+        else:
+            element = soap_district.render_record(rec, i, "288")
+            record_id = rec["id"]
+        return Record(None if whole else record_id, _xml_with(element, wanted))
+
+    @staticmethod
+    def _event(rec: dict[str, Any], i: int) -> dict[str, Any]:
+        """The LGSP feed's item for a record: {ack_id, seq, op, id, occurredAt, record} (feed simulator shape)."""
+        record = feed_sim.to_dialect(rec, feed_sim.DEFAULT_AGENCY_NAME)
+        return {
+            "ack_id": f"ack-{i}",
+            "seq": i + 1,
+            "op": "upsert",
+            "id": rec["id"],
+            "occurredAt": record["LastModified"],
+            "record": record,
+        }
+
+    # --- pages --------------------------------------------------------------------------------------------
+
+    def good(self, protocol: str, n: int) -> list[Record]:
+        return [self.record(protocol) for _ in range(n)]
+
+
+def _json_with(doc: dict[str, Any], settings: dict[str, Setting]) -> bytes:
+    """The record as JSON text with each setting's bytes at its path (a placeholder swapped for the bytes)."""
+    if WHOLE in settings:
+        return encode(settings[WHOLE], "json")
+    doc = json.loads(json.dumps(doc))  # a copy
+    marks: dict[bytes, bytes] = {}
+    for n, (path, setting) in enumerate(settings.items()):
+        mark = f"@@HOSTILE_{n}@@"
+        _put(doc, path.split("."), mark)
+        marks[json.dumps(mark).encode()] = encode(setting, "json")
+    data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    for mark, raw in marks.items():
+        data = data.replace(mark, raw, 1)
+    return data
+
+
+def _put(doc: Any, steps: list[str], value: Any) -> None:
+    for k, step in enumerate(steps):
+        last = k == len(steps) - 1
+        if isinstance(doc, list):
+            index = int(step)
+            while len(doc) <= index:  # an empty list (a dossier without fees): the item the path needs
+                doc.append({})
+            if last:
+                doc[index] = value
+            else:
+                doc = doc[index]
+            continue
+        if last:
+            doc[step] = value
+        else:
+            if not isinstance(doc.get(step), dict | list):
+                doc[step] = {}
+            doc = doc[step]
+
+
+def _xml_with(element: str, settings: dict[str, Setting]) -> bytes:
+    """The record element with each setting's bytes as the content of the element at its path (created when
+    missing); `@Name` paths set an attribute."""
+    if WHOLE in settings:
+        return encode(settings[WHOLE], "xml")
+    if not settings:
+        return element.encode("utf-8")
+    root = etree.fromstring(element.encode("utf-8"))
+    marks: dict[bytes, bytes] = {}
+    for n, (path, setting) in enumerate(settings.items()):
+        mark = f"@@HOSTILE_{n}@@"
+        steps = path.split(".")
+        node = root
+        for step in steps[:-1]:
+            child = node.find(step)
+            node = child if child is not None else etree.SubElement(node, step)
+        last = steps[-1]
+        if last.startswith("@"):
+            node.set(last[1:], mark)
+            if not isinstance(setting, Raw):  # an attribute holds text only: quoted, elements flattened
+                value = setting.value
+                text = (
+                    value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, allow_nan=True)
+                )
+                setting = Raw(escape(text, {'"': "&quot;"}).encode("utf-8", "surrogatepass"))
+        else:
+            child = node.find(last)
+            if child is None:
+                child = etree.SubElement(node, last)
+            for sub in list(child):
+                child.remove(sub)
+            child.text = mark
+        marks[mark.encode()] = encode(setting, "xml")
+    data = etree.tostring(root, encoding="utf-8")
+    for mark, raw in marks.items():
+        data = data.replace(mark, raw, 1)
+    return data
+
+
+# --- envelopes ---------------------------------------------------------------------------------------------
+
+
+def page_body(protocol: str, records: list[Record]) -> bytes:
+    """One page of `records` as the protocol's system answers it (all records on one page)."""
+    rows = [r.data for r in records]
+    n = len(rows)
+    if protocol == "rest":
+        return b'{"content":[' + b",".join(rows) + b'],"number":0,"size":200,"numberOfElements":%d}' % n
+    if protocol == "feed":
+        return b'{"events":[' + b",".join(rows) + b'],"lease_seconds":600}'
+    if protocol == "xml":
+        return (
+            b'<?xml version="1.0" encoding="utf-8"?><KetQua><ErrorCode>0</ErrorCode><ErrorMessage />'
+            b"<TotalCount>%d</TotalCount><currPage>1</currPage><lastPage>1</lastPage><DanhSach>"
+            % n
+            + b"".join(rows)
+            + b"</DanhSach></KetQua>"
+        )
+    env = SOAP_ENV[protocol].encode()
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="' + env + b'"><soap:Body>'
+        b'<LayDanhSachHoSoResponse xmlns="urn:motcua:hoso:v1"><TongSo>%d</TongSo><Trang>1</Trang>'
+        b"<DanhSachHoSo>"
+        % n
+        + b"".join(rows)
+        + b"</DanhSachHoSo></LayDanhSachHoSoResponse></soap:Body></soap:Envelope>"
+    )
+
+
+def empty_body(protocol: str) -> bytes:
+    """The page after the last one (a paged REST system's empty page; a drained feed)."""
+    return page_body(protocol, [])
+
+
+@dataclass
+class Page:
+    """What a hostile input serves: its HTTP answers, and the records it holds (good ones by id)."""
+
+    replies: list[Any]  # tests.hostile.server.Reply
+    good_ids: list[str] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+
+
+BodyGenerator = Callable[..., Page]
