@@ -265,9 +265,10 @@ class PageReader:
                 except (UnicodeError, LookupError):
                     offset = pos
         where = f" at byte {offset}" if offset is not None else ""
-        return RefusedAnswer(
-            self.endpoint, f"{operation}: {cause}{where}", excerpt=body[:EXCERPT], offset=offset
-        )
+        said = (
+            f"{cause}{where}" if operation == "page" else f"{operation}: {cause}{where}"
+        )  # on_page names it
+        return RefusedAnswer(self.endpoint, said, excerpt=body[:EXCERPT], offset=offset)
 
     def _walk(
         self, text: str, at: int, steps: tuple[str | int, ...], found: list[RawRecord]

@@ -78,7 +78,7 @@ def failed(run_id: int, exc: BaseException) -> None:
     brought us here is the one to report."""
     try:
         with connect(autocommit=True) as conn:
-            message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ConnectorError) else str(exc)
+            message = f"{type(exc).__name__}: {exc}"  # the class says what kind of failure, the text the rest
             conn.execute(
                 "UPDATE onestop.sync_run SET state = 'failed', error = %s, finished_at = clock_timestamp()"
                 " WHERE run_id = %s AND state <> 'loaded'",

@@ -109,7 +109,7 @@ def test_what_cannot_be_read_around_refuses_the_page_with_the_offset_and_its_beg
 ) -> None:
     with pytest.raises(RefusedAnswer) as refused:
         read(body)
-    assert cause in str(refused.value) and str(refused.value).startswith("district: page: ")
+    assert cause in str(refused.value) and str(refused.value).startswith("district: answer is ")
     assert refused.value.excerpt == body[:EXCERPT]
 
 

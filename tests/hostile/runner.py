@@ -393,7 +393,10 @@ def _judge_record(
         staged = [
             p
             for (p,) in conn.execute(
-                "SELECT payload FROM onestop.staging WHERE run_id = %s AND record_id = %s", (run.run_id, rid)
+                # the record's text as sent, with what staging knows of it (past 1 MiB: its size and SHA-256)
+                "SELECT payload || COALESCE(defects::text, '') FROM onestop.staging"
+                " WHERE run_id = %s AND record_id = %s",
+                (run.run_id, rid),
             )
         ]
         if not staged:

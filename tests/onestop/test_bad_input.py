@@ -174,7 +174,7 @@ def test_a_page_that_cannot_be_read_fails_the_run_cleanly_and_is_kept_for_the_co
     with serving(district, rewrite), pytest.raises(RefusedAnswer):
         pipeline.sync(SOURCE)
     after = state(db)
-    assert after["state"] == "failed" and after["error"].startswith(f"{SOURCE}: page 1: ")
+    assert after["state"] == "failed" and after["error"].startswith(f"RefusedAnswer: {SOURCE}: page 1: ")
     assert cause in after["error"]
     assert after["watermark"] == before["watermark"] and after["failed_staging"] == 0
     refused = db.execute(
