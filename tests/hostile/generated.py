@@ -187,8 +187,9 @@ def hypothesis_groups(protocol: str, mode: Mode, group: int = 20) -> list[list[C
         values = st.recursive(
             text, lambda children: st.dictionaries(names, children, max_size=3), max_leaves=6
         )
-    n = mode.hypothesis_json if json_format else mode.hypothesis_xml
-    drawn: list[tuple[str, Any]] = []
+    # At least one value per mapped field: values are drawn, then dealt to the fields in turn.
+    n = max(mode.hypothesis_json if json_format else mode.hypothesis_xml, len(paths))
+    drawn: list[Any] = []
 
     @settings(
         max_examples=n,
@@ -198,14 +199,17 @@ def hypothesis_groups(protocol: str, mode: Mode, group: int = 20) -> list[list[C
         suppress_health_check=list(HealthCheck),
         deadline=None,
     )
-    @given(st.sampled_from(paths), values)
-    def draw(path: str, value: Any) -> None:
-        drawn.append((path, value))
+    @given(values)
+    def draw(value: Any) -> None:
+        drawn.append(value)
 
     if mode.seed is not None:
         draw = hypothesis_seed(mode.seed + PROTOCOLS.index(protocol))(draw)
     draw()
-    cases = [Case(protocol, (p,), Value(v), repr(v)) for p, v in drawn]
+    offset = (mode.seed or 0) % len(paths)
+    cases = [
+        Case(protocol, (paths[(i + offset) % len(paths)],), Value(v), repr(v)) for i, v in enumerate(drawn)
+    ]
     return [cases[i : i + group] for i in range(0, len(cases), group)]
 
 

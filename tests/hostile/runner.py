@@ -5,8 +5,8 @@ Observed outcomes, per input (one primary class; `leaked` is counted on its own)
   crashed      the run ended by an exception outside connectors.errors' hierarchy (ConnectorError, ConfigError
                and their subclasses): RecursionError, UnicodeEncodeError, psycopg's DataError, a KeyError…
                (pipeline: the exception raised; dag: onestop.task_failure.error_class; cli: the class the
-               sync_run error starts with, or a traceback on stderr); or the run's sync_run row is left
-               planned/extracting/extracted (or there is none)
+               sync_run error starts with, as pipeline.sync records it); or the run's sync_run row is left
+               planned/extracting/extracted, or there is none (the command died before this source)
   half-loaded  a failed run left staging rows of its own, rows loaded or quarantined by it, or moved the watermark
   unexpected   neither, but not what the input declares (refused/quarantined/loaded with its details)
   leaked       a planted citizen ID, phone (their digits, every non-digit removed from the text) or e-mail
@@ -34,7 +34,11 @@ from tests.hostile.harness import CLI_SOURCES, NON_TERMINAL, Captured, Harness, 
 from tests.hostile.manifest import HostileInput, HostileRecord
 from tests.hostile.pages import PLANTED, Builder, Page
 
-# Columns that hold a record's own data by design: personal data there is the record, not an error text.
+# Columns that hold a record's own data by design: personal data there is the record, not an error text. Every
+# other text, jsonb and text[] column of every onestop table is scanned: sync_run.error, attempt.message,
+# task_failure.message, quarantine.errors/record_id, circuit.last_error, outbox.error, alert.message, the
+# message log's ids… (today neither onestop.outbox nor onestop.message_log keeps a record's content: the
+# outbox holds keys and the portal's answer, the message log hashes and ids.)
 EXEMPT: dict[tuple[str, str], str] = {
     ("staging", "payload"): "each record as sent (purged after the retention period)",
     ("staging", "record_id"): "the source's record id, as sent",

@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from schemas.personal_data import mask_text
 from tests.hostile import manifest
 from tests.hostile.harness import Harness, source_of
 from tests.hostile.pages import PROTOCOLS
-from tests.hostile.runner import Runner
+from tests.hostile.runner import Runner, leaks_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = re.compile(
@@ -39,6 +40,21 @@ def report_env() -> dict[str, str]:
         "ONESTOP_HOME": str(ROOT),
         "PYTHONPYCACHEPREFIX": str(ROOT / "var" / "pycache"),
     }
+
+
+def test_a_planted_number_is_found_whatever_stands_between_its_digits() -> None:
+    assert leaks_in("id_number: '0301\u200b87004219' is not a CCCD") == ["cccd"]
+    assert leaks_in("gọi 0912.468.013") == ["phone"]
+    assert leaks_in("+84 (912) 468-013") == ["phone_intl"]
+    assert leaks_in("Gửi Hostile.NguoiDan.7@example.vn") == ["email"]
+
+
+def test_masked_personal_data_is_no_leak() -> None:
+    assert (
+        leaks_in(mask_text("CCCD 030187004219, 0912 468 013, +84 912 468 013, hostile.nguoidan.7@example.vn"))
+        == []
+    )
+    assert leaks_in("run 1234 of 2025-01-02T08:00:00+07:00: 300 records") == []
 
 
 def test_the_manifest_declares_at_least_60_inputs_each_with_one_expected_outcome() -> None:
