@@ -12,11 +12,12 @@ import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -151,14 +152,14 @@ def _extract(run_id: int) -> int:
                     if pages == 2:
                         failpoints.reached("mid_copy")  # the first page is already in the COPY stream
                     bar.advance(len(page))
-                    ids = [id_of(raw.record) or "?" for raw in page]
+                    ids = [staging_id(id_of, raw) or "?" for raw in page]
                     message_log.append(
                         source.name, "in", "page", "\n".join(r.payload for r in page).encode(), ids
                     )
                     for raw in page:
                         if raw.ack_id is not None:
                             acks.append(raw.ack_id)
-                        yield id_of(raw.record), raw.content_type, raw.payload, defects_json(raw)
+                        yield staging_id(id_of, raw), raw.content_type, raw.payload, defects_json(raw)
                 bar.done()
 
             staged = staging.stage(conn, run_id, records())
@@ -183,11 +184,20 @@ def _error_class(reasons: list[str]) -> str:
     return "InvalidValue"
 
 
+def staging_id(id_of: Callable[[Any], Any], raw: RawRecord) -> str | None:
+    """A record's id as staging keeps it: text PostgreSQL can hold, whatever the source put in it."""
+    found = id_of(raw.record)
+    return jsontext.visible(str(found)) if found is not None else None
+
+
 def defects_json(raw: RawRecord) -> str | None:
     """What staging keeps of a record's defects: [{field, reason}], the whole record's SHA-256 when cut."""
     if not raw.defects:
         return None
-    found: list[dict[str, str]] = [{"field": d.field, "reason": mask_text(d.reason)} for d in raw.defects]
+    found: list[dict[str, str]] = [
+        {"field": jsontext.visible(mask_text(d.field)), "reason": jsontext.visible(mask_text(d.reason))}
+        for d in raw.defects
+    ]
     if raw.sha256:
         found.append({"field": "(record)", "reason": "", "sha256": raw.sha256})
     return jsontext.dumps(found)
@@ -243,7 +253,7 @@ def normalize_chunk(
                 record = None
                 outcome = mapping.unreadable(f"payload is not {content_type}: {exc}")
         if record is not None and mapping.is_deleted(record):
-            record_id = mapping.record_id(record) or staged_id
+            record_id = jsontext.visible(mapping.record_id(record) or staged_id or "")
             if record_id:
                 deleted.append(DeletedRow(seq, dossier_uid(source, record_id), record_id))
                 continue
@@ -278,7 +288,7 @@ def normalize_chunk(
             )
         else:
             payload_hash = digest or hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
-            record_id = outcome.record_id or staged_id or f"?{payload_hash[:16]}"
+            record_id = jsontext.visible(outcome.record_id or staged_id or f"?{payload_hash[:16]}")
             errors = [asdict(e) for e in outcome.errors]
             for e in outcome.errors:
                 log.info("quarantined: %s", e.describe(source, record_id))
@@ -287,7 +297,7 @@ def normalize_chunk(
                     seq=seq,
                     record_id=record_id,
                     # Reasons quote the raw values: personal data in them is masked like any log line.
-                    errors=json.dumps(mask_data(errors), ensure_ascii=False, default=str),
+                    errors=json.dumps(jsontext.storable(mask_data(errors)), ensure_ascii=False, default=str),
                     error_class=_error_class([e.reason for e in outcome.errors]),
                     payload=payload,
                     content_type=content_type,

@@ -29,6 +29,8 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 
+from schemas.jsontext import visible
+
 KEEP = 3  # digits left visible at the end of a masked number
 
 # An e-mail, found by its at-sign (so that the search is a quick scan for a few characters): @, percent-encoded
@@ -261,7 +263,8 @@ def quote_answer(text: str | bytes, cap: int = ANSWER_CAP, charset: str = "utf-8
             text = text.decode(charset, "replace")
         except LookupError:  # a charset Python does not know: the bytes as UTF-8
             text = text.decode("utf-8", "replace")
-    masked = mask_text(unicodedata.normalize("NFC", text.strip()))  # Windows-1258 decodes to split tones
+    # NFC: Windows-1258 decodes to split tones; visible: a NUL or a lone surrogate cannot be stored or logged
+    masked = mask_text(visible(unicodedata.normalize("NFC", text.strip())))
     data = masked.encode()
     if len(data) <= cap:
         return masked
