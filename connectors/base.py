@@ -25,13 +25,22 @@ class RawRecord:
     ack_id: str | None = None  # change feeds: what to acknowledge once the load has committed
 
 
+class PageChunk(list[RawRecord]):
+    """A page too big to hand over at once comes as chunks (connectors.safexml.Records): every chunk but its
+    first `continues` the page before it, so that a page is still counted once."""
+
+    def __init__(self, records: list[RawRecord], continues: bool) -> None:
+        super().__init__(records)
+        self.continues = continues
+
+
 class Source(Protocol):
     """A district or sector system, read page by page (never the whole source at once)."""
 
     name: str
 
     def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
-        """Records updated (or received) within the window, one page at a time."""
+        """Records updated (or received) within the window, one page at a time (a big page: in PageChunks)."""
         ...
 
     def probe(self) -> str:
