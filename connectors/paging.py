@@ -19,6 +19,7 @@ import requests
 from connectors.base import JSON, RawRecord
 from connectors.errors import AuthError, ProtocolError, TransientError
 from connectors.http import Answer, HttpClient
+from connectors.safexml import Records
 from connectors.spec.common import as_text, get_path, has_path
 from connectors.spec.rest import ErrorRule, PagedSpec
 from mappings.dates import format_datetime
@@ -35,10 +36,17 @@ class PageRead:
     number: int  # 1, 2, … within the run
     method: str
     url: str
-    answer: Any  # the parsed JSON
-    records: list[Any]
+    answer: Any  # the parsed JSON (XML: the answer without its records)
+    records: list[Any] | Records  # XML: the answer's records, read in chunks (len() is known at once)
     headers: dict[str, str] = field(default_factory=dict)
-    raw: list[RawRecord] = field(default_factory=list)  # the records as staged (verbatim JSON or XML text)
+    raw: list[RawRecord] | Records = field(default_factory=list)  # as staged (verbatim JSON or XML text)
+
+    def chunks(self) -> Iterator[list[RawRecord]]:
+        """The records as staged: the page's list, or (XML) chunks of it."""
+        if isinstance(self.raw, Records):
+            yield from self.raw.chunks()
+        elif self.raw:
+            yield self.raw
 
 
 def slices(start: datetime | None, end: datetime | None, step: timedelta | None) -> list[tuple[Any, Any]]:
@@ -83,7 +91,7 @@ class PagedSource:
 
     def _fetch(
         self, values: dict[str, Any], next_url: str | None
-    ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
+    ) -> tuple[str, str, Any, Answer, Records | None]:
         """One page's call: (method, url or path, the answer's document, the answer, its records when they were
         read with the document (XML), else None)."""
         raise NotImplementedError
@@ -146,13 +154,15 @@ class PagedSource:
             if raw is None:
                 records = self._records(document, where)
                 raw = [RawRecord(r, jsontext.dumps(r), JSON) for r in records]
-            else:  # XML: the records came with the answer
+            else:  # XML: the answer is sound as a whole; its records come in chunks, filtered as they come
                 if self.spec.records.filter is not None:
-                    raw = [r for r in raw if self.spec.records.filter.holds(r.record)]
-                records = [r.record for r in raw]
+                    raw.keep = self.spec.records.filter.holds
+                records = raw  # paging counts the records the system sent
             pages += 1
             seen += len(records)
             yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
+            if isinstance(raw, Records):
+                raw.close()  # read, or not wanted (a probe)
             if pager.type == "single" or (not records and pager.type in ("page_number", "offset")):
                 return
             if pager.type in ("page_number", "offset"):
@@ -227,7 +237,7 @@ class PagedSource:
     def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
         for page in self.read(window_start, window_end):
             if page.records:
-                yield page.raw
+                yield from page.chunks()
 
     def probe(self) -> str:
         """The first page of the last day's window, as a sync (and `onestop source preview`) asks for it: proves

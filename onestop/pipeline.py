@@ -89,9 +89,10 @@ def extract(run_id: int) -> int:
                 nonlocal pages
                 bar = progress.task(f"{source.name}: fetch")
                 for page in read_ahead(reader.pages(run.window_start, run.window_end)):
-                    pages += 1
-                    if pages == 2:
-                        failpoints.reached("mid_copy")  # the first page is already in the COPY stream
+                    if not getattr(page, "continues", False):  # a big page's further chunks: the same page
+                        pages += 1
+                        if pages == 2:
+                            failpoints.reached("mid_copy")  # the first page is already in the COPY stream
                     bar.advance(len(page))
                     ids = [id_of(raw.record) or "?" for raw in page]
                     message_log.append(
