@@ -15,7 +15,7 @@ from connectors import safexml
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
 from connectors.http import HttpClient, HttpSettings
-from connectors.soap import SoapSource
+from connectors.soap import SoapSource, zeep_settings
 from connectors.spec.soap import SoapSpec
 from onestop.simulators.soap_district import ADDRESS_SLOT, WSDL_TEMPLATE
 from schemas.dossier import HCM
@@ -276,3 +276,11 @@ def test_a_wsdl_with_a_dtd_is_refused_before_zeep_reads_it(listener: tuple[int, 
             soap_source(url).probe()
         assert log == ["GET /soap?wsdl"]
     assert connections == []
+
+
+def test_zeep_parses_only_the_wsdl_and_forbids_dtds_and_entities_there_too() -> None:
+    """Answers never reach zeep's parser (safexml reads them); the WSDL does, after safexml judged it. Transitive
+    imports stay allowed (forbid_external would refuse a schema a WCF service imports from its own ?xsd=xsd0):
+    our transport is the gate, on the system's host only."""
+    settings = zeep_settings()
+    assert (settings.forbid_dtd, settings.forbid_entities, settings.xml_huge_tree) == (True, True, False)
