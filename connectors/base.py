@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 from collections.abc import Iterator
@@ -36,13 +37,44 @@ class RawRecord:
     sha256: str | None = None  # of the whole record, when `payload` keeps only its beginning
 
 
+class PageChunk(list[RawRecord]):
+    """A page too big to hand over at once comes as chunks (connectors.safexml.Records): every chunk but its
+    first `continues` the page before it, so that a page is still counted once."""
+
+    def __init__(self, records: list[RawRecord], continues: bool) -> None:
+        super().__init__(records)
+        self.continues = continues
+
+
+RECORD_LIMIT = 1024 * 1024  # bytes of one record's text kept whole in staging; past it, an excerpt
+EXCERPT = 64 * 1024  # what is kept of a record (or of a page refused as a whole) past the limit
+
+
+def kept(record: dict[str, Any], text: str, content_type: str, defects: tuple[Defect, ...] = ()) -> RawRecord:
+    """A record with its text as sent, or, past RECORD_LIMIT, its first 64 KiB, its size and SHA-256 as a defect
+    that quarantines it (its id is still read from `record`, so the quarantine row names it)."""
+    if len(text) <= RECORD_LIMIT // 4:  # UTF-8 takes at most 4 bytes a character: surely within the limit
+        return RawRecord(record, text, content_type, defects=defects)
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= RECORD_LIMIT:
+        return RawRecord(record, text, content_type, defects=defects)
+    digest = hashlib.sha256(data).hexdigest()
+    too_big = Defect(
+        "(record)",
+        f"the record is {len(data)} bytes, over the {RECORD_LIMIT}-byte limit: its first {EXCERPT} bytes are"
+        f" kept, SHA-256 {digest}",
+    )
+    excerpt = data[:EXCERPT].decode("utf-8", "ignore")
+    return RawRecord(record, excerpt, content_type, defects=(too_big, *defects), sha256=digest)
+
+
 class Source(Protocol):
     """A district or sector system, read page by page (never the whole source at once)."""
 
     name: str
 
     def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
-        """Records updated (or received) within the window, one page at a time."""
+        """Records updated (or received) within the window, one page at a time (a big page: in PageChunks)."""
         ...
 
     def probe(self) -> str:

@@ -4,13 +4,15 @@ and every failed call reported (so faults absorbed by a retry are visible to adm
 from __future__ import annotations
 
 import email.utils
+import io
 import random
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 import requests
 import tenacity
@@ -23,17 +25,42 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # RFC 6749 §5.2: a token endpoint refuses credentials with HTTP 400 and one of these codes.
 OAUTH_REFUSALS = (b"invalid_client", b"invalid_grant", b"unauthorized_client")
 _CHARSET = re.compile(r"charset=\"?([\w.:-]+)", re.IGNORECASE)
+SPOOL_BYTES = 4 << 20  # an answer's body stays in memory up to this size, then goes to a temporary file
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A successful HTTP answer, read whole (within the byte cap)."""
+    """An HTTP answer, read to its end (within the byte cap): its body as bytes, or spooled (in memory up to
+    SPOOL_BYTES, then in a temporary file) so that a big page is parsed as a stream (`stream()`), never held
+    as one bytes object."""
 
     status: int
     headers: Mapping[str, str]
-    body: bytes
+    content: bytes | IO[bytes]
     url: str
+
+    @property
+    def body(self) -> bytes:
+        """The whole body (a JSON page, a token, an error answer): a spooled body is read into memory."""
+        if isinstance(self.content, bytes):
+            return self.content
+        self.content.seek(0)
+        return self.content.read()
+
+    def head(self, size: int) -> bytes:
+        """The body's first `size` bytes (to quote it)."""
+        if isinstance(self.content, bytes):
+            return self.content[:size]
+        self.content.seek(0)
+        return self.content.read(size)
+
+    def stream(self) -> IO[bytes]:
+        """The body as a file, at its start."""
+        if isinstance(self.content, bytes):
+            return io.BytesIO(self.content)
+        self.content.seek(0)
+        return self.content
 
     @property
     def charset(self) -> str | None:
@@ -165,17 +192,18 @@ class HttpClient:
                 **self.transport,
                 **kwargs,
             ) as resp:
-                body = self._read_capped(resp)
+                content = self._read_capped(resp)
         except requests.exceptions.SSLError as exc:  # a certificate refused is not cured by waiting
             raise ProtocolError(self.endpoint, f"{operation}: TLS: {exc}") from exc
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             raise TransientError(
                 self.endpoint, f"{operation}: {type(exc).__name__}: {exc}", maybe_applied=_maybe_applied(exc)
             ) from exc
-        answer = Answer(resp.status_code, resp.headers, body, resp.url)
+        answer = Answer(resp.status_code, resp.headers, content, resp.url)
         if resp.status_code < 400 or (accept is not None and accept(answer)):
             return answer
         # The system's own words (an HTTP error body) verbatim: masked, capped at 4 KiB.
+        body = answer.head(1 << 16)
         said = quote_answer(body, charset=answer.charset or self.charset or "utf-8")
         message = f"{operation}: HTTP {resp.status_code}" + (f": {said}" if said else "")
         if resp.status_code == 400 and operation == "token" and any(c in body for c in OAUTH_REFUSALS):
@@ -191,18 +219,29 @@ class HttpClient:
             raise AuthError(self.endpoint, message, http_status=resp.status_code)
         raise ProtocolError(self.endpoint, message, http_status=resp.status_code)
 
-    def _read_capped(self, resp: requests.Response) -> bytes:
+    def _read_capped(self, resp: requests.Response) -> bytes | IO[bytes]:
+        """The body, counted against the cap as it comes: bytes when it is small, else the spooled file (at its
+        start) that holds it."""
         cap = self.settings.max_bytes
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise ProtocolError(self.endpoint, f"answer of {declared} bytes is over the {cap}-byte cap")
-        chunks, size = [], 0
-        for chunk in resp.iter_content(chunk_size=256 * 1024):
-            size += len(chunk)
-            if size > cap:
-                raise ProtocolError(self.endpoint, f"answer is over the {cap}-byte cap")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the Answer
+        try:
+            size = 0
+            for chunk in resp.iter_content(chunk_size=256 * 1024):
+                size += len(chunk)
+                if size > cap:
+                    raise ProtocolError(self.endpoint, f"answer is over the {cap}-byte cap")
+                spool.write(chunk)
+            spool.seek(0)
+            if size <= SPOOL_BYTES:
+                with spool:
+                    return spool.read()
+        except BaseException:
+            spool.close()
+            raise
+        return spool
 
     def _record(self, operation: str, exc: BaseException) -> None:
         if self.on_failure is None:

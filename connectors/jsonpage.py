@@ -9,7 +9,6 @@ whose end cannot be found) refuses the whole page, with the byte offset where re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -21,11 +20,9 @@ from typing import Any
 import msgspec
 import orjson
 
-from connectors.base import JSON, Defect, RawRecord
+from connectors.base import EXCERPT, JSON, Defect, RawRecord, kept
 from connectors.errors import RefusedAnswer
 
-RECORD_LIMIT = 1024 * 1024  # bytes of one record's text kept whole in staging; past it, an excerpt
-EXCERPT = 64 * 1024  # what is kept of a record (or a refused page) past the limit
 _WS = re.compile(r"[ \t\n\r]*")
 # Escapes and raw characters a record may not carry: NUL and other C0 controls but tab/newline/return, DEL,
 # UTF-16 surrogates (a paired escape is fine: checked on the parsed value). Searched in each record's text.
@@ -143,27 +140,10 @@ def storable(text: str) -> str:
 
 
 def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = True) -> RawRecord:
-    """A record with its text as sent, or past RECORD_LIMIT its first 64 KiB and a defect. `raw_text`: the text
-    may hold a raw NUL or undecodable bytes (written as escapes, see `storable`)."""
+    """A record with its text as sent (connectors.base.kept). `raw_text`: the text may hold a raw NUL or
+    undecodable bytes, written as escapes (see `storable`)."""
     record = record if isinstance(record, dict) else {}
-    if len(span) > RECORD_LIMIT // 4 and (size := len(span.encode("utf-8", "surrogatepass"))) > RECORD_LIMIT:
-        digest = hashlib.sha256(span.encode("utf-8", "surrogatepass")).hexdigest()
-        defects = [
-            Defect(
-                "(record)",
-                f"the record is {size} bytes, over the {RECORD_LIMIT}-byte limit: its first {EXCERPT} bytes are"
-                f" kept, SHA-256 {digest}",
-            ),
-            *defects,
-        ]
-        return RawRecord(
-            record,
-            storable(span.encode("utf-8", "surrogatepass")[:EXCERPT].decode("utf-8", "ignore")),
-            JSON,
-            defects=tuple(defects),
-            sha256=digest,
-        )
-    return RawRecord(record, storable(span) if raw_text else span, JSON, defects=tuple(defects))
+    return kept(record, storable(span) if raw_text else span, JSON, tuple(defects))
 
 
 def decode(body: bytes, charset: str | None) -> tuple[str, bool]:

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from connectors.base import JSON, RawRecord
+from connectors.base import EXCERPT, JSON, RawRecord
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
-from connectors.jsonpage import EXCERPT
+from connectors.safexml import Records
 from connectors.spec.common import as_text, get_path, has_path
 from connectors.spec.rest import ErrorRule, PagedSpec
 from mappings.dates import format_datetime
@@ -39,10 +39,17 @@ class PageRead:
     number: int  # 1, 2, … within the run
     method: str
     url: str
-    answer: Any  # the parsed JSON
-    records: list[Any]
+    answer: Any  # the parsed JSON (XML: the answer without its records)
+    records: list[Any] | Records  # XML: the answer's records, read in chunks (len() is known at once)
     headers: dict[str, str] = field(default_factory=dict)
-    raw: list[RawRecord] = field(default_factory=list)  # the records as staged (verbatim JSON or XML text)
+    raw: list[RawRecord] | Records = field(default_factory=list)  # as staged (verbatim JSON or XML text)
+
+    def chunks(self) -> Iterator[list[RawRecord]]:
+        """The records as staged: the page's list, or (XML) chunks of it."""
+        if isinstance(self.raw, Records):
+            yield from self.raw.chunks()
+        elif self.raw:
+            yield self.raw
 
 
 def slices(start: datetime | None, end: datetime | None, step: timedelta | None) -> list[tuple[Any, Any]]:
@@ -91,7 +98,7 @@ class PagedSource:
 
     def _fetch(
         self, values: dict[str, Any], next_url: str | None
-    ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
+    ) -> tuple[str, str, Any, Answer, Records | None]:
         """One page's call: (method, url or path, the answer's document, the answer, its records when they were
         read with the document (XML), else None)."""
         raise NotImplementedError
@@ -176,16 +183,25 @@ class PagedSource:
             refused_in_a_row = 0
             if raw is None:  # the records path leads to no list: say what the answer holds
                 raw = [RawRecord(r, jsontext.dumps(r), JSON) for r in self._records(document, where)]
-            if self.spec.records.filter is not None:
-                raw = [r for r in raw if self.spec.records.filter.holds(r.record)]
-            records = [r.record for r in raw]
+            sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps
+            keep = self.spec.records.filter.holds if self.spec.records.filter is not None else None
+            records: Any
+            if isinstance(
+                raw, Records
+            ):  # XML: sound as a whole; its records come in chunks, filtered as they come
+                raw.keep, records = keep, raw
+            else:
+                raw = [r for r in raw if keep(r.record)] if keep is not None else raw
+                records = [r.record for r in raw]
             pages += 1
-            seen += len(records)
+            seen += sent
             yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
-            if pager.type == "single" or (not records and pager.type in ("page_number", "offset")):
+            if isinstance(raw, Records):
+                raw.close()  # read, or not wanted (a probe)
+            if pager.type == "single" or (not sent and pager.type in ("page_number", "offset")):
                 return
             if pager.type in ("page_number", "offset"):
-                if self._last_page(document, records, seen, pages, where):
+                if self._last_page(document, sent, seen, pages, where):
                     return
                 values["page"] = pager.base + pages
                 values["offset"] = seen
@@ -210,10 +226,10 @@ class PagedSource:
                     )
                 followed.add(next_url)
 
-    def _last_page(self, document: Any, records: list, seen: int, pages: int, where: str) -> bool:
+    def _last_page(self, document: Any, sent: int, seen: int, pages: int, where: str) -> bool:
         pager = self.spec.paginator
         if pager.stop == "short_page":
-            return len(records) < pager.page_size
+            return sent < pager.page_size
         if pager.stop == "empty_page":
             return False  # an empty page already ended the read
         if pager.stop == "has_more":
@@ -256,7 +272,7 @@ class PagedSource:
     def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
         for page in self.read(window_start, window_end):
             if page.records:
-                yield page.raw
+                yield from page.chunks()
 
     def probe(self) -> str:
         """The first page of the last day's window, as a sync (and `onestop source preview`) asks for it: proves

@@ -9,13 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.auth import Authenticator
-from connectors.base import XML, RawRecord
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader
 from connectors.paging import PagedSource
-from connectors.safexml import read_answer
+from connectors.safexml import Records, scan_answer
 from connectors.spec.rest import RestSpec
 from connectors.templates import render
 
@@ -33,13 +32,15 @@ class RestSource(PagedSource):
         self._uses_token = "token" in spec.request.names()
         self._pages = PageReader(name, spec.records.path)
 
-    def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer, list[RawRecord] | None]:
+    def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer, Records | None]:
         """The answer's document (XML: all but the records), checked against the error rules, and an XML
-        answer's records (read in the same pass)."""
+        answer's records (read in chunks once the whole answer has proved sound)."""
         if self.spec.answer == "xml":
-            document, found = read_answer(answer.body, self.spec.records.path, self.name, self.spec.charset)
+            document, found = scan_answer(
+                answer.stream(), self.spec.records.path, self.name, self.spec.charset
+            )
             self.check(operation, document)
-            return document, answer, [RawRecord(record, text, XML) for record, text in found]
+            return document, answer, found
         document, raw = self._pages.read(answer.body, operation, self.spec.charset or answer.other_charset)
         self.check(operation, document)
         return document, answer, raw
@@ -56,10 +57,10 @@ class RestSource(PagedSource):
 
     def _fetch(
         self, values: dict[str, Any], next_url: str | None
-    ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
+    ) -> tuple[str, str, Any, Answer, Records | None]:
         """One page's call with credentials; a token the system refuses mid-sync is renewed once."""
 
-        def once() -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
+        def once() -> tuple[str, str, Any, Answer, Records | None]:
             if self._uses_token:
                 values["token"] = self.authenticator.token()
             if next_url is None:

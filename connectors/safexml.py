@@ -1,59 +1,189 @@
-"""Safe XML for answers from district systems: no DTD, no entity expansion, no network, bounded size.
+"""Safe XML for answers from district systems: no DTD, no entity expansion, no network, bounded memory.
 
-Bodies arrive already capped by connectors.http; records are read with lxml iterparse (each record element
-is handed over and then cleared), so no whole response tree is ever held.
+What is refused is decided from what the parser reports, never by searching bytes (a UTF-16 or UTF-32
+document, or a comment holding `<x>` before a DOCTYPE, reads differently as bytes): a document whose prolog
+declares a DTD (a DOCTYPE, an internal subset, entity or parameter-entity declarations, an external DTD or
+system id), that declares the XInclude namespace, or that carries a processing instruction naming a resource
+(`<?xml-stylesheet href=…?>`) is refused with a ProtocolError naming the endpoint; nothing is fetched
+(no_network, no DTD loaded, no entity resolved). A streamed document is judged by a pre-pass that stops at
+the root's start tag, so a refusal comes before any record is read.
+
+Bodies arrive capped by connectors.http, as bytes or as a spooled file. A page's answer is read in two
+streaming passes over that file (`scan_answer`): the first reads it whole, dropping each record element as
+soon as it is parsed, and returns the rest of the answer (totals, paging, error codes, a SOAP Fault wherever
+it stands) — so an answer that is not XML, or says it failed, is known before any record is handed over; the
+second (`Records`) hands the records over in chunks. No whole response tree, and no page's records all at
+once, are ever held.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from lxml import etree
 
+from connectors.base import XML, PageChunk, RawRecord, kept
 from connectors.errors import ProtocolError
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-_ROOT_START = re.compile(rb"<[A-Za-z_]")
 PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
+XINCLUDE = frozenset({"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"})
+# A processing instruction that tells a processor to fetch something: a stylesheet, a schema, any URL.
+_FETCHING_PI = re.compile(r"\b(?:href|src)\s*=|[A-Za-z][A-Za-z0-9+.-]*://")
+# libxml2 reads a UTF-32 byte-order mark as UTF-16's (FF FE) unless it is told the encoding.
+_UTF32_BOMS = (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")
+CHUNK_RECORDS = 1000  # records handed over at once, at most
+CHUNK_BYTES = 4 << 20  # and at most about this much record XML
+
+Body = bytes | IO[bytes]
 
 
-def refuse_dtd(body: bytes, endpoint: str) -> None:
-    """Refuse a document with a DTD before any parser sees it."""
-    # A DTD (and so any entity declaration) can only stand in the prolog, before the root element.
-    root = _ROOT_START.search(body)
-    if _DOCTYPE.search(body[: root.start() if root else len(body)]):
-        raise ProtocolError(endpoint, "answer carries a DTD (<!DOCTYPE>/<!ENTITY>): refused, nothing parsed")
+def dtd_refused(endpoint: str) -> ProtocolError:
+    return ProtocolError(endpoint, "answer carries a DTD (<!DOCTYPE>): refused before any record was read")
 
 
-def iter_elements(body: bytes, tag: str, endpoint: str) -> Iterator[etree._Element]:
-    """Every element named `tag` (any namespace), in document order; each is cleared once consumed."""
-    refuse_dtd(body, endpoint)
+def _file(body: Body) -> IO[bytes]:
+    if isinstance(body, bytes | bytearray | memoryview):
+        return io.BytesIO(body)
+    body.seek(0)
+    return body
+
+
+def _options(file: IO[bytes], encoding: str | None) -> dict[str, Any]:
+    if encoding is None:
+        head = file.read(4)
+        file.seek(0)
+        if head in _UTF32_BOMS:
+            encoding = "UTF-32"
+    return {**PARSER_OPTIONS, **({"encoding": encoding} if encoding else {})}
+
+
+class NotXml(ProtocolError):
+    """The body is not well-formed XML (or not in an encoding the parser reads)."""
+
+
+def _malformed(endpoint: str, exc: Exception) -> ProtocolError:
+    return NotXml(endpoint, f"answer is not well-formed XML: {exc}")
+
+
+def judge_docinfo(docinfo: Any, endpoint: str) -> None:
+    """A parsed prolog that declared a DTD in any way is refused."""
+    if (
+        docinfo.doctype
+        or docinfo.internalDTD is not None
+        or docinfo.externalDTD is not None
+        or docinfo.system_url
+        or docinfo.public_id
+    ):
+        raise dtd_refused(endpoint)
+
+
+def _judge(event: str, item: Any, endpoint: str) -> None:
+    """A `pi` or `start-ns` event: a processing instruction naming a resource, or XInclude, is refused."""
+    if event == "start-ns":
+        if item[1] in XINCLUDE:
+            raise ProtocolError(endpoint, "answer declares XInclude: refused before any record was read")
+    elif event == "pi" and (
+        item.target.lower() in ("xml-stylesheet", "xml-model") or _FETCHING_PI.search(item.text or "")
+    ):
+        raise ProtocolError(
+            endpoint,
+            f"answer carries a processing instruction that names a resource (<?{item.target} …?>): refused",
+        )
+
+
+class _Parse:
+    """lxml iterparse over one document with the protections: the prolog judged first by a pre-pass that
+    stops at the root's start tag; every processing instruction and namespace declaration judged as met.
+    Yields (event, element) for `events` on elements named `tag` (any, if None); `root` is the document's
+    root once parsing has begun."""
+
+    def __init__(
+        self,
+        body: Body,
+        endpoint: str,
+        *,
+        events: tuple[str, ...] = (),
+        tag: str | None = None,
+        encoding: str | None = None,
+    ) -> None:
+        self.file = _file(body)
+        self.endpoint, self.events, self.tag = endpoint, events, tag
+        self.options = _options(self.file, encoding)
+        self.root: etree._Element | None = None
+
+    def _prolog(self) -> None:
+        self.file.seek(0)
+        try:
+            for event, item in etree.iterparse(self.file, events=("start", "pi", "start-ns"), **self.options):
+                if event == "start":
+                    judge_docinfo(item.getroottree().docinfo, self.endpoint)
+                    return
+                _judge(event, item, self.endpoint)
+        except etree.XMLSyntaxError as exc:
+            raise _malformed(self.endpoint, exc) from exc
+        finally:
+            self.file.seek(0)
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        if self.events:  # elements are handed over: the prolog is judged before the first one
+            self._prolog()
+        context = etree.iterparse(
+            self.file, events=(*self.events, "pi", "start-ns"), tag=self.tag, **self.options
+        )
+        try:
+            for event, item in context:
+                if event in ("pi", "start-ns"):
+                    _judge(event, item, self.endpoint)
+                    continue
+                self.root = context.root
+                yield event, item
+        except etree.XMLSyntaxError as exc:
+            raise _malformed(self.endpoint, exc) from exc
+        self.root = context.root
+
+    def whole(self) -> etree._Element:
+        """The whole document as a tree (small documents only), judged before it is returned."""
+        try:
+            for _ in self:
+                pass
+        except NotXml:
+            self._prolog()  # a DTD that broke the parse (libxml2 stops entity bombs) is refused as a DTD
+            raise
+        assert self.root is not None  # iterparse raises on a document without a root
+        judge_docinfo(self.root.getroottree().docinfo, self.endpoint)
+        return self.root
+
+
+def refuse_dtd(body: Body, endpoint: str) -> None:
+    """Refuse a document with a DTD, XInclude or a processing instruction naming a resource (a WSDL, before
+    zeep reads it); a body that is not XML at all is left to its reader to say so."""
     try:
-        for _event, element in etree.iterparse(
-            io.BytesIO(body), events=("end",), tag=f"{{*}}{tag}", **PARSER_OPTIONS
-        ):
-            yield element
-            element.clear(keep_tail=True)
-    except etree.XMLSyntaxError as exc:
-        raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc
+        for _ in _Parse(body, endpoint, events=("start",)):
+            pass
+    except NotXml:
+        return
 
 
-def first_text(body: bytes, tag: str, endpoint: str) -> str | None:
+def iter_elements(body: Body, tag: str, endpoint: str) -> Iterator[etree._Element]:
+    """Every element named `tag` (any namespace), in document order; each is cleared once consumed."""
+    for _event, element in _Parse(body, endpoint, events=("end",), tag=f"{{*}}{tag}"):
+        yield element
+        element.clear(keep_tail=True)
+
+
+def first_text(body: Body, tag: str, endpoint: str) -> str | None:
     """The text of the first element named `tag`, or None (paging totals, error codes)."""
     for element in iter_elements(body, tag, endpoint):
         return element.text
     return None
 
 
-def parse_document(body: bytes, endpoint: str) -> etree._Element:
+def parse_document(body: Body, endpoint: str) -> etree._Element:
     """A small document (a SOAP Fault, an error answer) as a tree, with the same protections."""
-    refuse_dtd(body, endpoint)
-    try:
-        return etree.fromstring(body, etree.XMLParser(**PARSER_OPTIONS))
-    except etree.XMLSyntaxError as exc:
-        raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc
+    return _Parse(body, endpoint).whole()
 
 
 def to_text(element: etree._Element) -> str:
@@ -63,8 +193,7 @@ def to_text(element: etree._Element) -> str:
 
 def parse_record(payload: str) -> etree._Element:
     """A staged record's XML back into an element (the staged text has no prolog: it was serialized by us)."""
-    refuse_dtd(payload.encode(), "staging")
-    return etree.fromstring(payload.encode(), etree.XMLParser(**PARSER_OPTIONS))
+    return _Parse(payload.encode(), "staging").whole()
 
 
 def _path_below_root(element: etree._Element) -> tuple[str, ...]:
@@ -79,40 +208,89 @@ def _at(path: tuple[str, ...], steps: tuple[str, ...]) -> bool:
     return len(path) == len(steps) and all(s in ("*", p) for p, s in zip(path, steps, strict=True))
 
 
-def read_answer(
-    body: bytes, records: str, endpoint: str, encoding: str | None = None
-) -> tuple[dict, list[tuple[dict, str]]]:
-    """An XML answer in one streaming pass: each record element — the local-name path `records` below the root,
-    e.g. `DanhSach.HoSo` (`*` is any one element) — as (its dict, its XML), dropped from the tree once read; and
-    the rest of the answer (totals, paging, error codes: small) as one dict, as mappings.element_to_dict gives it
-    (`@attr` keys). `encoding` overrides what the document declares (a system that declares one charset and
-    writes another)."""
+def _record_elements(parse: _Parse, steps: tuple[str, ...]) -> Iterator[etree._Element]:
+    """The record elements at `steps` below the root, each dropped from the tree once the caller is done."""
+    for _event, element in parse:
+        if not _at(_path_below_root(element), steps):
+            continue
+        yield element
+        element.getparent().remove(element)  # bounded memory: a read record leaves the tree
+
+
+class Records:
+    """The records of an answer that `scan_answer` has read whole: read again from its body, as chunks of at
+    most CHUNK_RECORDS records (and about CHUNK_BYTES of XML). `len()` is how many the answer holds."""
+
+    def __init__(self, body: Body, steps: tuple[str, ...], endpoint: str, encoding: str | None, count: int):
+        self.body, self.steps, self.endpoint, self.encoding, self.count = (
+            body,
+            steps,
+            endpoint,
+            encoding,
+            count,
+        )
+        self.keep: Callable[[dict[str, Any]], bool] | None = None  # the registry's record filter, if any
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[tuple[dict, str]]:
+        """(dict, XML text) of each record, in document order."""
+        from mappings.xmltree import element_to_dict
+
+        tag = f"{{*}}{self.steps[-1]}"
+        parse = _Parse(self.body, self.endpoint, events=("end",), tag=tag, encoding=self.encoding)
+        for element in _record_elements(parse, self.steps):
+            yield element_to_dict(element), to_text(element)
+
+    def chunks(self, records: int = CHUNK_RECORDS, size: int = CHUNK_BYTES) -> Iterator[PageChunk]:
+        """The records (those `keep` keeps) as RawRecords, a chunk at a time; the body is closed at the end."""
+        chunk: list[RawRecord] = []
+        held, given = 0, 0
+        try:
+            for record, text in self:
+                if self.keep is not None and not self.keep(record):
+                    continue
+                chunk.append(kept(record, text, XML))
+                held += len(text)
+                if len(chunk) >= records or held >= size:
+                    yield PageChunk(chunk, continues=given > 0)
+                    chunk, held, given = [], 0, given + 1
+            if chunk:
+                yield PageChunk(chunk, continues=given > 0)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not isinstance(self.body, bytes | bytearray | memoryview):
+            self.body.close()
+
+
+def scan_answer(body: Body, records: str, endpoint: str, encoding: str | None = None) -> tuple[dict, Records]:
+    """An XML answer read whole in one streaming pass: the rest of the answer (totals, paging, error codes,
+    small) as one dict, as mappings.element_to_dict gives it (`@attr` keys), without its records — the
+    elements at the local-name path `records` below the root, e.g. `DanhSach.HoSo` (`*` is any one element),
+    each dropped once parsed — and those records, to be read in chunks (Records). `encoding` overrides what
+    the document declares (a system that declares one charset and writes another)."""
     from mappings.xmltree import element_to_dict
 
     steps = tuple(records.split("."))
-    refuse_dtd(body, endpoint)
-    found: list[tuple[dict, str]] = []
-    options = {**PARSER_OPTIONS, **({"encoding": encoding} if encoding else {})}
-    context = etree.iterparse(io.BytesIO(body), events=("end",), tag=f"{{*}}{steps[-1]}", **options)
-    try:
-        for _event, element in context:
-            if not _at(_path_below_root(element), steps):
-                continue
-            found.append((element_to_dict(element), to_text(element)))
-            element.getparent().remove(element)  # bounded memory: a read record leaves the tree
-    except etree.XMLSyntaxError as exc:
-        raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc
-    root = context.root
-    return (element_to_dict(root) if root is not None else {}), found
+    parse = _Parse(body, endpoint, events=("end",), tag=f"{{*}}{steps[-1]}", encoding=encoding)
+    count = sum(1 for _ in _record_elements(parse, steps))
+    document = element_to_dict(parse.root) if parse.root is not None else {}
+    return document, Records(body, steps, endpoint, encoding, count)
 
 
-def read_document(body: bytes, endpoint: str, encoding: str | None = None) -> dict:
+def read_answer(
+    body: Body, records: str, endpoint: str, encoding: str | None = None
+) -> tuple[dict, list[tuple[dict, str]]]:
+    """scan_answer, with every record at once as (its dict, its XML): for small answers and tests."""
+    document, found = scan_answer(body, records, endpoint, encoding)
+    return document, list(found)
+
+
+def read_document(body: Body, endpoint: str, encoding: str | None = None) -> dict:
     """A small XML answer (a login's, an error's) as one dict below its root, with the same protections."""
     from mappings.xmltree import element_to_dict
 
-    refuse_dtd(body, endpoint)
-    options = {**PARSER_OPTIONS, **({"encoding": encoding} if encoding else {})}
-    try:
-        return element_to_dict(etree.fromstring(body, etree.XMLParser(**options)))
-    except etree.XMLSyntaxError as exc:
-        raise ProtocolError(endpoint, f"answer is not well-formed XML: {exc}") from exc
+    return element_to_dict(_Parse(body, endpoint, encoding=encoding).whole())

@@ -4,8 +4,11 @@ of every paged system (connectors.paging).
 
 zeep never touches the network: the WSDL and the schemas it imports come through our HttpClient (capped,
 retried, failures recorded, DTDs refused) from the connection's host only, and requests go out through the
-same client. Answers are read with connectors.safexml in one streaming pass (each record element handed over
-and dropped), not with zeep's object layer, which is several times slower and builds the page as objects.
+same client. Answers are read with connectors.safexml, not with zeep's object layer (several times slower, and
+it builds the page as objects): the body, spooled by our client, is read whole in one streaming pass (a Fault
+anywhere in it, or broken XML, fails the page before any record is handed over), then its records are read
+again in chunks. zeep's own parser only ever reads the WSDL and its imports, after our parser has judged them
+(DTD, entities, XInclude refused); its Settings forbid DTDs and entities as well.
 """
 
 from __future__ import annotations
@@ -23,12 +26,11 @@ from zeep.wsdl.bindings.soap import Soap12Binding
 from zeep.wsse.username import UsernameToken
 
 from connectors.auth import Authenticator
-from connectors.base import XML, RawRecord
 from connectors.connection import Connection
 from connectors.errors import AuthError, ConfigError, ConnectorError, ProtocolError, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.paging import ERRORS, PagedSource
-from connectors.safexml import read_answer, read_document, refuse_dtd
+from connectors.safexml import Records, read_document, refuse_dtd, scan_answer
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import get_path
 from connectors.spec.soap import SoapSpec
@@ -78,7 +80,7 @@ class FetchedDocuments(Transport):
         if len(self.loaded) >= MAX_DOCUMENTS:
             raise ProtocolError(self.endpoint, f"wsdl: imports more than {MAX_DOCUMENTS} documents: refused")
         body = self.client.request("GET", url, operation="wsdl")
-        refuse_dtd(body, self.endpoint)
+        refuse_dtd(body, self.endpoint)  # as the parser reports it: a DTD, XInclude, a PI naming a resource
         self.loaded[url] = body
         return body
 
@@ -235,9 +237,9 @@ class SoapSource(PagedSource):
 
     def call(
         self, operation: str, request: dict[str, Any], values: dict[str, Any], what: str, records: str = ""
-    ) -> tuple[Any, Answer, list[RawRecord]]:
+    ) -> tuple[Any, Answer, Records | None]:
         """POST `operation` with the templates rendered from `values`: (its answer element as a dict without the
-        records, the HTTP answer, the records at `records`)."""
+        records, the HTTP answer, the records at `records`, to be read in chunks)."""
         svc = self.service()
         arguments = render(request, values) or {}
         try:
@@ -268,17 +270,19 @@ class SoapSource(PagedSource):
         )
         return document, answer, found
 
-    def _read(self, what: str, answer: Answer, records: str) -> tuple[Any, Answer, list[RawRecord]]:
-        """The answer element and its records in one streaming pass; a Fault, or something that is not an
-        answer, raised as what it means."""
+    def _read(self, what: str, answer: Answer, records: str) -> tuple[Any, Answer, Records | None]:
+        """The answer element, read whole in one streaming pass (its records dropped as they are parsed, to be
+        read again in chunks); a Fault wherever it stands, or something that is not an answer, raised as what
+        it means before any record is handed over."""
+        found: Records | None = None
         if records:
-            envelope, found = read_answer(answer.body, f"Body.*.{records}", self.name, self.spec.charset)
+            envelope, found = scan_answer(answer.stream(), f"Body.*.{records}", self.name, self.spec.charset)
         else:  # a login's answer: small, read whole
-            envelope, found = read_document(answer.body, self.name, self.spec.charset), []
+            envelope = read_document(answer.stream(), self.name, self.spec.charset)
         body = envelope.get("Body")
         if not isinstance(body, dict) or not body:
             raise ProtocolError(
-                self.name, f"{what}: not a SOAP answer (no Body): {quote_answer(answer.body, 512)}"
+                self.name, f"{what}: not a SOAP answer (no Body): {quote_answer(answer.head(4096), 512)}"
             )
         if "Fault" in body:  # even beside records, even in HTTP 200: the answer is the Fault
             raise self._fault(what, body["Fault"], answer.status)
@@ -289,7 +293,7 @@ class SoapSource(PagedSource):
             )
         document = next(iter(body.values()))
         self.check(what, document)
-        return document, answer, [RawRecord(record, text, XML) for record, text in found]
+        return document, answer, found
 
     def _fault(self, what: str, fault: Any, status: int) -> ConnectorError:
         code, named, text = fault_codes(fault if isinstance(fault, dict) else {})
@@ -316,16 +320,16 @@ class SoapSource(PagedSource):
         if not isinstance(token, str | int) or not str(token).strip():
             raise AuthError(
                 self.name,
-                f"login: no session token at {login.token_path!r} in the answer: {quote_answer(answer.body, 1024)}",
+                f"login: no session token at {login.token_path!r} in the answer: {quote_answer(answer.head(8192), 1024)}",
             )
         return str(token).strip(), login.ttl.total_seconds() if login.ttl else None
 
     def _fetch(
         self, values: dict[str, Any], next_url: str | None
-    ) -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
+    ) -> tuple[str, str, Any, Answer, Records | None]:
         """One page; a session the system ends mid-sync (a fault meaning auth) is renewed once."""
 
-        def once() -> tuple[str, str, Any, Answer, list[RawRecord] | None]:
+        def once() -> tuple[str, str, Any, Answer, Records | None]:
             if self.spec.login is not None:
                 values["token"] = self.authenticator.token()
             document, answer, raw = self.call(

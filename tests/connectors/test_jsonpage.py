@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.base import EXCERPT, RECORD_LIMIT
 from connectors.errors import RefusedAnswer
-from connectors.jsonpage import EXCERPT, RECORD_LIMIT, PageReader, read_record
+from connectors.jsonpage import PageReader, read_record
 
 
 def page(*records: str, envelope: str = '{{"total": {n}, "data": {{"items": [{items}]}}}}') -> bytes:
