@@ -68,9 +68,10 @@ class RefusedAnswer(ProtocolError):
         """The same refusal, saying which page of the run it was."""
         if self.page is not None:
             return self
+        said = self.message.removeprefix("page: ")  # the operation a connector named: the page, now numbered
         again = RefusedAnswer(
             self.endpoint,
-            f"page {page}: {self.message}",
+            f"page {page}: {said}",
             excerpt=self.excerpt,
             offset=self.offset,
             http_status=self.http_status,

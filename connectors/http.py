@@ -17,7 +17,8 @@ from typing import IO, Any, Protocol, TypeVar
 import requests
 import tenacity
 
-from connectors.errors import AuthError, ConnectorError, ProtocolError, TransientError
+from connectors.base import EXCERPT
+from connectors.errors import AuthError, ConnectorError, ProtocolError, RefusedAnswer, TransientError
 from schemas import jsontext
 from schemas.personal_data import quote_answer
 
@@ -224,15 +225,20 @@ class HttpClient:
         start) that holds it."""
         cap = self.settings.max_bytes
         declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise ProtocolError(self.endpoint, f"answer of {declared} bytes is over the {cap}-byte cap")
+        if (
+            declared and declared.isdigit() and int(declared) > cap
+        ):  # refused unread: its beginning is unknown
+            raise RefusedAnswer(self.endpoint, f"answer of {declared} bytes is over the {cap}-byte cap")
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the Answer
         try:
             size = 0
             for chunk in resp.iter_content(chunk_size=256 * 1024):
                 size += len(chunk)
                 if size > cap:
-                    raise ProtocolError(self.endpoint, f"answer is over the {cap}-byte cap")
+                    spool.seek(0)
+                    raise RefusedAnswer(
+                        self.endpoint, f"answer is over the {cap}-byte cap", excerpt=spool.read(EXCERPT)
+                    )
                 spool.write(chunk)
             spool.seek(0)
             if size <= SPOOL_BYTES:

@@ -25,8 +25,8 @@ from typing import IO, Any
 
 from lxml import etree
 
-from connectors.base import XML, PageChunk, RawRecord, kept
-from connectors.errors import ProtocolError
+from connectors.base import EXCERPT, XML, PageChunk, RawRecord, kept
+from connectors.errors import RefusedAnswer
 
 PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
 XINCLUDE = frozenset({"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"})
@@ -40,8 +40,18 @@ CHUNK_BYTES = 4 << 20  # and at most about this much record XML
 Body = bytes | IO[bytes]
 
 
-def dtd_refused(endpoint: str) -> ProtocolError:
-    return ProtocolError(endpoint, "answer carries a DTD (<!DOCTYPE>): refused before any record was read")
+def _head(file: IO[bytes] | None) -> bytes | None:
+    """The refused document's beginning, for the administrator (connectors.store.refusals)."""
+    if file is None:
+        return None
+    file.seek(0)
+    return file.read(EXCERPT)
+
+
+def dtd_refused(endpoint: str, file: IO[bytes] | None = None) -> RefusedAnswer:
+    return RefusedAnswer(
+        endpoint, "answer carries a DTD (<!DOCTYPE>): refused before any record was read", excerpt=_head(file)
+    )
 
 
 def _file(body: Body) -> IO[bytes]:
@@ -60,15 +70,38 @@ def _options(file: IO[bytes], encoding: str | None) -> dict[str, Any]:
     return {**PARSER_OPTIONS, **({"encoding": encoding} if encoding else {})}
 
 
-class NotXml(ProtocolError):
+class NotXml(RefusedAnswer):
     """The body is not well-formed XML (or not in an encoding the parser reads)."""
 
 
-def _malformed(endpoint: str, exc: Exception) -> ProtocolError:
-    return NotXml(endpoint, f"answer is not well-formed XML: {exc}")
+def _byte_offset(file: IO[bytes], line: int, column: int) -> int | None:
+    """Where libxml2's (line, column) stands in the body, in bytes from its start."""
+    if line < 1:
+        return None
+    file.seek(0)
+    at = 0
+    for _ in range(line - 1):
+        chunk = file.readline()
+        if not chunk:
+            return None
+        at += len(chunk)
+    return at + max(column - 1, 0)
 
 
-def judge_docinfo(docinfo: Any, endpoint: str) -> None:
+def _malformed(endpoint: str, exc: etree.XMLSyntaxError, file: IO[bytes] | None = None) -> NotXml:
+    """The parser's own words, with the byte where it stopped; nesting past libxml2's limit said plainly."""
+    line, column = getattr(exc, "position", None) or (0, 0)
+    offset = _byte_offset(file, line, column) if file is not None else None
+    where = f" at byte {offset} (line {line}, column {column})" if offset is not None else ""
+    said = str(getattr(exc, "msg", "") or exc).split(", line ")[0]
+    if "Excessive depth" in said or "depth" in said.lower():
+        cause = f"answer is nested too deep to read ({said})"
+    else:
+        cause = f"answer is not well-formed XML: {said}"
+    return NotXml(endpoint, f"{cause}{where}", excerpt=_head(file), offset=offset)
+
+
+def judge_docinfo(docinfo: Any, endpoint: str, file: IO[bytes] | None = None) -> None:
     """A parsed prolog that declared a DTD in any way is refused."""
     if (
         docinfo.doctype
@@ -77,18 +110,18 @@ def judge_docinfo(docinfo: Any, endpoint: str) -> None:
         or docinfo.system_url
         or docinfo.public_id
     ):
-        raise dtd_refused(endpoint)
+        raise dtd_refused(endpoint, file)
 
 
 def _judge(event: str, item: Any, endpoint: str) -> None:
     """A `pi` or `start-ns` event: a processing instruction naming a resource, or XInclude, is refused."""
     if event == "start-ns":
         if item[1] in XINCLUDE:
-            raise ProtocolError(endpoint, "answer declares XInclude: refused before any record was read")
+            raise RefusedAnswer(endpoint, "answer declares XInclude: refused before any record was read")
     elif event == "pi" and (
         item.target.lower() in ("xml-stylesheet", "xml-model") or _FETCHING_PI.search(item.text or "")
     ):
-        raise ProtocolError(
+        raise RefusedAnswer(
             endpoint,
             f"answer carries a processing instruction that names a resource (<?{item.target} …?>): refused",
         )
@@ -119,11 +152,11 @@ class _Parse:
         try:
             for event, item in etree.iterparse(self.file, events=("start", "pi", "start-ns"), **self.options):
                 if event == "start":
-                    judge_docinfo(item.getroottree().docinfo, self.endpoint)
+                    judge_docinfo(item.getroottree().docinfo, self.endpoint, self.file)
                     return
                 _judge(event, item, self.endpoint)
         except etree.XMLSyntaxError as exc:
-            raise _malformed(self.endpoint, exc) from exc
+            raise _malformed(self.endpoint, exc, self.file) from exc
         finally:
             self.file.seek(0)
 
@@ -141,7 +174,7 @@ class _Parse:
                 self.root = context.root
                 yield event, item
         except etree.XMLSyntaxError as exc:
-            raise _malformed(self.endpoint, exc) from exc
+            raise _malformed(self.endpoint, exc, self.file) from exc
         self.root = context.root
 
     def whole(self) -> etree._Element:
@@ -153,7 +186,7 @@ class _Parse:
             self._prolog()  # a DTD that broke the parse (libxml2 stops entity bombs) is refused as a DTD
             raise
         assert self.root is not None  # iterparse raises on a document without a root
-        judge_docinfo(self.root.getroottree().docinfo, self.endpoint)
+        judge_docinfo(self.root.getroottree().docinfo, self.endpoint, self.file)
         return self.root
 
 

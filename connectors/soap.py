@@ -26,8 +26,16 @@ from zeep.wsdl.bindings.soap import Soap12Binding
 from zeep.wsse.username import UsernameToken
 
 from connectors.auth import Authenticator
+from connectors.base import EXCERPT
 from connectors.connection import Connection
-from connectors.errors import AuthError, ConfigError, ConnectorError, ProtocolError, TransientError
+from connectors.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    ProtocolError,
+    RefusedAnswer,
+    TransientError,
+)
 from connectors.http import Answer, HttpClient
 from connectors.paging import ERRORS, PagedSource
 from connectors.safexml import Records, read_document, refuse_dtd, scan_answer
@@ -281,11 +289,15 @@ class SoapSource(PagedSource):
             envelope = read_document(answer.stream(), self.name, self.spec.charset)
         body = envelope.get("Body")
         if not isinstance(body, dict) or not body:
-            raise ProtocolError(
-                self.name, f"{what}: not a SOAP answer (no Body): {quote_answer(answer.head(4096), 512)}"
+            raise RefusedAnswer(
+                self.name,
+                f"{what}: not a SOAP answer (no Body): {quote_answer(answer.head(4096), 512)}",
+                excerpt=answer.head(EXCERPT),
+                http_status=answer.status,
             )
-        if "Fault" in body:  # even beside records, even in HTTP 200: the answer is the Fault
-            raise self._fault(what, body["Fault"], answer.status)
+        fault = _fault_in(body)
+        if fault is not None:  # even beside records, even deep inside them, even in HTTP 200: a Fault it is
+            raise self._fault(what, fault, answer)
         if answer.status >= 400:
             kind = TransientError if answer.status >= 500 else ProtocolError
             raise kind(
@@ -295,7 +307,7 @@ class SoapSource(PagedSource):
         self.check(what, document)
         return document, answer, found
 
-    def _fault(self, what: str, fault: Any, status: int) -> ConnectorError:
+    def _fault(self, what: str, fault: Any, answer: Answer) -> ConnectorError:
         code, named, text = fault_codes(fault if isinstance(fault, dict) else {})
         message = f"{what}: SOAP Fault {code}: {quote_answer(text) if text else '(no text)'}"
         means = next((rule.means for rule in self.spec.faults if set(rule.code) & set(named)), None)
@@ -307,7 +319,9 @@ class SoapSource(PagedSource):
                 if SERVER_FAULT_CODES & set(named)
                 else "error"
             )
-        return ERRORS[means](self.name, message, http_status=status)
+        if means == "error":  # the page is refused: its beginning is kept for the administrator
+            return RefusedAnswer(self.name, message, excerpt=answer.head(EXCERPT), http_status=answer.status)
+        return ERRORS[means](self.name, message, http_status=answer.status)
 
     # --- paging and the session --------------------------------------------------------------------------------
 
@@ -345,6 +359,21 @@ def _names(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _names(v) for k, v in value.items()}
     return "…"
+
+
+def _fault_in(value: Any, depth: int = 0) -> Any:
+    """The first Fault element anywhere in an answer's Body (as a dict; the records are not in it), or None."""
+    if isinstance(value, dict):
+        if "Fault" in value:
+            return value["Fault"]
+        items = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    if depth > 64:
+        return None
+    return next((f for f in (_fault_in(v, depth + 1) for v in items) if f is not None), None)
 
 
 def _fault_status(answer: Answer) -> bool:

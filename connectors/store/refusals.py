@@ -28,8 +28,30 @@ def record(
     state: str = "open",
     actor: str | None = None,
 ) -> int:
-    """One refused page as an attempt row (autocommitted by the caller's connection); returns its id."""
+    """One refused page as an attempt row (autocommitted by the caller's connection); returns its id. The failed
+    call the HTTP client already recorded for it becomes that row (one attempt, not two)."""
     excerpt = quote_answer(exc.excerpt or b"", EXCERPT_CAP)
+    row = conn.execute(
+        "UPDATE onestop.attempt SET operation = %s, message = %s, page = %s, byte_offset = %s, excerpt = %s,"
+        " state = %s, resolved_at = CASE WHEN %s <> 'open' THEN now() END, resolved_by = %s"
+        " WHERE id = (SELECT id FROM onestop.attempt WHERE run_id = %s AND endpoint = %s AND error_class = %s"
+        "             AND excerpt IS NULL ORDER BY id DESC LIMIT 1) RETURNING id",
+        (
+            f"page {exc.page}" if exc.page is not None else "page",
+            quote_answer(str(exc), MESSAGE_CAP),
+            exc.page,
+            exc.offset,
+            excerpt,
+            state,
+            state,
+            actor,
+            run_id,
+            exc.endpoint,
+            exc.error_class,
+        ),
+    ).fetchone()
+    if row is not None:
+        return row[0]
     row = conn.execute(
         "INSERT INTO onestop.attempt (endpoint, operation, error_class, message, http_status, run_id, page,"
         " byte_offset, excerpt, state, resolved_at, resolved_by)"

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 import requests
 
-from connectors.errors import ProtocolError, TransientError
+from connectors.errors import ProtocolError, RefusedAnswer, TransientError
 from onestop import pipeline
 from onestop.simulators.process import SimulatorProcess, start_process
 from tests.conftest import ROOT
@@ -188,9 +188,9 @@ def test_a_60_mb_page_streams_and_loads_every_record_once(
 @pytest.mark.parametrize(
     ("kind", "tail", "error", "said", "tries"),
     [
-        ("soap", "fault", ProtocolError, "page: SOAP Fault soap:Client: Lỗi sau danh sách", 1),
+        ("soap", "fault", RefusedAnswer, "page 1: SOAP Fault soap:Client: Lỗi sau danh sách", 1),
         ("soap", "server-fault", TransientError, "page: SOAP Fault soap:Server: Lỗi sau danh sách", 2),
-        ("soap", "broken", ProtocolError, "answer is not well-formed XML", 1),
+        ("soap", "broken", RefusedAnswer, "page 1: answer is not well-formed XML", 1),
         (
             "xml",
             "fault",
@@ -198,7 +198,7 @@ def test_a_60_mb_page_streams_and_loads_every_record_once(
             "page: the system answered an error 500: Lỗi truy vấn sau danh sách",
             1,
         ),
-        ("xml", "broken", ProtocolError, "answer is not well-formed XML", 1),
+        ("xml", "broken", RefusedAnswer, "page 1: answer is not well-formed XML", 1),
     ],
 )
 def test_an_answer_spoiled_after_its_records_fails_its_page_and_loads_nothing(

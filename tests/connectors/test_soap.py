@@ -212,13 +212,13 @@ def test_bad_arguments_are_a_protocol_error_naming_the_source_and_the_fault(
     )
     with pytest.raises(ProtocolError) as caught:
         list(source.pages(late, early))
-    assert str(caught.value) == f"{NAME}: page: SOAP Fault soap:Client: DenNgay trước TuNgay [THAM_SO]"
+    assert str(caught.value) == f"{NAME}: page 1: SOAP Fault soap:Client: DenNgay trước TuNgay [THAM_SO]"
     too_big, _ = open_source(sim, page_size=5000)
     with pytest.raises(
-        ProtocolError, match=rf"^{NAME}: page: SOAP Fault soap:Client: SoBanGhi phải từ 1 đến 1000"
+        ProtocolError, match=rf"^{NAME}: page 1: SOAP Fault soap:Client: SoBanGhi phải từ 1 đến 1000"
     ):
         list(too_big.pages(None, None))
-    assert [f["error_class"] for f in failures] == ["ProtocolError"]
+    assert [f["error_class"] for f in failures] == ["RefusedAnswer"]
 
 
 def test_an_unusable_wsdl_is_a_clear_error(sim: SimulatorProcess, open_source: Opener) -> None:
@@ -250,12 +250,15 @@ def test_hostile_answers_are_refused_before_anything_is_expanded(
         next(pages)
     message = str(caught.value)
     if mode == "oversize":
-        assert message == f"{NAME}: answer is over the {64 << 20}-byte cap"
+        assert message == f"{NAME}: page 2: answer is over the {64 << 20}-byte cap"
     else:
-        assert message == f"{NAME}: answer carries a DTD (<!DOCTYPE>): refused before any record was read"
+        assert (
+            message
+            == f"{NAME}: page 2: answer carries a DTD (<!DOCTYPE>): refused before any record was read"
+        )
     assert "root:" not in message and "lol" not in message
     assert stats(sim)["xxe_fetches"] == 0, "the external entity's URL was never fetched"
-    assert [(f["operation"], f["error_class"]) for f in failures] == [("page", "ProtocolError")]
+    assert [(f["operation"], f["error_class"]) for f in failures] == [("page", "RefusedAnswer")]
 
 
 def test_records_normalize_to_dossiers_and_bad_ones_name_the_field(

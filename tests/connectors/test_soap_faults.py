@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from connectors.connection import Connection
-from connectors.errors import ConnectorError, ProtocolError, TransientError
+from connectors.errors import ConnectorError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import HttpClient, HttpSettings
 from connectors.soap import SoapSource
 from connectors.spec.soap import SoapSpec
@@ -72,9 +72,14 @@ def wsdl12(url: str) -> bytes:
     return Template(text).substitute(address=f"{url}/motcua-ws/services/DossierSync").encode()
 
 
+def page(error: type[ConnectorError]) -> str:
+    """A refused page is named by its number in the run; a transient failure by the operation."""
+    return "page 1" if error is RefusedAnswer else "page"
+
+
 @pytest.mark.parametrize(
     ("code", "error", "posts"),
-    [("Server", TransientError, 3), ("Client", ProtocolError, 1)],
+    [("Server", TransientError, 3), ("Client", RefusedAnswer, 1)],
 )
 def test_a_fault_beside_records_in_http_200_fails_the_page(
     code: str, error: type[ConnectorError], posts: int
@@ -90,7 +95,7 @@ def test_a_fault_beside_records_in_http_200_fails_the_page(
         with pytest.raises(error) as caught:
             next(pages)  # no record is handed over: the page is the Fault
         assert log.count("POST /soap") == posts
-    assert str(caught.value) == f"v: page: SOAP Fault soap:{code}: Máy chủ CSDL không phản hồi"
+    assert str(caught.value) == f"v: {page(error)}: SOAP Fault soap:{code}: Máy chủ CSDL không phản hồi"
     assert [(f["error_class"], f["http_status"]) for f in failures] == [(error.__name__, 200)] * posts
 
 
@@ -99,8 +104,8 @@ def test_a_fault_beside_records_in_http_200_fails_the_page(
     [
         ("Receiver", 500, TransientError, 3),
         ("Receiver", 200, TransientError, 3),
-        ("Sender", 400, ProtocolError, 1),
-        ("Sender", 500, ProtocolError, 1),
+        ("Sender", 400, RefusedAnswer, 1),
+        ("Sender", 500, RefusedAnswer, 1),
     ],
 )
 def test_soap12_faults_are_read_whatever_the_status_and_only_receiver_faults_retried(
@@ -115,7 +120,9 @@ def test_soap12_faults_are_read_whatever_the_status_and_only_receiver_faults_ret
         with pytest.raises(error) as caught:
             list(source.pages(datetime(2025, 3, 1, tzinfo=HCM), datetime(2025, 3, 2, tzinfo=HCM)))
         assert sum(1 for line in log if line.startswith("POST")) == posts
-    assert str(caught.value) == f"v: page: SOAP Fault soap:{code}: {reason}"  # the Reason/Text, not raw bytes
+    assert (
+        str(caught.value) == f"v: {page(error)}: SOAP Fault soap:{code}: {reason}"
+    )  # the Reason/Text, not raw bytes
     assert caught.value.http_status == status
     assert [f["error_class"] for f in failures] == [error.__name__] * posts
 
@@ -130,6 +137,6 @@ def test_an_http_error_without_a_fault_says_so() -> None:
         )
         answers += [(200, TEXT_XML, wsdl11(url)), (400, TEXT_XML, page)]
         source, _ = soap11(url)
-        with pytest.raises(ProtocolError, match=r"^v: page: not a SOAP answer \(no Body\)"):
+        with pytest.raises(ProtocolError, match=r"^v: page 1: not a SOAP answer \(no Body\)"):
             list(source.pages(None, None))
         assert log.count("POST /soap") == 1
