@@ -395,3 +395,30 @@ def shipped_batch(dialect: str, n: int) -> list[dict[str, Any]]:
             r["record"]["DocCode"], r["record"]["ApplicantName"] = code, name
         out.append(r)
     return out
+
+
+def put(mapping: Any, record: dict[str, Any], field: str, value: Any) -> None:
+    """Write `value` where `mapping` reads canonical `field` from (its first path): `summary`, `applicant.name`,
+    or the first item of a list, `history[0].content`. Missing objects on the way are created."""
+    program = mapping._program  # the compiled rules by canonical field (mappings.runtime.Program)
+    if "[" in field:
+        list_field, rest = field.split("[", 1)
+        index, item_field = int(rest.split("]")[0]), rest.split("].", 1)[1]
+        compiled = program.by_target[list_field]
+        items = _at(record, compiled.paths[0].steps)
+        item = items[index] if isinstance(items, list) else items
+        _set(item, compiled.items.by_target[item_field].paths[0].steps, value)
+    else:
+        _set(record, program.by_target[field].paths[0].steps, value)
+
+
+def _at(node: Any, steps: tuple[Any, ...]) -> Any:
+    for step in steps:
+        node = node[step]
+    return node
+
+
+def _set(node: dict[str, Any], steps: tuple[Any, ...], value: Any) -> None:
+    for step in steps[:-1]:
+        node = node.setdefault(step, {})
+    node[steps[-1]] = value
