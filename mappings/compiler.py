@@ -172,11 +172,8 @@ class CompiledMapping:
                     field_name, path, raw, _ = self._locate(record, (*loc, key), "")
                     ctx.errors.append((field_name, path, why, value if raw is None else raw))
                 elif not code and has_invisible(value):
-                    cleaned = remove_invisible(value).strip()
-                    if not unicodedata.is_normalized(
-                        "NFC", cleaned
-                    ):  # a removed joiner may leave marks apart
-                        cleaned = unicodedata.normalize("NFC", cleaned)
+                    # A removed character may have kept a letter and its marks apart: NFC again.
+                    cleaned = unicodedata.normalize("NFC", remove_invisible(value).strip())
                     ctx.fixes.append((self._locate(record, (*loc, key), "")[0], INVISIBLE_FIX))
                     if cleaned:
                         node[key] = cleaned
@@ -196,7 +193,9 @@ class CompiledMapping:
             message = err["msg"]
             for prefix in ("Value error, ", "Assertion failed, "):
                 message = message.removeprefix(prefix)
-            if err["type"] == "string_too_long":  # the bound and the length; pydantic's words give neither
+            if (
+                err["type"] == "string_too_long"
+            ):  # the bound and the length (pydantic's words lack the length)
                 message = f"longer than {err['ctx']['max_length']} characters ({len(err['input'])})"
             field_name, source_path, raw, named = self._locate(record, err["loc"], message)
             if named:  # "id_number: a CCCD has 12 digits": the field is applicant.id_number
