@@ -142,12 +142,14 @@ class Generator:
         program = Program()
         with self.block(f"def normalize_{suffix}(src, ctx):"):
             self.emit("out = {}")
+            self.emit("TX, CD = ctx.texts.append, ctx.codes.append")  # the text values, screened per record
             self.model(rules, program, Scope("src", "out", {}), root=True)
             self.emit("return out")
         self.emit("")
         # The identity alone, for callers that key raw records before normalizing them (staging).
         with self.block(f"def identity_{suffix}(src, ctx):"):
             self.emit("out = {}")
+            self.emit("TX, CD = ctx.texts.append, ctx.codes.append")
             identity = {k: rules[k] for k in ("source_record_id", "source_updated_at")}
             self.model(identity, Program(), Scope("src", "out", {}))
             self.emit("return out")
@@ -346,6 +348,7 @@ class Generator:
                         self.emit(f"{out}[{key!r}] = unknown({rule.code!r}, v) if r is MISS else r")
                     else:
                         self.emit(f"{out}[{key!r}] = v")
+                        self.screen(rule)
         with self.block("elif v is None:"):
             self.missing(compiled, c, scope, key)
         with self.block("else:"):
@@ -357,6 +360,14 @@ class Generator:
                 self.emit(f"{out}[{key!r}] = {self.bind('P', self.parser(rule).datetime)}(v)")
             else:
                 self.emit(f"{out}[{key!r}] = str(v) if v.__class__ is int else to_str(v)")
+
+    def screen(self, rule: Rule) -> None:
+        """The text value `v` joins its record's free texts or codes: all are searched at once, per record, for
+        forbidden and invisible characters (mappings.compiler); only a record with a hit is looked at closer."""
+        if rule.text == "free":
+            self.emit("TX(v)")
+        elif rule.text == "code":
+            self.emit("CD(v)")
 
     def iso_datetime(self, rule: Rule, out: str, key: str) -> None:
         """fromisoformat inline; the parser sees only what it rejects, and names the error."""
@@ -397,7 +408,8 @@ class Generator:
                 self.emit(f"r = {table}.get(v if v.__class__ in (str, int) else code_key(v), MISS)")
                 self.emit(f"{out}[{key!r}] = unknown({rule.code!r}, v) if r is MISS else r")
             elif rule.type == "str":
-                self.emit(f"{out}[{key!r}] = v if v.__class__ is str else to_str(v)")
+                self.emit(f"{out}[{key!r}] = v = v if v.__class__ is str else to_str(v)")
+                self.screen(rule)
             elif rule.type == "datetime":
                 self.emit(f"{out}[{key!r}] = {self.bind('P', self.parser(rule).datetime)}(v)")
             elif rule.type == "date":

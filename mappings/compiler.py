@@ -11,22 +11,26 @@ reporting a field the engine already reported.
 from __future__ import annotations
 
 import linecache
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mappings.codegen import Generator
 from mappings.convert import code_key, what
-from mappings.errors import ConversionError, FieldError, show_value
+from mappings.errors import ConversionError, FieldError, safe_reason, show_value
 from mappings.paths import as_list, compile_path, join_path
 from mappings.runtime import MISSING, Ctx
 from mappings.spec import Mapping
 from mappings.targets import ROOT_MODEL, fields_of
 from mappings.units import apply_units
 from schemas.dossier import Dossier
+from schemas.text_safety import SUSPECT, SUSPECT_IN_CODE, escape, has_invisible, problem, remove_invisible
+
+INVISIBLE_FIX = "invisible"  # TextFix.fix of a free text that lost invisible or bidi-control characters
 
 
 @dataclass(slots=True)
@@ -84,22 +88,31 @@ class CompiledMapping:
         record_id = data.get("source_record_id")
         updated_at = data.get("source_updated_at")
         data["source"] = source
+        ctx.codes.append(source)
+        # Every text value of the record, checked at once (schemas.text_safety): the joined free texts and codes
+        # are printable in the common case; else one regex each says whether a control or an invisible character
+        # is really there (not just a line break), and only then is the record walked field by field.
+        texts, codes = "".join(ctx.texts), "".join(ctx.codes)
+        if not (texts.isprintable() and codes.isprintable()) and (
+            SUSPECT.search(texts) is not None or SUSPECT_IN_CODE.search(codes) is not None
+        ):
+            self._screen(record, data, ctx, ROOT_MODEL, ())
         if ctx.fixes:
             data["text_fixes"] = [{"field": f, "fix": x} for f, x in ctx.fixes]
         try:
             dossier = self._validate(data)
         except ValidationError as exc:
-            errors = [FieldError(f, p, r, show_value(f, v)) for f, p, r, v in ctx.errors]
+            errors = [_field_error(f, p, r, v) for f, p, r, v in ctx.errors]
             seen = {e.field for e in errors}
-            errors += self._model_errors(record, exc.errors(include_url=False, include_context=False), seen)
-            return Outcome(record_id, updated_at, None, errors)
+            errors += self._model_errors(record, exc.errors(include_url=False), seen)
+            return Outcome(_safe_id(record_id), updated_at, None, errors)
         except Exception as exc:  # a model validator that raised something else: still this record's fault
-            errors = [FieldError(f, p, r, show_value(f, v)) for f, p, r, v in ctx.errors]
-            errors.append(FieldError("(record)", None, f"{type(exc).__name__}: {exc}"))
-            return Outcome(record_id, updated_at, None, errors)
+            errors = [_field_error(f, p, r, v) for f, p, r, v in ctx.errors]
+            errors.append(FieldError("(record)", None, safe_reason(f"{type(exc).__name__}: {exc}")))
+            return Outcome(_safe_id(record_id), updated_at, None, errors)
         if ctx.errors:
-            errors = [FieldError(f, p, r, show_value(f, v)) for f, p, r, v in ctx.errors]
-            return Outcome(record_id, updated_at, None, errors)
+            errors = [_field_error(f, p, r, v) for f, p, r, v in ctx.errors]
+            return Outcome(_safe_id(record_id), updated_at, None, errors)
         # Units follow the reference date: from 2025-07-01 the district-era codes become 2025 codes.
         return Outcome(record_id, updated_at, apply_units(dossier), [])
 
@@ -122,20 +135,56 @@ class CompiledMapping:
         return False
 
     def record_id(self, record: Any) -> str | None:
-        """The source record id of a raw record (record.id), without normalizing it; None when absent."""
+        """The source record id of a raw record (record.id), without normalizing it; None when absent.
+
+        An id holding a control or invisible character comes back escaped (\\x00, \\u200b): such a record
+        never becomes a dossier, and its id must still be writable (PostgreSQL text, UTF-8)."""
         return (
-            self._identity(record, Ctx(record)).get("source_record_id") if isinstance(record, dict) else None
+            _safe_id(self._identity(record, Ctx(record)).get("source_record_id"))
+            if isinstance(record, dict)
+            else None
         )
 
     def unreadable(self, reason: str) -> Outcome:
         """The outcome for a payload that could not even be parsed (not JSON, not XML, a refused DTD)."""
-        return Outcome(None, None, None, [FieldError("(record)", None, reason, None)])
+        return Outcome(None, None, None, [FieldError("(record)", None, safe_reason(reason), None)])
 
     def updated_at(self, record: Any) -> datetime | None:
         """The source's update time of a raw record (record.updated_at); None when absent or unreadable."""
         return (
             self._identity(record, Ctx(record)).get("source_updated_at") if isinstance(record, dict) else None
         )
+
+    # -- text screening (the rare path: a record whose texts hold a control or an invisible character) ---------
+    def _screen(
+        self, record: Any, node: dict[str, Any], ctx: Ctx, model: type[BaseModel], loc: tuple[Any, ...]
+    ) -> None:
+        """Walk the produced values of `model` in `node`: invisible characters leave free text (a TextFix each),
+        a forbidden character in any text, or an invisible one in a code, is an error naming the field."""
+        for key, value in list(node.items()):
+            target = fields_of(model).get(key)
+            if target is None:
+                continue
+            if value.__class__ is str and target.text is not None:
+                code = target.text == "code"
+                why = problem(value, code=code)
+                if why is not None:
+                    field_name, path, raw, _ = self._locate(record, (*loc, key), "")
+                    ctx.errors.append((field_name, path, why, value if raw is None else raw))
+                elif not code and has_invisible(value):
+                    # A removed character may have kept a letter and its marks apart: NFC again.
+                    cleaned = unicodedata.normalize("NFC", remove_invisible(value).strip())
+                    ctx.fixes.append((self._locate(record, (*loc, key), "")[0], INVISIBLE_FIX))
+                    if cleaned:
+                        node[key] = cleaned
+                    else:  # nothing but invisible characters: no value
+                        del node[key]
+            elif target.model is not None and value.__class__ is dict:
+                self._screen(record, value, ctx, target.model, (*loc, key))
+            elif target.model is not None and value.__class__ is list:
+                for i, item in enumerate(value):
+                    if item.__class__ is dict:
+                        self._screen(record, item, ctx, target.model, (*loc, key, i))
 
     # -- model errors -> canonical fields and source paths ------------------------------------------------
     def _model_errors(self, record: Any, errors: list[Any], seen: set[str]) -> list[FieldError]:
@@ -144,6 +193,10 @@ class CompiledMapping:
             message = err["msg"]
             for prefix in ("Value error, ", "Assertion failed, "):
                 message = message.removeprefix(prefix)
+            if (
+                err["type"] == "string_too_long"
+            ):  # the bound and the length (pydantic's words lack the length)
+                message = f"longer than {err['ctx']['max_length']} characters ({len(err['input'])})"
             field_name, source_path, raw, named = self._locate(record, err["loc"], message)
             if named:  # "id_number: a CCCD has 12 digits": the field is applicant.id_number
                 message = message.split(":", 1)[1].strip()
@@ -152,7 +205,7 @@ class CompiledMapping:
             if any(_overlaps(field_name, s) for s in seen):
                 continue  # already reported: by the engine, or by an earlier model error on the same field
             seen.add(field_name)
-            out.append(FieldError(field_name, source_path, message, show_value(field_name, raw)))
+            out.append(_field_error(field_name, source_path, message, raw))
         return out
 
     def _locate(self, record: Any, loc: tuple[Any, ...], message: str) -> tuple[str, str | None, Any, bool]:
@@ -197,6 +250,15 @@ class CompiledMapping:
         if path and source_prefix:
             path = " | ".join(join_path(source_prefix, p) for p in path.split(" | "))
         return field_name, path, raw, named
+
+
+def _field_error(field_name: str, path: str | None, reason: str, value: Any) -> FieldError:
+    """A FieldError whose reason and value can be logged and stored: bad characters escaped, lengths capped."""
+    return FieldError(field_name, path, safe_reason(reason), show_value(field_name, value))
+
+
+def _safe_id(record_id: Any) -> Any:
+    return escape(record_id) if record_id.__class__ is str else record_id
 
 
 def _overlaps(a: str, b: str) -> bool:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from mappings.errors import ConversionError
+from schemas.text_safety import escape
 
 Precision = Literal["day", "month", "year"]
 DateResult = tuple[date, Precision]
@@ -104,8 +105,9 @@ class _Impossible(Exception):
 
 
 def quote(value: Any, limit: int = 80) -> str:
+    """A value as a reason quotes it: at most `limit` characters, control and invisible characters escaped."""
     text = value if isinstance(value, str) else repr(value)
-    return "'" + (text if len(text) <= limit else text[: limit - 1] + "…") + "'"
+    return "'" + escape(text if len(text) <= limit else text[: limit - 1] + "…") + "'"
 
 
 class DateParser:

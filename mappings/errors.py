@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.dossier import mask
+from schemas.text_safety import escape
 
 # Personal data (DESIGN.md "Secrets and personal data"): their offending values are masked in FieldError.
 PERSONAL_FIELDS = frozenset({"applicant.id_number", "applicant.phone", "applicant.email"})
-VALUE_LIMIT = 80
+VALUE_LIMIT = 80  # characters of an offending value that a FieldError quotes
+REASON_LIMIT = 400  # characters of a reason (ours are short; an exception's text may quote a whole value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +58,20 @@ class FieldError:
 
 
 def show_value(field: str, value: object) -> str | None:
-    """The raw value as FieldError.value shows it: text, truncated, personal data masked."""
+    """The raw value as FieldError.value shows it: text, truncated, control and invisible characters escaped
+    (\\x00, \\u200b: storable, printable), personal data masked."""
     if value is None:
         return None
     text = value if isinstance(value, str) else repr(value)
     if _plain_field(field) in PERSONAL_FIELDS:
         text = mask(text) or text
-    return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…"
+    return escape(text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…")
+
+
+def safe_reason(reason: str) -> str:
+    """A reason as FieldError.reason holds it: bad characters escaped, at most REASON_LIMIT characters."""
+    reason = escape(reason)
+    return reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
 
 
 def _plain_field(field: str) -> str:

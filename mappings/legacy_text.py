@@ -367,11 +367,16 @@ def _repairs(before: str, after: str) -> int:
     return repaired
 
 
+# Text longer than this is never guessed at (word by word, three decodings: seconds per megabyte): no field holds
+# more than 4000 characters (schemas.dossier), so such a value is refused on its length whatever it says.
+REPAIR_LIMIT = 20_000
+
+
 def repair(value: str) -> tuple[str, str | None]:
     """(NFC text, the fix applied or None): what vn_text does, as plain values."""
     if value.isascii():
         return value, None
-    data = legacy_bytes(value)
+    data = legacy_bytes(value) if len(value) <= REPAIR_LIMIT else None
     if data is None:  # Unicode: at most a normalization
         if unicodedata.is_normalized("NFC", value):
             return value, None

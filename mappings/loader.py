@@ -299,6 +299,7 @@ class _Validator:
                         transforms=transforms,
                         required=True,
                         formats=formats,
+                        text="code" if typ == "str" else None,
                     )
                 )
         return (out[0], out[1], deleted) if len(out) == 2 else None
@@ -640,6 +641,7 @@ class _Validator:
             formats=formats,
             join=join,
             precision=target.precision if typ == "date" else None,
+            text=target.text if typ == "str" and code is None else None,
         )
 
     def list_rule(

@@ -16,6 +16,7 @@ from mappings.errors import ConversionError
 from mappings.paths import Path, as_list, compile_path, join_path
 from mappings.spec import CodeTable, Rule
 from mappings.text import TextFixed, to_nfc
+from schemas.text_safety import problem
 
 MISSING = "missing"
 MISS = object()  # a code-table miss (a sentinel: no canonical value is ever this)
@@ -24,12 +25,14 @@ MISS = object()  # a code-table miss (a sentinel: no canonical value is ever thi
 class Ctx:
     """One record's state: its root, the failures and text fixes so far, the list items being walked."""
 
-    __slots__ = ("errors", "fixes", "frames", "ref", "root")
+    __slots__ = ("codes", "errors", "fixes", "frames", "ref", "root", "texts")
 
     def __init__(self, root: Any) -> None:
         self.root = root
         self.errors: list[tuple[str, str | None, str, Any]] = []  # field, source path, reason, raw value
         self.fixes: list[tuple[str, str]] = []
+        self.texts: list[str] = []  # the free-text values produced, screened at once (mappings.compiler)
+        self.codes: list[str] = []  # the code and identifier values produced, likewise
         # one [list target, index, its CompiledRule, the list's parent] per enclosing `each`
         self.frames: list[list[Any]] = []
         self.ref: date | None = None  # reference date, for code tables with periods
@@ -120,6 +123,9 @@ def index(value: Any, i: int) -> Any:
 
 
 def unknown(name: str, value: Any, ref: date | None = None) -> Any:
+    why = problem(value, code=True) if value.__class__ is str else None
+    if why is not None:  # a code with a control or an invisible character: say which, not just "unknown"
+        raise ConversionError(why, value)
     when = f" for {ref.isoformat()}" if ref is not None else ""
     raise ConversionError(f"unknown value {quote(value)} (not in code table {name}{when})", value)
 

@@ -99,6 +99,11 @@ TEXT
   Every text value comes out NFC. When a value was not NFC, TextFix(field, "nfc") is added to the
   dossier's text_fixes; transforms that repair text (legacy TCVN3/VNI decoders) return
   mappings.TextFixed(text, fix) and are recorded the same way (see mappings.text).
+  Every text value is screened too (schemas.text_safety): invisible and bidi-control characters (U+200B,
+  U+202E, U+FEFF, soft hyphens, …) are removed from free text (names, addresses, notes, …), recorded as
+  TextFix(field, "invisible"); in a code or an identifier (MaHoSo, ID number, phone, e-mail, any code, a URL)
+  they are a field error, like control characters (U+0000, DEL, C1), lone surrogates and U+FFFE/U+FFFF in
+  any text field. A text longer than its field's bound (schemas.dossier) is a field error, never truncated.
 
 ERRORS AT RUN TIME
   normalize never raises for bad data. Each failing field becomes a FieldError(field, source_path,
@@ -154,6 +159,7 @@ class Rule:
     join: str | None = None
     each: dict[str, Rule] | None = None
     precision: str | None = None  # sibling field that receives a date's precision (day|month|year)
+    text: str | None = None  # "free" or "code" for a text field filled from the source (schemas.text_safety)
 
 
 @dataclass(frozen=True)

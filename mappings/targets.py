@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 from schemas.codes import ApplicantType, Channel, DossierStatus, IdType, ResultDelivery
 from schemas.dossier import Dossier
+from schemas.text_safety import TextClass
 
 Kind = Literal["str", "int", "float", "bool", "datetime", "date", "enum", "literal", "model", "list", "other"]
 
@@ -54,6 +55,10 @@ class Target:
     enum: type[enum.IntEnum] | None = None
     model: type[BaseModel] | None = None  # for model fields and lists of models
     precision: str | None = None  # sibling `<name>_precision` field of a date, when the model has one
+    text: Literal["free", "code"] | None = (
+        None  # a text field's class (schemas.text_safety): free text or a code
+    )
+    max_length: int | None = None  # a text field's bound, in characters
 
     def check(self, value: Any) -> str | None:
         """Why `value` cannot be this field's canonical value, or None when it can."""
@@ -83,6 +88,26 @@ def _strip(annotation: Any) -> Any:
             annotation = args[0]
         else:
             return annotation
+
+
+def _text_class(annotation: Any, info: FieldInfo) -> tuple[Literal["free", "code"] | None, int | None]:
+    """The FREE_TEXT/CODE marker and the max_length of a text field, wherever its Annotated layers put them."""
+    found: list[Any] = list(info.metadata)
+    stack = [annotation]
+    while stack:
+        a = stack.pop()
+        origin = typing.get_origin(a)
+        if origin is Annotated:
+            base, *meta = typing.get_args(a)
+            found.extend(meta)
+            stack.append(base)
+        elif origin in (typing.Union, types.UnionType):
+            stack.extend(typing.get_args(a))
+    text = next((m.name for m in found if isinstance(m, TextClass)), None)
+    limits = [getattr(m, "max_length", None) for m in found]
+    limits += [getattr(c, "max_length", None) for m in found for c in getattr(m, "metadata", ())]
+    bounds = [n for n in limits if isinstance(n, int)]
+    return text, min(bounds) if bounds else None
 
 
 def _kind(annotation: Any) -> tuple[Kind, Any]:
@@ -118,6 +143,7 @@ def fields_of(model: type[BaseModel]) -> dict[str, Target]:
     for name, info in model.model_fields.items():
         kind, extra = _kind(info.annotation)
         precision = name + PRECISION_SUFFIX if kind == "date" and name + PRECISION_SUFFIX in names else None
+        text, max_length = _text_class(info.annotation, info) if kind == "str" else (None, None)
         out[name] = Target(
             name=name,
             kind=kind,
@@ -126,6 +152,8 @@ def fields_of(model: type[BaseModel]) -> dict[str, Target]:
             enum=extra if kind == "enum" else None,
             model=extra if kind in ("model", "list") else None,
             precision=precision,
+            text=text,
+            max_length=max_length,
         )
     return out
 

@@ -26,6 +26,7 @@ from schemas.codes import (
     ResultDelivery,
     is_usual_move,
 )
+from schemas.text_safety import CODE, FREE_TEXT
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MA_HO_SO_STRICT = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[GH]\d{2}-\d{6}-\d{4,5}$")
@@ -62,10 +63,83 @@ def email(value: str) -> str:
     return value.lower()
 
 
-Text = Annotated[str, AfterValidator(nfc)]
+_MA_HO_SO_CHARS = re.compile(r"[^\w.\-/ ]")
+_SQL_LIKE = re.compile(
+    r"--|/\*|\*/|\b(?:select|union|insert|update|delete|drop|alter|create|truncate|exec|execute|declare|grant"
+    r"|revoke|merge|sleep|waitfor|pg_sleep|benchmark|shutdown)\s",
+    re.IGNORECASE,
+)
+
+
+def dossier_code(value: str) -> str:
+    """MaHoSo is a key at the portal and in our database: letters, digits, `.`, `-`, `_`, `/` and spaces only.
+    Markup, quotes, SQL-looking text and the like are refused (the record is quarantined); a clean code of
+    another shape than the standard one is only flagged (see Dossier._derive), as real systems produce those."""
+    if MA_HO_SO_STRICT.match(value):
+        return value
+    bad = _MA_HO_SO_CHARS.search(value)
+    if bad is not None:
+        ch = bad[0]
+        raise ValueError(
+            f"character {ch!r} (U+{ord(ch):04X}) at position {bad.start() + 1} is not allowed in a dossier code"
+            " (letters, digits, . - _ / and spaces)"
+        )
+    sql = _SQL_LIKE.search(value)
+    if sql is not None:
+        raise ValueError(f"SQL-looking text {sql[0].strip()!r} in a dossier code")
+    return value
+
+
+# -- text limits ------------------------------------------------------------------------------------------------
+# Every text field has a maximum length in characters; a longer value quarantines its record (never truncated).
+# The portal's contract (DOMAIN.md §2) gives TrichYeuHoSo ≤ 1000; MaHoSo's standard form has 25-26 characters
+# and 60 leaves room for the variants real systems produce. The other bounds are ours, generous for real data
+# and far below what would hurt (a row, a portal batch, an administrator's page): the source of each is beside it.
+MA_HO_SO_MAX = 60  # standard code 25-26 characters; variants (DOMAIN.md §3) fit in 60
+SUMMARY_MAX = 1000  # portal contract: TrichYeuHoSo ≤ 1000 characters (DOMAIN.md §2)
+SOURCE_MAX = 100  # a source's registry name (config/sources.yaml)
+RECORD_ID_MAX = 200  # a source system's own key: ObjectIds 24, GUIDs 36, composite keys more
+CODE_MAX = 100  # codes: agency 13 (000.00.14.H56), localized procedure 22, inter-system and vendor codes more
+UNIT_CODE_MAX = 20  # GSO unit codes: province 2, district 3, commune 5 digits
+PROCEDURE_CODE_MAX = 20  # national procedure code d.dddddd (8; the pattern decides)
+STATUS_RAW_MAX = 50  # a vendor's status as sent (12, DANG_XL, need_documents)
+PROCEDURE_NAME_MAX = 1000  # national catalogue names run to a few hundred characters
+UNIT_NAME_MAX = 500  # agency and field (lĩnh vực) names
+NAME_MAX = 300  # people and organisations (a business's full name), positions, departments
+ADDRESS_MAX = 500  # house, street, commune, district, province written out
+LONG_TEXT_MAX = 4000  # notes, processing comments, supplement requests
+DOCUMENT_NAME_MAX = 500  # a file name or a document's title
+URL_MAX = 2048  # the de facto URL limit of browsers and HTTP servers
+HASH_MAX = 128  # a SHA-256 in hex is 64; base64 and prefixed forms fit
+ID_NUMBER_MAX = 20  # CCCD 12 digits, CMND 9, tax code 10 (+ "-NNN")
+PHONE_MAX = 30  # as sent, before normalization: "(+84) 0912 345 678"
+EMAIL_MAX = 254  # RFC 5321: the longest address a mail path carries
+FLAG_MAX = 100  # derived flags (ma_ho_so_nonstandard, status_move:10->4)
+FIX_FIELD_MAX = 200  # a canonical field path such as history[12].content
+FIX_NAME_MAX = 50  # a text repair's name (nfc, tcvn3, vni, cp1258, invisible)
+# Integers: bounded so that canonical JSON, PostgreSQL and the portal's clients read them exactly.
+MAX_SAFE_INT = 2**53 - 1  # the largest integer a JSON reader using doubles (JavaScript) keeps exact
+SMALLINT = 2**15 - 1  # PostgreSQL smallint: vendor code numbers (fee method, fee type)
+PROCESSING_DAYS_MAX = 3650  # a processing time limit of ten years is a typo, not a procedure
+
+# Free text: stripped and NFC; the mapping engine removes invisible characters (recorded as a TextFix) and refuses
+# control characters. Codes and identifiers: a control, invisible or line-break character is refused. Which is
+# which is the FREE_TEXT / CODE metadata (schemas.text_safety), read by the engine when it compiles a mapping.
+# Each free-text type carries its bound before the NFC validator, so that pydantic checks it in its own string
+# validator (a bound given beside `| None` would cost a second Python call per field and record).
+Name = Annotated[str, FREE_TEXT, Field(max_length=NAME_MAX), AfterValidator(nfc)]
+UnitName = Annotated[str, FREE_TEXT, Field(max_length=UNIT_NAME_MAX), AfterValidator(nfc)]
+ProcedureName = Annotated[str, FREE_TEXT, Field(max_length=PROCEDURE_NAME_MAX), AfterValidator(nfc)]
+Summary = Annotated[str, FREE_TEXT, Field(max_length=SUMMARY_MAX), AfterValidator(nfc)]
+Address = Annotated[str, FREE_TEXT, Field(max_length=ADDRESS_MAX), AfterValidator(nfc)]
+LongText = Annotated[str, FREE_TEXT, Field(max_length=LONG_TEXT_MAX), AfterValidator(nfc)]
+DocumentName = Annotated[str, FREE_TEXT, Field(max_length=DOCUMENT_NAME_MAX), AfterValidator(nfc)]
+Code = Annotated[str, CODE]
 Timestamp = Annotated[datetime, AfterValidator(hcm_default)]
-Phone = Annotated[str, AfterValidator(vn_phone)]
-Email = Annotated[str, AfterValidator(email)]
+Phone = Annotated[str, CODE, Field(max_length=PHONE_MAX), AfterValidator(vn_phone)]
+Email = Annotated[str, CODE, Field(max_length=EMAIL_MAX), AfterValidator(email)]
+DossierCode = Annotated[str, CODE, Field(max_length=MA_HO_SO_MAX), AfterValidator(dossier_code)]
+Flag = Annotated[str, Field(max_length=FLAG_MAX)]
 
 
 class _Model(BaseModel):
@@ -76,16 +150,16 @@ class Applicant(_Model):
     """Chủ hồ sơ. id_number, phone and email are personal data: masked in logs and UI."""
 
     type: ApplicantType = ApplicantType.CITIZEN
-    name: Text = Field(min_length=1)
+    name: Name = Field(min_length=1)
     id_type: IdType | None = None
-    id_number: str | None = None
+    id_number: Code | None = Field(default=None, max_length=ID_NUMBER_MAX)
     birth_date: date | None = None
     birth_date_precision: Literal["day", "month", "year"] | None = None
     phone: Phone | None = None
     email: Email | None = None
-    address: Text | None = None
-    commune_code: str | None = None
-    authorised_filer: Text | None = None
+    address: Address | None = None
+    commune_code: Code | None = Field(default=None, max_length=UNIT_CODE_MAX)
+    authorised_filer: Name | None = None
 
     @model_validator(mode="after")
     def _check_id(self) -> Applicant:
@@ -108,74 +182,74 @@ class StatusEvent(_Model):
 
     status: DossierStatus
     at: Timestamp
-    status_raw: str | None = None
-    actor: Text | None = None
-    position: Text | None = None
-    department: Text | None = None
-    content: Text | None = None
+    status_raw: Code | None = Field(default=None, max_length=STATUS_RAW_MAX)
+    actor: Name | None = None
+    position: Name | None = None
+    department: Name | None = None
+    content: LongText | None = None
     due_at: Timestamp | None = None
 
 
 class Document(_Model):
-    name: Text
-    form_code: str | None = None
-    url: str | None = None
-    size: int | None = None
-    sha256: str | None = None
+    name: DocumentName
+    form_code: Code | None = Field(default=None, max_length=CODE_MAX)
+    url: Code | None = Field(default=None, max_length=URL_MAX)
+    size: int | None = Field(default=None, ge=0, le=MAX_SAFE_INT)
+    sha256: Code | None = Field(default=None, max_length=HASH_MAX)
 
 
 class Fee(_Model):
-    name: Text
-    code: str | None = None
-    amount_vnd: int = Field(ge=0)
-    method: int | None = None
-    type: int | None = None
+    name: Name
+    code: Code | None = Field(default=None, max_length=CODE_MAX)
+    amount_vnd: int = Field(ge=0, le=MAX_SAFE_INT)
+    method: int | None = Field(default=None, ge=-SMALLINT - 1, le=SMALLINT)
+    type: int | None = Field(default=None, ge=-SMALLINT - 1, le=SMALLINT)
 
 
 class Supplement(_Model):
     requested_at: Timestamp | None = None
     received_at: Timestamp | None = None
-    content: Text | None = None
+    content: LongText | None = None
 
 
 class ResultDoc(_Model):
-    name: Text
-    number: str | None = None
-    url: str | None = None
+    name: DocumentName
+    number: Code | None = Field(default=None, max_length=CODE_MAX)
+    url: Code | None = Field(default=None, max_length=URL_MAX)
     issued_at: Timestamp | None = None
 
 
 class TextFix(_Model):
     """A repair applied to a text field at ingest (NFC, TCVN3/VNI/cp1258 decoding)."""
 
-    field: str
-    fix: str
+    field: Code = Field(max_length=FIX_FIELD_MAX)
+    fix: Code = Field(max_length=FIX_NAME_MAX)
 
 
 class Dossier(_Model):
     # identity
-    source: str = Field(min_length=1)
-    source_record_id: str = Field(min_length=1)
-    ma_ho_so: str = Field(min_length=1, max_length=60)
-    source_code: str | None = None
-    inter_system_code: str | None = None
+    source: Code = Field(min_length=1, max_length=SOURCE_MAX)
+    source_record_id: Code = Field(min_length=1, max_length=RECORD_ID_MAX)
+    ma_ho_so: DossierCode = Field(min_length=1)
+    source_code: Code | None = Field(default=None, max_length=CODE_MAX)
+    inter_system_code: Code | None = Field(default=None, max_length=CODE_MAX)
     # where
-    agency_code: str | None = None
-    agency_name: Text | None = None
-    province_code: str | None = None
-    district_code: str | None = None
-    commune_code: str | None = None
+    agency_code: Code | None = Field(default=None, max_length=CODE_MAX)
+    agency_name: UnitName | None = None
+    province_code: Code | None = Field(default=None, max_length=UNIT_CODE_MAX)
+    district_code: Code | None = Field(default=None, max_length=UNIT_CODE_MAX)
+    commune_code: Code | None = Field(default=None, max_length=UNIT_CODE_MAX)
     dvhc_version: Literal["legacy", "2025"] = "legacy"
     # what
-    procedure_code: str = Field(pattern=NATIONAL_PROCEDURE_CODE.pattern)
-    procedure_local_code: str | None = None
-    procedure_name: Text = Field(min_length=1)
-    field_code: str | None = None
-    field_name: Text | None = None
+    procedure_code: Code = Field(pattern=NATIONAL_PROCEDURE_CODE.pattern, max_length=PROCEDURE_CODE_MAX)
+    procedure_local_code: Code | None = Field(default=None, max_length=CODE_MAX)
+    procedure_name: ProcedureName = Field(min_length=1)
+    field_code: Code | None = Field(default=None, max_length=CODE_MAX)
+    field_name: UnitName | None = None
     service_level: int | None = Field(default=None, ge=1, le=4)
     channel: Channel
     result_delivery: ResultDelivery | None = None
-    summary: Text | None = Field(default=None, max_length=1000)
+    summary: Summary | None = None
     # who
     applicant: Applicant
     # when
@@ -186,11 +260,11 @@ class Dossier(_Model):
     refused_at: Timestamp | None = None
     finished_at: Timestamp | None = None
     returned_at: Timestamp | None = None
-    processing_days: int | None = Field(default=None, ge=0)
+    processing_days: int | None = Field(default=None, ge=0, le=PROCESSING_DAYS_MAX)
     # state
     status: DossierStatus
-    status_raw: str | None = None
-    note: Text | None = None
+    status_raw: Code | None = Field(default=None, max_length=STATUS_RAW_MAX)
+    note: LongText | None = None
     # lists
     history: list[StatusEvent] = Field(default_factory=list)
     documents: list[Document] = Field(default_factory=list)
@@ -200,7 +274,7 @@ class Dossier(_Model):
     # meta (part of the record; ingest metadata such as ingested_at lives in the database only)
     source_updated_at: Timestamp
     text_fixes: list[TextFix] = Field(default_factory=list)
-    flags: list[str] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
     on_time: OnTime = OnTime.NOT_YET_DUE  # derived from due vs finished/returned on validation
 
     @model_validator(mode="after")

@@ -120,3 +120,305 @@ def minimal_record(**extra: object) -> dict[str, object]:
     }
     record.update(extra)
     return record
+
+
+# -- one valid record per shipped dialect (the same dossier as igate_record, as each vendor shows it) ----------
+_HISTORY_SLUGS = {
+    0: "submitted",
+    1: "received",
+    2: "processing",
+    14: "need_payment",
+    4: "done",
+    5: "returned",
+}
+_ASPNET_STATUS = {
+    0: "MOI_DANG_KY",
+    1: "MOI_TIEP_NHAN",
+    2: "DANG_XL",
+    14: "CHO_NVTC",
+    4: "DA_XL",
+    5: "DA_TRAKQ",
+}
+_SOAP_STATUS = {0: "MN", 1: "TN", 2: "XL", 14: "NV", 4: "CK", 5: "DT"}
+
+
+def aspnet_xml_record() -> dict[str, Any]:
+    """A legacy ASP.NET <HoSo> as mappings.element_to_dict gives it: every leaf a string."""
+    b, a = _BASE, _BASE["applicant"]
+    return {
+        "ID": "HS-118",
+        "DocCode": b["code"],
+        "MATTHC": b["procedure"]["code"],
+        "TENTTHC": b["procedure"]["name"],
+        "FieldCode": b["sector"]["code"],
+        "FieldName": b["sector"]["name"],
+        "AgencyCode": b["agency"]["code"],
+        "AgencyName": b["agency"]["name"],
+        "ServiceLevel": "3",
+        "Channel": "2",
+        "ReturnMethod": "BUU_DIEN",
+        "ApplicantType": "Công dân",
+        "ApplicantName": a["fullname"],
+        "IdType": "CCCD",
+        "IdNumber": a["identityNumber"],
+        "BirthDate": "02/03/1985",
+        "Phone": a["phone"],
+        "Email": a["email"],
+        "Address": "Số 12 Trần Hưng Đạo, Phường Trần Hưng Đạo, Thành phố Hải Dương, Tỉnh Hải Dương",
+        "CommuneCode": "10507",
+        "DistrictCode": "288",
+        "ProvinceCode": "30",
+        "Summary": b["summary"],
+        "DateSubmitted": "12/03/2025 07:50",
+        "DateReceived": "12/03/2025 08:15",
+        "DateAppointed": "17/03/2025",
+        "DateFinished": "14/03/2025 10:30",
+        "DateReturned": "14/03/2025 15:00",
+        "STATUS": "DA_TRAKQ",
+        "Note": b["note"],
+        "LastModified": "14/03/2025 15:00:05",
+        "History": {
+            "Step": [
+                {
+                    "STATUS": _ASPNET_STATUS[s["status"]],
+                    "Time": f"{s['createdDate'][8:10]}/03/2025 {s['createdDate'][11:16]}",
+                    "Actor": s["user"]["fullname"],
+                    "Position": s["position"],
+                    "Department": s["department"],
+                    "Content": s["content"],
+                }
+                for s in b["history"]
+            ]
+        },
+        "Files": {
+            "File": [
+                {
+                    "FileName": f["filename"],
+                    "FormCode": f["formCode"],
+                    "Url": f["url"],
+                    "Size": str(f["size"]),
+                }
+                for f in b["attachments"]
+            ]
+        },
+        "Fees": {
+            "Fee": {
+                "FeeCode": "LP01",
+                "FeeName": "Lệ phí đăng ký khai sinh",
+                "Amount": "50.000",
+                "PayMethod": "1",
+                "FeeType": "1",
+            }
+        },
+    }
+
+
+def dvc_soap_record() -> dict[str, Any]:
+    """A SOAP <HoSo> as mappings.element_to_dict gives it."""
+    b, a = _BASE, _BASE["applicant"]
+    return {
+        "@Id": "hs-0118",
+        "MaHoSo": b["code"],
+        "MaHoSoLienThong": "DVCQG-250312-000118",
+        "MaTTHC": b["procedure"]["code"],
+        "TenTTHC": b["procedure"]["name"],
+        "MaLinhVuc": b["sector"]["code"],
+        "TenLinhVuc": b["sector"]["name"],
+        "CoQuanTiepNhan": {"Ma": b["agency"]["code"], "Ten": b["agency"]["name"]},
+        "KenhThucHien": "2",
+        "HinhThucNhanKetQua": "2",
+        "MucDo": "3",
+        "ChuHoSo": {
+            "HoTen": a["fullname"],
+            "LoaiDoiTuong": "Công dân",
+            "LoaiGiayTo": "1",
+            "SoGiayTo": a["identityNumber"],
+            "NgaySinh": a["birthday"],
+            "SoDienThoai": a["phone"],
+            "Email": a["email"],
+            "DiaChi": {
+                "ChiTiet": "Số 12 Trần Hưng Đạo, Phường Trần Hưng Đạo, Thành phố Hải Dương, Tỉnh Hải Dương",
+                "MaXa": "10507",
+                "MaHuyen": "288",
+                "MaTinh": "30",
+            },
+        },
+        "TrichYeu": b["summary"],
+        "NgayNop": b["appliedDate"],
+        "NgayTiepNhan": b["acceptedDate"],
+        "NgayHenTra": b["appointmentDate"],
+        "NgayKetThuc": b["completedDate"],
+        "NgayTra": b["returnedDate"],
+        "TrangThai": "DT",
+        "NgayCapNhat": b["updatedDate"],
+        "LichSuXuLy": {
+            "BuocXuLy": [
+                {
+                    "TrangThai": _SOAP_STATUS[s["status"]],
+                    "ThoiDiem": s["createdDate"],
+                    "NguoiXuLy": s["user"]["fullname"],
+                    "ChucVu": s["position"],
+                    "PhongBan": s["department"],
+                    "NoiDung": s["content"],
+                }
+                for s in b["history"]
+            ]
+        },
+        "TaiLieuNop": {
+            "TepTin": [
+                {
+                    "TenTep": f["filename"],
+                    "MaThanhPhan": f["formCode"],
+                    "DuongDan": f["url"],
+                    "KichThuoc": str(f["size"]),
+                }
+                for f in b["attachments"]
+            ]
+        },
+        "LePhi": {
+            "Khoan": {
+                "Ma": "LP01",
+                "Ten": "Lệ phí đăng ký khai sinh",
+                "SoTien": "50000",
+                "HinhThucThu": "1",
+                "Loai": "1",
+            }
+        },
+        "GhiChu": b["note"],
+    }
+
+
+def lgsp_feed_record() -> dict[str, Any]:
+    """An LGSP change-feed upsert event (JSON), the dossier under `record`, times in UTC."""
+    b, a = _BASE, _BASE["applicant"]
+    addr = a["address"]
+    return {
+        "seq": 118,
+        "op": "upsert",
+        "id": b["id"],
+        "occurredAt": "2025-03-14T08:00:05Z",
+        "record": {
+            "Id": b["id"],
+            "DocCode": b["code"],
+            "ProcedureCode": b["procedure"]["nationCode"],
+            "ProcedureLocalCode": b["procedure"]["code"],
+            "ProcedureName": b["procedure"]["name"],
+            "FieldCode": b["sector"]["code"],
+            "FieldName": b["sector"]["name"],
+            "AgencyCode": b["agency"]["code"],
+            "AgencyName": b["agency"]["name"],
+            "Channel": 2,
+            "ServiceLevel": 3,
+            "ReturnMethod": "post",
+            "ApplicantType": "citizen",
+            "ApplicantName": a["fullname"],
+            "ApplicantIdType": "CCCD",
+            "ApplicantIdNumber": a["identityNumber"],
+            "ApplicantBirthDate": a["birthday"],
+            "ApplicantPhone": a["phone"],
+            "ApplicantEmail": a["email"],
+            "ApplicantAddress": {
+                "Street": addr["address"],
+                "WardCode": addr["ward"]["code"],
+                "WardName": addr["ward"]["name"],
+                "DistrictCode": addr["district"]["code"],
+                "DistrictName": addr["district"]["name"],
+                "ProvinceCode": addr["province"]["code"],
+                "ProvinceName": addr["province"]["name"],
+            },
+            "Summary": b["summary"],
+            "DateSubmitted": "2025-03-12T00:50:00Z",
+            "DateReceived": "2025-03-12T01:15:00Z",
+            "DateAppointed": "2025-03-17T10:00:00Z",
+            "DateFinished": "2025-03-14T03:30:00Z",
+            "DateReturned": "2025-03-14T08:00:00Z",
+            "Status": "returned",
+            "LastModified": "2025-03-14T08:00:05Z",
+            "Note": b["note"],
+            "Steps": [
+                {
+                    "Status": _HISTORY_SLUGS[s["status"]],
+                    "At": s["createdDate"],
+                    "Actor": s["user"]["fullname"],
+                    "Position": s["position"],
+                    "Department": s["department"],
+                    "Content": s["content"],
+                }
+                for s in b["history"]
+            ],
+            "Documents": [
+                {
+                    "FileName": f["filename"],
+                    "FormCode": f["formCode"],
+                    "Url": f["url"],
+                    "SizeBytes": f["size"],
+                }
+                for f in b["attachments"]
+            ],
+            "Fees": [
+                {
+                    "FeeCode": "LP01",
+                    "FeeName": "Lệ phí đăng ký khai sinh",
+                    "Amount": 50000,
+                    "PaymentMethod": 1,
+                    "FeeType": 1,
+                }
+            ],
+        },
+    }
+
+
+# A valid record of every mapping shipped in mappings/, by dialect.
+SHIPPED: dict[str, Any] = {
+    "igate": igate_record,
+    "aspnet_xml": aspnet_xml_record,
+    "dvc_soap": dvc_soap_record,
+    "lgsp_feed": lgsp_feed_record,
+}
+
+
+def shipped_batch(dialect: str, n: int) -> list[dict[str, Any]]:
+    """n distinct valid records of a shipped dialect (ids, codes and applicant names vary)."""
+    if dialect == "igate":
+        return igate_batch(n)
+    base = SHIPPED[dialect]()
+    out = []
+    for i in range(n):
+        r = copy.deepcopy(base)
+        code, name = f"000.00.14.H23-250312-{i % 10000:04d}", f"Nguyễn Văn {chr(65 + i % 26)}"
+        if dialect == "aspnet_xml":
+            r["ID"], r["DocCode"], r["ApplicantName"] = f"HS-{i}", code, name
+        elif dialect == "dvc_soap":
+            r["@Id"], r["MaHoSo"], r["ChuHoSo"]["HoTen"] = f"hs-{i}", code, name
+        else:
+            r["id"] = r["record"]["Id"] = f"{i:024x}"
+            r["record"]["DocCode"], r["record"]["ApplicantName"] = code, name
+        out.append(r)
+    return out
+
+
+def put(mapping: Any, record: dict[str, Any], field: str, value: Any) -> None:
+    """Write `value` where `mapping` reads canonical `field` from (its first path): `summary`, `applicant.name`,
+    or the first item of a list, `history[0].content`. Missing objects on the way are created."""
+    program = mapping._program  # the compiled rules by canonical field (mappings.runtime.Program)
+    if "[" in field:
+        list_field, rest = field.split("[", 1)
+        index, item_field = int(rest.split("]")[0]), rest.split("].", 1)[1]
+        compiled = program.by_target[list_field]
+        items = _at(record, compiled.paths[0].steps)
+        item = items[index] if isinstance(items, list) else items
+        _set(item, compiled.items.by_target[item_field].paths[0].steps, value)
+    else:
+        _set(record, program.by_target[field].paths[0].steps, value)
+
+
+def _at(node: Any, steps: tuple[Any, ...]) -> Any:
+    for step in steps:
+        node = node[step]
+    return node
+
+
+def _set(node: dict[str, Any], steps: tuple[Any, ...], value: Any) -> None:
+    for step in steps[:-1]:
+        node = node.setdefault(step, {})
+    node[steps[-1]] = value

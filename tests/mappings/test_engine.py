@@ -134,7 +134,7 @@ def test_model_errors_are_mapped_back_to_fields_and_paths(
     outcome = m.normalize(record, "s")
     assert [(e.field, e.source_path, e.reason) for e in outcome.errors] == [
         ("procedure_code", "proc", "String should match pattern '^\\d\\.\\d{6}$'"),
-        ("summary", "trichYeu", "Value should have at most 1000 items after validation, not 1001"),
+        ("summary", "trichYeu", "longer than 1000 characters (1001)"),
     ]
     assert outcome.errors[1].value == "x" * 79 + "…"  # offending values are cut to 80 characters
     # a rule the model checks across fields names its field too
