@@ -28,9 +28,15 @@ from mappings.spec import Mapping
 from mappings.targets import ROOT_MODEL, fields_of
 from mappings.units import apply_units
 from schemas.dossier import Dossier
-from schemas.text_safety import SUSPECT, SUSPECT_IN_CODE, escape, has_invisible, problem, remove_invisible
-
-INVISIBLE_FIX = "invisible"  # TextFix.fix of a free text that lost invisible or bidi-control characters
+from schemas.text_safety import (
+    SUSPECT,
+    SUSPECT_IN_CODE,
+    escape,
+    has_invisible,
+    invisible_kinds,
+    problem,
+    remove_invisible,
+)
 
 
 @dataclass(slots=True)
@@ -174,7 +180,8 @@ class CompiledMapping:
                 elif not code and has_invisible(value):
                     # A removed character may have kept a letter and its marks apart: NFC again.
                     cleaned = unicodedata.normalize("NFC", remove_invisible(value).strip())
-                    ctx.fixes.append((self._locate(record, (*loc, key), "")[0], INVISIBLE_FIX))
+                    field_name = self._locate(record, (*loc, key), "")[0]
+                    ctx.fixes += [(field_name, kind) for kind in invisible_kinds(value)]
                     if cleaned:
                         node[key] = cleaned
                     else:  # nothing but invisible characters: no value

@@ -18,7 +18,8 @@ INVISIBLE: the format characters (Unicode category Cf) that show nothing or reor
     (BOM, zero-width no-break space);
   - U+00AD soft hyphen, U+180E Mongolian vowel separator, U+206A–U+206F deprecated format characters,
     U+FFF9–U+FFFB interlinear annotation marks.
-  In free text (names, addresses, notes, …) the mapping removes them and records TextFix(field, "invisible");
+  In free text (names, addresses, notes, …) the mapping removes them and records TextFix(field, "bidi") for
+  direction controls and TextFix(field, "invisible") for the others;
   in codes and identifiers (MaHoSo, ID numbers, phone, e-mail, agency/procedure/unit/status codes, URLs) a
   record carrying one is quarantined. Vietnamese text needs none of these (ZWJ/ZWNJ included): nothing a
   citizen typed is lost. Left alone, as letters and marks of their scripts that other text needs: U+034F
@@ -94,6 +95,17 @@ def problem(value: str, code: bool = False) -> str | None:
 
 def has_invisible(value: str) -> bool:
     return _REMOVABLE.search(value) is not None
+
+
+_ZERO_WIDTH = re.compile(f"[{_INVISIBLE}]")
+
+
+def invisible_kinds(value: str) -> list[str]:
+    """What a free text loses, as TextFix names: "bidi" (direction controls, which can reorder what a reader
+    sees), "invisible" (zero-width and other format characters)."""
+    return [
+        name for name, found in (("bidi", _BIDI_CHARS), ("invisible", _ZERO_WIDTH)) if found.search(value)
+    ]
 
 
 def remove_invisible(value: str) -> str:
