@@ -157,6 +157,7 @@ def count(db: psycopg.Connection, table: str, source: str) -> int:
     return db.execute(f"SELECT count(*) FROM onestop.{table} WHERE source = %s", (source,)).fetchone()[0]
 
 
+@pytest.mark.slow  # two 60 MB syncs: `make test-slow` (.ci/run), not `make test`
 @pytest.mark.parametrize("kind", ["soap", "xml"])
 def test_a_60_mb_page_streams_and_loads_every_record_once(
     kind: str,
