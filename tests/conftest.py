@@ -35,7 +35,9 @@ TABLES = (
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scheduler: runs the real Airflow scheduler (slower tier)")
-    config.addinivalue_line("markers", "slow: a second whole end-to-end run, or 60 MB pages (slower tier, `make test-slow`)")
+    config.addinivalue_line(
+        "markers", "slow: a second whole end-to-end run, or 60 MB pages (slower tier, `make test-slow`)"
+    )
     config.addinivalue_line(
         "markers", "browser: drives the console in Chromium (slower tier, `make test-browser`)"
     )

@@ -80,12 +80,14 @@ def create_run(
 def fail_interrupted(conn: psycopg.Connection, source: str, run_id: int) -> list[int]:
     """Earlier runs of `source` that never ended (their process was killed mid-way): marked failed, so that no
     run stays `planned` or `extracting` for ever. An extract or a load at work holds its run's row locked
-    (SKIP LOCKED passes it by); a source's sync runs never overlap (max_active_runs=1)."""
+    (SKIP LOCKED passes it by); a source's sync runs never overlap (max_active_runs=1). Backfill runs (the
+    archive DAG, two at a time) are left alone: theirs may overlap by design."""
     rows = conn.execute(
         "UPDATE onestop.sync_run SET state = 'failed', finished_at = clock_timestamp(),"
         " error = 'interrupted: the run never finished (its process ended mid-way); run ' || %s || ' took over'"
         " WHERE run_id IN (SELECT run_id FROM onestop.sync_run WHERE source = %s AND run_id < %s"
-        "                  AND state IN ('planned', 'extracting', 'extracted') FOR UPDATE SKIP LOCKED)"
+        "                  AND state IN ('planned', 'extracting', 'extracted')"
+        "                  AND COALESCE(airflow_run_id, '') NOT LIKE 'backfill%%' FOR UPDATE SKIP LOCKED)"
         " RETURNING run_id",
         (run_id, source, run_id),
     ).fetchall()

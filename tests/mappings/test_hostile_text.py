@@ -99,7 +99,15 @@ FORBIDDEN = [  # (character, what the reason says)
 ]
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202a", "\u202e", "\u2060", "\u2066", "\u2069",
              "\ufeff", "\u00ad", "\u180e", "\u061c"]  # fmt: skip
-BIDI = {"\u061c", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066", "\u2069"}  # direction controls: fix "bidi"
+BIDI = {
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202e",
+    "\u2066",
+    "\u2069",
+}  # direction controls: fix "bidi"
 BASE_TEXT = "Nguyễn Văn An"
 
 
