@@ -22,6 +22,7 @@ import orjson
 
 from connectors.base import EXCERPT, JSON, Defect, RawRecord, kept
 from connectors.errors import RefusedAnswer
+from schemas.jsontext import visible
 
 _WS = re.compile(r"[ \t\n\r]*")
 # Escapes and raw characters a record may not carry: NUL and other C0 controls but tab/newline/return, DEL,
@@ -132,18 +133,11 @@ def _defects(record: Any, span: str, scanner: _RecordScanner, raw_controls: bool
     return found
 
 
-def storable(text: str) -> str:
-    """Text PostgreSQL can hold: a raw NUL and a lone surrogate (undecodable bytes) written as JSON escapes."""
-    if _FORBIDDEN.search(text) is None:
-        return text
-    return re.sub(r"[\x00\ud800-\udfff]", lambda m: f"\\u{ord(m[0]):04x}", text)
-
-
 def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = True) -> RawRecord:
     """A record with its text as sent (connectors.base.kept). `raw_text`: the text may hold a raw NUL or
-    undecodable bytes, written as escapes (see `storable`)."""
+    undecodable bytes, written as the escapes that name them (schemas.jsontext.visible: the same JSON)."""
     record = record if isinstance(record, dict) else {}
-    return kept(record, storable(span) if raw_text else span, JSON, tuple(defects))
+    return kept(record, visible(span) if raw_text else span, JSON, tuple(defects))
 
 
 def decode(body: bytes, charset: str | None) -> tuple[str, bool]:

@@ -66,7 +66,7 @@ def record(
             run_id,
             exc.page,
             exc.offset,
-            excerpt.replace("\x00", "\\u0000"),
+            excerpt,  # quote_answer already wrote a NUL as its escape
             state,
             state,
             actor,
