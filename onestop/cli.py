@@ -78,6 +78,16 @@ def db_upgrade() -> None:
         print(f"at revision {db.current_revision(url)}")
 
 
+@db_app.command("rehash-citizen-ids")
+def db_rehash_citizen_ids() -> None:
+    """After the citizen-ID key (connection onestop_citizen_id_key) was set or changed: every dossier's lookup
+    hash again, so the trace finds citizens by ID."""
+    from onestop import db, privacy
+
+    with embedded_db.running() as url, db.connect(url) as conn:
+        print(f"rehashed {privacy.rehash_citizen_ids(conn)} dossiers")
+
+
 @simulate_app.command("igate", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def simulate_igate(ctx: typer.Context) -> None:
     """An iGate-style REST district system (options: see `--help` of the simulator)."""

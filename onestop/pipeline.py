@@ -36,12 +36,12 @@ from connectors.store.runs import RunCounts, RunPlan
 from mappings import get_mapping
 from mappings.compiler import Outcome
 from mappings.errors import FieldError
-from onestop import progress, registry, settings
+from onestop import privacy, progress, registry, settings
 from onestop.chaos import failpoints
 from onestop.db import connect
 from onestop.embedded_db import database_url
 from schemas import jsontext
-from schemas.dossier import citizen_id_hash, content_hash, dossier_uid
+from schemas.dossier import content_hash, dossier_uid
 from schemas.personal_data import MESSAGE_CAP, mask_data, mask_text, quote_answer
 
 log = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ def normalize_chunk(
                     agency_code=d.agency_code,
                     district_code=d.district_code,
                     commune_code=d.commune_code,
-                    applicant_id_hash=citizen_id_hash(d.applicant.id_number)
+                    applicant_id_hash=privacy.citizen_id_hash(d.applicant.id_number)
                     if d.applicant.id_number
                     else None,
                     source_updated_at=d.source_updated_at,
@@ -377,6 +377,7 @@ def _load(run_id: int) -> RunCounts:
         bar = progress.task(f"{source.name}: normalize + load")
         copying: Future[None] | None = None
         processes = normalize_processes(staging.count(reader, run_id))
+        privacy.citizen_id_key()  # read once, before the normalizing workers fork (they may not reach Airflow)
         for rows, chunk in normalized(
             source.dialect, source.name, staging.read_staged(reader, run_id), processes, source.timezone
         ):

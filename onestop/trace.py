@@ -1,7 +1,7 @@
 """The administrators' trace (Tra cứu hồ sơ): where one dossier went, from its source to the portal.
 
 `find(conn, query)` takes a MaHoSo, a source record id or a citizen ID (9 or 12 digits: matched through
-`dossier.applicant_id_hash`, never stored or shown in clear) and returns one `DossierTrace` per dossier found —
+`dossier.applicant_id_hash`, an HMAC keyed outside the database: `onestop.privacy`; never stored or shown in clear) and returns one `DossierTrace` per dossier found —
 several sources may carry one MaHoSo — and one per record that never loaded (still in quarantine). Each trace
 is a timeline of `TraceEvent`s: fetched and staged in a sync run, quarantined, loaded (each version) or
 unchanged, in conflict, queued, sent and delivered to the portal (or failed), deleted at the source, resolved
@@ -26,8 +26,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
+from onestop import privacy
 from schemas.codes import DossierStatus
-from schemas.dossier import HCM, citizen_id_hash, mask
+from schemas.dossier import HCM, mask
 from schemas.personal_data import mask_text
 
 STEP_LABELS: dict[str, str] = {
@@ -244,7 +245,7 @@ def find(conn: psycopg.Connection, query: str, *, limit: int = MAX_TRACES) -> li
     cid = citizen_id(query)
     as_string, as_text = _like_value(cid or query)
     dossiers = _rows(
-        conn, _DOSSIERS, {"q": query, "hash": citizen_id_hash(cid) if cid else None, "limit": limit}
+        conn, _DOSSIERS, {"q": query, "hash": privacy.citizen_id_hash(cid) if cid else None, "limit": limit}
     )
     uids = [d.uid for d in dossiers]
     quarantine = _rows(

@@ -24,7 +24,9 @@ class LazyConsole:
     def app(self) -> Any:
         if self._app is None:
             from onestop.console.app import create_app
+            from onestop.privacy import install_log_masking
 
+            install_log_masking()  # the API server's log lines (its access log too) pass the mask
             self._app = create_app()
         return self._app
 

@@ -327,11 +327,6 @@ def dossier_uid(source: str, source_record_id: str) -> str:
     return hashlib.sha1(f"{source}\x1f{source_record_id}".encode()).hexdigest()[:24]
 
 
-def citizen_id_hash(id_number: str) -> str:
-    """How a citizen ID is matched without being stored in a searchable clear form."""
-    return hashlib.sha256(f"cccd:{id_number}".encode()).hexdigest()
-
-
 def mask(value: str | None, keep: int = 3) -> str | None:
     """Mask personal data for logs and UI: keep the last `keep` characters."""
     if not value:

@@ -94,7 +94,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, key = text.split("|", 1)
-        return datetime.fromisoformat(at), key
+        KeySet.parse([key])
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError(at)
+        return when, key
     except (UnicodeDecodeError, ValueError, TypeError) as exc:
         raise ValueError(f"not a page cursor: {cursor!r}") from exc
 
@@ -137,6 +141,8 @@ def counts_by_class(conn: psycopg.Connection, filters: Filters) -> dict[str, int
 
 
 def get(conn: psycopg.Connection, key: str) -> Failure | None:
+    """Raises ValueError on a key that is not one (KeySet.parse)."""
+    KeySet.parse([key])
     row = conn.execute(f"SELECT {COLUMNS} FROM onestop.failure WHERE key = %s", (key,)).fetchone()
     return Failure(*row) if row else None
 
@@ -165,26 +171,44 @@ class KeySet:
 
     @classmethod
     def parse(cls, keys: list[str]) -> KeySet:
+        """Raises ValueError on anything this console did not make: ids are ASCII digits within bigint, a
+        version within integer, a dossier uid 24 hex digits (so that no text reaches the database unchecked)."""
         out = cls()
         for key in keys:
             kind, rest = key[:1], key[1:]
             try:
                 if kind == "q":
-                    out.quarantine.append(int(rest))
+                    out.quarantine.append(_number(rest, BIGINT))
                 elif kind == "t":
-                    out.task.append(int(rest))
+                    out.task.append(_number(rest, BIGINT))
                 elif kind == "r":
-                    out.refused.append(int(rest))
-                elif kind == "c" and rest:
-                    out.conflict.append(rest)
+                    out.refused.append(_number(rest, BIGINT))
+                elif kind == "c":
+                    out.conflict.append(_uid(rest))
                 elif kind == "d":
                     uid, version = rest.rsplit("@", 1)
-                    out.delivery.append((uid, int(version)))
+                    out.delivery.append((_uid(uid), _number(version, INTEGER)))
                 else:
                     raise ValueError
             except ValueError:
                 raise ValueError(f"not a failure key: {key!r}") from None
         return out
+
+
+BIGINT, INTEGER = 2**63 - 1, 2**31 - 1
+
+
+def _number(text: str, top: int) -> int:
+    """Digits only (int() would take ' 7', '+7', '7_0' and other scripts' digits), within the column's type."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > top:
+        raise ValueError(text)
+    return int(text)
+
+
+def _uid(text: str) -> str:
+    if len(text) != 24 or not all(c in "0123456789abcdef" for c in text):
+        raise ValueError(text)
+    return text
 
 
 # The tables whose open rows a resolution closes by state: (table, key column, KeySet field).

@@ -25,14 +25,25 @@ def user_token(request: Request) -> str | None:
     return request.cookies.get(TOKEN_COOKIE)
 
 
-def api_base(request: Request) -> str:
-    """Airflow's own address: [api] base_url when set (behind a proxy), else the address this request came to."""
+def configured_base_url() -> str:
+    """Airflow's [api] base_url as configured ('' when unset)."""
     from airflow.configuration import conf
 
-    configured = conf.get("api", "base_url", fallback="") or ""
-    if configured.startswith("http"):
+    return (conf.get("api", "base_url", fallback="") or "").strip()
+
+
+def api_base() -> str:
+    """Airflow's own address: [api] base_url when it is absolute (behind a proxy), else the API server's own
+    listening address on this machine; never the Host header a request came with."""
+    from airflow.configuration import conf
+
+    configured = configured_base_url()
+    if configured.startswith(("http://", "https://")):
         return configured.rstrip("/")
-    return f"{request.url.scheme}://{request.url.netloc}{configured.rstrip('/')}"
+    host = conf.get("api", "host", fallback="") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    port = conf.get("api", "port", fallback="8080") or "8080"
+    return f"http://{host}:{port}{configured.rstrip('/')}"
 
 
 def trigger_redrive(
@@ -44,7 +55,7 @@ def trigger_redrive(
         raise TriggerError("no Airflow credential on the request")
     try:
         resp = requests.post(
-            f"{api_base(request)}/api/v2/dags/{dag_id}/dagRuns",
+            f"{api_base()}/api/v2/dags/{dag_id}/dagRuns",
             json={"logical_date": None, "conf": conf, "note": "onestop console"},
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
@@ -60,7 +71,7 @@ def dag_paused(request: Request, dag_id: str = REDRIVE_DAG) -> bool | None:
     token = user_token(request)
     try:
         resp = requests.get(
-            f"{api_base(request)}/api/v2/dags/{dag_id}",
+            f"{api_base()}/api/v2/dags/{dag_id}",
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )

@@ -2,38 +2,63 @@
 
 Every route needs an Airflow login (Airflow does not protect plugin apps by itself): reading needs the right to
 read DAG runs; re-driving and resolving need the right to trigger `onestop_redrive` (role User and above with
-the simple auth manager; "can create on DAG Runs" for that DAG with FAB). Pages are server-rendered Jinja2 with
-autoescaping, assets are shipped in the package, and forms carry a token derived from the session, so a page
-of another site cannot post them.
+the simple auth manager; "can create on DAG Runs" for that DAG with FAB). An anonymous visitor of a page is sent
+to Airflow's login and back. Pages are server-rendered Jinja2 with autoescaping and every shown value passes the
+personal-data mask; assets are shipped in the package; the web defences (form tokens, Origin checks, headers)
+are in `guard`, the checks of every input in `inputs`, and every refusal is a page (`errors`).
+
+A search by citizen ID is a POST (the ID never enters a URL, a browser history or an access log), recorded in
+`admin_action` with the ID masked, and limited per user (TRACE_LIMIT).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import datetime, time, timedelta
+import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import psycopg
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
 
 from connectors.store import failures, refusals
-from onestop.console import airflow_api, render
+from onestop.console import airflow_api, guard, inputs, render
+from onestop.console.errors import STATUS_TEXT, ConsoleError
 from onestop.db import connect
-from schemas.personal_data import mask_text
+from schemas.personal_data import mask_data, mask_text
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
-
+TRACE_LIMIT = (30, timedelta(minutes=10))  # searches by citizen ID per user in a sliding window
+log = logging.getLogger("onestop.console")
 
 READ = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
 REDRIVE = Depends(requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=airflow_api.REDRIVE_DAG))
+
+# The one-line banners a form's answer shows, by code (the URL carries the code and numbers, never text).
+NOTICES = {
+    "redrive": "Đã yêu cầu chạy lại: lượt {run}{paused}",
+    "resolved": "Đã đánh dấu {n} mục là đã xử lý",
+    "skip": "Đã yêu cầu bỏ qua trang bị từ chối — {runs}",
+}
+PROBLEMS = {
+    "none_chosen": "Chưa chọn hồ sơ nào để chạy lại (xung đột mã chỉ có thể đánh dấu đã xử lý)",
+    "comment_needed": "Cần ghi chú lý do khi đánh dấu đã xử lý",
+    "no_refused": "Chưa chọn trang bị từ chối nào còn mở để bỏ qua",
+    "class_needed": "Chạy lại cả nhóm cần chọn một loại lỗi",
+    "trigger_failed": "Không gửi được yêu cầu chạy lại tới Airflow: {error}",
+    "id_by_post": "Tra cứu theo số CCCD/CMND chỉ dùng ô tìm kiếm (số giấy tờ không được nằm trong địa chỉ trang)",
+}
 
 
 def _remember_user(request: Request, user: GetUserDep) -> None:
@@ -46,54 +71,22 @@ def _user_name(request: Request) -> str:
     return user.get_name() if user else "?"
 
 
-def csrf_token(request: Request) -> str:
-    """Bound to the caller's session token: a form from another site cannot know it."""
-    secret = airflow_api.user_token(request) or ""
-    return hmac.new(secret.encode(), b"onestop-console", hashlib.sha256).hexdigest()[:32]
-
-
-def _check_csrf(request: Request, token: str) -> None:
-    if not hmac.compare_digest(token, csrf_token(request)):
-        raise HTTPException(403, "form token does not match this session")
-
-
-def _parse_day(value: str | None, end: bool = False) -> datetime | None:
-    """A dd/mm/yyyy or yyyy-mm-dd day in Asia/Ho_Chi_Minh: its start (or, for `end`, the next day's)."""
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            d = datetime.strptime(value.strip(), fmt).date()
-            break
-        except ValueError:
-            continue
-    else:
-        raise HTTPException(400, f"not a date: {value!r} (dd/mm/yyyy)")
-    if end:
-        d += timedelta(days=1)
-    return datetime.combine(d, time(), render.TZ)
-
-
 def failure_filters(
     source: str | None = None,
     kind: str | None = None,
     error_class: str | None = None,
     since: str | None = None,
     until: str | None = None,
-    state: str = "open",
+    state: str | None = None,
 ) -> failures.Filters:
     """The list's filters, from the query string (the page and the JSON API take the same)."""
-    if kind and kind not in failures.KINDS:
-        raise HTTPException(400, f"unknown stage {kind!r}")
-    if state not in ("open", "resolved", "all"):
-        raise HTTPException(400, f"unknown state {state!r}")
     return failures.Filters(
-        source=source or None,
-        kind=kind or None,
-        error_class=error_class or None,
-        since=_parse_day(since),
-        until=_parse_day(until, end=True),
-        state=state,
+        source=inputs.text(source, "source", limit=100) or None,
+        kind=inputs.choice(kind, "kind", failures.KINDS) or None,
+        error_class=inputs.text(error_class, "error_class", limit=100) or None,
+        since=inputs.day(since, "since"),
+        until=inputs.day(until, "until", end=True),
+        state=inputs.choice(state, "state", ("open", "resolved", "all"), default="open"),
     )
 
 
@@ -101,17 +94,71 @@ FiltersDep = Annotated[failures.Filters, Depends(failure_filters)]
 
 
 def _load_page(filters: failures.Filters, after: str | None, size: int) -> failures.Page:
+    with connect() as conn:
+        return failures.page(conn, filters, after=inputs.cursor(after), size=size)
+
+
+def _shown(value: Any) -> Any:
+    """Jinja's finalize: every value a page prints passes the personal-data mask (markup we made does not)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return mask_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**8:
+        return mask_text(str(value))
+    return value
+
+
+@pass_context
+def _url_for(context: dict, name: str, /, **params: Any) -> str:
+    return guard.path_for(context["request"], name, **params)
+
+
+def _banners(request: Request) -> tuple[str | None, str | None]:
+    """The notice and the problem a page shows, from the codes in its URL and the action log."""
+    q = request.query_params
+    values: dict[str, Any] = {}
     try:
+        ids = [int(a) for a in q.get("action", "").split(",") if a.isascii() and a.isdigit() and len(a) < 19]
+        values["n"] = int(q["n"]) if q.get("n", "").isascii() and q.get("n", "").isdigit() else 0
+    except ValueError:
+        ids = []
+    if ids:
         with connect() as conn:
-            return failures.page(conn, filters, after=after, size=size)
-    except ValueError as exc:  # a cursor this console did not make
-        raise HTTPException(400, str(exc)) from exc
+            rows = conn.execute(
+                "SELECT source, dag_run_id, result FROM onestop.admin_action WHERE id = ANY(%s) ORDER BY id",
+                (ids[:20],),
+            ).fetchall()
+        results = [r[2] or {} for r in rows]
+        values["run"] = rows[0][1] if rows else "?"
+        values["paused"] = (
+            " (DAG onestop_redrive đang tạm dừng: bật nó để chạy)"
+            if any(r.get("paused") for r in results)
+            else ""
+        )
+        values["error"] = next((r.get("error") or r.get("trigger_error") for r in results if r), "") or ""
+        values["runs"] = "; ".join(
+            f"{source}: lượt {run}" if run else f"{source}: lần chạy tới sẽ bỏ qua" for source, run, _ in rows
+        )
+    notice, problem = NOTICES.get(q.get("msg", "")), PROBLEMS.get(q.get("err", ""))
+    try:
+        return (notice and notice.format_map(_Missing(values))), (
+            problem and problem.format_map(_Missing(values))
+        )
+    except (ValueError, IndexError):
+        return None, None
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="onestop-esb console", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescape on for .html
+    templates.env.finalize = _shown
+    templates.env.filters["mask"] = lambda value: mask_text(str(value)) if value is not None else ""
     templates.env.globals.update(
+        url_for=_url_for,
         when=render.when,
         ago=render.ago,
         day=render.day,
@@ -123,15 +170,55 @@ def create_app() -> FastAPI:
         LEVEL_LABELS=render.LEVEL_LABELS,
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(guard.SecurityHeaders)
     read = APIRouter(dependencies=[READ, Depends(_remember_user)])
     write = APIRouter(dependencies=[REDRIVE, Depends(_remember_user)])
 
-    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
-        context.setdefault("message", request.query_params.get("msg"))
-        context.setdefault("error", request.query_params.get("err"))
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        message, error = _banners(request) if status_code == 200 else (None, None)
+        context.setdefault("message", message)
+        context.setdefault("error", error)
         return templates.TemplateResponse(
-            request, name, {"csrf": csrf_token(request), "user": _user_name(request), **context}
+            request,
+            name,
+            {
+                "csrf": Markup(guard.csrf_token(request)),
+                "user": _user_name(request),
+                "airflow_root": guard.airflow_root(request),
+                **context,
+            },
+            status_code=status_code,
         )
+
+    def refusal(request: Request, status: int, text: str, code: str) -> Response:
+        """A refusal as the caller reads it: JSON under /api, a redirect to the login for a page asked for
+        without one, else a page in the console's layout."""
+        api = request.url.path.startswith(f"{guard.console_root(request)}/api/")
+        if status == 401 and request.method in ("GET", "HEAD") and not api:
+            return RedirectResponse(guard.login_redirect(request), status_code=302)
+        if api or request.method not in ("GET", "HEAD", "POST"):
+            return JSONResponse({"detail": text, "code": code}, status_code=status)
+        return page(request, "error.html", status_code=status, status=status, detail=text)
+
+    @app.exception_handler(HTTPException)
+    async def http_refusal(request: Request, exc: HTTPException) -> Response:
+        if isinstance(exc, ConsoleError):
+            return refusal(request, exc.status_code, str(exc.detail), exc.code)
+        status = exc.status_code if 400 <= exc.status_code < 500 else 400
+        return refusal(request, status, STATUS_TEXT.get(status, STATUS_TEXT[400]), f"http_{status}")
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_refusal(request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()})
+        return refusal(
+            request, 400, f"{STATUS_TEXT[400]} Trường không hợp lệ: {', '.join(fields)}.", "bad_input"
+        )
+
+    @app.exception_handler(psycopg.DataError)
+    async def data_refusal(request: Request, exc: psycopg.DataError) -> Response:
+        """What the database refuses as data (a value out of its type's range) is the caller's input."""
+        log.warning("refused as data by the database: %s", type(exc).__name__)
+        return refusal(request, 400, STATUS_TEXT[400], "bad_input")
 
     @read.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
@@ -149,17 +236,20 @@ def create_app() -> FastAPI:
         from onestop import registry
 
         result = _load_page(filters, after, PAGE_SIZE)
-        query = {k: v for k, v in request.query_params.items() if k != "after" and v}
+        query = {
+            k: v for k, v in request.query_params.items() if k in FILTER_PARAMS and v and v.isprintable()
+        }
         return page(
             request,
             "failures.html",
             page=result,
             filters=filters,
             query=query,
-            since=request.query_params.get("since", ""),
-            until=request.query_params.get("until", ""),
+            since=query.get("since", ""),
+            until=query.get("until", ""),
             next_url=f"?{urlencode({**query, 'after': result.next_cursor})}" if result.next_cursor else None,
             first_url=f"?{urlencode(query)}",
+            back=f"{request.url.path}?{urlencode(query)}",
             class_urls={
                 cls: "?"
                 + urlencode({**{k: v for k, v in query.items() if k != "error_class"}, "error_class": cls})
@@ -178,134 +268,140 @@ def create_app() -> FastAPI:
             {**r.__dict__, "at": r.at.isoformat(), "resolved_at": r.resolved_at and r.resolved_at.isoformat()}
             for r in result.rows
         ]
-        for row in rows:
-            row["message"] = row["message"] and mask_text(row["message"])
-        return JSONResponse({"rows": rows, "next": result.next_cursor, "counts": result.counts})
+        return JSONResponse(mask_data({"rows": rows, "next": result.next_cursor, "counts": result.counts}))
 
     @read.get("/failures/{key}", response_class=HTMLResponse)
     def failure_detail(request: Request, key: str) -> HTMLResponse:
-        try:
-            with connect() as conn:
-                found = failures.detail(conn, key)
-                actions = failures.actions_for(conn, key)
-        except ValueError as exc:
-            raise HTTPException(404, str(exc)) from exc
+        key = inputs.keys([key], "key")[0]
+        with connect() as conn:
+            found = failures.detail(conn, key)
+            actions = failures.actions_for(conn, key)
         if found is None:
-            raise HTTPException(404, f"no failure {key}")
+            raise ConsoleError(404, "no_such_failure", "Không có mục lỗi nào mang mã này.")
         payload = render.pretty_payload(found.payload, found.content_type) if found.payload else None
         return page(request, "failure.html", d=found, f=found.failure, payload=payload, actions=actions)
 
     @write.post("/failures/redrive")
     def redrive(
         request: Request,
-        csrf: Annotated[str, Form()],
+        csrf: Annotated[str, Form()] = "",
         keys: Annotated[list[str] | None, Form()] = None,
         scope: Annotated[str, Form()] = "selected",
-        source: Annotated[str | None, Form()] = None,
-        kind: Annotated[str | None, Form()] = None,
-        error_class: Annotated[str | None, Form()] = None,
+        source: Annotated[str, Form()] = "",
+        kind: Annotated[str, Form()] = "",
+        error_class: Annotated[str, Form()] = "",
         back: Annotated[str, Form()] = "",
     ) -> Response:
-        _check_csrf(request, csrf)
+        guard.check_form(request, csrf)
         user = _user_name(request)
+        scope = inputs.choice(scope, "scope", ("selected", "class"), default="selected")
+        back = inputs.text(back, "back", limit=2000)
         conf: dict[str, Any]
         if scope == "class":
-            if not error_class:
-                raise HTTPException(400, "a whole-class re-drive needs an error class")
-            filters = failures.Filters(source=source or None, kind=kind or None, error_class=error_class)
+            filters = failures.Filters(
+                source=inputs.text(source, "source", limit=100) or None,
+                kind=inputs.choice(kind, "kind", failures.KINDS) or None,
+                error_class=inputs.text(error_class, "error_class", limit=100) or None,
+            )
+            if not filters.error_class:
+                return _back(request, back, err="class_needed")
             with connect() as conn:
                 action = failures.record_action(conn, user, "redrive", filters=filters, state="requested")
-            conf = {"source": filters.source, "error_class": error_class, "action_id": action}
+            conf = {"source": filters.source, "error_class": filters.error_class, "action_id": action}
         else:
-            chosen = [k for k in keys or [] if not k.startswith("c")]  # conflicts are resolved, not re-run
+            chosen = [
+                k for k in inputs.keys(keys) if not k.startswith("c")
+            ]  # conflicts are resolved, not re-run
             if not chosen:
-                return _back(
-                    request,
-                    back,
-                    err="Chưa chọn hồ sơ nào để chạy lại (xung đột mã chỉ có thể đánh dấu đã xử lý)",
-                )
-            try:
-                failures.KeySet.parse(chosen)
-            except ValueError as exc:
-                raise HTTPException(400, str(exc)) from exc
+                return _back(request, back, err="none_chosen")
             with connect() as conn:
                 action = failures.record_action(conn, user, "redrive", keys=chosen, state="requested")
             conf = {"keys": chosen, "action_id": action}
+        log.info("re-drive asked by %s: action %s", user, action)
         try:
             run = airflow_api.trigger_redrive(request, conf)
         except airflow_api.TriggerError as exc:
             with connect() as conn:
-                failures.update_action(conn, action, state="failed", result={"error": str(exc)})
-            return _back(request, back, err=f"Không gửi được yêu cầu chạy lại tới Airflow: {exc}")
+                failures.update_action(conn, action, state="failed", result={"error": mask_text(str(exc))})
+            return _back(request, back, err="trigger_failed", action=action)
+        paused = airflow_api.dag_paused(request)
         with connect() as conn:
-            failures.update_action(conn, action, state="triggered", dag_run_id=run.get("dag_run_id"))
-        note = (
-            " (DAG onestop_redrive đang tạm dừng: bật nó để chạy)" if airflow_api.dag_paused(request) else ""
-        )
-        return _back(request, back, msg=f"Đã yêu cầu chạy lại: lượt {run.get('dag_run_id')}{note}")
+            failures.update_action(
+                conn,
+                action,
+                state="triggered",
+                dag_run_id=run.get("dag_run_id"),
+                result={"paused": bool(paused)},
+            )
+        return _back(request, back, msg="redrive", action=action)
 
     @write.post("/failures/resolve")
     def resolve(
         request: Request,
-        csrf: Annotated[str, Form()],
-        comment: Annotated[str, Form()],
+        csrf: Annotated[str, Form()] = "",
+        comment: Annotated[str, Form()] = "",
         keys: Annotated[list[str] | None, Form()] = None,
         back: Annotated[str, Form()] = "",
     ) -> Response:
-        _check_csrf(request, csrf)
-        if not comment.strip():
-            return _back(request, back, err="Cần ghi chú lý do khi đánh dấu đã xử lý")
-        chosen = list(keys or [])
-        try:
-            with connect() as conn:
-                n = failures.resolve(conn, chosen, _user_name(request), comment.strip())
-                failures.record_action(
-                    conn, _user_name(request), "resolve", keys=chosen, comment=comment.strip()
-                )
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from exc
-        return _back(request, back, msg=f"Đã đánh dấu {n} mục là đã xử lý")
+        guard.check_form(request, csrf)
+        back = inputs.text(back, "back", limit=2000)
+        # Free text an administrator typed: personal data in it is masked before it is stored or shown.
+        comment = mask_text(inputs.text(comment, "comment", limit=2000, lines=True))
+        chosen = inputs.keys(keys)
+        if not comment:
+            return _back(request, back, err="comment_needed")
+        user = _user_name(request)
+        with connect() as conn:
+            n = failures.resolve(conn, chosen, user, comment)
+            failures.record_action(conn, user, "resolve", keys=chosen, comment=comment)
+        log.info("%s resolved %d failures", user, n)
+        return _back(request, back, msg="resolved", n=n)
 
     @write.post("/failures/skip")
     def skip(
         request: Request,
-        csrf: Annotated[str, Form()],
+        csrf: Annotated[str, Form()] = "",
         keys: Annotated[list[str] | None, Form()] = None,
         comment: Annotated[str, Form()] = "",
         back: Annotated[str, Form()] = "",
     ) -> Response:
         """Skip refused pages: the next run of their source reads past them (connectors.store.refusals), and
         one is started now."""
-        _check_csrf(request, csrf)
-        chosen = [k for k in keys or [] if k.startswith("r")]
-        try:
-            with connect() as conn:
-                found = [failures.get(conn, k) for k in chosen]
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from exc
+        guard.check_form(request, csrf)
+        back = inputs.text(back, "back", limit=2000)
+        comment = mask_text(inputs.text(comment, "comment", limit=2000, lines=True))
+        chosen = [k for k in inputs.keys(keys) if k.startswith("r")]
+        with connect() as conn:
+            found = [failures.get(conn, k) for k in chosen]
         sources = sorted({f.source for f in found if f is not None and f.open and f.source})
         if not sources:
-            return _back(request, back, err="Chưa chọn trang bị từ chối nào còn mở để bỏ qua")
-        user, started = _user_name(request), []
+            return _back(request, back, err="no_refused")
+        user, actions = _user_name(request), []
         for source in sources:
             with connect() as conn:
-                action = refusals.request_skip(conn, source, user, comment.strip() or None, chosen)
+                action = refusals.request_skip(conn, source, user, comment or None, chosen)
+            actions.append(action)
             try:
                 run = airflow_api.trigger_redrive(request, {}, dag_id=f"onestop_sync_{source}")
             except airflow_api.TriggerError as exc:
                 with connect() as conn:
-                    failures.update_action(conn, action, result={"trigger_error": str(exc)})
-                started.append(f"{source}: lần chạy tới sẽ bỏ qua (chưa khởi động được: {exc})")
+                    failures.update_action(conn, action, result={"trigger_error": mask_text(str(exc))})
                 continue
-            started.append(f"{source}: lượt {run.get('dag_run_id')}")
-        return _back(request, back, msg="Đã yêu cầu bỏ qua trang bị từ chối — " + "; ".join(started))
+            with connect() as conn:
+                failures.update_action(conn, action, dag_run_id=run.get("dag_run_id"))
+        log.info("%s skipped refused pages of %s", user, ", ".join(sources))
+        return _back(request, back, msg="skip", action=",".join(map(str, actions)))
 
-    @read.get("/trace", response_class=HTMLResponse)
-    def trace_page(request: Request, q: str = "") -> HTMLResponse:
+    def trace_answer(request: Request, q: str, *, by_post: bool) -> HTMLResponse:
         from onestop import trace
 
-        found = []
-        if q.strip():
+        found, error = [], None
+        cid = trace.citizen_id(q) if q else None
+        if cid and not by_post:
+            q, error = "", PROBLEMS["id_by_post"]  # typed into a URL: not searched, not shown back
+        elif cid:
+            _searched_by_citizen_id(request, cid)
+        if q:
             with connect() as conn:
                 found = trace.find(conn, q)
         return page(
@@ -313,9 +409,23 @@ def create_app() -> FastAPI:
             "trace.html",
             q=q,
             query_shown=mask_text(q),
+            field_value="" if cid else q,
             found=found,
             labels=trace.STEP_LABELS,
+            **({"error": error} if error else {}),
         )
+
+    @read.get("/trace", response_class=HTMLResponse)
+    def trace_page(request: Request, q: str = "") -> HTMLResponse:
+        """By MaHoSo or record id (the failure pages link here); a citizen ID only by the form's POST."""
+        return trace_answer(request, inputs.text(q, "q", limit=200), by_post=False)
+
+    @read.post("/trace", response_class=HTMLResponse)
+    def trace_search(
+        request: Request, csrf: Annotated[str, Form()] = "", q: Annotated[str, Form()] = ""
+    ) -> HTMLResponse:
+        guard.check_form(request, csrf)
+        return trace_answer(request, inputs.text(q, "q", limit=200), by_post=True)
 
     @read.get("/health", response_class=HTMLResponse)
     def health_page(request: Request) -> HTMLResponse:
@@ -355,10 +465,32 @@ def create_app() -> FastAPI:
     return app
 
 
-def _back(request: Request, back: str, **message: str) -> RedirectResponse:
-    """Back to the page the form was on (only a page of this console), with a one-line message."""
-    base = request.url_for("failure_list").path
-    root = str(request.scope.get("root_path", ""))
-    target = back if back.startswith(f"{root}/") and "//" not in back and "\\" not in back else base
+FILTER_PARAMS = ("source", "kind", "error_class", "since", "until", "state")
+
+
+def _searched_by_citizen_id(request: Request, citizen_id: str) -> None:
+    """Recorded (who, when, the ID masked) and limited per user: the console is not a directory of citizens."""
+    user, (limit, window) = _user_name(request), TRACE_LIMIT
+    shown = mask_text(citizen_id)
+    with connect() as conn:
+        recent = conn.execute(
+            "SELECT count(*) FROM onestop.admin_action WHERE actor = %s AND action = 'trace' AND at > now() - %s",
+            (user, window),
+        ).fetchone()[0]
+        if recent >= limit:
+            log.warning("%s reached the limit of searches by citizen ID", user)
+            raise ConsoleError(
+                429,
+                "trace_limit",
+                f"Đã tra cứu {limit} lần theo số CCCD/CMND trong {int(window.total_seconds() // 60)} phút:"
+                " hãy chờ rồi thử lại.",
+            )
+        failures.record_action(conn, user, "trace", comment=f"CCCD/CMND {shown}")
+    log.info("%s searched by citizen ID %s", user, shown)
+
+
+def _back(request: Request, back: str, **codes: Any) -> RedirectResponse:
+    """Back to the page the form was on (only a page of this console), with a banner's code."""
+    target = guard.back_path(request, back)
     sep = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{sep}{urlencode(message)}", status_code=303)
+    return RedirectResponse(f"{target}{sep}{urlencode(codes)}", status_code=303)
