@@ -131,6 +131,38 @@ def test_a_citizen_id_finds_the_dossier_and_is_never_shown_in_clear(db, district
     assert citizen[-3:] in shown.output
 
 
+def test_a_new_citizen_id_key_finds_nobody_until_the_hashes_are_made_again(
+    db, districts, portal, monkeypatch
+) -> None:
+    """The lookup hash is keyed by connection onestop_citizen_id_key: the table alone cannot be searched by
+    trying IDs, and after a change of key `onestop db rehash-citizen-ids` makes every hash again."""
+    from onestop import privacy
+
+    pipeline.sync(SOURCE)
+    citizen = db.execute(
+        "SELECT record #>> '{applicant,id_number}' FROM onestop.dossier"
+        " WHERE record #>> '{applicant,id_number}' ~ '^[0-9]{12}$' LIMIT 1"
+    ).fetchone()[0]
+    assert trace.find(db, citizen)
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{privacy.CITIZEN_ID_KEY_CONN.upper()}",
+        json.dumps({"conn_type": "generic", "password": "a key from the secrets backend"}),
+    )
+    privacy.citizen_id_key.cache_clear()
+    try:
+        assert privacy.citizen_id_key() == b"a key from the secrets backend"
+        assert trace.find(db, citizen) == []
+        with_ids = db.execute(
+            "SELECT count(*) FROM onestop.dossier WHERE record #>> '{applicant,id_number}' IS NOT NULL"
+        ).fetchone()[0]
+        assert privacy.rehash_citizen_ids(db) == with_ids > 0
+        assert trace.find(db, citizen)
+    finally:
+        monkeypatch.delenv(f"AIRFLOW_CONN_{privacy.CITIZEN_ID_KEY_CONN.upper()}")
+        privacy.citizen_id_key.cache_clear()
+        privacy.rehash_citizen_ids(db)
+
+
 def test_the_cli_prints_the_timeline_and_exits_1_for_an_unknown_code(db, districts, portal) -> None:
     reset_portal(portal)
     pipeline.sync(SOURCE)

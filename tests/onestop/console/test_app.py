@@ -4,79 +4,18 @@ what the failure list shows, how it pages, and that what it shows is escaped and
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
 from html import escape
 from urllib.parse import quote
 
-import psycopg
-import pytest
 import requests
 
-from connectors.errors import ConnectorError
-from onestop import pipeline
 from onestop.airflow_cluster import AirflowCluster
 from onestop.simulators.igate_data import HOSTILE_NAMES
-from onestop.simulators.process import start_simulator
-from tests.conftest import IGATE_FIELDS, SOURCES, TABLES, set_connection
+from tests.onestop.console.conftest import SOURCE, session
 
-SOURCE = SOURCES[0]
 PAGES = ("/onestop/", "/onestop/failures", "/onestop/failures/q1", "/onestop/api/failures", "/onestop/trace",
          "/onestop/health")  # fmt: skip
-
-
-@pytest.fixture
-def airflow(airflow_api: AirflowCluster) -> AirflowCluster:
-    """The session's API server, with the console plugin."""
-    return airflow_api
-
-
-@pytest.fixture(scope="module")
-def failures_loaded(pg_url: str, portal) -> Iterator[None]:
-    """A district system whose citizens are often named with markup and whose records are often bad, synced;
-    then a delivery round with the portal unreachable."""
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            f"TRUNCATE {', '.join('onestop.' + t.strip() for t in TABLES.split(','))} RESTART IDENTITY"
-        )
-    args = (
-        "--seed",
-        "5",
-        "--count",
-        "200",
-        "--district",
-        "288",
-        "--bad-rate",
-        "0.1",
-        "--hostile-rate",
-        "0.5",
-    )
-    with start_simulator("igate", *args) as sim:
-        set_connection(f"onestop_src_{SOURCE}", sim.url, **IGATE_FIELDS)
-        pipeline.sync(SOURCE)
-    good = os.environ["AIRFLOW_CONN_ONESTOP_PORTAL"]
-    os.environ["AIRFLOW_CONN_ONESTOP_PORTAL"] = json.dumps({**json.loads(good), "host": "http://127.0.0.1:9"})
-    try:
-        with pytest.raises(ConnectorError):
-            pipeline.deliver(limit=20)
-    finally:
-        os.environ["AIRFLOW_CONN_ONESTOP_PORTAL"] = good
-    yield
-
-
-@pytest.fixture
-def db(pg_url: str) -> Iterator[psycopg.Connection]:
-    """The module's data stays between tests (conftest's `db` would empty the tables)."""
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        yield conn
-
-
-def session(airflow: AirflowCluster, user: str | None) -> requests.Session:
-    s = requests.Session()
-    if user:
-        s.headers["Authorization"] = f"Bearer {airflow.token(user)}"
-    return s
 
 
 def submit(s: requests.Session, airflow: AirflowCluster, action: str, **data) -> requests.Response:
