@@ -234,3 +234,31 @@ def test_the_anonymous_redirect_names_a_path_of_this_console_and_airflow_refuses
             f"{airflow.url}/api/v2/auth/login", params={"next": foreign}, allow_redirects=False, timeout=30
         )
         assert refused.status_code == 400, foreign
+
+
+def personal_numbers(db: psycopg.Connection) -> set[str]:
+    """Every citizen ID and phone the synced district holds, and those the tests typed."""
+    rows = db.execute(
+        "SELECT record #>> '{applicant,id_number}', record #>> '{applicant,phone}' FROM onestop.dossier"
+    ).fetchall()
+    found = {v for row in rows for v in row if v and sum(c.isdigit() for c in v) >= 9}
+    return {"".join(c for c in v if c.isdigit()) for v in found} | {CITIZEN_ID_TYPED, PHONE_TYPED}
+
+
+def test_last_no_personal_number_reaches_the_api_servers_or_the_databases_log(airflow, failures_loaded, db):
+    """Run after the module's searches, comments and bad inputs: the API server's log (its access log, the
+    console's own lines) and the embedded PostgreSQL's log hold none of the citizens' IDs or phones."""
+    from onestop import embedded_db
+
+    numbers = personal_numbers(db)
+    assert len(numbers) > 50
+    logs = [airflow.home / "api-server.log", embedded_db.data_dir() / "log"]
+    searched = 0
+    for path in logs:
+        if not path.exists():
+            continue
+        text = re.sub(r"(?<=\d)[ .\-()](?=\d)", "", path.read_text(errors="replace"))  # 0912 345 678 too
+        searched += 1
+        leaked = sorted(numbers & set(re.findall(r"\d+", text)))
+        assert not leaked, f"{path}: {len(leaked)} personal numbers, e.g. …{leaked[0][-3:]}"
+    assert searched >= 1
