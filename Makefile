@@ -20,7 +20,8 @@ venv: $(SYNCED)
 demo: $(SYNCED)
 	$(BIN)/onestop demo
 
-## The administrators' console: embedded database, simulators, a sync that leaves failures, airflow standalone.
+## The administrators' console: embedded database, simulators, a sync that leaves failures, Airflow's components;
+## all on 127.0.0.1 only.
 ## Prints URL, user and password; Ctrl-C stops everything.
 ui: $(SYNCED)
 	$(BIN)/onestop ui $(UI_ARGS)

@@ -41,6 +41,11 @@ class AirflowCluster:
     extra_env: dict[str, str] = field(default_factory=dict)
     users: dict[str, tuple[str, str]] = field(default_factory=lambda: {"admin": ("admin", "admin")})
     port: int = field(default_factory=free_port)
+    # False: the scheduler and the triggerer start no log server (`--skip-serve-logs`). Airflow 3.3's log server
+    # binds every interface (8793, 8794) and has no bind-host setting; without it the api-server reads the task
+    # logs from the local files (this machine's LocalExecutor), and a running task's log notes that the served
+    # copy could not be read.
+    serve_logs: bool = True
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -68,7 +73,7 @@ class AirflowCluster:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         })  # fmt: skip
-        # `airflow standalone` starts its components as `airflow …` from PATH: this interpreter's.
+        # Whatever starts `airflow …` from PATH (`airflow standalone`'s components) gets this interpreter's.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.extra_env)
         return env
@@ -122,6 +127,8 @@ class AirflowCluster:
             args = {"api-server": ["api-server", "--port", str(self.port), "--host", "127.0.0.1"]}.get(
                 component, component.split()
             )
+            if not self.serve_logs and args[0] in ("scheduler", "triggerer"):
+                args.append("--skip-serve-logs")
             key = name or component
             log = open(self.home / f"{key.replace(' ', '_')}.log", "ab")  # noqa: SIM115 - lives with the process
             self.procs[key] = subprocess.Popen(
@@ -200,8 +207,8 @@ class AirflowCluster:
         return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
     def stop(self) -> None:
-        """SIGTERM to each component and everything it started (`airflow standalone`'s scheduler leaves its
-        process group), SIGKILL to what is left after 20 s."""
+        """SIGTERM to each component and everything it started (a child may have left its process group, as
+        `airflow standalone`'s scheduler does), SIGKILL to what is left after 20 s."""
         import psutil
 
         family: list[psutil.Process] = []

@@ -125,7 +125,7 @@ def ui(
     dossiers: Annotated[int, typer.Option(help="dossiers across all district systems")] = 1200,
     port: Annotated[int | None, typer.Option(help="Airflow's port (default 8080, else a free one)")] = None,
 ) -> None:
-    """The administrators' console on one machine: database, simulators, failures, `airflow standalone`."""
+    """The administrators' console on one machine: database, simulators, failures, Airflow (127.0.0.1 only)."""
     from onestop import ui as ui_module
 
     raise typer.Exit(ui_module.main(dossiers=dossiers, port=port))

@@ -44,6 +44,12 @@ def is_running() -> bool:
     return _postmaster() is not None
 
 
+def postmaster_pid() -> int | None:
+    """The live embedded server's main process (its backends are its children), None when it is stopped."""
+    info = _postmaster()
+    return info[0] if info else None
+
+
 def url(database: str = DATABASE) -> str:
     info = _postmaster()
     if info is None:

@@ -3,8 +3,15 @@
 Starts the embedded PostgreSQL (the unified database, and Airflow's metadata in a database of its own: SQLite
 locks under a scheduler and an API server), the district and portal simulators, and a sync that leaves
 failures behind: ~1% of the district records are bad (quarantined) and one delivery round meets the portal
-down (failed deliveries). Then `airflow standalone` with the console plugin, the re-drive and delivery DAGs
-switched on. Prints `URL:`, `user:`, `password:`; Ctrl-C stops everything. The browser tests start the same.
+down (failed deliveries). Then Airflow's components, each a process of its own (not `airflow standalone`): the
+api-server, the scheduler (LocalExecutor), the dag-processor and the triggerer, with the console plugin and the
+re-drive and delivery DAGs switched on. Prints `URL:`, `user:`, `password:`; Ctrl-C stops everything. The browser
+tests start the same.
+
+Everything listens on 127.0.0.1 only: the api-server (`--host 127.0.0.1`), the simulators and the chaos proxy;
+the embedded PostgreSQL on a Unix socket alone. The scheduler and the triggerer start no log server
+(`--skip-serve-logs`: Airflow's binds every interface, with no setting to change that); the api-server reads the
+task logs from the files on this machine. Each component's own output is in `<home>/<component>.log`.
 """
 
 from __future__ import annotations
@@ -112,11 +119,12 @@ def running(
             users=users,
             port=port or _port(),
             extra_env={"AIRFLOW__CORE__LOAD_EXAMPLES": "False", **(extra_env or {})},
+            serve_logs=False,
         )
         cluster.prepare()
         cluster.import_pools()
         stack.callback(cluster.stop)
-        cluster.start("standalone")
+        cluster.start("api-server", "scheduler", "dag-processor", "triggerer")
         cluster.wait_ready(timeout=180)
         cluster.wait_for_dags(list(LIVE_DAGS))
         cluster.unpause(list(LIVE_DAGS))
@@ -125,7 +133,8 @@ def running(
 
 def main(dossiers: int = 1200, port: int | None = None) -> int:
     print(
-        "starting: embedded PostgreSQL, simulators, a sync that leaves failures, airflow standalone …",
+        "starting: embedded PostgreSQL, simulators, a sync that leaves failures, Airflow's api-server, scheduler,"
+        " dag-processor and triggerer (all on 127.0.0.1) …",
         flush=True,
     )
     with running(dossiers=dossiers, port=port) as ui:
@@ -133,8 +142,10 @@ def main(dossiers: int = 1200, port: int | None = None) -> int:
         print(f"URL: {ui.url}")
         print(f"user: {user}")
         print(f"password: {password}", flush=True)
+        logs = ", ".join(f"{name}.log" for name in ui.cluster.procs)
         print(
-            f"(console: {ui.url}/onestop/ · Airflow logs: {Path(ui.cluster.home) / 'standalone.log'} · Ctrl-C stops)"
+            f"(console: {ui.url}/onestop/ · Airflow's logs: {Path(ui.cluster.home)}/ ({logs}; task logs in logs/)"
+            " · Ctrl-C stops)"
         )
         stop = False
 

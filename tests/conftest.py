@@ -39,7 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "slow: a second whole end-to-end run, or 60 MB pages (slower tier, `make test-slow`)"
     )
     config.addinivalue_line(
-        "markers", "browser: drives the console in Chromium (slower tier, `make test-browser`)"
+        "markers",
+        "browser: the stack `make ui` starts: the console in Chromium, what it listens on (`make test-browser`)",
     )
     config.addinivalue_line(
         "markers",

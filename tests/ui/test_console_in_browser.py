@@ -1,29 +1,29 @@
 """An administrator's evening, in a real browser (Debian's Chromium driven by Playwright) against what `make ui`
-starts: Airflow standalone with the console plugin, the simulators, a province with failures. They log in,
-reach each page from Airflow's menu, filter the failed transfers, open one, fix its cause, re-drive it, watch it
-leave the list and reach the portal, and trace the dossier by its MaHoSo. The screenshots go to the README."""
+starts: Airflow with the console plugin, the simulators, a province with failures. They log in, reach each page
+from Airflow's menu, filter the failed transfers, open one, fix its cause, re-drive it, watch it leave the list
+and reach the portal, and trace the dossier by its MaHoSo. The screenshots go to the README."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 import requests
 
-from mappings import mapping_path
 from onestop import ui
 from onestop.simulators.igate_data import HOSTILE_NAMES
-
-pytestmark = pytest.mark.browser
+from tests.ui.conftest import USERS
 
 CHROMIUM = Path(os.environ.get("ONESTOP_CHROMIUM", "/usr/bin/chromium"))
+# Skipped before any fixture: the package's stack (tests/ui/conftest.py) would start first, being package-scoped.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
 IGATE_SOURCES = ("hd_thanh_pho_hai_duong", "hd_chi_linh", "hd_kinh_mon", "hd_nam_sach")
 MENU = {
     "failures": "Hồ sơ lỗi — Failed transfers",
@@ -33,31 +33,7 @@ MENU = {
 
 
 @pytest.fixture(scope="module")
-def mappings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The mappings the running Airflow reads: a copy, so the test can fix one the way an engineer would."""
-    folder = tmp_path_factory.mktemp("mappings")
-    for path in mapping_path("igate").parent.glob("*.yaml"):
-        shutil.copy(path, folder / path.name)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def console(mappings_dir: Path) -> Iterator[ui.ConsoleStack]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    saved = os.environ.get("ONESTOP_MAPPINGS_DIR")
-    os.environ["ONESTOP_MAPPINGS_DIR"] = str(mappings_dir)
-    try:
-        with ui.running(users=USERS, bad_rate=0.05) as stack:
-            yield stack
-    finally:
-        os.environ.pop("ONESTOP_MAPPINGS_DIR", None)
-        if saved:
-            os.environ["ONESTOP_MAPPINGS_DIR"] = saved
-
-
-@pytest.fixture(scope="module")
-def browser(console: ui.ConsoleStack):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -1,0 +1,38 @@
+"""One stack as `make ui` starts it (`ui.running()`), shared by every module of this package: the browser tests
+and the check of what it listens on. It takes 2–3 minutes to start."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mappings import mapping_path
+from onestop import ui
+
+USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
+
+
+@pytest.fixture(scope="package")
+def mappings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mappings the running Airflow reads: a copy, so a test can fix one the way an engineer would."""
+    folder = tmp_path_factory.mktemp("mappings")
+    for path in mapping_path("igate").parent.glob("*.yaml"):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="package")
+def console(mappings_dir: Path) -> Iterator[ui.ConsoleStack]:
+    saved = os.environ.get("ONESTOP_MAPPINGS_DIR")
+    os.environ["ONESTOP_MAPPINGS_DIR"] = str(mappings_dir)
+    try:
+        with ui.running(users=USERS, bad_rate=0.05) as stack:
+            yield stack
+    finally:
+        os.environ.pop("ONESTOP_MAPPINGS_DIR", None)
+        if saved:
+            os.environ["ONESTOP_MAPPINGS_DIR"] = saved
