@@ -8,15 +8,15 @@ of its records bad, half of its citizens named with markup) and one delivery rou
 the handlers have failures to list, show, re-drive and resolve; Airflow's metadata on SQLite; the simple auth
 manager with users admin and viewer. The app is `airflow.api_fastapi.app.create_app()`, called in this process
 through schemathesis's ASGI transport: no listening server, no dependency override. Each request carries a
-bearer token that Airflow's own `/auth/token` issued, the form token of that session in a form field named
-`csrf`, and the app's own Origin. `[api] base_url` names a loopback port that this process holds bound and never
-listens on, so a re-drive's call to Airflow's REST API is refused at once; a socket guard refuses every address
-but loopback (and the database's Unix socket).
+bearer token that Airflow's own `/auth/token` issued, the form token of that session in every form (field
+`csrf`) and, on a POST, the app's own Origin. `[api] base_url` names a loopback port that this process holds
+bound and never listens on, so a re-drive's call to Airflow's REST API is refused at once; a socket guard
+refuses every address but loopback (and the database's Unix socket).
 
-The schema is the console's own (`onestop.console.app.create_app().openapi()`, paths under /onestop), with the
-values its filters accept where the console declares only `string` (`hints`). Generation is mostly positive, so
+The schema is the console's own (`onestop.console.app.create_app().openapi()`, paths under /onestop), with what
+a browser's forms send where the console declares only `string` (`hints`). Generation is mostly positive, so
 that most requests pass Airflow's checks and the filters and reach a handler, with values at the edges of what
-the console reads mixed in (EDGES, each only where the field's schema admits it); some requests are negative.
+the console reads mixed in (`Edges`); some requests are negative.
 A request "reaches the handler" when the route's endpoint function is called: each console route's
 `dependant.call` (what FastAPI calls per request) is wrapped in a counter of the same kind, which observes and
 changes nothing.
@@ -91,7 +91,7 @@ def hints(kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     values a browser's forms send.
 
     Without them most generated filters would be refused (400) before any handler runs: an unknown stage or
-    state, a text that is no day, control characters in a filter's text. A key is free text half of the time
+    state or re-drive scope, a text that is no day, control characters in a filter's text. A key is free text half of the time
     (the handlers must refuse what is not a key), else shaped like a key of one of the five kinds. An empty
     form field is a missing one to FastAPI (422): a comment is not empty. EDGES go further (`edge_room`)."""
     day = {
@@ -106,6 +106,7 @@ def hints(kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return {
         "kind": {"enum": ["", *kinds]},
         "state": {"enum": ["open", "resolved", "all"]},
+        "scope": {"enum": ["selected", "class"]},  # a re-drive of the chosen failures or of a whole class
         "since": day,
         "until": day,
         "source": text,
@@ -135,7 +136,7 @@ def _cursor(text: str) -> str:
 
 # Values at the edges of what the console reads, by family.
 EDGES = {
-    "nul": ("\x00", "x\x00", "\x00q1"),  # PostgreSQL text cannot hold NUL
+    "nul": ("\x00", "x\x00", "\x00q1", "r1\x00"),  # PostgreSQL text cannot hold NUL
     "days": ("31/12/9999", "9999-12-31", "01/01/1000", "31/12/2100"),  # the last and first days it reads
     "numbers": ("q99999999999", "r99999999999", "t2147483648", "dabc@99999999999", "d@1", "c"),  # int4, int8
     "markup": ("' OR '1'='1", "<script>alert(1)</script>", "%_\\"),
@@ -149,9 +150,9 @@ KEY_SHARE = 0.3  # in this share of the requests that carry one, so that the han
 
 
 class Edges:
-    """An edge (EDGES, only where the field's schema, or `edge_room`, admits it: positive requests stay
-    positive) in place of one generated value of half the positive requests, and the database's own
-    failure keys in place of generated ones.
+    """An edge (EDGES, only where the field's schema admits it, or `edge_room` where that is wider than the
+    hints: the request stays within the console's own schema) in place of one generated value of half the
+    positive requests, and the database's own failure keys in place of generated ones.
 
     Chosen with a random generator of their own, seeded per run: when Hypothesis draws such choices (as
     schemathesis's dictionaries do) it goes back to the inputs that held an edge and varies them, and edges
@@ -280,6 +281,8 @@ class World:
                 )
             ]
         self.console = mounted_console(self.app)
+        if self.app.dependency_overrides or self.console.dependency_overrides:
+            raise RuntimeError("a dependency override: the run would not go through Airflow's own checks")
         self.tokens = {user: self._token(user) for user in USERS}
         return self
 
