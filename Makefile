@@ -7,7 +7,7 @@ WHEELHOUSE_DIR ?= dist/wheelhouse
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo ui test test-slow test-vendors test-hostile test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
+.PHONY: demo ui test test-slow test-vendors test-hostile test-console-fuzz test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -46,6 +46,14 @@ HOSTILE ?= quick
 test-hostile: $(SYNCED)
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/var/pycache \
 		$(BIN)/python -m tests.hostile.report $(if $(filter long,$(HOSTILE)),--long,)
+
+## The administrators' console under property-based requests (schemathesis): every operation through Airflow's
+## API app with the plugin mounted and its real login, as admin and as viewer; last line `console fuzz: …`.
+## FUZZ=quick (a fixed seed, ≤ 60 s; `make test` runs it too) or FUZZ=long (ten times the requests, a random seed).
+FUZZ ?= quick
+test-console-fuzz: $(SYNCED)
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/var/pycache \
+		$(BIN)/python -m tests.onestop.console.fuzz $(if $(filter long,$(FUZZ)),--long,)
 
 ## Slower tier: whole second end-to-end runs (the demo again with the same seed: nothing new loaded or sent).
 test-slow: $(SYNCED)
