@@ -14,6 +14,22 @@ from mappings import mapping_path
 from onestop import ui
 
 USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
+CHROMIUM = Path(os.environ.get("ONESTOP_CHROMIUM", "/usr/bin/chromium"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `after_all` (what the whole run left behind: its logs) run last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
+
+
+def log_in(tab, user: str) -> None:
+    """Airflow's login form, on the tab that shows it; waits until it has gone."""
+    import re
+
+    tab.locator("input[name=username]").fill(user)
+    tab.locator("input[type=password]").fill(USERS[user][1])
+    tab.locator("button[type=submit]").click()
+    tab.wait_for_url(re.compile(r"^(?!.*auth/login).*$"))
 
 
 @pytest.fixture(scope="package")
@@ -36,3 +52,17 @@ def console(mappings_dir: Path) -> Iterator[ui.ConsoleStack]:
         os.environ.pop("ONESTOP_MAPPINGS_DIR", None)
         if saved:
             os.environ["ONESTOP_MAPPINGS_DIR"] = saved
+
+
+@pytest.fixture(scope="package")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync", "--disable-quic"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()

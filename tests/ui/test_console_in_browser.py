@@ -5,7 +5,6 @@ and reach the portal, and trace the dossier by its MaHoSo. The screenshots go to
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -15,9 +14,8 @@ import requests
 
 from onestop import ui
 from onestop.simulators.igate_data import HOSTILE_NAMES
-from tests.ui.conftest import USERS
+from tests.ui.conftest import CHROMIUM, log_in
 
-CHROMIUM = Path(os.environ.get("ONESTOP_CHROMIUM", "/usr/bin/chromium"))
 # Skipped before any fixture: the package's stack (tests/ui/conftest.py) would start first, being package-scoped.
 pytestmark = [
     pytest.mark.browser,
@@ -32,20 +30,6 @@ MENU = {
 }
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync", "--disable-quic"],
-        )  # fmt: skip
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def page(browser, console: ui.ConsoleStack):
     """A logged-in admin's tab. Any script that runs an alert() fails the test (markup must stay text)."""
@@ -54,10 +38,7 @@ def page(browser, console: ui.ConsoleStack):
     dialogs: list[str] = []
     tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     tab.goto(console.url)
-    tab.locator("input[name=username]").fill("admin")
-    tab.locator("input[type=password]").fill(USERS["admin"][1])
-    tab.locator("button[type=submit]").click()
-    tab.wait_for_url(re.compile(r"^(?!.*auth/login).*$"))
+    log_in(tab, "admin")
     yield tab
     context.close()
     assert dialogs == [], f"a script ran in the console: {dialogs}"
