@@ -33,7 +33,6 @@ import contextlib
 import copy
 import functools
 import hashlib
-import hmac
 import inspect
 import json
 import logging
@@ -519,19 +518,6 @@ def console_schema(console: Any, kinds: tuple[str, ...]) -> dict[str, Any]:
     return raw
 
 
-def csrf_for(token: str) -> str:
-    """The console's form token for a session token."""
-    import importlib
-
-    for module in ("onestop.console.guard", "onestop.console.app"):
-        with contextlib.suppress(ImportError):
-            own = getattr(importlib.import_module(module), "csrf_for", None)
-            if own is not None:
-                return own(token)
-    # Before onestop.console.guard: the formula of the console's csrf_token(request).
-    return hmac.new(token.encode(), b"onestop-console", hashlib.sha256).hexdigest()[:32]
-
-
 # --- the run ---------------------------------------------------------------------------------------------------
 
 
@@ -624,6 +610,8 @@ class Fuzzer:
         headers = {"Authorization": f"Bearer {token}"}
         if operation.method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
             headers["Origin"] = self.world.base_url
+        from onestop.console.guard import csrf_for
+
         form_token = csrf_for(token)
 
         for attempt in range(5):
