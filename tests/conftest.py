@@ -42,7 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "browser: the stack `make ui` starts: the console in Chromium, what it listens on (`make test-browser`)",
     )
-    config.addinivalue_line("markers", "after_all: runs after the other tests of its run (what they left behind)")
+    config.addinivalue_line(
+        "markers", "after_all: runs after the other tests of its run (what they left behind)"
+    )
     config.addinivalue_line(
         "markers",
         "distributed: CeleryExecutor, two workers, this machine's PostgreSQL and Redis (`make test-distributed`)",

@@ -30,6 +30,7 @@ import yaml
 
 from tests.hostile.pages import PROTOCOLS
 from tests.hostile.server import HostileServer
+from tests.streams import quiet
 
 ROOT = Path(__file__).resolve().parents[2]
 SOAP_VERSION = {"soap11": "1.1", "soap12": "1.2"}
@@ -66,35 +67,6 @@ def clean_error_classes() -> set[str]:
         names.add(cls.__name__)
         todo.extend(cls.__subclasses__())
     return names
-
-
-class _Output:
-    text = ""
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[_Output]:
-    """File descriptors 1 and 2 (and so Python's sys.stdout/err, and any stream a library kept) into one
-    temporary file, read back at the end."""
-    out = _Output()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield out
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            sink.seek(0)
-            out.text = sink.read().decode("utf-8", "replace")
 
 
 @dataclass

@@ -49,10 +49,12 @@ import traceback
 import warnings
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.streams import quiet
 
 ROOT = Path(__file__).resolve().parents[3]
 CACHE = ROOT / "var" / "cache" / "console-fuzz"  # Airflow's migrated metadata database, between runs
@@ -712,31 +714,6 @@ def error_key(e: ServerError) -> tuple[str, str]:
     return e.operation, re.sub(r"'[^']*'|\"[^\"]*\"|\d+", "…", e.error)[:160]
 
 
-@contextlib.contextmanager
-def captured() -> Iterator[list[str]]:
-    """File descriptors 1 and 2 into a temporary file (Airflow and the database server log to the streams they
-    were given, some of it at exit); its text is in the yielded list afterwards."""
-    out: list[str] = []
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield out
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            sink.seek(0)
-            out.append(sink.read().decode("utf-8", "replace"))
-
-
 @dataclass
 class Outcome:
     tally: Tally
@@ -810,10 +787,10 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else (int.from_bytes(os.urandom(4)) if args.long else 16)
     warnings.filterwarnings("ignore")
     try:
-        with captured() as output:
+        with quiet() as output:
             outcome = fuzz(budget, seed)
     except BaseException:
-        sys.stderr.write("".join(output)[-6000:])
+        sys.stderr.write(output.text[-6000:])
         raise
     logging.getLogger().handlers.clear()
     logging.disable(logging.CRITICAL)
