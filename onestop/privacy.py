@@ -27,12 +27,18 @@ ACCESS_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error")  # they do not p
 log = logging.getLogger(__name__)
 
 
-@cache
 def citizen_id_key() -> bytes:
     """The key of the citizen-ID lookup hash: the password of Airflow connection `onestop_citizen_id_key` (a
     secrets backend, or AIRFLOW_CONN_ONESTOP_CITIZEN_ID_KEY). Without one (the embedded defaults on one machine)
     a random key made once in var/secrets/, readable by this user only. Every process that loads or traces must
-    see the same key: define the connection in production."""
+    see the same key: define the connection in production. Read once per place it can come from."""
+    from_env = os.environ.get(f"AIRFLOW_CONN_{CITIZEN_ID_KEY_CONN.upper()}")
+    local = Path(os.environ.get("ONESTOP_SECRETS", _var() / "secrets")) / "citizen_id_key"
+    return _key(from_env, local)
+
+
+@cache
+def _key(from_env: str | None, local: Path) -> bytes:
     from connectors.connection import get_connection
     from connectors.errors import ConfigError
 
@@ -40,9 +46,7 @@ def citizen_id_key() -> bytes:
         secret = get_connection(CITIZEN_ID_KEY_CONN).password
     except ConfigError:
         secret = None
-    if secret:
-        return secret.encode()
-    return _local_key(Path(os.environ.get("ONESTOP_SECRETS", _var() / "secrets")) / "citizen_id_key")
+    return secret.encode() if secret else _local_key(local)
 
 
 def _var() -> Path:

@@ -148,7 +148,6 @@ def test_a_new_citizen_id_key_finds_nobody_until_the_hashes_are_made_again(
         f"AIRFLOW_CONN_{privacy.CITIZEN_ID_KEY_CONN.upper()}",
         json.dumps({"conn_type": "generic", "password": "a key from the secrets backend"}),
     )
-    privacy.citizen_id_key.cache_clear()
     try:
         assert privacy.citizen_id_key() == b"a key from the secrets backend"
         assert trace.find(db, citizen) == []
@@ -159,7 +158,6 @@ def test_a_new_citizen_id_key_finds_nobody_until_the_hashes_are_made_again(
         assert trace.find(db, citizen)
     finally:
         monkeypatch.delenv(f"AIRFLOW_CONN_{privacy.CITIZEN_ID_KEY_CONN.upper()}")
-        privacy.citizen_id_key.cache_clear()
         privacy.rehash_citizen_ids(db)
 
 
