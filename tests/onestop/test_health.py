@@ -204,8 +204,8 @@ def test_the_pages_level_of_every_source_is_status_checks(db, pg_url, airflow_ap
     for name in reg.names():
         run = runs.create_run(db, name, (now - timedelta(minutes=30), now), None)
         runs.record_counts(db, run, runs.RunCounts(fetched=100, loaded=100))
-        db.execute("UPDATE onestop.sync_run SET finished_at = now() - %s WHERE run_id = %s", (
-            timedelta(hours=3) if name == FAILING else timedelta(minutes=5), run))  # fmt: skip
+        ended_ago = timedelta(hours=3) if name == FAILING else timedelta(minutes=5)  # past its 2 h deadline
+        db.execute("UPDATE onestop.sync_run SET finished_at = now() - %s WHERE run_id = %s", (ended_ago, run))
     breaker = DatabaseBreaker(pg_url, TRIPPED, BreakerSettings(threshold=1))
     breaker.failure(ConnectionError("refused"))
     breaker.close()
