@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import IO, Any, Protocol, TypeVar
 
 import requests
@@ -127,6 +128,18 @@ def _retry_after(value: str | None) -> float | None:
         return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
 
 
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP `Date` (RFC 7231 §7.1.1.1, IMF-fixdate or the obsolete forms) as an aware datetime; None when
+    absent or unreadable. A date without a zone (-0000) is taken as UTC, as RFC 7231 says GMT."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 class Pacer:
     """At most `rate` calls per second from this client (the source's pool caps concurrency across workers)."""
 
@@ -168,6 +181,8 @@ class HttpClient:
         self.transport = transport or {}
         self.charset = charset  # what the system writes in, when it does not say (the source's `charset`)
         self.trace: RequestTrace | None = None
+        # The source's own clock: the `Date` of its last successful answer, and our clock when it came.
+        self.clock: tuple[datetime, datetime] | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -293,12 +308,16 @@ class HttpClient:
             if self.breaker is not None:
                 self.breaker.before()  # an open circuit fails fast: the system is not hammered
             try:
-                result = read(self._once(method, path, operation, accept, **kwargs))
+                answer = self._once(method, path, operation, accept, **kwargs)
+                result = read(answer)
             except ConnectorError as exc:
                 self._record(operation, exc)
                 if self.breaker is not None and exc.retryable:
                     self.breaker.failure(exc)
                 raise
+            said = http_date(answer.headers.get("Date")) if answer.headers else None
+            if said is not None:
+                self.clock = (said, datetime.now(UTC))
             if self.breaker is not None:
                 self.breaker.success()
             return result

@@ -69,7 +69,7 @@ def check(conn: psycopg.Connection, config: Registry, now: datetime | None = Non
 
 def exit_code(problems: list[Problem]) -> int:
     """0 ok, 1 warning, 2 critical (Nagios/Zabbix)."""
-    return max((health.LEVELS[p.level] for p in problems), default=0)
+    return health.LEVELS[health.level_of(problems)]
 
 
 def run(conn: psycopg.Connection, config: Registry, now: datetime | None = None) -> list[Change]:

@@ -7,9 +7,10 @@ versions by load time), so it stays fast with millions of dossiers. Days are Asi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 import psycopg
 
@@ -38,7 +39,7 @@ class SourceHealth:
     district_code: str | None
     last_success: datetime | None  # finished_at of the source's last sync run in state 'loaded'
     watermark: datetime | None
-    watermark_lag: timedelta | None  # now - watermark
+    watermark_lag: timedelta | None  # the source's now - watermark, on the source's own clock (source_now)
     dossiers_today: int  # dossier versions loaded today (Asia/Ho_Chi_Minh)
     fetched_24h: int  # records fetched by runs that finished in the last 24 h
     failed_24h: int  # quarantined + delivery failures + failed sync runs in the last 24 h
@@ -47,6 +48,7 @@ class SourceHealth:
     freshness: timedelta  # the source's deadline for a successful sync
     max_error_rate: float
     refused: str | None = None  # the latest page refused as a whole, while open: it blocks the source's sync
+    clock_offset: timedelta | None = None  # the source's clock - ours (its last `Date`); None: not known
     level: Level = "ok"
     problems: list[str] = field(default_factory=list)  # human text, one per finding
     findings: list[Finding] = field(default_factory=list)  # the same, with the rule and level of each
@@ -128,7 +130,11 @@ SELECT src.source,
        COALESCE((SELECT c.state FROM onestop.circuit c WHERE c.endpoint = src.source), 'closed'),
        (SELECT a.message FROM onestop.attempt a
          WHERE a.excerpt IS NOT NULL AND a.state = 'open' AND a.endpoint = src.source
-         ORDER BY a.at DESC LIMIT 1)
+         ORDER BY a.at DESC LIMIT 1),
+       -- the source's clock - ours, from the `Date` of its last successful sync that had one (a re-drive has not)
+       (SELECT r.source_clock - r.source_clock_read_at FROM onestop.sync_run r
+         WHERE r.source = src.source AND r.state = 'loaded' AND r.source_clock IS NOT NULL
+         ORDER BY r.run_id DESC LIMIT 1)
   FROM src
   LEFT JOIN runs USING (source)
   LEFT JOIN quarantined USING (source)
@@ -147,7 +153,7 @@ def source_health(
     rows = {row[0]: row[1:] for row in conn.execute(_SOURCES_SQL, params).fetchall()}
     out = []
     for s in config.sources:
-        last_success, mark, today, fetched, failed, breaker, refused = rows[s.name]
+        last_success, mark, today, fetched, failed, breaker, refused, offset = rows[s.name]
         h = SourceHealth(
             source=s.name,
             title=s.title,
@@ -155,7 +161,7 @@ def source_health(
             district_code=s.district_code,
             last_success=last_success,
             watermark=mark,
-            watermark_lag=now - mark if mark is not None else None,
+            watermark_lag=source_now(now, offset) - mark if mark is not None else None,
             dossiers_today=today,
             fetched_24h=fetched,
             failed_24h=failed,
@@ -164,12 +170,31 @@ def source_health(
             freshness=s.freshness,
             max_error_rate=s.max_error_rate,
             refused=refused,
+            clock_offset=offset,
         )
         h.findings = judge(h, now)
         h.problems = [f.message for f in h.findings]
-        h.level = max((f.level for f in h.findings), key=LEVELS.__getitem__, default="ok")
+        h.level = level_of(h.findings)
         out.append(h)
     return out
+
+
+def source_now(now: datetime, offset: timedelta | None) -> datetime:
+    """Now on the source's own clock: ours moved by the offset its last `Date` showed, else ours. A simulated
+    district system (or one whose clock is off) is measured on its clock, so a watermark it set hours ago on
+    that clock is hours behind, however far that clock is from ours."""
+    return now + offset if offset is not None else now
+
+
+class _Leveled(Protocol):
+    @property
+    def level(self) -> str: ...
+
+
+def level_of(findings: Iterable[_Leveled]) -> Level:
+    """The level of a source or of a whole check: the most severe of its findings, ok when none. The one
+    judgement behind the console's badges (source_health) and `onestop status --check` (alerts.exit_code)."""
+    return max((f.level for f in findings), key=LEVELS.__getitem__, default="ok")  # type: ignore[return-value]
 
 
 def judge(h: SourceHealth, now: datetime) -> list[Finding]:

@@ -165,7 +165,10 @@ def _extract(run_id: int) -> int:
                 bar.done()
 
             staged = staging.stage(conn, run_id, records())
-            runs.set_extracted(conn, run_id, pages=pages, ack_ids=acks)
+            client = getattr(reader, "client", None)
+            runs.set_extracted(
+                conn, run_id, pages=pages, ack_ids=acks, source_clock=getattr(client, "clock", None)
+            )
             failpoints.reached("after_fetch")  # all fetched and staged, nothing committed
         finally:
             recorder.close()

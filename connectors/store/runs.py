@@ -114,12 +114,21 @@ def set_state(conn: psycopg.Connection, run_id: int, state: str, *, error: str |
     )
 
 
-def set_extracted(conn: psycopg.Connection, run_id: int, *, pages: int, ack_ids: list[str]) -> None:
-    """Extraction done; a change feed's ack ids wait here until the load has committed."""
+def set_extracted(
+    conn: psycopg.Connection,
+    run_id: int,
+    *,
+    pages: int,
+    ack_ids: list[str],
+    source_clock: tuple[datetime, datetime] | None = None,
+) -> None:
+    """Extraction done; a change feed's ack ids wait here until the load has committed. `source_clock`: the
+    HTTP `Date` of the source's last successful answer and our clock when it came (HttpClient.clock)."""
+    said, read_at = source_clock or (None, None)
     conn.execute(
-        "UPDATE onestop.sync_run SET state = 'extracted', extracted_at = clock_timestamp(), pages = %s, ack_ids = %s"
-        " WHERE run_id = %s",
-        (pages, ack_ids or None, run_id),
+        "UPDATE onestop.sync_run SET state = 'extracted', extracted_at = clock_timestamp(), pages = %s, ack_ids = %s,"
+        " source_clock = %s, source_clock_read_at = %s WHERE run_id = %s",
+        (pages, ack_ids or None, said, read_at, run_id),
     )
 
 

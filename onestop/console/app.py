@@ -32,7 +32,7 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from connectors.store import failures, refusals
-from onestop.console import airflow_api, guard, inputs, render
+from onestop.console import airflow_api, chart, guard, inputs, render
 from onestop.console.errors import STATUS_TEXT, ConsoleError
 from onestop.db import connect
 from schemas.personal_data import mask_data, mask_text
@@ -436,7 +436,7 @@ def create_app() -> FastAPI:
         with connect() as conn:
             sources = health.source_health(conn, config)
             charts = {
-                s.source: render.bar_chart(
+                s.source: chart.bar_chart(
                     [
                         (render.day(p.day), p.loaded, p.failed)
                         for p in health.daily_counts(conn, s.source, 14, today)
@@ -446,7 +446,7 @@ def create_app() -> FastAPI:
                 )
                 for s in sources
             }
-            overall = render.bar_chart(
+            overall = chart.bar_chart(
                 [(render.day(p.day), p.loaded, p.failed) for p in health.daily_counts(conn, None, 14, today)]
             )
             districts = health.due_by_district(conn, config)

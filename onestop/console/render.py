@@ -6,9 +6,7 @@ Kept apart from the routes so that the CLI and tests can use the same wording.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from html import escape
 
 from lxml import etree
 
@@ -104,39 +102,3 @@ def pretty_payload(payload: str, content_type: str) -> str:
         return json.dumps(mask_data(loads(payload)), ensure_ascii=False, indent=2)
     except (ValueError, etree.XMLSyntaxError):
         return mask_text(payload)
-
-
-def bar_chart(series: Sequence[tuple[str, int, int]], *, width: int = 560, height: int = 140) -> str:
-    """A small SVG of (label, loaded, failed) per day: loaded bars with the failed on top, drawn on the
-    server (no script, nothing fetched)."""
-    if not series:
-        return ""
-    top = max((ok + bad for _, ok, bad in series), default=0) or 1
-    pad_bottom, pad_top = 18, 14
-    plot = height - pad_bottom - pad_top
-    step = width / len(series)
-    bar = max(step * 0.7, 2)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
-        f' aria-label="Đã nạp và lỗi theo ngày">',
-        f'<text x="0" y="10" class="axis">{top:,}</text>',
-    ]
-    for i, (label, ok, bad) in enumerate(series):
-        x = i * step + (step - bar) / 2
-        h_ok = plot * ok / top
-        h_bad = plot * bad / top
-        y_ok = pad_top + plot - h_ok
-        parts.append(
-            f'<rect class="ok" x="{x:.1f}" y="{y_ok:.1f}" width="{bar:.1f}" height="{h_ok:.1f}">'
-            f"<title>{escape(label)}: {ok:,} đã nạp, {bad:,} lỗi</title></rect>"
-        )
-        if bad:
-            parts.append(
-                f'<rect class="bad" x="{x:.1f}" y="{y_ok - h_bad:.1f}" width="{bar:.1f}" height="{h_bad:.1f}"/>'
-            )
-        if i % 2 == 0 or len(series) <= 7:
-            parts.append(
-                f'<text class="axis" x="{x + bar / 2:.1f}" y="{height - 4}" text-anchor="middle">{escape(label)}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from email.utils import formatdate
 from typing import Any, Protocol, TypeVar
 
 from fastapi import FastAPI, Request
@@ -127,6 +128,34 @@ async def pause(latency_ms: float) -> None:
         await asyncio.sleep(latency_ms / 1000)
 
 
+class _DateHeader:
+    """Every answer's HTTP `Date` (RFC 7231 §7.1.1.2) from `clock` (epoch seconds): a district system's is its
+    simulated clock, as a real system's is its own, possibly wrong, clock. uvicorn's own Date is turned off
+    (serve): it would be a second one."""
+
+    def __init__(self, app: Any, clock: Callable[[], float]) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", formatdate(self.clock(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
+def add_date(app: FastAPI, clock: Callable[[], float]) -> None:
+    """Answers dated by `clock` (see _DateHeader)."""
+    app.add_middleware(_DateHeader, clock=clock)
+
+
 def add_health(app: FastAPI) -> None:
     @app.get("/health")
     async def health() -> Response:
@@ -224,3 +253,4 @@ def add_sim_routes(
         return json_response(stats_answer() if stats_answer else state.stats)
 
     add_health(app)
+    add_date(app, lambda: state.clock)

@@ -62,6 +62,7 @@ def serve(app: Any, port: int) -> None:
         log_level="warning",
         access_log=False,
         lifespan="off",
+        date_header=False,  # the app dates its answers (_common.add_date): a district system by its own clock
         timeout_graceful_shutdown=3,
         backlog=1024,
     )

@@ -255,6 +255,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
         return json_response({"ok": True})
 
     common.add_health(app)
+    common.add_date(app, time.time)
     return app
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
+from typer.testing import CliRunner
 
+from connectors.http import http_date
 from connectors.store import outbox, runs
 from connectors.store.breaker import BreakerSettings, DatabaseBreaker
 from onestop import health, pipeline, registry
+from onestop.cli import app
+from onestop.console import render
 from tests.conftest import SOURCES
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -148,3 +154,77 @@ def test_durations_read_like_a_monitoring_line() -> None:
         "2d",
         "30s",
     ]
+
+
+def test_the_watermark_lag_is_measured_on_the_sources_own_clock(db, districts) -> None:
+    """The simulated district systems' clocks stand far from ours (by default ~530 days behind today): the lag
+    is the source's now, by the HTTP Date of its last successful answer, less the watermark, not ours less it.
+    A source that never sent a Date is measured on our clock."""
+    pipeline.sync(SOURCE)
+    said = datetime.fromisoformat(
+        requests.get(f"{districts[SOURCE].url}/_sim/clock", timeout=10).json()["clock"]
+    )
+    clock, read_at = db.execute(
+        "SELECT source_clock, source_clock_read_at FROM onestop.sync_run WHERE source = %s AND state = 'loaded'",
+        (SOURCE,),
+    ).fetchone()
+    assert clock == said  # the run kept the Date of the source's last answer: its simulated clock
+    assert datetime.now(UTC) - clock > timedelta(days=100)  # far behind ours
+    assert timedelta(0) <= datetime.now(UTC) - read_at < timedelta(minutes=5)
+
+    db.execute(
+        "UPDATE onestop.watermark SET value = %s WHERE source = %s", (said - timedelta(hours=2), SOURCE)
+    )
+    runs.advance_watermark(
+        db, FAILING, datetime.now(UTC) - timedelta(hours=3), 0
+    )  # no run, no Date: our clock
+    before = datetime.now(UTC)
+    h = {h.source: h for h in health.source_health(db, registry.load())}
+    elapsed = datetime.now(UTC) - read_at  # the source's clock went on since its answer, as ours did
+    assert timedelta(hours=2) <= h[SOURCE].watermark_lag <= timedelta(hours=2, seconds=1) + elapsed
+    assert render.ago(h[SOURCE].watermark_lag) == "2 giờ 00 phút"  # not "530 ngày"
+    assert h[SOURCE].clock_offset == clock - read_at
+    assert h[FAILING].clock_offset is None
+    assert timedelta(hours=3) <= h[FAILING].watermark_lag <= timedelta(hours=3) + (datetime.now(UTC) - before)
+
+
+def test_an_http_date_reads_as_rfc_7231_says() -> None:
+    assert http_date("Sat, 21 Jun 2025 10:00:00 GMT") == datetime(2025, 6, 21, 10, tzinfo=UTC)
+    assert http_date("Saturday, 21-Jun-25 10:00:00 GMT") == datetime(2025, 6, 21, 10, tzinfo=UTC)  # RFC 850
+    assert http_date("Sat Jun 21 10:00:00 2025") == datetime(2025, 6, 21, 10, tzinfo=UTC)  # asctime
+    assert [http_date(v) for v in (None, "", "yesterday", "Sat, 99 Jun 2025 10:00:00 GMT")] == [None] * 4
+
+
+def test_the_pages_level_of_every_source_is_status_checks(db, pg_url, airflow_api) -> None:
+    """One ok, one warning and one critical source: the health page's and the home page's badge of each is the
+    level `onestop status --check` gives it (its most severe line; ok when it has none), and its exit code is
+    the most severe of them."""
+    reg = registry.load()
+    now = datetime.now(UTC)
+    for name in reg.names():
+        run = runs.create_run(db, name, (now - timedelta(minutes=30), now), None)
+        runs.record_counts(db, run, runs.RunCounts(fetched=100, loaded=100))
+        ended_ago = timedelta(hours=3) if name == FAILING else timedelta(minutes=5)  # past its 2 h deadline
+        db.execute("UPDATE onestop.sync_run SET finished_at = now() - %s WHERE run_id = %s", (ended_ago, run))
+    breaker = DatabaseBreaker(pg_url, TRIPPED, BreakerSettings(threshold=1))
+    breaker.failure(ConnectionError("refused"))
+    breaker.close()
+
+    result = CliRunner().invoke(app, ["status", "--check"])
+    checked = dict.fromkeys(reg.names(), "ok")
+    for line in result.output.splitlines():
+        level, source = line.split(":")[0].split()
+        if health.LEVELS[level.lower()] > health.LEVELS[checked[source]]:
+            checked[source] = level.lower()
+    assert {checked[SOURCE], checked[TRIPPED], checked[FAILING]} == {"ok", "warning", "critical"}
+    assert result.exit_code == max(health.LEVELS[v] for v in checked.values())
+
+    viewer = requests.Session()
+    viewer.headers["Authorization"] = f"Bearer {airflow_api.token('viewer')}"
+    row = re.compile(r'<tr class="lvl-(\w+)"[^>]*>\s*<td>[^<]*(?:<br>)?\s*<small>(\w+)')
+    for path in ("/onestop/health", "/onestop/"):
+        resp = viewer.get(f"{airflow_api.url}{path}", timeout=60)
+        assert resp.status_code == 200, path
+        shown = {source: level for level, source in row.findall(resp.text)}
+        assert shown == checked, path
+    assert {h.source: h.level for h in health.source_health(db, reg)} == checked
