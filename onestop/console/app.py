@@ -195,8 +195,6 @@ def create_app() -> FastAPI:
     templates.env.finalize = _shown
     templates.env.filters["mask"] = lambda value: mask_text(str(value)) if value is not None else ""
     i18n.install(templates.env)
-    from onestop.trace import STEP_LABELS
-
     templates.env.globals.update(
         url_for=_url_for,
         lang=i18n.babel_locale(),
@@ -212,7 +210,7 @@ def create_app() -> FastAPI:
         STATE_LABELS=render.STATE_LABELS,
         BREAKER_LABELS=render.BREAKER_LABELS,
         LEVEL_LABELS=render.LEVEL_LABELS,
-        STEP_LABELS=STEP_LABELS,
+        STEP_LABELS=words.STEP_LABELS,
         reason=words.reason,
         failure_message=words.failure_message,
         trace_detail=words.trace_detail,

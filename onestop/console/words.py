@@ -141,6 +141,22 @@ HISTORY = _shapes(
     (r"lần chạy (?P<run>\d+) dừng ở trang (?P<page>\d+)", N_("run %(run)s stopped at page %(page)s")),
 )  # fmt: skip
 
+# onestop/trace.py's steps (its STEP_LABELS serve the CLI).
+STEP_LABELS = {
+    "fetched": N_("Fetched from the source"),
+    "staged": N_("Staged"),
+    "quarantined": N_("Quarantined (bad data)"),
+    "redriven": N_("Re-driven"),
+    "loaded": N_("Loaded into the database"),
+    "unchanged": N_("Unchanged"),
+    "conflict": N_("Duplicate dossier code"),
+    "queued": N_("Waiting to be sent to the portal"),
+    "sent": N_("Sent"),
+    "delivery_failed": N_("Delivery failed"),
+    "delivered": N_("Accepted by the portal"),
+    "resolved": N_("Resolved"),
+    "deleted": N_("Deleted at the source"),
+}
 FACT_LABELS = {
     "run_id": N_("Run"),
     "airflow_run_id": N_("Airflow run"),
