@@ -218,6 +218,8 @@ def create_app() -> FastAPI:
         event_label=words.event_label,
         history_detail=words.history_detail,
         fact_label=words.fact_label,
+        ref=words.ref,
+        field_name=words.field_name,
         fact_value=words.fact_value,
         action_label=words.action_label,
         action_state=words.action_state,

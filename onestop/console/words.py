@@ -50,6 +50,10 @@ REASONS = _shapes(
     (r"not a whole number of VND: (?P<value>.*)", N_("not a whole number of VND: %(value)s")),
     (r"a record is an object, got (?P<what>.*)", N_("a record is an object, got %(what)s")),
     (r"a deletion \(record\.deleted\), not a dossier", N_("a deletion (record.deleted), not a dossier")),
+    (r"answer of (?P<size>\d+) bytes is over the (?P<cap>\d+)-byte cap",
+     N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
+    (r"answer declares XInclude: refused before any record was read",
+     N_("answer declares XInclude: refused before any record was read")),
     (r"đã thuộc hồ sơ (?P<record>.*) của nguồn (?P<source>.*)",
      N_("already held by record %(record)s of source %(source)s")),
 )  # fmt: skip
@@ -237,7 +241,7 @@ def trace_detail(text: str | None) -> str:
 
 
 def problem(text: str) -> str:
-    return _by_shape(text, PROBLEMS)
+    return _by_shape(text, PROBLEMS, nested=lambda k, v: reason(v) if k == "page" else v)
 
 
 def problems(source: Any) -> list[str]:
@@ -259,6 +263,19 @@ def history_detail(what: str, text: str | None) -> str:
     if what == "task_failed":
         return text  # dag_id.task_id: codes
     return _by_shape(text, HISTORY, nested=lambda k, v: label(STATE_LABELS, v) if k == "state" else v)
+
+
+def ref(failure: Any) -> str:
+    """What a failure names: a record id, a MaHoSo, a run… ('page N' for a refused page, from the view)."""
+    text = getattr(failure, "ref", None) or ""
+    page = re.fullmatch(r"page (\d+)", text) if getattr(failure, "kind", "") == "refused" else None
+    return _("page %(n)s", n=page[1]) if page else text
+
+
+def field_name(name: str | None) -> str:
+    """An errors row's field: a canonical field name (data), or a refused page ('trang N', failures.py)."""
+    page = re.fullmatch(r"trang (\d+)", name or "")
+    return _("page %(n)s", n=page[1]) if page else (name or "")
 
 
 def fact_label(key: str) -> str:
