@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException
 
 from connectors.store import failures, refusals
 from onestop.console import airflow_api, guard, i18n, inputs, render, words
-from onestop.console.errors import ConsoleError, status_text
+from onestop.console.errors import ConsoleError, field_label, status_text
 from onestop.console.i18n import N_, ngettext
 from onestop.console.i18n import gettext as _
 from onestop.db import connect
@@ -270,7 +270,11 @@ def create_app() -> FastAPI:
         return refusal(
             request,
             400,
-            _("%(status)s Invalid fields: %(fields)s.", status=status_text(400), fields=", ".join(fields)),
+            _(
+                "%(status)s Invalid fields: %(fields)s.",
+                status=status_text(400),
+                fields=", ".join(field_label(f) for f in fields),
+            ),
             "bad_input",
         )
 

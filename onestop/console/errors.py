@@ -20,6 +20,26 @@ STATUS_TEXT = {
 }
 
 
+# The parameters and form fields a refusal may name, as a person reads them.
+FIELD_LABELS = {
+    "source": N_("Source"),
+    "kind": N_("Stage"),
+    "error_class": N_("Error class"),
+    "since": N_("From"),
+    "until": N_("Until"),
+    "state": N_("State"),
+    "comment": N_("Note"),
+    "keys": N_("Chosen items"),
+    "key": N_("Item"),
+    "q": N_("Dossier code or citizen ID"),
+    "after": N_("Page position"),
+    "back": N_("Return address"),
+    "scope": N_("Scope"),
+    "size": N_("Page size"),
+    "csrf": N_("Form token"),
+}
+
+
 def status_text(status: int) -> str:
     return _(STATUS_TEXT.get(status, STATUS_TEXT[400]))
 
@@ -32,7 +52,13 @@ class ConsoleError(HTTPException):
         self.code = code
 
 
+def field_label(field: str) -> str:
+    return _(FIELD_LABELS[field]) if field in FIELD_LABELS else field
+
+
 def bad_input(field: str, why: str) -> ConsoleError:
     return ConsoleError(
-        400, "bad_input", _("The value of “%(field)s” is not valid: %(why)s.", field=field, why=why)
+        400,
+        "bad_input",
+        _("The value of “%(field)s” is not valid: %(why)s.", field=field_label(field), why=why),
     )

@@ -130,9 +130,10 @@ def bar_chart(series: Sequence[tuple[str, int, int]], *, width: int = 560, heigh
     plot = height - pad_bottom - pad_top
     step = width / len(series)
     bar = max(step * 0.7, 2)
+    said = escape(_("Loaded and failed by day"))
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
-        f' aria-label="{escape(_("Loaded and failed by day"))}">',
+        f' aria-label="{said}">',
         f'<text x="0" y="10" class="axis">{number(top)}</text>',
     ]
     for i, (name, ok, bad) in enumerate(series):
@@ -140,9 +141,12 @@ def bar_chart(series: Sequence[tuple[str, int, int]], *, width: int = 560, heigh
         h_ok = plot * ok / top
         h_bad = plot * bad / top
         y_ok = pad_top + plot - h_ok
+        title = _(
+            "%(day)s: %(loaded)s loaded, %(failed)s failed", day=name, loaded=number(ok), failed=number(bad)
+        )
         parts.append(
             f'<rect class="ok" x="{x:.1f}" y="{y_ok:.1f}" width="{bar:.1f}" height="{h_ok:.1f}">'
-            f"<title>{escape(_('%(day)s: %(loaded)s loaded, %(failed)s failed', day=name, loaded=number(ok), failed=number(bad)))}</title></rect>"
+            f"<title>{escape(title)}</title></rect>"
         )
         if bad:
             parts.append(

@@ -12,9 +12,26 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from onestop.console.i18n import N_, number
-from onestop.console.i18n import gettext as _
+from markupsafe import Markup, escape
+
+from onestop.console.i18n import N_, number, translations
 from onestop.console.render import ERROR_CLASS_LABELS, STATE_LABELS, label
+from schemas.personal_data import mask_text
+
+
+def _(msgid: str, /, **params: Any) -> Markup:
+    """The translation as markup: the catalog's text escaped, each parameter escaped (markup we made kept) and,
+    when it is text, masked (a reason may quote a value)."""
+    template = escape(translations().gettext(msgid))
+    if not params:
+        return template
+    return template % {k: v if isinstance(v, Markup) else mask_text(str(v)) for k, v in params.items()}
+
+
+def _code(text: str) -> Markup:
+    """Technical text no catalog can say (a library's error detail), shown as such."""
+    return Markup("<code>%s</code>") % mask_text(text)
+
 
 Shape = tuple[re.Pattern[str], str]
 
@@ -54,6 +71,8 @@ REASONS = _shapes(
      N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
     (r"answer declares XInclude: refused before any record was read",
      N_("answer declares XInclude: refused before any record was read")),
+    (r"MaHoSo (?P<code>\S+) is already held by (?P<uid>\S+)",
+     N_("MaHoSo %(code)s is already held by dossier %(uid)s")),
     (r"đã thuộc hồ sơ (?P<record>.*) của nguồn (?P<source>.*)",
      N_("already held by record %(record)s of source %(source)s")),
 )  # fmt: skip
@@ -184,11 +203,37 @@ ACTION_STATES = {"requested": N_("requested"), "triggered": N_("started in Airfl
                  "done": N_("done")}  # fmt: skip
 
 
+# Transport failures (connectors): "endpoint: operation: ExceptionName: library detail".
+TECHNICAL = re.compile(
+    r"(?P<endpoint>[\w.-]+): (?P<operation>[\w .-]+): (?P<exc>[A-Z]\w+): (?P<detail>.*)", re.S
+)
+EXCEPTION_LABELS = {
+    "ConnectionError": N_("could not connect"),
+    "ConnectTimeout": N_("no answer in time"),
+    "ReadTimeout": N_("no answer in time"),
+    "Timeout": N_("no answer in time"),
+    "HTTPError": N_("HTTP error"),
+    "SSLError": N_("TLS error"),
+}
+
+
+def _technical(found: re.Match[str]) -> Markup:
+    exc = found["exc"]
+    what = _(EXCEPTION_LABELS[exc]) if exc in EXCEPTION_LABELS else _code(exc)
+    return _(
+        "%(endpoint)s, %(operation)s: %(what)s %(detail)s",
+        endpoint=found["endpoint"],
+        operation=found["operation"],
+        what=what,
+        detail=_code(found["detail"][:300]),
+    )
+
+
 def _by_shape(
-    text: str | None, shapes: list[Shape], *, nested: Callable[[str, str], str] | None = None
-) -> str:
+    text: str | None, shapes: list[Shape], *, nested: Callable[[str, str], Any] | None = None
+) -> Markup:
     if text is None or text == "":
-        return ""
+        return Markup("")
     text = str(text)
     for pattern, msgid in shapes:
         found = pattern.fullmatch(text)
@@ -200,15 +245,18 @@ def _by_shape(
     return _("Other: %(text)s", text=text)
 
 
-def reason(text: str | None) -> str:
+def reason(text: str | None) -> Markup:
     """A stored mapping reason (or a failure's message) in the console's language."""
+    technical = TECHNICAL.fullmatch(text or "")
+    if technical and not any(p.fullmatch(text or "") for p, _m in REASONS):
+        return _technical(technical)
     if text and ": " in text and text.split(": ", 1)[0] in ERROR_CLASS_LABELS:
         cls, rest = text.split(": ", 1)
         return _("%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, cls), "reason": reason(rest)})
     return _by_shape(text, REASONS)
 
 
-def failure_message(row: Any) -> str:
+def failure_message(row: Any) -> Markup:
     """The list's one-line message of a failure: its first reason, translated when of a known shape."""
     message = getattr(row, "message", "") or ""
     if ": " in message and getattr(row, "kind", "") == "quarantine":
@@ -217,17 +265,21 @@ def failure_message(row: Any) -> str:
     return reason(message)
 
 
-def trace_detail(text: str | None) -> str:
+def trace_detail(text: str | None) -> Markup:
     """A trace event's detail: the quarantined list of field reasons, else one of TRACE's shapes."""
     if not text:
-        return ""
+        return Markup("")
     seen = re.fullmatch(r"(?P<body>.*) \(seen (?P<n>\d+) times, last (?P<at>[^)]*)\)", text, re.S)
     suffix = _(" (seen %(n)s times, last %(at)s)", n=seen["n"], at=seen["at"]) if seen else ""
     body = seen["body"] if seen else text
-    head = body.split(": ", 1)[0]
+    head, _sep, rest = body.partition(": ")
+    if (head in ERROR_CLASS_LABELS or re.fullmatch(r"[A-Z]\w+", head)) and TECHNICAL.fullmatch(rest):
+        return _(
+            "%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, head), "reason": reason(rest)}
+        )
     if head in ERROR_CLASS_LABELS or re.fullmatch(r"[A-Z]\w+", head):
         parts = body.split(": ", 1)[1].split("; ") if ": " in body else []
-        shown = "; ".join(
+        shown = Markup("; ").join(
             _("%(field)s: %(reason)s", field=p.split(": ", 1)[0], reason=reason(p.split(": ", 1)[1]))
             if ": " in p
             else reason(p)
@@ -240,11 +292,11 @@ def trace_detail(text: str | None) -> str:
     return _by_shape(body, TRACE, nested=lambda k, v: reason(v) if k == "why" else v) + suffix
 
 
-def problem(text: str) -> str:
+def problem(text: str) -> Markup:
     return _by_shape(text, PROBLEMS, nested=lambda k, v: reason(v) if k == "page" else v)
 
 
-def problems(source: Any) -> list[str]:
+def problems(source: Any) -> list[Markup]:
     return [problem(p) for p in getattr(source, "problems", [])]
 
 
@@ -252,30 +304,41 @@ def event_label(name: str) -> str:
     return label(EVENT_LABELS, name)
 
 
-def history_detail(what: str, text: str | None) -> str:
+def history_detail(what: str, text: str | None) -> Markup:
     if not text:
-        return ""
+        return Markup("")
     if what in ("resolved", "redriven", "skipped", "cleared", "superseded"):
         who, _sep, comment = text.partition(": ")
-        return _("%(who)s: %(comment)s", who=who, comment=comment) if comment else who
-    if what == "attempt":
+        return _("%(who)s: %(comment)s", who=who, comment=comment) if comment else escape(who)
+    if what == "attempt":  # failures.py: f"{operation} {endpoint}: {error_class} {message}"
+        found = re.fullmatch(
+            r"(?P<operation>\S+) (?P<endpoint>[^\s:]+): (?P<cls>\w+) (?P<message>.*)", text, re.S
+        )
+        if found:
+            return _(
+                "%(operation)s %(endpoint)s: %(class)s — %(reason)s",
+                operation=found["operation"],
+                endpoint=found["endpoint"],
+                reason=reason(found["message"]),
+                **{"class": label(ERROR_CLASS_LABELS, found["cls"])},
+            )
         return _("Attempt: %(detail)s", detail=text)
     if what == "task_failed":
-        return text  # dag_id.task_id: codes
+        return escape(text)  # dag_id.task_id: codes
     return _by_shape(text, HISTORY, nested=lambda k, v: label(STATE_LABELS, v) if k == "state" else v)
 
 
-def ref(failure: Any) -> str:
+def ref(failure: Any) -> Markup:
     """What a failure names: a record id, a MaHoSo, a run… ('page N' for a refused page, from the view)."""
     text = getattr(failure, "ref", None) or ""
     page = re.fullmatch(r"page (\d+)", text) if getattr(failure, "kind", "") == "refused" else None
-    return _("page %(n)s", n=page[1]) if page else text
+    return _("page %(n)s", n=page[1]) if page else escape(text)
 
 
-def field_name(name: str | None) -> str:
+def field_name(name: str | None) -> Markup:
     """An errors row's field: a canonical field name (data), or a refused page ('trang N', failures.py)."""
     page = re.fullmatch(r"trang (\d+)", name or "")
-    return _("page %(n)s", n=page[1]) if page else (name or "")
+    return _("page %(n)s", n=page[1]) if page else escape(name or "")
 
 
 def fact_label(key: str) -> str:
@@ -296,14 +359,14 @@ def action_state(name: str | None) -> str:
     return label(ACTION_STATES, name) if name else ""
 
 
-def action_result(result: Any) -> str:
+def action_result(result: Any) -> Markup:
     """admin_action.result as words, never a raw dict."""
     if not isinstance(result, dict):
-        return ""
+        return Markup("")
     said = []
     if result.get("paused"):
         said.append(_("the DAG onestop_redrive is paused: turn it on to run"))
     for key in ("error", "trigger_error"):
         if result.get(key):
             said.append(_("Airflow did not take the request: %(error)s", error=result[key]))
-    return "; ".join(said)
+    return Markup("; ").join(said)

@@ -187,8 +187,8 @@ def leftovers(html: str, data: set[str]) -> list[str]:
         for value in ordered:
             if value in rest:
                 rest = rest.replace(value, " ")
-        for token in re.findall(r"[^\s\d\W_][\w'-]*", rest):
-            if token in PRODUCT or any(ch.isdigit() for ch in token):
+        for token in re.findall(r"[\w'’-]+", rest):
+            if token in PRODUCT or any(ch.isdigit() for ch in token) or not any(ch.isalpha() for ch in token):
                 continue
             found.append(f"{token!r} in {str(text).strip()[:120]!r}")
     return found
