@@ -159,7 +159,8 @@ HISTORY = _shapes(
     (r"phiên bản (?P<v>\d+) đã gửi \(lần thử (?P<n>\d+), gửi lại (?P<resends>\d+)\)",
      N_("version %(v)s sent (attempt %(n)s, sent again %(resends)s)")),
     (r"phiên bản (?P<v>\d+) Cổng DVC đã nhận", N_("version %(v)s accepted by the portal")),
-    (r"phiên bản (?P<v>\d+) (?P<rest>.*)", N_("version %(v)s: %(rest)s")),
+    (r"phiên bản (?P<v>\d+): (?P<cls>\w*) (?P<why>.*) \(lần thử (?P<n>\d+)\)",
+     N_("version %(v)s: %(cls)s — %(why)s (attempt %(n)s)")),
     (r"phát hiện trùng với (?P<holder>.*)", N_("duplicate of %(holder)s")),
     (r"lần chạy (?P<run>\d+) dừng ở trang (?P<page>\d+)", N_("run %(run)s stopped at page %(page)s")),
 )  # fmt: skip
@@ -325,7 +326,15 @@ def history_detail(what: str, text: str | None) -> Markup:
         return _("Attempt: %(detail)s", detail=text)
     if what == "task_failed":
         return escape(text)  # dag_id.task_id: codes
-    return _by_shape(text, HISTORY, nested=lambda k, v: label(STATE_LABELS, v) if k == "state" else v)
+    return _by_shape(text, HISTORY, nested=_history_part)
+
+
+def _history_part(name: str, value: str) -> Any:
+    if name == "state":
+        return label(STATE_LABELS, value)
+    if name == "cls":
+        return label(ERROR_CLASS_LABELS, value) if value else ""
+    return reason(value) if name == "why" else value
 
 
 def ref(failure: Any) -> Markup:

@@ -167,7 +167,7 @@ def planted(keys: dict[str, str], queries: list[str]) -> set[str]:
                     for line in re.findall(r"(\w[\w.\[\]]*): ", e.detail):  # quarantined: field names
                         values.add(line)
     values |= {mask_text(v) for v in values if v}
-    return {v for v in values if v}
+    return {v for v in values if len(v) > 1 and any(ch.isalpha() for ch in v)}  # numbers pass as such
 
 
 def leftovers(html: str, data: set[str]) -> list[str]:
