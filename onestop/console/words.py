@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from onestop.console.i18n import N_, number, translations
+from onestop.console.i18n import N_, number, percent, translations
 from onestop.console.render import ERROR_CLASS_LABELS, STATE_LABELS, label
 from schemas.personal_data import mask_text
 
@@ -294,7 +294,37 @@ def trace_detail(text: str | None) -> Markup:
 
 
 def problem(text: str) -> Markup:
-    return _by_shape(text, PROBLEMS, nested=lambda k, v: reason(v) if k == "page" else v)
+    return _by_shape(text, PROBLEMS, nested=_problem_part)
+
+
+DURATION_UNITS = {"d": N_("%(n)s d"), "h": N_("%(n)s h"), "m": N_("%(n)s min"), "s": N_("%(n)s s")}
+
+
+def duration(text: str) -> Any:
+    """health.format_duration's '3d 04h', '2h 05m', '45m', '30s' with the console's units."""
+    parts = re.findall(r"(\d+)([dhms])", text)
+    if not parts or re.sub(r"\d+[dhms]|\s", "", text):
+        return text
+    return Markup(" ").join(_(DURATION_UNITS[unit], n=int(n)) for n, unit in parts)
+
+
+def _problem_part(name: str, value: str) -> Any:
+    if name == "page":
+        return reason(value)
+    if name in ("age", "deadline"):
+        return duration(value)
+    if name in ("rate", "threshold"):
+        return percent_text(value)
+    if name in ("failed", "fetched"):
+        return number(int(value.replace(",", "")))
+    return value
+
+
+def percent_text(value: str) -> str:
+    try:
+        return percent(float(value.rstrip("%")) / 100)
+    except ValueError:
+        return value
 
 
 def problems(source: Any) -> list[Markup]:
