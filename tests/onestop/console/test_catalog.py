@@ -71,3 +71,19 @@ def _key(m) -> tuple:
 
 def _text(s) -> tuple:
     return tuple(s) if isinstance(s, (list, tuple)) else (s,)
+
+
+def test_vietnamese_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from onestop.console import i18n
+
+    monkeypatch.delenv("ONESTOP_CONSOLE_LANGUAGE", raising=False)
+    monkeypatch.delenv("ONESTOP_CONSOLE_LOCALE_DIR", raising=False)
+    monkeypatch.setenv("AIRFLOW__ONESTOP__CONSOLE_LANGUAGE", "")
+    assert i18n.language() == "vi"
+    assert i18n.gettext("Mark as resolved") == "Đánh dấu đã xử lý"
+    assert i18n.number(1266) == "1.266" and i18n.percent(0.125) == "12,5%"
+    assert i18n.ngettext("%(num)s day", "%(num)s days", 3) == "3 ngày"
+    monkeypatch.setenv("AIRFLOW__ONESTOP__CONSOLE_LANGUAGE", "en")  # Airflow's [onestop] console_language
+    assert i18n.language() == "en" and i18n.gettext("Mark as resolved") == "Mark as resolved"
+    monkeypatch.setenv("ONESTOP_CONSOLE_LANGUAGE", "en")
+    assert i18n.ngettext("%(num)s day", "%(num)s days", 1266) == "1,266 days"
