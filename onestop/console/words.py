@@ -169,7 +169,7 @@ HISTORY = _shapes(
 STEP_LABELS = {
     "fetched": N_("Fetched from the source"),
     "staged": N_("Staged"),
-    "quarantined": N_("Quarantined (bad data)"),
+    "quarantined": N_("Quarantined for bad data"),
     "redriven": N_("Re-driven"),
     "loaded": N_("Loaded into the database"),
     "unchanged": N_("Unchanged"),
