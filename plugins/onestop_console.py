@@ -7,10 +7,13 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from onestop.console.i18n import pgettext  # Babel only: the plugin stays light (no FastAPI)
+
+# The menu entries in the configured language (onestop.console.i18n), computed when the plugin loads.
 PAGES = (
-    ("Hồ sơ lỗi — Failed transfers", "onestop/failures", "onestop-failures"),
-    ("Tra cứu hồ sơ — Dossier trace", "onestop/trace", "onestop-trace"),
-    ("Tình trạng nguồn — Source health", "onestop/health", "onestop-health"),
+    (pgettext("menu", "Failed transfers"), "onestop/failures", "onestop-failures"),
+    (pgettext("menu", "Dossier trace"), "onestop/trace", "onestop-trace"),
+    (pgettext("menu", "Source health"), "onestop/health", "onestop-health"),
 )
 
 

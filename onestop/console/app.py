@@ -14,6 +14,7 @@ A search by citizen ID is a POST (the ID never enters a URL, a browser history o
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,8 +33,10 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from connectors.store import failures, refusals
-from onestop.console import airflow_api, chart, guard, inputs, render
-from onestop.console.errors import STATUS_TEXT, ConsoleError
+from onestop.console import airflow_api, chart, guard, i18n, inputs, render, words
+from onestop.console.errors import ConsoleError, field_label, status_text
+from onestop.console.i18n import N_, ngettext
+from onestop.console.i18n import gettext as _
 from onestop.db import connect
 from schemas.personal_data import mask_data, mask_text
 
@@ -46,24 +49,53 @@ READ = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
 REDRIVE = Depends(requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=airflow_api.REDRIVE_DAG))
 
 # The one-line banners a form's answer shows, by code (the URL carries the code and numbers, never text).
+ID_BY_POST = "id_by_post"
+# msgids with %(name)s parameters, translated when shown.
 NOTICES = {
-    "redrive": "Đã yêu cầu chạy lại: lượt {run}{paused}",
-    "resolved": "Đã đánh dấu {n} mục là đã xử lý",
-    "skip": "Đã yêu cầu bỏ qua trang bị từ chối — {runs}",
+    "redrive": N_("Re-drive requested: run %(run)s%(paused)s"),
+    "skip": N_("Skipping the refused page requested — %(runs)s"),
 }
 PROBLEMS = {
-    "none_chosen": "Chưa chọn hồ sơ nào để chạy lại (xung đột mã chỉ có thể đánh dấu đã xử lý)",
-    "comment_needed": "Cần ghi chú lý do khi đánh dấu đã xử lý",
-    "no_refused": "Chưa chọn trang bị từ chối nào còn mở để bỏ qua",
-    "class_needed": "Chạy lại cả nhóm cần chọn một loại lỗi",
-    "trigger_failed": "Không gửi được yêu cầu chạy lại tới Airflow: {error}",
-    "id_by_post": "Tra cứu theo số CCCD/CMND chỉ dùng ô tìm kiếm (số giấy tờ không được nằm trong địa chỉ trang)",
+    "none_chosen": N_("No dossier chosen to re-drive (a code conflict can only be marked as resolved)"),
+    "comment_needed": N_("A note giving the reason is needed to mark as resolved"),
+    "no_refused": N_("No open refused page chosen to skip"),
+    "class_needed": N_("Re-driving a whole class needs an error class"),
+    "trigger_failed": N_("The re-drive request could not be sent to Airflow: %(error)s"),
+    "id_by_post": N_(
+        "A search by citizen ID only uses the search box (an ID number must not be in the page's address)"
+    ),
 }
 
 
 def _remember_user(request: Request, user: GetUserDep) -> None:
     """Who is acting, for the action log (the same user Airflow's check resolved: FastAPI caches it)."""
     request.state.onestop_user = user
+
+
+def _may_act(request: Request) -> bool:
+    """Whether the current user may re-drive and resolve: the check REDRIVE makes (Airflow's auth manager,
+    POST on the runs of onestop_redrive); a viewer sees no button, box or form of those actions."""
+    user = getattr(request.state, "onestop_user", None)
+    if user is None:
+        return False
+    try:
+        from airflow.api_fastapi.app import get_auth_manager
+        from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+        from airflow.models.dag import DagModel
+
+        return bool(
+            get_auth_manager().is_authorized_dag(
+                method="POST",
+                access_entity=DagAccessEntity.RUN,
+                details=DagDetails(
+                    id=airflow_api.REDRIVE_DAG, team_name=DagModel.get_team_name(airflow_api.REDRIVE_DAG)
+                ),
+                user=user,
+            )
+        )
+    except Exception:  # the auth manager could not answer: show nothing a refusal would follow
+        log.warning("could not tell whether %s may act", _user_name(request), exc_info=True)
+        return False
 
 
 def _user_name(request: Request) -> str:
@@ -130,26 +162,31 @@ def _banners(request: Request) -> tuple[str | None, str | None]:
         results = [r[2] or {} for r in rows]
         values["run"] = rows[0][1] if rows else "?"
         values["paused"] = (
-            " (DAG onestop_redrive đang tạm dừng: bật nó để chạy)"
+            _(" (the DAG onestop_redrive is paused: turn it on to run)")
             if any(r.get("paused") for r in results)
             else ""
         )
         values["error"] = next((r.get("error") or r.get("trigger_error") for r in results if r), "") or ""
         values["runs"] = "; ".join(
-            f"{source}: lượt {run}" if run else f"{source}: lần chạy tới sẽ bỏ qua" for source, run, _ in rows
+            _("%(source)s: run %(run)s", source=source, run=run)
+            if run
+            else _("%(source)s: the next run will skip it", source=source)
+            for source, run, _result in rows
         )
-    notice, problem = NOTICES.get(q.get("msg", "")), PROBLEMS.get(q.get("err", ""))
-    try:
-        return (notice and notice.format_map(_Missing(values))), (
-            problem and problem.format_map(_Missing(values))
-        )
-    except (ValueError, IndexError):
-        return None, None
+    code, err = q.get("msg", ""), q.get("err", "")
+    if code == "resolved":
+        n = values.get("n", 0)
+        notice = ngettext("Marked %(num)s item as resolved", "Marked %(num)s items as resolved", n)
+    else:
+        notice = NOTICES.get(code) and _(NOTICES[code], **_Missing(values).filled(NOTICES[code]))
+    problem = PROBLEMS.get(err) and _(PROBLEMS[err], **_Missing(values).filled(PROBLEMS[err]))
+    return notice, problem
 
 
 class _Missing(dict):
-    def __missing__(self, key: str) -> str:
-        return "?"
+    def filled(self, msgid: str) -> dict[str, Any]:
+        """The parameters a msgid names, '?' for those not known."""
+        return {k: self.get(k, "?") for k in re.findall(r"%\((\w+)\)s", msgid)}
 
 
 def create_app() -> FastAPI:
@@ -157,17 +194,36 @@ def create_app() -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescape on for .html
     templates.env.finalize = _shown
     templates.env.filters["mask"] = lambda value: mask_text(str(value)) if value is not None else ""
+    i18n.install(templates.env)
     templates.env.globals.update(
         url_for=_url_for,
+        lang=i18n.babel_locale(),
         when=render.when,
         ago=render.ago,
         day=render.day,
+        number=i18n.number,
+        percent=i18n.percent,
+        label=render.label,
         status_label=render.status_label,
         error_class_label=render.error_class_label,
         KIND_LABELS=render.KIND_LABELS,
         STATE_LABELS=render.STATE_LABELS,
         BREAKER_LABELS=render.BREAKER_LABELS,
         LEVEL_LABELS=render.LEVEL_LABELS,
+        STEP_LABELS=words.STEP_LABELS,
+        reason=words.reason,
+        failure_message=words.failure_message,
+        trace_detail=words.trace_detail,
+        problems=words.problems,
+        event_label=words.event_label,
+        history_detail=words.history_detail,
+        fact_label=words.fact_label,
+        ref=words.ref,
+        field_name=words.field_name,
+        fact_value=words.fact_value,
+        action_label=words.action_label,
+        action_state=words.action_state,
+        action_result=words.action_result,
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(guard.SecurityHeaders)
@@ -184,6 +240,7 @@ def create_app() -> FastAPI:
             {
                 "csrf": Markup(guard.csrf_token(request)),
                 "user": _user_name(request),
+                "can_act": _may_act(request),
                 "airflow_root": guard.airflow_root(request),
                 **context,
             },
@@ -205,20 +262,27 @@ def create_app() -> FastAPI:
         if isinstance(exc, ConsoleError):
             return refusal(request, exc.status_code, str(exc.detail), exc.code)
         status = exc.status_code if 400 <= exc.status_code < 500 else 400
-        return refusal(request, status, STATUS_TEXT.get(status, STATUS_TEXT[400]), f"http_{status}")
+        return refusal(request, status, status_text(status), f"http_{status}")
 
     @app.exception_handler(RequestValidationError)
     async def validation_refusal(request: Request, exc: RequestValidationError) -> Response:
         fields = sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()})
         return refusal(
-            request, 400, f"{STATUS_TEXT[400]} Trường không hợp lệ: {', '.join(fields)}.", "bad_input"
+            request,
+            400,
+            _(
+                "%(status)s Invalid fields: %(fields)s.",
+                status=status_text(400),
+                fields=", ".join(field_label(f) for f in fields),
+            ),
+            "bad_input",
         )
 
     @app.exception_handler(psycopg.DataError)
     async def data_refusal(request: Request, exc: psycopg.DataError) -> Response:
         """What the database refuses as data (a value out of its type's range) is the caller's input."""
         log.warning("refused as data by the database: %s", type(exc).__name__)
-        return refusal(request, 400, STATUS_TEXT[400], "bad_input")
+        return refusal(request, 400, status_text(400), "bad_input")
 
     @read.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
@@ -277,7 +341,7 @@ def create_app() -> FastAPI:
             found = failures.detail(conn, key)
             actions = failures.actions_for(conn, key)
         if found is None:
-            raise ConsoleError(404, "no_such_failure", "Không có mục lỗi nào mang mã này.")
+            raise ConsoleError(404, "no_such_failure", _("No failure has this key."))
         payload = render.pretty_payload(found.payload, found.content_type) if found.payload else None
         return page(request, "failure.html", d=found, f=found.failure, payload=payload, actions=actions)
 
@@ -398,7 +462,7 @@ def create_app() -> FastAPI:
         found, error = [], None
         cid = trace.citizen_id(q) if q else None
         if cid and not by_post:
-            q, error = "", PROBLEMS["id_by_post"]  # typed into a URL: not searched, not shown back
+            q, error = "", _(PROBLEMS[ID_BY_POST])  # typed into a URL: not searched, not shown back
         elif cid:
             _searched_by_citizen_id(request, cid)
         if q:
@@ -411,7 +475,6 @@ def create_app() -> FastAPI:
             query_shown=mask_text(q),
             field_value="" if cid else q,
             found=found,
-            labels=trace.STEP_LABELS,
             **({"error": error} if error else {}),
         )
 
@@ -482,8 +545,11 @@ def _searched_by_citizen_id(request: Request, citizen_id: str) -> None:
             raise ConsoleError(
                 429,
                 "trace_limit",
-                f"Đã tra cứu {limit} lần theo số CCCD/CMND trong {int(window.total_seconds() // 60)} phút:"
-                " hãy chờ rồi thử lại.",
+                _(
+                    "Searched %(limit)s times by citizen ID in %(minutes)s minutes: wait, then try again.",
+                    limit=limit,
+                    minutes=int(window.total_seconds() // 60),
+                ),
             )
         failures.record_action(conn, user, "trace", comment=f"CCCD/CMND {shown}")
     log.info("%s searched by citizen ID %s", user, shown)

@@ -2,7 +2,7 @@
 
 Day labels stay whole inside the picture: one at an edge is anchored to that edge instead of centred on its bar,
 and labels are spaced so that they do not run into each other, counting back from today's, which is always
-shown. Numbers are written the Vietnamese way (1.266).
+shown. Numbers and words follow the console's language (onestop.console.i18n: 1.266 in Vietnamese).
 """
 
 from __future__ import annotations
@@ -11,17 +11,13 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from babel.numbers import format_decimal
+from onestop.console.i18n import gettext as _
+from onestop.console.i18n import number
 
 LABEL_PX = 9  # font-size of svg.chart text.axis (static/onestop.css)
 CHAR_PX = 0.6 * LABEL_PX  # a generous width per character of a dd/MM label at that size
 LABEL_GAP = 4  # space kept between two labels
 PAD_BOTTOM, PAD_TOP = 18, 14
-
-
-def number(value: int) -> str:
-    """1.266: thousands separated by dots (vi)."""
-    return format_decimal(value, locale="vi")
 
 
 def label_width(text: str) -> float:
@@ -49,7 +45,7 @@ def bar_chart(series: Sequence[tuple[str, int, int]], *, width: int = 560, heigh
     shown = labelled(len(series), step, bar, max(label_width(label) for label, _, _ in series))
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
-        f' aria-label="Đã nạp và lỗi theo ngày">',
+        f' aria-label="{escape(_("Loaded and failed by day"))}">',
         f'<text x="0" y="10" class="axis">{number(top)}</text>',
     ]
     for i, (label, ok, bad) in enumerate(series):
@@ -59,7 +55,7 @@ def bar_chart(series: Sequence[tuple[str, int, int]], *, width: int = 560, heigh
         y_ok = PAD_TOP + plot - h_ok
         parts.append(
             f'<rect class="ok" x="{x:.1f}" y="{y_ok:.1f}" width="{bar:.1f}" height="{h_ok:.1f}">'
-            f"<title>{escape(label)}: {number(ok)} đã nạp, {number(bad)} lỗi</title></rect>"
+            f"<title>{escape(_('%(day)s: %(loaded)s loaded, %(failed)s failed', day=label, loaded=number(ok), failed=number(bad)))}</title></rect>"
         )
         if bad:
             parts.append(

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onestop.console import airflow_api
 from onestop.console.errors import ConsoleError
+from onestop.console.i18n import gettext as _
 
 PREFIX = (
     "/onestop"  # where the plugin mounts the console in Airflow's API server (plugins/onestop_console.py)
@@ -92,10 +93,10 @@ def check_form(request: Request, token: str) -> None:
     sent = request.headers.get("origin") or _origin(request.headers.get("referer", "")) or ""
     if sent.lower() not in own_origins(request):
         raise ConsoleError(
-            403, "cross_site", "Yêu cầu không đến từ trang của bảng điều khiển này nên bị từ chối."
+            403, "cross_site", _("The request did not come from a page of this console, so it is refused.")
         )
     if not hmac.compare_digest(token.encode(), csrf_token(request).encode()):
-        raise ConsoleError(403, "bad_token", "Phiên làm việc đã đổi: hãy tải lại trang rồi thử lại.")
+        raise ConsoleError(403, "bad_token", _("The session has changed: reload the page, then try again."))
 
 
 def console_root(request: Request) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 
 from connectors.store import failures
 from onestop.console.errors import bad_input
+from onestop.console.i18n import gettext as _
 from schemas.dossier import HCM
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # the days a filter may name (dossiers of the one-stop era, with room)
@@ -21,12 +22,12 @@ def text(value: str | None, field: str, *, limit: int = 200, lines: bool = False
     if value is None:
         return ""
     if len(value) > limit:
-        raise bad_input(field, f"dài quá {limit} ký tự")
+        raise bad_input(field, _("longer than %(limit)s characters", limit=limit))
     for ch in value:
         if lines and ch in "\n\r\t":
             continue
         if unicodedata.category(ch) in ("Cc", "Cs") or _noncharacter(ch):
-            raise bad_input(field, f"có ký tự điều khiển U+{ord(ch):04X}")
+            raise bad_input(field, _("has the control character %(char)s", char=f"U+{ord(ch):04X}"))
     return value.strip()
 
 
@@ -47,9 +48,11 @@ def day(value: str | None, field: str, *, end: bool = False) -> datetime | None:
         except ValueError:
             continue
     else:
-        raise bad_input(field, f"“{value}” không phải một ngày dd/mm/yyyy")
+        raise bad_input(field, _("“%(value)s” is not a dd/mm/yyyy day", value=value))
     if not FIRST_YEAR <= d.year <= LAST_YEAR:
-        raise bad_input(field, f"ngày phải trong khoảng {FIRST_YEAR}–{LAST_YEAR}")
+        raise bad_input(
+            field, _("the day must be within %(first)s–%(last)s", first=FIRST_YEAR, last=LAST_YEAR)
+        )
     if end:
         d += timedelta(days=1)
     return datetime.combine(d, time(), HCM)
@@ -60,7 +63,7 @@ def choice(value: str | None, field: str, allowed: tuple[str, ...], default: str
     if not value:
         return default
     if value not in allowed:
-        raise bad_input(field, f"phải là một trong {', '.join(allowed)}")
+        raise bad_input(field, _("must be one of %(allowed)s", allowed=", ".join(allowed)))
     return value
 
 
@@ -68,11 +71,11 @@ def keys(values: list[str] | None, field: str = "keys") -> list[str]:
     """Failure keys as the console makes them (q…, d…@…, c…, t…, r…)."""
     chosen = [text(v, field, limit=64) for v in values or []]
     if len(chosen) > MAX_KEYS:
-        raise bad_input(field, f"chọn tối đa {MAX_KEYS} mục một lần")
+        raise bad_input(field, _("choose at most %(n)s items at a time", n=MAX_KEYS))
     try:
         failures.KeySet.parse(chosen)
     except ValueError:
-        raise bad_input(field, "không phải mã mục do bảng điều khiển tạo ra") from None
+        raise bad_input(field, _("not an item key made by the console")) from None
     return chosen
 
 
@@ -83,5 +86,5 @@ def cursor(value: str | None) -> str | None:
     try:
         failures.decode_cursor(value)
     except ValueError:
-        raise bad_input("after", "không phải vị trí trang do bảng điều khiển tạo ra") from None
+        raise bad_input("after", _("not a page position made by the console")) from None
     return value

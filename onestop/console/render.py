@@ -1,4 +1,4 @@
-"""What the console's pages show, as plain values: Vietnamese labels, Hanoi times, masked payloads, an SVG chart.
+"""What the console's pages show, as plain values: labels from the catalog (onestop.console.i18n), Hanoi times, masked payloads, an SVG chart.
 
 Kept apart from the routes so that the CLI and tests can use the same wording.
 """
@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 
 from lxml import etree
 
+from onestop.console.i18n import N_, ngettext, number
+from onestop.console.i18n import gettext as _
 from onestop.trace import local_time
 from schemas.codes import DossierStatus
 from schemas.dossier import HCM
@@ -18,47 +20,59 @@ from schemas.personal_data import mask_data, mask_text
 
 TZ = HCM
 
+# Label tables: English msgids (marked for extraction), translated when shown (label()).
 KIND_LABELS = {
-    "quarantine": "Cách ly (lỗi dữ liệu)",
-    "delivery": "Gửi Cổng DVC lỗi",
-    "conflict": "Trùng mã hồ sơ",
-    "task": "Tác vụ Airflow lỗi",
-    "refused": "Trang dữ liệu bị từ chối",
+    "quarantine": N_("Quarantined (bad data)"),
+    "delivery": N_("Portal delivery failed"),
+    "conflict": N_("Duplicate dossier code"),
+    "task": N_("Airflow task failed"),
+    "refused": N_("Refused data page"),
 }
 STATE_LABELS = {
-    "open": "Chưa xử lý",
-    "resolved": "Đã xử lý",
-    "redriven": "Đã chạy lại",
-    "superseded": "Đã thay thế",
-    "failed": "Lỗi, sẽ thử lại",
-    "dead": "Lỗi, hết lượt thử",
-    "delivered": "Đã gửi thành công",
-    "pending": "Chờ gửi",
-    "sent": "Đã gửi, chờ trả lời",
-    "queued": "Chờ gửi Cổng DVC",
-    "loaded": "Đã nạp vào CSDL",
-    "quarantined": "Bị cách ly",
-    "conflict": "Trùng mã hồ sơ",
-    "deleted": "Đã xoá tại nguồn",
-    "delivery_failed": "Gửi Cổng DVC lỗi",
-    "skipped": "Đã bỏ qua",
-    "cleared": "Đã đọc được ở lần chạy sau",
+    "open": N_("Open"),
+    "resolved": N_("Resolved"),
+    "redriven": N_("Re-driven"),
+    "superseded": N_("Superseded"),
+    "failed": N_("Failed, will retry"),
+    "dead": N_("Failed, no retries left"),
+    "delivered": N_("Delivered"),
+    "pending": N_("Waiting to be sent"),
+    "sent": N_("Sent, waiting for an answer"),
+    "queued": N_("Waiting to be sent to the portal"),
+    "loaded": N_("Loaded into the database"),
+    "quarantined": N_("Quarantined"),
+    "conflict": N_("Duplicate dossier code"),
+    "deleted": N_("Deleted at the source"),
+    "delivery_failed": N_("Portal delivery failed"),
+    "skipped": N_("Skipped"),
+    "cleared": N_("Read by a later run"),
 }
 ERROR_CLASS_LABELS = {
-    "MissingField": "Thiếu trường bắt buộc",
-    "InvalidDate": "Ngày giờ không hợp lệ",
-    "UnknownCode": "Mã không có trong danh mục",
-    "InvalidValue": "Giá trị không hợp lệ",
-    "DuplicateMaHoSo": "Mã hồ sơ đã có ở nguồn khác",
-    "PortalError": "Cổng DVC từ chối",
-    "TransientError": "Nguồn hoặc Cổng DVC tạm thời không trả lời",
-    "AuthError": "Sai thông tin đăng nhập",
-    "CircuitOpen": "Ngắt mạch: tạm ngừng gọi hệ thống lỗi",
-    "RefusedAnswer": "Trang trả về không đọc được (không phải JSON/XML, DTD, SOAP Fault…)",
-    "ProtocolError": "Hệ thống nguồn trả lời sai giao thức",
+    "MissingField": N_("Required field missing"),
+    "InvalidDate": N_("Invalid date or time"),
+    "UnknownCode": N_("Code not in the code table"),
+    "InvalidValue": N_("Invalid value"),
+    "DuplicateMaHoSo": N_("Dossier code already held by another source"),
+    "PortalError": N_("Refused by the portal"),
+    "TransientError": N_("Source or portal not answering for now"),
+    "AuthError": N_("Wrong credentials"),
+    "CircuitOpen": N_("Circuit open: calls to the failing system paused"),
+    "RefusedAnswer": N_("Unreadable answer (not JSON/XML, a DTD, a SOAP Fault…)"),
+    "ProtocolError": N_("The source answered with the wrong protocol"),
 }
-BREAKER_LABELS = {"closed": "Bình thường", "open": "Ngắt (nguồn lỗi)", "half_open": "Đang thử lại"}
-LEVEL_LABELS = {"ok": "Tốt", "warning": "Cảnh báo", "critical": "Nghiêm trọng"}
+BREAKER_LABELS = {
+    "closed": N_("Normal"),
+    "open": N_("Open (source failing)"),
+    "half_open": N_("Trying again"),
+}
+LEVEL_LABELS = {"ok": N_("Good"), "warning": N_("Warning"), "critical": N_("Critical")}
+
+
+def label(table: dict[str, str], key: str | None) -> str:
+    """The translated label of `key` in a label table; an unknown key as it is."""
+    if key is None:
+        return "—"
+    return _(table[key]) if key in table else key
 
 
 def when(value: datetime | None) -> str:
@@ -75,10 +89,10 @@ def ago(delta: timedelta | None) -> str:
         return "—"
     minutes = int(delta.total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes} phút"
+        return ngettext("%(num)s minute", "%(num)s minutes", minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} giờ {minutes % 60:02d} phút"
-    return f"{minutes // 1440} ngày"
+        return _("%(hours)s h %(minutes)s min", hours=minutes // 60, minutes=f"{minutes % 60:02d}")
+    return ngettext("%(num)s day", "%(num)s days", minutes // 1440)
 
 
 def status_label(code: int | None) -> str:
@@ -89,7 +103,7 @@ def status_label(code: int | None) -> str:
 
 
 def error_class_label(name: str) -> str:
-    return ERROR_CLASS_LABELS.get(name, name)
+    return label(ERROR_CLASS_LABELS, name)
 
 
 def pretty_payload(payload: str, content_type: str) -> str:

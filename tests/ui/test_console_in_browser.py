@@ -80,7 +80,7 @@ def test_an_admin_fixes_a_quarantined_record_redrives_it_and_it_reaches_the_port
     frame.locator("form.filters input[name=error_class]").fill("UnknownCode")
     frame.get_by_role("button", name="Lọc").click()
     rows = frame.locator("tr[data-key]")
-    expect(rows.first.locator("td:nth-child(5)")).to_have_text("UnknownCode")
+    expect(rows.first.locator("td:nth-child(5)")).to_have_text("Mã không có trong danh mục")  # UnknownCode
     assert set(frame.locator("tr[data-key] td:nth-child(3)").all_inner_texts()) == {source}
     key = rows.first.get_attribute("data-key")
     record_id = rows.first.locator("td:nth-child(6)").inner_text()

@@ -1,0 +1,411 @@
+"""Data-born text in the console's language: what the pipeline stores or builds in English (mapping reasons,
+trace details, health problems) or as keys (history events, fact names, admin actions and their results),
+rendered through the catalog. Nothing stored changes: each *shape* a producer makes (mappings/runtime.py,
+dates.py, convert.py, compiler.py; onestop/trace.py; onestop/health.py; connectors/store/failures.py) is a regex
+here whose named groups become the msgid's parameters. A text of no known shape is shown inside a translated
+frame ("Other: …"), never as if it were the catalog's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from onestop.console.i18n import N_, number, percent, translations
+from onestop.console.render import ERROR_CLASS_LABELS, STATE_LABELS, label
+from schemas.personal_data import mask_text
+
+
+def _(msgid: str, /, **params: Any) -> Markup:
+    """The translation as markup: the catalog's text escaped, each parameter escaped (markup we made kept) and,
+    when it is text, masked (a reason may quote a value)."""
+    template = escape(translations().gettext(msgid))
+    if not params:
+        return template
+    return template % {k: v if isinstance(v, Markup) else mask_text(str(v)) for k, v in params.items()}
+
+
+def _code(text: str) -> Markup:
+    """Technical text no catalog can say (a library's error detail), shown as such."""
+    return Markup("<code>%s</code>") % mask_text(text)
+
+
+Shape = tuple[re.Pattern[str], str]
+
+
+def _shapes(*pairs: tuple[str, str]) -> list[Shape]:
+    return [(re.compile(pattern, re.S), msgid) for pattern, msgid in pairs]
+
+
+# mappings: ConversionError / FieldError reasons (stored as built, after safe_reason).
+REASONS = _shapes(
+    (r"missing", N_("missing")),
+    (r"unknown value (?P<value>.*) \(not in code table (?P<table>[\w.-]+) for (?P<day>[\d-]+)\)",
+     N_("unknown value %(value)s (not in code table %(table)s on %(day)s)")),
+    (r"unknown value (?P<value>.*) \(not in code table (?P<table>[\w.-]+)\)",
+     N_("unknown value %(value)s (not in code table %(table)s)")),
+    (r"code table (?P<table>[\w.-]+) has no period for (?P<day>[\d-]+)",
+     N_("code table %(table)s has no period for %(day)s")),
+    (r"impossible date (?P<value>.*)", N_("impossible date %(value)s")),
+    (r"unrecognized date (?P<value>.*) \(expected (?P<expected>.*)\)",
+     N_("unrecognized date %(value)s (expected %(expected)s)")),
+    (r"expected a date, got (?P<what>.*)", N_("expected a date, got %(what)s")),
+    (r"expected a list, got (?P<what>.*)", N_("expected a list, got %(what)s")),
+    (r"expected text, got (?P<what>.*)", N_("expected text, got %(what)s")),
+    (r"expected a code, got (?P<what>.*)", N_("expected a code, got %(what)s")),
+    (r"not Windows-1258 text: (?P<why>.*)", N_("not Windows-1258 text: %(why)s")),
+    (r"no national procedure code \(d\.dddddd\) in (?P<value>.*)",
+     N_("no national procedure code (d.dddddd) in %(value)s")),
+    (r"not an integer: (?P<value>.*)", N_("not an integer: %(value)s")),
+    (r"not a number: (?P<value>.*)", N_("not a number: %(value)s")),
+    (r"not a yes/no value: (?P<value>.*)", N_("not a yes/no value: %(value)s")),
+    (r"not an amount: got (?P<what>.*)", N_("not an amount: got %(what)s")),
+    (r"not an amount: (?P<value>.*)", N_("not an amount: %(value)s")),
+    (r"not a whole number of VND: (?P<value>.*)", N_("not a whole number of VND: %(value)s")),
+    (r"a record is an object, got (?P<what>.*)", N_("a record is an object, got %(what)s")),
+    (r"a deletion \(record\.deleted\), not a dossier", N_("a deletion (record.deleted), not a dossier")),
+    (r"answer of (?P<size>\d+) bytes is over the (?P<cap>\d+)-byte cap",
+     N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
+    (r"answer declares XInclude: refused before any record was read",
+     N_("answer declares XInclude: refused before any record was read")),
+    (r"MaHoSo (?P<code>\S+) is already held by (?P<uid>\S+)",
+     N_("MaHoSo %(code)s is already held by dossier %(uid)s")),
+    (r"đã thuộc hồ sơ (?P<record>.*) của nguồn (?P<source>.*)",
+     N_("already held by record %(record)s of source %(source)s")),
+)  # fmt: skip
+
+# onestop/trace.py: the detail of each event (masked when built).
+TRACE = _shapes(
+    (r"read from (?P<source>.*)", N_("read from %(source)s")),
+    (r"raw record kept in staging \(its staged copy was purged\)",
+     N_("raw record kept in staging (its staged copy was purged)")),
+    (r"raw record kept in staging", N_("raw record kept in staging")),
+    (r"still failing", N_("still failing")),
+    (r"sent through the pipeline again", N_("sent through the pipeline again")),
+    (r"by (?P<who>[^:]*): (?P<comment>.*)", N_("by %(who)s: %(comment)s")),
+    (r"by (?P<who>.*)", N_("by %(who)s")),
+    (r"same content as stored \(or an older copy\): not loaded again",
+     N_("same content as stored (or an older copy): not loaded again")),
+    (r"new dossier; status (?P<status>.*); updated at the source (?P<at>.*)",
+     N_("new dossier; status %(status)s; updated at the source %(at)s")),
+    (r"new version; status (?P<status>.*); updated at the source (?P<at>.*)",
+     N_("new version; status %(status)s; updated at the source %(at)s")),
+    (r"MaHoSo (?P<code>\S+) is already held by (?P<source>\S+) record (?P<record>.*): not sent to the portal",
+     N_("MaHoSo %(code)s is already held by record %(record)s of %(source)s: not sent to the portal")),
+    (r"MaHoSo (?P<code>\S+) is already held by dossier (?P<uid>.*): not sent to the portal",
+     N_("MaHoSo %(code)s is already held by dossier %(uid)s: not sent to the portal")),
+    (r"conflict closed by (?P<who>[^:]*): (?P<comment>.*)", N_("conflict closed by %(who)s: %(comment)s")),
+    (r"conflict closed by (?P<who>.*)", N_("conflict closed by %(who)s")),
+    (r"delivery closed by (?P<who>[^:]*): (?P<comment>.*)", N_("delivery closed by %(who)s: %(comment)s")),
+    (r"delivery closed by (?P<who>.*)", N_("delivery closed by %(who)s")),
+    (r"delivery to the portal queued; superseded by a newer version before it was sent",
+     N_("delivery to the portal queued; superseded by a newer version before it was sent")),
+    (r"delivery to the portal queued", N_("delivery to the portal queued")),
+    (r"attempt (?P<n>\d+); sent again (?P<resends>\d+) times after a lost answer",
+     N_("attempt %(n)s; sent again %(resends)s times after a lost answer")),
+    (r"attempt (?P<n>\d+)", N_("attempt %(n)s")),
+    (r"an earlier attempt failed; no more retries", N_("an earlier attempt failed; no more retries")),
+    (r"an earlier attempt failed", N_("an earlier attempt failed")),
+    (r"(?P<why>.*); no more retries", N_("%(why)s; no more retries")),
+    (r"the portal accepted the dossier and its progress", N_("the portal accepted the dossier and its progress")),
+    (r"the source announced a deletion: kept here, no longer sent",
+     N_("the source announced a deletion: kept here, no longer sent")),
+)  # fmt: skip
+
+# onestop/health.py: Finding.message (judge()).
+PROBLEMS = _shapes(
+    (r"no successful sync yet, deadline (?P<deadline>.*)", N_("no successful sync yet, deadline %(deadline)s")),
+    (r"last successful sync (?P<age>.*) ago, deadline (?P<deadline>.*)",
+     N_("last successful sync %(age)s ago, deadline %(deadline)s")),
+    (r"error rate (?P<rate>[\d.]+%) in the last 24h \((?P<failed>[\d,]+) failed, (?P<fetched>[\d,]+) fetched\),"
+     r" threshold (?P<threshold>[\d.]+%)",
+     N_("error rate %(rate)s in the last 24 hours (%(failed)s failed, %(fetched)s fetched), threshold %(threshold)s")),
+    (r"(?P<page>.*) — every run stops at this page until it is fixed at the source or skipped .*",
+     N_("%(page)s — every run stops at this page until it is fixed at the source or skipped (“Skip this page” in the console)")),
+    (r"circuit breaker open: calls fail fast after repeated failures",
+     N_("circuit breaker open: calls fail fast after repeated failures")),
+)  # fmt: skip
+
+# connectors/store/failures.py: Detail.history's event names and Vietnamese details.
+EVENT_LABELS = {
+    "first_seen": N_("First seen"),
+    "other_version": N_("Another version"),
+    "seen_again": N_("Seen again"),
+    "queued": N_("Queued"),
+    "sent": N_("Sent"),
+    "delivered": N_("Delivered"),
+    "failed": N_("Failed"),
+    "dead": N_("Failed, no retries left"),
+    "conflict": N_("Duplicate found"),
+    "attempt": N_("Attempt"),
+    "task_failed": N_("Task failed"),
+    "refused": N_("Page refused"),
+    **{
+        k: v
+        for k, v in STATE_LABELS.items()
+        if k in ("resolved", "redriven", "superseded", "skipped", "cleared")
+    },
+}
+HISTORY = _shapes(
+    (r"lần đầu \(lần chạy (?P<run>\d+)\)", N_("first time (run %(run)s)")),
+    (r"lần đầu", N_("first time")),
+    (r"phiên bản khác của bản ghi: (?P<n>\d+) lần, (?P<state>\w+)",
+     N_("another version of the record: %(n)s times, %(state)s")),
+    (r"gặp lại (?P<n>\d+) lần, lần cuối ở lần chạy (?P<run>\d+)", N_("seen %(n)s times, last in run %(run)s")),
+    (r"phiên bản (?P<v>\d+) chờ gửi", N_("version %(v)s waiting to be sent")),
+    (r"phiên bản (?P<v>\d+) đã gửi \(lần thử (?P<n>\d+), gửi lại (?P<resends>\d+)\)",
+     N_("version %(v)s sent (attempt %(n)s, sent again %(resends)s)")),
+    (r"phiên bản (?P<v>\d+) Cổng DVC đã nhận", N_("version %(v)s accepted by the portal")),
+    (r"phiên bản (?P<v>\d+): (?P<cls>\w*) (?P<why>.*) \(lần thử (?P<n>\d+)\)",
+     N_("version %(v)s: %(cls)s — %(why)s (attempt %(n)s)")),
+    (r"phát hiện trùng với (?P<holder>.*)", N_("duplicate of %(holder)s")),
+    (r"lần chạy (?P<run>\d+) dừng ở trang (?P<page>\d+)", N_("run %(run)s stopped at page %(page)s")),
+)  # fmt: skip
+
+# onestop/trace.py's steps (its STEP_LABELS serve the CLI).
+STEP_LABELS = {
+    "fetched": N_("Fetched from the source"),
+    "staged": N_("Staged"),
+    "quarantined": N_("Quarantined for bad data"),
+    "redriven": N_("Re-driven"),
+    "loaded": N_("Loaded into the database"),
+    "unchanged": N_("Unchanged"),
+    "conflict": N_("Duplicate dossier code"),
+    "queued": N_("Waiting to be sent to the portal"),
+    "sent": N_("Sent"),
+    "delivery_failed": N_("Delivery failed"),
+    "delivered": N_("Accepted by the portal"),
+    "resolved": N_("Resolved"),
+    "deleted": N_("Deleted at the source"),
+}
+FACT_LABELS = {
+    "run_id": N_("Run"),
+    "airflow_run_id": N_("Airflow run"),
+    "seen": N_("Times seen"),
+    "payload_purged_at": N_("Raw data deleted at"),
+    "uid": N_("Dossier id"),
+    "holder_uid": N_("Held by dossier"),
+    "source_record_id": N_("Source record id"),
+    "version": N_("Version"),
+    "attempts": N_("Attempts"),
+    "dag_id": N_("DAG"),
+    "task_id": N_("Task"),
+    "page": N_("Page"),
+    "byte_offset": N_("Byte offset"),
+    "http_status": N_("HTTP status"),
+    "window": N_("Time window"),
+}
+ACTION_LABELS = {"redrive": N_("Re-drive"), "resolve": N_("Mark as resolved"), "skip": N_("Skip the page"),
+                 "trace": N_("Search")}  # fmt: skip
+ACTION_STATES = {"requested": N_("requested"), "triggered": N_("started in Airflow"), "failed": N_("failed"),
+                 "done": N_("done")}  # fmt: skip
+
+
+# Transport failures (connectors): "endpoint: operation: ExceptionName: library detail".
+TECHNICAL = re.compile(
+    r"(?P<endpoint>[\w.-]+): (?P<operation>[\w .-]+): (?P<exc>[A-Z]\w+): (?P<detail>.*)", re.S
+)
+EXCEPTION_LABELS = {
+    "ConnectionError": N_("could not connect"),
+    "ConnectTimeout": N_("no answer in time"),
+    "ReadTimeout": N_("no answer in time"),
+    "Timeout": N_("no answer in time"),
+    "HTTPError": N_("HTTP error"),
+    "SSLError": N_("TLS error"),
+}
+
+
+def _technical(found: re.Match[str]) -> Markup:
+    exc = found["exc"]
+    what = _(EXCEPTION_LABELS[exc]) if exc in EXCEPTION_LABELS else _code(exc)
+    return _(
+        "%(endpoint)s, %(operation)s: %(what)s %(detail)s",
+        endpoint=found["endpoint"],
+        operation=found["operation"],
+        what=what,
+        detail=_code(found["detail"][:300]),
+    )
+
+
+def _by_shape(
+    text: str | None, shapes: list[Shape], *, nested: Callable[[str, str], Any] | None = None
+) -> Markup:
+    if text is None or text == "":
+        return Markup("")
+    text = str(text)
+    for pattern, msgid in shapes:
+        found = pattern.fullmatch(text)
+        if found:
+            params = found.groupdict()
+            if nested:
+                params = {k: nested(k, v) for k, v in params.items()}
+            return _(msgid, **params) if params else _(msgid)
+    return _("Other: %(text)s", text=text)
+
+
+def reason(text: str | None) -> Markup:
+    """A stored mapping reason (or a failure's message) in the console's language."""
+    technical = TECHNICAL.fullmatch(text or "")
+    if technical and not any(p.fullmatch(text or "") for p, _m in REASONS):
+        return _technical(technical)
+    if text and ": " in text and text.split(": ", 1)[0] in ERROR_CLASS_LABELS:
+        cls, rest = text.split(": ", 1)
+        return _("%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, cls), "reason": reason(rest)})
+    return _by_shape(text, REASONS)
+
+
+def failure_message(row: Any) -> Markup:
+    """The list's one-line message of a failure: its first reason, translated when of a known shape."""
+    message = getattr(row, "message", "") or ""
+    if ": " in message and getattr(row, "kind", "") == "quarantine":
+        field, rest = message.split(": ", 1)
+        return _("%(field)s: %(reason)s", field=field, reason=reason(rest.split("; ")[0]))
+    return reason(message)
+
+
+def trace_detail(text: str | None) -> Markup:
+    """A trace event's detail: the quarantined list of field reasons, else one of TRACE's shapes."""
+    if not text:
+        return Markup("")
+    seen = re.fullmatch(r"(?P<body>.*) \(seen (?P<n>\d+) times, last (?P<at>[^)]*)\)", text, re.S)
+    suffix = _(" (seen %(n)s times, last %(at)s)", n=seen["n"], at=seen["at"]) if seen else ""
+    body = seen["body"] if seen else text
+    head, _sep, rest = body.partition(": ")
+    if (head in ERROR_CLASS_LABELS or re.fullmatch(r"[A-Z]\w+", head)) and TECHNICAL.fullmatch(rest):
+        return _(
+            "%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, head), "reason": reason(rest)}
+        )
+    if head in ERROR_CLASS_LABELS or re.fullmatch(r"[A-Z]\w+", head):
+        parts = body.split(": ", 1)[1].split("; ") if ": " in body else []
+        shown = Markup("; ").join(
+            _("%(field)s: %(reason)s", field=p.split(": ", 1)[0], reason=reason(p.split(": ", 1)[1]))
+            if ": " in p
+            else reason(p)
+            for p in parts
+        )
+        return (
+            _("%(class)s: %(reasons)s", **{"class": label(ERROR_CLASS_LABELS, head), "reasons": shown})
+            + suffix
+        )
+    return _by_shape(body, TRACE, nested=lambda k, v: reason(v) if k == "why" else v) + suffix
+
+
+def problem(text: str) -> Markup:
+    return _by_shape(text, PROBLEMS, nested=_problem_part)
+
+
+DURATION_UNITS = {"d": N_("%(n)s d"), "h": N_("%(n)s h"), "m": N_("%(n)s min"), "s": N_("%(n)s s")}
+
+
+def duration(text: str) -> Any:
+    """health.format_duration's '3d 04h', '2h 05m', '45m', '30s' with the console's units."""
+    parts = re.findall(r"(\d+)([dhms])", text)
+    if not parts or re.sub(r"\d+[dhms]|\s", "", text):
+        return text
+    return Markup(" ").join(_(DURATION_UNITS[unit], n=int(n)) for n, unit in parts)
+
+
+def _problem_part(name: str, value: str) -> Any:
+    if name == "page":
+        return reason(value)
+    if name in ("age", "deadline"):
+        return duration(value)
+    if name in ("rate", "threshold"):
+        return percent_text(value)
+    if name in ("failed", "fetched"):
+        return number(int(value.replace(",", "")))
+    return value
+
+
+def percent_text(value: str) -> str:
+    try:
+        return percent(float(value.rstrip("%")) / 100)
+    except ValueError:
+        return value
+
+
+def problems(source: Any) -> list[Markup]:
+    return [problem(p) for p in getattr(source, "problems", [])]
+
+
+def event_label(name: str) -> str:
+    return label(EVENT_LABELS, name)
+
+
+def history_detail(what: str, text: str | None) -> Markup:
+    if not text:
+        return Markup("")
+    if what in ("resolved", "redriven", "skipped", "cleared", "superseded"):
+        who, _sep, comment = text.partition(": ")
+        return _("%(who)s: %(comment)s", who=who, comment=comment) if comment else escape(who)
+    if what == "attempt":  # failures.py: f"{operation} {endpoint}: {error_class} {message}"
+        found = re.fullmatch(
+            r"(?P<operation>\S+) (?P<endpoint>[^\s:]+): (?P<cls>\w+) (?P<message>.*)", text, re.S
+        )
+        if found:
+            return _(
+                "%(operation)s %(endpoint)s: %(class)s — %(reason)s",
+                operation=found["operation"],
+                endpoint=found["endpoint"],
+                reason=reason(found["message"]),
+                **{"class": label(ERROR_CLASS_LABELS, found["cls"])},
+            )
+        return _("Attempt: %(detail)s", detail=text)
+    if what == "task_failed":
+        return escape(text)  # dag_id.task_id: codes
+    return _by_shape(text, HISTORY, nested=_history_part)
+
+
+def _history_part(name: str, value: str) -> Any:
+    if name == "state":
+        return label(STATE_LABELS, value)
+    if name == "cls":
+        return label(ERROR_CLASS_LABELS, value) if value else ""
+    return reason(value) if name == "why" else value
+
+
+def ref(failure: Any) -> Markup:
+    """What a failure names: a record id, a MaHoSo, a run… ('page N' for a refused page, from the view)."""
+    text = getattr(failure, "ref", None) or ""
+    page = re.fullmatch(r"page (\d+)", text) if getattr(failure, "kind", "") == "refused" else None
+    return _("page %(n)s", n=page[1]) if page else escape(text)
+
+
+def field_name(name: str | None) -> Markup:
+    """An errors row's field: a canonical field name (data), or a refused page ('trang N', failures.py)."""
+    page = re.fullmatch(r"trang (\d+)", name or "")
+    return _("page %(n)s", n=page[1]) if page else escape(name or "")
+
+
+def fact_label(key: str) -> str:
+    return label(FACT_LABELS, key)
+
+
+def fact_value(key: str, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and key in ("seen", "attempts", "byte_offset"):
+        return number(value)
+    return value
+
+
+def action_label(name: str) -> str:
+    return label(ACTION_LABELS, name)
+
+
+def action_state(name: str | None) -> str:
+    return label(ACTION_STATES, name) if name else ""
+
+
+def action_result(result: Any) -> Markup:
+    """admin_action.result as words, never a raw dict."""
+    if not isinstance(result, dict):
+        return Markup("")
+    said = []
+    if result.get("paused"):
+        said.append(_("the DAG onestop_redrive is paused: turn it on to run"))
+    for key in ("error", "trigger_error"):
+        if result.get(key):
+            said.append(_("Airflow did not take the request: %(error)s", error=result[key]))
+    return Markup("; ").join(said)
