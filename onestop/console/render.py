@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from lxml import etree
 
-from onestop.console.i18n import N_, ngettext, number
+from onestop.console.i18n import N_, ngettext
 from onestop.console.i18n import gettext as _
 from onestop.trace import local_time
 from schemas.codes import DossierStatus
