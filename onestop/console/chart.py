@@ -38,14 +38,15 @@ def bar_chart(series: Sequence[tuple[str, int, int]], *, width: int = 560, heigh
     """A small SVG of (label, loaded, failed) per day: loaded bars with the failed on top."""
     if not series:
         return ""
-    top = max((ok + bad for _, ok, bad in series), default=0) or 1
+    top = max((ok + bad for _day, ok, bad in series), default=0) or 1
     plot = height - PAD_BOTTOM - PAD_TOP
     step = width / len(series)
     bar = max(step * 0.7, 2)
-    shown = labelled(len(series), step, bar, max(label_width(label) for label, _, _ in series))
+    shown = labelled(len(series), step, bar, max(label_width(day) for day, _ok, _bad in series))
+    said = escape(_("Loaded and failed by day"))
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img"'
-        f' aria-label="{escape(_("Loaded and failed by day"))}">',
+        f' aria-label="{said}">',
         f'<text x="0" y="10" class="axis">{number(top)}</text>',
     ]
     for i, (label, ok, bad) in enumerate(series):
@@ -53,9 +54,12 @@ def bar_chart(series: Sequence[tuple[str, int, int]], *, width: int = 560, heigh
         h_ok = plot * ok / top
         h_bad = plot * bad / top
         y_ok = PAD_TOP + plot - h_ok
+        title = _(
+            "%(day)s: %(loaded)s loaded, %(failed)s failed", day=label, loaded=number(ok), failed=number(bad)
+        )
         parts.append(
             f'<rect class="ok" x="{x:.1f}" y="{y_ok:.1f}" width="{bar:.1f}" height="{h_ok:.1f}">'
-            f"<title>{escape(_('%(day)s: %(loaded)s loaded, %(failed)s failed', day=label, loaded=number(ok), failed=number(bad)))}</title></rect>"
+            f"<title>{escape(title)}</title></rect>"
         )
         if bad:
             parts.append(
