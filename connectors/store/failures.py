@@ -194,6 +194,16 @@ class KeySet:
                 raise ValueError(f"not a failure key: {key!r}") from None
         return out
 
+    def names(self) -> list[str]:
+        """The keys again, as the console writes them."""
+        return (
+            [f"q{i}" for i in self.quarantine]
+            + [f"d{u}@{v}" for u, v in self.delivery]
+            + [f"c{u}" for u in self.conflict]
+            + [f"t{i}" for i in self.task]
+            + [f"r{i}" for i in self.refused]
+        )
+
 
 BIGINT, INTEGER = 2**63 - 1, 2**31 - 1
 
