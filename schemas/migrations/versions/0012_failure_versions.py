@@ -31,9 +31,11 @@ def upgrade() -> None:
                    (SELECT count(*) FROM onestop.quarantine v WHERE v.source = q.source
                        AND v.record_id = q.record_id AND v.state <> 'superseded')::integer AS versions
               FROM onestop.quarantine q
-             WHERE q.state <> 'superseded' AND NOT EXISTS (
-                   SELECT FROM onestop.quarantine n WHERE n.source = q.source AND n.record_id = q.record_id
-                      AND n.state <> 'superseded' AND (n.last_seen_at, n.id) > (q.last_seen_at, q.id))
+             -- The latest version, as a probe per row (a NOT EXISTS would be planned as a hash anti-join: a
+             -- scan of the whole table for every page).
+             WHERE q.state <> 'superseded' AND q.id = (
+                   SELECT n.id FROM onestop.quarantine n WHERE n.source = q.source AND n.record_id = q.record_id
+                      AND n.state <> 'superseded' ORDER BY n.last_seen_at DESC, n.id DESC LIMIT 1)
             UNION ALL
             SELECT 'delivery', 'd' || uid || '@' || version, source, 'deliver',
                    COALESCE(error_code, 'PortalError'), error, ma_ho_so, failed_at,
