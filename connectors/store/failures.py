@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -472,8 +473,7 @@ def _delivery_detail(conn: psycopg.Connection, failure: Failure, uid: str, versi
         "SELECT record::text, source_record_id FROM onestop.dossier WHERE uid = %s", (uid,)
     ).fetchone()
     mine = next(r for r in rows if r[0] == version)
-    # The portal names no field of the dossier it refused: its message is the reason, its code its own column.
-    errors = [{"field": "", "source_path": "", "reason": mine[5] or "", "value": None, "code": mine[4] or ""}]
+    errors = portal_errors(mine[4], mine[5])
     facts = {
         "uid": uid,
         "version": version,
@@ -481,6 +481,27 @@ def _delivery_detail(conn: psycopg.Connection, failure: Failure, uid: str, versi
         "source_record_id": record[1] if record else None,
     }
     return Detail(failure, errors, record[0] if record else None, "application/json", sorted(history), facts)
+
+
+# "Dữ liệu không hợp lệ: MaTTHC (bắt buộc); TrangThaiHoSo (phải trong khoảng 1-10)": the portal's fields, named.
+_PORTAL_FIELD = re.compile(r"^([A-Z][A-Za-z0-9]*(?:/[A-Z][A-Za-z0-9]*)*) \((.+)\)$")
+
+
+def portal_errors(code: str | None, message: str | None) -> list[dict[str, Any]]:
+    """A refused delivery as error rows: one per portal field its message names (field, and that field's
+    reason), else one row with no field and the whole message as the reason; the portal's code in `code`. The
+    portal reads our canonical dossier, not the source's record: `source_path` is empty."""
+    message = message or ""
+    _, _, listed = message.partition(": ")
+    parts = [p.strip() for p in listed.split(";")] if listed else []
+    named = [_PORTAL_FIELD.match(p) for p in parts]
+    if parts and all(named):
+        return [
+            {"field": m[1], "source_path": "", "reason": m[2], "value": None, "code": code or ""}
+            for m in named
+            if m
+        ]
+    return [{"field": "", "source_path": "", "reason": message, "value": None, "code": code or ""}]
 
 
 def _conflict_detail(conn: psycopg.Connection, failure: Failure, uid: str) -> Detail:

@@ -59,8 +59,18 @@ def test_a_failed_deliverys_errors_hold_what_their_headings_say(failures_loaded,
         "SELECT 'd' || uid || '@' || version, error_code, error FROM onestop.outbox"
         " WHERE state = 'failed' AND resolved_at IS NULL LIMIT 1"
     ).fetchone()
-    (row,) = failures.detail(db, key).errors
+    (row,) = failures.detail(db, key).errors  # unreachable portal: no field, the message, the code apart
     assert row == {"field": "", "source_path": "", "reason": error or "", "value": None, "code": code or ""}
+    # A record the portal refused names its fields: one row each, with that field's reason.
+    assert failures.portal_errors(
+        "-2", "Dữ liệu không hợp lệ: MaTTHC (bắt buộc); TrangThaiHoSo (phải ≤ 10)"
+    ) == [
+        {"field": "MaTTHC", "source_path": "", "reason": "bắt buộc", "value": None, "code": "-2"},
+        {"field": "TrangThaiHoSo", "source_path": "", "reason": "phải ≤ 10", "value": None, "code": "-2"},
+    ]
+    assert failures.portal_errors("-9", "Phiên làm việc hết hạn") == [
+        {"field": "", "source_path": "", "reason": "Phiên làm việc hết hạn", "value": None, "code": "-9"}
+    ]
 
 
 def test_a_record_quarantined_four_times_is_one_row_with_its_versions(failures_loaded, db) -> None:
