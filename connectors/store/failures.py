@@ -30,7 +30,7 @@ COLUMNS = (
 # The same columns read from the quarantine table itself: an older version of a record is not in the list.
 _QUARANTINE_COLUMNS = (
     "'quarantine', 'q' || id, source, 'normalize', error_class, errors -> 0 ->> 'reason', record_id,"
-    " last_seen_at, state = 'open', state, resolved_at, resolved_by, comment, 1"
+    " last_seen_at, state = 'open', state, resolved_at, resolved_by, comment, versions"
 )
 TOTAL_CAP = 10_000  # above this many matching failures the total is the planner's estimate
 TOTAL_TTL = 15.0  # seconds a total per filter set is reused (the list's first page is opened often)

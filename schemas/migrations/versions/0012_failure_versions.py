@@ -14,9 +14,38 @@ down_revision = "0011"
 def upgrade() -> None:
     op.execute(
         """
-        -- A record's versions, newest first: the list's "is there a newer one" and "how many" are one index probe.
-        CREATE INDEX quarantine_record_versions ON onestop.quarantine (source, record_id, last_seen_at DESC, id DESC)
-            WHERE state <> 'superseded';
+        -- Each quarantined row knows whether it is its record's latest version (by last seen, then id, among those
+        -- not superseded) and how many such versions the record has: kept by a trigger, so that the list filters
+        -- on a column and pages through its time index as before (a correlated probe per row turned the planner
+        -- to sorting every failure older than the cursor).
+        ALTER TABLE onestop.quarantine ADD COLUMN latest boolean NOT NULL DEFAULT true,
+            ADD COLUMN versions integer NOT NULL DEFAULT 1;
+        UPDATE onestop.quarantine q SET latest = m.newest, versions = m.n FROM (
+            SELECT id, state <> 'superseded' AND row_number() OVER (PARTITION BY source, record_id
+                       ORDER BY (state <> 'superseded') DESC, last_seen_at DESC, id DESC) = 1 AS newest,
+                   count(*) FILTER (WHERE state <> 'superseded') OVER (PARTITION BY source, record_id) AS n
+              FROM onestop.quarantine) m
+         WHERE q.id = m.id AND (q.latest, q.versions) IS DISTINCT FROM (m.newest, m.n::integer);
+        CREATE FUNCTION onestop.quarantine_versions() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            src text := CASE WHEN TG_OP = 'DELETE' THEN OLD.source ELSE NEW.source END;
+            rec text := CASE WHEN TG_OP = 'DELETE' THEN OLD.record_id ELSE NEW.record_id END;
+        BEGIN
+            IF pg_trigger_depth() > 1 THEN
+                RETURN NULL;
+            END IF;
+            -- (source, record_id) is the head of the table's unique index: one probe.
+            UPDATE onestop.quarantine q SET latest = m.newest, versions = m.n FROM (
+                SELECT id, state <> 'superseded' AND row_number() OVER (
+                           ORDER BY (state <> 'superseded') DESC, last_seen_at DESC, id DESC) = 1 AS newest,
+                       (count(*) FILTER (WHERE state <> 'superseded') OVER ())::integer AS n
+                  FROM onestop.quarantine WHERE source = src AND record_id = rec) m
+             WHERE q.id = m.id AND (q.latest, q.versions) IS DISTINCT FROM (m.newest, m.n);
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER quarantine_versions AFTER INSERT OR DELETE OR UPDATE OF last_seen_at, state
+            ON onestop.quarantine FOR EACH ROW EXECUTE FUNCTION onestop.quarantine_versions();
+
         -- A task failure's attempts: its Airflow run -> the sync runs it made -> their attempts.
         CREATE INDEX sync_run_airflow_run ON onestop.sync_run (airflow_run_id) WHERE airflow_run_id IS NOT NULL;
         CREATE INDEX attempt_run ON onestop.attempt (run_id) WHERE run_id IS NOT NULL;
@@ -27,15 +56,8 @@ def upgrade() -> None:
         CREATE VIEW onestop.failure AS
             SELECT 'quarantine'::text AS kind, 'q' || q.id AS key, q.source, 'normalize'::text AS stage,
                    q.error_class, q.errors -> 0 ->> 'reason' AS message, q.record_id AS ref, q.last_seen_at AS at,
-                   q.state = 'open' AS open, q.state, q.resolved_at, q.resolved_by, q.comment,
-                   (SELECT count(*) FROM onestop.quarantine v WHERE v.source = q.source
-                       AND v.record_id = q.record_id AND v.state <> 'superseded')::integer AS versions
-              FROM onestop.quarantine q
-             -- The latest version, as a probe per row (a NOT EXISTS would be planned as a hash anti-join: a
-             -- scan of the whole table for every page).
-             WHERE q.state <> 'superseded' AND q.id = (
-                   SELECT n.id FROM onestop.quarantine n WHERE n.source = q.source AND n.record_id = q.record_id
-                      AND n.state <> 'superseded' ORDER BY n.last_seen_at DESC, n.id DESC LIMIT 1)
+                   q.state = 'open' AS open, q.state, q.resolved_at, q.resolved_by, q.comment, q.versions
+              FROM onestop.quarantine q WHERE q.state <> 'superseded' AND q.latest
             UNION ALL
             SELECT 'delivery', 'd' || uid || '@' || version, source, 'deliver',
                    COALESCE(error_code, 'PortalError'), error, ma_ho_so, failed_at,
@@ -67,6 +89,8 @@ def downgrade() -> None:
         ALTER VIEW onestop.failure_0010 RENAME TO failure;
         DROP INDEX onestop.attempt_run;
         DROP INDEX onestop.sync_run_airflow_run;
-        DROP INDEX onestop.quarantine_record_versions;
+        DROP TRIGGER quarantine_versions ON onestop.quarantine;
+        DROP FUNCTION onestop.quarantine_versions();
+        ALTER TABLE onestop.quarantine DROP COLUMN latest, DROP COLUMN versions;
         """
     )

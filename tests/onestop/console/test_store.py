@@ -91,6 +91,13 @@ def test_a_record_quarantined_four_times_is_one_row_with_its_versions(failures_l
     assert [(v[0], v[2]) for v in d.versions] == [
         (f"q{i}", f"Class{n}") for n, i in reversed(list(enumerate(ids)))
     ][1:]
+    db.execute("UPDATE onestop.quarantine SET state = 'superseded' WHERE id = %s", (ids[1],))
+    db.execute("UPDATE onestop.quarantine SET last_seen_at = now() WHERE id = %s", (ids[0],))  # seen again
+    page = failures.page(db, F(source="vsrc"), titles={})
+    assert [(r.key, r.versions, r.message) for r in page.rows] == [(f"q{ids[0]}", 3, "v0")]
+    db.execute("UPDATE onestop.quarantine SET last_seen_at = now() WHERE id = %s", (ids[-1],))
+    assert [r.key for r in failures.page(db, F(source="vsrc"), titles={}).rows] == [f"q{ids[-1]}"]
+    db.execute("UPDATE onestop.quarantine SET state = 'open' WHERE id = %s", (ids[1],))
     older = failures.detail(db, f"q{ids[0]}")  # an older version is still reachable by its key
     assert older is not None and older.failure.message == "v0"
     assert failures.resolve(db, [f"q{ids[-1]}"], "admin", "nguồn gửi lại") == 4  # the row stands for all four
