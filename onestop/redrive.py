@@ -6,17 +6,22 @@ mismatches a new reconciliation no longer finds are repaired)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from typing import Any
 
 from connectors.store import failures, runs, staging
 from connectors.store import reconcile as reconcile_store
 from mappings import get_mapping
 from onestop import pipeline, reconcile, registry
 from onestop.db import connect
+from schemas import jsontext
 from schemas.personal_data import quote_answer
 
 log = logging.getLogger(__name__)
+OUTCOME_LIMIT = (
+    1000  # keys whose outcome an action's result lists (a whole-class re-drive may take many more)
+)
 
 
 @dataclass
@@ -28,9 +33,20 @@ class RedriveCounts:
     task_sources: int = 0  # sources synced again for open task failures (and those failures closed)
     resynced_days: int = 0  # (source, day) windows read again for reconciliation mismatches
     mismatches_repaired: int = 0  # mismatches a reconciliation after the repair no longer finds
+    # What became of each failure key: {"q12": {"state": "loaded"}, "q13": {"state": "quarantined",
+    # "error_class": …, "at": …}, "d…@2": {"state": "queued"}} (the console's action result; not a count).
+    outcome: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "outcome"}
+
+    def result(self, limit: int = OUTCOME_LIMIT) -> dict[str, Any]:
+        """The console's record of a re-drive: per key what happened (the first `limit` keys), and the counts."""
+        shown = dict(list(self.outcome.items())[:limit])
+        out: dict[str, Any] = {"outcome": shown, "counts": self.as_dict()}
+        if len(self.outcome) > limit:
+            out["outcome_truncated"] = len(self.outcome) - limit
+        return out
 
 
 def _filters(
@@ -71,7 +87,7 @@ def redrive(
         raise
     if action_id is not None:
         with connect() as conn:
-            failures.update_action(conn, action_id, state="done", result=counts.as_dict())
+            failures.update_action(conn, action_id, state="done", result=counts.result())
             conn.execute("UPDATE onestop.admin_action SET finished_at = now() WHERE id = %s", (action_id,))
     log.info("redrive: %s", counts.as_dict())
     return counts
@@ -98,16 +114,26 @@ def _redrive(
         counts.tried += len(items)
         config = registry.load().source(name)
         mapping = get_mapping(config.dialect, config.timezone)
-        passing = []
+        passing, failing = [], []
         for qid, _source, record_id, content_type, payload in items:
-            try:
-                ok = not pipeline.payload_defects(payload, content_type) and (
-                    mapping.normalize(pipeline.parse_payload(payload, content_type), name).dossier is not None
-                )
-            except ValueError:
-                ok = False
-            if ok:
+            bad = _normalized_again(mapping, name, qid, record_id, content_type, payload)
+            if bad is None:
                 passing.append((qid, record_id, content_type, payload))
+            else:
+                failing.append((qid, *bad))
+        if failing:  # still failing: the row says why now (the mapping may have changed), and when
+            with connect() as conn:
+                for qid, errors, now_class in failing:
+                    at = conn.execute(
+                        "UPDATE onestop.quarantine SET errors = %s::jsonb, error_class = %s, last_seen_at = now()"
+                        " WHERE id = %s RETURNING last_seen_at",
+                        (errors, now_class, qid),
+                    ).fetchone()[0]
+                    counts.outcome[f"q{qid}"] = {
+                        "state": "quarantined",
+                        "error_class": now_class,
+                        "at": at.isoformat(),
+                    }
         counts.redriven += len(passing)
         counts.still_failing += len(items) - len(passing)
         if not passing:
@@ -124,6 +150,8 @@ def _redrive(
                 " WHERE id = ANY(%s) AND state IN ('open', 'superseded')",
                 ([p[0] for p in passing],),
             )
+        for p in passing:
+            counts.outcome[f"q{p[0]}"] = {"state": "loaded"}
     where, params = _filters(source, error_class, ids, "uid")
     if ids:  # a dossier may be named by its uid or by its MaHoSo
         where = where.replace("uid = ANY(%s)", "(uid = ANY(%s) OR ma_ho_so = ANY(%s))")
@@ -132,16 +160,40 @@ def _redrive(
         where = " AND (uid, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))"
         params = [[u for u, _ in keys.delivery], [v for _, v in keys.delivery]]
     with connect() as conn:
-        counts.deliveries = conn.execute(
+        queued = conn.execute(
             "UPDATE onestop.outbox SET state = 'pending', next_try_at = now(), attempts = 0"
             # A delivery an administrator marked resolved stays as it is: resolving means "do not send".
-            f" WHERE state IN ('failed', 'dead') AND resolved_at IS NULL{where}",
+            f" WHERE state IN ('failed', 'dead') AND resolved_at IS NULL{where} RETURNING uid, version",
             params,
-        ).rowcount
+        ).fetchall()
+    counts.deliveries = len(queued)
+    for uid, version in queued:
+        counts.outcome[f"d{uid}@{version}"] = {"state": "queued"}
     _redrive_task_failures(source, error_class, keys, counts)
     if keys is None:
         _repair_mismatches(source, error_class, ids, counts)
+    else:  # a key named but not taken: already closed, or its payload purged
+        for key in keys.names():
+            counts.outcome.setdefault(key, {"state": "skipped"})
     return counts
+
+
+def _normalized_again(
+    mapping, source: str, qid: int, record_id: str, content_type: str, payload: str
+) -> tuple[str, str] | None:
+    """None when the current mapping accepts the stored payload, else (errors as JSON, error class) the way the
+    load would quarantine it (the same masking, the same classes)."""
+    try:
+        defects = pipeline.payload_defects(payload, content_type)
+    except ValueError:  # not readable at all: normalize_chunk quarantines it as unreadable
+        defects = []
+    staged_defects = (
+        jsontext.dumps([{"field": d.field, "reason": d.reason} for d in defects]) if defects else None
+    )
+    _good, bad, _deleted = pipeline.normalize_chunk(
+        mapping, source, [(qid, record_id, content_type, payload, staged_defects)]
+    )
+    return (bad[0].errors, bad[0].error_class) if bad else None
 
 
 def _redrive_task_failures(
@@ -158,6 +210,11 @@ def _redrive_task_failures(
         for (name,) in names:
             pipeline.sync(name)  # once it loads, its source's open refusals are cleared
             counts.task_sources += 1
+        with connect() as conn:
+            for aid, state in conn.execute(
+                "SELECT id, state FROM onestop.attempt WHERE id = ANY(%s)", (keys.refused,)
+            ).fetchall():
+                counts.outcome[f"r{aid}"] = {"state": state}
     if keys is not None:
         where, params = "id = ANY(%s)", [keys.task]
     else:
@@ -187,6 +244,8 @@ def _redrive_task_failures(
                 (fids,),
             )
         counts.task_sources += 1
+        for fid in fids:
+            counts.outcome[f"t{fid}"] = {"state": "redriven", "source": name}
 
 
 _RESYNC = ("missing_in_db", "differs_in_db", "extra_in_db")

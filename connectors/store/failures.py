@@ -4,12 +4,16 @@ one view (`onestop.failure`, migration 0008), filtered, counted per error class 
 A key names one failure whatever its kind: q<quarantine id>, d<uid>@<version>, c<uid>, t<task failure id>,
 r<attempt id> (a page refused as a whole, connectors.store.refusals).
 Pages are ordered newest first by (at, key) and continue after the last row shown (a cursor, not an offset),
-so the hundredth page costs what the first does.
+so the hundredth page costs what the first does. A quarantined source record is one row, its latest version,
+with how many versions it has (migration 0012); the others stay reachable by their keys.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,8 +24,16 @@ from schemas.jsontext import dumps
 
 KINDS = ("quarantine", "delivery", "conflict", "task", "refused")
 COLUMNS = (
-    "kind, key, source, stage, error_class, message, ref, at, open, state, resolved_at, resolved_by, comment"
+    "kind, key, source, stage, error_class, message, ref, at, open, state, resolved_at, resolved_by, comment,"
+    " versions"
 )
+# The same columns read from the quarantine table itself: an older version of a record is not in the list.
+_QUARANTINE_COLUMNS = (
+    "'quarantine', 'q' || id, source, 'normalize', error_class, errors -> 0 ->> 'reason', record_id,"
+    " last_seen_at, state = 'open', state, resolved_at, resolved_by, comment, versions"
+)
+TOTAL_CAP = 10_000  # above this many matching failures the total is the planner's estimate
+TOTAL_TTL = 15.0  # seconds a total per filter set is reused (the list's first page is opened often)
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,8 @@ class Failure:
     resolved_at: datetime | None
     resolved_by: str | None
     comment: str | None
+    versions: int = 1  # a quarantined record's versions (payloads) not superseded; 1 for every other kind
+    source_title: str | None = None  # the registry's title of `source` (None for a source it does not know)
 
     @property
     def redrivable(self) -> bool:
@@ -83,6 +97,8 @@ class Page:
     rows: list[Failure]
     next_cursor: str | None
     counts: dict[str, int] = field(default_factory=dict)  # error class -> failures matching the other filters
+    total: int | None = None  # failures matching the filters (with counts only); see total_is_estimate
+    total_is_estimate: bool = False  # True: above TOTAL_CAP, the planner's estimate
 
 
 def encode_cursor(at: datetime, key: str) -> str:
@@ -110,9 +126,11 @@ def page(
     after: str | None = None,
     size: int = 50,
     counts: bool = True,
+    titles: dict[str, str] | None = None,
 ) -> Page:
-    """One page, newest first, after the cursor `after`; with the counts per error class (a scan of the
-    matching failures: leave them out when walking page after page)."""
+    """One page, newest first, after the cursor `after`; with the counts per error class and the total (a scan
+    of the matching failures: leave them out when walking page after page). `titles` names the sources (by
+    default the registry's)."""
     where, params = filters.where()
     if after:
         at, key = decode_cursor(after)
@@ -120,8 +138,9 @@ def page(
         where += (" AND " if where else " WHERE ") + "at <= %(at)s AND (at, key) < (%(at)s, %(key)s)"
         params.update(at=at, key=key)
     params["limit"] = size + 1
+    titles = source_titles() if titles is None else titles
     rows = [
-        Failure(*r)
+        Failure(*r, source_title=titles.get(r[2]))
         for r in conn.execute(
             f"SELECT {COLUMNS} FROM onestop.failure{where} ORDER BY at DESC, key DESC LIMIT %(limit)s", params
         ).fetchall()
@@ -129,7 +148,53 @@ def page(
     more = len(rows) > size
     rows = rows[:size]
     cursor = encode_cursor(rows[-1].at, rows[-1].key) if more else None
-    return Page(rows, cursor, counts_by_class(conn, filters) if counts else {})
+    if not counts:
+        return Page(rows, cursor)
+    n, estimate = total(conn, filters)
+    return Page(rows, cursor, counts_by_class(conn, filters), n, estimate)
+
+
+def source_titles() -> dict[str, str]:
+    """name -> title of the registry's sources ({} when there is no registry to read)."""
+    try:
+        from onestop import registry
+
+        return {s.name: s.title for s in registry.load().sources}
+    except Exception:  # the list still shows names
+        return {}
+
+
+_totals: dict[tuple, tuple[float, int, bool]] = {}
+
+
+def total(conn: psycopg.Connection, filters: Filters) -> tuple[int, bool]:
+    """(failures matching the filters, whether that is an estimate): counted up to TOTAL_CAP, above it the
+    planner's row estimate; reused for TOTAL_TTL seconds per filter set (in this process)."""
+    key = (conn.info.dbname, conn.info.host, conn.info.port, filters)
+    now = time.monotonic()
+    cached = _totals.get(key)
+    if cached and now - cached[0] < TOTAL_TTL:
+        return cached[1], cached[2]
+    where, params = filters.where()
+    row = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM onestop.failure{where} LIMIT {TOTAL_CAP + 1}) t", params
+    ).fetchone()
+    n, estimate = (row[0] if row else 0), False
+    if n > TOTAL_CAP:
+        plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM onestop.failure{where}", params).fetchone()[
+            0
+        ]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        n, estimate = max(int(plan[0]["Plan"]["Plan Rows"]), TOTAL_CAP + 1), True
+    if len(_totals) > 1000:
+        _totals.clear()
+    _totals[key] = (now, n, estimate)
+    return n, estimate
+
+
+def forget_totals() -> None:
+    """After a resolution or a re-drive the totals are counted again."""
+    _totals.clear()
 
 
 def counts_by_class(conn: psycopg.Connection, filters: Filters) -> dict[str, int]:
@@ -142,9 +207,14 @@ def counts_by_class(conn: psycopg.Connection, filters: Filters) -> dict[str, int
 
 def get(conn: psycopg.Connection, key: str) -> Failure | None:
     """Raises ValueError on a key that is not one (KeySet.parse)."""
-    KeySet.parse([key])
+    ks = KeySet.parse([key])
     row = conn.execute(f"SELECT {COLUMNS} FROM onestop.failure WHERE key = %s", (key,)).fetchone()
-    return Failure(*row) if row else None
+    if row is None and ks.quarantine:  # an older version of a record (the list shows its latest)
+        row = conn.execute(
+            f"SELECT {_QUARANTINE_COLUMNS} FROM onestop.quarantine WHERE id = %s AND state <> 'superseded'",
+            (ks.quarantine[0],),
+        ).fetchone()
+    return Failure(*row, source_title=source_titles().get(row[2])) if row else None
 
 
 def select_keys(conn: psycopg.Connection, filters: Filters, limit: int = 100_000) -> list[str]:
@@ -194,6 +264,16 @@ class KeySet:
                 raise ValueError(f"not a failure key: {key!r}") from None
         return out
 
+    def names(self) -> list[str]:
+        """The keys again, as the console writes them."""
+        return (
+            [f"q{i}" for i in self.quarantine]
+            + [f"d{u}@{v}" for u, v in self.delivery]
+            + [f"c{u}" for u in self.conflict]
+            + [f"t{i}" for i in self.task]
+            + [f"r{i}" for i in self.refused]
+        )
+
 
 BIGINT, INTEGER = 2**63 - 1, 2**31 - 1
 
@@ -223,6 +303,16 @@ _RESOLVED_BY_STATE = (
 def resolve(conn: psycopg.Connection, keys: list[str], actor: str, comment: str) -> int:
     """Mark open failures resolved, with who, when and why. A resolved delivery is not retried."""
     ks = KeySet.parse(keys)
+    if ks.quarantine:  # a record's row in the list stands for all its versions: they are closed together
+        ks.quarantine = [
+            r[0]
+            for r in conn.execute(
+                "SELECT v.id FROM onestop.quarantine q JOIN onestop.quarantine v ON v.source = q.source"
+                " AND v.record_id = q.record_id AND v.state = 'open' WHERE q.id = ANY(%s)",
+                (ks.quarantine,),
+            ).fetchall()
+        ]
+    forget_totals()
     args = {"actor": actor, "comment": comment}
     n = 0
     for table, column, field_name in _RESOLVED_BY_STATE:
@@ -267,13 +357,29 @@ def update_action(conn: psycopg.Connection, action_id: int, **values: Any) -> No
     conn.execute(f"UPDATE onestop.admin_action SET {sets} WHERE id = %(id)s", {**values, "id": action_id})
 
 
-def actions_for(conn: psycopg.Connection, key: str, limit: int = 20) -> list[tuple]:
-    """What administrators did about one failure (chosen by key, or by a whole-class re-drive that took it)."""
+def actions_for(
+    conn: psycopg.Connection, key: str, limit: int = 20, *, resolutions: bool = False
+) -> list[tuple]:
+    """What administrators did about one failure (chosen by key, or by a whole-class re-drive that took it).
+    Resolutions are left out unless asked for: the failure's history already has its one line (who, when, why;
+    `Detail.history`)."""
     return conn.execute(
         "SELECT at, actor, action, comment, dag_run_id, state, result FROM onestop.admin_action"
-        " WHERE %s = ANY(keys) ORDER BY at DESC LIMIT %s",
-        (key, limit),
+        " WHERE %s = ANY(keys) AND (%s OR action <> 'resolve') ORDER BY at DESC LIMIT %s",
+        (key, resolutions, limit),
     ).fetchall()
+
+
+def action(conn: psycopg.Connection, action_id: int) -> dict[str, Any] | None:
+    """One administrator's action as the detail page polls it after a re-drive."""
+    row = conn.execute(
+        "SELECT id, action, state, dag_run_id, result, at, finished_at FROM onestop.admin_action WHERE id = %s",
+        (action_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    names = ("id", "action", "state", "dag_run_id", "result", "at", "finished_at")
+    return dict(zip(names, row, strict=True))
 
 
 @dataclass
@@ -284,6 +390,8 @@ class Detail:
     content_type: str
     history: list[tuple[datetime, str, str]]  # (when, what, detail), oldest first
     facts: dict[str, Any]  # kind-specific: run, attempts, holder, dag/run/task ids…
+    # A quarantined record's other versions (key, last seen, error class, state), newest first.
+    versions: list[tuple[str, datetime, str, str]] = field(default_factory=list)
 
 
 def detail(conn: psycopg.Connection, key: str) -> Detail | None:
@@ -329,7 +437,18 @@ def _quarantine_detail(conn: psycopg.Connection, failure: Failure, qid: int) -> 
         history.append((last, "seen_again", f"gặp lại {seen} lần, lần cuối ở lần chạy {run_id}"))
     history += _resolution(failure)
     facts = {"run_id": run_id, "airflow_run_id": airflow_run, "seen": seen, "payload_purged_at": purged}
-    return Detail(failure, list(errors), payload if purged is None else None, ctype, sorted(history), facts)
+    versions = [
+        tuple(v)
+        for v in conn.execute(
+            "SELECT 'q' || id, last_seen_at, error_class, state FROM onestop.quarantine"
+            " WHERE source = %s AND record_id = %s AND id <> %s AND state <> 'superseded'"
+            " ORDER BY last_seen_at DESC, id DESC",
+            (failure.source, failure.ref, qid),
+        ).fetchall()
+    ]
+    return Detail(
+        failure, list(errors), payload if purged is None else None, ctype, sorted(history), facts, versions
+    )
 
 
 def _delivery_detail(conn: psycopg.Connection, failure: Failure, uid: str, version: int) -> Detail:
@@ -354,7 +473,7 @@ def _delivery_detail(conn: psycopg.Connection, failure: Failure, uid: str, versi
         "SELECT record::text, source_record_id FROM onestop.dossier WHERE uid = %s", (uid,)
     ).fetchone()
     mine = next(r for r in rows if r[0] == version)
-    errors = [{"field": "DongBoHoSoMC", "source_path": mine[4] or "", "reason": mine[5] or "", "value": None}]
+    errors = portal_errors(mine[4], mine[5])
     facts = {
         "uid": uid,
         "version": version,
@@ -362,6 +481,27 @@ def _delivery_detail(conn: psycopg.Connection, failure: Failure, uid: str, versi
         "source_record_id": record[1] if record else None,
     }
     return Detail(failure, errors, record[0] if record else None, "application/json", sorted(history), facts)
+
+
+# "Dữ liệu không hợp lệ: MaTTHC (bắt buộc); TrangThaiHoSo (phải trong khoảng 1-10)": the portal's fields, named.
+_PORTAL_FIELD = re.compile(r"^([A-Z][A-Za-z0-9]*(?:/[A-Z][A-Za-z0-9]*)*) \((.+)\)$")
+
+
+def portal_errors(code: str | None, message: str | None) -> list[dict[str, Any]]:
+    """A refused delivery as error rows: one per portal field its message names (field, and that field's
+    reason), else one row with no field and the whole message as the reason; the portal's code in `code`. The
+    portal reads our canonical dossier, not the source's record: `source_path` is empty."""
+    message = message or ""
+    _, _, listed = message.partition(": ")
+    parts = [p.strip() for p in listed.split(";")] if listed else []
+    named = [_PORTAL_FIELD.match(p) for p in parts]
+    if parts and all(named):
+        return [
+            {"field": m[1], "source_path": "", "reason": m[2], "value": None, "code": code or ""}
+            for m in named
+            if m
+        ]
+    return [{"field": "", "source_path": "", "reason": message, "value": None, "code": code or ""}]
 
 
 def _conflict_detail(conn: psycopg.Connection, failure: Failure, uid: str) -> Detail:
@@ -393,11 +533,18 @@ def _task_detail(conn: psycopg.Connection, failure: Failure, fid: int) -> Detail
     ).fetchone()
     assert row is not None
     dag_id, run_id, task_id, message = row
-    attempts = conn.execute(
-        "SELECT at, endpoint, operation, error_class, message FROM onestop.attempt"
-        " WHERE at BETWEEN %s - interval '1 hour' AND %s ORDER BY at DESC LIMIT 20",
-        (failure.at, failure.at),
-    ).fetchall()
+    # The failed run's own attempts: those of the sync runs its Airflow run made (of its source, when it has one).
+    attempts = (
+        conn.execute(
+            "SELECT a.at, a.endpoint, a.operation, a.error_class, a.message FROM onestop.sync_run r"
+            " JOIN onestop.attempt a ON a.run_id = r.run_id"
+            " WHERE r.airflow_run_id = %s AND (%s::text IS NULL OR r.source = %s)"
+            " ORDER BY a.at DESC, a.id DESC LIMIT 20",
+            (run_id, failure.source, failure.source),
+        ).fetchall()
+        if run_id
+        else []
+    )
     history = [(a[0], "attempt", f"{a[2]} {a[1]}: {a[3]} {a[4]}") for a in reversed(attempts)]
     history.append((failure.at, "task_failed", f"{dag_id}.{task_id}"))
     history += _resolution(failure)

@@ -5,6 +5,7 @@ permissions, audit log and retries apply to the re-drive like to any run."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from fastapi import Request
@@ -78,3 +79,20 @@ def dag_paused(request: Request, dag_id: str = REDRIVE_DAG) -> bool | None:
     except requests.RequestException:
         return None
     return resp.json().get("is_paused") if resp.ok else None
+
+
+def dag_run_state(request: Request, dag_run_id: str, dag_id: str = REDRIVE_DAG) -> str | None:
+    """A run's state as Airflow knows it (queued, running, success, failed), asked with the caller's own token;
+    None when Airflow cannot say."""
+    token = user_token(request)
+    if not token or not dag_run_id:
+        return None
+    try:
+        resp = requests.get(
+            f"{api_base()}/api/v2/dags/{dag_id}/dagRuns/{quote(dag_run_id, safe='')}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    except requests.RequestException:
+        return None
+    return resp.json().get("state") if resp.ok else None

@@ -332,7 +332,41 @@ def create_app() -> FastAPI:
             {**r.__dict__, "at": r.at.isoformat(), "resolved_at": r.resolved_at and r.resolved_at.isoformat()}
             for r in result.rows
         ]
-        return JSONResponse(mask_data({"rows": rows, "next": result.next_cursor, "counts": result.counts}))
+        return JSONResponse(
+            mask_data(
+                {
+                    "rows": rows,
+                    "next": result.next_cursor,
+                    "counts": result.counts,
+                    "total": result.total,
+                    "total_is_estimate": result.total_is_estimate,
+                }
+            )
+        )
+
+    @read.get("/api/actions/{action_id}")
+    def action_json(request: Request, action_id: str) -> JSONResponse:
+        """What became of an administrator's action: the detail page polls it after a re-drive."""
+        number = inputs.number(action_id, "id")
+        with connect() as conn:
+            found = failures.action(conn, number)
+        if found is None:
+            raise ConsoleError(404, "no_such_action", "Không có thao tác nào mang mã này.")
+        run = found["dag_run_id"]
+        state = airflow_api.dag_run_state(request, run) if run and found["action"] == "redrive" else None
+        finished = found["finished_at"]
+        return JSONResponse(
+            mask_data(
+                {
+                    "id": found["id"],
+                    "state": found["state"],
+                    "dag_run_id": run,
+                    "dag_run_state": state,
+                    "result": found["result"],
+                    "finished_at": finished and finished.isoformat(),
+                }
+            )
+        )
 
     @read.get("/failures/{key}", response_class=HTMLResponse)
     def failure_detail(request: Request, key: str) -> HTMLResponse:

@@ -79,6 +79,14 @@ def keys(values: list[str] | None, field: str = "keys") -> list[str]:
     return chosen
 
 
+def number(value: str | None, field: str) -> int:
+    """A positive id as the database keeps it (ASCII digits, within bigint)."""
+    try:
+        return failures._number(text(value, field, limit=20), failures.BIGINT)
+    except ValueError:
+        raise bad_input(field, "phải là một số nguyên dương") from None
+
+
 def cursor(value: str | None) -> str | None:
     value = text(value, "after", limit=200)
     if not value:

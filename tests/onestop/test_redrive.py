@@ -122,4 +122,47 @@ def test_the_consoles_keys_redrive_exactly_the_rows_they_name_and_complete_the_a
     state, result, finished = db.execute(
         "SELECT state, result, finished_at FROM onestop.admin_action WHERE id = %s", (action,)
     ).fetchone()
-    assert state == "done" and result["redriven"] == 1 and finished is not None
+    assert state == "done" and result["counts"]["redriven"] == 1 and finished is not None
+    assert result["outcome"] == {
+        chosen: {"state": "loaded"},
+        task_key: {"state": "redriven", "source": SOURCE},
+    }
+
+
+def test_a_record_still_failing_says_why_now_and_when_and_the_action_says_so_per_key(
+    db, districts, portal
+) -> None:
+    from connectors.store import failures
+
+    reset_portal(portal)
+    pipeline.sync(SOURCE)
+    unknown = [r["id"] for r in truth(districts[SOURCE]) if r["bad"] and "status" in r["bad"]]
+    qid, errors, error_class = db.execute(
+        "SELECT id, errors, error_class FROM onestop.quarantine WHERE record_id = %s", (unknown[0],)
+    ).fetchone()
+    assert error_class == "UnknownCode"
+    # As an older mapping left it: another reason, another class, seen a day ago.
+    db.execute(
+        'UPDATE onestop.quarantine SET errors = \'[{"field": "x", "reason": "old"}]\','
+        " error_class = 'Old', last_seen_at = now() - interval '1 day' WHERE id = %s",
+        (qid,),
+    )
+    action = failures.record_action(db, "admin", "redrive", keys=[f"q{qid}", "q999999"], state="triggered")
+    counts = redrive(keys=[f"q{qid}", "q999999"], action_id=action)
+
+    assert (counts.tried, counts.redriven, counts.still_failing) == (1, 0, 1)
+    now_errors, now_class, seen_at, state = db.execute(
+        "SELECT errors, error_class, last_seen_at, state FROM onestop.quarantine WHERE id = %s", (qid,)
+    ).fetchone()
+    assert (now_errors, now_class, state) == (errors, "UnknownCode", "open")
+    message = db.execute("SELECT message FROM onestop.failure WHERE key = %s", (f"q{qid}",)).fetchone()[0]
+    assert message == errors[0]["reason"]
+    result, at = db.execute(
+        "SELECT result, now() FROM onestop.admin_action WHERE id = %s", (action,)
+    ).fetchone()
+    assert (at - seen_at).total_seconds() < 60
+    assert result["outcome"] == {
+        f"q{qid}": {"state": "quarantined", "error_class": "UnknownCode", "at": seen_at.isoformat()},
+        "q999999": {"state": "skipped"},
+    }
+    assert result["counts"]["still_failing"] == 1

@@ -67,6 +67,12 @@ def test_the_list_holds_quarantined_records_and_failed_deliveries_counted_per_er
     kinds = [r["kind"] for r in data["rows"]]
     assert (kinds.count("quarantine"), kinds.count("delivery")) == (quarantined, failed)
     assert sum(data["counts"].values()) == quarantined + failed
+    assert (data["total"], data["total_is_estimate"]) == (quarantined + failed, False)
+    from onestop import registry
+
+    titles = {s.name: s.title for s in registry.load().sources}
+    assert {r["source_title"] for r in data["rows"]} == {titles[SOURCE]}
+    assert {r["versions"] for r in data["rows"]} == {1}
 
     only = admin.get(
         f"{airflow.url}/onestop/api/failures", params={"kind": "delivery", "source": SOURCE}, timeout=30
@@ -145,6 +151,20 @@ def test_a_redrive_is_a_run_of_onestop_redrive_created_through_airflows_api(
     run = airflow.api("GET", f"/dags/onestop_redrive/dagRuns/{run_id}")
     assert run["conf"] == {"keys": keys, "action_id": action_id}
     assert run["triggered_by"] == "rest_api"
+
+    # What the detail page polls after a re-drive: the action, with the Airflow run's state.
+    polled = admin.get(f"{airflow.url}/onestop/api/actions/{action_id}", timeout=30)
+    assert polled.status_code == 200 and polled.headers["cache-control"] == "no-store"
+    body = polled.json()
+    assert set(body) == {"id", "state", "dag_run_id", "dag_run_state", "result", "finished_at"}
+    assert (body["id"], body["state"], body["dag_run_id"]) == (action_id, "triggered", run_id)
+    assert body["dag_run_state"] == run["state"] or body["dag_run_state"] in ("queued", "running", "success")
+    for bad, status in (("abc", 400), ("-1", 400), ("9" * 25, 400), ("999999999", 404)):
+        resp = admin.get(f"{airflow.url}/onestop/api/actions/{bad}", timeout=30)
+        assert resp.status_code == status, bad
+        assert resp.json()["code"] == ("bad_input" if status == 400 else "no_such_action")
+    assert session(airflow, None).get(f"{airflow.url}/onestop/api/actions/{action_id}").status_code == 401
+    assert session(airflow, "viewer").get(f"{airflow.url}/onestop/api/actions/{action_id}").status_code == 200
 
 
 def test_pages_are_listed_under_browse_in_airflows_menu(airflow) -> None:
