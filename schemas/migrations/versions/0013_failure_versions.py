@@ -1,14 +1,14 @@
 """The console's list shows one row per quarantined source record (its latest version, with how many versions it
 has) instead of one per payload; a task failure's attempts are found by its run, not by the hour before it.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 
 
 def upgrade() -> None:
