@@ -13,6 +13,7 @@ A search by citizen ID is a POST (the ID never enters a URL, a browser history o
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -351,7 +352,7 @@ def create_app() -> FastAPI:
         with connect() as conn:
             found = failures.action(conn, number)
         if found is None:
-            raise ConsoleError(404, "no_such_action", "Không có thao tác nào mang mã này.")
+            raise ConsoleError(404, "no_such_action", _("No action has this number."))
         run = found["dag_run_id"]
         state = airflow_api.dag_run_state(request, run) if run and found["action"] == "redrive" else None
         finished = found["finished_at"]
@@ -377,7 +378,25 @@ def create_app() -> FastAPI:
         if found is None:
             raise ConsoleError(404, "no_such_failure", _("No failure has this key."))
         payload = render.pretty_payload(found.payload, found.content_type) if found.payload else None
-        return page(request, "failure.html", d=found, f=found.failure, payload=payload, actions=actions)
+        asked = request.query_params.get("action", "")
+        followed = (
+            asked
+            if request.query_params.get("msg") == "redrive" and asked.isascii() and asked.isdigit()
+            else None
+        )
+        return page(
+            request,
+            "failure.html",
+            d=found,
+            f=found.failure,
+            payload=payload,
+            actions=actions,
+            redrive_action=followed and int(followed[:18]),
+            class_labels_json=json.dumps(
+                {name: render.error_class_label(name) for name in render.ERROR_CLASS_LABELS},
+                ensure_ascii=False,
+            ),
+        )
 
     @write.post("/failures/redrive")
     def redrive(

@@ -84,7 +84,7 @@ def number(value: str | None, field: str) -> int:
     try:
         return failures._number(text(value, field, limit=20), failures.BIGINT)
     except ValueError:
-        raise bad_input(field, "phải là một số nguyên dương") from None
+        raise bad_input(field, _("must be a positive whole number")) from None
 
 
 def cursor(value: str | None) -> str | None:

@@ -8,6 +8,14 @@
   const text = (name) => box.dataset["text" + name] || "";
   const line = box.querySelector("[data-outcome]") || box;
   let tries = 0;
+  let classes = {};
+  try { classes = JSON.parse(box.dataset.classes || "{}"); } catch (err) { classes = {}; }
+  const DONE_WELL = ["loaded", "queued", "redriven", "cleared"];
+  const when = (iso) => {
+    if (!iso) return "";
+    const at = new Date(iso);
+    return isNaN(at) ? iso : at.toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });
+  };
 
   function show(message, state) {
     line.textContent = message;
@@ -35,10 +43,11 @@
     const run = answer.dag_run_state || "";
     const mine = outcomeOf(answer);
     if (answer.state === "done" || answer.finished_at || run === "success" || run === "failed") {
-      if (mine && mine.state === "loaded") {
+      if (mine && DONE_WELL.includes(mine.state)) {
         show(text("Loaded"), "loaded");
       } else if (mine) {
-        show(text("Failing").replace("{error_class}", mine.error_class || "").replace("{at}", mine.at_shown || mine.at || ""), "failing");
+        const cls = classes[mine.error_class] || mine.error_class || "";
+        show(text("Failing").replace("{error_class}", cls).replace("{at}", when(mine.at)), "failing");
       } else if (run === "failed" || answer.state === "failed") {
         show(text("RunFailed"), "failing");
       } else {
