@@ -22,6 +22,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
 
 
+def wait_idle(console: ui.ConsoleStack, timeout: float = 300) -> None:
+    """Until no DAG run is queued or running (a re-drive and the delivery it triggers): the next test gets the
+    stack's two cores to itself."""
+
+    def idle() -> bool:
+        runs = console.cluster.api(
+            "GET", "/dags/~/dagRuns", params={"state": ["queued", "running"], "limit": 5}
+        )
+        return runs["total_entries"] == 0
+
+    console.cluster.wait_until(idle, timeout, "the stack's DAG runs to finish", every=3)
+
+
 def log_in(tab, user: str) -> None:
     """Airflow's login form, on the tab that shows it; waits until it has gone."""
     import re

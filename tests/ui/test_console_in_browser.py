@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import requests
 
-from onestop import ui
+from onestop import registry, ui
 from onestop.simulators.igate_data import HOSTILE_NAMES
 from tests.ui.conftest import CHROMIUM, log_in
 
@@ -81,7 +81,8 @@ def test_an_admin_fixes_a_quarantined_record_redrives_it_and_it_reaches_the_port
     frame.get_by_role("button", name="Lọc").click()
     rows = frame.locator("tr[data-key]")
     expect(rows.first.locator("td:nth-child(5)")).to_have_text("Mã không có trong danh mục")  # UnknownCode
-    assert set(frame.locator("tr[data-key] td:nth-child(3)").all_inner_texts()) == {source}
+    title = registry.load().source(source).title  # the list names sources as the filter does
+    assert set(frame.locator("tr[data-key] td:nth-child(3)").all_inner_texts()) == {title}
     key = rows.first.get_attribute("data-key")
     record_id = rows.first.locator("td:nth-child(6)").inner_text()
 
@@ -105,8 +106,10 @@ def test_an_admin_fixes_a_quarantined_record_redrives_it_and_it_reaches_the_port
     frame.get_by_role("button", name="Lọc").click()
     frame.locator(f'tr[data-key="{key}"] input[type=checkbox]').check()
     frame.get_by_role("button", name="Chạy lại mục đã chọn").click()
-    frame.locator(".flash.ok").wait_for()
-    assert "Đã yêu cầu chạy lại" in frame.locator(".flash.ok").inner_text()
+    frame.locator(".flash").first.wait_for()
+    assert "Đã yêu cầu chạy lại" in frame.locator(".flash").first.inner_text(), frame.locator(
+        "main"
+    ).inner_text()
 
     with psycopg.connect(console.db_url, autocommit=True) as conn:
 

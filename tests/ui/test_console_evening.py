@@ -1,0 +1,75 @@
+"""The administrator's evening, continued (issue 17): a re-drive from a record's page says its outcome on that
+page without any further navigation, the record's errors and last-seen time move with it, viewers are offered no
+action, and the list names sources by their titles."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+import pytest
+
+from onestop import registry, ui
+from tests.ui.conftest import CHROMIUM, log_in, wait_idle
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+def tab_for(browser, console: ui.ConsoleStack, user: str, width: int = 1366):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    tab = context.new_page()
+    tab.goto(f"{console.url}/onestop/")
+    log_in(tab, user)
+    return context, tab
+
+
+def test_a_redrive_from_a_record_says_its_outcome_in_place(browser, console: ui.ConsoleStack) -> None:
+    with psycopg.connect(console.db_url, autocommit=True) as conn:
+        key, seen_before = conn.execute(
+            "SELECT 'q' || id, last_seen_at FROM onestop.quarantine WHERE state = 'open'"
+            " AND error_class = 'MissingField' ORDER BY id LIMIT 1"
+        ).fetchone()  # a record no mapping change fixes: it still fails
+    context, tab = tab_for(browser, console, "admin")
+    try:
+        tab.goto(f"{console.url}/onestop/failures/{key}")
+        tab.get_by_role("button", name="Chạy lại", exact=True).click()
+        tab.locator("#redrive-outcome").wait_for()
+        landed = tab.url
+        assert f"/onestop/failures/{key}?" in landed  # back on the record, not the list
+        moves: list[str] = []
+        tab.on("framenavigated", lambda frame: moves.append(frame.url) if frame == tab.main_frame else None)
+        outcome = tab.locator("#redrive-outcome [data-outcome]")
+        outcome.filter(has_text=re.compile("vẫn lỗi|đã được nạp")).wait_for(timeout=240_000)
+        text = outcome.inner_text()
+        assert "vẫn lỗi" in text and "Thiếu trường bắt buộc" in text, text
+        assert moves == [] and tab.url == landed
+    finally:
+        context.close()
+        wait_idle(console)
+    with psycopg.connect(console.db_url, autocommit=True) as conn:
+        seen_after, result = conn.execute(
+            "SELECT q.last_seen_at, a.result FROM onestop.quarantine q, onestop.admin_action a"
+            " WHERE q.id = %s AND %s = ANY(a.keys) AND a.action = 'redrive' ORDER BY a.id DESC LIMIT 1",
+            (int(key[1:]), key),
+        ).fetchone()
+    assert seen_after > seen_before
+    assert result["outcome"][key]["state"] == "quarantined"
+
+
+def test_a_viewer_is_offered_no_action_and_the_list_names_sources_by_title(browser, console) -> None:
+    titles = {s.name: s.title for s in registry.load().sources}
+    context, tab = tab_for(browser, console, "viewer")
+    try:
+        tab.goto(f"{console.url}/onestop/failures")
+        assert tab.locator("tr[data-key]").count() > 0
+        assert tab.locator("input[type=checkbox], form.actions, button:has-text('Chạy lại')").count() == 0
+        shown = set(tab.locator("tr[data-key] td:nth-child(2)").all_inner_texts())
+        assert shown <= set(titles.values()), shown - set(titles.values())
+        key = tab.locator("tr[data-key]").first.get_attribute("data-key")
+        tab.goto(f"{console.url}/onestop/failures/{key}")
+        assert tab.locator("form.actions").count() == 0
+    finally:
+        context.close()
