@@ -129,8 +129,8 @@ def page(
     titles: dict[str, str] | None = None,
 ) -> Page:
     """One page, newest first, after the cursor `after`; with the counts per error class and the total (a scan
-    of the matching failures: leave them out when walking page after page). `titles` names the sources (by
-    default the registry's)."""
+    of the matching failures: leave them out when walking page after page). `titles` (name -> title) names the
+    sources; the console passes the registry's (this layer does not read it)."""
     where, params = filters.where()
     if after:
         at, key = decode_cursor(after)
@@ -138,7 +138,7 @@ def page(
         where += (" AND " if where else " WHERE ") + "at <= %(at)s AND (at, key) < (%(at)s, %(key)s)"
         params.update(at=at, key=key)
     params["limit"] = size + 1
-    titles = source_titles() if titles is None else titles
+    titles = titles or {}
     rows = [
         Failure(*r, source_title=titles.get(r[2]))
         for r in conn.execute(
@@ -152,16 +152,6 @@ def page(
         return Page(rows, cursor)
     n, estimate = total(conn, filters)
     return Page(rows, cursor, counts_by_class(conn, filters), n, estimate)
-
-
-def source_titles() -> dict[str, str]:
-    """name -> title of the registry's sources ({} when there is no registry to read)."""
-    try:
-        from onestop import registry
-
-        return {s.name: s.title for s in registry.load().sources}
-    except Exception:  # the list still shows names
-        return {}
 
 
 _totals: dict[tuple, tuple[float, int, bool]] = {}
@@ -214,7 +204,7 @@ def get(conn: psycopg.Connection, key: str) -> Failure | None:
             f"SELECT {_QUARANTINE_COLUMNS} FROM onestop.quarantine WHERE id = %s AND state <> 'superseded'",
             (ks.quarantine[0],),
         ).fetchone()
-    return Failure(*row, source_title=source_titles().get(row[2])) if row else None
+    return Failure(*row) if row else None
 
 
 def select_keys(conn: psycopg.Connection, filters: Filters, limit: int = 100_000) -> list[str]:

@@ -127,8 +127,11 @@ FiltersDep = Annotated[failures.Filters, Depends(failure_filters)]
 
 
 def _load_page(filters: failures.Filters, after: str | None, size: int) -> failures.Page:
+    from onestop import registry
+
+    titles = {s.name: s.title for s in registry.load().sources}  # the list names sources as the filter does
     with connect() as conn:
-        return failures.page(conn, filters, after=inputs.cursor(after), size=size)
+        return failures.page(conn, filters, after=inputs.cursor(after), size=size, titles=titles)
 
 
 def _shown(value: Any) -> Any:

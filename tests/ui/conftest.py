@@ -13,7 +13,7 @@ import pytest
 from mappings import mapping_path
 from onestop import ui
 
-USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
+USERS = {"admin": ("admin", "admin-pw"), "operator": ("op", "operator-pw"), "viewer": ("viewer", "viewer-pw")}
 CHROMIUM = Path(os.environ.get("ONESTOP_CHROMIUM", "/usr/bin/chromium"))
 
 

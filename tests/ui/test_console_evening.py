@@ -73,3 +73,13 @@ def test_a_viewer_is_offered_no_action_and_the_list_names_sources_by_title(brows
         assert tab.locator("form.actions").count() == 0
     finally:
         context.close()
+
+
+def test_an_operator_may_act_as_airflow_lets_an_op_trigger_runs(browser, console) -> None:
+    context, tab = tab_for(browser, console, "operator", width=390)
+    try:
+        tab.goto(f"{console.url}/onestop/failures")
+        assert tab.locator("tr[data-key] input[type=checkbox]").count() > 0
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

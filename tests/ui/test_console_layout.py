@@ -1,5 +1,5 @@
 """The console reads well on a laptop and on a phone, in a real browser (Debian's Chromium) against what `make ui`
-starts: as an administrator and as a viewer, at 1366 and at 390 px wide, every page (the overview, the failed
+starts: as an administrator, an operator and a viewer, at 1366 and at 390 px wide, every page (the overview, the failed
 transfers, one failure with its payload, a dossier's trace, source health) stays within the screen's width (wide
 tables scroll in their own box), the menu keeps to two lines, table headers do not wrap, the fonts shipped with
 the plugin (Be Vietnam Pro, Noto Sans Mono for payloads) load and are used, and nothing breaks the
@@ -71,7 +71,7 @@ def a_ma_ho_so(console: ui.ConsoleStack) -> str | None:
     return row[0] if row else None
 
 
-@pytest.fixture(params=["admin", "viewer"])
+@pytest.fixture(params=["admin", "operator", "viewer"])
 def user(request) -> str:
     return request.param
 
