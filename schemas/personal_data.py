@@ -75,7 +75,8 @@ def _mask_emails(text: str) -> str:
 # so that most lines and most numbers never reach Python code.
 _SEPARATOR = r"(?:[ .\-()+\u00a0\u2009\u202f\u2010-\u2015]|%20)"
 _SPAN = re.compile(
-    r"\d(?<!\d[.,]\d)(?:(?<!\d\d)|(?<=%[0-9A-Fa-f]{2}\d))"  # a first digit (or the first after %20)
+    r"\d(?<!\d[.,]\d)(?<!\d:\d)(?:(?<!\d\d)|(?<=%[0-9A-Fa-f]{2}\d))"  # a first digit (or the first after %20),
+    # not a time's minutes or seconds (12:47:02.390867+00:00)
     r"(?:(?<=0)(?=\d)|(?<=8)(?=4)|(?=\d{8,11}(?!\d)))"  # 0x.., 84.., or a run of 9 to 12
     rf"(?=(?:{_SEPARATOR}{{0,4}}\d){{8}})"  # 9 digits at least
     rf"\d*(?:{_SEPARATOR}{{1,4}}\d+)*"

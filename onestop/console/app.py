@@ -164,7 +164,7 @@ def _banners(request: Request) -> tuple[str | None, str | None]:
                 (ids[:20],),
             ).fetchall()
         results = [r[2] or {} for r in rows]
-        values["run"] = rows[0][1] if rows else "?"
+        values["run"] = render.run_shown(rows[0][1]) if rows else "?"
         values["paused"] = (
             _(" (the DAG onestop_redrive is paused: turn it on to run)")
             if any(r.get("paused") for r in results)
@@ -172,7 +172,7 @@ def _banners(request: Request) -> tuple[str | None, str | None]:
         )
         values["error"] = next((r.get("error") or r.get("trigger_error") for r in results if r), "") or ""
         values["runs"] = "; ".join(
-            _("%(source)s: run %(run)s", source=source, run=run)
+            _("%(source)s: run %(run)s", source=source, run=render.run_shown(run))
             if run
             else _("%(source)s: the next run will skip it", source=source)
             for source, run, _result in rows
@@ -203,6 +203,7 @@ def create_app() -> FastAPI:
         url_for=_url_for,
         lang=i18n.babel_locale(),
         when=render.when,
+        run_shown=render.run_shown,
         ago=render.ago,
         day=render.day,
         number=i18n.number,
@@ -359,18 +360,14 @@ def create_app() -> FastAPI:
         run = found["dag_run_id"]
         state = airflow_api.dag_run_state(request, run) if run and found["action"] == "redrive" else None
         finished = found["finished_at"]
-        return JSONResponse(
-            mask_data(
-                {
-                    "id": found["id"],
-                    "state": found["state"],
-                    "dag_run_id": run,
-                    "dag_run_state": state,
-                    "result": found["result"],
-                    "finished_at": finished and finished.isoformat(),
-                }
-            )
-        )
+        return JSONResponse({
+            "id": found["id"],
+            "state": found["state"],
+            "dag_run_id": run,
+            "dag_run_state": state,
+            "result": mask_data(found["result"]),  # outcomes may quote a source's message
+            "finished_at": finished and finished.isoformat(),
+        })  # fmt: skip
 
     @read.get("/failures/{key}", response_class=HTMLResponse)
     def failure_detail(request: Request, key: str) -> HTMLResponse:

@@ -80,6 +80,17 @@ def when(value: datetime | None) -> str:
     return local_time(value) if value else "—"
 
 
+def run_shown(run_id: str | None) -> str:
+    """An Airflow run id as an administrator reads it: `manual__2026-12-03T11:29:36+00:00` is the run of
+    03/12/2026 18:29 (Hanoi time); any other id as it is."""
+    kind, _sep, stamp = (run_id or "").partition("__")
+    try:
+        at = datetime.fromisoformat(stamp)
+    except ValueError:
+        return run_id or "—"
+    return when(at) if kind and at.tzinfo else run_id or "—"
+
+
 def day(value: date) -> str:
     return value.strftime("%d/%m")
 
