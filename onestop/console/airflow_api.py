@@ -68,31 +68,26 @@ def trigger_redrive(
     return resp.json()
 
 
-def dag_paused(request: Request, dag_id: str = REDRIVE_DAG) -> bool | None:
+def _read(request: Request, path: str) -> dict[str, Any] | None:
+    """GET one of Airflow's REST resources with the caller's own token; None when Airflow cannot say."""
     token = user_token(request)
+    if not token:
+        return None
     try:
         resp = requests.get(
-            f"{api_base()}/api/v2/dags/{dag_id}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
+            f"{api_base()}/api/v2{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
     except requests.RequestException:
         return None
-    return resp.json().get("is_paused") if resp.ok else None
+    return resp.json() if resp.ok else None
+
+
+def dag_paused(request: Request, dag_id: str = REDRIVE_DAG) -> bool | None:
+    found = _read(request, f"/dags/{dag_id}")
+    return found.get("is_paused") if found else None
 
 
 def dag_run_state(request: Request, dag_run_id: str, dag_id: str = REDRIVE_DAG) -> str | None:
-    """A run's state as Airflow knows it (queued, running, success, failed), asked with the caller's own token;
-    None when Airflow cannot say."""
-    token = user_token(request)
-    if not token or not dag_run_id:
-        return None
-    try:
-        resp = requests.get(
-            f"{api_base()}/api/v2/dags/{dag_id}/dagRuns/{quote(dag_run_id, safe='')}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-    except requests.RequestException:
-        return None
-    return resp.json().get("state") if resp.ok else None
+    """A run's state as Airflow knows it (queued, running, success, failed); None when Airflow cannot say."""
+    found = _read(request, f"/dags/{dag_id}/dagRuns/{quote(dag_run_id, safe='')}") if dag_run_id else None
+    return found.get("state") if found else None
