@@ -124,7 +124,7 @@ def _retry_after(value: str | None) -> float | None:
     try:
         return max(float(value), 0.0)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
+        parsed = http_date(value)  # an HTTP date, or garbage from an unknown vendor: no retry hint
         return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
 
 

@@ -246,6 +246,7 @@ def normalize_chunk(
 ) -> tuple[list[GoodRow], list[BadRow], list[DeletedRow]]:
     """Staged rows → rows for the merge, the bad ones with every failing field, and announced deletions."""
     good, bad, deleted = [], [], []
+    id_key = privacy.citizen_id_key()  # once per chunk, not per record
     for seq, staged_id, content_type, payload, *rest in rows:
         digest = None
         if rest and rest[0]:  # defects found while reading the page: the mapping never sees this record
@@ -283,7 +284,7 @@ def normalize_chunk(
                     agency_code=d.agency_code,
                     district_code=d.district_code,
                     commune_code=d.commune_code,
-                    applicant_id_hash=privacy.citizen_id_hash(d.applicant.id_number)
+                    applicant_id_hash=privacy.citizen_id_hash(d.applicant.id_number, id_key)
                     if d.applicant.id_number
                     else None,
                     source_updated_at=d.source_updated_at,

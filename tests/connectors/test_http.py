@@ -39,6 +39,13 @@ def test_retry_after_is_honoured() -> None:
         assert time.monotonic() - started >= 0.95
 
 
+def test_a_retry_after_that_is_no_date_is_ignored_not_a_crash() -> None:
+    answers = [(503, {"Retry-After": "soon, maybe"}, b""), (200, {}, b"[]")]  # a vendor's own idea of a hint
+    with scripted_server(answers) as (url, log):
+        assert HttpClient("d", url, FAST).json("GET", "/", operation="page") == []
+    assert len(log) == 2
+
+
 def test_gives_up_after_max_attempts_with_a_clear_error() -> None:
     with scripted_server([(502, {}, b"")]) as (url, log):
         with pytest.raises(TransientError, match=r"district_y: page: HTTP 502"):
