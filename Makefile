@@ -65,6 +65,7 @@ test-scheduler: $(SYNCED)
 
 ## Slower tier: the console in a real browser (Debian's Chromium, driven by Playwright) against `make ui`'s stack.
 test-browser: $(SYNCED)
+	.ci/chromium
 	$(BIN)/pytest -m browser
 
 ## Slower tier: Airflow's CeleryExecutor for real (api-server, scheduler, dag-processor, two Celery workers on

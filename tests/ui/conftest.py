@@ -15,6 +15,8 @@ from onestop import ui
 
 USERS = {"admin": ("admin", "admin-pw"), "operator": ("op", "operator-pw"), "viewer": ("viewer", "viewer-pw")}
 CHROMIUM = Path(os.environ.get("ONESTOP_CHROMIUM", "/usr/bin/chromium"))
+# Every violation the page reports (an init script runs outside the page's CSP, before its own scripts).
+WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -79,3 +81,20 @@ def browser():
         )  # fmt: skip
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(params=["admin", "operator", "viewer"])
+def user(request) -> str:
+    return request.param
+
+
+@pytest.fixture(params=[1366, 390], ids=["1366px", "390px"])
+def tab(request, browser, console: ui.ConsoleStack, user: str) -> Iterator:
+    """A tab logged in as `user`, `request.param` px wide, watching for CSP violations."""
+    context = browser.new_context(viewport={"width": request.param, "height": 900})
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    page.goto(f"{console.url}/onestop/")
+    log_in(page, user)
+    yield page
+    context.close()

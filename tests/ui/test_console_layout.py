@@ -10,14 +10,13 @@ ONESTOP_LAYOUT_SHOTS=<folder> keeps a full-page screenshot of each page there, t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from onestop import ui
-from tests.ui.conftest import CHROMIUM, log_in
+from tests.ui.conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,8 +24,6 @@ pytestmark = [
 ]
 
 TEXT_FONT, MONO_FONT = "Be Vietnam Pro", "Noto Sans Mono"
-# Every violation the page reports (an init script runs outside the page's CSP, before its own scripts).
-WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
 SHOTS = os.environ.get("ONESTOP_LAYOUT_SHOTS")
 
 # What a page's layout measures, once its fonts have loaded.
@@ -69,22 +66,6 @@ def a_ma_ho_so(console: ui.ConsoleStack) -> str | None:
     with psycopg.connect(console.db_url, autocommit=True) as conn:
         row = conn.execute("SELECT ma_ho_so FROM onestop.dossier ORDER BY ma_ho_so LIMIT 1").fetchone()
     return row[0] if row else None
-
-
-@pytest.fixture(params=["admin", "operator", "viewer"])
-def user(request) -> str:
-    return request.param
-
-
-@pytest.fixture(params=[1366, 390], ids=["1366px", "390px"])
-def tab(request, browser, console: ui.ConsoleStack, user: str) -> Iterator:
-    context = browser.new_context(viewport={"width": request.param, "height": 900})
-    context.add_init_script(WATCH_CSP)
-    page = context.new_page()
-    page.goto(f"{console.url}/onestop/")
-    log_in(page, user)
-    yield page
-    context.close()
 
 
 def check_layout(tab, name: str, *, payload: bool = False) -> None:
