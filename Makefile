@@ -7,7 +7,7 @@ WHEELHOUSE_DIR ?= dist/wheelhouse
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo ui test test-slow test-vendors test-hostile test-console-fuzz test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse catalog
+.PHONY: demo ui test test-metrics test-slow test-vendors test-hostile test-console-fuzz test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse catalog
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -62,6 +62,11 @@ test-slow: $(SYNCED)
 ## Slower tier: the real Airflow scheduler (LocalExecutor) with PostgreSQL metadata.
 test-scheduler: $(SYNCED)
 	$(BIN)/pytest -m scheduler
+
+## The per-source metrics (also part of `make test`): a sync, a delivery and the onestop_metrics DAG through
+## dag.test(), read back on a local StatsD listener.
+test-metrics: $(SYNCED)
+	$(BIN)/pytest tests/onestop/test_metrics.py
 
 ## Slower tier: the console in a real browser (Debian's Chromium, driven by Playwright) against `make ui`'s stack.
 test-browser: $(SYNCED)

@@ -128,10 +128,12 @@ def extract_task(ti: Any) -> int:
 
 
 def load_task(ti: Any) -> dict[str, int]:
-    from onestop import pipeline
+    from onestop import metrics, pipeline
 
     with fail_fast():
-        return pipeline.load(ti.xcom_pull(task_ids="plan")).as_dict()
+        counts = pipeline.load(ti.xcom_pull(task_ids="plan")).as_dict()
+    metrics.refresh(only=_source_of(ti.dag_id))
+    return counts
 
 
 def _sync_tasks(source: SourceConfig) -> None:
@@ -199,10 +201,12 @@ def delivery_dag() -> DAG:
 
         @task
         def deliver() -> dict[str, int | bool]:
-            from onestop import pipeline
+            from onestop import metrics, pipeline
 
             with fail_fast():
-                return pipeline.deliver().as_dict()
+                counts = pipeline.deliver().as_dict()
+            metrics.refresh()  # delivered and failing deliveries, of every source the round touched
+            return counts
 
         deliver()
     return dag
@@ -327,6 +331,30 @@ def alerts_dag() -> DAG:
             return {action: sum(c.action == action for c in changes) for action in ("raised", "cleared")}
 
         check_sources()
+    return dag
+
+
+def metrics_dag() -> DAG:
+    """Every 5 minutes: every source's figures sent through Airflow's metrics facility (onestop.metrics), so that
+    a source that stopped syncing still shows its lag growing."""
+    with DAG(
+        dag_id="onestop_metrics",
+        description="Send every source's figures (counters, lag, breaker, last run) to StatsD/OpenTelemetry",
+        schedule=_cron_trigger("*/5 * * * *"),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["onestop", "metrics"],
+        default_args={"retries": 0},
+    ) as dag:
+
+        @task
+        def send_metrics() -> dict[str, Any]:
+            from onestop import metrics
+
+            return metrics.refresh()
+
+        send_metrics()
     return dag
 
 

@@ -21,6 +21,7 @@ def test_the_dags_folder_imports_without_errors_and_quickly() -> None:
         "onestop_reconcile",
         "onestop_purge",
         "onestop_alerts",
+        "onestop_metrics",
     }
     assert set(dags) == expected
 
