@@ -147,3 +147,29 @@ def test_prerendered_refuses_like_the_normal_mode(pair) -> None:
 def test_prerendered_refuses_fault_modes() -> None:
     with pytest.raises(RuntimeError, match="no --fault"):
         start_simulator("igate", "--count", "10", "--prerendered", "--fault", "out_of_order")
+
+
+def test_a_build_in_worker_processes_and_from_the_cache_holds_every_record_as_rendered(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forked, chunked build (what 1M dossiers get) and a cached one: each record's bytes are its JSON."""
+    from onestop.simulators import igate_prerendered as pre
+    from onestop.simulators._common import default_clock
+    from onestop.simulators._server import json_response
+    from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig
+
+    monkeypatch.setattr(pre, "PARALLEL_FROM", 0)
+    gen = DossierGenerator(GeneratorConfig(seed=3, count=500, span_days=175))
+    clock = default_clock(gen.config.start) - 40 * 86400  # some dossiers not received yet
+    built = pre.build(gen, clock, workers=2, cache_dir=str(tmp_path))
+    again = pre.build(gen, clock, workers=2, cache_dir=str(tmp_path))
+    assert not built.cached and again.cached
+    for build in (built, again):
+        served = pre.Prerendered(gen, clock, build)
+        expected = [gen.record(i, clock) for i in range(gen.count)]
+        assert 0 < sum(r is not None for r in expected) < gen.count
+        for i, record in enumerate(expected):
+            body = served.record_bytes(i)
+            assert (None if body is None else bytes(body)) == (
+                None if record is None else json_response(record).body
+            ), i
