@@ -67,6 +67,10 @@ class IgateSettings(common.SimulatorSettings):
     advertised_ttl: float | None = None
     faults: Sequence[str] | None = None  # fault modes on from the start (see the module docstring)
     fault_every: int = 1
+    # --prerendered: every record's JSON rendered once, pages joined from the rendered bytes (igate_prerendered)
+    prerendered: bool = False
+    cache_dir: str | None = None  # where a prerendered build is kept and found again (default: not kept)
+    render_workers: int = 0  # processes rendering the build (0: one per core)
 
 
 class OverlaidGenerator(DossierGenerator):
@@ -218,15 +222,10 @@ def _page_params(request: Request) -> tuple[int, int, float | None, float | None
     return page, min(size, MAX_PAGE_SIZE), lo, hi
 
 
-def create_app(settings: IgateSettings) -> FastAPI:
-    gen = OverlaidGenerator(settings.generator)
-    index_in_background(gen)
-    state = _State(gen=gen, cache=QueryCache(gen), clock=settings.initial_clock())
-    if settings.faults:
-        state.switch_faults(settings.faults, settings.fault_every)
+def add_auth(app: FastAPI, settings: IgateSettings, state: Any) -> tuple[Any, Any, Any]:
+    """POST /oauth/token, and (bearer, used, unauthorized) for the data routes. `state` has tokens, stats and
+    faults (_State, or the prerendered mode's state, whose faults stay off)."""
     faults = state.faults
-    app = FastAPI(title="iGate simulator", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.sim = state
 
     @app.post("/oauth/token")
     async def token(request: Request) -> Response:
@@ -276,6 +275,25 @@ def create_app(settings: IgateSettings) -> FastAPI:
     def unauthorized() -> Response:
         state.stats["unauthorized"] += 1
         return _error(401, "invalid_token", **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    return bearer, used, unauthorized
+
+
+def create_app(settings: IgateSettings) -> FastAPI:
+    if settings.prerendered:
+        from onestop.simulators.igate_prerendered import create_prerendered_app
+
+        return create_prerendered_app(settings)
+    gen = OverlaidGenerator(settings.generator)
+    index_in_background(gen)
+    state = _State(gen=gen, cache=QueryCache(gen), clock=settings.initial_clock())
+    if settings.faults:
+        state.switch_faults(settings.faults, settings.fault_every)
+    faults = state.faults
+    app = FastAPI(title="iGate simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sim = state
+
+    bearer, used, unauthorized = add_auth(app, settings, state)
 
     def page_start(page: int, size: int) -> int:
         return page * size - faults.shift(page, size)
@@ -410,11 +428,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="a fault fires on every N-th opportunity (default 1)",
     )
+    p.add_argument(
+        "--prerendered",
+        action="store_true",
+        help="render every record once (at start and after a clock move, the changed ones) and serve pages "
+        "joined from the rendered bytes: same answers, no per-request rendering (no --fault)",
+    )
+    p.add_argument("--cache-dir", default=None, help="--prerendered: keep the build here and reuse it")
+    p.add_argument(
+        "--render-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="--prerendered: build processes (0: one per core)",
+    )
     return p
 
 
 def _complaint(args: argparse.Namespace) -> str | None:
-    return "--fault-every must be >= 1" if args.fault_every < 1 else None
+    if args.fault_every < 1:
+        return "--fault-every must be >= 1"
+    if args.prerendered and args.faults:
+        return "--prerendered serves the faultless system: no --fault"
+    if args.render_workers < 0:
+        return "--render-workers must be >= 0"
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:

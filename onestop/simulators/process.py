@@ -89,10 +89,17 @@ def _drain(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
         lines.put(None)
 
 
+# `igate --prerendered` renders every record before READY: 1M dossiers take minutes on 2 cores.
+PRERENDER_TIMEOUT = 1800  # s
+
+
 def start_simulator(
-    kind: str, *args: str, env: dict[str, str] | None = None, timeout: float = 30
+    kind: str, *args: str, env: dict[str, str] | None = None, timeout: float | None = None
 ) -> SimulatorProcess:
-    """Launch `python -m onestop.simulators.<kind> --port 0 *args` and wait for READY."""
+    """Launch `python -m onestop.simulators.<kind> --port 0 *args` and wait for READY (by default 30 s; a
+    pre-rendered build, PRERENDER_TIMEOUT)."""
+    if timeout is None:
+        timeout = PRERENDER_TIMEOUT if "--prerendered" in args else 30
     return start_process(f"onestop.simulators.{kind}", "--port", "0", *args, env=env, timeout=timeout)
 
 
