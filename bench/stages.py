@@ -37,6 +37,7 @@ class Bench:
         self.rows: list[list[str]] = []  # [measure, figure, note] for the table, kept in the JSON
         self.stack = ExitStack()
         self.url = ""
+        self.extract_sample = sample  # records per dialect in extract_parse
 
     def note(self, measure: str, figure: str, note: str = "") -> None:
         self.rows.append([measure, figure, note])
@@ -91,7 +92,7 @@ class Bench:
         from onestop import registry
 
         def read(reader: Any) -> tuple[float, int]:
-            """Up to `sample` records, timed from the first page on: before it, a simulator computes the whole
+            """Up to `extract_sample` records, timed from the first page on: before it, a simulator computes the whole
             window's matches (15 s for 1M dossiers), which a district database answers from an index."""
             n, started = 0, 0.0
             for page in reader.pages(None, None):
@@ -99,7 +100,7 @@ class Bench:
                     started = time.perf_counter()
                     continue
                 n += len(page)
-                if n >= self.sample:
+                if n >= self.extract_sample:
                     break
             return time.perf_counter() - started, n
 
@@ -111,14 +112,14 @@ class Bench:
                       f"({n:,} records after the first page, {seconds:.1f} s)")  # fmt: skip
 
     def soap_zeep_vs_lxml(self) -> None:
-        """One SOAP answer of 20,000 records: lxml streaming against zeep's object layer."""
+        """One SOAP answer of 20,000 records (--quick: fewer): lxml streaming against zeep's object layer."""
         from bench.soap_parse import compare
         from connectors.factory import open_source
         from onestop import registry
         from onestop.demo import SIMULATORS, set_connection
         from onestop.simulators.process import start_simulator
 
-        n = min(self.sample, 20_000)
+        n = min(self.extract_sample, 20_000)
         args = ("--seed", "7", "--count", str(n), "--max-page-size", str(n), "--bad-rate", "0")
         with start_simulator("soap_district", *args) as sim:
             set_connection(f"onestop_src_{SOAP}", sim.url, **SIMULATORS["dvc_soap"][1])
