@@ -59,7 +59,8 @@ def lean(bench: Bench) -> None:
     bench.figures |= {"lean_dossiers_per_s": rate,
                       "lean": {**result, "wall_s": seconds, "peak_pss_mb": memory.peak_pss / 1e6}}  # fmt: skip
     bench.note("ceiling: lean pipeline (fetch + orjson + COPY + upsert raw jsonb)", f"{rate:,.0f} dossiers/s",
-               f"({result['fetched']:,} in {seconds:.1f} s, no validation; process start included)")  # fmt: skip
+               f"({result['fetched']:,} in {seconds:.1f} s: {result['page_wait_s']:.1f} s waiting for pages,"
+               f" {result['db_s']:.1f} s COPY + merge; no validation; process start included)")  # fmt: skip
     from onestop.db import connect
 
     with connect() as conn:  # its space back before the disk stage and the province

@@ -64,13 +64,16 @@ def run(base: str, pg_url: str, page_size: int, chunk_size: int, client_id: str,
         return orjson.loads(resp.content)["content"]
 
     fetched = pages = 0
+    wait_s = db_s = 0.0  # where the time went: waiting for a page, and COPY + merge
     with psycopg.connect(pg_url) as conn, ThreadPoolExecutor(1) as ahead:
         conn.execute(SCHEMA)
         conn.execute("CREATE TEMP TABLE lean_stage (seq int, id text, record jsonb)")
         chunk: list[dict] = []
         page, pending = 0, ahead.submit(fetch, 0)
         while True:
+            started = time.perf_counter()
             records = pending.result()
+            wait_s += time.perf_counter() - started
             pages += 1
             if len(records) == page_size:  # a short page is the last one
                 page += 1
@@ -78,14 +81,19 @@ def run(base: str, pg_url: str, page_size: int, chunk_size: int, client_id: str,
             chunk += records
             fetched += len(records)
             if len(chunk) >= chunk_size or len(records) < page_size:
+                started = time.perf_counter()
                 if chunk:
                     merge(conn, chunk)
+                db_s += time.perf_counter() - started
                 chunk = []
             if len(records) < page_size:
                 break
+        started = time.perf_counter()
         conn.commit()
+        db_s += time.perf_counter() - started
         rows = conn.execute("SELECT count(*) FROM lean.dossier").fetchone()[0]
-    return {"rows": rows, "fetched": fetched, "pages": pages}
+    return {"rows": rows, "fetched": fetched, "pages": pages, "page_wait_s": round(wait_s, 3),
+            "db_s": round(db_s, 3)}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,7 +47,7 @@ def plan(bench: Bench, n: dict[str, int]) -> list[tuple[str, Callable[[], None]]
     """The stages in order. The source is read alone before anything loads the machine; disk is measured right
     after the full load and the incremental cycles (before delivery and any purge); the concurrent stages come
     last, once the large REST system is stopped (its pre-rendered pages hold memory)."""
-    from bench import ceilings, concurrent, dlt_best
+    from bench import ceilings, dlt_best, many_sources
 
     def stop_large_systems() -> None:
         for sim in bench.sims.values():
@@ -68,8 +68,8 @@ def plan(bench: Bench, n: dict[str, int]) -> list[tuple[str, Callable[[], None]]
         ("dlt_best", lambda: dlt_best.dlt_best(bench)),
         ("dag_parse", bench.dag_parse),
         ("stop_simulators", stop_large_systems),
-        ("province", lambda: concurrent.province(bench, n["province"])),
-        ("rest4", lambda: concurrent.rest4(bench, n["rest4"])),
+        ("province", lambda: many_sources.province(bench, n["province"])),
+        ("rest4", lambda: many_sources.rest4(bench, n["rest4"])),
     ]
 
 

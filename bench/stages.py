@@ -1,6 +1,7 @@
 """The bench's province and its single-source stages: extract, parse, end to end, normalize, incremental, COPY,
-naive upsert, delivery, DAG parsing, disk. The ceilings, dlt and the concurrent stages live beside it
-(bench/ceilings.py, bench/dlt_best.py, bench/concurrent.py) and take this Bench."""
+naive upsert, delivery, DAG parsing, disk. The ceilings, dlt and the many-sources stages live beside it
+(bench/ceilings.py, bench/dlt_best.py, bench/many_sources.py: not `concurrent.py`, since bench/dag_parse.py runs
+a script from this folder, where that name would shadow the standard library's) and take this Bench."""
 
 from __future__ import annotations
 
@@ -266,6 +267,7 @@ class Bench:
             names = ", ".join(columns)
             marks = ", ".join(["%s"] * len(columns))
             sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+            conn.commit()  # the read's transaction ends before each row commits on its own
             conn.autocommit = True
 
             def upsert() -> None:
@@ -284,7 +286,8 @@ class Bench:
         """Delivery of a sample of the outbox to the portal simulator."""
         from onestop import pipeline
 
-        seconds, counts = timed(lambda: pipeline.deliver(limit=self.sample // 2))
+        limit = min(self.sample // 2, self.extract_sample)  # 50,000 in the full run, 5,000 in --quick
+        seconds, counts = timed(lambda: pipeline.deliver(limit=limit))
         self.figures["deliver_dossiers_per_s"] = counts.delivered / seconds
         self.note("delivery to the portal simulator", f"{counts.delivered / seconds:,.0f} dossiers/s",
                   f"(sample of {counts.delivered:,})")  # fmt: skip
