@@ -261,8 +261,10 @@ class Bench:
             conn.commit()
             cur = conn.execute(f"SELECT * FROM onestop.dossier LIMIT {self.sample // 5}")
             columns = [d.name for d in cur.description]
-            # jsonb comes back as dicts and lists: wrapped again to go back as jsonb.
-            rows = [[Jsonb(v) if isinstance(v, dict | list) else v for v in r] for r in cur.fetchall()]
+            # json and jsonb come back as dicts and lists: wrapped again to go back as such (arrays stay lists).
+            is_json = [d.type_code in (114, 3802) for d in cur.description]  # json, jsonb OIDs
+            rows = [[Jsonb(v) if j and v is not None else v for v, j in zip(r, is_json, strict=True)]
+                    for r in cur.fetchall()]  # fmt: skip
             key = "uid" if "uid" in columns else columns[0]
             names = ", ".join(columns)
             marks = ", ".join(["%s"] * len(columns))
