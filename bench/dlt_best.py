@@ -70,7 +70,8 @@ def dlt_best(bench: Bench) -> None:
     bench.figures["dlt_runs"] = results
     bench.figures["dlt_server_mode"] = mode
     default = ok.get(CONFIGS[0][0])
-    bench.figures["dlt_dossiers_per_s"] = default["dossiers_per_s"] if default else None  # today's key
+    bench.figures["dlt_dossiers_per_s"] = default["dossiers_per_s"] if default else None  # today's keys
+    bench.figures["dlt"] = default
     if not ok:
         bench.figures |= {"dlt_best_dossiers_per_s": None, "dlt_best_config": None}
         return

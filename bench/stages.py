@@ -325,7 +325,8 @@ class Bench:
         per = total / live if live else None
         self.figures |= {"disk_mb": total / 1e6, "disk_bytes": total, "disk_live_dossiers": live,
                          "disk_bytes_per_dossier": per,
-                         "disk_tables_bytes": {t: s for t, s in tables if s > 0}}  # fmt: skip
+                         "disk_tables_bytes": {t: s for t, s in tables if s > 0},
+                         "disk_tables_mb": {t.split(".")[-1]: s / 1e6 for t, s in tables[:5]}}  # fmt: skip
         self.note("disk: the unified database", f"{total / 1e6:,.0f} MB",
                   f"({per:,.0f} bytes per live dossier, {live:,} live; "
                   + ", ".join(f"{t.split('.')[-1]} {s / 1e6:,.0f}" for t, s in tables[:5]) + " MB)")  # fmt: skip
