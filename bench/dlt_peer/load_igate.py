@@ -4,7 +4,8 @@ Runs INSIDE the dlt venv (bench/dlt_peer/env.py builds it), never in the project
 
     var/bench/dlt-venv/bin/python bench/dlt_peer/load_igate.py --base-url http://127.0.0.1:PORT \
         --client-id igate --client-secret secret --pg-url postgresql://postgres@/db?host=/sock --dataset dlt_igate \
-        [--page-size 1000] [--workers N] [--loader-file-format insert_values|csv] [--file-max-items N] \
+        [--page-size 1000] [--workers N] [--normalize-workers N] [--load-workers N] \
+        [--loader-file-format insert_values|csv|parquet] [--file-max-items N] [--buffer-max-items N] \
         [--updated-from ISO] [--updated-to ISO]
 
 What dlt is asked to do (the same job as our pipeline, without its validation):
@@ -62,10 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="normalize AND load workers (default: dlt's, a normalize process pool of os.cpu_count() and 20 load threads)",
     )
+    p.add_argument("--normalize-workers", type=int, default=None, help="normalize workers (over --workers)")
+    p.add_argument("--load-workers", type=int, default=None, help="load workers (over --workers)")
     p.add_argument(
         "--loader-file-format",
         default="insert_values",
-        help="dlt loader file format for postgres: insert_values (dlt's default) or csv (COPY)",
+        help="dlt loader file format for postgres: insert_values (dlt's default), csv (COPY) or parquet (ADBC)",
+    )
+    p.add_argument(
+        "--buffer-max-items",
+        type=int,
+        default=None,
+        help="rows a writer buffers before it writes them out (default: dlt's, 5000)",
     )
     p.add_argument(
         "--file-max-items",
@@ -93,11 +102,18 @@ def configure_environment(args: argparse.Namespace, scratch: str) -> dict[str, A
     cpus = os.cpu_count() or 1
     normalize_workers = args.workers if args.workers is not None else cpus
     load_workers = args.workers if args.workers is not None else DLT_DEFAULT_LOAD_WORKERS
-    if args.workers is not None:
-        os.environ["NORMALIZE__WORKERS"] = str(args.workers)
-        os.environ["LOAD__WORKERS"] = str(args.workers)
+    if args.normalize_workers is not None:
+        normalize_workers = args.normalize_workers
+    if args.load_workers is not None:
+        load_workers = args.load_workers
+    if args.workers is not None or args.normalize_workers is not None:
+        os.environ["NORMALIZE__WORKERS"] = str(normalize_workers)
+    if args.workers is not None or args.load_workers is not None:
+        os.environ["LOAD__WORKERS"] = str(load_workers)
     if args.file_max_items is not None:
         os.environ["DATA_WRITER__FILE_MAX_ITEMS"] = str(args.file_max_items)
+    if args.buffer_max_items is not None:
+        os.environ["DATA_WRITER__BUFFER_MAX_ITEMS"] = str(args.buffer_max_items)
     return {
         "dlt_version": None,  # filled in once dlt is imported
         "source": "dlt.sources.rest_api.rest_api_source",
@@ -128,6 +144,7 @@ def configure_environment(args: argparse.Namespace, scratch: str) -> dict[str, A
         "load_workers": load_workers,
         "load_pool": "none" if load_workers == 1 else "thread",
         "file_max_items": args.file_max_items,
+        "buffer_max_items": args.buffer_max_items,
         "page_size": args.page_size,
         "cpu_count": cpus,
     }

@@ -1,0 +1,143 @@
+"""What every bench stage shares: the province's names and sizes, timing, memory sampling, simulators."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+REST = "hd_thanh_pho_hai_duong"  # the registry's iGate REST source: the one dlt can read too
+SMALL = (
+    "hd_chi_linh"  # another iGate source, ~10,000 dossiers at the clock: the incremental cycle's small twin
+)
+# Its receipts go on well past the clock (24,000 over 400 days, ~10,200 received by then), so that three rounds
+# of 1,000 changes each still find new dossiers arriving; the large system spans 175 days like the others.
+SPAN_DAYS = 175
+SMALL_COUNT, SMALL_SPAN_DAYS = 24_000, 400
+SOAP = "hd_kim_thanh"
+XML = "hd_gia_loc"
+# The registry's four iGate (REST) sources: the rest4 stage reads one simulator each, ours and dlt's.
+REST4 = ("hd_thanh_pho_hai_duong", "hd_chi_linh", "hd_kinh_mon", "hd_nam_sach")
+IGATE_LOGIN = {"login": "igate", "password": "secret"}
+
+
+class TreeMemory:
+    """Peak PSS and peak RSS of a process and all its children, sampled every `every` s (psutil).
+
+    PSS shares each shared page among the processes that map it, so forked workers are not counted twice as
+    they are by RSS; memory_full_info() reads smaps, which costs more than memory_info(): hence 100 ms.
+    """
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        self.pid, self.every = pid, every
+        self.peak_pss, self.peak_rss = 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, root: psutil.Process) -> None:
+        pss = rss = 0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                info = proc.memory_full_info()
+            except psutil.Error:  # a child that ended between the listing and the read
+                continue
+            pss += getattr(info, "pss", info.rss)  # no PSS outside Linux: RSS stands in
+            rss += info.rss
+        self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
+
+    def _run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                self._sample(root)
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def start_igate(*args: str, prerendered: bool = True) -> tuple[Any, str]:
+    """An iGate simulator, pre-rendered when asked and when the simulator knows the flag.
+
+    Returns (the SimulatorProcess, a note): a simulator that rejects `--prerendered` (argparse exits before
+    READY) is started again in its normal mode, and the note says so, so the figure is never silently wrong.
+    """
+    from onestop.simulators.process import start_simulator
+
+    if prerendered:
+        try:
+            return start_simulator("igate", *args, "--prerendered", timeout=600), "prerendered"
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0][:200]
+            return start_simulator(
+                "igate", *args, timeout=120
+            ), f"normal mode (--prerendered refused: {first})"
+    return start_simulator("igate", *args, timeout=120), "normal mode"
+
+
+def create_database(name: str) -> str:
+    """A fresh database `name` on the bench's embedded server; its libpq URL."""
+    from onestop.db import connect
+
+    with connect() as conn:
+        conn.autocommit = True
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return database_url(name)
+
+
+def database_url(name: str) -> str:
+    """The bench database's URL with another database name (the URL's path)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(os.environ["ONESTOP_DB_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def hours_for_changes(count: int, span_days: int, clock_iso: str, changes: int) -> float:
+    """How far a simulator's clock must move for `changes` of its dossiers to change (bisection on the
+    simulators' own generator: seed 7, `count` dossiers, `span_days` of receipts)."""
+    from onestop.simulators.igate_data import INDEXED_FROM, DossierGenerator, GeneratorConfig, parse_iso
+
+    gen = DossierGenerator(GeneratorConfig(seed=7, count=count, span_days=span_days))
+    if count >= INDEXED_FROM:
+        gen.build_event_index()
+    start = int(parse_iso(clock_iso))
+
+    def changed(hours: float) -> int:
+        end = start + round(hours * 3600)
+        return len(gen.matching(start + 1, end, end))
+
+    low, high = 0.0, 0.25
+    while changed(high) < changes and high < 24 * 365:  # small windows first: a 1M system is scanned by range
+        low, high = high, high * 2
+    hours = high
+    for _ in range(25):
+        hours = (low + high) / 2
+        found = changed(hours)
+        if abs(found - changes) <= changes // 100:
+            break
+        low, high = (hours, high) if found < changes else (low, hours)
+    return hours
