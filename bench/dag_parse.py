@@ -45,6 +45,7 @@ FIXED_DAGS = (
     "onestop_reconcile",
     "onestop_purge",
     "onestop_alerts",
+    "onestop_metrics",
 )
 
 
