@@ -5,6 +5,11 @@ are in the dossier's canonical record (`record -> 'history'`), which the trace a
 The table is rebuilt with its fixed-width columns first (no alignment padding between a text key and a
 timestamp); `recorded_at` goes: the run (`run_id` → sync_run.finished_at) says when a row was recorded.
 
+A staged record's payload moves to `onestop.staging_payload`, released in the transaction that loads its run
+(normalized by then: the good into the dossier, the bad with their payload into the quarantine, which re-drive
+and `mapping try` read). `onestop.staging` keeps which record ids each run fetched and when (the trace's
+fetches), until `retention.raw_payloads`; the payloads of a run that failed or never loaded stay until then too.
+
 Revision ID: 0014
 Revises: 0013
 """
@@ -30,6 +35,20 @@ def upgrade() -> None:
         DROP TABLE onestop.status_history;
         ALTER TABLE onestop.status_history_compact RENAME TO status_history;
         ALTER TABLE onestop.status_history ADD CONSTRAINT status_history_pkey PRIMARY KEY (uid, at, status);
+
+        -- Written and emptied run by run: vacuumed as soon as a load released 10,000 rows, so that the space
+        -- goes to the next runs instead of growing the file.
+        CREATE TABLE onestop.staging_payload (
+            run_id   bigint NOT NULL,
+            seq      integer NOT NULL,
+            payload  text NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
+        -- The payloads of loaded runs are needed no more (see above).
+        INSERT INTO onestop.staging_payload (run_id, seq, payload)
+            SELECT s.run_id, s.seq, s.payload FROM onestop.staging s JOIN onestop.sync_run r USING (run_id)
+             WHERE r.state <> 'loaded';
+        ALTER TABLE onestop.staging DROP COLUMN payload;
         """
     )
 
@@ -37,6 +56,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
+        ALTER TABLE onestop.staging ADD COLUMN payload text NOT NULL DEFAULT '';
+        UPDATE onestop.staging s SET payload = p.payload FROM onestop.staging_payload p
+         WHERE p.run_id = s.run_id AND p.seq = s.seq;
+        ALTER TABLE onestop.staging ALTER COLUMN payload DROP DEFAULT;
+        DROP TABLE onestop.staging_payload;
+
         ALTER TABLE onestop.status_history RENAME TO status_history_compact;
         CREATE TABLE onestop.status_history (
             uid          text NOT NULL,
