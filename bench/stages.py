@@ -167,27 +167,23 @@ class Bench:
                   f"(RSS {memory.peak_rss / 1e6:,.0f} MB; {self.size:,} dossiers)")  # fmt: skip
 
     def normalize(self) -> None:
-        """Normalize alone, one core, on the e2e run's staged rows (up to the sample size)."""
-        from connectors.store import staging
+        """Normalize alone, one core, on the REST source's raw records (up to the sample size), read through its
+        connector: a loaded run's staged payloads went with its load's commit."""
+        from connectors.factory import open_source
         from mappings import get_mapping
-        from onestop import pipeline
-        from onestop.db import connect
+        from onestop import pipeline, registry
 
-        with connect() as conn:
-            run_id = conn.execute(
-                "SELECT max(run_id) FROM onestop.sync_run WHERE source = %s", (REST,)
-            ).fetchone()[0]
-            mapping = get_mapping("igate")
-            n, seconds = 0, 0.0
-            for rows in staging.read_staged(conn, run_id, chunk=5000):
-                s, _ = timed(lambda r=rows: pipeline.normalize_chunk(mapping, REST, r))
-                n, seconds = n + len(rows), seconds + s
-                if n >= self.sample:
-                    break
-        if not n:  # staging already purged: say so rather than divide by zero
-            self.figures["normalize_per_s_per_core"] = None
-            self.note("normalize (REST JSON, one core)", "—", "(no staged rows left to normalize)")
-            return
+        mapping = get_mapping("igate")
+        n, seconds = 0, 0.0
+        for page in open_source(registry.load().source(REST)).pages(None, None):
+            rows = [
+                (n + i, None, raw.content_type, raw.payload, pipeline.defects_json(raw))
+                for i, raw in enumerate(page)
+            ]
+            s, _ = timed(lambda r=rows: pipeline.normalize_chunk(mapping, REST, r))
+            n, seconds = n + len(rows), seconds + s
+            if n >= self.sample:
+                break
         self.figures["normalize_per_s_per_core"] = n / seconds
         self.note("normalize (REST JSON, one core)", f"{n / seconds:,.0f} dossiers/s", f"({n:,} records)")
 

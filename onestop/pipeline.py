@@ -363,15 +363,22 @@ def load(run_id: int) -> RunCounts:
     """Normalize the run's staged records and merge them; the watermark moves in the same transaction.
     A failure ends the run `failed` with its error, then propagates (its staging stays for a retry)."""
     try:
-        counts = _load(run_id)
+        counts, released = _load(run_id)
     except BaseException as exc:
         failed(run_id, exc)
         raise
     acknowledge(run_id)
+    try:
+        with connect(autocommit=True) as conn:
+            staging.vacuum_after(conn, released)
+    except psycopg.Error as exc:
+        # The load has committed: a vacuum that fails leaves the space to autovacuum, it fails nothing.
+        log.warning("run %s: staging_payload not vacuumed after the load: %s", run_id, exc)
     return counts
 
 
-def _load(run_id: int) -> RunCounts:
+def _load(run_id: int) -> tuple[RunCounts, int]:
+    """The run's counts and how many staged payloads its commit released."""
     # Staging is read on a second connection; the load's own transaction is fed by a writer thread, so the
     # server parses chunk n (COPY) while this thread normalizes chunk n + 1.
     with connect() as conn, connect(autocommit=True) as reader, ThreadPoolExecutor(1) as writer:
@@ -393,12 +400,14 @@ def _load(run_id: int) -> RunCounts:
         if copying is not None:
             copying.result()
         counts = loader.finish()
+        # Normalized now (good → dossier, bad → quarantine with its payload): the raw copies go with this commit.
+        released = staging.release(conn, run_id)
         runs.record_counts(conn, run_id, counts)
         refusals.after_run(conn, source.name, run_id, loaded=True)
         bar.done()
     log.info("%s: run %s %s", run.source, run_id, counts.as_dict())
     failpoints.reached("after_commit")  # data and watermark committed; no feed ack, no delivery yet
-    return counts
+    return counts, released
 
 
 def acknowledge(run_id: int) -> int:

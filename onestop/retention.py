@@ -4,8 +4,9 @@ Raw records carry citizens' personal data (ID numbers, phones, addresses), so th
 pipeline and the administrators need them (`retention:` in config/sources.yaml, onestop.registry.RetentionConfig):
 
 - `onestop.staging`: the staged records of sync runs started before `raw_payloads` ago are deleted. A staged
-  record is needed only until its run has loaded; a failed run keeps its records until then, to be
-  investigated. A run still unfinished at that age was abandoned: it is marked failed and its change-feed ack
+  record's payload (`onestop.staging_payload`) is needed only until its run has loaded, and the load's commit
+  releases it; what stays of a loaded run is which record ids it fetched and when (the trace's fetches). A
+  failed run keeps its records, payloads included, until then, to be investigated. A run still unfinished at that age was abandoned: it is marked failed and its change-feed ack
   ids are dropped (the feed delivers those records again), so that nothing could acknowledge records it never
   loaded. The run row (window, counts) stays and records `staging_purged_at`.
 - `onestop.quarantine`: a record keeps its row (errors, payload hash, ids, state) but loses its payload
@@ -246,8 +247,9 @@ def _count(conn: psycopg.Connection, report: PurgeReport, params: dict) -> None:
             {**params, "unfinished": list(UNFINISHED)}).fetchone()  # fmt: skip
     report.line("sync_run", "abandoned runs").rows = row[0] if row else 0
     _add(report, "staging", x(
-        f"SELECT {_RUN_KIND}, count(*), COALESCE(sum(octet_length(s.payload)), 0)"
-        f" FROM onestop.sync_run r JOIN onestop.staging s USING (run_id) WHERE {_STAGED_RUN} GROUP BY 1",
+        f"SELECT {_RUN_KIND}, count(*), COALESCE(sum(octet_length(p.payload)), 0)"
+        " FROM onestop.sync_run r JOIN onestop.staging s USING (run_id)"
+        f" LEFT JOIN onestop.staging_payload p USING (run_id, seq) WHERE {_STAGED_RUN} GROUP BY 1",
         params,
     ).fetchall())  # fmt: skip
     _add(report, "quarantine", x(
@@ -291,8 +293,11 @@ def _purge(conn: psycopg.Connection, report: PurgeReport, params: dict, batch_si
         _batches(conn, report, "staging", (
             "WITH gone AS (DELETE FROM onestop.staging WHERE (run_id, seq) IN ("
             "  SELECT run_id, seq FROM onestop.staging WHERE run_id = ANY(%(runs)s) LIMIT %(batch)s)"
-            "  RETURNING octet_length(payload) AS bytes)"
-            " SELECT %(kind)s, count(*), COALESCE(sum(bytes), 0) FROM gone HAVING count(*) > 0"
+            "  RETURNING run_id, seq),"
+            " payloads AS (DELETE FROM onestop.staging_payload p USING gone"
+            "  WHERE p.run_id = gone.run_id AND p.seq = gone.seq RETURNING octet_length(p.payload) AS bytes)"
+            " SELECT %(kind)s, (SELECT count(*) FROM gone), COALESCE(sum(bytes), 0) FROM payloads"
+            " HAVING (SELECT count(*) FROM gone) > 0"
         ), {**params, "runs": run_ids, "kind": kind})  # fmt: skip
         with conn.transaction():
             conn.execute(

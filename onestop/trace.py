@@ -360,7 +360,9 @@ def _fetches(t: _Timeline, record_runs: list[tuple[_Run, datetime | None]], sour
             continue  # taken from quarantine, not fetched: the 'redriven' event tells it
         purged = " (its staged copy was purged)" if fetched_at is None and run.staging_purged_at else ""
         t.add(fetched_at or run.started_at, "fetched", f"read from {source}", run.run_id)
-        t.add(run.extracted_at, "staged", f"raw record kept in staging{purged}", run.run_id)
+        # A loaded run's payloads went with its load's commit (the dossier or the quarantine holds the record).
+        kept = "staged until its run loaded" if run.state == "loaded" else "raw record kept in staging"
+        t.add(run.extracted_at, "staged", f"{kept}{purged}", run.run_id)
 
 
 def _errors(q: Any) -> str:

@@ -179,15 +179,13 @@ class Loader:
             "  state = 'open', detected_at = now()",
             params,
         )
-        # Status history is append-only: an event seen before is not written again.
+        # Status history is append-only: an event seen before is not written again. A row keeps only what the
+        # record does not (the step's texts are in record -> 'history'): when, which status, unusual, the run.
         x(
-            "INSERT INTO onestop.status_history (uid, at, status, status_raw, actor, position, department,"
-            " content, unusual, run_id)"
-            " SELECT uid, at, status, status_raw, actor, position, department, content,"
-            "  COALESCE(('status_move:' || prev || '->' || status) = ANY(flags), false), %(run)s FROM ("
+            "INSERT INTO onestop.status_history (at, run_id, status, unusual, uid)"
+            " SELECT at, %(run)s, status,"
+            "  COALESCE(('status_move:' || prev || '->' || status) = ANY(flags), false), uid FROM ("
             "  SELECT c.uid, i.flags, (e->>'at')::timestamptz AS at, (e->>'status')::smallint AS status,"
-            "   e->>'status_raw' AS status_raw, e->>'actor' AS actor, e->>'position' AS position,"
-            "   e->>'department' AS department, e->>'content' AS content,"
             "   lag(e->>'status') OVER (PARTITION BY c.uid ORDER BY n) AS prev"
             "  FROM classified c JOIN incoming i ON i.seq = c.seq"
             "  CROSS JOIN LATERAL jsonb_array_elements(i.record -> 'history')"

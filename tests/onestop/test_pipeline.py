@@ -21,13 +21,17 @@ from tests.conftest import IGATE_FIELDS, SOURCES, portal_summary, reset_portal, 
 SOURCE = SOURCES[0]
 
 
-def staged_records(db: psycopg.Connection, source: str) -> dict[str, dict]:
-    """The latest raw record of every id a source served (as staged)."""
+def synced_raw(db: psycopg.Connection, source: str) -> dict[str, dict]:
+    """A sync of `source`; returns the raw record of every id it served, as staged (read between the extract
+    and the load: the load's commit releases the payloads)."""
+    run_id = pipeline.plan(source).run_id
+    pipeline.extract(run_id)
     rows = db.execute(
-        "SELECT s.record_id, s.payload FROM onestop.staging s JOIN onestop.sync_run r USING (run_id)"
-        " WHERE r.source = %s ORDER BY s.run_id, s.seq",
-        (source,),
+        "SELECT s.record_id, p.payload FROM onestop.staging s JOIN onestop.staging_payload p USING (run_id, seq)"
+        " WHERE s.run_id = %s ORDER BY s.seq",
+        (run_id,),
     ).fetchall()
+    pipeline.load(run_id)
     return {rid: json.loads(payload) for rid, payload in rows}
 
 
@@ -100,7 +104,7 @@ def test_already_exists_at_the_portal_becomes_an_update(db, districts, portal) -
     # Our database forgets everything (a restore from an old backup); the portal still holds the dossiers.
     db.execute(
         "TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
-        " onestop.sync_run, onestop.staging, onestop.watermark"
+        " onestop.sync_run, onestop.staging, onestop.staging_payload, onestop.watermark"
     )
 
     pipeline.sync(SOURCE)
@@ -115,12 +119,8 @@ def test_already_exists_at_the_portal_becomes_an_update(db, districts, portal) -
 
 
 def test_in_batch_duplicates_reduce_to_the_newest_and_older_records_are_stale(db, districts, portal) -> None:
-    pipeline.sync(SOURCE)
-    good = [
-        r
-        for rid, r in staged_records(db, SOURCE).items()
-        if rid not in {t["id"] for t in truth(districts[SOURCE]) if t["bad"]}
-    ]
+    raw = synced_raw(db, SOURCE)
+    good = [r for rid, r in raw.items() if rid not in {t["id"] for t in truth(districts[SOURCE]) if t["bad"]}]
     a, b = good[0], good[1]
     older_a = {**a, "summary": "an older text", "updatedDate": "2025-01-01T08:00:00+07:00"}
     b1 = {**b, "summary": "first edit", "updatedDate": "2030-01-01T08:00:00+07:00"}
@@ -140,8 +140,8 @@ def test_in_batch_duplicates_reduce_to_the_newest_and_older_records_are_stale(db
 
 
 def test_a_second_source_with_the_same_ma_ho_so_is_a_conflict_not_an_overwrite(db, districts, portal) -> None:
-    pipeline.sync(SOURCE)
-    record = next(iter(r for r in staged_records(db, SOURCE).values() if r.get("code")))
+    raw = synced_raw(db, SOURCE)
+    record = next(iter(r for r in raw.values() if r.get("code")))
     dossiers = status.database_counts(db)["dossiers"]
 
     counts = load_records(db, SOURCES[1], [{**record, "id": "f" * 24}])
@@ -158,8 +158,8 @@ def test_a_second_source_with_the_same_ma_ho_so_is_a_conflict_not_an_overwrite(d
 
 
 def test_a_record_with_several_faults_lists_every_failing_field(db, districts, portal) -> None:
-    pipeline.sync(SOURCE)
-    record = next(iter(staged_records(db, SOURCE).values()))
+    raw = synced_raw(db, SOURCE)
+    record = next(iter(raw.values()))
     broken = {**record, "id": "e" * 24, "code": None, "acceptedDate": "2025-02-30T08:00:00+07:00",
               "dossierStatus": {"id": 99}}  # fmt: skip
 
@@ -174,7 +174,7 @@ def test_a_record_with_several_faults_lists_every_failing_field(db, districts, p
 
 
 def test_a_failed_load_moves_neither_data_nor_watermark(db, districts, portal, monkeypatch) -> None:
-    pipeline.sync(SOURCE)
+    raw = synced_raw(db, SOURCE)
     mark = db.execute("SELECT value FROM onestop.watermark").fetchone()[0]
     dossiers = status.database_counts(db)["dossiers"]
     original = Loader.finish
@@ -184,7 +184,7 @@ def test_a_failed_load_moves_neither_data_nor_watermark(db, districts, portal, m
         raise RuntimeError("worker died after the merge, before the commit")
 
     monkeypatch.setattr(Loader, "finish", crash_after_merge)
-    record = next(iter(staged_records(db, SOURCE).values()))
+    record = next(iter(raw.values()))
     with pytest.raises(RuntimeError):
         load_records(
             db,
@@ -244,8 +244,8 @@ def test_a_token_expiring_mid_sync_is_renewed_and_no_page_is_lost(db, portal, mo
 def test_two_sources_loading_the_same_ma_ho_so_at_once_record_a_conflict_and_neither_fails(
     db, districts, portal
 ) -> None:
-    pipeline.sync(SOURCE)
-    records = list(staged_records(db, SOURCE).values())[:200]
+    raw = synced_raw(db, SOURCE)
+    records = list(raw.values())[:200]
     db.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox")
     copies = {
         name: [{**r, "id": f"{i:02d}{r['id'][2:]}"} for r in records] for i, name in enumerate(SOURCES[1:])
@@ -321,11 +321,14 @@ def test_worker_processes_normalize_exactly_what_one_process_does(db, districts,
             q("SELECT record_id, errors, error_class FROM onestop.quarantine ORDER BY record_id").fetchall(),
         )
 
-    inline = pipeline.sync(SOURCE)  # a small run: normalized inline
+    run_id = pipeline.plan(SOURCE).run_id
+    pipeline.extract(run_id)
+    staged = [row for rows in staging.read_staged(db, run_id) for row in rows]  # the load releases them
+    inline = pipeline.load(run_id)  # a small run: normalized inline
     expected = outcome()
-    run_id = db.execute("SELECT max(run_id) FROM onestop.sync_run").fetchone()[0]
     db.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
                " onestop.quarantine, onestop.conflict, onestop.watermark")  # fmt: skip
+    staging.stage(db, run_id, (row[1:] for row in staged))
     db.execute("UPDATE onestop.sync_run SET state = 'extracted' WHERE run_id = %s", (run_id,))
     monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
     monkeypatch.setenv("ONESTOP_NORMALIZE_PROCESSES", "2")
@@ -333,3 +336,21 @@ def test_worker_processes_normalize_exactly_what_one_process_does(db, districts,
 
     assert pipeline.load(run_id) == inline
     assert outcome() == expected
+
+
+def test_the_load_commit_releases_the_raw_payloads_and_keeps_which_records_were_fetched(
+    db, districts, portal
+) -> None:
+    counts = pipeline.sync(SOURCE)
+
+    run_id = db.execute("SELECT max(run_id) FROM onestop.sync_run").fetchone()[0]
+    q = db.execute
+    assert (
+        q("SELECT count(*) FROM onestop.staging WHERE run_id = %s", (run_id,)).fetchone()[0] == counts.fetched
+    )
+    assert q("SELECT count(*) FROM onestop.staging_payload").fetchone()[0] == 0
+    # The bad ones keep their payload where re-drive and `mapping try` read it.
+    assert counts.quarantined > 0
+    assert (
+        q("SELECT count(*) FROM onestop.quarantine WHERE payload <> ''").fetchone()[0] == counts.quarantined
+    )

@@ -37,7 +37,11 @@ def crafted_run(db: psycopg.Connection, payloads: list[str], state: str, ack_ids
 def snapshot(db: psycopg.Connection) -> dict:
     q = db.execute
     return {
-        "staging": q("SELECT run_id, seq, payload FROM onestop.staging ORDER BY 1, 2").fetchall(),
+        "staging": q(
+            "SELECT run_id, seq, payload FROM onestop.staging LEFT JOIN onestop.staging_payload USING (run_id, seq)"
+            " ORDER BY 1, 2"
+        ).fetchall(),
+        "payloads": q("SELECT count(*) FROM onestop.staging_payload").fetchone(),
         "runs": q(
             "SELECT run_id, state, ack_ids, staging_purged_at FROM onestop.sync_run ORDER BY 1"
         ).fetchall(),
@@ -114,7 +118,7 @@ def test_a_dry_run_changes_nothing_and_the_purge_does_what_it_said(db, aged) -> 
     assert dry.rows("quarantine", "resolved") == 1
     assert (dry.rows("attempt"), dry.rows("task_failure")) == (2, 1)
     staged_bytes = db.execute(
-        "SELECT sum(octet_length(payload)) FROM onestop.staging WHERE run_id = ANY(%s)",
+        "SELECT sum(octet_length(payload)) FROM onestop.staging_payload WHERE run_id = ANY(%s)",
         ([aged["old"], aged["failed"], aged["abandoned"]],),
     ).fetchone()[0]
     assert sum(x.bytes for x in dry.lines if x.table == "staging") == staged_bytes

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from onestop import pipeline, trace
 from onestop.cli import app
 from tests.conftest import SOURCES, reset_portal, truth
-from tests.onestop.test_pipeline import load_records, staged_records
+from tests.onestop.test_pipeline import load_records, synced_raw
 
 SOURCE = SOURCES[0]
 
@@ -182,8 +182,7 @@ def test_the_cli_prints_the_timeline_and_exits_1_for_an_unknown_code(db, distric
 
 
 def test_a_ma_ho_so_two_sources_carry_gives_two_traces_one_in_conflict(db, districts, portal) -> None:
-    pipeline.sync(SOURCE)
-    record = next(r for r in staged_records(db, SOURCE).values() if r.get("code"))
+    record = next(r for r in synced_raw(db, SOURCE).values() if r.get("code"))
     load_records(db, SOURCES[1], [{**record, "id": "f" * 24}])
 
     holder, second = trace.find(db, record["code"])
