@@ -15,8 +15,8 @@ import linecache
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 

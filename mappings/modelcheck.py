@@ -256,7 +256,10 @@ class ModelCheck:
             if any(kind == "stmt" for kind, _ in steps) or not steps:
                 return refuse
             ok = self.item_ok(steps)
-            return [("cond", "v.__class__ is not list"), ("stmt", f"v = [x if {ok}(x) else FAIL() for x in v]")]
+            return [
+                ("cond", "v.__class__ is not list"),
+                ("stmt", f"v = [x if {ok}(x) else FAIL() for x in v]"),
+            ]
         if origin is Literal:
             allowed = self.bind("L", frozenset(typing.get_args(bare)))
             return [("cond", f"v.__class__ is not str or v not in {allowed}")]

@@ -124,7 +124,11 @@ def apply_units(dossier: Dossier) -> Dossier:
         return dossier
     applicant = dossier.applicant
     province_code, commune_code, applicant_commune, flags = converted(
-        dossier.province_code, dossier.district_code, dossier.commune_code, applicant.commune_code, dossier.flags
+        dossier.province_code,
+        dossier.district_code,
+        dossier.commune_code,
+        applicant.commune_code,
+        dossier.flags,
     )
     if applicant_commune != applicant.commune_code:
         applicant = applicant.model_copy(update={"commune_code": applicant_commune})
@@ -164,7 +168,11 @@ def apply_units_to(values: dict[str, Any]) -> None:
 
 
 def converted(
-    province: str | None, district: str | None, commune: str | None, applicant_commune: str | None, flags: list[str]
+    province: str | None,
+    district: str | None,
+    commune: str | None,
+    applicant_commune: str | None,
+    flags: list[str],
 ) -> tuple[str | None, str | None, str | None, list[str]]:
     """(province, commune, the applicant's commune, flags) in 2025 units, from a record's district-era codes."""
     index = unit_index()
