@@ -122,7 +122,10 @@ def _unwrap(annotation: Any, found: _Constraints) -> tuple[Any, bool]:
 class ModelCheck:
     """Generates `check_<Model>(d) -> dict` for a model and the models it contains."""
 
-    def __init__(self, root: type[BaseModel]) -> None:
+    def __init__(
+        self, root: type[BaseModel], skip: frozenset[tuple[type[BaseModel], str]] = frozenset()
+    ) -> None:
+        self.skip = skip  # fields whose values the generated mapping checked as it stored them (vouch)
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {
             "R": REFUSED,
@@ -186,7 +189,7 @@ class ModelCheck:
             body.append(f"if not d.keys() >= {self.bind('Q', required)}: raise R")
             body.append(f"o = {{**{self.bind('D', defaults)}, **d}}")
             for key, info in model.model_fields.items():
-                body += self.field(key, info)
+                body += self.field(key, info, model)
             for rule in rules:
                 body.append(f"{self.bind('V', rule)}(o)")
             body.append("return o")
@@ -195,7 +198,9 @@ class ModelCheck:
         self.lines.append("")
         return name
 
-    def field(self, key: str, info: FieldInfo) -> list[str]:
+    def field(self, key: str, info: FieldInfo, model: type[BaseModel]) -> list[str]:
+        if (model, key) in self.skip:
+            return []
         found = _Constraints()
         for meta in info.metadata:
             found.add(meta)
@@ -323,7 +328,37 @@ class ModelCheck:
         return []
 
 
-def compile_check(model: type[BaseModel]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def compile_check(
+    model: type[BaseModel], skip: frozenset[tuple[type[BaseModel], str]] = frozenset()
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """check(d) -> the model's plain values (as model_dump() gives them), or raises (Refused or a validator's
-    ValueError): then pydantic decides."""
-    return ModelCheck(model).build()
+    ValueError): then pydantic decides. Fields in `skip` are taken as they are (see vouch)."""
+    return ModelCheck(model, skip).build()
+
+
+def vouch(model: type[BaseModel], key: str, rule: Any) -> str | None:
+    """Can the generated mapping check field `key` of `model` itself, as it stores the value of `rule`?
+
+    Yes for a text read as text (stripped, brought to NFC by the engine: only its bounds remain to check) and
+    a time read by fromisoformat (a datetime with its zone): the answer is the condition, on `v`, that refuses
+    the stored value ("" when none can). None when the model check must look at the value.
+    """
+    info = model.model_fields.get(key)
+    if info is None or rule.code is not None or rule.default is not None or rule.transforms:
+        return None
+    found = _Constraints()
+    for meta in info.metadata:
+        found.add(meta)
+    bare, _nullable = _unwrap(info.annotation, found)
+    if found.unknown:
+        return None
+    if rule.type == "str" and bare is str and all(f is schema.nfc for f in found.after):
+        if found.after and rule.text != "free":  # the engine brings free text to NFC; nothing else
+            return None
+        conds = [text for _, text in ModelCheck.lengths(found)]
+        if found.pattern is not None:
+            return None
+        return " or ".join(conds)
+    if rule.type == "datetime" and bare is datetime and all(f is schema.hcm_default for f in found.after):
+        return "" if not found.pattern else None
+    return None
