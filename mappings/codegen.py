@@ -66,6 +66,7 @@ class Generator:
         self._parsers: dict[tuple[str, ...], DateParser] = {}
         self._bound: dict[int, str] = {}  # id(value) -> its name: each table/parser is bound once
         self.vouched: set[tuple[type[BaseModel], str]] = set()
+        self.written: set[tuple[type[BaseModel], str]] = set()  # every (model, field) a rule may fill
         self.dated = {n for n, t in mapping.code_tables.items() if len(t.periods) > 1 or t.periods[0].until}
         self.tables = {
             name: runtime.DatedTable(t) if name in self.dated else runtime.with_int_keys(t.periods[0].values)
@@ -148,6 +149,7 @@ class Generator:
             f"identity_{suffix}",
             program,
             frozenset(self.vouched),
+            frozenset(self.written),
         )
 
     def model(self, rules: dict[str, Rule], program: Program, scope: Scope, root: bool = False) -> None:
@@ -210,6 +212,8 @@ class Generator:
                 continue
             done.add(name)
             var = self.local("g")
+            if scope.model is not None:
+                self.written.add((scope.model, name))
             self.emit(f"{var} = {{}}")
             self.fields(
                 members[name],
@@ -231,6 +235,10 @@ class Generator:
     def field(self, compiled: CompiledRule, scope: Scope, key: str) -> None:
         rule = compiled.rule
         self.emit(f"# {rule.target} <- {rule.key}".replace("\n", " "))
+        if scope.model is not None:
+            self.written.add((scope.model, key))
+            if rule.precision:
+                self.written.add((scope.model, rule.precision))
         if rule.has_const:
             self.emit(f"{scope.out}[{key!r}] = {self.bind('K', rule.const)}")
             return

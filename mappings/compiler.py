@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from mappings.codegen import Generator
 from mappings.convert import code_key, what
 from mappings.errors import ConversionError, FieldError, safe_reason, show_value
-from mappings.modelcheck import compile_check
+from mappings.modelcheck import ENGINE_WRITES, compile_check
 from mappings.paths import as_list, compile_path, join_path
 from mappings.runtime import MISSING, Ctx
 from mappings.spec import Mapping
@@ -91,7 +91,7 @@ class CompiledMapping:
         self._check = model_check()
         # The same check without the fields the generated function checked itself: for records where no
         # value took an unusual path (ctx.odd unset).
-        self._lean = compile_check(ROOT_MODEL, generated.vouched)
+        self._lean = compile_check(ROOT_MODEL, generated.vouched, generated.written | ENGINE_WRITES)
         deleted = mapping.deleted
         self._deleted_paths = tuple(compile_path(p).get for p in deleted.paths) if deleted else ()
         self._deleted_equals = deleted.equals if deleted else frozenset()

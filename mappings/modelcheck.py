@@ -32,6 +32,10 @@ from pydantic.fields import FieldInfo
 from schemas import dossier as schema
 from schemas.text_safety import TextClass
 
+Fields = frozenset[tuple[type[BaseModel], str]]  # (model, field name) pairs
+# What the engine itself writes besides a mapping's rules (mappings.compiler): the source, the text fixes.
+ENGINE_WRITES: Fields = frozenset({(schema.Dossier, "source"), (schema.Dossier, "text_fixes")})
+
 
 class Refused(Exception):
     """Not plainly valid: pydantic decides."""
@@ -123,9 +127,15 @@ class ModelCheck:
     """Generates `check_<Model>(d) -> dict` for a model and the models it contains."""
 
     def __init__(
-        self, root: type[BaseModel], skip: frozenset[tuple[type[BaseModel], str]] = frozenset()
+        self,
+        root: type[BaseModel],
+        skip: Fields = frozenset(),
+        written: Fields | None = None,
     ) -> None:
         self.skip = skip  # fields whose values the generated mapping checked as it stored them (vouch)
+        # With `written` (the fields a mapping can fill at all), the others hold their defaults: not looked at,
+        # and no other key can be there (a mapping's targets are the model's fields, checked when it loads).
+        self.written = written
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {
             "R": REFUSED,
@@ -185,7 +195,8 @@ class ModelCheck:
                 else:  # a default this check cannot copy safely
                     body.append("raise R")
             # extra="forbid", every required field present, then the defaults under the given values
-            body.append(f"if not d.keys() <= {self.bind('K', frozenset(known))}: raise R")
+            if self.written is None:
+                body.append(f"if not d.keys() <= {self.bind('K', frozenset(known))}: raise R")
             body.append(f"if not d.keys() >= {self.bind('Q', required)}: raise R")
             body.append(f"o = {{**{self.bind('D', defaults)}, **d}}")
             for key, info in model.model_fields.items():
@@ -201,6 +212,8 @@ class ModelCheck:
     def field(self, key: str, info: FieldInfo, model: type[BaseModel]) -> list[str]:
         if (model, key) in self.skip:
             return []
+        if self.written is not None and (model, key) not in self.written:
+            return [f"o[{key!r}] = []"] if info.default_factory is list else []
         found = _Constraints()
         for meta in info.metadata:
             found.add(meta)
@@ -329,11 +342,12 @@ class ModelCheck:
 
 
 def compile_check(
-    model: type[BaseModel], skip: frozenset[tuple[type[BaseModel], str]] = frozenset()
+    model: type[BaseModel], skip: Fields = frozenset(), written: Fields | None = None
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """check(d) -> the model's plain values (as model_dump() gives them), or raises (Refused or a validator's
-    ValueError): then pydantic decides. Fields in `skip` are taken as they are (see vouch)."""
-    return ModelCheck(model, skip).build()
+    ValueError): then pydantic decides. Fields in `skip` are taken as they are (see vouch); with `written`,
+    only those fields can hold a value other than their default."""
+    return ModelCheck(model, skip, written).build()
 
 
 def vouch(model: type[BaseModel], key: str, rule: Any) -> str | None:

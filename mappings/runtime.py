@@ -95,6 +95,7 @@ class Generated:
     program: Program  # the dossier's rules (with item programs), for mapping model errors back
     # (model, field) whose value the function checks itself as it stores it (mappings.modelcheck.vouched)
     vouched: frozenset[tuple[type[BaseModel], str]]
+    written: frozenset[tuple[type[BaseModel], str]]  # every (model, field) a rule may fill
 
 
 # -- called by generated code ---------------------------------------------------------------------------------
