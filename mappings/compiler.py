@@ -6,6 +6,12 @@ function, injects the identity fields, validates schemas.Dossier and moves a val
 units of its reference date (mappings.units). Only when something failed does it map the model's validation
 errors back to canonical fields (`history[3].at`) and source paths (`history[3].createdDate`), without
 reporting a field the engine already reported.
+
+canonical() is the one-pass form the pipeline uses: the same generated function, then the model's checks
+compiled into Python (mappings.modelcheck; the generated function already checked the texts and ISO times it
+stored, so a usual record only has its other fields looked at), the units, and the canonical JSON and its hash
+written once — no Dossier object. A record those checks do not accept outright goes through pydantic exactly
+as in normalize(), so its errors are today's; tests/mappings/test_model_agreement.py holds the two together.
 """
 
 from __future__ import annotations
