@@ -33,42 +33,27 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from mappings import runtime
 from mappings.convert import CONVERTERS, code_key, to_int, to_str, to_vnd
 from mappings.dates import DateParser, parse_format
+from mappings.modelcheck import vouch
 from mappings.paths import Path
-from mappings.runtime import CompiledRule, Program
+from mappings.runtime import CompiledRule, Generated, Program, Scope
 from mappings.spec import Mapping, Rule
+from mappings.targets import ROOT_MODEL, inner_model
 from mappings.text import TextFixed
 from mappings.transforms import build_transform
 from schemas.dossier import HCM
 
 REFERENCE_FIELDS = ("received_at", "submitted_at")  # the reference date: receipt, else submission
 _FIRST = ("source_record_id", "source_updated_at", *REFERENCE_FIELDS)
-
-
-@dataclass
-class Scope:
-    """Where generated statements read from and write to: the source dict, the output dict, cached lookups."""
-
-    src: str
-    out: str
-    prefixes: dict[tuple[str, ...], str]
-
-
-@dataclass
-class Generated:
-    source: str
-    namespace: dict[str, Any]
-    function: str  # the name of the generated normalize function in namespace
-    identity: str  # the name of the function that reads only record.id and record.updated_at
-    program: Program  # the dossier's rules (with item programs), for mapping model errors back
 
 
 class Generator:
@@ -80,6 +65,8 @@ class Generator:
         self._ids = count()
         self._parsers: dict[tuple[str, ...], DateParser] = {}
         self._bound: dict[int, str] = {}  # id(value) -> its name: each table/parser is bound once
+        self.vouched: set[tuple[type[BaseModel], str]] = set()
+        self.written: set[tuple[type[BaseModel], str]] = set()  # every (model, field) a rule may fill
         self.dated = {n for n, t in mapping.code_tables.items() if len(t.periods) > 1 or t.periods[0].until}
         self.tables = {
             name: runtime.DatedTable(t) if name in self.dated else runtime.with_int_keys(t.periods[0].values)
@@ -143,7 +130,9 @@ class Generator:
         with self.block(f"def normalize_{suffix}(src, ctx):"):
             self.emit("out = {}")
             self.emit("TX, CD = ctx.texts.append, ctx.codes.append")  # the text values, screened per record
-            self.model(rules, program, Scope("src", "out", {}), root=True)
+            self.emit("odd = 0")  # set when a value took a path whose result the model check must look at
+            self.model(rules, program, Scope("src", "out", {}, ROOT_MODEL), root=True)
+            self.emit("ctx.odd = odd")
             self.emit("return out")
         self.emit("")
         # The identity alone, for callers that key raw records before normalizing them (staging).
@@ -154,7 +143,13 @@ class Generator:
             self.model(identity, Program(), Scope("src", "out", {}))
             self.emit("return out")
         return Generated(
-            "\n".join(self.lines) + "\n", self.ns, f"normalize_{suffix}", f"identity_{suffix}", program
+            "\n".join(self.lines) + "\n",
+            self.ns,
+            f"normalize_{suffix}",
+            f"identity_{suffix}",
+            program,
+            frozenset(self.vouched),
+            frozenset(self.written),
         )
 
     def model(self, rules: dict[str, Rule], program: Program, scope: Scope, root: bool = False) -> None:
@@ -217,9 +212,15 @@ class Generator:
                 continue
             done.add(name)
             var = self.local("g")
+            if scope.model is not None:
+                self.written.add((scope.model, name))
             self.emit(f"{var} = {{}}")
             self.fields(
-                members[name], program, Scope(scope.src, var, scope.prefixes), f"{group}{name}.", False
+                members[name],
+                program,
+                Scope(scope.src, var, scope.prefixes, inner_model(scope.model, name)),
+                f"{group}{name}.",
+                False,
             )
             with self.block(f"if {var}:"):
                 self.emit(f"{scope.out}[{name!r}] = {var}")
@@ -234,6 +235,10 @@ class Generator:
     def field(self, compiled: CompiledRule, scope: Scope, key: str) -> None:
         rule = compiled.rule
         self.emit(f"# {rule.target} <- {rule.key}".replace("\n", " "))
+        if scope.model is not None:
+            self.written.add((scope.model, key))
+            if rule.precision:
+                self.written.add((scope.model, rule.precision))
         if rule.has_const:
             self.emit(f"{scope.out}[{key!r}] = {self.bind('K', rule.const)}")
             return
@@ -331,6 +336,11 @@ class Generator:
     def store_simple(self, compiled: CompiledRule, c: str, scope: Scope, key: str) -> None:
         """The common rules (text, a code, an ISO time from one path): one branch per value class."""
         rule, out = compiled.rule, scope.out
+        # A text or a time read as text is checked here against its model field, as it is stored: the model
+        # check then skips it (mappings.modelcheck). Any other way to a value sets `odd`: the full check.
+        bad = vouch(scope.model, key, rule) if scope.model is not None else None
+        if bad is not None:
+            self.vouched.add((scope.model, key))  # type: ignore[arg-type]
         self.path(compiled.paths[0], scope)
         with self.block("if v.__class__ is str:"):
             self.emit("v = v.strip()")
@@ -338,7 +348,7 @@ class Generator:
                 self.missing(compiled, c, scope, key)
             with self.block("else:"):
                 if rule.type == "datetime" and rule.code is None:
-                    self.iso_datetime(rule, out, key)
+                    self.iso_datetime(rule, out, key, vouched=bad is not None)
                 else:
                     with self.block("if not v.isascii() and not isnfc('NFC', v):"):
                         self.emit(f"v = nfc(v, ctx, {rule.target!r})")
@@ -349,9 +359,26 @@ class Generator:
                     else:
                         self.emit(f"{out}[{key!r}] = v")
                         self.screen(rule)
+                        if bad:
+                            with self.block(f"if {bad}:"):
+                                self.emit("odd = 1")
         with self.block("elif v is None:"):
             self.missing(compiled, c, scope, key)
         with self.block("else:"):
+            if (
+                bad is not None and rule.type == "str"
+            ):  # a JSON number as text: digits, only its length to check
+                with self.block("if v.__class__ is int:"):
+                    self.emit(f"{out}[{key!r}] = v = str(v)")
+                    if bad:
+                        with self.block(f"if {bad}:"):
+                            self.emit("odd = 1")
+                with self.block("else:"):
+                    self.emit("odd = 1")
+                    self.emit(f"{out}[{key!r}] = to_str(v)")
+                return
+            if bad is not None:
+                self.emit("odd = 1")
             if rule.code is not None:  # int keys are in the table too (JSON numbers): one lookup
                 table = self.bind("TAB", self.tables[rule.code])
                 self.emit(f"r = {table}.get(v if v.__class__ is int else code_key(v), MISS)")
@@ -369,12 +396,14 @@ class Generator:
         elif rule.text == "code":
             self.emit("CD(v)")
 
-    def iso_datetime(self, rule: Rule, out: str, key: str) -> None:
+    def iso_datetime(self, rule: Rule, out: str, key: str, vouched: bool = False) -> None:
         """fromisoformat inline; the parser sees only what it rejects, and names the error."""
         with self.block("try:"):
             self.emit("v = fromiso(v)")
         with self.block("except ValueError:"):
             self.emit(f"v = {self.bind('P', self.parser(rule).datetime)}(v)")
+            if vouched:
+                self.emit("odd = 1")
         with self.block("else:"):
             self.emit("t = v.tzinfo")  # the zone's usual offset is kept as is; no zone: the mapping's
             with self.block("if t is None:"):
@@ -443,7 +472,7 @@ class Generator:
                     with self.block(f"if not isinstance({item}, dict):"):
                         self.emit(f"{item} = {{}}")
                     self.emit(f"{item_out} = {{}}")
-                    self.model(rule.each, items, Scope(item, item_out, {}))
+                    self.model(rule.each, items, Scope(item, item_out, {}, inner_model(scope.model, key)))
                     self.emit(f"{results}.append({item_out})")
             with self.block("finally:"):
                 self.emit("ctx.frames.pop()")

@@ -6,27 +6,38 @@ function, injects the identity fields, validates schemas.Dossier and moves a val
 units of its reference date (mappings.units). Only when something failed does it map the model's validation
 errors back to canonical fields (`history[3].at`) and source paths (`history[3].createdDate`), without
 reporting a field the engine already reported.
+
+canonical() is the one-pass form the pipeline uses: the same generated function, then the model's checks
+compiled into Python (mappings.modelcheck; the generated function already checked the texts and ISO times it
+stored, so a usual record only has its other fields looked at), the units, and the canonical JSON and its hash
+written once — no Dossier object. A record those checks do not accept outright goes through pydantic exactly
+as in normalize(), so its errors are today's; tests/mappings/test_model_agreement.py holds the two together.
 """
 
 from __future__ import annotations
 
+import hashlib
 import linecache
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from mappings.codegen import Generator
 from mappings.convert import code_key, what
 from mappings.errors import ConversionError, FieldError, safe_reason, show_value
+from mappings.modelcheck import ENGINE_WRITES, compile_check
 from mappings.paths import as_list, compile_path, join_path
 from mappings.runtime import MISSING, Ctx
 from mappings.spec import Mapping
 from mappings.targets import ROOT_MODEL, fields_of
-from mappings.units import apply_units
+from mappings.units import apply_units, apply_units_to
 from schemas.dossier import Dossier
 from schemas.text_safety import (
     SUSPECT,
@@ -37,6 +48,16 @@ from schemas.text_safety import (
     problem,
     remove_invisible,
 )
+
+
+@dataclass(slots=True)
+class Canonical:
+    """A valid record in one pass: its values (what `Dossier.model_dump()` gives, units applied), its canonical
+    JSON (byte for byte `Dossier.canonical_json()`) and the SHA-256 of that JSON (schemas.content_hash)."""
+
+    values: dict[str, Any]
+    json: str
+    content_hash: str
 
 
 @dataclass(slots=True)
@@ -73,6 +94,10 @@ class CompiledMapping:
         self._run = namespace[generated.function]
         self._identity = namespace[generated.identity]
         self._validate = Dossier.__pydantic_validator__.validate_python
+        self._check = model_check()
+        # The same check without the fields the generated function checked itself: for records where no
+        # value took an unusual path (ctx.odd unset).
+        self._lean = compile_check(ROOT_MODEL, generated.vouched, generated.written | ENGINE_WRITES)
         deleted = mapping.deleted
         self._deleted_paths = tuple(compile_path(p).get for p in deleted.paths) if deleted else ()
         self._deleted_equals = deleted.equals if deleted else frozenset()
@@ -80,6 +105,33 @@ class CompiledMapping:
 
     def normalize(self, record: Any, source: str) -> Outcome:
         """One source record -> Outcome. Never raises for bad data: every failing field is an error."""
+        produced = self._produce(record, source)
+        if produced.__class__ is Outcome:
+            return produced  # type: ignore[return-value]
+        ctx, data = produced  # type: ignore[misc]
+        return self._validated(record, ctx, data)
+
+    def canonical(self, record: Any, source: str) -> Canonical | Outcome:
+        """One source record -> its canonical record in one pass (values, canonical JSON, content hash), or,
+        for a record the compiled model check does not accept outright, what normalize() gives: an Outcome
+        with a Dossier or with today's errors, decided by pydantic on the same produced values."""
+        produced = self._produce(record, source)
+        if produced.__class__ is Outcome:
+            return produced  # type: ignore[return-value]
+        ctx, data = produced  # type: ignore[misc]
+        if not ctx.errors:
+            try:
+                values = (self._check if ctx.odd else self._lean)(data)
+                apply_units_to(values)
+                text = orjson.dumps(values, option=_CANONICAL)
+            except Exception:  # Refused, a validator's ValueError, a lone surrogate orjson will not write
+                pass
+            else:
+                return Canonical(values, text.decode(), hashlib.sha256(text).hexdigest())
+        return self._validated(record, ctx, data)
+
+    def _produce(self, record: Any, source: str) -> Outcome | tuple[Ctx, dict[str, Any]]:
+        """The generated mapping's values for one record, screened, with the source and text fixes set."""
         if not isinstance(record, dict):
             error = FieldError(
                 "(record)", None, f"a record is an object, got {what(record)}", show_value("", record)
@@ -91,8 +143,6 @@ class CompiledMapping:
             return Outcome(self.record_id(record), self.updated_at(record), None, [error])
         ctx = Ctx(record)
         data = self._run(record, ctx)
-        record_id = data.get("source_record_id")
-        updated_at = data.get("source_updated_at")
         data["source"] = source
         ctx.codes.append(source)
         # Every text value of the record, checked at once (schemas.text_safety): the joined free texts and codes
@@ -105,6 +155,12 @@ class CompiledMapping:
             self._screen(record, data, ctx, ROOT_MODEL, ())
         if ctx.fixes:
             data["text_fixes"] = [{"field": f, "fix": x} for f, x in ctx.fixes]
+        return ctx, data
+
+    def _validated(self, record: Any, ctx: Ctx, data: dict[str, Any]) -> Outcome:
+        """pydantic's verdict on the produced values: the Dossier in its units, or every failing field."""
+        record_id = data.get("source_record_id")
+        updated_at = data.get("source_updated_at")
         try:
             dossier = self._validate(data)
         except ValidationError as exc:
@@ -271,6 +327,17 @@ def _safe_id(record_id: Any) -> Any:
 def _overlaps(a: str, b: str) -> bool:
     """The same field, or one inside the other (applicant vs applicant.name, history[3] vs history[3].at)."""
     return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "["))
+
+
+@cache
+def model_check() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The canonical model's checks compiled once per process (mappings.modelcheck)."""
+    return compile_check(ROOT_MODEL)
+
+
+# Canonical JSON as schemas.jsontext.canonical writes a model_dump(mode="json"): sorted keys, and a zero offset
+# written `Z` as pydantic writes it.
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
 
 
 def compile_mapping(mapping: Mapping) -> CompiledMapping:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mappings.convert import code_key, what
 from mappings.dates import quote
@@ -18,6 +18,9 @@ from mappings.spec import CodeTable, Rule
 from mappings.text import TextFixed, to_nfc
 from schemas.text_safety import problem
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 MISSING = "missing"
 MISS = object()  # a code-table miss (a sentinel: no canonical value is ever this)
 
@@ -25,7 +28,7 @@ MISS = object()  # a code-table miss (a sentinel: no canonical value is ever thi
 class Ctx:
     """One record's state: its root, the failures and text fixes so far, the list items being walked."""
 
-    __slots__ = ("codes", "errors", "fixes", "frames", "ref", "root", "texts")
+    __slots__ = ("codes", "errors", "fixes", "frames", "odd", "ref", "root", "texts")
 
     def __init__(self, root: Any) -> None:
         self.root = root
@@ -36,6 +39,7 @@ class Ctx:
         # one [list target, index, its CompiledRule, the list's parent] per enclosing `each`
         self.frames: list[list[Any]] = []
         self.ref: date | None = None  # reference date, for code tables with periods
+        self.odd = 0  # a value took a path the generated function does not check itself (mappings.modelcheck)
 
     def prefixes(self) -> tuple[str, str]:
         """The canonical and source prefixes of the list item being walked: `history[3].`, `history[3]`."""
@@ -70,6 +74,28 @@ class Program:
     """The rules of one model (the dossier, or a list's items) by dotted target, for locating errors."""
 
     by_target: dict[str, CompiledRule] = field(default_factory=dict)
+
+
+@dataclass
+class Scope:
+    """Where generated statements read from and write to: the source dict, the output dict, cached lookups."""
+
+    src: str
+    out: str
+    prefixes: dict[tuple[str, ...], str]
+    model: type[BaseModel] | None = None  # the canonical model filled (None: the identity function)
+
+
+@dataclass
+class Generated:
+    source: str
+    namespace: dict[str, Any]
+    function: str  # the name of the generated normalize function in namespace
+    identity: str  # the name of the function that reads only record.id and record.updated_at
+    program: Program  # the dossier's rules (with item programs), for mapping model errors back
+    # (model, field) whose value the function checks itself as it stores it (mappings.modelcheck.vouched)
+    vouched: frozenset[tuple[type[BaseModel], str]]
+    written: frozenset[tuple[type[BaseModel], str]]  # every (model, field) a rule may fill
 
 
 # -- called by generated code ---------------------------------------------------------------------------------

@@ -184,4 +184,12 @@ def resolve(model: type[BaseModel], dotted: str) -> Target:
     raise AssertionError("unreachable")
 
 
+def inner_model(model: type[BaseModel] | None, name: str) -> type[BaseModel] | None:
+    """The model of field `name` of `model` (a group, or a list's items); None when it is not one."""
+    if model is None:
+        return None
+    target = fields_of(model).get(name)
+    return target.model if target is not None else None
+
+
 ROOT_MODEL = Dossier

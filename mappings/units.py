@@ -122,41 +122,80 @@ def apply_units(dossier: Dossier) -> Dossier:
     """
     if dossier.dvhc_version == "2025" or dossier.reference_date < CUTOVER:
         return dossier
-    index = unit_index()
-    district = dossier.district_code
-    district_era = district is not None  # a district code is what a district-era record carries
-    flags: list[str] = []
-
-    unit = _commune(index, dossier.commune_code, district_era, flags)
-    if unit is None and dossier.commune_code is None and district is not None:
-        unit = index.districts.get(district)
-    commune_code = unit.commune_code if unit else dossier.commune_code
-    if unit is not None:
-        province_code = unit.province_code
-    elif len(parts := index.communes.get(dossier.commune_code or "", ())) > 1:
-        province_code = parts[0].province_code  # a split commune: its parts share one province
-    else:
-        province_code = _province(index, dossier.province_code, flags)
-    if district is not None:
-        flags.append(LEGACY_DISTRICT + district)
-
     applicant = dossier.applicant
-    old = applicant.commune_code
-    if old is not None:
-        new = commune_code if old == dossier.commune_code else _commune_code(index, old, district_era, flags)
-        if new != old:
-            applicant = applicant.model_copy(update={"commune_code": new})
-
+    province_code, commune_code, applicant_commune, flags = converted(
+        dossier.province_code,
+        dossier.district_code,
+        dossier.commune_code,
+        applicant.commune_code,
+        dossier.flags,
+    )
+    if applicant_commune != applicant.commune_code:
+        applicant = applicant.model_copy(update={"commune_code": applicant_commune})
     update: dict[str, Any] = {
         "province_code": province_code,
         "district_code": None,
         "commune_code": commune_code,
         "dvhc_version": "2025",
         "applicant": applicant,
-        "flags": list(dict.fromkeys([*dossier.flags, *flags])),
+        "flags": flags,
     }
     # model_copy skips validation: flags/on_time derived in Dossier._derive do not depend on units
     return dossier.model_copy(update=update)
+
+
+def apply_units_to(values: dict[str, Any]) -> None:
+    """apply_units on a dossier's plain values (a model_dump in python mode), in place: the same conversion
+    for the compiled check of mappings.modelcheck, which never builds the model."""
+    reference = values["received_at"] or values["submitted_at"]
+    if values["dvhc_version"] == "2025" or reference < CUTOVER:
+        return
+    applicant = values["applicant"]
+    province_code, commune_code, applicant["commune_code"], flags = converted(
+        values["province_code"],
+        values["district_code"],
+        values["commune_code"],
+        applicant["commune_code"],
+        values["flags"],
+    )
+    values.update(
+        province_code=province_code,
+        district_code=None,
+        commune_code=commune_code,
+        dvhc_version="2025",
+        flags=flags,
+    )
+
+
+def converted(
+    province: str | None,
+    district: str | None,
+    commune: str | None,
+    applicant_commune: str | None,
+    flags: list[str],
+) -> tuple[str | None, str | None, str | None, list[str]]:
+    """(province, commune, the applicant's commune, flags) in 2025 units, from a record's district-era codes."""
+    index = unit_index()
+    district_era = district is not None  # a district code is what a district-era record carries
+    added: list[str] = []
+
+    unit = _commune(index, commune, district_era, added)
+    if unit is None and commune is None and district is not None:
+        unit = index.districts.get(district)
+    commune_code = unit.commune_code if unit else commune
+    if unit is not None:
+        province_code = unit.province_code
+    elif len(parts := index.communes.get(commune or "", ())) > 1:
+        province_code = parts[0].province_code  # a split commune: its parts share one province
+    else:
+        province_code = _province(index, province, added)
+    if district is not None:
+        added.append(LEGACY_DISTRICT + district)
+
+    old = applicant_commune
+    if old is not None:
+        old = commune_code if old == commune else _commune_code(index, old, district_era, added)
+    return province_code, commune_code, old, list(dict.fromkeys([*flags, *added]))
 
 
 def _commune(index: UnitIndex, code: str | None, district_era: bool, flags: list[str]) -> Unit | None:

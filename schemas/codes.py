@@ -50,7 +50,13 @@ USUAL_MOVES: dict[DossierStatus, frozenset[DossierStatus]] = {
 
 
 def is_usual_move(before: int, after: int) -> bool:
-    return before == after or after in USUAL_MOVES.get(DossierStatus(before), frozenset())
+    if before == after:
+        return True
+    moves = USUAL_MOVES.get(before)  # type: ignore[call-overload]  # an IntEnum key is found by its int
+    if moves is None:
+        DossierStatus(before)  # not a status at all: ValueError, as ever
+        return False
+    return after in moves
 
 
 class Channel(LabelledEnum):
