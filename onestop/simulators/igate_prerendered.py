@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import threading
 import time
 from array import array
 from collections.abc import Callable
@@ -151,7 +152,9 @@ def build(gen: DossierGenerator, clock: int, *, workers: int = 0, cache_dir: str
     workdir = Path(tempfile.mkdtemp(prefix="igate-prerender-", dir=cache))
     try:
         procs = workers or os.cpu_count() or 1
-        if count < PARALLEL_FROM:
+        # Fork only from a single-threaded process (the simulator's own): a child forked while another thread
+        # holds a lock (logging's, an HTTP client's) waits for it forever.
+        if count < PARALLEL_FROM or threading.active_count() > 1:
             procs = 1
         chunk = max(1, min(50_000, math.ceil(count / (procs * 8)))) if count else 1
         tasks = [

@@ -84,7 +84,9 @@ def dags() -> dict:
     return airflow_env.dags()
 
 
-def test_a_sync_run_and_a_delivery_run_send_their_sources_figures(db, districts, portal, dags, statsd) -> None:
+def test_a_sync_run_and_a_delivery_run_send_their_sources_figures(
+    db, districts, portal, dags, statsd
+) -> None:
     reset_portal(portal)
     source, other = SOURCES[0], SOURCES[1]
 
@@ -100,8 +102,12 @@ def test_a_sync_run_and_a_delivery_run_send_their_sources_figures(db, districts,
     assert sent["fetched"] > 0 and sent["quarantined"] > 0  # the district's bad records counted as such
     assert sent["delivered"] == 0 and sent["failed_deliveries"] == 0 and sent["breaker_state"] == 0
     assert sent["last_run_duration_seconds"] == pytest.approx(float(run[5]), abs=0.01)
-    assert 0 <= sent["watermark_lag_seconds"] < 7 * 86_400  # on the district's own clock (ours is 500 days on)
-    assert not any(name.startswith(f"{PREFIX}.{other}.") for name, _v, _k in statsd.lines)  # its run, its figures
+    assert (
+        0 <= sent["watermark_lag_seconds"] < 7 * 86_400
+    )  # on the district's own clock (ours is 500 days on)
+    assert not any(
+        name.startswith(f"{PREFIX}.{other}.") for name, _v, _k in statsd.lines
+    )  # its run, its figures
 
     statsd.clear()
     assert airflow_env.run_dag(dags["onestop_deliver_portal"]) == "success"
@@ -130,7 +136,9 @@ def test_the_periodic_dag_refreshes_every_source_and_a_stalled_sources_lag_grows
     second = statsd.gauges(stalled)
     grown = second["watermark_lag_seconds"] - first[stalled]["watermark_lag_seconds"]
     assert grown >= 2, (first[stalled], second)
-    assert second["fetched"] == first[stalled]["fetched"]  # a refresh re-sends the truth, it counts nothing twice
+    assert (
+        second["fetched"] == first[stalled]["fetched"]
+    )  # a refresh re-sends the truth, it counts nothing twice
 
 
 def test_a_broken_database_never_fails_the_run_that_sends_figures(monkeypatch, statsd) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -149,20 +151,19 @@ def test_prerendered_refuses_fault_modes() -> None:
         start_simulator("igate", "--count", "10", "--prerendered", "--fault", "out_of_order")
 
 
-def test_a_build_in_worker_processes_and_from_the_cache_holds_every_record_as_rendered(
-    tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The forked, chunked build (what 1M dossiers get) and a cached one: each record's bytes are its JSON."""
+def check_build_in_worker_processes(cache_dir: str) -> None:
+    """The forked, chunked build (what 1M dossiers get) and a cached one: each record's bytes are its JSON. Run in
+    a fresh single-threaded process, as the simulator builds (a threaded process renders in-process instead)."""
     from onestop.simulators import igate_prerendered as pre
     from onestop.simulators._common import default_clock
     from onestop.simulators._server import json_response
     from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig
 
-    monkeypatch.setattr(pre, "PARALLEL_FROM", 0)
+    pre.PARALLEL_FROM = 0
     gen = DossierGenerator(GeneratorConfig(seed=3, count=500, span_days=175))
     clock = default_clock(gen.config.start) - 40 * 86400  # some dossiers not received yet
-    built = pre.build(gen, clock, workers=2, cache_dir=str(tmp_path))
-    again = pre.build(gen, clock, workers=2, cache_dir=str(tmp_path))
+    built = pre.build(gen, clock, workers=2, cache_dir=cache_dir)
+    again = pre.build(gen, clock, workers=2, cache_dir=cache_dir)
     assert not built.cached and again.cached
     for build in (built, again):
         served = pre.Prerendered(gen, clock, build)
@@ -173,3 +174,19 @@ def test_a_build_in_worker_processes_and_from_the_cache_holds_every_record_as_re
             assert (None if body is None else bytes(body)) == (
                 None if record is None else json_response(record).body
             ), i
+
+
+def test_a_build_in_worker_processes_and_from_the_cache_holds_every_record_as_rendered(tmp_path) -> None:
+    script = (
+        "import sys; from tests.simulators.test_igate_prerendered import check_build_in_worker_processes as check;"
+        " check(sys.argv[1]); print('built twice, every record as rendered')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0 and "2 process(es)" in done.stderr, done.stdout + done.stderr
+    assert done.stdout.strip() == "built twice, every record as rendered"
