@@ -447,11 +447,13 @@ class ImagesTest:
                 "onestop",
                 "SELECT count(*) FROM onestop.outbox WHERE state NOT IN ('delivered', 'superseded')",
             )
+            sent = self.sql("onestop", "SELECT count(*) FROM onestop.outbox WHERE state = 'delivered'")
             settled = deliveries and all(r["state"] == "success" for r in deliveries)
-            return deliveries if settled and waiting == "0" else None
+            return deliveries if settled and waiting == "0" and int(sent or 0) > 0 else None
 
         deliveries = wait_until(delivered, 600, "the asset-triggered delivery did not deliver everything")
-        log(f"delivered ({len(deliveries)} delivery run(s))")
+        sent = self.sql("onestop", "SELECT count(*) FROM onestop.outbox WHERE state = 'delivered'")
+        log(f"delivered: {sent} outbox rows in {len(deliveries)} delivery run(s)")
 
         # Each source's tasks ran on the worker serving its queue: the task instance's hostname is that
         # worker container's hostname (Celery node http@<hostname> / xml@<hostname>).
