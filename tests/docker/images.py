@@ -23,8 +23,9 @@ networks compared before and after). Podman and its companions are installed fro
 Found on Debian bookworm's podman 4.3.1: podman-compose 1.6.0 skips `service_healthy` below podman 4.6 (it
 logs "Ignored … condition check"), treats `service_completed_successfully` as "stopped", and podman 4.3 refuses to
 start containers chained by the `--requires` podman-compose adds; there is no systemd to run health checks on a
-timer either. So this test runs the health checks itself (`podman healthcheck run`) and brings the services up in
-the compose file's depends_on order, enforcing each condition (ImagesTest.staged_up).
+timer, and podman 4.3's exec drops the container's HOSTNAME (the workers' checks use it). So this test runs each
+service's health check itself (`podman exec -e HOSTNAME=…`, ImagesTest.health_checks) and brings the services up
+in the compose file's depends_on order, enforcing each condition (ImagesTest.staged_up).
 """
 
 from __future__ import annotations
