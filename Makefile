@@ -7,7 +7,7 @@ WHEELHOUSE_DIR ?= dist/wheelhouse
 SYNCED := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo ui test test-metrics test-slow test-vendors test-hostile test-console-fuzz test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse catalog
+.PHONY: demo ui test test-metrics test-slow test-vendors test-hostile test-console-fuzz test-scheduler test-browser test-distributed test-pg15 chaos bench profile lint format clean venv wheelhouse test-wheelhouse test-images catalog
 
 $(SYNCED): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
@@ -85,6 +85,15 @@ wheelhouse: $(SYNCED)
 ## Slower tier: the wheelhouse (built, or reused while uv.lock is unchanged) installed into a fresh venv offline.
 test-wheelhouse: $(SYNCED)
 	WHEELHOUSE_DIR=$(WHEELHOUSE_DIR) $(BIN)/pytest -m wheelhouse tests/docker
+
+## Slower tier: the production path for real in containers (podman; no registry here): stand-ins for the official
+## Airflow, postgres and redis images built offline (debootstrap + the wheelhouse), docker/Dockerfile, then
+## docker/docker-compose.yaml unchanged under podman-compose with the staging simulators; its checksum must equal
+## a single-process run's. Installs podman & co. from Debian's packages when missing; removes all it made.
+## Last line: `images: built B, services S healthy, checksum equal, left behind 0`.
+test-images: $(SYNCED)
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/var/pycache \
+		PATH=$(CURDIR)/$(BIN):$$PATH WHEELHOUSE_DIR=$(WHEELHOUSE_DIR) $(BIN)/python -m tests.docker.images
 
 ## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
 test-pg15: $(SYNCED)
