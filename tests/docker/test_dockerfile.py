@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from tests.docker.deployment import (
@@ -62,7 +63,8 @@ def base_image(instructions: list[Instruction]) -> re.Match:
 def test_base_image_is_the_locked_airflow_on_the_projects_python(instructions: list[Instruction]) -> None:
     base = base_image(instructions)
     assert base["airflow"] == locked_version("apache-airflow")
-    assert f"apache-airflow=={base['airflow']}" in pyproject()["project"]["dependencies"]
+    pins = [Requirement(d) for d in pyproject()["project"]["dependencies"]]
+    assert any(r.name == "apache-airflow" and str(r.specifier) == f"=={base['airflow']}" for r in pins)
     python = base["python"]
     assert python in SpecifierSet(pyproject()["project"]["requires-python"])
     assert python == "{}.{}".format(*sys.version_info[:2]), "the Python the project's venv (and tests) run"
