@@ -53,7 +53,9 @@ def base_image(instructions: list[Instruction]) -> re.Match:
     froms = [i for i in instructions if i.keyword == "FROM"]
     assert len(froms) == 1, "one stage"
     # The base may be a build argument (make test-images passes a local stand-in); production is its default.
-    defaults = dict(i.args.partition("=")[::2] for i in instructions if i.keyword == "ARG" and i.line < froms[0].line)
+    defaults = dict(
+        i.args.partition("=")[::2] for i in instructions if i.keyword == "ARG" and i.line < froms[0].line
+    )
     base = re.sub(r"^\$\{(\w+)\}$", lambda m: defaults.get(m[1], m[0]), froms[0].args)
     match = BASE.match(base)
     assert match, f"FROM {froms[0].args} ({base}): not apache/airflow:<version>-python<X.Y>"
