@@ -143,3 +143,22 @@ def hours_for_changes(count: int, span_days: int, clock_iso: str, changes: int) 
             break
         low, high = (hours, high) if found < changes else (low, hours)
     return hours
+
+
+def one_rest_district(stack: contextlib.ExitStack, root: Path, size: int, **env: str) -> Any:
+    """A fresh embedded PostgreSQL under `root` (stopped when `stack` closes) and the REST district system of
+    `size` dossiers in its normal mode, its connection set: what the profiles measure one sync against."""
+    from onestop import db, embedded_db
+    from onestop.demo import SIMULATORS, set_connection
+    from onestop.simulators.process import start_simulator
+
+    os.environ |= {"ONESTOP_VAR": str(root), **env}
+    os.environ.pop("ONESTOP_DB_URL", None)
+    stack.callback(embedded_db.stop)
+    url = embedded_db.start()
+    db.recreate(url)
+    os.environ["ONESTOP_DB_URL"] = url
+    args = ("--seed", "7", "--count", str(size), "--span-days", str(SPAN_DAYS))
+    sim = stack.enter_context(start_simulator("igate", *args))
+    set_connection(f"onestop_src_{REST}", sim.url, **SIMULATORS["igate"][1])
+    return sim

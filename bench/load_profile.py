@@ -11,34 +11,23 @@ shape (bench/run.py's copy_ceiling). Run it before and after a storage change: t
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.run import REST, SPAN_DAYS
+from bench.common import REST, one_rest_district
 
 
 def measure(size: int, root: Path, cycles: int = 0) -> dict[str, float]:
     import requests
 
-    from onestop import db, embedded_db, pipeline
+    from onestop import pipeline
     from onestop.db import connect
-    from onestop.demo import SIMULATORS, set_connection
-    from onestop.simulators.process import start_simulator
 
-    os.environ["ONESTOP_VAR"] = str(root)
-    os.environ.pop("ONESTOP_DB_URL", None)
     figures: dict[str, float] = {}
     with ExitStack() as stack:
-        stack.callback(embedded_db.stop)
-        url = embedded_db.start()
-        db.recreate(url)
-        os.environ["ONESTOP_DB_URL"] = url
-        args = ("--seed", "7", "--count", str(size), "--span-days", str(SPAN_DAYS))
-        sim = stack.enter_context(start_simulator("igate", *args))
-        set_connection(f"onestop_src_{REST}", sim.url, **SIMULATORS["igate"][1])
+        sim = one_rest_district(stack, root, size)
         counts = pipeline.sync(REST)
         with connect() as conn:
             load_s = conn.execute(

@@ -12,31 +12,20 @@ explains.
 from __future__ import annotations
 
 import argparse
-import os
 from contextlib import ExitStack
 from pathlib import Path
 
 from pyinstrument import Profiler
 
-from bench.run import REST, RESULTS, ROOT, SPAN_DAYS
+from bench.common import REST, RESULTS, ROOT, one_rest_district
 
 
 def profile(size: int, root: Path, results: Path = RESULTS) -> dict[str, Path]:
-    from onestop import db, embedded_db, pipeline
-    from onestop.demo import SIMULATORS, set_connection
-    from onestop.simulators.process import start_simulator
+    from onestop import pipeline
 
-    os.environ |= {"ONESTOP_VAR": str(root), "ONESTOP_NORMALIZE_PROCESSES": "0"}
-    os.environ.pop("ONESTOP_DB_URL", None)
     written = {}
     with ExitStack() as stack:
-        stack.callback(embedded_db.stop)
-        url = embedded_db.start()
-        db.recreate(url)
-        os.environ["ONESTOP_DB_URL"] = url
-        args = ("--seed", "7", "--count", str(size), "--span-days", str(SPAN_DAYS))
-        sim = stack.enter_context(start_simulator("igate", *args))
-        set_connection(f"onestop_src_{REST}", sim.url, **SIMULATORS["igate"][1])
+        one_rest_district(stack, root, size, ONESTOP_NORMALIZE_PROCESSES="0")
         run = pipeline.plan(REST)
         for step, call in (("extract", pipeline.extract), ("load", pipeline.load)):
             profiler = Profiler(interval=0.001)

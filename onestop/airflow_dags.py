@@ -284,18 +284,30 @@ def reconcile_dag() -> DAG:
     return dag
 
 
-def purge_dag() -> DAG:
-    """Daily at 02:30 Asia/Ho_Chi_Minh: raw payloads past their retention (registry `retention:`) are purged,
-    their hashes kept so the message log still verifies."""
-    with DAG(
-        dag_id="onestop_purge",
-        description="Purge raw payloads (staging, quarantine) and old incidents past their retention period",
-        schedule=CronTriggerTimetable("30 2 * * *", timezone=TZ),
+def _periodic(
+    dag_id: str, description: str, schedule: Any, tag: str, default_args: dict[str, Any] | None = None
+) -> DAG:
+    """An upkeep DAG on a timetable: one run at a time, no catch-up; a failed task is recorded for the console."""
+    return DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=schedule,
         start_date=START,
         catchup=False,
         max_active_runs=1,
-        tags=["onestop", "privacy"],
-        default_args={**_retries(), "on_failure_callback": record_failure},
+        tags=["onestop", tag],
+        default_args=default_args or {**_retries(), "on_failure_callback": record_failure},
+    )
+
+
+def purge_dag() -> DAG:
+    """Daily at 02:30 Asia/Ho_Chi_Minh: raw payloads past their retention (registry `retention:`) are purged,
+    their hashes kept so the message log still verifies."""
+    with _periodic(
+        "onestop_purge",
+        "Purge raw payloads (staging, quarantine) and old incidents past their retention period",
+        CronTriggerTimetable("30 2 * * *", timezone=TZ),
+        "privacy",
     ) as dag:
 
         @task
@@ -311,15 +323,11 @@ def purge_dag() -> DAG:
 def alerts_dag() -> DAG:
     """Every 10 minutes: raise and clear source alerts (freshness, error rate, breaker) and notify the changes
     by e-mail and chat webhook (registry `alerts:`); a failed notification fails the task and is sent again."""
-    with DAG(
-        dag_id="onestop_alerts",
-        description="Raise and clear source alerts (freshness, error rate, breaker); notify each change",
-        schedule=_cron_trigger("*/10 * * * *"),
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
-        tags=["onestop", "alerts"],
-        default_args={**_retries(), "on_failure_callback": record_failure},
+    with _periodic(
+        "onestop_alerts",
+        "Raise and clear source alerts (freshness, error rate, breaker); notify each change",
+        _cron_trigger("*/10 * * * *"),
+        "alerts",
     ) as dag:
 
         @task
@@ -337,14 +345,12 @@ def alerts_dag() -> DAG:
 def metrics_dag() -> DAG:
     """Every 5 minutes: every source's figures sent through Airflow's metrics facility (onestop.metrics), so that
     a source that stopped syncing still shows its lag growing."""
-    with DAG(
-        dag_id="onestop_metrics",
-        description="Send every source's figures (counters, lag, breaker, last run) to StatsD/OpenTelemetry",
-        schedule=_cron_trigger("*/5 * * * *"),
-        start_date=START,
-        catchup=False,
-        max_active_runs=1,
-        tags=["onestop", "metrics"],
+    # No retries: the next run, five minutes on, sends the figures anew.
+    with _periodic(
+        "onestop_metrics",
+        "Send every source's figures (counters, lag, breaker, last run) to StatsD/OpenTelemetry",
+        _cron_trigger("*/5 * * * *"),
+        "metrics",
         default_args={"retries": 0},
     ) as dag:
 

@@ -194,6 +194,24 @@ def _client_credentials(request: Request, body: bytes) -> tuple[dict[str, str], 
     return fields, client_id, client_secret
 
 
+async def page_asked(
+    request: Request, state: Any, settings: Any, auth: tuple[Any, Any, Any]
+) -> Response | tuple[int, int, float | None, float | None]:
+    """The front of the dossier list in either mode: counted, delayed as configured, its token checked and its
+    paging and window read (add_auth's bearer, used, unauthorized in `auth`); a Response is the refusal."""
+    bearer, used, unauthorized = auth
+    state.stats["requests"] += 1
+    await common.pause(settings.latency_ms)
+    tok = bearer(request)
+    if tok is None:
+        return unauthorized()
+    params = _page_params(request)
+    if isinstance(params, str):
+        return _error(400, params)
+    used(tok)
+    return params
+
+
 def _page_params(request: Request) -> tuple[int, int, float | None, float | None] | str:
     """(page, size, updatedFrom, updatedTo), or the message of a 400."""
     q = request.query_params
@@ -340,15 +358,9 @@ def create_app(settings: IgateSettings) -> FastAPI:
 
     @app.get("/api/v1/dossiers")
     async def dossiers(request: Request) -> Response:
-        state.stats["requests"] += 1
-        await common.pause(settings.latency_ms)
-        tok = bearer(request)
-        if tok is None:
-            return unauthorized()
-        params = _page_params(request)
-        if isinstance(params, str):
-            return _error(400, params)
-        used(tok)
+        params = await page_asked(request, state, settings, (bearer, used, unauthorized))
+        if isinstance(params, Response):
+            return params
         page, size, lo, hi = params
         if faults.fires("change_while_paging", page):
             change_a_later_dossier(lo, hi, page, size)

@@ -309,7 +309,7 @@ class _State:
 def create_prerendered_app(settings: Any, *, on_build: Callable[[Build], None] | None = None) -> Any:
     """The iGate ASGI app of `settings` (igate.IgateSettings), serving pre-rendered records: the FastAPI app,
     behind a fast path for good data requests (without --latency)."""
-    from onestop.simulators.igate import FAULTS, _error, _page_params, add_auth
+    from onestop.simulators.igate import FAULTS, _error, _page_params, add_auth, page_asked
 
     gen = DossierGenerator(settings.generator)
     clock = settings.initial_clock()
@@ -324,15 +324,9 @@ def create_prerendered_app(settings: Any, *, on_build: Callable[[Build], None] |
 
     @app.get("/api/v1/dossiers")
     async def dossiers(request: Request) -> Response:
-        state.stats["requests"] += 1
-        await common.pause(settings.latency_ms)
-        tok = bearer(request)
-        if tok is None:
-            return unauthorized()
-        params = _page_params(request)
-        if isinstance(params, str):
-            return _error(400, params)
-        used(tok)
+        params = await page_asked(request, state, settings, (bearer, used, unauthorized))
+        if isinstance(params, Response):
+            return params
         page, size, lo, hi = params
         body, n = served.page(lo, hi, page, size)
         state.stats["records_served"] += n
