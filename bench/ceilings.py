@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 from typing import TYPE_CHECKING
 
-from bench.common import IGATE_LOGIN, REST, ROOT, TreeMemory, create_database
+from bench.common import IGATE_LOGIN, REST, ROOT, create_database, run_measured
 
 if TYPE_CHECKING:
     from bench.stages import Bench
@@ -21,15 +19,8 @@ PAGE_SIZE = 200  # the page size our connector asks for (registry: paginator.pag
 
 def source_alone(bench: Bench) -> None:
     """The REST district system read alone, pages of 200, nothing loaded (bench.source_alone.measure)."""
-    try:
-        from bench.source_alone import measure  # written beside this harness (issue 18): may not exist yet
-    except ImportError as exc:
-        bench.figures["source_alone_records_per_s"] = None
-        bench.figures["source_alone"] = {"note": f"not measured: bench.source_alone is missing ({exc})"}
-        bench.note(
-            "source alone (REST, pages of 200)", "—", "(not measured: bench/source_alone.py is missing)"
-        )
-        return
+    from bench.source_alone import measure
+
     url = bench.sims[REST].url
     result = measure(url, IGATE_LOGIN, page_size=PAGE_SIZE, limit=None)
     result["server_mode"] = bench.rest_mode
@@ -43,17 +34,13 @@ def source_alone(bench: Bench) -> None:
 def lean(bench: Bench) -> None:
     """The lean pipeline over the same REST system: fetch + orjson + COPY + one upsert per chunk, own database."""
     pg_url = create_database("lean_bench")  # its own database: our tables and their sizes stay untouched
-    started = time.perf_counter()
-    proc = subprocess.Popen(
+    seconds, out, err, code, memory = run_measured(
         [sys.executable, "-m", "bench.lean", "--base-url", bench.sims[REST].url, "--pg-url", pg_url,
          "--page-size", str(PAGE_SIZE)],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
-    with TreeMemory(proc.pid) as memory:
-        out, err = proc.communicate()
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench.lean failed ({proc.returncode}): {err.decode()[-2000:]}")
+    if code != 0:
+        raise RuntimeError(f"bench.lean failed ({code}): {err.decode()[-2000:]}")
     result = json.loads(out.decode().strip().splitlines()[-1])
     rate = result["fetched"] / seconds  # timed like e2e: process start to commit, records read
     bench.figures |= {"lean_dossiers_per_s": rate,

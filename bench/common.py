@@ -162,3 +162,15 @@ def one_rest_district(stack: contextlib.ExitStack, root: Path, size: int, **env:
     sim = stack.enter_context(start_simulator("igate", *args))
     set_connection(f"onestop_src_{REST}", sim.url, **SIMULATORS["igate"][1])
     return sim
+
+
+def run_measured(cmd: list[str], **popen: Any) -> tuple[float, bytes, bytes, int, TreeMemory]:
+    """A command run to its end with its process tree's memory sampled: (seconds from start to exit, stdout,
+    stderr, return code, the sampler with its peaks)."""
+    import subprocess
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    with TreeMemory(proc.pid) as memory:
+        out, err = proc.communicate()
+    return time.perf_counter() - started, out, err, proc.returncode, memory

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -24,8 +23,8 @@ from bench.common import (
     SOAP,
     SPAN_DAYS,
     XML,
-    TreeMemory,
     hours_for_changes,
+    run_measured,
     start_igate,
     timed,
 )
@@ -138,14 +137,11 @@ class Bench:
         from onestop.db import connect
 
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "onestop.cli", "sync", REST], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
-        with TreeMemory(proc.pid) as memory:
-            out, _ = proc.communicate()
-        seconds = time.perf_counter() - started
-        if proc.returncode != 0:
-            raise RuntimeError(f"sync {REST} failed ({proc.returncode})")
+        seconds, out, _err, code, memory = run_measured(
+            [sys.executable, "-m", "onestop.cli", "sync", REST], env=env
+        )
+        if code != 0:
+            raise RuntimeError(f"sync {REST} failed ({code})")
         counts = json.loads(out.decode().strip().splitlines()[-1])
         with connect() as conn:  # the run's own phase times: started → extracted → committed
             extract_s, load_s = conn.execute(

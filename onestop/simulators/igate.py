@@ -199,17 +199,26 @@ async def page_asked(
 ) -> Response | tuple[int, int, float | None, float | None]:
     """The front of the dossier list in either mode: counted, delayed as configured, its token checked and its
     paging and window read (add_auth's bearer, used, unauthorized in `auth`); a Response is the refusal."""
+    params = _page_params(request)
+    refused = await authorized(request, state, settings, auth)
+    if refused is not None:
+        return refused
+    return _error(400, params) if isinstance(params, str) else params
+
+
+async def authorized(
+    request: Request, state: Any, settings: Any, auth: tuple[Any, Any, Any]
+) -> Response | None:
+    """Every data route's front: the request counted, delayed as configured and its token checked (and counted
+    as used); the refusal to send, or None."""
     bearer, used, unauthorized = auth
     state.stats["requests"] += 1
     await common.pause(settings.latency_ms)
     tok = bearer(request)
     if tok is None:
         return unauthorized()
-    params = _page_params(request)
-    if isinstance(params, str):
-        return _error(400, params)
     used(tok)
-    return params
+    return None
 
 
 def _page_params(request: Request) -> tuple[int, int, float | None, float | None] | str:
@@ -382,12 +391,9 @@ def create_app(settings: IgateSettings) -> FastAPI:
     @app.get("/api/v1/dossiers/{dossier_id}")
     async def dossier(dossier_id: str, request: Request) -> Response:
         """One dossier as the system shows it now (404 if it does not know the id)."""
-        state.stats["requests"] += 1
-        await common.pause(settings.latency_ms)
-        tok = bearer(request)
-        if tok is None:
-            return unauthorized()
-        used(tok)
+        refused = await authorized(request, state, settings, (bearer, used, unauthorized))
+        if refused is not None:
+            return refused
         try:
             i = int(dossier_id[-6:], 16) if len(dossier_id) == 24 else -1
         except ValueError:

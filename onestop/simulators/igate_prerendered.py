@@ -309,7 +309,7 @@ class _State:
 def create_prerendered_app(settings: Any, *, on_build: Callable[[Build], None] | None = None) -> Any:
     """The iGate ASGI app of `settings` (igate.IgateSettings), serving pre-rendered records: the FastAPI app,
     behind a fast path for good data requests (without --latency)."""
-    from onestop.simulators.igate import FAULTS, _error, _page_params, add_auth, page_asked
+    from onestop.simulators.igate import FAULTS, _error, _page_params, add_auth, authorized, page_asked
 
     gen = DossierGenerator(settings.generator)
     clock = settings.initial_clock()
@@ -334,12 +334,9 @@ def create_prerendered_app(settings: Any, *, on_build: Callable[[Build], None] |
 
     @app.get("/api/v1/dossiers/{dossier_id}")
     async def dossier(dossier_id: str, request: Request) -> Response:
-        state.stats["requests"] += 1
-        await common.pause(settings.latency_ms)
-        tok = bearer(request)
-        if tok is None:
-            return unauthorized()
-        used(tok)
+        refused = await authorized(request, state, settings, (bearer, used, unauthorized))
+        if refused is not None:
+            return refused
         try:
             i = int(dossier_id[-6:], 16) if len(dossier_id) == 24 else -1
         except ValueError:
