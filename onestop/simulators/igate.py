@@ -206,6 +206,14 @@ async def page_asked(
     return _error(400, params) if isinstance(params, str) else params
 
 
+def dossier_index(dossier_id: str) -> int:
+    """The generator's index a dossier id ends with (its last 6 hex digits), -1 when it cannot be one."""
+    try:
+        return int(dossier_id[-6:], 16) if len(dossier_id) == 24 else -1
+    except ValueError:
+        return -1
+
+
 async def authorized(
     request: Request, state: Any, settings: Any, auth: tuple[Any, Any, Any]
 ) -> Response | None:
@@ -394,10 +402,7 @@ def create_app(settings: IgateSettings) -> FastAPI:
         refused = await authorized(request, state, settings, (bearer, used, unauthorized))
         if refused is not None:
             return refused
-        try:
-            i = int(dossier_id[-6:], 16) if len(dossier_id) == 24 else -1
-        except ValueError:
-            i = -1
+        i = dossier_index(dossier_id)
         record = gen.record(i, state.clock) if 0 <= i < gen.count else None
         if record is None or record["id"] != dossier_id:
             return _error(404, "dossier not found")

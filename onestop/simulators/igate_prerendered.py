@@ -309,7 +309,15 @@ class _State:
 def create_prerendered_app(settings: Any, *, on_build: Callable[[Build], None] | None = None) -> Any:
     """The iGate ASGI app of `settings` (igate.IgateSettings), serving pre-rendered records: the FastAPI app,
     behind a fast path for good data requests (without --latency)."""
-    from onestop.simulators.igate import FAULTS, _error, _page_params, add_auth, authorized, page_asked
+    from onestop.simulators.igate import (
+        FAULTS,
+        _error,
+        _page_params,
+        add_auth,
+        authorized,
+        dossier_index,
+        page_asked,
+    )
 
     gen = DossierGenerator(settings.generator)
     clock = settings.initial_clock()
@@ -337,10 +345,7 @@ def create_prerendered_app(settings: Any, *, on_build: Callable[[Build], None] |
         refused = await authorized(request, state, settings, (bearer, used, unauthorized))
         if refused is not None:
             return refused
-        try:
-            i = int(dossier_id[-6:], 16) if len(dossier_id) == 24 else -1
-        except ValueError:
-            i = -1
+        i = dossier_index(dossier_id)
         body = served.record_bytes(i) if 0 <= i < gen.count else None
         if body is None or gen.dossier_id(i) != dossier_id:
             return _error(404, "dossier not found")
