@@ -23,6 +23,7 @@ from bench.common import (
     SOAP,
     SPAN_DAYS,
     XML,
+    bench_registry,
     hours_for_changes,
     run_measured,
     start_igate,
@@ -50,6 +51,7 @@ class Bench:
         from onestop.simulators.process import start_simulator
 
         os.environ["ONESTOP_VAR"] = str(self.root)
+        os.environ["ONESTOP_SOURCES"] = str(bench_registry(self.root))
         os.environ.pop("ONESTOP_DB_URL", None)
         self.stack.callback(embedded_db.stop)
         url = embedded_db.start()
