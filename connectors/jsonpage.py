@@ -151,6 +151,9 @@ def decode(body: bytes, charset: str | None) -> tuple[str, bool]:
     return (text[1:] if text.startswith("\ufeff") else text), broken
 
 
+_LONG_DIGITS = re.compile(rb"\d{19}")  # an integer that may not fit 64 bits (see _read_fast)
+
+
 class PageReader:
     """Reads JSON pages of one source: `read(body)` → (the answer without its records parsed twice, records)."""
 
@@ -165,11 +168,15 @@ class PageReader:
         self._spans = _span_decoder(self.steps)
 
     def _read_fast(self, body: bytes) -> tuple[Any, list[RawRecord] | None] | None:
-        """The common case at C speed: the page parsed by orjson, each record's span found by msgspec (`Raw`). A record is read again by the exact scanner only when a cheap look
+        """The common case at C speed: the page parsed by orjson, each record's span found by msgspec (`Raw`).
+        A record is read again by the exact scanner only when a cheap look
         at its bytes leaves a doubt: a key count that differs from what was parsed (a duplicate), a key written
         `"k" :`, an escaped control character or quote. None when orjson refuses the page (NaN, a lone
-        surrogate, a raw control character, not JSON): the exact reader then says why, or reads around it.
-        (Like every orjson reader, an integer beyond 64 bits becomes a float here.)"""
+        surrogate, a raw control character, not JSON): the exact reader then says why, or reads around it. A
+        page with a run of 19 digits anywhere goes to the exact reader too: orjson would turn an integer beyond
+        64 bits into a float, silently changing a source's value (a run inside a string costs only speed)."""
+        if _LONG_DIGITS.search(body):
+            return None
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -83,6 +83,7 @@ TRACE = _shapes(
     (r"raw record kept in staging \(its staged copy was purged\)",
      N_("raw record kept in staging (its staged copy was purged)")),
     (r"raw record kept in staging", N_("raw record kept in staging")),
+    (r"staged until its run loaded", N_("staged until its run loaded")),
     (r"still failing", N_("still failing")),
     (r"sent through the pipeline again", N_("sent through the pipeline again")),
     (r"by (?P<who>[^:]*): (?P<comment>.*)", N_("by %(who)s: %(comment)s")),

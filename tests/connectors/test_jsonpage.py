@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -173,4 +172,10 @@ def test_any_page_of_objects_reads_back_exactly_and_every_payload_is_its_record(
     for r, record in zip(raw, records, strict=True):
         bad_text = any(d.reason.startswith(("a control", "a lone")) for d in r.defects)
         if not bad_text:
-            assert r.record == record and orjson.loads(r.payload) == record
+            assert r.record == record and json.loads(r.payload) == record  # exact: beyond 64 bits too
+
+
+def test_an_integer_beyond_64_bits_is_read_exactly_not_as_a_float() -> None:
+    for value in (-9223372036854775809, 18446744073709551616, 10**30):
+        _, raw = read(json.dumps({"data": {"items": [{"n": value, "id": "1"}]}}).encode())
+        assert raw[0].record == {"n": value, "id": "1"} and type(raw[0].record["n"]) is int

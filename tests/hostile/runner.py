@@ -94,6 +94,9 @@ class Run:
     staged_left: int = 0
     rows_of_failed_run: int = 0
     watermark: bool = False
+    # record id -> the texts staged for it (payload, then what staging knows of it), read before the load
+    # released them (a loaded run keeps no payloads)
+    staged: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -390,15 +393,8 @@ def _judge_record(
                 if isinstance(value, str) and any(c in INVISIBLE + BIDI for c in value):
                     problems.append(f"{target} still holds invisible/bidi characters")
     if hostile.raw and rid is not None:
-        staged = [
-            p
-            for (p,) in conn.execute(
-                # the record's text as sent, with what staging knows of it (past 1 MiB: its size and SHA-256)
-                "SELECT payload || COALESCE(defects::text, '') FROM onestop.staging"
-                " WHERE run_id = %s AND record_id = %s",
-                (run.run_id, rid),
-            )
-        ]
+        # the record's text as sent, with what staging knows of it (past 1 MiB: its size and SHA-256)
+        staged = run.staged.get(rid, [])
         if not staged:
             problems.append("no staging row for it")
         elif hostile.raw == "verbatim":
@@ -443,8 +439,18 @@ class Runner:
         if via == "dag":
             self.harness.run_dag(source)
         else:
-            try:
-                pipeline.sync(source)
+            staged: dict[str, list[str]] = {}
+            try:  # pipeline.sync's three steps, to read what was staged before the load releases it
+                run_id = pipeline.plan(source).run_id
+                pipeline.extract(run_id)
+                with self.harness.connect() as conn:
+                    for rid, text in conn.execute(
+                        "SELECT s.record_id, p.payload || COALESCE(s.defects::text, '') FROM onestop.staging s"
+                        " JOIN onestop.staging_payload p USING (run_id, seq) WHERE s.run_id = %s",
+                        (run_id,),
+                    ):
+                        staged.setdefault(rid, []).append(text)
+                pipeline.load(run_id)
             except BaseException as exc:  # classified below, never re-raised: the next input runs
                 exc_class = type(exc).__name__
                 exc_text = f"{exc_class}: {exc}"
@@ -459,6 +465,8 @@ class Runner:
                 if failure is not None:
                     exc_class, exc_text = failure[0], f"{failure[0]}: {failure[1]}"
         run.exception, run.error_class = exc_text, exc_class
+        if via != "dag":
+            run.staged = staged
         return run
 
     def run_input(self, inp: HostileInput) -> Verdict:
