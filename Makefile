@@ -104,7 +104,8 @@ chaos: $(SYNCED)
 	$(BIN)/onestop chaos
 
 ## Where the time goes: every stage side by side with PostgreSQL's COPY ceiling, a naive upsert and dlt.
-## BENCH_ARGS=--quick for the smoke-test size. Figures in bench/results/latest.{md,json,png}.
+## BENCH_ARGS=--quick for the smoke-test size (bench/results/quick.json). A full run writes latest.{json,md,png} and
+## renders README's table from latest.json (committed).
 bench: $(SYNCED)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
