@@ -481,6 +481,8 @@ def portal_errors(code: str | None, message: str | None) -> list[dict[str, Any]]
     """A refused delivery as error rows: one per portal field its message names (field, and that field's
     reason), else one row with no field and the whole message as the reason; the portal's code in `code`. The
     portal reads our canonical dossier, not the source's record: `source_path` is empty."""
+    if not message and not code:
+        return []  # delivered since: nothing is failing, no empty row
     message = message or ""
     _, _, listed = message.partition(": ")
     parts = [p.strip() for p in listed.split(";")] if listed else []

@@ -115,10 +115,21 @@ def planted(browser, console: ui.ConsoleStack) -> Planted:
             " AND error_class <> 'MissingField' AND id <> %s ORDER BY id DESC LIMIT 1",
             (qid,),
         ).fetchone()[0]
-        delivery = conn.execute(
-            "SELECT key FROM onestop.failure WHERE kind = 'delivery' ORDER BY error_class <> 'PortalError' DESC, at, key"
-            " LIMIT 1"
-        ).fetchone()[0]
+        # A delivery the portal refused, its error kept (the re-drive tests before this module deliver the
+        # seeded 503 round: then one delivered version is planted back as refused for good, with the portal's code).
+        found = conn.execute(
+            "SELECT key FROM onestop.failure WHERE kind = 'delivery' AND open AND message IS NOT NULL"
+            " ORDER BY at, key LIMIT 1"
+        ).fetchone()
+        if found is None:
+            uid, version = conn.execute(
+                "UPDATE onestop.outbox SET state = 'dead', failed_at = now(), delivered_at = NULL, error_code = 'E_DATA',"
+                " error = 'DongBoHoSoMC: Dữ liệu không hợp lệ: MaTTHC (bắt buộc)', attempts = attempts + 1"
+                " WHERE (uid, version) = (SELECT uid, version FROM onestop.outbox WHERE state = 'delivered'"
+                " ORDER BY uid, version LIMIT 1) RETURNING uid, version"
+            ).fetchone()
+            found = (f"d{uid}@{version}",)
+        delivery = found[0]
     # The resolution goes through the console's own form, as an administrator makes it.
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     try:

@@ -68,6 +68,7 @@ def test_a_failed_deliverys_errors_hold_what_their_headings_say(failures_loaded,
         {"field": "MaTTHC", "source_path": "", "reason": "bắt buộc", "value": None, "code": "-2"},
         {"field": "TrangThaiHoSo", "source_path": "", "reason": "phải ≤ 10", "value": None, "code": "-2"},
     ]
+    assert failures.portal_errors(None, None) == []  # delivered since: no empty error row
     assert failures.portal_errors("-9", "Phiên làm việc hết hạn") == [
         {"field": "", "source_path": "", "reason": "Phiên làm việc hết hạn", "value": None, "code": "-9"}
     ]
