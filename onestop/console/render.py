@@ -113,8 +113,12 @@ def status_label(code: int | None) -> str:
         return str(code)
 
 
-def error_class_label(name: str) -> str:
-    return label(ERROR_CLASS_LABELS, name)
+def error_class_label(name: str | None) -> str:
+    """Our classes by their label; anything else (a portal's own refusal code, an exception's class) named as
+    the code it is, in words the administrator reads."""
+    if not name or name in ERROR_CLASS_LABELS:
+        return label(ERROR_CLASS_LABELS, name)
+    return _("Error code %(code)s", code=name)
 
 
 def pretty_payload(payload: str, content_type: str) -> str:
