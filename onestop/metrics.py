@@ -91,11 +91,21 @@ def refresh(only: str | None = None) -> dict[str, Any]:
         return {"sources": 0, "sent": 0, "error": type(exc).__name__}
 
 
+_made_for: tuple[str, ...] | None = None  # the [metrics] settings this process's backend was made from
+
+
 def _stats() -> Any:
-    """Airflow's stats module with a backend made from the configuration as it is now. A task process has one
-    already (the task runner makes it); dag.test(), the CLI and the scheduler's parse do not."""
+    """Airflow's stats module, its backend made once per process from the configuration (again only when
+    `[metrics]` changed): a task process has one already (the task runner makes it); dag.test(), the CLI and the
+    scheduler's parse do not. Made per call, an OpenTelemetry backend would start a meter provider each time."""
+    global _made_for
+    from airflow.sdk.configuration import conf
     from airflow.sdk.observability import stats
     from airflow.sdk.observability.metrics.stats_utils import get_stats_factory
 
-    stats.initialize(factory=get_stats_factory(), export_legacy_names=False)
+    keys = ("statsd_on", "otel_on", "statsd_datadog_enabled", "statsd_host", "statsd_port", "statsd_prefix")
+    wanted = tuple(str(conf.get("metrics", k, fallback="")) for k in keys)
+    if wanted != _made_for:
+        stats.initialize(factory=get_stats_factory(), export_legacy_names=False)
+        _made_for = wanted
     return stats
