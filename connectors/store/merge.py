@@ -1,5 +1,6 @@
 """The load: COPY normalized rows into a temp table, reduce in-batch duplicates, skip stale and unchanged
-records, record MaHoSo conflicts, merge with INSERT … ON CONFLICT, append history, bump versions, queue one
+records, record MaHoSo conflicts, keep the status events a source dropped, merge with INSERT … ON CONFLICT,
+bump versions, queue one
 delivery per new version, quarantine the bad, and move the watermark — all in the caller's one transaction."""
 
 from __future__ import annotations
@@ -138,6 +139,23 @@ class Loader:
             "  WHERE class IN ('new', 'changed') AND holder IS NULL) f"
             " WHERE c.uid = f.uid AND f.uid <> f.first_uid"
         )
+        # Status history is append-only: the record holds the events its source tells today; an event the new
+        # record no longer holds (the source rewrote the dossier's history) is kept in status_history, as the old
+        # record had it, before the merge replaces that record. Each event is stored once (0015_dropped_history).
+        x(
+            "INSERT INTO onestop.status_history (at, run_id, status, unusual, uid, event)"
+            " SELECT at, %(run)s, status, COALESCE(('status_move:' || prev || '->' || status) = ANY(flags), false),"
+            "  uid, e FROM ("
+            "  SELECT d.uid, d.flags, e, (e->>'at')::timestamptz AS at, (e->>'status')::smallint AS status,"
+            "   lag(e->>'status') OVER (PARTITION BY d.uid ORDER BY n) AS prev, i.record -> 'history' AS now"
+            "  FROM classified c JOIN incoming i ON i.seq = c.seq JOIN onestop.dossier d ON d.uid = c.uid"
+            "  CROSS JOIN LATERAL jsonb_array_elements(d.record -> 'history') WITH ORDINALITY AS h(e, n)"
+            "  WHERE c.class = 'changed') old"
+            " WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(old.now) n"
+            "  WHERE (n->>'at')::timestamptz = old.at AND (n->>'status')::smallint = old.status)"
+            " ON CONFLICT DO NOTHING",
+            params,
+        )
         x(
             "WITH merged AS ("
             " INSERT INTO onestop.dossier AS d (uid, source, source_record_id, ma_ho_so, version, content_hash,"
@@ -177,21 +195,6 @@ class Loader:
             " SELECT uid, ma_ho_so, holder, %(source)s FROM classified WHERE holder IS NOT NULL"
             " ON CONFLICT (uid) DO UPDATE SET ma_ho_so = EXCLUDED.ma_ho_so, holder_uid = EXCLUDED.holder_uid,"
             "  state = 'open', detected_at = now()",
-            params,
-        )
-        # Status history is append-only: an event seen before is not written again. A row keeps only what the
-        # record does not (the step's texts are in record -> 'history'): when, which status, unusual, the run.
-        x(
-            "INSERT INTO onestop.status_history (at, run_id, status, unusual, uid)"
-            " SELECT at, %(run)s, status,"
-            "  COALESCE(('status_move:' || prev || '->' || status) = ANY(flags), false), uid FROM ("
-            "  SELECT c.uid, i.flags, (e->>'at')::timestamptz AS at, (e->>'status')::smallint AS status,"
-            "   lag(e->>'status') OVER (PARTITION BY c.uid ORDER BY n) AS prev"
-            "  FROM classified c JOIN incoming i ON i.seq = c.seq"
-            "  CROSS JOIN LATERAL jsonb_array_elements(i.record -> 'history')"
-            "   WITH ORDINALITY AS h(e, n)"
-            "  WHERE c.class IN ('new', 'changed')) events"
-            " ON CONFLICT DO NOTHING",
             params,
         )
         x(

@@ -139,6 +139,35 @@ def test_in_batch_duplicates_reduce_to_the_newest_and_older_records_are_stale(db
     assert kept[0] == a.get("summary")
 
 
+def test_status_history_is_append_only_and_each_event_is_stored_once(db, districts, portal) -> None:
+    """The record holds the events its source tells today; an event a rewrite drops is kept, as it was, in
+    status_history; dossier_history is the whole history; an unchanged record writes nothing."""
+    raw = synced_raw(db, SOURCE)
+    record = next(r for r in raw.values() if len(r.get("history") or []) >= 2 and r.get("code"))
+    uid = db.execute(
+        "SELECT uid FROM onestop.dossier WHERE source_record_id = %s", (record["id"],)
+    ).fetchone()[0]
+    assert db.execute("SELECT count(*) FROM onestop.status_history").fetchone()[0] == 0  # all in the records
+    before = db.execute(
+        "SELECT at, status FROM onestop.dossier_history WHERE uid = %s ORDER BY at, status", (uid,)
+    ).fetchall()
+    assert len(before) == len(record["history"])
+    dropped, kept = record["history"][0], record["history"][1:]
+    added = {**kept[-1], "createdDate": "2030-01-01T09:00:00+07:00", "content": "bổ sung sau"}
+    rewritten = {**record, "history": [*kept, added], "updatedDate": "2030-01-01T09:00:00+07:00"}
+
+    counts = load_records(db, SOURCE, [rewritten])
+    run_id = db.execute("SELECT max(run_id) FROM onestop.sync_run").fetchone()[0]
+
+    assert counts.loaded == 1
+    rows = db.execute("SELECT uid, status, run_id, event FROM onestop.status_history").fetchall()
+    assert [(r[0], r[2], r[3]["content"]) for r in rows] == [(uid, run_id, dropped.get("content"))]
+    after = db.execute("SELECT at, status FROM onestop.dossier_history WHERE uid = %s", (uid,)).fetchall()
+    assert set(before) <= set(after) and len(after) == len(before) + 1  # nothing lost, the new one added
+    assert load_records(db, SOURCE, [rewritten]).unchanged == 1
+    assert db.execute("SELECT count(*) FROM onestop.status_history").fetchone()[0] == 1
+
+
 def test_a_second_source_with_the_same_ma_ho_so_is_a_conflict_not_an_overwrite(db, districts, portal) -> None:
     raw = synced_raw(db, SOURCE)
     record = next(iter(r for r in raw.values() if r.get("code")))
@@ -317,7 +346,7 @@ def test_worker_processes_normalize_exactly_what_one_process_does(db, districts,
         return (
             status.checksum(db),
             q("SELECT uid, version, content_hash, record FROM onestop.dossier ORDER BY uid").fetchall(),
-            q("SELECT uid, at, status, unusual FROM onestop.status_history ORDER BY 1, 2, 3").fetchall(),
+            q("SELECT uid, at, status, unusual FROM onestop.dossier_history ORDER BY 1, 2, 3").fetchall(),
             q("SELECT record_id, errors, error_class FROM onestop.quarantine ORDER BY record_id").fetchall(),
         )
 
