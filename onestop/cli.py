@@ -306,6 +306,7 @@ def trace(
 
     from onestop import db
     from onestop import trace as tracing
+    from onestop.trace_timeline import local_time
     from schemas.personal_data import mask_text
 
     with embedded_db.running(), db.connect() as conn:
@@ -325,7 +326,7 @@ def trace(
             table.add_column(col, justify="right" if col in ("version", "run") else "left")
         for e in t.events:
             run = f"{e.run_id} ({e.airflow_run_id})" if e.airflow_run_id else str(e.run_id or "")
-            table.add_row(tracing.local_time(e.at), Text(e.label), "" if e.version is None else str(e.version),
+            table.add_row(local_time(e.at), Text(e.label), "" if e.version is None else str(e.version),
                           Text(run), Text(e.detail))  # fmt: skip
         console.print(table)
 
