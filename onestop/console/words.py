@@ -1,9 +1,9 @@
 """Data-born text in the console's language: what the pipeline stores or builds in English (mapping reasons,
 trace details, health problems) or as keys (history events, fact names, admin actions and their results),
 rendered through the catalog. Nothing stored changes: each *shape* a producer makes (mappings/runtime.py,
-dates.py, convert.py, compiler.py; onestop/trace.py; onestop/health.py; connectors/store/failures.py) is a regex
-here whose named groups become the msgid's parameters. A text of no known shape is shown inside a translated
-frame ("Other: …"), never as if it were the catalog's.
+dates.py, convert.py, compiler.py; onestop/trace_timeline.py; onestop/health.py; connectors/store/failures.py) is
+a regex here whose named groups become the msgid's parameters. A text of no known shape is shown inside a
+translated frame ("Other: …"), never as if it were the catalog's.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ REASONS = _shapes(
      N_("already held by record %(record)s of source %(source)s")),
 )  # fmt: skip
 
-# onestop/trace.py: the detail of each event (masked when built).
+# onestop/trace_timeline.py: the detail of each event (masked when built).
 TRACE = _shapes(
     (r"read from (?P<source>.*)", N_("read from %(source)s")),
     (r"raw record kept in staging \(its staged copy was purged\)",
@@ -166,7 +166,7 @@ HISTORY = _shapes(
     (r"lần chạy (?P<run>\d+) dừng ở trang (?P<page>\d+)", N_("run %(run)s stopped at page %(page)s")),
 )  # fmt: skip
 
-# onestop/trace.py's steps (its STEP_LABELS serve the CLI).
+# onestop/trace_timeline.py's steps (its STEP_LABELS serve the CLI).
 STEP_LABELS = {
     "fetched": N_("Fetched from the source"),
     "staged": N_("Staged"),

@@ -10,7 +10,7 @@ import psycopg
 import requests
 from typer.testing import CliRunner
 
-from onestop import pipeline, trace
+from onestop import pipeline, trace, trace_timeline
 from onestop.cli import app
 from tests.conftest import SOURCES, reset_portal, truth
 from tests.onestop.test_pipeline import load_records, synced_raw
@@ -22,7 +22,7 @@ def last_run(db: psycopg.Connection) -> int:
     return db.execute("SELECT max(run_id) FROM onestop.sync_run WHERE source = %s", (SOURCE,)).fetchone()[0]
 
 
-def steps(t: trace.DossierTrace) -> list[str]:
+def steps(t: trace_timeline.DossierTrace) -> list[str]:
     return [e.step for e in t.events]
 
 
@@ -94,7 +94,7 @@ def test_a_bad_record_traces_as_quarantined_with_its_error(db, districts, portal
     quarantined = by_code.events[-1]
     assert quarantined.run_id == run
     assert "status" in quarantined.detail and quarantined.detail.startswith("UnknownCode")
-    assert trace.STEP_LABELS[quarantined.step] == "Bị cách ly (lỗi dữ liệu)"
+    assert trace_timeline.STEP_LABELS[quarantined.step] == "Bị cách ly (lỗi dữ liệu)"
 
     # Read again (a backfill of the whole window): still failing, in that run.
     pipeline.sync(SOURCE, interval=(datetime(2025, 1, 1, tzinfo=UTC), datetime.now(UTC)))

@@ -82,9 +82,9 @@ def test_the_lookup_hash_is_keyed_outside_the_database(airflow, failures_loaded,
 def test_searches_by_citizen_id_are_limited_per_user(airflow, failures_loaded, db) -> None:
     # Imported here, not at collection: Airflow's API modules, imported early, leave dag.test() unable to
     # serialize DAGs in the tests that follow.
-    from onestop.console import app as console_app
+    from onestop.console.pages import trace as trace_page
 
-    limit, _ = console_app.TRACE_LIMIT
+    limit, _ = trace_page.TRACE_LIMIT
     db.execute(
         "INSERT INTO onestop.admin_action (actor, action, comment) SELECT 'viewer', 'trace', 'CCCD/CMND x'"
         " FROM generate_series(1, %s)",
