@@ -166,6 +166,7 @@ def _extract(run_id: int) -> int:
                 bar.done()
 
             staged = staging.stage(conn, run_id, records())
+            message_log.flush()  # every staged page logged before the staging commits
             client = getattr(reader, "client", None)
             runs.set_extracted(
                 conn, run_id, pages=pages, ack_ids=acks, source_clock=getattr(client, "clock", None)
@@ -641,6 +642,7 @@ def deliver(limit: int | None = None) -> DeliveryCounts:
                     log.error("portal: delivery stopped: %s", exc)
                     raise
                 failpoints.reached("after_post")  # answers in hand, not yet committed
+                message_log.flush()  # what was sent is logged before its answers commit
                 with conn.transaction():
                     outbox.mark_delivered(conn, delivered)
                     outbox.mark_failed(conn, rejected, max_attempts=config.max_attempts, retry=False)
@@ -650,6 +652,7 @@ def deliver(limit: int | None = None) -> DeliveryCounts:
                 counts.failed += len(rejected)
                 bar.advance(len(batch))
             bar.done()
+            message_log.flush()
             export_anchors(conn, anchor_file())  # the chains' heads, outside the database
         finally:
             outbox.unlock(conn)

@@ -134,3 +134,21 @@ def test_old_entries_move_to_an_archive_file_and_the_rest_still_verifies(db, log
     assert "portal #3: does not follow the entry before it (deleted or reordered)" in problems(db, logged)
     db.execute("DELETE FROM onestop.message_log WHERE chain = 'hd_chi_linh'")
     assert "hd_chi_linh #10: an anchored entry is gone (the log was truncated)" in problems(db, logged)
+
+
+def test_entries_are_written_in_batches_and_two_writers_on_one_chain_keep_it_whole(db, pg_url) -> None:
+    """A page's entry waits for its batch (one commit per batch, not per page) and is written by flush(), which
+    callers run before committing what it describes; two logs appending to one chain never fork it."""
+    first, second = MessageLog(pg_url, KEY), MessageLog(pg_url, KEY)
+    count = lambda: db.execute("SELECT count(*) FROM onestop.message_log").fetchone()[0]  # noqa: E731
+    first.append("hd_chi_linh", "in", "page", b"page 1", ["a"])
+    assert count() == 0  # pending: its batch is not full and not a second old
+    for i in range(MessageLog.BATCH):
+        (first if i % 2 else second).append("hd_chi_linh", "in", "page", f"page {i}".encode(), [str(i)])
+    second.flush()
+    first.close()
+    second.close()
+    assert count() == MessageLog.BATCH + 1
+    seqs = [r[0] for r in db.execute("SELECT seq FROM onestop.message_log ORDER BY seq").fetchall()]
+    assert seqs == list(range(1, MessageLog.BATCH + 2))
+    assert [str(p) for p in verify(db, KEY)] == []
