@@ -25,7 +25,7 @@ import requests
 import yaml
 
 from onestop import db, embedded_db, registry, settings
-from onestop.chaos.proxy import FaultProxy, start_proxy
+from onestop.chaos.proxy_client import FaultProxy, start_proxy
 from onestop.demo import PORTAL_LOGIN, SIMULATORS, set_connection, truth
 from onestop.simulators.process import SimulatorProcess, start_simulator
 from schemas.jsontext import canonical

@@ -33,13 +33,11 @@ several faults the first that fires wins. Types (each counted under its name in 
 "answer_lost" counts calls the upstream applied whose answer the client never got: the retry must be
 idempotent. An unreachable upstream gives 502 (counted in upstream_errors).
 
-From Python: `with start_proxy(sim.url) as proxy: proxy.set_fault(type="reset", phase="after")`.
+From Python: onestop.chaos.proxy_client (`with start_proxy(sim.url) as proxy: proxy.set_fault(...)`).
 
-Only what the faults need of HTTP/1.1 is implemented: request and answer boundaries (Content-Length, chunked,
-read until close), client keep-alive, and a fresh upstream connection per request (`Connection: close`, Host
-rewritten). Answers are read whole before relaying (an 'after' fault needs the complete answer, and a
-truncation needs its length), so chunked answers reach the client de-chunked, with a Content-Length.
-Standard library only (asyncio streams); the FaultProxy client uses requests.
+Only what the faults need of HTTP/1.1 is implemented (onestop/chaos/http_messages.py): request and answer
+boundaries, client keep-alive, and a fresh upstream connection per request (`Connection: close`, Host
+rewritten). Standard library only (asyncio streams).
 """
 
 from __future__ import annotations
@@ -54,311 +52,33 @@ import socket
 import struct
 import sys
 from dataclasses import dataclass, field, fields
-from http import HTTPStatus
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from onestop.simulators.process import SimulatorProcess, start_process
-
-if TYPE_CHECKING:
-    import requests
+from onestop.chaos.http_messages import (
+    Answer,
+    HttpError,
+    Request,
+    read_answer,
+    read_body,
+    read_request,
+    render_head,
+    send,
+    synthetic,
+)
+from onestop.chaos.proxy_faults import Fault, parse_faults
 
 HOST = "127.0.0.1"
 HEAD_LIMIT = 1 << 20  # longest request/status line plus headers accepted
 CONNECT_TIMEOUT = 10.0
-SMALL_BODY = 1 << 16  # bodies below this go out in the same write as the head
-FAULT_TYPES = ("latency", "reset", "timeout", "truncate", "status", "down")
-PHASES: dict[str, tuple[str, ...]] = {  # allowed phases per type, the default first
-    "latency": ("before", "after"),
-    "reset": ("before", "after"),
-    "timeout": ("before", "after"),
-    "truncate": ("after",),
-    "status": ("before", "after"),
-    "down": ("before",),
-}
 # Never copied to the upstream request: hop-by-hop, or set by the proxy itself.
 REQUEST_DROP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
     | {"expect", "content-length", "host"}
 )
-RESPONSE_DROP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "trailer", "content-length"}
-)
 INJECTED_BODY = b'{"error":"injected"}'
 
 log = logging.getLogger("onestop.chaos.proxy")
-
-
-class HttpError(Exception):
-    """A malformed or cut-short HTTP message."""
-
-
-# ---------------------------------------------------------------------------------------------- messages
-
-
-@dataclass
-class Message:
-    """A request or an answer: start line, headers in order (latin-1, so any byte round-trips), body."""
-
-    start: str
-    headers: list[tuple[str, str]]
-    body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name), None)
-
-    def tokens(self, name: str) -> set[str]:
-        """The comma-separated tokens of every `name` header, lower-cased (Connection, Transfer-Encoding)."""
-        return {
-            t.strip().lower() for k, v in self.headers if k.lower() == name for t in v.split(",") if t.strip()
-        }
-
-    @property
-    def framed(self) -> bool:
-        """Whether the sender declared a body (so an empty one still needs Content-Length: 0 upstream)."""
-        return self.header("content-length") is not None or self.header("transfer-encoding") is not None
-
-
-@dataclass
-class Request(Message):
-    method: str = ""
-    target: str = ""  # origin form: /path?query
-    version: str = "HTTP/1.1"
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
-
-    @property
-    def keep_alive(self) -> bool:
-        if self.version == "HTTP/1.0":
-            return "keep-alive" in self.tokens("connection")
-        return "close" not in self.tokens("connection")
-
-
-@dataclass
-class Answer(Message):
-    status: int = 200
-    reason: str = "OK"
-    from_upstream: bool = True  # False for the proxy's own answers (502, injected status)
-
-    @property
-    def bodiless(self) -> bool:
-        return 100 <= self.status < 200 or self.status in (204, 304)
-
-
-def synthetic(status: int, payload: bytes, extra: list[tuple[str, str]] | None = None) -> Answer:
-    headers = [("Content-Type", "application/json"), *(extra or [])]
-    return Answer("", headers, payload, status, _reason(status), from_upstream=False)
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-def render_head(start: str, headers: list[tuple[str, str]]) -> bytes:
-    return "\r\n".join([start, *(f"{k}: {v}" for k, v in headers), "", ""]).encode("latin-1")
-
-
-async def read_head(reader: asyncio.StreamReader) -> Message | None:
-    """The start line and headers, or None at a clean end of stream between messages."""
-    try:
-        raw = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial.strip():
-            return None
-        raise HttpError("connection closed inside a message head") from None
-    except asyncio.LimitOverrunError:
-        raise HttpError("message head too long") from None
-    lines = raw.decode("latin-1").lstrip("\r\n").split("\r\n")
-    headers = []
-    for line in filter(None, lines[1:]):
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise HttpError(f"bad header line {line[:80]!r}")
-        headers.append((name, value.strip()))
-    return Message(lines[0], headers)
-
-
-async def read_request(reader: asyncio.StreamReader) -> Request | None:
-    head = await read_head(reader)
-    if head is None:
-        return None
-    parts = head.start.split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise HttpError(f"bad request line {head.start[:80]!r}")
-    method, target, version = parts
-    if not target.startswith("/"):  # absolute form (a client configured to use us as a proxy)
-        split = urlsplit(target)
-        target = split._replace(scheme="", netloc="").geturl() or "/"
-        target = target if target.startswith("/") else "/" + target
-    return Request(head.start, head.headers, method=method, target=target, version=version)
-
-
-async def read_answer(reader: asyncio.StreamReader, method: str) -> Answer:
-    """The upstream's final answer (interim 1xx ones are skipped), body included."""
-    while True:
-        head = await read_head(reader)
-        if head is None:
-            raise HttpError("upstream closed without answering")
-        parts = head.start.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-            raise HttpError(f"bad status line {head.start[:80]!r}")
-        answer = Answer(head.start, head.headers, status=int(parts[1]), reason=(parts[2:] or [""])[0])
-        if not 100 <= answer.status < 200 or answer.status == 101:
-            break
-    if method != "HEAD" and not answer.bodiless:
-        answer.body = await read_body(reader, answer, until_close=True)
-    return answer
-
-
-async def read_body(reader: asyncio.StreamReader, message: Message, *, until_close: bool) -> bytes:
-    """The body by chunked encoding, Content-Length or (answers only) end of stream; de-chunked."""
-    try:
-        if "chunked" in message.tokens("transfer-encoding"):
-            return await read_chunked(reader)
-        length = message.header("content-length")
-        if length is not None:
-            if not length.isdigit():
-                raise HttpError(f"bad Content-Length {length[:40]!r}")
-            return await reader.readexactly(int(length))
-        return await reader.read() if until_close else b""
-    except asyncio.IncompleteReadError:
-        raise HttpError("connection closed inside a body") from None
-    except asyncio.LimitOverrunError:
-        raise HttpError("chunk size line too long") from None
-
-
-async def read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []  # joined once at the end: no quadratic copying on large bodies
-    while True:
-        size_field = (await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip()
-        try:
-            size = int(size_field, 16)
-        except ValueError:
-            raise HttpError(f"bad chunk size {size_field[:20]!r}") from None
-        if size < 0:
-            raise HttpError("negative chunk size")
-        if size == 0:
-            break
-        parts.append(await reader.readexactly(size))
-        if await reader.readexactly(2) != b"\r\n":
-            raise HttpError("chunk data not followed by CRLF")
-    while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers: dropped
-        pass
-    return b"".join(parts)
-
-
-# ------------------------------------------------------------------------------------------------ faults
-
-
-@dataclass
-class Fault:
-    type: str
-    every: int = 1
-    count: int | None = None
-    path: str = ""
-    phase: str = "before"
-    latency_ms: float = 0
-    status: int = 503
-    retry_after: float | None = None
-    truncate_at: float = 0.5
-    seconds: float = 3600
-    matched: int = field(default=0, metadata={"state": True})
-    injected: int = field(default=0, metadata={"state": True})
-
-    @classmethod
-    def from_spec(cls, spec: Any) -> Fault:
-        """Validates a control-API spec; ValueError says what is wrong."""
-        if not isinstance(spec, dict):
-            raise ValueError("a fault spec is a JSON object")
-        allowed = {f.name for f in fields(cls) if not f.metadata.get("state")}
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
-            raise ValueError(f"unknown fault field(s) {unknown}; known: {sorted(allowed)}")
-        kind = spec.get("type")
-        if kind not in FAULT_TYPES:
-            raise ValueError(f"type must be one of {list(FAULT_TYPES)}, not {kind!r}")
-        phase = spec.get("phase", PHASES[kind][0])
-        if phase not in PHASES[kind]:
-            raise ValueError(f"phase of a {kind!r} fault must be one of {list(PHASES[kind])}")
-        path = spec.get("path", "")
-        if not isinstance(path, str) or (path and not path.startswith("/")):
-            raise ValueError("path must be a string starting with '/'")
-        count = spec.get("count")
-        retry_after = spec.get("retry_after")
-        return cls(
-            type=kind,
-            phase=phase,
-            path=path,
-            every=int(_number(spec, "every", 1, low=1, integer=True)),
-            count=None if count is None else int(_number(spec, "count", 0, low=0, integer=True)),
-            latency_ms=_number(spec, "latency_ms", 0, low=0),
-            status=int(_number(spec, "status", 503, low=400, high=599, integer=True)),
-            retry_after=None if retry_after is None else _number(spec, "retry_after", 0, low=0),
-            truncate_at=_number(spec, "truncate_at", 0.5, low=0, high=0.999999),
-            seconds=_number(spec, "seconds", 3600, low=0),
-        )
-
-    @property
-    def name(self) -> str:
-        """The key under which its injections are counted."""
-        return f"status_{self.status}" if self.type == "status" else self.type
-
-    def take(self, path: str) -> bool:
-        """Counts a request to `path` (if it matches) and says whether to inject into it."""
-        if not path.startswith(self.path) or (self.count is not None and self.injected >= self.count):
-            return False
-        self.matched += 1
-        if self.matched % self.every:
-            return False
-        self.injected += 1
-        return True
-
-    def describe(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def summary(self) -> str:
-        """type(phase) and the fields that differ from their defaults, for the log."""
-        changed = [
-            f"{f.name}={getattr(self, f.name)}"
-            for f in fields(self)
-            if f.name not in ("type", "phase") and getattr(self, f.name) != f.default
-        ]
-        return f"{self.type}({self.phase}) {' '.join(changed)}".rstrip()
-
-
-def _number(
-    spec: dict[str, Any],
-    key: str,
-    default: float,
-    *,
-    low: float,
-    high: float | None = None,
-    integer: bool = False,
-) -> float:
-    value = spec.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and value != int(value)):
-        raise ValueError(f"{key} must be {'an integer' if integer else 'a number'}, not {value!r}")
-    if value < low or (high is not None and value > high):
-        raise ValueError(f"{key} must be in [{low}, {'∞' if high is None else high}], not {value!r}")
-    return value
-
-
-def parse_faults(body: bytes) -> list[Fault]:
-    """A spec, a list of specs or {"faults": [...]}; an empty list means no faults."""
-    try:
-        payload = json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"body is not JSON: {exc}") from None
-    if isinstance(payload, dict) and set(payload) == {"faults"}:
-        payload = payload["faults"]
-    specs = payload if isinstance(payload, list) else [payload]
-    return [Fault.from_spec(spec) for spec in specs]
 
 
 @dataclass
@@ -392,28 +112,6 @@ async def hang(reader: asyncio.StreamReader, seconds: float) -> None:
         async with asyncio.timeout(seconds):
             while await reader.read(1 << 16):
                 pass
-
-
-async def send(
-    writer: asyncio.StreamWriter, answer: Answer, request: Request, keep_alive: bool, cut: int | None = None
-) -> None:
-    """Relays `answer` with a Content-Length; `cut` sends only that many body bytes (the header still
-    announces them all, so the client can tell the answer is incomplete)."""
-    headers = [(k, v) for k, v in answer.headers if k.lower() not in RESPONSE_DROP]
-    if request.method == "HEAD":  # no body was read: the upstream's length stays as information
-        length = answer.header("content-length")
-        headers += [("Content-Length", length)] if length is not None else []
-    elif not answer.bodiless:
-        headers.append(("Content-Length", str(len(answer.body))))
-    headers.append(("Connection", "keep-alive" if keep_alive else "close"))
-    head = render_head(f"HTTP/1.1 {answer.status} {answer.reason}".rstrip(), headers)
-    body = memoryview(answer.body)[:cut]  # a view: no copy of a large body
-    if len(body) < SMALL_BODY:
-        writer.write(head + body)
-    else:
-        writer.write(head)
-        writer.write(body)
-    await writer.drain()
 
 
 class Proxy:
@@ -684,83 +382,6 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s proxy %(message)s")
     asyncio.run(run(args))
-
-
-# ------------------------------------------------------------------------------------------------ client
-
-
-class FaultProxy:
-    """The test side of a running proxy process: its URLs and the control API."""
-
-    def __init__(self, process: SimulatorProcess) -> None:
-        import requests  # here, so the proxy process itself needs only the standard library
-
-        if not process.extra_urls:
-            raise ValueError(f"{process!r} did not announce a control URL")
-        self.process = process
-        self.url = process.url
-        self.control_url = process.extra_urls[0]
-        self._http: requests.Session = requests.Session()
-
-    def set_fault(self, **spec: Any) -> list[dict[str, Any]]:
-        """Replaces the active faults with this one, e.g. set_fault(type="reset", phase="after")."""
-        return self._call("POST", "/faults", spec)["faults"]
-
-    def set_faults(self, *specs: dict[str, Any]) -> list[dict[str, Any]]:
-        """Replaces the active faults with these; the first that fires on a request wins."""
-        return self._call("POST", "/faults", {"faults": list(specs)})["faults"]
-
-    def faults(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/faults")["faults"]
-
-    def clear(self) -> None:
-        self._call("POST", "/clear")
-
-    def counters(self) -> dict[str, Any]:
-        return self._call("GET", "/counters")
-
-    def reset_counters(self) -> None:
-        self._call("POST", "/counters/reset")
-
-    def stop(self) -> int | None:
-        self._http.close()
-        return self.process.stop()
-
-    def _call(self, method: str, path: str, payload: Any = None) -> Any:
-        answer = self._http.request(method, f"{self.control_url}{path}", json=payload, timeout=10)
-        if answer.status_code == 400:
-            raise ValueError(f"proxy refused {method} {path}: {answer.json().get('error')}")
-        answer.raise_for_status()
-        return answer.json()
-
-    def __enter__(self) -> FaultProxy:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"FaultProxy(url={self.url!r}, control_url={self.control_url!r}, pid={self.process.proc.pid})"
-
-
-def start_proxy(
-    target_url: str,
-    *,
-    port: int = 0,
-    control_port: int = 0,
-    env: dict[str, str] | None = None,
-    timeout: float = 30,
-) -> FaultProxy:
-    """Starts `python -m onestop.chaos.proxy` in front of `target_url` and waits until it is ready."""
-    process = start_process(
-        "onestop.chaos.proxy",
-        *("--target", target_url, "--port", str(port), "--control-port", str(control_port)),
-        env=env,
-        timeout=timeout,
-    )
-    return FaultProxy(process)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response, StreamingResponse
 
 from onestop.simulators._server import json_response, serve
-from onestop.simulators.igate_data import TZ, DossierGenerator, GeneratorConfig, parse_iso
+from onestop.simulators.igate_calendar import TZ, parse_iso
+from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig
 
 DEFAULT_CLOCK_OFFSET_DAYS = 170
 DISTRICT_HELP = "GSO district code in Hải Dương (288-300)"

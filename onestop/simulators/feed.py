@@ -28,12 +28,9 @@ from starlette.responses import Response
 
 from onestop.simulators import _common as common
 from onestop.simulators._server import json_response
-from onestop.simulators.igate_data import (
-    EVENT_WINDOW,
-    VENDOR_STATUS_TO_CANONICAL,
-    DossierGenerator,
-    parse_iso,
-)
+from onestop.simulators.igate_calendar import parse_iso
+from onestop.simulators.igate_data import EVENT_WINDOW, DossierGenerator
+from onestop.simulators.igate_records import VENDOR_STATUS_TO_CANONICAL
 
 MAX_BATCH = 5000  # FeedSpec.batch_size allows up to this
 DELETE_DELAY = (3600, 10 * 86400)  # seconds after a dossier's last step (a clean-up, often at night)

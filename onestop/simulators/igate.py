@@ -46,12 +46,12 @@ from starlette.responses import Response
 
 from onestop.simulators import _common as common
 from onestop.simulators._server import json_response
+from onestop.simulators.igate_calendar import parse_iso
 from onestop.simulators.igate_data import (
     DossierGenerator,
     GeneratorConfig,
     QueryCache,
     index_in_background,
-    parse_iso,
 )
 
 MAX_PAGE_SIZE = 1000

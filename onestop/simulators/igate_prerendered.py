@@ -104,7 +104,8 @@ def _cache_name(config: GeneratorConfig, clock: int) -> str:
     """Everything the rendered bytes depend on: the generator's settings, the clock and the generator's code."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256(f"{CACHE_FORMAT}:{config!r}:{clock}".encode())
-    for module in ("igate_data.py", "igate_catalog.py"):  # what renders; CACHE_FORMAT: how it is stored
+    # What renders; CACHE_FORMAT: how it is stored.
+    for module in ("igate_data.py", "igate_records.py", "igate_calendar.py", "igate_catalog.py"):
         digest.update((here / module).read_bytes())
     return f"igate-{config.seed}-{config.count}-{digest.hexdigest()[:16]}"
 

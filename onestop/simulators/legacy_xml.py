@@ -58,13 +58,9 @@ from mappings.legacy_text import (
     read_as_cp1252,
 )
 from onestop.simulators import _common as common
-from onestop.simulators.igate_data import (
-    EVENT_WINDOW,
-    TZ,
-    VENDOR_STATUS_TO_CANONICAL,
-    DossierGenerator,
-    index_in_background,
-)
+from onestop.simulators.igate_calendar import TZ
+from onestop.simulators.igate_data import EVENT_WINDOW, DossierGenerator, index_in_background
+from onestop.simulators.igate_records import VENDOR_STATUS_TO_CANONICAL
 
 RESOURCE = "/DichVu/DanhSachHoSo.aspx"
 MAX_PAGE_SIZE = 1000

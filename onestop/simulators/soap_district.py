@@ -43,14 +43,9 @@ from lxml import etree
 from starlette.responses import Response, StreamingResponse
 
 from onestop.simulators import _common as common
-from onestop.simulators.igate_data import (
-    UNKNOWN_VENDOR_STATUS,
-    VENDOR_STATUS_TO_CANONICAL,
-    DossierGenerator,
-    QueryCache,
-    index_in_background,
-    parse_iso,
-)
+from onestop.simulators.igate_calendar import parse_iso
+from onestop.simulators.igate_data import DossierGenerator, QueryCache, index_in_background
+from onestop.simulators.igate_records import UNKNOWN_VENDOR_STATUS, VENDOR_STATUS_TO_CANONICAL
 
 TNS = "urn:motcua:hoso:v1"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -77,7 +77,7 @@ def test_refused_credentials_fail_the_task_at_once_without_spending_its_retries(
     import os
 
     from onestop import airflow_dags
-    from onestop.chaos.proxy import start_proxy
+    from onestop.chaos.proxy_client import start_proxy
     from onestop.pipeline import sync
 
     sync(SOURCES[0])

@@ -13,7 +13,7 @@ import yaml
 from connectors.errors import ConnectorError
 from connectors.store.breaker import breaker_states
 from onestop import pipeline
-from onestop.chaos.proxy import start_proxy
+from onestop.chaos.proxy_client import start_proxy
 from tests.conftest import ROOT, SOURCES, reset_portal
 
 

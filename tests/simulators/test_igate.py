@@ -13,7 +13,8 @@ from itertools import pairwise
 import pytest
 import requests
 
-from onestop.simulators.igate_data import BAD_REASONS, EVENT_WINDOW, VENDOR_STATUS_TO_CANONICAL
+from onestop.simulators.igate_data import BAD_REASONS, EVENT_WINDOW
+from onestop.simulators.igate_records import VENDOR_STATUS_TO_CANONICAL
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 COUNT = 2000

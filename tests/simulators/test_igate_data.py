@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
+from onestop.simulators.igate_calendar import parse_iso
 from onestop.simulators.igate_data import (
     DossierGenerator,
     GeneratorConfig,
     QueryCache,
     agency_code_for,
-    parse_iso,
 )
 
 CLOCKS = ("2025-02-10T09:00:00+07:00", "2025-04-01T17:00:00+07:00", "2025-08-30T17:00:00+07:00")

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from onestop.simulators.igate import FAULTS
-from onestop.simulators.igate_data import VENDOR_STATUS_TO_CANONICAL
+from onestop.simulators.igate_records import VENDOR_STATUS_TO_CANONICAL
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 COUNT = 1000

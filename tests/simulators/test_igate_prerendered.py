@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from onestop.simulators.igate_data import TZ
+from onestop.simulators.igate_calendar import TZ
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 COUNT = 400

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from onestop import registry, ui
-from onestop.simulators.igate_data import HOSTILE_NAMES
+from onestop.simulators.igate_records import HOSTILE_NAMES
 from tests.ui.conftest import CHROMIUM, log_in
 
 # Skipped before any fixture: the package's stack (tests/ui/conftest.py) would start first, being package-scoped.

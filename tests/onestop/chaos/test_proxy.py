@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from onestop.chaos.proxy import FaultProxy, start_proxy
+from onestop.chaos.proxy_client import FaultProxy, start_proxy
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 CREDENTIALS = {"username": "portal", "password": "secret"}

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import requests
 
 from onestop.airflow_cluster import AirflowCluster
-from onestop.simulators.igate_data import HOSTILE_NAMES
+from onestop.simulators.igate_records import HOSTILE_NAMES
 from tests.onestop.console.conftest import SOURCE, session
 
 PAGES = ("/onestop/", "/onestop/failures", "/onestop/failures/q1", "/onestop/api/failures", "/onestop/trace",

@@ -1,11 +1,11 @@
-"""The failure list's data (connectors.store.failures) without the web server: what a detail's history and
-errors hold, a quarantined record's versions as one row, the totals, the sources' titles."""
+"""The failure list's data (connectors.store.failures, failure_detail) without the web server: what a detail's
+history and errors hold, a quarantined record's versions as one row, the totals, the sources' titles."""
 
 from __future__ import annotations
 
 import pytest
 
-from connectors.store import failures
+from connectors.store import failure_detail, failures
 from onestop import registry
 from tests.onestop.console.conftest import SOURCE
 
@@ -62,14 +62,14 @@ def test_a_failed_deliverys_errors_hold_what_their_headings_say(failures_loaded,
     (row,) = failures.detail(db, key).errors  # unreachable portal: no field, the message, the code apart
     assert row == {"field": "", "source_path": "", "reason": error or "", "value": None, "code": code or ""}
     # A record the portal refused names its fields: one row each, with that field's reason.
-    assert failures.portal_errors(
+    assert failure_detail.portal_errors(
         "-2", "Dữ liệu không hợp lệ: MaTTHC (bắt buộc); TrangThaiHoSo (phải ≤ 10)"
     ) == [
         {"field": "MaTTHC", "source_path": "", "reason": "bắt buộc", "value": None, "code": "-2"},
         {"field": "TrangThaiHoSo", "source_path": "", "reason": "phải ≤ 10", "value": None, "code": "-2"},
     ]
-    assert failures.portal_errors(None, None) == []  # delivered since: no empty error row
-    assert failures.portal_errors("-9", "Phiên làm việc hết hạn") == [
+    assert failure_detail.portal_errors(None, None) == []  # delivered since: no empty error row
+    assert failure_detail.portal_errors("-9", "Phiên làm việc hết hạn") == [
         {"field": "", "source_path": "", "reason": "Phiên làm việc hết hạn", "value": None, "code": "-9"}
     ]
 
