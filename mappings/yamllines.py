@@ -5,10 +5,105 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings.errors import Problem
-from mappings.loader import YMap, YSeq, _Reader
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["YMap", "YSeq", "line_of", "read_with_lines"]
+from mappings.errors import Problem
+
+__all__ = ["LineLoader", "YMap", "YSeq", "line_of", "read_with_lines"]
+
+
+class LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when built: ~6x faster
+    """A SafeLoader whose node tree we walk ourselves, so every key keeps the line it was written on."""
+
+
+class YMap(dict):
+    """A YAML mapping that remembers its line, the line of each key and each key as written."""
+
+    line: int
+    key_lines: dict[Any, int]
+    raw_keys: dict[Any, str]
+
+    def at(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class YSeq(list):
+    line: int
+    item_lines: list[int]
+
+    def at(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Reader:
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        self.file = file
+        self.problems = problems
+
+    def read(self, text: str) -> Any:
+        loader = LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                self.problems.append(Problem(self.file, 1, "yaml", "the file is empty"))
+                return None
+            return self._value(loader, node, "")
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            context = exc.context
+            if context and exc.context_mark and mark and exc.context_mark.line != mark.line:
+                context += f" (line {exc.context_mark.line + 1})"
+            message = " ".join(filter(None, [context, exc.problem]))
+            self.problems.append(Problem(self.file, line, "yaml", f"syntax error: {message}"))
+            return None
+        finally:
+            loader.dispose()
+
+    def _value(self, loader: LineLoader, node: Node, key: str) -> Any:
+        if isinstance(node, MappingNode):
+            loader.flatten_mapping(node)  # YAML merge keys (<<)
+            out = YMap()
+            out.line, out.key_lines, out.raw_keys = _line(node), {}, {}
+            for knode, vnode in node.value:
+                kline = _line(knode)
+                if not isinstance(knode, ScalarNode):
+                    self.problems.append(
+                        Problem(self.file, kline, key or "(top)", "a key must be a plain value")
+                    )
+                    continue
+                k = self._scalar(loader, knode, key)
+                dotted = f"{key}.{k}" if key else str(k)
+                if k in out:
+                    first = out.key_lines[k]
+                    self.problems.append(
+                        Problem(self.file, kline, dotted, f"duplicate key (first at line {first})")
+                    )
+                    continue
+                out[k] = self._value(loader, vnode, dotted)
+                out.key_lines[k] = kline
+                out.raw_keys[k] = knode.value
+            return out
+        if isinstance(node, SequenceNode):
+            seq = YSeq()
+            seq.line, seq.item_lines = _line(node), []
+            for i, item in enumerate(node.value):
+                seq.append(self._value(loader, item, f"{key}[{i}]"))
+                seq.item_lines.append(_line(item))
+            return seq
+        return self._scalar(loader, node, key)
+
+    def _scalar(self, loader: LineLoader, node: Node, key: str) -> Any:
+        try:
+            return loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as exc:  # e.g. a timestamp like 2024-13-01
+            self.problems.append(Problem(self.file, _line(node), key or "(top)", f"bad value: {exc}"))
+            return node.value
 
 
 def read_with_lines(text: str, file: str) -> tuple[Any, list[Problem]]:

@@ -1,0 +1,84 @@
+"""The whole mapping file: its top-level keys, then each section in the order the Mapping needs them
+(code tables before the field rules that name them)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mappings.spec import DEFAULT_DATE_FORMATS, DEFAULT_NULL_VALUES, DEFAULT_TIMEZONE, TOP_LEVEL_KEYS, Mapping
+from mappings.validation.code_tables import CodeTableChecks
+from mappings.validation.field_rules import FieldRuleChecks
+from mappings.validation.record import RecordChecks
+from mappings.yamllines import YMap, YSeq
+
+_DIALECT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
+    """One file's validator: `mapping()` returns the Mapping, or None with the problems appended."""
+
+    def mapping(self, doc: Any, stem: str) -> Mapping | None:
+        if not isinstance(doc, YMap):
+            self.add(
+                getattr(doc, "line", 1), "(top)", "a mapping file is a YAML mapping (dialect:, fields:, …)"
+            )
+            return None
+        for k in doc:
+            if k not in TOP_LEVEL_KEYS:
+                self.add(doc.at(k), str(k), f"unknown key (expected one of: {', '.join(TOP_LEVEL_KEYS)})")
+
+        dialect = doc.get("dialect")
+        if dialect is None:
+            self.add(1, "dialect", "missing (the dialect's name, as in the file name)")
+        elif not isinstance(dialect, str) or not _DIALECT.match(dialect):
+            self.add(
+                doc.at("dialect"), "dialect", f"{dialect!r} is not a name (lowercase letters, digits, _)"
+            )
+        elif dialect != stem:
+            self.add(doc.at("dialect"), "dialect", f"{dialect!r} does not match the file name {stem}.yaml")
+        description = doc.get("description", "")
+        if not isinstance(description, str):
+            self.add(doc.at("description"), "description", "must be text")
+
+        timezone = doc.get("timezone", DEFAULT_TIMEZONE)
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            self.add(doc.at("timezone"), "timezone", f"unknown time zone {timezone!r}")
+        formats = self.formats(doc, "date_formats", doc.get("date_formats", list(DEFAULT_DATE_FORMATS)), True)
+        self.global_formats = formats or DEFAULT_DATE_FORMATS
+        nulls = self.null_values(doc)
+        self.code_tables(doc)
+        record = self.record(doc)
+        fields = self.fields(doc)
+        if self.problems or record is None or fields is None:
+            return None
+        return Mapping(
+            file=self.file,
+            dialect=dialect,
+            description=description,
+            record_id=record[0],
+            updated_at=record[1],
+            deleted=record[2],
+            timezone=timezone,
+            date_formats=self.global_formats,
+            null_values=nulls,
+            code_tables=self.tables,
+            fields=fields,
+        )
+
+    def null_values(self, doc: YMap) -> tuple[str, ...]:
+        value = doc.get("null_values", list(DEFAULT_NULL_VALUES))
+        if not isinstance(value, list):
+            self.add(doc.at("null_values"), "null_values", "a list of texts that mean 'no value'")
+            return DEFAULT_NULL_VALUES
+        out = []
+        for i, v in enumerate(value):
+            if not isinstance(v, str):
+                line = value.at(i) if isinstance(value, YSeq) else doc.at("null_values")
+                self.add(line, f"null_values[{i}]", f"{v!r}: null values are compared as text: quote it")
+            else:
+                out.append(v.strip())
+        return tuple(out)
