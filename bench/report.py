@@ -133,7 +133,7 @@ CHARTED = {
     "source_alone_records_per_s": "source alone (REST server)",
     "lean_dossiers_per_s": "lean pipeline (ceiling)",
     "copy_rows_per_s": "raw binary COPY (ceiling)",
-    "load_rows_per_s": "load (normalize + merge)",
+    "load_rows_per_s": "load (merge from staging)",
     "naive_upsert_rows_per_s": "naive row-by-row upsert",
     "e2e_dossiers_per_s": "end to end, REST",
     "dlt_best_dossiers_per_s": "dlt at its best, same source",

@@ -157,9 +157,9 @@ class Bench:
                          "load_rows_per_s": fetched / float(load_s)}  # fmt: skip
         self.note("end to end (REST: extract → committed merge)", f"{fetched / seconds:,.0f} dossiers/s",
                   f"({fetched:,} in {seconds:.1f} s, {counts['loaded']:,} loaded; process start included)")  # fmt: skip
-        self.note("  of which extract (fetch + stage)", f"{fetched / float(extract_s):,.0f} records/s",
+        self.note("  of which extract (fetch + normalize + stage)", f"{fetched / float(extract_s):,.0f} records/s",
                   f"({float(extract_s):.1f} s)")  # fmt: skip
-        self.note("  of which load (normalize + COPY + merge, committed)", f"{fetched / float(load_s):,.0f} rows/s",
+        self.note("  of which load (the merge from staging, committed)", f"{fetched / float(load_s):,.0f} rows/s",
                   f"({float(load_s):.1f} s)")  # fmt: skip
         self.note("peak PSS of the sync's process tree", f"{memory.peak_pss / 1e6:,.0f} MB",
                   f"(RSS {memory.peak_rss / 1e6:,.0f} MB; {self.size:,} dossiers)")  # fmt: skip

@@ -28,12 +28,14 @@ from connectors.errors import ConfigError, ConnectorError, RefusedAnswer
 from connectors.factory import open_source
 from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, to_portal, to_progress
+from connectors.spec.source import SourceConfig
 from connectors.store import outbox, refusals, runs, staging, status
 from connectors.store.attempts import AttemptRecorder
 from connectors.store.breaker import BreakerSettings, DatabaseBreaker
-from connectors.store.merge import BadRow, DeletedRow, GoodRow, Loader
+from connectors.store.merge import Loader
 from connectors.store.message_log import MessageLog, export_anchors
 from connectors.store.runs import RunCounts, RunPlan
+from connectors.store.staging import BadRow, DeletedRow, GoodRow
 from mappings import get_mapping
 from mappings.compiler import Canonical, Outcome
 from mappings.errors import FieldError
@@ -96,7 +98,8 @@ def failed(run_id: int, exc: BaseException) -> None:
 
 
 def extract(run_id: int) -> int:
-    """Fetch the run's window page by page and COPY each raw record into staging. Returns records staged.
+    """Fetch the run's window page by page, normalize each page as it arrives and COPY its rows into the run's
+    staging (connectors.store.staging). Returns records staged.
 
     One transaction: a retry after a failure starts the run's staging afresh, nothing half-staged remains.
     A failure ends the run `failed` with its error (a refused page kept for the console), then propagates.
@@ -136,6 +139,7 @@ def _extract(run_id: int) -> int:
         run = runs.get_plan(conn, run_id, lock=True)
         source = registry.load().source(run.source)
         id_of = get_mapping(source.dialect, source.timezone).record_id
+        privacy.citizen_id_key()  # read once, before any normalizing worker forks (they may not reach Airflow)
         recorder = AttemptRecorder(url, run_id)
         breaker = breaker_for(url, source.name)
         message_log = open_message_log(url)
@@ -146,26 +150,37 @@ def _extract(run_id: int) -> int:
             pages = 0
             acks: list[str] = []
 
-            def records() -> Iterator[tuple[str | None, str, str]]:
+            def pages_of_rows() -> Iterator[list[tuple]]:
                 nonlocal pages
-                bar = progress.task(f"{source.name}: fetch")
+                bar, seq = progress.task(f"{source.name}: fetch + normalize"), 0
                 for page in read_ahead(reader.pages(run.window_start, run.window_end)):
                     if not getattr(page, "continues", False):  # a big page's further chunks: the same page
                         pages += 1
                         if pages == 2:
                             failpoints.reached("mid_copy")  # the first page is already in the COPY stream
                     bar.advance(len(page))
-                    ids = [staging_id(id_of, raw) or "?" for raw in page]
+                    ids = [staging_id(id_of, raw) for raw in page]
                     message_log.append(
-                        source.name, "in", "page", "\n".join(r.payload for r in page).encode(), ids
+                        source.name,
+                        "in",
+                        "page",
+                        "\n".join(r.payload for r in page).encode(),
+                        [i or "?" for i in ids],
                     )
-                    for raw in page:
+                    rows = []
+                    for raw, record_id in zip(page, ids, strict=True):
                         if raw.ack_id is not None:
                             acks.append(raw.ack_id)
-                        yield staging_id(id_of, raw), raw.content_type, raw.payload, defects_json(raw)
+                        # A JSON record is read once, by its page's reader; an XML one again from its text.
+                        parsed = raw.record if raw.content_type == JSON else None
+                        rows.append(
+                            (seq, record_id, raw.content_type, raw.payload, defects_json(raw), parsed)
+                        )
+                        seq += 1
+                    yield rows
                 bar.done()
 
-            staged = staging.stage(conn, run_id, records())
+            staged = stage(conn, run_id, source, pages_of_rows())
             message_log.flush()  # every staged page logged before the staging commits
             client = getattr(reader, "client", None)
             runs.set_extracted(
@@ -246,15 +261,19 @@ def parse_payload(payload: str, content_type: str) -> dict:
 def normalize_chunk(
     mapping, source: str, rows: list[tuple[int, str | None, str, str]]
 ) -> tuple[list[GoodRow], list[BadRow], list[DeletedRow]]:
-    """Staged rows → rows for the merge, the bad ones with every failing field, and announced deletions."""
+    """Fetched rows (seq, record id, content type, payload[, defects JSON[, the record as parsed]]) → rows for
+    the merge, the bad ones with every failing field, and announced deletions."""
     good, bad, deleted = [], [], []
     id_key = privacy.citizen_id_key()  # once per chunk, not per record
     id_hmac = hmac.new(id_key, b"cccd:", hashlib.sha256)  # privacy.citizen_id_hash's, keyed once
     for seq, staged_id, content_type, payload, *rest in rows:
         digest = None
-        if rest and rest[0]:  # defects found while reading the page: the mapping never sees this record
+        defects, parsed = [*rest, None, None][:2]
+        if defects:  # defects found while reading the page: the mapping never sees this record
             record = None
-            outcome, digest = _defect_outcome(mapping, staged_id, jsontext.loads(rest[0]))
+            outcome, digest = _defect_outcome(mapping, staged_id, jsontext.loads(defects))
+        elif parsed is not None:  # as its page's reader parsed it (the extract): not parsed twice
+            record = parsed
         else:
             try:
                 record = parse_payload(payload, content_type)
@@ -353,20 +372,37 @@ def _good_row(seq: int, source: str, c: Canonical, id_hmac: Any) -> GoodRow:
     )
 
 
-# Below this many staged records a load normalizes inline: starting processes would cost more than they save.
-PARALLEL_FROM = 10_000
+def normalize_processes() -> int:
+    """Processes that normalize a run's pages: ONESTOP_NORMALIZE_PROCESSES (0: this process itself), else one
+    per core but one, up to 4 (a worker host runs several syncs at once).
 
-
-def normalize_processes(staged: int) -> int:
-    """Processes that normalize a load's chunks: ONESTOP_NORMALIZE_PROCESSES, else one per core but one, up
-    to 4 (a worker host runs several loads at once); none for a small load, or on two cores.
-
-    One core is left to this process (it reads staging and feeds the COPY) and to the database: on two cores
-    two forked workers loaded a 20,000-record page no faster than this process alone, and each worker held
-    another 75-130 MB (the pages of a forked Python process are copied as soon as it touches them)."""
-    if staged < PARALLEL_FROM:
-        return 0
+    This process reads the pages and feeds the COPY meanwhile. On two cores, 97,194 records: one worker 37 s,
+    none 44 s, two 39 s (they and the database share the cores); each worker holds another 75-130 MB (the pages
+    of a forked Python process are copied as soon as it touches them)."""
     return int(os.environ.get("ONESTOP_NORMALIZE_PROCESSES", min((os.cpu_count() or 1) - 1, 4)))
+
+
+def stage(conn: psycopg.Connection, run_id: int, source: SourceConfig, chunks: Iterator[list[tuple]]) -> int:
+    """Normalize chunks of fetched rows (normalize_chunk's) and stage them for the run's load, in `conn`'s
+    transaction (the extract's, a re-drive's). Returns records staged."""
+    stager = staging.Stager(conn, run_id)
+
+    def write(rows: list[tuple], chunk: tuple) -> None:
+        stager.fetched((row[0], row[1], row[2], row[4] if len(row) > 4 else None) for row in rows)
+        stager.add(*chunk)
+
+    # A writer thread feeds the COPY (the server parses chunk n) while this one normalizes chunk n + 1.
+    with ThreadPoolExecutor(1, thread_name_prefix="stage-copy") as writer:
+        copying: Future[None] | None = None
+        for rows, chunk in normalized(
+            source.dialect, source.name, chunks, normalize_processes(), source.timezone
+        ):
+            if copying is not None:
+                copying.result()
+            copying = writer.submit(write, rows, chunk)
+        if copying is not None:
+            copying.result()
+    return stager.finish()
 
 
 def _normalize_in_worker(
@@ -375,21 +411,31 @@ def _normalize_in_worker(
     return normalize_chunk(get_mapping(dialect, timezone), source, rows)
 
 
+# A run's first this many records are normalized by this process: a small run never starts a worker (a fork of
+# this process costs more than it saves), a large one starts them once it has seen that many.
+PARALLEL_FROM = 10_000
+
+
 def normalized(
     dialect: str, source: str, chunks: Iterator[list], processes: int, timezone: str | None = None
 ) -> Iterator[tuple[list, tuple]]:
-    """(staged rows, normalize_chunk's result) in order; with `processes`, chunks are normalized by worker
-    processes, a few chunks ahead, so that one slow chunk does not idle the others."""
-    if processes < 2:
-        mapping = get_mapping(dialect, timezone)
-        for rows in chunks:
-            yield rows, normalize_chunk(mapping, source, rows)
+    """(fetched rows, normalize_chunk's result) in order; with `processes`, past PARALLEL_FROM records the
+    chunks are normalized by worker processes, a few chunks ahead, so that one slow chunk idles no other."""
+    mapping, chunks, seen = get_mapping(dialect, timezone), iter(chunks), 0
+    for rows in chunks:
+        yield rows, normalize_chunk(mapping, source, rows)
+        seen += len(rows)
+        if processes >= 1 and seen >= PARALLEL_FROM:
+            break
+    else:
         return
     # fork: the workers start at once with this process's compiled mappings and imports (no re-import).
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: deque[tuple[list, Future]] = deque()
         for rows in chunks:
-            pending.append((rows, pool.submit(_normalize_in_worker, dialect, timezone, source, rows)))
+            # A worker parses the payload again (orjson): cheaper than pickling the parsed record to it.
+            sent = [row[:5] for row in rows]
+            pending.append((rows, pool.submit(_normalize_in_worker, dialect, timezone, source, sent)))
             if len(pending) > processes:
                 rows, done = pending.popleft()
                 yield rows, done.result()
@@ -399,54 +445,45 @@ def normalized(
 
 
 def load(run_id: int) -> RunCounts:
-    """Normalize the run's staged records and merge them; the watermark moves in the same transaction.
+    """Merge the run's staged rows; the watermark moves in the same transaction, and the staged rows go with it.
     A failure ends the run `failed` with its error, then propagates (its staging stays for a retry)."""
     try:
-        counts, released = _load(run_id)
+        counts = _load(run_id)
     except BaseException as exc:
         failed(run_id, exc)
         raise
     acknowledge(run_id)
-    try:
-        with connect(autocommit=True) as conn:
-            staging.vacuum_after(conn, released)
-    except psycopg.Error as exc:
-        # The load has committed: a vacuum that fails leaves the space to autovacuum, it fails nothing.
-        log.warning("run %s: staging_payload not vacuumed after the load: %s", run_id, exc)
     return counts
 
 
-def _load(run_id: int) -> tuple[RunCounts, int]:
-    """The run's counts and how many staged payloads its commit released."""
-    # Staging is read on a second connection; the load's own transaction is fed by a writer thread, so the
-    # server parses chunk n (COPY) while this thread normalizes chunk n + 1.
-    with connect() as conn, connect(autocommit=True) as reader, ThreadPoolExecutor(1) as writer:
+class StagingLost(RuntimeError):
+    """A run's staged rows are not all there (a database crash empties UNLOGGED tables): nothing is merged."""
+
+
+def _load(run_id: int) -> RunCounts:
+    with connect() as conn:
         run = runs.get_plan(conn, run_id, lock=True)
         source = registry.load().source(run.source)
+        fetched = staging.count(conn, run_id)
+        if staging.staged_count(conn, run_id) is None:
+            raise StagingLost(
+                f"{source.name}: run {run_id} has no staged records (loaded already, purged, or its extract did"
+                " not finish): its window is fetched again by the next run"
+            )
         loader = Loader(conn, source.name, run_id, watermark_on=source.watermark_field)
-        bar = progress.task(f"{source.name}: normalize + load")
-        copying: Future[None] | None = None
-        processes = normalize_processes(staging.count(reader, run_id))
-        privacy.citizen_id_key()  # read once, before the normalizing workers fork (they may not reach Airflow)
-        for rows, chunk in normalized(
-            source.dialect, source.name, staging.read_staged(reader, run_id), processes, source.timezone
-        ):
-            if copying is not None:
-                copying.result()
-            copying = writer.submit(loader.add, *chunk)
-            bar.advance(len(rows))
-            failpoints.reached("mid_load")
-        if copying is not None:
-            copying.result()
+        failpoints.reached("mid_load")
         counts = loader.finish()
-        # Normalized now (good → dossier, bad → quarantine with its payload): the raw copies go with this commit.
-        released = staging.release(conn, run_id)
+        if counts.fetched != fetched:
+            raise StagingLost(
+                f"{source.name}: run {run_id} fetched {fetched} records but {counts.fetched} are staged (a database"
+                " restart empties staging): nothing merged; its window is fetched again by the next run"
+            )
+        staging.drop(conn, run_id)  # merged now: the staged rows go with this commit
         runs.record_counts(conn, run_id, counts)
         refusals.after_run(conn, source.name, run_id, loaded=True)
-        bar.done()
     log.info("%s: run %s %s", run.source, run_id, counts.as_dict())
     failpoints.reached("after_commit")  # data and watermark committed; no feed ack, no delivery yet
-    return counts, released
+    return counts
 
 
 def acknowledge(run_id: int) -> int:

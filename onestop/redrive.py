@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.store import failures, runs, staging
+from connectors.store import failures, runs
 from connectors.store import reconcile as reconcile_store
 from mappings import get_mapping
 from onestop import pipeline, reconcile, registry
@@ -141,7 +141,8 @@ def _redrive(
         now = datetime.now(UTC)
         with connect() as conn:
             run_id = runs.create_run(conn, name, (now, now), "redrive")
-            staging.stage(conn, run_id, ((rid, ctype, payload, None) for _, rid, ctype, payload in passing))
+            rows = [(seq, rid, ctype, payload) for seq, (_, rid, ctype, payload) in enumerate(passing)]
+            pipeline.stage(conn, run_id, config, iter([rows]))
             runs.set_extracted(conn, run_id, pages=0, ack_ids=[])
         pipeline.load(run_id)
         with connect() as conn:

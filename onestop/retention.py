@@ -3,10 +3,10 @@
 Raw records carry citizens' personal data (ID numbers, phones, addresses), so they are kept only as long as the
 pipeline and the administrators need them (`retention:` in config/sources.yaml, onestop.registry.RetentionConfig):
 
-- `onestop.staging`: the staged records of sync runs started before `raw_payloads` ago are deleted. A staged
-  record's payload (`onestop.staging_payload`) is needed only until its run has loaded, and the load's commit
-  releases it; what stays of a loaded run is which record ids it fetched and when (the trace's fetches). A
-  failed run keeps its records, payloads included, until then, to be investigated. A run still unfinished at that age was abandoned: it is marked failed and its change-feed ack
+- `onestop.staging`: what sync runs started before `raw_payloads` ago staged is purged: which record ids each
+  fetched and when (the trace's fetches), and the normalized rows of a run that never loaded (a loaded run's
+  staged tables went with its load's commit: connectors.store.staging), kept until then to be investigated. A
+  run still unfinished at that age was abandoned: it is marked failed and its change-feed ack
   ids are dropped (the feed delivers those records again), so that nothing could acknowledge records it never
   loaded. The run row (window, counts) stays and records `staging_purged_at`.
 - `onestop.quarantine`: a record keeps its row (errors, payload hash, ids, state) but loses its payload
@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from connectors.store import message_log
+from connectors.store import message_log, staging
 from onestop import registry
 from onestop.db import connect
 
@@ -246,12 +246,13 @@ def _count(conn: psycopg.Connection, report: PurgeReport, params: dict) -> None:
     row = x("SELECT count(*) FROM onestop.sync_run WHERE state = ANY(%(unfinished)s) AND started_at < %(raw)s",
             {**params, "unfinished": list(UNFINISHED)}).fetchone()  # fmt: skip
     report.line("sync_run", "abandoned runs").rows = row[0] if row else 0
-    _add(report, "staging", x(
-        f"SELECT {_RUN_KIND}, count(*), COALESCE(sum(octet_length(p.payload)), 0)"
-        " FROM onestop.sync_run r JOIN onestop.staging s USING (run_id)"
-        f" LEFT JOIN onestop.staging_payload p USING (run_id, seq) WHERE {_STAGED_RUN} GROUP BY 1",
-        params,
-    ).fetchall())  # fmt: skip
+    due = x(f"SELECT {_RUN_KIND}, r.run_id, (SELECT count(*) FROM onestop.staging s WHERE s.run_id = r.run_id)"
+            f" FROM onestop.sync_run r WHERE {_STAGED_RUN}", params).fetchall()  # fmt: skip
+    tables = set(staging.staged_runs(conn))
+    for kind in dict.fromkeys(k for k, _run, _n in due):
+        runs = [(run, n) for k, run, n in due if k == kind]
+        _add(report, "staging", [(kind, sum(n for _, n in runs),
+                                  sum(staging.size(conn, run) for run, _ in runs if run in tables))])  # fmt: skip
     _add(report, "quarantine", x(
         "SELECT state, count(*), COALESCE(sum(octet_length(payload)), 0) FROM onestop.quarantine"
         f" WHERE payload_purged_at IS NULL AND {_QUARANTINE_DUE} GROUP BY state",
@@ -290,14 +291,16 @@ def _purge(conn: psycopg.Connection, report: PurgeReport, params: dict, batch_si
         f"SELECT {_RUN_KIND}, array_agg(r.run_id) FROM onestop.sync_run r WHERE {_STAGED_RUN} GROUP BY 1",
         params,
     ).fetchall():
+        tables = set(staging.staged_runs(conn))
+        for run in (r for r in run_ids if r in tables):  # a run that never loaded: its normalized rows
+            with conn.transaction():
+                _add(report, "staging", [(kind, 0, staging.size(conn, run))])
+                staging.drop(conn, run)
         _batches(conn, report, "staging", (
             "WITH gone AS (DELETE FROM onestop.staging WHERE (run_id, seq) IN ("
             "  SELECT run_id, seq FROM onestop.staging WHERE run_id = ANY(%(runs)s) LIMIT %(batch)s)"
-            "  RETURNING run_id, seq),"
-            " payloads AS (DELETE FROM onestop.staging_payload p USING gone"
-            "  WHERE p.run_id = gone.run_id AND p.seq = gone.seq RETURNING octet_length(p.payload) AS bytes)"
-            " SELECT %(kind)s, (SELECT count(*) FROM gone), COALESCE(sum(bytes), 0) FROM payloads"
-            " HAVING (SELECT count(*) FROM gone) > 0"
+            "  RETURNING run_id, seq)"
+            " SELECT %(kind)s, count(*), 0 FROM gone HAVING count(*) > 0"
         ), {**params, "runs": run_ids, "kind": kind})  # fmt: skip
         with conn.transaction():
             conn.execute(

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 import requests
 
+from connectors.store import staging
 from onestop import airflow_env
 from onestop.db import with_database
 
@@ -27,7 +28,7 @@ from onestop.simulators.process import SimulatorProcess, start_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = (
-    "sync_run, staging, staging_payload, dossier, dossier_version, status_history, quarantine, watermark, outbox, attempt,"
+    "sync_run, staging, dossier, dossier_version, status_history, quarantine, watermark, outbox, attempt,"
     " task_failure, conflict, portal_call, circuit, message_log, message_log_checkpoint, reconciliation_mismatch, reconciliation,"
     " admin_action, alert"
 )
@@ -162,6 +163,8 @@ def db(pg_url: str) -> Iterator[psycopg.Connection]:
         conn.execute(
             f"TRUNCATE {', '.join('onestop.' + t.strip() for t in TABLES.split(','))} RESTART IDENTITY"
         )
+        for run_id in staging.staged_runs(conn):  # an earlier test's run that never loaded
+            staging.drop(conn, run_id)
         yield conn
 
 

@@ -1,71 +1,25 @@
-"""The load: COPY normalized rows into a temp table, reduce in-batch duplicates, skip stale and unchanged
-records, record MaHoSo conflicts, keep the status events a source dropped, merge with INSERT … ON CONFLICT,
-bump versions, queue one
-delivery per new version, quarantine the bad, and move the watermark — all in the caller's one transaction."""
+"""The load, in SQL alone, from the rows a run's extract normalized and staged: reduce in-batch duplicates, skip
+stale and unchanged records, record MaHoSo conflicts, keep the status events a source dropped, merge with
+INSERT … ON CONFLICT, bump versions, queue one delivery per new version, quarantine the bad, and move the
+watermark — all in the caller's one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
-
 import psycopg
+from psycopg import sql
 
+from connectors.store import staging
 from connectors.store.runs import RunCounts, advance_watermark
 
 # Merges of different sources are serialized (the COPY and normalization before them are not): a MaHoSo
 # conflict between two sources loading at once must be seen and recorded, not fail on the unique index.
 MERGE_LOCK = 0x0E5B_0002
 
-GOOD_COLUMNS = (
-    "seq, uid, source_record_id, ma_ho_so, content_hash, status, received_at, due_at, finished_at,"
-    " procedure_code, agency_code, district_code, commune_code, applicant_id_hash, source_updated_at, record, flags"
-)
-BAD_COLUMNS = "seq, record_id, errors, error_class, payload, content_type, payload_hash, source_updated_at"
-
-
-@dataclass(frozen=True)
-class GoodRow:
-    seq: int
-    uid: str
-    source_record_id: str
-    ma_ho_so: str
-    content_hash: str
-    status: int
-    received_at: datetime | None
-    due_at: datetime | None
-    finished_at: datetime | None
-    procedure_code: str
-    agency_code: str | None
-    district_code: str | None
-    commune_code: str | None
-    applicant_id_hash: str | None
-    source_updated_at: datetime
-    record: str  # canonical JSON
-    flags: list[str]
-
-
-@dataclass(frozen=True)
-class BadRow:
-    seq: int
-    record_id: str
-    errors: str  # JSON list of {field, source_path, reason, value}
-    error_class: str
-    payload: str
-    content_type: str
-    payload_hash: str
-    source_updated_at: datetime | None
-
-
-@dataclass(frozen=True)
-class DeletedRow:
-    seq: int
-    uid: str
-    record_id: str
-
 
 class Loader:
-    """One run's load. Feed it chunks with add(); finish() merges and returns the run's counts."""
+    """One run's merge, from the rows its extract staged (connectors.store.staging); finish() merges them and
+    returns the run's counts. The staged tables are read through temporary views named as the statements say
+    (`incoming`, `incoming_bad`, `incoming_deleted`)."""
 
     def __init__(
         self, conn: psycopg.Connection, source: str, run_id: int, watermark_on: str = "updated"
@@ -73,42 +27,12 @@ class Loader:
         self.conn, self.source, self.run_id = conn, source, run_id
         # A system queryable by receipt date only keeps its watermark on receipt times.
         self.watermark_column = "received_at" if watermark_on == "received" else "source_updated_at"
-        conn.execute(
-            "CREATE TEMP TABLE incoming (seq int, uid text, source_record_id text, ma_ho_so text,"
-            " content_hash text, status smallint, received_at timestamptz, due_at timestamptz,"
-            " finished_at timestamptz, procedure_code text, agency_code text, district_code text,"
-            " commune_code text, applicant_id_hash text, source_updated_at timestamptz, record jsonb,"
-            " flags text[]) ON COMMIT DROP"
-        )
-        conn.execute(
-            "CREATE TEMP TABLE incoming_bad (seq int, record_id text, errors text, error_class text,"
-            " payload text, content_type text, payload_hash text, source_updated_at timestamptz) ON COMMIT DROP"
-        )
-        conn.execute("CREATE TEMP TABLE incoming_deleted (seq int, uid text, record_id text) ON COMMIT DROP")
-
-    def add(self, good: Iterable[GoodRow], bad: Iterable[BadRow], deleted: Iterable[DeletedRow] = ()) -> None:
-        with self.conn.cursor() as cur:
-            with cur.copy(f"COPY incoming ({GOOD_COLUMNS}) FROM STDIN") as copy:
-                for row in good:
-                    copy.write_row(
-                        (row.seq, row.uid, row.source_record_id, row.ma_ho_so, row.content_hash, row.status,
-                         row.received_at, row.due_at, row.finished_at, row.procedure_code, row.agency_code,
-                         row.district_code, row.commune_code, row.applicant_id_hash, row.source_updated_at,
-                         row.record, row.flags)
-                    )  # fmt: skip
-            deleted = list(deleted)
-            if deleted:
-                with cur.copy("COPY incoming_deleted (seq, uid, record_id) FROM STDIN") as copy:
-                    for d in deleted:
-                        copy.write_row((d.seq, d.uid, d.record_id))
-            bad = list(bad)
-            if bad:
-                with cur.copy(f"COPY incoming_bad ({BAD_COLUMNS}) FROM STDIN") as copy:
-                    for b in bad:
-                        copy.write_row(
-                            (b.seq, b.record_id, b.errors, b.error_class, b.payload, b.content_type,
-                             b.payload_hash, b.source_updated_at)
-                        )  # fmt: skip
+        for view, kind in (("incoming", "good"), ("incoming_bad", "bad"), ("incoming_deleted", "deleted")):
+            conn.execute(
+                sql.SQL("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM {}").format(
+                    sql.Identifier(view), staging.table(run_id, kind)
+                )
+            )
 
     def finish(self) -> RunCounts:
         x, params = self.conn.execute, {"source": self.source, "run": self.run_id}
@@ -242,6 +166,7 @@ class Loader:
         assert row is not None
         good, distinct, loaded, unchanged, stale, bad, distinct_bad, conflicts, high, deleted = row
         advance_watermark(self.conn, self.source, high, self.run_id)
+        x("DROP VIEW incoming, incoming_bad, incoming_deleted")
         return RunCounts(
             fetched=good + bad + deleted,
             loaded=loaded,

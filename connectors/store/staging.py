@@ -1,78 +1,191 @@
-"""Raw records as fetched, kept as sent until their run has loaded (COPY in, read back in chunks), with what is
-wrong inside each (connectors.base.Defect) as JSON, for the load to quarantine it.
+"""A run's records between its fetch and its load: which ids it fetched, and each record normalized.
 
-Two tables: `onestop.staging` says which record ids a run fetched and when (the trace reads it until
-`retention.raw_payloads`); `onestop.staging_payload` holds the payloads, and the transaction that loads a run
-releases them (release()): by then each good record is in the dossier table and each bad one, payload and all,
-in the quarantine, which is what re-drive and `mapping try` read. A run that fails keeps its payloads for a
-retry until the retention purge."""
+The extract normalizes each page as it arrives and COPYs the rows into three tables of the run's own —
+`onestop.staged_<run>_good` (the merge's row: columns, canonical record, hash), `_bad` (every failing field,
+the payload as sent) and `_deleted` (deletions a change feed announced) — and the load merges them with SQL alone
+(connectors.store.merge). The load's commit drops the tables: no dead rows to vacuum, no payload kept twice.
+They are UNLOGGED (a run's staged rows are written once and read once, never worth their WAL): a database crash
+empties them, and the load then finds fewer rows than the extract staged and fails the run, whose watermark has
+not moved: the next run fetches the same window again.
+
+`onestop.staging` says which record ids a run fetched and when (the trace reads it until
+`retention.raw_payloads`, which also drops the staged tables of runs that never loaded). A good record's payload
+is not kept: its canonical record is in the dossier table, and each bad one's payload is in the quarantine,
+which is what re-drive and `mapping try` read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
+from psycopg import sql
 
 STAGE_COLUMNS = "run_id, seq, record_id, content_type, defects"
-Staged = tuple[str | None, str, str, str | None]  # record id, content type, payload, defects (JSON) or None
-# Records per pair of COPYs (one connection holds one COPY at a time): small, so that staging holds no more
-# than a page does (a run of 1,000 records and one of 10,000 stage in the same memory); two round trips each.
-STAGE_BATCH = 500
-# A release this large leaves that many dead rows: vacuumed at once (autovacuum would let the next runs append).
-VACUUM_FROM = 10_000
+GOOD_COLUMNS = (
+    "seq, uid, source_record_id, ma_ho_so, content_hash, status, received_at, due_at, finished_at,"
+    " procedure_code, agency_code, district_code, commune_code, applicant_id_hash, source_updated_at, record, flags"
+)
+BAD_COLUMNS = "seq, record_id, errors, error_class, payload, content_type, payload_hash, source_updated_at"
+DELETED_COLUMNS = "seq, uid, record_id"
+_SHAPES = {
+    "good": "seq int, uid text, source_record_id text, ma_ho_so text, content_hash text, status smallint,"
+    " received_at timestamptz, due_at timestamptz, finished_at timestamptz, procedure_code text, agency_code text,"
+    " district_code text, commune_code text, applicant_id_hash text, source_updated_at timestamptz,"
+    " record jsonb, flags text[]",
+    "bad": "seq int, record_id text, errors text, error_class text, payload text, content_type text,"
+    " payload_hash text, source_updated_at timestamptz",
+    "deleted": "seq int, uid text, record_id text",
+}
+KINDS = tuple(_SHAPES)
+# The staged tables of every run: the retention purge and the tests find them by this pattern.
+TABLE_PATTERN = r"^staged_[0-9]+_(good|bad|deleted)$"
 
 
-def stage(conn: psycopg.Connection, run_id: int, records: Iterable[Staged]) -> int:
-    """COPY (record id, content type, payload, defects) rows for one run; returns how many. Replaces an earlier
-    try."""
-    conn.execute("DELETE FROM onestop.staging WHERE run_id = %s", (run_id,))
-    conn.execute("DELETE FROM onestop.staging_payload WHERE run_id = %s", (run_id,))
-    seq, it = 0, iter(records)
-    with conn.cursor() as cur:
-        while batch := list(islice(it, STAGE_BATCH)):
-            with cur.copy(f"COPY onestop.staging ({STAGE_COLUMNS}) FROM STDIN") as copy:
-                for n, (record_id, content_type, _payload, defects) in enumerate(batch, seq):
-                    copy.write_row((run_id, n, record_id, content_type, defects))
-            with cur.copy("COPY onestop.staging_payload (run_id, seq, payload) FROM STDIN") as copy:
-                for n, (_id, _type, payload, _defects) in enumerate(batch, seq):
-                    copy.write_row((run_id, n, payload))
-            seq += len(batch)
-    return seq
+@dataclass(frozen=True)
+class GoodRow:
+    seq: int
+    uid: str
+    source_record_id: str
+    ma_ho_so: str
+    content_hash: str
+    status: int
+    received_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+    procedure_code: str
+    agency_code: str | None
+    district_code: str | None
+    commune_code: str | None
+    applicant_id_hash: str | None
+    source_updated_at: datetime
+    record: str  # canonical JSON
+    flags: list[str]
 
 
-def release(conn: psycopg.Connection, run_id: int) -> int:
-    """Drop a run's payloads, in the transaction that loaded it; returns how many."""
-    return conn.execute("DELETE FROM onestop.staging_payload WHERE run_id = %s", (run_id,)).rowcount
+@dataclass(frozen=True)
+class BadRow:
+    seq: int
+    record_id: str
+    errors: str  # JSON list of {field, source_path, reason, value}
+    error_class: str
+    payload: str
+    content_type: str
+    payload_hash: str
+    source_updated_at: datetime | None
 
 
-def vacuum_after(conn: psycopg.Connection, released: int) -> None:
-    """After a large release committed (`conn` in autocommit): its space goes back to the table's free space
-    map (and a table left empty shrinks), so that the next runs' payloads reuse it instead of growing it."""
-    if released >= VACUUM_FROM:
-        conn.execute("VACUUM onestop.staging_payload")
+@dataclass(frozen=True)
+class DeletedRow:
+    seq: int
+    uid: str
+    record_id: str
+
+
+def table(run_id: int, kind: str) -> sql.Identifier:
+    """onestop.staged_<run>_<kind>: a run id is an integer, so the name is always a plain identifier."""
+    return sql.Identifier("onestop", f"staged_{int(run_id)}_{kind}")
+
+
+class Stager:
+    """One run's staging, in the caller's transaction: begins afresh (an earlier try's rows go), then takes the
+    fetched ids and the normalized rows chunk by chunk."""
+
+    def __init__(self, conn: psycopg.Connection, run_id: int) -> None:
+        self.conn, self.run_id, self.staged = conn, run_id, 0
+        conn.execute("DELETE FROM onestop.staging WHERE run_id = %s", (run_id,))
+        drop(conn, run_id)
+        for kind, shape in _SHAPES.items():
+            conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(table(run_id, kind), sql.SQL(shape)))
+
+    def fetched(self, rows: Iterable[tuple[int, str | None, str, str | None]]) -> None:
+        """(seq, record id, content type, defects JSON) of each fetched record."""
+        with self.conn.cursor().copy(f"COPY onestop.staging ({STAGE_COLUMNS}) FROM STDIN") as copy:
+            for seq, record_id, content_type, defects in rows:
+                copy.write_row((self.run_id, seq, record_id, content_type, defects))
+                self.staged += 1
+
+    def add(self, good: Iterable[GoodRow], bad: Iterable[BadRow], deleted: Iterable[DeletedRow] = ()) -> None:
+        with self.conn.cursor() as cur:
+            with cur.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN").format(table(self.run_id, "good"), sql.SQL(GOOD_COLUMNS))
+            ) as copy:
+                for row in good:
+                    copy.write_row(
+                        (row.seq, row.uid, row.source_record_id, row.ma_ho_so, row.content_hash, row.status,
+                         row.received_at, row.due_at, row.finished_at, row.procedure_code, row.agency_code,
+                         row.district_code, row.commune_code, row.applicant_id_hash, row.source_updated_at,
+                         row.record, row.flags)
+                    )  # fmt: skip
+            deleted = list(deleted)
+            if deleted:
+                with cur.copy(
+                    sql.SQL("COPY {} ({}) FROM STDIN").format(
+                        table(self.run_id, "deleted"), sql.SQL(DELETED_COLUMNS)
+                    )
+                ) as copy:
+                    for d in deleted:
+                        copy.write_row((d.seq, d.uid, d.record_id))
+            bad = list(bad)
+            if bad:
+                with cur.copy(
+                    sql.SQL("COPY {} ({}) FROM STDIN").format(table(self.run_id, "bad"), sql.SQL(BAD_COLUMNS))
+                ) as copy:
+                    for b in bad:
+                        copy.write_row(
+                            (b.seq, b.record_id, b.errors, b.error_class, b.payload, b.content_type,
+                             b.payload_hash, b.source_updated_at)
+                        )  # fmt: skip
+
+    def finish(self) -> int:
+        """Statistics for the merge's plans (a freshly filled table has none); returns records staged."""
+        for kind in KINDS:
+            self.conn.execute(sql.SQL("ANALYZE {}").format(table(self.run_id, kind)))
+        return self.staged
+
+
+def drop(conn: psycopg.Connection, run_id: int) -> None:
+    """The run's staged rows go (the load's commit, a retry, the retention purge)."""
+    for kind in KINDS:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table(run_id, kind)))
+
+
+def staged_runs(conn: psycopg.Connection) -> list[int]:
+    """Runs that still have staged tables."""
+    rows = conn.execute(
+        "SELECT DISTINCT split_part(relname, '_', 2)::bigint FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'onestop' AND relname ~ %s",
+        (TABLE_PATTERN,),
+    ).fetchall()
+    return sorted(r[0] for r in rows)
 
 
 def count(conn: psycopg.Connection, run_id: int) -> int:
-    """Records staged for a run (seq counts from 0 without gaps: one look at the primary key)."""
+    """Records fetched by a run (seq counts from 0 without gaps: one look at the primary key)."""
     row = conn.execute("SELECT max(seq) + 1 FROM onestop.staging WHERE run_id = %s", (run_id,)).fetchone()
     return row[0] or 0 if row else 0
 
 
-def read_staged(
-    conn: psycopg.Connection, run_id: int, chunk: int = 2000
-) -> Iterator[list[tuple[int, str | None, str, str, str | None]]]:
-    """(seq, record id, content type, payload, defects) in fetch order, one chunk at a time: memory stays
-    bounded. A run whose load committed has no payloads left: nothing is read."""
-    start = 0
-    while True:
-        rows = conn.execute(
-            "SELECT s.seq, s.record_id, s.content_type, p.payload, s.defects::text FROM onestop.staging s"
-            " JOIN onestop.staging_payload p USING (run_id, seq)"
-            " WHERE s.run_id = %s AND s.seq >= %s AND s.seq < %s ORDER BY s.seq",
-            (run_id, start, start + chunk),
-        ).fetchall()
-        if not rows:
-            return
-        yield rows
-        start += chunk
+def staged_count(conn: psycopg.Connection, run_id: int) -> int | None:
+    """Rows in the run's staged tables; None when they are gone (loaded, purged, or never made)."""
+    try:
+        with conn.transaction():
+            parts = [
+                conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table(run_id, kind))).fetchone()[0]  # type: ignore[index]
+                for kind in KINDS
+            ]
+    except psycopg.errors.UndefinedTable:
+        return None
+    return sum(parts)
+
+
+def size(conn: psycopg.Connection, run_id: int) -> int:
+    """Bytes the run's staged tables take (0 when they are gone)."""
+    row = conn.execute(
+        "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'onestop' AND c.relname = ANY(%s)",
+        ([f"staged_{int(run_id)}_{kind}" for kind in KINDS],),
+    ).fetchone()
+    return int(row[0]) if row else 0

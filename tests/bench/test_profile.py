@@ -21,6 +21,6 @@ def test_a_sync_is_profiled_step_by_step(tmp_path, monkeypatch) -> None:
     pages = profile(300, tmp_path / "var", tmp_path / "results")
 
     assert set(pages) == {"extract", "load"}
-    assert "stage" in pages["extract"].read_text(encoding="utf-8")
-    load = pages["load"].read_text(encoding="utf-8")
-    assert "normalize_chunk" in load and "finish" in load
+    extract = pages["extract"].read_text(encoding="utf-8")
+    assert "stage" in extract and "normalize_chunk" in extract  # each page normalized as it arrives
+    assert "finish" in pages["load"].read_text(encoding="utf-8")  # the load: the merge, in SQL

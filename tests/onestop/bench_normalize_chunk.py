@@ -14,7 +14,7 @@ import sys
 import time
 
 from connectors.base import JSON
-from connectors.store.merge import GoodRow
+from connectors.store.staging import GoodRow
 from mappings import get_mapping
 from onestop import pipeline, privacy
 from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig

@@ -10,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 import requests
+from psycopg import sql
 
 from connectors.errors import ProtocolError
+from connectors.factory import open_source
 from connectors.store import runs, staging, status
 from connectors.store.merge import Loader
-from onestop import pipeline
+from mappings import get_mapping
+from onestop import pipeline, registry
 from onestop.simulators.process import start_simulator
 from tests.conftest import IGATE_FIELDS, SOURCES, portal_summary, reset_portal, truth
 
@@ -22,17 +25,16 @@ SOURCE = SOURCES[0]
 
 
 def synced_raw(db: psycopg.Connection, source: str) -> dict[str, dict]:
-    """A sync of `source`; returns the raw record of every id it served, as staged (read between the extract
-    and the load: the load's commit releases the payloads)."""
-    run_id = pipeline.plan(source).run_id
-    pipeline.extract(run_id)
-    rows = db.execute(
-        "SELECT s.record_id, p.payload FROM onestop.staging s JOIN onestop.staging_payload p USING (run_id, seq)"
-        " WHERE s.run_id = %s ORDER BY s.seq",
-        (run_id,),
-    ).fetchall()
-    pipeline.load(run_id)
-    return {rid: json.loads(payload) for rid, payload in rows}
+    """A sync of `source`; returns the raw record of every id it serves, as its connector reads them."""
+    config = registry.load().source(source)
+    record_id = get_mapping(config.dialect, config.timezone).record_id
+    raw = {
+        record_id(r.record): json.loads(r.payload)
+        for page in open_source(config).pages(None, None)
+        for r in page
+    }
+    pipeline.sync(source)
+    return raw
 
 
 def load_records(db: psycopg.Connection, source: str, records: list[dict]) -> runs.RunCounts:
@@ -40,7 +42,8 @@ def load_records(db: psycopg.Connection, source: str, records: list[dict]) -> ru
     now = datetime.now(UTC)
     with psycopg.connect(db.info.dsn) as conn:
         run_id = runs.create_run(conn, source, (now - timedelta(days=1), now), None)
-        staging.stage(conn, run_id, ((r.get("id"), "application/json", json.dumps(r), None) for r in records))
+        rows = [(n, r.get("id"), "application/json", json.dumps(r)) for n, r in enumerate(records)]
+        pipeline.stage(conn, run_id, registry.load().source(source), iter([rows]))
     return pipeline.load(run_id)
 
 
@@ -104,7 +107,7 @@ def test_already_exists_at_the_portal_becomes_an_update(db, districts, portal) -
     # Our database forgets everything (a restore from an old backup); the portal still holds the dossiers.
     db.execute(
         "TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
-        " onestop.sync_run, onestop.staging, onestop.staging_payload, onestop.watermark"
+        " onestop.sync_run, onestop.staging, onestop.watermark"
     )
 
     pipeline.sync(SOURCE)
@@ -350,24 +353,42 @@ def test_worker_processes_normalize_exactly_what_one_process_does(db, districts,
             q("SELECT record_id, errors, error_class FROM onestop.quarantine ORDER BY record_id").fetchall(),
         )
 
-    run_id = pipeline.plan(SOURCE).run_id
-    pipeline.extract(run_id)
-    staged = [row for rows in staging.read_staged(db, run_id) for row in rows]  # the load releases them
-    inline = pipeline.load(run_id)  # a small run: normalized inline
+    monkeypatch.setenv("ONESTOP_NORMALIZE_PROCESSES", "0")
+    inline = pipeline.sync(SOURCE)
     expected = outcome()
     db.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
                " onestop.quarantine, onestop.conflict, onestop.watermark")  # fmt: skip
-    staging.stage(db, run_id, (row[1:] for row in staged))
-    db.execute("UPDATE onestop.sync_run SET state = 'extracted' WHERE run_id = %s", (run_id,))
-    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
     monkeypatch.setenv("ONESTOP_NORMALIZE_PROCESSES", "2")
-    assert pipeline.normalize_processes(staging.count(db, run_id)) == 2
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)  # workers from the first page on
+    assert pipeline.normalize_processes() == 2
 
-    assert pipeline.load(run_id) == inline
+    assert pipeline.sync(SOURCE) == inline
     assert outcome() == expected
 
 
-def test_the_load_commit_releases_the_raw_payloads_and_keeps_which_records_were_fetched(
+def test_a_database_restart_that_empties_staging_fails_the_load_and_the_next_run_loads_all(
+    db, districts, portal
+) -> None:
+    """Staged rows are UNLOGGED: a crash empties them. The load sees fewer than were fetched, merges nothing,
+    fails its run; the watermark has not moved, so the next run fetches the window again."""
+    run_id = pipeline.plan(SOURCE).run_id
+    fetched = pipeline.extract(run_id)
+    db.execute(sql.SQL("TRUNCATE {}").format(staging.table(run_id, "good")))  # what crash recovery does
+
+    with pytest.raises(pipeline.StagingLost, match=f"fetched {fetched} records but"):
+        pipeline.load(run_id)
+
+    assert (
+        db.execute("SELECT state FROM onestop.sync_run WHERE run_id = %s", (run_id,)).fetchone()[0]
+        == "failed"
+    )
+    assert db.execute("SELECT count(*) FROM onestop.dossier").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM onestop.watermark").fetchone()[0] == 0
+    again = pipeline.sync(SOURCE)
+    assert again.fetched == fetched and again.balanced() and again.loaded > 0
+
+
+def test_the_load_commit_drops_the_staged_rows_and_keeps_which_records_were_fetched(
     db, districts, portal
 ) -> None:
     counts = pipeline.sync(SOURCE)
@@ -377,7 +398,7 @@ def test_the_load_commit_releases_the_raw_payloads_and_keeps_which_records_were_
     assert (
         q("SELECT count(*) FROM onestop.staging WHERE run_id = %s", (run_id,)).fetchone()[0] == counts.fetched
     )
-    assert q("SELECT count(*) FROM onestop.staging_payload").fetchone()[0] == 0
+    assert staging.staged_runs(db) == []  # merged: dropped with the load's commit
     # The bad ones keep their payload where re-drive and `mapping try` read it.
     assert counts.quarantined > 0
     assert (
