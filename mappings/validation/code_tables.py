@@ -29,7 +29,7 @@ class CodeTableChecks(ValueChecks):
             if target is None:
                 self.add(line, f"{key}.target", f"missing (one of: {', '.join(CODE_TARGETS)})")
                 continue
-            if target not in CODE_TARGETS:
+            if not isinstance(target, str) or target not in CODE_TARGETS:
                 self.add(
                     spec.at("target"),
                     f"{key}.target",

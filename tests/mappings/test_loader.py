@@ -172,6 +172,24 @@ def test_other_problems(write_yaml: Callable[..., Path], extra: str, expected: s
     assert problems(path) == [f"{path}:11: {expected}"]
 
 
+@pytest.mark.parametrize("target", ["{}", "[1, {a: b}]", "{x: 1}"])
+def test_a_code_table_target_that_is_a_mapping_or_a_list_is_a_problem_not_a_crash(
+    write_yaml: Callable[..., Path], target: str
+) -> None:
+    path = write_yaml(
+        f"""\
+        dialect: t
+        record: {{id: id, updated_at: u}}
+        code_tables:
+          channel: {{target: {target}, values: {{1: 1}}}}
+        fields:
+          ma_ho_so: code
+        """
+    )
+    found = problems(path)
+    assert any(p.startswith(f"{path}:4: code_tables.channel.target: unknown target") for p in found), found
+
+
 def test_the_dialect_must_match_the_file_name(write_yaml: Callable[..., Path]) -> None:
     path = write_yaml(MINIMAL.format(name="igate"), name="other")
     assert problems(path) == [f"{path}:1: dialect: 'igate' does not match the file name other.yaml"]
