@@ -121,7 +121,8 @@ def database_url(name: str) -> str:
 def hours_for_changes(count: int, span_days: int, clock_iso: str, changes: int) -> float:
     """How far a simulator's clock must move for `changes` of its dossiers to change (bisection on the
     simulators' own generator: seed 7, `count` dossiers, `span_days` of receipts)."""
-    from onestop.simulators.igate_data import INDEXED_FROM, DossierGenerator, GeneratorConfig, parse_iso
+    from onestop.simulators.igate_calendar import parse_iso
+    from onestop.simulators.igate_data import INDEXED_FROM, DossierGenerator, GeneratorConfig
 
     gen = DossierGenerator(GeneratorConfig(seed=7, count=count, span_days=span_days))
     if count >= INDEXED_FROM:
@@ -149,7 +150,7 @@ def one_rest_district(stack: contextlib.ExitStack, root: Path, size: int, **env:
     """A fresh embedded PostgreSQL under `root` (stopped when `stack` closes) and the REST district system of
     `size` dossiers in its normal mode, its connection set: what the profiles measure one sync against."""
     from onestop import db, embedded_db
-    from onestop.demo import SIMULATORS, set_connection
+    from onestop.simulators.demo import SIMULATORS, set_connection
     from onestop.simulators.process import start_simulator
 
     os.environ |= {"ONESTOP_VAR": str(root), **env}

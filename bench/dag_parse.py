@@ -8,12 +8,12 @@ The registry is config/sources.yaml's portal, retention, profiles and defaults w
 entries cycling over the profiles igate, dvc_soap, aspnet_xml and lgsp_feed; ONESTOP_SOURCES points at it.
 
 What is measured, in a fresh subprocess with the project's venv Python and its own AIRFLOW_HOME
-(onestop.airflow_env.configure):
+(onestop.airflow.env.configure):
 - `first_load_s`: the warm-up, the first DagBag of the folder (imports onestop.*, reads the registry).
 - `min_s` / `median_s` (the figure): `DagBag(dag_folder=<repo>/dags, safe_mode=False)` again, `repeats`
   times. Airflow's importer drops each DAG file's module from sys.modules and executes it again;
   onestop.* stays imported, the registry stays cached by mtime (onestop.registry._load) and so do
-  onestop.airflow_dags' shared timetables (a cold parse builds one per cron expression: see first_load_s).
+  onestop.airflow.dags' shared timetables (a cold parse builds one per cron expression: see first_load_s).
 - `cpu_min_s` / `cpu_median_s`: the measuring process's CPU time of the same loads (less disturbed when
   other work shares the machine's cores).
 - `registry_reread`: the same, with the registry cache cleared before each DagBag, so the YAML is read and
@@ -141,7 +141,7 @@ def _child(args: dict[str, Any]) -> None:
     import gc
 
     sys.path.insert(0, str(ROOT))
-    from onestop import airflow_env
+    from onestop.airflow import env as airflow_env
 
     airflow_env.configure(home=Path(args["airflow_home"]))  # before Airflow is imported
 

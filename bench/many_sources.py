@@ -47,9 +47,9 @@ def fresh_province(name: str) -> str:
 def province(bench: Bench, per_source: int) -> None:
     """The 13 demo sources at once under the real scheduler (LocalExecutor, parallelism 4)."""
     from onestop import registry
-    from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
+    from onestop.airflow.cluster import AirflowCluster, sqlalchemy_url
     from onestop.db import connect
-    from onestop.demo import SIMULATORS, set_connection
+    from onestop.simulators.demo import SIMULATORS, set_connection
     from onestop.simulators.process import start_simulator
 
     sources = registry.load().sources
@@ -134,7 +134,7 @@ def rest4(bench: Bench, per_source: int) -> None:
     from bench.dlt_best import TUNED, dlt_concurrent
     from bench.dlt_peer.env import ensure_venv
     from onestop import registry
-    from onestop.demo import set_connection
+    from onestop.simulators.demo import set_connection
 
     reg = registry.load()
     with own_connections(), ExitStack() as stack:

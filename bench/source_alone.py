@@ -28,7 +28,10 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 SEED, SPAN_DAYS = "7", "175"
-LOGIN = {"login": "igate", "password": "secret"}  # onestop.demo.SIMULATORS["igate"]: the connection's fields
+LOGIN = {
+    "login": "igate",
+    "password": "secret",
+}  # onestop.simulators.demo.SIMULATORS["igate"]: the connection's fields
 RECORD_START = b'{"id":"'  # a record's first bytes; nested objects' ids are numbers ({"id":1})
 
 

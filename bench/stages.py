@@ -47,7 +47,7 @@ class Bench:
     # --- the province -----------------------------------------------------------------------------------------
     def setup(self) -> None:
         from onestop import db, embedded_db
-        from onestop.demo import PORTAL_LOGIN, SIMULATORS, set_connection
+        from onestop.simulators.demo import PORTAL_LOGIN, SIMULATORS, set_connection
         from onestop.simulators.process import start_simulator
 
         os.environ["ONESTOP_VAR"] = str(self.root)
@@ -118,7 +118,7 @@ class Bench:
         from bench.soap_parse import compare
         from connectors.factory import open_source
         from onestop import registry
-        from onestop.demo import SIMULATORS, set_connection
+        from onestop.simulators.demo import SIMULATORS, set_connection
         from onestop.simulators.process import start_simulator
 
         n = min(self.extract_sample, 20_000)

@@ -106,7 +106,7 @@ def get_connection(conn_id: str) -> Connection:
 
 
 # What a connection's own form fields override in its source's registry entry (the Airflow connection types in
-# onestop.airflow_provider show them): kind → (extra field, path of the spec value it replaces).
+# onestop.airflow.provider show them): kind → (extra field, path of the spec value it replaces).
 OVERRIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     "rest": ("token_url", ("rest", "auth", "token_url")),
     "soap": ("wsdl", ("soap", "wsdl")),

@@ -2,7 +2,7 @@
 personal-data retention purge (02:30), the sources' alerts (freshness, error rate; every 10 minutes) and their
 figures for monitoring (every 5 minutes)."""
 
-from onestop.airflow_dags import alerts_dag, metrics_dag, purge_dag, reconcile_dag
+from onestop.airflow.dags import alerts_dag, metrics_dag, purge_dag, reconcile_dag
 
 onestop_reconcile = reconcile_dag()
 onestop_purge = purge_dag()

@@ -30,7 +30,7 @@ class PortalConfig(Spec):
 
 
 class RetentionConfig(Spec):
-    """How long raw payloads carrying citizens' personal data are kept (onestop/retention.py, `onestop purge`).
+    """How long raw payloads carrying citizens' personal data are kept (onestop/operations/retention.py, `onestop purge`).
     The unified dossier record is the province's system of record and is not purged."""
 
     raw_payloads: Duration = timedelta(days=30)  # staged records of runs; closed quarantined records
@@ -58,7 +58,7 @@ class BreakerConfig(Spec):
 
 
 class AlertsConfig(Spec):
-    """Where alerts go (onestop/alerts.py) when one is raised or cleared: e-mail through an Airflow SMTP
+    """Where alerts go (onestop/airflow/alerts.py) when one is raised or cleared: e-mail through an Airflow SMTP
     connection, and a chat app's incoming webhook (an Airflow connection whose host is the URL)."""
 
     email_to: list[str] = []  # empty: no e-mail

@@ -19,11 +19,11 @@ import pytest
 import requests
 
 from connectors.store import staging
-from onestop import airflow_env
+from onestop.airflow import env as airflow_env
 from onestop.db import with_database
 
 if TYPE_CHECKING:
-    from onestop.airflow_cluster import AirflowCluster
+    from onestop.airflow.cluster import AirflowCluster
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +134,7 @@ def scratch_database(url: str) -> Iterator[str]:
 def airflow_api(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowCluster]:
     """Airflow's API server, shared by the modules that talk to it (the connection forms, the console): the
     console plugin mounted, the DAGs registered (no dag-processor, no scheduler), users admin and viewer."""
-    from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
+    from onestop.airflow.cluster import AirflowCluster, sqlalchemy_url
 
     with scratch_database(pg_url) as metadata:
         cluster = AirflowCluster(

@@ -51,7 +51,7 @@ class SourceConfig(Spec):
         default="updated",
         description="what the watermark tracks: the update time, or the receipt time (a system asked by receipt)",
     )
-    # Alerts (onestop/alerts.py)
+    # Alerts (onestop/airflow/alerts.py)
     freshness: Duration = Field(
         default=timedelta(hours=2), description="no successful sync for longer than this is critical"
     )

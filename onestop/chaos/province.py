@@ -1,6 +1,6 @@
 """The province the chaos suite breaks: its own embedded PostgreSQL, one simulator per registered source and the
 portal simulator, each behind a fault proxy, and the pipeline's steps run as real `onestop` processes that the
-suite can SIGKILL at a named point (onestop/chaos/failpoints.py).
+suite can SIGKILL at a named point (onestop/pipeline/failpoints.py).
 
 Ground truth comes from the simulators (`/_sim/truth`) and the portal (`/_inspect/dossiers`), never from the
 pipeline's own tables; `check()` compares them with the unified database.
@@ -26,7 +26,7 @@ import yaml
 
 from onestop import db, embedded_db, registry, settings
 from onestop.chaos.proxy_client import FaultProxy, start_proxy
-from onestop.demo import PORTAL_LOGIN, SIMULATORS, set_connection, truth
+from onestop.simulators.demo import PORTAL_LOGIN, SIMULATORS, set_connection, truth
 from onestop.simulators.process import SimulatorProcess, start_simulator
 from schemas.jsontext import canonical
 

@@ -78,7 +78,7 @@ def config_check(
 
 
 def _live_problems(source, name: str) -> list[str]:
-    from onestop.preview import preview
+    from onestop.operations.preview import preview
 
     if source is None:
         return [f"--live {name}: no source of that name in the registry"]
@@ -121,7 +121,7 @@ def source_preview(
     from connectors.errors import ConfigError
     from connectors.spec.common import parse_duration
     from onestop import registry
-    from onestop.preview import preview
+    from onestop.operations.preview import preview
 
     try:
         source = registry.load().source(name)
@@ -171,7 +171,7 @@ def mapping_try(
     show: Annotated[int, typer.Option(help="failing records to list")] = 10,
 ) -> None:
     """Dry-run a changed mapping against the dialect's quarantined records: what would now pass."""
-    from onestop.mapping_try import try_mapping
+    from onestop.operations.mapping_try import try_mapping
     from schemas.personal_data import mask_text
 
     with embedded_db.running():

@@ -132,7 +132,8 @@ def status(
 
 def _status_check() -> None:
     """Nagios/Zabbix style: one line per problem (the most severe first), or one OK line."""
-    from onestop import alerts, db, registry
+    from onestop import db, registry
+    from onestop.airflow import alerts
 
     try:
         reg = registry.load()
@@ -172,7 +173,7 @@ def redrive(
 ) -> None:
     """Send quarantined records and failed deliveries through the pipeline again (after a fix or an outage)."""
     from onestop import pipeline
-    from onestop.redrive import redrive as run_redrive
+    from onestop.operations.redrive import redrive as run_redrive
 
     setup_logging(verbose)
     with embedded_db.running():
@@ -192,8 +193,8 @@ def trace(
     from rich.text import Text
 
     from onestop import db
-    from onestop import trace as tracing
-    from onestop.trace_timeline import local_time
+    from onestop.operations import trace as tracing
+    from onestop.operations.trace_timeline import local_time
     from schemas.personal_data import mask_text
 
     with embedded_db.running(), db.connect() as conn:
@@ -231,7 +232,7 @@ def reconcile(
     Exits 1 when any mismatch is found (each is a row `onestop redrive` can repair)."""
     from datetime import date
 
-    from onestop.reconcile import reconcile as run_reconcile
+    from onestop.operations.reconcile import reconcile as run_reconcile
 
     setup_logging(verbose)
     with embedded_db.running():
@@ -269,7 +270,7 @@ def purge(
 
     Staged records and quarantined payloads go, their hashes stay (the message log still verifies); the unified
     dossiers are the system of record and are never purged."""
-    from onestop.retention import purge as run_purge
+    from onestop.operations.retention import purge as run_purge
 
     setup_logging(verbose)
     with embedded_db.running():

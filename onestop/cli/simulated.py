@@ -37,7 +37,7 @@ def demo(
     verbose: bool = False,
 ) -> None:
     """The whole flow on embedded defaults: simulators, DAG runs, a clock advance, a summary and checks."""
-    from onestop import demo as demo_module
+    from onestop.simulators import demo as demo_module
 
     setup_logging(verbose)
     raise typer.Exit(
@@ -51,7 +51,7 @@ def ui(
     port: Annotated[int | None, typer.Option(help="Airflow's port (default 8080, else a free one)")] = None,
 ) -> None:
     """The administrators' console on one machine: database, simulators, failures, Airflow (127.0.0.1 only)."""
-    from onestop import ui as ui_module
+    from onestop.simulators import ui as ui_module
 
     raise typer.Exit(ui_module.main(dossiers=dossiers, port=port))
 

@@ -12,7 +12,7 @@ from lxml import etree
 
 from onestop.console.i18n import N_, ngettext
 from onestop.console.i18n import gettext as _
-from onestop.trace_timeline import local_time
+from onestop.operations.trace_timeline import local_time
 from schemas.codes import DossierStatus
 from schemas.dossier import HCM
 from schemas.jsontext import loads

@@ -1,7 +1,7 @@
 """Data-born text in the console's language: what the pipeline stores or builds in English (mapping reasons,
 trace details, health problems) or as keys (history events, fact names, admin actions and their results),
 rendered through the catalog. Nothing stored changes: each *shape* a producer makes (mappings/runtime.py,
-dates.py, convert.py, compiler.py; onestop/trace_timeline.py; onestop/health.py; connectors/store/failures.py) is
+dates.py, convert.py, compiler.py; onestop/operations/trace_timeline.py; onestop/operations/health.py; connectors/store/failure_detail.py) is
 a regex here whose named groups become the msgid's parameters. A text of no known shape is shown inside a
 translated frame ("Other: …"), never as if it were the catalog's.
 """
@@ -77,7 +77,7 @@ REASONS = _shapes(
      N_("already held by record %(record)s of source %(source)s")),
 )  # fmt: skip
 
-# onestop/trace_timeline.py: the detail of each event (masked when built).
+# onestop/operations/trace_timeline.py: the detail of each event (masked when built).
 TRACE = _shapes(
     (r"read from (?P<source>.*)", N_("read from %(source)s")),
     (r"raw record kept in staging \(its staged copy was purged\)",
@@ -116,7 +116,7 @@ TRACE = _shapes(
      N_("the source announced a deletion: kept here, no longer sent")),
 )  # fmt: skip
 
-# onestop/health.py: Finding.message (judge()).
+# onestop/operations/health.py: Finding.message (judge()).
 PROBLEMS = _shapes(
     (r"no successful sync yet, deadline (?P<deadline>.*)", N_("no successful sync yet, deadline %(deadline)s")),
     (r"last successful sync (?P<age>.*) ago, deadline (?P<deadline>.*)",
@@ -130,7 +130,7 @@ PROBLEMS = _shapes(
      N_("circuit breaker open: calls fail fast after repeated failures")),
 )  # fmt: skip
 
-# connectors/store/failures.py: Detail.history's event names and Vietnamese details.
+# connectors/store/failure_detail.py: Detail.history's event names and Vietnamese details.
 EVENT_LABELS = {
     "first_seen": N_("First seen"),
     "other_version": N_("Another version"),
@@ -166,7 +166,7 @@ HISTORY = _shapes(
     (r"lần chạy (?P<run>\d+) dừng ở trang (?P<page>\d+)", N_("run %(run)s stopped at page %(page)s")),
 )  # fmt: skip
 
-# onestop/trace_timeline.py's steps (its STEP_LABELS serve the CLI).
+# onestop/operations/trace_timeline.py's steps (its STEP_LABELS serve the CLI).
 STEP_LABELS = {
     "fetched": N_("Fetched from the source"),
     "staged": N_("Staged"),
@@ -342,7 +342,7 @@ def history_detail(what: str, text: str | None) -> Markup:
     if what in ("resolved", "redriven", "skipped", "cleared", "superseded"):
         who, _sep, comment = text.partition(": ")
         return _("%(who)s: %(comment)s", who=who, comment=comment) if comment else escape(who)
-    if what == "attempt":  # failures.py: f"{operation} {endpoint}: {error_class} {message}"
+    if what == "attempt":  # failure_detail.py: f"{operation} {endpoint}: {error_class} {message}"
         found = re.fullmatch(
             r"(?P<operation>\S+) (?P<endpoint>[^\s:]+): (?P<cls>\w+) (?P<message>.*)", text, re.S
         )
@@ -376,7 +376,7 @@ def ref(failure: Any) -> Markup:
 
 
 def field_name(name: str | None) -> Markup:
-    """An errors row's field: a canonical field name (data), or a refused page ('trang N', failures.py)."""
+    """An errors row's field: a canonical field name (data), or a refused page ('trang N', failure_detail.py)."""
     page = re.fullmatch(r"trang (\d+)", name or "")
     return _("page %(n)s", n=page[1]) if page else escape(name or "")
 

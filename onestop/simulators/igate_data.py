@@ -24,7 +24,6 @@ from typing import Any
 
 from onestop.simulators import igate_catalog as cat
 from onestop.simulators.igate_calendar import CLOSE_AT, DAY, OFFSET, OPEN_AT, office_hours_from
-from onestop.simulators.igate_calendar import parse_iso as parse_iso  # bench/common.py imports it from here
 from onestop.simulators.igate_records import RecordWriter
 
 EVENT_WINDOW = 60 * DAY

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from onestop import airflow_env, registry
+from onestop import registry
+from onestop.airflow import env as airflow_env
 
 
 def test_the_dags_folder_imports_without_errors_and_quickly() -> None:

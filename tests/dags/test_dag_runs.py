@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.store import status
-from onestop import airflow_env
+from onestop.airflow import env as airflow_env
 from tests.conftest import SOURCES, portal_summary, reset_portal, truth
 
 
@@ -76,7 +76,7 @@ def test_refused_credentials_fail_the_task_at_once_without_spending_its_retries(
     import json
     import os
 
-    from onestop import airflow_dags
+    from onestop.airflow import dags as airflow_dags
     from onestop.chaos.proxy_client import start_proxy
     from onestop.pipeline import sync
 

@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 import yaml
 
-from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
+from onestop.airflow.cluster import AirflowCluster, sqlalchemy_url
 from onestop.simulators.process import start_simulator
 from tests.conftest import (
     IGATE_FIELDS,

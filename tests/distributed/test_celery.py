@@ -28,10 +28,8 @@ import yaml
 
 from connectors.spec.source import SourceConfig
 from onestop import registry
-from onestop.airflow_cluster import AirflowCluster, sqlalchemy_url
-from onestop.db import with_database
-from onestop.demo import PORTAL_LOGIN, SIMULATORS
-from onestop.distributed import (
+from onestop.airflow.cluster import AirflowCluster, sqlalchemy_url
+from onestop.airflow.distributed import (
     Broker,
     Worker,
     celery_env,
@@ -40,6 +38,8 @@ from onestop.distributed import (
     start_worker,
     wait_for_workers,
 )
+from onestop.db import with_database
+from onestop.simulators.demo import PORTAL_LOGIN, SIMULATORS
 from onestop.simulators.process import SimulatorProcess, start_simulator
 from tests.conftest import ROOT, drop_database, portal_summary
 
@@ -82,7 +82,7 @@ def _registry(path: Path) -> list[SourceConfig]:
 def _start_systems(
     stack: ExitStack, mp: pytest.MonkeyPatch, sources: list[SourceConfig], state: Path
 ) -> SimulatorProcess:
-    """The demo's simulators (onestop.demo.start_simulators' arguments), connections set in this env."""
+    """The demo's simulators (onestop.simulators.demo.start_simulators' arguments), connections set in this env."""
     portal = stack.enter_context(start_simulator("portal", "--state", str(state / "portal.sqlite")))
     mp.setenv("AIRFLOW_CONN_ONESTOP_PORTAL", _conn(portal.url, PORTAL_LOGIN))
     per_source = DOSSIERS // len(sources)

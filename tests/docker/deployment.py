@@ -285,7 +285,7 @@ def worker_queues(service: dict) -> set[str]:
 
 
 def registry_queues() -> set[str]:
-    """The queues the source DAGs route to: one per source kind (onestop.airflow_dags: `queue=source.kind`),
+    """The queues the source DAGs route to: one per source kind (onestop.airflow.dags: `queue=source.kind`),
     and `default` for the fixed DAGs (delivery, upkeep, alerts)."""
     from onestop import registry
 

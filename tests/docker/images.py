@@ -686,7 +686,7 @@ shipped["sources"] = [s for s in shipped["sources"] if s["name"] in simulated]
 Path(os.environ["ONESTOP_SOURCES"]).write_text(yaml.safe_dump(shipped, allow_unicode=True))
 
 from onestop import db, pipeline, registry
-from onestop.demo import PORTAL_LOGIN
+from onestop.simulators.demo import PORTAL_LOGIN
 from onestop.simulators.process import start_simulator
 
 def conn(url, fields):

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from onestop import registry
-from onestop.demo import PORTAL_LOGIN, SIMULATORS
+from onestop.simulators.demo import PORTAL_LOGIN, SIMULATORS
 from tests.docker.deployment import (
     COMPOSE_FILE,
     DOCKER,

@@ -129,7 +129,7 @@ def test_installs_offline_into_a_fresh_venv_and_runs(wheelhouse: Path, tmp_path:
     assert help_.returncode == 0 and "onestop-esb" in help_.stdout, help_.stderr[-2000:]
     imports = subprocess.run(
         [str(venv / "bin" / "python"), "-c",
-         "import airflow, onestop.pipeline, onestop.airflow_provider; print(airflow.__version__)"],
+         "import airflow, onestop.pipeline, onestop.airflow.provider; print(airflow.__version__)"],
         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert imports.returncode == 0, imports.stderr[-3000:]

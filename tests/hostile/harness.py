@@ -125,7 +125,7 @@ class Harness:
         )
         for name in ("ONESTOP_DB_URL", "ONESTOP_MAPPINGS_DIR"):
             os.environ.pop(name, None)
-        from onestop import airflow_env
+        from onestop.airflow import env as airflow_env
 
         airflow_env.configure(home=self.work / "airflow")
         self.server.start()
@@ -304,7 +304,7 @@ class Harness:
         if self._dags is None:
             from importlib.metadata import version
 
-            from onestop import airflow_env
+            from onestop.airflow import env as airflow_env
 
             template = CACHE / f"airflow-{version('apache-airflow')}.db"
             db_file = self.work / "airflow" / "airflow.db"
@@ -325,7 +325,7 @@ class Harness:
         return self._dags
 
     def run_dag(self, source: str) -> str:
-        from onestop import airflow_env
+        from onestop.airflow import env as airflow_env
 
         return airflow_env.run_dag(self.dags()[f"onestop_sync_{source}"])
 

@@ -19,8 +19,8 @@ import requests
 import yaml
 
 from connectors.connection import TRANSPORT_FIELDS
-from onestop.airflow_cluster import AirflowCluster, free_port
-from onestop.airflow_provider import KINDS
+from onestop.airflow.cluster import AirflowCluster, free_port
+from onestop.airflow.provider import KINDS
 from onestop.simulators.process import SimulatorProcess, start_simulator
 from tests.conftest import ROOT
 
@@ -144,9 +144,9 @@ def test_the_installed_package_registers_the_provider() -> None:
         for dist in metadata.distributions(name="onestop-esb")
         for e in dist.entry_points.select(group="apache_airflow_provider")
     }
-    assert found == {"onestop.airflow_provider:get_provider_info"}, (
+    assert found == {"onestop.airflow.provider:get_provider_info"}, (
         "pyproject.toml needs [project.entry-points.apache_airflow_provider] "
-        'provider_info = "onestop.airflow_provider:get_provider_info" (then `make` reinstalls the package)'
+        'provider_info = "onestop.airflow.provider:get_provider_info" (then `make` reinstalls the package)'
     )
 
 

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from connectors.store import runs
 from connectors.store.breaker import BreakerSettings, DatabaseBreaker
-from onestop import alerts, registry
+from onestop import registry
+from onestop.airflow import alerts
 from onestop.cli import app
 from onestop.registry import AlertsConfig
 
@@ -223,7 +224,7 @@ def test_a_failed_notification_is_sent_again_by_the_next_run(db, fresh, inbox, c
 
 
 def test_the_alerts_dag_runs_every_ten_minutes_and_its_task_raises_the_alerts(db, fresh) -> None:
-    from onestop.airflow_dags import alerts_dag
+    from onestop.airflow.dags import alerts_dag
 
     dag = alerts_dag()
     assert dag.dag_id == "onestop_alerts" and not dag.catchup and dag.max_active_runs == 1

@@ -34,7 +34,7 @@ def test_a_batch_killed_between_load_and_acknowledgement_comes_again_and_loads_n
     def die_before_ack(run_id: int) -> int:
         raise SystemExit("worker killed after the load committed, before the acknowledgement")
 
-    monkeypatch.setattr(pipeline, "acknowledge", die_before_ack)
+    monkeypatch.setattr(pipeline.steps, "acknowledge", die_before_ack)  # what load() calls
     with pytest.raises(SystemExit):
         pipeline.sync(FEED)
     first = status.database_counts(db)

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 from connectors.http import http_date
 from connectors.store import outbox, runs
 from connectors.store.breaker import BreakerSettings, DatabaseBreaker
-from onestop import health, pipeline, registry
+from onestop import pipeline, registry
 from onestop.cli import app
 from onestop.console import render
+from onestop.operations import health
 from tests.conftest import SOURCES
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from onestop import airflow_env, metrics, pipeline, registry
+from onestop import pipeline, registry
+from onestop.airflow import env as airflow_env
+from onestop.airflow import metrics
 from tests.conftest import SOURCES, reset_portal
 
 PREFIX = "airflow.onestop.source"  # Airflow's statsd_prefix, then ours

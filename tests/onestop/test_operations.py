@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mappings import mapping_path
 from onestop import pipeline
-from onestop.mapping_try import try_mapping
+from onestop.operations.mapping_try import try_mapping
 from tests.conftest import ROOT, SOURCES, truth
 
 

@@ -359,7 +359,7 @@ def test_worker_processes_normalize_exactly_what_one_process_does(db, districts,
     db.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
                " onestop.quarantine, onestop.conflict, onestop.watermark")  # fmt: skip
     monkeypatch.setenv("ONESTOP_NORMALIZE_PROCESSES", "2")
-    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)  # workers from the first page on
+    monkeypatch.setattr(pipeline.normalize, "PARALLEL_FROM", 0)  # workers from the first page on
     assert pipeline.normalize_processes() == 2
 
     assert pipeline.sync(SOURCE) == inline

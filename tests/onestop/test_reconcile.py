@@ -9,9 +9,10 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
-from onestop import pipeline, reconcile, registry
+from onestop import pipeline, registry
 from onestop.cli import app
-from onestop.redrive import redrive
+from onestop.operations import reconcile
+from onestop.operations.redrive import redrive
 from onestop.simulators.process import start_simulator
 from tests.conftest import SOURCES, reset_portal, set_connection
 

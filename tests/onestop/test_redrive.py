@@ -12,7 +12,7 @@ from connectors.store import status
 from connectors.store.breaker import CircuitOpen
 from mappings import clear_cache, mapping_path
 from onestop import pipeline
-from onestop.redrive import redrive
+from onestop.operations.redrive import redrive
 from tests.conftest import SOURCES, portal_summary, reset_portal, truth
 
 SOURCE = SOURCES[0]

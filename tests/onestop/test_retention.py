@@ -17,7 +17,7 @@ from connectors.store.attempts import AttemptRecorder, record_task_failure
 from connectors.store.message_log import verify
 from onestop import pipeline, registry
 from onestop.cli import app
-from onestop.retention import ABANDONED, purge
+from onestop.operations.retention import ABANDONED, purge
 from tests.conftest import SOURCES, reset_portal
 
 SOURCE = SOURCES[0]

@@ -10,8 +10,9 @@ import psycopg
 import requests
 from typer.testing import CliRunner
 
-from onestop import pipeline, trace, trace_timeline
+from onestop import pipeline
 from onestop.cli import app
+from onestop.operations import trace, trace_timeline
 from tests.conftest import SOURCES, reset_portal, truth
 from tests.onestop.test_pipeline import load_records, synced_raw
 

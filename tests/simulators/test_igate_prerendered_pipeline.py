@@ -13,6 +13,7 @@ import psycopg
 import requests
 
 from connectors.store import status
+from connectors.store.runs import RunCounts
 from onestop import pipeline
 from onestop.simulators.process import start_simulator
 from tests.bench import test_dlt_peer
@@ -27,7 +28,7 @@ SOURCE = SOURCES[0]  # hd_thanh_pho_hai_duong, district 288 (the simulator's def
 ARGS = ("--seed", "100", "--count", "2000", "--span-days", "175")
 
 
-def counts(run: pipeline.RunCounts) -> tuple[int, int, int]:
+def counts(run: RunCounts) -> tuple[int, int, int]:
     return run.fetched, run.loaded, run.quarantined
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mappings import mapping_path
-from onestop import ui
+from onestop.simulators import ui
 
 USERS = {"admin": ("admin", "admin-pw"), "operator": ("op", "operator-pw"), "viewer": ("viewer", "viewer-pw")}
 CHROMIUM = Path(os.environ.get("ONESTOP_CHROMIUM", "/usr/bin/chromium"))

@@ -16,7 +16,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from onestop import embedded_db, ui
+from onestop import embedded_db
+from onestop.simulators import ui
 from tests.ui.conftest import CHROMIUM, log_in
 
 pytestmark = [

@@ -9,7 +9,8 @@ import re
 import psycopg
 import pytest
 
-from onestop import registry, ui
+from onestop import registry
+from onestop.simulators import ui
 from tests.ui.conftest import CHROMIUM, log_in, wait_idle
 
 pytestmark = [

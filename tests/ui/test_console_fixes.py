@@ -27,10 +27,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from onestop import registry, ui
+from onestop import registry
 from onestop.console.i18n import gettext as _
 from onestop.console.i18n import ngettext, number
 from onestop.console.render import ERROR_CLASS_LABELS, LEVEL_LABELS, STATE_LABELS, TZ
+from onestop.simulators import ui
 from tests.ui.conftest import CHROMIUM, log_in
 
 pytestmark = [

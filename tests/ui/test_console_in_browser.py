@@ -12,7 +12,8 @@ import psycopg
 import pytest
 import requests
 
-from onestop import registry, ui
+from onestop import registry
+from onestop.simulators import ui
 from onestop.simulators.igate_records import HOSTILE_NAMES
 from tests.ui.conftest import CHROMIUM, log_in
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from onestop import ui
+from onestop.simulators import ui
 from tests.ui.conftest import CHROMIUM
 
 pytestmark = [

@@ -12,7 +12,8 @@ import psutil
 import pytest
 import requests
 
-from onestop import embedded_db, ui
+from onestop import embedded_db
+from onestop.simulators import ui
 from tests.ui.conftest import USERS
 
 pytestmark = pytest.mark.browser  # the same slow tier as the browser tests, sharing their stack

@@ -64,7 +64,7 @@ def test_a_preview_of_a_feed_peeks_and_leaves_the_batch_to_the_real_sync(
 
 def test_a_feed_without_a_peek_call_is_not_previewed(monkeypatch: pytest.MonkeyPatch) -> None:
     from onestop import registry
-    from onestop.preview import preview as run_preview
+    from onestop.operations.preview import preview as run_preview
 
     source = next(s for s in registry.load().sources if s.kind == "feed")
     assert source.feed is not None and source.feed.peek is None

@@ -16,7 +16,8 @@ from onestop.db import connect
 def register(read: APIRouter, page: Page) -> None:
     @read.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
-        from onestop import health, registry
+        from onestop import registry
+        from onestop.operations import health
 
         with connect() as conn:
             counts = dict(
@@ -27,7 +28,8 @@ def register(read: APIRouter, page: Page) -> None:
 
     @read.get("/health", response_class=HTMLResponse)
     def health_page(request: Request) -> HTMLResponse:
-        from onestop import health, registry
+        from onestop import registry
+        from onestop.operations import health
 
         config = registry.load()
         today = datetime.now(render.TZ).date()

@@ -29,7 +29,7 @@ log = logging.getLogger("onestop.console")
 
 def register(read: APIRouter, page: Page) -> None:
     def trace_answer(request: Request, q: str, *, by_post: bool) -> HTMLResponse:
-        from onestop import trace
+        from onestop.operations import trace
 
         found, error = [], None
         cid = trace.citizen_id(q) if q else None

@@ -1,5 +1,5 @@
 """Alerts: one row per alert raised on a source (freshness, error rate, breaker), open until cleared, notified
-once on raise and once on clear (onestop/alerts.py); and the index the health page's "loaded today" and
+once on raise and once on clear (onestop/airflow/alerts.py); and the index the health page's "loaded today" and
 14-day chart read dossier versions by.
 
 Revision ID: 0009

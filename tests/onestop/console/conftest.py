@@ -13,7 +13,7 @@ import requests
 
 from connectors.errors import ConnectorError
 from onestop import pipeline
-from onestop.airflow_cluster import AirflowCluster
+from onestop.airflow.cluster import AirflowCluster
 from onestop.simulators.process import start_simulator
 from tests.conftest import IGATE_FIELDS, SOURCES, TABLES, set_connection
 

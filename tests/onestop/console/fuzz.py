@@ -310,7 +310,7 @@ class World:
         )
         for name in ("ONESTOP_DB_URL", "ONESTOP_SOURCES", "ONESTOP_MAPPINGS_DIR"):
             os.environ.pop(name, None)
-        from onestop import airflow_env
+        from onestop.airflow import env as airflow_env
 
         airflow_env.configure(home=home)
         passwords = home / "passwords.json"

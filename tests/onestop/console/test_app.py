@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import requests
 
-from onestop.airflow_cluster import AirflowCluster
+from onestop.airflow.cluster import AirflowCluster
 from onestop.simulators.igate_records import HOSTILE_NAMES
 from tests.onestop.console.conftest import SOURCE, session
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import requests
 
-from onestop.airflow_cluster import AirflowCluster
+from onestop.airflow.cluster import AirflowCluster
 from tests.onestop.console.conftest import session
 
 CITIZEN_ID_TYPED = "001099012345"

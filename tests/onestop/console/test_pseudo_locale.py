@@ -19,7 +19,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from onestop.airflow_cluster import AirflowCluster, free_port
+from onestop.airflow.cluster import AirflowCluster, free_port
 from tests.onestop.console.conftest import SOURCE, session
 
 LOCALES = Path(__file__).resolve().parents[3] / "onestop" / "console" / "locale"
@@ -128,8 +128,9 @@ def every_kind(failures_loaded, pg_url: str) -> dict[str, str]:
 def planted(keys: dict[str, str], queries: list[str]) -> set[str]:
     """The data the pages may show unwrapped, read through the same code the pages use."""
     from connectors.store import failures
-    from onestop import health, registry, trace
+    from onestop import registry
     from onestop.db import connect
+    from onestop.operations import health, trace
     from schemas.codes import DossierStatus
     from schemas.personal_data import mask_text
 

@@ -128,7 +128,8 @@ def extract_task(ti: Any) -> int:
 
 
 def load_task(ti: Any) -> dict[str, int]:
-    from onestop import metrics, pipeline
+    from onestop import pipeline
+    from onestop.airflow import metrics
 
     with fail_fast():
         counts = pipeline.load(ti.xcom_pull(task_ids="plan")).as_dict()
@@ -201,7 +202,8 @@ def delivery_dag() -> DAG:
 
         @task
         def deliver() -> dict[str, int | bool]:
-            from onestop import metrics, pipeline
+            from onestop import pipeline
+            from onestop.airflow import metrics
 
             with fail_fast():
                 counts = pipeline.deliver().as_dict()
@@ -230,7 +232,7 @@ def redrive_dag() -> DAG:
 
         @task(outlets=[DOSSIERS])
         def redrive() -> dict[str, int]:
-            from onestop.redrive import redrive as run_redrive
+            from onestop.operations.redrive import redrive as run_redrive
 
             params = get_current_context()["params"]
             return run_redrive(
@@ -269,7 +271,7 @@ def reconcile_dag() -> DAG:
         def reconcile_source(source: str) -> dict[str, Any]:
             from datetime import date
 
-            from onestop import reconcile
+            from onestop.operations import reconcile
 
             ctx = get_current_context()
             day = ctx["params"].get("day")
@@ -312,7 +314,7 @@ def purge_dag() -> DAG:
 
         @task
         def purge() -> dict[str, Any]:
-            from onestop import retention
+            from onestop.operations import retention
 
             return retention.purge().as_dict()
 
@@ -332,7 +334,8 @@ def alerts_dag() -> DAG:
 
         @task
         def check_sources() -> dict[str, int]:
-            from onestop import alerts, db
+            from onestop import db
+            from onestop.airflow import alerts
 
             with db.connect(autocommit=True) as conn:
                 changes = alerts.run(conn, registry.load())
@@ -343,7 +346,7 @@ def alerts_dag() -> DAG:
 
 
 def metrics_dag() -> DAG:
-    """Every 5 minutes: every source's figures sent through Airflow's metrics facility (onestop.metrics), so that
+    """Every 5 minutes: every source's figures sent through Airflow's metrics facility (onestop.airflow.metrics), so that
     a source that stopped syncing still shows its lag growing."""
     # No retries: the next run, five minutes on, sends the figures anew.
     with _periodic(
@@ -356,7 +359,7 @@ def metrics_dag() -> DAG:
 
         @task
         def send_metrics() -> dict[str, Any]:
-            from onestop import metrics
+            from onestop.airflow import metrics
 
             return metrics.refresh()
 

@@ -27,7 +27,8 @@ from rich.progress import (
 from rich.table import Table
 
 from connectors.spec.source import SourceConfig
-from onestop import airflow_env, db, embedded_db, progress, registry, settings
+from onestop import db, embedded_db, progress, registry, settings
+from onestop.airflow import env as airflow_env
 from onestop.simulators.process import SimulatorProcess, start_simulator
 
 PORTAL_LOGIN = {

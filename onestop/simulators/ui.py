@@ -31,9 +31,11 @@ import psycopg
 
 from connectors.errors import ConnectorError
 from connectors.spec.source import SourceConfig
-from onestop import airflow_cluster, db, demo, embedded_db, pipeline, registry, settings
-from onestop.airflow_cluster import AirflowCluster
+from onestop import db, embedded_db, pipeline, registry, settings
+from onestop.airflow import cluster as airflow_cluster
+from onestop.airflow.cluster import AirflowCluster
 from onestop.chaos.proxy_client import start_proxy
+from onestop.simulators import demo
 from onestop.simulators.process import SimulatorProcess
 
 # The DAGs the console relies on: re-drives, and the delivery that follows each (Asset-triggered).

@@ -3,7 +3,7 @@
 `find(conn, query)` takes a MaHoSo, a source record id or a citizen ID (9 or 12 digits: matched through
 `dossier.applicant_id_hash`, an HMAC keyed outside the database: `onestop.privacy`; never stored or shown in clear) and returns one `DossierTrace` per dossier found —
 several sources may carry one MaHoSo — and one per record that never loaded (still in quarantine). Each trace
-is a timeline of `TraceEvent`s, built from the rows found here by `onestop.trace_timeline`. The CLI
+is a timeline of `TraceEvent`s, built from the rows found here by `onestop.operations.trace_timeline`. The CLI
 (`onestop trace`) and the administrators' web page both call it.
 
 Cost: a fixed number of queries whatever the number of versions, runs or dossiers found (no N+1). Staged raw
@@ -22,7 +22,7 @@ import psycopg
 from psycopg.rows import namedtuple_row
 
 from onestop import privacy
-from onestop.trace_timeline import DossierTrace, RecordRows, Run, dossier_trace, quarantine_trace
+from onestop.operations.trace_timeline import DossierTrace, RecordRows, Run, dossier_trace, quarantine_trace
 from schemas.dossier import mask
 
 RECENT_RUNS = 20  # per source: the latest runs whose staged records are searched (unchanged fetches)

@@ -49,8 +49,8 @@ class ConnectionKind:
 
     @property
     def hook_class(self) -> str:
-        # onestop.hooks names each kind's hook after it; importing it here would import Airflow.
-        return f"onestop.hooks.Onestop{self.kind.capitalize()}Hook"
+        # onestop.airflow.hooks names each kind's hook after it; importing it here would import Airflow.
+        return f"onestop.airflow.hooks.Onestop{self.kind.capitalize()}Hook"
 
     def hidden_fields(self) -> list[str]:
         # The Base URL carries scheme and port; `schema` would be read as a scheme, so it stays out of sight.

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from onestop import airflow_env
+from onestop.airflow import env as airflow_env
 
 
 def free_port() -> int:

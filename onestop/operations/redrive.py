@@ -13,8 +13,9 @@ from typing import Any
 from connectors.store import failures, runs
 from connectors.store import reconcile as reconcile_store
 from mappings import get_mapping
-from onestop import pipeline, reconcile, registry
+from onestop import pipeline, registry
 from onestop.db import connect
+from onestop.operations import reconcile
 from schemas import jsontext
 from schemas.personal_data import quote_answer
 

@@ -1,10 +1,10 @@
-"""Alerts on sources: the rules are onestop.health's (freshness deadline → critical; error rate over the
+"""Alerts on sources: the rules are onestop.operations.health's (freshness deadline → critical; error rate over the
 threshold, or breaker open → warning), read here, not recomputed.
 
 `check()` is what `onestop status --check` prints (Nagios/Zabbix exit codes). `run()` is what the
 `onestop_alerts` DAG calls every 10 minutes: it keeps the open alerts in onestop.alert and notifies only the
 changes (a raise, a clear) through Airflow notifiers — e-mail (the smtp provider's SmtpNotifier) and a chat
-webhook (onestop.notifiers.WebhookNotifier) — as the registry's `alerts:` section says. A notification that
+webhook (onestop.airflow.notifiers.WebhookNotifier) — as the registry's `alerts:` section says. A notification that
 fails is retried by the next run (at least once: a crash between sending and recording may send it twice).
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import psycopg
 
-from onestop import health
+from onestop.operations import health
 from onestop.registry import AlertsConfig, Registry
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def notifiers(cfg: AlertsConfig, subject: str, text: str) -> list[Any]:
             SmtpNotifier(to=cfg.email_to, subject=subject, html_content=body, smtp_conn_id=cfg.smtp_conn_id)
         )
     if cfg.webhook_conn_id:
-        from onestop.notifiers import WebhookNotifier
+        from onestop.airflow.notifiers import WebhookNotifier
 
         out.append(WebhookNotifier(text=text, webhook_conn_id=cfg.webhook_conn_id))
     return out

@@ -17,7 +17,7 @@ from connectors.errors import AuthError, ConfigError, ConnectorError, ProtocolEr
 from connectors.factory import open_source
 from connectors.spec.source import SourceConfig
 from onestop import registry
-from onestop.airflow_provider import KINDS, SOURCE_FIELD
+from onestop.airflow.provider import KINDS, SOURCE_FIELD
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection as AirflowConnection

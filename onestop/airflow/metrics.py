@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from connectors.store import status
-from onestop import health
+from onestop.operations import health
 from onestop.registry import Registry
 
 log = logging.getLogger(__name__)

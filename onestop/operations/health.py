@@ -1,4 +1,4 @@
-"""Source health: what the console's health page shows and what the alerts judge (onestop/alerts.py).
+"""Source health: what the console's health page shows and what the alerts judge (onestop/airflow/alerts.py).
 
 Plain functions over a psycopg connection. Each is one set-based statement whatever the number of sources,
 and reads through indexes (sync runs by source, failed deliveries and quarantined records by time, dossier

@@ -1,4 +1,4 @@
-"""One traced record's timeline, built from the rows `onestop.trace.find` queried for it, and the traces it
+"""One traced record's timeline, built from the rows `onestop.operations.trace.find` queried for it, and the traces it
 returns (`DossierTrace`, `TraceEvent`).
 
 The events: fetched and staged in a sync run, quarantined, loaded (each version) or unchanged, in conflict,
@@ -36,7 +36,7 @@ STEP_LABELS: dict[str, str] = {
 # Events at the same instant (one transaction's now()) keep the order of the flow.
 _RANK = {step: n for n, step in enumerate(STEP_LABELS)}
 
-_REDRIVE_RUN = "redrive"  # sync_run.airflow_run_id of the runs onestop.redrive creates
+_REDRIVE_RUN = "redrive"  # sync_run.airflow_run_id of the runs onestop.operations.redrive creates
 
 _OUTBOX_STATE = {
     "pending": "queued",

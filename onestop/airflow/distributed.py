@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from onestop.airflow_cluster import AirflowCluster
+    from onestop.airflow.cluster import AirflowCluster
 
 REDIS_DBS = range(1, 16)  # db 0 is everybody's default: leave it alone
 CLAIM_KEY = "onestop:distributed:claim"
@@ -106,14 +106,14 @@ class Worker:
 
 def start_worker(cluster: AirflowCluster, worker: Worker) -> None:
     """`airflow celery worker` with its own name, queues, hostname and log-server port."""
-    from onestop.airflow_cluster import free_port
+    from onestop.airflow.cluster import free_port
 
     cluster.start(
         f"celery worker --celery-hostname {worker.node} --queues {','.join(worker.queues)}"
         f" --concurrency {worker.concurrency} --without-mingle --without-gossip",
         name=f"worker {worker.name}",
         env={
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "onestop.distributed.worker_hostname",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "onestop.airflow.distributed.worker_hostname",
             "ONESTOP_WORKER_HOSTNAME": worker.name,
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         },
