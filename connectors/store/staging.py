@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 import psycopg
 from psycopg import sql
@@ -84,6 +85,11 @@ class DeletedRow:
     record_id: str
 
 
+_COLUMNS = {"good": GOOD_COLUMNS, "bad": BAD_COLUMNS, "deleted": DELETED_COLUMNS}
+# A row's values in its table's column order (the dataclasses' fields are in that order).
+_VALUES = {kind: attrgetter(*(c.strip() for c in columns.split(","))) for kind, columns in _COLUMNS.items()}
+
+
 def table(run_id: int, kind: str) -> sql.Identifier:
     """onestop.staged_<run>_<kind>: a run id is an integer, so the name is always a plain identifier."""
     return sql.Identifier("onestop", f"staged_{int(run_id)}_{kind}")
@@ -108,36 +114,17 @@ class Stager:
                 self.staged += 1
 
     def add(self, good: Iterable[GoodRow], bad: Iterable[BadRow], deleted: Iterable[DeletedRow] = ()) -> None:
-        with self.conn.cursor() as cur:
-            with cur.copy(
-                sql.SQL("COPY {} ({}) FROM STDIN").format(table(self.run_id, "good"), sql.SQL(GOOD_COLUMNS))
-            ) as copy:
-                for row in good:
-                    copy.write_row(
-                        (row.seq, row.uid, row.source_record_id, row.ma_ho_so, row.content_hash, row.status,
-                         row.received_at, row.due_at, row.finished_at, row.procedure_code, row.agency_code,
-                         row.district_code, row.commune_code, row.applicant_id_hash, row.source_updated_at,
-                         row.record, row.flags)
-                    )  # fmt: skip
-            deleted = list(deleted)
-            if deleted:
-                with cur.copy(
-                    sql.SQL("COPY {} ({}) FROM STDIN").format(
-                        table(self.run_id, "deleted"), sql.SQL(DELETED_COLUMNS)
-                    )
-                ) as copy:
-                    for d in deleted:
-                        copy.write_row((d.seq, d.uid, d.record_id))
-            bad = list(bad)
-            if bad:
-                with cur.copy(
-                    sql.SQL("COPY {} ({}) FROM STDIN").format(table(self.run_id, "bad"), sql.SQL(BAD_COLUMNS))
-                ) as copy:
-                    for b in bad:
-                        copy.write_row(
-                            (b.seq, b.record_id, b.errors, b.error_class, b.payload, b.content_type,
-                             b.payload_hash, b.source_updated_at)
-                        )  # fmt: skip
+        for kind, rows in (("good", good), ("bad", bad), ("deleted", deleted)):
+            rows = list(rows)
+            if not rows:
+                continue
+            values = _VALUES[kind]
+            copying = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                table(self.run_id, kind), sql.SQL(_COLUMNS[kind])
+            )
+            with self.conn.cursor().copy(copying) as copy:
+                for row in rows:
+                    copy.write_row(values(row))
 
     def finish(self) -> int:
         """Statistics for the merge's plans (a freshly filled table has none); returns records staged."""

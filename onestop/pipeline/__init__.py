@@ -15,7 +15,14 @@ from onestop.pipeline.normalize import (
     payload_defects,
     staging_id,
 )
-from onestop.pipeline.safeguards import anchor_file, archive_dir, breaker_for, log_key, open_message_log
+from onestop.pipeline.safeguards import (
+    anchor_file,
+    archive_dir,
+    breaker_for,
+    log_key,
+    log_page,
+    open_message_log,
+)
 from onestop.pipeline.steps import StagingLost, acknowledge, extract, failed, load, plan, stage, sync
 
 __all__ = [
@@ -31,6 +38,7 @@ __all__ = [
     "failed",
     "load",
     "log_key",
+    "log_page",
     "normalize_chunk",
     "normalize_processes",
     "normalized",

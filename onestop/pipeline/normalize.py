@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict
+from itertools import chain
 from typing import Any
 
 from connectors.base import JSON, Defect, RawRecord
@@ -241,10 +242,13 @@ def normalized(
             break
     else:
         return
+    rest = next(chunks, None)
+    if rest is None:  # the run ended right there: no worker for nothing
+        return
     # fork: the workers start at once with this process's compiled mappings and imports (no re-import).
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: deque[tuple[list, Future]] = deque()
-        for rows in chunks:
+        for rows in chain([rest], chunks):
             # A worker parses the payload again (orjson): cheaper than pickling the parsed record to it.
             sent = [row[:5] for row in rows]
             pending.append((rows, pool.submit(_normalize_in_worker, dialect, timezone, source, sent)))

@@ -27,7 +27,7 @@ from onestop.db import connect
 from onestop.embedded_db import database_url
 from onestop.pipeline import failpoints
 from onestop.pipeline.normalize import defects_json, normalize_processes, normalized, staging_id
-from onestop.pipeline.safeguards import breaker_for, open_message_log
+from onestop.pipeline.safeguards import breaker_for, log_page, open_message_log
 from schemas.personal_data import MESSAGE_CAP, quote_answer
 
 log = logging.getLogger(__name__)
@@ -143,13 +143,7 @@ def _extract(run_id: int) -> int:
                             failpoints.reached("mid_copy")  # the first page is already in the COPY stream
                     bar.advance(len(page))
                     ids = [staging_id(id_of, raw) for raw in page]
-                    message_log.append(
-                        source.name,
-                        "in",
-                        "page",
-                        "\n".join(r.payload for r in page).encode(),
-                        [i or "?" for i in ids],
-                    )
+                    log_page(message_log, source.name, "page", page, ids)
                     rows = []
                     for raw, record_id in zip(page, ids, strict=True):
                         if raw.ack_id is not None:
