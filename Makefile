@@ -66,7 +66,7 @@ test-scheduler: $(SYNCED)
 ## The per-source metrics (also part of `make test`): a sync, a delivery and the onestop_metrics DAG through
 ## dag.test(), read back on a local StatsD listener.
 test-metrics: $(SYNCED)
-	$(BIN)/pytest tests/onestop/test_metrics.py
+	$(BIN)/pytest tests/onestop/airflow/test_metrics.py
 
 ## Slower tier: the console in a real browser (Debian's Chromium, driven by Playwright) against `make ui`'s stack.
 test-browser: $(SYNCED)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from onestop import pipeline
 from onestop.cli import app
-from tests.onestop.test_preview import snapshot
+from tests.onestop.operations.test_preview import snapshot
 from tests.vendors import harness
 
 

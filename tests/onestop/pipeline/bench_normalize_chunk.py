@@ -1,7 +1,7 @@
 """normalize_chunk in one pass against the two-pass path it replaced (generated mapping, then pydantic, then
 model_dump + canonical JSON), side by side in one process on the same staged iGate rows (REST JSON).
 
-Run: .venv/bin/python tests/onestop/bench_normalize_chunk.py [records]   (default 6000)
+Run: .venv/bin/python tests/onestop/pipeline/bench_normalize_chunk.py [records]   (default 6000)
 Not a test: no timing assertions. CPU time (time.process_time), best of 5 interleaved passes, so that other
 load on the machine weighs on both paths alike. Both paths must give the same rows, checked first.
 """

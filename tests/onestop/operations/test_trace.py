@@ -14,7 +14,7 @@ from onestop import pipeline
 from onestop.cli import app
 from onestop.operations import trace, trace_timeline
 from tests.conftest import SOURCES, reset_portal, truth
-from tests.onestop.test_pipeline import load_records, synced_raw
+from tests.onestop.pipeline.test_steps import load_records, synced_raw
 
 SOURCE = SOURCES[0]
 
