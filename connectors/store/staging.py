@@ -41,6 +41,7 @@ _SHAPES = {
     "deleted": "seq int, uid text, record_id text",
 }
 KINDS = tuple(_SHAPES)
+ANALYZE_FROM = 1_000  # staged rows of a kind from which the merge's plans want the table's statistics
 # The staged tables of every run: the retention purge and the tests find them by this pattern.
 TABLE_PATTERN = r"^staged_[0-9]+_(good|bad|deleted)$"
 
@@ -101,6 +102,7 @@ class Stager:
 
     def __init__(self, conn: psycopg.Connection, run_id: int) -> None:
         self.conn, self.run_id, self.staged = conn, run_id, 0
+        self.rows = dict.fromkeys(KINDS, 0)
         conn.execute("DELETE FROM onestop.staging WHERE run_id = %s", (run_id,))
         drop(conn, run_id)
         for kind, shape in _SHAPES.items():
@@ -118,6 +120,7 @@ class Stager:
             rows = list(rows)
             if not rows:
                 continue
+            self.rows[kind] += len(rows)
             values = _VALUES[kind]
             copying = sql.SQL("COPY {} ({}) FROM STDIN").format(
                 table(self.run_id, kind), sql.SQL(_COLUMNS[kind])
@@ -127,9 +130,11 @@ class Stager:
                     copy.write_row(values(row))
 
     def finish(self) -> int:
-        """Statistics for the merge's plans (a freshly filled table has none); returns records staged."""
-        for kind in KINDS:
-            self.conn.execute(sql.SQL("ANALYZE {}").format(table(self.run_id, kind)))
+        """Statistics for the merge's plans where they matter (a freshly filled table has none; a few hundred rows
+        plan well without); returns records staged."""
+        for kind, rows in self.rows.items():
+            if rows >= ANALYZE_FROM:
+                self.conn.execute(sql.SQL("ANALYZE {}").format(table(self.run_id, kind)))
         return self.staged
 
 
