@@ -160,17 +160,10 @@ def count(conn: psycopg.Connection, run_id: int) -> int:
     return row[0] or 0 if row else 0
 
 
-def staged_count(conn: psycopg.Connection, run_id: int) -> int | None:
-    """Rows in the run's staged tables; None when they are gone (loaded, purged, or never made)."""
-    try:
-        with conn.transaction():
-            parts = [
-                conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table(run_id, kind))).fetchone()[0]  # type: ignore[index]
-                for kind in KINDS
-            ]
-    except psycopg.errors.UndefinedTable:
-        return None
-    return sum(parts)
+def exists(conn: psycopg.Connection, run_id: int) -> bool:
+    """Whether the run's staged tables are there (not loaded, purged, or never made): a catalog look, no scan."""
+    row = conn.execute("SELECT to_regclass(%s)", (f"onestop.staged_{int(run_id)}_good",)).fetchone()
+    return row is not None and row[0] is not None
 
 
 def size(conn: psycopg.Connection, run_id: int) -> int:

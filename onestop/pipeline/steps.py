@@ -216,7 +216,7 @@ def _load(run_id: int) -> RunCounts:
         run = runs.get_plan(conn, run_id, lock=True)
         source = registry.load().source(run.source)
         fetched = staging.count(conn, run_id)
-        if staging.staged_count(conn, run_id) is None:
+        if not staging.exists(conn, run_id):
             raise StagingLost(
                 f"{source.name}: run {run_id} has no staged records (loaded already, purged, or its extract did"
                 " not finish): its window is fetched again by the next run"
