@@ -108,9 +108,15 @@ def pg_url(onestop_env: Path) -> Iterator[str]:
 def drop_database(url: str, name: str) -> None:
     """Drop a database once its last client has let go (WITH (FORCE) has been seen to take the embedded
     server down with it)."""
-    for _ in range(40):
+    for attempt in range(40):
         try:
             with psycopg.connect(url, autocommit=True) as conn:
+                if attempt:  # a pool that outlived its cluster (an Airflow engine in this process): let it go
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = %s AND pid <> pg_backend_pid()",
+                        (name,),
+                    )
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             return
         except psycopg.errors.ObjectInUse:
