@@ -100,7 +100,7 @@ test-images: $(SYNCED)
 
 ## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
 test-pg15: $(SYNCED)
-	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -m "not scheduler and not browser and not distributed and not wheelhouse and not slow" tests/connectors tests/onestop
+	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not scheduler and not browser and not distributed and not wheelhouse and not slow" tests/connectors tests/onestop
 
 ## Fault injection over a whole simulated province (≥ 20,000 dossiers); ≤ 30 minutes on 2 cores.
 chaos: $(SYNCED)
