@@ -166,24 +166,28 @@ class Bench:
 
     def normalize(self) -> None:
         """Normalize alone, one core, on the REST source's raw records (up to the sample size), read through its
-        connector: a loaded run's staged payloads went with its load's commit."""
+        connector. Per core is per CPU second of the normalizing thread (time.thread_time): what one core does,
+        whatever else the shared machine runs meanwhile; the wall-clock rate is recorded beside it."""
         from connectors.factory import open_source
         from mappings import get_mapping
         from onestop import pipeline, registry
 
         mapping = get_mapping("igate")
-        n, seconds = 0, 0.0
+        n, seconds, cpu_seconds = 0, 0.0, 0.0
         for page in open_source(registry.load().source(REST)).pages(None, None):
             rows = [
                 (n + i, None, raw.content_type, raw.payload, pipeline.defects_json(raw))
                 for i, raw in enumerate(page)
             ]
+            cpu = time.thread_time()
             s, _ = timed(lambda r=rows: pipeline.normalize_chunk(mapping, REST, r))
-            n, seconds = n + len(rows), seconds + s
+            n, seconds, cpu_seconds = n + len(rows), seconds + s, cpu_seconds + time.thread_time() - cpu
             if n >= self.sample:
                 break
-        self.figures["normalize_per_s_per_core"] = n / seconds
-        self.note("normalize (REST JSON, one core)", f"{n / seconds:,.0f} dossiers/s", f"({n:,} records)")
+        self.figures["normalize_per_s_per_core"] = n / cpu_seconds
+        self.figures["normalize_wall_per_s"] = n / seconds
+        self.note("normalize (REST JSON, one core)", f"{n / cpu_seconds:,.0f} dossiers/s per CPU second",
+                  f"({n:,} records; {n / seconds:,.0f}/s by the wall clock)")  # fmt: skip
 
     def incremental(self) -> None:
         """Cycles of 1,000 changes with the full source loaded and with 10,000 loaded (median of 3 rounds)."""
