@@ -309,14 +309,18 @@ def extract_peak_bytes(monkeypatch, count: int) -> tuple[int, int]:
 
 
 def test_extraction_streams_memory_does_not_grow_with_the_source(db, portal, monkeypatch) -> None:
-    small_peak, small = extract_peak_bytes(monkeypatch, 500)
+    # Both runs long enough (5 and 25 pages) to fill the pages read ahead and the COPY's queue: with fewer, the
+    # small run's peak depended on whether the machine was busy enough for the queue to fill. A first, unmeasured
+    # run makes what is made once per process (the compiled mapping, imports), as an earlier test in it would.
+    extract_peak_bytes(monkeypatch, 200)
+    small_peak, small = extract_peak_bytes(monkeypatch, 1_000)
     large_peak, large = extract_peak_bytes(monkeypatch, 5_000)
 
-    assert (small, large) == (500, 5_000)
+    assert (small, large) == (1_000, 5_000)
     print(
         f"\npeak Python memory while extracting: {small_peak / 1e6:.1f} MB for {small:,}, {large_peak / 1e6:.1f} MB for {large:,}"
     )
-    assert large_peak < 2 * small_peak  # ten times the records, not ten times the memory
+    assert large_peak < 2 * small_peak  # five times the records, not five times the memory
 
 
 @pytest.mark.parametrize("poison", ["dtd", "entity-bomb", "external-entity", "oversize"])
