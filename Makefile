@@ -31,10 +31,12 @@ ui: $(SYNCED)
 ## Two pytest workers (pytest-xdist, a test file each at a time), each with its own embedded PostgreSQL and Airflow
 ## home: run alone, the suite leaves a core idle half the time (it waits on servers and subprocesses).
 TEST_WORKERS ?= 2
+## The suite make test and make test-pg15 run: everything but the slower tiers, in TEST_WORKERS workers.
+SUITE = -n $(TEST_WORKERS) --dist loadfile -m "not scheduler and not browser and not distributed and not wheelhouse and not slow"
 test: $(SYNCED)
 	$(BIN)/lint-imports --no-cache  # the layers contract (pyproject.toml, [tool.importlinter])
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/var/pycache \
-		$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not scheduler and not browser and not distributed and not wheelhouse and not slow"
+		$(BIN)/pytest $(SUITE)
 
 ## Any REST district system by configuration: each vendor in tests/vendors (its own server, registry entry,
 ## mapping, connection) synced and compared field by field with its ground truth; ≤ 90 s.
@@ -100,7 +102,7 @@ test-images: $(SYNCED)
 
 ## The database tests against this machine's PostgreSQL 15 service instead of the embedded server.
 test-pg15: $(SYNCED)
-	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not scheduler and not browser and not distributed and not wheelhouse and not slow" tests/connectors tests/onestop
+	ONESTOP_TEST_PG=$${ONESTOP_TEST_PG:-postgresql://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest $(SUITE) tests/connectors tests/onestop
 
 ## Fault injection over a whole simulated province (≥ 20,000 dossiers); ≤ 30 minutes on 2 cores.
 chaos: $(SYNCED)
