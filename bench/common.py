@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import time
@@ -18,10 +19,11 @@ REST = "hd_thanh_pho_hai_duong"  # the registry's iGate REST source: the one dlt
 SMALL = (
     "hd_chi_linh"  # another iGate source, ~10,000 dossiers at the clock: the incremental cycle's small twin
 )
-# Its receipts go on well past the clock (24,000 over 400 days, ~10,200 received by then), so that three rounds
-# of 1,000 changes each still find new dossiers arriving; the large system spans 175 days like the others.
+# Its receipts go on well past the clock (24,000 over 400 days, ~10,200 received by then), so that five rounds
+# of INCREMENTAL_READS each still find new dossiers arriving; the large system spans 175 days like the others.
 SPAN_DAYS = 175
 SMALL_COUNT, SMALL_SPAN_DAYS = 24_000, 400
+INCREMENTAL_READS = 3_000  # records each incremental cycle reads, on either system
 SOAP = "hd_kim_thanh"
 XML = "hd_gia_loc"
 # The registry's four iGate (REST) sources: the rest4 stage reads one simulator each, ours and dlt's.
@@ -33,10 +35,12 @@ class TreeMemory:
     """Peak PSS and peak RSS of a process and all its children, sampled every `every` s (psutil).
 
     PSS shares each shared page among the processes that map it, so forked workers are not counted twice as
-    they are by RSS; memory_full_info() reads smaps, which costs more than memory_info(): hence 100 ms.
+    they are by RSS. Reading it costs: every 100 ms, walking /proc for the tree and smaps for each process took
+    ~18% of a core from the sync it measured on 2 cores; every 500 ms it is 4× less, and a sync's memory moves
+    slower than that (its pages and COPY queues are bounded; workers start once).
     """
 
-    def __init__(self, pid: int, every: float = 0.1) -> None:
+    def __init__(self, pid: int, every: float = 0.5) -> None:
         self.pid, self.every = pid, every
         self.peak_pss, self.peak_rss = 0, 0
         self._stop = threading.Event()
@@ -118,9 +122,11 @@ def database_url(name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def hours_for_changes(count: int, span_days: int, clock_iso: str, changes: int) -> float:
-    """How far a simulator's clock must move for `changes` of its dossiers to change (bisection on the
-    simulators' own generator: seed 7, `count` dossiers, `span_days` of receipts)."""
+def hours_for_reads(count: int, span_days: int, clock_iso: str, read_from: float | None, reads: int) -> float:
+    """How far a simulator's clock must move for its next run to read `reads` records: those whose updatedDate
+    falls in the run's window [watermark - lookback (`read_from`, epoch seconds), the new clock] (bisection on
+    the simulators' own generator: seed 7, `count` dossiers, `span_days` of receipts). A busy system's lookback
+    alone may hold more: the move is then as small as the bisection gets."""
     from onestop.simulators.igate_calendar import parse_iso
     from onestop.simulators.igate_data import INDEXED_FROM, DossierGenerator, GeneratorConfig
 
@@ -128,21 +134,22 @@ def hours_for_changes(count: int, span_days: int, clock_iso: str, changes: int) 
     if count >= INDEXED_FROM:
         gen.build_event_index()
     start = int(parse_iso(clock_iso))
+    lo = start + 1 if read_from is None else math.ceil(read_from)
 
-    def changed(hours: float) -> int:
+    def read(hours: float) -> int:
         end = start + round(hours * 3600)
-        return len(gen.matching(start + 1, end, end))
+        return len(gen.matching(lo, end, end))
 
     low, high = 0.0, 0.25
-    while changed(high) < changes and high < 24 * 365:  # small windows first: a 1M system is scanned by range
+    while read(high) < reads and high < 24 * 365:  # small windows first: a 1M system is scanned by range
         low, high = high, high * 2
     hours = high
     for _ in range(25):
         hours = (low + high) / 2
-        found = changed(hours)
-        if abs(found - changes) <= changes // 100:
+        found = read(hours)
+        if abs(found - reads) <= reads // 100:
             break
-        low, high = (hours, high) if found < changes else (low, hours)
+        low, high = (hours, high) if found < reads else (low, hours)
     return hours
 
 
