@@ -28,7 +28,7 @@ from onestop.simulators.process import SimulatorProcess, start_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = (
-    "sync_run, staging, dossier, dossier_version, status_history, quarantine, watermark, outbox, attempt,"
+    "sync_run, staging, dossier, dossier_version_past, status_history, quarantine, watermark, outbox, attempt,"
     " task_failure, conflict, portal_call, circuit, message_log, message_log_checkpoint, reconciliation_mismatch, reconciliation,"
     " admin_action, alert"
 )

@@ -1,6 +1,6 @@
 """The load, in SQL alone, from the rows a run's extract normalized and staged: reduce in-batch duplicates, skip
 stale and unchanged records, record MaHoSo conflicts, keep the status events a source dropped, merge with
-INSERT … ON CONFLICT, bump versions, queue one delivery per new version, quarantine the bad, and move the
+INSERT … ON CONFLICT, bump versions (the replaced one kept), queue one delivery per new version, quarantine the bad, and move the
 watermark — all in the caller's one transaction."""
 
 from __future__ import annotations
@@ -80,14 +80,22 @@ class Loader:
             " ON CONFLICT DO NOTHING",
             params,
         )
+        # The version a change replaces moves to the past versions (the current one lives in its row only).
+        x(
+            "INSERT INTO onestop.dossier_version_past (uid, version, content_hash, status, source_updated_at,"
+            " run_id, loaded_at) SELECT d.uid, d.version, d.content_hash, d.status, d.source_updated_at,"
+            " d.last_run_id, d.loaded_at FROM classified c JOIN onestop.dossier d ON d.uid = c.uid"
+            " WHERE c.class = 'changed' ON CONFLICT DO NOTHING"
+        )
         x(
             "WITH merged AS ("
             " INSERT INTO onestop.dossier AS d (uid, source, source_record_id, ma_ho_so, version, content_hash,"
             "  status, received_at, due_at, finished_at, procedure_code, agency_code, district_code, commune_code,"
             "  applicant_id_hash, source_updated_at, record, flags, conflict_with, last_run_id)"
-            # A dossier deleted behind the pipeline's back comes back after its last recorded version.
+            # A dossier deleted behind the pipeline's back comes back after its last recorded (or queued) version.
             " SELECT i.uid, %(source)s, i.source_record_id, i.ma_ho_so,"
-            "  COALESCE((SELECT max(v.version) FROM onestop.dossier_version v WHERE v.uid = i.uid), 0) + 1,"
+            "  COALESCE((SELECT max(version) FROM (SELECT version FROM onestop.dossier_version_past v"
+            "   WHERE v.uid = i.uid UNION ALL SELECT version FROM onestop.outbox o WHERE o.uid = i.uid) known), 0) + 1,"
             "  i.content_hash, i.status, i.received_at, i.due_at,"
             "  i.finished_at, i.procedure_code, i.agency_code, i.district_code, i.commune_code,"
             "  i.applicant_id_hash, i.source_updated_at, i.record, i.flags, c.holder, %(run)s"
@@ -100,11 +108,7 @@ class Loader:
             "  applicant_id_hash = EXCLUDED.applicant_id_hash, source_updated_at = EXCLUDED.source_updated_at,"
             "  record = EXCLUDED.record, flags = EXCLUDED.flags, conflict_with = EXCLUDED.conflict_with,"
             "  loaded_at = now(), last_run_id = EXCLUDED.last_run_id"
-            " RETURNING d.uid, d.version, d.ma_ho_so, d.content_hash, d.status, d.source_updated_at,"
-            "  d.conflict_with"
-            "), versions AS ("
-            " INSERT INTO onestop.dossier_version (uid, version, content_hash, status, source_updated_at, run_id)"
-            " SELECT uid, version, content_hash, status, source_updated_at, %(run)s FROM merged"
+            " RETURNING d.uid, d.version, d.ma_ho_so, d.conflict_with"
             "), superseded AS ("
             # A newer version replaces an older one that has not reached the portal yet.
             " UPDATE onestop.outbox o SET state = 'superseded' FROM merged m"
@@ -141,7 +145,7 @@ class Loader:
         )
         # A deletion the source announced: the dossier is marked deleted (never removed) and leaves the portal queue.
         x(
-            "WITH gone AS (UPDATE onestop.dossier d SET deleted = true, deleted_at = now(), last_run_id = %(run)s"
+            "WITH gone AS (UPDATE onestop.dossier d SET deleted = true, deleted_at = now(), deleted_run_id = %(run)s"
             " FROM incoming_deleted i WHERE d.uid = i.uid AND NOT d.deleted RETURNING d.uid)"
             " UPDATE onestop.outbox o SET state = 'superseded' FROM gone"
             " WHERE o.uid = gone.uid AND o.state IN ('pending', 'failed')",

@@ -53,7 +53,7 @@ def claim(conn: psycopg.Connection, limit: int) -> list[Delivery]:
             "SELECT o.uid, o.version, o.version < d.version FROM onestop.outbox o"
             " JOIN onestop.dossier d ON d.uid = o.uid"
             " WHERE o.state IN ('pending', 'failed') AND o.next_try_at <= now()"
-            " ORDER BY o.next_try_at, o.uid LIMIT %s FOR UPDATE OF o SKIP LOCKED",
+            " ORDER BY o.next_try_at LIMIT %s FOR UPDATE OF o SKIP LOCKED",
             (limit,),
         ).fetchall()
         if not due:

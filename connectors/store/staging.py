@@ -8,7 +8,7 @@ They are UNLOGGED (a run's staged rows are written once and read once, never wor
 empties them, and the load then finds fewer rows than the extract staged and fails the run, whose watermark has
 not moved: the next run fetches the same window again.
 
-`onestop.staging` says which record ids a run fetched and when (the trace reads it until
+`onestop.staging` says which record ids a run fetched (the run says when; the trace reads it until
 `retention.raw_payloads`, which also drops the staged tables of runs that never loaded). A good record's payload
 is not kept: its canonical record is in the dossier table, and each bad one's payload is in the quarantine,
 which is what re-drive and `mapping try` read.
@@ -24,7 +24,7 @@ from operator import attrgetter
 import psycopg
 from psycopg import sql
 
-STAGE_COLUMNS = "run_id, seq, record_id, content_type, defects"
+STAGE_COLUMNS = "run_id, seq, record_id, defects"
 GOOD_COLUMNS = (
     "seq, uid, source_record_id, ma_ho_so, content_hash, status, received_at, due_at, finished_at,"
     " procedure_code, agency_code, district_code, commune_code, applicant_id_hash, source_updated_at, record, flags"
@@ -108,11 +108,11 @@ class Stager:
         for kind, shape in _SHAPES.items():
             conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} ({})").format(table(run_id, kind), sql.SQL(shape)))
 
-    def fetched(self, rows: Iterable[tuple[int, str | None, str, str | None]]) -> None:
-        """(seq, record id, content type, defects JSON) of each fetched record."""
+    def fetched(self, rows: Iterable[tuple[int, str | None, str | None]]) -> None:
+        """(seq, record id, defects JSON) of each fetched record."""
         with self.conn.cursor().copy(f"COPY onestop.staging ({STAGE_COLUMNS}) FROM STDIN") as copy:
-            for seq, record_id, content_type, defects in rows:
-                copy.write_row((self.run_id, seq, record_id, content_type, defects))
+            for seq, record_id, defects in rows:
+                copy.write_row((self.run_id, seq, record_id, defects))
                 self.staged += 1
 
     def add(self, good: Iterable[GoodRow], bad: Iterable[BadRow], deleted: Iterable[DeletedRow] = ()) -> None:

@@ -54,14 +54,16 @@ WITH RECURSIVE sources(source) AS (  -- the sources that ever ran: a loose scan 
     SELECT (SELECT r.source FROM onestop.sync_run r WHERE r.source > s.source ORDER BY r.source LIMIT 1)
       FROM sources s WHERE s.source IS NOT NULL
 ), hits(uid) AS (
-    SELECT uid FROM onestop.dossier WHERE ma_ho_so = %(q)s
+    -- the live through the unique index that guards them, the others (deleted, in conflict) through their own
+    SELECT uid FROM onestop.dossier WHERE ma_ho_so = %(q)s AND NOT deleted AND conflict_with IS NULL
+    UNION SELECT uid FROM onestop.dossier WHERE ma_ho_so = %(q)s AND (deleted OR conflict_with IS NOT NULL)
     UNION SELECT uid FROM onestop.dossier WHERE applicant_id_hash = %(hash)s
     -- one look into (source, source_record_id) per source (OFFSET 0: kept a lookup, never a scan)
     UNION SELECT x.uid FROM sources s CROSS JOIN LATERAL (
         SELECT uid FROM onestop.dossier d WHERE d.source = s.source AND d.source_record_id = %(q)s OFFSET 0) x
 )
 SELECT d.uid, d.source, d.source_record_id, d.ma_ho_so, d.version, d.deleted, d.deleted_at, d.conflict_with,
-       d.last_run_id, d.record #>> '{applicant,id_number}' AS id_number,
+       d.deleted_run_id, d.record #>> '{applicant,id_number}' AS id_number,
        d.record #>> '{applicant,name}' AS applicant_name
   FROM hits JOIN onestop.dossier d USING (uid)
  ORDER BY d.first_loaded_at, d.uid
@@ -107,10 +109,10 @@ runs(run_id) AS (
       CROSS JOIN LATERAL (SELECT run_id FROM onestop.sync_run x WHERE x.source = w.source
                           ORDER BY x.run_id DESC LIMIT %(recent)s) r
 )
-SELECT r.source, s.record_id, r.run_id, min(s.fetched_at) AS fetched_at
+SELECT r.source, s.record_id, r.run_id, min(r.started_at) AS fetched_at
   FROM runs JOIN onestop.sync_run r USING (run_id)
  CROSS JOIN LATERAL (  -- one run's staged rows at a time, through the primary key (OFFSET 0: not flattened)
-    SELECT st.record_id, st.fetched_at FROM onestop.staging st
+    SELECT DISTINCT st.record_id FROM onestop.staging st
      WHERE st.run_id = r.run_id AND st.record_id IN (SELECT w.record_id FROM wanted w WHERE w.source = r.source)
     OFFSET 0) s
  GROUP BY 1, 2, 3
@@ -161,7 +163,7 @@ def find(conn: psycopg.Connection, query: str, *, limit: int = MAX_TRACES) -> li
         if (q.source, q.record_id) not in records and len(records) < limit:
             records[(q.source, q.record_id)] = None
     known = {v.run_id for v in versions} | {q.run_id for q in quarantine}
-    known |= {d.last_run_id for d in dossiers if d.deleted}
+    known |= {d.deleted_run_id for d in dossiers if d.deleted}
     known.discard(None)
     staged = (
         _rows(

@@ -251,8 +251,8 @@ def dossier_trace(d: Any, parts: RecordRows, runs: dict[int, Run]) -> DossierTra
     t = _Timeline(runs)
     loaded_by = {v.run_id for v in parts.versions if v.run_id is not None}
     known = loaded_by | {q.run_id for q in parts.quarantine if q.run_id is not None}
-    if d.deleted and d.last_run_id is not None:
-        known.add(d.last_run_id)
+    if d.deleted and d.deleted_run_id is not None:
+        known.add(d.deleted_run_id)
     record_runs = _runs_of_record(parts, known, runs)
     _fetches(t, record_runs, d.source)
     accounted = _quarantine_events(t, parts.quarantine, record_runs, loaded_by) | loaded_by
@@ -301,7 +301,7 @@ def dossier_trace(d: Any, parts: RecordRows, runs: dict[int, Run]) -> DossierTra
             d.deleted_at,
             "deleted",
             "the source announced a deletion: kept here, no longer sent",
-            d.last_run_id,
+            d.deleted_run_id,
         )
 
     if d.deleted:

@@ -178,7 +178,7 @@ def stage(conn: psycopg.Connection, run_id: int, source: SourceConfig, chunks: I
     stager = staging.Stager(conn, run_id)
 
     def write(rows: list[tuple], chunk: tuple) -> None:
-        stager.fetched((row[0], row[1], row[2], row[4] if len(row) > 4 else None) for row in rows)
+        stager.fetched((row[0], row[1], row[4] if len(row) > 4 else None) for row in rows)
         stager.add(*chunk)
 
     # A writer thread feeds the COPY (the server parses chunk n) while this one normalizes chunk n + 1.

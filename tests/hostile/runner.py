@@ -153,7 +153,7 @@ def observe_run(conn: psycopg.Connection, source: str) -> Run:
             "SELECT count(*) FROM onestop.staging WHERE run_id = %s", (run.run_id,)
         ).fetchone()[0]
         run.rows_of_failed_run = conn.execute(
-            "SELECT (SELECT count(*) FROM onestop.dossier WHERE last_run_id = %(r)s)"
+            "SELECT (SELECT count(*) FROM onestop.dossier WHERE %(r)s IN (last_run_id, deleted_run_id))"
             " + (SELECT count(*) FROM onestop.quarantine WHERE run_id = %(r)s)",
             {"r": run.run_id},
         ).fetchone()[0]

@@ -120,8 +120,8 @@ def test_days_are_ho_chi_minh_days(db, districts) -> None:
     outbox.mark_failed(db, [(a, va, "-4", "x"), (b, vb, "-4", "y")], max_attempts=8, retry=False)
     db.execute("UPDATE onestop.outbox SET failed_at = %s WHERE uid = %s", (late, a))
     db.execute("UPDATE onestop.outbox SET failed_at = %s WHERE uid = %s", (early, b))
-    db.execute("UPDATE onestop.dossier_version SET loaded_at = %s WHERE uid = %s", (late, a))
-    db.execute("UPDATE onestop.dossier_version SET loaded_at = %s WHERE uid = %s", (early, b))
+    db.execute("UPDATE onestop.dossier SET loaded_at = %s WHERE uid = %s", (late, a))  # their one version
+    db.execute("UPDATE onestop.dossier SET loaded_at = %s WHERE uid = %s", (early, b))
 
     days = health.daily_counts(db, SOURCE, days=3, today=date(2025, 3, 6))
 

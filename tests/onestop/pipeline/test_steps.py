@@ -106,7 +106,7 @@ def test_already_exists_at_the_portal_becomes_an_update(db, districts, portal) -
     accepted = portal_summary(portal)["accepted"]
     # Our database forgets everything (a restore from an old backup); the portal still holds the dossiers.
     db.execute(
-        "TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
+        "TRUNCATE onestop.dossier, onestop.dossier_version_past, onestop.status_history, onestop.outbox,"
         " onestop.sync_run, onestop.staging, onestop.watermark"
     )
 
@@ -278,7 +278,9 @@ def test_two_sources_loading_the_same_ma_ho_so_at_once_record_a_conflict_and_nei
 ) -> None:
     raw = synced_raw(db, SOURCE)
     records = list(raw.values())[:200]
-    db.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox")
+    db.execute(
+        "TRUNCATE onestop.dossier, onestop.dossier_version_past, onestop.status_history, onestop.outbox"
+    )
     copies = {
         name: [{**r, "id": f"{i:02d}{r['id'][2:]}"} for r in records] for i, name in enumerate(SOURCES[1:])
     }
@@ -360,7 +362,7 @@ def test_worker_processes_normalize_exactly_what_one_process_does(db, districts,
     monkeypatch.setenv("ONESTOP_NORMALIZE_PROCESSES", "0")
     inline = pipeline.sync(SOURCE)
     expected = outcome()
-    db.execute("TRUNCATE onestop.dossier, onestop.dossier_version, onestop.status_history, onestop.outbox,"
+    db.execute("TRUNCATE onestop.dossier, onestop.dossier_version_past, onestop.status_history, onestop.outbox,"
                " onestop.quarantine, onestop.conflict, onestop.watermark")  # fmt: skip
     monkeypatch.setenv("ONESTOP_NORMALIZE_PROCESSES", "2")
     monkeypatch.setattr(pipeline.normalize, "PARALLEL_FROM", 0)  # workers from the first page on
