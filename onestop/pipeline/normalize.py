@@ -19,7 +19,7 @@ from itertools import chain
 from typing import Any
 
 from connectors.base import JSON, Defect, RawRecord
-from connectors.store.staging import BadRow, DeletedRow, GoodRow
+from connectors.store.staging import BadRow, CopyText, DeletedRow, GoodRow, copy_text
 from mappings import get_mapping
 from mappings.compiler import Canonical, Outcome
 from mappings.errors import FieldError
@@ -220,8 +220,10 @@ def normalize_processes() -> int:
 
 def _normalize_in_worker(
     dialect: str, timezone: str | None, source: str, rows: list
-) -> tuple[list, list, list]:
-    return normalize_chunk(get_mapping(dialect, timezone), source, rows)
+) -> tuple[CopyText, list, list]:
+    """normalize_chunk's result with the good rows already in COPY's format: bytes cross back, not objects."""
+    good, bad, deleted = normalize_chunk(get_mapping(dialect, timezone), source, rows)
+    return copy_text("good", good), bad, deleted
 
 
 # A run's first this many records are normalized by this process: a small run never starts a worker (a fork of
@@ -233,7 +235,8 @@ def normalized(
     dialect: str, source: str, chunks: Iterator[list], processes: int, timezone: str | None = None
 ) -> Iterator[tuple[list, tuple]]:
     """(fetched rows, normalize_chunk's result) in order; with `processes`, past PARALLEL_FROM records the
-    chunks are normalized by worker processes, a few chunks ahead, so that one slow chunk idles no other."""
+    chunks are normalized by worker processes, a few chunks ahead, so that one slow chunk idles no other (their
+    good rows come back formatted for the COPY: staging.CopyText)."""
     mapping, chunks, seen = get_mapping(dialect, timezone), iter(chunks), 0
     for rows in chunks:
         yield rows, normalize_chunk(mapping, source, rows)
