@@ -8,6 +8,7 @@ them needs a scheduler. `steps` (the sync), `normalize` (records → the merge's
 from onestop.pipeline.delivery import DeliveryCounts, deliver
 from onestop.pipeline.normalize import (
     defects_json,
+    few_collections,
     normalize_chunk,
     normalize_processes,
     normalized,
@@ -36,6 +37,7 @@ __all__ = [
     "deliver",
     "extract",
     "failed",
+    "few_collections",
     "load",
     "log_key",
     "log_page",

@@ -6,11 +6,9 @@ Batches never leave the database: steps hand each other a run id and return coun
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
@@ -28,7 +26,13 @@ from onestop import privacy, progress, registry
 from onestop.db import connect
 from onestop.embedded_db import database_url
 from onestop.pipeline import failpoints
-from onestop.pipeline.normalize import defects_json, normalize_processes, normalized, staging_id
+from onestop.pipeline.normalize import (
+    defects_json,
+    few_collections,
+    normalize_processes,
+    normalized,
+    staging_id,
+)
 from onestop.pipeline.safeguards import breaker_for, log_page, open_message_log
 from schemas.personal_data import MESSAGE_CAP, quote_answer
 
@@ -118,26 +122,9 @@ def _skipping(url: str, reader: object, source: str, run_id: int) -> None:
     reader.on_refused = on_refused  # type: ignore[attr-defined]
 
 
-@contextmanager
-def _few_collections() -> Iterator[None]:
-    """An extract makes and drops millions of parsed records, none of them in a reference cycle (reference
-    counting frees them). At the collector's default threshold (700 allocations) it ran every few records and
-    walked what the process holds: ~60 µs a record, a third of the reading process's time (200,000 records on 2
-    cores: 67 → 53 s). For the extract, objects alive at its start are frozen (never walked again: a forked
-    worker shares their pages too) and the youngest generation is collected every 50,000 allocations."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
 def _extract(run_id: int) -> int:
     url = database_url()
-    with _few_collections(), connect(url) as conn:
+    with few_collections(), connect(url) as conn:
         run = runs.get_plan(conn, run_id, lock=True)
         source = registry.load().source(run.source)
         id_of = get_mapping(source.dialect, source.timezone).record_id
