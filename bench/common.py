@@ -19,11 +19,11 @@ REST = "hd_thanh_pho_hai_duong"  # the registry's iGate REST source: the one dlt
 SMALL = (
     "hd_chi_linh"  # another iGate source, ~10,000 dossiers at the clock: the incremental cycle's small twin
 )
-# Its receipts go on well past the clock (24,000 over 400 days, ~10,200 received by then), so that five rounds
-# of INCREMENTAL_READS each still find new dossiers arriving; the large system spans 175 days like the others.
+# Its receipts go on well past the clock (24,000 over 400 days, ~10,200 received by then), so that five
+# incremental rounds still find new dossiers arriving; the large system spans 175 days like the others.
 SPAN_DAYS = 175
 SMALL_COUNT, SMALL_SPAN_DAYS = 24_000, 400
-INCREMENTAL_READS = 3_000  # records each incremental cycle reads, on either system
+INCREMENTAL_CHANGES = 1_000  # changes in each incremental cycle of the large system
 SOAP = "hd_kim_thanh"
 XML = "hd_gia_loc"
 # The registry's four iGate (REST) sources: the rest4 stage reads one simulator each, ours and dlt's.
