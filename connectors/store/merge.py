@@ -108,14 +108,13 @@ class Loader:
             "  applicant_id_hash = EXCLUDED.applicant_id_hash, source_updated_at = EXCLUDED.source_updated_at,"
             "  record = EXCLUDED.record, flags = EXCLUDED.flags, conflict_with = EXCLUDED.conflict_with,"
             "  loaded_at = now(), last_run_id = EXCLUDED.last_run_id"
-            " RETURNING d.uid, d.version, d.ma_ho_so, d.conflict_with"
+            " RETURNING d.uid, d.version, d.conflict_with"
             "), superseded AS ("
             # A newer version replaces an older one that has not reached the portal yet.
             " UPDATE onestop.outbox o SET state = 'superseded' FROM merged m"
             " WHERE o.uid = m.uid AND o.state IN ('pending', 'failed')"
             ")"
-            " INSERT INTO onestop.outbox (uid, version, source, ma_ho_so)"
-            " SELECT uid, version, %(source)s, ma_ho_so FROM merged WHERE conflict_with IS NULL",
+            " INSERT INTO onestop.outbox (uid, version) SELECT uid, version FROM merged WHERE conflict_with IS NULL",
             params,
         )
         x(

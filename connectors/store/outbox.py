@@ -70,7 +70,7 @@ def claim(conn: psycopg.Connection, limit: int) -> list[Delivery]:
             "UPDATE onestop.outbox o SET state = 'sent', sent_at = now(), attempts = o.attempts + 1"
             " FROM unnest(%s::text[], %s::int[]) AS due(uid, version), onestop.dossier d"
             " WHERE o.uid = due.uid AND o.version = due.version AND d.uid = o.uid"
-            " RETURNING o.uid, o.version, o.ma_ho_so, o.attempts, d.record,"
+            " RETURNING o.uid, o.version, d.ma_ho_so, o.attempts, d.record,"
             "  EXISTS (SELECT 1 FROM onestop.outbox p WHERE p.uid = o.uid AND p.state = 'delivered')",
             ([uid for uid, _ in fresh], [version for _, version in fresh]),
         ).fetchall()

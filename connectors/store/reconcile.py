@@ -147,8 +147,7 @@ def requeue_delivery(conn: psycopg.Connection, uids: list[str]) -> int:
     if not uids:
         return 0
     return conn.execute(
-        "INSERT INTO onestop.outbox (uid, version, source, ma_ho_so)"
-        " SELECT uid, version, source, ma_ho_so FROM onestop.dossier"
+        "INSERT INTO onestop.outbox (uid, version) SELECT uid, version FROM onestop.dossier"
         " WHERE uid = ANY(%s) AND NOT deleted AND conflict_with IS NULL"
         " ON CONFLICT (uid, version) DO UPDATE SET state = 'pending', next_try_at = now(), attempts = 0"
         " WHERE onestop.outbox.state IN ('failed', 'dead', 'superseded', 'delivered')",

@@ -12,7 +12,8 @@ from connectors.store.runs import COUNTERS
 def source_counters(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
     rows = conn.execute(
         "SELECT r.source, " + ", ".join(f"COALESCE(sum(r.{c}), 0)::bigint" for c in COUNTERS) + ","
-        " (SELECT count(*) FROM onestop.outbox o WHERE o.source = r.source AND o.state = 'delivered'),"
+        " (SELECT count(*) FROM onestop.outbox o JOIN onestop.dossier d ON d.uid = o.uid"
+        "  WHERE d.source = r.source AND o.state = 'delivered'),"
         " (SELECT value FROM onestop.watermark w WHERE w.source = r.source),"
         " max(r.finished_at) FILTER (WHERE r.state = 'loaded')"
         " FROM onestop.sync_run r WHERE r.state = 'loaded' GROUP BY r.source"

@@ -39,8 +39,8 @@ def figures(
     counters = status.source_counters(conn)
     failing = dict(
         conn.execute(
-            "SELECT source, count(*) FROM onestop.outbox WHERE state IN ('failed', 'dead') AND resolved_at IS NULL"
-            " GROUP BY source"
+            "SELECT d.source, count(*) FROM onestop.outbox o JOIN onestop.dossier d ON d.uid = o.uid"
+            " WHERE o.state IN ('failed', 'dead') AND o.resolved_at IS NULL GROUP BY d.source"
         ).fetchall()
     )
     durations = dict(

@@ -154,10 +154,18 @@ def _redrive(
             )
         for p in passing:
             counts.outcome[f"q{p[0]}"] = {"state": "loaded"}
-    where, params = _filters(source, error_class, ids, "uid")
-    if ids:  # a dossier may be named by its uid or by its MaHoSo
-        where = where.replace("uid = ANY(%s)", "(uid = ANY(%s) OR ma_ho_so = ANY(%s))")
-        params.append(ids)
+    where, params = _filters(None, error_class, ids, "uid")
+    if ids:  # a dossier may be named by its uid or by its MaHoSo (the live ones', then the others' index)
+        where = where.replace(
+            "uid = ANY(%s)",
+            "(uid = ANY(%s) OR uid IN (SELECT uid FROM onestop.dossier WHERE ma_ho_so = ANY(%s) AND NOT deleted"
+            " AND conflict_with IS NULL UNION ALL SELECT uid FROM onestop.dossier WHERE ma_ho_so = ANY(%s)"
+            " AND (deleted OR conflict_with IS NOT NULL)))",
+        )
+        params += [ids, ids]
+    if source:  # an outbox row names its dossier, the dossier its source
+        where += " AND uid IN (SELECT uid FROM onestop.dossier WHERE source = %s)"
+        params.append(source)
     if keys is not None:
         where = " AND (uid, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))"
         params = [[u for u, _ in keys.delivery], [v for _, v in keys.delivery]]

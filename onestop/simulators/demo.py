@@ -169,7 +169,8 @@ def summary_table(sources: list[SourceConfig], since: datetime) -> Table:
                 "SELECT COALESCE(sum(fetched), 0), COALESCE(sum(loaded), 0), COALESCE(sum(unchanged), 0),"
                 " COALESCE(sum(stale), 0), COALESCE(sum(quarantined), 0), COALESCE(sum(duplicates), 0),"
                 " COALESCE(sum(deleted), 0),"
-                " (SELECT count(*) FROM onestop.outbox WHERE source = %(s)s AND delivered_at >= %(t)s)"
+                " (SELECT count(*) FROM onestop.outbox o JOIN onestop.dossier d ON d.uid = o.uid"
+                "  WHERE d.source = %(s)s AND o.delivered_at >= %(t)s)"
                 " FROM onestop.sync_run WHERE source = %(s)s AND started_at >= %(t)s AND state = 'loaded'",
                 {"s": source.name, "t": since},
             ).fetchone()

@@ -114,7 +114,9 @@ def test_a_sync_run_and_a_delivery_run_send_their_sources_figures(
     statsd.clear()
     assert airflow_env.run_dag(dags["onestop_deliver_portal"]) == "success"
     delivered = db.execute(
-        "SELECT count(*) FROM onestop.outbox WHERE source = %s AND state = 'delivered'", (source,)
+        "SELECT count(*) FROM onestop.outbox o JOIN onestop.dossier d USING (uid)"
+        " WHERE d.source = %s AND o.state = 'delivered'",
+        (source,),
     ).fetchone()[0]
     assert delivered == run[1] > 0
     assert statsd.gauges(source)["delivered"] == delivered

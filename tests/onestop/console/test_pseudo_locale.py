@@ -208,7 +208,8 @@ def test_every_page_speaks_only_the_catalog(pseudo_airflow: AirflowCluster, ever
         "SELECT record_id FROM onestop.quarantine WHERE source = %s ORDER BY id LIMIT 1", (SOURCE,)
     ).fetchone()[0]
     delivered = db.execute(
-        "SELECT ma_ho_so FROM onestop.outbox WHERE failed_at IS NOT NULL ORDER BY uid LIMIT 1"
+        "SELECT d.ma_ho_so FROM onestop.outbox o JOIN onestop.dossier d USING (uid) WHERE o.failed_at IS NOT NULL"
+        " ORDER BY uid LIMIT 1"
     ).fetchone()
     queries = [quarantined, *(delivered or [])]
     pages: dict[str, requests.Response] = {}

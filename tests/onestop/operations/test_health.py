@@ -26,7 +26,8 @@ SOURCE, FAILING, TRIPPED = SOURCES
 def test_health_figures_after_a_real_sync_a_failed_run_and_an_open_breaker(db, pg_url, districts) -> None:
     counts = pipeline.sync(SOURCE)
     refused = db.execute(
-        "SELECT uid, version FROM onestop.outbox WHERE source = %s LIMIT 1", (SOURCE,)
+        "SELECT uid, o.version FROM onestop.outbox o JOIN onestop.dossier d USING (uid) WHERE d.source = %s LIMIT 1",
+        (SOURCE,),
     ).fetchone()
     outbox.mark_failed(db, [(*refused, "-4", "portal refused it")], max_attempts=8, retry=False)
     now = datetime.now(UTC)
@@ -115,7 +116,9 @@ def test_days_are_ho_chi_minh_days(db, districts) -> None:
     pipeline.sync(SOURCE)
     late, early = datetime(2025, 3, 4, 16, 30, tzinfo=UTC), datetime(2025, 3, 4, 17, 30, tzinfo=UTC)
     (a, va), (b, vb) = db.execute(
-        "SELECT uid, version FROM onestop.outbox WHERE source = %s ORDER BY uid LIMIT 2", (SOURCE,)
+        "SELECT uid, o.version FROM onestop.outbox o JOIN onestop.dossier d USING (uid) WHERE d.source = %s"
+        " ORDER BY uid LIMIT 2",
+        (SOURCE,),
     ).fetchall()
     outbox.mark_failed(db, [(a, va, "-4", "x"), (b, vb, "-4", "y")], max_attempts=8, retry=False)
     db.execute("UPDATE onestop.outbox SET failed_at = %s WHERE uid = %s", (late, a))

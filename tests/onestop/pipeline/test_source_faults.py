@@ -62,7 +62,8 @@ def assert_nothing_doubled(db: psycopg.Connection) -> None:
         " (SELECT count(*) FROM onestop.dossier_version v JOIN onestop.dossier d USING (uid) WHERE d.source = %(s)s),"
         " (SELECT count(DISTINCT (v.uid, v.content_hash)) FROM onestop.dossier_version v"
         "   JOIN onestop.dossier d USING (uid) WHERE d.source = %(s)s),"
-        " (SELECT count(*) FROM onestop.outbox WHERE source = %(s)s AND state <> 'superseded')",
+        " (SELECT count(*) FROM onestop.outbox o JOIN onestop.dossier d USING (uid)"
+        "  WHERE d.source = %(s)s AND o.state <> 'superseded')",
         {"s": SOURCE},
     ).fetchone()
     assert versions == states  # no version repeats a content already held

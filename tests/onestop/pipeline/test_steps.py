@@ -185,7 +185,11 @@ def test_a_second_source_with_the_same_ma_ho_so_is_a_conflict_not_an_overwrite(d
     ).fetchone()
     assert holder is not None
     assert (
-        db.execute("SELECT count(*) FROM onestop.outbox WHERE source = %s", (SOURCES[1],)).fetchone()[0] == 0
+        db.execute(
+            "SELECT count(*) FROM onestop.outbox JOIN onestop.dossier d USING (uid) WHERE d.source = %s",
+            (SOURCES[1],),
+        ).fetchone()[0]
+        == 0
     )
 
 
