@@ -11,9 +11,39 @@ revision = "0013"
 down_revision = "0012"
 
 
+# The failures (0010) with `versions`: a quarantined record is its latest version (by last seen, then id) and
+# counts its other versions; every other kind has one. Each branch still walks its time index. (0019 takes it with
+# its deliveries' source and MaHoSo read from the dossier.)
+FAILURE_VIEW = """CREATE VIEW onestop.failure AS
+            SELECT 'quarantine'::text AS kind, 'q' || q.id AS key, q.source, 'normalize'::text AS stage,
+                   q.error_class, q.errors -> 0 ->> 'reason' AS message, q.record_id AS ref, q.last_seen_at AS at,
+                   q.state = 'open' AS open, q.state, q.resolved_at, q.resolved_by, q.comment, q.versions
+              FROM onestop.quarantine q WHERE q.state <> 'superseded' AND q.latest
+            UNION ALL
+            SELECT 'delivery', 'd' || uid || '@' || version, source, 'deliver',
+                   COALESCE(error_code, 'PortalError'), error, ma_ho_so, failed_at,
+                   state IN ('failed', 'dead') AND resolved_at IS NULL,
+                   CASE WHEN resolved_at IS NOT NULL THEN 'resolved' ELSE state END, resolved_at, resolved_by, comment,
+                   1
+              FROM onestop.outbox WHERE failed_at IS NOT NULL
+            UNION ALL
+            SELECT 'conflict', 'c' || uid, source, 'merge', 'DuplicateMaHoSo',
+                   'MaHoSo ' || ma_ho_so || ' is already held by ' || holder_uid, ma_ho_so, detected_at,
+                   state = 'open', state, resolved_at, resolved_by, comment, 1
+              FROM onestop.conflict
+            UNION ALL
+            SELECT 'task', 't' || id, source, 'task', error_class, message, dag_id || '.' || task_id, at,
+                   state = 'open', state, resolved_at, resolved_by, comment, 1
+              FROM onestop.task_failure
+            UNION ALL
+            SELECT 'refused', 'r' || id, endpoint, 'extract', error_class, message, 'page ' || page, at,
+                   state = 'open', state, resolved_at, resolved_by, comment, 1
+              FROM onestop.attempt WHERE excerpt IS NOT NULL;"""
+
+
 def upgrade() -> None:
     op.execute(
-        """
+        f"""
         -- Each quarantined row knows whether it is its record's latest version (by last seen, then id, among those
         -- not superseded) and how many such versions the record has: kept by a trigger, so that the list filters
         -- on a column and pages through its time index as before (a correlated probe per row turned the planner
@@ -50,34 +80,8 @@ def upgrade() -> None:
         CREATE INDEX sync_run_airflow_run ON onestop.sync_run (airflow_run_id) WHERE airflow_run_id IS NOT NULL;
         CREATE INDEX attempt_run ON onestop.attempt (run_id) WHERE run_id IS NOT NULL;
 
-        -- The failures (0010) with `versions`: a quarantined record is its latest version (by last seen, then id)
-        -- and counts its other versions; every other kind has one. Each branch still walks its time index.
         ALTER VIEW onestop.failure RENAME TO failure_0010;
-        CREATE VIEW onestop.failure AS
-            SELECT 'quarantine'::text AS kind, 'q' || q.id AS key, q.source, 'normalize'::text AS stage,
-                   q.error_class, q.errors -> 0 ->> 'reason' AS message, q.record_id AS ref, q.last_seen_at AS at,
-                   q.state = 'open' AS open, q.state, q.resolved_at, q.resolved_by, q.comment, q.versions
-              FROM onestop.quarantine q WHERE q.state <> 'superseded' AND q.latest
-            UNION ALL
-            SELECT 'delivery', 'd' || uid || '@' || version, source, 'deliver',
-                   COALESCE(error_code, 'PortalError'), error, ma_ho_so, failed_at,
-                   state IN ('failed', 'dead') AND resolved_at IS NULL,
-                   CASE WHEN resolved_at IS NOT NULL THEN 'resolved' ELSE state END, resolved_at, resolved_by, comment,
-                   1
-              FROM onestop.outbox WHERE failed_at IS NOT NULL
-            UNION ALL
-            SELECT 'conflict', 'c' || uid, source, 'merge', 'DuplicateMaHoSo',
-                   'MaHoSo ' || ma_ho_so || ' is already held by ' || holder_uid, ma_ho_so, detected_at,
-                   state = 'open', state, resolved_at, resolved_by, comment, 1
-              FROM onestop.conflict
-            UNION ALL
-            SELECT 'task', 't' || id, source, 'task', error_class, message, dag_id || '.' || task_id, at,
-                   state = 'open', state, resolved_at, resolved_by, comment, 1
-              FROM onestop.task_failure
-            UNION ALL
-            SELECT 'refused', 'r' || id, endpoint, 'extract', error_class, message, 'page ' || page, at,
-                   state = 'open', state, resolved_at, resolved_by, comment, 1
-              FROM onestop.attempt WHERE excerpt IS NOT NULL;
+        {FAILURE_VIEW}
         """
     )
 

@@ -8,44 +8,39 @@ Revision ID: 0019
 Revises: 0018
 """
 
+import importlib
+
 from alembic import op
 
 revision = "0019"
 down_revision = "0018"
 
-
-def upgrade() -> None:
-    op.execute(
-        """
-        ALTER TABLE onestop.outbox ALTER COLUMN source DROP NOT NULL, ALTER COLUMN ma_ho_so DROP NOT NULL;
-        COMMENT ON COLUMN onestop.outbox.source IS 'unused since 0019: the dossier''s (join on uid)';
-        COMMENT ON COLUMN onestop.outbox.ma_ho_so IS 'unused since 0019: the dossier''s (join on uid)';
-        ALTER VIEW onestop.failure RENAME TO failure_0013;
-        CREATE VIEW onestop.failure AS
-            SELECT 'quarantine'::text AS kind, 'q' || q.id AS key, q.source, 'normalize'::text AS stage,
-                   q.error_class, q.errors -> 0 ->> 'reason' AS message, q.record_id AS ref, q.last_seen_at AS at,
-                   q.state = 'open' AS open, q.state, q.resolved_at, q.resolved_by, q.comment, q.versions
-              FROM onestop.quarantine q WHERE q.state <> 'superseded' AND q.latest
-            UNION ALL
-            SELECT 'delivery', 'd' || o.uid || '@' || o.version, d.source, 'deliver',
+# 0013's failures, their deliveries' source and MaHoSo read from the dossier.
+_OUTBOX_0013 = """            SELECT 'delivery', 'd' || uid || '@' || version, source, 'deliver',
+                   COALESCE(error_code, 'PortalError'), error, ma_ho_so, failed_at,
+                   state IN ('failed', 'dead') AND resolved_at IS NULL,
+                   CASE WHEN resolved_at IS NOT NULL THEN 'resolved' ELSE state END, resolved_at, resolved_by, comment,
+                   1
+              FROM onestop.outbox WHERE failed_at IS NOT NULL"""
+_OUTBOX = """            SELECT 'delivery', 'd' || o.uid || '@' || o.version, d.source, 'deliver',
                    COALESCE(o.error_code, 'PortalError'), o.error, d.ma_ho_so, o.failed_at,
                    o.state IN ('failed', 'dead') AND o.resolved_at IS NULL,
                    CASE WHEN o.resolved_at IS NOT NULL THEN 'resolved' ELSE o.state END, o.resolved_at,
                    o.resolved_by, o.comment, 1
-              FROM onestop.outbox o JOIN onestop.dossier d ON d.uid = o.uid WHERE o.failed_at IS NOT NULL
-            UNION ALL
-            SELECT 'conflict', 'c' || uid, source, 'merge', 'DuplicateMaHoSo',
-                   'MaHoSo ' || ma_ho_so || ' is already held by ' || holder_uid, ma_ho_so, detected_at,
-                   state = 'open', state, resolved_at, resolved_by, comment, 1
-              FROM onestop.conflict
-            UNION ALL
-            SELECT 'task', 't' || id, source, 'task', error_class, message, dag_id || '.' || task_id, at,
-                   state = 'open', state, resolved_at, resolved_by, comment, 1
-              FROM onestop.task_failure
-            UNION ALL
-            SELECT 'refused', 'r' || id, endpoint, 'extract', error_class, message, 'page ' || page, at,
-                   state = 'open', state, resolved_at, resolved_by, comment, 1
-              FROM onestop.attempt WHERE excerpt IS NOT NULL;
+              FROM onestop.outbox o JOIN onestop.dossier d ON d.uid = o.uid WHERE o.failed_at IS NOT NULL"""
+_0013 = importlib.import_module("schemas.migrations.versions.0013_failure_versions")
+assert _OUTBOX_0013 in _0013.FAILURE_VIEW
+FAILURE_VIEW = _0013.FAILURE_VIEW.replace(_OUTBOX_0013, _OUTBOX).removesuffix(";")
+
+
+def upgrade() -> None:
+    op.execute(
+        f"""
+        ALTER TABLE onestop.outbox ALTER COLUMN source DROP NOT NULL, ALTER COLUMN ma_ho_so DROP NOT NULL;
+        COMMENT ON COLUMN onestop.outbox.source IS 'unused since 0019: the dossier''s (join on uid)';
+        COMMENT ON COLUMN onestop.outbox.ma_ho_so IS 'unused since 0019: the dossier''s (join on uid)';
+        ALTER VIEW onestop.failure RENAME TO failure_0013;
+        {FAILURE_VIEW};
         """
     )
 
