@@ -1,7 +1,7 @@
 """The load, in SQL alone, from the rows a run's extract normalized and staged: reduce in-batch duplicates, skip
 stale and unchanged records, record MaHoSo conflicts, keep the status events a source dropped, merge with
-INSERT … ON CONFLICT, bump versions (the replaced one kept), queue one delivery per new version, quarantine the bad, and move the
-watermark — all in the caller's one transaction."""
+INSERT … ON CONFLICT, bump versions (the replaced one kept), queue one delivery per new version, quarantine the
+bad, and move the watermark — all in the caller's one transaction."""
 
 from __future__ import annotations
 
@@ -92,10 +92,10 @@ class Loader:
             " INSERT INTO onestop.dossier AS d (uid, source, source_record_id, ma_ho_so, version, content_hash,"
             "  status, received_at, due_at, finished_at, procedure_code, agency_code, district_code, commune_code,"
             "  applicant_id_hash, source_updated_at, record, flags, conflict_with, last_run_id)"
-            # A dossier deleted behind the pipeline's back comes back after its last recorded (or queued) version.
+            # A dossier deleted behind the pipeline's back comes back after its last version (its deletion kept it
+            # among the past ones: 0018's trigger).
             " SELECT i.uid, %(source)s, i.source_record_id, i.ma_ho_so,"
-            "  COALESCE((SELECT max(version) FROM (SELECT version FROM onestop.dossier_version_past v"
-            "   WHERE v.uid = i.uid UNION ALL SELECT version FROM onestop.outbox o WHERE o.uid = i.uid) known), 0) + 1,"
+            "  COALESCE((SELECT max(v.version) FROM onestop.dossier_version_past v WHERE v.uid = i.uid), 0) + 1,"
             "  i.content_hash, i.status, i.received_at, i.due_at,"
             "  i.finished_at, i.procedure_code, i.agency_code, i.district_code, i.commune_code,"
             "  i.applicant_id_hash, i.source_updated_at, i.record, i.flags, c.holder, %(run)s"

@@ -112,7 +112,7 @@ runs(run_id) AS (
 SELECT r.source, s.record_id, r.run_id, min(r.started_at) AS fetched_at
   FROM runs JOIN onestop.sync_run r USING (run_id)
  CROSS JOIN LATERAL (  -- one run's staged rows at a time, through the primary key (OFFSET 0: not flattened)
-    SELECT DISTINCT st.record_id FROM onestop.staging st
+    SELECT st.record_id FROM onestop.staging st
      WHERE st.run_id = r.run_id AND st.record_id IN (SELECT w.record_id FROM wanted w WHERE w.source = r.source)
     OFFSET 0) s
  GROUP BY 1, 2, 3

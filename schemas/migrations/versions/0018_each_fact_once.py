@@ -3,8 +3,9 @@ went through before, each written by the merge that replaced it. `onestop.dossie
 both (every version, as before, for the trace, health and SQL readers): the first load no longer writes a second
 row per dossier (~226 bytes each of 3,470 on the 1M bench).
 
-A row deleted by hand leaves its version there too (a trigger). A deletion the source announced records its run in `deleted_run_id` (NULL for the live: no bytes) instead of overwriting
-`last_run_id`, which stays the run of the current version. `dossier_loaded` (a B-tree on loaded_at, whose values
+A row deleted by hand leaves its version there too (a trigger). A deletion the source announced records its run
+in `deleted_run_id` (NULL for the live: no bytes) instead of overwriting `last_run_id`, which stays the run of the
+current version. `dossier_loaded` (a B-tree on loaded_at, whose values
 a load shares: deduplicated, a few bytes a row) answers "versions loaded since" for the current versions as the
 BRIN index does for the past ones.
 
