@@ -34,7 +34,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
 stamp="$(
-  { sha256sum "$root/uv.lock" | cut -d' ' -f1; echo "python=$python_version platforms=$platforms"; } \
+  { sha256sum "$root/uv.lock" | cut -d' ' -f1; echo "python=$python_version.x platforms=$platforms"; } \
     | sha256sum | cut -d' ' -f1
 )"
 
@@ -42,9 +42,34 @@ if [[ -f "$out/.lock-stamp" && "$(cat "$out/.lock-stamp")" == "$stamp" && -f "$o
   echo "wheelhouse: dependency wheels up to date with uv.lock ($out)"
 else
   echo "wheelhouse: exporting uv.lock and downloading its wheels into $out"
-  rm -f "$out"/*.whl "$out/requirements.txt" "$out/.lock-stamp"  # no stale version may stay beside a new one
+  rm -f "$out"/*.whl "$out/requirements.txt" "$out/download.txt" "$out/.lock-stamp"  # no stale version may stay beside a new one
   (cd "$root" && "$uv" export --frozen --no-dev --no-emit-project --format requirements-txt --quiet \
     -o "$out/requirements.txt")
+  # pip download judges environment markers by the Python running it, not by --python-version: the lines to
+  # download are judged here for every CPython $python_version.x on Linux (async-timeout, say, is needed below
+  # 3.11.3 only), markers dropped; requirements.txt keeps them for the install to judge on the real machine.
+  "$python" - "$out/requirements.txt" "$python_version" > "$out/download.txt" <<'PY'
+import sys
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+
+text, version = open(sys.argv[1]).read().replace("\\\n", " "), sys.argv[2]
+for line in text.splitlines():
+    spec, *hashes = line.split(" --hash")
+    spec = spec.split("#")[0].strip()
+    if not spec:
+        continue
+    req = Requirement(spec)
+    environments = [
+        default_environment() | {"python_version": version, "python_full_version": f"{version}.{patch}",
+         "implementation_name": "cpython", "platform_python_implementation": "CPython", "sys_platform": "linux",
+         "platform_system": "Linux", "os_name": "posix"}
+        for patch in (0, 99)
+    ]
+    if req.marker is None or any(req.marker.evaluate(env) for env in environments):
+        req.marker = None
+        print(" --hash".join([str(req), *hashes]))
+PY
   platform_args=()
   for p in $platforms; do platform_args+=(--platform "$p"); done
   # Binary wheels only (every package in the lock publishes one), checked against the lock's hashes. The
@@ -52,7 +77,7 @@ else
   # extra such as celery[redis] that the lock spells as plain celery==…).
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$python" -m pip download --quiet --no-deps \
     --only-binary=:all: --implementation cp --python-version "$python_version" "${platform_args[@]}" \
-    --require-hashes -r "$out/requirements.txt" -d "$out"
+    --require-hashes -r "$out/download.txt" -d "$out"
   echo "$stamp" > "$out/.lock-stamp"
 fi
 
