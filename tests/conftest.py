@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -99,6 +100,10 @@ def pg_url(onestop_env: Path) -> Iterator[str]:
     os.environ["ONESTOP_DB_URL"] = url
     yield url
     os.environ.pop("ONESTOP_DB_URL", None)
+    # Airflow's sessions end before their server does (in Airflow's atexit hook they met a closed server).
+    airflow_settings = sys.modules.get("airflow.settings")
+    if airflow_settings is not None:
+        airflow_settings.dispose_orm()
     if server:
         drop_database(server, name)
     else:
