@@ -4,7 +4,8 @@
 #   docker/wheelhouse.sh [OUT]          (default OUT: dist/wheelhouse; `make wheelhouse` runs this)
 #
 # OUT then holds requirements.txt (the lock's runtime packages, with their PyPI hashes), one wheel per
-# package, and onestop_esb-<version>-py3-none-any.whl. Install it on a machine without internet:
+# package any release of the target Python may need (download.txt lists them), and
+# onestop_esb-<version>-py3-none-any.whl. Install it on a machine without internet:
 #
 #   pip install --no-index --find-links OUT --no-deps --require-hashes -r OUT/requirements.txt
 #   pip install --no-index --find-links OUT --no-deps onestop-esb
@@ -42,7 +43,8 @@ if [[ -f "$out/.lock-stamp" && "$(cat "$out/.lock-stamp")" == "$stamp" && -f "$o
   echo "wheelhouse: dependency wheels up to date with uv.lock ($out)"
 else
   echo "wheelhouse: exporting uv.lock and downloading its wheels into $out"
-  rm -f "$out"/*.whl "$out/requirements.txt" "$out/download.txt" "$out/.lock-stamp"  # no stale version may stay beside a new one
+  # No stale version may stay beside a new one.
+  rm -f "$out"/*.whl "$out/requirements.txt" "$out/download.txt" "$out/.lock-stamp"
   (cd "$root" && "$uv" export --frozen --no-dev --no-emit-project --format requirements-txt --quiet \
     -o "$out/requirements.txt")
   # pip download judges environment markers by the Python running it, not by --python-version: the lines to
