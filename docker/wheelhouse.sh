@@ -56,18 +56,16 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 text, version = open(sys.argv[1]).read().replace("\\\n", " "), sys.argv[2]
+linux = {"implementation_name": "cpython", "platform_python_implementation": "CPython", "sys_platform": "linux",
+         "platform_system": "Linux", "os_name": "posix"}
+environments = [default_environment() | linux | {"python_version": version, "python_full_version": f"{version}.{patch}"}
+                for patch in (0, 99)]  # the first release of the minor version and any later one
 for line in text.splitlines():
     spec, *hashes = line.split(" --hash")
     spec = spec.split("#")[0].strip()
     if not spec:
         continue
     req = Requirement(spec)
-    environments = [
-        default_environment() | {"python_version": version, "python_full_version": f"{version}.{patch}",
-         "implementation_name": "cpython", "platform_python_implementation": "CPython", "sys_platform": "linux",
-         "platform_system": "Linux", "os_name": "posix"}
-        for patch in (0, 99)
-    ]
     if req.marker is None or any(req.marker.evaluate(env) for env in environments):
         req.marker = None
         print(" --hash".join([str(req), *hashes]))

@@ -12,6 +12,7 @@ from typing import Any
 
 from connectors.store import failures, runs
 from connectors.store import reconcile as reconcile_store
+from connectors.store.dossiers import uids_by_ma_ho_so
 from mappings import get_mapping
 from onestop import pipeline, registry
 from onestop.db import connect
@@ -156,12 +157,7 @@ def _redrive(
             counts.outcome[f"q{p[0]}"] = {"state": "loaded"}
     where, params = _filters(None, error_class, ids, "uid")
     if ids:  # a dossier may be named by its uid or by its MaHoSo (the live ones', then the others' index)
-        where = where.replace(
-            "uid = ANY(%s)",
-            "(uid = ANY(%s) OR uid IN (SELECT uid FROM onestop.dossier WHERE ma_ho_so = ANY(%s) AND NOT deleted"
-            " AND conflict_with IS NULL UNION ALL SELECT uid FROM onestop.dossier WHERE ma_ho_so = ANY(%s)"
-            " AND (deleted OR conflict_with IS NOT NULL)))",
-        )
+        where = where.replace("uid = ANY(%s)", f"(uid = ANY(%s) OR uid IN ({uids_by_ma_ho_so('= ANY(%s)')}))")
         params += [ids, ids]
     if source:  # an outbox row names its dossier, the dossier its source
         where += " AND uid IN (SELECT uid FROM onestop.dossier WHERE source = %s)"

@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
+from connectors.store.dossiers import uids_by_ma_ho_so
 from onestop import privacy
 from onestop.operations.trace_timeline import DossierTrace, RecordRows, Run, dossier_trace, quarantine_trace
 from schemas.dossier import mask
@@ -54,9 +55,7 @@ WITH RECURSIVE sources(source) AS (  -- the sources that ever ran: a loose scan 
     SELECT (SELECT r.source FROM onestop.sync_run r WHERE r.source > s.source ORDER BY r.source LIMIT 1)
       FROM sources s WHERE s.source IS NOT NULL
 ), hits(uid) AS (
-    -- the live through the unique index that guards them, the others (deleted, in conflict) through their own
-    SELECT uid FROM onestop.dossier WHERE ma_ho_so = %(q)s AND NOT deleted AND conflict_with IS NULL
-    UNION SELECT uid FROM onestop.dossier WHERE ma_ho_so = %(q)s AND (deleted OR conflict_with IS NOT NULL)
+    {BY_MA_HO_SO}
     UNION SELECT uid FROM onestop.dossier WHERE applicant_id_hash = %(hash)s
     -- one look into (source, source_record_id) per source (OFFSET 0: kept a lookup, never a scan)
     UNION SELECT x.uid FROM sources s CROSS JOIN LATERAL (
@@ -68,7 +67,7 @@ SELECT d.uid, d.source, d.source_record_id, d.ma_ho_so, d.version, d.deleted, d.
   FROM hits JOIN onestop.dossier d USING (uid)
  ORDER BY d.first_loaded_at, d.uid
  LIMIT %(limit)s
-"""
+""".replace("{BY_MA_HO_SO}", uids_by_ma_ho_so("= %(q)s"))
 
 _QUARANTINE = """
 SELECT id, source, record_id, run_id, errors, error_class, first_seen_at, last_seen_at, seen, state,
