@@ -35,6 +35,9 @@ class RawRecord:
     ack_id: str | None = None  # change feeds: what to acknowledge once the load has committed
     defects: tuple[Defect, ...] = ()  # what quarantines this record before any mapping reads it
     sha256: str | None = None  # of the whole record, when `payload` keeps only its beginning
+    # False: only the text was read (connectors.jsonpage's PageReader.unparsed); `record` is empty and the
+    # defects are not known yet: whoever normalizes it reads the text (jsonpage.read_text).
+    parsed: bool = True
 
 
 class PageChunk(list[RawRecord]):

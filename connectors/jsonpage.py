@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from connectors.base import EXCERPT, JSON, Defect, RawRecord, kept
+from connectors.base import EXCERPT, JSON, RECORD_LIMIT, Defect, RawRecord, kept
 from connectors.errors import RefusedAnswer
 from schemas.jsontext import visible
 
@@ -174,6 +174,8 @@ class PageReader:
         self._record = _RecordScanner()
         self._broken = self._listed = False
         self._spans = _span_decoder(self.steps)
+        # Set by a caller that parses the records elsewhere (the extract's normalizing workers): see _read_unparsed.
+        self.unparsed = False
 
     def _read_fast(self, body: bytes) -> tuple[Any, list[RawRecord] | None] | None:
         """The common case at C speed: the page parsed by orjson, each record's span found by msgspec (`Raw`).
@@ -204,15 +206,30 @@ class PageReader:
         escaped = b"\\u00" in body and _ESCAPED_DOUBT.search(body) is not None
         for record, span in zip(records, spans, strict=True):
             data = bytes(span)
+            found.append(_checked(data, data.decode(), record, self._record, spaced, escaped))
+        return document, found
+
+    def _read_unparsed(self, body: bytes) -> tuple[Any, list[RawRecord] | None] | None:
+        """`unparsed`: the page split into its records' texts by msgspec alone (they are checked and parsed by
+        whoever normalizes them: read_text), the rest of the answer parsed; the records list stands in the
+        answer as that many nulls (its length and emptiness as sent). None when the fast reading does not apply
+        (a run of 19 digits, the records path not leading to a list): then the page is read as always."""
+        if _long_digits(body):
+            return None
+        around = _around(body, self.steps)
+        if around is None:
+            return None
+        document, spans = around
+        found = []
+        for span in spans:
+            data = bytes(span)
             text = data.decode()
-            if _doubtful(data, record, spaced, escaped):
-                record, _, raw_controls = self._record.scan(text, 0)
-                defects = _defects(record, text, self._record, raw_controls)
+            if (
+                len(text) > RECORD_LIMIT // 4
+            ):  # maybe past the limit: its id is read from it, before it is cut
+                found.append(_checked(data, text, orjson.loads(data), self._record))
             else:
-                defects = []
-            if not isinstance(record, dict):
-                defects.append(Defect("(record)", f"a record must be a JSON object, not {_kind(record)}"))
-            found.append(raw_record(record, text, defects, raw_text=False))
+                found.append(RawRecord({}, text, JSON, parsed=False))
         return document, found
 
     def read(
@@ -221,9 +238,11 @@ class PageReader:
         """The answer (its records parsed once) and the records as RawRecords; None when the records path does
         not lead to a list (the pager says what the answer holds instead)."""
         if charset is None and self._spans is not None:
+            unbommed = body[3:] if body.startswith(b"\xef\xbb\xbf") else body
             try:
-                fast = self._read_fast(body[3:] if body.startswith(b"\xef\xbb\xbf") else body)
-            except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+                fast = self._read_unparsed(unbommed) if self.unparsed else None
+                fast = fast or self._read_fast(unbommed)
+            except (msgspec.DecodeError, orjson.JSONDecodeError, RecursionError, UnicodeDecodeError):
                 fast = None  # the exact reader says why, or reads around it
             if fast is not None:
                 return fast
@@ -351,6 +370,67 @@ def _doubtful(data: bytes, record: Any, spaced: bool = True, escaped: bool = Tru
     if spaced and _SPACED_COLON.search(data):
         return True
     return escaped and b"\\u00" in data and _ESCAPED_DOUBT.search(data) is not None
+
+
+def _checked(
+    data: bytes,
+    text: str,
+    record: Any,
+    scanner: _RecordScanner | None,
+    spaced: bool = True,
+    escaped: bool = True,
+) -> RawRecord:
+    """A record parsed by orjson, read again by the exact scanner when its bytes leave a doubt (_doubtful)."""
+    if _doubtful(data, record, spaced, escaped):
+        scanner = scanner or _RecordScanner()
+        record, _, raw_controls = scanner.scan(text, 0)
+        defects = _defects(record, text, scanner, raw_controls)
+    else:
+        defects = []
+    if not isinstance(record, dict):
+        defects.append(Defect("(record)", f"a record must be a JSON object, not {_kind(record)}"))
+    return raw_record(record, text, defects, raw_text=False)
+
+
+def read_text(text: str) -> RawRecord:
+    """A record its page's reader left unparsed (PageReader.unparsed), read as that reader reads a page's
+    records: parsed by orjson and checked by _doubtful, else (a NaN, a number beyond any float, a run of 19
+    digits) by the exact scanner, which names what is wrong."""
+    data = text.encode()
+    if not _long_digits(data):
+        try:
+            return _checked(data, text, orjson.loads(data), None)
+        except orjson.JSONDecodeError:
+            pass
+    record, defects = read_record(text)
+    if not isinstance(record, dict):
+        defects.append(Defect("(record)", f"a record must be a JSON object, not {_kind(record)}"))
+    return raw_record(record, text, defects, raw_text=False)
+
+
+_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _around(body: Any, steps: tuple[str | int, ...]) -> tuple[Any, list[msgspec.Raw]] | None:
+    """(the answer with the records list at `steps` as that many nulls, the records' spans), or None when a step
+    is missing. Raises msgspec.DecodeError for what is not JSON or not of the shape the steps say."""
+    if not steps:
+        spans = _LIST.decode(body)
+        return [None] * len(spans), spans
+    level, step, document = _OBJECT.decode(body), steps[0], {}
+    if step not in level:
+        return None
+    spans: list[msgspec.Raw] = []
+    for key, value in level.items():
+        if key == step:
+            inner = _around(value, steps[1:])
+            if inner is None:
+                return None
+            document[key], spans = inner
+        else:
+            document[key] = orjson.loads(memoryview(value))
+    return document, spans
 
 
 def _span_decoder(steps: tuple[str | int, ...]) -> msgspec.json.Decoder | None:

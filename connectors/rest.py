@@ -17,6 +17,7 @@ from connectors.paging import PagedSource
 from connectors.safexml import Records, scan_answer
 from connectors.spec.rest import RestSpec
 from connectors.templates import render
+from mappings.paths import parse_steps
 
 
 class RestSource(PagedSource):
@@ -31,6 +32,28 @@ class RestSource(PagedSource):
         )
         self._uses_token = "token" in spec.request.names()
         self._pages = PageReader(name, spec.records.path)
+
+    def leave_records_unparsed(self) -> bool:
+        """For a reader whose records are parsed where they are normalized (the extract's workers): its JSON
+        pages are only split into their records' texts (jsonpage.PageReader.unparsed). Not when something reads
+        inside the records while paging: a records filter, a paging or error path that goes into the list."""
+        if self.spec.answer != "json" or self.spec.records.filter is not None:
+            return False
+        records = parse_steps(self.spec.records.path)[0] if self.spec.records.path else ()
+        pager = self.spec.paginator
+        paths = [
+            pager.total_path,
+            pager.total_pages_path,
+            pager.has_more_path,
+            pager.cursor_path,
+            pager.next_path,
+        ]
+        for rule in self.spec.errors:
+            paths += [rule.when.path, rule.message, rule.code]
+        if any(path and parse_steps(path)[0][: len(records)] == records for path in paths):
+            return False
+        self._pages.unparsed = True
+        return True
 
     def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer, Records | None]:
         """The answer's document (XML: all but the records), checked against the error rules, and an XML

@@ -85,7 +85,7 @@ def read_source_day(source: SourceConfig, start: datetime, end: datetime) -> Sou
         reader = open_source(source, recorder, breaker=breaker)
         for page in reader.pages(start, end):
             ids = [mapping.record_id(raw.record) for raw in page]
-            pipeline.log_page(message_log, source.name, "reconcile", page, ids)
+            pipeline.log_page(message_log, source.name, "reconcile", [r.payload for r in page], ids)
             rows = [
                 (n, i, raw.content_type, raw.payload)
                 for n, (i, raw) in enumerate(zip(ids, page, strict=True))

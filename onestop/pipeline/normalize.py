@@ -63,6 +63,32 @@ def defects_json(raw: RawRecord) -> str | None:
     return jsontext.dumps(found)
 
 
+# In a fetched row's defects place: its page's reader left the record unparsed (connectors.jsonpage's
+# PageReader.unparsed); read_rows reads it, and only then are its id and defects known.
+UNREAD = "(unread)"
+
+
+def read_rows(mapping, rows: list[tuple]) -> list[tuple]:
+    """Fetched rows with each unread record read as its page's reader would have read it
+    (connectors.jsonpage.read_text): its id, its defects and the record as parsed in their places."""
+    from connectors.jsonpage import read_text
+
+    read = []
+    for row in rows:
+        if len(row) > 4 and row[4] == UNREAD:
+            raw = read_text(row[3])
+            row = (
+                row[0],
+                staging_id(mapping.record_id, raw),
+                row[2],
+                raw.payload,
+                defects_json(raw),
+                raw.record,
+            )
+        read.append(row)
+    return read
+
+
 def _defect_outcome(mapping, record_id: str | None, defects: list[dict]) -> tuple[object, str | None]:
     """A record with defects: quarantined naming each field, before any mapping reads it."""
     errors = [FieldError(d["field"], d["field"], d["reason"]) for d in defects if d.get("reason")]
@@ -229,21 +255,31 @@ def few_collections() -> Iterator[None]:
 
 
 def normalize_processes() -> int:
-    """Processes that normalize a run's pages: ONESTOP_NORMALIZE_PROCESSES (0: this process itself), else one
-    per core but one, up to 4 (a worker host runs several syncs at once).
+    """Processes that read and normalize a run's records: ONESTOP_NORMALIZE_PROCESSES (0: this process itself),
+    else one per core, up to 4 (a worker host runs several syncs at once); none on one core.
 
-    This process reads the pages and feeds the COPY meanwhile. On two cores, 97,194 records: one worker 37 s,
-    none 44 s, two 39 s (they and the database share the cores); each worker holds another 75-130 MB (the pages
-    of a forked Python process are copied as soon as it touches them)."""
-    return int(os.environ.get("ONESTOP_NORMALIZE_PROCESSES", min((os.cpu_count() or 1) - 1, 4)))
+    This process only splits the pages into their records' texts (a JSON page: jsonpage.PageReader.unparsed)
+    and feeds the COPY meanwhile. On two cores, 200,000 records: two workers 27-29 s, one 35-37 s (when this
+    process still parsed every record, two were no faster than one: it was the bottleneck); each worker holds
+    another 75-130 MB (the pages of a forked Python process are copied as soon as it touches them)."""
+    cores = os.cpu_count() or 1
+    return int(os.environ.get("ONESTOP_NORMALIZE_PROCESSES", min(cores, 4) if cores > 1 else 0))
 
 
 def _normalize_in_worker(
     dialect: str, timezone: str | None, source: str, rows: list
-) -> tuple[CopyText, list, list]:
-    """normalize_chunk's result with the good rows already in COPY's format: bytes cross back, not objects."""
-    good, bad, deleted = normalize_chunk(get_mapping(dialect, timezone), source, rows)
-    return copy_text("good", good), bad, deleted
+) -> tuple[list[tuple[str | None, str | None]], tuple[CopyText, list, list]]:
+    """Each row's (record id, defects) once read (read_rows), and normalize_chunk's result with the good rows
+    already in COPY's format: bytes cross back, not objects."""
+    mapping = get_mapping(dialect, timezone)
+    rows = read_rows(mapping, rows)
+    good, bad, deleted = normalize_chunk(mapping, source, rows)
+    return [(row[1], row[4]) for row in rows], (copy_text("good", good), bad, deleted)
+
+
+def _with_read(rows: list[tuple], read: list[tuple[str | None, str | None]]) -> list[tuple]:
+    """Fetched rows with the ids and defects a worker read (_normalize_in_worker)."""
+    return [(row[0], i, row[2], row[3], d) for row, (i, d) in zip(rows, read, strict=True)]
 
 
 # A run's first this many records are normalized by this process: a small run never starts a worker (a fork of
@@ -254,11 +290,12 @@ PARALLEL_FROM = 10_000
 def normalized(
     dialect: str, source: str, chunks: Iterator[list], processes: int, timezone: str | None = None
 ) -> Iterator[tuple[list, tuple]]:
-    """(fetched rows, normalize_chunk's result) in order; with `processes`, past PARALLEL_FROM records the
-    chunks are normalized by worker processes, a few chunks ahead, so that one slow chunk idles no other (their
-    good rows come back formatted for the COPY: staging.CopyText)."""
+    """(fetched rows, each unread record read (read_rows); normalize_chunk's result) in order; with `processes`,
+    past PARALLEL_FROM records the chunks are read and normalized by worker processes, a few chunks ahead, so
+    that one slow chunk idles no other (their good rows come back formatted for the COPY: staging.CopyText)."""
     mapping, chunks, seen = get_mapping(dialect, timezone), iter(chunks), 0
     for rows in chunks:
+        rows = read_rows(mapping, rows)
         yield rows, normalize_chunk(mapping, source, rows)
         seen += len(rows)
         if processes >= 1 and seen >= PARALLEL_FROM:
@@ -272,12 +309,14 @@ def normalized(
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         pending: deque[tuple[list, Future]] = deque()
         for rows in chain([rest], chunks):
-            # A worker parses the payload again (orjson): cheaper than pickling the parsed record to it.
+            # A worker parses the payload (again, when this process did): cheaper than pickling a parsed record.
             sent = [row[:5] for row in rows]
             pending.append((rows, pool.submit(_normalize_in_worker, dialect, timezone, source, sent)))
             if len(pending) > processes:
                 rows, done = pending.popleft()
-                yield rows, done.result()
+                read, result = done.result()
+                yield _with_read(rows, read), result
         while pending:
             rows, done = pending.popleft()
-            yield rows, done.result()
+            read, result = done.result()
+            yield _with_read(rows, read), result

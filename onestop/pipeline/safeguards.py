@@ -44,8 +44,8 @@ def open_message_log(url: str) -> MessageLog:
     return MessageLog(url, log_key())
 
 
-def log_page(message_log: MessageLog, source: str, kind: str, page: list, ids: list[str | None]) -> None:
+def log_page(
+    message_log: MessageLog, source: str, kind: str, payloads: list[str], ids: list[str | None]
+) -> None:
     """A page as received, in the message log: its records' texts hashed together, their ids ('?' for none)."""
-    message_log.append(
-        source, "in", kind, "\n".join(r.payload for r in page).encode(), [i or "?" for i in ids]
-    )
+    message_log.append(source, "in", kind, "\n".join(payloads).encode(), [i or "?" for i in ids])

@@ -7,7 +7,7 @@ Batches never leave the database: steps hand each other a run id and return coun
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -27,6 +27,7 @@ from onestop.db import connect
 from onestop.embedded_db import database_url
 from onestop.pipeline import failpoints
 from onestop.pipeline.normalize import (
+    UNREAD,
     defects_json,
     few_collections,
     normalize_processes,
@@ -148,22 +149,28 @@ def _extract(run_id: int) -> int:
                         if pages == 2:
                             failpoints.reached("mid_copy")  # the first page is already in the COPY stream
                     bar.advance(len(page))
-                    ids = [staging_id(id_of, raw) for raw in page]
-                    log_page(message_log, source.name, "page", page, ids)
                     rows = []
-                    for raw, record_id in zip(page, ids, strict=True):
+                    for raw in page:
                         if raw.ack_id is not None:
                             acks.append(raw.ack_id)
-                        # A JSON record is read once, by its page's reader; an XML one again from its text.
-                        parsed = raw.record if raw.content_type == JSON else None
-                        rows.append(
-                            (seq, record_id, raw.content_type, raw.payload, defects_json(raw), parsed)
-                        )
+                        if not raw.parsed:  # read where it is normalized (normalize.read_rows)
+                            rows.append((seq, None, raw.content_type, raw.payload, UNREAD))
+                        else:  # a JSON record is read once, by its page's reader; an XML one again from its text
+                            parsed = raw.record if raw.content_type == JSON else None
+                            record_id = staging_id(id_of, raw)
+                            rows.append(
+                                (seq, record_id, raw.content_type, raw.payload, defects_json(raw), parsed)
+                            )
                         seq += 1
                     yield rows
                 bar.done()
 
-            staged = stage(conn, run_id, source, pages_of_rows())
+            def logged(rows: list[tuple]) -> None:  # a page as received, its ids once read
+                log_page(message_log, source.name, "page", [row[3] for row in rows], [row[1] for row in rows])
+
+            if hasattr(reader, "leave_records_unparsed"):
+                reader.leave_records_unparsed()  # the normalizing workers parse them
+            staged = stage(conn, run_id, source, pages_of_rows(), on_read=logged)
             message_log.flush()  # every staged page logged before the staging commits
             client = getattr(reader, "client", None)
             runs.set_extracted(
@@ -178,12 +185,21 @@ def _extract(run_id: int) -> int:
     return staged
 
 
-def stage(conn: psycopg.Connection, run_id: int, source: SourceConfig, chunks: Iterator[list[tuple]]) -> int:
+def stage(
+    conn: psycopg.Connection,
+    run_id: int,
+    source: SourceConfig,
+    chunks: Iterator[list[tuple]],
+    on_read: Callable[[list[tuple]], None] | None = None,
+) -> int:
     """Normalize chunks of fetched rows (normalize_chunk's) and stage them for the run's load, in `conn`'s
-    transaction (the extract's, a re-drive's). Returns records staged."""
+    transaction (the extract's, a re-drive's). `on_read` gets each chunk's rows, their records read (ids
+    known), before they are staged. Returns records staged."""
     stager = staging.Stager(conn, run_id)
 
     def write(rows: list[tuple], chunk: tuple) -> None:
+        if on_read is not None:
+            on_read(rows)
         stager.fetched((row[0], row[1], row[4] if len(row) > 4 else None) for row in rows)
         stager.add(*chunk)
 

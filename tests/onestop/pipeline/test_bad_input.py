@@ -153,6 +153,51 @@ def test_two_nuls_and_a_lone_surrogate_cost_three_records_and_the_next_run_adds_
     assert (second["versions"], second["quarantine_rows"]) == (first["versions"], first["quarantine_rows"])
 
 
+@pytest.mark.parametrize("processes", ["0", "2"])
+def test_records_read_where_they_are_normalized_are_logged_and_staged_as_the_page_reader_would(
+    db: psycopg.Connection, district: str, monkeypatch: pytest.MonkeyPatch, processes: str
+) -> None:
+    """A JSON page is only split by the reading process; each record is parsed and checked where it is
+    normalized (this process, or a worker). Whatever a record carries, the fetch log (ids, defects), the message
+    log (each page's hash, size and ids), the dossiers and the quarantine are what they are when the page reader
+    parses every record itself."""
+    from connectors.rest import RestSource
+
+    def outcome() -> tuple:
+        q = db.execute
+        run = q("SELECT max(run_id) FROM onestop.sync_run").fetchone()[0]
+        return (
+            q(
+                "SELECT seq, record_id, defects FROM onestop.staging WHERE run_id = %s ORDER BY seq", (run,)
+            ).fetchall(),
+            q(
+                "SELECT kind, payload_hash, size, ids FROM onestop.message_log WHERE chain = %s AND direction = 'in'"
+                " ORDER BY seq",
+                (SOURCE,),
+            ).fetchall(),
+            q("SELECT uid, version, content_hash, record FROM onestop.dossier ORDER BY uid").fetchall(),
+            q(
+                "SELECT record_id, errors, error_class, payload FROM onestop.quarantine ORDER BY record_id"
+            ).fetchall(),
+        )
+
+    rows = [r for r in truth_at(district) if not r["bad"]]
+    values = ['"Nguy\\u0000n"', '"A", "fullname": "B"', '"A" , "x" : 1e400', f'"{CITIZEN_ID}\\u0007"']
+    bad = {r["id"]: v for r, v in zip(rows[::50], values, strict=False)}
+    monkeypatch.setenv("ONESTOP_NORMALIZE_PROCESSES", processes)
+    monkeypatch.setattr(pipeline.normalize, "PARALLEL_FROM", 0)
+    with serving(district, lambda page, body: taint(body, bad)):
+        split = pipeline.sync(SOURCE)
+        expected = outcome()
+        db.execute("TRUNCATE onestop.dossier, onestop.dossier_version_past, onestop.status_history,"
+                   " onestop.outbox, onestop.quarantine, onestop.conflict, onestop.watermark, onestop.message_log")  # fmt: skip
+        monkeypatch.setattr(RestSource, "leave_records_unparsed", lambda self: False)
+        assert pipeline.sync(SOURCE) == split
+    assert outcome() == expected
+    defects = [row[2] for row in expected[0] if row[2]]
+    assert len(defects) == len(bad) and CITIZEN_ID not in json.dumps(defects), defects
+
+
 @pytest.mark.parametrize(
     ("rewrite", "cause"),
     [
