@@ -92,26 +92,66 @@ _VALUES = {kind: attrgetter(*(c.strip() for c in columns.split(","))) for kind, 
 
 
 @dataclass(frozen=True)
-class CopyText:
-    """Rows of one kind in COPY's text format. A worker process that normalized them sends these bytes instead
-    of the row objects: pickling 17-field rows there, unpickling and formatting them in the reading process cost
-    that process ~70 µs a record, a third of its time."""
+class CopyRows:
+    """Rows of one kind in COPY's binary format, a whole COPY stream (header to trailer). A worker process that
+    normalized them sends these bytes instead of the row objects: pickling 17-field rows there, unpickling and
+    formatting them in the reading process cost that process ~70 µs a record, a third of its time. Binary, not
+    text: no escaping of the record's JSON to write nor to read, no times to print and parse again (20,000 rows:
+    formatting 13.5 → 9 µs a row, the server's COPY 45 → 43 µs)."""
 
     data: bytes
     rows: int
 
 
-def copy_text(kind: str, rows: Iterable[GoodRow | BadRow | DeletedRow]) -> CopyText:
-    """Rows in COPY's text format, by psycopg's own formatter (the one `Copy.write_row` calls, in C with
-    psycopg's binary package), with its default adapters: no connection needed (a worker has none)."""
-    from psycopg._copy_base import format_row_text
-    from psycopg.adapt import Transformer
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # flags and header extension: none
+_TRAILER = b"\xff\xff"
+_OIDS = {"int": "int4", "smallint": "int2", "text": "text", "timestamptz": "timestamptz", "jsonb": "jsonb"}
 
-    tx, values, out, n = Transformer(), _VALUES[kind], bytearray(), 0
+
+def _column_oids(shape: str) -> list[int]:
+    from psycopg.postgres import types
+
+    oids = []
+    for column in shape.split(","):
+        kind = column.split()[1]
+        oids.append(types["text"].array_oid if kind == "text[]" else types[_OIDS[kind]].oid)
+    return oids
+
+
+class _Formatting:
+    """psycopg's adapters for the staged rows: the record is already canonical JSON text, written to `jsonb`
+    as it is (no second serialization)."""
+
+    def __init__(self) -> None:
+        from psycopg import adapters
+        from psycopg.adapt import AdaptersMap
+        from psycopg.types.json import set_json_dumps
+
+        self.adapters, self.connection = AdaptersMap(adapters), None
+        set_json_dumps(lambda text: text, self)
+        self.oids = {kind: _column_oids(shape) for kind, shape in _SHAPES.items()}
+
+
+_FORMATTING: _Formatting | None = None
+
+
+def copy_rows(kind: str, rows: Iterable[GoodRow | BadRow | DeletedRow]) -> CopyRows:
+    """Rows in COPY's binary format, by psycopg's own formatter (the one `Copy.write_row` calls, in C with
+    psycopg's binary package), typed by the staged table's columns: no connection needed (a worker has none)."""
+    from psycopg._copy_base import format_row_binary
+    from psycopg.adapt import Transformer
+    from psycopg.pq import Format
+
+    global _FORMATTING
+    if _FORMATTING is None:
+        _FORMATTING = _Formatting()
+    tx, values, out, n = Transformer(_FORMATTING), _VALUES[kind], bytearray(_SIGNATURE), 0
+    tx.set_dumper_types(_FORMATTING.oids[kind], Format.BINARY)
     for row in rows:
-        format_row_text(values(row), tx, out)
+        format_row_binary(values(row), tx, out)
         n += 1
-    return CopyText(bytes(out), n)
+    out += _TRAILER
+    return CopyRows(bytes(out), n)
 
 
 def table(run_id: int, kind: str) -> sql.Identifier:
@@ -140,21 +180,21 @@ class Stager:
 
     def add(
         self,
-        good: Iterable[GoodRow] | CopyText,
-        bad: Iterable[BadRow] | CopyText,
-        deleted: Iterable[DeletedRow] | CopyText = (),
+        good: Iterable[GoodRow] | CopyRows,
+        bad: Iterable[BadRow] | CopyRows,
+        deleted: Iterable[DeletedRow] | CopyRows = (),
     ) -> None:
-        """Rows of each kind, as objects or already formatted (CopyText)."""
+        """Rows of each kind, as objects or already formatted (CopyRows)."""
         for kind, rows in (("good", good), ("bad", bad), ("deleted", deleted)):
-            text = rows if isinstance(rows, CopyText) else copy_text(kind, rows)
-            if not text.rows:
+            formatted = rows if isinstance(rows, CopyRows) else copy_rows(kind, rows)
+            if not formatted.rows:
                 continue
-            self.rows[kind] += text.rows
-            copying = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            self.rows[kind] += formatted.rows
+            copying = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
                 table(self.run_id, kind), sql.SQL(_COLUMNS[kind])
             )
             with self.conn.cursor().copy(copying) as copy:
-                copy.write(text.data)
+                copy.write(formatted.data)
 
     def finish(self) -> int:
         """Statistics for the merge's plans where they matter (a freshly filled table has none; a few hundred rows

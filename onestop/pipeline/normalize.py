@@ -21,7 +21,7 @@ from itertools import chain
 from typing import Any
 
 from connectors.base import JSON, Defect, RawRecord
-from connectors.store.staging import BadRow, CopyText, DeletedRow, GoodRow, copy_text
+from connectors.store.staging import BadRow, CopyRows, DeletedRow, GoodRow, copy_rows
 from mappings import get_mapping
 from mappings.compiler import Canonical, Outcome
 from mappings.errors import FieldError
@@ -268,13 +268,13 @@ def normalize_processes() -> int:
 
 def _normalize_in_worker(
     dialect: str, timezone: str | None, source: str, rows: list
-) -> tuple[list[tuple[str | None, str | None]], tuple[CopyText, list, list]]:
+) -> tuple[list[tuple[str | None, str | None]], tuple[CopyRows, list, list]]:
     """Each row's (record id, defects) once read (read_rows), and normalize_chunk's result with the good rows
     already in COPY's format: bytes cross back, not objects."""
     mapping = get_mapping(dialect, timezone)
     rows = read_rows(mapping, rows)
     good, bad, deleted = normalize_chunk(mapping, source, rows)
-    return [(row[1], row[4]) for row in rows], (copy_text("good", good), bad, deleted)
+    return [(row[1], row[4]) for row in rows], (copy_rows("good", good), bad, deleted)
 
 
 def _with_read(rows: list[tuple], read: list[tuple[str | None, str | None]]) -> list[tuple]:
@@ -292,7 +292,7 @@ def normalized(
 ) -> Iterator[tuple[list, tuple]]:
     """(fetched rows, each unread record read (read_rows); normalize_chunk's result) in order; with `processes`,
     past PARALLEL_FROM records the chunks are read and normalized by worker processes, a few chunks ahead, so
-    that one slow chunk idles no other (their good rows come back formatted for the COPY: staging.CopyText)."""
+    that one slow chunk idles no other (their good rows come back formatted for the COPY: staging.CopyRows)."""
     mapping, chunks, seen = get_mapping(dialect, timezone), iter(chunks), 0
     for rows in chunks:
         rows = read_rows(mapping, rows)

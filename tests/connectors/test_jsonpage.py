@@ -54,6 +54,8 @@ def test_each_record_keeps_its_own_text_byte_for_byte_and_the_rest_of_the_answer
         ('{"id": "a", "diem": 1e400}', "diem", "not a JSON number"),
         ('{"id": "a", "giayTo": [{"ten": "x\\u0000"}]}', "giayTo[0].ten", "U+0000"),
         ('{"id": "a", "k\\u0000": 1}', "k\x00", "U+0000"),
+        ('{"id":"a","hoTen":"A","hoTen":"B"}', "hoTen", "duplicate key"),  # compact, as orjson writes
+        ('{"id":"a","hoTen":"Nguy\\u0000n"}', "hoTen", "U+0000"),
     ],
 )
 def test_what_one_record_carries_is_that_records_defect_and_its_neighbours_are_untouched(
@@ -239,6 +241,10 @@ HOSTILE_RECORDS = [
     "null",
     "[1, 2]",
     '{"id": "a", "k\\u0000": 1}',
+    # written as orjson writes them back (compact): what is wrong is still found
+    '{"id":"a","hoTen":"A","hoTen":"B"}',
+    '{"id":"a","hoTen":"Nguy\\u0000n"}',
+    '{"id":"a","hoTen":"x\\u001f"}',
 ]
 
 
