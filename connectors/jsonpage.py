@@ -224,9 +224,8 @@ class PageReader:
         for span in spans:
             data = bytes(span)
             text = data.decode()
-            if (
-                len(text) > RECORD_LIMIT // 4
-            ):  # maybe past the limit: its id is read from it, before it is cut
+            # A record maybe past the size limit is parsed here: its id is read from it before it is cut.
+            if len(text) > RECORD_LIMIT // 4:
                 found.append(_checked(data, text, orjson.loads(data), self._record))
             else:
                 found.append(RawRecord({}, text, JSON, parsed=False))
@@ -396,12 +395,13 @@ def _checked(
     return raw_record(record, text, defects, raw_text=False)
 
 
-def read_text(text: str) -> RawRecord:
+def read_text(text: str, digits_checked: bool = False) -> RawRecord:
     """A record its page's reader left unparsed (PageReader.unparsed), read as that reader reads a page's
     records: parsed by orjson and checked by _doubtful, else (a NaN, a number beyond any float, a run of 19
-    digits) by the exact scanner, which names what is wrong."""
+    digits) by the exact scanner, which names what is wrong. `digits_checked`: its page was found to hold no
+    run of 19 digits (the unparsed reader looks for one before it splits a page)."""
     data = text.encode()
-    if not _long_digits(data):
+    if digits_checked or not _long_digits(data):
         try:
             return _checked(data, text, orjson.loads(data), None)
         except orjson.JSONDecodeError:

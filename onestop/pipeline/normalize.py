@@ -64,7 +64,8 @@ def defects_json(raw: RawRecord) -> str | None:
 
 
 # In a fetched row's defects place: its page's reader left the record unparsed (connectors.jsonpage's
-# PageReader.unparsed); read_rows reads it, and only then are its id and defects known.
+# PageReader.unparsed, which did so only for a page without a run of 19 digits); read_rows reads it, and only
+# then are its id and defects known.
 UNREAD = "(unread)"
 
 
@@ -76,7 +77,7 @@ def read_rows(mapping, rows: list[tuple]) -> list[tuple]:
     read = []
     for row in rows:
         if len(row) > 4 and row[4] == UNREAD:
-            raw = read_text(row[3])
+            raw = read_text(row[3], digits_checked=True)
             row = (
                 row[0],
                 staging_id(mapping.record_id, raw),

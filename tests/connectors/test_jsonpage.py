@@ -303,6 +303,8 @@ def test_a_page_split_only_leaves_its_records_to_be_read_and_keeps_the_rest_of_t
         (second, False, {}, ()),
     ]
     assert read_text(second).defects == () and read_text(second).record == {"id": "b"}
+    exact = read_text('{"id": "c", "n": 123456789012345678901234567890}')  # alone, it looks for long digits
+    assert exact.record["n"] == 123456789012345678901234567890 and not exact.defects
 
 
 def rest_source(**spec: Any) -> RestSource:
