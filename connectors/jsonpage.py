@@ -134,9 +134,12 @@ def _defects(record: Any, span: str, scanner: _RecordScanner, raw_controls: bool
 
 
 def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = True) -> RawRecord:
-    """A record with its text as sent (connectors.base.kept). `raw_text`: the text may hold a raw NUL or
-    undecodable bytes, written as the escapes that name them (schemas.jsontext.visible: the same JSON)."""
-    record = record if isinstance(record, dict) else {}
+    """A record with its text as sent (connectors.base.kept); one that is not an object is a defect of its own.
+    `raw_text`: the text may hold a raw NUL or undecodable bytes, written as the escapes that name them
+    (schemas.jsontext.visible: the same JSON)."""
+    if not isinstance(record, dict):
+        defects = [*defects, Defect("(record)", f"a record must be a JSON object, not {_kind(record)}")]
+        record = {}
     return kept(record, visible(span) if raw_text else span, JSON, tuple(defects))
 
 
@@ -341,8 +344,6 @@ class PageReader:
             record, end, raw_controls = scanner.scan(text, at)
             span = text[at:end]
             defects = _defects(record, span, scanner, raw_controls or self._broken)
-            if not isinstance(record, dict):
-                defects.append(Defect("(record)", f"a record must be a JSON object, not {_kind(record)}"))
             raw = raw_record(record, span, defects, raw_controls or self._broken)
             found.append(raw)
             records.append(raw.record)
@@ -390,8 +391,6 @@ def _checked(
         defects = _defects(record, text, scanner, raw_controls)
     else:
         defects = []
-    if not isinstance(record, dict):
-        defects.append(Defect("(record)", f"a record must be a JSON object, not {_kind(record)}"))
     return raw_record(record, text, defects, raw_text=False)
 
 
@@ -407,8 +406,6 @@ def read_text(text: str, digits_checked: bool = False) -> RawRecord:
         except orjson.JSONDecodeError:
             pass
     record, defects = read_record(text)
-    if not isinstance(record, dict):
-        defects.append(Defect("(record)", f"a record must be a JSON object, not {_kind(record)}"))
     return raw_record(record, text, defects, raw_text=False)
 
 

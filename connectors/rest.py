@@ -40,14 +40,7 @@ class RestSource(PagedSource):
         if self.spec.answer != "json" or self.spec.records.filter is not None:
             return False
         records = parse_steps(self.spec.records.path)[0] if self.spec.records.path else ()
-        pager = self.spec.paginator
-        paths = [
-            pager.total_path,
-            pager.total_pages_path,
-            pager.has_more_path,
-            pager.cursor_path,
-            pager.next_path,
-        ]
+        paths = list(self.spec.paginator.paths().values())
         for rule in self.spec.errors:
             paths += [rule.when.path, rule.message, rule.code]
         if any(path and parse_steps(path)[0][: len(records)] == records for path in paths):

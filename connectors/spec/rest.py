@@ -43,11 +43,15 @@ class PaginatorSpec(Spec):
     next_path: str | None = Field(default=None, description="next_link: the next page's URL in the answer")
     link_header: bool = Field(default=False, description='next_link: the next URL in `Link: <…>; rel="next"`')
 
+    def paths(self) -> dict[str, str]:
+        """The paths this paginator reads in an answer, by their key."""
+        names = ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path")
+        return {name: path for name in names if (path := getattr(self, name)) is not None}
+
     @model_validator(mode="after")
     def _complete(self) -> PaginatorSpec:
-        for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
-            if (path := getattr(self, name)) is not None:
-                check_path(path, name)
+        for name, path in self.paths().items():
+            check_path(path, name)
         if self.type in ("page_number", "offset"):
             needed = _STOP_PATH.get(self.stop)
             if needed and not getattr(self, needed):
