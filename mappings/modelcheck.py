@@ -183,24 +183,20 @@ class ModelCheck:
         if not supported:
             body.append("raise R")
         else:
-            required = frozenset(k for k, i in model.model_fields.items() if i.is_required())
-            defaults = {}
-            for key, info in model.model_fields.items():
-                if info.is_required() or info.default_factory is list:
-                    continue
-                if info.default_factory is None and (
-                    info.default.__class__ in (str, int, type(None)) or isinstance(info.default, enum.Enum)
-                ):
-                    defaults[key] = info.default
-                else:  # a default this check cannot copy safely
-                    body.append("raise R")
-            # extra="forbid", every required field present, then the defaults under the given values
+            # extra="forbid" (the full check), then each field read into a local, checked, and the values
+            # written as one dict display in sorted key order: no merge of defaults and values, and the canonical
+            # JSON needs no key sorting (orjson writes the dicts in their order).
             if self.written is None:
                 body.append(f"if not d.keys() <= {self.bind('K', frozenset(known))}: raise R")
-            body.append(f"if not d.keys() >= {self.bind('Q', required)}: raise R")
-            body.append(f"o = {{**{self.bind('D', defaults)}, **d}}")
+            slots: dict[str, str] = {}
             for key, info in model.model_fields.items():
-                body += self.field(key, info, model)
+                lines, slot = self.field(key, info, model)
+                if lines is None:
+                    body.append("raise R")  # a default this check cannot copy safely
+                    continue
+                body += lines
+                slots[key] = slot
+            body.append("o = {" + ", ".join(f"{k!r}: {slots[k]}" for k in sorted(slots)) + "}")
             for rule in rules:
                 body.append(f"{self.bind('V', rule)}(o)")
             body.append("return o")
@@ -209,20 +205,42 @@ class ModelCheck:
         self.lines.append("")
         return name
 
-    def field(self, key: str, info: FieldInfo, model: type[BaseModel]) -> list[str]:
-        if (model, key) in self.skip:
-            return []
+    def field(self, key: str, info: FieldInfo, model: type[BaseModel]) -> tuple[list[str] | None, str]:
+        """(Lines reading field `key` of `d` into a local and checking it, the expression of its value), or
+        (None, "") when its default is one this check cannot copy safely."""
+        k = repr(key)
+        if info.default_factory is list:
+            absent: str | None = "[]"  # a new empty list per record (never one shared between records)
+        elif info.is_required():
+            absent = None
+        elif info.default_factory is None and (
+            info.default.__class__ in (str, int, type(None)) or isinstance(info.default, enum.Enum)
+        ):
+            absent = (
+                repr(info.default)
+                if info.default.__class__ in (str, int, type(None))
+                else self.bind("D", info.default)
+            )
+        else:
+            return None, ""
         if self.written is not None and (model, key) not in self.written:
-            return [f"o[{key!r}] = []"] if info.default_factory is list else []
+            # never filled: its default, or (a required field) never valid this way
+            return (["raise R"], "None") if absent is None else ([], absent)
+        if absent is None:
+            head = [f"v = d.get({k}, M)", "if v is M: raise R"]
+        elif absent == "[]":
+            head = [f"v = d.get({k}, M)", "if v is M: v = []"]
+        elif (model, key) in self.skip:
+            return [], f"d.get({k}, {absent})"  # checked by the generated mapping as it stored it
+        else:
+            head = [f"v = d.get({k}, {absent})"]
+        slot = f"f{next(self._ids)}"
+        if (model, key) in self.skip:
+            return [*head, f"{slot} = v"], slot
         found = _Constraints()
         for meta in info.metadata:
             found.add(meta)
         bare, nullable = _unwrap(info.annotation, found)
-        k = repr(key)
-        if info.default_factory is list:  # absent: a new empty list (never one shared between records)
-            head = [f"v = o.get({k}, M)", f"if v is M: o[{k}] = v = []"]
-        else:
-            head = [f"v = o[{k}]"]
         steps = self.value(bare, found)
         if not nullable:
             steps.insert(0, ("cond", "v is None"))
@@ -231,7 +249,6 @@ class ModelCheck:
             prefix, indent = ["if v is not None:"], "    "
         body: list[str] = []
         conds: list[str] = []
-        changed = False
         for kind, text in steps:
             if kind == "cond":
                 conds.append(text)
@@ -240,16 +257,13 @@ class ModelCheck:
                 body.append(f"if {' or '.join(conds)}: raise R")
                 conds = []
             body.append(text)
-            changed = True
         if conds:
             body.append(f"if {' or '.join(conds)}: raise R")
-        if changed:
-            body.append(f"o[{k}] = v")
         if not body:
-            return []
+            return [*head, f"{slot} = v"], slot
         if nullable and len(body) == 1 and body[0].startswith("if ") and body[0].endswith(": raise R"):
-            return [*head, f"if v is not None and ({body[0][3:-9]}): raise R"]
-        return [*head, *prefix, *(indent + line for line in body)]
+            return [*head, f"if v is not None and ({body[0][3:-9]}): raise R", f"{slot} = v"], slot
+        return [*head, *prefix, *(indent + line for line in body), f"{slot} = v"], slot
 
     def value(self, bare: Any, found: _Constraints) -> list[tuple[str, str]]:
         """Steps that check `v`: ("cond", an expression that refuses when true) or ("stmt", a statement that

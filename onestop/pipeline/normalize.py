@@ -178,7 +178,7 @@ def normalize_chunk(
                     if d.applicant.id_number
                     else None,
                     source_updated_at=d.source_updated_at,
-                    record=canonical,
+                    record=canonical.encode(),
                     flags=d.flags,
                 )
             )
@@ -216,24 +216,24 @@ def _good_row(seq: int, source: str, c: Canonical, id_hmac: Any) -> GoodRow:
     """The merge's row of a record normalized in one pass: the same fields as from a Dossier (normalize_chunk)."""
     v = c.values
     record_id, id_number = v["source_record_id"], v["applicant"]["id_number"]
-    return GoodRow(
-        seq=seq,
-        uid=dossier_uid(source, record_id),
-        source_record_id=record_id,
-        ma_ho_so=v["ma_ho_so"],
-        content_hash=c.content_hash,
-        status=int(v["status"]),
-        received_at=v["received_at"],
-        due_at=v["due_at"],
-        finished_at=v["finished_at"] or v["returned_at"],
-        procedure_code=v["procedure_code"],
-        agency_code=v["agency_code"],
-        district_code=v["district_code"],
-        commune_code=v["commune_code"],
-        applicant_id_hash=_id_hash(id_hmac, id_number) if id_number else None,
-        source_updated_at=v["source_updated_at"],
-        record=c.json,
-        flags=v["flags"],
+    return GoodRow(  # positional: the columns' order (staging.GoodRow)
+        seq,
+        dossier_uid(source, record_id),
+        record_id,
+        v["ma_ho_so"],
+        c.content_hash,
+        int(v["status"]),
+        v["received_at"],
+        v["due_at"],
+        v["finished_at"] or v["returned_at"],
+        v["procedure_code"],
+        v["agency_code"],
+        v["district_code"],
+        v["commune_code"],
+        _id_hash(id_hmac, id_number) if id_number else None,
+        v["source_updated_at"],
+        c.data,
+        v["flags"],
     )
 
 

@@ -39,7 +39,7 @@ def two_pass(mapping, source: str, rows: list) -> list[GoodRow]:
                     procedure_code=d.procedure_code, agency_code=d.agency_code, district_code=d.district_code,
                     commune_code=d.commune_code,
                     applicant_id_hash=privacy.citizen_id_hash(number, key) if number else None,
-                    source_updated_at=d.source_updated_at, record=canonical, flags=d.flags)
+                    source_updated_at=d.source_updated_at, record=canonical.encode(), flags=d.flags)
         )  # fmt: skip
     return good
 
