@@ -43,9 +43,9 @@ from pydantic import BaseModel
 from mappings import runtime
 from mappings.convert import CONVERTERS, code_key, to_int, to_str, to_vnd
 from mappings.dates import DateParser, parse_format
-from mappings.modelcheck import vouch
+from mappings.modelcheck import NEW_LIST, template, vouch
 from mappings.paths import Path
-from mappings.runtime import CompiledRule, Generated, Program, Scope
+from mappings.runtime import ABSENT, CompiledRule, Generated, Program, Scope
 from mappings.spec import Mapping, Rule
 from mappings.targets import ROOT_MODEL, inner_model
 from mappings.text import TextFixed
@@ -67,6 +67,7 @@ class Generator:
         self._bound: dict[int, str] = {}  # id(value) -> its name: each table/parser is bound once
         self.vouched: set[tuple[type[BaseModel], str]] = set()
         self.written: set[tuple[type[BaseModel], str]] = set()  # every (model, field) a rule may fill
+        self.templated: set[type[BaseModel]] = set()  # models whose dicts start from their template
         self.dated = {n for n, t in mapping.code_tables.items() if len(t.periods) > 1 or t.periods[0].until}
         self.tables = {
             name: runtime.DatedTable(t) if name in self.dated else runtime.with_int_keys(t.periods[0].values)
@@ -76,6 +77,7 @@ class Generator:
         self.ns: dict[str, Any] = {
             "NULLS": frozenset(mapping.null_values),
             "MISS": runtime.MISS,
+            "ABSENT": runtime.ABSENT,
             "TextFixed": TextFixed,
             "err": runtime.err,
             "miss": runtime.miss,
@@ -128,7 +130,7 @@ class Generator:
         suffix = m.dialect if m.dialect.isidentifier() else "mapping"
         program = Program()
         with self.block(f"def normalize_{suffix}(src, ctx):"):
-            self.emit("out = {}")
+            self.emit(f"out = {self.template(ROOT_MODEL)}")
             self.emit("TX, CD = ctx.texts.append, ctx.codes.append")  # the text values, screened per record
             self.emit("odd = 0")  # set when a value took a path whose result the model check must look at
             self.model(rules, program, Scope("src", "out", {}, ROOT_MODEL), root=True)
@@ -150,7 +152,28 @@ class Generator:
             program,
             frozenset(self.vouched),
             frozenset(self.written),
+            frozenset(self.templated),
         )
+
+    def template(self, model: type[BaseModel] | None) -> str:
+        """A new dict for `model`'s values: every field in sorted order with its value when no rule fills it
+        (modelcheck.template), or an empty dict for a model without one."""
+        values = template(model) if model is not None else None
+        if values is None:
+            return "{}"
+        self.templated.add(model)  # type: ignore[arg-type]
+        parts = []
+        for key, value in values.items():
+            if value is ABSENT:
+                text = "ABSENT"
+            elif value is NEW_LIST:
+                text = "[]"  # a new list for each record
+            elif value.__class__ in (str, int, type(None)):
+                text = repr(value)
+            else:
+                text = self.bind("K", value)
+            parts.append(f"{key!r}: {text}")
+        return "{" + ", ".join(parts) + "}"
 
     def model(self, rules: dict[str, Rule], program: Program, scope: Scope, root: bool = False) -> None:
         """The blocks filling one model (the dossier, or one list item) from `rules`."""
@@ -229,8 +252,11 @@ class Generator:
 
     def reference(self) -> None:
         """Dated code tables pick their period by the reference date: set it once the times are read."""
-        self.emit("at = out.get('received_at') or out.get('submitted_at')")
-        self.emit("ctx.ref = at.astimezone(HCM).date() if at is not None else None")  # days are HCM days
+        self.emit("at = out.get('received_at')")
+        with self.block("if at is None or at is ABSENT:"):
+            self.emit("at = out.get('submitted_at')")
+        # days are HCM days
+        self.emit("ctx.ref = at.astimezone(HCM).date() if at is not None and at is not ABSENT else None")
 
     def field(self, compiled: CompiledRule, scope: Scope, key: str) -> None:
         rule = compiled.rule
@@ -471,7 +497,7 @@ class Generator:
                     self.emit(f"{frame}[1] = {i}")
                     with self.block(f"if not isinstance({item}, dict):"):
                         self.emit(f"{item} = {{}}")
-                    self.emit(f"{item_out} = {{}}")
+                    self.emit(f"{item_out} = {self.template(inner_model(scope.model, key))}")
                     self.model(rule.each, items, Scope(item, item_out, {}, inner_model(scope.model, key)))
                     self.emit(f"{results}.append({item_out})")
             with self.block("finally:"):

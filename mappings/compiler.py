@@ -32,9 +32,9 @@ from pydantic import BaseModel, ValidationError
 from mappings.codegen import Generator
 from mappings.convert import code_key, what
 from mappings.errors import ConversionError, FieldError, safe_reason, show_value
-from mappings.modelcheck import ENGINE_WRITES, compile_check
+from mappings.modelcheck import ENGINE_WRITES, NEW_LIST, UNSAFE, compile_check, default_of
 from mappings.paths import as_list, compile_path, join_path
-from mappings.runtime import MISSING, Ctx
+from mappings.runtime import ABSENT, MISSING, Ctx
 from mappings.spec import Mapping
 from mappings.targets import ROOT_MODEL, fields_of
 from mappings.units import apply_units, apply_units_to
@@ -102,7 +102,9 @@ class CompiledMapping:
         self._check = model_check()
         # The same check without the fields the generated function checked itself: for records where no
         # value took an unusual path (ctx.odd unset).
-        self._lean = compile_check(ROOT_MODEL, generated.vouched, generated.written | ENGINE_WRITES)
+        self._lean = compile_check(
+            ROOT_MODEL, generated.vouched, generated.written | ENGINE_WRITES, generated.templated
+        )
         deleted = mapping.deleted
         self._deleted_paths = tuple(compile_path(p).get for p in deleted.paths) if deleted else ()
         self._deleted_equals = deleted.equals if deleted else frozenset()
@@ -164,6 +166,7 @@ class CompiledMapping:
 
     def _validated(self, record: Any, ctx: Ctx, data: dict[str, Any]) -> Outcome:
         """pydantic's verdict on the produced values: the Dossier in its units, or every failing field."""
+        data = _present(data)
         record_id = data.get("source_record_id")
         updated_at = data.get("source_updated_at")
         try:
@@ -245,8 +248,12 @@ class CompiledMapping:
                     ctx.fixes += [(field_name, kind) for kind in invisible_kinds(value)]
                     if cleaned:
                         node[key] = cleaned
-                    else:  # nothing but invisible characters: no value
-                        del node[key]
+                    else:  # nothing but invisible characters: no value (its template's, in a templated dict)
+                        default = default_of(model.model_fields[key]) if key in model.model_fields else UNSAFE
+                        if default is UNSAFE or default is NEW_LIST:
+                            del node[key]
+                        else:
+                            node[key] = default
             elif target.model is not None and value.__class__ is dict:
                 self._screen(record, value, ctx, target.model, (*loc, key))
             elif target.model is not None and value.__class__ is list:
@@ -323,6 +330,16 @@ class CompiledMapping:
 def _field_error(field_name: str, path: str | None, reason: str, value: Any) -> FieldError:
     """A FieldError whose reason and value can be logged and stored: bad characters escaped, lengths capped."""
     return FieldError(field_name, path, safe_reason(reason), show_value(field_name, value))
+
+
+def _present(node: Any) -> Any:
+    """The produced values without the ABSENT of required fields no rule filled (templated dicts): what pydantic
+    is given, so that it names them missing."""
+    if node.__class__ is dict:
+        return {k: _present(v) for k, v in node.items() if v is not ABSENT}
+    if node.__class__ is list:
+        return [_present(v) for v in node]
+    return node
 
 
 def _safe_id(record_id: Any) -> Any:

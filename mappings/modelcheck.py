@@ -23,12 +23,14 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 from itertools import count
+from operator import itemgetter
 from typing import Annotated, Any, Literal
 
 import annotated_types
 from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 
+from mappings.runtime import ABSENT
 from schemas import dossier as schema
 from schemas.text_safety import TextClass
 
@@ -52,8 +54,11 @@ def _check_applicant(out: dict[str, Any]) -> None:
     schema.check_id_number(out["type"], out["id_type"], out["id_number"])
 
 
+_STATUS = itemgetter("status")
+
+
 def _derive_dossier(out: dict[str, Any]) -> None:
-    statuses = [event["status"] for event in out["history"]]
+    statuses = map(_STATUS, out["history"])  # read pair by pair: no list made
     out["flags"] = schema.derived_flags(
         out["ma_ho_so"], out["received_at"], out["submitted_at"], statuses, out["flags"]
     )
@@ -123,6 +128,31 @@ def _unwrap(annotation: Any, found: _Constraints) -> tuple[Any, bool]:
             return annotation, nullable
 
 
+NEW_LIST = object()  # a field whose default is a new empty list
+UNSAFE = object()  # a default this check cannot copy safely
+
+
+def default_of(info: FieldInfo) -> Any:
+    """A field's value when no rule filled it: ABSENT (required), NEW_LIST, a plain default, or UNSAFE."""
+    if info.default_factory is list:
+        return NEW_LIST
+    if info.is_required():
+        return ABSENT
+    if info.default_factory is None and (
+        info.default.__class__ in (str, int, type(None)) or isinstance(info.default, enum.Enum)
+    ):
+        return info.default
+    return UNSAFE
+
+
+def template(model: type[BaseModel]) -> dict[str, Any] | None:
+    """Every field of `model` in sorted order with its value when no rule fills it (ABSENT when required;
+    NEW_LIST stands for a new empty list): what the generated mapping starts a model's dict from, so that the
+    check works in place and the canonical JSON needs no key sorting. None when a default cannot be copied."""
+    values = {key: default_of(info) for key, info in sorted(model.model_fields.items())}
+    return None if any(v is UNSAFE for v in values.values()) else values
+
+
 class ModelCheck:
     """Generates `check_<Model>(d) -> dict` for a model and the models it contains."""
 
@@ -131,15 +161,19 @@ class ModelCheck:
         root: type[BaseModel],
         skip: Fields = frozenset(),
         written: Fields | None = None,
+        templated: frozenset[type[BaseModel]] = frozenset(),
     ) -> None:
         self.skip = skip  # fields whose values the generated mapping checked as it stored them (vouch)
         # With `written` (the fields a mapping can fill at all), the others hold their defaults: not looked at,
         # and no other key can be there (a mapping's targets are the model's fields, checked when it loads).
         self.written = written
+        # Models whose dicts the generated mapping starts from their template (with `written` only): every field
+        # there, in sorted order, so they are checked in place and returned as they are.
+        self.templated = templated if written is not None else frozenset()
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {
             "R": REFUSED,
-            "M": object(),
+            "M": ABSENT,
             "str": str,
             "int": int,
             "dict": dict,
@@ -182,6 +216,13 @@ class ModelCheck:
         )
         if not supported:
             body.append("raise R")
+        elif model in self.templated:
+            # the dict holds every field in sorted order (its template): checked and completed in place
+            for key, info in model.model_fields.items():
+                body += self.field_in_place(key, info, model)
+            for rule in rules:
+                body.append(f"{self.bind('V', rule)}(d)")
+            body.append("return d")
         else:
             # extra="forbid" (the full check), then each field read into a local, checked, and the values
             # written as one dict display in sorted key order: no merge of defaults and values, and the canonical
@@ -209,23 +250,19 @@ class ModelCheck:
         """(Lines reading field `key` of `d` into a local and checking it, the expression of its value), or
         (None, "") when its default is one this check cannot copy safely."""
         k = repr(key)
-        if info.default_factory is list:
-            absent: str | None = "[]"  # a new empty list per record (never one shared between records)
-        elif info.is_required():
-            absent = None
-        elif info.default_factory is None and (
-            info.default.__class__ in (str, int, type(None)) or isinstance(info.default, enum.Enum)
-        ):
-            absent = (
-                repr(info.default)
-                if info.default.__class__ in (str, int, type(None))
-                else self.bind("D", info.default)
-            )
-        else:
+        default = default_of(info)
+        if default is UNSAFE:
             return None, ""
-        if self.written is not None and (model, key) not in self.written:
-            # never filled: its default, or (a required field) never valid this way
-            return (["raise R"], "None") if absent is None else ([], absent)
+        if default is ABSENT:
+            absent = None
+        elif default is NEW_LIST:
+            absent = "[]"
+        elif default.__class__ in (str, int, type(None)):
+            absent = repr(default)
+        else:
+            absent = self.bind("D", default)
+        if self.written is not None and (model, key) not in self.written and absent is not None:
+            return [], absent  # never filled: its default (a required field is read: the engine may fill it)
         if absent is None:
             head = [f"v = d.get({k}, M)", "if v is M: raise R"]
         elif absent == "[]":
@@ -235,8 +272,24 @@ class ModelCheck:
         else:
             head = [f"v = d.get({k}, {absent})"]
         slot = f"f{next(self._ids)}"
+        checks = [] if (model, key) in self.skip else self.checks(info)[0]
+        return [*head, *checks, f"{slot} = v"], slot
+
+    def field_in_place(self, key: str, info: FieldInfo, model: type[BaseModel]) -> list[str]:
+        """Lines checking field `key` of a templated dict (present, ABSENT when required and not filled)."""
+        k, required = repr(key), info.is_required()
+        if self.written is not None and (model, key) not in self.written and not required:
+            return []  # its template's default (never a value to check)
         if (model, key) in self.skip:
-            return [*head, f"{slot} = v"], slot
+            return [f"if d[{k}] is M: raise R"] if required else []
+        checks, changed = self.checks(info)
+        if not checks and not required:
+            return []
+        head = [f"v = d[{k}]", *(["if v is M: raise R"] if required else [])]
+        return [*head, *checks, *([f"d[{k}] = v"] if changed else [])]
+
+    def checks(self, info: FieldInfo) -> tuple[list[str], bool]:
+        """Lines checking the value `v` of a field (raising R), and whether they may replace it."""
         found = _Constraints()
         for meta in info.metadata:
             found.add(meta)
@@ -249,6 +302,7 @@ class ModelCheck:
             prefix, indent = ["if v is not None:"], "    "
         body: list[str] = []
         conds: list[str] = []
+        changed = False
         for kind, text in steps:
             if kind == "cond":
                 conds.append(text)
@@ -257,13 +311,14 @@ class ModelCheck:
                 body.append(f"if {' or '.join(conds)}: raise R")
                 conds = []
             body.append(text)
+            changed = True
         if conds:
             body.append(f"if {' or '.join(conds)}: raise R")
         if not body:
-            return [*head, f"{slot} = v"], slot
+            return [], False
         if nullable and len(body) == 1 and body[0].startswith("if ") and body[0].endswith(": raise R"):
-            return [*head, f"if v is not None and ({body[0][3:-9]}): raise R", f"{slot} = v"], slot
-        return [*head, *prefix, *(indent + line for line in body), f"{slot} = v"], slot
+            return [f"if v is not None and ({body[0][3:-9]}): raise R"], False
+        return [*prefix, *(indent + line for line in body)], changed
 
     def value(self, bare: Any, found: _Constraints) -> list[tuple[str, str]]:
         """Steps that check `v`: ("cond", an expression that refuses when true) or ("stmt", a statement that
@@ -356,12 +411,16 @@ class ModelCheck:
 
 
 def compile_check(
-    model: type[BaseModel], skip: Fields = frozenset(), written: Fields | None = None
+    model: type[BaseModel],
+    skip: Fields = frozenset(),
+    written: Fields | None = None,
+    templated: frozenset[type[BaseModel]] = frozenset(),
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """check(d) -> the model's plain values (as model_dump() gives them), or raises (Refused or a validator's
     ValueError): then pydantic decides. Fields in `skip` are taken as they are (see vouch); with `written`,
-    only those fields can hold a value other than their default."""
-    return ModelCheck(model, skip, written).build()
+    only those fields can hold a value other than their default; dicts of `templated` models are checked and
+    completed in place (see template)."""
+    return ModelCheck(model, skip, written, templated).build()
 
 
 def vouch(model: type[BaseModel], key: str, rule: Any) -> str | None:

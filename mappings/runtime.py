@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 MISSING = "missing"
 MISS = object()  # a code-table miss (a sentinel: no canonical value is ever this)
+# A required field no rule filled, in a dict the generated function starts from its model's template (every field,
+# in sorted order): the model check refuses it, and it is taken out before pydantic sees the dict (compiler).
+ABSENT = object()
 
 
 class Ctx:
@@ -96,6 +99,9 @@ class Generated:
     # (model, field) whose value the function checks itself as it stores it (mappings.modelcheck.vouched)
     vouched: frozenset[tuple[type[BaseModel], str]]
     written: frozenset[tuple[type[BaseModel], str]]  # every (model, field) a rule may fill
+    templated: frozenset[
+        type[BaseModel]
+    ]  # models whose dicts start from their template (modelcheck.template)
 
 
 # -- called by generated code ---------------------------------------------------------------------------------

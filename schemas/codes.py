@@ -49,6 +49,12 @@ USUAL_MOVES: dict[DossierStatus, frozenset[DossierStatus]] = {
 }  # type: ignore[dict-item]
 
 
+# Every usual move as a (before, after) pair: a record's history is checked pair by pair with one set lookup.
+USUAL_PAIRS: frozenset[tuple[int, int]] = frozenset(
+    (b, a) for b, afters in USUAL_MOVES.items() for a in afters
+)
+
+
 def is_usual_move(before: int, after: int) -> bool:
     if before == after:
         return True

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from schemas import jsontext
 from schemas.codes import (
+    USUAL_PAIRS,
     ApplicantType,
     Channel,
     DossierStatus,
@@ -310,7 +313,7 @@ def derived_flags(
     ma_ho_so: str,
     received_at: datetime | None,
     submitted_at: datetime | None,
-    statuses: list[int],
+    statuses: Iterable[int],
     flags: list[str],
 ) -> list[str]:
     if received_at is None and submitted_at is None:
@@ -320,14 +323,14 @@ def derived_flags(
         flags.append("ma_ho_so_nonstandard")
     elif received_at is not None:
         local = received_at.astimezone(HCM)
-        day = f"{local.year % 100:02d}{local.month:02d}{local.day:02d}"  # strftime("%y%m%d"), faster
-        if ma_ho_so.split("-")[-2] != day:
+        # the code's yymmdd against the receipt day, as numbers (formatting the day cost more than the rest);
+        # ASCII digits only: the pattern's \d also takes other scripts' digits, which int() would read
+        day = ma_ho_so.split("-")[-2]
+        if not day.isascii() or int(day) != (local.year % 100) * 10000 + local.month * 100 + local.day:
             flags.append("ma_ho_so_date_mismatch")
-    previous = None
-    for status in statuses:
-        if previous is not None and not is_usual_move(previous, status):
-            flags.append(f"status_move:{int(previous)}->{int(status)}")
-        previous = status
+    for before, after in pairwise(statuses):
+        if before != after and (before, after) not in USUAL_PAIRS and not is_usual_move(before, after):
+            flags.append(f"status_move:{int(before)}->{int(after)}")
     return flags
 
 

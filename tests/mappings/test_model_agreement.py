@@ -163,3 +163,15 @@ def test_the_hostile_corpus_agrees(dialect: str) -> None:
             record = SHIPPED[dialect]()
             put(m, record, field, text)
             agree(m, record)
+
+
+@pytest.mark.parametrize("dialect", list(SHIPPED))
+def test_records_with_text_fixes_take_the_one_pass(dialect: str) -> None:
+    """A text fix (an invisible character removed, decomposed text composed) is recorded in text_fixes and does
+    not send the record to pydantic."""
+    m = get_mapping(dialect)
+    for text in ("\u200bNguyễn Văn An", "Nguye\u0302\u0303n Va\u0306n An"):
+        record = SHIPPED[dialect]()
+        put(m, record, FREE_TEXT[0], text)
+        assert agree(m, record) == "one pass", (dialect, text)
+        assert m.canonical(record, "s").values["text_fixes"], (dialect, text)
