@@ -68,6 +68,7 @@ class Generator:
         self.vouched: set[tuple[type[BaseModel], str]] = set()
         self.written: set[tuple[type[BaseModel], str]] = set()  # every (model, field) a rule may fill
         self.templated: set[type[BaseModel]] = set()  # models whose dicts start from their template
+        self.trust_nfc = False  # the function being written leaves screened texts' NFC to its caller
         self.dated = {n for n, t in mapping.code_tables.items() if len(t.periods) > 1 or t.periods[0].until}
         self.tables = {
             name: runtime.DatedTable(t) if name in self.dated else runtime.with_int_keys(t.periods[0].values)
@@ -129,14 +130,24 @@ class Generator:
         rules = {"source_record_id": m.record_id, "source_updated_at": m.updated_at, **m.fields}
         suffix = m.dialect if m.dialect.isidentifier() else "mapping"
         program = Program()
-        with self.block(f"def normalize_{suffix}(src, ctx):"):
-            self.emit(f"out = {self.template(ROOT_MODEL)}")
-            self.emit("TX, CD = ctx.texts.append, ctx.codes.append")  # the text values, screened per record
-            self.emit("odd = 0")  # set when a value took a path whose result the model check must look at
-            self.model(rules, program, Scope("src", "out", {}, ROOT_MODEL), root=True)
-            self.emit("ctx.odd = odd")
-            self.emit("return out")
-        self.emit("")
+        # Twice: trusting that the screened texts are NFC (the caller checks them all at once, joined), and
+        # careful (each text checked as it is stored): for a record whose texts are not all NFC.
+        for name, trust, rules_of in (
+            (f"normalize_{suffix}", True, program),
+            (f"careful_{suffix}", False, Program()),
+        ):
+            self.trust_nfc = trust
+            with self.block(f"def {name}(src, ctx):"):
+                self.emit(f"out = {self.template(ROOT_MODEL)}")
+                self.emit(
+                    "TX, CD = ctx.texts.append, ctx.codes.append"
+                )  # the text values, screened per record
+                self.emit("odd = 0")  # set when a value took a path whose result the model check must look at
+                self.model(rules, rules_of, Scope("src", "out", {}, ROOT_MODEL), root=True)
+                self.emit("ctx.odd = odd")
+                self.emit("return out")
+            self.emit("")
+        self.trust_nfc = False
         # The identity alone, for callers that key raw records before normalizing them (staging).
         with self.block(f"def identity_{suffix}(src, ctx):"):
             self.emit("out = {}")
@@ -148,6 +159,7 @@ class Generator:
             "\n".join(self.lines) + "\n",
             self.ns,
             f"normalize_{suffix}",
+            f"careful_{suffix}",
             f"identity_{suffix}",
             program,
             frozenset(self.vouched),
@@ -376,8 +388,9 @@ class Generator:
                 if rule.type == "datetime" and rule.code is None:
                     self.iso_datetime(rule, out, key, vouched=bad is not None)
                 else:
-                    with self.block("if not v.isascii() and not isnfc('NFC', v):"):
-                        self.emit(f"v = nfc(v, ctx, {rule.target!r})")
+                    if not (self.trust_nfc and rule.code is None and rule.text in ("free", "code")):
+                        with self.block("if not v.isascii() and not isnfc('NFC', v):"):
+                            self.emit(f"v = nfc(v, ctx, {rule.target!r})")
                     if rule.code is not None:
                         table = self.bind("TAB", self.tables[rule.code])
                         self.emit(f"r = {table}.get(v, MISS)")

@@ -97,6 +97,10 @@ class CompiledMapping:
         namespace = generated.namespace
         exec(compile(self.source, filename, "exec"), namespace)  # generated from the validated mapping
         self._run = namespace[generated.function]
+        self._careful = namespace[generated.careful]
+        # Records still to take the careful function first: set when one's texts were not all NFC (a source
+        # that sends decomposed text tends to send it in every record), so such a source is not read twice.
+        self._careful_next = 0
         self._identity = namespace[generated.identity]
         self._validate = Dossier.__pydantic_validator__.validate_python
         self._check = model_check()
@@ -149,13 +153,29 @@ class CompiledMapping:
             error = FieldError("(record)", None, "a deletion (record.deleted), not a dossier")
             return Outcome(self.record_id(record), self.updated_at(record), None, [error])
         ctx = Ctx(record)
-        data = self._run(record, ctx)
+        careful = self._careful_next > 0
+        if careful:
+            self._careful_next -= 1
+        data = (self._careful if careful else self._run)(record, ctx)
         data["source"] = source
         ctx.codes.append(source)
         # Every text value of the record, checked at once (schemas.text_safety): the joined free texts and codes
         # are printable in the common case; else one regex each says whether a control or an invisible character
         # is really there (not just a line break), and only then is the record walked field by field.
         texts, codes = "".join(ctx.texts), "".join(ctx.codes)
+        # The function left the screened texts' NFC to here: all NFC when their concatenation is (a text that is
+        # not NFC stays so whatever surrounds it: tests/mappings/test_compiler_nfc.py). Else the careful
+        # function brings each to NFC and records the fix, as it stores it.
+        if not careful and not (
+            (texts.isascii() or unicodedata.is_normalized("NFC", texts))
+            and (codes.isascii() or unicodedata.is_normalized("NFC", codes))
+        ):
+            self._careful_next = _CAREFUL_RUN
+            ctx = Ctx(record)
+            data = self._careful(record, ctx)
+            data["source"] = source
+            ctx.codes.append(source)
+            texts, codes = "".join(ctx.texts), "".join(ctx.codes)
         if not (texts.isprintable() and codes.isprintable()) and (
             SUSPECT.search(texts) is not None or SUSPECT_IN_CODE.search(codes) is not None
         ):
@@ -330,6 +350,9 @@ class CompiledMapping:
 def _field_error(field_name: str, path: str | None, reason: str, value: Any) -> FieldError:
     """A FieldError whose reason and value can be logged and stored: bad characters escaped, lengths capped."""
     return FieldError(field_name, path, safe_reason(reason), show_value(field_name, value))
+
+
+_CAREFUL_RUN = 256  # records read by the careful function first after one whose texts were not all NFC
 
 
 def _present(node: Any) -> Any:

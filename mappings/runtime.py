@@ -94,6 +94,7 @@ class Generated:
     source: str
     namespace: dict[str, Any]
     function: str  # the name of the generated normalize function in namespace
+    careful: str  # the same, each screened text brought to NFC as it is stored (for texts not all NFC)
     identity: str  # the name of the function that reads only record.id and record.updated_at
     program: Program  # the dossier's rules (with item programs), for mapping model errors back
     # (model, field) whose value the function checks itself as it stores it (mappings.modelcheck.vouched)
