@@ -122,11 +122,12 @@ class CompiledMapping:
         ctx, data = produced  # type: ignore[misc]
         return self._validated(record, ctx, data)
 
-    def canonical(self, record: Any, source: str) -> Canonical | Outcome:
+    def canonical(self, record: Any, source: str, deletion_checked: bool = False) -> Canonical | Outcome:
         """One source record -> its canonical record in one pass (values, canonical JSON, content hash), or,
         for a record the compiled model check does not accept outright, what normalize() gives: an Outcome
-        with a Dossier or with today's errors, decided by pydantic on the same produced values."""
-        produced = self._produce(record, source)
+        with a Dossier or with today's errors, decided by pydantic on the same produced values. A caller that
+        asked is_deleted() already says so (`deletion_checked`): not asked twice."""
+        produced = self._produce(record, source, deletion_checked)
         if produced.__class__ is Outcome:
             return produced  # type: ignore[return-value]
         ctx, data = produced  # type: ignore[misc]
@@ -141,14 +142,16 @@ class CompiledMapping:
                 return Canonical(values, data, hashlib.sha256(data).hexdigest())
         return self._validated(record, ctx, data)
 
-    def _produce(self, record: Any, source: str) -> Outcome | tuple[Ctx, dict[str, Any]]:
+    def _produce(
+        self, record: Any, source: str, deletion_checked: bool = False
+    ) -> Outcome | tuple[Ctx, dict[str, Any]]:
         """The generated mapping's values for one record, screened, with the source and text fixes set."""
         if not isinstance(record, dict):
             error = FieldError(
                 "(record)", None, f"a record is an object, got {what(record)}", show_value("", record)
             )
             return Outcome(None, None, None, [error])
-        if self._deleted_paths and self.is_deleted(record):
+        if self._deleted_paths and not deletion_checked and self.is_deleted(record):
             # A caller that skipped is_deleted() gets one clear reason, not a dozen missing fields.
             error = FieldError("(record)", None, "a deletion (record.deleted), not a dossier")
             return Outcome(self.record_id(record), self.updated_at(record), None, [error])

@@ -131,9 +131,10 @@ def normalize_chunk(
     good, bad, deleted = [], [], []
     id_key = privacy.citizen_id_key()  # once per chunk, not per record
     id_hmac = hmac.new(id_key, b"cccd:", hashlib.sha256)  # privacy.citizen_id_hash's, keyed once
-    for seq, staged_id, content_type, payload, *rest in rows:
+    for row in rows:
+        seq, staged_id, content_type, payload = row[0], row[1], row[2], row[3]
+        defects, parsed = (row[4] if len(row) > 4 else None), (row[5] if len(row) > 5 else None)
         digest = None
-        defects, parsed = [*rest, None, None][:2]
         if defects:  # defects found while reading the page: the mapping never sees this record
             record = None
             outcome, digest = _defect_outcome(mapping, staged_id, jsontext.loads(defects))
@@ -152,7 +153,7 @@ def normalize_chunk(
                 continue
             outcome = mapping.unreadable("a deletion without a record id")
         elif record is not None:
-            outcome = mapping.canonical(record, source)
+            outcome = mapping.canonical(record, source, deletion_checked=True)
             if outcome.__class__ is Canonical:  # the one-pass path: no model object, JSON and hash made once
                 good.append(_good_row(seq, source, outcome, id_hmac))
                 continue
