@@ -21,6 +21,8 @@ alone eats the throughput budget. So each mapping becomes ONE function whose blo
     except Exception as e:
         err(ctx, C12, src, e)
 
+(The function is generated twice: as above, and trusting that the texts it screens are NFC — no isascii/isnfc
+per text, the engine checks them all at once joined, and reads a record that fails with the careful one.)
 Every block sits in its own `try` (free in CPython 3.11 until something raises), so one failing field is
 recorded and the next still runs. List items are walked by an inline loop; nested groups (applicant.*) fill
 a local dict; objects several paths go through (applicant.address) are looked up once. Names in the source

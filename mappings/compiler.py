@@ -12,6 +12,10 @@ compiled into Python (mappings.modelcheck; the generated function already checke
 stored, so a usual record only has its other fields looked at), the units, and the canonical JSON and its hash
 written once — no Dossier object. A record those checks do not accept outright goes through pydantic exactly
 as in normalize(), so its errors are today's; tests/mappings/test_model_agreement.py holds the two together.
+
+The generated function leaves the NFC of the texts it screens to the engine, which checks them all at once,
+joined; a record whose texts are not all NFC is read again by the same rules generated carefully (each text
+brought to NFC and the fix recorded as it is stored).
 """
 
 from __future__ import annotations

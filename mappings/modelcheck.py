@@ -4,7 +4,10 @@ schemas.Dossier stays the schema of record. From its fields (types, required, de
 lengths, bounds, patterns, after-validators) this module generates one check function per model, compiled
 once, that turns the dict the generated mapping produced into what `Dossier.model_dump()` would give — every
 field present, defaults filled, the model validators' derivations applied (schemas.dossier.derived_flags,
-on_time_of, check_id_number).
+on_time_of, check_id_number). Every dict it returns has its keys in sorted order (the canonical JSON is then
+written without sorting). The generated mapping starts the dossier's and its list items' dicts from their
+model's template (`template`: every field, in that order, with its default or ABSENT): those are checked and
+completed in place; the others (a group such as applicant) are rebuilt as one dict display.
 
 It only ever *accepts*. Anything it does not recognise as plainly valid (a value of another class, a bound
 crossed, a validator that raised, a constraint it cannot read) raises Refused, and the caller hands the same
