@@ -45,9 +45,9 @@ from pydantic import BaseModel
 from mappings import runtime
 from mappings.convert import CONVERTERS, code_key, to_int, to_str, to_vnd
 from mappings.dates import DateParser, parse_format
-from mappings.modelcheck import NEW_LIST, template, vouch
+from mappings.modelcheck import literal, template, vouch
 from mappings.paths import Path
-from mappings.runtime import ABSENT, CompiledRule, Generated, Program, Scope
+from mappings.runtime import CompiledRule, Generated, Program, Scope
 from mappings.spec import Mapping, Rule
 from mappings.targets import ROOT_MODEL, inner_model
 from mappings.text import TextFixed
@@ -141,9 +141,8 @@ class Generator:
             self.trust_nfc = trust
             with self.block(f"def {name}(src, ctx):"):
                 self.emit(f"out = {self.template(ROOT_MODEL)}")
-                self.emit(
-                    "TX, CD = ctx.texts.append, ctx.codes.append"
-                )  # the text values, screened per record
+                # the text values, screened per record
+                self.emit("TX, CD = ctx.texts.append, ctx.codes.append")
                 self.emit("odd = 0")  # set when a value took a path whose result the model check must look at
                 self.model(rules, rules_of, Scope("src", "out", {}, ROOT_MODEL), root=True)
                 self.emit("ctx.odd = odd")
@@ -176,18 +175,7 @@ class Generator:
         if values is None:
             return "{}"
         self.templated.add(model)  # type: ignore[arg-type]
-        parts = []
-        for key, value in values.items():
-            if value is ABSENT:
-                text = "ABSENT"
-            elif value is NEW_LIST:
-                text = "[]"  # a new list for each record
-            elif value.__class__ in (str, int, type(None)):
-                text = repr(value)
-            else:
-                text = self.bind("K", value)
-            parts.append(f"{key!r}: {text}")
-        return "{" + ", ".join(parts) + "}"
+        return "{" + ", ".join(f"{key!r}: {literal(value, self.bind)}" for key, value in values.items()) + "}"
 
     def model(self, rules: dict[str, Rule], program: Program, scope: Scope, root: bool = False) -> None:
         """The blocks filling one model (the dossier, or one list item) from `rules`."""

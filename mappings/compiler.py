@@ -139,11 +139,11 @@ class CompiledMapping:
             try:
                 values = (self._check if ctx.odd else self._lean)(data)
                 apply_units_to(values)
-                data = orjson.dumps(values, option=_CANONICAL)
+                text = orjson.dumps(values, option=_CANONICAL)
             except Exception:  # Refused, a validator's ValueError, a lone surrogate orjson will not write
-                pass
+                pass  # the check may have completed `data` in place: its validators are idempotent
             else:
-                return Canonical(values, data, hashlib.sha256(data).hexdigest())
+                return Canonical(values, text, hashlib.sha256(text).hexdigest())
         return self._validated(record, ctx, data)
 
     def _produce(
@@ -159,17 +159,10 @@ class CompiledMapping:
             # A caller that skipped is_deleted() gets one clear reason, not a dozen missing fields.
             error = FieldError("(record)", None, "a deletion (record.deleted), not a dossier")
             return Outcome(self.record_id(record), self.updated_at(record), None, [error])
-        ctx = Ctx(record)
         careful = self._careful_next > 0
         if careful:
             self._careful_next -= 1
-        data = (self._careful if careful else self._run)(record, ctx)
-        data["source"] = source
-        ctx.codes.append(source)
-        # Every text value of the record, checked at once (schemas.text_safety): the joined free texts and codes
-        # are printable in the common case; else one regex each says whether a control or an invisible character
-        # is really there (not just a line break), and only then is the record walked field by field.
-        texts, codes = "".join(ctx.texts), "".join(ctx.codes)
+        ctx, data, texts, codes = self._generated(self._careful if careful else self._run, record, source)
         # The function left the screened texts' NFC to here: all NFC when their concatenation is (a text that is
         # not NFC stays so whatever surrounds it: tests/mappings/test_compiler_nfc.py). Else the careful
         # function brings each to NFC and records the fix, as it stores it.
@@ -178,11 +171,10 @@ class CompiledMapping:
             and (codes.isascii() or unicodedata.is_normalized("NFC", codes))
         ):
             self._careful_next = _CAREFUL_RUN
-            ctx = Ctx(record)
-            data = self._careful(record, ctx)
-            data["source"] = source
-            ctx.codes.append(source)
-            texts, codes = "".join(ctx.texts), "".join(ctx.codes)
+            ctx, data, texts, codes = self._generated(self._careful, record, source)
+        # Every text value of the record, checked at once (schemas.text_safety): the joined free texts and codes
+        # are printable in the common case; else one regex each says whether a control or an invisible character
+        # is really there (not just a line break), and only then is the record walked field by field.
         if not (texts.isprintable() and codes.isprintable()) and (
             SUSPECT.search(texts) is not None or SUSPECT_IN_CODE.search(codes) is not None
         ):
@@ -190,6 +182,18 @@ class CompiledMapping:
         if ctx.fixes:
             data["text_fixes"] = [{"field": f, "fix": x} for f, x in ctx.fixes]
         return ctx, data
+
+    @staticmethod
+    def _generated(
+        function: Callable[[Any, Ctx], dict[str, Any]], record: dict[str, Any], source: str
+    ) -> tuple[Ctx, dict[str, Any], str, str]:
+        """One run of a generated function: its context, its values with the source set, and the record's free
+        texts and codes, each joined."""
+        ctx = Ctx(record)
+        data = function(record, ctx)
+        data["source"] = source
+        ctx.codes.append(source)
+        return ctx, data, "".join(ctx.texts), "".join(ctx.codes)
 
     def _validated(self, record: Any, ctx: Ctx, data: dict[str, Any]) -> Outcome:
         """pydantic's verdict on the produced values: the Dossier in its units, or every failing field."""
@@ -276,7 +280,7 @@ class CompiledMapping:
                     if cleaned:
                         node[key] = cleaned
                     else:  # nothing but invisible characters: no value (its template's, in a templated dict)
-                        default = default_of(model.model_fields[key]) if key in model.model_fields else UNSAFE
+                        default = default_of(model.model_fields[key])
                         if default is UNSAFE or default is NEW_LIST:
                             del node[key]
                         else:

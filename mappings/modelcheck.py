@@ -148,6 +148,16 @@ def default_of(info: FieldInfo) -> Any:
     return UNSAFE
 
 
+def literal(value: Any, bind: Callable[[str, Any], str]) -> str:
+    """Python source for a default_of value in generated code: `ABSENT`, `[]` (a new list each time it runs), a
+    plain value's repr, or the name `bind` gives any other (an enum member)."""
+    if value is ABSENT:
+        return "ABSENT"
+    if value is NEW_LIST:
+        return "[]"
+    return repr(value) if value.__class__ in (str, int, type(None)) else bind("K", value)
+
+
 def template(model: type[BaseModel]) -> dict[str, Any] | None:
     """Every field of `model` in sorted order with its value when no rule fills it (ABSENT when required;
     NEW_LIST stands for a new empty list): what the generated mapping starts a model's dict from, so that the
@@ -177,6 +187,7 @@ class ModelCheck:
         self.ns: dict[str, Any] = {
             "R": REFUSED,
             "M": ABSENT,
+            "ABSENT": ABSENT,
             "str": str,
             "int": int,
             "dict": dict,
@@ -256,14 +267,7 @@ class ModelCheck:
         default = default_of(info)
         if default is UNSAFE:
             return None, ""
-        if default is ABSENT:
-            absent = None
-        elif default is NEW_LIST:
-            absent = "[]"
-        elif default.__class__ in (str, int, type(None)):
-            absent = repr(default)
-        else:
-            absent = self.bind("D", default)
+        absent = None if default is ABSENT else literal(default, self.bind)
         if self.written is not None and (model, key) not in self.written and absent is not None:
             return [], absent  # never filled: its default (a required field is read: the engine may fill it)
         if absent is None:

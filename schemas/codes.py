@@ -56,13 +56,11 @@ USUAL_PAIRS: frozenset[tuple[int, int]] = frozenset(
 
 
 def is_usual_move(before: int, after: int) -> bool:
-    if before == after:
+    if before == after or (before, after) in USUAL_PAIRS:  # an IntEnum is found by its int
         return True
-    moves = USUAL_MOVES.get(before)  # type: ignore[call-overload]  # an IntEnum key is found by its int
-    if moves is None:
+    if before not in USUAL_MOVES:
         DossierStatus(before)  # not a status at all: ValueError, as ever
-        return False
-    return after in moves
+    return False
 
 
 class Channel(LabelledEnum):

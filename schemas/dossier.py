@@ -329,6 +329,7 @@ def derived_flags(
         if not day.isascii() or int(day) != (local.year % 100) * 10000 + local.month * 100 + local.day:
             flags.append("ma_ho_so_date_mismatch")
     for before, after in pairwise(statuses):
+        # is_usual_move's own set, looked up inline (a call per event cost more); the call decides the rest
         if before != after and (before, after) not in USUAL_PAIRS and not is_usual_move(before, after):
             flags.append(f"status_move:{int(before)}->{int(after)}")
     return flags
