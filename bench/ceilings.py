@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from bench.common import IGATE_LOGIN, REST, ROOT, create_database, run_measured
+from bench.common import IGATE_LOGIN, REST, ROOT, CoreShare, create_database, run_measured
 
 if TYPE_CHECKING:
     from bench.stages import Bench
@@ -34,11 +34,12 @@ def source_alone(bench: Bench) -> None:
 def lean(bench: Bench) -> None:
     """The lean pipeline over the same REST system: fetch + orjson + COPY + one upsert per chunk, own database."""
     pg_url = create_database("lean_bench")  # its own database: our tables and their sizes stay untouched
-    seconds, out, err, code, memory = run_measured(
-        [sys.executable, "-m", "bench.lean", "--base-url", bench.sims[REST].url, "--pg-url", pg_url,
-         "--page-size", str(PAGE_SIZE)],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    with CoreShare() as cores:
+        seconds, out, err, code, memory = run_measured(
+            [sys.executable, "-m", "bench.lean", "--base-url", bench.sims[REST].url, "--pg-url", pg_url,
+             "--page-size", str(PAGE_SIZE)],
+            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
     if code != 0:
         raise RuntimeError(f"bench.lean failed ({code}): {err.decode()[-2000:]}")
     result = json.loads(out.decode().strip().splitlines()[-1])
@@ -48,6 +49,7 @@ def lean(bench: Bench) -> None:
     bench.note("ceiling: lean pipeline (fetch + orjson + COPY + upsert raw jsonb)", f"{rate:,.0f} dossiers/s",
                f"({result['fetched']:,} in {seconds:.1f} s: {result['page_wait_s']:.1f} s waiting for pages,"
                f" {result['db_s']:.1f} s COPY + merge; no validation; process start included)")  # fmt: skip
+    bench.cores("lean", "lean pipeline", cores)
     from onestop.db import connect
 
     with connect() as conn:  # its space back before the disk stage and the province

@@ -76,6 +76,130 @@ class TreeMemory:
         self._thread.join()
 
 
+# Who ran, by command line (the first match names the kind); a process none names (a forked or spawned worker)
+# takes its parent's kind.
+KINDS: tuple[tuple[str, str], ...] = (
+    ("onestop.simulators", "simulators"),
+    ("onestop.cli", "ours"),
+    ("airflow", "ours"),  # the province stage: scheduler and task processes run our syncs
+    ("load_igate.py", "dlt"),
+    ("bench.lean", "lean"),
+    ("postgres", "PostgreSQL"),
+)
+
+
+def kind_of(cmdline: list[str], name: str) -> str | None:
+    text = " ".join(cmdline) or name
+    if name == "postgres" or (cmdline and cmdline[0].endswith("/postgres")):
+        return "PostgreSQL"  # its backends rename themselves ("postgres: bench bench [local] COPY")
+    return next((kind for needle, kind in KINDS if needle in text), None)
+
+
+class CoreShare:
+    """Where the machine's cores went during a stage: CPU seconds by kind of process (KINDS: ours, PostgreSQL,
+    the simulators, dlt, the lean pipeline, this bench process; "other" for the rest), beside what the
+    cores had in all (wall time × cores), idle and stolen by the host (psutil.cpu_times).
+
+    Every process is polled every `every` s. A process that ends between two polls still counts whole: its
+    parent, reaping it, adds its total to its own children's times (a sync's workers, PostgreSQL's backends, the
+    sync itself reaped by this process), and what that total holds beyond the ended process's last poll goes to
+    the ended process's kind. What the machine counted busy and no process claimed (interrupts, a process that
+    came and went unseen under a parent that does not wait for it) is "unattributed": the parts add up to the
+    cores' time.
+    """
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        # pid -> (parent pid, kind, own CPU seconds, its reaped children's CPU seconds) at the last poll
+        self._last: dict[int, tuple[int, str, float, float]] = {}
+        self._spent: dict[str, float] = {}
+        # parent pid -> CPU of ended children counted already but not yet in its reaped time (a zombie not yet
+        # waited for): taken off what its reaped time gains next
+        self._owed: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.share: dict[str, float] = {}
+
+    def _add(self, kind: str, seconds: float) -> None:
+        self._spent[kind] = self._spent.get(kind, 0.0) + max(seconds, 0.0)
+
+    def _poll(self, first: bool = False) -> None:
+        seen: dict[int, tuple[int, str | None, float, float]] = {}
+        for proc in psutil.process_iter(["ppid", "name", "cmdline", "cpu_times"]):
+            info, times = proc.info, proc.info["cpu_times"]
+            if times is None:
+                continue
+            seen[proc.pid] = (info["ppid"] or 0, kind_of(info["cmdline"] or [], info["name"] or ""),
+                              times.user + times.system, times.children_user + times.children_system)  # fmt: skip
+        now: dict[int, tuple[int, str, float, float]] = {}
+        me = os.getpid()  # this bench process (and this sampler): its own kind, not "other"
+        for pid, (ppid, kind, own, reaped) in seen.items():
+            parent = ppid
+            while kind is None and parent in seen:  # a worker: its parent's kind
+                parent, kind = seen[parent][0], seen[parent][1]
+            now[pid] = (ppid, "bench" if pid == me else kind or "other", own, reaped)
+        if not first:
+            # A living process -> its descendants ended since the last poll (kind, last total): a worker and its
+            # sync ending together are both in the total that the sync's parent reaps.
+            ended: dict[int, list[tuple[str, float]]] = {}
+            for pid, (ppid, kind, own, reaped) in self._last.items():
+                if pid not in now:
+                    while ppid in self._last and ppid not in now:
+                        ppid = self._last[ppid][0]
+                    ended.setdefault(ppid, []).append((kind, own + reaped))
+            for pid, (_ppid, kind, own, reaped) in now.items():
+                _, _, own_before, reaped_before = self._last.get(pid, (0, kind, 0.0, 0.0))
+                self._add(kind, own - own_before)  # a process new since the last poll: all its CPU
+                children = ended.get(pid, [])
+                tail = reaped - reaped_before - sum(total for _, total in children) - self._owed.pop(pid, 0.0)
+                if tail < 0:
+                    self._owed[pid] = -tail
+                self._add(children[0][0] if children else kind, tail)  # what its ended children did unseen
+        self._last = now
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            with contextlib.suppress(psutil.Error):
+                self._poll()
+
+    def __enter__(self) -> CoreShare:
+        self._started, self._machine = time.perf_counter(), psutil.cpu_times()
+        self._poll(first=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll()
+        machine, wall = psutil.cpu_times(), time.perf_counter() - self._started
+        idle = (
+            machine.idle
+            - self._machine.idle
+            + getattr(machine, "iowait", 0)
+            - getattr(self._machine, "iowait", 0)
+        )
+        steal = getattr(machine, "steal", 0.0) - getattr(self._machine, "steal", 0.0)
+        cores = psutil.cpu_count() or 1
+        total = wall * cores
+        spent = {kind: round(s, 1) for kind, s in sorted(self._spent.items(), key=lambda kv: -kv[1])}
+        unattributed = max(total - idle - steal - sum(spent.values()), 0.0)
+        self.share = {"core_seconds": round(total, 1), "cores": cores, **spent,
+                      "unattributed": round(unattributed, 1), "idle": round(idle, 1), "steal": round(steal, 1)}  # fmt: skip
+
+    def summary(self) -> str:
+        return share_summary(self.share)
+
+
+def share_summary(share: dict[str, float]) -> str:
+    """Each kind's part of the cores' time (CoreShare.share), largest first, then what no process claimed, idle
+    and steal: "ours 58% · PostgreSQL 31% · … · idle 5%"."""
+    total = share.get("core_seconds") or 1.0
+    parts = [f"{kind} {value / total:.0%}" for kind, value in share.items()
+             if kind not in ("core_seconds", "cores") and value / total >= 0.005]  # fmt: skip
+    return " · ".join(parts)
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = fn()

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import SPAN_DAYS, create_database, start_igate
+from bench.common import SPAN_DAYS, CoreShare, create_database, start_igate
 
 if TYPE_CHECKING:
     from bench.stages import Bench
@@ -54,7 +54,9 @@ def dlt_best(bench: Bench) -> None:
     results: dict[str, dict[str, Any]] = {}
     with sim:
         for i, (label, extra) in enumerate(CONFIGS):
-            result = run_dlt(python, sim.url, pg_url, f"dlt_igate_{i}", extra)
+            with CoreShare() as cores:
+                result = run_dlt(python, sim.url, pg_url, f"dlt_igate_{i}", extra)
+            result["cores"] = cores.share
             results[label] = result
             if "error" in result:
                 first = result["error"].strip().splitlines()[-1][:160] if result["error"].strip() else "?"
@@ -79,6 +81,7 @@ def dlt_best(bench: Bench) -> None:
     bench.figures |= {"dlt_best_dossiers_per_s": best["dossiers_per_s"],
                       "dlt_best_config": {"label": label, "args": best["args"], **best["config"]}}  # fmt: skip
     bench.note("dlt at its best", f"{best['dossiers_per_s']:,.0f} dossiers/s", f"({label})")
+    bench.figures.setdefault("cores", {})["dlt_best"] = best["cores"]
 
 
 def dlt_concurrent(python: Path, urls: list[str], pg_url: str, extra: tuple[str, ...]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bench.common import REST4, ROOT, SPAN_DAYS, create_database, start_igate
+from bench.common import REST4, ROOT, SPAN_DAYS, CoreShare, create_database, start_igate
 
 if TYPE_CHECKING:
     from bench.stages import Bench
@@ -150,18 +150,23 @@ def rest4(bench: Bench, per_source: int) -> None:
             modes.add(mode)
             set_connection(source.conn_id, sim.url, login="igate", password="secret")
         os.environ["ONESTOP_DB_URL"] = fresh_province("rest4_bench")
-        ours = our_syncs(REST4)
+        with CoreShare() as our_cores:
+            ours = our_syncs(REST4)
         best = bench.figures.get("dlt_best_config") or {}
         extra = tuple(best.get("args") or ("--loader-file-format", "csv", *TUNED))
-        theirs = dlt_concurrent(ensure_venv(bench.root), urls, create_database("dlt_rest4"), extra)
+        python, pg_url = ensure_venv(bench.root), create_database("dlt_rest4")
+        with CoreShare() as their_cores:
+            theirs = dlt_concurrent(python, urls, pg_url, extra)
     bench.figures |= {"rest4_dossiers_per_s": ours["dossiers_per_s"],
                       "dlt_rest4_dossiers_per_s": theirs.get("dossiers_per_s"),
                       "rest4": {"per_source": per_source, "server_mode": sorted(modes), "ours": ours,
                                 "dlt": theirs, "dlt_args": list(extra)}}  # fmt: skip
     bench.note("4 REST sources at once, our 4 syncs", f"{ours['dossiers_per_s']:,.0f} dossiers/s",
                f"({ours['fetched']:,} in {ours['seconds']:.1f} s, {per_source:,} per source)")  # fmt: skip
+    bench.cores("rest4_ours", "our 4 syncs", our_cores)
     if "error" in theirs:
         bench.note("4 REST sources at once, 4 dlt pipelines", "failed", f"({theirs['error'][-160:]!r})")
     else:
         bench.note("4 REST sources at once, 4 dlt pipelines", f"{theirs['dossiers_per_s']:,.0f} dossiers/s",
                    f"({theirs['rows']:,} in {theirs['seconds']:.1f} s; {' '.join(extra)})")  # fmt: skip
+        bench.cores("rest4_dlt", "4 dlt pipelines", their_cores)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, ROOT
+from bench.common import RESULTS, ROOT, share_summary
 
 README = ROOT / "README.md"
 LATEST = RESULTS / "latest.json"
@@ -101,10 +101,37 @@ def render(f: dict[str, Any] | None) -> str:
     lines += ["", "| target (2 cores, one run) | id | measured | met |", "|---|---|---:|:---:|"]
     lines += [f"| {t['target']} | `{t['id']}` | {t['measured']} | {'yes' if t['met'] else '**no**'} |"
               for t in f.get("targets") or targets(f)]  # fmt: skip
+    lines += stretch_limits(f)
     if f.get("stage_seconds"):
         lines += ["", "Stage durations: " + ", ".join(f"{k} {v:.0f} s" for k, v in f["stage_seconds"].items())
                   + "."]  # fmt: skip
     return "\n".join(lines)
+
+
+CORES_DURING = (("e2e", "our end to end"), ("lean", "the lean pipeline"), ("dlt_best", "dlt at its best"),
+                ("rest4_ours", "our 4 syncs at once"), ("rest4_dlt", "4 dlt pipelines at once"))  # fmt: skip
+
+
+def stretch_limits(f: dict[str, Any]) -> list[str]:
+    """What limits the stretch targets, from this run's figures: the rate each needs against the lean pipeline
+    (which does less than ours: no validation, no versions, no history, no outbox), and where the machine's
+    cores went meanwhile (figures["cores"]: bench.common.CoreShare)."""
+    lines = []
+    dlt_best, dlt4 = f.get("dlt_best_dossiers_per_s"), f.get("dlt_rest4_dossiers_per_s")
+    lean, e2e = f.get("lean_dossiers_per_s"), f.get("e2e_dossiers_per_s")
+    if dlt_best and lean:
+        lines.append(f"- `e2e_vs_dlt_best` needs {3 * dlt_best:,.0f} dossiers/s end to end: {3 * dlt_best / lean:.2f}×"
+                     f" the lean pipeline's {lean:,.0f}/s, which does less than ours on the same cores.")  # fmt: skip
+    if dlt4 and e2e:
+        lines.append(f"- `rest4_vs_dlt_rest4` needs {3 * dlt4:,.0f} dossiers/s from 4 sources at once:"
+                     f" {3 * dlt4 / e2e:.2f}× our single source end to end ({e2e:,.0f}/s), on the same 2 cores.")  # fmt: skip
+    cores = f.get("cores") or {}
+    for key, label in CORES_DURING:
+        if cores.get(key):
+            share = cores[key]
+            lines.append(f"- The cores during {label}: {share_summary(share)} (of {share['core_seconds']:,.0f}"
+                         " core-seconds).")  # fmt: skip
+    return ["", "What limits the stretch targets (this run):", "", *lines] if lines else []
 
 
 def readme_section(text: str) -> str | None:

@@ -24,6 +24,7 @@ from bench.common import (
     SOAP,
     SPAN_DAYS,
     XML,
+    CoreShare,
     bench_registry,
     hours_for_reads,
     run_measured,
@@ -143,9 +144,11 @@ class Bench:
         from onestop.db import connect
 
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        seconds, out, _err, code, memory = run_measured(
-            [sys.executable, "-m", "onestop.cli", "sync", REST], env=env
-        )
+        with CoreShare() as cores:
+            seconds, out, _err, code, memory = run_measured(
+                [sys.executable, "-m", "onestop.cli", "sync", REST], env=env
+            )
+        self.cores("e2e", "end to end", cores)
         if code != 0:
             raise RuntimeError(f"sync {REST} failed ({code})")
         counts = json.loads(out.decode().strip().splitlines()[-1])
@@ -167,6 +170,13 @@ class Bench:
                   f"({float(load_s):.1f} s)")  # fmt: skip
         self.note("peak PSS of the sync's process tree", f"{memory.peak_pss / 1e6:,.0f} MB",
                   f"(RSS {memory.peak_rss / 1e6:,.0f} MB; {self.size:,} dossiers)")  # fmt: skip
+
+    def cores(self, key: str, what: str, share: CoreShare) -> None:
+        """Where the cores went during a stage (bench.common.CoreShare), kept under figures["cores"][key] and
+        shown as a row under the stage's own."""
+        self.figures.setdefault("cores", {})[key] = share.share
+        self.note(f"  where the {share.share['cores']} cores went ({what})", share.summary(),
+                  f"(of {share.share['core_seconds']:,.0f} core-seconds)")  # fmt: skip
 
     def normalize(self) -> None:
         """Normalize alone, one core, on the REST source's raw records (up to the sample size), read through its

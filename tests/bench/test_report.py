@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import report
-from bench.common import TreeMemory
+from bench.common import CoreShare, TreeMemory, kind_of
 from bench.run import sizes
 
 IDS = {
@@ -108,3 +108,60 @@ def test_tree_memory_samples_pss_of_a_process() -> None:
     with TreeMemory(os.getpid(), every=0.01) as memory:
         time.sleep(0.1)
     assert 0 < memory.peak_pss <= memory.peak_rss * 1.01
+
+
+# A process named by KINDS ("bench.lean" in its command line) that forks a worker; both burn CPU for a while.
+BURNER = """
+import os, time
+# bench.lean
+def burn(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+pid = os.fork()
+burn(0.6)
+if pid == 0:
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+def test_core_share_counts_a_process_and_its_unnamed_worker_under_their_kind() -> None:
+    import subprocess
+    import sys
+
+    with CoreShare(every=0.05) as cores:
+        subprocess.run([sys.executable, "-c", BURNER], check=True)
+    share = cores.share
+    # Both burned 0.6 s, counted whole although both ended between two polls (the fork's start-up aside);
+    # counting the worker twice (its polls, then again in its parent's reaped time) would give ~1.8 s.
+    assert 1.15 <= share["lean"] <= 1.45, share
+    parts = sum(v for k, v in share.items() if k not in ("core_seconds", "cores"))
+    assert abs(parts - share["core_seconds"]) <= 0.05 * share["core_seconds"] + 0.5, share
+    assert cores.summary().startswith("lean ")
+
+
+def test_postgres_backends_are_postgresql_whatever_they_call_themselves() -> None:
+    assert kind_of(["postgres: bench bench [local] COPY"], "postgres") == "PostgreSQL"
+    assert kind_of(["/opt/pg/bin/postgres", "-D", "/var/pg"], "postgres") == "PostgreSQL"
+    assert kind_of(["python", "-m", "onestop.simulators.igate", "--port", "0"], "python") == "simulators"
+    assert kind_of(["python", "-m", "onestop.cli", "sync", "x"], "python") == "ours"
+    assert kind_of(["python", "-c", "pass"], "python") is None  # a worker: its parent's kind
+
+
+def test_the_report_says_what_limits_the_stretch_targets() -> None:
+    figures = GOOD | {
+        "e2e_dossiers_per_s": 4_400, "lean_dossiers_per_s": 8_400, "dlt_best_dossiers_per_s": 3_300,
+        "dlt_rest4_dossiers_per_s": 4_600,
+        "cores": {"e2e": {"core_seconds": 440.0, "cores": 2, "ours": 260.0, "PostgreSQL": 150.0,
+                          "simulators": 10.0, "other": 5.0, "unattributed": 5.0, "idle": 10.0, "steal": 0.0}},
+    }  # fmt: skip
+    text = report.render(figures)
+    assert "`e2e_vs_dlt_best` needs 9,900 dossiers/s end to end: 1.18× the lean pipeline's 8,400/s" in text
+    assert (
+        "`rest4_vs_dlt_rest4` needs 13,800 dossiers/s from 4 sources at once: 3.14× our single source" in text
+    )
+    assert "The cores during our end to end: ours 59% · PostgreSQL 34% · simulators 2% · other 1% ·" in text
+    assert "idle 2% (of 440 core-seconds)" in text
+    assert "What limits the stretch targets" not in report.render(GOOD | {"dlt_best_dossiers_per_s": None,
+                                                                           "dlt_rest4_dossiers_per_s": None})  # fmt: skip
