@@ -148,7 +148,6 @@ class Bench:
             seconds, out, _err, code, memory = run_measured(
                 [sys.executable, "-m", "onestop.cli", "sync", REST], env=env
             )
-        self.cores("e2e", "end to end", cores)
         if code != 0:
             raise RuntimeError(f"sync {REST} failed ({code})")
         counts = json.loads(out.decode().strip().splitlines()[-1])
@@ -170,6 +169,7 @@ class Bench:
                   f"({float(load_s):.1f} s)")  # fmt: skip
         self.note("peak PSS of the sync's process tree", f"{memory.peak_pss / 1e6:,.0f} MB",
                   f"(RSS {memory.peak_rss / 1e6:,.0f} MB; {self.size:,} dossiers)")  # fmt: skip
+        self.cores("e2e", "end to end", cores)
 
     def cores(self, key: str, what: str, share: CoreShare) -> None:
         """Where the cores went during a stage (bench.common.CoreShare), kept under figures["cores"][key] and
