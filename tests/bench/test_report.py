@@ -138,7 +138,9 @@ def test_core_share_counts_a_process_and_its_unnamed_worker_under_their_kind() -
     assert 1.15 <= share["lean"] <= 1.45, share
     parts = sum(v for k, v in share.items() if k not in ("core_seconds", "cores"))
     assert abs(parts - share["core_seconds"]) <= 0.05 * share["core_seconds"] + 0.5, share
-    assert cores.summary().startswith("lean ")
+    assert (
+        f"lean {share['lean'] / share['core_seconds']:.0%}" in cores.summary()
+    )  # whatever else the machine ran
 
 
 def test_postgres_backends_are_postgresql_whatever_they_call_themselves() -> None:
