@@ -84,14 +84,15 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("airflow", "ours"),  # the province stage: scheduler and task processes run our syncs
     ("load_igate.py", "dlt"),
     ("bench.lean", "lean"),
-    ("postgres", "PostgreSQL"),
 )
 
 
 def kind_of(cmdline: list[str], name: str) -> str | None:
-    text = " ".join(cmdline) or name
+    # PostgreSQL by its executable's name: its backends rename their command line ("postgres: bench bench [local]
+    # COPY"), and a client's may hold "postgresql://" (dlt's, the lean pipeline's).
     if name == "postgres" or (cmdline and cmdline[0].endswith("/postgres")):
-        return "PostgreSQL"  # its backends rename themselves ("postgres: bench bench [local] COPY")
+        return "PostgreSQL"
+    text = " ".join(cmdline)
     return next((kind for needle, kind in KINDS if needle in text), None)
 
 
