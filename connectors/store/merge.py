@@ -103,6 +103,9 @@ class Loader:
             "  i.finished_at, i.procedure_code, i.agency_code, i.district_code, i.commune_code,"
             "  i.applicant_id_hash, i.source_updated_at, i.record, i.flags, c.holder, %(run)s"
             " FROM classified c JOIN incoming i ON i.seq = c.seq WHERE c.class IN ('new', 'changed')"
+            # In the primary key's order: each leaf of its B-tree is written once, in turn, not at random
+            # (1,000,000 records: the load 50-64 → 46-54 s, four runs a side alternating; the sort itself ~2 s).
+            " ORDER BY i.uid"
             " ON CONFLICT (uid) DO UPDATE SET version = d.version + 1, ma_ho_so = EXCLUDED.ma_ho_so,"
             "  content_hash = EXCLUDED.content_hash, status = EXCLUDED.status, received_at = EXCLUDED.received_at,"
             "  due_at = EXCLUDED.due_at, finished_at = EXCLUDED.finished_at,"
