@@ -114,7 +114,7 @@ def stop() -> bool:
 def restart() -> str:
     """A fast restart that cuts every session, as a crash recovery or a failover would (the chaos suite's
     "PostgreSQL restarted mid-load"). Same data folder, same socket: the URL stays valid."""
-    _pg_ctl("-m", "fast", "restart")
+    _pg_ctl("-m", "fast", "-l", str(data_dir() / "log"), "restart")  # the log where pgserver's start keeps it
     return url()
 
 

@@ -20,6 +20,9 @@ def test_the_embedded_server_runs_with_its_bulk_write_settings(pg_url: str) -> N
             for name in embedded_db.SETTINGS
         }
     assert running == embedded_db.SETTINGS
+    # and the restarted server still writes its log where pgserver's start put it (the hostile suite reads it)
+    log = (embedded_db.data_dir() / "log").read_text(errors="replace")
+    assert log.count("database system is ready to accept connections") >= 2
 
 
 @pytest.mark.skipif(bool(os.environ.get("ONESTOP_TEST_PG")), reason="the session runs on another server")
