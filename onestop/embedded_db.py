@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from onestop import settings
 
@@ -91,13 +92,16 @@ def start() -> str:
 
 def _configure(conn: psycopg.Connection) -> bool:
     """True when the server runs with SETTINGS; else writes them (ALTER SYSTEM) for the next start."""
-    differ = [
-        name
-        for name, value in SETTINGS.items()
-        if conn.execute("SELECT current_setting(%s)", (name,)).fetchone() != (value,)
-    ]
-    for name in differ:  # names and values are this module's constants, never input
-        conn.execute(f"ALTER SYSTEM SET {name} = '{SETTINGS[name]}'")
+    running = dict(
+        conn.execute(
+            "SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name", (list(SETTINGS),)
+        ).fetchall()
+    )
+    differ = [name for name, value in SETTINGS.items() if running[name] != value]
+    for name in differ:
+        conn.execute(
+            sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(SETTINGS[name]))
+        )
     return not differ
 
 
@@ -113,7 +117,8 @@ def stop() -> bool:
 
 def restart() -> str:
     """A fast restart that cuts every session, as a crash recovery or a failover would (the chaos suite's
-    "PostgreSQL restarted mid-load"). Same data folder, same socket: the URL stays valid."""
+    "PostgreSQL restarted mid-load"; start(), once, to apply SETTINGS). Same data folder, same socket: the URL
+    stays valid."""
     _pg_ctl("-m", "fast", "-l", str(data_dir() / "log"), "restart")  # the log where pgserver's start keeps it
     return url()
 
