@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import psycopg
 import pytest
 
 from onestop import embedded_db
 
 
-@pytest.mark.skipif(bool(os.environ.get("ONESTOP_TEST_PG")), reason="the session runs on another server")
+@pytest.mark.embedded_server
 def test_the_embedded_server_runs_with_its_bulk_write_settings(pg_url: str) -> None:
     # The session's server started from a new data folder, where every setting was PostgreSQL's default: start()
     # wrote them and restarted it once (wal_buffers is read at start only).
@@ -25,7 +23,7 @@ def test_the_embedded_server_runs_with_its_bulk_write_settings(pg_url: str) -> N
     assert log.count("database system is ready to accept connections") >= 2
 
 
-@pytest.mark.skipif(bool(os.environ.get("ONESTOP_TEST_PG")), reason="the session runs on another server")
+@pytest.mark.embedded_server
 def test_starting_the_running_server_again_restarts_nothing(pg_url: str) -> None:
     pid = embedded_db.postmaster_pid()
     with psycopg.connect(pg_url) as conn:
