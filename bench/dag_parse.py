@@ -94,7 +94,12 @@ def measure(sources: int = 700, repeats: int = 3, registry_reread: bool = True) 
         tmpdir = Path(tmp)
         registry_file = tmpdir / "sources.yaml"
         names = write_registry(registry_file, sources)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ONESTOP_"))}
+        # No bytecode cache (make's var/pycache): the figure stays what the runs before measured.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AIRFLOW", "ONESTOP_")) and k != "PYTHONPYCACHEPREFIX"
+        }
         env.update(
             {
                 "ONESTOP_HOME": str(ROOT),
