@@ -157,11 +157,16 @@ def _round_line(since: datetime) -> str:
     return f"fetched {row[0]:,}, loaded {row[1]:,} new versions, quarantined {row[2]:,}, delivered {row[3]:,}"
 
 
+# The summary table's columns (README's "What you will see" shows them: tests/simulators/test_demo.py).
+SUMMARY_COLUMNS = (
+    "source", "fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "deleted", "delivered",
+)  # fmt: skip
+
+
 def summary_table(sources: list[SourceConfig], since: datetime) -> Table:
     table = Table(title="onestop demo: this run, per source")
-    cols = ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "deleted", "delivered")
-    table.add_column("source")
-    for col in cols:
+    table.add_column(SUMMARY_COLUMNS[0])
+    for col in SUMMARY_COLUMNS[1:]:
         table.add_column(col, justify="right")
     with db.connect() as conn:
         for source in sources:

@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from onestop.simulators.demo import SUMMARY_COLUMNS
 from tests.conftest import ROOT
 
 
@@ -60,8 +61,8 @@ def test_the_demo_syncs_delivers_checks_itself_and_stops_everything(demo_var: Pa
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "check: database = sources − bad records" in result.stdout
-    for column in ("fetched", "loaded", "unchanged", "stale", "quarantined", "duplicates", "delivered"):
-        assert column in result.stdout
+    rows = [line.replace("┃", " ").replace("│", " ").split() for line in result.stdout.splitlines()]
+    assert next(row for row in rows if row[:1] == ["source"]) == list(SUMMARY_COLUMNS)
     assert children_of_var(demo_var) == []
     data = status(demo_var)  # the demo has stopped the database: status starts and stops it itself
     kinds = {s["name"]: (s["kind"], s["dialect"]) for s in data["sources"]}
@@ -95,3 +96,11 @@ def test_checksum_and_schema_export(demo_var: Path) -> None:
     assert first.returncode == 0 and first.stdout == second.stdout and len(first.stdout.split()[0]) == 32
     schema = json.loads(onestop(demo_var, "schema", "export").stdout)
     assert schema["title"] == "Dossier"
+
+
+def test_the_readme_shows_the_demos_own_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("## What you will see", 1)[1].split("```", 2)[1]
+    assert next(row for row in map(str.split, shown.splitlines()) if row[:1] == ["source"]) == list(
+        SUMMARY_COLUMNS
+    )
