@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import requests
 
+from connectors.store.attempts import record_task_failure
+from connectors.store.breaker import CircuitOpen
 from onestop.airflow.cluster import AirflowCluster
 from onestop.simulators.igate_records import HOSTILE_NAMES
 from tests.onestop.console.conftest import SOURCE, session
@@ -87,6 +89,24 @@ def test_the_list_holds_quarantined_records_and_failed_deliveries_counted_per_er
         f"{airflow.url}/onestop/api/failures", params={"since": "01/01/2020", "until": "02/01/2020"}
     )
     assert nothing.json()["rows"] == []
+
+
+def test_a_failed_task_of_no_source_shows_a_dash_where_the_source_goes(
+    airflow, failures_loaded, db, pg_url
+) -> None:
+    # The delivery DAG serves the whole province: its failed task (say, the portal's breaker open) names no source.
+    record_task_failure(pg_url, dag_id="onestop_deliver_portal", run_id="r", task_id="deliver", source=None,
+                        error=CircuitOpen("portal", "circuit open after repeated failures"))  # fmt: skip
+    (task_id,) = db.execute("SELECT max(id) FROM onestop.task_failure").fetchone()
+    try:
+        page = session(airflow, "viewer").get(
+            f"{airflow.url}/onestop/failures", params={"kind": "task"}, timeout=30
+        )
+        row = page.text.split(f'<tr data-key="t{task_id}">', 1)[1].split("</tr>", 1)[0]
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        assert cells[1].strip() == "—"  # the viewer's row: time, source, stage, …
+    finally:
+        db.execute("DELETE FROM onestop.task_failure WHERE id = %s", (task_id,))
 
 
 def test_markup_in_a_citizens_name_is_shown_as_text_and_ids_masked(airflow, failures_loaded, db) -> None:
