@@ -66,10 +66,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     CI=true a skip fails the tier, and these tests have nothing to say about that server."""
     if not os.environ.get("ONESTOP_TEST_PG"):
         return
-    embedded = [item for item in items if item.get_closest_marker("embedded_server")]
+    kept, embedded = [], []
+    for item in items:
+        (embedded if item.get_closest_marker("embedded_server") else kept).append(item)
     if embedded:
         config.hook.pytest_deselected(items=embedded)
-        items[:] = [item for item in items if not item.get_closest_marker("embedded_server")]
+        items[:] = kept
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -11,12 +11,18 @@ from pathlib import Path
 import pytest
 
 from mappings import mapping_path
+from onestop.console.i18n import gettext as _
 from onestop.simulators import ui
 
 USERS = {"admin": ("admin", "admin-pw"), "operator": ("op", "operator-pw"), "viewer": ("viewer", "viewer-pw")}
 CHROMIUM = Path(os.environ.get("ONESTOP_CHROMIUM", "/usr/bin/chromium"))
 # Every violation the page reports (an init script runs outside the page's CSP, before its own scripts).
 WATCH_CSP = "window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+
+
+def names_no_source(source: str, stage: str) -> bool:
+    """A failure list row that concerns no source: a failed task of the province-wide delivery DAG, a dash."""
+    return (source, stage) == ("—", _("Airflow task failed"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

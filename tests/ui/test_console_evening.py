@@ -10,9 +10,8 @@ import psycopg
 import pytest
 
 from onestop import registry
-from onestop.console.i18n import gettext as _
 from onestop.simulators import ui
-from tests.ui.conftest import CHROMIUM, log_in, wait_idle
+from tests.ui.conftest import CHROMIUM, log_in, names_no_source, wait_idle
 
 pytestmark = [
     pytest.mark.browser,
@@ -74,12 +73,7 @@ def test_a_viewer_is_offered_no_action_and_the_list_names_sources_by_title(brows
         assert tab.locator("input[type=checkbox], form.actions, button:has-text('Chạy lại')").count() == 0
         sources = tab.locator("tr[data-key] td:nth-child(2)").all_inner_texts()
         stages = tab.locator("tr[data-key] td:nth-child(3)").all_inner_texts()
-        # A failed task of the province-wide delivery DAG names no source: a dash stands there.
-        named = {
-            s
-            for s, stage in zip(sources, stages, strict=True)
-            if (s, stage) != ("—", _("Airflow task failed"))
-        }
+        named = {s for s, stage in zip(sources, stages, strict=True) if not names_no_source(s, stage)}
         assert named <= set(titles.values()), named - set(titles.values())
         key = tab.locator("tr[data-key]").first.get_attribute("data-key")
         tab.goto(f"{console.url}/onestop/failures/{key}")
