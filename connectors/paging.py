@@ -7,6 +7,9 @@ a time as a stream; nothing holds more than one page.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +22,8 @@ import requests
 from connectors.base import EXCERPT, JSON, RawRecord
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
-from connectors.safexml import Records
+from connectors.jsonpage import PageReader
+from connectors.safexml import Records, scan_answer
 from connectors.spec.common import as_text, get_path, has_path
 from connectors.spec.rest import ErrorRule, PagedSpec
 from mappings.dates import format_datetime
@@ -27,6 +31,9 @@ from schemas import jsontext
 from schemas.personal_data import quote_answer
 
 ERRORS = {"auth": AuthError, "transient": TransientError, "error": ProtocolError}
+# A page's records as its reading found them: JSON ones parsed (None: `records` leads to no list), XML ones to be
+# read in chunks.
+Found = list[RawRecord] | Records | None
 MAX_SKIPPED_IN_A_ROW = (
     10  # refused pages skipped one after another before the run gives up (a system gone bad)
 )
@@ -50,6 +57,29 @@ class PageRead:
             yield from self.raw.chunks()
         elif self.raw:
             yield self.raw
+
+
+@dataclass(frozen=True)
+class Unwrapped:
+    """An answer whose data came as a document written as text inside it (the registry's `embedded`): a path is
+    read in that document first, then in the answer as received (a total beside a JSON-encoded `data`)."""
+
+    answer: Any  # as received
+    document: Any  # the one embedded in it (XML: without its records)
+
+
+def value_at(document: Any, path: str) -> Any:
+    """The value at a paginator's path in a page's answer (None when it is not there)."""
+    if isinstance(document, Unwrapped):
+        inner = has_path(document.document, path)
+        return get_path(document.document if inner else document.answer, path)
+    return get_path(document, path)
+
+
+def found_at(document: Any, path: str) -> bool:
+    if isinstance(document, Unwrapped):
+        return has_path(document.document, path) or has_path(document.answer, path)
+    return has_path(document, path)
 
 
 def slices(start: datetime | None, end: datetime | None, step: timedelta | None) -> list[tuple[Any, Any]]:
@@ -95,10 +125,9 @@ class PagedSource:
     # the read goes on past it (connectors.store.refusals); otherwise a refused page fails the read.
     on_refused: Callable[[RefusedAnswer, dict[str, Any]], None] | None = None
     _page_no = 0  # pages asked for in this read, refused ones included
+    _pages: PageReader | None = None  # reads JSON pages whose records are at `records`
 
-    def _fetch(
-        self, values: dict[str, Any], next_url: str | None
-    ) -> tuple[str, str, Any, Answer, Records | None]:
+    def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer, Found]:
         """One page's call: (method, url or path, the answer's document, the answer, its records when they were
         read with the document (XML), else None)."""
         raise NotImplementedError
@@ -108,8 +137,54 @@ class PagedSource:
     def check(self, operation: str, document: Any) -> None:
         check_errors(self.name, self.spec.errors, operation, document)
 
+    def unwrap(self, operation: str, answer: Any) -> tuple[Unwrapped, Found]:
+        """The document written as text inside an answer (`embedded`), read as safely as an answer is and its
+        error envelopes checked, with its records: JSON ones as RawRecords (None when `records` leads to no
+        list), XML ones to be read in chunks. A null or empty text is a page without records."""
+        spec = self.spec.embedded
+        assert spec is not None
+        if not has_path(answer, spec.path):
+            raise self._refused(operation, f"no embedded document at {spec.path!r}", answer)
+        value = get_path(answer, spec.path)
+        if isinstance(value, dict) and set(value) <= {
+            "#text"
+        }:  # an XML leaf, read as element_to_dict reads it
+            value = value.get("#text")
+        if value is None or value == "":
+            return Unwrapped(answer, {}), []
+        if isinstance(value, dict | list) and spec.format == "json" and not spec.base64:
+            value = jsontext.dumps(value)  # a system that sometimes sends it as JSON, not as JSON text
+        if not isinstance(value, str):
+            raise self._refused(
+                operation, f"{spec.path!r} holds {type(value).__name__}, not {spec.format} text", answer
+            )
+        try:
+            data = base64.b64decode("".join(value.split()), validate=True) if spec.base64 else value.encode()
+        except (binascii.Error, ValueError) as exc:  # no value in the message: base64's or UTF-8's complaint
+            what = "base64" if spec.base64 else "UTF-8"
+            raise self._refused(
+                operation, f"the text at {spec.path!r} is not {what} ({exc})", answer
+            ) from None
+        raw: list[RawRecord] | Records | None
+        if spec.format == "xml":  # a text's XML declaration names the charset it had before it became text
+            encoding = None if spec.base64 else "utf-8"
+            document, raw = scan_answer(io.BytesIO(data), self.spec.records.path, self.name, encoding)
+        else:
+            if self._pages is None:
+                self._pages = PageReader(self.name, self.spec.records.path)
+            document, raw = self._pages.read(data, f"{operation}: the text at {spec.path!r}")
+        check_errors(self.name, spec.errors, operation, document)
+        return Unwrapped(answer, document), raw
+
+    def _refused(self, operation: str, problem: str, answer: Any) -> RefusedAnswer:
+        keys = f"; the answer's keys are {sorted(answer)[:20]}" if isinstance(answer, dict) else ""
+        excerpt = jsontext.dumps(answer).encode("utf-8", "surrogatepass")[:EXCERPT]
+        return RefusedAnswer(self.name, f"{operation}: {problem}{keys}", excerpt=excerpt)
+
     def _records(self, document: Any, where: str) -> list[Any]:
         spec = self.spec.records
+        if isinstance(document, Unwrapped):
+            document = document.document
         records = get_path(document, spec.path)
         if not isinstance(records, list):
             if records is None and spec.path and isinstance(document, dict):
@@ -208,7 +283,7 @@ class PagedSource:
             elif pager.type == "cursor":
                 cursor = self._next_cursor(document, answer)
                 if cursor is None or (
-                    pager.has_more_path and not _truthy(get_path(document, pager.has_more_path))
+                    pager.has_more_path and not _truthy(value_at(document, pager.has_more_path))
                 ):
                     return
                 if cursor in followed:
@@ -233,13 +308,13 @@ class PagedSource:
         if pager.stop == "empty_page":
             return False  # an empty page already ended the read
         if pager.stop == "has_more":
-            return not _truthy(get_path(document, pager.has_more_path or ""))
+            return not _truthy(value_at(document, pager.has_more_path or ""))
         path = pager.total_path if pager.stop == "total_count" else pager.total_pages_path
         total = self._number(document, path or "", where)
         return seen >= total if pager.stop == "total_count" else pages >= total
 
     def _number(self, document: Any, path: str, where: str) -> int:
-        value = get_path(document, path)
+        value = value_at(document, path)
         try:
             return int(str(value).strip())
         except (TypeError, ValueError):
@@ -250,7 +325,7 @@ class PagedSource:
     def _next_cursor(self, document: Any, answer: Answer) -> str | None:
         pager = self.spec.paginator
         value = (
-            get_path(document, pager.cursor_path)
+            value_at(document, pager.cursor_path)
             if pager.cursor_path
             else answer.headers.get(pager.cursor_header or "")
         )
@@ -260,7 +335,7 @@ class PagedSource:
     def _next_link(self, document: Any, answer: Answer) -> str | None:
         pager = self.spec.paginator
         if pager.next_path:
-            link = as_text(get_path(document, pager.next_path))
+            link = as_text(value_at(document, pager.next_path))
             return link or None
         for link in requests.utils.parse_header_links(answer.headers.get("Link", "")):
             if "next" in str(link.get("rel", "")).split():
@@ -294,8 +369,9 @@ def live_problems(spec: PagedSpec, page: PageRead) -> list[str]:
     pager, problems = spec.paginator, []
     for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
         path = getattr(pager, name)
-        if path and not has_path(page.answer, path):
-            keys = sorted(page.answer)[:20] if isinstance(page.answer, dict) else type(page.answer).__name__
+        if path and not found_at(page.answer, path):
+            answer = page.answer.document if isinstance(page.answer, Unwrapped) else page.answer
+            keys = sorted(answer)[:20] if isinstance(answer, dict) else type(answer).__name__
             problems.append(f"paginator.{name} {path!r} is not in the answer (its keys: {keys})")
     if pager.cursor_header and pager.cursor_header not in page.headers and page.records:
         problems.append(f"paginator.cursor_header {pager.cursor_header!r} is not in the answer's headers")

@@ -13,8 +13,8 @@ from connectors.connection import Connection
 from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader
-from connectors.paging import PagedSource
-from connectors.safexml import Records, scan_answer
+from connectors.paging import Found, PagedSource
+from connectors.safexml import read_document, scan_answer
 from connectors.spec.rest import RestSpec
 from connectors.templates import render
 from mappings.paths import parse_steps
@@ -31,7 +31,10 @@ class RestSource(PagedSource):
             spec.auth, conn, client, check=self.check, answer=spec.answer, charset=spec.charset
         )
         self._uses_token = "token" in spec.request.names()
-        self._pages = PageReader(name, spec.records.path)
+        self._pages = PageReader(
+            name, spec.records.path
+        )  # the records' page: the answer, or the one embedded
+        self._answers = PageReader(name, spec.embedded.path) if spec.embedded else None
 
     def leave_records_unparsed(self) -> bool:
         """For a reader whose records are parsed where they are normalized (the extract's workers): its JSON
@@ -48,9 +51,20 @@ class RestSource(PagedSource):
         self._pages.unparsed = True
         return True
 
-    def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer, Records | None]:
+    def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer, Found]:
         """The answer's document (XML: all but the records), checked against the error rules, and an XML
-        answer's records (read in chunks once the whole answer has proved sound)."""
+        answer's records (read in chunks once the whole answer has proved sound). With `embedded`, the answer is
+        read whole, checked, then the document written inside it is read (PagedSource.unwrap)."""
+        if self._answers is not None:
+            if self.spec.answer == "xml":
+                outer = read_document(answer.stream(), self.name, self.spec.charset)
+            else:
+                outer, _ = self._answers.read(
+                    answer.body, operation, self.spec.charset or answer.other_charset
+                )
+            self.check(operation, outer)
+            unwrapped, records = self.unwrap(operation, outer)
+            return unwrapped, answer, records
         if self.spec.answer == "xml":
             document, found = scan_answer(
                 answer.stream(), self.spec.records.path, self.name, self.spec.charset
@@ -71,12 +85,10 @@ class RestSource(PagedSource):
             )
         return method, path, kwargs
 
-    def _fetch(
-        self, values: dict[str, Any], next_url: str | None
-    ) -> tuple[str, str, Any, Answer, Records | None]:
+    def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer, Found]:
         """One page's call with credentials; a token the system refuses mid-sync is renewed once."""
 
-        def once() -> tuple[str, str, Any, Answer, Records | None]:
+        def once() -> tuple[str, str, Any, Answer, Found]:
             if self._uses_token:
                 values["token"] = self.authenticator.token()
             if next_url is None:

@@ -37,7 +37,7 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.http import Answer, HttpClient
-from connectors.paging import ERRORS, PagedSource
+from connectors.paging import ERRORS, Found, PagedSource
 from connectors.safexml import Records, read_document, refuse_dtd, scan_answer
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import get_path
@@ -155,8 +155,14 @@ class SoapSource(PagedSource):
 
     def __init__(self, name: str, spec: SoapSpec, conn: Connection, client: HttpClient, tz: ZoneInfo) -> None:
         self.name, self.spec, self.conn, self.client, self.tz = name, spec, conn, client, tz
-        if (spec.ws_security or spec.login) and not (conn.login and conn.password):
-            what = "WS-Security" if spec.ws_security else f"the {spec.login.operation} login"  # type: ignore[union-attr]
+        if (spec.ws_security or spec.login or spec.sends_credentials) and not (conn.login and conn.password):
+            what = (
+                "WS-Security"
+                if spec.ws_security
+                else f"the {spec.login.operation} login"
+                if spec.login
+                else "{login}/{password} in the request"
+            )
             raise ConfigError(
                 f"source {name}: connection {conn.conn_id!r} needs a login and a password ({what})"
             )
@@ -245,9 +251,10 @@ class SoapSource(PagedSource):
 
     def call(
         self, operation: str, request: dict[str, Any], values: dict[str, Any], what: str, records: str = ""
-    ) -> tuple[Any, Answer, Records | None]:
+    ) -> tuple[Any, Answer, Found]:
         """POST `operation` with the templates rendered from `values`: (its answer element as a dict without the
-        records, the HTTP answer, the records at `records`, to be read in chunks)."""
+        records, the HTTP answer, the records at `records`, to be read in chunks). A page's answer that writes
+        its data as text (`embedded`) is read whole and that document read in turn (PagedSource.unwrap)."""
         svc = self.service()
         arguments = render(request, values) or {}
         try:
@@ -271,21 +278,25 @@ class SoapSource(PagedSource):
             "POST",
             svc.address,
             operation=what,
-            read=lambda a: self._read(what, a, records),
+            read=lambda a: self._read(
+                what, a, records, unwrap=bool(records) and self.spec.embedded is not None
+            ),
             accept=_fault_status,
             data=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
             headers=headers,
         )
         return document, answer, found
 
-    def _read(self, what: str, answer: Answer, records: str) -> tuple[Any, Answer, Records | None]:
+    def _read(
+        self, what: str, answer: Answer, records: str, unwrap: bool = False
+    ) -> tuple[Any, Answer, Found]:
         """The answer element, read whole in one streaming pass (its records dropped as they are parsed, to be
         read again in chunks); a Fault wherever it stands, or something that is not an answer, raised as what
         it means before any record is handed over."""
         found: Records | None = None
-        if records:
+        if records and not unwrap:
             envelope, found = scan_answer(answer.stream(), f"Body.*.{records}", self.name, self.spec.charset)
-        else:  # a login's answer: small, read whole
+        else:  # a login's answer (small), or one whose data is written inside it as text: read whole
             envelope = read_document(answer.stream(), self.name, self.spec.charset)
         body = envelope.get("Body")
         if not isinstance(body, dict) or not body:
@@ -305,6 +316,9 @@ class SoapSource(PagedSource):
             )
         document = next(iter(body.values()))
         self.check(what, document)
+        if unwrap:
+            unwrapped, records_found = self.unwrap(what, document)
+            return unwrapped, answer, records_found
         return document, answer, found
 
     def _fault(self, what: str, fault: Any, answer: Answer) -> ConnectorError:
@@ -338,14 +352,14 @@ class SoapSource(PagedSource):
             )
         return str(token).strip(), login.ttl.total_seconds() if login.ttl else None
 
-    def _fetch(
-        self, values: dict[str, Any], next_url: str | None
-    ) -> tuple[str, str, Any, Answer, Records | None]:
+    def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer, Found]:
         """One page; a session the system ends mid-sync (a fault meaning auth) is renewed once."""
 
-        def once() -> tuple[str, str, Any, Answer, Records | None]:
+        def once() -> tuple[str, str, Any, Answer, Found]:
             if self.spec.login is not None:
                 values["token"] = self.authenticator.token()
+            if self.spec.sends_credentials:
+                values.update(login=self.conn.login, password=self.conn.password)
             document, answer, raw = self.call(
                 self.spec.operation, self.spec.request, values, "page", self.spec.records.path
             )

@@ -15,6 +15,7 @@ from connectors.spec.feed import ACK_PLACEHOLDERS, FETCH_PLACEHOLDERS, FeedSpec,
 from connectors.spec.request import RequestSpec
 from connectors.spec.rest import (
     PLACEHOLDERS,
+    EmbeddedSpec,
     ErrorRule,
     IncrementalSpec,
     PaginatorSpec,
@@ -34,7 +35,8 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`rest.records:` (and `soap.records:`)", RecordsSpec),
     ("`rest.paginator:` (and `soap.paginator:`)", PaginatorSpec),
     ("`rest.incremental:` (and `soap.incremental:`)", IncrementalSpec),
-    ("`rest.errors:` (and `soap.errors:`; each item)", ErrorRule),
+    ("`rest.errors:` (and `soap.errors:`, `rest.embedded.errors:`; each item)", ErrorRule),
+    ("`rest.embedded:` (and `soap.embedded:`)", EmbeddedSpec),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),
     ("`rest.auth:`", AuthSpec),
     ("`soap:`", SoapSpec),
@@ -95,7 +97,8 @@ def markdown() -> str:
         "",
         "Placeholders in `rest.request` templates (and in `soap.request` and `soap.headers`): "
         + ", ".join(f"`{{{p}}}`" for p in sorted(PLACEHOLDERS))
-        + "; in a login request (and `soap.login.request`) `{login}` and `{password}` (the connection's). "
+        + "; in a login request (and `soap.login.request`) `{login}` and `{password}` (the connection's), and "
+        "in `soap.request` and `soap.headers` too (a service that takes the credentials with every call). "
         "A value that is exactly one "
         "placeholder keeps its type; a key whose placeholder has no value is left out; `{{`, `}}` are braces.",
         "",

@@ -126,6 +126,30 @@ class ErrorRule(Spec):
         return self
 
 
+class EmbeddedSpec(Spec):
+    """An answer whose data is a document written as text inside it: an ASMX or WCF method that returns
+    `string`, a JSON API whose `data` is a JSON-encoded string, an ASP.NET DataSet's XML escaped in an element."""
+
+    path: str = Field(
+        description="where the text is in the answer as received ('' = the answer is that text)"
+    )
+    format: Literal["json", "xml"] = Field(
+        description="what the text is: JSON, or XML (read as safely as an answer: no DTD, no entities; local-name "
+        "paths below its root element, attributes as `@name`)"
+    )
+    base64: bool = Field(
+        default=False,
+        description="the text is base64 of the document's bytes (JSON read as UTF-8; XML as it declares)",
+    )
+    errors: list[ErrorRule] = Field(
+        default=[],
+        description="error envelopes inside the embedded document (the source's `errors` read the answer as "
+        "received, first)",
+    )
+
+    _path = field_validator("path")(classmethod(lambda cls, v: check_path(v, "embedded.path")))
+
+
 def _records(value: Any) -> Any:
     return {"path": value} if isinstance(value, str) else value
 
@@ -143,6 +167,11 @@ class PagedSpec(Spec):
         default=[], description="error envelopes in 2xx answers; the first match wins"
     )
     charset: str | None = Field(default=None, description="the answers' charset when it is not UTF-8")
+    embedded: EmbeddedSpec | None = Field(
+        default=None,
+        description="the answer's data is a JSON or XML document written as text at a path of it: `records` and "
+        "the paginator's paths are read in that document (a paginator path it lacks, in the answer itself)",
+    )
 
     _coerce_records = field_validator("records", mode="before")(classmethod(lambda cls, v: _records(v)))
 
@@ -157,6 +186,15 @@ class PagedSpec(Spec):
             except LookupError:
                 raise ValueError(f"unknown charset {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _embedded_records(self) -> PagedSpec:
+        if self.embedded is not None and self.embedded.format == "xml" and not self.records.path:
+            raise ValueError(
+                "an embedded XML document needs `records`: the record element's path below its root "
+                "(NewDataSet.Table)"
+            )
+        return self
 
     def check_placeholders(self, used: set[str], where: str) -> None:
         """The placeholders a request template uses fit the paginator and the window."""
@@ -192,7 +230,7 @@ class RestSpec(PagedSpec):
     def _consistent(self) -> RestSpec:
         used = self.request.names()
         self.check_placeholders(used, "request")
-        if self.answer == "xml" and not self.records.path:
+        if self.answer == "xml" and self.embedded is None and not self.records.path:
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"
             )

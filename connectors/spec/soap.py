@@ -80,7 +80,8 @@ class SoapSpec(PagedSpec):
     headers: dict[str, Any] = Field(
         default={},
         description="SOAP header elements by element name, nested templates: `{AuthHeader: {SessionToken: "
-        '"{token}"}}` (declared in the WSDL\'s schemas)',
+        '"{token}"}}`, or credentials sent with every call: `{AuthHeader: {Username: "{login}", Password: '
+        '"{password}"}}` (declared in the WSDL\'s schemas)',
     )
     ws_security: bool = Field(
         default=False,
@@ -95,11 +96,16 @@ class SoapSpec(PagedSpec):
         "Server/Receiver faults transient, the rest error",
     )
 
+    @property
+    def sends_credentials(self) -> bool:
+        """{login}/{password} in the request or a header: a service that takes the credentials with every call."""
+        return bool(placeholders([self.request, self.headers]) & LOGIN_PLACEHOLDERS)
+
     @model_validator(mode="after")
     def _consistent(self) -> SoapSpec:
         used = placeholders([self.request, self.headers])
-        self.check_placeholders(used, "the request or headers")
-        if not self.records.path:
+        self.check_placeholders(used - LOGIN_PLACEHOLDERS, "the request or headers")
+        if self.embedded is None and not self.records.path:
             raise ValueError(
                 "`records` is the record element's path below the answer element (Result.Items.Item)"
             )

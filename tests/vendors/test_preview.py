@@ -1,5 +1,5 @@
-"""`onestop source preview` for every kind beyond REST: a SOAP service with a login, a legacy XML system and a
-change feed are read (or peeked) as a sync would, secrets masked, nothing written; a feed's batch is not leased,
+"""`onestop source preview` for every kind beyond REST: a SOAP service with a login, a legacy XML system, a gateway
+whose records are base64 of a JSON text inside its answer, and a change feed are read (or peeked) as a sync would, secrets masked, nothing written; a feed's batch is not leased,
 so the next real sync gets it at once."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def preview(vendor: harness.Vendor) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("name", ["soap_login", "xml_form"])
-def test_a_preview_of_a_soap_or_xml_system_reads_as_a_sync_would_and_writes_nothing(
+@pytest.mark.parametrize("name", ["soap_login", "xml_form", "json_string"])
+def test_a_preview_of_a_soap_or_xml_system_or_of_data_inside_a_text_reads_as_a_sync_would_and_writes_nothing(
     name: str, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     with harness.started(name, tmp_path) as vendor:
