@@ -1,6 +1,8 @@
 """The path language shared by JSON and XML records (see mappings.spec for the reference).
 
 `applicant.address.ward.code`, `history[0].status`, `HoSo.@id`, `$.code` (from the record root inside `each`).
+A key that holds a dot or a bracket is quoted in brackets, as JSONPath writes it: `['@odata.nextLink']`,
+`value[0]["Mã.hồ sơ"]`.
 A path is parsed once into steps and compiled to a small closure; resolving never raises: a missing key,
 a None, a wrong type or an index out of range all yield None.
 """
@@ -14,9 +16,8 @@ from typing import Any
 
 Getter = Callable[[Any], Any]
 
-_KEY = r"[^.\[\]\s][^.\[\]]*?"
-_STEP = re.compile(rf"^(?P<key>{_KEY})(?P<idx>(?:\[-?\d+\])*)$")
-_INDEX = re.compile(r"\[(-?\d+)\]")
+_KEY = re.compile(r"[^.\[\]\s][^.\[\]]*")  # a plain key: up to the next dot or bracket
+_BRACKET = re.compile(r"""\[(?:(-?\d+)|'([^']+)'|"([^"]+)")\]""")  # [3], ['a.b'] or ["a.b"]
 
 
 class PathSyntaxError(ValueError):
@@ -38,15 +39,40 @@ def parse_steps(text: str) -> tuple[tuple[str | int, ...], bool]:
         raise PathSyntaxError(f"path {text!r} has surrounding spaces")
     from_root = text == "$" or text.startswith("$.")
     body = text[2:] if text.startswith("$.") else ("" if text == "$" else text)
+    if text.startswith("$["):
+        from_root, body = True, text[1:]
+    return _steps(text, body), from_root
+
+
+def _steps(text: str, body: str) -> tuple[str | int, ...]:
+    """`a.b[0]['c.d']` → ('a', 'b', 0, 'c.d'): keys joined by dots, each followed by any indexes or quoted keys."""
     steps: list[str | int] = []
-    if body:
-        for part in body.split("."):
-            m = _STEP.match(part)
-            if not m:
-                raise PathSyntaxError(f"bad path {text!r}: cannot read step {part!r}")
-            steps.append(m["key"])
-            steps.extend(int(i) for i in _INDEX.findall(m["idx"]))
-    return tuple(steps), from_root
+    if not body:
+        return ()
+    at, after_dot = 0, True  # a step starts the path and follows each dot
+    while at < len(body):
+        if body[at] == ".":
+            if after_dot:
+                raise PathSyntaxError(f"bad path {text!r}: an empty step at character {at}")
+            at, after_dot = at + 1, True
+            continue
+        bracket = _BRACKET.match(body, at)
+        if bracket is not None:
+            if bracket[1] is not None:
+                if after_dot:
+                    raise PathSyntaxError(f"bad path {text!r}: an index [{bracket[1]}] follows no key")
+                steps.append(int(bracket[1]))
+            else:
+                steps.append(bracket[2] if bracket[2] is not None else bracket[3])
+        elif after_dot and (key := _KEY.match(body, at)) is not None:
+            steps.append(key[0])
+            bracket = key
+        else:
+            raise PathSyntaxError(f"bad path {text!r}: cannot read it from {body[at : at + 20]!r}")
+        at, after_dot = bracket.end(), False
+    if after_dot:
+        raise PathSyntaxError(f"bad path {text!r}: it ends with a dot")
+    return tuple(steps)
 
 
 def compile_path(text: str) -> Path:

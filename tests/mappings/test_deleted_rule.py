@@ -112,7 +112,7 @@ def test_every_problem_of_the_rule_is_located(write_yaml: Callable[..., Path]) -
         with_deleted("\n    path: 'a..b'\n    equals:\n      - delete\n      - {x: 1}\n      -\n")
     )
     assert problems(path) == [
-        f"{path}:6: record.deleted.path: bad path 'a..b': cannot read step ''",
+        f"{path}:6: record.deleted.path: bad path 'a..b': an empty step at character 2",
         f"{path}:9: record.deleted.equals[1]: {{'x': 1}}: a value is text, a number or true/false",
         f"{path}:10: record.deleted.equals[2]: None: a value is text, a number or true/false",
     ]

@@ -164,7 +164,7 @@ def test_several_problems_are_reported_together(write_yaml: Callable[..., Path])
             "  history.at: h\n",
             "fields.history.at: unknown target field: history is a list: map its items with `each`",
         ),
-        ("  note: a..b\n", "fields.note.path: bad path 'a..b': cannot read step ''"),
+        ("  note: a..b\n", "fields.note.path: bad path 'a..b': an empty step at character 2"),
     ],
 )
 def test_other_problems(write_yaml: Callable[..., Path], extra: str, expected: str) -> None:

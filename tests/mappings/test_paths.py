@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 from mapping_samples import minimal_record
 
@@ -37,7 +39,34 @@ def test_paths_on_json(path: str, expected: object) -> None:
     assert compile_path(path).get(RECORD) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "a..b", "a.", "a[x]", "a[1", " a", "a b.[0]"])
+ODATA = {"@odata.count": 250, "@odata.nextLink": "https://x/HoSo?$skip=50", "value": [{"Mã.hồ sơ": "HS-1"}]}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("['@odata.nextLink']", "https://x/HoSo?$skip=50"),  # as JSONPath quotes a key with a dot
+        ('["@odata.count"]', 250),
+        ("value[0]['Mã.hồ sơ']", "HS-1"),
+        ("$['@odata.count']", 250),
+        ("@odata.nextLink", None),  # unquoted: the key `@odata`, then `nextLink`
+    ],
+)
+def test_a_key_holding_a_dot_is_quoted_in_brackets(path: str, expected: object) -> None:
+    assert compile_path(path).get(ODATA) == expected
+
+
+@given(st.lists(st.text(min_size=1).filter(lambda k: "'" not in k), min_size=1, max_size=4), st.integers())
+def test_any_keys_quoted_read_what_they_name(keys: list[str], value: int) -> None:
+    record: object = value
+    for key in reversed(keys):
+        record = {key: record}
+    assert compile_path("".join(f"['{k}']" for k in keys)).get(record) == value
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "a..b", "a.", "a[x]", "a[1", " a", "a b.[0]", "[0]", "a['']", "a[0]b", "a['x"]
+)
 def test_bad_paths_are_refused(bad: str) -> None:
     with pytest.raises(PathSyntaxError):
         compile_path(bad)
