@@ -7,7 +7,8 @@ that quotes the offending value. Dates live in mappings.dates.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+import unicodedata
+from decimal import Decimal
 from typing import Any
 
 from mappings.dates import quote
@@ -65,13 +66,33 @@ def to_bool(v: Any) -> bool:
     raise ConversionError(f"not a yes/no value: {quote(v)}", v)
 
 
-_GROUPED = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
-_CURRENCY = re.compile(r"\s|vnđ|vnd|đ|₫", re.IGNORECASE)
 _INT = re.compile(r"^[+-]?[0-9]+$")
+# Amounts are written the Vietnamese way — "." groups thousands, "," starts decimals (1.500.000,00) — or the
+# English way (1,500,000.00), or grouped by spaces (1 500 000), or ungrouped (1500000, 1500000.0000 from SQL
+# Server money). A grouped integer part is digits in groups of exactly three after a first group of one to three,
+# all with the same separator; the decimals, if any, follow the *other* separator. An ambiguous "1.500" or "1,500"
+# is grouped: 1500 (an amount of VND has no fraction worth writing). Anything else — "1.2.3.4", "1.5.000,00",
+# "1,000.000,5", "1e3", "1_000", digits other than ASCII — is not an amount, rather than a guess.
+_AMOUNT = re.compile(
+    r"^(?P<sign>[+-]?)(?:"
+    r"(?P<vn>[0-9]{1,3}(?:\.[0-9]{3})+)(?:,(?P<vn_frac>[0-9]+))?"  # 1.500.000 / 1.500.000,00
+    r"|(?P<en>[0-9]{1,3}(?:,[0-9]{3})+)(?:\.(?P<en_frac>[0-9]+))?"  # 1,500,000 / 1,500,000.00
+    r"|(?P<sp>[0-9]{1,3}(?:[ \u00a0\u2009\u202f][0-9]{3})+)(?:[.,](?P<sp_frac>[0-9]+))?"  # 1 500 000,00
+    r"|(?P<plain>[0-9]+)(?:[.,](?P<plain_frac>[0-9]+))?"  # 1500000 / 1500000.0000 / 1500000,00
+    r")\Z"
+)
+# The currency, once, before or after the number, with or without a space (matched on NFC text): 75.000 đồng,
+# 75.000đ, 75.000 VNĐ, VND 75,000, ₫75.000.
+_CURRENCY = r"(?:vnđ|vnd|đồng|đ|₫)"
+_CURRENCY_BEFORE = re.compile(rf"^{_CURRENCY}\s*", re.IGNORECASE)
+_CURRENCY_AFTER = re.compile(rf"\s*{_CURRENCY}\Z", re.IGNORECASE)
+# Free of charge is an amount too: 0 (compared casefolded, NFC, spaces collapsed).
+FREE_WORDS = frozenset({"miễn phí", "miễn lệ phí", "không thu phí", "không thu lệ phí"})
 
 
 def to_vnd(v: Any) -> int:
-    """An amount of VND as an integer: 50000, 50000.0, "50.000", "50,000", "50.000,00", "50 000 đ"."""
+    """An amount of VND as an integer: 50000, 50000.0, "50.000", "50,000", "50.000,00", "50 000 đ",
+    "75.000 đồng", "VND 75,000", "₫75.000"; "Miễn phí" (free of charge) is 0."""
     if isinstance(v, bool):
         raise ConversionError(f"not an amount: {v!r}", v)
     if isinstance(v, int):
@@ -79,22 +100,37 @@ def to_vnd(v: Any) -> int:
     if isinstance(v, float | Decimal):
         number = Decimal(str(v))
     elif type(v) is str:
-        s = _CURRENCY.sub("", v)
-        if _GROUPED.match(s):  # thousands grouped with . (Vietnamese) or , (English)
-            s = s.replace(".", "").replace(",", "")
-        elif "." in s and "," in s:  # the last separator is the decimal one
-            s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
-        else:
-            s = s.replace(",", ".")
-        try:
-            number = Decimal(s)
-        except InvalidOperation:
-            raise ConversionError(f"not an amount: {quote(v)}", v) from None
+        parsed = _amount(v)
+        if parsed is None:
+            raise ConversionError(f"not an amount: {quote(v)}", v)
+        number = parsed
     else:
         raise ConversionError(f"not an amount: got {what(v)}", v)
     if not number.is_finite() or number != number.to_integral_value():
         raise ConversionError(f"not a whole number of VND: {quote(v)}", v)
     return int(number)
+
+
+def _amount(text: str) -> Decimal | None:
+    """The number an amount's text writes (see _AMOUNT), or None."""
+    s = text.strip()
+    if not s.isascii():  # a currency word or "miễn phí", perhaps decomposed (NFD)
+        s = unicodedata.normalize("NFC", s)
+        if " ".join(s.casefold().split()) in FREE_WORDS:
+            return Decimal(0)
+    s, before = _CURRENCY_BEFORE.subn("", s, count=1)
+    if not before:
+        s = _CURRENCY_AFTER.sub("", s, count=1)
+    m = _AMOUNT.match(s)
+    if m is None:
+        return None
+    sign, whole, fraction = m["sign"], "", None
+    for style in ("vn", "en", "sp", "plain"):
+        if m[style] is not None:
+            whole, fraction = m[style], m[f"{style}_frac"]
+            break
+    integer = "".join(c for c in whole if c.isdigit())
+    return Decimal(f"{sign}{integer}.{fraction or '0'}")
 
 
 def what(v: Any) -> str:

@@ -4,6 +4,10 @@ Format names (DOMAIN.md §4.2):
   iso             ISO 8601: `2025-03-12T08:15:00+07:00`, `...Z`, `...+0700`, no zone, fractional seconds,
                   a space instead of `T`, or a bare date (midnight). Parsed by datetime.fromisoformat.
   epoch_s         seconds since 1970 (a number or a digit string), epoch_ms: milliseconds.
+  dotnet          the JSON date of WCF, ASP.NET AJAX and OData v2: `/Date(1700000000000)/`,
+                  `/Date(1700000000000+0700)/`, `/Date(-86400000-0500)/` (also with `\\/` for `/`). The number is
+                  milliseconds since 1970-01-01T00:00:00Z and alone fixes the instant; the optional ±hhmm is the
+                  offset of the zone it was written in (the local time is the instant at that offset).
   a pattern       built from the tokens yyyy MM M dd d HH H mm ss S… and the separators `-/.:, T`, e.g.
                   `yyyyMMddHHmmss`, `dd/MM/yyyy`, `dd/MM/yyyy HH:mm`, `yyyy-MM-dd HH:mm:ss`, `d/M/yyyy`.
                   Two-letter tokens take exactly two digits, one-letter tokens one or two; S… is a fraction.
@@ -48,12 +52,15 @@ _ISO_SHAPE = re.compile(
     r"^[+-]?\d{4}-?\d{2}-?\d{2}(?:[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _EPOCH_TEXT = re.compile(r"^-?\d+(?:\.\d+)?$")
+_DOTNET = re.compile(
+    r"^\\?/Date\((?P<ms>-?[0-9]+)(?:(?P<sign>[+-])(?P<hh>[0-9]{2})(?P<mm>[0-9]{2}))?\)\\?/\Z"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class DateFormat:
     name: str
-    kind: Literal["iso", "epoch", "pattern"]
+    kind: Literal["iso", "epoch", "dotnet", "pattern"]
     precision: Precision = "day"  # a pattern without a day is partial
     regex: re.Pattern[str] | None = None
     scale: float = 1.0  # epoch: seconds per unit
@@ -71,12 +78,14 @@ def parse_format(name: str) -> DateFormat:
         return DateFormat(name, "iso")
     if name in ("epoch_s", "epoch_ms"):
         return DateFormat(name, "epoch", scale=1.0 if name == "epoch_s" else 0.001)
+    if name == "dotnet":
+        return DateFormat(name, "dotnet")
     pos, parts, seen = 0, [], set()
     while pos < len(name):
         m = _TOKEN.match(name, pos)
         if not m:
             raise ValueError(
-                f"unknown date format {name!r} (not iso, epoch_s, epoch_ms or a yyyy/MM/dd pattern)"
+                f"unknown date format {name!r} (not iso, epoch_s, epoch_ms, dotnet or a yyyy/MM/dd pattern)"
             )
         tok = m.group()
         pos = m.end()
@@ -221,6 +230,8 @@ class DateParser:
                     raise _Impossible from None
 
             return epoch
+        if fmt.kind == "dotnet":
+            return _dotnet
         regex, precision = fmt.regex, fmt.precision
         assert regex is not None
 
@@ -252,6 +263,26 @@ class DateParser:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def _dotnet(value: Any, dates: bool) -> datetime | None:
+    """`/Date(ms±hhmm)/`: the instant `ms` after the epoch, at the offset ±hhmm (UTC without one)."""
+    if type(value) is not str or (m := _DOTNET.match(value)) is None:
+        return None
+    ms, hh, mm = m["ms"], m["hh"], m["mm"]
+    if len(ms.lstrip("-")) > 18 or (hh is not None and (int(hh) > 23 or int(mm) > 59)):
+        raise _Impossible  # far beyond year 9999 (and no int() of a huge digit string), or no real offset
+    zone = UTC
+    if hh is not None:
+        offset = timedelta(hours=int(hh), minutes=int(mm))
+        zone = timezone(-offset if m["sign"] == "-" else offset)
+    try:
+        return (_EPOCH + int(ms) * _MS).astimezone(zone)
+    except OverflowError:  # before year 1 or after 9999, here or at the offset
+        raise _Impossible from None
+
+
 _WRITE = {
     "yyyy": "{0.year:04d}",
     "MM": "{0.month:02d}",
@@ -276,7 +307,8 @@ def window_format(name: str) -> DateFormat:
 def format_datetime(value: datetime, name: str, tz: ZoneInfo) -> str | int:
     """`value` written in format `name`, in zone `tz` (how a source that reads local time wants its window).
 
-    iso carries the zone's offset; epoch_s and epoch_ms are numbers; a pattern is the local wall time.
+    iso carries the zone's offset; epoch_s and epoch_ms are numbers; dotnet is `/Date(ms)/` (an instant: UTC,
+    no offset); a pattern is the local wall time. Finer parts a format cannot write are truncated.
     """
     fmt = window_format(name)
     local = value.astimezone(tz) if value.tzinfo is not None else value.replace(tzinfo=tz)
@@ -284,6 +316,8 @@ def format_datetime(value: datetime, name: str, tz: ZoneInfo) -> str | int:
         return local.isoformat(timespec="seconds")
     if fmt.kind == "epoch":  # whole units since 1970, exactly (no float rounding)
         return (local - _EPOCH) // timedelta(seconds=fmt.scale)
+    if fmt.kind == "dotnet":
+        return f"/Date({(local - _EPOCH) // _MS})/"
     out = []
     for tok in _TOKEN.findall(name):
         if tok[0] == "S":

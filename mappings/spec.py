@@ -34,6 +34,7 @@ PATHS
   `history[0].status`            [n] indexes a list ([-1] = last); on a dict (one XML child) [0] is the dict
   `HoSo.@id`                     XML attributes are "@name" keys; an element's own text beside children/attributes is "#text"
   `$.code`                       from the record root, inside `each` (where paths are relative to the item)
+  `['@odata.id']`, `a["b.c"]`    a key that holds a dot or a bracket, quoted in brackets as JSONPath writes it
   A path that meets a missing key, a None, a non-dict or an index out of range yields None; a key step
   on a list yields None too (say which item with [n]). Text values are stripped; a value listed in
   null_values is None. A list of paths is a fallback chain: the first that yields a value wins.
@@ -72,14 +73,17 @@ RULES (under `fields:`; inside `each:` for list items)
                (XML with one child), None as empty. A list rule takes only path, each and required.
 
 DATES (mappings.dates)
-  iso (fromisoformat: +07:00, +0700, Z, no zone, fractions, date only), epoch_s, epoch_ms, and patterns
-  of yyyy MM M dd d HH H mm ss S… with the separators -/.:, and space/T: yyyyMMddHHmmss, dd/MM/yyyy,
-  dd/MM/yyyy HH:mm, yyyy-MM-dd HH:mm:ss, MM/yyyy, yyyy, …  A time without a zone is in `timezone`; a
-  time with another offset is converted to it. A pattern without a day (MM/yyyy, yyyy) is partial: it
-  applies to date fields only (the first day of the period); datetime fields skip it. A date field whose
-  model has `<field>_precision` (applicant.birth_date) gets "day", "month" or "year" there. A value that
-  fits a format's shape but is no real date (2025-02-30) is "impossible"; one that fits none is
-  "unrecognized": both are field errors, never exceptions.
+  iso (fromisoformat: +07:00, +0700, Z, no zone, fractions, date only), epoch_s, epoch_ms, dotnet (the
+  JSON date of WCF, ASP.NET AJAX and OData v2: /Date(1700000000000)/, /Date(1700000000000+0700)/, also
+  \\/Date(…)\\/ — milliseconds since 1970 UTC, which alone fix the instant; the optional ±hhmm is only the
+  offset it was written at), and patterns of yyyy MM M dd d HH H mm ss S… with the separators -/.:, and
+  space/T: yyyyMMddHHmmss, dd/MM/yyyy, dd/MM/yyyy HH:mm, yyyy-MM-dd HH:mm:ss, MM/yyyy, yyyy, …  A time
+  without a zone is in `timezone`; a time with another offset is converted to it. A pattern without a day
+  (MM/yyyy, yyyy) is partial: it applies to date fields only (the first day of the period); datetime
+  fields skip it. A date field whose model has `<field>_precision` (applicant.birth_date) gets "day",
+  "month" or "year" there. A value that fits a format's shape but is no real date (2025-02-30,
+  /Date(0+2500)/) is "impossible"; one that fits none (/Date(abc)/) is "unrecognized": both are field
+  errors, never exceptions.
 
 CODE TABLES
     code_tables:

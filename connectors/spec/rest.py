@@ -84,8 +84,9 @@ class RecordsSpec(Spec):
 class IncrementalSpec(Spec):
     format: str = Field(
         default="iso",
-        description="how {start} and {end} are written, in the source's timezone: iso, epoch_s, epoch_ms or a "
-        "pattern of yyyy MM dd HH mm ss (e.g. `yyyy-MM-dd HH:mm:ss`, `dd/MM/yyyy`)",
+        description="how {start} and {end} are written, in the source's timezone: iso, epoch_s, epoch_ms, dotnet "
+        "(`/Date(ms)/`, as WCF and OData v2 write it) or a pattern of yyyy MM dd HH mm ss (e.g. "
+        "`yyyy-MM-dd HH:mm:ss`, `dd/MM/yyyy`)",
     )
     step: Duration | None = Field(
         default=None,
@@ -192,7 +193,7 @@ class PagedSpec(Spec):
         if self.embedded is not None and self.embedded.format == "xml" and not self.records.path:
             raise ValueError(
                 "an embedded XML document needs `records`: the record element's path below its root "
-                "(NewDataSet.Table)"
+                "(Table, for <NewDataSet><Table>…)"
             )
         return self
 
