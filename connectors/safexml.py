@@ -26,7 +26,7 @@ from typing import IO, Any
 from lxml import etree
 
 from connectors.base import EXCERPT, XML, PageChunk, RawRecord, kept
-from connectors.errors import RefusedAnswer
+from connectors.errors import ProtocolError, RefusedAnswer
 
 PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
 XINCLUDE = frozenset({"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"})
@@ -310,8 +310,26 @@ def scan_answer(body: Body, records: str, endpoint: str, encoding: str | None = 
     steps = tuple(records.split("."))
     parse = _Parse(body, endpoint, events=("end",), tag=f"{{*}}{steps[-1]}", encoding=encoding)
     count = sum(1 for _ in _record_elements(parse, steps))
+    if not count and parse.root is not None:
+        _no_record_but_elsewhere(parse.root, records, endpoint)
     document = element_to_dict(parse.root) if parse.root is not None else {}
     return document, Records(body, steps, endpoint, encoding, count)
+
+
+def _no_record_but_elsewhere(root: etree._Element, records: str, endpoint: str) -> None:
+    """No record at the path, but elements that the path names when it is read from the root element itself:
+    `records` was written from the root (it is read below it), and a sync would read nothing without saying so."""
+    steps = tuple(records.split("."))
+    for element in root.iter(f"{{*}}{steps[-1]}") if steps[-1] != "*" else ():
+        below = _path_below_root(element)
+        if not _at((etree.QName(root).localname, *below)[-len(steps) :], steps):
+            continue  # an element of that name that is something else (a count, a step's dossier)
+        where = ".".join(below)
+        raise ProtocolError(
+            endpoint,
+            f"no record at {records!r} below the root element <{etree.QName(root).localname}>, but the answer "
+            f"has <{steps[-1]}> elements at {where!r}: `records` is the path below the root element",
+        )
 
 
 def read_answer(

@@ -45,3 +45,20 @@ def test_a_declared_charset_overrides_the_document_s() -> None:
 def test_hostile_or_broken_answers_are_refused_naming_the_source(body: bytes) -> None:
     with pytest.raises(ProtocolError, match=r"^v: (page [0-9]+: )?answer "):
         read_answer(body, "HoSo", "v")
+
+
+def test_a_records_path_written_from_the_root_element_fails_rather_than_reading_nothing() -> None:
+    body = b"<NewDataSet><HoSo><Ma>1</Ma></HoSo><HoSo><Ma>2</Ma></HoSo></NewDataSet>"
+    with pytest.raises(
+        ProtocolError,
+        match=r"no record at 'NewDataSet.HoSo' below the root element <NewDataSet>, "
+        r"but the answer has <HoSo> elements at 'HoSo'",
+    ):
+        read_answer(body, "NewDataSet.HoSo", "v")
+    assert [r["Ma"] for r, _ in read_answer(body, "HoSo", "v")[1]] == ["1", "2"]
+
+
+def test_an_empty_page_with_an_element_of_the_record_s_name_elsewhere_is_still_an_empty_page() -> None:
+    body = b"<KetQua><ThongKe><HoSo>0</HoSo></ThongKe><DanhSach/></KetQua>"
+    document, records = read_answer(body, "DanhSach.HoSo", "v")
+    assert records == [] and document["ThongKe"] == {"HoSo": "0"}
