@@ -9,11 +9,14 @@ and delay the real sync).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, quote_plus
+from xml.sax.saxutils import escape as xml_escape
 
 from connectors.connection import get_connection
 from connectors.errors import ConfigError, ConnectorError
@@ -46,7 +49,22 @@ class _Secrets:
     """Replaces every known secret (the connection's password, tokens) and secret-looking header values."""
 
     def __init__(self, values: list[str]) -> None:
-        self.values = sorted({v for v in values if v and len(v) >= 3}, key=len, reverse=True)
+        # Each as it can stand in a request: verbatim, escaped in XML (zeep's envelopes), in JSON, in a URL or form.
+        forms = {
+            form
+            for v in values
+            if v and len(v) >= 3
+            for form in (
+                v,
+                xml_escape(v),
+                xml_escape(v, {'"': "&quot;"}),  # in an attribute, as lxml writes it
+                xml_escape(v, {'"': "&quot;", "'": "&apos;"}),
+                json.dumps(v)[1:-1],
+                quote(v, safe=""),
+                quote_plus(v),
+            )
+        }
+        self.values = sorted(forms, key=len, reverse=True)
 
     def text(self, value: str) -> str:
         for secret in self.values:

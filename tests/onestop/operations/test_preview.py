@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import quote_plus
 
 import psycopg
 import pytest
+from lxml import etree
 from typer.testing import CliRunner, Result
 
 from onestop import pipeline
@@ -109,3 +111,34 @@ def test_config_check_live_reports_paths_the_answer_lacks(tmp_path, monkeypatch,
 def _connections(districts) -> None:
     for name, sim in districts.items():
         set_connection(f"onestop_src_{name}", sim.url, **IGATE_FIELDS)
+
+
+def _in_xml(password: str, attribute: bool) -> str:
+    element = etree.Element("MatKhau")
+    if attribute:
+        element.set("value", password)
+    else:
+        element.text = password
+    return etree.tostring(element, encoding="unicode")
+
+
+@pytest.mark.parametrize(
+    "carried",
+    [
+        lambda p: _in_xml(p, attribute=False),  # zeep's envelope: a header element's text
+        lambda p: _in_xml(p, attribute=True),
+        lambda p: json.dumps({"matKhau": p}),
+        lambda p: "tenDangNhap=u&matKhau=" + quote_plus(p),
+    ],
+    ids=["xml-text", "xml-attribute", "json", "form"],
+)
+def test_a_password_is_masked_in_every_form_a_request_body_carries_it(carried) -> None:
+    from onestop.operations.preview import _request_entry, _Secrets
+
+    password = "KM&HoSo<2025>\"'đ/+ x"
+    body = carried(password)
+    assert password not in body  # the form the request carries is not the password as written
+    shown = _request_entry("POST", "http://h/x", {"data": body.encode()}, _Secrets([password]))["body"]
+    assert "***" in shown
+    for fragment in ("HoSo", "2025"):
+        assert fragment not in shown, shown
