@@ -9,9 +9,11 @@ whose end cannot be found) refuses the whole page, with the byte offset where re
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from json.decoder import scanstring
 from json.scanner import make_scanner
@@ -143,6 +145,9 @@ def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = T
     return kept(record, visible(span) if raw_text else span, JSON, tuple(defects))
 
 
+COMBINING_CHARSETS = frozenset({"cp1258"})  # Windows-1258: most Vietnamese tones are combining marks
+
+
 def decode(body: bytes, charset: str | None) -> tuple[str, bool]:
     """The page's text — the declared charset, else UTF-8/16/32 by its first bytes (RFC 8259 §8.1) — and whether
     some bytes did not decode: those stay as lone surrogates, so that they cost their own record, not the page."""
@@ -151,6 +156,10 @@ def decode(body: bytes, charset: str | None) -> tuple[str, bool]:
         text, broken = body.decode(encoding), False
     except UnicodeDecodeError:
         text, broken = body.decode(encoding, "surrogateescape"), True
+    if not text.isascii() and codecs.lookup(encoding).name in COMBINING_CHARSETS:
+        # Tones written as combining marks: in NFC, keys such as "Mã hồ sơ" read as the mapping's paths write
+        # them (no JSON structural character composes with a mark, so only the texts change).
+        text = unicodedata.normalize("NFC", text)
     return (text[1:] if text.startswith("\ufeff") else text), broken
 
 

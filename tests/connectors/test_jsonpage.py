@@ -17,6 +17,7 @@ from connectors.errors import RefusedAnswer
 from connectors.jsonpage import PageReader, read_record, read_text
 from connectors.rest import RestSource
 from connectors.spec.rest import RestSpec
+from tests.vendors.offset_limit.server import cp1258
 
 
 def page(*records: str, envelope: str = '{{"total": {n}, "data": {{"items": [{items}]}}}}') -> bytes:
@@ -137,6 +138,17 @@ def test_a_bom_utf16_and_a_declared_charset_are_read() -> None:
     ]:
         _, raw = read(body, charset=charset)
         assert raw[0].record["id"] == "a"
+
+
+def test_windows_1258_keys_and_texts_with_tones_read_as_the_mapping_writes_them() -> None:
+    # Windows-1258 writes most tones as combining marks: "Mã hồ sơ" decodes to another string than the mapping's
+    # path, unless the page is read in NFC.
+    text = '{"data": {"items": [{"Mã hồ sơ": "HS-1", "Tên thủ tục": "Đăng ký kết hôn"}]}}'
+    body = cp1258(text)
+    assert body.decode("cp1258") != text
+    _, raw = read(body, charset="windows-1258")
+    assert raw[0].record == {"Mã hồ sơ": "HS-1", "Tên thủ tục": "Đăng ký kết hôn"}
+    assert json.loads(raw[0].payload) == raw[0].record  # the staged text is the same NFC text
 
 
 def test_no_list_at_the_path_is_said_not_guessed() -> None:
