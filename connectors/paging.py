@@ -34,6 +34,7 @@ ERRORS = {"auth": AuthError, "transient": TransientError, "error": ProtocolError
 # A page's records as its reading found them: JSON ones parsed (None: `records` leads to no list), XML ones to be
 # read in chunks.
 Found = list[RawRecord] | Records | None
+MAX_REREADS = 3  # a window read again from its first page when its list shrinks under the read, at most
 MAX_SKIPPED_IN_A_ROW = (
     10  # refused pages skipped one after another before the run gives up (a system gone bad)
 )
@@ -233,6 +234,8 @@ class PagedSource:
             "cursor": None,
         }
         pages, seen, refused_in_a_row = 0, 0, 0
+        listed: int | None = None  # the total the last page said (stop total_count/total_pages)
+        rereads = 0
         next_url: str | None = None
         followed: set[str] = set()
         while True:
@@ -273,6 +276,23 @@ class PagedSource:
             yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
             if isinstance(raw, Records):
                 raw.close()  # read, or not wanted (a probe)
+            total = self._total(document)
+            if listed is not None and total is not None and total < listed:
+                # Records left the list while it was read (edited out of the window, deleted): those after them
+                # moved up, some past a page already read. The slice is read again from its first page; what
+                # comes twice is a duplicate the load drops, what would have been skipped is read.
+                rereads += 1
+                if rereads > MAX_REREADS:
+                    raise ProtocolError(
+                        self.name,
+                        f"{where}: the list shrank while it was read ({listed} → {total}), {rereads} times over: "
+                        "records that moved up past a page already read would be skipped; the run fails so that "
+                        "the next one reads this window again",
+                    )
+                pages, seen, listed = 0, 0, None
+                values["page"], values["offset"] = pager.base, 0
+                continue
+            listed = total
             if pager.type == "single" or (not sent and pager.type in ("page_number", "offset")):
                 return
             if pager.type in ("page_number", "offset"):
@@ -300,6 +320,17 @@ class PagedSource:
                         self.name, f"{where}: the next link {next_url} came back again (a loop)"
                     )
                 followed.add(next_url)
+
+    def _total(self, document: Any) -> int | None:
+        """The total a page-number or offset answer gives (records or pages, as its stop rule reads), if it does."""
+        pager = self.spec.paginator
+        path = {"total_count": pager.total_path, "total_pages": pager.total_pages_path}.get(pager.stop)
+        if pager.type not in ("page_number", "offset") or not path:
+            return None
+        try:
+            return int(str(value_at(document, path)).strip())
+        except ValueError:
+            return None  # said by _last_page, when it reads it
 
     def _last_page(self, document: Any, sent: int, seen: int, pages: int, where: str) -> bool:
         pager = self.spec.paginator

@@ -1,0 +1,59 @@
+"""Paging under a list that changes while it is read (connectors.paging): records that leave the list move the
+rest up, past pages already read. Each case is a real HTTP server answering page after page as the system did."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from connectors.connection import Connection
+from connectors.errors import ProtocolError
+from connectors.factory import open_source
+from onestop import registry
+from tests.connectors.scripted_server import scripted_server
+
+JSON = {"Content-Type": "application/json"}
+
+
+def page(ids: list[int], total: int) -> tuple[int, dict[str, str], bytes]:
+    return 200, JSON, json.dumps({"total": total, "items": [{"id": i} for i in ids]}).encode()
+
+
+def read_ids(url: str, paginator: dict[str, Any]) -> list[int]:
+    entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c"}
+    query = {"page": "{page}"} if paginator["type"] == "page_number" else {"offset": "{offset}"}
+    entry["rest"] = {"request": {"path": "/ds", "query": query}, "records": "items", "paginator": paginator}
+    source = registry.parse({"sources": [entry]}).sources[0]
+    reader = open_source(source, conn=Connection("c", host=url))
+    return [r.record["id"] for chunk in reader.pages(None, None) for r in chunk]
+
+
+@pytest.mark.parametrize("kind", ["page_number", "offset"])
+def test_records_that_leave_the_list_mid_read_do_not_cost_the_ones_that_moved_up(kind: str) -> None:
+    # [1..6] by twos; after page 2, dossiers 1 and 2 are edited out of the window: [3, 4, 5, 6], and page 3 is
+    # empty. Read on, 5 and 6 would never come; the window is read again from its first page.
+    answers = [page([1, 2], 6), page([3, 4], 6), page([], 4), page([3, 4], 4), page([5, 6], 4)]
+    with scripted_server(answers) as (url, log):
+        ids = read_ids(url, {"type": kind, "page_size": 2, "stop": "total_count", "total_path": "total"})
+    assert set(ids) == {1, 2, 3, 4, 5, 6}
+    assert len(log) == 5
+
+
+def test_a_list_that_only_grows_is_read_on() -> None:
+    answers = [page([1, 2], 4), page([3, 4], 5), page([5], 5)]
+    with scripted_server(answers) as (url, log):
+        ids = read_ids(
+            url, {"type": "page_number", "page_size": 2, "stop": "total_count", "total_path": "total"}
+        )
+    assert ids == [1, 2, 3, 4, 5] and len(log) == 3
+
+
+def test_a_list_that_keeps_shrinking_fails_the_run_rather_than_skip_records() -> None:
+    answers = [page([1, 2], 100 - n) for n in range(20)]
+    with (
+        scripted_server(answers) as (url, _),
+        pytest.raises(ProtocolError, match=r"the list shrank while it"),
+    ):
+        read_ids(url, {"type": "page_number", "page_size": 2, "stop": "total_count", "total_path": "total"})
