@@ -49,7 +49,9 @@ class ProtocolError(ConnectorError):
 
 class RefusedAnswer(ProtocolError):
     """An answer refused as a whole for what it is (not JSON or XML, nested too deep, over the cap, a DTD, a SOAP
-    Fault): `excerpt` is its beginning, for the administrator; `offset` the byte where reading stopped."""
+    Fault): `excerpt` is its beginning, for the administrator; `offset` the byte where reading stopped; `charset`
+    the one its bytes were read in (declared by the system or its source), when not UTF-8 or unknown: the excerpt
+    is quoted in it (schemas.personal_data.answer_text; a BOM or the NULs of UTF-16/32 still win)."""
 
     def __init__(
         self,
@@ -59,9 +61,10 @@ class RefusedAnswer(ProtocolError):
         excerpt: bytes | None = None,
         offset: int | None = None,
         http_status: int | None = None,
+        charset: str | None = None,
     ) -> None:
         super().__init__(endpoint, message, http_status=http_status)
-        self.message, self.excerpt, self.offset = message, excerpt, offset
+        self.message, self.excerpt, self.offset, self.charset = message, excerpt, offset, charset
         self.page: int | None = None
 
     def on_page(self, page: int) -> RefusedAnswer:
@@ -75,6 +78,7 @@ class RefusedAnswer(ProtocolError):
             excerpt=self.excerpt,
             offset=self.offset,
             http_status=self.http_status,
+            charset=self.charset,
         )
         again.page = page
         return again

@@ -251,8 +251,12 @@ class HttpClient:
                 size += len(chunk)
                 if size > cap:
                     spool.seek(0)
+                    said = _CHARSET.search(resp.headers.get("Content-Type", ""))
                     raise RefusedAnswer(
-                        self.endpoint, f"answer is over the {cap}-byte cap", excerpt=spool.read(EXCERPT)
+                        self.endpoint,
+                        f"answer is over the {cap}-byte cap",
+                        excerpt=spool.read(EXCERPT),
+                        charset=said[1] if said else self.charset,
                     )
                 spool.write(chunk)
             spool.seek(0)

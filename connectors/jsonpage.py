@@ -289,7 +289,7 @@ class PageReader:
         said = (
             f"{cause}{where}" if operation == "page" else f"{operation}: {cause}{where}"
         )  # on_page names it
-        return RefusedAnswer(self.endpoint, said, excerpt=body[:EXCERPT], offset=offset)
+        return RefusedAnswer(self.endpoint, said, excerpt=body[:EXCERPT], offset=offset, charset=self.charset)
 
     def _walk(
         self, text: str, at: int, steps: tuple[str | int, ...], found: list[RawRecord]

@@ -299,12 +299,14 @@ class SoapSource(PagedSource):
         else:  # a login's answer (small), or one whose data is written inside it as text: read whole
             envelope = read_document(answer.stream(), self.name, self.spec.charset)
         body = envelope.get("Body")
+        charset = self.spec.charset or answer.charset
         if not isinstance(body, dict) or not body:
             raise RefusedAnswer(
                 self.name,
-                f"{what}: not a SOAP answer (no Body): {quote_answer(answer.head(4096), 512)}",
+                f"{what}: not a SOAP answer (no Body): {quote_answer(answer.head(4096), 512, charset)}",
                 excerpt=answer.head(EXCERPT),
                 http_status=answer.status,
+                charset=charset,
             )
         fault = _fault_in(body)
         if fault is not None:  # even beside records, even deep inside them, even in HTTP 200: a Fault it is
@@ -334,7 +336,10 @@ class SoapSource(PagedSource):
                 else "error"
             )
         if means == "error":  # the page is refused: its beginning is kept for the administrator
-            return RefusedAnswer(self.name, message, excerpt=answer.head(EXCERPT), http_status=answer.status)
+            charset = self.spec.charset or answer.charset
+            return RefusedAnswer(
+                self.name, message, excerpt=answer.head(EXCERPT), http_status=answer.status, charset=charset
+            )
         return ERRORS[means](self.name, message, http_status=answer.status)
 
     # --- paging and the session --------------------------------------------------------------------------------

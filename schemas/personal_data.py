@@ -1,4 +1,4 @@
-"""Personal data (citizen IDs, phones, e-mails) as text and as data: what it looks like and how it is masked.
+r"""Personal data (citizen IDs, phones, e-mails) as text and as data: what it looks like and how it is masked.
 
 The lowest layer, so that every other (connectors quoting a vendor's answer, the pipeline, the console, log
 handlers in onestop.privacy) masks with the same rules.
@@ -10,7 +10,12 @@ handlers in onestop.privacy) masks with the same rules.
   old 11-digit ones; with or without +84, 84, 0084, (+84) and a trunk (0); in groups of any size separated by
   spaces, dots, dashes, brackets or %20 (0912 345 678, 09 12 34 56 78, 0912345 678, +84 (0) 912 345 678,
   (024) 3823 4567, 84-912-345-678, 0084912345678); a CCCD written in groups (030 203 004 567) too;
-- an e-mail, also percent-encoded in a URL or a query string (`email=a.b%40x.vn`, `%2540`), as `&#64;` or `＠`.
+- an e-mail, also percent-encoded in a URL or a query string (`email=a.b%40x.vn`, `%2540`), as `&#64;` or `＠`;
+- any of these with NULs, control or invisible characters between its characters, or written with escapes
+  (UTF-16 read as UTF-8: 0\x009\x001..., 0\u200b912..., \u0030\u0039..., &#48;&#57;...).
+
+`quote_answer` quotes a remote system's words, bytes read by `answer_text`: a BOM, else the NULs of UTF-16/32,
+else the declared charset, else UTF-8, and never a reading that would turn personal data into other characters.
 
 It leaves alone what merely has digits: dates (20250701, 2025-07-01T10:00:00, 01.07.2025, 03 07 2025), times,
 timestamps (yyyyMMddHHmmss), MaHoSo codes (000.00.14.H56-200203-0118), procedure codes (1.000656), agency codes,
@@ -23,10 +28,13 @@ the leading zeros a number loses are put back (912345678, 1203004567, 8491234567
 
 from __future__ import annotations
 
+import codecs
+import html
 import math
 import re
 import unicodedata
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from schemas.jsontext import visible
@@ -47,7 +55,8 @@ def _local_start(text: str, at: int, floor: int) -> int:
         c = text[i - 1]
         if (
             c.isalnum()
-            or c in "._+-"
+            or c in "._+-\ufffd"  # \ufffd: a letter of a charset read as another (nguy\ufffd\ufffdn@x.vn)
+            or unicodedata.category(c).startswith("M")  # a tone mark not composed with its letter (NFD)
             or (c == "%" and len(text[i : i + 2]) == 2 and all(h in _HEX for h in text[i : i + 2]))
         ):
             i -= 1
@@ -192,14 +201,55 @@ def _mask_span(m: re.Match[str]) -> str:
     return "".join(chars)
 
 
-def mask_text(text: str) -> str:
-    """The text with its personal data masked (see the module's docstring); everything else as it was."""
-    if not text:
-        return text
+def _mask_plain(text: str) -> str:
     # Numbers first: an e-mail glued to a phone ("091 234 5678@x.vn") would otherwise take the phone's last
     # group as its local part and leave the rest of the phone unmasked.
     text = _SPAN.sub(_mask_span, text)
     return _mask_emails(text) if _AT.search(text) else text
+
+
+# What can hide personal data from the mask while a reader (or a program) still reads it: NULs and other control
+# characters (UTF-16 or UTF-32 read as an 8-bit charset: 0\x009\x001\x00...), invisible format characters (zero
+# width spaces, joiners, bidi marks, a soft hyphen, a BOM), lone surrogates, and the escapes that write any of them or a digit
+# (\u0000, \x00, &#48;: a JSON text of such a string, a repr, HTML).
+_HIDDEN_CHARS = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # the control characters but tab, newline, return
+    "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"  # invisible ones
+    "\ud800-\udfff"  # lone surrogates: bytes a decoder could not read (surrogateescape)
+)
+_HIDDEN = re.compile(f"[{_HIDDEN_CHARS}]")
+_HIDING = re.compile(
+    rf"[{_HIDDEN_CHARS}]|\\(?:u[0-9A-Fa-f]{{4}}|x[0-9A-Fa-f]{{2}})|&#(?:[0-9]{{1,7}}|[xX][0-9A-Fa-f]{{1,6}});"
+)
+
+
+def _unhide(m: re.Match[str]) -> str:
+    found = m[0]
+    if len(found) == 1:
+        return ""
+    if found[0] == "&":
+        char = html.unescape(found)
+    else:
+        code = int(found[2:], 16)
+        char = chr(code) if code <= 0x10FFFF else found
+    return "" if _HIDDEN.fullmatch(char) else char
+
+
+def mask_text(text: str) -> str:
+    r"""The text with its personal data masked (see the module's docstring); everything else as it was, unless
+    personal data was hidden from the mask by NULs, control or invisible characters or escapes between its
+    characters (0\x009\x001\x002..., 0\u200b912..., 0\u00009\u0000...): then the text comes back without them
+    (escapes written as their characters) and masked."""
+    if not text:
+        return text
+    masked = _mask_plain(text)
+    if not (
+        (not masked.isprintable() and _HIDDEN.search(masked)) or "\\" in masked or "&#" in masked
+    ):  # most lines: isprintable and `in` are quicker than a search (every hidden character is not printable)
+        return masked
+    seen = _HIDING.sub(_unhide, masked)
+    unhidden = _mask_plain(seen)
+    return masked if unhidden == seen else unhidden
 
 
 def _star(digits: str) -> str:
@@ -256,16 +306,114 @@ ANSWER_CAP = 4096  # bytes of a remote answer kept in an error, an attempt row o
 MESSAGE_CAP = 2 * ANSWER_CAP  # a stored error message: our words around a remote answer's
 
 
-def quote_answer(text: str | bytes, cap: int = ANSWER_CAP, charset: str = "utf-8") -> str:
+# Bytes whose charset is not known for sure (a remote answer's beginning, an error body): read so that no personal
+# data can hide in them. A byte order mark, or NULs where UTF-16 or UTF-32 have them, say more than a declared
+# charset (no 8-bit text has NULs; a declared UTF-16 whose bytes have none is not UTF-16).
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_ALIASES = {
+    "ucs-2": "utf-16",
+    "ucs2": "utf-16",
+    "iso-10646-ucs-2": "utf-16",
+    "ucs-4": "utf-32",
+    "ucs4": "utf-32",
+}
+_WIDE_SAMPLE = 4096
+
+
+def _wide(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 and their byte order, told by where the NULs of their ASCII (and BMP) characters fall."""
+    sample = data[: _WIDE_SAMPLE - _WIDE_SAMPLE % 4]
+    sample = sample[: len(sample) - len(sample) % 2]
+    if len(sample) < 2 or sample.count(0) < 2:
+        return None
+    zeros = [sample[i::4].count(0) for i in range(4)]
+    quarter = len(sample) / 4
+    full = [z >= 0.9 * quarter for z in zeros]
+    if len(sample) >= 8 and not all(full):
+        if full[2] and full[3] and not full[0]:
+            return "utf-32-le"
+        if full[0] and full[1] and not full[3]:
+            return "utf-32-be"
+    even, odd = zeros[0] + zeros[2], zeros[1] + zeros[3]
+    enough = max(2, len(sample) // 20)  # one character in ten, at least, is ASCII (a brace, a quote, a digit)
+    if odd >= enough and even * 8 <= odd:
+        return "utf-16-le"
+    if even >= enough and odd * 8 <= even:
+        return "utf-16-be"
+    return None
+
+
+def _byte_order(data: bytes, codec: str) -> str:
+    """A declared UTF-16 or UTF-32 with the byte order its NULs say, whatever the declaration says of it (a
+    system that writes big-endian but declares `utf-16le`, or `utf-16` with no BOM: Python would read it as
+    little-endian, and the digits of a CCCD as CJK characters)."""
+    if codec not in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"):
+        return codec
+    sample = data[: _WIDE_SAMPLE - _WIDE_SAMPLE % 4]
+    zeros = [sample[i::4].count(0) for i in range(4)]
+    if codec.startswith("utf-16"):
+        even, odd = zeros[0] + zeros[2], zeros[1] + zeros[3]
+        return codec if even == odd else "utf-16-le" if odd > even else "utf-16-be"
+    return codec if zeros[0] == zeros[3] else "utf-32-le" if zeros[3] > zeros[0] else "utf-32-be"
+
+
+@lru_cache(maxsize=64)
+def _codec(charset: str | None) -> tuple[str, bool] | None:
+    """The text codec a declared charset names, and whether it reads ASCII as ASCII; None: unknown, not text."""
+    if not charset:
+        return None
+    name = _ALIASES.get(charset.strip().lower(), charset.strip())
+    try:
+        name = codecs.lookup(name).name
+        ascii_ = bytes(range(0x20, 0x7F))
+        return name, ascii_.decode(name, "replace") == ascii_.decode("ascii")
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return None
+
+
+def answer_text(data: bytes, charset: str | None = None) -> str:
+    """A remote system's bytes as text for quoting: by their byte order mark, else by the NULs of UTF-16/32,
+    else in their declared `charset` (when Python knows it), else as UTF-8; undecodable bytes as U+FFFD. When that
+    reading does not keep ASCII as ASCII (UTF-16/32, EBCDIC...) and the bytes hold personal data in ASCII (a
+    wrong declaration, a BOM before UTF-8, a body of two encodings), they are read as UTF-8 instead: personal
+    data never comes out as other characters that hide it from the mask (0912 read as UTF-16: 㤰㈱)."""
+    skip, codec = 0, None
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            skip, codec = len(bom), name
+            break
+    body = data[skip:]
+    codec = codec or _wide(body)
+    if codec is None:
+        declared = _codec(charset)
+        codec = _byte_order(body, declared[0]) if declared else "utf-8"
+    try:
+        text = body.decode(codec, "replace")
+    except (LookupError, UnicodeError, TypeError):  # not a text codec after all (base64, rot13, ...)
+        codec, text = "utf-8", body.decode("utf-8", "replace")
+    known = _codec(codec)
+    if known is None or not known[1]:
+        as_utf8 = body.decode("utf-8", "replace")
+        if _mask_plain(as_utf8) != as_utf8:
+            return as_utf8
+    return text
+
+
+def quote_answer(text: str | bytes, cap: int = ANSWER_CAP, charset: str | None = None) -> str:
     """A remote system's words as they came (its error message, an HTTP error body), masked for personal data and
-    capped at `cap` UTF-8 bytes, cut on a character boundary and marked `…(+N bytes)`."""
+    capped at `cap` UTF-8 bytes, cut on a character boundary and marked `…(+N bytes)`. Bytes are read by
+    `answer_text` (`charset`: what the system declared, or is known to write in; a BOM or UTF-16/32 NULs win)."""
     if isinstance(text, bytes):
-        try:
-            text = text.decode(charset, "replace")
-        except LookupError:  # a charset Python does not know: the bytes as UTF-8
-            text = text.decode("utf-8", "replace")
-    # NFC: Windows-1258 decodes to split tones; visible: a NUL or a lone surrogate cannot be stored or logged
-    masked = mask_text(visible(unicodedata.normalize("NFC", text.strip())))
+        text = answer_text(text, charset)
+    # NFC: Windows-1258 decodes to split tones. Masked before `visible` writes a NUL, a lone surrogate or a control
+    # character as its escape (\u0001 before 0912345678 would make it part of a longer number).
+    masked = visible(mask_text(unicodedata.normalize("NFC", text.strip())))
     data = masked.encode()
     if len(data) <= cap:
         return masked

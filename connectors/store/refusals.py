@@ -1,10 +1,10 @@
 """Pages refused as a whole, and an administrator's request to skip them.
 
 A refused page (connectors.errors.RefusedAnswer) is an onestop.attempt row with its page, the byte where reading
-stopped and its first 64 KiB (masked): open until a later run of its source loads (cleared), an administrator
-skips it or resolves it. Skipping is a request (`onestop sync NAME --skip-refused`, the console) that the next
-run of the source takes: that run reads past the pages it finds refused, lists them in the request's result,
-and the source's watermark moves on.
+stopped and its first 64 KiB (read in the charset it came in, masked: schemas.personal_data.answer_text): open
+until a later run of its source loads (cleared), an administrator skips it or resolves it. Skipping is a request
+(`onestop sync NAME --skip-refused`, the console) that the next run of the source takes: that run reads past the
+pages it finds refused, lists them in the request's result, and the source's watermark moves on.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def record(
 ) -> int:
     """One refused page as an attempt row (autocommitted by the caller's connection); returns its id. The failed
     call the HTTP client already recorded for it becomes that row (one attempt, not two)."""
-    excerpt = quote_answer(exc.excerpt or b"", EXCERPT_CAP)
+    # In the charset the page was read in; a BOM or the NULs of UTF-16/32 say more (a page refused before its
+    # charset was known): bytes read in the wrong charset would hide personal data from the mask.
+    excerpt = quote_answer(exc.excerpt or b"", EXCERPT_CAP, getattr(exc, "charset", None))
     row = conn.execute(
         "UPDATE onestop.attempt SET operation = %s, message = %s, page = %s, byte_offset = %s, excerpt = %s,"
         " state = %s, resolved_at = CASE WHEN %s <> 'open' THEN now() END, resolved_by = %s"
