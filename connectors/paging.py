@@ -127,6 +127,7 @@ class PagedSource:
     on_refused: Callable[[RefusedAnswer, dict[str, Any]], None] | None = None
     _page_no = 0  # pages asked for in this read, refused ones included
     _pages: PageReader | None = None  # reads JSON pages whose records are at `records`
+    _first_request: dict[str, Any] | None = None  # the values of this read's first page request
 
     def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer, Found]:
         """One page's call: (method, url or path, the answer's document, the answer, its records when they were
@@ -211,7 +212,7 @@ class PagedSource:
     def read(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[PageRead]:
         """Every page of the window, slice after slice (`incremental.step`), as asked for and answered."""
         step = self.spec.incremental.step if self.spec.incremental else None
-        number, self._page_no = 0, 0
+        number, self._page_no, self._first_request = 0, 0, None
         for start, end in slices(window_start, window_end, step):
             try:
                 for page in self._read_slice(start, end):
@@ -233,6 +234,8 @@ class PagedSource:
             "offset": 0,
             "cursor": None,
         }
+        if self._first_request is None:
+            self._first_request = dict(values)
         pages, seen, refused_in_a_row = 0, 0, 0
         listed: int | None = None  # the total the last page said (stop total_count/total_pages)
         rereads = 0
@@ -385,7 +388,7 @@ class PagedSource:
         the URL, the credentials, the request's shape, where the records are and the paths the paginator reads."""
         now = datetime.now(UTC)
         page = next(self.read(now - timedelta(days=1), now))
-        if problems := live_problems(self.spec, page):
+        if problems := self.problems(page):
             raise ProtocolError(
                 self.name, "the first page's answer does not fit the registry: " + "; ".join(problems)
             )
@@ -393,6 +396,31 @@ class PagedSource:
             f"{self.name}: authenticated; the first page has {len(page.records)} record(s) at "
             f"{self.spec.records.path or '(the answer)'!r}"
         )
+
+    def problems(self, first: PageRead) -> list[str]:
+        """What the first page of a read shows is wrong in the spec (live_problems), and a system that sends
+        fewer records than asked on every page: read by a short-page stop, it would end after its first page."""
+        found = live_problems(self.spec, first)
+        pager = self.spec.paginator
+        sent = len(first.records)
+        if (
+            pager.type in ("page_number", "offset")
+            and pager.stop == "short_page"
+            and 0 < sent < pager.page_size
+            and self._first_request is not None
+        ):
+            request = {**self._first_request, "page": pager.base + 1, "offset": sent}
+            _, _, document, _, raw = self._fetch(request, None)
+            more = len(raw if raw is not None else self._records(document, "page 2"))
+            if isinstance(raw, Records):
+                raw.close()
+            if more:
+                found.append(
+                    f"page 1 has {sent} records, fewer than page_size {pager.page_size}, yet page 2 has {more}: "
+                    f"the system caps its pages, and a sync would stop after the first (stop: short_page); "
+                    f"set page_size: {sent}"
+                )
+        return found
 
 
 def live_problems(spec: PagedSpec, page: PageRead) -> list[str]:

@@ -145,13 +145,14 @@ def preview(
         result.error = str(exc)  # connector errors are masked and capped where they are made
     finally:
         stream.close()
-        client.close()
     result.would_quarantine = dict(reasons.most_common())
-    paged = source.rest or source.xml or source.soap
-    if first_pages and paged is not None:
-        from connectors.paging import live_problems
-
-        result.problems = live_problems(paged, first_pages[0])
+    try:
+        if first_pages:  # a paged system: what its first page shows is wrong in the registry
+            result.problems = reader.problems(first_pages[0])  # type: ignore[attr-defined]
+    except ConnectorError as exc:
+        result.error = result.error or str(exc)
+    finally:
+        client.close()
     return result
 
 

@@ -21,13 +21,16 @@ def page(ids: list[int], total: int) -> tuple[int, dict[str, str], bytes]:
     return 200, JSON, json.dumps({"total": total, "items": [{"id": i} for i in ids]}).encode()
 
 
-def read_ids(url: str, paginator: dict[str, Any]) -> list[int]:
+def open_reader(url: str, paginator: dict[str, Any]) -> Any:
     entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c"}
     query = {"page": "{page}"} if paginator["type"] == "page_number" else {"offset": "{offset}"}
     entry["rest"] = {"request": {"path": "/ds", "query": query}, "records": "items", "paginator": paginator}
     source = registry.parse({"sources": [entry]}).sources[0]
-    reader = open_source(source, conn=Connection("c", host=url))
-    return [r.record["id"] for chunk in reader.pages(None, None) for r in chunk]
+    return open_source(source, conn=Connection("c", host=url))
+
+
+def read_ids(url: str, paginator: dict[str, Any]) -> list[int]:
+    return [r.record["id"] for chunk in open_reader(url, paginator).pages(None, None) for r in chunk]
 
 
 @pytest.mark.parametrize("kind", ["page_number", "offset"])
@@ -57,3 +60,25 @@ def test_a_list_that_keeps_shrinking_fails_the_run_rather_than_skip_records() ->
         pytest.raises(ProtocolError, match=r"the list shrank while it"),
     ):
         read_ids(url, {"type": "page_number", "page_size": 2, "stop": "total_count", "total_path": "total"})
+
+
+@pytest.mark.parametrize("kind", ["page_number", "offset"])
+def test_a_system_that_caps_its_pages_below_page_size_is_found_out_before_a_sync_stops_after_one(
+    kind: str,
+) -> None:
+    answers = [page(list(range(1, 51)), 0), page(list(range(51, 101)), 0)]
+    with scripted_server(answers) as (url, log):
+        reader = open_reader(url, {"type": kind, "page_size": 100})
+        assert read_ids(url, {"type": kind, "page_size": 100}) == list(range(1, 51))  # what a sync would read
+        with pytest.raises(
+            ProtocolError, match=r"page 1 has 50 records, fewer than page_size 100, yet page 2 has 50"
+        ):
+            reader.probe()
+    second = "page=2" if kind == "page_number" else "offset=50"
+    assert log[-2:] == [log[0], f"GET /ds?{second}"]
+
+
+def test_a_short_first_page_followed_by_nothing_is_no_problem() -> None:
+    with scripted_server([page([1, 2, 3], 0), page([], 0)]) as (url, log):
+        assert "the first page has 3 record(s)" in open_reader(url, {"type": "page_number"}).probe()
+    assert len(log) == 2
