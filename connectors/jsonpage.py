@@ -265,7 +265,12 @@ class PageReader:
             document, end = self._walk(text, at, self.steps, found)
             end = _WS.match(text, end).end()  # type: ignore[union-attr]
             if end != len(text):
-                raise json.JSONDecodeError("Extra data", text, end)
+                said = "a second value follows the first" + (
+                    "; a value per line is NDJSON, not read here: ask for one JSON document"
+                    if text[end - 1 : end] == "\n"
+                    else ""
+                )
+                raise json.JSONDecodeError(said, text, end)
         except json.JSONDecodeError as exc:
             raise self._refused(body, text, operation, f"answer is not JSON ({exc.msg})", exc.pos) from None
         except StopIteration as exc:

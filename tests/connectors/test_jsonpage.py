@@ -106,7 +106,15 @@ def test_a_record_over_the_limit_keeps_its_beginning_its_size_and_digest() -> No
     [
         (b"<html><body>502 Bad Gateway</body></html>", "not JSON (expecting a value) at byte 0"),
         (b'{"data": {"items": [{"id": "a"}, {"id": "b"', "not JSON"),
-        (b'{"data": {"items": [{"id": "a"}]}} trailing', "not JSON (Extra data) at byte 35"),
+        (
+            b'{"data": {"items": [{"id": "a"}]}} trailing',
+            "not JSON (a second value follows the first) at byte 35",
+        ),
+        (
+            b'{"data": {"items": [{"id": "a"}]}}\n{"data": {"items": []}}\n',
+            "not JSON (a second value follows the first; a value per line is NDJSON, not read here: ask for one "
+            "JSON document) at byte 35",
+        ),
         (b"", "not JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
         (b'{"data": {"items": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}}", "nested too deep"),
