@@ -77,6 +77,13 @@ class SourceConfig(Spec):
         return value
 
     @property
+    def pages_by_position(self) -> bool:
+        """Its pages are positions in a list (page numbers, offsets): an edit during a read moves records between
+        pages, so a record can come twice and another not at all (connectors.store.merge holds the watermark)."""
+        paged = self.rest or self.xml or self.soap
+        return paged is not None and paged.paginator.type in ("page_number", "offset")
+
+    @property
     def pool(self) -> str:
         """Airflow pool capping concurrent calls to this (often fragile) system."""
         return f"onestop_{self.name}"

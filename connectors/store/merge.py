@@ -5,6 +5,8 @@ bad, and move the watermark — all in the caller's one transaction."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import psycopg
 from psycopg import sql
 
@@ -25,9 +27,15 @@ class Loader:
     (`incoming`, `incoming_bad`, `incoming_deleted`)."""
 
     def __init__(
-        self, conn: psycopg.Connection, source: str, run_id: int, watermark_on: str = "updated"
+        self,
+        conn: psycopg.Connection,
+        source: str,
+        run_id: int,
+        watermark_on: str = "updated",
+        pages_by_position: bool = False,
     ) -> None:
         self.conn, self.source, self.run_id = conn, source, run_id
+        self.pages_by_position = pages_by_position
         # A system queryable by receipt date only keeps its watermark on receipt times.
         self.watermark_column = "received_at" if watermark_on == "received" else "source_updated_at"
         for view, kind in (("incoming", "good"), ("incoming_bad", "bad"), ("incoming_deleted", "deleted")):
@@ -36,6 +44,17 @@ class Loader:
                     sql.Identifier(view), staging.table(run_id, kind)
                 )
             )
+
+    def _moved_from(self) -> datetime | None:
+        """A dossier that came twice in one read of a list paged by position, as two versions, was edited while
+        the list was read: it moved to the list's end, and the records after its old place moved up, one of them
+        past a page already read and never served. The watermark stops at its first version's time (the next
+        run reads again from there; a record served twice unchanged moved nothing)."""
+        row = self.conn.execute(
+            f"SELECT min({self.watermark_column}) FROM incoming WHERE uid IN (SELECT uid FROM incoming"
+            " GROUP BY uid HAVING count(DISTINCT source_updated_at) > 1)"
+        ).fetchone()
+        return row[0] if row else None
 
     def finish(self) -> RunCounts:
         x, params = self.conn.execute, {"source": self.source, "run": self.run_id}
@@ -179,6 +198,8 @@ class Loader:
         ).fetchone()
         assert row is not None
         good, distinct, loaded, unchanged, stale, bad, distinct_bad, conflicts, high, deleted = row
+        if self.pages_by_position and good > distinct:
+            high = min(filter(None, (high, self._moved_from())), default=None)
         advance_watermark(self.conn, self.source, high, self.run_id)
         x("DROP VIEW incoming, incoming_bad, incoming_deleted")
         return RunCounts(

@@ -243,7 +243,13 @@ def _load(run_id: int) -> RunCounts:
                 f"{source.name}: run {run_id} has no staged records (loaded already, purged, or its extract did"
                 " not finish): its window is fetched again by the next run"
             )
-        loader = Loader(conn, source.name, run_id, watermark_on=source.watermark_field)
+        loader = Loader(
+            conn,
+            source.name,
+            run_id,
+            watermark_on=source.watermark_field,
+            pages_by_position=source.pages_by_position,
+        )
         failpoints.reached("mid_load")
         counts = loader.finish()
         if counts.fetched != fetched:

@@ -142,6 +142,31 @@ def test_in_batch_duplicates_reduce_to_the_newest_and_older_records_are_stale(db
     assert kept[0] == a.get("summary")
 
 
+def test_a_dossier_edited_while_its_list_was_read_holds_the_watermark_at_its_first_version(
+    db, districts, portal
+) -> None:
+    # Pages by position: the edit moved the dossier to the list's end, and the one after its old place moved up
+    # past a page already read. The next run must read again from the edited dossier's first version.
+    raw = synced_raw(db, SOURCE)
+    before = db.execute("SELECT value FROM onestop.watermark WHERE source = %s", (SOURCE,)).fetchone()[0]
+    a, b, c = list(raw.values())[:3]
+    first = {**a, "updatedDate": "2030-01-01T08:00:00+07:00"}
+    other = {**b, "updatedDate": "2030-01-02T08:00:00+07:00"}
+    edited = {**a, "summary": "edited meanwhile", "updatedDate": "2030-01-03T08:00:00+07:00"}
+    same_twice = {**c, "updatedDate": "2030-01-04T08:00:00+07:00"}
+
+    counts = load_records(db, SOURCE, [first, other, edited])
+    mark = db.execute("SELECT value FROM onestop.watermark WHERE source = %s", (SOURCE,)).fetchone()[0]
+    assert counts.duplicates == 1
+    assert mark == max(
+        before, datetime(2030, 1, 1, 1, tzinfo=UTC)
+    )  # not 2030-01-03: held at the first version
+
+    load_records(db, SOURCE, [other, same_twice, same_twice])  # served twice unchanged: nothing moved
+    mark = db.execute("SELECT value FROM onestop.watermark WHERE source = %s", (SOURCE,)).fetchone()[0]
+    assert mark == datetime(2030, 1, 4, 1, tzinfo=UTC)
+
+
 def test_status_history_is_append_only_and_each_event_is_stored_once(db, districts, portal) -> None:
     """The record holds the events its source tells today; an event a rewrite drops is kept, as it was, in
     status_history; dossier_history is the whole history; an unchanged record writes nothing."""
