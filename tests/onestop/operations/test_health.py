@@ -179,10 +179,8 @@ def test_the_watermark_lag_is_measured_on_the_sources_own_clock(db, districts) -
     db.execute(
         "UPDATE onestop.watermark SET value = %s WHERE source = %s", (said - timedelta(hours=2), SOURCE)
     )
-    runs.advance_watermark(
-        db, FAILING, datetime.now(UTC) - timedelta(hours=3), 0
-    )  # no run, no Date: our clock
-    before = datetime.now(UTC)
+    before = datetime.now(UTC)  # read before the watermark is written from it: the bound below holds exactly
+    runs.advance_watermark(db, FAILING, before - timedelta(hours=3), 0)  # no run, no Date: our clock
     h = {h.source: h for h in health.source_health(db, registry.load())}
     elapsed = datetime.now(UTC) - read_at  # the source's clock went on since its answer, as ours did
     assert timedelta(hours=2) <= h[SOURCE].watermark_lag <= timedelta(hours=2, seconds=1) + elapsed
