@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
+from copy import deepcopy as copy_element
 from typing import IO, Any
 
 from lxml import etree
@@ -28,6 +29,7 @@ from lxml import etree
 from connectors.base import EXCERPT, XML, PageChunk, RawRecord, kept
 from connectors.errors import ProtocolError, RefusedAnswer
 
+SOAP_ENCODING = "http://schemas.xmlsoap.org/soap/encoding/"
 PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
 XINCLUDE = frozenset({"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"})
 # A processing instruction that tells a processor to fetch something: a stylesheet, a schema, any URL.
@@ -212,6 +214,48 @@ def first_text(body: Body, tag: str, endpoint: str) -> str | None:
     for element in iter_elements(body, tag, endpoint):
         return element.text
     return None
+
+
+def refers_inside(head: bytes) -> bool:
+    """Whether an answer's beginning points at values written elsewhere in it (href="#id0": SOAP encoding's
+    multi-reference values, as Apache Axis 1 writes every object)."""
+    return b'href="#' in head or b"href='#" in head
+
+
+def inline_references(body: Body, endpoint: str, encoding: str | None = None) -> bytes:
+    """The answer with each href="#id" element filled with the value of the element whose id it names, and the
+    multi-reference values themselves (SOAP encoding's `multiRef` beside the answer element) dropped: paths then
+    read a record where it is referenced. Read whole, as safely as any answer; the copies are bounded (a loop of
+    references or a value referenced a million times is refused, not expanded)."""
+    root = _Parse(body, endpoint, encoding=encoding).whole()
+    elements = [el for el in root.iter() if isinstance(el.tag, str)]
+    values = {el.get("id"): el for el in elements if el.get("id") is not None}
+    pending = [el for el in elements if (el.get("href") or "").startswith("#")]
+    budget = 4 * len(elements) + 100_000  # elements the copies may add
+    used: set[str] = set()
+    while pending:
+        ref = pending.pop()
+        name = ref.attrib.pop("href")[1:]
+        target = values.get(name)
+        if target is None:
+            raise ProtocolError(endpoint, 'answer refers to a value (href="#…") it does not hold')
+        used.add(name)
+        copy = copy_element(target)
+        budget -= sum(1 for _ in copy.iter())
+        if budget < 0:
+            raise ProtocolError(endpoint, 'answer\'s references (href="#…") loop or multiply past any record')
+        for name, value in copy.attrib.items():
+            if name != "id" and etree.QName(name).namespace != SOAP_ENCODING:
+                ref.set(name, value)
+        ref.text = copy.text
+        for child in copy:
+            ref.append(child)
+            pending.extend(el for el in child.iter() if (el.get("href") or "").startswith("#"))
+    for name in used:  # a referenced value beside the answer (in the Body) has been written where it is used
+        parent = values[name].getparent()
+        if parent is not None and etree.QName(parent).localname == "Body":
+            parent.remove(values[name])
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="utf-8")
 
 
 def parse_document(body: Body, endpoint: str) -> etree._Element:

@@ -13,8 +13,12 @@ again in chunks. zeep's own parser only ever reads the WSDL and its imports, aft
 
 from __future__ import annotations
 
+import email.policy
+import io
 import threading
 from dataclasses import dataclass
+from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -38,7 +42,15 @@ from connectors.errors import (
 )
 from connectors.http import Answer, HttpClient
 from connectors.paging import ERRORS, Found, PagedSource
-from connectors.safexml import Records, read_document, refuse_dtd, scan_answer
+from connectors.safexml import (
+    Body,
+    Records,
+    inline_references,
+    read_document,
+    refers_inside,
+    refuse_dtd,
+    scan_answer,
+)
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import get_path
 from connectors.spec.soap import SoapSpec
@@ -57,6 +69,7 @@ WSS_FAULT_CODES = frozenset(
 )
 # SOAP's own "the server failed, not your message" codes (SOAP 1.1 §4.4.1, SOAP 1.2 §5.4.6): worth a retry.
 SERVER_FAULT_CODES = frozenset({"Server", "Receiver"})
+SOAP_ENCODING = "http://schemas.xmlsoap.org/soap/encoding/"  # rpc/encoded WSDLs import it (Axis 1, old .NET)
 MAX_DOCUMENTS = 50  # a WSDL and what it imports; more is a loop or an attack
 _XML_MEDIA = ("text/xml", "application/soap+xml", "application/xml")
 
@@ -80,6 +93,8 @@ class FetchedDocuments(Transport):
     def load(self, url: str) -> bytes:
         if url in self.loaded:
             return self.loaded[url]
+        if url.rstrip("/") == SOAP_ENCODING.rstrip("/"):  # imported by namespace alone: ours, never fetched
+            return (Path(__file__).parent / "soap-encoding.xsd").read_bytes()
         where = urlsplit(url)
         if (where.scheme, where.netloc) != self.origin:
             raise ProtocolError(
@@ -155,16 +170,14 @@ class SoapSource(PagedSource):
 
     def __init__(self, name: str, spec: SoapSpec, conn: Connection, client: HttpClient, tz: ZoneInfo) -> None:
         self.name, self.spec, self.conn, self.client, self.tz = name, spec, conn, client, tz
-        if (spec.ws_security or spec.login or spec.sends_credentials) and not (conn.login and conn.password):
-            what = (
-                "WS-Security"
-                if spec.ws_security
-                else f"the {spec.login.operation} login"
-                if spec.login
-                else "{login}/{password} in the request"
-            )
+        if spec.ws_security or spec.login:
+            what = "WS-Security" if spec.ws_security else f"the {spec.login.operation} login"  # type: ignore[union-attr]
+            needed = {"login", "password"}
+        else:  # only what the request or its headers send: an API key alone is a password without a login
+            what, needed = "sent with every call", set(spec.credentials)
+        if missing := [n for n in ("login", "password") if n in needed and not getattr(conn, n)]:
             raise ConfigError(
-                f"source {name}: connection {conn.conn_id!r} needs a login and a password ({what})"
+                f"source {name}: connection {conn.conn_id!r} needs a {' and a '.join(missing)} ({what})"
             )
         self.authenticator = Authenticator(
             AuthSpec(), conn, client, login=self._login if spec.login else None
@@ -244,7 +257,12 @@ class SoapSource(PagedSource):
                     f"(its elements: {sorted(known)[:30]})"
                 )
             value = render(template, values)
-            out.append(element(**value) if isinstance(value, dict) else element(value))
+            if isinstance(value, dict):
+                out.append(element(**value))
+            else:  # a simple-typed header (an API key, a session id): zeep makes no element of it, so it writes one
+                holder = etree.Element("headers")
+                element.render(holder, value)
+                out.append(holder[0])
         return out
 
     # --- one call ------------------------------------------------------------------------------------------
@@ -294,10 +312,18 @@ class SoapSource(PagedSource):
         read again in chunks); a Fault wherever it stands, or something that is not an answer, raised as what
         it means before any record is handed over."""
         found: Records | None = None
+        body_read: Body = answer.stream()
+        encoding, head = self.spec.charset, answer.head(1 << 16)
+        if "multipart/related" in (answer.headers.get("Content-Type") or "").lower():  # MTOM (WCF, CXF)
+            envelope_part = _mtom_envelope(self.name, answer)
+            body_read, head = io.BytesIO(envelope_part), envelope_part[: 1 << 16]
+        # rpc/encoded (Apache Axis 1): values written beside the answer element, referenced from it
+        if refers_inside(head):
+            body_read, encoding = io.BytesIO(inline_references(body_read, self.name, encoding)), None
         if records and not unwrap:
-            envelope, found = scan_answer(answer.stream(), f"Body.*.{records}", self.name, self.spec.charset)
+            envelope, found = scan_answer(body_read, f"Body.*.{records}", self.name, encoding)
         else:  # a login's answer (small), or one whose data is written inside it as text: read whole
-            envelope = read_document(answer.stream(), self.name, self.spec.charset)
+            envelope = read_document(body_read, self.name, encoding)
         body = envelope.get("Body")
         charset = self.spec.charset or answer.charset
         if not isinstance(body, dict) or not body:
@@ -363,7 +389,7 @@ class SoapSource(PagedSource):
         def once() -> tuple[str, str, Any, Answer, Found]:
             if self.spec.login is not None:
                 values["token"] = self.authenticator.token()
-            if self.spec.sends_credentials:
+            if self.spec.credentials:
                 values.update(login=self.conn.login, password=self.conn.password)
             document, answer, raw = self.call(
                 self.spec.operation, self.spec.request, values, "page", self.spec.records.path
@@ -371,6 +397,27 @@ class SoapSource(PagedSource):
             return "POST", answer.url, document, answer, raw
 
         return self.authenticator.renewing(once)
+
+
+def _mtom_envelope(endpoint: str, answer: Answer) -> bytes:
+    """The SOAP envelope of an MTOM answer (multipart/related, XOP): its root part. Records that point at an
+    attachment (xop:Include) are not read: the service is asked to answer without attachments instead."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + answer.headers["Content-Type"].encode("latin-1") + b"\r\n\r\n" + answer.body
+    )
+    parts = list(message.iter_parts()) if message.is_multipart() else []
+    start = (message.get_param("start") or "").strip("<>")
+    root = next((p for p in parts if (p.get("Content-ID") or "").strip().strip("<>") == start), None)
+    root = root or (parts[0] if parts else None)
+    envelope = root.get_payload(decode=True) if root is not None else None
+    if not isinstance(envelope, bytes) or not envelope.strip():
+        raise RefusedAnswer(endpoint, "an MTOM answer (multipart/related) without its SOAP envelope part")
+    if b"http://www.w3.org/2004/08/xop/include" in envelope:
+        raise ProtocolError(
+            endpoint,
+            "the answer puts data in MTOM attachments (xop:Include): ask for the service without MTOM",
+        )
+    return envelope
 
 
 def _names(value: Any) -> Any:

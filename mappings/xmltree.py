@@ -4,7 +4,7 @@ element_to_dict(<HoSo id="7"><MaHoSo>X</MaHoSo><TepTin>a</TepTin><TepTin>b</TepT
   -> {"@id": "7", "MaHoSo": "X", "TepTin": ["a", "b"]}
 Namespaces are dropped (local names only); a repeated child becomes a list (a single one stays a dict or a
 string: `each` treats a dict as a one-element list); an empty leaf is None, as is an element marked
-xsi:nil="true"; attributes are "@name" keys; the text of an element that also has attributes or children
+xsi:nil="true"; attributes are "@name" keys (but xsi:type and SOAP encoding's, which are not data); the text of an element that also has attributes or children
 is "#text". Comments and processing instructions are skipped. Parse untrusted XML with a parser that
 resolves no entities and loads no DTD (connectors do); this module only reads an element tree.
 """
@@ -14,6 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+# Attributes that are SOAP's and XML Schema's machinery, not the record's data: xsi:type on every element (Apache
+# Axis), soapenc:arrayType, soapenv:encodingStyle. Kept, a leaf `<id xsi:type="xsd:long">5</id>` would be a dict.
+_MACHINERY = frozenset({
+    "http://www.w3.org/2001/XMLSchema-instance",
+    "http://schemas.xmlsoap.org/soap/encoding/",
+    "http://schemas.xmlsoap.org/soap/envelope/",
+    "http://www.w3.org/2003/05/soap-encoding",
+    "http://www.w3.org/2003/05/soap-envelope",
+})  # fmt: skip
 
 
 def _local(tag: str) -> str:
@@ -28,10 +37,11 @@ def _value(el: Any) -> Any:
     text = el.text
     if text is not None and not text.strip():
         text = None
-    if not children and not attrib:
+    attributes = [(n, v) for n, v in attrib.items() if n[:1] != "{" or n[1 : n.find("}")] not in _MACHINERY]
+    if not children and not attributes:
         return text
     out: dict[str, Any] = {}
-    for name, value in attrib.items():
+    for name, value in attributes:
         out["@" + _local(name)] = value
     repeated: set[str] = set()  # keys already turned into lists (a single child's value may itself be a list)
     for child in children:

@@ -97,9 +97,9 @@ class SoapSpec(PagedSpec):
     )
 
     @property
-    def sends_credentials(self) -> bool:
-        """{login}/{password} in the request or a header: a service that takes the credentials with every call."""
-        return bool(placeholders([self.request, self.headers]) & LOGIN_PLACEHOLDERS)
+    def credentials(self) -> frozenset[str]:
+        """Which of {login}/{password} the request or a header sends: a service that takes them with every call."""
+        return frozenset(placeholders([self.request, self.headers]) & LOGIN_PLACEHOLDERS)
 
     @model_validator(mode="after")
     def _consistent(self) -> SoapSpec:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -25,6 +26,7 @@ from onestop.simulators.soap_district import POISONS, STATUS_CODES
 from schemas import Channel, DossierStatus
 from schemas.dossier import HCM
 from tests.conftest import shipped_spec
+from tests.connectors.scripted_server import scripted_server
 
 NAME = "hd_kim_thanh"
 COUNT = 900
@@ -183,7 +185,8 @@ def test_configuration_that_does_not_fit_is_a_config_error(
 ) -> None:
     conn = Connection("onestop_src_hd_kim_thanh", host=sim.url, login="soap")
     with pytest.raises(
-        ConfigError, match=rf"source {NAME}: connection 'onestop_src_hd_kim_thanh' needs a login"
+        ConfigError,
+        match=rf"source {NAME}: connection 'onestop_src_hd_kim_thanh' needs a password \(WS-Security\)",
     ):
         SoapSource(NAME, shipped_spec("soap"), conn, HttpClient(NAME, sim.url, FAST), HCM)
     misnamed, _ = open_source(
@@ -200,6 +203,85 @@ def test_configuration_that_does_not_fit_is_a_config_error(
     unknown_header, _ = open_source(sim, headers={"Phien": {"Ma": "x"}})
     with pytest.raises(ConfigError, match=rf"^source {NAME}: header element 'Phien' is not declared"):
         unknown_header.probe()
+
+
+def test_credentials_sent_with_every_call_need_only_what_the_request_sends() -> None:
+    key_only = soap_spec(headers={"XacThuc": {"Khoa": "{password}"}}, ws_security=False)
+    assert key_only.credentials == {"password"}
+    client = HttpClient(NAME, "http://127.0.0.1:9", FAST)
+    SoapSource(NAME, key_only, Connection("c", host="http://127.0.0.1:9", password="khoa"), client, HCM)
+    with pytest.raises(ConfigError, match=r"connection 'c' needs a password \(sent with every call\)"):
+        SoapSource(NAME, key_only, Connection("c", host="http://127.0.0.1:9", login="u"), client, HCM)
+    both = soap_spec(
+        request={"u": "{login}", "p": "{password}", "tu": "{start}", "den": "{end}", "trang": "{page}"}
+    )
+    with pytest.raises(ConfigError, match=r"needs a login and a password"):
+        SoapSource(NAME, both, Connection("c", host="http://127.0.0.1:9"), client, HCM)
+
+
+def test_a_simple_typed_header_such_as_an_api_key_is_written_as_its_element() -> None:
+    wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
+    spec = SoapSpec.model_validate(
+        {
+            "wsdl": "/HoSoService.svc?singleWsdl",
+            "operation": "LayHoSo",
+            "request": {"TuNgay": "{start}", "DenNgay": "{end}", "Trang": "{page}"},
+            "headers": {"ApiKey": "{password}"},
+            "records": "KetQua.HoSo",
+            "paginator": {"type": "page_number"},
+            "incremental": {"format": "iso"},
+        }
+    )
+    with scripted_server([(200, {"Content-Type": "text/xml"}, wsdl)]) as (url, _):
+        source = SoapSource(
+            NAME, spec, Connection("c", host=url, password="khoa-7"), HttpClient(NAME, url, FAST), HCM
+        )
+        (header,) = source._headers(source.service(), {"password": "khoa-7"})
+    assert (etree.QName(header).localname, header.text) == ("ApiKey", "khoa-7")
+
+
+def mtom(envelope: bytes) -> tuple[int, dict[str, str], bytes]:
+    """An answer as WCF writes it with MTOM on: multipart/related, the envelope as the XOP root part."""
+    body = (
+        b"--uuid:b1\r\nContent-ID: <http://tempuri.org/0>\r\nContent-Transfer-Encoding: 8bit\r\n"
+        b'Content-Type: application/xop+xml;charset=utf-8;type="text/xml"\r\n\r\n'
+        + envelope
+        + b"\r\n--uuid:b1--\r\n"
+    )
+    media = (
+        'multipart/related; type="application/xop+xml"; start="<http://tempuri.org/0>"; boundary="uuid:b1"'
+    )
+    return 200, {"Content-Type": media}, body
+
+
+def test_an_mtom_answer_is_read_from_its_envelope_part_and_attachments_are_refused_by_name() -> None:
+    wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
+    spec = SoapSpec.model_validate(
+        {
+            "wsdl": "/HoSoService.svc?singleWsdl",
+            "operation": "LayHoSo",
+            "request": {"TuNgay": "{start}", "DenNgay": "{end}"},
+            "records": "KetQua.HoSo",
+            "paginator": {"type": "single"},
+            "incremental": {"format": "iso"},
+        }
+    )
+    envelope = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><LayHoSoResponse '
+        b'xmlns="http://tempuri.org/"><KetQua><HoSo><Ma>A</Ma></HoSo><HoSo><Ma>B</Ma></HoSo></KetQua>'
+        b"</LayHoSoResponse></s:Body></s:Envelope>"
+    )
+    xop = envelope.replace(
+        b"<Ma>B</Ma>", b'<Tep><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include"/></Tep>'
+    )
+    for answer, expected in ((envelope, ["A", "B"]), (xop, "MTOM attachments")):
+        with scripted_server([(200, {"Content-Type": "text/xml"}, wsdl), mtom(answer)]) as (url, _):
+            source = SoapSource(NAME, spec, Connection("c", host=url), HttpClient(NAME, url, FAST), HCM)
+            if isinstance(expected, list):
+                assert [r.record["Ma"] for page in source.pages(None, None) for r in page] == expected
+            else:
+                with pytest.raises(ProtocolError, match=expected):
+                    list(source.pages(None, None))
 
 
 def test_bad_arguments_are_a_protocol_error_naming_the_source_and_the_fault(

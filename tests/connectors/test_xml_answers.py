@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from connectors.errors import ProtocolError
-from connectors.safexml import read_answer
+from connectors.safexml import inline_references, read_answer, refers_inside
 
 ANSWER = b"""<?xml version="1.0" encoding="utf-8"?>
 <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><KetQua TongSo="2" xmlns="urn:v">
@@ -62,3 +62,57 @@ def test_an_empty_page_with_an_element_of_the_record_s_name_elsewhere_is_still_a
     body = b"<KetQua><ThongKe><HoSo>0</HoSo></ThongKe><DanhSach/></KetQua>"
     document, records = read_answer(body, "DanhSach.HoSo", "v")
     assert records == [] and document["ThongKe"] == {"HoSo": "0"}
+
+
+AXIS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/"><soapenv:Body>
+  <ns1:layHoSoResponse soapenv:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/" xmlns:ns1="urn:hs">
+    <layHoSoReturn href="#id0"/>
+  </ns1:layHoSoResponse>
+  <multiRef id="id0" soapenc:root="0" xsi:type="ns2:KetQua" xmlns:ns2="urn:m">
+    <tongSo xsi:type="xsd:int">2</tongSo>
+    <danhSach soapenc:arrayType="ns2:HoSo[2]" xsi:type="soapenc:Array"><item href="#id1"/><item href="#id2"/></danhSach>
+  </multiRef>
+  <multiRef id="id2" soapenc:root="0" xsi:type="ns2:HoSo" xmlns:ns2="urn:m"><ma xsi:type="xsd:string">B</ma>
+    <nguoiNop href="#id3"/></multiRef>
+  <multiRef id="id1" soapenc:root="0" xsi:type="ns2:HoSo" xmlns:ns2="urn:m"><ma xsi:type="xsd:string">A</ma>
+    <nguoiNop href="#id3"/></multiRef>
+  <multiRef id="id3" soapenc:root="0" xsi:type="ns2:NguoiNop" xmlns:ns2="urn:m"><ten xsi:type="xsd:string">An</ten>
+  </multiRef>
+</soapenv:Body></soapenv:Envelope>"""
+
+
+def test_soap_encoding_s_references_are_read_where_they_are_used() -> None:
+    assert refers_inside(AXIS[:400])
+    envelope, records = read_answer(inline_references(AXIS, "v"), "Body.*.layHoSoReturn.danhSach.item", "v")
+    assert [r for r, _ in records] == [
+        {"ma": "A", "nguoiNop": {"ten": "An"}},
+        {"ma": "B", "nguoiNop": {"ten": "An"}},
+    ]
+    assert envelope["Body"] == {"layHoSoResponse": {"layHoSoReturn": {"tongSo": "2", "danhSach": None}}}
+
+
+@pytest.mark.parametrize(
+    ("refs", "said"),
+    [
+        (
+            "".join(f'<v id="v{i}">' + f'<x href="#v{i + 1}"/>' * 10 + "</v>" for i in range(9))
+            + '<v id="v9">x</v>',
+            "loop or multiply",
+        ),  # ten references to one value, nine deep: a billion copies from a few hundred bytes
+        ('<a id="a"><b href="#nowhere"/></a>', "does not hold"),
+    ],
+    ids=["multiplied", "dangling"],
+)
+def test_references_that_multiply_or_dangle_are_refused_not_expanded(refs: str, said: str) -> None:
+    body = f'<E><Body><r href="#{"a" if "a" in refs[:8] else "v0"}"/>{refs}</Body></E>'.encode()
+    with pytest.raises(ProtocolError, match=said):
+        inline_references(body, "v")
+
+
+def test_a_loop_of_references_ends_each_value_written_once_on_its_way() -> None:
+    body = b'<E><Body><r href="#a"/><a id="a"><b href="#b"/></a><b id="b"><a href="#a"/></b></Body></E>'
+    inlined = inline_references(body, "v")
+    assert len(inlined) < 10 * len(body) and b"href" not in inlined

@@ -170,3 +170,12 @@ def test_a_fallback_chain_takes_the_first_value(compile_yaml: Callable[..., Comp
     ):
         d = m.normalize(minimal_record(**extra), "s").dossier
         assert d is not None and d.field_code == expected, extra
+
+
+def test_xsi_type_and_soap_encoding_attributes_are_not_data() -> None:
+    xml = (
+        b'<HoSo xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:enc="http://schemas.xmlsoap.org/soap/'
+        b'encoding/" xsi:type="ns2:HoSo" loai="1"><id xsi:type="xsd:long">5</id>'
+        b'<ds enc:arrayType="ns2:Buoc[1]" xsi:type="enc:Array"><item xsi:type="ns2:Buoc"><tt>2</tt></item></ds></HoSo>'
+    )
+    assert element_to_dict(etree.fromstring(xml)) == {"@loai": "1", "id": "5", "ds": {"item": {"tt": "2"}}}
