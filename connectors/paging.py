@@ -62,25 +62,33 @@ class PageRead:
 
 @dataclass(frozen=True)
 class Unwrapped:
-    """An answer whose data came as a document written as text inside it (the registry's `embedded`): a path is
-    read in that document first, then in the answer as received (a total beside a JSON-encoded `data`)."""
+    """A page's answer in two layers: a path is read in `document` first, then in `answer`. The document written
+    as text inside an answer (the registry's `embedded`) before the answer (a total beside a JSON-encoded
+    `data`); a SOAP answer element before its envelope's Header (a continuation token WCF sends there)."""
 
-    answer: Any  # as received
-    document: Any  # the one embedded in it (XML: without its records)
+    answer: Any  # as received, or the SOAP Header
+    document: Any  # the one embedded in it (XML: without its records), or the SOAP answer element
 
 
 def value_at(document: Any, path: str) -> Any:
     """The value at a paginator's path in a page's answer (None when it is not there)."""
     if isinstance(document, Unwrapped):
-        inner = has_path(document.document, path)
-        return get_path(document.document if inner else document.answer, path)
+        inner = found_at(document.document, path)
+        return value_at(document.document if inner else document.answer, path)
     return get_path(document, path)
 
 
 def found_at(document: Any, path: str) -> bool:
     if isinstance(document, Unwrapped):
-        return has_path(document.document, path) or has_path(document.answer, path)
+        return found_at(document.document, path) or found_at(document.answer, path)
     return has_path(document, path)
+
+
+def innermost(document: Any) -> Any:
+    """The document a page's records and keys are read in."""
+    while isinstance(document, Unwrapped):
+        document = document.document
+    return document
 
 
 def slices(start: datetime | None, end: datetime | None, step: timedelta | None) -> list[tuple[Any, Any]]:
@@ -185,8 +193,7 @@ class PagedSource:
 
     def _records(self, document: Any, where: str) -> list[Any]:
         spec = self.spec.records
-        if isinstance(document, Unwrapped):
-            document = document.document
+        document = innermost(document)
         records = get_path(document, spec.path)
         if not isinstance(records, list):
             if records is None and spec.path and isinstance(document, dict):
@@ -429,7 +436,7 @@ def live_problems(spec: PagedSpec, page: PageRead) -> list[str]:
     for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
         path = getattr(pager, name)
         if path and not found_at(page.answer, path):
-            answer = page.answer.document if isinstance(page.answer, Unwrapped) else page.answer
+            answer = innermost(page.answer)
             keys = sorted(answer)[:20] if isinstance(answer, dict) else type(answer).__name__
             problems.append(f"paginator.{name} {path!r} is not in the answer (its keys: {keys})")
     if pager.cursor_header and pager.cursor_header not in page.headers and page.records:

@@ -41,10 +41,9 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.http import Answer, HttpClient
-from connectors.paging import ERRORS, Found, PagedSource
+from connectors.paging import ERRORS, Found, PagedSource, Unwrapped, value_at
 from connectors.safexml import (
     Body,
-    Records,
     inline_references,
     read_document,
     refers_inside,
@@ -152,6 +151,8 @@ def fault_codes(fault: dict[str, Any]) -> tuple[str, list[str], str]:
     if isinstance(text, dict):
         text = text.get("#text")
     detail = fault.get("detail", fault.get("Detail"))
+    if isinstance(detail, dict):  # Apache Axis 1 names its server in the detail: a host, not a code
+        detail = {k: v for k, v in detail.items() if k != "hostname"}
     # Machine-readable codes in the detail are single tokens (MaLoi, errorCode, a WS-Security QName).
     tokens = [t.strip() for t in _texts(detail) if len(t.split()) == 1]
     named = [_local(str(c)) for c in (*codes, *tokens)]
@@ -257,6 +258,8 @@ class SoapSource(PagedSource):
                     f"(its elements: {sorted(known)[:30]})"
                 )
             value = render(template, values)
+            if value is None:  # its placeholder has no value yet (a continuation token before the first page)
+                continue
             if isinstance(value, dict):
                 out.append(element(**value))
             else:  # a simple-typed header (an API key, a session id): zeep makes no element of it, so it writes one
@@ -311,7 +314,7 @@ class SoapSource(PagedSource):
         """The answer element, read whole in one streaming pass (its records dropped as they are parsed, to be
         read again in chunks); a Fault wherever it stands, or something that is not an answer, raised as what
         it means before any record is handed over."""
-        found: Records | None = None
+        found: Found = None
         body_read: Body = answer.stream()
         encoding, head = self.spec.charset, answer.head(1 << 16)
         if "multipart/related" in (answer.headers.get("Content-Type") or "").lower():  # MTOM (WCF, CXF)
@@ -345,8 +348,9 @@ class SoapSource(PagedSource):
         document = next(iter(body.values()))
         self.check(what, document)
         if unwrap:
-            unwrapped, records_found = self.unwrap(what, document)
-            return unwrapped, answer, records_found
+            document, found = self.unwrap(what, document)
+        if isinstance(header := envelope.get("Header"), dict) and header:  # paths it alone holds: a WCF token
+            document = Unwrapped(header, document)
         return document, answer, found
 
     def _fault(self, what: str, fault: Any, answer: Answer) -> ConnectorError:
@@ -375,7 +379,7 @@ class SoapSource(PagedSource):
         assert login is not None
         values = {"login": self.conn.login or "", "password": self.conn.password or ""}
         document, answer, _ = self.call(login.operation, login.request, values, "login")
-        token = get_path(document, login.token_path)
+        token = value_at(document, login.token_path)  # the answer element's, else its SOAP Header's
         if not isinstance(token, str | int) or not str(token).strip():
             raise AuthError(
                 self.name,

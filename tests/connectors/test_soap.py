@@ -284,6 +284,43 @@ def test_an_mtom_answer_is_read_from_its_envelope_part_and_attachments_are_refus
                     list(source.pages(None, None))
 
 
+def test_a_continuation_token_in_the_answer_s_soap_header_pages_on() -> None:
+    wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
+    spec = SoapSpec.model_validate(
+        {
+            "wsdl": "/HoSoService.svc?singleWsdl",
+            "operation": "LayHoSo",
+            "request": {"TuNgay": "{start}", "DenNgay": "{end}"},
+            "headers": {"ContinuationToken": "{cursor}"},  # none on the first page: the header is left out
+            "records": "KetQua.HoSo",
+            "paginator": {"type": "cursor", "cursor_path": "ContinuationToken"},
+            "incremental": {"format": "iso"},
+        }
+    )
+
+    def page(ma: str, token: str | None) -> tuple[int, dict[str, str], bytes]:
+        header = (
+            f'<h:ContinuationToken xmlns:h="http://tempuri.org/">{token}</h:ContinuationToken>'
+            if token
+            else ""
+        )
+        return (
+            200,
+            {"Content-Type": "text/xml"},
+            (
+                f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>{header}</s:Header><s:Body>'
+                f'<LayHoSoResponse xmlns="http://tempuri.org/"><KetQua><HoSo><Ma>{ma}</Ma></HoSo></KetQua>'
+                "</LayHoSoResponse></s:Body></s:Envelope>"
+            ).encode(),
+        )
+
+    answers = [(200, {"Content-Type": "text/xml"}, wsdl), page("A", "trang-2"), page("B", None)]
+    with scripted_server(answers) as (url, log):
+        source = SoapSource(NAME, spec, Connection("c", host=url), HttpClient(NAME, url, FAST), HCM)
+        assert [r.record["Ma"] for chunk in source.pages(None, None) for r in chunk] == ["A", "B"]
+    assert len(log) == 3
+
+
 def test_bad_arguments_are_a_protocol_error_naming_the_source_and_the_fault(
     sim: SimulatorProcess, open_source: Opener
 ) -> None:
