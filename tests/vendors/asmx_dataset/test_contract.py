@@ -20,12 +20,11 @@ import zeep
 from lxml import etree
 from typer.testing import CliRunner
 
-import mappings
 from connectors.safexml import PARSER_OPTIONS
 from onestop import pipeline
 from onestop.cli import app
 from onestop.simulators.process import SimulatorProcess
-from tests.vendors import harness, truth
+from tests.vendors import harness
 from tests.vendors.asmx_dataset.server import (
     ACTION,
     LOGIN_ERROR,
@@ -194,19 +193,11 @@ def test_the_result_is_the_datasets_xml_escaped_as_text_in_a_utf8_envelope(serve
 def test_every_served_dossier_maps_to_the_truth(
     server: SimulatorProcess, pages: list[etree._Element]
 ) -> None:
-    mapping = mappings.compile_mapping(mappings.load_mapping(HERE / "vn_dataset.yaml"))
-    items = {i["source_record_id"]: i for i in harness.control(server.url, "truth")}
-    compared, mismatches = 0, []
-    for element in dossiers(pages):
-        outcome = mapping.normalize(mappings.element_to_dict(element), "vendor_asmx_dataset")
-        assert outcome.dossier is not None, outcome.describe("vendor_asmx_dataset")
-        record = outcome.dossier.model_dump(mode="json")
-        for path, expected in truth.canonical_fields(items.pop(record["source_record_id"])):
-            compared += 1
-            if not truth.same(expected, truth.lookup(record, path)):
-                mismatches.append((record["source_record_id"], path, expected, truth.lookup(record, path)))
-    assert not items and compared > 250 * 30
-    assert mismatches == []
+    result = harness.served_against_truth(
+        server.url, HERE / "vn_dataset.yaml", "vendor_asmx_dataset", dossiers(pages)
+    )
+    assert not result.missing and result.fields > 250 * 30
+    assert result.mismatches == []
 
 
 # --- zeep: the WSDL is ASMX's, both ports answer ---------------------------------------------------------------
