@@ -23,6 +23,7 @@ from connectors.base import EXCERPT, JSON, RawRecord
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader
+from connectors.nesting import nest_json
 from connectors.safexml import Records, scan_answer
 from connectors.spec.common import as_text, get_path, has_path
 from connectors.spec.rest import ErrorRule, PagedSpec
@@ -277,9 +278,11 @@ class PagedSource:
             if isinstance(
                 raw, Records
             ):  # XML: sound as a whole; its records come in chunks, filtered as they come
-                raw.keep, records = keep, raw
+                raw.keep, raw.nest, records = keep, self.spec.records.nest, raw
             else:
                 raw = [r for r in raw if keep(r.record)] if keep is not None else raw
+                if self.spec.records.nest:
+                    raw = nest_json(innermost(document), raw, self.spec.records.nest)
                 records = [r.record for r in raw]
             pages += 1
             seen += sent

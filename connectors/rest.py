@@ -40,7 +40,7 @@ class RestSource(PagedSource):
         """For a reader whose records are parsed where they are normalized (the extract's workers): its JSON
         pages are only split into their records' texts (jsonpage.PageReader.unparsed). Not when something reads
         inside the records while paging: a records filter, a paging or error path that goes into the list."""
-        if self.spec.answer != "json" or self.spec.records.filter is not None:
+        if self.spec.answer != "json" or self.spec.records.filter is not None or self.spec.records.nest:
             return False
         records = parse_steps(self.spec.records.path)[0] if self.spec.records.path else ()
         paths = list(self.spec.paginator.paths().values())

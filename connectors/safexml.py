@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from lxml import etree
 
+from connectors import nesting
 from connectors.base import EXCERPT, XML, PageChunk, RawRecord, kept
 from connectors.errors import ProtocolError, RefusedAnswer
 
@@ -307,6 +308,7 @@ class Records:
             count,
         )
         self.keep: Callable[[dict[str, Any]], bool] | None = None  # the registry's record filter, if any
+        self.nest: list[Any] = []  # the registry's records.nest: rows beside the records, joined by a key
 
     def __len__(self) -> int:
         return self.count
@@ -315,10 +317,29 @@ class Records:
         """(dict, XML text) of each record, in document order."""
         from mappings.xmltree import element_to_dict
 
+        groups = [self._rows(spec) for spec in self.nest]
         tag = f"{{*}}{self.steps[-1]}"
         parse = _Parse(self.body, self.endpoint, events=("end",), tag=tag, encoding=self.encoding)
         for element in _record_elements(parse, self.steps):
+            if groups:  # each record with its rows, as if the system had nested them (connectors.nesting)
+                record = element_to_dict(element)
+                for spec, group in zip(self.nest, groups, strict=True):
+                    for row in group.get(nesting.parent_key(record, spec) or "", []):
+                        child = copy_element(row)
+                        child.tag = spec.into
+                        element.append(child)
             yield element_to_dict(element), to_text(element)
+
+    def _rows(self, spec: Any) -> dict[str, list[etree._Element]]:
+        """The rows at a nest's path, by their key (one more streaming pass over the answer)."""
+        from mappings.xmltree import element_to_dict
+
+        steps = tuple(spec.path.split("."))
+        parse = _Parse(
+            self.body, self.endpoint, events=("end",), tag=f"{{*}}{steps[-1]}", encoding=self.encoding
+        )
+        rows = ((element_to_dict(el), copy_element(el)) for el in _record_elements(parse, steps))
+        return nesting.grouped(rows, spec)
 
     def chunks(self, records: int = CHUNK_RECORDS, size: int = CHUNK_BYTES) -> Iterator[PageChunk]:
         """The records (those `keep` keeps) as RawRecords, a chunk at a time; the body is closed at the end."""

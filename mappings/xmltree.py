@@ -14,14 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-# Attributes that are SOAP's and XML Schema's machinery, not the record's data: xsi:type on every element (Apache
-# Axis), soapenc:arrayType, soapenv:encodingStyle. Kept, a leaf `<id xsi:type="xsd:long">5</id>` would be a dict.
+# Attributes that are SOAP's, XML Schema's and .NET DataSets' machinery, not the record's data: xsi:type on every
+# element (Apache Axis), soapenc:arrayType, soapenv:encodingStyle, a DataSet row's diffgr:id and msdata:rowOrder.
+# Kept, a leaf `<id xsi:type="xsd:long">5</id>` would be a dict.
 _MACHINERY = frozenset({
     "http://www.w3.org/2001/XMLSchema-instance",
     "http://schemas.xmlsoap.org/soap/encoding/",
     "http://schemas.xmlsoap.org/soap/envelope/",
     "http://www.w3.org/2003/05/soap-encoding",
     "http://www.w3.org/2003/05/soap-envelope",
+    "urn:schemas-microsoft-com:xml-diffgram-v1",
+    "urn:schemas-microsoft-com:xml-msdata",
 })  # fmt: skip
 
 

@@ -69,11 +69,35 @@ class PaginatorSpec(Spec):
         return self
 
 
+class NestSpec(Spec):
+    """Rows the system sends beside its records, each naming its record by a key (an ASP.NET DataSet's Table1,
+    Table2 from one stored procedure; a SQL export's child array): each record gets its own rows as a list."""
+
+    path: str = Field(description="where the rows are in the answer, written as `records` is")
+    into: str = Field(description="the key each record gets: the list of its rows (what the mapping reads)")
+    key: str = Field(description="the path, in a row, of the value that names its record")
+    parent_key: str | None = Field(
+        default=None, description="the path, in a record, of the value a row's key equals (default: `key`)"
+    )
+
+    @model_validator(mode="after")
+    def _paths(self) -> NestSpec:
+        for name in ("path", "key", "parent_key"):
+            if (value := getattr(self, name)) is not None:
+                check_path(value, f"nest.{name}")
+        if not self.into or any(c in self.into for c in ".[]"):
+            raise ValueError("nest.into is one key (the mapping reads it as a list: `each`)")
+        return self
+
+
 class RecordsSpec(Spec):
     path: str = Field(
         default="", description="the list of records in the answer ('' = the answer is the list)"
     )
     filter: Condition | None = Field(default=None, description="keep only the items for which this holds")
+    nest: list[NestSpec] = Field(
+        default=[], description="child rows sent beside the records, joined to each record by a key"
+    )
 
     @field_validator("path")
     @classmethod
