@@ -7,9 +7,6 @@ a time as a stream; nothing holds more than one page.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,12 +17,13 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connectors.base import EXCERPT, JSON, RawRecord
+from connectors.embedded import Unwrapped, found_at, innermost, read_embedded, value_at
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader
 from connectors.nesting import nest_json
-from connectors.safexml import Records, scan_answer
-from connectors.spec.common import as_text, get_path, has_path
+from connectors.safexml import Records
+from connectors.spec.common import as_text, get_path
 from connectors.spec.rest import ErrorRule, PagedSpec
 from mappings.dates import format_datetime
 from schemas import jsontext
@@ -59,37 +57,6 @@ class PageRead:
             yield from self.raw.chunks()
         elif self.raw:
             yield self.raw
-
-
-@dataclass(frozen=True)
-class Unwrapped:
-    """A page's answer in two layers: a path is read in `document` first, then in `answer`. The document written
-    as text inside an answer (the registry's `embedded`) before the answer (a total beside a JSON-encoded
-    `data`); a SOAP answer element before its envelope's Header (a continuation token WCF sends there)."""
-
-    answer: Any  # as received, or the SOAP Header
-    document: Any  # the one embedded in it (XML: without its records), or the SOAP answer element
-
-
-def value_at(document: Any, path: str) -> Any:
-    """The value at a paginator's path in a page's answer (None when it is not there)."""
-    if isinstance(document, Unwrapped):
-        inner = found_at(document.document, path)
-        return value_at(document.document if inner else document.answer, path)
-    return get_path(document, path)
-
-
-def found_at(document: Any, path: str) -> bool:
-    if isinstance(document, Unwrapped):
-        return found_at(document.document, path) or found_at(document.answer, path)
-    return has_path(document, path)
-
-
-def innermost(document: Any) -> Any:
-    """The document a page's records and keys are read in."""
-    while isinstance(document, Unwrapped):
-        document = document.document
-    return document
 
 
 def slices(start: datetime | None, end: datetime | None, step: timedelta | None) -> list[tuple[Any, Any]]:
@@ -149,48 +116,12 @@ class PagedSource:
         check_errors(self.name, self.spec.errors, operation, document)
 
     def unwrap(self, operation: str, answer: Any) -> tuple[Unwrapped, Found]:
-        """The document written as text inside an answer (`embedded`), read as safely as an answer is and its
-        error envelopes checked, with its records: JSON ones as RawRecords (None when `records` leads to no
-        list), XML ones to be read in chunks. A null or empty text is a page without records."""
-        spec = self.spec.embedded
-        assert spec is not None
-        if not has_path(answer, spec.path):
-            raise self._refused(operation, f"no embedded document at {spec.path!r}", answer)
-        value = get_path(answer, spec.path)
-        if isinstance(value, dict) and set(value) <= {
-            "#text"
-        }:  # an XML leaf, read as element_to_dict reads it
-            value = value.get("#text")
-        if value is None or value == "":
-            return Unwrapped(answer, {}), []
-        if isinstance(value, dict | list) and spec.format == "json" and not spec.base64:
-            value = jsontext.dumps(value)  # a system that sometimes sends it as JSON, not as JSON text
-        if not isinstance(value, str):
-            raise self._refused(
-                operation, f"{spec.path!r} holds {type(value).__name__}, not {spec.format} text", answer
-            )
-        try:
-            data = base64.b64decode("".join(value.split()), validate=True) if spec.base64 else value.encode()
-        except (binascii.Error, ValueError) as exc:  # no value in the message: base64's or UTF-8's complaint
-            what = "base64" if spec.base64 else "UTF-8"
-            raise self._refused(
-                operation, f"the text at {spec.path!r} is not {what} ({exc})", answer
-            ) from None
-        raw: list[RawRecord] | Records | None
-        if spec.format == "xml":  # a text's XML declaration names the charset it had before it became text
-            encoding = None if spec.base64 else "utf-8"
-            document, raw = scan_answer(io.BytesIO(data), self.spec.records.path, self.name, encoding)
-        else:
-            if self._pages is None:
-                self._pages = PageReader(self.name, self.spec.records.path)
-            document, raw = self._pages.read(data, f"{operation}: the text at {spec.path!r}")
-        check_errors(self.name, spec.errors, operation, document)
-        return Unwrapped(answer, document), raw
-
-    def _refused(self, operation: str, problem: str, answer: Any) -> RefusedAnswer:
-        keys = f"; the answer's keys are {sorted(answer)[:20]}" if isinstance(answer, dict) else ""
-        excerpt = jsontext.dumps(answer).encode("utf-8", "surrogatepass")[:EXCERPT]
-        return RefusedAnswer(self.name, f"{operation}: {problem}{keys}", excerpt=excerpt)
+        """The document written as text inside an answer (`embedded`), read and checked (connectors.embedded)."""
+        if self._pages is None and self.spec.embedded is not None and self.spec.embedded.format == "json":
+            self._pages = PageReader(self.name, self.spec.records.path)
+        unwrapped, found = read_embedded(self.name, self.spec, self._pages, operation, answer)
+        check_errors(self.name, self.spec.embedded.errors, operation, unwrapped.document)  # type: ignore[union-attr]
+        return unwrapped, found
 
     def _records(self, document: Any, where: str) -> list[Any]:
         spec = self.spec.records

@@ -32,6 +32,7 @@ from zeep.wsse.username import UsernameToken
 from connectors.auth import Authenticator
 from connectors.base import EXCERPT
 from connectors.connection import Connection
+from connectors.embedded import Unwrapped, value_at
 from connectors.errors import (
     AuthError,
     ConfigError,
@@ -41,7 +42,7 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.http import Answer, HttpClient
-from connectors.paging import ERRORS, Found, PagedSource, Unwrapped, value_at
+from connectors.paging import ERRORS, Found, PagedSource
 from connectors.safexml import (
     Body,
     inline_references,
