@@ -373,6 +373,11 @@ def live_problems(spec: PagedSpec, page: PageRead) -> list[str]:
             answer = innermost(page.answer)
             keys = sorted(answer)[:20] if isinstance(answer, dict) else type(answer).__name__
             problems.append(f"paginator.{name} {path!r} is not in the answer (its keys: {keys})")
+    for i, nest in enumerate(spec.records.nest):
+        if not found_at(page.answer, nest.path):
+            problems.append(
+                f"records.nest[{i}].path {nest.path!r} is not in the answer: its records get no rows"
+            )
     if pager.cursor_header and pager.cursor_header not in page.headers and page.records:
         problems.append(f"paginator.cursor_header {pager.cursor_header!r} is not in the answer's headers")
     if pager.type in ("page_number", "offset") and len(page.records) > pager.page_size:

@@ -309,6 +309,7 @@ class Records:
         )
         self.keep: Callable[[dict[str, Any]], bool] | None = None  # the registry's record filter, if any
         self.nest: list[Any] = []  # the registry's records.nest: rows beside the records, joined by a key
+        self.base: tuple[str, ...] = ()  # what precedes the paths the registry writes (a SOAP answer: Body.*)
 
     def __len__(self) -> int:
         return self.count
@@ -334,7 +335,7 @@ class Records:
         """The rows at a nest's path, by their key (one more streaming pass over the answer)."""
         from mappings.xmltree import element_to_dict
 
-        steps = tuple(spec.path.split("."))
+        steps = (*self.base, *spec.path.split("."))
         parse = _Parse(
             self.body, self.endpoint, events=("end",), tag=f"{{*}}{steps[-1]}", encoding=self.encoding
         )

@@ -326,6 +326,7 @@ class SoapSource(PagedSource):
             body_read, encoding = io.BytesIO(inline_references(body_read, self.name, encoding)), None
         if records and not unwrap:
             envelope, found = scan_answer(body_read, f"Body.*.{records}", self.name, encoding)
+            found.base = ("Body", "*")  # the registry's paths (records.nest) are below the answer element
         else:  # a login's answer (small), or one whose data is written inside it as text: read whole
             envelope = read_document(body_read, self.name, encoding)
         body = envelope.get("Body")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.connection import Connection
+from connectors.errors import ProtocolError
 from connectors.factory import open_source
 from onestop import registry
 from tests.connectors.scripted_server import scripted_server
@@ -82,3 +83,20 @@ def test_a_dataset_s_tables_are_joined_into_its_dossiers_as_the_mapping_reads_th
 def test_a_nest_s_into_is_one_key(into: str) -> None:
     with pytest.raises(Exception, match=r"nest\.into is one key"):
         read("http://127.0.0.1:9", path="HoSo", nest=[{"path": "Q", "into": into, "key": "ID"}])
+
+
+def test_a_nest_path_the_answer_lacks_is_said_before_a_sync_loads_records_without_rows() -> None:
+    answer = {"HoSo": [{"ID": 1}], "QuaTrinhXuLy": [{"HoSoID": 1}]}
+    entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c"}
+    records = {
+        "path": "HoSo",
+        "nest": [{"path": "QuaTrinh", "into": "qt", "key": "HoSoID", "parent_key": "ID"}],
+    }
+    entry["rest"] = {"request": {"path": "/ds"}, "records": records, "paginator": {"type": "single"}}
+    with scripted_server([(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())]) as (
+        url,
+        _,
+    ):
+        source = open_source(registry.parse({"sources": [entry]}).sources[0], conn=Connection("c", host=url))
+        with pytest.raises(ProtocolError, match=r"records\.nest\[0\]\.path 'QuaTrinh' is not in the answer"):
+            source.probe()
