@@ -266,7 +266,7 @@ class PageReader:
             end = _WS.match(text, end).end()  # type: ignore[union-attr]
             if end != len(text):
                 said = "a second value follows the first" + (
-                    "; a value per line is NDJSON, not read here: ask for one JSON document"
+                    "; a value per line is NDJSON: write `answer: ndjson`"
                     if text[end - 1 : end] == "\n"
                     else ""
                 )
@@ -463,6 +463,23 @@ def _kind(value: Any) -> str:
     return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number"
     )
+
+
+def read_lines(body: bytes, charset: str | None = None) -> list[RawRecord]:
+    """An NDJSON answer (`answer: ndjson`): each line that is not blank is one record. A line that is not one JSON
+    value costs that record alone (a defect: quarantined, its text kept), never the page."""
+    text, _ = decode(body, charset)
+    found = []
+    for line in text.split("\n"):  # NDJSON's separator; a JSON text holds no raw newline
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        try:
+            found.append(read_text(line))
+        except ValueError as exc:
+            defect = Defect("(record)", f"the line is not one JSON value ({exc})")
+            found.append(kept({}, visible(line), JSON, (defect,)))
+    return found
 
 
 def read_record(text: str) -> tuple[Any, list[Defect]]:

@@ -12,7 +12,7 @@ from connectors.auth import Authenticator
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
-from connectors.jsonpage import PageReader
+from connectors.jsonpage import PageReader, read_lines
 from connectors.paging import Found, PagedSource
 from connectors.safexml import read_document, scan_answer
 from connectors.spec.rest import RestSpec
@@ -55,6 +55,8 @@ class RestSource(PagedSource):
         """The answer's document (XML: all but the records), checked against the error rules, and an XML
         answer's records (read in chunks once the whole answer has proved sound). With `embedded`, the answer is
         read whole, checked, then the document written inside it is read (PagedSource.unwrap)."""
+        if self.spec.answer == "ndjson":  # nothing around the records: no envelope to read or check
+            return {}, answer, read_lines(answer.body, self.spec.charset or answer.other_charset)
         if self._answers is not None:
             if self.spec.answer == "xml":
                 outer = read_document(answer.stream(), self.name, self.spec.charset)

@@ -183,7 +183,9 @@ class PagedSpec(Spec):
     """What every paged request/answer system declares, whatever writes its requests (REST and XML templates,
     a SOAP operation): where the records are, how pages follow, the window, error envelopes, the charset."""
 
-    records: RecordsSpec = Field(description="where the records are: a path, or {path, filter}")
+    records: RecordsSpec = Field(
+        default=RecordsSpec(), description="where the records are: a path, or {path, filter, nest}"
+    )
     paginator: PaginatorSpec = Field(description="how the next page is asked for and when to stop")
     incremental: IncrementalSpec | None = Field(
         default=None, description="the window sent as {start}/{end}: its format and slicing"
@@ -245,16 +247,24 @@ class RestSpec(PagedSpec):
     auth: AuthSpec = Field(
         default=AuthSpec(), description="credentials, from the source's Airflow connection"
     )
-    answer: Literal["json", "xml"] = Field(
+    answer: Literal["json", "xml", "ndjson"] = Field(
         default="json",
-        description="what the answers are: json, or xml (read streaming, safely; `records` and every path are "
-        "local-name paths below the root element, attributes as `@name`)",
+        description="what the answers are: json, xml (read streaming, safely; `records` and every path are "
+        "local-name paths below the root element, attributes as `@name`), or ndjson (a JSON record per line, "
+        "no envelope: paged by numbers or offsets to a short or empty page, a cursor header, the Link header)",
     )
 
     @model_validator(mode="after")
     def _consistent(self) -> RestSpec:
         used = self.request.names()
         self.check_placeholders(used, "request")
+        around = self.records.path or self.embedded is not None or self.errors or self.paginator.paths()
+        if self.answer == "ndjson" and around:
+            raise ValueError(
+                "an NDJSON answer is its records, one per line, with nothing around them: no `records` path, "
+                "`embedded`, `errors` or paginator path (page to a short or empty page, or by a cursor "
+                "header or the Link header)"
+            )
         if self.answer == "xml" and self.embedded is None and not self.records.path:
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"

@@ -112,8 +112,8 @@ def test_a_record_over_the_limit_keeps_its_beginning_its_size_and_digest() -> No
         ),
         (
             b'{"data": {"items": [{"id": "a"}]}}\n{"data": {"items": []}}\n',
-            "not JSON (a second value follows the first; a value per line is NDJSON, not read here: ask for one "
-            "JSON document) at byte 35",
+            "not JSON (a second value follows the first; a value per line is NDJSON: write `answer: ndjson`) at "
+            "byte 35",
         ),
         (b"", "not JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
