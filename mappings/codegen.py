@@ -73,7 +73,9 @@ class Generator:
         self.trust_nfc = False  # the function being written leaves screened texts' NFC to its caller
         self.dated = {n for n, t in mapping.code_tables.items() if len(t.periods) > 1 or t.periods[0].until}
         self.tables = {
-            name: runtime.DatedTable(t) if name in self.dated else runtime.with_int_keys(t.periods[0].values)
+            name: runtime.DatedTable(t)
+            if name in self.dated
+            else runtime.with_int_keys(t.periods[0].values, t.match)
             for name, t in mapping.code_tables.items()
         }
         offset = datetime(2020, 1, 1, tzinfo=tz).utcoffset()

@@ -137,6 +137,11 @@ def what(v: Any) -> str:
     return {dict: "an object", list: "a list"}.get(type(v), type(v).__name__)
 
 
+def folded(text: str) -> str:
+    """A vendor value as a code table with `match: text` compares it: NFC, without case, runs of spaces as one."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
 def code_key(v: Any) -> str:
     """Vendor values are compared as text: 12 and "12" are the same key; true is "true"."""
     if type(v) is str:

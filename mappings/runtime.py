@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from mappings.convert import code_key, what
+from mappings.convert import code_key, folded, what
 from mappings.dates import quote
 from mappings.errors import ConversionError
 from mappings.paths import Path, as_list, compile_path, join_path
@@ -163,13 +163,27 @@ def unknown(name: str, value: Any, ref: date | None = None) -> Any:
     raise ConversionError(f"unknown value {quote(value)} (not in code table {name}{when})", value)
 
 
-def with_int_keys(values: dict[str, Any]) -> dict[Any, Any]:
+def with_int_keys(values: dict[str, Any], match: str = "exact") -> dict[Any, Any]:
     """The table with each integer-looking key also as an int: a JSON 12 finds "12" in one lookup."""
     out: dict[Any, Any] = dict(values)
     for k, v in values.items():
         if k.isdigit() and str(int(k)) == k:
             out[int(k)] = v
-    return out
+    return TextKeys(out) if match == "text" else out
+
+
+class TextKeys(dict):
+    """A code table matched as text (`match: text`): what the exact lookup misses is looked up folded."""
+
+    def __init__(self, values: dict[Any, Any]) -> None:
+        super().__init__(values)
+        self.folded = {folded(k): v for k, v in values.items() if isinstance(k, str)}
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = dict.get(self, key, MISS)
+        if found is MISS and isinstance(key, str):
+            found = self.folded.get(folded(key), MISS)
+        return default if found is MISS else found
 
 
 class DatedTable:
@@ -177,7 +191,7 @@ class DatedTable:
 
     def __init__(self, table: CodeTable) -> None:
         self.name = table.name
-        self.periods = [(p.until, with_int_keys(p.values)) for p in table.periods]
+        self.periods = [(p.until, with_int_keys(p.values, table.match)) for p in table.periods]
 
     def __call__(self, value: Any, ref: date | None) -> Any:
         chosen: dict[Any, Any] | None = self.periods[-1][1]  # no reference date: the current table

@@ -97,7 +97,9 @@ CODE TABLES
             values: {1: 2, 2: 1}  # only the last period may omit it. No reference date: the last period.
           - values: {0: 1, 1: 2, 2: 3}
   Keys are the vendor values as written in the file (`01` stays "01"; quote nothing unless YAML needs
-  it). Values must be members of the target code set (a status 11 does not load).
+  it). Values must be members of the target code set (a status 11 does not load). `match: text` beside
+  `target` compares the vendor's values as text people type: "ĐANG XỬ LÝ" and "đang  xử lý" find
+  "Đang xử lý" (case and runs of spaces aside); two keys that are then the same must mean the same.
 
 TEXT
   Every text value comes out NFC. When a value was not NFC, TextFix(field, "nfc") is added to the
@@ -188,6 +190,7 @@ class CodeTable:
     target: str  # a key of mappings.targets.CODE_TARGETS
     periods: tuple[Period, ...]
     line: int = 0
+    match: str = "exact"  # "text": vendor values compared without case and runs of spaces (runtime.TextKeys)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from mappings.convert import folded
 from mappings.spec import CodeTable, Period
 from mappings.targets import CODE_TARGETS
 from mappings.validation.value_checks import ValueChecks
@@ -23,8 +24,14 @@ class CodeTableChecks(ValueChecks):
                 self.add(line, key, "a code table is a mapping with target and values (or periods)")
                 continue
             for k in spec:
-                if k not in ("target", "values", "periods"):
-                    self.add(spec.at(k), f"{key}.{k}", "unknown key (expected target, values, periods)")
+                if k not in ("target", "values", "periods", "match"):
+                    self.add(
+                        spec.at(k), f"{key}.{k}", "unknown key (expected target, values, periods, match)"
+                    )
+            match = spec.get("match", "exact")
+            if match not in ("exact", "text"):
+                self.add(spec.at("match"), f"{key}.match", f"{match!r}: exact (the default) or text")
+                continue
             target = spec.get("target")
             if target is None:
                 self.add(line, f"{key}.target", f"missing (one of: {', '.join(CODE_TARGETS)})")
@@ -43,7 +50,20 @@ class CodeTableChecks(ValueChecks):
                 periods = [Period(None, self.values(spec, "values", f"{key}.values", target))]
             else:
                 periods = self.periods(spec, f"{key}.periods", target)
-            self.tables[str(name)] = CodeTable(str(name), target, tuple(periods), line)
+            if match == "text":
+                for period in periods:
+                    self.same_as_text(spec, key, period.values)
+            self.tables[str(name)] = CodeTable(str(name), target, tuple(periods), line, match)
+
+    def same_as_text(self, spec: YMap, key: str, values: dict[str, Any]) -> None:
+        """`match: text`: keys that are one text once case and spaces are set aside must mean one code."""
+        seen: dict[str, tuple[str, Any]] = {}
+        for raw, value in values.items():
+            first = seen.setdefault(folded(raw), (raw, value))
+            if first[1] != value:
+                self.add(
+                    spec.at("match"), f"{key}.match", f"{first[0]!r} and {raw!r} are one text, two codes"
+                )
 
     def values(self, parent: YMap, name: str, key: str, target: str) -> dict[str, Any]:
         """Vendor value (the key as written, compared as text) -> canonical value of the table's target."""

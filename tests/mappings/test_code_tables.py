@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,3 +81,51 @@ def test_values_are_compared_as_text(compile_yaml: Callable[..., CompiledMapping
         assert outcome.dossier.applicant.id_type is expected, raw
     [error] = m.normalize(minimal_record(loai="1"), "s").errors  # `01` in the file is the text "01"
     assert error.reason == "unknown value '1' (not in code table id_type)"
+
+
+TEXT_TABLE = """
+code_tables:
+  channel:
+    target: channel
+    match: {match}
+    values: {{"Trực tiếp": 1, "Trực tuyến": 2, "Bưu chính": 3}}
+"""
+
+
+def with_text_table(write_yaml: Callable[..., Path], match: str) -> CompiledMapping:
+    text = MINIMAL.format(name=match).replace("channel: {const: 1}", "channel: {path: kenh, code: channel}")
+    return compile_mapping(load_mapping(write_yaml(text + TEXT_TABLE.format(match=match), match)))
+
+
+@pytest.mark.parametrize(
+    "typed", ["TRỰC TUYẾN", "trực  tuyến", unicodedata.normalize("NFD", "Trực tuyến"), "Trực tuyến"]
+)
+def test_a_table_matched_as_text_finds_values_typed_in_another_case_or_spacing(
+    write_yaml: Callable[..., Path], typed: str
+) -> None:
+    text = with_text_table(write_yaml, "text")
+    assert channel_of(text, kenh=typed) is Channel.ONLINE
+    [unknown] = text.normalize(minimal_record(kenh="Trực  tuyến nhanh"), "s").errors
+    assert unknown.reason.startswith("unknown value 'Trực  tuyến nhanh'")
+    exact = with_text_table(write_yaml, "exact")
+    if typed in ("TRỰC TUYẾN", "trực  tuyến"):  # the default compares as written (NFC aside)
+        assert exact.normalize(minimal_record(kenh=typed), "s").errors
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        (
+            'match: maybe\n    values: {"A": 1}',
+            "code_tables.channel.match: 'maybe': exact (the default) or text",
+        ),
+        (
+            'match: text\n    values: {"Trực tiếp": 1, "TRỰC TIẾP": 2}',
+            "'Trực tiếp' and 'TRỰC TIẾP' are one text, two codes",
+        ),
+    ],
+)
+def test_a_text_table_s_keys_are_checked(write_yaml: Callable[..., Path], table: str, said: str) -> None:
+    text = MINIMAL.format(name="t") + f"code_tables:\n  channel:\n    target: channel\n    {table}\n"
+    with pytest.raises(Exception, match=re.escape(said)):
+        load_mapping(write_yaml(text))
