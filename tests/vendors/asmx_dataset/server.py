@@ -54,18 +54,14 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from schemas.dossier import HCM
-from tests.vendors.common import VendorHandler, arguments, parse_local, serve, updated
+from tests.vendors.asmx import AsmxService, ClientFault, integer, members, text
+from tests.vendors.common import arguments, parse_local, serve, updated
 
 VENDOR = "asmx_dataset"
 SERVICE_PATH = "/DichVuHoSo.asmx"
 TNS = "http://tempuri.org/"
 OPERATION = "LayDanhSachHoSo"
 ACTION = f"{TNS}{OPERATION}"
-SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-XSD = "http://www.w3.org/2001/XMLSchema"
-MEDIA = {SOAP11: "text/xml", SOAP12: "application/soap+xml"}
 
 USER, PASSWORD = "lienthong_kinhmon", "KM#HoSo@2025"
 REFUSAL = "Tên đăng nhập hoặc mật khẩu không đúng"
@@ -74,7 +70,6 @@ MAX_PAGE_SIZE = 100
 WINDOW_FORMAT = "dd/MM/yyyy HH:mm:ss"
 WINDOW = "%d/%m/%Y %H:%M:%S"
 WINDOW_SHAPE = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}$")  # DateTime.ParseExact: exactly this
-XML_INT = re.compile(r"^\s*[+-]?\d{1,10}\s*$")  # XmlConvert.ToInt32
 CRLF = "\r\n"
 
 # the vendor's own codes (its DM_TrangThai and DM_KenhNop tables)
@@ -86,7 +81,6 @@ CHANNEL = {1: 0, 2: 1, 3: 2}  # 0 trực tiếp, 1 trực tuyến, 2 bưu chính
 APPLICANT = {1: "CN", 2: "TC"}  # cá nhân, tổ chức
 
 WSDL = Template((Path(__file__).resolve().parent / "DichVuHoSo.wsdl").read_text(encoding="utf-8"))
-PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def dataset_time(iso: str | None) -> str | None:
@@ -183,53 +177,6 @@ def login_error() -> str:
     return dataset(row(1, "Loi", {"Ma": LOGIN_ERROR, "ThongBao": REFUSAL}))
 
 
-class ClientFault(Exception):
-    """A SoapException the service answers as a Fault (HTTP 500): soap:Client unless said otherwise."""
-
-    def __init__(self, message: str, code: str = "Client", reason: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.code, self.reason = message, code, reason or code
-
-
-def unreadable(detail: str) -> ClientFault:
-    """XmlSerializer could not read the request (ASMX's words, in the Vietnamese language pack)."""
-    return ClientFault(
-        f"Máy chủ không đọc được yêu cầu. ---> Có lỗi trong tài liệu XML. ---> {detail}", reason="read"
-    )
-
-
-def elements(el: etree._Element) -> list[etree._Element]:
-    return [c for c in el if isinstance(c.tag, str)]
-
-
-def members(el: etree._Element, names: tuple[str, ...]) -> dict[str, etree._Element]:
-    """What XmlSerializer reads of an element: its children in http://tempuri.org/ with a member's name (the first
-    of each); anything else (unqualified, unknown) it skips, so a member sent unqualified is missing."""
-    found: dict[str, etree._Element] = {}
-    for child in elements(el):
-        name = etree.QName(child)
-        if name.namespace == TNS and name.localname in names and name.localname not in found:
-            found[name.localname] = child
-    return found
-
-
-def text(el: etree._Element | None) -> str | None:
-    """A string member: null when absent or xsi:nil."""
-    if el is None or el.get(f"{{{XSI}}}nil") in ("true", "1"):
-        return None
-    return el.text or ""
-
-
-def integer(el: etree._Element | None) -> int:
-    """An int member: 0 when absent (the default of int), XmlConvert.ToInt32 otherwise."""
-    if el is None:
-        return 0
-    value = el.text or ""
-    if not XML_INT.match(value):
-        raise unreadable("Chuỗi nhập vào không đúng định dạng.")
-    return int(value)
-
-
 def window_time(name: str, value: str | None) -> datetime:
     if value is None or not value.strip():
         raise ClientFault(f"Thiếu tham số bắt buộc: {name}", reason="missing")
@@ -241,139 +188,30 @@ def window_time(name: str, value: str | None) -> datetime:
         raise ClientFault(f"Giá trị {name} '{value}' không phải ngày giờ hợp lệ", reason="date") from None
 
 
-class Handler(VendorHandler):
+class Handler(AsmxService):
     server_version = "Microsoft-IIS/7.5"
-    sys_version = ""
+    SERVICE_PATH, WSDL, TNS, OPERATION = SERVICE_PATH, WSDL, TNS, OPERATION  # the module's
+    HEADERS = (f"{{{TNS}}}XacThuc",)
     EXTRA = {
         "X-AspNet-Version": "2.0.50727",
         "X-Powered-By": "ASP.NET",
         "Cache-Control": "private, max-age=0",
     }
 
-    # --- answers ---------------------------------------------------------------------------------------------
-    def send_soap(self, version: str, payload: str, status: int = 200) -> None:
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?>'
-            f'<soap:Envelope xmlns:soap="{version}" xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">'
-            f"<soap:Body>{payload}</soap:Body></soap:Envelope>"
-        ).encode()
-        self.send_body(status, body, f"{MEDIA[version]}; charset=utf-8", self.EXTRA)
-
-    def result(self, version: str, value: str) -> None:
+    def answer(self, version: str, value: str) -> None:
         """The method's string, escaped as the serializer writes a string (&, <, > as entities; CR LF as is)."""
-        self.send_soap(
-            version,
-            f'<{OPERATION}Response xmlns="{TNS}"><{OPERATION}Result>{escape(value)}</{OPERATION}Result>'
-            f"</{OPERATION}Response>",
-        )
+        self.result(version, escape(value))
 
-    def fault(self, version: str, fault: ClientFault) -> None:
-        message = escape(fault.message)
-        if version == SOAP11:
-            payload = f"<soap:Fault><faultcode>soap:{fault.code}</faultcode><faultstring>{message}</faultstring><detail /></soap:Fault>"
-        else:
-            code = {"Client": "Sender", "Server": "Receiver"}.get(fault.code, fault.code)
-            payload = (
-                f"<soap:Fault><soap:Code><soap:Value>soap:{code}</soap:Value></soap:Code><soap:Reason>"
-                f'<soap:Text xml:lang="vi">{message}</soap:Text></soap:Reason><soap:Detail /></soap:Fault>'
-            )
-        self.refuse(500, fault.reason, lambda: self.send_soap(version, payload, 500))
-
-    def plain(self, status: int, message: str, reason: str) -> None:
-        body = message.encode("utf-8")
-        self.refuse(
-            status, reason, lambda: self.send_body(status, body, "text/plain; charset=utf-8", self.EXTRA)
-        )
-
-    # --- routing ---------------------------------------------------------------------------------------------
-    def vendor(self, method: str) -> None:
-        route = self.route.lower()
-        if route.startswith(SERVICE_PATH.lower() + "/"):  # the HttpGet/HttpPost protocols: off
-            ending = self.route[len(SERVICE_PATH) :]
-            self.plain(500, f"Định dạng yêu cầu không được nhận dạng cho URL kết thúc bất thường bằng '{ending}'.",
-                       "protocol")  # fmt: skip
-        elif route != SERVICE_PATH.lower():
-            self.send_iis_404()
-        elif method == "GET" and {k.lower() for k in self.query} == {"wsdl"}:
-            address = f"http://{self.headers.get('Host') or '127.0.0.1'}{SERVICE_PATH}"
-            wsdl = WSDL.substitute(address=address).encode("utf-8")
-            self.send_body(200, wsdl, "text/xml; charset=utf-8", self.EXTRA)
-        elif method != "POST":  # GET without ?WSDL: the Documentation protocol is removed in web.config
-            self.plain(500, "Định dạng yêu cầu không được nhận dạng.", "method")
-        else:
-            self.soap()
-
-    def send_iis_404(self) -> None:
-        body = b"<html><body><h2>404 - File or directory not found.</h2></body></html>"
-        self.refuse(404, "not found", lambda: self.send_body(404, body, "text/html"))
-
-    def soap(self) -> None:
-        media, *params = [p.strip() for p in (self.headers.get("Content-Type") or "").split(";")]
-        version = next((v for v, m in MEDIA.items() if m == media.lower()), None)
-        if version is None:
-            self.plain(500, f"Định dạng yêu cầu không hợp lệ: {media}.", "content type")
-            return
-        try:
-            root = etree.fromstring(self.raw_body, PARSER)
-        except etree.XMLSyntaxError as exc:
-            self.fault(version, unreadable(f"Dữ liệu ở cấp gốc không hợp lệ ({exc.msg})."))
-            return
-        if root.getroottree().docinfo.doctype:
-            self.fault(version, unreadable("Tài liệu XML này không được phép chứa DTD."))
-            return
-        try:
-            self.call(version, root, params)
-        except ClientFault as fault:
-            self.fault(version, fault)
-
-    def call(self, version: str, root: etree._Element, params: list[str]) -> None:
-        if (
-            root.tag in (f"{{{SOAP11}}}Envelope", f"{{{SOAP12}}}Envelope")
-            and root.tag != f"{{{version}}}Envelope"
-        ):
-            other = etree.QName(root).namespace
-            raise ClientFault(
-                f"Có thể phiên bản SOAP không khớp: không gian tên Envelope {other} không được mong đợi. "
-                f"Cần {version}.",
-                code="VersionMismatch",
-            )
-        body = root.find(f"{{{version}}}Body") if root.tag == f"{{{version}}}Envelope" else None
-        payload = elements(body) if body is not None else []
-        if len(payload) != 1:
-            raise unreadable("Không tìm thấy phần tử Body của thông điệp SOAP.")
-        if version == SOAP11:
-            action = (self.headers.get("SOAPAction") or "").strip().strip('"')
-        else:
-            action = next(
-                (p.split("=", 1)[1].strip('"') for p in params if p.lower().startswith("action=")), ""
-            )
-        if action != ACTION:
-            raise ClientFault(
-                f"Máy chủ không nhận ra giá trị của tiêu đề HTTP SOAPAction: {action}.", reason="action"
-            )
-        name = etree.QName(payload[0])
-        if (name.namespace, name.localname) != (TNS, OPERATION):
-            raise unreadable(f"<{name.localname} xmlns='{name.namespace or ''}'> không được mong đợi.")
-        header = root.find(f"{{{version}}}Header")
-        blocks = elements(header) if header is not None else []
-        for block in blocks:
-            block_name = etree.QName(block)
-            if (
-                block.get(f"{{{version}}}mustUnderstand") in ("1", "true")
-                and block.tag != f"{{{TNS}}}XacThuc"
-            ):
-                raise ClientFault(
-                    f"Tiêu đề SOAP {block_name.localname} không được hiểu.", code="MustUnderstand"
-                )
-        args = members(payload[0], ("tuNgay", "denNgay", "trang", "soDong"))
+    def operate(self, version: str, request: etree._Element, headers: list[etree._Element]) -> None:
+        args = members(request, TNS, ("tuNgay", "denNgay", "trang", "soDong"))
         page, size = (
             integer(args.get("trang")),
             integer(args.get("soDong")),
         )  # the serializer reads them first
-        auth = next((b for b in blocks if b.tag == f"{{{TNS}}}XacThuc"), None)
-        credentials = members(auth, ("TenDangNhap", "MatKhau")) if auth is not None else {}
+        auth = next((h for h in headers if h.tag == f"{{{TNS}}}XacThuc"), None)
+        credentials = members(auth, TNS, ("TenDangNhap", "MatKhau")) if auth is not None else {}
         if (text(credentials.get("TenDangNhap")), text(credentials.get("MatKhau"))) != (USER, PASSWORD):
-            self.refuse(200, LOGIN_ERROR, lambda: self.result(version, login_error()))
+            self.refuse(200, LOGIN_ERROR, lambda: self.answer(version, login_error()))
             return
         start = window_time("tuNgay", text(args.get("tuNgay")))
         end = window_time("denNgay", text(args.get("denNgay")))
@@ -389,7 +227,7 @@ class Handler(VendorHandler):
         )
         lines = [line for item in found[(page - 1) * size : page * size] for line in render(item)]
         lines += row(1, "PhanTrang", {"TongSoBanGhi": len(found), "Trang": page, "SoDong": size})
-        self.result(version, dataset(lines))
+        self.answer(version, dataset(lines))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from connectors.safexml import PARSER_OPTIONS
 from onestop import pipeline
 from onestop.cli import app
 from onestop.simulators.process import SimulatorProcess
-from tests.vendors import harness
+from tests.vendors import asmx, harness
+from tests.vendors.asmx import SOAP11, SOAP12, SOAP12_XML, XML, Client, Send
 from tests.vendors.asmx_dataset.server import (
     ACTION,
     LOGIN_ERROR,
@@ -32,15 +33,11 @@ from tests.vendors.asmx_dataset.server import (
     PASSWORD,
     REFUSAL,
     SERVICE_PATH,
-    SOAP11,
-    SOAP12,
     TNS,
     USER,
 )
 
 HERE = Path(__file__).resolve().parent
-XML = "text/xml; charset=utf-8"
-SOAP12_XML = "application/soap+xml; charset=utf-8"
 PAGE_SIZE = 100
 UTF16_DECLARATION = '<?xml version="1.0" encoding="utf-16"?>'
 SAFE = etree.XMLParser(**PARSER_OPTIONS)  # the product's safe parsing
@@ -79,27 +76,13 @@ def call_body(
 
 
 def envelope(body: str | None = None, header: str | None = None, version: str = SOAP11) -> bytes:
-    header = xac_thuc() if header is None else header
-    head = f"<soap:Header>{header}</soap:Header>" if header else ""
-    body = call_body() if body is None else body
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{version}">{head}'
-        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
-    ).encode()
+    return asmx.envelope(
+        call_body() if body is None else body, xac_thuc() if header is None else header, version
+    )
 
 
-def post(
-    server: SimulatorProcess, data: bytes, content_type: str = XML, action: str | None = ACTION
-) -> requests.Response:
-    headers = {"Content-Type": content_type}
-    if action is not None:
-        headers["SOAPAction"] = f'"{action}"'
-    return requests.post(f"{server.url}{SERVICE_PATH}", data=data, headers=headers, timeout=10)
-
-
-def post12(server: SimulatorProcess, data: bytes, action: str | None = ACTION) -> requests.Response:
-    media = SOAP12_XML + (f'; action="{action}"' if action is not None else "")
-    return post(server, data, media, action=None)
+CLIENT = Client(SERVICE_PATH, ACTION)
+post, post12 = CLIENT.post, CLIENT.post12
 
 
 def result_text(resp: requests.Response) -> str:
@@ -289,63 +272,16 @@ def test_wrong_or_missing_credentials_answer_the_loi_row_not_a_fault(
     assert stats(server)["refusals"][-1]["reason"] == LOGIN_ERROR
 
 
-Send = Callable[[SimulatorProcess], requests.Response]
-
-
 def body(text: str, header: str | None = None) -> Send:
     return lambda server: post(server, envelope(text, header))
 
 
-MALFORMED: dict[str, tuple[Send, int, tuple[str, ...]]] = {
-    "GET without ?WSDL": (
-        lambda s: requests.get(f"{s.url}{SERVICE_PATH}", timeout=10),
-        500,
-        ("Định dạng yêu cầu không được nhận dạng.",),
-    ),
-    "the HttpGet protocol": (
-        lambda s: requests.get(f"{s.url}{SERVICE_PATH}/{OPERATION}?trang=1", timeout=10),
-        500,
-        ("kết thúc bất thường bằng '/LayDanhSachHoSo'",),
-    ),
-    "another path": (
-        lambda s: requests.post(f"{s.url}/DichVuHoSo.svc", data=envelope(), timeout=10),
-        404,
-        ("404 - File or directory not found.",),
-    ),
-    "JSON": (
-        lambda s: requests.post(f"{s.url}{SERVICE_PATH}", json={"trang": 1}, timeout=10),
-        500,
-        ("Định dạng yêu cầu không hợp lệ: application/json.",),
-    ),
-    "not XML": (
-        lambda s: post(s, b"tuNgay=01/01/2025&trang=1"),
-        500,
-        ("soap:Client", "Máy chủ không đọc được yêu cầu. ---&gt; Có lỗi trong tài liệu XML."),
-    ),
-    "a DTD": (
-        lambda s: post(s, b'<!DOCTYPE x [<!ENTITY e "x">]>' + envelope().split(b"?>", 1)[1]),
-        500,
-        ("soap:Client", "không được phép chứa DTD"),
-    ),
-    "SOAP 1.2 envelope as text/xml": (
-        lambda s: post(s, envelope(version=SOAP12)),
-        500,
-        ("soap:VersionMismatch", f"không gian tên Envelope {SOAP12} không được mong đợi"),
-    ),
+MALFORMED: dict[str, asmx.Refusal] = {
+    **asmx.host_refusals(CLIENT, OPERATION, envelope, b"tuNgay=01/01/2025&trang=1"),
     "wrong SOAPAction": (
         lambda s: post(s, envelope(), action=f"{TNS}IDichVuHoSo/{OPERATION}"),
         500,
         ("soap:Client", f"không nhận ra giá trị của tiêu đề HTTP SOAPAction: {TNS}IDichVuHoSo/{OPERATION}."),
-    ),
-    "no SOAPAction": (
-        lambda s: post(s, envelope(), action=None),
-        500,
-        ("soap:Client", "không nhận ra giá trị của tiêu đề HTTP SOAPAction: ."),
-    ),
-    "SOAP 1.2 without action": (
-        lambda s: post12(s, envelope(version=SOAP12), action=None),
-        500,
-        ("<soap:Value>soap:Sender</soap:Value>", "không nhận ra giá trị của tiêu đề HTTP SOAPAction"),
     ),
     "another operation's body": (
         body(call_body().replace(OPERATION, "GetDossiers")),

@@ -58,27 +58,22 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from schemas.dossier import HCM
-from tests.vendors.common import VendorHandler, arguments, serve, updated
+from tests.vendors.asmx import XSD, AsmxService, ClientFault, integer, members, text, unreadable
+from tests.vendors.common import arguments, serve, updated
 
 VENDOR = "asmx_diffgram"
 SERVICE_PATH = "/ws/Service.asmx"
 TNS = "http://motcua.thanhha.gov.vn/"
 OPERATION = "GetHoSo"
 ACTION = f"{TNS}{OPERATION}"
-SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-XSD = "http://www.w3.org/2001/XMLSchema"
 MSDATA = "urn:schemas-microsoft-com:xml-msdata"
 DIFFGR = "urn:schemas-microsoft-com:xml-diffgram-v1"
-MEDIA = {SOAP11: "text/xml", SOAP12: "application/soap+xml"}
 
 USER, PASSWORD = "lienthong_thanhha", "TH@MotCua#2009"
 REFUSAL = "Tài khoản không có quyền truy cập dịch vụ liên thông"
 LOGIN_ERROR = "DANG_NHAP"
 PARAMETER_ERROR = "THAM_SO"
 MAX_PAGE_SIZE = 100
-XML_INT = re.compile(r"^\s*[+-]?\d{1,10}\s*$")  # XmlConvert.ToInt32
 # XmlConvert.ToDateTime(RoundtripKind): an xsd:dateTime or an xsd:date, with an optional zone
 XML_DATETIME = re.compile(
     r"^\s*(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?\s*$"
@@ -126,7 +121,6 @@ TABLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 # fmt: on
 
 WSDL = Template((Path(__file__).resolve().parent / "Service.wsdl").read_text(encoding="utf-8"))
-PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def schema() -> str:
@@ -226,58 +220,15 @@ def new_dataset(page: list[dict[str, Any]], total: int, number: int, size: int) 
     )
 
 
-class ClientFault(Exception):
-    """A SoapException the service answers as a Fault (HTTP 500): soap:Client unless said otherwise; `error` is
-    the vendor's MaLoi in the detail (its own exceptions), None for the framework's (an empty detail)."""
-
-    def __init__(
-        self, message: str, code: str = "Client", reason: str | None = None, error: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message, self.code, self.reason, self.error = message, code, reason or code, error
-
-
-def unreadable(detail: str) -> ClientFault:
-    """XmlSerializer could not read the request (ASMX's words, in the Vietnamese language pack)."""
+def service_error(message: str, reason: str, error: str) -> ClientFault:
+    """The vendor's own SoapException: its MaLoi in the Fault's detail."""
     return ClientFault(
-        f"Máy chủ không đọc được yêu cầu. ---> Có lỗi trong tài liệu XML. ---> {detail}", reason="read"
+        message, reason=reason, detail=f'<LoiDichVu xmlns="{TNS}"><MaLoi>{error}</MaLoi></LoiDichVu>'
     )
 
 
 def parameter(message: str, reason: str) -> ClientFault:
-    return ClientFault(message, reason=reason, error=PARAMETER_ERROR)
-
-
-def elements(el: etree._Element) -> list[etree._Element]:
-    return [c for c in el if isinstance(c.tag, str)]
-
-
-def members(el: etree._Element, names: tuple[str, ...]) -> dict[str, etree._Element]:
-    """What XmlSerializer reads of an element: its children in the target namespace with a member's name (the
-    first of each); anything else (unqualified, unknown) it skips, so a member sent unqualified is missing."""
-    found: dict[str, etree._Element] = {}
-    for child in elements(el):
-        name = etree.QName(child)
-        if name.namespace == TNS and name.localname in names and name.localname not in found:
-            found[name.localname] = child
-    return found
-
-
-def text(el: etree._Element | None) -> str | None:
-    """A string member: null when absent or xsi:nil."""
-    if el is None or el.get(f"{{{XSI}}}nil") in ("true", "1"):
-        return None
-    return el.text or ""
-
-
-def integer(el: etree._Element | None) -> int:
-    """An int member: 0 when absent (the default of int), XmlConvert.ToInt32 otherwise."""
-    if el is None:
-        return 0
-    value = el.text or ""
-    if not XML_INT.match(value):
-        raise unreadable("Chuỗi nhập vào không đúng định dạng.")
-    return int(value)
+    return service_error(message, reason, PARAMETER_ERROR)
 
 
 def date_time(el: etree._Element | None) -> datetime:
@@ -306,141 +257,22 @@ def date_time(el: etree._Element | None) -> datetime:
         raise invalid from None
 
 
-class Handler(VendorHandler):
+class Handler(AsmxService):
     server_version = "Microsoft-IIS/8.5"
-    sys_version = ""
+    SERVICE_PATH, WSDL, TNS, OPERATION = SERVICE_PATH, WSDL, TNS, OPERATION  # the module's; no [SoapHeader]
     EXTRA = {
         "X-AspNet-Version": "4.0.30319",
         "X-Powered-By": "ASP.NET",
         "Cache-Control": "private, max-age=0",
     }
 
-    # --- answers ---------------------------------------------------------------------------------------------
-    def send_soap(self, version: str, payload: str, status: int = 200) -> None:
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?>'
-            f'<soap:Envelope xmlns:soap="{version}" xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">'
-            f"<soap:Body>{payload}</soap:Body></soap:Envelope>"
-        ).encode()
-        self.send_body(status, body, f"{MEDIA[version]}; charset=utf-8", self.EXTRA)
-
-    def result(self, version: str, dataset: str) -> None:
-        self.send_soap(
-            version,
-            f'<{OPERATION}Response xmlns="{TNS}"><{OPERATION}Result>{dataset}</{OPERATION}Result>'
-            f"</{OPERATION}Response>",
-        )
-
-    def fault(self, version: str, fault: ClientFault) -> None:
-        message = escape(fault.message)
-        detail = (
-            ""
-            if fault.error is None
-            else f'<LoiDichVu xmlns="{TNS}"><MaLoi>{fault.error}</MaLoi></LoiDichVu>'
-        )
-        if version == SOAP11:
-            payload = (
-                f"<soap:Fault><faultcode>soap:{fault.code}</faultcode><faultstring>{message}</faultstring>"
-                + (f"<detail>{detail}</detail>" if detail else "<detail />")
-                + "</soap:Fault>"
-            )
-        else:
-            code = {"Client": "Sender", "Server": "Receiver"}.get(fault.code, fault.code)
-            payload = (
-                f"<soap:Fault><soap:Code><soap:Value>soap:{code}</soap:Value></soap:Code><soap:Reason>"
-                f'<soap:Text xml:lang="vi">{message}</soap:Text></soap:Reason>'
-                + (f"<soap:Detail>{detail}</soap:Detail>" if detail else "<soap:Detail />")
-                + "</soap:Fault>"
-            )
-        self.refuse(500, fault.reason, lambda: self.send_soap(version, payload, 500))
-
-    def plain(self, status: int, message: str, reason: str) -> None:
-        body = message.encode("utf-8")
-        self.refuse(
-            status, reason, lambda: self.send_body(status, body, "text/plain; charset=utf-8", self.EXTRA)
-        )
-
-    # --- routing ---------------------------------------------------------------------------------------------
-    def vendor(self, method: str) -> None:
-        route = self.route.lower()
-        if route.startswith(SERVICE_PATH.lower() + "/"):  # the HttpGet/HttpPost protocols: off
-            ending = self.route[len(SERVICE_PATH) :]
-            self.plain(500, f"Định dạng yêu cầu không được nhận dạng cho URL kết thúc bất thường bằng '{ending}'.",
-                       "protocol")  # fmt: skip
-        elif route != SERVICE_PATH.lower():
-            self.send_iis_404()
-        elif method == "GET" and {k.lower() for k in self.query} == {"wsdl"}:
-            address = f"http://{self.headers.get('Host') or '127.0.0.1'}{SERVICE_PATH}"
-            wsdl = WSDL.substitute(address=address).encode("utf-8")
-            self.send_body(200, wsdl, "text/xml; charset=utf-8", self.EXTRA)
-        elif method != "POST":  # GET without ?WSDL: the Documentation protocol is removed in web.config
-            self.plain(500, "Định dạng yêu cầu không được nhận dạng.", "method")
-        else:
-            self.soap()
-
-    def send_iis_404(self) -> None:
-        body = b"<html><body><h2>404 - File or directory not found.</h2></body></html>"
-        self.refuse(404, "not found", lambda: self.send_body(404, body, "text/html"))
-
-    def soap(self) -> None:
-        media, *params = [p.strip() for p in (self.headers.get("Content-Type") or "").split(";")]
-        version = next((v for v, m in MEDIA.items() if m == media.lower()), None)
-        if version is None:
-            self.plain(500, f"Định dạng yêu cầu không hợp lệ: {media}.", "content type")
-            return
-        try:
-            root = etree.fromstring(self.raw_body, PARSER)
-        except etree.XMLSyntaxError as exc:
-            self.fault(version, unreadable(f"Dữ liệu ở cấp gốc không hợp lệ ({exc.msg})."))
-            return
-        if root.getroottree().docinfo.doctype:
-            self.fault(version, unreadable("Tài liệu XML này không được phép chứa DTD."))
-            return
-        try:
-            self.call(version, root, params)
-        except ClientFault as fault:
-            self.fault(version, fault)
-
-    def call(self, version: str, root: etree._Element, params: list[str]) -> None:
-        if (
-            root.tag in (f"{{{SOAP11}}}Envelope", f"{{{SOAP12}}}Envelope")
-            and root.tag != f"{{{version}}}Envelope"
-        ):
-            other = etree.QName(root).namespace
-            raise ClientFault(
-                f"Có thể phiên bản SOAP không khớp: không gian tên Envelope {other} không được mong đợi. "
-                f"Cần {version}.",
-                code="VersionMismatch",
-            )
-        body = root.find(f"{{{version}}}Body") if root.tag == f"{{{version}}}Envelope" else None
-        payload = elements(body) if body is not None else []
-        if len(payload) != 1:
-            raise unreadable("Không tìm thấy phần tử Body của thông điệp SOAP.")
-        if version == SOAP11:
-            action = (self.headers.get("SOAPAction") or "").strip().strip('"')
-        else:
-            action = next(
-                (p.split("=", 1)[1].strip('"') for p in params if p.lower().startswith("action=")), ""
-            )
-        if action != ACTION:
-            raise ClientFault(
-                f"Máy chủ không nhận ra giá trị của tiêu đề HTTP SOAPAction: {action}.", reason="action"
-            )
-        name = etree.QName(payload[0])
-        if (name.namespace, name.localname) != (TNS, OPERATION):
-            raise unreadable(f"<{name.localname} xmlns='{name.namespace or ''}'> không được mong đợi.")
-        header = root.find(f"{{{version}}}Header")
-        for block in elements(header) if header is not None else []:
-            if block.get(f"{{{version}}}mustUnderstand") in ("1", "true"):  # the service declares no header
-                raise ClientFault(
-                    f"Tiêu đề SOAP {etree.QName(block).localname} không được hiểu.", code="MustUnderstand"
-                )
-        args = members(payload[0], ("tenDangNhap", "matKhau", "tuNgay", "denNgay", "trang", "soBanGhi"))
+    def operate(self, version: str, request: etree._Element, headers: list[etree._Element]) -> None:
+        args = members(request, TNS, ("tenDangNhap", "matKhau", "tuNgay", "denNgay", "trang", "soBanGhi"))
         # the serializer reads every parameter first: an unreadable one is a Fault before any code runs
         start, end = date_time(args.get("tuNgay")), date_time(args.get("denNgay"))
         page, size = integer(args.get("trang")), integer(args.get("soBanGhi"))
         if (text(args.get("tenDangNhap")), text(args.get("matKhau"))) != (USER, PASSWORD):
-            raise ClientFault(REFUSAL, reason=LOGIN_ERROR, error=LOGIN_ERROR)
+            raise service_error(REFUSAL, LOGIN_ERROR, LOGIN_ERROR)
         for label, value in (("tuNgay", start), ("denNgay", end)):
             if value == MIN_VALUE:
                 raise parameter(f"Thiếu tham số bắt buộc: {label}", "missing")

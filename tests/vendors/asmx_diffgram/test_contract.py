@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ from onestop import pipeline, registry
 from onestop.cli import app
 from onestop.simulators.process import SimulatorProcess
 from schemas.dossier import HCM
-from tests.vendors import harness
+from tests.vendors import asmx, harness
+from tests.vendors.asmx import SOAP11, SOAP12, SOAP12_XML, XML, XSD, Client, Send
 from tests.vendors.asmx_diffgram.server import (
     ACTION,
     DIFFGR,
@@ -46,18 +47,13 @@ from tests.vendors.asmx_diffgram.server import (
     PASSWORD,
     REFUSAL,
     SERVICE_PATH,
-    SOAP11,
-    SOAP12,
     TABLES,
     TNS,
     USER,
-    XSD,
 )
 
 HERE = Path(__file__).resolve().parent
 SOURCE = "vendor_asmx_diffgram"
-XML = "text/xml; charset=utf-8"
-SOAP12_XML = "application/soap+xml; charset=utf-8"
 PAGE_SIZE = 80  # the registry entry's
 CHILDREN = {"Table1": "QuaTrinh", "Table2": "LePhi", "Table3": "GiayTo"}  # sibling table -> the mapping's key
 SAFE = etree.XMLParser(**PARSER_OPTIONS)  # the product's safe parsing
@@ -93,26 +89,11 @@ def call_body(
 
 
 def envelope(body: str | None = None, header: str = "", version: str = SOAP11) -> bytes:
-    head = f"<soap:Header>{header}</soap:Header>" if header else ""
-    body = call_body() if body is None else body
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{version}">{head}'
-        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
-    ).encode()
+    return asmx.envelope(call_body() if body is None else body, header, version)
 
 
-def post(
-    server: SimulatorProcess, data: bytes, content_type: str = XML, action: str | None = ACTION
-) -> requests.Response:
-    headers = {"Content-Type": content_type}
-    if action is not None:
-        headers["SOAPAction"] = f'"{action}"'
-    return requests.post(f"{server.url}{SERVICE_PATH}", data=data, headers=headers, timeout=10)
-
-
-def post12(server: SimulatorProcess, data: bytes, action: str | None = ACTION) -> requests.Response:
-    media = SOAP12_XML + (f'; action="{action}"' if action is not None else "")
-    return post(server, data, media, action=None)
+CLIENT = Client(SERVICE_PATH, ACTION)
+post, post12 = CLIENT.post, CLIENT.post12
 
 
 def result(resp: requests.Response) -> etree._Element:
@@ -328,8 +309,6 @@ def test_zeep_builds_requests_from_the_wsdl_that_both_ports_answer(
 
 
 # --- refusals ------------------------------------------------------------------------------------------------
-Send = Callable[[SimulatorProcess], requests.Response]
-
 WRONG_CREDENTIALS: dict[str, Send] = {
     "wrong password": lambda s: post(s, envelope(call_body(password="sai-mat-khau-0000"))),
     "wrong user": lambda s: post(s, envelope(call_body(user="lienthong_namsach"))),
@@ -371,42 +350,8 @@ def body(text: str, header: str = "") -> Send:
     return lambda server: post(server, envelope(text, header))
 
 
-MALFORMED: dict[str, tuple[Send, int, tuple[str, ...]]] = {
-    "GET without ?WSDL": (
-        lambda s: requests.get(f"{s.url}{SERVICE_PATH}", timeout=10),
-        500,
-        ("Định dạng yêu cầu không được nhận dạng.",),
-    ),
-    "the HttpGet protocol": (
-        lambda s: requests.get(f"{s.url}{SERVICE_PATH}/{OPERATION}?trang=1", timeout=10),
-        500,
-        ("kết thúc bất thường bằng '/GetHoSo'",),
-    ),
-    "another path": (
-        lambda s: requests.post(f"{s.url}/ws/Service.svc", data=envelope(), timeout=10),
-        404,
-        ("404 - File or directory not found.",),
-    ),
-    "JSON": (
-        lambda s: requests.post(f"{s.url}{SERVICE_PATH}", json={"trang": 1}, timeout=10),
-        500,
-        ("Định dạng yêu cầu không hợp lệ: application/json.",),
-    ),
-    "not XML": (
-        lambda s: post(s, b"tuNgay=2025-01-01&trang=1"),
-        500,
-        ("soap:Client", "Máy chủ không đọc được yêu cầu. ---&gt; Có lỗi trong tài liệu XML."),
-    ),
-    "a DTD": (
-        lambda s: post(s, b'<!DOCTYPE x [<!ENTITY e "x">]>' + envelope().split(b"?>", 1)[1]),
-        500,
-        ("soap:Client", "không được phép chứa DTD"),
-    ),
-    "SOAP 1.2 envelope as text/xml": (
-        lambda s: post(s, envelope(version=SOAP12)),
-        500,
-        ("soap:VersionMismatch", f"không gian tên Envelope {SOAP12} không được mong đợi"),
-    ),
+MALFORMED: dict[str, asmx.Refusal] = {
+    **asmx.host_refusals(CLIENT, OPERATION, envelope, b"tuNgay=2025-01-01&trang=1"),
     "tempuri's SOAPAction": (
         lambda s: post(s, envelope(), action=f"http://tempuri.org/{OPERATION}"),
         500,
@@ -414,16 +359,6 @@ MALFORMED: dict[str, tuple[Send, int, tuple[str, ...]]] = {
             "soap:Client",
             f"không nhận ra giá trị của tiêu đề HTTP SOAPAction: http://tempuri.org/{OPERATION}.",
         ),
-    ),
-    "no SOAPAction": (
-        lambda s: post(s, envelope(), action=None),
-        500,
-        ("soap:Client", "không nhận ra giá trị của tiêu đề HTTP SOAPAction: ."),
-    ),
-    "SOAP 1.2 without action": (
-        lambda s: post12(s, envelope(version=SOAP12), action=None),
-        500,
-        ("<soap:Value>soap:Sender</soap:Value>", "không nhận ra giá trị của tiêu đề HTTP SOAPAction"),
     ),
     "another operation's body": (
         body(call_body().replace(OPERATION, "LayDanhSachHoSo")),
