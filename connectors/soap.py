@@ -358,7 +358,14 @@ class SoapSource(PagedSource):
     def _fault(self, what: str, fault: Any, answer: Answer) -> ConnectorError:
         code, named, text = fault_codes(fault if isinstance(fault, dict) else {})
         message = f"{what}: SOAP Fault {code}: {quote_answer(text) if text else '(no text)'}"
-        means = next((rule.means for rule in self.spec.faults if set(rule.code) & set(named)), None)
+        means = next(
+            (
+                rule.means
+                for rule in self.spec.faults
+                if set(rule.code) & set(named) and (rule.contains is None or rule.contains in (text or ""))
+            ),
+            None,
+        )
         if means is None:
             means = (
                 "auth"

@@ -42,6 +42,11 @@ class FaultRule(Spec):
     values, or a code in its detail)."""
 
     code: list[str] = Field(description="one code or a list (`InvalidCredentials`, `1002`)")
+    contains: str | None = Field(
+        default=None,
+        description="and the fault's text contains this (a system with one code for every error, as Apache "
+        "Axis's Server.userException, names the exception there: `AuthException`)",
+    )
     means: _MEANS = Field(
         default="error",
         description="auth: credentials refused (or, with a login, the session ended: log in again once); "

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from connectors.connection import Connection
-from connectors.errors import ConnectorError, ProtocolError, RefusedAnswer, TransientError
+from connectors.errors import AuthError, ConnectorError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import HttpClient, HttpSettings
 from connectors.soap import SoapSource
 from connectors.spec.soap import SoapSpec
@@ -140,3 +140,34 @@ def test_an_http_error_without_a_fault_says_so() -> None:
         with pytest.raises(ProtocolError, match=r"^v: page 1: not a SOAP answer \(no Body\)"):
             list(source.pages(None, None))
         assert log.count("POST /soap") == 1
+
+
+USER_EXCEPTION = (
+    f'<?xml version="1.0" encoding="utf-8"?><soapenv:Envelope xmlns:soapenv="{SOAP11}"><soapenv:Body>'
+    "<soapenv:Fault><faultcode>soapenv:Server.userException</faultcode>"
+    "<faultstring>{text}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("vn.egov.motcua.exception.AuthException: Sai tên đăng nhập hoặc mật khẩu", AuthError),
+        ('java.lang.NumberFormatException: For input string: "x"', RefusedAnswer),
+    ],
+)
+def test_one_fault_code_for_every_error_is_told_apart_by_its_text(text: str, error: type[Exception]) -> None:
+    faults = [
+        {"code": "userException", "contains": "AuthException", "means": "auth"},
+        {"code": "userException", "means": "error"},
+    ]
+    answers: list[tuple[int, dict[str, str], bytes]] = []
+    with scripted_server(answers) as (url, log):
+        answers += [(200, TEXT_XML, wsdl11(url)), (500, TEXT_XML, USER_EXCEPTION.format(text=text).encode())]
+        conn = Connection("onestop_src_v", host=url, login="soap", password="secret")
+        source = SoapSource(
+            "v", shipped_spec("soap", faults=faults), conn, HttpClient("v", url, RETRIES), HCM
+        )
+        with pytest.raises(error, match=text.split(":")[0]):
+            list(source.pages(None, None))
+        assert log.count("POST /soap") == 1  # neither is retried
