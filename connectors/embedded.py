@@ -14,13 +14,13 @@ from connectors.base import EXCERPT, RawRecord
 from connectors.errors import RefusedAnswer
 from connectors.jsonpage import PageReader
 from connectors.safexml import Records, scan_answer
-from connectors.spec.common import get_path, has_path
+from connectors.spec.common import get_path, has_path, leaf
 from connectors.spec.rest import PagedSpec
 from schemas import jsontext
 
 
 @dataclass(frozen=True)
-class Unwrapped:
+class Layered:
     """A page's answer in two layers: a path is read in `document` first, then in `answer`. The document written
     as text inside an answer (the registry's `embedded`) before the answer (a total beside a JSON-encoded
     `data`); a SOAP answer element before its envelope's Header (a continuation token WCF sends there)."""
@@ -31,28 +31,28 @@ class Unwrapped:
 
 def value_at(document: Any, path: str) -> Any:
     """The value at a paginator's path in a page's answer (None when it is not there)."""
-    if isinstance(document, Unwrapped):
+    if isinstance(document, Layered):
         inner = found_at(document.document, path)
         return value_at(document.document if inner else document.answer, path)
     return get_path(document, path)
 
 
 def found_at(document: Any, path: str) -> bool:
-    if isinstance(document, Unwrapped):
+    if isinstance(document, Layered):
         return found_at(document.document, path) or found_at(document.answer, path)
     return has_path(document, path)
 
 
 def innermost(document: Any) -> Any:
     """The document a page's records and keys are read in."""
-    while isinstance(document, Unwrapped):
+    while isinstance(document, Layered):
         document = document.document
     return document
 
 
 def read_embedded(
     name: str, paged: PagedSpec, pages: PageReader | None, operation: str, answer: Any
-) -> tuple[Unwrapped, list[RawRecord] | Records | None]:
+) -> tuple[Layered, list[RawRecord] | Records | None]:
     """The document written as text inside an answer (`embedded`), read as safely as an answer is, with its
     records: JSON ones as RawRecords (None when `records` leads to no list),
     read by `pages`; XML ones to be read in chunks. A null or empty text is a page without records."""
@@ -60,11 +60,9 @@ def read_embedded(
     assert spec is not None
     if not has_path(answer, spec.path):
         raise _refused(name, operation, f"no embedded document at {spec.path!r}", answer)
-    value = get_path(answer, spec.path)
-    if isinstance(value, dict) and set(value) <= {"#text"}:  # an XML leaf, read as element_to_dict reads it
-        value = value.get("#text")
+    value = leaf(get_path(answer, spec.path))
     if value is None or value == "":
-        return Unwrapped(answer, {}), []
+        return Layered(answer, {}), []
     if isinstance(value, dict | list) and spec.format == "json" and not spec.base64:
         value = jsontext.dumps(value)  # a system that sometimes sends it as JSON, not as JSON text
     if not isinstance(value, str):
@@ -83,7 +81,7 @@ def read_embedded(
     else:
         assert pages is not None
         document, raw = pages.read(data, f"{operation}: the text at {spec.path!r}")
-    return Unwrapped(answer, document), raw
+    return Layered(answer, document), raw
 
 
 def _refused(name: str, operation: str, problem: str, answer: Any) -> RefusedAnswer:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from connectors.base import JSON, RawRecord, kept
-from connectors.spec.common import as_text, get_path
+from connectors.spec.common import as_text, get_path, leaf
 from connectors.spec.rest import NestSpec
 from schemas import jsontext
 
@@ -17,10 +17,12 @@ Row = TypeVar("Row")
 
 
 def key_of(value: Any) -> str | None:
-    """A key as compared: as text (12 and "12" are one key), an XML leaf's text; nothing else is a key."""
-    if isinstance(value, dict):
-        value = value.get("#text") if set(value) <= {"#text"} else None
-    return None if value is None or isinstance(value, list | dict) else as_text(value).strip()
+    """A key as compared: as text (12 and "12" are one key), an XML leaf's text; nothing else (an empty text, a
+    list, an object) is a key, so a record without one gets no row whose key is missing too."""
+    value = leaf(value)
+    if value is None or isinstance(value, list | dict):
+        return None
+    return as_text(value).strip() or None
 
 
 def grouped(rows: Iterable[tuple[dict[str, Any], Row]], spec: NestSpec) -> dict[str, list[Row]]:
@@ -51,6 +53,7 @@ def nest_json(document: Any, records: list[RawRecord], specs: list[NestSpec]) ->
             continue
         record = dict(raw.record)
         for spec, group in zip(specs, groups, strict=True):
-            record[spec.into] = group.get(parent_key(raw.record, spec) or "", [])
+            key = parent_key(raw.record, spec)
+            record[spec.into] = group.get(key, []) if key is not None else []
         out.append(kept(record, jsontext.dumps(record), JSON))
     return out

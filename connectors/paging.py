@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connectors.base import EXCERPT, JSON, RawRecord
-from connectors.embedded import Unwrapped, found_at, innermost, read_embedded, value_at
+from connectors.embedded import Layered, found_at, innermost, read_embedded, value_at
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader
@@ -115,7 +115,7 @@ class PagedSource:
     def check(self, operation: str, document: Any) -> None:
         check_errors(self.name, self.spec.errors, operation, document)
 
-    def unwrap(self, operation: str, answer: Any) -> tuple[Unwrapped, Found]:
+    def unwrap(self, operation: str, answer: Any) -> tuple[Layered, Found]:
         """The document written as text inside an answer (`embedded`), read and checked (connectors.embedded)."""
         if self._pages is None and self.spec.embedded is not None and self.spec.embedded.format == "json":
             self._pages = PageReader(self.name, self.spec.records.path)

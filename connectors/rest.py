@@ -31,9 +31,8 @@ class RestSource(PagedSource):
             spec.auth, conn, client, check=self.check, answer=spec.answer, charset=spec.charset
         )
         self._uses_token = "token" in spec.request.names()
-        self._pages = PageReader(
-            name, spec.records.path
-        )  # the records' page: the answer, or the one embedded
+        # The records' pages: the answers themselves, or the documents embedded in them (`embedded`).
+        self._pages = PageReader(name, spec.records.path)
         self._answers = PageReader(name, spec.embedded.path) if spec.embedded else None
 
     def leave_records_unparsed(self) -> bool:

@@ -245,9 +245,9 @@ def inline_references(body: Body, endpoint: str, encoding: str | None = None) ->
         budget -= sum(1 for _ in copy.iter())
         if budget < 0:
             raise ProtocolError(endpoint, 'answer\'s references (href="#…") loop or multiply past any record')
-        for name, value in copy.attrib.items():
-            if name != "id" and etree.QName(name).namespace != SOAP_ENCODING:
-                ref.set(name, value)
+        for attribute, value in copy.attrib.items():
+            if attribute != "id" and etree.QName(attribute).namespace != SOAP_ENCODING:
+                ref.set(attribute, value)
         ref.text = copy.text
         for child in copy:
             ref.append(child)
@@ -325,7 +325,8 @@ class Records:
             if groups:  # each record with its rows, as if the system had nested them (connectors.nesting)
                 record = element_to_dict(element)
                 for spec, group in zip(self.nest, groups, strict=True):
-                    for row in group.get(nesting.parent_key(record, spec) or "", []):
+                    key = nesting.parent_key(record, spec)
+                    for row in group.get(key, []) if key is not None else []:
                         child = copy_element(row)
                         child.tag = spec.into
                         element.append(child)

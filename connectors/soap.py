@@ -32,7 +32,7 @@ from zeep.wsse.username import UsernameToken
 from connectors.auth import Authenticator
 from connectors.base import EXCERPT
 from connectors.connection import Connection
-from connectors.embedded import Unwrapped, value_at
+from connectors.embedded import Layered, value_at
 from connectors.errors import (
     AuthError,
     ConfigError,
@@ -352,7 +352,7 @@ class SoapSource(PagedSource):
         if unwrap:
             document, found = self.unwrap(what, document)
         if isinstance(header := envelope.get("Header"), dict) and header:  # paths it alone holds: a WCF token
-            document = Unwrapped(header, document)
+            document = Layered(header, document)
         return document, answer, found
 
     def _fault(self, what: str, fault: Any, answer: Answer) -> ConnectorError:

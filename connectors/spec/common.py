@@ -44,6 +44,12 @@ def get_path(document: Any, text: str) -> Any:
     return compile_path(text).get(document) if text else document
 
 
+def leaf(value: Any) -> Any:
+    """An XML leaf's text as element_to_dict gives it ({"#text": …} when it has attributes we dropped), else
+    the value itself."""
+    return value.get("#text") if isinstance(value, dict) and set(value) <= {"#text"} else value
+
+
 def as_text(value: Any) -> str | None:
     """How a condition compares values: as text, booleans as true/false (so `false` matches false and "false")."""
     if value is None:

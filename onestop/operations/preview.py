@@ -60,6 +60,7 @@ class _Secrets:
                 xml_escape(v, {'"': "&quot;"}),  # in an attribute, as lxml writes it
                 xml_escape(v, {'"': "&quot;", "'": "&apos;"}),
                 json.dumps(v)[1:-1],
+                json.dumps(v, ensure_ascii=False)[1:-1],
                 quote(v, safe=""),
                 quote_plus(v),
             )

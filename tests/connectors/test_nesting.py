@@ -30,12 +30,13 @@ def read(url: str, answer: str = "json", **records: Any) -> list[Any]:
 
 def test_json_rows_beside_the_records_become_each_record_s_list_by_key() -> None:
     answer = {
-        "HoSo": [{"ID": 1, "Ma": "A"}, {"ID": 2, "Ma": "B"}, {"ID": 3, "Ma": "C"}],
+        "HoSo": [{"ID": 1, "Ma": "A"}, {"ID": 2, "Ma": "B"}, {"ID": 3, "Ma": "C"}, {"ID": "", "Ma": "no id"}],
         "QuaTrinh": [
             {"HoSoID": 2, "B": "x"},
             {"HoSoID": 1, "B": "y"},
             {"HoSoID": "1", "B": "z"},
             {"B": "no key"},
+            {"HoSoID": " ", "B": "blank key"},  # no key either: it names no record, not the one without an id
         ],
     }
     nest = [{"path": "QuaTrinh", "into": "quaTrinh", "key": "HoSoID", "parent_key": "ID"}]
@@ -44,7 +45,7 @@ def test_json_rows_beside_the_records_become_each_record_s_list_by_key() -> None
         _,
     ):
         raws = read(url, path="HoSo", nest=nest)
-    assert [[row["B"] for row in r.record["quaTrinh"]] for r in raws] == [["y", "z"], ["x"], []]
+    assert [[row["B"] for row in r.record["quaTrinh"]] for r in raws] == [["y", "z"], ["x"], [], []]
     assert json.loads(raws[0].payload) == raws[0].record  # staged as the record with its rows
 
 
