@@ -75,6 +75,41 @@ REASONS = _shapes(
      N_("MaHoSo %(code)s is already held by dossier %(uid)s")),
     (r"đã thuộc hồ sơ (?P<record>.*) của nguồn (?P<source>.*)",
      N_("already held by record %(record)s of source %(source)s")),
+    # schemas.dossier: the model's own checks
+    (r"longer than (?P<max>\d+) characters \((?P<n>\d+)\)", N_("longer than %(max)s characters (%(n)s)")),
+    (r"not an e-mail address", N_("not an e-mail address")),
+    (r"not a Vietnamese phone number \(10 digits from 0, or 11 for a landline\)",
+     N_("not a Vietnamese phone number (10 digits from 0, or 11 for a landline)")),
+    (r"a CCCD has 12 digits", N_("a CCCD has 12 digits")),
+    (r"an old CMND has 9 digits", N_("an old CMND has 9 digits")),
+    (r"a tax code has 10 digits \(\+ '-NNN'\)", N_("a tax code has 10 digits (+ '-NNN')")),
+    (r"neither a receipt nor a submission time", N_("neither a receipt nor a submission time")),
+    (r"character (?P<char>.*) \((?P<code>U\+[0-9A-F]+)\) at position (?P<at>\d+) is not allowed in a dossier code"
+     r" \(letters, digits, \. - _ / and spaces\)",
+     N_("character %(char)s (%(code)s) at position %(at)s is not allowed in a dossier code (letters, digits, . - _ / and spaces)")),
+    (r"SQL-looking text (?P<text>.*) in a dossier code", N_("SQL-looking text %(text)s in a dossier code")),
+    # schemas.text_safety.problem and connectors.jsonpage.describe_character: the first bad character
+    (r"(?:a )?control character (?P<code>U\+[0-9A-F]+) at position (?P<at>\d+)",
+     N_("control character %(code)s at position %(at)s")),
+    (r"(?:a )?lone surrogate(?: \(bytes that are not text\))? (?P<code>U\+[0-9A-F]+) at position (?P<at>\d+)",
+     N_("lone surrogate %(code)s (bytes that are not text) at position %(at)s")),
+    (r"bidi control character (?P<code>U\+[0-9A-F]+) at position (?P<at>\d+)",
+     N_("bidi control character %(code)s at position %(at)s")),
+    (r"invisible character (?P<code>U\+[0-9A-F]+) at position (?P<at>\d+)",
+     N_("invisible character %(code)s at position %(at)s")),
+    (r"non-character (?P<code>U\+[0-9A-F]+) at position (?P<at>\d+)",
+     N_("non-character %(code)s at position %(at)s")),
+    # connectors: what was wrong inside a record as it was read (Defect)
+    (r"duplicate key: the record gives this field more than once",
+     N_("duplicate key: the record gives this field more than once")),
+    (r"not a JSON number \(NaN, Infinity, or beyond any float\)",
+     N_("not a JSON number (NaN, Infinity, or beyond any float)")),
+    (r"a record must be a JSON object, not (?P<what>a list|a string|a boolean|null|a number)",
+     N_("a record must be a JSON object, not %(what)s")),
+    (r"the line is not one JSON value \((?P<why>.*)\)", N_("the line is not one JSON value (%(why)s)")),
+    (r"the record is (?P<size>\d+) bytes, over the (?P<cap>\d+)-byte limit: its first (?P<kept>\d+) bytes are"
+     r" kept, SHA-256 (?P<sha>[0-9a-f]+)",
+     N_("the record is %(size)s bytes, over the %(cap)s-byte limit: its first %(kept)s bytes are kept, SHA-256 %(sha)s")),
 )  # fmt: skip
 
 # onestop/operations/trace_timeline.py: the detail of each event (masked when built).
@@ -247,6 +282,17 @@ def _by_shape(
     return _("Other: %(text)s", text=text)
 
 
+# What a value was, as reasons name it (mappings.convert.what, connectors.jsonpage._kind): "got a list".
+VALUE_KINDS = {"an object": N_("an object"), "a list": N_("a list"), "a string": N_("a string"), "str": N_("text"),
+               "a number": N_("a number"), "int": N_("an integer"), "float": N_("a decimal number"),
+               "a boolean": N_("a boolean"), "bool": N_("a boolean"), "null": N_("null"), "NoneType": N_("null"),
+               "list": N_("a list"), "dict": N_("an object")}  # fmt: skip
+
+
+def _kind_of_value(name: str, value: str) -> Any:
+    return _(VALUE_KINDS[value]) if name == "what" and value in VALUE_KINDS else value
+
+
 def reason(text: str | None) -> Markup:
     """A stored mapping reason (or a failure's message) in the console's language."""
     technical = TECHNICAL.fullmatch(text or "")
@@ -255,7 +301,7 @@ def reason(text: str | None) -> Markup:
     if text and ": " in text and text.split(": ", 1)[0] in ERROR_CLASS_LABELS:
         cls, rest = text.split(": ", 1)
         return _("%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, cls), "reason": reason(rest)})
-    return _by_shape(text, REASONS)
+    return _by_shape(text, REASONS, nested=_kind_of_value)
 
 
 def failure_message(row: Any) -> Markup:

@@ -1,0 +1,55 @@
+"""Every reason a record can be quarantined for is shown in Vietnamese: the console knows its shape
+(onestop.console.words.REASONS), none falls through to "Khác: <the English text>".
+
+The reasons are the pipeline's own: the shipped mappings' verdicts on thousands of spoiled records (the model
+agreement test's generator: naughty strings, text past its bound, forbidden and invisible characters, bad
+numbers, dates and codes), and what the page readers find wrong inside a record as they read it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from connectors.base import RECORD_LIMIT, kept
+from connectors.jsonpage import PageReader, read_lines
+from mappings import get_mapping
+from onestop.console import words
+from onestop.console.i18n import translations
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mappings"))
+from test_model_agreement import SHIPPED, generated, simulated
+
+OTHER = translations("vi").gettext("Other: %(text)s").split("%")[0]
+
+
+def untranslated(reasons: set[str]) -> list[str]:
+    """The reasons shown as "Other: …", or naming what a value was in English ("got a list")."""
+    shown = {r: str(words.reason(r)) for r in reasons}
+    return sorted(r for r, s in shown.items() if s.startswith(OTHER) or s.endswith(tuple(words.VALUE_KINDS)))
+
+
+@pytest.mark.parametrize("dialect", list(SHIPPED))
+def test_every_reason_a_mapping_gives_is_shown_in_vietnamese(dialect: str) -> None:
+    m = get_mapping(dialect)
+    records = generated(dialect, 3000) + (simulated(1000) if dialect == "igate" else [])
+    reasons = {e.reason for r in records for e in m.normalize(r, "s").errors}
+    assert len(reasons) > 20, reasons  # the spoiled records reach many reasons
+    assert untranslated(reasons) == []
+
+
+def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
+    page = (
+        b'{"items": [{"a": 1, "a": 2}, {"n": NaN}, {"t": "x\\u0000y"}, {"t": "\\ud800"}, [1], "x", null,'
+        b' {"t": "ok\x7f"}, {"t": "\xff"}]}'
+    )
+    _, raw = PageReader("s", "items").read(page)
+    m = get_mapping("igate")
+    wrong_kinds = [m.normalize(v, "s") for v in ([], "x", 1)]  # a record that is not an object
+    lines = read_lines(b'{"a": 1}\n{"a": \n[1]\n')
+    huge = kept({}, '{"t": "' + "x" * RECORD_LIMIT + '"}', "application/json")
+    reasons = {d.reason for r in [*raw, *lines, huge] for d in r.defects}
+    reasons |= {e.reason for o in wrong_kinds for e in o.errors}
+    assert len(reasons) >= 8, reasons
+    assert untranslated(reasons) == []
