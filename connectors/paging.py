@@ -104,6 +104,7 @@ class PagedSource:
     _page_no = 0  # pages asked for in this read, refused ones included
     _pages: PageReader | None = None  # reads JSON pages whose records are at `records`
     _first_request: dict[str, Any] | None = None  # the values of this read's first page request
+    details: Any = None  # a REST source's connectors.detail.DetailReader (`rest.detail`)
 
     def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer, Found]:
         """One page's call: (method, url or path, the answer's document, the answer, its records when they were
@@ -214,6 +215,8 @@ class PagedSource:
                 raw = [r for r in raw if keep(r.record)] if keep is not None else raw
                 if self.spec.records.nest:
                     raw = nest_json(innermost(document), raw, self.spec.records.nest)
+                if self.details is not None:  # one call per listed record for its whole dossier
+                    raw = self.details.read(raw)
                 records = [r.record for r in raw]
             pages += 1
             seen += sent

@@ -34,12 +34,17 @@ class RestSource(PagedSource):
         # The records' pages: the answers themselves, or the documents embedded in them (`embedded`).
         self._pages = PageReader(name, spec.records.path)
         self._answers = PageReader(name, spec.embedded.path) if spec.embedded else None
+        if spec.detail is not None:
+            from connectors.detail import DetailReader
+
+            self.details = DetailReader(name, spec.detail, client, self.authenticator, spec.charset)
 
     def leave_records_unparsed(self) -> bool:
         """For a reader whose records are parsed where they are normalized (the extract's workers): its JSON
         pages are only split into their records' texts (jsonpage.PageReader.unparsed). Not when something reads
         inside the records while paging: a records filter, a paging or error path that goes into the list."""
-        if self.spec.answer != "json" or self.spec.records.filter is not None or self.spec.records.nest:
+        spec = self.spec
+        if spec.answer != "json" or spec.records.filter is not None or spec.records.nest or spec.detail:
             return False
         records = parse_steps(self.spec.records.path)[0] if self.spec.records.path else ()
         paths = list(self.spec.paginator.paths().values())

@@ -15,6 +15,7 @@ from connectors.spec.feed import ACK_PLACEHOLDERS, FETCH_PLACEHOLDERS, FeedSpec,
 from connectors.spec.request import RequestSpec
 from connectors.spec.rest import (
     PLACEHOLDERS,
+    DetailSpec,
     EmbeddedSpec,
     ErrorRule,
     IncrementalSpec,
@@ -30,15 +31,20 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("a source entry (`sources:` item, or a `profiles:` entry it names)", SourceConfig),
     ("`rest:` (and `xml:`, kind xml: the same keys, `answer: xml`)", RestSpec),
     (
-        "`rest.request:` (and `rest.auth.request:`, `feed.fetch:`, `feed.ack:`, `feed.peek.request:`)",
+        "`rest.request:` (and `rest.auth.request:`, `rest.detail.request:`, `feed.fetch:`, `feed.ack:`, "
+        "`feed.peek.request:`)",
         RequestSpec,
     ),
     ("`rest.records:` (and `soap.records:`)", RecordsSpec),
     ("`rest.records.nest:` (each item)", NestSpec),
     ("`rest.paginator:` (and `soap.paginator:`)", PaginatorSpec),
     ("`rest.incremental:` (and `soap.incremental:`)", IncrementalSpec),
-    ("`rest.errors:` (and `soap.errors:`, `rest.embedded.errors:`; each item)", ErrorRule),
+    (
+        "`rest.errors:` (and `soap.errors:`, `rest.embedded.errors:`, `rest.detail.errors:`; each item)",
+        ErrorRule,
+    ),
     ("`rest.embedded:` (and `soap.embedded:`)", EmbeddedSpec),
+    ("`rest.detail:`", DetailSpec),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),
     ("`rest.auth:`", AuthSpec),
     ("`soap:`", SoapSpec),

@@ -242,6 +242,54 @@ class PagedSpec(Spec):
             raise ValueError(f"{where} sends {{start}}/{{end}}: declare `incremental:` (at least its format)")
 
 
+class DetailSpec(Spec):
+    """A system whose list gives each dossier's summary, and one call per dossier its whole record (its history,
+    fees, documents): dlt's resolved parameters, Airbyte's substreams. Each listed record's detail is read and
+    written over it before anything maps it; a detail that cannot be read costs its record alone."""
+
+    request: RequestSpec = Field(
+        description="the detail call (a template): placeholders are the names in `values`, and {token}"
+    )
+    values: dict[str, str] = Field(
+        description="each placeholder of the detail call and the path of its value in the listed record: "
+        "`{id: id}`, `{ma: hoSo.maHoSo}` (written into the URL path percent-encoded)"
+    )
+    record: str = Field(
+        default="", description="where the dossier is in the detail answer ('' = the answer is the dossier)"
+    )
+    into: str | None = Field(
+        default=None,
+        description="the key of the listed record that gets the detail; absent: the detail's keys are written "
+        "over the listed record's",
+    )
+    errors: list[ErrorRule] = Field(
+        default=[],
+        description="error envelopes in the detail's 2xx answers (`means: error` costs that record)",
+    )
+    parallel: int = Field(
+        default=2, ge=1, le=16, description="detail calls in flight at once (the source's `rate_limit` holds)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DetailSpec:
+        for name, path in self.values.items():
+            check_path(path, f"detail.values.{name}")
+        check_path(self.record, "detail.record")
+        if self.into is not None and (not self.into or any(c in self.into for c in ".[]")):
+            raise ValueError("detail.into is one key (the mapping reads the detail below it)")
+        used, known = self.request.names(), set(self.values) | {"token"}
+        if unknown := sorted(used - known):
+            raise ValueError(
+                f"detail.request uses {{{unknown[0]}}}, which `detail.values` does not name (it names "
+                f"{sorted(self.values)}; a page's placeholders are not sent to a detail call)"
+            )
+        if not used & set(self.values):
+            raise ValueError(
+                "detail.request sends no value of the listed record: every record would get the same detail"
+            )
+        return self
+
+
 class RestSpec(PagedSpec):
     request: RequestSpec = Field(description="the page request (a template)")
     auth: AuthSpec = Field(
@@ -252,6 +300,10 @@ class RestSpec(PagedSpec):
         description="what the answers are: json, xml (read streaming, safely; `records` and every path are "
         "local-name paths below the root element, attributes as `@name`), or ndjson (a JSON record per line, "
         "no envelope: paged by numbers or offsets to a short or empty page, a cursor header, the Link header)",
+    )
+    detail: DetailSpec | None = Field(
+        default=None,
+        description="a call per listed record for its whole dossier (the list gives summaries): JSON answers",
     )
 
     @model_validator(mode="after")
@@ -269,7 +321,12 @@ class RestSpec(PagedSpec):
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"
             )
-        if "token" in used and self.auth.type != "login":
+        if self.detail is not None and self.answer == "xml":
+            raise ValueError("detail calls are read as JSON: a system that lists in XML has no `detail` yet")
+        if (
+            "token" in (used | (self.detail.request.names() if self.detail else set()))
+            and self.auth.type != "login"
+        ):
             raise ValueError(
                 "{token} is the token of a `login` auth; this source's auth is " + self.auth.type
             )

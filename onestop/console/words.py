@@ -107,6 +107,17 @@ REASONS = _shapes(
     (r"a record must be a JSON object, not (?P<what>a list|a string|a boolean|null|a number)",
      N_("a record must be a JSON object, not %(what)s")),
     (r"the line is not one JSON value \((?P<why>.*)\)", N_("the line is not one JSON value (%(why)s)")),
+    # connectors.detail: a listed record whose detail could not be read
+    (r"the listed record has no value for (?P<names>.*)", N_("the listed record has no value for %(names)s")),
+    (r"the detail answer is not JSON \((?P<why>.*)\)", N_("the detail answer is not JSON (%(why)s)")),
+    (r"the detail answer has no object at (?P<where>.*): found (?P<what>.*)",
+     N_("the detail answer has no object at %(where)s: found %(what)s")),
+    (r"detail: HTTP (?P<status>\d+): (?P<said>.*)", N_("the detail call: HTTP %(status)s: %(said)s")),
+    (r"detail: HTTP (?P<status>\d+)", N_("the detail call: HTTP %(status)s")),
+    (r"detail: the system answered an error (?P<code>[^:]*): (?P<said>.*)",
+     N_("the detail call: the system answered error %(code)s: %(said)s")),
+    (r"detail: the system answered an error: (?P<said>.*)", N_("the detail call: the system answered an error: %(said)s")),
+    (r"answer is over the (?P<cap>\d+)-byte cap", N_("answer is over the %(cap)s-byte cap")),
     (r"the record is (?P<size>\d+) bytes, over the (?P<cap>\d+)-byte limit: its first (?P<kept>\d+) bytes are"
      r" kept, SHA-256 (?P<sha>[0-9a-f]+)",
      N_("the record is %(size)s bytes, over the %(cap)s-byte limit: its first %(kept)s bytes are kept, SHA-256 %(sha)s")),
@@ -286,7 +297,7 @@ def _by_shape(
 VALUE_KINDS = {"an object": N_("an object"), "a list": N_("a list"), "a string": N_("a string"), "str": N_("text"),
                "a number": N_("a number"), "int": N_("an integer"), "float": N_("a decimal number"),
                "a boolean": N_("a boolean"), "bool": N_("a boolean"), "null": N_("null"), "NoneType": N_("null"),
-               "list": N_("a list"), "dict": N_("an object")}  # fmt: skip
+               "list": N_("a list"), "dict": N_("an object"), "nothing": N_("nothing")}  # fmt: skip
 
 
 def _kind_of_value(name: str, value: str) -> Any:

@@ -24,7 +24,7 @@ def preview(vendor: harness.Vendor) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("name", ["soap_login", "xml_form", "json_string"])
+@pytest.mark.parametrize("name", ["soap_login", "xml_form", "json_string", "list_detail"])
 def test_a_preview_of_a_soap_or_xml_system_or_of_data_inside_a_text_reads_as_a_sync_would_and_writes_nothing(
     name: str, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -42,6 +42,11 @@ def test_a_preview_of_a_soap_or_xml_system_or_of_data_inside_a_text_reads_as_a_s
         login, page = shown["requests"][-2:]
         assert "password>***</" in login["body"]
         assert "SessionToken>***<" in page["body"]
+    if name == "list_detail":  # each listed record's detail call, its id percent-encoded, the token masked
+        details = [r for r in shown["requests"] if r["url"].endswith("/chi-tiet")]
+        assert len(details) == shown["records_per_page"][0] and "/NS%2F" in details[0]["url"]
+        assert all(r["headers"]["Authorization"] == "***" for r in details)
+        assert all(r["procedure_code"] and r["history"] for r in shown["records"])  # mapped from the details
 
 
 def test_a_preview_of_a_feed_peeks_and_leaves_the_batch_to_the_real_sync(

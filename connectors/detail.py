@@ -1,0 +1,145 @@
+"""A call per listed record for its whole dossier (`rest.detail`): the list gives summaries (an id, a code, an
+update time), a second endpoint gives each dossier with its history, fees and documents.
+
+Each listed record's detail is written over it (or under `detail.into`) before anything maps it, and staged as
+that one record. A detail that cannot be read — gone (HTTP 404), not JSON, an error envelope, no object where
+the dossier should be — is a defect of its record alone: the record is quarantined naming `(detail)`, the rest of
+the page goes on. What says the system itself is unwell is not a record's fault and fails the run, as a page's
+failure does (the watermark holds, nothing is lost): refused credentials, a transient failure that outlasted
+its retries, and a page of at least MIN_PAGE_FOR_OUTAGE records whose every detail failed (a detail request
+that is wrong for every record, an endpoint that is down).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+from connectors.auth import Authenticator
+from connectors.base import JSON, Defect, RawRecord, kept
+from connectors.errors import AuthError, ConnectorError, ProtocolError, TransientError
+from connectors.http import Answer, HttpClient
+from connectors.jsonpage import decode, read_record
+from connectors.paging import check_errors
+from connectors.spec.common import get_path
+from connectors.spec.rest import DetailSpec
+from connectors.templates import render_text
+from schemas import jsontext
+
+FIELD = "(detail)"  # the field a detail's defect names
+MIN_PAGE_FOR_OUTAGE = 3  # a page this long whose every detail failed fails the run
+
+
+class DetailReader:
+    """Reads the detail of each listed record of a page, `spec.parallel` calls at a time."""
+
+    def __init__(
+        self, name: str, spec: DetailSpec, client: HttpClient, auth: Authenticator, charset: str | None
+    ) -> None:
+        self.name, self.spec, self.client, self.auth, self.charset = name, spec, client, auth, charset
+        self._uses_token = "token" in spec.request.names()
+
+    def read(self, page: list[RawRecord]) -> list[RawRecord]:
+        """The page's records, each with its detail (or the defect that says why it has none)."""
+        wanted = [r for r in page if not r.defects]  # a record already quarantined needs no call
+        if not wanted:
+            return page
+        with ThreadPoolExecutor(self.spec.parallel, thread_name_prefix="detail") as pool:
+            read = dict(zip(map(id, wanted), pool.map(self._one, wanted), strict=True))
+        failures = [r for r in read.values() if r.defects and r.defects[-1].field == FIELD]
+        if len(wanted) >= MIN_PAGE_FOR_OUTAGE and len(failures) == len(wanted):
+            raise ProtocolError(
+                self.name,
+                f"detail: every one of the page's {len(wanted)} detail calls failed, the first: "
+                f"{failures[0].defects[-1].reason}",
+            )
+        return [read.get(id(r), r) for r in page]
+
+    def _one(self, listed: RawRecord) -> RawRecord:
+        values, missing = {}, []
+        for name, path in self.spec.values.items():
+            value = get_path(listed.record, path)
+            if value is None or isinstance(value, dict | list) or str(value).strip() == "":
+                missing.append(f"{{{name}}} ({path})")
+            else:
+                values[name] = value
+        if missing:
+            return _failed(listed, f"the listed record has no value for {', '.join(missing)}")
+        try:
+            answer = self.auth.renewing(lambda: self._call(values))
+        except (AuthError, TransientError):
+            raise  # the system, not this record: the run fails and the next one reads the window again
+        except ConnectorError as exc:  # HTTP 404, another 4xx, a refused answer: this record's alone
+            return _failed(listed, _said(exc))
+        return self._merged(listed, answer)
+
+    def _call(self, values: dict[str, Any]) -> Answer:
+        """One detail call with credentials; every value in its path is percent-encoded (an id with `/`, `?` or
+        `..` stays one path segment of this system, never another URL)."""
+        if self._uses_token:
+            values = {**values, "token": self.auth.token()}
+        method, _path, kwargs = self.spec.request.rendered(values)
+        path = render_text(self.spec.request.path, {k: quote(str(v), safe="") for k, v in values.items()})
+        if path is None:
+            raise ProtocolError(self.name, f"detail: request path {self.spec.request.path!r} needs a value")
+        kwargs = self.auth.apply(kwargs)
+        return self.client.call(method, path, operation="detail", read=self._checked, **kwargs)
+
+    def _checked(self, answer: Answer) -> Answer:
+        """The answer, once its error envelopes are checked (inside the call: `transient` ones are retried)."""
+        if self.spec.errors:
+            try:
+                document = jsontext.loads(decode(answer.body, self.charset or answer.other_charset)[0])
+            except ValueError:
+                return answer  # not JSON: _merged says so, as this record's defect
+            check_errors(self.name, self.spec.errors, "detail", document)
+        return answer
+
+    def _merged(self, listed: RawRecord, answer: Answer) -> RawRecord:
+        text, _broken = decode(answer.body, self.charset or answer.other_charset)
+        try:
+            document, defects = read_record(text)
+        except (ValueError, RecursionError) as exc:
+            return _failed(listed, f"the detail answer is not JSON ({exc})")
+        detail = get_path(document, self.spec.record)
+        if not isinstance(detail, dict):
+            where = self.spec.record or "(the answer)"
+            return _failed(listed, f"the detail answer has no object at {where!r}: found {_kind(detail)}")
+        into = self.spec.into
+        merged = {**listed.record, into: detail} if into else {**listed.record, **detail}
+        return kept(merged, jsontext.visible(jsontext.dumps(merged)), JSON, self._rerooted(defects))
+
+    def _rerooted(self, defects: list[Defect]) -> tuple[Defect, ...]:
+        """Defects found in the answer, named as the merged record's fields (`data.a` → `a`, or `chiTiet.a`);
+        those outside the dossier (its envelope) are not the record's."""
+        record, into = self.spec.record, self.spec.into
+        out = []
+        for d in defects:
+            if record and d.field != record and not d.field.startswith((f"{record}.", f"{record}[")):
+                continue
+            inner = d.field[len(record) :].lstrip(".") if record else d.field
+            out.append(Defect(f"{into}.{inner}" if into and inner else into or inner or "(record)", d.reason))
+        return tuple(out)
+
+
+def _failed(listed: RawRecord, reason: str) -> RawRecord:
+    return RawRecord(
+        listed.record,
+        listed.payload,
+        listed.content_type,
+        listed.ack_id,
+        (Defect(FIELD, reason),),
+        listed.sha256,
+    )
+
+
+def _said(exc: ConnectorError) -> str:
+    """The failure as a defect says it: without the endpoint's name, which the quarantine row already holds."""
+    text = str(exc)
+    prefix = f"{exc.endpoint}: " if getattr(exc, "endpoint", None) else ""
+    return text.removeprefix(prefix)
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else {list: "a list", str: "a string"}.get(type(value), "a number")

@@ -1,0 +1,180 @@
+"""`rest.detail`: a system whose list gives summaries and whose second endpoint gives each dossier whole. Each
+listed record's detail is written over it before anything maps it; a detail that cannot be read costs its record
+alone; what says the system is unwell fails the run. Each case is a real HTTP server answering by path, called
+in parallel; the registry entry is what a data engineer writes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from connectors.connection import Connection
+from connectors.errors import AuthError, ConfigError, ProtocolError, TransientError
+from connectors.factory import open_source
+from onestop import registry
+from tests.connectors.scripted_server import Answer, routed_server
+from tests.onestop.console.test_reasons import untranslated
+
+JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def entry(**detail: Any) -> dict[str, Any]:
+    spec = {"request": {"path": "/hs/{id}"}, "values": {"id": "id"}, "record": "data", "parallel": 4} | detail
+    return {
+        "name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c",
+        "max_attempts": 2,
+        "rest": {"request": {"path": "/ds"}, "records": "items", "paginator": {"type": "single"}, "detail": spec},
+    }  # fmt: skip
+
+
+def read(url: str, **detail: Any) -> list[Any]:
+    source = registry.parse({"sources": [entry(**detail)]}).sources[0]
+    return [
+        r for chunk in open_source(source, conn=Connection("c", host=url)).pages(None, None) for r in chunk
+    ]
+
+
+def system(listed: list[dict[str, Any]], details: dict[str, Answer | dict[str, Any]]) -> Any:
+    """The list at /ds, each detail at /hs/<one percent-encoded segment> (a raw `/` in it is another path: 404)."""
+
+    def route(path: str) -> Answer:
+        route = urlsplit(path).path
+        if route == "/ds":
+            return 200, JSON, json.dumps({"items": listed}).encode()
+        segment = route.removeprefix("/hs/")
+        found = details.get(unquote(segment)) if route.startswith("/hs/") and "/" not in segment else None
+        if found is None:
+            return 404, JSON, json.dumps({"message": "Không tìm thấy hồ sơ"}, ensure_ascii=False).encode()
+        if isinstance(found, tuple):
+            return found
+        return 200, JSON, json.dumps({"data": found}, ensure_ascii=False).encode()
+
+    return routed_server(route)
+
+
+def test_each_listed_record_gets_its_detail_written_over_it_in_the_list_s_order() -> None:
+    listed = [{"id": str(i), "updated": f"t{i}"} for i in range(12)]
+    details = {str(i): {"id": str(i), "code": f"HS-{i}", "history": [{"s": i}]} for i in range(12)}
+    with system(listed, details) as (url, log):
+        raws = read(url)
+    assert [r.record for r in raws] == [{"id": str(i), "updated": f"t{i}", "code": f"HS-{i}", "history": [{"s": i}]}
+                                        for i in range(12)]  # fmt: skip
+    assert all(
+        json.loads(r.payload) == r.record and not r.defects for r in raws
+    )  # staged as the merged record
+    assert sorted(log) == sorted(["GET /ds", *(f"GET /hs/{i}" for i in range(12))])
+
+
+def test_into_keeps_the_listed_record_and_puts_the_detail_under_one_key() -> None:
+    twice: Answer = (200, JSON, b'{"data": {"code": "x", "code": "y"}, "meta": {"n": 1, "n": 2}}')
+    with system([{"id": "7", "code": "listed"}, {"id": "8"}], {"7": {"code": "detailed"}, "8": twice}) as (
+        url,
+        _,
+    ):
+        first, second = read(url, into="chiTiet")
+    assert (
+        first.record == {"id": "7", "code": "listed", "chiTiet": {"code": "detailed"}} and not first.defects
+    )
+    # a defect named as the record's field; one in the envelope around the dossier is not the record's
+    assert [(d.field, d.reason[:13]) for d in second.defects] == [("chiTiet.code", "duplicate key")]
+
+
+@pytest.mark.parametrize(
+    "record_id",
+    [
+        "NS/2025/1",
+        "../../admin",
+        "1?x=2#y",
+        "http://evil.example/x",
+        "//evil.example",
+        "Hồ sơ 1",
+        "%2F",
+        "a b+c",
+    ],
+)
+def test_an_id_is_one_percent_encoded_path_segment_of_this_system_never_another_path_or_host(
+    record_id: str,
+) -> None:
+    with system([{"id": record_id}], {record_id: {"ok": True}}) as (url, log):
+        (raw,) = read(url)
+    assert raw.record == {"id": record_id, "ok": True} and not raw.defects
+    (detail_call,) = [line for line in log if line != "GET /ds"]
+    assert detail_call.count("/") == 2 and "?" not in detail_call and "#" not in detail_call
+
+
+def test_a_detail_that_cannot_be_read_costs_its_record_alone_and_says_why() -> None:
+    listed = [{"id": i} for i in ("ok", "gone", "html", "list", "envelope", "dup")] + [{"ma": "no id"}]
+    details: dict[str, Any] = {
+        "ok": {"a": 1},
+        "html": (200, {"Content-Type": "text/html"}, b"<html>Maintenance</html>"),
+        "list": (200, JSON, b'{"data": [1, 2]}'),
+        "envelope": (200, JSON, '{"code": 7, "message": "Hồ sơ bị khóa"}'.encode()),
+        "dup": (200, JSON, b'{"data": {"a": 1, "a": 2}}'),
+    }
+    errors = [{"when": {"path": "code", "exists": True}, "code": "code", "message": "message"}]
+    with system(listed, details) as (url, _):
+        raws = read(url, errors=errors)
+    reasons = {r.record.get("id", r.record.get("ma")): [(d.field, d.reason) for d in r.defects] for r in raws}
+    assert reasons["ok"] == [] and raws[0].record == {"id": "ok", "a": 1}
+    assert reasons["gone"] == [("(detail)", 'detail: HTTP 404: {"message": "Không tìm thấy hồ sơ"}')]
+    assert reasons["html"][0][1].startswith("the detail answer is not JSON")
+    assert reasons["list"] == [("(detail)", "the detail answer has no object at 'data': found a list")]
+    assert reasons["envelope"] == [("(detail)", "detail: the system answered an error 7: Hồ sơ bị khóa")]
+    assert reasons["dup"] == [("a", "duplicate key: the record gives this field more than once")]
+    assert reasons["no id"] == [("(detail)", "the listed record has no value for {id} (id)")]
+    assert (
+        untranslated({d.reason for r in raws for d in r.defects}) == []
+    )  # the console says each in Vietnamese
+    failed = [r for r in raws if r.defects and r.defects[0].field == "(detail)"]
+    assert len(failed) == 5 and all(json.loads(r.payload) == r.record for r in failed)  # the summary, kept
+
+
+def test_a_page_whose_every_detail_fails_fails_the_run_a_wrong_request_is_not_a_record_s_fault() -> None:
+    with system([{"id": str(i)} for i in range(5)], {}) as (url, _), pytest.raises(ProtocolError) as caught:
+        read(url)
+    assert "every one of the page's 5 detail calls failed" in str(caught.value) and "HTTP 404" in str(
+        caught.value
+    )
+
+
+def test_refused_credentials_and_an_outage_fail_the_run_not_a_record() -> None:
+    listed = [{"id": "1"}, {"id": "2"}]
+    refused: Answer = (401, JSON, b'{"message": "Token het han"}')
+    with system(listed, {"1": {"a": 1}, "2": refused}) as (url, _), pytest.raises(AuthError):
+        read(url)
+    down: Answer = (503, JSON, b'{"message": "Bao tri"}')
+    with system(listed, {"1": {"a": 1}, "2": down}) as (url, log), pytest.raises(TransientError):
+        read(url)
+    assert log.count("GET /hs/2") == 2  # retried (max_attempts: 2) before the run fails
+
+
+@pytest.mark.parametrize(
+    ("detail", "said"),
+    [
+        ({"request": {"path": "/hs/{ma}"}}, "detail.request uses {ma}, which `detail.values` does not name"),
+        ({"request": {"path": "/hs/all"}}, "sends no value of the listed record"),
+        ({"values": {"id": "id..x"}}, "detail.values.id"),
+        ({"into": "a.b"}, "detail.into is one key"),
+        (
+            {"request": {"path": "/hs/{id}", "headers": {"X-Token": "{token}"}}},
+            "{token} is the token of a `login`",
+        ),
+    ],
+)
+def test_a_detail_the_registry_cannot_send_is_refused_when_the_registry_is_read(
+    detail: dict, said: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        registry.parse({"sources": [entry(**detail)]})
+    assert said in str(caught.value)
+
+
+def test_an_xml_list_has_no_detail_yet() -> None:
+    bad = entry()
+    bad["rest"] |= {"answer": "xml", "records": "DanhSach.HoSo"}
+    with pytest.raises(ConfigError) as caught:
+        registry.parse({"sources": [bad]})
+    assert "detail calls are read as JSON" in str(caught.value)
