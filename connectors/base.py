@@ -38,6 +38,9 @@ class RawRecord:
     # False: only the text was read (connectors.jsonpage's PageReader.unparsed); `record` is empty and the
     # defects are not known yet: whoever normalizes it reads the text (jsonpage.read_text).
     parsed: bool = True
+    # What names the record when its mapping reads no id from `record`: a listed summary whose detail could not
+    # be read is named by the value its detail call was asked by (connectors.detail).
+    record_id: str | None = None
 
 
 class PageChunk(list[RawRecord]):

@@ -13,6 +13,7 @@ that is wrong for every record, an endpoint that is down).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -66,13 +67,15 @@ class DetailReader:
                 values[name] = value
         if missing:
             return _failed(listed, f"the listed record has no value for {', '.join(missing)}")
+        asked_by = str(next(iter(values.values())))
         try:
             answer = self.auth.renewing(lambda: self._call(values))
         except (AuthError, TransientError):
             raise  # the system, not this record: the run fails and the next one reads the window again
         except ConnectorError as exc:  # HTTP 404, another 4xx, a refused answer: this record's alone
-            return _failed(listed, _said(exc))
-        return self._merged(listed, answer)
+            return _failed(listed, _said(exc), asked_by)
+        merged = self._merged(listed, answer)
+        return replace(merged, record_id=asked_by) if merged.defects else merged
 
     def _call(self, values: dict[str, Any]) -> Answer:
         """One detail call with credentials; every value in its path is percent-encoded (an id with `/`, `?` or
@@ -123,15 +126,10 @@ class DetailReader:
         return tuple(out)
 
 
-def _failed(listed: RawRecord, reason: str) -> RawRecord:
-    return RawRecord(
-        listed.record,
-        listed.payload,
-        listed.content_type,
-        listed.ack_id,
-        (Defect(FIELD, reason),),
-        listed.sha256,
-    )
+def _failed(listed: RawRecord, reason: str, asked_by: str | None = None) -> RawRecord:
+    """The listed record as it was listed, quarantined for its detail, named by the value its detail was asked
+    by when its mapping finds no id in the summary."""
+    return replace(listed, defects=(Defect(FIELD, reason),), record_id=asked_by)
 
 
 def _said(exc: ConnectorError) -> str:

@@ -5,11 +5,14 @@ mismatches a new reconciliation no longer finds are repaired)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.base import Defect
+from connectors.detail import FIELD as DETAIL_FIELD
 from connectors.store import failures, runs
 from connectors.store import reconcile as reconcile_store
 from connectors.store.dossiers import uids_by_ma_ho_so
@@ -104,7 +107,7 @@ def _redrive(
         where, params = " AND id = ANY(%s)", [keys.quarantine]
     with connect() as conn:
         rows = conn.execute(
-            "SELECT id, source, record_id, content_type, payload FROM onestop.quarantine"
+            "SELECT id, source, record_id, content_type, payload, errors FROM onestop.quarantine"
             # A payload purged after its retention cannot be re-driven: the source must send the record again.
             f" WHERE state = 'open' AND payload_purged_at IS NULL{where} ORDER BY source, id",
             params,
@@ -116,21 +119,25 @@ def _redrive(
         counts.tried += len(items)
         config = registry.load().source(name)
         mapping = get_mapping(config.dialect, config.timezone)
+        details = _details_read_again(config, items)
         passing, failing = [], []
-        for qid, _source, record_id, content_type, payload in items:
-            bad = _normalized_again(mapping, name, qid, record_id, content_type, payload)
+        for qid, _source, record_id, content_type, payload, _errors in items:
+            payload, defects = details.get(qid, (payload, []))
+            bad = _normalized_again(mapping, name, qid, record_id, content_type, payload, defects)
             if bad is None:
                 passing.append((qid, record_id, content_type, payload))
             else:
-                failing.append((qid, *bad))
+                failing.append((qid, *bad, payload if qid in details else None))
         if failing:  # still failing: the row says why now (the mapping may have changed), and when
             with connect() as conn:
-                for qid, errors, now_class in failing:
+                for qid, errors, now_class, read_again in failing:
                     at = conn.execute(
                         "UPDATE onestop.quarantine SET errors = %s::jsonb, error_class = %s, last_seen_at = now()"
                         " WHERE id = %s RETURNING last_seen_at",
                         (errors, now_class, qid),
                     ).fetchone()[0]
+                    if read_again is not None:
+                        _keep_payload(conn, qid, read_again)
                     counts.outcome[f"q{qid}"] = {
                         "state": "quarantined",
                         "error_class": now_class,
@@ -184,15 +191,58 @@ def _redrive(
     return counts
 
 
+def _details_read_again(config: Any, items: list[tuple]) -> dict[int, tuple[str, list[Defect]]]:
+    """Records quarantined because their detail could not be read (`rest.detail`: HTTP 404 while the dossier was
+    being edited, a locked dossier) hold only their summary: a re-drive calls the system for the detail again.
+    Per quarantine id, the payload to normalize (the summary with its detail, or the summary) and the detail's
+    defect when it still cannot be read. Refused credentials or an outage fail the re-drive, as they fail a sync."""
+    wanted = [i for i in items if any(e.get("field") == DETAIL_FIELD for e in i[5] or [])]
+    if not wanted or config.rest is None or config.rest.detail is None:
+        return {}
+    from connectors.base import RawRecord
+    from connectors.factory import open_source
+    from connectors.jsonpage import read_record
+
+    source: Any = open_source(config)
+    out: dict[int, tuple[str, list[Defect]]] = {}
+    try:
+        for qid, _source, _record_id, _content_type, payload, _errors in wanted:
+            summary, _ = read_record(payload)
+            (read,) = source.details.read([RawRecord(summary, payload)])
+            failed = [d for d in read.defects if d.field == DETAIL_FIELD]
+            out[qid] = (payload, failed) if failed else (read.payload, [])
+    finally:
+        source.client.close()
+    return out
+
+
+def _keep_payload(conn: Any, qid: int, payload: str) -> None:
+    """The record as read again (the summary with its detail) replaces the summary in its quarantine row, so that
+    the console shows it and the next re-drive reads it; unless the same record is quarantined already."""
+    digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+    conn.execute(
+        "UPDATE onestop.quarantine q SET payload = %s, payload_hash = %s WHERE id = %s AND NOT EXISTS"
+        " (SELECT 1 FROM onestop.quarantine o WHERE o.source = q.source AND o.record_id = q.record_id"
+        " AND o.payload_hash = %s)",
+        (payload, digest, qid, digest),
+    )
+
+
 def _normalized_again(
-    mapping, source: str, qid: int, record_id: str, content_type: str, payload: str
+    mapping,
+    source: str,
+    qid: int,
+    record_id: str,
+    content_type: str,
+    payload: str,
+    found: list[Defect] | None = None,
 ) -> tuple[str, str] | None:
     """None when the current mapping accepts the stored payload, else (errors as JSON, error class) the way the
-    load would quarantine it (the same masking, the same classes)."""
+    load would quarantine it (the same masking, the same classes). `found`: defects found reading it again."""
     try:
-        defects = pipeline.payload_defects(payload, content_type)
+        defects = [*(found or []), *pipeline.payload_defects(payload, content_type)]
     except ValueError:  # not readable at all: normalize_chunk quarantines it as unreadable
-        defects = []
+        defects = list(found or [])
     staged_defects = (
         jsontext.dumps([{"field": d.field, "reason": d.reason} for d in defects]) if defects else None
     )

@@ -47,6 +47,8 @@ def _error_class(reasons: list[str]) -> str:
 def staging_id(id_of: Callable[[Any], Any], raw: RawRecord) -> str | None:
     """A record's id as staging keeps it: text PostgreSQL can hold, whatever the source put in it."""
     found = id_of(raw.record)
+    if found is None:
+        found = raw.record_id
     return jsontext.visible(str(found)) if found is not None else None
 
 

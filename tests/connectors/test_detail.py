@@ -130,6 +130,8 @@ def test_a_detail_that_cannot_be_read_costs_its_record_alone_and_says_why() -> N
     )  # the console says each in Vietnamese
     failed = [r for r in raws if r.defects and r.defects[0].field == "(detail)"]
     assert len(failed) == 5 and all(json.loads(r.payload) == r.record for r in failed)  # the summary, kept
+    # each named by the value its detail was asked by, for a mapping that reads no id from a summary
+    assert [r.record_id for r in failed] == ["gone", "html", "list", "envelope", None]
 
 
 def test_a_page_whose_every_detail_fails_fails_the_run_a_wrong_request_is_not_a_record_s_fault() -> None:

@@ -9,6 +9,8 @@ Contract:
   GET  /api/v1/ho-so/<hoSoId, percent-encoded: NS%2F123>/chi-tiet   Authorization: Bearer <token>
        -> {"maLoi": 0, "thongBao": "Thành công", "duLieu": {the whole dossier, Kinh Môn's gateway shape}}
        an id it never listed -> HTTP 404 {"maLoi": 404, "thongBao": "Không tìm thấy hồ sơ"}
+  Control (tests only): GET /_vendor/gone?ids=NS/1,NS/2 answers those details 404 until it is called again
+  (`ids=` empty: none), as a dossier withdrawn for editing between the list and its detail.
   The summary's id holds a slash (`NS/123`): a client that does not percent-encode it asks for another path and
   is answered 404. The window is half-open on the update time; times ISO 8601 with +07:00.
 """
@@ -31,6 +33,7 @@ MAX_PAGE = 100
 LIST, DETAIL_PREFIX, DETAIL_SUFFIX = "/api/v1/ho-so/tom-tat", "/api/v1/ho-so/", "/chi-tiet"
 
 _tokens: set[str] = set()
+_gone: set[str] = set()  # listed ids whose detail answers 404 (the control endpoint sets them)
 _lock = threading.Lock()
 
 
@@ -61,6 +64,15 @@ class Handler(VendorHandler):
             self.detail(self.route[len(DETAIL_PREFIX) : -len(DETAIL_SUFFIX)])
         else:
             self.fail(404, 404, "Không tìm thấy địa chỉ yêu cầu")
+
+    def vendor_control(self, method: str) -> bool:
+        if method != "GET" or self.route != "/_vendor/gone":
+            return False
+        with _lock:
+            _gone.clear()
+            _gone.update(i for i in (self.param("ids") or "").split(",") if i)
+            self.send_json({"gone": sorted(_gone)})
+        return True
 
     def login(self) -> None:
         form = {k: v[0] for k, v in parse_qs(self.raw_body.decode("utf-8")).items()}
@@ -100,7 +112,9 @@ class Handler(VendorHandler):
     def detail(self, segment: str) -> None:
         wanted = unquote(segment)  # one path segment: NS%2F123 is NS/123; a raw slash never gets here
         item = next((i for i in self.truth if listed_id(i) == wanted), None)
-        if item is None or "/" in segment:
+        with _lock:
+            gone = wanted in _gone
+        if item is None or "/" in segment or gone:
             self.fail(404, 404, "Không tìm thấy hồ sơ")
             return
         self.send_json({"maLoi": 0, "thongBao": "Thành công", "duLieu": render(item)})
