@@ -109,6 +109,10 @@ class DetailReader:
         if not isinstance(detail, dict):
             where = self.spec.record or "(the answer)"
             return _failed(listed, f"the detail answer has no object at {where!r}: found {_kind(detail)}")
+        for path in self.spec.values.values():  # a detail that names another dossier (a cache, a vendor's bug)
+            asked, answered = get_path(listed.record, path), get_path(detail, path)
+            if answered is not None and str(answered).strip() != str(asked).strip():
+                return _failed(listed, f"the detail answered for {path} {answered!r}, not {asked!r}")
         into = self.spec.into
         merged = {**listed.record, into: detail} if into else {**listed.record, **detail}
         return kept(merged, jsontext.visible(jsontext.dumps(merged)), JSON, self._rerooted(defects))

