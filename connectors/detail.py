@@ -12,9 +12,10 @@ that is wrong for every record, an endpoint that is down).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from connectors.auth import Authenticator
@@ -23,8 +24,9 @@ from connectors.errors import AuthError, ConnectorError, ProtocolError, Transien
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import decode, read_record
 from connectors.paging import check_errors
+from connectors.safexml import read_document
 from connectors.spec.common import get_path
-from connectors.spec.rest import DetailSpec
+from connectors.spec.rest import DetailRules, DetailSpec
 from connectors.templates import render_text
 from schemas import jsontext
 
@@ -32,14 +34,22 @@ FIELD = "(detail)"  # the field a detail's defect names
 MIN_PAGE_FOR_OUTAGE = 3  # a page this long whose every detail failed fails the run
 
 
-class DetailReader:
-    """Reads the detail of each listed record of a page, `spec.parallel` calls at a time."""
+class Fetched(NamedTuple):
+    """A detail call's answer: the document, and what is wrong inside it (a duplicate key, a NaN)."""
 
-    def __init__(
-        self, name: str, spec: DetailSpec, client: HttpClient, auth: Authenticator, charset: str | None
-    ) -> None:
-        self.name, self.spec, self.client, self.auth, self.charset = name, spec, client, auth, charset
-        self._uses_token = "token" in spec.request.names()
+    document: Any
+    defects: list[Defect]
+
+
+Fetch = Callable[[dict[str, Any]], Fetched]  # the values of the listed record -> its detail call's answer
+
+
+class DetailReader:
+    """Reads the detail of each listed record of a page, `spec.parallel` calls at a time; `fetch` makes one call
+    (rest_fetch; a SOAP source's operation) and raises a ConnectorError when it fails."""
+
+    def __init__(self, name: str, spec: DetailRules, fetch: Fetch) -> None:
+        self.name, self.spec, self.fetch = name, spec, fetch
 
     def read(self, page: list[RawRecord]) -> list[RawRecord]:
         """The page's records, each with its detail (or the defect that says why it has none)."""
@@ -69,53 +79,28 @@ class DetailReader:
             return _failed(listed, f"the listed record has no value for {', '.join(missing)}")
         asked_by = str(next(iter(values.values())))
         try:
-            answer = self.auth.renewing(lambda: self._call(values))
+            fetched = self.fetch(values)
         except (AuthError, TransientError):
             raise  # the system, not this record: the run fails and the next one reads the window again
-        except ConnectorError as exc:  # HTTP 404, another 4xx, a refused answer: this record's alone
+        except ConnectorError as exc:  # HTTP 404, another 4xx, not JSON, a SOAP Fault: this record's alone
             return _failed(listed, _said(exc), asked_by)
-        merged = self._merged(listed, answer)
+        merged = self._merged(listed, fetched)
         return replace(merged, record_id=asked_by) if merged.defects else merged
 
-    def _call(self, values: dict[str, Any]) -> Answer:
-        """One detail call with credentials; every value in its path is percent-encoded (an id with `/`, `?` or
-        `..` stays one path segment of this system, never another URL)."""
-        if self._uses_token:
-            values = {**values, "token": self.auth.token()}
-        method, _path, kwargs = self.spec.request.rendered(values)
-        path = render_text(self.spec.request.path, {k: quote(str(v), safe="") for k, v in values.items()})
-        if path is None:
-            raise ProtocolError(self.name, f"detail: request path {self.spec.request.path!r} needs a value")
-        kwargs = self.auth.apply(kwargs)
-        return self.client.call(method, path, operation="detail", read=self._checked, **kwargs)
-
-    def _checked(self, answer: Answer) -> Answer:
-        """The answer, once its error envelopes are checked (inside the call: `transient` ones are retried)."""
-        if self.spec.errors:
-            try:
-                document = jsontext.loads(decode(answer.body, self.charset or answer.other_charset)[0])
-            except ValueError:
-                return answer  # not JSON: _merged says so, as this record's defect
-            check_errors(self.name, self.spec.errors, "detail", document)
-        return answer
-
-    def _merged(self, listed: RawRecord, answer: Answer) -> RawRecord:
-        text, _broken = decode(answer.body, self.charset or answer.other_charset)
-        try:
-            document, defects = read_record(text)
-        except (ValueError, RecursionError) as exc:
-            return _failed(listed, f"the detail answer is not JSON ({exc})")
-        detail = get_path(document, self.spec.record)
+    def _merged(self, listed: RawRecord, fetched: Fetched) -> RawRecord:
+        detail = get_path(fetched.document, self.spec.record)
         if not isinstance(detail, dict):
             where = self.spec.record or "(the answer)"
             return _failed(listed, f"the detail answer has no object at {where!r}: found {_kind(detail)}")
-        for path in self.spec.values.values():  # a detail that names another dossier (a cache, a vendor's bug)
+        for (
+            path
+        ) in self.spec.values.values():  # a detail that names another dossier (a cache, a vendor's bug)
             asked, answered = get_path(listed.record, path), get_path(detail, path)
             if answered is not None and str(answered).strip() != str(asked).strip():
                 return _failed(listed, f"the detail answered for {path} {answered!r}, not {asked!r}")
         into = self.spec.into
         merged = {**listed.record, into: detail} if into else {**listed.record, **detail}
-        return kept(merged, jsontext.visible(jsontext.dumps(merged)), JSON, self._rerooted(defects))
+        return kept(merged, jsontext.visible(jsontext.dumps(merged)), JSON, self._rerooted(fetched.defects))
 
     def _rerooted(self, defects: list[Defect]) -> tuple[Defect, ...]:
         """Defects found in the answer, named as the merged record's fields (`data.a` → `a`, or `chiTiet.a`);
@@ -128,6 +113,45 @@ class DetailReader:
             inner = d.field[len(record) :].lstrip(".") if record else d.field
             out.append(Defect(f"{into}.{inner}" if into and inner else into or inner or "(record)", d.reason))
         return tuple(out)
+
+
+def rest_fetch(
+    name: str,
+    spec: DetailSpec,
+    client: HttpClient,
+    auth: Authenticator,
+    charset: str | None,
+    xml: bool = False,
+) -> Fetch:
+    """One REST detail call with the source's credentials; every value in its path is percent-encoded (an id
+    with `/`, `?` or `..` stays one path segment of this system, never another URL). Its answer is read as a
+    page's record is (duplicate keys, NaN, controls: defects), or, for a system that answers XML (`xml`), as its
+    pages are; its error envelopes checked inside the call (a `transient` one is retried)."""
+    uses_token = "token" in spec.request.names()
+
+    def read(answer: Answer) -> Fetched:
+        if xml:  # read as safely as a page (no DTD, no entities), below its root element
+            document = read_document(answer.stream(), name, charset)
+            check_errors(name, spec.errors, "detail", document)
+            return Fetched(document, [])
+        text, _broken = decode(answer.body, charset or answer.other_charset)
+        try:
+            document, defects = read_record(text)
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError(name, f"the detail answer is not JSON ({exc})") from None
+        check_errors(name, spec.errors, "detail", document)
+        return Fetched(document, defects)
+
+    def once(values: dict[str, Any]) -> Fetched:
+        if uses_token:
+            values = {**values, "token": auth.token()}
+        method, _path, kwargs = spec.request.rendered(values)
+        path = render_text(spec.request.path, {k: quote(str(v), safe="") for k, v in values.items()})
+        if path is None:
+            raise ProtocolError(name, f"detail: request path {spec.request.path!r} needs a value")
+        return client.call(method, path, operation="detail", read=read, **auth.apply(kwargs))
+
+    return lambda values: auth.renewing(lambda: once(values))
 
 
 def _failed(listed: RawRecord, reason: str, asked_by: str | None = None) -> RawRecord:

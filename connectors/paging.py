@@ -210,7 +210,7 @@ class PagedSource:
             if isinstance(
                 raw, Records
             ):  # XML: sound as a whole; its records come in chunks, filtered as they come
-                raw.keep, raw.nest, records = keep, self.spec.records.nest, raw
+                raw.keep, raw.nest, raw.details, records = keep, self.spec.records.nest, self.details, raw
             else:
                 raw = [r for r in raw if keep(r.record)] if keep is not None else raw
                 if self.spec.records.nest:

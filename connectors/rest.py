@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.auth import Authenticator
 from connectors.connection import Connection
+from connectors.detail import DetailReader, rest_fetch
 from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, read_lines
@@ -35,9 +36,10 @@ class RestSource(PagedSource):
         self._pages = PageReader(name, spec.records.path)
         self._answers = PageReader(name, spec.embedded.path) if spec.embedded else None
         if spec.detail is not None:
-            from connectors.detail import DetailReader
-
-            self.details = DetailReader(name, spec.detail, client, self.authenticator, spec.charset)
+            fetch = rest_fetch(
+                name, spec.detail, client, self.authenticator, spec.charset, spec.answer == "xml"
+            )
+            self.details = DetailReader(name, spec.detail, fetch)
 
     def leave_records_unparsed(self) -> bool:
         """For a reader whose records are parsed where they are normalized (the extract's workers): its JSON

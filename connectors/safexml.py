@@ -309,6 +309,7 @@ class Records:
         )
         self.keep: Callable[[dict[str, Any]], bool] | None = None  # the registry's record filter, if any
         self.nest: list[Any] = []  # the registry's records.nest: rows beside the records, joined by a key
+        self.details: Any = None  # connectors.detail.DetailReader: each record's detail call (`detail`)
         self.base: tuple[str, ...] = ()  # what precedes the paths the registry writes (a SOAP answer: Body.*)
 
     def __len__(self) -> int:
@@ -354,12 +355,15 @@ class Records:
                 chunk.append(kept(record, text, XML))
                 held += len(text)
                 if len(chunk) >= records or held >= size:
-                    yield PageChunk(chunk, continues=given > 0)
+                    yield self._chunk(chunk, continues=given > 0)
                     chunk, held, given = [], 0, given + 1
             if chunk:
-                yield PageChunk(chunk, continues=given > 0)
+                yield self._chunk(chunk, continues=given > 0)
         finally:
             self.close()
+
+    def _chunk(self, records: list[RawRecord], continues: bool) -> PageChunk:
+        return PageChunk(self.details.read(records) if self.details else records, continues)
 
     def close(self) -> None:
         if not isinstance(self.body, bytes | bytearray | memoryview):

@@ -32,7 +32,8 @@ from zeep.wsse.username import UsernameToken
 from connectors.auth import Authenticator
 from connectors.base import EXCERPT
 from connectors.connection import Connection
-from connectors.embedded import Layered, value_at
+from connectors.detail import DetailReader, Fetched
+from connectors.embedded import Layered, innermost, value_at
 from connectors.errors import (
     AuthError,
     ConfigError,
@@ -42,7 +43,7 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.http import Answer, HttpClient
-from connectors.paging import ERRORS, Found, PagedSource
+from connectors.paging import ERRORS, Found, PagedSource, check_errors
 from connectors.safexml import (
     Body,
     inline_references,
@@ -53,6 +54,7 @@ from connectors.safexml import (
 )
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import get_path
+from connectors.spec.rest import ErrorRule
 from connectors.spec.soap import SoapSpec
 from connectors.templates import render
 from schemas.personal_data import quote_answer
@@ -186,6 +188,8 @@ class SoapSource(PagedSource):
         )
         self._service: _Service | None = None
         self._lock = threading.Lock()
+        if spec.detail is not None:
+            self.details = DetailReader(name, spec.detail, self._detail)
 
     # --- the zeep client, built once from the served WSDL ----------------------------------------------------
 
@@ -272,7 +276,13 @@ class SoapSource(PagedSource):
     # --- one call ------------------------------------------------------------------------------------------
 
     def call(
-        self, operation: str, request: dict[str, Any], values: dict[str, Any], what: str, records: str = ""
+        self,
+        operation: str,
+        request: dict[str, Any],
+        values: dict[str, Any],
+        what: str,
+        records: str = "",
+        errors: list[ErrorRule] | None = None,
     ) -> tuple[Any, Answer, Found]:
         """POST `operation` with the templates rendered from `values`: (its answer element as a dict without the
         records, the HTTP answer, the records at `records`, to be read in chunks). A page's answer that writes
@@ -301,7 +311,7 @@ class SoapSource(PagedSource):
             svc.address,
             operation=what,
             read=lambda a: self._read(
-                what, a, records, unwrap=bool(records) and self.spec.embedded is not None
+                what, a, records, unwrap=bool(records) and self.spec.embedded is not None, errors=errors
             ),
             accept=_fault_status,
             data=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
@@ -310,7 +320,12 @@ class SoapSource(PagedSource):
         return document, answer, found
 
     def _read(
-        self, what: str, answer: Answer, records: str, unwrap: bool = False
+        self,
+        what: str,
+        answer: Answer,
+        records: str,
+        unwrap: bool = False,
+        errors: list[ErrorRule] | None = None,
     ) -> tuple[Any, Answer, Found]:
         """The answer element, read whole in one streaming pass (its records dropped as they are parsed, to be
         read again in chunks); a Fault wherever it stands, or something that is not an answer, raised as what
@@ -348,7 +363,10 @@ class SoapSource(PagedSource):
                 self.name, f"{what}: HTTP {answer.status} without a SOAP Fault", http_status=answer.status
             )
         document = next(iter(body.values()))
-        self.check(what, document)
+        if errors is None:
+            self.check(what, document)
+        else:  # another operation's own error envelopes (a detail's)
+            check_errors(self.name, errors, what, document)
         if unwrap:
             document, found = self.unwrap(what, document)
         if isinstance(header := envelope.get("Header"), dict) and header:  # paths it alone holds: a WCF token
@@ -395,6 +413,23 @@ class SoapSource(PagedSource):
                 f"login: no session token at {login.token_path!r} in the answer: {quote_answer(answer.head(8192), 1024)}",
             )
         return str(token).strip(), login.ttl.total_seconds() if login.ttl else None
+
+    def _detail(self, values: dict[str, Any]) -> Fetched:
+        """One listed record's detail operation (`detail`), with the session, credentials and headers a page's
+        call carries; its own error envelopes, not the page's."""
+        detail = self.spec.detail
+        assert detail is not None
+
+        def once() -> Fetched:
+            sent = {**values, "login": self.conn.login, "password": self.conn.password}
+            if self.spec.login is not None:
+                sent["token"] = self.authenticator.token()
+            document, _answer, _ = self.call(
+                detail.operation, detail.request, sent, "detail", errors=detail.errors
+            )
+            return Fetched(innermost(document), [])
+
+        return self.authenticator.renewing(once)
 
     def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer, Found]:
         """One page; a session the system ends mid-sync (a fault meaning auth) is renewed once."""

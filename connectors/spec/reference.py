@@ -24,7 +24,7 @@ from connectors.spec.rest import (
     RecordsSpec,
     RestSpec,
 )
-from connectors.spec.soap import FaultRule, SoapLoginSpec, SoapSpec
+from connectors.spec.soap import FaultRule, SoapDetailSpec, SoapLoginSpec, SoapSpec
 from connectors.spec.source import SourceConfig
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
@@ -40,11 +40,13 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`rest.paginator:` (and `soap.paginator:`)", PaginatorSpec),
     ("`rest.incremental:` (and `soap.incremental:`)", IncrementalSpec),
     (
-        "`rest.errors:` (and `soap.errors:`, `rest.embedded.errors:`, `rest.detail.errors:`; each item)",
+        "`rest.errors:` (and `soap.errors:`, `rest.embedded.errors:`, `rest.detail.errors:`, "
+        "`soap.detail.errors:`; each item)",
         ErrorRule,
     ),
     ("`rest.embedded:` (and `soap.embedded:`)", EmbeddedSpec),
     ("`rest.detail:`", DetailSpec),
+    ("`soap.detail:`", SoapDetailSpec),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),
     ("`rest.auth:`", AuthSpec),
     ("`soap:`", SoapSpec),

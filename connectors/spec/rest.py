@@ -242,17 +242,15 @@ class PagedSpec(Spec):
             raise ValueError(f"{where} sends {{start}}/{{end}}: declare `incremental:` (at least its format)")
 
 
-class DetailSpec(Spec):
+class DetailRules(Spec):
     """A system whose list gives each dossier's summary, and one call per dossier its whole record (its history,
     fees, documents): dlt's resolved parameters, Airbyte's substreams. Each listed record's detail is read and
-    written over it before anything maps it; a detail that cannot be read costs its record alone."""
+    written over it before anything maps it; a detail that cannot be read costs its record alone. What every
+    detail call declares, whatever writes it (connectors.detail)."""
 
-    request: RequestSpec = Field(
-        description="the detail call (a template): placeholders are the names in `values`, and {token}"
-    )
     values: dict[str, str] = Field(
         description="each placeholder of the detail call and the path of its value in the listed record: "
-        "`{id: id}`, `{ma: hoSo.maHoSo}` (written into the URL path percent-encoded)"
+        "`{id: id}`, `{ma: hoSo.maHoSo}` (REST: written into the URL path percent-encoded)"
     )
     record: str = Field(
         default="", description="where the dossier is in the detail answer ('' = the answer is the dossier)"
@@ -264,21 +262,21 @@ class DetailSpec(Spec):
     )
     errors: list[ErrorRule] = Field(
         default=[],
-        description="error envelopes in the detail's 2xx answers (`means: error` costs that record)",
+        description="error envelopes in the detail's answers (`means: error` costs that record)",
     )
     parallel: int = Field(
         default=2, ge=1, le=16, description="detail calls in flight at once (the source's `rate_limit` holds)"
     )
 
-    @model_validator(mode="after")
-    def _consistent(self) -> DetailSpec:
+    def check_sent(self, used: set[str], also: set[str]) -> None:
+        """The detail call sends values of the listed record, and only placeholders it has (`also`: its
+        credentials)."""
         for name, path in self.values.items():
             check_path(path, f"detail.values.{name}")
         check_path(self.record, "detail.record")
         if self.into is not None and (not self.into or any(c in self.into for c in ".[]")):
             raise ValueError("detail.into is one key (the mapping reads the detail below it)")
-        used, known = self.request.names(), set(self.values) | {"token"}
-        if unknown := sorted(used - known):
+        if unknown := sorted(used - set(self.values) - also):
             raise ValueError(
                 f"detail.request uses {{{unknown[0]}}}, which `detail.values` does not name (it names "
                 f"{sorted(self.values)}; a page's placeholders are not sent to a detail call)"
@@ -287,6 +285,16 @@ class DetailSpec(Spec):
             raise ValueError(
                 "detail.request sends no value of the listed record: every record would get the same detail"
             )
+
+
+class DetailSpec(DetailRules):
+    request: RequestSpec = Field(
+        description="the detail call (a template): placeholders are the names in `values`, and {token}"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DetailSpec:
+        self.check_sent(self.request.names(), {"token"})
         return self
 
 
@@ -303,7 +311,8 @@ class RestSpec(PagedSpec):
     )
     detail: DetailSpec | None = Field(
         default=None,
-        description="a call per listed record for its whole dossier (the list gives summaries): JSON answers",
+        description="a call per listed record for its whole dossier (the list gives summaries), answered as the "
+        "pages are (JSON, or XML for `answer: xml`)",
     )
 
     @model_validator(mode="after")
@@ -321,8 +330,6 @@ class RestSpec(PagedSpec):
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"
             )
-        if self.detail is not None and self.answer == "xml":
-            raise ValueError("detail calls are read as JSON: a system that lists in XML has no `detail` yet")
         if (
             "token" in (used | (self.detail.request.names() if self.detail else set()))
             and self.auth.type != "login"

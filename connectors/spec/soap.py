@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from connectors.spec.auth import LOGIN_PLACEHOLDERS
 from connectors.spec.common import Duration, Spec, check_path
-from connectors.spec.rest import PagedSpec
+from connectors.spec.rest import DetailRules, PagedSpec
 from connectors.templates import placeholders
 
 _MEANS = Literal["auth", "transient", "error"]
@@ -64,6 +64,13 @@ class FaultRule(Spec):
         return [str(code).rsplit(":", 1)[-1] for code in value]
 
 
+class SoapDetailSpec(DetailRules):
+    operation: str = Field(description="the WSDL operation that gives one dossier")
+    request: dict[str, Any] = Field(
+        description='its parameters, a nested template of the names in `values`: `{maHoSo: "{ma}"}`'
+    )
+
+
 class SoapSpec(PagedSpec):
     """zeep builds every envelope from the served WSDL (SOAP 1.1 or 1.2, as its binding says); answers are
     read streaming with lxml. Paths (`records`, totals, `errors`, `token_path`) start below the answer element
@@ -100,6 +107,11 @@ class SoapSpec(PagedSpec):
         description="the system's fault codes and what they mean; others: WS-Security's codes mean auth, "
         "Server/Receiver faults transient, the rest error",
     )
+    detail: SoapDetailSpec | None = Field(
+        default=None,
+        description="an operation per listed record for its whole dossier (the list gives summaries); it is "
+        "sent the source's `headers` too",
+    )
 
     @property
     def credentials(self) -> frozenset[str]:
@@ -118,4 +130,7 @@ class SoapSpec(PagedSpec):
             raise ValueError("{token} is the session token of a `login` operation: declare `login:`")
         if self.login is not None and "token" not in used:
             raise ValueError("login: say where the session token goes ({token} in `request` or `headers`)")
+        if self.detail is not None:
+            sent = placeholders(self.detail.request)
+            self.detail.check_sent(sent, LOGIN_PLACEHOLDERS | ({"token"} if self.login else set()))
         return self

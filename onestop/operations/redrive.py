@@ -122,12 +122,12 @@ def _redrive(
         details = _details_read_again(config, items)
         passing, failing = [], []
         for qid, _source, record_id, content_type, payload, _errors in items:
-            payload, defects = details.get(qid, (payload, []))
+            payload, content_type, defects = details.get(qid, (payload, content_type, []))
             bad = _normalized_again(mapping, name, qid, record_id, content_type, payload, defects)
             if bad is None:
                 passing.append((qid, record_id, content_type, payload))
             else:
-                failing.append((qid, *bad, payload if qid in details else None))
+                failing.append((qid, *bad, (payload, content_type) if qid in details else None))
         if failing:  # still failing: the row says why now (the mapping may have changed), and when
             with connect() as conn:
                 for qid, errors, now_class, read_again in failing:
@@ -137,7 +137,7 @@ def _redrive(
                         (errors, now_class, qid),
                     ).fetchone()[0]
                     if read_again is not None:
-                        _keep_payload(conn, qid, read_again)
+                        _keep_payload(conn, qid, *read_again)
                     counts.outcome[f"q{qid}"] = {
                         "state": "quarantined",
                         "error_class": now_class,
@@ -191,40 +191,41 @@ def _redrive(
     return counts
 
 
-def _details_read_again(config: Any, items: list[tuple]) -> dict[int, tuple[str, list[Defect]]]:
+def _details_read_again(config: Any, items: list[tuple]) -> dict[int, tuple[str, str, list[Defect]]]:
     """Records quarantined because their detail could not be read (`rest.detail`: HTTP 404 while the dossier was
     being edited, a locked dossier) hold only their summary: a re-drive calls the system for the detail again.
-    Per quarantine id, the payload to normalize (the summary with its detail, or the summary) and the detail's
-    defect when it still cannot be read. Refused credentials or an outage fail the re-drive, as they fail a sync."""
+    Per quarantine id, the payload to normalize (the summary with its detail, or the summary), its content type
+    and the detail's defect when it still cannot be read. Refused credentials or an outage fail the re-drive, as they fail a sync."""
     wanted = [i for i in items if any(e.get("field") == DETAIL_FIELD for e in i[5] or [])]
-    if not wanted or config.rest is None or config.rest.detail is None:
+    spec = config.rest or config.xml or config.soap
+    if not wanted or spec is None or spec.detail is None:
         return {}
     from connectors.base import RawRecord
     from connectors.factory import open_source
-    from connectors.jsonpage import read_record
 
     source: Any = open_source(config)
-    out: dict[int, tuple[str, list[Defect]]] = {}
+    out: dict[int, tuple[str, str, list[Defect]]] = {}
     try:
-        for qid, _source, _record_id, _content_type, payload, _errors in wanted:
-            summary, _ = read_record(payload)
-            (read,) = source.details.read([RawRecord(summary, payload)])
+        for qid, _source, _record_id, content_type, payload, _errors in wanted:
+            summary = pipeline.parse_payload(payload, content_type)
+            (read,) = source.details.read([RawRecord(summary, payload, content_type)])
             failed = [d for d in read.defects if d.field == DETAIL_FIELD]
-            out[qid] = (payload, failed) if failed else (read.payload, [])
+            out[qid] = (payload, content_type, failed) if failed else (read.payload, read.content_type, [])
     finally:
         source.client.close()
     return out
 
 
-def _keep_payload(conn: Any, qid: int, payload: str) -> None:
+def _keep_payload(conn: Any, qid: int, payload: str, content_type: str) -> None:
     """The record as read again (the summary with its detail) replaces the summary in its quarantine row, so that
     the console shows it and the next re-drive reads it; unless the same record is quarantined already."""
     digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
     conn.execute(
-        "UPDATE onestop.quarantine q SET payload = %s, payload_hash = %s WHERE id = %s AND NOT EXISTS"
+        "UPDATE onestop.quarantine q SET payload = %s, content_type = %s, payload_hash = %s WHERE id = %s"
+        " AND NOT EXISTS"
         " (SELECT 1 FROM onestop.quarantine o WHERE o.source = q.source AND o.record_id = q.record_id"
         " AND o.payload_hash = %s)",
-        (payload, digest, qid, digest),
+        (payload, content_type, digest, qid, digest),
     )
 
 

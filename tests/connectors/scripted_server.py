@@ -47,8 +47,8 @@ Answer = tuple[int, dict[str, str], bytes]
 
 
 @contextmanager
-def routed_server(route: Callable[[str], Answer]) -> Iterator[tuple[str, list[str]]]:
-    """Answer each request by `route(raw path with its query)`, whatever order the requests come in (a client
+def routed_server(route: Callable[[str, bytes], Answer]) -> Iterator[tuple[str, list[str]]]:
+    """Answer each request by `route(raw path with its query, body)`, whatever order the requests come in (a client
     that calls in parallel). Yields (url, request log: "METHOD path" as received, percent-encoding kept)."""
     log: list[str] = []
     lock = threading.Lock()
@@ -58,11 +58,10 @@ def routed_server(route: Callable[[str], Answer]) -> Iterator[tuple[str, list[st
 
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            sent = self.rfile.read(length) if length else b""
             with lock:
                 log.append(f"{self.command} {self.path}")
-            status, headers, body = route(self.path)
+            status, headers, body = route(self.path, sent)
             self.send_response(status)
             for key, value in {"Content-Length": str(len(body)), **headers}.items():
                 self.send_header(key, value)

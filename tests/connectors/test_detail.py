@@ -6,6 +6,8 @@ in parallel; the registry entry is what a data engineer writes."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -43,7 +45,7 @@ def read(url: str, **detail: Any) -> list[Any]:
 def system(listed: list[dict[str, Any]], details: dict[str, Answer | dict[str, Any]]) -> Any:
     """The list at /ds, each detail at /hs/<one percent-encoded segment> (a raw `/` in it is another path: 404)."""
 
-    def route(path: str) -> Answer:
+    def route(path: str, _body: bytes) -> Answer:
         route = urlsplit(path).path
         if route == "/ds":
             return 200, JSON, json.dumps({"items": listed}).encode()
@@ -177,14 +179,6 @@ def test_a_detail_the_registry_cannot_send_is_refused_when_the_registry_is_read(
     assert said in str(caught.value)
 
 
-def test_an_xml_list_has_no_detail_yet() -> None:
-    bad = entry()
-    bad["rest"] |= {"answer": "xml", "records": "DanhSach.HoSo"}
-    with pytest.raises(ConfigError) as caught:
-        registry.parse({"sources": [bad]})
-    assert "detail calls are read as JSON" in str(caught.value)
-
-
 def test_a_detail_that_names_another_dossier_costs_its_record_it_is_not_loaded_as_that_one() -> None:
     with system([{"id": "1"}, {"id": "2"}], {"1": {"id": "1", "a": 1}, "2": {"id": "3", "a": 3}}) as (url, _):
         good, other = read(url)
@@ -226,3 +220,90 @@ def test_whatever_a_system_answers_each_listed_record_comes_once_merged_or_namin
     for raw in raws:
         assert raw.defects or (isinstance(raw.record, dict) and json.loads(raw.payload) == raw.record)
     assert all(line.count("/") == 2 for line in log if line != "GET /ds")
+
+
+XML_MEDIA = {"Content-Type": "text/xml; charset=utf-8"}
+SOAP_FAULT = "<soap:Fault><faultcode>soap:{code}</faultcode><faultstring>{text}</faultstring></soap:Fault>"
+
+
+def envelope(body: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+        f"<soap:Body>{body}</soap:Body></soap:Envelope>"
+    ).encode()
+
+
+def test_a_soap_service_s_detail_operation_is_called_per_listed_record_with_its_own_faults() -> None:
+    """An ASMX service: LayDanhSachHoSo lists codes and update times, LayChiTietHoSo(maHoSo) gives one dossier.
+    zeep writes both envelopes from the served WSDL; a Fault for one dossier costs that dossier alone."""
+    wsdl = (Path(__file__).parent / "wsdl" / "list_detail.wsdl").read_bytes()
+    codes = ["HS-1", "HS-2", "HS/3", "HS-4"]
+    details = {
+        "HS-1": "<TenThuTuc>Cấp giấy phép</TenThuTuc><QuaTrinh><Buoc>1</Buoc></QuaTrinh>",
+        "HS-2": "<TenThuTuc>Đăng ký hộ kinh doanh</TenThuTuc>",
+        "HS/3": "<TenThuTuc>Chứng thực</TenThuTuc>",
+    }
+
+    def route(path: str, body: bytes) -> Answer:
+        if path.lower().endswith("?wsdl"):
+            return 200, XML_MEDIA, wsdl
+        if b"LayChiTietHoSo" not in body:
+            listed = "".join(f"<HoSo><MaHoSo>{c}</MaHoSo><NgayCapNhat>2025-03-0{i}</NgayCapNhat></HoSo>"
+                             for i, c in enumerate(codes, 1))  # fmt: skip
+            return 200, XML_MEDIA, envelope(f'<LayDanhSachHoSoResponse xmlns="http://motcua.vn/"><DanhSach>{listed}'
+                                            "</DanhSach></LayDanhSachHoSoResponse>")  # fmt: skip
+        asked = re.search(rb"maHoSo>([^<]*)<", body)
+        found = details.get(asked[1].decode() if asked else "")
+        if found is None:
+            return 500, XML_MEDIA, envelope(SOAP_FAULT.format(code="Client", text="Không tìm thấy hồ sơ"))
+        return (
+            200,
+            XML_MEDIA,
+            envelope(
+                f'<LayChiTietHoSoResponse xmlns="http://motcua.vn/"><HoSo>{found}</HoSo></LayChiTietHoSoResponse>'
+            ),
+        )
+
+    source = {
+        "name": "hd_thu", "title": "Huyện Thử", "kind": "soap", "dialect": "igate", "conn_id": "c",
+        "soap": {"wsdl": "/HoSo.asmx?WSDL", "operation": "LayDanhSachHoSo", "records": "DanhSach.HoSo",
+                 "paginator": {"type": "single"},
+                 "errors": [{"when": {"path": "HoSo", "exists": True}}],  # the page's, not the detail's
+                 "detail": {"operation": "LayChiTietHoSo", "request": {"maHoSo": "{ma}"},
+                            "values": {"ma": "MaHoSo"}, "record": "HoSo", "parallel": 3}},
+    }  # fmt: skip
+    with routed_server(route) as (url, log):
+        config = registry.parse({"sources": [source]}).sources[0]
+        raws = [
+            r for page in open_source(config, conn=Connection("c", host=url)).pages(None, None) for r in page
+        ]
+    assert [r.record["MaHoSo"] for r in raws] == codes
+    first, second, third, gone = raws
+    assert first.record == {"MaHoSo": "HS-1", "NgayCapNhat": "2025-03-01", "TenThuTuc": "Cấp giấy phép",
+                            "QuaTrinh": {"Buoc": "1"}}  # fmt: skip
+    assert json.loads(first.payload) == first.record and first.content_type == "application/json"
+    assert third.record["TenThuTuc"] == "Chứng thực" and not second.defects
+    assert [(d.field, d.reason) for d in gone.defects] == [
+        ("(detail)", "detail: SOAP Fault soap:Client: Không tìm thấy hồ sơ")
+    ]
+    assert gone.record_id == "HS-4" and gone.content_type == "application/xml"  # the summary as listed
+    assert sum("POST" in line for line in log) == 5
+
+
+def test_an_xml_system_s_details_are_read_as_its_pages_are() -> None:
+    def route(path: str, _body: bytes) -> Answer:
+        if path.startswith("/ds"):
+            listed = "".join(f'<HoSo Ma="{m}"/>' for m in ("A", "B"))
+            return 200, XML_MEDIA, f"<KetQua><DanhSach>{listed}</DanhSach></KetQua>".encode()
+        ma = unquote(path.rsplit("/", 1)[1])
+        return 200, XML_MEDIA, f'<ChiTiet><HoSo Ma="{ma}"><Ten>Hồ sơ {ma}</Ten></HoSo></ChiTiet>'.encode()
+
+    source = entry(values={"ma": "@Ma"}, request={"path": "/hs/{ma}"}, record="HoSo")
+    source["kind"] = "xml"
+    source["xml"] = source.pop("rest") | {"records": "DanhSach.HoSo", "answer": "xml"}
+    with routed_server(route) as (url, _):
+        config = registry.parse({"sources": [source]}).sources[0]
+        raws = [
+            r for page in open_source(config, conn=Connection("c", host=url)).pages(None, None) for r in page
+        ]
+    assert [r.record for r in raws] == [{"@Ma": "A", "Ten": "Hồ sơ A"}, {"@Ma": "B", "Ten": "Hồ sơ B"}]
