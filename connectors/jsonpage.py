@@ -207,7 +207,7 @@ class PageReader:
         for step in self.steps:
             records = records.get(step) if isinstance(records, dict) else None
         if not isinstance(records, list):
-            return document, None
+            return None if keyed_list(records) or records == {} else (document, None)  # read exactly
         spans: Any = self._spans.decode(body)  # type: ignore[union-attr]
         for _ in self.steps:
             spans = spans.at
@@ -302,6 +302,8 @@ class PageReader:
         """The value at `at`; the one `steps` lead to (a list) is read record by record into `found`."""
         char = text[at : at + 1]
         if not steps:
+            if char == "{":  # a list PHP wrote as an object ({"0": {…}, "5": {…}}), or no records here
+                return self._keyed_records(text, at, found)
             if char != "[":
                 return self._value(text, at)  # not a list: the pager says there are no records here
             return self._records(text, at, found)
@@ -353,21 +355,44 @@ class PageReader:
         at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
         if text[at : at + 1] == "]":
             return records, at + 1
-        scanner = self._record
         while True:
-            record, end, raw_controls = scanner.scan(text, at)
-            span = text[at:end]
-            defects = _defects(record, span, scanner, raw_controls or self._broken)
-            raw = raw_record(record, span, defects, raw_controls or self._broken)
-            found.append(raw)
-            records.append(raw.record)
-            at = _WS.match(text, end).end()  # type: ignore[union-attr]
+            at = self._one_record(text, at, found, records)
             char = text[at : at + 1]
             if char == "]":
                 return records, at + 1
             if char != ",":
                 raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
             at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+
+    def _keyed_records(self, text: str, at: int, found: list[RawRecord]) -> tuple[Any, int]:
+        """An object at the records path: when every key is an index (PHP's json_encode of an array with gaps,
+        or of one that was filtered: `{"20": {…}, "21": {…}}`), its values are the records, in the order sent
+        (a key sent twice: both records); else it is a value, and the pager says there are no records here."""
+        value, end = self._value(text, at)
+        if not keyed_list(value) and value != {}:
+            return value, end
+        self._listed = True
+        records: list[Any] = []
+        at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+        while text[at : at + 1] == '"':
+            _key, at = scanstring(text, at + 1)
+            at = _WS.match(text, at).end()  # type: ignore[union-attr]
+            at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]  # past the ':' the scan above saw
+            at = self._one_record(text, at, found, records)
+            if text[at : at + 1] == ",":
+                at = _WS.match(text, at + 1).end()  # type: ignore[union-attr]
+        return records, end
+
+    def _one_record(self, text: str, at: int, found: list[RawRecord], records: list[Any]) -> int:
+        """The record at `at`, scanned on its own (its exact span, its defects); where the text goes on after it."""
+        scanner = self._record
+        record, end, raw_controls = scanner.scan(text, at)
+        span = text[at:end]
+        defects = _defects(record, span, scanner, raw_controls or self._broken)
+        raw = raw_record(record, span, defects, raw_controls or self._broken)
+        found.append(raw)
+        records.append(raw.record)
+        return _WS.match(text, end).end()  # type: ignore[union-attr]
 
 
 _SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
@@ -457,6 +482,20 @@ def _span_decoder(steps: tuple[str | int, ...]) -> msgspec.json.Decoder | None:
     for depth, step in enumerate(reversed(steps)):
         kind = msgspec.defstruct(f"Level{depth}", [("at", kind)], rename={"at": step})
     return msgspec.json.Decoder(kind)
+
+
+_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
+
+
+def keyed_list(value: Any) -> bool:
+    """Is `value` a list written as a JSON object: keys that are all indexes, values that are all objects (what
+    PHP's json_encode writes for an array whose keys do not run 0, 1, 2, …)?"""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(_INDEX.fullmatch(k) for k in value)
+        and all(isinstance(v, dict) for v in value.values())
+    )
 
 
 def _kind(value: Any) -> str:

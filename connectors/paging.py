@@ -20,7 +20,7 @@ from connectors.base import EXCERPT, JSON, RawRecord
 from connectors.embedded import Layered, found_at, innermost, read_embedded, value_at
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
-from connectors.jsonpage import PageReader
+from connectors.jsonpage import PageReader, keyed_list
 from connectors.nesting import nest_json
 from connectors.safexml import Records
 from connectors.spec.common import as_text, get_path
@@ -128,6 +128,8 @@ class PagedSource:
         spec = self.spec.records
         document = innermost(document)
         records = get_path(document, spec.path)
+        if keyed_list(records) or records == {}:  # a list PHP wrote as an object
+            records = list(records.values())
         if not isinstance(records, list):
             if records is None and spec.path and isinstance(document, dict):
                 found = f"the answer's keys are {sorted(document)[:20]}"

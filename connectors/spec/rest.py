@@ -92,7 +92,9 @@ class NestSpec(Spec):
 
 class RecordsSpec(Spec):
     path: str = Field(
-        default="", description="the list of records in the answer ('' = the answer is the list)"
+        default="",
+        description="the list of records in the answer ('' = the answer is the list); an object keyed by "
+        'position (`{"40": {…}, "41": {…}}`, as PHP writes a filtered array) is read as that list',
     )
     filter: Condition | None = Field(default=None, description="keep only the items for which this holds")
     nest: list[NestSpec] = Field(

@@ -170,6 +170,23 @@ def test_no_list_at_the_path_is_said_not_guessed() -> None:
     assert [r.record for r in raw] == [{"id": 3}]
 
 
+def test_a_list_php_wrote_as_an_object_is_read_as_its_records_in_the_order_sent() -> None:
+    """PHP's json_encode writes an array whose keys do not run 0, 1, 2, … (a Laravel collection after filter(),
+    a page from offset 40) as an object keyed by position: its values are the records, each with its own text;
+    an object with other keys is a value, said, not guessed; `{}` is PHP's empty array (JSON_FORCE_OBJECT)."""
+    body = b'{"data": {"40": {"id": 1, "ten": "A"}, "42": {"id": 2, "id": 3}, "43": {"n": NaN}}, "total": 3}'
+    document, raw = read(body, path="data")
+    assert [r.record.get("id") for r in raw] == [1, 3, None] and raw[0].payload == '{"id": 1, "ten": "A"}'
+    assert [[d.reason[:13] for d in r.defects] for r in raw] == [[], ["duplicate key"], ["not a JSON nu"]]
+    assert document["total"] == 3
+    _, twice = read(b'{"data": {"1": {"id": "a"}, "1": {"id": "b"}}}', path="data")
+    assert [r.record["id"] for r in twice] == ["a", "b"]  # a key sent twice: two records, none dropped
+    assert read(b'{"data": {}}', path="data")[1] == []
+    for not_a_list in (b'{"data": {"id": 1, "ten": "A"}}', b'{"data": {"1": 5}}', b'{"data": {"01": {}}}'):
+        assert read(not_a_list, path="data")[1] is None
+    assert_read_alike(body, "data")
+
+
 def test_a_stored_payload_is_read_again_with_the_same_defects() -> None:
     assert read_record('{"a": 1, "a": 2}')[1][0].field == "a"
     assert read_record('{"a": "x\\u0000"}')[1][0].field == "a"
