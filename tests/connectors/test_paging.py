@@ -4,6 +4,7 @@ rest up, past pages already read. Each case is a real HTTP server answering page
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -82,3 +83,42 @@ def test_a_short_first_page_followed_by_nothing_is_no_problem() -> None:
     with scripted_server([page([1, 2, 3], 0), page([], 0)]) as (url, log):
         assert "the first page has 3 record(s)" in open_reader(url, {"type": "page_number"}).probe()
     assert len(log) == 2
+
+
+def test_a_graphql_api_is_paged_by_its_relay_cursor_and_its_errors_in_http_200_fail_the_run() -> None:
+    """A GraphQL endpoint (POST {query, variables}; a Relay connection: edges[].node, pageInfo.endCursor and
+    hasNextPage; errors as {"errors": [...]} in HTTP 200) is written in the REST language alone: the cursor
+    variable is left out of the first request, the query text goes as sent."""
+    query = "query($tu: String!, $sau: String) { hoSo(tuNgay: $tu, sau: $sau, dau: 2) { edges { node { id } } pageInfo { endCursor hasNextPage } } }"
+
+    def answer(ids: list[int], cursor: str, more: bool) -> tuple[int, dict[str, str], bytes]:
+        edges = [{"cursor": f"c{i}", "node": {"id": i}} for i in ids]
+        info = {"endCursor": cursor, "hasNextPage": more}
+        return 200, JSON, json.dumps({"data": {"hoSo": {"edges": edges, "pageInfo": info}}}).encode()
+
+    entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c"}
+    entry["rest"] = {
+        "request": {"method": "POST", "path": "/graphql",
+                    "json": {"query": query, "variables": {"tu": "{start}", "sau": "{cursor}"}}},
+        "records": "data.hoSo.edges",
+        "paginator": {"type": "cursor", "cursor_path": "data.hoSo.pageInfo.endCursor",
+                      "has_more_path": "data.hoSo.pageInfo.hasNextPage"},
+        "incremental": {"format": "iso"},
+        "errors": [{"when": {"path": "errors", "exists": True}, "message": "errors[0].message"}],
+    }  # fmt: skip
+    source = registry.parse({"sources": [entry]}).sources[0]
+    window = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 2, tzinfo=UTC))
+    pages = [answer([1, 2], "c2", True), answer([3], "c3", False)]
+    with scripted_server(pages) as (url, log):
+        raws = [r for c in open_source(source, conn=Connection("c", host=url)).pages(*window) for r in c]
+    assert [r.record["node"]["id"] for r in raws] == [1, 2, 3] and len(log) == 2
+    refused = (
+        200,
+        JSON,
+        json.dumps({"errors": [{"message": "Không có quyền truy cập trường hoSo"}]}).encode(),
+    )
+    with (
+        scripted_server([refused]) as (url, _),
+        pytest.raises(ProtocolError, match="Không có quyền truy cập"),
+    ):
+        list(open_source(source, conn=Connection("c", host=url)).pages(*window))
