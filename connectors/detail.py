@@ -53,7 +53,9 @@ class DetailReader:
 
     def read(self, page: list[RawRecord]) -> list[RawRecord]:
         """The page's records, each with its detail (or the defect that says why it has none)."""
-        wanted = [r for r in page if not r.defects]  # a record already quarantined needs no call
+        skip = self.spec.skip.holds if self.spec.skip is not None else None
+        # No call for a record already quarantined, nor for one the registry says has nothing to read (a deletion).
+        wanted = [r for r in page if not r.defects and not (skip and skip(r.record))]
         if not wanted:
             return page
         with ThreadPoolExecutor(self.spec.parallel, thread_name_prefix="detail") as pool:
@@ -100,7 +102,8 @@ class DetailReader:
                 return _failed(listed, f"the detail answered for {path} {answered!r}, not {asked!r}")
         into = self.spec.into
         merged = {**listed.record, into: detail} if into else {**listed.record, **detail}
-        return kept(merged, jsontext.visible(jsontext.dumps(merged)), JSON, self._rerooted(fetched.defects))
+        read = kept(merged, jsontext.visible(jsontext.dumps(merged)), JSON, self._rerooted(fetched.defects))
+        return replace(read, ack_id=listed.ack_id)  # a feed's item is acknowledged as it was delivered
 
     def _rerooted(self, defects: list[Defect]) -> tuple[Defect, ...]:
         """Defects found in the answer, named as the merged record's fields (`data.a` → `a`, or `chiTiet.a`);

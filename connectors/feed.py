@@ -25,6 +25,7 @@ from typing import Any
 from connectors.auth import Authenticator
 from connectors.base import JSON, RawRecord
 from connectors.connection import Connection
+from connectors.detail import DetailReader, rest_fetch
 from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader
@@ -67,6 +68,12 @@ class FeedSource:
     def __init__(self, name: str, spec: FeedSpec, conn: Connection, client: HttpClient) -> None:
         self.name, self.spec, self.client = name, spec, client
         self.authenticator = Authenticator(spec.auth, conn, client, check=self.check)
+        # Each item's detail call (`detail`): the dossier a change event names.
+        self.details = (
+            DetailReader(name, spec.detail, rest_fetch(name, spec.detail, client, self.authenticator, None))
+            if spec.detail is not None
+            else None
+        )
         self.acked = 0  # acknowledgements the feed accepted, since this object was made
         self.ack_ignored = 0  # ... and refused (an expired lease: those items come again)
 
@@ -136,6 +143,9 @@ class FeedSource:
         digest = item.sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return replace(item, record=record, ack_id=token, sha256=digest)
 
+    def _detailed(self, items: list[RawRecord]) -> list[RawRecord]:
+        return self.details.read(items) if self.details is not None else items
+
     # --- the Source protocol ----------------------------------------------------------------------------------
 
     def peek(self, size: int | None = None) -> Iterator[list[RawRecord]]:
@@ -148,7 +158,7 @@ class FeedSource:
             )
         values = {"batch_size": size or self.spec.batch_size}
         _, items = self._call_items(self.spec.peek.request, values, "peek", self.spec.peek.items)
-        yield [self._raw(item, None) for item in items]
+        yield self._detailed([self._raw(item, None) for item in items])
 
     def probe(self) -> str:
         """A peek where the feed offers one, else a fetch of zero items: proves the URL and the credentials, and
@@ -174,7 +184,7 @@ class FeedSource:
                 return
             if deadline is None and lease is not None:
                 deadline = started + lease * READ_SHARE
-            yield [self._raw(item, batch_id) for item in items]
+            yield self._detailed([self._raw(item, batch_id) for item in items])
 
     def acknowledge(self, ack_ids: list[str]) -> None:
         """Acknowledge committed items: one call per batch (ack_per: batch) or per ACK_CHUNK ids. Acking twice is

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Duration, Spec, check_path
 from connectors.spec.request import RequestSpec
-from connectors.spec.rest import ErrorRule
+from connectors.spec.rest import DetailSpec, ErrorRule
 
 FETCH_PLACEHOLDERS = frozenset({"batch_size", "lease"})
 ACK_PLACEHOLDERS = frozenset({"ack_ids", "batch_id"})
@@ -79,6 +79,11 @@ class FeedSpec(Spec):
     auth: AuthSpec = Field(
         default=AuthSpec(), description="credentials, from the source's Airflow connection"
     )
+    detail: DetailSpec | None = Field(
+        default=None,
+        description="a call per item for its whole dossier (a feed of change events that name a dossier only); "
+        "`skip` the deletion events",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FeedSpec:
@@ -95,4 +100,6 @@ class FeedSpec(Spec):
             raise ValueError("ack_per: batch needs `batch_id` (where the fetch answer names the batch)")
         if "batch_id" in self.ack.names() and not self.batch_id:
             raise ValueError("the ack call sends {batch_id}: say where the fetch answer has it (`batch_id`)")
+        if self.detail is not None and "token" in self.detail.request.names() and self.auth.type != "login":
+            raise ValueError("{token} is the token of a `login` auth; this feed's auth is " + self.auth.type)
         return self

@@ -269,6 +269,11 @@ class DetailRules(Spec):
     parallel: int = Field(
         default=2, ge=1, le=16, description="detail calls in flight at once (the source's `rate_limit` holds)"
     )
+    skip: Condition | None = Field(
+        default=None,
+        description="no detail call for a listed record where this holds (a deletion: there is nothing to read; "
+        "the mapping's `record.deleted` recognizes it)",
+    )
 
     def check_sent(self, used: set[str], also: set[str]) -> None:
         """The detail call sends values of the listed record, and only placeholders it has (`also`: its

@@ -197,7 +197,7 @@ def _details_read_again(config: Any, items: list[tuple]) -> dict[int, tuple[str,
     Per quarantine id, the payload to normalize (the summary with its detail, or the summary), its content type
     and the detail's defect when it still cannot be read. Refused credentials or an outage fail the re-drive, as they fail a sync."""
     wanted = [i for i in items if any(e.get("field") == DETAIL_FIELD for e in i[5] or [])]
-    spec = config.rest or config.xml or config.soap
+    spec = config.rest or config.xml or config.soap or config.feed
     if not wanted or spec is None or spec.detail is None:
         return {}
     from connectors.base import RawRecord

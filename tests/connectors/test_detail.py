@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from connectors.connection import Connection
 from connectors.errors import AuthError, ConfigError, ProtocolError, TransientError
 from connectors.factory import open_source
+from connectors.feed import ack_token
 from onestop import registry
 from tests.connectors.scripted_server import Answer, routed_server
 from tests.onestop.console.test_reasons import untranslated
@@ -307,3 +308,54 @@ def test_an_xml_system_s_details_are_read_as_its_pages_are() -> None:
             r for page in open_source(config, conn=Connection("c", host=url)).pages(None, None) for r in page
         ]
     assert [r.record for r in raws] == [{"@Ma": "A", "Ten": "Hồ sơ A"}, {"@Ma": "B", "Ten": "Hồ sơ B"}]
+
+
+def test_a_listed_record_the_registry_skips_gets_no_call_a_deletion_has_nothing_to_read() -> None:
+    listed = [{"id": "1", "su_kien": "cap_nhat"}, {"id": "2", "su_kien": "xoa"}]
+    with system(listed, {"1": {"ten": "A"}}) as (url, log):
+        raws = read(url, skip={"path": "su_kien", "equals": "xoa"})
+    assert [r.record for r in raws] == [{"id": "1", "su_kien": "cap_nhat", "ten": "A"}, listed[1]]
+    assert not raws[1].defects and "GET /hs/2" not in log
+
+
+def test_a_change_feed_whose_events_name_a_dossier_reads_each_one_and_acknowledges_it_as_delivered() -> None:
+    """An event hub that only says which dossier changed: each event's dossier is read by a detail call, a
+    deletion event is skipped (the mapping's record.deleted knows it), and each item keeps its ack id."""
+    events = [
+        {"offset": 10, "hoSoId": "HS/1", "suKien": "CAP_NHAT"},
+        {"offset": 11, "hoSoId": "HS/2", "suKien": "XOA"},
+        {"offset": 12, "hoSoId": "HS/3", "suKien": "CAP_NHAT"},
+    ]
+    fetched = iter([events, []])
+
+    def route(path: str, _body: bytes) -> Answer:
+        if path.startswith("/events"):
+            return 200, JSON, json.dumps({"items": next(fetched)}).encode()
+        asked = unquote(urlsplit(path).path.removeprefix("/hs/"))
+        if asked == "HS/3":
+            return 404, JSON, b'{"message": "not found"}'
+        return 200, JSON, json.dumps({"hoSoId": asked, "ten": f"Hồ sơ {asked}"}, ensure_ascii=False).encode()
+
+    feed = {
+        "fetch": {"method": "POST", "path": "/events", "json": {"max": "{batch_size}"}},
+        "items": "items", "ack_id": "offset", "ack": {"method": "POST", "path": "/ack", "json": {"ids": "{ack_ids}"}},
+        "detail": {"request": {"path": "/hs/{id}"}, "values": {"id": "hoSoId"},
+                   "skip": {"path": "suKien", "equals": "XOA"}},
+    }  # fmt: skip
+    entry = {
+        "name": "hd_thu",
+        "title": "Huyện Thử",
+        "kind": "feed",
+        "dialect": "igate",
+        "conn_id": "c",
+        "feed": feed,
+    }
+    with routed_server(route) as (url, log):
+        config = registry.parse({"sources": [entry]}).sources[0]
+        raws = [
+            r for page in open_source(config, conn=Connection("c", host=url)).pages(None, None) for r in page
+        ]
+    assert [r.record.get("ten") for r in raws] == ["Hồ sơ HS/1", None, None]
+    assert [bool(r.defects) for r in raws] == [False, False, True]  # the deletion as delivered; HS/3: gone
+    assert [r.ack_id for r in raws] == [ack_token(None, offset) for offset in (10, 11, 12)]
+    assert sum(line.startswith("GET /hs/") for line in log) == 2
