@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from connectors.base import JSON, RawRecord, kept
+from connectors.jsonpage import keyed_list
 from connectors.spec.common import as_text, get_path, leaf
 from connectors.spec.rest import NestSpec
 from schemas import jsontext
@@ -44,6 +45,8 @@ def nest_json(document: Any, records: list[RawRecord], specs: list[NestSpec]) ->
     groups = []
     for spec in specs:
         rows = get_path(document, spec.path)
+        if keyed_list(rows):  # rows PHP wrote as an object keyed by position
+            rows = list(rows.values())
         rows = [(r, r) for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
         groups.append(grouped(rows, spec))
     out = []

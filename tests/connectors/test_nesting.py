@@ -49,6 +49,20 @@ def test_json_rows_beside_the_records_become_each_record_s_list_by_key() -> None
     assert json.loads(raws[0].payload) == raws[0].record  # staged as the record with its rows
 
 
+def test_rows_php_wrote_as_an_object_keyed_by_position_are_nested_as_a_list_would_be() -> None:
+    answer = {
+        "HoSo": {"3": {"ID": 1}, "4": {"ID": 2}},
+        "QuaTrinh": {"7": {"HoSoID": 2, "B": "x"}, "9": {"HoSoID": 1, "B": "y"}},
+    }
+    nest = [{"path": "QuaTrinh", "into": "quaTrinh", "key": "HoSoID", "parent_key": "ID"}]
+    with scripted_server([(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())]) as (
+        url,
+        _,
+    ):
+        raws = read(url, path="HoSo", nest=nest)
+    assert [[row["B"] for row in r.record["quaTrinh"]] for r in raws] == [["y"], ["x"]]
+
+
 DATASET = b"""<?xml version="1.0" encoding="utf-8"?>
 <DataSet xmlns="http://tempuri.org/"><xs:schema id="NewDataSet" xmlns:xs="http://www.w3.org/2001/XMLSchema"
   xmlns:msdata="urn:schemas-microsoft-com:xml-msdata"><xs:element name="NewDataSet" msdata:IsDataSet="true"/>
