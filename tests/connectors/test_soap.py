@@ -3,6 +3,7 @@ HTTP client sends them, lxml reads the answers; Faults and hostile answers becom
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -240,12 +241,18 @@ def test_a_simple_typed_header_such_as_an_api_key_is_written_as_its_element() ->
     assert (etree.QName(header).localname, header.text) == ("ApiKey", "khoa-7")
 
 
-def mtom(envelope: bytes) -> tuple[int, dict[str, str], bytes]:
-    """An answer as WCF writes it with MTOM on: multipart/related, the envelope as the XOP root part."""
+def mtom(envelope: bytes, **attachments: bytes) -> tuple[int, dict[str, str], bytes]:
+    """An answer as WCF writes it with MTOM on: multipart/related, the envelope as the XOP root part, then each
+    attachment as a binary part named by its Content-ID."""
     body = (
         b"--uuid:b1\r\nContent-ID: <http://tempuri.org/0>\r\nContent-Transfer-Encoding: 8bit\r\n"
         b'Content-Type: application/xop+xml;charset=utf-8;type="text/xml"\r\n\r\n'
         + envelope
+        + b"".join(
+            b"\r\n--uuid:b1\r\nContent-ID: <" + cid.encode() + b">\r\nContent-Transfer-Encoding: binary\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n" + data
+            for cid, data in attachments.items()
+        )
         + b"\r\n--uuid:b1--\r\n"
     )
     media = (
@@ -254,7 +261,7 @@ def mtom(envelope: bytes) -> tuple[int, dict[str, str], bytes]:
     return 200, {"Content-Type": media}, body
 
 
-def test_an_mtom_answer_is_read_from_its_envelope_part_and_attachments_are_refused_by_name() -> None:
+def test_an_mtom_answer_is_read_from_its_envelope_part_with_its_attachments_written_back_in_place() -> None:
     wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
     spec = SoapSpec.model_validate(
         {
@@ -271,14 +278,25 @@ def test_an_mtom_answer_is_read_from_its_envelope_part_and_attachments_are_refus
         b'xmlns="http://tempuri.org/"><KetQua><HoSo><Ma>A</Ma></HoSo><HoSo><Ma>B</Ma></HoSo></KetQua>'
         b"</LayHoSoResponse></s:Body></s:Envelope>"
     )
-    xop = envelope.replace(
-        b"<Ma>B</Ma>", b'<Tep><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include"/></Tep>'
-    )
-    for answer, expected in ((envelope, ["A", "B"]), (xop, "MTOM attachments")):
-        with scripted_server([(200, {"Content-Type": "text/xml"}, wsdl), mtom(answer)]) as (url, _):
+    include = b'<Tep><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:%s"/></Tep>'
+    scan = "Giấy tờ scan \x00\xff".encode()  # binary, as an attachment is
+    with_file = envelope.replace(b"<Ma>B</Ma>", b"<Ma>B</Ma>" + include % b"tep-1%40tempuri.org")
+    for answer, attachments, expected in (
+        (envelope, {}, ["A", "B"]),
+        (with_file, {"tep-1@tempuri.org": scan}, ["A", "B"]),  # the href is URL-encoded, the Content-ID not
+        (with_file, {}, "refers to attachment cid:tep-1@tempuri.org, which it does not hold"),
+        (envelope.replace(b"<Ma>B</Ma>", include.replace(b' href="cid:%s"', b"")), {}, "without a cid"),
+    ):
+        with scripted_server([(200, {"Content-Type": "text/xml"}, wsdl), mtom(answer, **attachments)]) as (
+            url,
+            _,
+        ):
             source = SoapSource(NAME, spec, Connection("c", host=url), HttpClient(NAME, url, FAST), HCM)
             if isinstance(expected, list):
-                assert [r.record["Ma"] for page in source.pages(None, None) for r in page] == expected
+                records = [r.record for page in source.pages(None, None) for r in page]
+                assert [r["Ma"] for r in records] == expected
+                if attachments:  # written back in place as base64, as without MTOM
+                    assert base64.b64decode(records[1]["Tep"]) == scan
             else:
                 with pytest.raises(ProtocolError, match=expected):
                     list(source.pages(None, None))
