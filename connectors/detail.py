@@ -1,5 +1,6 @@
-"""A call per listed record for its whole dossier (`rest.detail`): the list gives summaries (an id, a code, an
-update time), a second endpoint gives each dossier with its history, fees and documents.
+"""A call per listed record for its whole dossier (`detail` of a REST, XML or SOAP source, or of a change feed):
+the list gives summaries (an id, a code, an update time) or events naming a dossier, a second endpoint or
+operation gives each dossier with its history, fees and documents.
 
 Each listed record's detail is written over it (or under `detail.into`) before anything maps it, and staged as
 that one record. A detail that cannot be read — gone (HTTP 404), not JSON, an error envelope, no object where
@@ -94,9 +95,8 @@ class DetailReader:
         if not isinstance(detail, dict):
             where = self.spec.record or "(the answer)"
             return _failed(listed, f"the detail answer has no object at {where!r}: found {_kind(detail)}")
-        for (
-            path
-        ) in self.spec.values.values():  # a detail that names another dossier (a cache, a vendor's bug)
+        # A detail that names another dossier (a cache, a vendor's bug) is not this record's.
+        for path in self.spec.values.values():
             asked, answered = get_path(listed.record, path), get_path(detail, path)
             if answered is not None and str(answered).strip() != str(asked).strip():
                 return _failed(listed, f"the detail answered for {path} {answered!r}, not {asked!r}")
