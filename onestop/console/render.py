@@ -58,6 +58,7 @@ ERROR_CLASS_LABELS = {
     "AuthError": N_("Wrong credentials"),
     "CircuitOpen": N_("Circuit open: calls to the failing system paused"),
     "RefusedAnswer": N_("Unreadable answer (not JSON/XML, a DTD, a SOAP Fault…)"),
+    "NotXml": N_("Unreadable answer (not JSON/XML, a DTD, a SOAP Fault…)"),  # safexml's RefusedAnswer
     "ProtocolError": N_("The source answered with the wrong protocol"),
 }
 BREAKER_LABELS = {

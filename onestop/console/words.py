@@ -40,8 +40,18 @@ def _shapes(*pairs: tuple[str, str]) -> list[Shape]:
     return [(re.compile(pattern, re.S), msgid) for pattern, msgid in pairs]
 
 
+# connectors: an answer refused as a whole, a failure's message (FAILURES) and a record's when its detail was
+# refused (connectors.detail says its reason without the endpoint).
+REFUSED_ANSWERS = _shapes(
+    (r"answer of (?P<size>[\d*]+) bytes is over the (?P<cap>\d+)-byte cap",  # a size of 9+ digits is masked
+     N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
+    (r"answer is over the (?P<cap>\d+)-byte cap", N_("answer is over the %(cap)s-byte cap")),
+    (r"answer declares XInclude: refused before any record was read",
+     N_("answer declares XInclude: refused before any record was read")),
+)  # fmt: skip
+
 # mappings: ConversionError / FieldError reasons (stored as built, after safe_reason).
-REASONS = _shapes(
+REASONS = REFUSED_ANSWERS + _shapes(
     (r"missing", N_("missing")),
     (r"unknown value (?P<value>.*) \(not in code table (?P<table>[\w.-]+) for (?P<day>[\d-]+)\)",
      N_("unknown value %(value)s (not in code table %(table)s on %(day)s)")),
@@ -67,10 +77,6 @@ REASONS = _shapes(
     (r"not a whole number of VND: (?P<value>.*)", N_("not a whole number of VND: %(value)s")),
     (r"a record is an object, got (?P<what>.*)", N_("a record is an object, got %(what)s")),
     (r"a deletion \(record\.deleted\), not a dossier", N_("a deletion (record.deleted), not a dossier")),
-    (r"answer of (?P<size>\d+) bytes is over the (?P<cap>\d+)-byte cap",
-     N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
-    (r"answer declares XInclude: refused before any record was read",
-     N_("answer declares XInclude: refused before any record was read")),
     (r"MaHoSo (?P<code>\S+) is already held by (?P<uid>\S+)",
      N_("MaHoSo %(code)s is already held by dossier %(uid)s")),
     (r"đã thuộc hồ sơ (?P<record>.*) của nguồn (?P<source>.*)",
@@ -117,7 +123,6 @@ REASONS = _shapes(
     (r"detail: the system answered an error (?P<code>[^:]*): (?P<said>.*)",
      N_("the detail call: the system answered error %(code)s: %(said)s")),
     (r"detail: the system answered an error: (?P<said>.*)", N_("the detail call: the system answered an error: %(said)s")),
-    (r"answer is over the (?P<cap>\d+)-byte cap", N_("answer is over the %(cap)s-byte cap")),
     (r"the record is (?P<size>\d+) bytes, over the (?P<cap>\d+)-byte limit: its first (?P<kept>\d+) bytes are"
      r" kept, SHA-256 (?P<sha>[0-9a-f]+)",
      N_("the record is %(size)s bytes, over the %(cap)s-byte limit: its first %(kept)s bytes are kept, SHA-256 %(sha)s")),
@@ -251,10 +256,125 @@ ACTION_STATES = {"requested": N_("requested"), "triggered": N_("started in Airfl
                  "done": N_("done")}  # fmt: skip
 
 
-# Transport failures (connectors): "endpoint: operation: ExceptionName: library detail".
-TECHNICAL = re.compile(
-    r"(?P<endpoint>[\w.-]+): (?P<operation>[\w .-]+): (?P<exc>[A-Z]\w+): (?P<detail>.*)", re.S
-)
+# connectors/errors.py: what a ConnectorError says, "<endpoint>: <message>", most messages after the operation or
+# page they failed in ("page 3: ", "token: ", "detail: ", "the text at 'd': "…). One parser (_failure) reads the
+# endpoint, then as many operations as it takes until the rest is a message of a known shape (FAILURES), maybe
+# followed by where reading stopped or the answer's keys (FAILURE_SUFFIXES). The producers: connectors/http.py,
+# auth.py, paging.py, jsonpage.py, embedded.py, safexml.py, soap.py, detail.py, feed.py, portal.py, store/breaker.py.
+# The system's own words (an HTTP error body, a fault's text) are shown as they came; a library's as code.
+FAILURES = _shapes(
+    # connectors.http: an HTTP error with the system's own words (verbatim), TLS, the transport's exceptions
+    (r"HTTP (?P<status>\d+): (?P<said>.*)", N_("HTTP error %(status)s, the system said: %(said)s")),
+    (r"HTTP (?P<status>\d+)", N_("HTTP error %(status)s, with no explanation")),
+    (r"HTTP (?P<status>\d+) without a SOAP Fault", N_("HTTP error %(status)s without a SOAP Fault")),
+    (r"TLS: (?P<detail>.*)", N_("TLS error (the certificate or the secure connection was refused): %(detail)s")),
+    (r"(?P<exc>(?=[A-Z])\w*(?:Error|Exception|Timeout)): (?P<detail>.*)", N_("%(exc)s: %(detail)s")),
+    (r"answer is not JSON \((?P<why>.*?)\): (?P<said>.*)", N_("the answer is not JSON (%(why)s); it begins: %(said)s")),
+    # connectors.jsonpage and safexml: an answer refused as a whole
+    (r"answer is not JSON \((?P<why>.*)\)", N_("the answer is not JSON (%(why)s)")),
+    (r"answer is nested too deep to read", N_("the answer is nested too deep to read")),
+    (r"answer is nested too deep to read \((?P<why>.*)\)", N_("the answer is nested too deep to read (%(why)s)")),
+    (r"answer is not well-formed XML: (?P<why>.*)", N_("the answer is not well-formed XML: %(why)s")),
+    (r"answer carries a DTD \(<!DOCTYPE>\): refused before any record was read",
+     N_("the answer carries a DTD (<!DOCTYPE>): refused before any record was read")),
+    (r"answer carries a processing instruction that names a resource \((?P<detail>.*)\): refused",
+     N_("the answer carries a processing instruction that names a resource (%(detail)s): refused")),
+    (r"answer refers to a value \(href=\"#…\"\) it does not hold",
+     N_("the answer refers to a value (href=\"#…\") it does not hold")),
+    (r"answer's references \(href=\"#…\"\) loop or multiply past any record",
+     N_("the answer's references (href=\"#…\") loop or multiply past any record")),
+    (r"no record at (?P<path>'[^']*') below the root element <(?P<root>[^>]*)>, but the answer has <(?P<element>[^>]*)>"
+     r" elements at (?P<where>'[^']*'): `records` is the path below the root element",
+     N_("no record at %(path)s below the root element <%(root)s>, but the answer has <%(element)s> elements at"
+        " %(where)s: `records` is the path below the root element")),
+    # connectors.auth (and soap's login): credentials
+    (r"the answer set no session cookie", N_("the answer set no session cookie")),
+    (r"no token at (?P<path>'[^']*') in the answer: (?P<said>.*)", N_("no token at %(path)s in the answer: %(said)s")),
+    (r"no session token at (?P<path>'[^']*') in the answer: (?P<said>.*)",
+     N_("no session token at %(path)s in the answer: %(said)s")),
+    # connectors.paging: error envelopes (the vendor's code and words), the wrong shape, paging that goes wrong
+    (r"the system answered an error (?P<code>[^:]*): (?P<said>.*)",
+     N_("the system answered error %(code)s: %(said)s")),
+    (r"the system answered an error: (?P<said>.*)", N_("the system answered an error: %(said)s")),
+    (r"no list of records at (?P<path>'[^']*'): the answer's keys are (?P<keys>.*)",
+     N_("no list of records at %(path)s: the answer's keys are %(keys)s")),
+    (r"no list of records at (?P<path>'[^']*'): found (?P<what>\w+)", N_("no list of records at %(path)s: found %(what)s")),
+    (r"no number at (?P<path>'[^']*') \(found (?P<value>.*)\)", N_("no number at %(path)s (found %(value)s)")),
+    (r"the list shrank while it was read \((?P<before>\d+) → (?P<after>\d+)\), (?P<n>\d+) times over: records that"
+     r" moved up past a page already read would be skipped; the run fails so that the next one reads this window"
+     r" again",
+     N_("the list shrank while it was read (%(before)s → %(after)s), %(n)s times over: records that moved up past a"
+        " page already read would be skipped; the run fails so that the next one reads this window again")),
+    (r"the cursor (?P<cursor>.*) came back again \(a loop\)", N_("the cursor %(cursor)s came back again (a loop)")),
+    (r"the next link (?P<link>.*) came back again \(a loop\)", N_("the next link %(link)s came back again (a loop)")),
+    (r"the first page's answer does not fit the registry: (?P<detail>.*)",
+     N_("the first page's answer does not fit the registry: %(detail)s")),
+    # connectors.detail and rest: the detail of each listed record, a request that cannot be written
+    (r"every one of the page's (?P<n>\d+) detail calls failed, the first: (?P<first>.*)",
+     N_("every one of the page's %(n)s detail calls failed, the first: %(first)s")),
+    (r"request path (?P<path>'[^']*') needs a value(?: it does not have)?", N_("request path %(path)s needs a value it does not have")),
+    # connectors.embedded: the document written as text inside the answer
+    (r"no embedded document at (?P<path>'[^']*')", N_("no embedded document at %(path)s")),
+    (r"(?P<path>'[^']*') holds (?P<what>\w+), not (?P<format>json|xml) text", N_("%(path)s holds %(what)s, not %(format)s text")),
+    (r"the text at (?P<path>'[^']*') is not (?P<encoding>base64|UTF-8) \((?P<why>.*)\)",
+     N_("the text at %(path)s is not %(encoding)s (%(why)s)")),
+    # connectors.feed
+    (r"no list of items at (?P<path>'[^']*'): (?P<said>.*)", N_("no list of items at %(path)s: %(said)s")),
+    (r"no count at (?P<path>'[^']*'): (?P<said>.*)", N_("no count at %(path)s: %(said)s")),
+    (r"this feed declares no `peek` call: a preview would lease a batch and delay the real sync, so none is taken",
+     N_("this feed declares no `peek` call: a preview would lease a batch and delay the real sync, so none is taken")),
+    # connectors.soap
+    (r"SOAP Fault (?P<code>.*?): \(no text\)", N_("SOAP Fault %(code)s, with no text")),
+    (r"SOAP Fault (?P<code>.*?): (?P<said>.*)", N_("SOAP Fault %(code)s: %(said)s")),
+    (r"not a SOAP answer \(no Body\): (?P<said>.*)", N_("not a SOAP answer (no Body): %(said)s")),
+    (r"an MTOM answer \(multipart/related\) without its SOAP envelope part",
+     N_("an MTOM answer (multipart/related) without its SOAP envelope part")),
+    (r"the answer puts data in MTOM attachments \(xop:Include\): ask for the service without MTOM",
+     N_("the answer puts data in MTOM attachments (xop:Include): ask for the service without MTOM")),
+    (r"zeep tried to send a request itself \(only our client sends\)",
+     N_("zeep tried to send a request itself (only our client sends)")),
+    (r"refers to (?P<url>\S+), which is not on the system's host: refused",
+     N_("refers to %(url)s, which is not on the system's host: refused")),
+    (r"imports more than (?P<n>\d+) documents: refused", N_("imports more than %(n)s documents: refused")),
+    (r"cannot use (?P<url>\S+): (?P<exc>\w+): (?P<detail>.*)", N_("cannot use %(url)s: %(exc)s: %(detail)s")),
+    # connectors.portal: the national portal's answers
+    (r"login refused: (?P<said>.*)", N_("login refused: %(said)s")),
+    (r"session refused right after login", N_("session refused right after login")),
+    (r"answer is not an object", N_("the answer is not an object")),
+    (r"error (?P<code>[^:]*): (?P<said>.*)", N_("error %(code)s: %(said)s")),
+    (r"expected (?P<n>\d+) results, got (?P<detail>.*)", N_("expected %(n)s results, got %(detail)s")),
+    # connectors.store.breaker: the last error is a failure's "<class>: <message>"
+    (r"circuit open after repeated failures \((?P<last>.*)\); next trial at (?P<at>.*)",
+     N_("circuit open after repeated failures (%(last)s); next trial at %(at)s")),
+    (r"circuit open after repeated failures \((?P<last>.*)\)", N_("circuit open after repeated failures (%(last)s)")),
+) + REFUSED_ANSWERS  # fmt: skip
+# After a message: where reading stopped (jsonpage, safexml), the keys the answer had instead (embedded).
+FAILURE_SUFFIXES = _shapes(
+    (r"(?P<message>.*) at byte (?P<at>\d+) \(line (?P<line>\d+), column (?P<column>\d+)\)",
+     N_("%(message)s, at byte %(at)s (line %(line)s, column %(column)s)")),
+    (r"(?P<message>.*) at byte (?P<at>\d+)", N_("%(message)s, at byte %(at)s")),
+    (r"(?P<message>.*); the answer's keys are (?P<keys>\[.*\])", N_("%(message)s; the answer's keys are %(keys)s")),
+)  # fmt: skip
+# The operation a message names before it (connectors' `operation=`; a page numbered by RefusedAnswer.on_page);
+# any other is the system's own operation name (SOAP, the portal's services), shown as it is.
+OPERATIONS = _shapes(
+    (r"page (?P<n>\d+)", N_("page %(n)s")),
+    (r"page", N_("reading a page")),
+    (r"token", N_("getting a token")),
+    (r"login", N_("logging in")),
+    (r"detail", N_("the detail call")),
+    (r"wsdl", N_("reading the WSDL")),
+    (r"fetch", N_("fetching a batch")),
+    (r"ack", N_("acknowledging a batch")),
+    (r"peek", N_("looking at the next batch")),
+    (r"the text at (?P<path>'[^']*')", N_("the text written at %(path)s")),
+    (r"WS-Security", N_("WS-Security login")),
+    (r"the (?P<operation>\w+) login", N_("login by %(operation)s")),
+)  # fmt: skip
+ENDPOINTS = {"portal": N_("the National Public Service Portal")}
+FAILURE = re.compile(r"(?P<endpoint>[\w.-]+): (?P<rest>.*)", re.S)
+OPERATION = re.compile(r"(?P<operation>[^:\n]{1,100}?): (?P<rest>.*)", re.S)
+MAX_OPERATIONS = 3
 EXCEPTION_LABELS = {
     "ConnectionError": N_("could not connect"),
     "ConnectTimeout": N_("no answer in time"),
@@ -262,27 +382,20 @@ EXCEPTION_LABELS = {
     "Timeout": N_("no answer in time"),
     "HTTPError": N_("HTTP error"),
     "SSLError": N_("TLS error"),
+    "ChunkedEncodingError": N_("the answer was cut off"),
+    "ProxyError": N_("the proxy refused the connection"),
 }
+# Our own words inside a parser's complaint (connectors.jsonpage); any other is the library's, shown as code.
+CAUSES = _shapes(
+    (r"expecting a value", N_("expecting a value")),
+    (r"a second value follows the first", N_("a second value follows the first")),
+    (r"a second value follows the first; a value per line is NDJSON: write `answer: ndjson`",
+     N_("a second value follows the first; a value per line is NDJSON: write `answer: ndjson`")),
+)  # fmt: skip
 
 
-def _technical(found: re.Match[str]) -> Markup:
-    exc = found["exc"]
-    what = _(EXCEPTION_LABELS[exc]) if exc in EXCEPTION_LABELS else _code(exc)
-    return _(
-        "%(endpoint)s, %(operation)s: %(what)s %(detail)s",
-        endpoint=found["endpoint"],
-        operation=found["operation"],
-        what=what,
-        detail=_code(found["detail"][:300]),
-    )
-
-
-def _by_shape(
-    text: str | None, shapes: list[Shape], *, nested: Callable[[str, str], Any] | None = None
-) -> Markup:
-    if text is None or text == "":
-        return Markup("")
-    text = str(text)
+def _shape(text: str, shapes: list[Shape], nested: Callable[[str, str], Any] | None = None) -> Markup | None:
+    """The first shape `text` has, its parameters rendered by `nested`; None when it has none."""
     for pattern, msgid in shapes:
         found = pattern.fullmatch(text)
         if found:
@@ -290,7 +403,16 @@ def _by_shape(
             if nested:
                 params = {k: nested(k, v) for k, v in params.items()}
             return _(msgid, **params) if params else _(msgid)
-    return _("Other: %(text)s", text=text)
+    return None
+
+
+def _by_shape(
+    text: str | None, shapes: list[Shape], *, nested: Callable[[str, str], Any] | None = None
+) -> Markup:
+    if text is None or text == "":
+        return Markup("")
+    said = _shape(str(text), shapes, nested)
+    return said if said is not None else _("Other: %(text)s", text=str(text))
 
 
 # What a value was, as reasons name it (mappings.convert.what, connectors.jsonpage._kind): "got a list".
@@ -300,19 +422,79 @@ VALUE_KINDS = {"an object": N_("an object"), "a list": N_("a list"), "a string":
                "list": N_("a list"), "dict": N_("an object"), "nothing": N_("nothing")}  # fmt: skip
 
 
-def _kind_of_value(name: str, value: str) -> Any:
-    return _(VALUE_KINDS[value]) if name == "what" and value in VALUE_KINDS else value
+def _part(name: str, value: str) -> Any:
+    """A parameter of a reason or a failure, by its name: what a value was, a library's words (code), a failure's
+    exception, a failure inside a failure; anything else (the system's own words, a path, a count) as it is."""
+    if name == "what" and value in VALUE_KINDS:
+        return _(VALUE_KINDS[value])
+    if name in ("why", "detail", "keys"):
+        return _shape(value, CAUSES) or _code(value[:300])
+    if name == "exc":
+        return _(EXCEPTION_LABELS[value]) if value in EXCEPTION_LABELS else _code(value)
+    if name in ("first", "last"):
+        return reason(value)
+    return value
+
+
+def _message(text: str) -> Markup | None:
+    """A connector's message (its endpoint and operations taken off) of a known shape, maybe followed by a suffix
+    (tried first: a message's library text would swallow where reading stopped)."""
+    for pattern, msgid in FAILURE_SUFFIXES:
+        found = pattern.fullmatch(text)
+        inner = _shape(found["message"], FAILURES, _part) if found else None
+        if found and inner is not None:
+            return _(msgid, **{**{k: _part(k, v) for k, v in found.groupdict().items()}, "message": inner})
+    return _shape(text, FAILURES, _part)
+
+
+def _operation(name: str) -> Markup:
+    return _shape(name, OPERATIONS) or _code(name)
+
+
+def _failure(text: str) -> Markup | None:
+    """A connector error's text, "<endpoint>: [<operation>: …]<message>", when its message has a known shape."""
+    head = FAILURE.fullmatch(text)
+    if head is None:
+        return None
+    operations, rest = [], head["rest"]
+    while (said := _message(rest)) is None:
+        step = OPERATION.fullmatch(rest)
+        if step is None or len(operations) == MAX_OPERATIONS:
+            return None
+        operations.append(step["operation"])
+        rest = step["rest"]
+    endpoint = label(ENDPOINTS, head["endpoint"])
+    if not operations:
+        return _("%(endpoint)s: %(message)s", endpoint=endpoint, message=said)
+    return _(
+        "%(endpoint)s, %(operation)s: %(message)s",
+        endpoint=endpoint,
+        operation=Markup(", ").join(map(_operation, operations)),
+        message=said,
+    )
+
+
+def _error_class(text: str) -> tuple[str, str] | None:
+    """The class before a failure's text, as it is stored "<class>: <text>" (a task failure, a trace, a circuit's
+    last error): one the console names, or any exception class before a connector error's text."""
+    cls, sep, rest = text.partition(": ")
+    if sep and (cls in ERROR_CLASS_LABELS or (re.fullmatch(r"[A-Z]\w+", cls) and _failure(rest) is not None)):
+        return cls, rest
+    return None
 
 
 def reason(text: str | None) -> Markup:
-    """A stored mapping reason (or a failure's message) in the console's language."""
-    technical = TECHNICAL.fullmatch(text or "")
-    if technical and not any(p.fullmatch(text or "") for p, _m in REASONS):
-        return _technical(technical)
-    if text and ": " in text and text.split(": ", 1)[0] in ERROR_CLASS_LABELS:
-        cls, rest = text.split(": ", 1)
+    """A stored mapping reason, or a failure's message (a connector error's text, maybe after its class), in the
+    console's language."""
+    if not text:
+        return Markup("")
+    text = str(text)
+    classed = _error_class(text)
+    if classed is not None:
+        cls, rest = classed
         return _("%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, cls), "reason": reason(rest)})
-    return _by_shape(text, REASONS, nested=_kind_of_value)
+    said = _shape(text, REASONS, _part) or _failure(text)
+    return said if said is not None else _("Other: %(text)s", text=text)
 
 
 def failure_message(row: Any) -> Markup:
@@ -332,10 +514,8 @@ def trace_detail(text: str | None) -> Markup:
     suffix = _(" (seen %(n)s times, last %(at)s)", n=seen["n"], at=seen["at"]) if seen else ""
     body = seen["body"] if seen else text
     head, _sep, rest = body.partition(": ")
-    if (head in ERROR_CLASS_LABELS or re.fullmatch(r"[A-Z]\w+", head)) and TECHNICAL.fullmatch(rest):
-        return _(
-            "%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, head), "reason": reason(rest)}
-        )
+    if re.fullmatch(r"[A-Z]\w+", head) and _failure(rest) is not None:  # a failed call or delivery
+        return reason(body) + suffix
     if head in ERROR_CLASS_LABELS or re.fullmatch(r"[A-Z]\w+", head):
         parts = body.split(": ", 1)[1].split("; ") if ": " in body else []
         shown = Markup("; ").join(
@@ -401,12 +581,12 @@ def history_detail(what: str, text: str | None) -> Markup:
         return _("%(who)s: %(comment)s", who=who, comment=comment) if comment else escape(who)
     if what == "attempt":  # failure_detail.py: f"{operation} {endpoint}: {error_class} {message}"
         found = re.fullmatch(
-            r"(?P<operation>\S+) (?P<endpoint>[^\s:]+): (?P<cls>\w+) (?P<message>.*)", text, re.S
+            r"(?P<operation>page \d+|\S+) (?P<endpoint>[^\s:]+): (?P<cls>\w+) (?P<message>.*)", text, re.S
         )
         if found:
             return _(
                 "%(operation)s %(endpoint)s: %(class)s — %(reason)s",
-                operation=found["operation"],
+                operation=_operation(found["operation"]),
                 endpoint=found["endpoint"],
                 reason=reason(found["message"]),
                 **{"class": label(ERROR_CLASS_LABELS, found["cls"])},
