@@ -40,18 +40,8 @@ def _shapes(*pairs: tuple[str, str]) -> list[Shape]:
     return [(re.compile(pattern, re.S), msgid) for pattern, msgid in pairs]
 
 
-# connectors: an answer refused as a whole, a failure's message (FAILURES) and a record's when its detail was
-# refused (connectors.detail says its reason without the endpoint).
-REFUSED_ANSWERS = _shapes(
-    (r"answer of (?P<size>[\d*]+) bytes is over the (?P<cap>\d+)-byte cap",  # a size of 9+ digits is masked
-     N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
-    (r"answer is over the (?P<cap>\d+)-byte cap", N_("answer is over the %(cap)s-byte cap")),
-    (r"answer declares XInclude: refused before any record was read",
-     N_("answer declares XInclude: refused before any record was read")),
-)  # fmt: skip
-
 # mappings: ConversionError / FieldError reasons (stored as built, after safe_reason).
-REASONS = REFUSED_ANSWERS + _shapes(
+REASONS = _shapes(
     (r"missing", N_("missing")),
     (r"unknown value (?P<value>.*) \(not in code table (?P<table>[\w.-]+) for (?P<day>[\d-]+)\)",
      N_("unknown value %(value)s (not in code table %(table)s on %(day)s)")),
@@ -115,14 +105,11 @@ REASONS = REFUSED_ANSWERS + _shapes(
     (r"the line is not one JSON value \((?P<why>.*)\)", N_("the line is not one JSON value (%(why)s)")),
     # connectors.detail: a listed record whose detail could not be read
     (r"the listed record has no value for (?P<names>.*)", N_("the listed record has no value for %(names)s")),
-    (r"the detail answer is not JSON \((?P<why>.*)\)", N_("the detail answer is not JSON (%(why)s)")),
     (r"the detail answer has no object at (?P<where>.*): found (?P<what>.*)",
      N_("the detail answer has no object at %(where)s: found %(what)s")),
-    (r"detail: HTTP (?P<status>\d+): (?P<said>.*)", N_("the detail call: HTTP %(status)s: %(said)s")),
-    (r"detail: HTTP (?P<status>\d+)", N_("the detail call: HTTP %(status)s")),
-    (r"detail: the system answered an error (?P<code>[^:]*): (?P<said>.*)",
-     N_("the detail call: the system answered error %(code)s: %(said)s")),
-    (r"detail: the system answered an error: (?P<said>.*)", N_("the detail call: the system answered an error: %(said)s")),
+    (r"the detail answered for (?P<path>\S+) (?P<answered>.*), not (?P<asked>.*)",
+     N_("the detail answered for %(path)s %(answered)s, not %(asked)s")),
+    # (a detail call that failed is said as a failure is, without its endpoint: FAILURES)
     (r"the record is (?P<size>\d+) bytes, over the (?P<cap>\d+)-byte limit: its first (?P<kept>\d+) bytes are"
      r" kept, SHA-256 (?P<sha>[0-9a-f]+)",
      N_("the record is %(size)s bytes, over the %(cap)s-byte limit: its first %(kept)s bytes are kept, SHA-256 %(sha)s")),
@@ -270,7 +257,12 @@ FAILURES = _shapes(
     (r"TLS: (?P<detail>.*)", N_("TLS error (the certificate or the secure connection was refused): %(detail)s")),
     (r"(?P<exc>(?=[A-Z])\w*(?:Error|Exception|Timeout)): (?P<detail>.*)", N_("%(exc)s: %(detail)s")),
     (r"answer is not JSON \((?P<why>.*?)\): (?P<said>.*)", N_("the answer is not JSON (%(why)s); it begins: %(said)s")),
-    # connectors.jsonpage and safexml: an answer refused as a whole
+    # connectors.http, jsonpage and safexml: an answer refused as a whole
+    (r"answer of (?P<size>[\d*]+) bytes is over the (?P<cap>\d+)-byte cap",  # a size of 9+ digits is masked
+     N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
+    (r"answer is over the (?P<cap>\d+)-byte cap", N_("answer is over the %(cap)s-byte cap")),
+    (r"answer declares XInclude: refused before any record was read",
+     N_("answer declares XInclude: refused before any record was read")),
     (r"answer is not JSON \((?P<why>.*)\)", N_("the answer is not JSON (%(why)s)")),
     (r"answer is nested too deep to read", N_("the answer is nested too deep to read")),
     (r"answer is nested too deep to read \((?P<why>.*)\)", N_("the answer is nested too deep to read (%(why)s)")),
@@ -310,6 +302,7 @@ FAILURES = _shapes(
     (r"the first page's answer does not fit the registry: (?P<detail>.*)",
      N_("the first page's answer does not fit the registry: %(detail)s")),
     # connectors.detail and rest: the detail of each listed record, a request that cannot be written
+    (r"the detail answer is not JSON \((?P<why>.*)\)", N_("the detail answer is not JSON (%(why)s)")),
     (r"every one of the page's (?P<n>\d+) detail calls failed, the first: (?P<first>.*)",
      N_("every one of the page's %(n)s detail calls failed, the first: %(first)s")),
     (r"request path (?P<path>'[^']*') needs a value(?: it does not have)?", N_("request path %(path)s needs a value it does not have")),
@@ -329,8 +322,10 @@ FAILURES = _shapes(
     (r"not a SOAP answer \(no Body\): (?P<said>.*)", N_("not a SOAP answer (no Body): %(said)s")),
     (r"an MTOM answer \(multipart/related\) without its SOAP envelope part",
      N_("an MTOM answer (multipart/related) without its SOAP envelope part")),
-    (r"the answer puts data in MTOM attachments \(xop:Include\): ask for the service without MTOM",
-     N_("the answer puts data in MTOM attachments (xop:Include): ask for the service without MTOM")),
+    (r"an MTOM answer refers to attachment (?P<cid>cid:.*), which it does not hold",
+     N_("an MTOM answer refers to attachment %(cid)s, which it does not hold")),
+    (r"an MTOM answer has an xop:Include without a cid: reference",
+     N_("an MTOM answer has an xop:Include without a cid: reference")),
     (r"zeep tried to send a request itself \(only our client sends\)",
      N_("zeep tried to send a request itself (only our client sends)")),
     (r"refers to (?P<url>\S+), which is not on the system's host: refused",
@@ -347,7 +342,7 @@ FAILURES = _shapes(
     (r"circuit open after repeated failures \((?P<last>.*)\); next trial at (?P<at>.*)",
      N_("circuit open after repeated failures (%(last)s); next trial at %(at)s")),
     (r"circuit open after repeated failures \((?P<last>.*)\)", N_("circuit open after repeated failures (%(last)s)")),
-) + REFUSED_ANSWERS  # fmt: skip
+)  # fmt: skip
 # After a message: where reading stopped (jsonpage, safexml), the keys the answer had instead (embedded).
 FAILURE_SUFFIXES = _shapes(
     (r"(?P<message>.*) at byte (?P<at>\d+) \(line (?P<line>\d+), column (?P<column>\d+)\)",
@@ -451,26 +446,30 @@ def _operation(name: str) -> Markup:
     return _shape(name, OPERATIONS) or _code(name)
 
 
-def _failure(text: str) -> Markup | None:
-    """A connector error's text, "<endpoint>: [<operation>: …]<message>", when its message has a known shape."""
-    head = FAILURE.fullmatch(text)
-    if head is None:
+def _failure(text: str, *, named: bool = True) -> Markup | None:
+    """A connector error's text, "<endpoint>: [<operation>: …]<message>", when its message has a known shape;
+    `named=False`: said without its endpoint, as a record's detail defect is (connectors.detail._said): "detail:
+    HTTP 404: …" (an operation's name is never taken for an endpoint)."""
+    head = FAILURE.fullmatch(text) if named else None
+    if named and (head is None or _shape(head["endpoint"], OPERATIONS) is not None):
         return None
-    operations, rest = [], head["rest"]
+    operations, rest = [], head["rest"] if head else text
     while (said := _message(rest)) is None:
         step = OPERATION.fullmatch(rest)
         if step is None or len(operations) == MAX_OPERATIONS:
             return None
         operations.append(step["operation"])
         rest = step["rest"]
-    endpoint = label(ENDPOINTS, head["endpoint"])
-    if not operations:
-        return _("%(endpoint)s: %(message)s", endpoint=endpoint, message=said)
-    return _(
-        "%(endpoint)s, %(operation)s: %(message)s",
-        endpoint=endpoint,
-        operation=Markup(", ").join(map(_operation, operations)),
-        message=said,
+    if operations:
+        said = _(
+            "%(operation)s: %(message)s",
+            operation=Markup(", ").join(map(_operation, operations)),
+            message=said,
+        )
+    return (
+        _("%(endpoint)s: %(message)s", endpoint=label(ENDPOINTS, head["endpoint"]), message=said)
+        if head
+        else said
     )
 
 
@@ -493,7 +492,7 @@ def reason(text: str | None) -> Markup:
     if classed is not None:
         cls, rest = classed
         return _("%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, cls), "reason": reason(rest)})
-    said = _shape(text, REASONS, _part) or _failure(text)
+    said = _shape(text, REASONS, _part) or _failure(text) or _failure(text, named=False)
     return said if said is not None else _("Other: %(text)s", text=text)
 
 
