@@ -23,7 +23,7 @@ from connectors.auth import Authenticator
 from connectors.base import JSON, Defect, RawRecord, kept
 from connectors.errors import AuthError, ConnectorError, ProtocolError, TransientError
 from connectors.http import Answer, HttpClient
-from connectors.jsonpage import decode, read_record
+from connectors.jsonpage import decode, read_record, value_kind
 from connectors.paging import check_errors
 from connectors.safexml import read_document
 from connectors.spec.common import get_path
@@ -94,7 +94,9 @@ class DetailReader:
         detail = get_path(fetched.document, self.spec.record)
         if not isinstance(detail, dict):
             where = self.spec.record or "(the answer)"
-            return _failed(listed, f"the detail answer has no object at {where!r}: found {_kind(detail)}")
+            return _failed(
+                listed, f"the detail answer has no object at {where!r}: found {value_kind(detail)}"
+            )
         # A detail that names another dossier (a cache, a vendor's bug) is not this record's.
         for path in self.spec.values.values():
             asked, answered = get_path(listed.record, path), get_path(detail, path)
@@ -168,7 +170,3 @@ def _said(exc: ConnectorError) -> str:
     text = str(exc)
     prefix = f"{exc.endpoint}: " if getattr(exc, "endpoint", None) else ""
     return text.removeprefix(prefix)
-
-
-def _kind(value: Any) -> str:
-    return "nothing" if value is None else {list: "a list", str: "a string"}.get(type(value), "a number")

@@ -140,7 +140,7 @@ def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = T
     `raw_text`: the text may hold a raw NUL or undecodable bytes, written as the escapes that name them
     (schemas.jsontext.visible: the same JSON)."""
     if not isinstance(record, dict):
-        defects = [*defects, Defect("(record)", f"a record must be a JSON object, not {_kind(record)}")]
+        defects = [*defects, Defect("(record)", f"a record must be a JSON object, not {value_kind(record)}")]
         record = {}
     return kept(record, visible(span) if raw_text else span, JSON, tuple(defects))
 
@@ -498,7 +498,8 @@ def keyed_list(value: Any) -> bool:
     )
 
 
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """What a JSON value is, as reasons say it: a list, a string, a boolean, null, a number."""
     return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number"
     )

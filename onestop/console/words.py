@@ -414,7 +414,7 @@ def _by_shape(
 VALUE_KINDS = {"an object": N_("an object"), "a list": N_("a list"), "a string": N_("a string"), "str": N_("text"),
                "a number": N_("a number"), "int": N_("an integer"), "float": N_("a decimal number"),
                "a boolean": N_("a boolean"), "bool": N_("a boolean"), "null": N_("null"), "NoneType": N_("null"),
-               "list": N_("a list"), "dict": N_("an object"), "nothing": N_("nothing")}  # fmt: skip
+               "list": N_("a list"), "dict": N_("an object")}  # fmt: skip
 
 
 def _part(name: str, value: str) -> Any:
@@ -501,7 +501,7 @@ def failure_message(row: Any) -> Markup:
     message = getattr(row, "message", "") or ""
     if ": " in message and getattr(row, "kind", "") == "quarantine":
         field, rest = message.split(": ", 1)
-        return _("%(field)s: %(reason)s", field=field, reason=reason(rest.split("; ")[0]))
+        return _("%(field)s: %(reason)s", field=field_name(field), reason=reason(rest.split("; ")[0]))
     return reason(message)
 
 
@@ -611,10 +611,17 @@ def ref(failure: Any) -> Markup:
     return _("page %(n)s", n=page[1]) if page else escape(text)
 
 
+# What a defect names when it is not one field: the whole record, or its detail call (connectors.detail).
+WHOLE = {"(record)": N_("(the whole record)"), "(detail)": N_("(the dossier's detail call)")}
+
+
 def field_name(name: str | None) -> Markup:
-    """An errors row's field: a canonical field name (data), or a refused page ('trang N', failure_detail.py)."""
+    """An errors row's field: a canonical field name (data), the whole record or its detail call, or a refused
+    page ('trang N', failure_detail.py)."""
     page = re.fullmatch(r"trang (\d+)", name or "")
-    return _("page %(n)s", n=page[1]) if page else escape(name or "")
+    if page:
+        return _("page %(n)s", n=page[1])
+    return _(WHOLE[name]) if name in WHOLE else escape(name or "")
 
 
 def fact_label(key: str) -> str:

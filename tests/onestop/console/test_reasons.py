@@ -53,3 +53,11 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     reasons |= {e.reason for o in wrong_kinds for e in o.errors}
     assert len(reasons) >= 8, reasons
     assert untranslated(reasons) == []
+
+
+def test_what_a_defect_names_beyond_one_field_is_said_in_vietnamese() -> None:
+    assert [str(words.field_name(f)) for f in ("(record)", "(detail)", "applicant.name")] == [
+        "(cả bản ghi)",
+        "(lời gọi chi tiết hồ sơ)",
+        "applicant.name",  # a field of the data is named as the data names it
+    ]
