@@ -410,7 +410,7 @@ def _by_shape(
     return said if said is not None else _("Other: %(text)s", text=str(text))
 
 
-# What a value was, as reasons name it (mappings.convert.what, connectors.jsonpage._kind): "got a list".
+# What a value was, as reasons name it (mappings.convert.what, connectors.jsonpage.value_kind): "got a list".
 VALUE_KINDS = {"an object": N_("an object"), "a list": N_("a list"), "a string": N_("a string"), "str": N_("text"),
                "a number": N_("a number"), "int": N_("an integer"), "float": N_("a decimal number"),
                "a boolean": N_("a boolean"), "bool": N_("a boolean"), "null": N_("null"), "NoneType": N_("null"),
