@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from connectors.connection import Connection
-from connectors.errors import AuthError
+from connectors.errors import AuthError, ConfigError
 from connectors.http import Answer, HttpClient, parse_json
 from connectors.safexml import read_document
 from connectors.spec.auth import AuthSpec
@@ -53,6 +53,8 @@ class Authenticator:
         self._lock = threading.Lock()
         self.tokens_fetched = 0
         self.login = login  # a login of another protocol (a SOAP operation): it replaces spec.type's
+        if spec.type == "ntlm":
+            windows_authentication(client, conn)
 
     @property
     def renewable(self) -> bool:
@@ -218,3 +220,14 @@ class Authenticator:
         # Renew a little early so that a token never expires between our check and the server's.
         ttl = DEFAULT_TTL_S if ttl is None else ttl
         self._expires_at = time.monotonic() + max(ttl - min(30.0, ttl / 5), 0.2)
+
+
+def windows_authentication(client: HttpClient, conn: Connection) -> None:
+    """Every request of this client answers IIS's NTLM challenge with the connection's login (DOMAIN\\user or
+    user@domain) and password: the WSDL, the pages, the details. The handshake runs per connection, inside the
+    request; a refused login comes back as HTTP 401 (an AuthError)."""
+    from requests_ntlm import HttpNtlmAuth
+
+    if not (conn.login and conn.password):
+        raise ConfigError(f"connection {conn.conn_id!r} needs a login and a password (NTLM)")
+    client.session.auth = HttpNtlmAuth(conn.login, conn.password)

@@ -31,7 +31,7 @@ from zeep.transports import Transport
 from zeep.wsdl.bindings.soap import Soap12Binding
 from zeep.wsse.username import UsernameToken
 
-from connectors.auth import Authenticator
+from connectors.auth import Authenticator, windows_authentication
 from connectors.base import EXCERPT
 from connectors.connection import Connection
 from connectors.detail import DetailReader, Fetched
@@ -176,8 +176,14 @@ class SoapSource(PagedSource):
 
     def __init__(self, name: str, spec: SoapSpec, conn: Connection, client: HttpClient, tz: ZoneInfo) -> None:
         self.name, self.spec, self.conn, self.client, self.tz = name, spec, conn, client, tz
-        if spec.ws_security or spec.login:
-            what = "WS-Security" if spec.ws_security else f"the {spec.login.operation} login"  # type: ignore[union-attr]
+        if spec.ws_security or spec.login or spec.http_auth != "none":
+            what = (
+                "WS-Security"
+                if spec.ws_security
+                else f"the {spec.login.operation} login"  # type: ignore[union-attr]
+                if spec.login
+                else f"HTTP {spec.http_auth} authentication"
+            )
             needed = {"login", "password"}
         else:  # only what the request or its headers send: an API key alone is a password without a login
             what, needed = "sent with every call", set(spec.credentials)
@@ -188,6 +194,10 @@ class SoapSource(PagedSource):
         self.authenticator = Authenticator(
             AuthSpec(), conn, client, login=self._login if spec.login else None
         )
+        if spec.http_auth == "ntlm":
+            windows_authentication(client, conn)
+        elif spec.http_auth == "basic":
+            client.session.auth = (conn.login or "", conn.password or "")
         self._service: _Service | None = None
         self._lock = threading.Lock()
         if spec.detail is not None:

@@ -11,7 +11,7 @@ from connectors.spec.common import Duration, Spec, check_path
 from connectors.spec.request import RequestSpec
 
 AuthType = Literal[
-    "none", "basic", "bearer", "api_key", "oauth2_client_credentials", "oauth2_password", "login"
+    "none", "basic", "ntlm", "bearer", "api_key", "oauth2_client_credentials", "oauth2_password", "login"
 ]
 LOGIN_PLACEHOLDERS = frozenset({"login", "password"})
 
@@ -19,7 +19,8 @@ LOGIN_PLACEHOLDERS = frozenset({"login", "password"})
 class AuthSpec(Spec):
     type: AuthType = Field(
         default="none",
-        description="none; basic (connection login/password); bearer (the connection password is the token); "
+        description="none; basic (connection login/password); ntlm (IIS Windows authentication: login "
+        "DOMAIN\\user or user@domain, and password); bearer (the connection password is the token); "
         "api_key (the password is the key); oauth2_client_credentials (client id/secret = login/password); "
         "oauth2_password (user = login/password, client_id/client_secret in the connection extra); "
         "login (a login call whose token or cookie is then sent)",
