@@ -52,6 +52,7 @@ class PageChunk(list[RawRecord]):
         self.continues = continues
 
 
+DETAIL_FIELD = "(detail)"  # what a record's defect names when its detail call failed (connectors.detail)
 RECORD_LIMIT = 1024 * 1024  # bytes of one record's text kept whole in staging; past it, an excerpt
 EXCERPT = 64 * 1024  # what is kept of a record (or of a page refused as a whole) past the limit
 

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from connectors.auth import Authenticator
-from connectors.base import JSON, Defect, RawRecord, kept
+from connectors.base import DETAIL_FIELD, JSON, Defect, RawRecord, kept
 from connectors.errors import AuthError, ConnectorError, ProtocolError, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import decode, read_record, value_kind
@@ -31,7 +31,7 @@ from connectors.spec.rest import DetailRules, DetailSpec
 from connectors.templates import render_text
 from schemas import jsontext
 
-FIELD = "(detail)"  # the field a detail's defect names
+FIELD = DETAIL_FIELD
 MIN_PAGE_FOR_OUTAGE = 3  # a page this long whose every detail failed fails the run
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from connectors.base import EXCERPT, JSON, RawRecord
+from connectors.base import DETAIL_FIELD, EXCERPT, JSON, RawRecord
 from connectors.embedded import Layered, found_at, innermost, read_embedded, value_at
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
@@ -347,6 +347,12 @@ class PagedSource:
         """What the first page of a read shows is wrong in the spec (live_problems), and a system that sends
         fewer records than asked on every page: read by a short-page stop, it would end after its first page."""
         found = live_problems(self.spec, first)
+        if isinstance(first.raw, list) and first.raw:  # (XML records are read once, by the sync)
+            failed = [
+                r.defects[0].reason for r in first.raw if r.defects and r.defects[0].field == DETAIL_FIELD
+            ]
+            if len(failed) == len(first.raw):
+                found.append(f"detail: no record of the first page has its detail, the first: {failed[0]}")
         pager = self.spec.paginator
         sent = len(first.records)
         if (

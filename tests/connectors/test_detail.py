@@ -359,3 +359,16 @@ def test_a_change_feed_whose_events_name_a_dossier_reads_each_one_and_acknowledg
     assert [bool(r.defects) for r in raws] == [False, False, True]  # the deletion as delivered; HS/3: gone
     assert [r.ack_id for r in raws] == [ack_token(None, offset) for offset in (10, 11, 12)]
     assert sum(line.startswith("GET /hs/") for line in log) == 2
+
+
+def test_a_first_page_with_no_detail_read_is_a_problem_config_check_and_preview_say() -> None:
+    """Two records (under the run-failing three) whose details all fail: a sync quarantines both, but the
+    first-page check that `config check --live` and `onestop source preview` run says the spec is wrong."""
+    with system([{"id": "1"}, {"id": "2"}], {}) as (url, _):
+        source = open_source(
+            registry.parse({"sources": [entry()]}).sources[0], conn=Connection("c", host=url)
+        )
+        first = next(source.read(None, None))
+        problems = source.problems(first)
+    assert problems == ['detail: no record of the first page has its detail, the first: detail: HTTP 404: '
+                        '{"message": "Không tìm thấy hồ sơ"}']  # fmt: skip
