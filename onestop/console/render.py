@@ -52,6 +52,7 @@ ERROR_CLASS_LABELS = {
     "InvalidDate": N_("Invalid date or time"),
     "UnknownCode": N_("Code not in the code table"),
     "InvalidValue": N_("Invalid value"),
+    "DetailUnread": N_("The dossier's detail could not be read"),
     "DuplicateMaHoSo": N_("Dossier code already held by another source"),
     "PortalError": N_("Refused by the portal"),
     "TransientError": N_("Source or portal not answering for now"),

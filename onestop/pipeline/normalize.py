@@ -20,7 +20,7 @@ from dataclasses import asdict
 from itertools import chain
 from typing import Any
 
-from connectors.base import JSON, Defect, RawRecord
+from connectors.base import DETAIL_FIELD, JSON, Defect, RawRecord
 from connectors.store.staging import BadRow, CopyRows, DeletedRow, GoodRow, copy_rows
 from mappings import get_mapping
 from mappings.compiler import Canonical, Outcome
@@ -33,8 +33,12 @@ from schemas.personal_data import mask_data, mask_text
 log = logging.getLogger(__name__)
 
 
-def _error_class(reasons: list[str]) -> str:
-    first = reasons[0].lower() if reasons else ""
+def _error_class(errors: list[Any]) -> str:
+    """The class a quarantined record is filed under (the console's filter, `onestop redrive --class`), by its
+    first error."""
+    if errors and errors[0].field == DETAIL_FIELD:
+        return "DetailUnread"  # its detail call failed: a re-drive calls it again
+    first = errors[0].reason.lower() if errors else ""
     if "missing" in first or "required" in first:
         return "MissingField"
     if "date" in first or "time" in first:
@@ -197,7 +201,7 @@ def normalize_chunk(
                     record_id=record_id,
                     # Reasons quote the raw values: personal data in them is masked like any log line.
                     errors=json.dumps(jsontext.storable(mask_data(errors)), ensure_ascii=False, default=str),
-                    error_class=_error_class([e.reason for e in outcome.errors]),
+                    error_class=_error_class(outcome.errors),
                     payload=payload,
                     content_type=content_type,
                     payload_hash=payload_hash,

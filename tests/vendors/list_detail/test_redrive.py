@@ -27,10 +27,11 @@ def test_a_detail_gone_at_the_list_costs_its_dossier_alone_and_a_redrive_reads_i
 
         counts = pipeline.sync(vendor.source)
         rows = db.execute(
-            "SELECT record_id, errors, payload FROM onestop.quarantine WHERE source = %s AND state = 'open'",
+            "SELECT record_id, errors, payload FROM onestop.quarantine WHERE source = %s AND state = 'open'"
+            " AND error_class = 'DetailUnread'",  # the class the console files them under, and re-drives
             (vendor.source,),
         ).fetchall()
-        still = redrive(source=vendor.source)
+        still = redrive(source=vendor.source, error_class="DetailUnread")
         again = db.execute(
             "SELECT errors FROM onestop.quarantine WHERE source = %s", (vendor.source,)
         ).fetchall()
