@@ -53,8 +53,8 @@ class Authenticator:
         self._lock = threading.Lock()
         self.tokens_fetched = 0
         self.login = login  # a login of another protocol (a SOAP operation): it replaces spec.type's
-        if spec.type == "ntlm":
-            windows_authentication(client, conn)
+        if spec.type in ("ntlm", "digest"):
+            host_authentication(client, conn, spec.type)
 
     @property
     def renewable(self) -> bool:
@@ -222,12 +222,17 @@ class Authenticator:
         self._expires_at = time.monotonic() + max(ttl - min(30.0, ttl / 5), 0.2)
 
 
-def windows_authentication(client: HttpClient, conn: Connection) -> None:
-    """Every request of this client answers IIS's NTLM challenge with the connection's login (DOMAIN\\user or
-    user@domain) and password: the WSDL, the pages, the details. The handshake runs per connection, inside the
-    request; a refused login comes back as HTTP 401 (an AuthError)."""
+def host_authentication(client: HttpClient, conn: Connection, kind: str) -> None:
+    """Every request of this client answers its host's challenge with the connection's login and password: the
+    WSDL, the pages, the details. `ntlm`: IIS's Windows authentication (login DOMAIN\\user or user@domain), the
+    handshake run per connection; `digest`: HTTP Digest (RFC 7616), answered per challenge; `basic`: sent with
+    each request. A refused login comes back as HTTP 401 (an AuthError)."""
+    from requests.auth import HTTPDigestAuth
     from requests_ntlm import HttpNtlmAuth
 
     if not (conn.login and conn.password):
-        raise ConfigError(f"connection {conn.conn_id!r} needs a login and a password (NTLM)")
-    client.session.auth = HttpNtlmAuth(conn.login, conn.password)
+        raise ConfigError(f"connection {conn.conn_id!r} needs a login and a password ({kind})")
+    schemes = {"ntlm": HttpNtlmAuth, "digest": HTTPDigestAuth}
+    client.session.auth = (
+        schemes[kind](conn.login, conn.password) if kind in schemes else (conn.login, conn.password)
+    )

@@ -31,7 +31,7 @@ from zeep.transports import Transport
 from zeep.wsdl.bindings.soap import Soap12Binding
 from zeep.wsse.username import UsernameToken
 
-from connectors.auth import Authenticator, windows_authentication
+from connectors.auth import Authenticator, host_authentication
 from connectors.base import EXCERPT
 from connectors.connection import Connection
 from connectors.detail import DetailReader, Fetched
@@ -194,10 +194,8 @@ class SoapSource(PagedSource):
         self.authenticator = Authenticator(
             AuthSpec(), conn, client, login=self._login if spec.login else None
         )
-        if spec.http_auth == "ntlm":
-            windows_authentication(client, conn)
-        elif spec.http_auth == "basic":
-            client.session.auth = (conn.login or "", conn.password or "")
+        if spec.http_auth != "none":
+            host_authentication(client, conn, spec.http_auth)
         self._service: _Service | None = None
         self._lock = threading.Lock()
         if spec.detail is not None:

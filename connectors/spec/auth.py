@@ -11,7 +11,15 @@ from connectors.spec.common import Duration, Spec, check_path
 from connectors.spec.request import RequestSpec
 
 AuthType = Literal[
-    "none", "basic", "ntlm", "bearer", "api_key", "oauth2_client_credentials", "oauth2_password", "login"
+    "none",
+    "basic",
+    "digest",
+    "ntlm",
+    "bearer",
+    "api_key",
+    "oauth2_client_credentials",
+    "oauth2_password",
+    "login",
 ]
 LOGIN_PLACEHOLDERS = frozenset({"login", "password"})
 
@@ -19,7 +27,7 @@ LOGIN_PLACEHOLDERS = frozenset({"login", "password"})
 class AuthSpec(Spec):
     type: AuthType = Field(
         default="none",
-        description="none; basic (connection login/password); ntlm (IIS Windows authentication: login "
+        description="none; basic (connection login/password); digest (HTTP Digest, the same); ntlm (IIS Windows authentication: login "
         "DOMAIN\\user or user@domain, and password); bearer (the connection password is the token); "
         "api_key (the password is the key); oauth2_client_credentials (client id/secret = login/password); "
         "oauth2_password (user = login/password, client_id/client_secret in the connection extra); "

@@ -99,10 +99,11 @@ class SoapSpec(PagedSpec):
         default=False,
         description="a WS-Security UsernameToken (PasswordText) from the connection's login/password",
     )
-    http_auth: Literal["none", "basic", "ntlm"] = Field(
+    http_auth: Literal["none", "basic", "digest", "ntlm"] = Field(
         default="none",
         description="HTTP authentication of the service's host, for its WSDL and every call, from the "
-        "connection's login/password: basic, or ntlm (an ASMX or WCF service on IIS with Windows authentication)",
+        "connection's login/password: basic, digest, or ntlm (an ASMX or WCF service on IIS with Windows "
+        "authentication)",
     )
     login: SoapLoginSpec | None = Field(
         default=None, description="a login operation whose answer is the session token ({token})"

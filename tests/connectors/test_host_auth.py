@@ -1,6 +1,7 @@
-"""NTLM, as IIS asks for it when a district's service runs with Windows authentication on the provincial WAN:
-`auth: {type: ntlm}` (REST) and `http_auth: ntlm` (SOAP: the WSDL and every call) answer the challenge with the
-connection's DOMAIN\\user and password. The server is real: pyspnego's NTLM acceptor checks the handshake."""
+"""The host's own authentication, as IIS, Apache or Tomcat ask for it in front of a district's service on the
+provincial WAN: `auth: {type: ntlm | digest}` (REST) and `http_auth: ntlm | digest | basic` (SOAP: the WSDL and
+every call) answer the challenge with the connection's login and password. The servers are real: pyspnego's
+NTLM acceptor checks the handshake; the Digest server recomputes each response from the password."""
 
 from __future__ import annotations
 
@@ -14,18 +15,18 @@ from connectors.connection import Connection
 from connectors.errors import AuthError, ConfigError
 from connectors.factory import open_source
 from onestop import registry
-from tests.connectors.ntlm_server import Answer, ntlm_server
+from tests.connectors.host_auth_servers import Answer, digest_server, ntlm_server
 
 USERS = {"MOTCUA\\esb_tinh": "Mat-Khau#2025"}
 JSON = {"Content-Type": "application/json"}
 XML = {"Content-Type": "text/xml; charset=utf-8"}
 
 
-def rest_entry() -> dict[str, Any]:
+def rest_entry(kind: str = "ntlm") -> dict[str, Any]:
     return {
         "name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c", "max_attempts": 1,
         "rest": {"request": {"path": "/api/HoSo", "query": {"trang": "{page}"}}, "records": "items",
-                 "paginator": {"type": "page_number", "page_size": 2}, "auth": {"type": "ntlm"}},
+                 "paginator": {"type": "page_number", "page_size": 2}, "auth": {"type": kind}},
     }  # fmt: skip
 
 
@@ -58,7 +59,7 @@ def test_a_wrong_windows_password_fails_fast_as_refused_credentials(tmp_path: Pa
 
 
 def test_ntlm_without_a_login_is_a_configuration_error_before_any_call(tmp_path: Path) -> None:
-    with ntlm_server(by_page, USERS, tmp_path) as (url, log), pytest.raises(ConfigError, match="NTLM"):
+    with ntlm_server(by_page, USERS, tmp_path) as (url, log), pytest.raises(ConfigError, match=r"needs a login and a password \(ntlm\)"):
         pages(url, rest_entry(), None, "Mat-Khau#2025")
     assert log == []
 
@@ -87,3 +88,14 @@ def test_an_asmx_service_on_iis_gives_its_wsdl_and_answers_only_to_the_domain_ac
         ("/HoSo.asmx?WSDL", "MOTCUA\\esb_tinh"),
         ("/HoSo.asmx", "MOTCUA\\esb_tinh"),
     ]
+
+
+def test_a_service_behind_http_digest_is_read_and_a_wrong_password_is_refused_credentials() -> None:
+    users = {"esb_tinh": "Mat-Khau#2025"}
+    with digest_server(by_page, users) as (url, log):
+        records = pages(url, rest_entry("digest"), "esb_tinh", "Mat-Khau#2025")
+    assert [r["id"] for r in records] == [1, 2, 3, 4, 5]
+    assert [user for _, user in log] == ["esb_tinh"] * 3
+    with digest_server(by_page, users) as (url, log), pytest.raises(AuthError) as refused:
+        pages(url, rest_entry("digest"), "esb_tinh", "sai-mat-khau")
+    assert "HTTP 401" in str(refused.value) and log == [("/api/HoSo?trang=1", None)]
