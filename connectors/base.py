@@ -41,6 +41,9 @@ class RawRecord:
     # What names the record when its mapping reads no id from `record`: a listed summary whose detail could not
     # be read is named by the value its detail call was asked by (connectors.detail).
     record_id: str | None = None
+    # The value its detail call was asked by, when its detail was read (connectors.detail): an earlier failure to
+    # read that detail is then over (connectors.store.merge.close_detail_failures).
+    detail_of: str | None = None
 
 
 class PageChunk(list[RawRecord]):

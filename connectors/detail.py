@@ -88,7 +88,7 @@ class DetailReader:
         except ConnectorError as exc:  # HTTP 404, another 4xx, not JSON, a SOAP Fault: this record's alone
             return _failed(listed, _said(exc), asked_by)
         merged = self._merged(listed, fetched)
-        return replace(merged, record_id=asked_by) if merged.defects else merged
+        return replace(merged, record_id=asked_by) if merged.defects else replace(merged, detail_of=asked_by)
 
     def _merged(self, listed: RawRecord, fetched: Fetched) -> RawRecord:
         detail = get_path(fetched.document, self.spec.record)

@@ -212,3 +212,16 @@ class Loader:
             deleted=deleted,
             conflicts=conflicts,
         )
+
+
+def close_detail_failures(conn: psycopg.Connection, source: str, names: set[str]) -> int:
+    """Open quarantine rows of records whose detail could not be read (DetailUnread), named by any of `names`,
+    are over once a run reads those details: superseded by the pipeline, in the extract's transaction (an extract
+    that fails leaves them open). What the record read now is, the load decides as for any record."""
+    if not names:
+        return 0
+    return conn.execute(
+        "UPDATE onestop.quarantine SET state = 'superseded', resolved_at = now(), resolved_by = 'pipeline'"
+        " WHERE source = %s AND state = 'open' AND error_class = 'DetailUnread' AND record_id = ANY(%s)",
+        (source, sorted(names)),
+    ).rowcount

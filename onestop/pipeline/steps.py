@@ -19,7 +19,7 @@ from connectors.factory import open_source
 from connectors.spec.source import SourceConfig
 from connectors.store import refusals, runs, staging
 from connectors.store.attempts import AttemptRecorder
-from connectors.store.merge import Loader
+from connectors.store.merge import Loader, close_detail_failures
 from connectors.store.runs import RunCounts, RunPlan
 from mappings import get_mapping
 from onestop import privacy, progress, registry
@@ -139,6 +139,7 @@ def _extract(run_id: int) -> int:
             runs.set_state(conn, run_id, "extracting")
             pages = 0
             acks: list[str] = []
+            details_read: set[str] = set()  # names of records whose detail this run read (DetailUnread rows)
 
             def pages_of_rows() -> Iterator[list[tuple]]:
                 nonlocal pages
@@ -161,6 +162,8 @@ def _extract(run_id: int) -> int:
                             rows.append(
                                 (seq, record_id, raw.content_type, raw.payload, defects_json(raw), parsed)
                             )
+                            if raw.detail_of is not None:
+                                details_read.update(n for n in (raw.detail_of, record_id) if n is not None)
                         seq += 1
                     yield rows
                 bar.done()
@@ -171,6 +174,7 @@ def _extract(run_id: int) -> int:
             if hasattr(reader, "leave_records_unparsed"):
                 reader.leave_records_unparsed()  # the normalizing workers parse them
             staged = stage(conn, run_id, source, pages_of_rows(), on_read=logged)
+            close_detail_failures(conn, source.name, details_read)
             message_log.flush()  # every staged page logged before the staging commits
             client = getattr(reader, "client", None)
             runs.set_extracted(
