@@ -17,13 +17,12 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import spnego
 
-Answer = tuple[int, dict[str, str], bytes]
+from tests.connectors.scripted_server import Answer, Answering, serving
 
 
 @contextmanager
@@ -38,16 +37,13 @@ def ntlm_server(
     log: list[tuple[str, str | None]] = []
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(Answering):
         context: Any = None  # this connection's handshake
 
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+        def answer(self, body: bytes) -> None:
             said = self.headers.get("Authorization", "")
             if not said.startswith("NTLM "):
-                self._send(401, {"WWW-Authenticate": "NTLM"}, b"401 - Unauthorized: Access is denied")
+                self.send(401, {"WWW-Authenticate": "NTLM"}, b"401 - Unauthorized: Access is denied")
                 return
             if self.context is None:
                 self.context = spnego.server(protocol="ntlm")
@@ -57,38 +53,22 @@ def ntlm_server(
                 self.context = None
                 with lock:
                     log.append((self.path, None))
-                self._send(401, {"WWW-Authenticate": "NTLM"}, b"401 - Unauthorized: Access is denied")
+                self.send(401, {"WWW-Authenticate": "NTLM"}, b"401 - Unauthorized: Access is denied")
                 return
             if not self.context.complete:
-                self._send(401, {"WWW-Authenticate": "NTLM " + base64.b64encode(out or b"").decode()}, b"")
+                self.send(401, {"WWW-Authenticate": "NTLM " + base64.b64encode(out or b"").decode()}, b"")
                 return
             user, self.context = self.context.client_principal, None
             with lock:
                 log.append((self.path, user))
-            self._send(*route(self.path, body))
-
-        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-            self.send_response(status)
-            for key, value in {"Content-Length": str(len(body)), **headers}.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self.send(*route(self.path, body))
 
     before = os.environ.get("NTLM_USER_FILE")
     os.environ["NTLM_USER_FILE"] = str(users_file)  # where pyspnego's acceptor reads the accounts
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", log
+        with serving(Handler) as url:
+            yield url, log
     finally:
-        server.shutdown()
-        server.server_close()
         if before is None:
             os.environ.pop("NTLM_USER_FILE", None)
         else:
@@ -107,12 +87,8 @@ def digest_server(
     def md5(text: str) -> str:
         return hashlib.md5(text.encode()).hexdigest()  # what RFC 7616 names MD5
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+    class Handler(Answering):
+        def answer(self, body: bytes) -> None:
             said = dict(re.findall(r'(\w+)="?([^",]*)"?', self.headers.get("Authorization", "")[7:]))
             user = said.get("username")
             if self.headers.get("Authorization", "").startswith("Digest ") and user in users:
@@ -124,7 +100,7 @@ def digest_server(
                 if known and said.get("response") == expected and said.get("uri") == self.path:
                     with lock:
                         log.append((self.path, user))
-                    self._send(*route(self.path, body))
+                    self.send(*route(self.path, body))
                     return
                 with lock:
                     log.append((self.path, None))
@@ -134,25 +110,7 @@ def digest_server(
             challenge = (
                 f'Digest realm="{realm}", qop="auth", nonce="{nonce}", opaque="{secrets.token_hex(8)}"'
             )
-            self._send(401, {"WWW-Authenticate": challenge}, b"401 Unauthorized")
+            self.send(401, {"WWW-Authenticate": challenge}, b"401 Unauthorized")
 
-        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-            self.send_response(status)
-            for key, value in {"Content-Length": str(len(body)), **headers}.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", log
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url, log

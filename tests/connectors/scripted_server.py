@@ -11,6 +11,45 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 Answer = tuple[int, dict[str, str], bytes]
 
 
+class Answering(BaseHTTPRequestHandler):
+    """A request handler that reads a request's body and writes an Answer, quietly: what every test server here
+    shares (subclasses say how to answer, in `answer(body)`)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.answer(self.rfile.read(length) if length else b"")
+
+    do_GET = do_POST = _answer
+
+    def send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` on 127.0.0.1 in threads, its URL yielded; shut down after."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @contextmanager
 def routed_server(
     route: Callable[[str, bytes], Answer], keep_alive: bool = True
@@ -22,35 +61,16 @@ def routed_server(
     log: list[str] = []
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Answering):
         protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
 
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            sent = self.rfile.read(length) if length else b""
+        def answer(self, body: bytes) -> None:
             with lock:
                 log.append(f"{self.command} {self.path}")
-            status, headers, body = route(self.path, sent)
-            self.send_response(status)
-            for key, value in {"Content-Length": str(len(body)), **headers}.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
+            self.send(*route(self.path, body))
 
-        do_GET = do_POST = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", log
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url, log
 
 
 @contextmanager
