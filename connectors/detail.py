@@ -31,7 +31,6 @@ from connectors.spec.rest import DetailRules, DetailSpec
 from connectors.templates import render_text
 from schemas import jsontext
 
-FIELD = DETAIL_FIELD
 MIN_PAGE_FOR_OUTAGE = 3  # a page this long whose every detail failed fails the run
 
 
@@ -61,7 +60,7 @@ class DetailReader:
             return page
         with ThreadPoolExecutor(self.spec.parallel, thread_name_prefix="detail") as pool:
             read = dict(zip(map(id, wanted), pool.map(self._one, wanted), strict=True))
-        failures = [r for r in read.values() if r.defects and r.defects[-1].field == FIELD]
+        failures = [r for r in read.values() if r.defects and r.defects[-1].field == DETAIL_FIELD]
         if len(wanted) >= MIN_PAGE_FOR_OUTAGE and len(failures) == len(wanted):
             raise ProtocolError(
                 self.name,
@@ -162,7 +161,7 @@ def rest_fetch(
 def _failed(listed: RawRecord, reason: str, asked_by: str | None = None) -> RawRecord:
     """The listed record as it was listed, quarantined for its detail, named by the value its detail was asked
     by when its mapping finds no id in the summary."""
-    return replace(listed, defects=(Defect(FIELD, reason),), record_id=asked_by)
+    return replace(listed, defects=(Defect(DETAIL_FIELD, reason),), record_id=asked_by)
 
 
 def _said(exc: ConnectorError) -> str:

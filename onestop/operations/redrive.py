@@ -5,14 +5,12 @@ mismatches a new reconciliation no longer finds are repaired)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import Defect
-from connectors.detail import FIELD as DETAIL_FIELD
+from connectors.base import DETAIL_FIELD, Defect
 from connectors.store import failures, runs
 from connectors.store import reconcile as reconcile_store
 from connectors.store.dossiers import uids_by_ma_ho_so
@@ -192,10 +190,11 @@ def _redrive(
 
 
 def _details_read_again(config: Any, items: list[tuple]) -> dict[int, tuple[str, str, list[Defect]]]:
-    """Records quarantined because their detail could not be read (`rest.detail`: HTTP 404 while the dossier was
-    being edited, a locked dossier) hold only their summary: a re-drive calls the system for the detail again.
-    Per quarantine id, the payload to normalize (the summary with its detail, or the summary), its content type
-    and the detail's defect when it still cannot be read. Refused credentials or an outage fail the re-drive, as they fail a sync."""
+    """Records quarantined because their detail could not be read (`detail`: HTTP 404 while the dossier was being
+    edited, a locked dossier) hold only their summary: a re-drive calls the system for the detail again. Per
+    quarantine id, the payload to normalize (the summary with its detail, or the summary), its content type and
+    the detail's defect when it still cannot be read. Refused credentials or an outage fail the re-drive, as
+    they fail a sync."""
     wanted = [i for i in items if any(e.get("field") == DETAIL_FIELD for e in i[5] or [])]
     spec = config.rest or config.xml or config.soap or config.feed
     if not wanted or spec is None or spec.detail is None:
@@ -219,7 +218,7 @@ def _details_read_again(config: Any, items: list[tuple]) -> dict[int, tuple[str,
 def _keep_payload(conn: Any, qid: int, payload: str, content_type: str) -> None:
     """The record as read again (the summary with its detail) replaces the summary in its quarantine row, so that
     the console shows it and the next re-drive reads it; unless the same record is quarantined already."""
-    digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = pipeline.payload_digest(payload)
     conn.execute(
         "UPDATE onestop.quarantine q SET payload = %s, content_type = %s, payload_hash = %s WHERE id = %s"
         " AND NOT EXISTS"

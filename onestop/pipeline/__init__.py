@@ -14,6 +14,7 @@ from onestop.pipeline.normalize import (
     normalized,
     parse_payload,
     payload_defects,
+    payload_digest,
     staging_id,
 )
 from onestop.pipeline.safeguards import (
@@ -47,6 +48,7 @@ __all__ = [
     "open_message_log",
     "parse_payload",
     "payload_defects",
+    "payload_digest",
     "plan",
     "stage",
     "staging_id",

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def _error_class(errors: list[Any]) -> str:
-    """The class a quarantined record is filed under (the console's filter, `onestop redrive --class`), by its
+    """The class a quarantined record is filed under (the console's filter, `onestop redrive --error-class`), by its
     first error."""
     if errors and errors[0].field == DETAIL_FIELD:
         return "DetailUnread"  # its detail call failed: a re-drive calls it again
@@ -46,6 +46,11 @@ def _error_class(errors: list[Any]) -> str:
     if "code" in first or "unknown" in first:
         return "UnknownCode"
     return "InvalidValue"
+
+
+def payload_digest(payload: str) -> str:
+    """A stored payload's SHA-256, as its quarantine row keys it (lone surrogates included)."""
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def staging_id(id_of: Callable[[Any], Any], raw: RawRecord) -> str | None:
@@ -190,7 +195,7 @@ def normalize_chunk(
                 )
             )
         else:
-            payload_hash = digest or hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+            payload_hash = digest or payload_digest(payload)
             record_id = jsontext.visible(outcome.record_id or staged_id or f"?{payload_hash[:16]}")
             errors = [asdict(e) for e in outcome.errors]
             for e in outcome.errors:

@@ -21,7 +21,7 @@ import os
 import shutil
 import textwrap
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +63,16 @@ def control(url: str, what: str, **tls: Any) -> Any:
     resp = requests.get(f"{url}/_vendor/{what}", timeout=30, **tls)
     resp.raise_for_status()
     return resp.json()
+
+
+def refused_once(url: str, send: Callable[[], requests.Response], status: int, words: Iterable[str]) -> None:
+    """`send()` is answered `status` in the vendor's `words`, and the server counts it as one refusal: what each
+    vendor's contract test asks of every malformed request."""
+    before = control(url, "stats")["refused"]
+    resp = send()
+    assert resp.status_code == status, resp.text
+    assert all(w in resp.text for w in words), resp.text
+    assert control(url, "stats")["refused"] == before + 1
 
 
 @dataclass

@@ -445,11 +445,7 @@ def test_a_malformed_request_is_refused_in_axiss_words_and_counted(
     server: SimulatorProcess, case: str
 ) -> None:
     send, status, words = MALFORMED[case]
-    before = stats(server)["refused"]
-    resp = send(server)
-    assert resp.status_code == status, resp.text
-    assert all(w in resp.text for w in words), resp.text
-    assert stats(server)["refused"] == before + 1
+    harness.refused_once(server.url, lambda: send(server), status, words)
 
 
 def test_the_connection_holds_the_vendors_account() -> None:

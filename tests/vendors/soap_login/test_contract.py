@@ -322,11 +322,7 @@ MALFORMED: dict[str, tuple[Callable[[SimulatorProcess, str], requests.Response],
 def test_a_malformed_request_is_refused_and_counted(server: SimulatorProcess, case: str) -> None:
     send, status, words = MALFORMED[case]
     token = login(server) if case != "unknown session" else "9b0c54c2-0000-4000-8000-000000000000"
-    before = stats(server)["refused"]
-    resp = send(server, token)
-    assert resp.status_code == status, resp.text
-    assert all(w in resp.text for w in words), resp.text
-    assert stats(server)["refused"] == before + 1
+    harness.refused_once(server.url, lambda: send(server, token), status, words)
 
 
 def test_an_expired_or_revoked_session_is_refused_with_the_session_fault() -> None:
