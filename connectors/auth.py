@@ -53,6 +53,7 @@ class Authenticator:
         self._lock = threading.Lock()
         self.tokens_fetched = 0
         self.login = login  # a login of another protocol (a SOAP operation): it replaces spec.type's
+        require_credentials(conn, spec.type)
         if spec.type in ("ntlm", "digest"):
             host_authentication(client, conn, spec.type)
 
@@ -222,6 +223,18 @@ class Authenticator:
         self._expires_at = time.monotonic() + max(ttl - min(30.0, ttl / 5), 0.2)
 
 
+# What each kind of auth sends of its connection: one that lacks it fails as a wrong configuration, before any
+# call, not as refused credentials (an empty password the system refuses would send the administrator looking for
+# a wrong one).
+CREDENTIALS = {"basic": ("login", "password"), "ntlm": ("login", "password"), "digest": ("login", "password"),
+               "bearer": ("password",), "api_key": ("password",)}  # fmt: skip
+
+
+def require_credentials(conn: Connection, kind: str) -> None:
+    if missing := [n for n in CREDENTIALS.get(kind, ()) if not getattr(conn, n)]:
+        raise ConfigError(f"connection {conn.conn_id!r} needs a {' and a '.join(missing)} ({kind})")
+
+
 def host_authentication(client: HttpClient, conn: Connection, kind: str) -> None:
     """Every request of this client answers its host's challenge with the connection's login and password: the
     WSDL, the pages, the details. `ntlm`: IIS's Windows authentication (login DOMAIN\\user or user@domain), the
@@ -230,8 +243,7 @@ def host_authentication(client: HttpClient, conn: Connection, kind: str) -> None
     from requests.auth import HTTPDigestAuth
     from requests_ntlm import HttpNtlmAuth
 
-    if not (conn.login and conn.password):
-        raise ConfigError(f"connection {conn.conn_id!r} needs a login and a password ({kind})")
+    require_credentials(conn, kind)
     schemes = {"ntlm": HttpNtlmAuth, "digest": HTTPDigestAuth}
     client.session.auth = (
         schemes[kind](conn.login, conn.password) if kind in schemes else (conn.login, conn.password)

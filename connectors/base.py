@@ -98,10 +98,16 @@ class Acknowledging(Protocol):
     def acknowledge(self, ack_ids: list[str]) -> None: ...
 
 
+# How long a reader that stops early waits for the request in flight. It is not waited out: a call into a system
+# that hangs, with its retries, can take minutes, and a task stopped by its time limit or by an error must end now.
+STOP_WAIT_S = 2.0
+
+
 def read_ahead(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
     """`pages`, fetched up to `depth` pages ahead in a thread: the district server prepares page n + 1 while
     page n is being staged. Errors arrive in order, after the pages before them; stopping early stops the
-    fetching (after the request in flight) and closes `pages`."""
+    fetching: the request in flight ends in the background (waited for up to STOP_WAIT_S), its page dropped, no
+    other request is made, and `pages` is closed."""
     ahead: queue.Queue[tuple[T | None, BaseException | None, bool]] = queue.Queue(maxsize=depth)
     stopped = threading.Event()
 
@@ -139,4 +145,4 @@ def read_ahead(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield page  # type: ignore[misc]
     finally:
         stopped.set()
-        fetcher.join()
+        fetcher.join(STOP_WAIT_S)

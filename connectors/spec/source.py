@@ -43,6 +43,11 @@ class SourceConfig(Spec):
     )
     pool_slots: int = Field(default=2, ge=1, description="concurrent calls into the system (an Airflow pool)")
     timeout_s: float = Field(default=60.0, description="seconds to wait for an answer")
+    task_timeout: Duration | None = Field(
+        default=None,
+        description="how long each of the sync's tasks may run (`6h`, `45m`): one past it is stopped and fails, "
+        "then retries; default: Airflow's `[core] default_task_execution_timeout` (none unless set)",
+    )
     max_attempts: int = Field(default=5, ge=1, description="tries of a call that fails transiently (backoff)")
     rate_limit: float | None = Field(
         default=None, gt=0, description="requests per second into the system, per task"

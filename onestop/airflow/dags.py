@@ -73,17 +73,37 @@ def fail_fast() -> Iterator[None]:
         raise AirflowFailException(str(exc)) from exc
 
 
-def record_failure(context: dict[str, Any]) -> None:
-    """on_failure_callback: the failure lands in onestop.task_failure for the administrators' pages."""
+class TaskLost(RuntimeError):
+    """A task that ended without an error of its own: Airflow saw its process die (killed, out of memory, its
+    machine lost) and says so in words, not in an exception the task raised."""
+
+
+def failure_of(context: dict[str, Any]) -> BaseException:
+    """What failed a task, as the failure callback's context gives it: the task's own error (not how Airflow was
+    told: fail_fast), else a TaskLost with what Airflow said. Airflow's scheduler hands the callback of a task
+    whose process it lost a plain Exception of its own message (the executor's report, the heartbeat's details),
+    or none."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    error = context.get("exception")
+    if error is None:
+        return TaskLost("the task ended without an error of its own")
+    if isinstance(error, str):
+        return TaskLost(error)
+    if isinstance(error, AirflowFailException) and error.__cause__ is not None:
+        return error.__cause__
+    if type(error) is Exception:  # no code of ours raises a bare Exception: the scheduler's words
+        return TaskLost(str(error))
+    return error
+
+
+def record_failure(context: dict[str, Any]) -> None:
+    """on_failure_callback: the failure lands in onestop.task_failure for the administrators' pages."""
     from connectors.store.attempts import record_task_failure
     from onestop.embedded_db import database_url
 
     ti = context["ti"]
-    error = context.get("exception") or RuntimeError("task failed")
-    if isinstance(error, AirflowFailException) and error.__cause__ is not None:
-        error = error.__cause__  # what failed, not how Airflow was told (fail_fast)
+    error = failure_of(context)
     record_task_failure(
         database_url(),
         dag_id=ti.dag_id,
@@ -149,7 +169,14 @@ def _defaults(source: SourceConfig) -> dict[str, Any]:
     # A Celery queue per source kind (rest, soap, xml, feed): workers near a kind's systems (or with its
     # libraries) serve that queue (`airflow celery worker --queues rest,default`); the fixed DAGs use
     # `default`. LocalExecutor and dag.test() ignore queues.
-    return {**_retries(), "pool": source.pool, "queue": source.kind, "on_failure_callback": record_failure}
+    limit = {"execution_timeout": source.task_timeout} if source.task_timeout else {}
+    return {
+        **_retries(),
+        **limit,
+        "pool": source.pool,
+        "queue": source.kind,
+        "on_failure_callback": record_failure,
+    }
 
 
 def source_dag(source: SourceConfig) -> DAG:

@@ -74,6 +74,7 @@ def create_app() -> FastAPI:
         STEP_LABELS=words.STEP_LABELS,
         reason=words.reason,
         failure_message=words.failure_message,
+        failure_reason=words.failure_reason,
         trace_detail=words.trace_detail,
         problems=words.problems,
         event_label=words.event_label,

@@ -61,6 +61,10 @@ ERROR_CLASS_LABELS = {
     "RefusedAnswer": N_("Unreadable answer (not JSON/XML, a DTD, a SOAP Fault…)"),
     "NotXml": N_("Unreadable answer (not JSON/XML, a DTD, a SOAP Fault…)"),  # safexml's RefusedAnswer
     "ProtocolError": N_("The source answered with the wrong protocol"),
+    "ConfigError": N_("Wrong configuration (an Airflow connection or the source registry)"),
+    "StagingLost": N_("The run's staged records were lost"),
+    "AirflowTaskTimeout": N_("The task ran past its time limit"),
+    "TaskLost": N_("The task was stopped from outside (killed, out of memory, machine lost)"),
 }
 BREAKER_LABELS = {
     "closed": N_("Normal"),

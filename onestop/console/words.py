@@ -115,6 +115,78 @@ REASONS = _shapes(
      N_("the record is %(size)s bytes, over the %(cap)s-byte limit: its first %(kept)s bytes are kept, SHA-256 %(sha)s")),
 )  # fmt: skip
 
+# A task's failure that is no call's: a connection or registry entry the task cannot work with (ConfigError), a
+# run whose staged rows are gone (StagingLost), and what Airflow says of a task it stopped (a timeout, a process
+# that died: onestop.airflow.dags.TaskLost). Parameters by name: _task_part.
+TASKS = _shapes(
+    (r"Airflow connection '(?P<conn>[^']*)' is not defined \(create it in Admin → Connections, or set"
+     r" (?P<env>AIRFLOW_CONN_\S+)\)",
+     N_("Airflow connection %(conn)s is not defined (create it in Admin → Connections, or set %(env)s)")),
+    (r"connection '(?P<conn>[^']*)' needs a (?P<fields>login and a password|login|password) \((?P<scheme>\w+)\)",
+     N_("connection %(conn)s needs %(fields)s (%(scheme)s)")),
+    (r"source (?P<source>[\w.-]+): connection '(?P<conn>[^']*)' needs a (?P<fields>login and a password|login|"
+     r"password) \((?P<scheme>.*)\)",
+     N_("source %(source)s: connection %(conn)s needs %(fields)s (%(scheme)s)")),
+    (r"source (?P<source>[\w.-]+): no port of the WSDL has (?P<wanted>\[.*?\])(?P<port> \(port '[^']*'\))?;"
+     r" it has no ports",
+     N_("source %(source)s: no port of the WSDL has %(wanted)s%(port)s; the WSDL has no ports")),
+    (r"source (?P<source>[\w.-]+): no port of the WSDL has (?P<wanted>\[.*?\])(?P<port> \(port '[^']*'\))?;"
+     r" it has (?P<seen>.*)",
+     N_("source %(source)s: no port of the WSDL has %(wanted)s%(port)s; its ports: %(seen)s")),
+    (r"source (?P<source>[\w.-]+): header element '(?P<header>[^']*)' is not declared in the WSDL's schemas"
+     r" \(its elements: (?P<elements>.*)\)",
+     N_("source %(source)s: header element %(header)s is not declared in the WSDL's schemas (its elements: %(elements)s)")),
+    (r"source (?P<source>[\w.-]+): (?P<operation>\w+) in the WSDL does not take (?P<names>\{.*\}): (?P<detail>.*)",
+     N_("source %(source)s: operation %(operation)s in the WSDL does not take %(names)s: %(detail)s")),
+    (r"source (?P<source>[\w.-]+): kind '(?P<kind>[^']*)' has no connector",
+     N_("source %(source)s: kind %(kind)s has no connector")),
+    (r"no source named '(?P<source>[^']*)' in the registry \(known: (?P<known>.*)\)",
+     N_("no source named %(source)s in the registry (known: %(known)s)")),
+    (r"(?P<source>[\w.-]+): run (?P<run>\d+) has no staged records \(loaded already, purged, or its extract did"
+     r" not finish\): its window is fetched again by the next run",
+     N_("%(source)s: run %(run)s has no staged records (loaded already, purged, or its extract did not finish): its window is fetched again by the next run")),
+    (r"(?P<source>[\w.-]+): run (?P<run>\d+) fetched (?P<fetched>\d+) records but (?P<staged>\d+) are staged \(a"
+     r" database restart empties staging\): nothing merged; its window is fetched again by the next run",
+     N_("%(source)s: run %(run)s fetched %(fetched)s records but %(staged)s are staged (a database restart empties staging): nothing merged; its window is fetched again by the next run")),
+    (r"no sync run (?P<run>\d+)", N_("no sync run %(run)s")),
+    (r"Timeout, PID: (?P<pid>\d+)",
+     N_("the task ran past its time limit (execution_timeout) and was stopped (process %(pid)s)")),
+    (r"the task ended without an error of its own",
+     N_("the task ended without an error of its own: see its log in Airflow")),
+    (r"Executor (?P<executor>.*) reported that the task instance (?P<ti><.*>) finished with state (?P<state>\w+),"
+     r" but the task instance's state attribute is (?P<attr>\w+)\..*",
+     N_("the task's process ended (%(state)s) while Airflow still had it as %(attr)s: it was killed, ran out of memory, or its machine restarted (%(ti)s)")),
+    (r"(?P<details>\{'DAG Id': .*\})",
+     N_("the task stopped sending heartbeats to Airflow: its process or its machine died (%(details)s)")),
+)  # fmt: skip
+LOGIN_FIELDS = {"login and a password": N_("a login and a password"), "login": N_("a login"),
+                "password": N_("a password")}  # fmt: skip
+SCHEMES = _shapes(
+    (r"the (?P<operation>\w+) login", N_("the %(operation)s login")),
+    (r"HTTP (?P<kind>\w+) authentication", N_("HTTP %(kind)s authentication")),
+    (r"sent with every call", N_("sent with every call")),
+)
+
+
+# Names, lists and states a task failure quotes as they are (identifiers, not words to translate).
+CODED_PARTS = frozenset({"conn", "header", "state", "attr", "wanted", "seen", "names", "elements", "known", "ti",
+                         "details", "env", "detail", "kind"})  # fmt: skip
+
+
+def _task_part(name: str, value: str | None) -> Any:
+    if value is None:
+        return ""
+    if name == "fields":
+        return _(LOGIN_FIELDS[value])
+    if name == "scheme":
+        return _shape(value, SCHEMES) or _code(value)  # WS-Security, basic, ntlm: names, not words
+    if name == "port":  # " (port 'P')"
+        return _(" (port %(port)s)", port=_code(value[len(" (port '") : -len("')")]))
+    if name in CODED_PARTS:
+        return _code(value[:300])
+    return value
+
+
 # onestop/operations/trace_timeline.py: the detail of each event (masked when built).
 TRACE = _shapes(
     (r"read from (?P<source>.*)", N_("read from %(source)s")),
@@ -482,9 +554,10 @@ def _error_class(text: str) -> tuple[str, str] | None:
     return None
 
 
-def reason(text: str | None) -> Markup:
+def reason(text: str | None, *, technical: bool = False) -> Markup:
     """A stored mapping reason, or a failure's message (a connector error's text, maybe after its class), in the
-    console's language."""
+    console's language. `technical`: the text is a library's (an exception of a class that is not ours): when it has
+    none of our shapes it is shown as the code it is, not as "Other"."""
     if not text:
         return Markup("")
     text = str(text)
@@ -492,8 +565,26 @@ def reason(text: str | None) -> Markup:
     if classed is not None:
         cls, rest = classed
         return _("%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, cls), "reason": reason(rest)})
-    said = _shape(text, REASONS, _part) or _failure(text) or _failure(text, named=False)
-    return said if said is not None else _("Other: %(text)s", text=text)
+    said = (
+        _shape(text, REASONS, _part)
+        or _shape(text, TASKS, _task_part)
+        or _failure(text)
+        or _failure(text, named=False)
+    )
+    if said is not None:
+        return said
+    if technical:
+        return _("Technical detail, not translated: %(text)s", text=_code(text))
+    return _("Other: %(text)s", text=text)
+
+
+def failure_reason(failure: Any, text: str | None) -> Markup:
+    """A reason of a failure: a failed task's message is technical when its class is not ours (a library's
+    exception: psycopg, Airflow)."""
+    technical = getattr(failure, "kind", "") == "task" and getattr(failure, "error_class", None) not in (
+        ERROR_CLASS_LABELS
+    )
+    return reason(text, technical=technical)
 
 
 def failure_message(row: Any) -> Markup:
@@ -502,7 +593,7 @@ def failure_message(row: Any) -> Markup:
     if ": " in message and getattr(row, "kind", "") == "quarantine":
         field, rest = message.split(": ", 1)
         return _("%(field)s: %(reason)s", field=field_name(field), reason=reason(rest.split("; ")[0]))
-    return reason(message)
+    return failure_reason(row, message)
 
 
 def trace_detail(text: str | None) -> Markup:

@@ -153,7 +153,11 @@ def test_other_error_codes_are_protocol_errors_with_the_message(legacy: Simulato
 
 def scripted_source(url: str) -> RestSource:
     return RestSource(
-        SOURCE, shipped_spec("xml"), Connection("c", host=url), HttpClient(SOURCE, url, FAST), HCM
+        SOURCE,
+        shipped_spec("xml"),
+        Connection("c", host=url, login="u", password="p"),
+        HttpClient(SOURCE, url, FAST),
+        HCM,
     )
 
 

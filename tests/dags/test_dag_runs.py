@@ -92,3 +92,55 @@ def test_refused_credentials_fail_the_task_at_once_without_spending_its_retries(
         assert proxy.counters()["requests"] == 1  # one login, refused; no retry
     failure = db.execute("SELECT task_id, error_class, message FROM onestop.task_failure").fetchone()
     assert failure[:2] == ("deliver", "AuthError") and "login refused" in failure[2]
+
+
+def test_a_connection_that_is_not_defined_fails_the_task_as_a_configuration_said_in_vietnamese(
+    db, districts, portal, dags, monkeypatch
+) -> None:
+    from types import SimpleNamespace
+
+    from onestop.console import render, words
+    from tests.onestop.console.test_reasons import OTHER
+
+    monkeypatch.delenv(f"AIRFLOW_CONN_ONESTOP_SRC_{SOURCES[1].upper()}")
+
+    assert airflow_env.run_dag(dags[f"onestop_sync_{SOURCES[1]}"]) == "failed"
+
+    row = db.execute("SELECT task_id, error_class, message FROM onestop.task_failure").fetchone()
+    assert row[:2] == ("extract", "ConfigError") and f"onestop_src_{SOURCES[1]}" in row[2]
+    failure = SimpleNamespace(kind="task", error_class=row[1], message=row[2])
+    assert render.error_class_label(row[1]).startswith("Cấu hình sai")
+    assert str(words.failure_message(failure)).startswith("Chưa khai báo kết nối Airflow")
+    assert OTHER not in str(words.failure_message(failure))
+
+
+def test_a_task_past_its_time_limit_is_stopped_and_recorded(db, districts, portal, dags, monkeypatch) -> None:
+    """A district system that takes the connection and never answers: the source's `task_timeout` (Airflow's
+    execution_timeout) stops the extract, and the failure says so in Vietnamese."""
+    import time
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from onestop import registry
+    from onestop.airflow import dags as airflow_dags
+    from onestop.console import render, words
+    from tests.connectors.scripted_server import routed_server
+
+    def never_answers(path: str, _sent: bytes) -> tuple[int, dict[str, str], bytes]:
+        time.sleep(6)
+        return 503, {}, b""
+
+    source = registry.load().source(SOURCES[0]).model_copy(update={"task_timeout": timedelta(seconds=2)})
+    with routed_server(never_answers) as (url, _):
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_ONESTOP_SRC_{SOURCES[0].upper()}", f'{{"conn_type": "http", "host": "{url}"}}'
+        )
+        started = time.monotonic()
+        assert airflow_env.run_dag(airflow_dags.source_dag(source)) == "failed"
+        assert time.monotonic() - started < 30
+
+    row = db.execute("SELECT task_id, error_class, message FROM onestop.task_failure").fetchone()
+    assert row[:2] == ("extract", "AirflowTaskTimeout") and row[2].startswith("Timeout, PID: ")
+    failure = SimpleNamespace(kind="task", error_class=row[1], message=row[2])
+    assert render.error_class_label(row[1]) == "Tác vụ chạy quá thời gian cho phép"
+    assert str(words.failure_message(failure)).startswith("tác vụ chạy quá thời gian cho phép")
