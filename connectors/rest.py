@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 
 from connectors.auth import Authenticator
 from connectors.connection import Connection
+from connectors.csvpage import read_rows
 from connectors.detail import DetailReader, rest_fetch
 from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, read_lines
 from connectors.paging import Found, PagedSource
 from connectors.safexml import read_document, scan_answer
-from connectors.spec.rest import RestSpec
+from connectors.spec.rest import CsvSpec, RestSpec
 from connectors.templates import render
 from mappings.paths import parse_steps
 
@@ -63,6 +64,9 @@ class RestSource(PagedSource):
         read whole, checked, then the document written inside it is read (PagedSource.unwrap)."""
         if self.spec.answer == "ndjson":  # nothing around the records: no envelope to read or check
             return {}, answer, read_lines(answer.body, self.spec.charset or answer.other_charset)
+        if self.spec.answer == "csv":  # the same: a record per row
+            csv = self.spec.csv or CsvSpec()
+            return {}, answer, read_rows(self.name, answer.body, csv, self.spec.charset or answer.other_charset)
         if self._answers is not None:
             if self.spec.answer == "xml":
                 outer = read_document(answer.stream(), self.name, self.spec.charset)

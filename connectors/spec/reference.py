@@ -15,6 +15,7 @@ from connectors.spec.feed import ACK_PLACEHOLDERS, FETCH_PLACEHOLDERS, FeedSpec,
 from connectors.spec.request import RequestSpec
 from connectors.spec.rest import (
     PLACEHOLDERS,
+    CsvSpec,
     DetailSpec,
     EmbeddedSpec,
     ErrorRule,
@@ -45,6 +46,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
         ErrorRule,
     ),
     ("`rest.embedded:` (and `soap.embedded:`)", EmbeddedSpec),
+    ("`rest.csv:`", CsvSpec),
     ("`rest.detail:`", DetailSpec),
     ("`soap.detail:`", SoapDetailSpec),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),

@@ -305,17 +305,59 @@ class DetailSpec(DetailRules):
         return self
 
 
+class CsvSpec(Spec):
+    """How a CSV answer is written: an export endpoint's, a spreadsheet saved as CSV (`;` in Vietnamese Excel),
+    Excel's "Unicode Text" (UTF-16, tab), mongoexport's (nested fields as dotted names, lists as JSON text)."""
+
+    delimiter: str = Field(
+        default=",", min_length=1, max_length=1, description="the field separator: , ; | or a tab"
+    )
+    quote: str = Field(default='"', min_length=1, max_length=1, description="the quote around a field")
+    header: bool = Field(
+        default=True, description="every answer's first row names the columns (a nameless one: `_<position>`)"
+    )
+    columns: list[str] | None = Field(
+        default=None,
+        description="the columns' names, in order: instead of the header's (it is still skipped), or where there "
+        "is none; needed when a header names a column twice",
+    )
+    json_columns: list[str] = Field(
+        default=[],
+        description="columns whose cells are JSON text (a list or an object, as mongoexport writes them): read as "
+        "such, an empty cell as missing; a cell that is not JSON costs its record",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            twice = sorted({c for c in value if value.count(c) > 1})
+            if twice or not value:
+                raise ValueError(f"columns must be named once each: {twice}" if twice else "no columns named")
+        return value
+
+    @model_validator(mode="after")
+    def _readable(self) -> CsvSpec:
+        if self.delimiter == self.quote or self.delimiter in "\r\n" or self.quote in "\r\n":
+            raise ValueError("the delimiter and the quote are two characters, neither a line break")
+        if not self.header and self.columns is None:
+            raise ValueError("without a header row, `columns` names the columns")
+        return self
+
+
 class RestSpec(PagedSpec):
     request: RequestSpec = Field(description="the page request (a template)")
     auth: AuthSpec = Field(
         default=AuthSpec(), description="credentials, from the source's Airflow connection"
     )
-    answer: Literal["json", "xml", "ndjson"] = Field(
+    answer: Literal["json", "xml", "ndjson", "csv"] = Field(
         default="json",
         description="what the answers are: json, xml (read streaming, safely; `records` and every path are "
-        "local-name paths below the root element, attributes as `@name`), or ndjson (a JSON record per line, "
-        "no envelope: paged by numbers or offsets to a short or empty page, a cursor header, the Link header)",
+        "local-name paths below the root element, attributes as `@name`), ndjson (a JSON record per line) or "
+        "csv (a record per row, see `csv`); ndjson and csv have no envelope: paged by numbers or offsets to a "
+        "short or empty page, a cursor header, the Link header",
     )
+    csv: CsvSpec | None = Field(default=None, description="`answer: csv`: how its rows are written")
     detail: DetailSpec | None = Field(
         default=None,
         description="a call per listed record for its whole dossier (the list gives summaries), answered as the "
@@ -327,12 +369,14 @@ class RestSpec(PagedSpec):
         used = self.request.names()
         self.check_placeholders(used, "request")
         around = self.records.path or self.embedded is not None or self.errors or self.paginator.paths()
-        if self.answer == "ndjson" and around:
+        if self.answer in ("ndjson", "csv") and around:
             raise ValueError(
-                "an NDJSON answer is its records, one per line, with nothing around them: no `records` path, "
-                "`embedded`, `errors` or paginator path (page to a short or empty page, or by a cursor "
-                "header or the Link header)"
+                f"{'an NDJSON' if self.answer == 'ndjson' else 'a CSV'} answer is its records, one per line or row, with nothing around them: "
+                "no `records` path, `embedded`, `errors` or paginator path (page to a short or empty page, or by "
+                "a cursor header or the Link header)"
             )
+        if self.csv is not None and self.answer != "csv":
+            raise ValueError("`csv` says how a CSV answer is written: it needs `answer: csv`")
         if self.answer == "xml" and self.embedded is None and not self.records.path:
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"

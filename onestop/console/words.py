@@ -103,6 +103,10 @@ REASONS = _shapes(
     (r"a record must be a JSON object, not (?P<what>a list|a string|a boolean|null|a number)",
      N_("a record must be a JSON object, not %(what)s")),
     (r"the line is not one JSON value \((?P<why>.*)\)", N_("the line is not one JSON value (%(why)s)")),
+    # connectors.csvpage: a CSV row that does not fit, a JSON cell that is not JSON
+    (r"the row has (?P<n>\d+) values where the header names (?P<m>\d+) columns",
+     N_("the row has %(n)s values where the header names %(m)s columns")),
+    (r"the cell is not JSON \((?P<why>.*)\)", N_("the cell is not JSON (%(why)s)")),
     # connectors.detail: a listed record whose detail could not be read
     (r"the listed record has no value for (?P<names>.*)", N_("the listed record has no value for %(names)s")),
     (r"the detail answer has no object at (?P<where>.*): found (?P<what>.*)",
@@ -333,6 +337,8 @@ FAILURES = _shapes(
     (r"answer of (?P<size>[\d*]+) bytes is over the (?P<cap>\d+)-byte cap",  # a size of 9+ digits is masked
      N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
     (r"answer is over the (?P<cap>\d+)-byte cap", N_("answer is over the %(cap)s-byte cap")),
+    (r"the CSV header names (?P<names>.*) twice: name the columns in `csv.columns`",
+     N_("the CSV header names %(names)s twice: name the columns in `csv.columns`")),
     (r"answer declares XInclude: refused before any record was read",
      N_("answer declares XInclude: refused before any record was read")),
     (r"answer is not JSON \((?P<why>.*)\)", N_("the answer is not JSON (%(why)s)")),
@@ -456,6 +462,8 @@ EXCEPTION_LABELS = {
 CAUSES = _shapes(
     (r"expecting a value", N_("expecting a value")),
     (r"a second value follows the first", N_("a second value follows the first")),
+    (r"(?P<name>NaN|-?Infinity) is not a JSON number", N_("%(name)s is not a JSON number")),
+    (r"a key given twice", N_("a key given twice")),
     (r"a second value follows the first; a value per line is NDJSON: write `answer: ndjson`",
      N_("a second value follows the first; a value per line is NDJSON: write `answer: ndjson`")),
 )  # fmt: skip

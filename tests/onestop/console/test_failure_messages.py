@@ -120,6 +120,9 @@ CASES: dict[str, Case] = {
     # HTTP errors: the system's own words after the status
     "http_500": Case("rest", rest(), {"/ds": (500, JSON, body({"message": "Lỗi máy chủ nội bộ"}))},
                      TransientError, "HTTP 500: "),
+    "csv_header_twice": Case("rest", {"request": {"path": "/ds"}, "answer": "csv", "paginator": {"type": "single"}},
+                             {"/ds": (200, {"Content-Type": "text/csv"}, "Mã,Ngày,Ngày\nA,1,2\n".encode())},
+                             ProtocolError, "the CSV header names 'Ngày' twice"),
     "http_503_empty": Case("rest", rest(), {"/ds": (503, JSON, b"")}, TransientError, "HTTP 503"),
     "http_404": Case("rest", rest(), {"/ds": (404, HTML, "<h1>Không tìm thấy trang</h1>".encode())},
                      ProtocolError, "HTTP 404: "),

