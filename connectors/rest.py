@@ -65,8 +65,8 @@ class RestSource(PagedSource):
         if self.spec.answer == "ndjson":  # nothing around the records: no envelope to read or check
             return {}, answer, read_lines(answer.body, self.spec.charset or answer.other_charset)
         if self.spec.answer == "csv":  # the same: a record per row
-            csv = self.spec.csv or CsvSpec()
-            return {}, answer, read_rows(self.name, answer.body, csv, self.spec.charset or answer.other_charset)
+            charset = self.spec.charset or answer.other_charset
+            return {}, answer, read_rows(self.name, answer.body, self.spec.csv or CsvSpec(), charset)
         if self._answers is not None:
             if self.spec.answer == "xml":
                 outer = read_document(answer.stream(), self.name, self.spec.charset)

@@ -97,7 +97,7 @@ def test_an_unclosed_quote_costs_the_rows_it_swallows_not_the_page() -> None:
 def test_a_header_that_names_a_column_twice_is_said_and_columns_name_them() -> None:
     body = b"ma,ngay,ngay\nH1,2025-01-01,2025-01-02\n"
     with pytest.raises(
-        ProtocolError, match="the CSV header names 'ngay' twice: name the columns in `csv.columns`"
+        ProtocolError, match=r"the CSV header names 'ngay' twice: name the columns in `csv\.columns`"
     ):
         rows(CsvSpec(), body)
     named = rows(CsvSpec(columns=["ma", "ngay_nhan", "ngay_hen"]), body)
@@ -120,12 +120,12 @@ def test_spreadsheets_of_vietnamese_excel_are_read_as_written() -> None:
 def test_json_cells_are_read_and_one_that_is_not_json_costs_its_record() -> None:
     spec = CsvSpec(json_columns=["lich_su", "phi"])
     body = (
-        "ma,lich_su,phi\n"
-        'H1,"[{""trang_thai"": 1}, {""trang_thai"": 2}]",\n'
-        'H2,"[{""trang_thai"": 1}",\n'
-        'H3,[],"{""so_tien"": NaN}"\n'
-        'H4,"[{""a"": 1, ""a"": 2}]",\n'
-    ).encode()
+        b"ma,lich_su,phi\n"
+        b'H1,"[{""trang_thai"": 1}, {""trang_thai"": 2}]",\n'
+        b'H2,"[{""trang_thai"": 1}",\n'
+        b'H3,[],"{""so_tien"": NaN}"\n'
+        b'H4,"[{""a"": 1, ""a"": 2}]",\n'
+    )
     found = rows(spec, body)
     assert (
         found[0].record == {"ma": "H1", "lich_su": [{"trang_thai": 1}, {"trang_thai": 2}]}

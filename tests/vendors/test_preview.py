@@ -73,7 +73,9 @@ def test_a_feed_without_a_peek_call_is_not_previewed(monkeypatch: pytest.MonkeyP
 
     source = next(s for s in registry.load().sources if s.kind == "feed")
     assert source.feed is not None and source.feed.peek is None
-    monkeypatch.setenv(f"AIRFLOW_CONN_{source.conn_id.upper()}", json.dumps({"host": "http://127.0.0.1:9", "password": "k"}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{source.conn_id.upper()}", json.dumps({"host": "http://127.0.0.1:9", "password": "k"})
+    )
     result = run_preview(source)
     assert result.error is not None and "declares no `peek` call" in result.error
     assert result.requests == []  # not even a connection attempt
