@@ -50,12 +50,25 @@ class DetailReader:
 
     def __init__(self, name: str, spec: DetailRules, fetch: Fetch) -> None:
         self.name, self.spec, self.fetch = name, spec, fetch
+        # Set by the extract (onestop.pipeline): of listed records, those the unified database holds as listed
+        # (the same id and update time), by position. They are not asked for again, nor read: the lookback lists
+        # again, at every run, many that did not change (a detail call each, into a system that is often fragile).
+        self.unchanged: Callable[[list[RawRecord]], set[int]] | None = None
+        self.unchanged_skipped = 0
 
     def read(self, page: list[RawRecord]) -> list[RawRecord]:
-        """The page's records, each with its detail (or the defect that says why it has none)."""
+        """The page's records, each with its detail (or the defect that says why it has none); those that did
+        not change since they were loaded are left out."""
         skip = self.spec.skip.holds if self.spec.skip is not None else None
         # No call for a record already quarantined, nor for one the registry says has nothing to read (a deletion).
         wanted = [r for r in page if not r.defects and not (skip and skip(r.record))]
+        if wanted and self.unchanged is not None:
+            # A change feed's item is kept: it is acknowledged only once its run has loaded.
+            same = {id(wanted[i]) for i in self.unchanged(wanted) if wanted[i].ack_id is None}
+            if same:
+                self.unchanged_skipped += len(same)
+                page = [r for r in page if id(r) not in same]
+                wanted = [r for r in wanted if id(r) not in same]
         if not wanted:
             return page
         with ThreadPoolExecutor(self.spec.parallel, thread_name_prefix="detail") as pool:

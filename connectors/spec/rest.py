@@ -361,7 +361,8 @@ class RestSpec(PagedSpec):
     detail: DetailSpec | None = Field(
         default=None,
         description="a call per listed record for its whole dossier (the list gives summaries), answered as the "
-        "pages are (JSON, or XML for `answer: xml`)",
+        "pages are (JSON, or XML for `answer: xml`); not made for a listed record whose id and update time (read "
+        "by the mapping from the summary) the unified database holds as listed",
     )
 
     @model_validator(mode="after")

@@ -214,6 +214,12 @@ class Loader:
         )
 
 
+def stored_update_times(conn: psycopg.Connection, uids: list[str]) -> dict[str, datetime]:
+    """The update time each of these dossiers was loaded with (uid → source_updated_at), for those held."""
+    rows = conn.execute("SELECT uid, source_updated_at FROM onestop.dossier WHERE uid = ANY(%s)", (uids,))
+    return dict(rows.fetchall())
+
+
 def close_detail_failures(conn: psycopg.Connection, source: str, names: set[str]) -> int:
     """Open quarantine rows of records whose detail could not be read (DetailUnread), named by any of `names`,
     are over once a run reads those details: superseded by the pipeline, in the extract's transaction (an extract

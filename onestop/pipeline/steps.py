@@ -10,16 +10,17 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 
-from connectors.base import JSON, read_ahead
+from connectors.base import JSON, RawRecord, read_ahead
 from connectors.errors import RefusedAnswer
 from connectors.factory import open_source
 from connectors.spec.source import SourceConfig
 from connectors.store import refusals, runs, staging
 from connectors.store.attempts import AttemptRecorder
-from connectors.store.merge import Loader, close_detail_failures
+from connectors.store.merge import Loader, close_detail_failures, stored_update_times
 from connectors.store.runs import RunCounts, RunPlan
 from mappings import get_mapping
 from onestop import privacy, progress, registry
@@ -35,6 +36,7 @@ from onestop.pipeline.normalize import (
     staging_id,
 )
 from onestop.pipeline.safeguards import breaker_for, log_page, open_message_log
+from schemas.dossier import dossier_uid
 from schemas.personal_data import MESSAGE_CAP, quote_answer
 
 log = logging.getLogger(__name__)
@@ -133,9 +135,13 @@ def _extract(run_id: int) -> int:
         recorder = AttemptRecorder(url, run_id)
         breaker = breaker_for(url, source.name)
         message_log = open_message_log(url)
+        details = None
         try:
             reader = open_source(source, recorder, breaker=breaker)
             _skipping(url, reader, source.name, run_id)
+            details = getattr(reader, "details", None)
+            if details is not None:
+                details.unchanged = _unchanged(url, source.name, get_mapping(source.dialect, source.timezone))
             runs.set_state(conn, run_id, "extracting")
             pages = 0
             acks: list[str] = []
@@ -185,8 +191,32 @@ def _extract(run_id: int) -> int:
             recorder.close()
             breaker.close()
             message_log.close()
-    log.info("%s: run %s staged %s records from %s pages", source.name, run_id, staged, pages)
+    skipped = getattr(details, "unchanged_skipped", 0)
+    log.info(
+        "%s: run %s staged %s records from %s pages%s", source.name, run_id, staged, pages,
+        f"; {skipped} listed as loaded, their detail not asked again" if skipped else "",
+    )  # fmt: skip
     return staged
+
+
+def _unchanged(url: str, source: str, mapping: Any) -> Callable[[list[RawRecord]], set[int]]:
+    """connectors.detail.DetailReader.unchanged: the listed records whose dossier is held with the update time
+    they are listed with (their id and time read by the mapping from the summary; one that gives neither is
+    always asked for). Called from the reading thread: its own connection, the extract's holds the COPY."""
+
+    def unchanged(listed: list[RawRecord]) -> set[int]:
+        at: dict[str, list[tuple[int, datetime]]] = {}
+        for i, raw in enumerate(listed):
+            record_id, updated = mapping.record_id(raw.record), mapping.updated_at(raw.record)
+            if record_id and isinstance(updated, datetime):
+                at.setdefault(dossier_uid(source, record_id), []).append((i, updated))
+        if not at:
+            return set()
+        with psycopg.connect(url, autocommit=True) as conn:
+            stored = stored_update_times(conn, list(at))
+        return {i for uid, held in stored.items() for i, listed_at in at[uid] if listed_at == held}
+
+    return unchanged
 
 
 def stage(
