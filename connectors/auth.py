@@ -6,6 +6,8 @@ once more when the system refuses one mid-sync (HTTP 401/403, or an error rule m
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -219,8 +221,25 @@ class Authenticator:
 
     def _set_expiry(self, ttl: float | None) -> None:
         # Renew a little early so that a token never expires between our check and the server's.
+        if ttl is None and self._token is not None:
+            ttl = jwt_lifetime(self._token)
         ttl = DEFAULT_TTL_S if ttl is None else ttl
         self._expires_at = time.monotonic() + max(ttl - min(30.0, ttl / 5), 0.2)
+
+
+def jwt_lifetime(token: str) -> float | None:
+    """Seconds left before a JWT's `exp` (RFC 7519), read without checking its signature (the token is the
+    server's to check): how long a token whose answer states no lifetime may be used. None when the token is no
+    JWT or states no time to come."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        left = float(claims["exp"]) - time.time()
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return None
+    return left if 0 < left < 366 * 86400 else None
 
 
 # What each kind of auth sends of its connection: one that lacks it fails as a wrong configuration, before any
