@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 
 from connectors.auth import Authenticator
 from connectors.connection import Connection
-from connectors.csvpage import read_rows
 from connectors.detail import DetailReader, rest_fetch
 from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, read_lines
 from connectors.paging import Found, PagedSource
+from connectors.rows import read_csv, read_sheet
 from connectors.safexml import read_document, scan_answer
-from connectors.spec.rest import CsvSpec, RestSpec
+from connectors.spec.rest import CsvSpec, RestSpec, SheetSpec
 from connectors.templates import render
 from mappings.paths import parse_steps
 
@@ -66,7 +66,9 @@ class RestSource(PagedSource):
             return {}, answer, read_lines(answer.body, self.spec.charset or answer.other_charset)
         if self.spec.answer == "csv":  # the same: a record per row
             charset = self.spec.charset or answer.other_charset
-            return {}, answer, read_rows(self.name, answer.body, self.spec.csv or CsvSpec(), charset)
+            return {}, answer, read_csv(self.name, answer.body, self.spec.csv or CsvSpec(), charset)
+        if self.spec.answer == "spreadsheet":
+            return {}, answer, read_sheet(self.name, answer.body, self.spec.sheet or SheetSpec())
         if self._answers is not None:
             if self.spec.answer == "xml":
                 outer = read_document(answer.stream(), self.name, self.spec.charset)

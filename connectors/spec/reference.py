@@ -24,6 +24,7 @@ from connectors.spec.rest import (
     PaginatorSpec,
     RecordsSpec,
     RestSpec,
+    SheetSpec,
 )
 from connectors.spec.soap import FaultRule, SoapDetailSpec, SoapLoginSpec, SoapSpec
 from connectors.spec.source import SourceConfig
@@ -47,6 +48,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ),
     ("`rest.embedded:` (and `soap.embedded:`)", EmbeddedSpec),
     ("`rest.csv:`", CsvSpec),
+    ("`rest.sheet:`", SheetSpec),
     ("`rest.detail:`", DetailSpec),
     ("`soap.detail:`", SoapDetailSpec),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),

@@ -305,22 +305,22 @@ class DetailSpec(DetailRules):
         return self
 
 
-class CsvSpec(Spec):
-    """How a CSV answer is written: an export endpoint's, a spreadsheet saved as CSV (`;` in Vietnamese Excel),
-    Excel's "Unicode Text" (UTF-16, tab), mongoexport's (nested fields as dotted names, lists as JSON text)."""
+class TableSpec(Spec):
+    """A record per row, whatever writes the rows (CSV text, a spreadsheet): how its columns are named."""
 
-    delimiter: str = Field(
-        default=",", min_length=1, max_length=1, description="the field separator: , ; | or a tab"
-    )
-    quote: str = Field(default='"', min_length=1, max_length=1, description="the quote around a field")
     header: bool = Field(
-        default=True, description="every answer's first row names the columns (a nameless one: `_<position>`)"
+        default=True, description="the first row names the columns (a nameless one: `_<position>`)"
     )
     columns: list[str] | None = Field(
         default=None,
         description="the columns' names, in order: instead of the header's (it is still skipped), or where there "
         "is none; needed when a header names a column twice",
     )
+    skip_rows: int = Field(
+        default=0, ge=0, le=100,
+        description="rows above the header to leave out (a report's title, its date line); blank rows are always "
+        "left out",
+    )  # fmt: skip
     json_columns: list[str] = Field(
         default=[],
         description="columns whose cells are JSON text (a list or an object, as mongoexport writes them): read as "
@@ -337,12 +337,32 @@ class CsvSpec(Spec):
         return value
 
     @model_validator(mode="after")
-    def _readable(self) -> CsvSpec:
-        if self.delimiter == self.quote or self.delimiter in "\r\n" or self.quote in "\r\n":
-            raise ValueError("the delimiter and the quote are two characters, neither a line break")
+    def _named(self) -> TableSpec:
         if not self.header and self.columns is None:
             raise ValueError("without a header row, `columns` names the columns")
         return self
+
+
+class CsvSpec(TableSpec):
+    """How a CSV answer is written: an export endpoint's, a spreadsheet saved as CSV (`;` in Vietnamese Excel),
+    Excel's "Unicode Text" (UTF-16, tab), mongoexport's (nested fields as dotted names, lists as JSON text)."""
+
+    delimiter: str = Field(
+        default=",", min_length=1, max_length=1, description="the field separator: , ; | or a tab"
+    )
+    quote: str = Field(default='"', min_length=1, max_length=1, description="the quote around a field")
+
+    @model_validator(mode="after")
+    def _readable(self) -> CsvSpec:
+        if self.delimiter == self.quote or self.delimiter in "\r\n" or self.quote in "\r\n":
+            raise ValueError("the delimiter and the quote are two characters, neither a line break")
+        return self
+
+
+class SheetSpec(TableSpec):
+    """A spreadsheet answer (an "Xuất Excel" endpoint): xlsx, xls (Excel 97-2003) or ods, one sheet of it."""
+
+    sheet: str | None = Field(default=None, description="the sheet's name (default: the first)")
 
 
 class RestSpec(PagedSpec):
@@ -350,14 +370,18 @@ class RestSpec(PagedSpec):
     auth: AuthSpec = Field(
         default=AuthSpec(), description="credentials, from the source's Airflow connection"
     )
-    answer: Literal["json", "xml", "ndjson", "csv"] = Field(
+    answer: Literal["json", "xml", "ndjson", "csv", "spreadsheet"] = Field(
         default="json",
         description="what the answers are: json, xml (read streaming, safely; `records` and every path are "
-        "local-name paths below the root element, attributes as `@name`), ndjson (a JSON record per line) or "
-        "csv (a record per row, see `csv`); ndjson and csv have no envelope: paged by numbers or offsets to a "
-        "short or empty page, a cursor header, the Link header",
+        "local-name paths below the root element, attributes as `@name`), ndjson (a JSON record per line), csv "
+        "(a record per row, see `csv`) or spreadsheet (xlsx, xls or ods: a record per row of a sheet, see "
+        "`sheet`); ndjson, csv and spreadsheet have no envelope: paged by numbers or offsets to a short or empty "
+        "page, a cursor header, the Link header",
     )
     csv: CsvSpec | None = Field(default=None, description="`answer: csv`: how its rows are written")
+    sheet: SheetSpec | None = Field(
+        default=None, description="`answer: spreadsheet`: which sheet, its columns"
+    )
     detail: DetailSpec | None = Field(
         default=None,
         description="a call per listed record for its whole dossier (the list gives summaries), answered as the "
@@ -370,14 +394,18 @@ class RestSpec(PagedSpec):
         used = self.request.names()
         self.check_placeholders(used, "request")
         around = self.records.path or self.embedded is not None or self.errors or self.paginator.paths()
-        if self.answer in ("ndjson", "csv") and around:
+        rows = {"ndjson": "an NDJSON answer", "csv": "a CSV answer", "spreadsheet": "a spreadsheet"}
+        if self.answer in rows and around:
             raise ValueError(
-                f"{'an NDJSON' if self.answer == 'ndjson' else 'a CSV'} answer is its records, one per line or row, with nothing around them: "
-                "no `records` path, `embedded`, `errors` or paginator path (page to a short or empty page, or by "
-                "a cursor header or the Link header)"
+                f"{rows[self.answer]} is its records, one per line or row, with nothing around them: no `records` "
+                "path, `embedded`, `errors` or paginator path (page to a short or empty page, or by a cursor header "
+                "or the Link header)"
             )
-        if self.csv is not None and self.answer != "csv":
-            raise ValueError("`csv` says how a CSV answer is written: it needs `answer: csv`")
+        for key, answer in (("csv", "csv"), ("sheet", "spreadsheet")):
+            if getattr(self, key) is not None and self.answer != answer:
+                raise ValueError(
+                    f"`{key}` says how a {answer} answer is written: it needs `answer: {answer}`"
+                )
         if self.answer == "xml" and self.embedded is None and not self.records.path:
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"

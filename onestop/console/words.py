@@ -337,8 +337,13 @@ FAILURES = _shapes(
     (r"answer of (?P<size>[\d*]+) bytes is over the (?P<cap>\d+)-byte cap",  # a size of 9+ digits is masked
      N_("answer of %(size)s bytes is over the %(cap)s-byte cap")),
     (r"answer is over the (?P<cap>\d+)-byte cap", N_("answer is over the %(cap)s-byte cap")),
-    (r"the CSV header names (?P<names>.*) twice: name the columns in `csv.columns`",
-     N_("the CSV header names %(names)s twice: name the columns in `csv.columns`")),
+    (r"the header names (?P<names>.*) twice: name the columns in the registry \(`columns`\)",
+     N_("the header names %(names)s twice: name the columns in the registry (`columns`)")),
+    (r"the spreadsheet has no sheet (?P<sheet>'.*'); its sheets: (?P<sheets>.*)",
+     N_("the spreadsheet has no sheet %(sheet)s; its sheets: %(sheets)s")),
+    (r"answer is not a spreadsheet \((?P<detail>.*)\)", N_("the answer is not a spreadsheet (%(detail)s)")),
+    (r"answer of (?P<size>[\d*]+) bytes unpacks to (?P<unpacked>[\d*]+) bytes, over the (?P<cap>\d+)-byte cap",
+     N_("answer of %(size)s bytes unpacks to %(unpacked)s bytes, over the %(cap)s-byte cap")),
     (r"answer declares XInclude: refused before any record was read",
      N_("answer declares XInclude: refused before any record was read")),
     (r"answer is not JSON \((?P<why>.*)\)", N_("the answer is not JSON (%(why)s)")),
@@ -504,6 +509,8 @@ def _part(name: str, value: str) -> Any:
         return _(VALUE_KINDS[value])
     if name in ("why", "detail", "keys"):
         return _shape(value, CAUSES) or _code(value[:300])
+    if name in ("sheet", "sheets"):  # a workbook's sheet names: names, not words
+        return _code(value)
     if name == "exc":
         return _(EXCEPTION_LABELS[value]) if value in EXCEPTION_LABELS else _code(value)
     if name in ("first", "last"):

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from connectors.base import RawRecord
 from connectors.connection import Connection
-from connectors.csvpage import read_rows
 from connectors.errors import ProtocolError
 from connectors.factory import open_source
+from connectors.rows import read_csv
 from connectors.spec.rest import CsvSpec
 from onestop import registry
 from tests.connectors.scripted_server import scripted_server
@@ -49,7 +49,7 @@ def records(
 
 
 def rows(spec: CsvSpec, body: bytes, charset: str | None = None) -> list[RawRecord]:
-    return read_rows("hd_thu", body, spec, charset)
+    return read_csv("hd_thu", body, spec, charset)
 
 
 def test_each_row_is_a_record_named_by_the_header_and_pages_end_on_a_short_one() -> None:
@@ -97,7 +97,7 @@ def test_an_unclosed_quote_costs_the_rows_it_swallows_not_the_page() -> None:
 def test_a_header_that_names_a_column_twice_is_said_and_columns_name_them() -> None:
     body = b"ma,ngay,ngay\nH1,2025-01-01,2025-01-02\n"
     with pytest.raises(
-        ProtocolError, match=r"the CSV header names 'ngay' twice: name the columns in `csv\.columns`"
+        ProtocolError, match=r"the header names 'ngay' twice: name the columns in the registry \(`columns`\)"
     ):
         rows(CsvSpec(), body)
     named = rows(CsvSpec(columns=["ma", "ngay_nhan", "ngay_hen"]), body)

@@ -41,6 +41,7 @@ from onestop.simulators.soap_district import ADDRESS_SLOT, WSDL_TEMPLATE
 from schemas.personal_data import MESSAGE_CAP, mask_text, quote_answer
 from tests.connectors.scripted_server import Answer, routed_server
 from tests.connectors.test_soap import mtom
+from tests.connectors.test_spreadsheet import xlsx
 from tests.onestop.console.test_pseudo_locale import pseudo
 from tests.onestop.console.test_reasons import OTHER
 
@@ -112,6 +113,7 @@ LISTED = (
     .replace(b"%s</Tep>", b"%b</Tep>")
 )
 INCLUDE = b'<xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:%s"/>'
+SHEET = xlsx(["ma", "ten"], ["H1", "Một"], title="Báo cáo")  # a workbook whose one sheet is not the one asked
 PORTAL_LOGIN = (200, JSON, body({"error_code": "0", "session": "phien-1"}))
 OAUTH = {"type": "oauth2_client_credentials", "token_url": "/oauth/token"}
 LOGIN = {"type": "login", "request": {"method": "POST", "path": "/dang-nhap", "form": {"u": "{login}"}}}
@@ -122,7 +124,14 @@ CASES: dict[str, Case] = {
                      TransientError, "HTTP 500: "),
     "csv_header_twice": Case("rest", {"request": {"path": "/ds"}, "answer": "csv", "paginator": {"type": "single"}},
                              {"/ds": (200, {"Content-Type": "text/csv"}, "Mã,Ngày,Ngày\nA,1,2\n".encode())},
-                             ProtocolError, "the CSV header names 'Ngày' twice"),
+                             ProtocolError, "the header names 'Ngày' twice"),
+    "spreadsheet_html": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
+                                      "paginator": {"type": "single"}},
+                             {"/ds": (200, HTML, "<p>Phiên làm việc hết hạn</p>".encode())},
+                             RefusedAnswer, "answer is not a spreadsheet"),
+    "spreadsheet_sheet": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
+                                       "sheet": {"sheet": "HoSo"}, "paginator": {"type": "single"}},
+                              {"/ds": (200, {}, SHEET)}, ProtocolError, "has no sheet 'HoSo'"),
     "http_503_empty": Case("rest", rest(), {"/ds": (503, JSON, b"")}, TransientError, "HTTP 503"),
     "http_404": Case("rest", rest(), {"/ds": (404, HTML, "<h1>Không tìm thấy trang</h1>".encode())},
                      ProtocolError, "HTTP 404: "),

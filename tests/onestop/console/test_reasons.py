@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from connectors.base import RECORD_LIMIT, kept
-from connectors.csvpage import read_rows
 from connectors.jsonpage import PageReader, read_lines
+from connectors.rows import read_csv
 from connectors.spec.rest import CsvSpec
 from mappings import get_mapping
 from onestop.console import words
@@ -52,7 +52,7 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     lines = read_lines(b'{"a": 1}\n{"a": \n[1]\n')
     huge = kept({}, '{"t": "' + "x" * RECORD_LIMIT + '"}', "application/json")
     table = b'a,b\n1\n2,"[1,"\n3,"{""n"": NaN}"\n4,"{""k"": 1, ""k"": 2}"\n'
-    rows = read_rows("s", table, CsvSpec(json_columns=["b"]))
+    rows = read_csv("s", table, CsvSpec(json_columns=["b"]))
     reasons = {d.reason for r in [*raw, *lines, huge, *rows] for d in r.defects}
     reasons |= {e.reason for o in wrong_kinds for e in o.errors}
     assert len(reasons) >= 12, reasons

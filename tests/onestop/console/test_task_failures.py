@@ -21,7 +21,6 @@ from connectors.errors import ConfigError
 from connectors.factory import open_source
 from connectors.store import staging
 from onestop import pipeline, registry
-from onestop.airflow.dags import TaskLost, failure_of
 from onestop.console import render, words
 from onestop.simulators.soap_district import ADDRESS_SLOT
 from schemas.personal_data import MESSAGE_CAP, quote_answer
@@ -90,6 +89,8 @@ def lost_tasks() -> dict[str, BaseException]:
     the heartbeat's details, built by its own function; the executor's report, in its words), or of one that
     ended without an exception."""
     from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+
+    from onestop.airflow.dags import failure_of
 
     ti = SimpleNamespace(dag_id="onestop_sync_hd_thu", task_id="extract", run_id="scheduled__2026-12-05T05:00:00+00:00",
                          map_index=-1, hostname="worker-2", external_executor_id=None)  # fmt: skip
@@ -195,6 +196,8 @@ def test_a_library_error_we_cannot_say_is_shown_as_its_code_not_as_other() -> No
 
 def test_a_task_that_raised_is_recorded_by_what_it_raised() -> None:
     from airflow.sdk.exceptions import AirflowFailException
+
+    from onestop.airflow.dags import TaskLost, failure_of
 
     cause = ConfigError("Airflow connection 'x' is not defined")
     told = AirflowFailException(str(cause))

@@ -1,0 +1,159 @@
+"""Answers that are tables: CSV text (`answer: csv`) and spreadsheets (`answer: spreadsheet`: xlsx, xls, ods).
+Each row is one record, named by the header's columns (or the registry's). A row that does not fit costs that
+row alone, never its page: too few values, more values than columns, a JSON cell that is not JSON, undecodable
+bytes or control characters.
+
+A record is staged as the JSON object of its columns, in their order (its text as the mapping and re-drive read
+it); the answer's own bytes are in the message log with its page. CSV cells are text, as CSV has no types; a
+spreadsheet's cells keep theirs (numbers, booleans; a date or time as ISO 8601 without a zone, as Excel holds
+none: the mapping's zone applies). The mapping converts as it does for any record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import unicodedata
+import zipfile
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from connectors.base import JSON, Defect, RawRecord, kept
+from connectors.errors import ProtocolError, RefusedAnswer
+from connectors.jsonpage import _bad_text, _offending, decode, describe_character
+from connectors.spec.rest import CsvSpec, SheetSpec, TableSpec
+from schemas.jsontext import visible
+
+# A cell is as long as its answer may be (the byte cap of every answer bounds it), not the csv module's 128 KiB:
+# a long cell makes its record an excerpt (connectors.base.kept), never the page's error.
+csv.field_size_limit(sys.maxsize)
+# What a spreadsheet may unpack to (xlsx and ods are zip archives of XML): past it, a zip bomb, refused unread.
+UNPACKED_LIMIT = 256 * 1024 * 1024
+Cell = str | int | float | bool
+
+
+def read_csv(source: str, body: bytes, spec: CsvSpec, charset: str | None = None) -> list[RawRecord]:
+    """The records of one CSV answer (UTF-8, or UTF-16/32 when its bytes say so: Excel's "Unicode Text")."""
+    text, _broken = decode(body, charset or json.detect_encoding(body))
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter, quotechar=spec.quote)
+    return _records(source, rows, spec)
+
+
+def read_sheet(source: str, body: bytes, spec: SheetSpec) -> list[RawRecord]:
+    """The records of one spreadsheet answer (xlsx, xlsm, xls, ods: told apart by their bytes), its first sheet
+    or the one named. Raises RefusedAnswer for what is no spreadsheet, or would unpack past UNPACKED_LIMIT."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    _check_unpacked(source, body)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(body))
+        if spec.sheet is not None and spec.sheet not in book.sheet_names:
+            raise ProtocolError(
+                source,
+                f"the spreadsheet has no sheet {spec.sheet!r}; its sheets: {', '.join(book.sheet_names)}",
+            )
+        sheet = book.get_sheet_by_name(spec.sheet) if spec.sheet else book.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)
+    except (CalamineError, ValueError) as exc:
+        raise RefusedAnswer(
+            source, f"answer is not a spreadsheet ({type(exc).__name__}: {exc})", excerpt=body[:512]
+        ) from None
+    return _records(source, ([_text(c) for c in row] for row in rows), spec)
+
+
+def _check_unpacked(source: str, body: bytes) -> None:
+    if not body.startswith(b"PK"):
+        return  # Excel 97-2003 (an OLE file) is not compressed
+    try:
+        unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(body)).infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return  # the reader says what it is not
+    if unpacked > UNPACKED_LIMIT:
+        raise RefusedAnswer(
+            source,
+            f"answer of {len(body)} bytes unpacks to {unpacked} bytes, over the {UNPACKED_LIMIT}-byte cap",
+            excerpt=body[:64],
+        )
+
+
+def _text(cell: Any) -> Cell:
+    """A spreadsheet's cell as a JSON value: a whole number as an int (Excel holds every number as a float), a
+    date or time as ISO 8601 without a zone."""
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) < 2**53:
+        return int(cell)
+    if isinstance(cell, datetime | date | time):
+        return cell.isoformat()
+    if isinstance(cell, timedelta):
+        return cell.total_seconds()
+    return cell  # type: ignore[no-any-return]
+
+
+def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[RawRecord]:
+    columns = list(spec.columns) if spec.columns is not None else None
+    above, header_due = spec.skip_rows, spec.header
+    found: list[RawRecord] = []
+    for row in rows:
+        if not any(_filled(cell) for cell in row):
+            continue  # a blank line, or a row of empty cells (a spreadsheet's trailing rows)
+        if above:  # a report's title above its header
+            above -= 1
+            continue
+        if header_due:  # the answer's header: it names the columns, unless the registry does
+            header_due = False
+            columns = columns or _named(source, row)
+            continue
+        found.append(_record(row, columns, spec))  # type: ignore[arg-type]
+    return found
+
+
+def _filled(cell: Any) -> bool:
+    return cell.strip() != "" if isinstance(cell, str) else cell is not None
+
+
+def _named(source: str, row: list[Any]) -> list[str]:
+    """The header's column names: trimmed, NFC (paths are written NFC), a nameless one by its position (`_5`)."""
+    names = [unicodedata.normalize("NFC", str(cell).strip()) or f"_{i}" for i, cell in enumerate(row, 1)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ProtocolError(
+            source,
+            f"the header names {', '.join(map(repr, twice))} twice: name the columns in the registry (`columns`)",
+        )
+    return names
+
+
+def _record(row: list[Any], columns: list[str], spec: TableSpec) -> RawRecord:
+    defects: list[Defect] = []
+    if len(row) < len(columns) or any(_filled(cell) for cell in row[len(columns) :]):
+        defects.append(
+            Defect("(record)", f"the row has {len(row)} values where the header names {len(columns)} columns")
+        )
+    record: dict[str, Any] = dict(zip(columns, row, strict=False))
+    for name in spec.json_columns:
+        cell = record.get(name)
+        if not isinstance(cell, str) or not cell.strip():
+            if cell is None or cell == "":
+                record.pop(name, None)
+            continue
+        try:
+            record[name] = json.loads(cell, parse_constant=_no_constant, object_pairs_hook=_once)
+        except ValueError as exc:
+            defects.append(Defect(name, f"the cell is not JSON ({exc})"))
+    for path, value in _offending(record, _bad_text):
+        defects.append(Defect(path, describe_character(value)))
+    text = json.dumps(record, ensure_ascii=False)
+    return kept(record, visible(text), JSON, tuple(defects))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = dict(pairs)
+    if len(record) < len(pairs):
+        raise ValueError("a key given twice")
+    return record
