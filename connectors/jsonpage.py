@@ -130,9 +130,13 @@ def _defects(record: Any, span: str, scanner: _RecordScanner, raw_controls: bool
         for path, _ in _offending(record, _not_number):
             found.append(Defect(path, "not a JSON number (NaN, Infinity, or beyond any float)"))
     if raw_controls or ("\\u" in span and _ESCAPED.search(span) is not None):
-        for path, text in _offending(record, _bad_text):
-            found.append(Defect(path, describe_character(text)))
+        found += character_defects(record)
     return found
+
+
+def character_defects(record: Any) -> list[Defect]:
+    """A defect for each text inside `record` (keys too) holding a control character or a lone surrogate."""
+    return [Defect(path, describe_character(text)) for path, text in _offending(record, _bad_text)]
 
 
 def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = True) -> RawRecord:

@@ -23,7 +23,7 @@ from typing import Any
 
 from connectors.base import JSON, Defect, RawRecord, kept
 from connectors.errors import ProtocolError, RefusedAnswer
-from connectors.jsonpage import _bad_text, _offending, decode, describe_character
+from connectors.jsonpage import character_defects, decode
 from connectors.spec.rest import CsvSpec, SheetSpec, TableSpec
 from schemas.jsontext import visible
 
@@ -142,8 +142,7 @@ def _record(row: list[Any], columns: list[str], spec: TableSpec) -> RawRecord:
             record[name] = json.loads(cell, parse_constant=_no_constant, object_pairs_hook=_once)
         except ValueError as exc:
             defects.append(Defect(name, f"the cell is not JSON ({exc})"))
-    for path, value in _offending(record, _bad_text):
-        defects.append(Defect(path, describe_character(value)))
+    defects += character_defects(record)
     text = json.dumps(record, ensure_ascii=False)
     return kept(record, visible(text), JSON, tuple(defects))
 
