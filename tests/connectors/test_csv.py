@@ -21,6 +21,7 @@ from connectors.factory import open_source
 from connectors.rows import read_csv
 from connectors.spec.rest import CsvSpec
 from onestop import registry
+from tests.connectors.entries import entry as registered
 from tests.connectors.scripted_server import scripted_server
 from tests.vendors.xml_form.server import cp1258
 
@@ -28,23 +29,18 @@ CSV = {"Content-Type": "text/csv; charset=utf-8"}
 
 
 def entry(**rest: Any) -> dict[str, Any]:
-    spec = {"request": {"path": "/xuat.csv", "query": {"trang": "{page}"}}, "answer": "csv"} | rest
-    return {
-        "name": "hd_thu",
-        "title": "Huyện Thử",
-        "kind": "rest",
-        "dialect": "igate",
-        "conn_id": "c",
-        "rest": spec,
-    }
+    return registered(
+        "rest", {"request": {"path": "/xuat.csv", "query": {"trang": "{page}"}}, "answer": "csv"} | rest
+    )
 
 
 def records(
     answers: list[tuple[int, dict[str, str], bytes]], **rest: Any
 ) -> tuple[list[RawRecord], list[str]]:
-    source = registry.parse({"sources": [entry(**rest)]}).sources[0]
     with scripted_server(answers) as (url, log):
-        reader = open_source(source, conn=Connection("c", host=url))
+        reader = open_source(
+            registry.parse({"sources": [entry(**rest)]}).sources[0], conn=Connection("c", host=url)
+        )
         return [r for page in reader.pages(None, None) for r in page], log
 
 

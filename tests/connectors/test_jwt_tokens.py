@@ -12,8 +12,7 @@ from typing import Any
 
 from connectors.auth import jwt_lifetime
 from connectors.connection import Connection
-from connectors.factory import open_source
-from onestop import registry
+from tests.connectors.entries import opened
 from tests.connectors.scripted_server import Answering, serving
 
 LIFETIME_S = 1
@@ -72,18 +71,8 @@ def test_a_read_that_outlives_its_jwt_takes_a_new_one_before_it_expires() -> Non
     spec = {"request": {"path": "/ds", "query": {"page": "{page}"}}, "records": "items",
             "paginator": {"type": "page_number", "page_size": 1},
             "auth": {"type": "oauth2_client_credentials", "token_url": "/oauth/token"}}  # fmt: skip
-    entry = {
-        "name": "hd_thu",
-        "title": "Huyện Thử",
-        "kind": "rest",
-        "dialect": "igate",
-        "conn_id": "c",
-        "rest": spec,
-    }
     with serving(Handler) as url:
-        reader = open_source(
-            registry.parse({"sources": [entry]}).sources[0], conn=Connection("c", url, "id", "key")
-        )
+        reader = opened("rest", spec, Connection("c", url, "id", "key"))
         ids = [r.record["id"] for page in reader.pages(None, None) for r in page]
 
     assert ids == list(range(1, PAGES + 1))

@@ -10,17 +10,15 @@ from typing import Any
 import pytest
 
 from connectors.connection import Connection
-from connectors.factory import open_source
-from onestop import registry
+from tests.connectors.entries import opened
 from tests.connectors.scripted_server import scripted_server
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
 
 def source(url: str, **rest: Any) -> Any:
-    entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c"}
-    entry["rest"] = {"request": {"path": "/xuat", "query": {"trang": "{page}"}}, "answer": "ndjson"} | rest
-    return open_source(registry.parse({"sources": [entry]}).sources[0], conn=Connection("c", host=url))
+    spec = {"request": {"path": "/xuat", "query": {"trang": "{page}"}}, "answer": "ndjson"} | rest
+    return opened("rest", spec, Connection("c", host=url))
 
 
 def lines(*records: Any) -> bytes:

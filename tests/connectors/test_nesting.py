@@ -11,20 +11,13 @@ import pytest
 
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
-from connectors.factory import open_source
-from onestop import registry
+from tests.connectors.entries import opened
 from tests.connectors.scripted_server import scripted_server
 
 
 def read(url: str, answer: str = "json", **records: Any) -> list[Any]:
-    entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c"}
-    entry["rest"] = {
-        "request": {"path": "/ds"},
-        "answer": answer,
-        "records": records,
-        "paginator": {"type": "single"},
-    }
-    source = open_source(registry.parse({"sources": [entry]}).sources[0], conn=Connection("c", host=url))
+    spec = {"request": {"path": "/ds"}, "answer": answer, "records": records, "paginator": {"type": "single"}}
+    source = opened("rest", spec, Connection("c", host=url))
     return [raw for chunk in source.pages(None, None) for raw in chunk]
 
 
@@ -102,16 +95,15 @@ def test_a_nest_s_into_is_one_key(into: str) -> None:
 
 def test_a_nest_path_the_answer_lacks_is_said_before_a_sync_loads_records_without_rows() -> None:
     answer = {"HoSo": [{"ID": 1}], "QuaTrinhXuLy": [{"HoSoID": 1}]}
-    entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c"}
     records = {
         "path": "HoSo",
         "nest": [{"path": "QuaTrinh", "into": "qt", "key": "HoSoID", "parent_key": "ID"}],
     }
-    entry["rest"] = {"request": {"path": "/ds"}, "records": records, "paginator": {"type": "single"}}
+    spec = {"request": {"path": "/ds"}, "records": records, "paginator": {"type": "single"}}
     with scripted_server([(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())]) as (
         url,
         _,
     ):
-        source = open_source(registry.parse({"sources": [entry]}).sources[0], conn=Connection("c", host=url))
+        source = opened("rest", spec, Connection("c", host=url))
         with pytest.raises(ProtocolError, match=r"records\.nest\[0\]\.path 'QuaTrinh' is not in the answer"):
             source.probe()

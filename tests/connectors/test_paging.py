@@ -13,6 +13,7 @@ from connectors.connection import Connection
 from connectors.errors import ProtocolError
 from connectors.factory import open_source
 from onestop import registry
+from tests.connectors.entries import opened
 from tests.connectors.scripted_server import scripted_server
 
 JSON = {"Content-Type": "application/json"}
@@ -23,11 +24,9 @@ def page(ids: list[int], total: int) -> tuple[int, dict[str, str], bytes]:
 
 
 def open_reader(url: str, paginator: dict[str, Any]) -> Any:
-    entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c"}
     query = {"page": "{page}"} if paginator["type"] == "page_number" else {"offset": "{offset}"}
-    entry["rest"] = {"request": {"path": "/ds", "query": query}, "records": "items", "paginator": paginator}
-    source = registry.parse({"sources": [entry]}).sources[0]
-    return open_source(source, conn=Connection("c", host=url))
+    spec = {"request": {"path": "/ds", "query": query}, "records": "items", "paginator": paginator}
+    return opened("rest", spec, Connection("c", host=url))
 
 
 def read_ids(url: str, paginator: dict[str, Any]) -> list[int]:

@@ -17,10 +17,9 @@ import pytest
 from connectors.base import RawRecord
 from connectors.connection import Connection
 from connectors.errors import ProtocolError, RefusedAnswer
-from connectors.factory import open_source
 from connectors.rows import UNPACKED_LIMIT, read_sheet
 from connectors.spec.rest import SheetSpec
-from onestop import registry
+from tests.connectors.entries import opened
 from tests.connectors.scripted_server import scripted_server
 
 XLSX = {"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -99,11 +98,10 @@ def test_pages_of_workbooks_end_on_a_short_one_and_the_sheet_is_the_one_named() 
     header = ["ma", "ten"]
     page1 = xlsx(["tóm tắt"], more={"HoSo": [header, ["H1", "Một"], ["H2", "Hai"]]})
     page2 = xlsx(["tóm tắt"], more={"HoSo": [header, ["H3", "Ba"]]})
-    entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": "rest", "dialect": "igate", "conn_id": "c",
-             "rest": {"request": {"path": "/xuat-excel", "query": {"trang": "{page}"}}, "answer": "spreadsheet",
-                      "sheet": {"sheet": "HoSo"}, "paginator": {"type": "page_number", "page_size": 2}}}  # fmt: skip
+    spec = {"request": {"path": "/xuat-excel", "query": {"trang": "{page}"}}, "answer": "spreadsheet",
+            "sheet": {"sheet": "HoSo"}, "paginator": {"type": "page_number", "page_size": 2}}  # fmt: skip
     with scripted_server([(200, XLSX, page1), (200, XLSX, page2)]) as (url, log):
-        reader = open_source(registry.parse({"sources": [entry]}).sources[0], conn=Connection("c", host=url))
+        reader = opened("rest", spec, Connection("c", host=url))
         found = [r.record["ma"] for page in reader.pages(None, None) for r in page]
     assert found == ["H1", "H2", "H3"]
     assert log == ["GET /xuat-excel?trang=1", "GET /xuat-excel?trang=2"]
