@@ -24,6 +24,7 @@ from typing import Any
 from connectors.base import JSON, Defect, RawRecord, kept
 from connectors.errors import ProtocolError, RefusedAnswer
 from connectors.jsonpage import character_defects, decode
+from connectors.nesting import nest_json
 from connectors.spec.rest import CsvSpec, SheetSpec, TableSpec
 from schemas.jsontext import visible
 
@@ -44,24 +45,33 @@ def read_csv(source: str, body: bytes, spec: CsvSpec, charset: str | None = None
 
 def read_sheet(source: str, body: bytes, spec: SheetSpec) -> list[RawRecord]:
     """The records of one spreadsheet answer (xlsx, xlsm, xls, ods: told apart by their bytes), its first sheet
-    or the one named. Raises RefusedAnswer for what is no spreadsheet, or would unpack past UNPACKED_LIMIT."""
+    or the one named, each with its rows of the `nest` sheets. Raises RefusedAnswer for what is no spreadsheet
+    or would unpack past UNPACKED_LIMIT, ProtocolError for a sheet the workbook does not have."""
     from python_calamine import CalamineError, CalamineWorkbook
 
     _check_unpacked(source, body)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(body))
-        if spec.sheet is not None and spec.sheet not in book.sheet_names:
-            raise ProtocolError(
-                source,
-                f"the spreadsheet has no sheet {spec.sheet!r}; its sheets: {', '.join(book.sheet_names)}",
-            )
-        sheet = book.get_sheet_by_name(spec.sheet) if spec.sheet else book.get_sheet_by_index(0)
-        rows = sheet.to_python(skip_empty_area=False)
-    except (CalamineError, ValueError) as exc:
+        records = _records(source, _cells(source, book, spec.sheet or book.sheet_names[0]), spec)
+        beside = TableSpec(skip_rows=spec.skip_rows)  # each nest sheet: its own header, as many title rows
+        sheets = {
+            n.path: [r.record for r in _records(source, _cells(source, book, n.path), beside)]
+            for n in spec.nest
+        }
+    except (CalamineError, ValueError, IndexError) as exc:
         raise RefusedAnswer(
             source, f"answer is not a spreadsheet ({type(exc).__name__}: {exc})", excerpt=body[:512]
         ) from None
-    return _records(source, ([_text(c) for c in row] for row in rows), spec)
+    return nest_json(sheets, records, spec.nest) if spec.nest else records
+
+
+def _cells(source: str, book: Any, name: str) -> list[list[Cell]]:
+    """A sheet's rows, each cell as a JSON value (_text); ProtocolError when the workbook has no such sheet."""
+    if name not in book.sheet_names:
+        raise ProtocolError(
+            source, f"the spreadsheet has no sheet {name!r}; its sheets: {', '.join(book.sheet_names)}"
+        )
+    return [[_text(c) for c in row] for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False)]
 
 
 def _check_unpacked(source: str, body: bytes) -> None:

@@ -363,6 +363,11 @@ class SheetSpec(TableSpec):
     """A spreadsheet answer (an "Xuất Excel" endpoint): xlsx, xls (Excel 97-2003) or ods, one sheet of it."""
 
     sheet: str | None = Field(default=None, description="the sheet's name (default: the first)")
+    nest: list[NestSpec] = Field(
+        default=[],
+        description="sheets of child rows (a dossier's steps, its fees), each joined to its record by a key: "
+        "`path` is the sheet's name; each sheet's first row (after `skip_rows`) names its columns",
+    )
 
 
 class RestSpec(PagedSpec):
