@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +30,33 @@ class Layered:
     document: Any  # the one embedded in it (XML: without its records), or the SOAP answer element
 
 
+HEADER = "header:"  # a paginator path that reads the answer's HTTP headers
+
+
+@dataclass(frozen=True)
+class Headed:
+    """A page's answer with its HTTP headers, as a paginator reads it: `header:X-Total-Count` is a header's value
+    (json-server, WordPress), `header:X-Pagination.TotalPages` a path inside a header that holds JSON (ASP.NET
+    Core's X-Pagination); any other path is read in the answer."""
+
+    document: Any
+    headers: dict[str, str]
+
+    def header(self, path: str) -> Any:
+        name, dot, inner = path[len(HEADER) :].partition(".")
+        value = next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+        if not dot or value is None:
+            return value
+        try:
+            return get_path(json.loads(value), inner)
+        except ValueError:
+            return None
+
+
 def value_at(document: Any, path: str) -> Any:
     """The value at a paginator's path in a page's answer (None when it is not there)."""
+    if isinstance(document, Headed):
+        return document.header(path) if path.startswith(HEADER) else value_at(document.document, path)
     if isinstance(document, Layered):
         inner = found_at(document.document, path)
         return value_at(document.document if inner else document.answer, path)
@@ -38,6 +64,12 @@ def value_at(document: Any, path: str) -> Any:
 
 
 def found_at(document: Any, path: str) -> bool:
+    if isinstance(document, Headed):
+        return (
+            document.header(path) is not None
+            if path.startswith(HEADER)
+            else found_at(document.document, path)
+        )
     if isinstance(document, Layered):
         return found_at(document.document, path) or found_at(document.answer, path)
     return has_path(document, path)

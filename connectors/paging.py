@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connectors.base import DETAIL_FIELD, EXCERPT, JSON, RawRecord
-from connectors.embedded import Layered, found_at, innermost, read_embedded, value_at
+from connectors.embedded import Headed, Layered, found_at, innermost, read_embedded, value_at
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, keyed_list
@@ -225,7 +225,9 @@ class PagedSource:
             yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
             if isinstance(raw, Records):
                 raw.close()  # read, or not wanted (a probe)
-            total = self._total(document)
+            # What the paginator reads: the answer, and its headers (`header:X-Total-Count`).
+            paged = Headed(document, dict(answer.headers))
+            total = self._total(paged)
             if listed is not None and total is not None and total < listed:
                 # Records left the list while it was read (edited out of the window, deleted): those after them
                 # moved up, some past a page already read. The slice is read again from its first page; what
@@ -245,14 +247,14 @@ class PagedSource:
             if pager.type == "single" or (not sent and pager.type in ("page_number", "offset")):
                 return
             if pager.type in ("page_number", "offset"):
-                if self._last_page(document, sent, seen, pages, where):
+                if self._last_page(paged, sent, seen, pages, where):
                     return
                 values["page"] = pager.base + pages
                 values["offset"] = seen
             elif pager.type == "cursor":
-                cursor = self._next_cursor(document, answer)
+                cursor = self._next_cursor(paged, answer)
                 if cursor is None or (
-                    pager.has_more_path and not _truthy(value_at(document, pager.has_more_path))
+                    pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path))
                 ):
                     return
                 if cursor in followed:
@@ -260,7 +262,7 @@ class PagedSource:
                 followed.add(cursor)
                 values["cursor"] = cursor
             else:
-                link = self._next_link(document, answer)
+                link = self._next_link(paged, answer)
                 if link is None:
                     return
                 next_url = urljoin(answer.url, link)
@@ -380,7 +382,12 @@ def live_problems(spec: PagedSpec, page: PageRead) -> list[str]:
     pager, problems = spec.paginator, []
     for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
         path = getattr(pager, name)
-        if path and not found_at(page.answer, path):
+        if path and path.startswith("header:") and not found_at(Headed(page.answer, page.headers), path):
+            names = sorted(page.headers)[:20]
+            problems.append(
+                f"paginator.{name} {path!r} is not in the answer's headers (its headers: {names})"
+            )
+        elif path and not path.startswith("header:") and not found_at(page.answer, path):
             answer = innermost(page.answer)
             keys = sorted(answer)[:20] if isinstance(answer, dict) else type(answer).__name__
             problems.append(f"paginator.{name} {path!r} is not in the answer (its keys: {keys})")

@@ -30,7 +30,11 @@ class PaginatorSpec(Spec):
         description="page_number and offset: the last page is short (fewer than page_size), empty, reaches "
         "total_count records or total_pages pages, or says has_more false",
     )
-    total_path: str | None = Field(default=None, description="stop total_count: the record count's path")
+    total_path: str | None = Field(
+        default=None,
+        description="stop total_count: the record count's path; any paginator path may read a response header: "
+        "`header:X-Total-Count`, or a path in a header holding JSON: `header:X-Pagination.TotalCount`",
+    )
     total_pages_path: str | None = Field(default=None, description="stop total_pages: the page count's path")
     has_more_path: str | None = Field(
         default=None,
@@ -398,7 +402,8 @@ class RestSpec(PagedSpec):
     def _consistent(self) -> RestSpec:
         used = self.request.names()
         self.check_placeholders(used, "request")
-        around = self.records.path or self.embedded is not None or self.errors or self.paginator.paths()
+        in_answer = [p for p in self.paginator.paths().values() if not p.startswith("header:")]
+        around = self.records.path or self.embedded is not None or self.errors or in_answer
         rows = {"ndjson": "an NDJSON answer", "csv": "a CSV answer", "spreadsheet": "a spreadsheet"}
         if self.answer in rows and around:
             raise ValueError(

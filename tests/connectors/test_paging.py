@@ -121,3 +121,64 @@ def test_a_graphql_api_is_paged_by_its_relay_cursor_and_its_errors_in_http_200_f
         pytest.raises(ProtocolError, match="Không có quyền truy cập"),
     ):
         list(open_source(source, conn=Connection("c", host=url)).pages(*window))
+
+
+def bare(ids: list[int], **headers: str) -> tuple[int, dict[str, str], bytes]:
+    """A page that is only its records (a JSON list), what paging it needs in its headers."""
+    return 200, {**JSON, **headers}, json.dumps([{"id": i} for i in ids]).encode()
+
+
+def test_a_total_in_a_response_header_stops_the_read_and_a_shrinking_one_reads_the_slice_again() -> None:
+    """json-server's and WordPress's X-Total-Count: a list with nothing around it, its total beside it."""
+    spec = {"request": {"path": "/ds", "query": {"_page": "{page}", "_limit": "{page_size}"}}, "records": "",
+            "paginator": {"type": "page_number", "page_size": 2, "stop": "total_count",
+                          "total_path": "header:X-Total-Count"}}  # fmt: skip
+    answers = [bare([1, 2], **{"X-Total-Count": "4"}), bare([3, 4], **{"x-total-count": "4"})]
+    with scripted_server(answers) as (url, log):
+        ids = [
+            r.record["id"]
+            for p in opened("rest", spec, Connection("c", host=url)).pages(None, None)
+            for r in p
+        ]
+    assert ids == [1, 2, 3, 4] and len(log) == 2  # full last page: no request for an empty one
+
+    shrinking = [bare([1, 2], **{"X-Total-Count": "5"}), bare([4, 5], **{"X-Total-Count": "4"}),
+                 bare([1, 2], **{"X-Total-Count": "4"}), bare([3, 4], **{"X-Total-Count": "4"})]  # fmt: skip
+    with scripted_server(shrinking) as (url, log):
+        ids = [
+            r.record["id"]
+            for p in opened("rest", spec, Connection("c", host=url)).pages(None, None)
+            for r in p
+        ]
+    assert set(ids) == {1, 2, 3, 4, 5} and len(log) == 4  # 3 moved up past page 1: read again, not skipped
+
+
+def test_asp_net_core_s_x_pagination_header_is_read_as_the_json_it_holds() -> None:
+    spec = {"request": {"path": "/api/hoso", "query": {"pageNumber": "{page}"}}, "records": "",
+            "paginator": {"type": "page_number", "page_size": 2, "stop": "has_more",
+                          "has_more_path": "header:X-Pagination.HasNext"}}  # fmt: skip
+    meta = {"TotalCount": 3, "PageSize": 2, "CurrentPage": 1, "TotalPages": 2, "HasNext": True}
+    answers = [bare([1, 2], **{"X-Pagination": json.dumps(meta)}),
+               bare([3], **{"X-Pagination": json.dumps({**meta, "CurrentPage": 2, "HasNext": False})})]  # fmt: skip
+    with scripted_server(answers) as (url, log):
+        reader = opened("rest", spec, Connection("c", host=url))
+        ids = [r.record["id"] for p in reader.pages(None, None) for r in p]
+    assert ids == [1, 2, 3] and log == ["GET /api/hoso?pageNumber=1", "GET /api/hoso?pageNumber=2"]
+
+
+def test_a_header_path_the_answer_lacks_is_said_by_a_preview() -> None:
+    from connectors.paging import PageRead, live_problems
+    from connectors.spec.rest import RestSpec
+
+    spec = RestSpec.model_validate(
+        {
+            "request": {"path": "/ds", "query": {"p": "{page}"}},
+            "paginator": {"type": "page_number", "stop": "total_count", "total_path": "header:X-Total-Count"},
+        }
+    )
+    page = PageRead(1, "GET", "http://h/ds", [{"id": 1}], [{"id": 1}], {"X-Total-Count": "1"}, None)
+    assert live_problems(spec, page) == []
+    page = PageRead(1, "GET", "http://h/ds", [{"id": 1}], [{"id": 1}], {"Content-Type": "text/json"}, None)
+    assert live_problems(spec, page) == [
+        "paginator.total_path 'header:X-Total-Count' is not in the answer's headers (its headers: ['Content-Type'])"
+    ]
