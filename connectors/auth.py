@@ -7,18 +7,26 @@ once more when the system refuses one mid-sync (HTTP 401/403, or an error rule m
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
 
 from connectors.connection import Connection
 from connectors.errors import AuthError, ConfigError
 from connectors.http import Answer, HttpClient, parse_json
 from connectors.safexml import read_document
-from connectors.spec.auth import AuthSpec
+from connectors.spec.auth import AuthSpec, SignatureSpec
 from connectors.spec.common import get_path
+from connectors.templates import render_text
 from schemas.personal_data import quote_answer
 
 T = TypeVar("T")
@@ -58,6 +66,9 @@ class Authenticator:
         require_credentials(conn, spec.type)
         if spec.type in ("ntlm", "digest"):
             host_authentication(client, conn, spec.type)
+        self._signer = (
+            Signer(spec.signature, conn) if spec.signature is not None and spec.type == "hmac" else None
+        )
 
     @property
     def renewable(self) -> bool:
@@ -88,6 +99,8 @@ class Authenticator:
         headers = dict(kwargs.get("headers") or {})
         if kind == "basic":
             kwargs["auth"] = (conn.login or "", conn.password or "")
+        elif kind == "hmac":
+            kwargs["auth"] = self._signer  # signs the request as it is sent: every retry anew
         elif kind == "bearer":
             headers["Authorization"] = f"Bearer {conn.password or ''}"
         elif kind == "api_key" and self.spec.name:
@@ -227,6 +240,33 @@ class Authenticator:
         self._expires_at = time.monotonic() + max(ttl - min(30.0, ttl / 5), 0.2)
 
 
+class Signer(requests.auth.AuthBase):
+    """`auth: hmac`: each request, as it is sent (its final URL and body), signed with an HMAC keyed by the
+    connection's password; the signature and the spec's other headers (its time, a nonce, the key id) added."""
+
+    def __init__(self, spec: SignatureSpec, conn: Connection) -> None:
+        self.spec, self.login, self.key = spec, conn.login or "", (conn.password or "").encode()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        spec, parts = self.spec, urlsplit(request.url or "")
+        body = request.body or b""
+        body = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else b""
+        now = datetime.now(UTC)
+        stamp = {"epoch_s": str(int(now.timestamp())), "epoch_ms": str(int(now.timestamp() * 1000)),
+                 "iso": now.strftime("%Y-%m-%dT%H:%M:%SZ")}[spec.timestamp]  # fmt: skip
+        values = {"method": request.method, "path": parts.path, "query": parts.query,
+                  "body": body.decode("utf-8", "replace"), "body_sha256": hashlib.sha256(body).hexdigest(),
+                  "timestamp": stamp, "nonce": uuid.uuid4().hex, "login": self.login}  # fmt: skip
+        digest = hmac.new(
+            self.key, (render_text(spec.message, values) or "").encode(), spec.algorithm
+        ).digest()
+        for name, template in spec.headers.items():
+            request.headers[name] = render_text(template, values) or ""
+        signature = digest.hex() if spec.encoding == "hex" else base64.b64encode(digest).decode()
+        request.headers[spec.header] = spec.prefix + signature
+        return request
+
+
 def jwt_lifetime(token: str) -> float | None:
     """Seconds left before a JWT's `exp` (RFC 7519), read without checking its signature (the token is the
     server's to check): how long a token whose answer states no lifetime may be used. None when the token is no
@@ -246,7 +286,7 @@ def jwt_lifetime(token: str) -> float | None:
 # call, not as refused credentials (an empty password the system refuses would send the administrator looking for
 # a wrong one).
 CREDENTIALS = {"basic": ("login", "password"), "ntlm": ("login", "password"), "digest": ("login", "password"),
-               "bearer": ("password",), "api_key": ("password",)}  # fmt: skip
+               "bearer": ("password",), "api_key": ("password",), "hmac": ("password",)}  # fmt: skip
 
 
 def require_credentials(conn: Connection, kind: str) -> None:

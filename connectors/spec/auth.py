@@ -20,8 +20,41 @@ AuthType = Literal[
     "oauth2_client_credentials",
     "oauth2_password",
     "login",
+    "hmac",
 ]
 LOGIN_PLACEHOLDERS = frozenset({"login", "password"})
+SIGNED = frozenset({"method", "path", "query", "body", "body_sha256", "timestamp", "nonce", "login"})
+
+
+class SignatureSpec(Spec):
+    """Each request signed with an HMAC keyed by the connection's password (a gateway that checks every call
+    and its time: the provincial LGSP's, a bank-style API), the key id its login."""
+
+    message: str = Field(
+        description="what is signed, a template: {method}, {path} (without the query), {query} (as sent), {body}, "
+        "{body_sha256} (hex), {timestamp}, {nonce}, {login}"
+    )
+    algorithm: Literal["sha1", "sha256", "sha512"] = Field(default="sha256", description="the HMAC's hash")
+    encoding: Literal["hex", "base64"] = Field(default="hex", description="how the signature is written")
+    header: str = Field(default="X-Signature", description="the header that carries the signature")
+    prefix: str = Field(default="", description="written before the signature in that header")
+    timestamp: Literal["epoch_s", "epoch_ms", "iso"] = Field(
+        default="epoch_s", description="{timestamp}: seconds or milliseconds since 1970, or ISO 8601 in UTC"
+    )
+    headers: dict[str, str] = Field(
+        default={},
+        description="other headers sent with the signature, templates of the same values: "
+        '`{X-Timestamp: "{timestamp}", X-Key-Id: "{login}", X-Nonce: "{nonce}"}`',
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> SignatureSpec:
+        from connectors.templates import placeholders
+
+        unknown = placeholders([self.message, *self.headers.values()]) - SIGNED
+        if unknown:
+            raise ValueError(f"a signature can use {sorted(SIGNED)}, not {sorted(unknown)}")
+        return self
 
 
 class AuthSpec(Spec):
@@ -31,7 +64,8 @@ class AuthSpec(Spec):
         "DOMAIN\\user or user@domain, and password); bearer (the connection password is the token); "
         "api_key (the password is the key); oauth2_client_credentials (client id/secret = login/password); "
         "oauth2_password (user = login/password, client_id/client_secret in the connection extra); "
-        "login (a login call whose token or cookie is then sent)",
+        "login (a login call whose token or cookie is then sent); hmac (each request signed with the "
+        "connection password, see `signature`)",
     )
     # api_key
     in_: Literal["header", "query"] = Field(
@@ -61,12 +95,17 @@ class AuthSpec(Spec):
     # where a token goes (login; bearer and oauth2 use Authorization: Bearer)
     header: str | None = Field(default=None, description="login: the header that carries the token")
     prefix: str = Field(default="", description="login: written before the token in that header")
+    signature: SignatureSpec | None = Field(
+        default=None, description="hmac: what is signed, and how it is sent"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> AuthSpec:
         kind = self.type
         if kind == "api_key" and not self.name:
             raise ValueError("api_key needs `name`: the header or query parameter that carries the key")
+        if kind == "hmac" and self.signature is None:
+            raise ValueError("hmac needs `signature`: the message signed (a template) and where it goes")
         if kind.startswith("oauth2") and not self.token_url:
             raise ValueError(f"{kind} needs `token_url` (relative to the connection's Base URL)")
         if kind == "login":
