@@ -51,6 +51,16 @@ def discover() -> list[str]:
     )
 
 
+def mapping_file(folder: Path, dialect: str) -> Path:
+    """A vendor's mapping: its own `<dialect>.yaml`, else the one another vendor folder holds (a system that serves
+    another's records through a door of its own: a gateway, a list and detail API), never a copy of it."""
+    own = folder / f"{dialect}.yaml"
+    found = [own] if own.is_file() else sorted(VENDORS_DIR.glob(f"*/{dialect}.yaml"))
+    if len(found) != 1:
+        raise FileNotFoundError(f"{folder.name}: mapping {dialect}.yaml (found {[str(p) for p in found]})")
+    return found[0]
+
+
 def start_server(name: str, *args: str) -> SimulatorProcess:
     """A vendor's server process on a free port, serving the harness's seed and count."""
     return start_process(
@@ -173,7 +183,7 @@ def configure(vendor: Vendor, monkeypatch: Any, connection: dict[str, Any] | Non
     maps = vendor.work / "mappings"
     maps.mkdir(exist_ok=True)
     dialect = str(vendor.entry["dialect"])
-    shutil.copyfile(vendor.folder / f"{dialect}.yaml", maps / f"{dialect}.yaml")
+    shutil.copyfile(mapping_file(vendor.folder, dialect), maps / f"{dialect}.yaml")
     monkeypatch.setenv("ONESTOP_SOURCES", str(registry_file))
     monkeypatch.setenv("ONESTOP_MAPPINGS_DIR", str(maps))
     mappings.clear_cache()

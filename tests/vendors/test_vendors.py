@@ -125,9 +125,7 @@ def test_every_vendor_folder_is_complete() -> None:
         assert isinstance(entries, list) and len(entries) == 1, f"{folder.name}: ONE registry entry"
         entry = entries[0]
         assert entry["kind"] in ("rest", "xml", "soap", "feed"), folder.name
-        assert (folder / f"{entry['dialect']}.yaml").is_file(), (
-            f"{folder.name}: mapping {entry['dialect']}.yaml"
-        )
+        assert harness.mapping_file(folder, entry["dialect"]).is_file()
         connection = json.loads((folder / "connection.json").read_text(encoding="utf-8"))
         assert "{url}" in json.dumps(connection), (
             f"{folder.name}: connection.json names the server as {{url}}"
