@@ -17,7 +17,7 @@ import json
 import sys
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -31,8 +31,9 @@ from schemas.jsontext import visible
 # A cell is as long as its answer may be (the byte cap of every answer bounds it), not the csv module's 128 KiB:
 # a long cell makes its record an excerpt (connectors.base.kept), never the page's error.
 csv.field_size_limit(sys.maxsize)
-# What a spreadsheet may unpack to (xlsx and ods are zip archives of XML): past it, a zip bomb, refused unread.
-UNPACKED_LIMIT = 256 * 1024 * 1024
+# What a spreadsheet may unpack to (xlsx and ods are zip archives of XML), as much as any answer may be (the HTTP
+# client's cap): past it, a zip bomb, refused unread. A page of a hundred dossiers unpacks to a few hundred KiB.
+UNPACKED_LIMIT = 64 * 1024 * 1024
 Cell = str | int | float | bool
 
 
@@ -65,13 +66,14 @@ def read_sheet(source: str, body: bytes, spec: SheetSpec) -> list[RawRecord]:
     return nest_json(sheets, records, spec.nest) if spec.nest else records
 
 
-def _cells(source: str, book: Any, name: str) -> list[list[Cell]]:
-    """A sheet's rows, each cell as a JSON value (_text); ProtocolError when the workbook has no such sheet."""
+def _cells(source: str, book: Any, name: str) -> Iterator[list[Cell]]:
+    """A sheet's rows, one at a time, each cell as a JSON value (_text); ProtocolError when the workbook has no
+    such sheet."""
     if name not in book.sheet_names:
         raise ProtocolError(
             source, f"the spreadsheet has no sheet {name!r}; its sheets: {', '.join(book.sheet_names)}"
         )
-    return [[_text(c) for c in row] for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False)]
+    return ([_text(c) for c in row] for row in book.get_sheet_by_name(name).iter_rows())
 
 
 def _check_unpacked(source: str, body: bytes) -> None:
