@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -103,11 +103,11 @@ class Acknowledging(Protocol):
 STOP_WAIT_S = 2.0
 
 
-def read_ahead(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
+def read_ahead(pages: Iterator[T], depth: int = 2, cancel: Callable[[], None] | None = None) -> Iterator[T]:
     """`pages`, fetched up to `depth` pages ahead in a thread: the district server prepares page n + 1 while
     page n is being staged. Errors arrive in order, after the pages before them; stopping early stops the
-    fetching: the request in flight ends in the background (waited for up to STOP_WAIT_S), its page dropped, no
-    other request is made, and `pages` is closed."""
+    fetching: `cancel` (the client's) ends the request in flight and any retry, its page is dropped, no other
+    request is made, and `pages` is closed (waited for up to STOP_WAIT_S)."""
     ahead: queue.Queue[tuple[T | None, BaseException | None, bool]] = queue.Queue(maxsize=depth)
     stopped = threading.Event()
 
@@ -135,9 +135,11 @@ def read_ahead(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
 
     fetcher = threading.Thread(target=fetch, name="read-ahead", daemon=True)
     fetcher.start()
+    finished = False
     try:
         while True:
             page, error, done = ahead.get()
+            finished = done
             if error is not None:
                 raise error
             if done:
@@ -145,4 +147,6 @@ def read_ahead(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield page  # type: ignore[misc]
     finally:
         stopped.set()
+        if not finished and cancel is not None:
+            cancel()
         fetcher.join(STOP_WAIT_S)

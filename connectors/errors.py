@@ -18,6 +18,11 @@ class ConnectorError(Exception):
         return type(self).__name__
 
 
+class Cancelled(ConnectorError):
+    """The read this call belongs to was stopped (its consumer failed or stopped early): no call is made, no
+    retry waited for, nothing recorded."""
+
+
 class TransientError(ConnectorError):
     """Timeouts, resets, 5xx, 429: worth another try after a pause."""
 

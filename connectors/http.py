@@ -19,7 +19,14 @@ import requests
 import tenacity
 
 from connectors.base import EXCERPT
-from connectors.errors import AuthError, ConnectorError, ProtocolError, RefusedAnswer, TransientError
+from connectors.errors import (
+    AuthError,
+    Cancelled,
+    ConnectorError,
+    ProtocolError,
+    RefusedAnswer,
+    TransientError,
+)
 from schemas import jsontext
 from schemas.personal_data import quote_answer
 
@@ -183,6 +190,13 @@ class HttpClient:
         self.trace: RequestTrace | None = None
         # The source's own clock: the `Date` of its last successful answer, and our clock when it came.
         self.clock: tuple[datetime, datetime] | None = None
+        self.cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop every call of this client: the one in flight loses its connection, a retry's wait ends, no other
+        call is made (each raises Cancelled). For a read stopped early, whose fetching thread must not go on."""
+        self.cancelled.set()
+        self.session.close()
 
     def close(self) -> None:
         self.session.close()
@@ -309,16 +323,22 @@ class HttpClient:
         attempts = self.settings.max_attempts if retry else 1
 
         def once() -> T:
+            if self.cancelled.is_set():
+                raise Cancelled(self.endpoint, f"{operation}: the read was stopped")
             if self.breaker is not None:
                 self.breaker.before()  # an open circuit fails fast: the system is not hammered
             try:
                 answer = self._once(method, path, operation, accept, **kwargs)
                 result = read(answer)
             except ConnectorError as exc:
+                if self.cancelled.is_set():  # the connection was closed under it: not the system's failure
+                    raise Cancelled(self.endpoint, f"{operation}: the read was stopped") from exc
                 self._record(operation, exc)
                 if self.breaker is not None and exc.retryable:
                     self.breaker.failure(exc)
                 raise
+            if self.cancelled.is_set():  # answered after the read was stopped: nobody reads it, nothing is noted
+                raise Cancelled(self.endpoint, f"{operation}: the read was stopped")
             said = http_date(answer.headers.get("Date")) if answer.headers else None
             if said is not None:
                 self.clock = (said, datetime.now(UTC))
@@ -331,6 +351,7 @@ class HttpClient:
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(TransientError),
             before_sleep=(lambda state: on_retry(state.outcome.exception())) if on_retry else None,
+            sleep=self.cancelled.wait,  # a backoff that ends when the read is stopped
             reraise=True,
         )
         return retrying(once)

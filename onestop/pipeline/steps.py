@@ -150,7 +150,9 @@ def _extract(run_id: int) -> int:
             def pages_of_rows() -> Iterator[list[tuple]]:
                 nonlocal pages
                 bar, seq = progress.task(f"{source.name}: fetch + normalize"), 0
-                for page in read_ahead(reader.pages(run.window_start, run.window_end)):
+                client = getattr(reader, "client", None)
+                cancel = client.cancel if client is not None else None
+                for page in read_ahead(reader.pages(run.window_start, run.window_end), cancel=cancel):
                     if not getattr(page, "continues", False):  # a big page's further chunks: the same page
                         pages += 1
                         if pages == 2:
