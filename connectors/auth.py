@@ -264,7 +264,13 @@ class Signer(requests.auth.AuthBase):
             request.headers[name] = render_text(template, values) or ""
         signature = digest.hex() if spec.encoding == "hex" else base64.b64encode(digest).decode()
         request.headers[spec.header] = spec.prefix + signature
+        request.signed_by = self  # type: ignore[attr-defined]  # a redirect is signed again (connectors.http)
         return request
+
+    def strip(self, request: requests.PreparedRequest) -> None:
+        """The signature and its headers taken off a request redirected to another host."""
+        for name in (self.spec.header, *self.spec.headers):
+            request.headers.pop(name, None)
 
 
 def jwt_lifetime(token: str) -> float | None:

@@ -161,6 +161,21 @@ class Pacer:
             time.sleep(delay)
 
 
+class _Session(requests.Session):
+    """A session whose redirected request is signed again for where it now goes (an `auth: hmac` signature covers
+    its method and URL), and on another host loses its signature instead: requests keeps the headers it had."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        signer = getattr(response.request, "signed_by", None)
+        if signer is None:
+            return
+        if self.should_strip_auth(response.request.url or "", prepared_request.url or ""):
+            signer.strip(prepared_request)
+        else:
+            signer(prepared_request)
+
+
 class HttpClient:
     """A requests.Session bound to one endpoint (a district system or the portal)."""
 
@@ -181,7 +196,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.settings = settings or HttpSettings()
         self.on_failure = on_failure
-        self.session = requests.Session()
+        self.session = _Session()
         self.session.headers["User-Agent"] = "onestop-esb"
         # connectors.connection.transport_options, given on every request: requests lets REQUESTS_CA_BUNDLE and
         # CURL_CA_BUNDLE override a session's `verify`, not a request's.
@@ -337,7 +352,9 @@ class HttpClient:
                 if self.breaker is not None and exc.retryable:
                     self.breaker.failure(exc)
                 raise
-            if self.cancelled.is_set():  # answered after the read was stopped: nobody reads it, nothing is noted
+            if (
+                self.cancelled.is_set()
+            ):  # answered after the read was stopped: nobody reads it, nothing is noted
                 raise Cancelled(self.endpoint, f"{operation}: the read was stopped")
             said = http_date(answer.headers.get("Date")) if answer.headers else None
             if said is not None:

@@ -74,3 +74,39 @@ def test_a_connection_without_its_secret_is_a_configuration_error_before_any_cal
             "auth": {"type": "hmac", "signature": {"message": "{path}"}}}  # fmt: skip
     with pytest.raises(ConfigError, match=r"connection 'c' needs a password \(hmac\)"):
         opened("rest", spec, Connection("c", "http://127.0.0.1:9", login="ung-dung-1"))
+
+
+def test_a_redirect_is_signed_again_and_another_host_gets_no_signature() -> None:
+    """A gateway that moved its path answers 307 to the new one: that request is signed for where it goes. A
+    redirect to another host takes no signature, nor the key id, with it."""
+    other: list[dict[str, str]] = []
+
+    class Elsewhere(Answering):
+        def answer(self, body: bytes) -> None:
+            other.append(dict(self.headers))
+            self.send(200, {"Content-Type": "application/json"}, b'{"items": [{"id": 9}]}')
+
+    with serving(Elsewhere) as elsewhere:
+        elsewhere_url = elsewhere.replace("127.0.0.1", "localhost")  # another host name, for requests
+
+        class Gateway(Answering):
+            def answer(self, body: bytes) -> None:
+                path, _, query = self.path.partition("?")
+                message = (f"{self.command} {path}?{query} {self.headers['X-Time']} {self.headers['X-Nonce']} "
+                           f"{hashlib.sha256(body).hexdigest()}")  # fmt: skip
+                expected = "HMAC " + hmac.new(SECRET.encode(), message.encode(), hashlib.sha512).hexdigest()
+                if not hmac.compare_digest(expected, self.headers["Authorization"]):
+                    self.send(401, {}, b"chu ky sai")
+                elif path == "/cu":
+                    self.send(307, {"Location": "/moi?v=2"}, b"")
+                elif path == "/moi":
+                    self.send(302, {"Location": f"{elsewhere_url}/ngoai"}, b"")
+
+        spec = {"request": {"path": "/cu"}, "records": "items", "paginator": {"type": "single"},
+                "auth": {"type": "hmac", "signature": SIGNATURE}}  # fmt: skip
+        with serving(Gateway) as url:
+            reader = opened("rest", spec, Connection("c", url, login="ung-dung-1", password=SECRET))
+            ids = [r.record["id"] for page in reader.pages(None, None) for r in page]
+
+    assert ids == [9]  # /cu → /moi (signed again, else refused) → another host
+    assert len(other) == 1 and not {"Authorization", "X-Time", "X-Nonce", "X-Key"} & set(other[0])
