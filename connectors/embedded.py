@@ -16,7 +16,7 @@ from connectors.errors import RefusedAnswer
 from connectors.jsonpage import PageReader
 from connectors.safexml import Records, scan_answer
 from connectors.spec.common import get_path, has_path, leaf
-from connectors.spec.rest import PagedSpec
+from connectors.spec.rest import HEADER, PagedSpec
 from schemas import jsontext
 
 
@@ -28,9 +28,6 @@ class Layered:
 
     answer: Any  # as received, or the SOAP Header
     document: Any  # the one embedded in it (XML: without its records), or the SOAP answer element
-
-
-HEADER = "header:"  # a paginator path that reads the answer's HTTP headers
 
 
 @dataclass(frozen=True)

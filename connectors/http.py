@@ -337,9 +337,12 @@ class HttpClient:
         comes with HTTP 500 or 400: its own words say what went wrong)."""
         attempts = self.settings.max_attempts if retry else 1
 
+        def stopped() -> Cancelled:
+            return Cancelled(self.endpoint, f"{operation}: the read was stopped")
+
         def once() -> T:
             if self.cancelled.is_set():
-                raise Cancelled(self.endpoint, f"{operation}: the read was stopped")
+                raise stopped()
             if self.breaker is not None:
                 self.breaker.before()  # an open circuit fails fast: the system is not hammered
             try:
@@ -347,15 +350,13 @@ class HttpClient:
                 result = read(answer)
             except ConnectorError as exc:
                 if self.cancelled.is_set():  # the connection was closed under it: not the system's failure
-                    raise Cancelled(self.endpoint, f"{operation}: the read was stopped") from exc
+                    raise stopped() from exc
                 self._record(operation, exc)
                 if self.breaker is not None and exc.retryable:
                     self.breaker.failure(exc)
                 raise
-            if (
-                self.cancelled.is_set()
-            ):  # answered after the read was stopped: nobody reads it, nothing is noted
-                raise Cancelled(self.endpoint, f"{operation}: the read was stopped")
+            if self.cancelled.is_set():  # answered after the read was stopped: nobody reads it, nothing noted
+                raise stopped()
             said = http_date(answer.headers.get("Date")) if answer.headers else None
             if said is not None:
                 self.clock = (said, datetime.now(UTC))

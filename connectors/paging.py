@@ -24,7 +24,7 @@ from connectors.jsonpage import PageReader, keyed_list
 from connectors.nesting import nest_json
 from connectors.safexml import Records
 from connectors.spec.common import as_text, get_path
-from connectors.spec.rest import ErrorRule, PagedSpec
+from connectors.spec.rest import HEADER, ErrorRule, PagedSpec
 from mappings.dates import format_datetime
 from schemas import jsontext
 from schemas.personal_data import quote_answer
@@ -382,12 +382,14 @@ def live_problems(spec: PagedSpec, page: PageRead) -> list[str]:
     pager, problems = spec.paginator, []
     for name in ("total_path", "total_pages_path", "has_more_path", "cursor_path", "next_path"):
         path = getattr(pager, name)
-        if path and path.startswith("header:") and not found_at(Headed(page.answer, page.headers), path):
+        if not path or found_at(Headed(page.answer, page.headers), path):
+            continue
+        if path.startswith(HEADER):
             names = sorted(page.headers)[:20]
             problems.append(
                 f"paginator.{name} {path!r} is not in the answer's headers (its headers: {names})"
             )
-        elif path and not path.startswith("header:") and not found_at(page.answer, path):
+        else:
             answer = innermost(page.answer)
             keys = sorted(answer)[:20] if isinstance(answer, dict) else type(answer).__name__
             problems.append(f"paginator.{name} {path!r} is not in the answer (its keys: {keys})")

@@ -158,7 +158,7 @@ class CompiledMapping:
         if self._deleted_paths and not deletion_checked and self.is_deleted(record):
             # A caller that skipped is_deleted() gets one clear reason, not a dozen missing fields.
             error = FieldError("(record)", None, "a deletion (record.deleted), not a dossier")
-            return Outcome(self.record_id(record), self.updated_at(record), None, [error])
+            return Outcome(*self.identity(record), None, [error])
         careful = self._careful_next > 0
         if careful:
             self._careful_next -= 1
@@ -240,11 +240,14 @@ class CompiledMapping:
 
         An id holding a control or invisible character comes back escaped (\\x00, \\u200b): such a record
         never becomes a dossier, and its id must still be writable (PostgreSQL text, UTF-8)."""
-        return (
-            _safe_id(self._identity(record, Ctx(record)).get("source_record_id"))
-            if isinstance(record, dict)
-            else None
-        )
+        return self.identity(record)[0]
+
+    def identity(self, record: Any) -> tuple[str | None, datetime | None]:
+        """record_id() and updated_at() of a raw record, read in one pass."""
+        if not isinstance(record, dict):
+            return None, None
+        values = self._identity(record, Ctx(record))
+        return _safe_id(values.get("source_record_id")), values.get("source_updated_at")
 
     def unreadable(self, reason: str) -> Outcome:
         """The outcome for a payload that could not even be parsed (not JSON, not XML, a refused DTD)."""
@@ -252,9 +255,7 @@ class CompiledMapping:
 
     def updated_at(self, record: Any) -> datetime | None:
         """The source's update time of a raw record (record.updated_at); None when absent or unreadable."""
-        return (
-            self._identity(record, Ctx(record)).get("source_updated_at") if isinstance(record, dict) else None
-        )
+        return self.identity(record)[1]
 
     # -- text screening (the rare path: a record whose texts hold a control or an invisible character) ---------
     def _screen(

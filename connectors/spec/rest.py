@@ -11,6 +11,7 @@ from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Condition, Duration, Spec, check_path
 from connectors.spec.request import RequestSpec
 
+HEADER = "header:"  # a paginator path that reads a response header (connectors.embedded.Headed)
 PLACEHOLDERS = frozenset({"start", "end", "page", "page_size", "offset", "cursor", "token"})
 PaginatorType = Literal["page_number", "offset", "cursor", "next_link", "single"]
 StopRule = Literal["short_page", "empty_page", "total_count", "total_pages", "has_more"]
@@ -402,7 +403,7 @@ class RestSpec(PagedSpec):
     def _consistent(self) -> RestSpec:
         used = self.request.names()
         self.check_placeholders(used, "request")
-        in_answer = [p for p in self.paginator.paths().values() if not p.startswith("header:")]
+        in_answer = [p for p in self.paginator.paths().values() if not p.startswith(HEADER)]
         around = self.records.path or self.embedded is not None or self.errors or in_answer
         rows = {"ndjson": "an NDJSON answer", "csv": "a CSV answer", "spreadsheet": "a spreadsheet"}
         if self.answer in rows and around:

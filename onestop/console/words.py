@@ -103,7 +103,7 @@ REASONS = _shapes(
     (r"a record must be a JSON object, not (?P<what>a list|a string|a boolean|null|a number)",
      N_("a record must be a JSON object, not %(what)s")),
     (r"the line is not one JSON value \((?P<why>.*)\)", N_("the line is not one JSON value (%(why)s)")),
-    # connectors.csvpage: a CSV row that does not fit, a JSON cell that is not JSON
+    # connectors.rows: a table's row that does not fit, a JSON cell that is not JSON
     (r"the row has (?P<n>\d+) values where the header names (?P<m>\d+) columns",
      N_("the row has %(n)s values where the header names %(m)s columns")),
     (r"the cell is not JSON \((?P<why>.*)\)", N_("the cell is not JSON (%(why)s)")),

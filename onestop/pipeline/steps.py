@@ -130,7 +130,8 @@ def _extract(run_id: int) -> int:
     with few_collections(), connect(url) as conn:
         run = runs.get_plan(conn, run_id, lock=True)
         source = registry.load().source(run.source)
-        id_of = get_mapping(source.dialect, source.timezone).record_id
+        mapping = get_mapping(source.dialect, source.timezone)
+        id_of = mapping.record_id
         privacy.citizen_id_key()  # read once, before any normalizing worker forks (they may not reach Airflow)
         recorder = AttemptRecorder(url, run_id)
         breaker = breaker_for(url, source.name)
@@ -139,9 +140,12 @@ def _extract(run_id: int) -> int:
         try:
             reader = open_source(source, recorder, breaker=breaker)
             _skipping(url, reader, source.name, run_id)
+            client = getattr(
+                reader, "client", None
+            )  # the read's HTTP client: cancelled when the read stops early
             details = getattr(reader, "details", None)
             if details is not None:
-                details.unchanged = _unchanged(url, source.name, get_mapping(source.dialect, source.timezone))
+                details.unchanged = _unchanged(url, source.name, mapping)
             runs.set_state(conn, run_id, "extracting")
             pages = 0
             acks: list[str] = []
@@ -150,7 +154,6 @@ def _extract(run_id: int) -> int:
             def pages_of_rows() -> Iterator[list[tuple]]:
                 nonlocal pages
                 bar, seq = progress.task(f"{source.name}: fetch + normalize"), 0
-                client = getattr(reader, "client", None)
                 cancel = client.cancel if client is not None else None
                 for page in read_ahead(reader.pages(run.window_start, run.window_end), cancel=cancel):
                     if not getattr(page, "continues", False):  # a big page's further chunks: the same page
@@ -184,7 +187,6 @@ def _extract(run_id: int) -> int:
             staged = stage(conn, run_id, source, pages_of_rows(), on_read=logged)
             close_detail_failures(conn, source.name, details_read)
             message_log.flush()  # every staged page logged before the staging commits
-            client = getattr(reader, "client", None)
             runs.set_extracted(
                 conn, run_id, pages=pages, ack_ids=acks, source_clock=getattr(client, "clock", None)
             )
@@ -209,7 +211,7 @@ def _unchanged(url: str, source: str, mapping: Any) -> Callable[[list[RawRecord]
     def unchanged(listed: list[RawRecord]) -> set[int]:
         at: dict[str, list[tuple[int, datetime]]] = {}
         for i, raw in enumerate(listed):
-            record_id, updated = mapping.record_id(raw.record), mapping.updated_at(raw.record)
+            record_id, updated = mapping.identity(raw.record)
             if record_id and isinstance(updated, datetime):
                 at.setdefault(dossier_uid(source, record_id), []).append((i, updated))
         if not at:
