@@ -199,12 +199,15 @@ API_USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw")}
 def db(pg_url: str) -> Iterator[psycopg.Connection]:
     """An empty unified database for each test, and an autocommitted connection to inspect it."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            f"TRUNCATE {', '.join('onestop.' + t.strip() for t in TABLES.split(','))} RESTART IDENTITY"
-        )
-        for run_id in staging.staged_runs(conn):  # an earlier test's run that never loaded
-            staging.drop(conn, run_id)
+        empty(conn)
         yield conn
+
+
+def empty(conn: psycopg.Connection) -> None:
+    """Every table of the unified database emptied, and an earlier test's runs that never loaded dropped."""
+    conn.execute(f"TRUNCATE {', '.join('onestop.' + t.strip() for t in TABLES.split(','))} RESTART IDENTITY")
+    for run_id in staging.staged_runs(conn):
+        staging.drop(conn, run_id)
 
 
 def set_connection(conn_id: str, url: str, **fields) -> None:

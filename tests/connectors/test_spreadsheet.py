@@ -38,7 +38,7 @@ def xlsx(*rows: list[Any], title: str = "Sheet", more: dict[str, list[list[Any]]
     for row in sheet.iter_rows():
         for cell in row:
             if isinstance(cell.value, str):
-                cell.data_type = "s"  # text as the system holds it, "=0" too (a library would take it for a formula)
+                cell.data_type = "s"  # text as the system holds it, "=0" too (not taken for a formula)
     for name, other in (more or {}).items():
         extra = book.create_sheet(name)
         for row in other:
