@@ -39,6 +39,7 @@ TEST_WORKERS ?= 2
 SUITE = -n $(TEST_WORKERS) --dist loadfile -m "not scheduler and not browser and not distributed and not wheelhouse and not slow"
 test: $(SYNCED)
 	$(BIN)/lint-imports --no-cache  # the layers contract (pyproject.toml, [tool.importlinter])
+	$(BIN)/ruff check --quiet . && $(BIN)/ruff format --check --quiet .
 	$(BIN)/pytest $(SUITE)
 
 ## Any REST district system by configuration: each vendor in tests/vendors (its own server, registry entry,
