@@ -12,7 +12,7 @@ from pydantic_core import PydanticUndefined
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Condition
 from connectors.spec.feed import ACK_PLACEHOLDERS, FETCH_PLACEHOLDERS, FeedSpec, PeekSpec
-from connectors.spec.request import RequestSpec
+from connectors.spec.request import GraphQLSpec, RequestSpec
 from connectors.spec.rest import (
     PLACEHOLDERS,
     CsvSpec,
@@ -37,6 +37,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
         "`feed.peek.request:`)",
         RequestSpec,
     ),
+    ("`rest.request.graphql:` (and wherever a request is written)", GraphQLSpec),
     ("`rest.records:` (and `soap.records:`)", RecordsSpec),
     ("`rest.records.nest:` (each item)", NestSpec),
     ("`rest.paginator:` (and `soap.paginator:`)", PaginatorSpec),

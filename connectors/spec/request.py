@@ -1,4 +1,5 @@
-"""One HTTP request as a template (REST pages, a login call): method, path, query, headers, a JSON or form body."""
+"""One HTTP request as a template (REST pages, a login call): method, path, query, headers, a JSON, form, XML or
+GraphQL body."""
 
 from __future__ import annotations
 
@@ -9,6 +10,29 @@ from pydantic import Field, model_validator
 
 from connectors.spec.common import Spec
 from connectors.templates import placeholders, render, render_text
+
+
+class GraphQLSpec(Spec):
+    """A GraphQL operation, sent as GraphQL over HTTP writes it: `{"query", "variables", "operationName"}`."""
+
+    query: str = Field(
+        description="the GraphQL document, sent as written: not a template (its braces are GraphQL's); the window, "
+        "page and cursor go in `variables`"
+    )
+    variables: dict[str, Any] = Field(
+        default={},
+        description="the operation's variables; values are templates (one without a value is left out)",
+    )
+    operation_name: str | None = Field(
+        default=None,
+        description="operationName: which operation of the document to run, when it holds several",
+    )
+
+    def body(self, values: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {"query": self.query, "variables": render(self.variables, values) or {}}
+        if self.operation_name:
+            body["operationName"] = self.operation_name
+        return body
 
 
 class RequestSpec(Spec):
@@ -25,18 +49,25 @@ class RequestSpec(Spec):
     xml_body: str | None = Field(
         default=None, alias="xml", description="an XML body (a template: values are XML-escaped), as text/xml"
     )
+    graphql: GraphQLSpec | None = Field(
+        default=None, description="a GraphQL operation (POST): its document, and its variables as templates"
+    )
 
     @model_validator(mode="after")
     def _one_body(self) -> RequestSpec:
-        if sum(b is not None for b in (self.json_body, self.form, self.xml_body)) > 1:
-            raise ValueError("a request has one body: json, form or xml")
-        if self.method == "GET" and (self.json_body is not None or self.form is not None or self.xml_body):
+        bodies = (self.json_body, self.form, self.xml_body, self.graphql)
+        if sum(b is not None for b in bodies) > 1:
+            raise ValueError("a request has one body: json, form, xml or graphql")
+        if self.method == "GET" and any(b is not None for b in bodies):
             raise ValueError("a GET request has no body: use method: POST, or put the values in query")
         return self
 
     def names(self) -> set[str]:
         """Every placeholder this request uses."""
-        return placeholders([self.path, self.query, self.headers, self.json_body, self.form, self.xml_body])
+        variables = self.graphql.variables if self.graphql else None
+        return placeholders(
+            [self.path, self.query, self.headers, self.json_body, self.form, self.xml_body, variables]
+        )
 
     def rendered(self, values: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
         """(method, path, HttpClient.call() arguments) with `values` filled in; the path is None when it needs
@@ -47,6 +78,8 @@ class RequestSpec(Spec):
         }
         if self.json_body is not None:
             kwargs["json"] = render(self.json_body, values)
+        if self.graphql is not None:
+            kwargs["json"] = self.graphql.body(values)
         if self.form is not None:
             kwargs["data"] = render(self.form, values)
         if self.xml_body is not None:

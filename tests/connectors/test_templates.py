@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connectors.spec.request import RequestSpec
 from connectors.templates import placeholders, render, render_text
 
 
@@ -22,3 +23,21 @@ def test_braces_can_be_written_and_placeholders_are_listed() -> None:
     assert render_text("{{literal}} {page}", {"page": 3}) == "{literal} 3"
     assert placeholders({"a": ["{start}", {"b": "x{token}y"}], "{page}": 1}) == {"start", "token", "page"}
     assert render_text("/records/{cursor}", {}) is None
+
+
+def test_a_graphql_operation_is_sent_as_written_with_its_variables_filled() -> None:
+    query = "query Page($first: Int!, $after: String) { list(first: $first, after: $after) { nodes { id } }}"
+    spec = RequestSpec.model_validate(
+        {"method": "POST", "path": "/graphql", "graphql": {"query": query, "operation_name": "Page",
+         "variables": {"first": "{page_size}", "after": "{cursor}", "where": {"from": "{start}"}}}}
+    )  # fmt: skip
+    assert spec.names() == {"page_size", "cursor", "start"}
+    method, path, call = spec.rendered(
+        {"page_size": 50, "cursor": None, "start": "2025-03-01T00:00:00+07:00"}
+    )
+    assert (method, path) == ("POST", "/graphql")
+    assert call["json"] == {
+        "query": query,  # braces and all: `}}` stays two braces, no placeholder is looked for in it
+        "variables": {"first": 50, "where": {"from": "2025-03-01T00:00:00+07:00"}},  # no cursor yet: left out
+        "operationName": "Page",
+    }

@@ -140,8 +140,14 @@ def test_a_stop_rule_that_needs_a_path_cannot_be_written_without_it(paginator: d
         ({"incremental": {"format": "MM/yyyy"}}, "names no day"),
         ({"charset": "windows-9999"}, "unknown charset"),
         ({"request": {"path": "/a", "json": {"p": "{page}"}}}, "a GET request has no body"),
+        ({"request": {"path": "/q", "graphql": {"query": "{ a }", "variables": {"p": "{page}"}}}},
+         "a GET request has no body"),
+        ({"request": {"method": "POST", "path": "/q", "json": {}, "graphql": {"query": "{ a }"}}},
+         "one body: json, form, xml or graphql"),
+        ({"request": {"method": "POST", "path": "/q", "graphql": {"query": "query($p: Int) { a(p: $p) }"}}},
+         r"needs \{page\}"),
     ],
-)
+)  # fmt: skip
 def test_requests_that_cannot_work_are_refused_before_any_call(change: dict, says: str) -> None:
     rest = {**REST, **change}
     with pytest.raises(ConfigError, match=says):
