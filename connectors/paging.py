@@ -22,6 +22,7 @@ from connectors.errors import AuthError, ProtocolError, RefusedAnswer, Transient
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, keyed_list
 from connectors.nesting import nest_json
+from connectors.record_errors import mark_record_errors
 from connectors.safexml import Records
 from connectors.spec.common import as_text, get_path
 from connectors.spec.rest import HEADER, ErrorRule, PagedSpec
@@ -206,6 +207,8 @@ class PagedSource:
             refused_in_a_row = 0
             if raw is None:  # the records path leads to no list: say what the answer holds
                 raw = [RawRecord(r, jsontext.dumps(r), JSON) for r in self._records(document, where)]
+            if self.spec.records.record_errors is not None and not isinstance(raw, Records):
+                raw = mark_record_errors(innermost(document), raw, self.spec.records)
             sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps
             keep = self.spec.records.filter.holds if self.spec.records.filter is not None else None
             records: Any

@@ -45,9 +45,11 @@ class RestSource(PagedSource):
     def leave_records_unparsed(self) -> bool:
         """For a reader whose records are parsed where they are normalized (the extract's workers): its JSON
         pages are only split into their records' texts (jsonpage.PageReader.unparsed). Not when something reads
-        inside the records while paging: a records filter, a paging or error path that goes into the list."""
+        inside the records while paging: a records filter, nested rows, errors naming records, a paging or error path
+        that goes into the list."""
         spec = self.spec
-        if spec.answer != "json" or spec.records.filter is not None or spec.records.nest or spec.detail:
+        records_read = spec.records.filter is not None or spec.records.nest or spec.records.record_errors
+        if spec.answer != "json" or records_read or spec.detail:
             return False
         records = parse_steps(self.spec.records.path)[0] if self.spec.records.path else ()
         paths = list(self.spec.paginator.paths().values())

@@ -22,6 +22,7 @@ from connectors.spec.rest import (
     IncrementalSpec,
     NestSpec,
     PaginatorSpec,
+    RecordErrorsSpec,
     RecordsSpec,
     RestSpec,
     SheetSpec,
@@ -40,6 +41,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`rest.request.graphql:` (and wherever a request is written)", GraphQLSpec),
     ("`rest.records:` (and `soap.records:`)", RecordsSpec),
     ("`rest.records.nest:` (each item)", NestSpec),
+    ("`rest.records.record_errors:`", RecordErrorsSpec),
     ("`rest.paginator:` (and `soap.paginator:`)", PaginatorSpec),
     ("`rest.incremental:` (and `soap.incremental:`)", IncrementalSpec),
     (

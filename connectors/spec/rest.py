@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Condition, Duration, Spec, check_path
 from connectors.spec.request import RequestSpec
+from mappings.paths import parse_steps
 
 HEADER = "header:"  # a paginator path that reads a response header (connectors.embedded.Headed)
 PLACEHOLDERS = frozenset({"start", "end", "page", "page_size", "offset", "cursor", "token"})
@@ -95,6 +96,28 @@ class NestSpec(Spec):
         return self
 
 
+class RecordErrorsSpec(Spec):
+    """Errors the answer lists beside its records, each naming by a path the record it belongs to: GraphQL's
+    partial results (`{"data": {...}, "errors": [{"message": ..., "path": ["list", "edges", 3, "node", "x"]}]}`).
+    Such an error costs its record alone, quarantined naming the field with the system's message; an error that
+    names no record is left to `errors`. The defaults are the GraphQL specification's."""
+
+    path: str = Field(default="errors", description="the list of errors in the answer")
+    at: str = Field(
+        default="path", description="in each error, its path: a list of keys and indexes, starting at `root`"
+    )
+    root: str = Field(default="data", description="where in the answer the errors' paths start")
+    message: str = Field(default="message", description="in each error, the system's message")
+
+    @model_validator(mode="after")
+    def _paths(self) -> RecordErrorsSpec:
+        for name in ("path", "at", "message"):
+            check_path(getattr(self, name), f"record_errors.{name}")
+        if self.root:
+            check_path(self.root, "record_errors.root")
+        return self
+
+
 class RecordsSpec(Spec):
     path: str = Field(
         default="",
@@ -105,11 +128,32 @@ class RecordsSpec(Spec):
     nest: list[NestSpec] = Field(
         default=[], description="child rows sent beside the records, joined to each record by a key"
     )
+    record_errors: RecordErrorsSpec | None = Field(
+        default=None,
+        description="errors listed beside the records, each naming its record by a path (`graphql` or `{}`: "
+        "GraphQL's `errors[].path` from `data`): each costs its record alone (JSON answers)",
+    )
 
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
         return check_path(value, "records")
+
+    @field_validator("record_errors", mode="before")
+    @classmethod
+    def _graphql(cls, value: Any) -> Any:
+        return {} if value == "graphql" else value
+
+    @model_validator(mode="after")
+    def _record_errors_reach_the_records(self) -> RecordsSpec:
+        if self.record_errors is not None:
+            root = parse_steps(self.record_errors.root)[0] if self.record_errors.root else ()
+            if not self.path or parse_steps(self.path)[0][: len(root)] != root:
+                raise ValueError(
+                    f"record_errors: the records ({self.path or 'the answer'!r}) are not below its root "
+                    f"{self.record_errors.root!r}: no error's path could name one"
+                )
+        return self
 
 
 class IncrementalSpec(Spec):
@@ -417,6 +461,8 @@ class RestSpec(PagedSpec):
                 raise ValueError(
                     f"`{key}` says how a {answer} answer is written: it needs `answer: {answer}`"
                 )
+        if self.records.record_errors is not None and self.answer != "json":
+            raise ValueError("records.record_errors reads errors beside the records of a JSON answer")
         if self.answer == "xml" and self.embedded is None and not self.records.path:
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"

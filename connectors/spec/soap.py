@@ -132,6 +132,10 @@ class SoapSpec(PagedSpec):
             raise ValueError(
                 "`records` is the record element's path below the answer element (Result.Items.Item)"
             )
+        if self.records.record_errors is not None and (
+            self.embedded is None or self.embedded.format != "json"
+        ):
+            raise ValueError("records.record_errors reads errors beside the records of a JSON document")
         if "token" in used and self.login is None:
             raise ValueError("{token} is the session token of a `login` operation: declare `login:`")
         if self.login is not None and "token" not in used:

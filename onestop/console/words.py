@@ -114,6 +114,9 @@ REASONS = _shapes(
     (r"the detail answered for (?P<path>\S+) (?P<answered>.*), not (?P<asked>.*)",
      N_("the detail answered for %(path)s %(answered)s, not %(asked)s")),
     # (a detail call that failed is said as a failure is, without its endpoint: FAILURES)
+    # connectors.record_errors: an error the system listed beside its records, naming this one's field
+    (r"the system reported an error for this field: (?P<message>.*)",
+     N_("the system reported an error for this field: %(message)s")),
     (r"the record is (?P<size>\d+) bytes, over the (?P<cap>\d+)-byte limit: its first (?P<kept>\d+) bytes are"
      r" kept, SHA-256 (?P<sha>[0-9a-f]+)",
      N_("the record is %(size)s bytes, over the %(cap)s-byte limit: its first %(kept)s bytes are kept, SHA-256 %(sha)s")),

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import RECORD_LIMIT, kept
+from connectors.base import RECORD_LIMIT, RawRecord, kept
 from connectors.jsonpage import PageReader, read_lines
+from connectors.record_errors import mark_record_errors
 from connectors.rows import read_csv
-from connectors.spec.rest import CsvSpec
+from connectors.spec.rest import CsvSpec, RecordsSpec
 from mappings import get_mapping
 from onestop.console import words
 from onestop.console.i18n import translations
@@ -53,9 +54,16 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     huge = kept({}, '{"t": "' + "x" * RECORD_LIMIT + '"}', "application/json")
     table = b'a,b\n1\n2,"[1,"\n3,"{""n"": NaN}"\n4,"{""k"": 1, ""k"": 2}"\n'
     rows = read_csv("s", table, CsvSpec(json_columns=["b"]))
-    reasons = {d.reason for r in [*raw, *lines, huge, *rows] for d in r.defects}
+    partial = {
+        "data": {"l": [{}]},
+        "errors": [{"message": "hệ thống con không phản hồi", "path": ["l", 0, "x"]}],
+    }
+    named = mark_record_errors(
+        partial, [RawRecord({}, "{}")], RecordsSpec(path="data.l", record_errors="graphql")
+    )
+    reasons = {d.reason for r in [*raw, *lines, huge, *rows, *named] for d in r.defects}
     reasons |= {e.reason for o in wrong_kinds for e in o.errors}
-    assert len(reasons) >= 12, reasons
+    assert len(reasons) >= 13, reasons
     assert untranslated(reasons) == []
 
 

@@ -10,12 +10,15 @@ Contract (the vendor's schema, below):
   Every executed operation answers HTTP 200 with `data` and, when something failed, `errors` whose
   extensions.code says what (UNAUTHENTICATED, BAD_USER_INPUT); a document that does not parse or validate
   answers 400 (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED), as Apollo Server 4 does. Answers are
-  application/graphql-response+json. Times are JavaScript's Date.toISOString(): UTC, milliseconds, Z; enums are
+  application/graphql-response+json. With --field-errors N, the applicant of every Nth dossier cannot be read
+  (the population database is down): its `chuHoSo` is null and an error names its path, GraphQL's partial
+  result (dossiers whose number is a multiple of N), until POST /_vendor/heal. Times are JavaScript's Date.toISOString(): UTC, milliseconds, Z; enums are
   SCREAMING_SNAKE names; a record's `id` is a Relay global id and `maSo` its database number.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import secrets
@@ -53,12 +56,12 @@ type HoSo {
   id: ID! maSo: Int! maHoSo: String!
   thuTuc: DanhMuc! linhVuc: DanhMuc! coQuan: DanhMuc!
   kenhNop: KenhNop! trangThai: TrangThai! trichYeu: String
-  chuHoSo: ChuHoSo!
+  chuHoSo: ChuHoSo
   nopLuc: DateTime tiepNhanLuc: DateTime! henTraLuc: DateTime coKetQuaLuc: DateTime traKetQuaLuc: DateTime
   capNhatLuc: DateTime!
   quaTrinh: [BuocXuLy!]! lePhi: [LePhi!]! giayTo: [GiayTo!]!
 }
-type HoSoEdge { cursor: String! node: HoSo! }
+type HoSoEdge { cursor: String! node: HoSo }
 type PageInfo { endCursor: String hasNextPage: Boolean! }
 type HoSoConnection { edges: [HoSoEdge!]! pageInfo: PageInfo! totalCount: Int! }
 
@@ -85,7 +88,18 @@ def js_time(iso: str | None) -> str | None:
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def render(item: dict[str, Any]) -> dict[str, Any]:
+APPLICANT_DOWN = "Không đọc được thông tin người nộp: hệ thống CSDL quốc gia về dân cư không phản hồi"
+
+
+def unreadable(_info: Any) -> None:
+    raise GraphQLError(APPLICANT_DOWN, extensions={"code": "UPSTREAM_UNAVAILABLE"})
+
+
+def failing(item: dict[str, Any], every: int) -> bool:
+    return every > 0 and int(item["source_record_id"]) % every == 0
+
+
+def render(item: dict[str, Any], every: int = 0) -> dict[str, Any]:
     a = item["applicant"]
     return {
         "id": base64.b64encode(f"HoSo:{item['source_record_id']}".encode()).decode(),
@@ -97,7 +111,8 @@ def render(item: dict[str, Any]) -> dict[str, Any]:
         "kenhNop": KENH[item["channel"]],
         "trangThai": TRANG_THAI[item["status"]],
         "trichYeu": item["summary"],
-        "chuHoSo": {"loai": LOAI[a["type"]], "hoTen": a["name"], "loaiGiayTo": "CCCD" if a.get("id_type") == 1 else None,
+        "chuHoSo": unreadable if failing(item, every) else
+                   {"loai": LOAI[a["type"]], "hoTen": a["name"], "loaiGiayTo": "CCCD" if a.get("id_type") == 1 else None,
                     "soGiayTo": a["id_number"], "dienThoai": a["phone"], "email": a.get("email"),
                     "ngaySinh": a.get("birth_date"), "diaChi": a["address"]},
         "nopLuc": js_time(item.get("submitted_at")),
@@ -164,6 +179,14 @@ class Handler(VendorHandler):
             return
         self.answer(200, body)
 
+    def vendor_control(self, method: str) -> bool:
+        """POST /_vendor/heal: the population database is back, every applicant reads again."""
+        if method == "POST" and self.route == "/_vendor/heal":
+            self.options.field_errors = 0
+            self.send_json({"healed": True})
+            return True
+        return False
+
     def login(self, _info: Any, input: dict[str, str]) -> dict[str, Any]:
         if (input["tenDangNhap"], input["matKhau"]) != (USER, PASSWORD):
             raise refused(REFUSAL)
@@ -198,7 +221,8 @@ class Handler(VendorHandler):
         )
         offset = offset_of(after) + 1 if after is not None else 0
         chunk = found[offset : offset + first]
-        edges = [{"cursor": cursor_at(offset + n), "node": render(i)} for n, i in enumerate(chunk)]
+        every = self.options.field_errors
+        edges = [{"cursor": cursor_at(offset + n), "node": render(i, every)} for n, i in enumerate(chunk)]
         return {
             "edges": edges,
             "pageInfo": {"endCursor": edges[-1]["cursor"] if edges else None,
@@ -207,5 +231,11 @@ class Handler(VendorHandler):
         }  # fmt: skip
 
 
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--field-errors", type=int, default=0, help="every Nth dossier's applicant fails (0: none)"
+    )
+
+
 if __name__ == "__main__":
-    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0]))
+    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0], options))

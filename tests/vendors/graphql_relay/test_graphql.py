@@ -1,15 +1,18 @@
 """A GraphQL system, served by graphql-core (it parses, validates and executes what it is sent): the operation
 goes as written, with the window, the page size and the cursor as its variables; a token the system drops
 mid-read (UNAUTHENTICATED inside HTTP 200) means one new login and the same cursor; a query the schema does not
-allow fails the run with the system's own words."""
+allow fails the run with the system's own words; a field the system could not read for one dossier (a partial
+result: null, and an error naming its path) costs that dossier alone."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+import requests
 import yaml
 
 from connectors.errors import ConnectorError
@@ -64,3 +67,28 @@ def test_a_query_the_schema_does_not_allow_fails_the_run_in_the_systems_words(
         "validation"
     ]  # not retried: asking again changes nothing
     assert db.execute("SELECT count(*) FROM onestop.dossier").fetchone() == (0,)
+
+
+def test_a_field_the_system_could_not_read_costs_its_dossier_alone_until_a_backfill_reads_it_whole(
+    db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with harness.started("graphql_relay", tmp_path, "--field-errors", "7") as vendor:
+        harness.configure(vendor, monkeypatch)
+        first = pipeline.sync(vendor.source)
+        failing = sorted(i["source_record_id"] for i in vendor.truth() if int(i["source_record_id"]) % 7 == 0)
+        quarantined = db.execute(
+            "SELECT record_id, errors FROM onestop.quarantine WHERE state = 'open' ORDER BY record_id"
+        ).fetchall()
+        requests.post(f"{vendor.server.url}/_vendor/heal", timeout=10).raise_for_status()
+        backfill = pipeline.sync(
+            vendor.source, interval=(datetime(2025, 1, 1, tzinfo=UTC), datetime.now(UTC))
+        )
+        left_open = db.execute("SELECT count(*) FROM onestop.quarantine WHERE state = 'open'").fetchone()
+
+    assert failing and (first.loaded, first.quarantined) == (harness.COUNT - len(failing), len(failing))
+    assert sorted(r for r, _ in quarantined) == failing
+    said = f"the system reported an error for this field: {vendor.module.APPLICANT_DOWN}"
+    assert {tuple((e["field"], e["reason"]) for e in errors) for _, errors in quarantined} == {
+        (("node.chuHoSo", said),)
+    }
+    assert backfill.loaded == len(failing) and left_open == (0,)  # read whole, each leaves the open failures
