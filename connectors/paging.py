@@ -260,9 +260,12 @@ class PagedSource:
                     pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path))
                 ):
                     return
-                if cursor in followed:
-                    raise ProtocolError(self.name, f"{where}: the cursor {cursor!r} came back again (a loop)")
-                followed.add(cursor)
+                seen_as = cursor if isinstance(cursor, str) else jsontext.dumps(cursor)
+                if seen_as in followed:
+                    raise ProtocolError(
+                        self.name, f"{where}: the cursor {seen_as!r} came back again (a loop)"
+                    )
+                followed.add(seen_as)
                 values["cursor"] = cursor
             else:
                 link = self._next_link(paged, answer)
@@ -307,13 +310,18 @@ class PagedSource:
                 self.name, f"{where}: no number at {path!r} (found {quote_answer(repr(value), 200)})"
             ) from None
 
-    def _next_cursor(self, document: Any, answer: Answer) -> str | None:
+    def _next_cursor(self, document: Any, answer: Answer) -> Any:
+        """The next cursor: text, or a JSON value kept as it came (Elasticsearch's `search_after` sort values, a
+        DynamoDB-style `LastEvaluatedKey` object), sent back whole where `{cursor}` is a whole value and as JSON
+        text inside other text (connectors.templates)."""
         pager = self.spec.paginator
         value = (
             value_at(document, pager.cursor_path)
             if pager.cursor_path
             else answer.headers.get(pager.cursor_header or "")
         )
+        if isinstance(value, list | dict):
+            return value or None
         text = as_text(value)
         return text or None
 

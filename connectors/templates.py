@@ -1,13 +1,14 @@
 """Request templates: where a vendor wants the window, the page, the cursor or a token, written as placeholders.
 
 `{"paging": {"page": "{page}"}, "from": "{start}"}` is rendered per request. A value that is exactly one
-placeholder keeps the value's type (a page number stays a JSON number); a placeholder inside other text is
-written as text. A key (or list item) whose placeholders have no value — no cursor before the first page, no end
+placeholder keeps the value's type (a page number stays a JSON number, a cursor of sort values a JSON array); a
+placeholder inside other text is written as text (a list or an object as compact JSON). A key (or list item) whose placeholders have no value — no cursor before the first page, no end
 bound — is left out, so a vendor never receives `cursor=None`. `{{` and `}}` are literal braces.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -41,10 +42,17 @@ def _render_text(text: str, values: dict[str, Any]) -> Any:
         if value is None:
             missing = True
             return ""
-        return str(value)
+        return as_text(value)
 
     rendered = _PLACEHOLDER.sub(put, text)
     return _MISSING if missing else rendered
+
+
+def as_text(value: Any) -> str:
+    """A value written inside text: a list or an object (a structured cursor) as compact JSON, else str()."""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
 
 
 def _render(template: Any, values: dict[str, Any]) -> Any:

@@ -9,7 +9,18 @@ from xml.sax.saxutils import escape as xml_escape
 from pydantic import Field, model_validator
 
 from connectors.spec.common import Spec
-from connectors.templates import placeholders, render, render_text
+from connectors.templates import as_text, placeholders, render, render_text
+
+
+def _texts(template: dict[str, Any], values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Query parameters and headers are text: a placeholder's list or object (a structured cursor) is sent as its
+    JSON, never spread into repeated parameters (a list written in the template still is)."""
+    if not values:
+        return values
+    return {
+        k: as_text(v) if isinstance(v, list | dict) and isinstance(template.get(k), str) else v
+        for k, v in values.items()
+    }
 
 
 class GraphQLSpec(Spec):
@@ -73,8 +84,8 @@ class RequestSpec(Spec):
         """(method, path, HttpClient.call() arguments) with `values` filled in; the path is None when it needs
         a value it does not have."""
         kwargs: dict[str, Any] = {
-            "params": render(self.query, values) or None,
-            "headers": render(self.headers, values) or None,
+            "params": _texts(self.query, render(self.query, values)) or None,
+            "headers": _texts(self.headers, render(self.headers, values)) or None,
         }
         if self.json_body is not None:
             kwargs["json"] = render(self.json_body, values)

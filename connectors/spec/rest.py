@@ -42,7 +42,11 @@ class PaginatorSpec(Spec):
         default=None,
         description="stop has_more (or cursor): the path of a flag, true while more pages follow",
     )
-    cursor_path: str | None = Field(default=None, description="cursor: the next cursor's path in the answer")
+    cursor_path: str | None = Field(
+        default=None,
+        description="cursor: the next cursor's path in the answer; a list or an object there (Elasticsearch's "
+        "`hits.hits[-1].sort`, a `LastEvaluatedKey`) goes back as that JSON value",
+    )
     cursor_header: str | None = Field(
         default=None, description="cursor: ... or the response header carrying it"
     )

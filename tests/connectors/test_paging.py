@@ -14,7 +14,7 @@ from connectors.errors import ProtocolError
 from connectors.factory import open_source
 from onestop import registry
 from tests.connectors.entries import opened
-from tests.connectors.scripted_server import scripted_server
+from tests.connectors.scripted_server import routed_server, scripted_server
 
 JSON = {"Content-Type": "application/json"}
 
@@ -121,6 +121,33 @@ def test_a_graphql_api_is_paged_by_its_relay_cursor_and_its_errors_in_http_200_f
         pytest.raises(ProtocolError, match="Không có quyền truy cập"),
     ):
         list(open_source(source, conn=Connection("c", host=url)).pages(*window))
+
+
+def test_a_cursor_of_sort_values_goes_back_as_the_json_it_was_and_one_that_repeats_is_a_loop() -> None:
+    """Elasticsearch's search_after: the next page is asked after the last hit's sort values, a JSON array."""
+
+    def hits(*sorts: list[Any]) -> tuple[int, dict[str, str], bytes]:
+        found = [{"_id": str(s[1]), "sort": s} for s in sorts]
+        return 200, JSON, json.dumps({"hits": {"hits": found}}).encode()
+
+    spec = {"request": {"method": "POST", "path": "/ho-so/_search", "json": {"size": 2, "search_after": "{cursor}"}},
+            "records": "hits.hits", "paginator": {"type": "cursor", "cursor_path": "hits.hits[-1].sort"}}  # fmt: skip
+    first, second = [1740000000000, "a"], [1740000000000, "b"]
+    answers, asked = [hits(first, second), hits([1740000005000, "c"]), hits()], []
+
+    def route(_path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        asked.append(json.loads(body).get("search_after"))
+        return answers[len(asked) - 1]
+
+    with routed_server(route) as (url, _):
+        reader = opened("rest", spec, Connection("c", host=url))
+        assert [r.record["_id"] for c in reader.pages(None, None) for r in c] == ["a", "b", "c"]
+    assert asked == [None, second, [1740000005000, "c"]]
+    with (
+        scripted_server([hits(first, second), hits(second)]) as (url, _),
+        pytest.raises(ProtocolError, match=r'the cursor \'\[1740000000000,"b"\]\' came back again'),
+    ):
+        list(opened("rest", spec, Connection("c", host=url)).pages(None, None))
 
 
 def bare(ids: list[int], **headers: str) -> tuple[int, dict[str, str], bytes]:

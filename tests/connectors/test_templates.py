@@ -41,3 +41,18 @@ def test_a_graphql_operation_is_sent_as_written_with_its_variables_filled() -> N
         "variables": {"first": 50, "where": {"from": "2025-03-01T00:00:00+07:00"}},  # no cursor yet: left out
         "operationName": "Page",
     }
+
+
+def test_a_structured_cursor_stays_a_value_in_a_body_and_is_json_text_in_a_query_or_inside_text() -> None:
+    after = [1735700000000, "hs-0042"]  # Elasticsearch's sort values of the last hit
+    spec = RequestSpec.model_validate(
+        {"method": "POST", "path": "/ho-so/_search", "query": {"after": "{cursor}", "trang_thai": [1, 2]},
+         "headers": {"X-Cursor": "{cursor}"}, "json": {"size": 50, "search_after": "{cursor}", "note": "sau {cursor}"}}
+    )  # fmt: skip
+    _, _, call = spec.rendered({"cursor": after})
+    assert call["json"] == {"size": 50, "search_after": after, "note": 'sau [1735700000000,"hs-0042"]'}
+    assert call["params"] == {
+        "after": '[1735700000000,"hs-0042"]',
+        "trang_thai": [1, 2],
+    }  # a written list stays one
+    assert call["headers"] == {"X-Cursor": '[1735700000000,"hs-0042"]'}
