@@ -29,7 +29,6 @@ import zeep
 from lxml import etree
 from zeep.transports import Transport
 from zeep.wsdl.bindings.soap import Soap12Binding
-from zeep.wsse.username import UsernameToken
 
 from connectors.auth import Authenticator, host_authentication
 from connectors.base import EXCERPT
@@ -59,6 +58,7 @@ from connectors.spec.common import get_path
 from connectors.spec.rest import ErrorRule
 from connectors.spec.soap import SoapSpec
 from connectors.templates import render
+from connectors.wssecurity import SecurityHeader
 from schemas.personal_data import quote_answer
 
 # The WS-Security fault codes (OASIS WSS 1.0 §12): a Fault naming one of them means the credentials were refused.
@@ -213,7 +213,14 @@ class SoapSource(PagedSource):
         wsdl = self.spec.wsdl
         url = wsdl if wsdl.startswith(("http://", "https://")) else f"{self.client.base_url}{wsdl}"
         where = urlsplit(url)
-        wsse = UsernameToken(self.conn.login, self.conn.password) if self.spec.ws_security else None
+        spec = self.spec
+        wsse = (
+            SecurityHeader(
+                self.conn.login, self.conn.password, token=spec.ws_security, timestamp=spec.ws_timestamp
+            )
+            if spec.ws_security or spec.ws_timestamp
+            else None
+        )
         transport = FetchedDocuments(self.name, self.client, (where.scheme, where.netloc))
         try:
             client = zeep.Client(url, transport=transport, settings=zeep_settings(), wsse=wsse)

@@ -99,6 +99,11 @@ class SoapSpec(PagedSpec):
         default=False,
         description="a WS-Security UsernameToken (PasswordText) from the connection's login/password",
     )
+    ws_timestamp: bool = Field(
+        default=False,
+        description="a wsu:Timestamp (valid 5 minutes, made for each call) first in the WS-Security header: a "
+        "policy with IncludeTimestamp, as WCF's wsHttpBinding with TransportWithMessageCredential has",
+    )
     http_auth: Literal["none", "basic", "digest", "ntlm"] = Field(
         default="none",
         description="HTTP authentication of the service's host, for its WSDL and every call, from the "
