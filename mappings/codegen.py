@@ -197,8 +197,9 @@ class Generator:
                 continue
             for path in compiled.paths:
                 keys: list[str] = []
-                for step in path.steps[:-1]:
-                    if path.from_root or not isinstance(step, str):
+                for step, following in zip(path.steps, path.steps[1:]):
+                    # a prefix is an object a key is read in: one followed by an index is a list
+                    if path.from_root or not isinstance(step, str) or not isinstance(following, str):
                         break
                     keys.append(step)
                     uses[tuple(keys)] = uses.get(tuple(keys), 0) + 1
@@ -296,7 +297,7 @@ class Generator:
             for n in range(len(steps) - 1, 0, -1):
                 key = tuple(steps[:n])
                 var = scope.prefixes.get(key) if all(isinstance(x, str) for x in key) else None  # type: ignore[arg-type]
-                if var is not None:
+                if var is not None and isinstance(steps[n], str):
                     self.emit(f"v = {var}.get({steps[n]!r}) if {var} is not None else None")
                     start = n + 1
                     break

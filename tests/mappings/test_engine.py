@@ -77,6 +77,28 @@ def test_join(compile_yaml: Callable[..., CompiledMapping]) -> None:
     assert d is not None and d.applicant.address == "Số 1, Xã Nam Đồng, Hải Dương"
 
 
+def test_fields_read_through_the_same_list_item_each_get_their_value(
+    compile_yaml: Callable[..., CompiledMapping],
+) -> None:
+    """A to-one relationship nested as a one-item list (JSON:API's included, joined by records.nest): several
+    fields read `nguoi_nop[0].…`, and `nguoi_nop` is a list, not an object to look keys up in."""
+    m = compile_yaml(
+        """
+        applicant.email: "nguoi_nop[0].attributes.thu"
+        applicant.address: "nguoi_nop[0].attributes.dia_chi"
+        applicant.phone: "nguoi_nop[-1].dien_thoai"
+        """
+    )
+    person = {"attributes": {"thu": "hoa@example.vn", "dia_chi": "Thôn Đông"}, "dien_thoai": "0912000111"}
+    d = m.normalize(minimal_record(nguoi_nop=[person]), "s").dossier
+    assert d is not None
+    assert (d.applicant.email, d.applicant.address, d.applicant.phone) == (
+        "hoa@example.vn",
+        "Thôn Đông",
+        "0912000111",
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "amount"),
     [
