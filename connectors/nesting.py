@@ -36,8 +36,16 @@ def grouped(rows: Iterable[tuple[dict[str, Any], Row]], spec: NestSpec) -> dict[
     return groups
 
 
-def parent_key(record: dict[str, Any], spec: NestSpec) -> str | None:
-    return key_of(get_path(record, spec.parent_key or spec.key))
+def rows_of(record: dict[str, Any], spec: NestSpec, groups: dict[str, list[Row]]) -> list[Row]:
+    """The record's rows. Its key may be one value, an object that names its row by the rows' own `key` path
+    (JSON:API's `relationships.x.data`: {type, id}), or a list of either (a to-many relationship, a list of ids):
+    then the rows of each, in the list's order."""
+    value = get_path(record, spec.parent_key or spec.key)
+    found: list[Row] = []
+    for item in value if isinstance(value, list) else [value]:
+        key = key_of(get_path(item, spec.key) if isinstance(item, dict) else item)
+        found.extend(groups.get(key, ()) if key is not None else ())
+    return found
 
 
 def nest_json(document: Any, records: list[RawRecord], specs: list[NestSpec]) -> list[RawRecord]:
@@ -56,7 +64,6 @@ def nest_json(document: Any, records: list[RawRecord], specs: list[NestSpec]) ->
             continue
         record = dict(raw.record)
         for spec, group in zip(specs, groups, strict=True):
-            key = parent_key(raw.record, spec)
-            record[spec.into] = group.get(key, []) if key is not None else []
+            record[spec.into] = rows_of(raw.record, spec, group)
         out.append(kept(record, jsontext.dumps(record), JSON))
     return out

@@ -326,8 +326,7 @@ class Records:
             if groups:  # each record with its rows, as if the system had nested them (connectors.nesting)
                 record = element_to_dict(element)
                 for spec, group in zip(self.nest, groups, strict=True):
-                    key = nesting.parent_key(record, spec)
-                    for row in group.get(key, []) if key is not None else []:
+                    for row in nesting.rows_of(record, spec, group):
                         child = copy_element(row)
                         child.tag = spec.into
                         element.append(child)

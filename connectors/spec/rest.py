@@ -87,7 +87,10 @@ class NestSpec(Spec):
     into: str = Field(description="the key each record gets: the list of its rows (what the mapping reads)")
     key: str = Field(description="the path, in a row, of the value that names its record")
     parent_key: str | None = Field(
-        default=None, description="the path, in a record, of the value a row's key equals (default: `key`)"
+        default=None,
+        description="the path, in a record, of the value a row's key equals (default: `key`); there an object is "
+        "read at `key` too (JSON:API's `relationships.x.data`), and a list names its rows in its order (a to-many "
+        "relationship, a list of ids)",
     )
 
     @model_validator(mode="after")

@@ -56,6 +56,37 @@ def test_rows_php_wrote_as_an_object_keyed_by_position_are_nested_as_a_list_woul
     assert [[row["B"] for row in r.record["quaTrinh"]] for r in raws] == [["y"], ["x"]]
 
 
+def test_json_api_relationships_name_their_included_resources_one_or_many_in_their_order() -> None:
+    """JSON:API (Drupal's, for one): a record names its related resources in `relationships.x.data`, an object
+    {type, id} for one, a list of them for many; the answer sends each once in `included`, whoever names it."""
+    ref = lambda kind, rid: {"type": kind, "id": rid, "meta": {"target_revision_id": 9}}  # noqa: E731
+    answer = {
+        "data": [
+            {"id": "n1", "relationships": {"nguoi_nop": {"data": ref("p", "u1")},
+                                           "buoc": {"data": [ref("b", "s2"), ref("b", "s1")]}}},
+            {"id": "n2", "relationships": {"nguoi_nop": {"data": ref("p", "u1")}, "buoc": {"data": []}}},
+            {"id": "n3", "relationships": {"nguoi_nop": {"data": None}, "buoc": {"data": [ref("b", "gone")]}}},
+        ],
+        "included": [{"type": "b", "id": "s1", "attributes": {"n": 1}}, {"type": "p", "id": "u1", "attributes": {"n": 0}},
+                     {"type": "b", "id": "s2", "attributes": {"n": 2}}],
+    }  # fmt: skip
+    nest = [{"path": "included", "key": "id", "parent_key": "relationships.nguoi_nop.data", "into": "nguoi_nop"},
+            {"path": "included", "key": "id", "parent_key": "relationships.buoc.data", "into": "buoc"}]  # fmt: skip
+    with scripted_server(
+        [(200, {"Content-Type": "application/vnd.api+json"}, json.dumps(answer).encode())]
+    ) as (
+        url,
+        _,
+    ):
+        raws = read(url, path="data", nest=nest)
+    found = [([p["id"] for p in r.record["nguoi_nop"]], [b["id"] for b in r.record["buoc"]]) for r in raws]
+    assert found == [
+        (["u1"], ["s2", "s1"]),
+        (["u1"], []),
+        ([], []),
+    ]  # the relationship's order, not included's
+
+
 DATASET = b"""<?xml version="1.0" encoding="utf-8"?>
 <DataSet xmlns="http://tempuri.org/"><xs:schema id="NewDataSet" xmlns:xs="http://www.w3.org/2001/XMLSchema"
   xmlns:msdata="urn:schemas-microsoft-com:xml-msdata"><xs:element name="NewDataSet" msdata:IsDataSet="true"/>
