@@ -36,7 +36,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from itertools import count
+from itertools import count, pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,6 +71,7 @@ class Generator:
         self.written: set[tuple[type[BaseModel], str]] = set()  # every (model, field) a rule may fill
         self.templated: set[type[BaseModel]] = set()  # models whose dicts start from their template
         self.trust_nfc = False  # the function being written leaves screened texts' NFC to its caller
+        self.false_is_null = mapping.false_is_null
         self.dated = {n for n, t in mapping.code_tables.items() if len(t.periods) > 1 or t.periods[0].until}
         self.tables = {
             name: runtime.DatedTable(t)
@@ -197,7 +198,7 @@ class Generator:
                 continue
             for path in compiled.paths:
                 keys: list[str] = []
-                for step, following in zip(path.steps, path.steps[1:]):
+                for step, following in pairwise(path.steps):
                     # a prefix is an object a key is read in: one followed by an index is a list
                     if path.from_root or not isinstance(step, str) or not isinstance(following, str):
                         break
@@ -309,6 +310,9 @@ class Generator:
                 self.emit(f"v = {base}.get({step!r})")
             else:
                 self.emit(f"v = v.get({step!r}) if v.__class__ is dict else None")
+        if self.false_is_null:  # only for a mapping that says so: the others pay nothing for it
+            with self.block("if v is False:"):
+                self.emit("v = None")
 
     def read(self, compiled: CompiledRule, scope: Scope, nfc: bool) -> None:
         """`v` = the first non-null value of the rule's paths, text stripped, null values -> None.

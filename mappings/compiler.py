@@ -227,7 +227,7 @@ class CompiledMapping:
                 value = value.strip()
                 if value in self._nulls:
                     continue
-            if value is None:
+            if value is None or (value is False and self.mapping.false_is_null):
                 continue
             try:
                 return code_key(value) in self._deleted_equals

@@ -13,7 +13,8 @@ a complete example.
       deleted: {path: _op, equals: delete}   # optional: how a change feed's deletion is recognized
     timezone: Asia/Ho_Chi_Minh        # default Asia/Ho_Chi_Minh: the zone of times written without one
     date_formats: [iso]               # default [iso]: tried in order for date and datetime fields
-    null_values: ["", "0000-00-00"]   # default [""]: texts that mean "no value"
+    null_values: ["", "0000-00-00"]   # default [""]: texts that mean "no value"; `false` (unquoted): JSON's
+                                      #   false too, as Odoo writes an empty field
     code_tables: {...}                # vendor value -> canonical code
     fields: {...}                     # required: canonical field -> rule
 
@@ -205,6 +206,9 @@ class Mapping:
     timezone: str = DEFAULT_TIMEZONE
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
     null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
+    false_is_null: bool = (
+        False  # `false` in null_values: a JSON false is no value (Odoo writes empty fields so)
+    )
     code_tables: dict[str, CodeTable] = field(default_factory=dict)
     fields: dict[str, Rule] = field(default_factory=dict)
     deleted: DeletedRule | None = None  # change feeds only

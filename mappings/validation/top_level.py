@@ -65,6 +65,7 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
             timezone=timezone,
             date_formats=self.global_formats,
             null_values=nulls,
+            false_is_null=self.false_is_null,
             code_tables=self.tables,
             fields=fields,
         )
@@ -76,7 +77,9 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
             return DEFAULT_NULL_VALUES
         out = []
         for i, v in enumerate(value):
-            if not isinstance(v, str):
+            if v is False:  # JSON's false, where Odoo writes an empty field: the one value that is not text
+                self.false_is_null = True
+            elif not isinstance(v, str):
                 line = value.at(i) if isinstance(value, YSeq) else doc.at("null_values")
                 self.add(line, f"null_values[{i}]", f"{v!r}: null values are compared as text: quote it")
             else:

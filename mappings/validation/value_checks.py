@@ -21,6 +21,7 @@ class ValueChecks:
         self.problems = problems
         self.tables: dict[str, CodeTable] = {}  # filled by the code tables, read by the field rules' `code`
         self.global_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+        self.false_is_null = False  # null_values holds `false` (top_level)
 
     def add(self, line: int, key: str, message: str) -> None:
         self.problems.append(Problem(self.file, line, key, message))

@@ -185,3 +185,16 @@ def test_the_identity_of_a_raw_record_without_normalizing_it(
     assert m.updated_at(record) == m.normalize(minimal_record(), "s").source_updated_at
     assert m.record_id({"updated": "soon"}) is None and m.updated_at({"updated": "soon"}) is None
     assert m.record_id(["not a record"]) is None
+
+
+def test_false_in_null_values_makes_a_json_false_no_value_as_odoo_writes_an_empty_field(
+    compile_yaml: Callable[..., CompiledMapping],
+) -> None:
+    fields = "applicant.email: email\napplicant.phone: {path: [mobile, phone]}\nnote: ghi_chu\n"
+    odoo = compile_yaml(fields, top="null_values: ['', false]\n")
+    d = odoo.normalize(
+        minimal_record(email=False, mobile=False, phone="0912000111", ghi_chu=False), "s"
+    ).dossier
+    assert d is not None and (d.applicant.email, d.applicant.phone, d.note) == (None, "0912000111", None)
+    plain = compile_yaml(fields, name="t2")  # elsewhere false is a value: text "false", a wrong e-mail
+    assert "applicant.email" in {e.field for e in plain.normalize(minimal_record(email=False), "s").errors}
