@@ -57,7 +57,7 @@ class Authenticator:
             answer,
             charset,
         )  # how a login call's answer is read (the source's answers)
-        self._token: str | None = None
+        self._token: str | int | None = None
         self._refresh_token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
@@ -76,7 +76,7 @@ class Authenticator:
 
     def secrets(self) -> list[str]:
         """What must never be shown (`onestop source preview` masks these wherever they appear)."""
-        return [s for s in (self.conn.password, self._token, self._refresh_token) if s]
+        return [str(s) for s in (self.conn.password, self._token, self._refresh_token) if s]
 
     def invalidate(self) -> None:
         with self._lock:
@@ -84,7 +84,7 @@ class Authenticator:
             if self.spec.cookie_session:
                 self.client.session.cookies.clear()
 
-    def token(self) -> str | None:
+    def token(self) -> str | int | None:
         """The current token of an OAuth2 or login auth (fetched or renewed as needed); None for the others."""
         if not self.renewable:
             return None
@@ -220,7 +220,7 @@ class Authenticator:
         if not token_path:
             return None, None, document
         token = get_path(document, token_path)
-        if not token or not isinstance(token, str | int):
+        if not token or not isinstance(token, str | int) or isinstance(token, bool):
             raise AuthError(
                 self.client.endpoint,
                 f"{operation}: no token at {token_path!r} in the answer: {quote_answer(answer.body, 1024)}",
@@ -230,11 +230,12 @@ class Authenticator:
             seconds = float(ttl) if ttl is not None else None
         except (TypeError, ValueError):
             seconds = None
-        return str(token), seconds, document
+        # A number stays one (Odoo's login answers the user's id, which each call sends back as a number).
+        return token if isinstance(token, int) else str(token), seconds, document
 
     def _set_expiry(self, ttl: float | None) -> None:
         # Renew a little early so that a token never expires between our check and the server's.
-        if ttl is None and self._token is not None:
+        if ttl is None and isinstance(self._token, str):
             ttl = jwt_lifetime(self._token)
         ttl = DEFAULT_TTL_S if ttl is None else ttl
         self._expires_at = time.monotonic() + max(ttl - min(30.0, ttl / 5), 0.2)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from connectors.auth import Authenticator
 from connectors.connection import Connection
 from connectors.detail import DetailReader, rest_fetch
-from connectors.errors import ProtocolError
+from connectors.errors import ConfigError, ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, read_lines
 from connectors.paging import Found, PagedSource
@@ -33,6 +33,15 @@ class RestSource(PagedSource):
             spec.auth, conn, client, check=self.check, answer=spec.answer, charset=spec.charset
         )
         self._uses_token = "token" in spec.request.names()
+        # A system that takes the credentials with every call ({login}/{password} in its request's body or
+        # headers): they join the values of each request, never the paging state.
+        self._credentials = {"login": conn.login, "password": conn.password}
+        if missing := [
+            n for n in ("login", "password") if n in spec.request.names() and not getattr(conn, n)
+        ]:
+            raise ConfigError(
+                f"source {name}: connection {conn.conn_id!r} needs a {' and a '.join(missing)} (sent with every call)"
+            )
         # The records' pages: the answers themselves, or the documents embedded in them (`embedded`).
         self._pages = PageReader(name, spec.records.path)
         self._answers = PageReader(name, spec.embedded.path) if spec.embedded else None
@@ -108,7 +117,7 @@ class RestSource(PagedSource):
             if self._uses_token:
                 values["token"] = self.authenticator.token()
             if next_url is None:
-                method, path, kwargs = self._request(values)
+                method, path, kwargs = self._request({**values, **self._credentials})
             else:  # a next link carries its own query: only the headers go with it
                 method, path, kwargs = (
                     "GET",

@@ -79,7 +79,7 @@ class Generator:
             else runtime.with_int_keys(t.periods[0].values, t.match)
             for name, t in mapping.code_tables.items()
         }
-        offset = datetime(2020, 1, 1, tzinfo=tz).utcoffset()
+        offset = datetime(2020, 1, 1, tzinfo=HCM).utcoffset()  # the canonical zone's: times come out in it
         self.ns: dict[str, Any] = {
             "NULLS": frozenset(mapping.null_values),
             "MISS": runtime.MISS,
@@ -101,7 +101,7 @@ class Generator:
             "TZ": tz,
             "HCM": HCM,
             "OFFSET": offset,
-            "FIXED": timezone(offset) if offset is not None else tz,
+            "FIXED": timezone(offset) if offset is not None else HCM,
         }
 
     # -- output helpers -------------------------------------------------------------------------------------
@@ -441,11 +441,13 @@ class Generator:
             if vouched:
                 self.emit("odd = 1")
         with self.block("else:"):
-            self.emit("t = v.tzinfo")  # the zone's usual offset is kept as is; no zone: the mapping's
+            self.emit("t = v.tzinfo")  # Asia/Ho_Chi_Minh's usual offset is kept as is; no zone: the mapping's
             with self.block("if t is None:"):
                 self.emit("v = v.replace(tzinfo=TZ)")
+                if self.tz.key != HCM.key:  # read in another zone (Odoo's UTC): out in the province's
+                    self.emit("v = v.astimezone(HCM)")
             with self.block("elif t != FIXED and v.utcoffset() != OFFSET:"):
-                self.emit("v = v.astimezone(TZ)")
+                self.emit("v = v.astimezone(HCM)")
         self.emit(f"{out}[{key!r}] = v")
 
     def store_value(self, compiled: CompiledRule, c: str, scope: Scope, key: str) -> None:

@@ -13,8 +13,9 @@ Format names (DOMAIN.md §4.2):
                   Two-letter tokens take exactly two digits, one-letter tokens one or two; S… is a fraction.
                   A pattern without a day is *partial* (`MM/yyyy`, `yyyy`): only for date fields, where it
                   gives the first day of the period and the precision "month" or "year".
-A time without a zone is in the mapping's timezone; a time with another offset is converted to it, so the
-same instant always serialises the same way (stable content hashes).
+A time without a zone is in the mapping's timezone; every time comes out in Asia/Ho_Chi_Minh (a time with
+another offset, or read in another zone, is converted to it), so the same instant always serialises the same way
+(stable content hashes) and the province reads its own clock.
 A value that has the shape of a format but names no real day or time (2025-02-30, 25:00) is *impossible*;
 one that fits no format is *unrecognized*. Both raise ConversionError, never anything else.
 """
@@ -31,6 +32,7 @@ from zoneinfo import ZoneInfo
 from mappings.errors import ConversionError
 from schemas.text_safety import escape
 
+CANONICAL = ZoneInfo("Asia/Ho_Chi_Minh")  # the zone every time comes out in
 Precision = Literal["day", "month", "year"]
 DateResult = tuple[date, Precision]
 
@@ -124,10 +126,11 @@ class DateParser:
 
     def __init__(self, formats: Sequence[str], tz: ZoneInfo) -> None:
         self.formats = [parse_format(f) for f in formats]
-        self.tz = tz
-        # The zone's usual offset: times already carrying it are kept as they are (no astimezone per value).
-        self._offset = datetime(2020, 1, 1, tzinfo=tz).utcoffset()
-        self._fixed = timezone(self._offset) if self._offset is not None else tz
+        self.tz = tz  # of times written without a zone
+        self._local = tz.key == CANONICAL.key
+        # The canonical zone's usual offset: times already carrying it are kept as they are (no astimezone).
+        self._offset = datetime(2020, 1, 1, tzinfo=CANONICAL).utcoffset()
+        self._fixed = timezone(self._offset) if self._offset is not None else CANONICAL
         self._expected = " or ".join(f.name for f in self.formats)
         self._attempts = [self._attempt(f) for f in self.formats]
         self._iso_first = bool(self.formats) and self.formats[0].kind == "iso"
@@ -158,10 +161,12 @@ class DateParser:
     def _zone(self, dt: datetime) -> datetime:
         t = dt.tzinfo
         if t is None:
-            return dt.replace(tzinfo=self.tz)
-        if t == self._fixed or dt.utcoffset() == self._offset:
+            dt = dt.replace(tzinfo=self.tz)
+            if self._local:
+                return dt
+        elif t == self._fixed or dt.utcoffset() == self._offset:
             return dt
-        return dt.astimezone(self.tz)
+        return dt.astimezone(CANONICAL)
 
     # -- date targets -----------------------------------------------------------------------------------
     def date(self, value: Any) -> DateResult:
@@ -183,7 +188,7 @@ class DateParser:
 
     def _local_date(self, dt: datetime) -> date:
         # A birthday serialised as 1985-03-01T17:00:00Z is 2 March in Vietnam.
-        return dt.date() if dt.tzinfo is None else dt.astimezone(self.tz).date()
+        return dt.date() if dt.tzinfo is None else dt.astimezone(CANONICAL).date()
 
     # -- shared -----------------------------------------------------------------------------------------
     def _run(self, value: Any, dates: bool = False) -> Any:
@@ -217,7 +222,7 @@ class DateParser:
 
             return iso
         if fmt.kind == "epoch":
-            scale, tz = fmt.scale, self.tz
+            scale, tz = fmt.scale, CANONICAL
 
             def epoch(value: Any, dates: bool) -> Any:
                 if type(value) is str:

@@ -11,7 +11,8 @@ a complete example.
       id: id                          #   path(s) to the source record id -> Dossier.source_record_id
       updated_at: updatedDate         #   the source's own update time (the sync watermark)
       deleted: {path: _op, equals: delete}   # optional: how a change feed's deletion is recognized
-    timezone: Asia/Ho_Chi_Minh        # default Asia/Ho_Chi_Minh: the zone of times written without one
+    timezone: Asia/Ho_Chi_Minh        # default Asia/Ho_Chi_Minh: the zone of times written without one (every
+                                      #   time comes out in Asia/Ho_Chi_Minh)
     date_formats: [iso]               # default [iso]: tried in order for date and datetime fields
     null_values: ["", "0000-00-00"]   # default [""]: texts that mean "no value"; `false` (unquoted): JSON's
                                       #   false too, as Odoo writes an empty field
@@ -79,7 +80,8 @@ DATES (mappings.dates)
   \\/Date(…)\\/ — milliseconds since 1970 UTC, which alone fix the instant; the optional ±hhmm is only the
   offset it was written at), and patterns of yyyy MM M dd d HH H mm ss S… with the separators -/.:, and
   space/T: yyyyMMddHHmmss, dd/MM/yyyy, dd/MM/yyyy HH:mm, yyyy-MM-dd HH:mm:ss, MM/yyyy, yyyy, …  A time
-  without a zone is in `timezone`; a time with another offset is converted to it. A pattern without a day
+  without a zone is in `timezone`; every time comes out in Asia/Ho_Chi_Minh (converted when it was written
+  with another offset or read in another zone: Odoo's naive UTC with `timezone: UTC`). A pattern without a day
   (MM/yyyy, yyyy) is partial: it applies to date fields only (the first day of the period); datetime
   fields skip it. A date field whose model has `<field>_precision` (applicant.birth_date) gets "day",
   "month" or "year" there. A value that fits a format's shape but is no real date (2025-02-30,

@@ -10,10 +10,13 @@ from pydantic import Field, field_validator, model_validator
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Condition, Duration, Spec, check_path
 from connectors.spec.request import RequestSpec
+from connectors.templates import placeholders
 from mappings.paths import parse_steps
 
 HEADER = "header:"  # a paginator path that reads a response header (connectors.embedded.Headed)
-PLACEHOLDERS = frozenset({"start", "end", "page", "page_size", "offset", "cursor", "token"})
+PLACEHOLDERS = frozenset(
+    {"start", "end", "page", "page_size", "offset", "cursor", "token", "login", "password"}
+)
 PaginatorType = Literal["page_number", "offset", "cursor", "next_link", "single"]
 StopRule = Literal["short_page", "empty_page", "total_count", "total_pages", "has_more"]
 _STOP_PATH = {"total_count": "total_path", "total_pages": "total_pages_path", "has_more": "has_more_path"}
@@ -454,6 +457,11 @@ class RestSpec(PagedSpec):
     def _consistent(self) -> RestSpec:
         used = self.request.names()
         self.check_placeholders(used, "request")
+        if "password" in placeholders([self.request.path, self.request.query]):
+            raise ValueError(
+                "{password} goes in a header or the body, never in the path or the query: a URL is written in "
+                "logs and proxies"
+            )
         in_answer = [p for p in self.paginator.paths().values() if not p.startswith(HEADER)]
         around = self.records.path or self.embedded is not None or self.errors or in_answer
         rows = {"ndjson": "an NDJSON answer", "csv": "a CSV answer", "spreadsheet": "a spreadsheet"}

@@ -151,3 +151,20 @@ def test_a_time_in_another_zone_is_the_same_instant() -> None:
     parsed = DateParser(["iso"], HCM).datetime("2025-03-12T10:15:00+09:00")
     assert parsed == datetime(2025, 3, 12, 1, 15, tzinfo=UTC)
     assert parsed.utcoffset() == timedelta(hours=7)
+
+
+def test_a_system_that_writes_utc_without_a_zone_is_read_in_utc_and_every_time_comes_out_in_vietnam(
+    compile_yaml: Callable[..., CompiledMapping],
+) -> None:
+    """Odoo keeps naive UTC: `timezone: UTC` reads it so; the canonical time is still Asia/Ho_Chi_Minh."""
+    utc = DateParser(["yyyy-MM-dd HH:mm:ss", "iso", "epoch_s"], ZoneInfo("UTC"))
+    for value in ("2025-03-01 17:30:00", "2025-03-01T17:30:00Z", "2025-03-02T00:30:00+07:00", 1740850200):
+        parsed = utc.datetime(value)
+        assert (parsed.isoformat(), parsed.utcoffset()) == ("2025-03-02T00:30:00+07:00", timedelta(hours=7))
+    assert utc.date("2025-03-01T17:30:00Z") == (date(2025, 3, 2), "day")  # the Vietnamese day
+    generated = compile_yaml(top="timezone: UTC\ndate_formats: ['yyyy-MM-dd HH:mm:ss', iso]\n")
+    d = generated.normalize(
+        minimal_record(received="2025-03-01 17:30:00", updated="2025-03-01T17:30:00"), "s"
+    )
+    assert d.dossier is not None and d.dossier.received_at.isoformat() == "2025-03-02T00:30:00+07:00"
+    assert d.dossier.source_updated_at.isoformat() == "2025-03-02T00:30:00+07:00"

@@ -110,7 +110,7 @@ sources:
     )
     assert problems == [
         "sources.yaml:5: sources[0] (d1): rest: unknown placeholder {pag} in request (did you mean {page}?); "
-        "known: ['cursor', 'end', 'offset', 'page', 'page_size', 'start', 'token']"
+        "known: ['cursor', 'end', 'login', 'offset', 'page', 'page_size', 'password', 'start', 'token']"
     ]
 
 
@@ -146,6 +146,9 @@ def test_a_stop_rule_that_needs_a_path_cannot_be_written_without_it(paginator: d
          "one body: json, form, xml or graphql"),
         ({"request": {"method": "POST", "path": "/q", "graphql": {"query": "query($p: Int) { a(p: $p) }"}}},
          r"needs \{page\}"),
+        ({"request": {"path": "/a", "query": {"p": "{page}", "mat_khau": "{password}"}}},
+         "never in the path or the query"),
+        ({"request": {"path": "/a/{password}", "query": {"p": "{page}"}}}, "never in the path or the query"),
     ],
 )  # fmt: skip
 def test_requests_that_cannot_work_are_refused_before_any_call(change: dict, says: str) -> None:
