@@ -35,12 +35,12 @@ class RestSource(PagedSource):
         self._uses_token = "token" in spec.request.names()
         # A system that takes the credentials with every call ({login}/{password} in its request's body or
         # headers): they join the values of each request, never the paging state.
-        self._credentials = {"login": conn.login, "password": conn.password}
-        if missing := [
-            n for n in ("login", "password") if n in spec.request.names() and not getattr(conn, n)
-        ]:
+        sent = spec.request.names() & {"login", "password"}
+        self._credentials = {n: getattr(conn, n, None) for n in sent}
+        if missing := sorted(n for n in sent if not self._credentials[n]):
             raise ConfigError(
-                f"source {name}: connection {conn.conn_id!r} needs a {' and a '.join(missing)} (sent with every call)"
+                f"source {name}: connection {getattr(conn, 'conn_id', None)!r} needs a "
+                f"{' and a '.join(missing)} (sent with every call)"
             )
         # The records' pages: the answers themselves, or the documents embedded in them (`embedded`).
         self._pages = PageReader(name, spec.records.path)

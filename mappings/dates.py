@@ -146,7 +146,7 @@ class DateParser:
                 if _ISO_SHAPE.match(value):
                     raise ConversionError(f"impossible date {quote(value)}", value) from None
                 raise ConversionError(f"unrecognized date {quote(value)} (expected iso)", value) from None
-            return self._zone(dt)
+            return self._zoned(dt, value)
         return self._any_datetime(value)
 
     def _any_datetime(self, value: Any) -> datetime:
@@ -156,7 +156,13 @@ class DateParser:
             dt = datetime(value.year, value.month, value.day)
         else:
             dt = self._run(value)
-        return self._zone(dt)
+        return self._zoned(dt, value)
+
+    def _zoned(self, dt: datetime, value: Any) -> datetime:
+        try:
+            return self._zone(dt)
+        except OverflowError:  # a time that is past year 9999 (or before year 1) on the province's clock
+            raise ConversionError(f"impossible date {quote(value)}", value) from None
 
     def _zone(self, dt: datetime) -> datetime:
         t = dt.tzinfo
