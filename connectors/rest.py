@@ -72,7 +72,10 @@ class RestSource(PagedSource):
     def _read(self, operation: str, answer: Answer) -> tuple[Any, Answer, Found]:
         """The answer's document (XML: all but the records), checked against the error rules, and an XML
         answer's records (read in chunks once the whole answer has proved sound). With `embedded`, the answer is
-        read whole, checked, then the document written inside it is read (PagedSource.unwrap)."""
+        read whole, checked, then the document written inside it is read (PagedSource.unwrap). 204 No Content is
+        a page without records, as ASP.NET's and Spring's `NoContent()` answer a list with nothing in it."""
+        if answer.status == 204:
+            return {}, answer, []
         if self.spec.answer == "ndjson":  # nothing around the records: no envelope to read or check
             return {}, answer, read_lines(answer.body, self.spec.charset or answer.other_charset)
         if self.spec.answer == "csv":  # the same: a record per row

@@ -209,3 +209,20 @@ def test_a_header_path_the_answer_lacks_is_said_by_a_preview() -> None:
     assert live_problems(spec, page) == [
         "paginator.total_path 'header:X-Total-Count' is not in the answer's headers (its headers: ['Content-Type'])"
     ]
+
+
+@pytest.mark.parametrize("records", ["items", ""])
+def test_no_content_is_a_page_without_records_that_ends_the_list(records: str) -> None:
+    """ASP.NET's and Spring's `NoContent()`: 204 and no body where a list has nothing (more) in it."""
+    first = {"items": [{"id": 1}, {"id": 2}]} if records else [{"id": 1}, {"id": 2}]
+    spec = {"request": {"path": "/ds", "query": {"page": "{page}"}}, "records": records,
+            "paginator": {"type": "page_number", "page_size": 2}}  # fmt: skip
+    with scripted_server([(200, JSON, json.dumps(first).encode()), (204, {}, b"")]) as (url, log):
+        found = [
+            r.record["id"]
+            for c in opened("rest", spec, Connection("c", host=url)).pages(None, None)
+            for r in c
+        ]
+    assert found == [1, 2] and log == ["GET /ds?page=1", "GET /ds?page=2"]
+    with scripted_server([(204, {}, b"")]) as (url, log):
+        assert list(opened("rest", spec, Connection("c", host=url)).pages(None, None)) == []
