@@ -27,6 +27,7 @@ from connectors.safexml import Records
 from connectors.spec.common import as_text, get_path
 from connectors.spec.rest import HEADER, ErrorRule, PagedSpec
 from mappings.dates import format_datetime
+from mappings.paths import parse_steps
 from schemas import jsontext
 from schemas.personal_data import quote_answer
 
@@ -91,6 +92,24 @@ def check_errors(name: str, rules: list[ErrorRule], operation: str, document: An
             raise ERRORS[rule.means](name, f"{prefix}: {said}")
 
 
+def said_nothing(document: Any, path: str) -> bool:
+    """Whether the records path leads, through keys the answer has, to a null (or an empty text): an empty list
+    as many systems write it. A key the answer lacks says nothing: the path may be wrong, or the answer an error
+    the rules do not know, and the page is refused."""
+    if not path:
+        return False
+    current = document
+    for step in parse_steps(path)[0]:
+        keyed = isinstance(step, str) and isinstance(current, dict) and step in current
+        listed = isinstance(step, int) and isinstance(current, list) and -len(current) <= step < len(current)
+        if not (keyed or listed):
+            return False
+        current = current[step]  # type: ignore[index]
+        if current is None:
+            return True
+    return current == ""
+
+
 class PagedSource:
     """Reads one district system's records updated within a window, page by page."""
 
@@ -131,6 +150,8 @@ class PagedSource:
         records = get_path(document, spec.path)
         if keyed_list(records) or records == {}:  # a list PHP wrote as an object
             records = list(records.values())
+        if records in (None, "") and said_nothing(document, spec.path):
+            records = []  # `"danh_sach": null`, `"data": null`: the system says there is nothing
         if not isinstance(records, list):
             if records is None and spec.path and isinstance(document, dict):
                 found = f"the answer's keys are {sorted(document)[:20]}"

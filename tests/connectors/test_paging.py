@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.connection import Connection
-from connectors.errors import ProtocolError
+from connectors.errors import ProtocolError, RefusedAnswer
 from connectors.factory import open_source
 from onestop import registry
 from tests.connectors.entries import opened
@@ -226,3 +226,27 @@ def test_no_content_is_a_page_without_records_that_ends_the_list(records: str) -
     assert found == [1, 2] and log == ["GET /ds?page=1", "GET /ds?page=2"]
     with scripted_server([(204, {}, b"")]) as (url, log):
         assert list(opened("rest", spec, Connection("c", host=url)).pages(None, None)) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "read"),
+    [
+        ({"data": {"items": None}}, []),  # "danh_sach": null where there is nothing
+        ({"data": None}, []),  # the whole data null
+        ({"data": {"items": ""}}, []),  # an empty element, as a converter from XML writes it
+        ({"data": {}}, "no list of records at 'data.items'"),  # a key the answer lacks: a wrong path?
+        ({"loi": "Hệ thống bận"}, "no list of records at 'data.items'"),  # or an error no rule knows
+        ({"data": {"items": "x"}}, "found str"),
+    ],
+)
+def test_a_null_where_the_records_are_is_an_empty_page_and_a_missing_key_is_refused(
+    answer: Any, read: Any
+) -> None:
+    spec = {"request": {"path": "/ds"}, "records": "data.items", "paginator": {"type": "single"}}
+    with scripted_server([(200, JSON, json.dumps(answer).encode())]) as (url, _):
+        reader = opened("rest", spec, Connection("c", host=url))
+        if isinstance(read, list):
+            assert [r.record for c in reader.pages(None, None) for r in c] == read
+        else:
+            with pytest.raises(RefusedAnswer, match=read):
+                list(reader.pages(None, None))
