@@ -150,6 +150,8 @@ class PagedSource:
         records = get_path(document, spec.path)
         if keyed_list(records) or records == {}:  # a list PHP wrote as an object
             records = list(records.values())
+        elif spec.one_as_object and isinstance(records, dict):
+            records = [records]  # a single child, as a converter from XML writes it
         if records in (None, "") and said_nothing(document, spec.path):
             records = []  # `"danh_sach": null`, `"data": null`: the system says there is nothing
         if not isinstance(records, list):

@@ -135,6 +135,11 @@ class RecordsSpec(Spec):
         'position (`{"40": {…}, "41": {…}}`, as PHP writes a filtered array) is read as that list',
     )
     filter: Condition | None = Field(default=None, description="keep only the items for which this holds")
+    one_as_object: bool = Field(
+        default=False,
+        description="an object where the list should be is a list of that one record: JSON converted from XML "
+        "(PHP's json_encode of SimpleXML, Newtonsoft's SerializeXmlNode) writes a single child so",
+    )
     nest: list[NestSpec] = Field(
         default=[], description="child rows sent beside the records, joined to each record by a key"
     )

@@ -250,3 +250,25 @@ def test_a_null_where_the_records_are_is_an_empty_page_and_a_missing_key_is_refu
         else:
             with pytest.raises(RefusedAnswer, match=read):
                 list(reader.pages(None, None))
+
+
+def test_json_converted_from_xml_writes_one_record_as_an_object_and_one_as_object_reads_it_as_a_list() -> (
+    None
+):
+    """PHP's json_encode(simplexml_load_string(…)): one <HoSo> becomes an object, two a list."""
+    pages = [{"DanhSach": {"HoSo": [{"Ma": "A"}, {"Ma": "B"}]}}, {"DanhSach": {"HoSo": {"Ma": "C"}}}]
+    spec = {"request": {"path": "/ds", "query": {"trang": "{page}"}},
+            "records": {"path": "DanhSach.HoSo", "one_as_object": True},
+            "paginator": {"type": "page_number", "page_size": 2}}  # fmt: skip
+    answers = [(200, JSON, json.dumps(p).encode()) for p in pages]
+    with scripted_server(answers) as (url, _):
+        found = [
+            r.record["Ma"]
+            for c in opened("rest", spec, Connection("c", host=url)).pages(None, None)
+            for r in c
+        ]
+    assert found == ["A", "B", "C"]
+    with scripted_server(answers[1:]) as (url, _), pytest.raises(RefusedAnswer, match="found dict"):
+        list(
+            opened("rest", {**spec, "records": "DanhSach.HoSo"}, Connection("c", host=url)).pages(None, None)
+        )
