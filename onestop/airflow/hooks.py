@@ -1,7 +1,8 @@
 """Airflow hooks for the four kinds of district system; test_connection() is what the Test button runs.
 
 A test makes one real, cheap, authenticated call (the connector's probe()) with the same connector code a
-sync uses, and answers (False, a message naming the system and what went wrong) instead of raising.
+sync uses, and answers (False, a message naming the system and what went wrong, in Vietnamese with the failure's
+own words as technical detail) instead of raising.
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ if TYPE_CHECKING:
 
 # The person at the Test button is waiting: one attempt, and a bounded wait.
 PROBE_TIMEOUT_S = 20.0
-_HINTS: tuple[tuple[type[ConnectorError], str], ...] = (
-    (AuthError, "credentials refused: check Client id / user and Secret / password / API key"),
-    (TransientError, "no usable answer: check the Base URL and that the system is up and reachable"),
-    (ProtocolError, "unexpected answer: check the paths and the registry settings"),
-)
+# What the administrator at the Test button reads (in Vietnamese, as the console speaks): what went wrong and
+# what to check; the failure's own words follow as technical detail.
+_HINTS: tuple[tuple[type[Exception], str], ...] = (
+    (AuthError, "thông tin đăng nhập bị từ chối: kiểm tra Client id / tài khoản và Secret / mật khẩu / API key"),
+    (TransientError, "không nhận được câu trả lời dùng được: kiểm tra Base URL, hệ thống có đang chạy và truy cập "
+     "được từ máy chủ này không"),
+    (ProtocolError, "câu trả lời không như mong đợi: kiểm tra các đường dẫn và cấu hình nguồn trong registry"),
+    (ConfigError, "cấu hình chưa đúng: kiểm tra kết nối và nguồn trong registry"),
+)  # fmt: skip
+OTHER_HINT = "lỗi không lường trước"
+DETAIL = "Chi tiết kỹ thuật"
 
 
 def to_connection(conn: AirflowConnection) -> Connection:
@@ -62,18 +69,16 @@ def sources_for(kind: str, conn_id: str, extra: Mapping[str, Any]) -> tuple[list
         source = reg.source(named)
         if source.kind != kind:
             raise ConfigError(f"registry source {named!r} is of kind {source.kind}, not {kind}")
-        return [source], f"the settings of registry source {named}"
+        return [source], f"cấu hình của nguồn {named}"
     if mine := [s for s in reg.sources if s.conn_id == conn_id and s.kind == kind]:
-        return mine, "the settings of registry source " + ", ".join(s.name for s in mine)
+        return mine, "cấu hình của nguồn " + ", ".join(s.name for s in mine)
     if same_kind := [s for s in reg.sources if s.kind == kind]:
         first = same_kind[0]
-        return [
-            first
-        ], f"the settings of registry source {first.name} (set Registry source to choose another)"
+        return [first], f"cấu hình của nguồn {first.name} (chọn nguồn khác ở ô Registry source)"
     for name, profile in reg.profiles.items():
         if profile.get("kind") == kind and kind in profile:  # a vendor profile no source uses yet
             entry = {"name": f"{kind}_{name}", "title": name, "dialect": name, "conn_id": conn_id, **profile}
-            return [SourceConfig.model_validate(entry)], f"the settings of profile {name}"
+            return [SourceConfig.model_validate(entry)], f"cấu hình của hồ sơ nhà cung cấp (profile) {name}"
     raise ConfigError(
         f"the registry has no {kind} source or profile to take the protocol settings from (its `{kind}:` section "
         "says how the system is asked: add the source to config/sources.yaml first)"
@@ -81,13 +86,11 @@ def sources_for(kind: str, conn_id: str, extra: Mapping[str, Any]) -> tuple[list
 
 
 def describe(exc: Exception) -> str:
-    """A failure in one line, with what to check; connector errors already name their system."""
-    if isinstance(exc, ConfigError):
-        return str(exc)
-    if not isinstance(exc, ConnectorError):
-        return f"{type(exc).__name__}: {exc}"
-    hint = next((h for cls, h in _HINTS if isinstance(exc, cls)), None)
-    return f"{exc} — {hint}" if hint else str(exc)
+    """A failure in one line: what to check, in Vietnamese, then its own words (connector errors already name
+    their system)."""
+    hint = next((h for cls, h in _HINTS if isinstance(exc, cls)), OTHER_HINT)
+    own = str(exc) if isinstance(exc, ConnectorError | ConfigError) else f"{type(exc).__name__}: {exc}"
+    return f"{hint}. {DETAIL}: {own}"
 
 
 def probe(source: SourceConfig, conn: Connection) -> str:
@@ -128,23 +131,24 @@ class OnestopHook(BaseHook):
         return to_connection(self.get_connection(self.onestop_conn_id))
 
     def test_connection(self) -> tuple[bool, str]:
-        system = KINDS[self.kind].system
+        """(ok, what the administrator reads: in Vietnamese, the system's and the library's own words after
+        "Chi tiết kỹ thuật")."""
+        system = KINDS[self.kind].vietnamese
         try:
             conn = self.get_conn()
             if not conn.host:
-                return False, f"{system}: no Base URL (Host) is set"
+                return False, f"{system}: chưa điền Base URL (Host)"
             sources, chosen = sources_for(self.kind, self.onestop_conn_id, conn.extra)
         except Exception as exc:  # the Test button shows a message, never a traceback
             return False, f"{system}: {describe(exc)}"
         ok, found = True, []
         for source in sources:
             try:
-                found.append(probe(source, conn))
+                found.append(f"{source.name}: kết nối và xác thực được. {DETAIL}: {probe(source, conn)}")
             except Exception as exc:
                 ok = False
-                named = isinstance(exc, ConnectorError) and exc.endpoint == source.name
-                found.append(describe(exc) if named else f"{source.name}: {describe(exc)}")
-        return ok, f"{system} at {conn.base_url}, checked with {chosen}: " + "; ".join(found)
+                found.append(f"{source.name}: {describe(exc)}")
+        return ok, f"{system} tại {conn.base_url}, kiểm tra theo {chosen} — " + "; ".join(found)
 
 
 class OnestopRestHook(OnestopHook):

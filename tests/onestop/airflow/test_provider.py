@@ -189,8 +189,8 @@ def test_a_good_connection_passes_with_what_the_probe_found(kind, simulators, mo
     sim = simulators[kind]
     ok, message = press_test_button(monkeypatch, kind, host=sim.url, **SIMULATED[kind].credentials)
     assert ok, message
-    assert message.startswith(f"{KINDS[kind].system} at {sim.url}, checked with ")
-    assert "authenticated" in message
+    assert message.startswith(f"{KINDS[kind].vietnamese} tại {sim.url}, kiểm tra theo ")
+    assert "kết nối và xác thực được. Chi tiết kỹ thuật: " in message and "authenticated" in message
 
 
 @pytest.mark.parametrize("kind", kinds(simulator=True))
@@ -199,8 +199,8 @@ def test_a_wrong_secret_fails_saying_the_credentials_were_refused(kind, simulato
     fields = {**SIMULATED[kind].credentials, "password": "not-the-secret"}
     ok, message = press_test_button(monkeypatch, kind, host=sim.url, **fields)
     assert not ok
-    assert message.startswith(f"{KINDS[kind].system} at {sim.url}")
-    assert "credentials refused" in message
+    assert message.startswith(f"{KINDS[kind].vietnamese} tại {sim.url}")
+    assert "thông tin đăng nhập bị từ chối" in message
     assert "not-the-secret" not in message
     assert "Traceback" not in message
 
@@ -211,8 +211,8 @@ def test_a_dead_port_fails_at_once_saying_nothing_answered(kind, monkeypatch) ->
     started = time.monotonic()
     ok, message = press_test_button(monkeypatch, kind, host=url, login="u", password="p")
     assert not ok
-    assert message.startswith(f"{KINDS[kind].system} at {url}")
-    assert "no usable answer: check the Base URL" in message
+    assert message.startswith(f"{KINDS[kind].vietnamese} tại {url}")
+    assert "không nhận được câu trả lời dùng được: kiểm tra Base URL" in message
     assert time.monotonic() - started < 10  # one attempt: no retries with backoff while a person waits
 
 
@@ -224,21 +224,21 @@ def test_a_connection_the_registry_names_is_checked_with_those_sources_settings(
         monkeypatch, "rest", "onestop_src_beta", host=sim.url, login="igate", password="secret"
     )
     assert ok, message
-    assert "checked with the settings of registry source beta:" in message
+    assert "kiểm tra theo cấu hình của nguồn beta — " in message
 
 
 def test_any_other_connection_is_checked_with_the_first_source_of_its_kind(simulators, monkeypatch) -> None:
     sim = simulators["rest"]
     ok, message = press_test_button(monkeypatch, "rest", host=sim.url, login="igate", password="secret")
     assert ok, message
-    assert "registry source alpha (set Registry source to choose another)" in message
+    assert "cấu hình của nguồn alpha (chọn nguồn khác ở ô Registry source)" in message
 
 
 def test_the_registry_source_field_chooses_the_settings(simulators, monkeypatch) -> None:
     sim = simulators["rest"]
     fields = {"host": sim.url, "login": "igate", "password": "secret"}
     ok, message = press_test_button(monkeypatch, "rest", **fields, extra={"source": "beta"})
-    assert ok and "registry source beta:" in message, message
+    assert ok and "cấu hình của nguồn beta — " in message, message
     ok, message = press_test_button(monkeypatch, "rest", **fields, extra={"source": "gamma"})
     assert not ok
     assert "no source named 'gamma' in the registry (known: alpha, beta, delta)" in message
@@ -266,7 +266,7 @@ def test_the_kinds_own_field_overrides_the_registry(simulators, monkeypatch) -> 
 def test_a_connection_without_a_base_url_says_so(monkeypatch) -> None:
     assert press_test_button(monkeypatch, "rest", login="igate", password="secret") == (
         False,
-        "District one-stop system (REST): no Base URL (Host) is set",
+        "Hệ thống một cửa (REST): chưa điền Base URL (Host)",
     )
 
 
@@ -301,10 +301,10 @@ def test_the_test_button_answers_for_a_good_and_a_bad_connection(kind, api_serve
     body = {"connection_id": f"onestop_{kind}_ui", "conn_type": KINDS[kind].conn_type, "host": sim.url}
     good = api_server.api("POST", "/connections/test", json={**body, **SIMULATED[kind].credentials})
     assert good["status"] is True, good["message"]
-    assert good["message"].startswith(f"{KINDS[kind].system} at {sim.url}")
+    assert good["message"].startswith(f"{KINDS[kind].vietnamese} tại {sim.url}")
 
     wrong = {**SIMULATED[kind].credentials, "password": "not-the-secret"}
     bad = api_server.api("POST", "/connections/test", json={**body, **wrong})
     assert bad["status"] is False
-    assert bad["message"].startswith(f"{KINDS[kind].system} at {sim.url}")
-    assert "credentials refused" in bad["message"] and "not-the-secret" not in bad["message"]
+    assert bad["message"].startswith(f"{KINDS[kind].vietnamese} tại {sim.url}")
+    assert "thông tin đăng nhập bị từ chối" in bad["message"] and "not-the-secret" not in bad["message"]
