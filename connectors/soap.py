@@ -216,7 +216,11 @@ class SoapSource(PagedSource):
         spec = self.spec
         wsse = (
             SecurityHeader(
-                self.conn.login, self.conn.password, token=spec.ws_security, timestamp=spec.ws_timestamp
+                self.conn.login,
+                self.conn.password,
+                token=spec.ws_security,
+                timestamp=spec.ws_timestamp,
+                digest=spec.ws_password == "digest",
             )
             if spec.ws_security or spec.ws_timestamp
             else None

@@ -1,6 +1,7 @@
 """The WS-Security header of each SOAP message zeep builds (its `wsse` hook): a wsu:Timestamp first, made fresh
 for the message (`ws_timestamp`: WCF's message security with IncludeTimestamp and the Strict layout refuses a
-Security header without one, or with one after the token), then the UsernameToken (`ws_security`)."""
+Security header without one, or with one after the token), then the UsernameToken (`ws_security`), its password
+as text or, with `ws_password: digest`, as WSS's PasswordDigest."""
 
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ def _utc(moment: datetime) -> str:
 class SecurityHeader:
     """zeep's `wsse` plugin: applied to every message, so each gets its own Timestamp."""
 
-    def __init__(self, login: str | None, password: str | None, *, token: bool, timestamp: bool) -> None:
-        self.token = UsernameToken(login, password) if token else None
+    def __init__(
+        self, login: str | None, password: str | None, *, token: bool, timestamp: bool, digest: bool = False
+    ) -> None:
+        # zeep's token makes a fresh Nonce and Created for each message it digests
+        self.token = UsernameToken(login, password, use_digest=digest) if token else None
         self.timestamp = timestamp
 
     def apply(self, envelope: Any, headers: Any) -> tuple[Any, Any]:

@@ -99,6 +99,12 @@ class SoapSpec(PagedSpec):
         default=False,
         description="a WS-Security UsernameToken (PasswordText) from the connection's login/password",
     )
+    ws_password: Literal["text", "digest"] = Field(
+        default="text",
+        description="how ws_security sends the password: text (PasswordText), or digest (PasswordDigest: "
+        "Base64(SHA-1(nonce + created + password)) with a fresh Nonce and Created, as WSS4J's "
+        "passwordType=PasswordDigest wants)",
+    )
     ws_timestamp: bool = Field(
         default=False,
         description="a wsu:Timestamp (valid 5 minutes, made for each call) first in the WS-Security header: a "

@@ -17,7 +17,8 @@ Contract (what the vendor's integration guide says, and what this server enforce
   Faults are SOAP 1.2 Faults with HTTP 500 (as CXF sends them): Code/Value soap:Sender, a Subcode and a
   Reason/Text xml:lang="vi":
     wsse:InvalidSecurity (no Security header or UsernameToken, replayed Nonce, a time in the future)
-    wsse:UnsupportedSecurityToken (PasswordDigest)   wsse:MessageExpired (old Created, passed Expires)
+    wsse:UnsupportedSecurityToken (PasswordDigest; with --digest, PasswordText: then only a PasswordDigest with
+    its Nonce and Created is taken)   wsse:MessageExpired (old Created, passed Expires)
     wsse:FailedAuthentication (REFUSAL)   tns:InvalidQuery   tns:QueryRangeExceeded (window over 90 days)
   with a <tns:DossierServiceFault><tns:errorCode/><tns:message/></tns:DossierServiceFault> detail for the
   vendor's own two; CXF's own (English, xml:lang="en") for a body it cannot unmarshal, an unknown wrapper or
@@ -27,6 +28,8 @@ Contract (what the vendor's integration guide says, and what this server enforce
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import threading
 from datetime import datetime, timedelta
@@ -49,6 +52,7 @@ WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utilit
 PASSWORD_TEXT = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
 )
+PASSWORD_DIGEST = PASSWORD_TEXT.replace("#PasswordText", "#PasswordDigest")
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 USER, PASSWORD = "esb.sotttt.haiduong", "Cxf-Wss!7Hd2025"
@@ -330,8 +334,10 @@ class Handler(VendorHandler):
         user, password = token.find(f"{{{WSSE}}}Username"), token.find(f"{{{WSSE}}}Password")
         if user is None or password is None:
             raise wsse_fault("InvalidSecurity", "wsse:UsernameToken phải có wsse:Username và wsse:Password.")
-        if password.get("Type", PASSWORD_TEXT) != PASSWORD_TEXT:
-            raise wsse_fault("UnsupportedSecurityToken", "Hệ thống chỉ chấp nhận mật khẩu dạng PasswordText.")
+        wanted = PASSWORD_DIGEST if self.options.digest else PASSWORD_TEXT
+        if password.get("Type", PASSWORD_TEXT) != wanted:
+            kind = "PasswordDigest" if self.options.digest else "PasswordText"
+            raise wsse_fault("UnsupportedSecurityToken", f"Hệ thống chỉ chấp nhận mật khẩu dạng {kind}.")
         created = self.stamp_time(token, "Created")
         if created is not None and created > now + FUTURE_SKEW:
             raise wsse_fault("InvalidSecurity", "Thời điểm tạo UsernameToken (wsu:Created) nằm ở tương lai.")
@@ -344,7 +350,14 @@ class Handler(VendorHandler):
                 _nonces.add(nonce.text)
             if replayed:
                 raise wsse_fault("InvalidSecurity", "Phát hiện yêu cầu phát lại: wsse:Nonce đã được sử dụng.")
-        if (user.text or "").strip() != USER or (password.text or "") != PASSWORD:
+        expected = PASSWORD
+        if self.options.digest:  # WSS 1.0: Base64(SHA-1(nonce + created + password)), both sent beside it
+            stamp = token.find(f"{{{WSU}}}Created")
+            if nonce is None or not nonce.text or stamp is None or not stamp.text:
+                raise wsse_fault("InvalidSecurity", "PasswordDigest cần wsse:Nonce và wsu:Created.")
+            raw = base64.b64decode(nonce.text) + stamp.text.encode() + PASSWORD.encode()
+            expected = base64.b64encode(hashlib.sha1(raw).digest()).decode()
+        if (user.text or "").strip() != USER or (password.text or "") != expected:
             raise wsse_fault("FailedAuthentication", REFUSAL)
 
     @staticmethod
@@ -441,5 +454,11 @@ class Handler(VendorHandler):
         return int(text)
 
 
+def options(parser: Any) -> None:
+    parser.add_argument(
+        "--digest", action="store_true", help="require PasswordDigest, as WSS4J's passwordType=PasswordDigest"
+    )
+
+
 if __name__ == "__main__":
-    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0]))
+    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0], options))

@@ -25,6 +25,7 @@ from onestop.simulators.process import SimulatorProcess
 from tests.vendors import harness
 from tests.vendors.soap12_wsse.server import (
     PASSWORD,
+    PASSWORD_DIGEST,
     PASSWORD_TEXT,
     REFUSAL,
     SERVICE_PATH,
@@ -41,7 +42,6 @@ LIMIT = 50
 SAFE = etree.XMLParser(**PARSER_OPTIONS)  # the product's safe parsing
 # zeep as the product sets it: strict schema reading, no DTD, no entities
 STRICT = zeep_settings()
-PASSWORD_DIGEST = PASSWORD_TEXT.replace("PasswordText", "PasswordDigest")
 
 
 @pytest.fixture(scope="module")
@@ -368,3 +368,29 @@ def test_a_malformed_request_is_refused_and_counted(server: SimulatorProcess, ca
 def test_the_connection_holds_the_vendors_account() -> None:
     connection = json.loads((HERE / "connection.json").read_text(encoding="utf-8"))
     assert (connection["host"], connection["login"], connection["password"]) == ("{url}", USER, PASSWORD)
+
+
+@pytest.mark.parametrize(("password", "loaded"), [("digest", True), ("text", False)])
+def test_a_service_that_wants_a_password_digest_gets_one_with_its_nonce_and_created(
+    password: str, loaded: bool, db: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """WSS4J with passwordType=PasswordDigest: `ws_password: digest` sends Base64(SHA-1(nonce + created +
+    password)), a fresh nonce each call (the service takes each once); the password as text is refused."""
+    from connectors.errors import AuthError
+    from onestop import pipeline
+
+    with harness.started("soap12_wsse", tmp_path, "--digest") as vendor:
+        harness.configure(vendor, monkeypatch)
+        registry_file = vendor.work / "sources.yaml"
+        text = registry_file.read_text(encoding="utf-8")
+        indent = text.split("ws_security: true")[0].rsplit("\n", 1)[1]
+        registry_file.write_text(
+            text.replace("ws_security: true", f"ws_security: true\n{indent}ws_password: {password}")
+        )
+        if loaded:
+            assert pipeline.sync(vendor.source).loaded == harness.COUNT
+        else:
+            with pytest.raises(AuthError, match="chỉ chấp nhận mật khẩu dạng PasswordDigest"):
+                pipeline.sync(vendor.source)
+        sent = [r["body"] for r in vendor.stats()["requests"] if r["method"] == "POST"]
+    assert all(("#PasswordDigest" in b) == loaded and (PASSWORD in b) != loaded for b in sent)
