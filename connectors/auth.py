@@ -211,6 +211,10 @@ class Authenticator:
             try:
                 if self.answer == "xml" and operation == "login":
                     document = read_document(answer.body, self.client.endpoint, self.charset)
+                elif self.answer == "xmlrpc" and operation == "login":
+                    from connectors.xmlrpc import read_answer
+
+                    document = read_answer(self.client.endpoint, answer.body)
                 else:
                     document = parse_json(self.client.endpoint, operation, answer, self.charset)
             except Exception:

@@ -19,7 +19,9 @@ from connectors.rows import read_csv, read_sheet
 from connectors.safexml import read_document, scan_answer
 from connectors.spec.rest import CsvSpec, RestSpec, SheetSpec
 from connectors.templates import render
+from connectors.xmlrpc import read_answer as read_xmlrpc
 from mappings.paths import parse_steps
+from schemas.personal_data import quote_answer
 
 
 class RestSource(PagedSource):
@@ -76,6 +78,16 @@ class RestSource(PagedSource):
         a page without records, as ASP.NET's and Spring's `NoContent()` answer a list with nothing in it."""
         if answer.status == 204:
             return {}, answer, []
+        if self.spec.answer == "xmlrpc":
+            document = read_xmlrpc(self.name, answer.body)
+            self.check(operation, document)
+            if isinstance(document, dict) and isinstance(fault := document.get("fault"), dict):
+                raise ProtocolError(  # no `errors` rule said what it means: it fails the page
+                    self.name,
+                    f"{operation}: XML-RPC fault {fault.get('faultCode')}: "
+                    f"{quote_answer(str(fault.get('faultString')), 1024)}",
+                )
+            return document, answer, None
         if self.spec.answer == "ndjson":  # nothing around the records: no envelope to read or check
             return {}, answer, read_lines(answer.body, self.spec.charset or answer.other_charset)
         if self.spec.answer == "csv":  # the same: a record per row

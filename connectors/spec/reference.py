@@ -12,7 +12,7 @@ from pydantic_core import PydanticUndefined
 from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Condition
 from connectors.spec.feed import ACK_PLACEHOLDERS, FETCH_PLACEHOLDERS, FeedSpec, PeekSpec
-from connectors.spec.request import GraphQLSpec, RequestSpec
+from connectors.spec.request import GraphQLSpec, RequestSpec, XmlRpcSpec
 from connectors.spec.rest import (
     PLACEHOLDERS,
     CsvSpec,
@@ -39,6 +39,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
         RequestSpec,
     ),
     ("`rest.request.graphql:` (and wherever a request is written)", GraphQLSpec),
+    ("`rest.request.xmlrpc:` (and wherever a request is written)", XmlRpcSpec),
     ("`rest.records:` (and `soap.records:`)", RecordsSpec),
     ("`rest.records.nest:` (each item)", NestSpec),
     ("`rest.records.record_errors:`", RecordErrorsSpec),

@@ -1,5 +1,5 @@
-"""One HTTP request as a template (REST pages, a login call): method, path, query, headers, a JSON, form, XML or
-GraphQL body."""
+"""One HTTP request as a template (REST pages, a login call): method, path, query, headers, a JSON, form, XML,
+GraphQL or XML-RPC body."""
 
 from __future__ import annotations
 
@@ -46,6 +46,16 @@ class GraphQLSpec(Spec):
         return body
 
 
+class XmlRpcSpec(Spec):
+    """An XML-RPC call (Odoo's /xmlrpc/2, WordPress's xmlrpc.php): its method and its parameters."""
+
+    method: str = Field(description="the methodName (`execute_kw`, `wp.getPosts`)")
+    params: list[Any] = Field(
+        default=[],
+        description="the parameters in order, any nesting (a struct is a mapping); values are templates",
+    )
+
+
 class RequestSpec(Spec):
     method: Literal["GET", "POST"] = Field(default="GET", description="GET or POST")
     path: str = Field(description="relative to the connection's Base URL (a template)")
@@ -63,12 +73,15 @@ class RequestSpec(Spec):
     graphql: GraphQLSpec | None = Field(
         default=None, description="a GraphQL operation (POST): its document, and its variables as templates"
     )
+    xmlrpc: XmlRpcSpec | None = Field(
+        default=None, description="an XML-RPC call (POST, text/xml): its method and parameters as templates"
+    )
 
     @model_validator(mode="after")
     def _one_body(self) -> RequestSpec:
-        bodies = (self.json_body, self.form, self.xml_body, self.graphql)
+        bodies = (self.json_body, self.form, self.xml_body, self.graphql, self.xmlrpc)
         if sum(b is not None for b in bodies) > 1:
-            raise ValueError("a request has one body: json, form, xml or graphql")
+            raise ValueError("a request has one body: json, form, xml, graphql or xmlrpc")
         if self.method == "GET" and any(b is not None for b in bodies):
             raise ValueError("a GET request has no body: use method: POST, or put the values in query")
         return self
@@ -76,8 +89,9 @@ class RequestSpec(Spec):
     def names(self) -> set[str]:
         """Every placeholder this request uses."""
         variables = self.graphql.variables if self.graphql else None
+        params = self.xmlrpc.params if self.xmlrpc else None
         return placeholders(
-            [self.path, self.query, self.headers, self.json_body, self.form, self.xml_body, variables]
+            [self.path, self.query, self.headers, self.json_body, self.form, self.xml_body, variables, params]
         )
 
     def rendered(self, values: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
@@ -91,6 +105,11 @@ class RequestSpec(Spec):
             kwargs["json"] = render(self.json_body, values)
         if self.graphql is not None:
             kwargs["json"] = self.graphql.body(values)
+        if self.xmlrpc is not None:
+            from connectors.xmlrpc import call_body
+
+            kwargs["data"] = call_body(self.xmlrpc.method, render(self.xmlrpc.params, values) or [])
+            kwargs["headers"] = {"Content-Type": "text/xml; charset=utf-8", **(kwargs["headers"] or {})}
         if self.form is not None:
             kwargs["data"] = render(self.form, values)
         if self.xml_body is not None:

@@ -439,13 +439,14 @@ class RestSpec(PagedSpec):
     auth: AuthSpec = Field(
         default=AuthSpec(), description="credentials, from the source's Airflow connection"
     )
-    answer: Literal["json", "xml", "ndjson", "csv", "spreadsheet"] = Field(
+    answer: Literal["json", "xml", "ndjson", "csv", "spreadsheet", "xmlrpc"] = Field(
         default="json",
         description="what the answers are: json, xml (read streaming, safely; `records` and every path are "
         "local-name paths below the root element, attributes as `@name`), ndjson (a JSON record per line), csv "
         "(a record per row, see `csv`) or spreadsheet (xlsx, xls or ods: a record per row of a sheet, see "
-        "`sheet`); ndjson, csv and spreadsheet have no envelope: paged by numbers or offsets to a short or empty "
-        "page, a cursor header, the Link header",
+        "`sheet`) or xmlrpc (a methodResponse, read safely into plain values: its parameter is the document the "
+        "paths read, a fault `{fault: {faultCode, faultString}}`); ndjson, csv and spreadsheet have no envelope: "
+        "paged by numbers or offsets to a short or empty page, a cursor header, the Link header",
     )
     csv: CsvSpec | None = Field(default=None, description="`answer: csv`: how its rows are written")
     sheet: SheetSpec | None = Field(

@@ -90,6 +90,40 @@ class Invalid(Exception):
     pass
 
 
+class OdooError(Exception):
+    """An exception Odoo raises inside a call: its class's dotted name and its message."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name, self.message = name, message
+
+
+def execute_kw(truth: list[dict[str, Any]], args: list[Any]) -> dict[str, Any]:
+    """execute_kw(db, uid, password, model, "web_search_read", [domain], {specification, offset, limit, order}),
+    whichever protocol carried it (JSON-RPC here, XML-RPC in tests/vendors/odoo_xmlrpc)."""
+    db, uid, password, model, method, positional, keywords = (*args, *[None] * 7)[:7]
+    if db != DB or uid != UID or password != PASSWORD:  # the uid is a number: "7" is another user
+        raise OdooError("odoo.exceptions.AccessDenied", "Access Denied")
+    if (model, method) != (MODEL, "web_search_read") or not isinstance(keywords, dict):
+        raise OdooError("odoo.exceptions.ValidationError", f"Object {model} has no method {method}")
+    try:
+        (domain,) = positional
+        bounds = {op: datetime.strptime(value, UTC_TEXT).replace(tzinfo=UTC)
+                  for field, op, value in domain if field == "write_date"}  # fmt: skip
+        if set(bounds) != {">=", "<"} or keywords.get("order") != "write_date asc, id asc":
+            raise Invalid("the domain bounds write_date (>=, <) and the order is 'write_date asc, id asc'")
+        offset, limit = int(keywords.get("offset", 0)), int(keywords.get("limit", 80))
+        if not 0 < limit <= MAX_LIMIT or offset < 0:
+            raise Invalid(f"limit 1..{MAX_LIMIT}")
+        found = sorted((i for i in truth if bounds[">="] <= updated(i) < bounds["<"]),
+                       key=lambda i: (updated(i), int(i["source_record_id"])))  # fmt: skip
+        spec = keywords["specification"]
+        page = [selected(record(i, offset + n), spec) for n, i in enumerate(found[offset : offset + limit])]
+    except (Invalid, ValueError, TypeError, KeyError) as exc:
+        raise OdooError("odoo.exceptions.ValidationError", str(exc)) from None
+    return {"length": len(found), "records": page}
+
+
 class Handler(VendorHandler):
     def rpc(self, request_id: Any, result: Any = None, error: tuple[str, str] | None = None) -> None:
         if error is None:
@@ -134,37 +168,10 @@ class Handler(VendorHandler):
             )
 
     def execute_kw(self, request_id: Any, args: list[Any]) -> None:
-        db, uid, password, model, method, positional, keywords = (*args, *[None] * 7)[:7]
-        if db != DB or uid != UID or password != PASSWORD:  # the uid is a number: "7" is another user
-            self.rpc(request_id, error=("odoo.exceptions.AccessDenied", "Access Denied"))
-            return
-        if (model, method) != (MODEL, "web_search_read") or not isinstance(keywords, dict):
-            self.rpc(
-                request_id,
-                error=("odoo.exceptions.ValidationError", f"Object {model} has no method {method}"),
-            )
-            return
         try:
-            (domain,) = positional
-            bounds = {op: datetime.strptime(value, UTC_TEXT).replace(tzinfo=UTC)
-                      for field, op, value in domain if field == "write_date"}  # fmt: skip
-            if set(bounds) != {">=", "<"} or keywords.get("order") != "write_date asc, id asc":
-                raise Invalid(
-                    "the domain bounds write_date (>=, <) and the order is 'write_date asc, id asc'"
-                )
-            offset, limit = int(keywords.get("offset", 0)), int(keywords.get("limit", 80))
-            if not 0 < limit <= MAX_LIMIT or offset < 0:
-                raise Invalid(f"limit 1..{MAX_LIMIT}")
-            found = sorted((i for i in self.truth if bounds[">="] <= updated(i) < bounds["<"]),
-                           key=lambda i: (updated(i), int(i["source_record_id"])))  # fmt: skip
-            spec = keywords["specification"]
-            page = [
-                selected(record(i, offset + n), spec) for n, i in enumerate(found[offset : offset + limit])
-            ]
-        except (Invalid, ValueError, TypeError, KeyError) as exc:
-            self.rpc(request_id, error=("odoo.exceptions.ValidationError", str(exc)))
-            return
-        self.rpc(request_id, {"length": len(found), "records": page})
+            self.rpc(request_id, execute_kw(self.truth, args))
+        except OdooError as exc:
+            self.rpc(request_id, error=(exc.name, exc.message))
 
 
 if __name__ == "__main__":
