@@ -143,7 +143,7 @@ def test_a_stop_rule_that_needs_a_path_cannot_be_written_without_it(paginator: d
         ({"request": {"path": "/q", "graphql": {"query": "{ a }", "variables": {"p": "{page}"}}}},
          "a GET request has no body"),
         ({"request": {"method": "POST", "path": "/q", "json": {}, "graphql": {"query": "{ a }"}}},
-         "one body: json, form, xml or graphql"),
+         "one body: json, form, xml, graphql or xmlrpc"),
         ({"request": {"method": "POST", "path": "/q", "graphql": {"query": "query($p: Int) { a(p: $p) }"}}},
          r"needs \{page\}"),
         ({"request": {"path": "/a", "query": {"p": "{page}", "mat_khau": "{password}"}}},
