@@ -13,7 +13,6 @@ Contract (XML-RPC, Content-Type text/xml):
 from __future__ import annotations
 
 import xmlrpc.client
-from typing import Any
 
 from tests.vendors.common import VendorHandler, arguments, serve
 from tests.vendors.odoo_jsonrpc.server import DB, PASSWORD, UID, USER, OdooError, execute_kw
