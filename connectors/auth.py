@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ from connectors.safexml import read_document
 from connectors.spec.auth import AuthSpec, SignatureSpec
 from connectors.spec.common import get_path
 from connectors.templates import render_text
+from connectors.xmlrpc import read_answer as read_xmlrpc
 from schemas.personal_data import quote_answer
 
 T = TypeVar("T")
@@ -212,9 +213,7 @@ class Authenticator:
                 if self.answer == "xml" and operation == "login":
                     document = read_document(answer.body, self.client.endpoint, self.charset)
                 elif self.answer == "xmlrpc" and operation == "login":
-                    from connectors.xmlrpc import read_answer
-
-                    document = read_answer(self.client.endpoint, answer.body)
+                    document = read_xmlrpc(self.client.endpoint, answer.body)
                 else:
                     document = parse_json(self.client.endpoint, operation, answer, self.charset)
             except Exception:
@@ -300,9 +299,17 @@ CREDENTIALS = {"basic": ("login", "password"), "ntlm": ("login", "password"), "d
                "bearer": ("password",), "api_key": ("password",), "hmac": ("password",)}  # fmt: skip
 
 
-def require_credentials(conn: Connection, kind: str) -> None:
-    if missing := [n for n in CREDENTIALS.get(kind, ()) if not getattr(conn, n)]:
-        raise ConfigError(f"connection {conn.conn_id!r} needs a {' and a '.join(missing)} ({kind})")
+def require_credentials(
+    conn: Connection | None, kind: str, needed: Iterable[str] | None = None, source: str | None = None
+) -> None:
+    """ConfigError, before any call, when the connection lacks what `kind` sends (its CREDENTIALS, or `needed`:
+    what a source's requests send themselves); `source` names the source the error is said for."""
+    wanted = CREDENTIALS.get(kind, ()) if needed is None else needed
+    if missing := [n for n in ("login", "password") if n in wanted and not getattr(conn, n, None)]:
+        where = f"source {source}: " if source else ""
+        raise ConfigError(
+            f"{where}connection {getattr(conn, 'conn_id', None)!r} needs a {' and a '.join(missing)} ({kind})"
+        )
 
 
 def host_authentication(client: HttpClient, conn: Connection, kind: str) -> None:

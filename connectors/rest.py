@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.auth import Authenticator
+from connectors.auth import Authenticator, require_credentials
 from connectors.connection import Connection
 from connectors.detail import DetailReader, rest_fetch
-from connectors.errors import ConfigError, ProtocolError
+from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, read_lines
 from connectors.paging import Found, PagedSource
@@ -38,12 +38,8 @@ class RestSource(PagedSource):
         # A system that takes the credentials with every call ({login}/{password} in its request's body or
         # headers): they join the values of each request, never the paging state.
         sent = spec.request.names() & {"login", "password"}
-        self._credentials = {n: getattr(conn, n, None) for n in sent}
-        if missing := sorted(n for n in sent if not self._credentials[n]):
-            raise ConfigError(
-                f"source {name}: connection {getattr(conn, 'conn_id', None)!r} needs a "
-                f"{' and a '.join(missing)} (sent with every call)"
-            )
+        require_credentials(conn, "sent with every call", sent, source=name)
+        self._credentials = {n: getattr(conn, n) for n in sent}
         # The records' pages: the answers themselves, or the documents embedded in them (`embedded`).
         self._pages = PageReader(name, spec.records.path)
         self._answers = PageReader(name, spec.embedded.path) if spec.embedded else None

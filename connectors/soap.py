@@ -30,7 +30,7 @@ from lxml import etree
 from zeep.transports import Transport
 from zeep.wsdl.bindings.soap import Soap12Binding
 
-from connectors.auth import Authenticator, host_authentication
+from connectors.auth import Authenticator, host_authentication, require_credentials
 from connectors.base import EXCERPT
 from connectors.connection import Connection
 from connectors.detail import DetailReader, Fetched
@@ -187,10 +187,7 @@ class SoapSource(PagedSource):
             needed = {"login", "password"}
         else:  # only what the request or its headers send: an API key alone is a password without a login
             what, needed = "sent with every call", set(spec.credentials)
-        if missing := [n for n in ("login", "password") if n in needed and not getattr(conn, n)]:
-            raise ConfigError(
-                f"source {name}: connection {conn.conn_id!r} needs a {' and a '.join(missing)} ({what})"
-            )
+        require_credentials(conn, what, needed, source=name)
         self.authenticator = Authenticator(
             AuthSpec(), conn, client, login=self._login if spec.login else None
         )

@@ -30,9 +30,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from mappings.errors import ConversionError
+from schemas.dossier import HCM  # the zone every time comes out in
 from schemas.text_safety import escape
 
-CANONICAL = ZoneInfo("Asia/Ho_Chi_Minh")  # the zone every time comes out in
 Precision = Literal["day", "month", "year"]
 DateResult = tuple[date, Precision]
 
@@ -127,10 +127,10 @@ class DateParser:
     def __init__(self, formats: Sequence[str], tz: ZoneInfo) -> None:
         self.formats = [parse_format(f) for f in formats]
         self.tz = tz  # of times written without a zone
-        self._local = tz.key == CANONICAL.key
+        self._local = tz.key == HCM.key
         # The canonical zone's usual offset: times already carrying it are kept as they are (no astimezone).
-        self._offset = datetime(2020, 1, 1, tzinfo=CANONICAL).utcoffset()
-        self._fixed = timezone(self._offset) if self._offset is not None else CANONICAL
+        self._offset = datetime(2020, 1, 1, tzinfo=HCM).utcoffset()
+        self._fixed = timezone(self._offset) if self._offset is not None else HCM
         self._expected = " or ".join(f.name for f in self.formats)
         self._attempts = [self._attempt(f) for f in self.formats]
         self._iso_first = bool(self.formats) and self.formats[0].kind == "iso"
@@ -172,7 +172,7 @@ class DateParser:
                 return dt
         elif t == self._fixed or dt.utcoffset() == self._offset:
             return dt
-        return dt.astimezone(CANONICAL)
+        return dt.astimezone(HCM)
 
     # -- date targets -----------------------------------------------------------------------------------
     def date(self, value: Any) -> DateResult:
@@ -194,7 +194,7 @@ class DateParser:
 
     def _local_date(self, dt: datetime) -> date:
         # A birthday serialised as 1985-03-01T17:00:00Z is 2 March in Vietnam.
-        return dt.date() if dt.tzinfo is None else dt.astimezone(CANONICAL).date()
+        return dt.date() if dt.tzinfo is None else dt.astimezone(HCM).date()
 
     # -- shared -----------------------------------------------------------------------------------------
     def _run(self, value: Any, dates: bool = False) -> Any:
@@ -228,7 +228,7 @@ class DateParser:
 
             return iso
         if fmt.kind == "epoch":
-            scale, tz = fmt.scale, CANONICAL
+            scale, tz = fmt.scale, HCM
 
             def epoch(value: Any, dates: bool) -> Any:
                 if type(value) is str:

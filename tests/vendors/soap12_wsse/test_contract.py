@@ -393,4 +393,4 @@ def test_a_service_that_wants_a_password_digest_gets_one_with_its_nonce_and_crea
             with pytest.raises(AuthError, match="chỉ chấp nhận mật khẩu dạng PasswordDigest"):
                 pipeline.sync(vendor.source)
         sent = [r["body"] for r in vendor.stats()["requests"] if r["method"] == "POST"]
-    assert all(("#PasswordDigest" in b) == loaded and (PASSWORD in b) != loaded for b in sent)
+    assert sent and all(("#PasswordDigest" in b) == loaded and (PASSWORD in b) != loaded for b in sent)
