@@ -224,8 +224,19 @@ class SoapSource(PagedSource):
         )
         transport = FetchedDocuments(self.name, self.client, (where.scheme, where.netloc))
         try:
-            client = zeep.Client(url, transport=transport, settings=zeep_settings(), wsse=wsse)
-            service, port = self._port(client)
+            # The client is made for the chosen port: zeep writes WS-Addressing's To from its default service's
+            # binding, which would otherwise be the WSDL's first port, whatever port the calls go through.
+            settings = zeep_settings()
+            document = zeep.wsdl.Document(url, transport, settings=settings)
+            service, port = self._port(document)
+            client = zeep.Client(
+                document,
+                transport=transport,
+                settings=settings,
+                wsse=wsse,
+                service_name=service.name,
+                port_name=port.name,
+            )
         except (ConnectorError, ConfigError):
             raise
         except Exception as exc:  # zeep's and lxml's own errors: an unusable WSDL, said plainly
@@ -234,17 +245,17 @@ class SoapSource(PagedSource):
         actions = {op: port.binding.get(op).soapaction or "" for op in operations}
         return _Service(
             client,
-            client.bind(service.name, port.name),
+            client.service,
             self._post_address(port.binding_options["address"]),
             isinstance(port.binding, Soap12Binding),
             actions,
         )
 
-    def _port(self, client: zeep.Client) -> tuple[Any, Any]:
+    def _port(self, document: zeep.wsdl.Document) -> tuple[Any, Any]:
         """The port named in the spec, else the first whose binding has the operation(s)."""
         wanted = [self.spec.operation] + ([self.spec.login.operation] if self.spec.login else [])
         seen = []
-        for service in client.wsdl.services.values():
+        for service in document.services.values():
             for port in service.ports.values():
                 names = set(port.binding.all())
                 seen.append(f"{port.name}: {sorted(names)}")

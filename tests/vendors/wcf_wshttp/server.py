@@ -4,7 +4,10 @@ contracts serialized by DataContractSerializer.
 
 Contract (what the service's WSDL and policy say, and what this server enforces):
   GET  /DossierService.svc?wsdl    the WSDL (policy: TransportBinding with IncludeTimestamp and a Strict layout, a
-                                   UsernameToken, UsingAddressing); its schemas imported from ?xsd=xsd0 and ?xsd=xsd1
+                                   UsernameToken, UsingAddressing); its schemas imported from ?xsd=xsd0 and ?xsd=xsd1.
+                                   Its service has two endpoints, as a WCF service configured with two has: first
+                                   BasicHttpBinding_IDossierService at …/basic (SOAP 1.1, the agency's intranet only:
+                                   404 "Endpoint not found." here), then WSHttpBinding_IDossierService
   POST /DossierService.svc         application/soap+xml; charset=utf-8; action="…/IDossierService/GetDossiers"
     Header: wsa:Action (the operation's), wsa:MessageID, wsa:To (the address in the WSDL), wsa:ReplyTo if any
             anonymous; o:Security with u:Timestamp FIRST (Created not in the future, Expires not passed, 5 minutes
