@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 import unicodedata
@@ -40,8 +41,68 @@ Cell = str | int | float | bool
 def read_csv(source: str, body: bytes, spec: CsvSpec, charset: str | None = None) -> list[RawRecord]:
     """The records of one CSV answer (UTF-8, or UTF-16/32 when its bytes say so: Excel's "Unicode Text")."""
     text, _broken = decode(body, charset or json.detect_encoding(body))
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter, quotechar=spec.quote)
-    return _records(source, rows, spec)
+    return _records(source, _csv_rows(text, spec), spec)
+
+
+UNPAIRED = (
+    "the cell's quotes do not pair: a quote is not closed, or one inside the text is not doubled; the row is kept "
+    "as its first line, and the lines after it are read as rows"
+)
+
+
+class _Unpaired(list[str]):
+    """A row whose quotes did not pair, as its first line reads alone, and the cell where they went wrong."""
+
+    def __init__(self, cells: list[str], at: int) -> None:
+        super().__init__(cells)
+        self.at = at
+
+
+def _unpaired_cell(line: str, delimiter: str, quote: str) -> int:
+    """Which cell of a row's first line holds the quote that does not pair: one followed by text where a closed
+    cell ends, or the cell still open at the end of the line (its quote may close on a later line, wrongly)."""
+    cell, i, quoted, start = 0, 0, False, True
+    while i < len(line):
+        c = line[i]
+        if quoted:
+            if c == quote:
+                if line[i + 1 : i + 2] == quote:  # a doubled quote is text
+                    i += 1
+                elif line[i + 1 : i + 2] in (delimiter, "\r", "\n", ""):
+                    quoted = False
+                else:
+                    return cell
+        elif c == delimiter:
+            cell, start = cell + 1, True
+            i += 1
+            continue
+        elif c == quote and start:
+            quoted = True
+        start = False
+        i += 1
+    return cell
+
+
+def _csv_rows(text: str, spec: CsvSpec) -> Iterator[list[str]]:
+    """The rows of CSV text, read strictly. A quote that does not pair would take the rows after it into one
+    cell (a lenient reader runs it to the next quote or the end), losing them without a word: the row where it
+    opened is given as its first line alone (_Unpaired, to be quarantined) and reading goes on at the next line."""
+    lines = io.StringIO(text, newline="").readlines()
+    dialect = {"delimiter": spec.delimiter, "quotechar": spec.quote}
+    start = 0
+    while start < len(lines):
+        reader = csv.reader(itertools.islice(lines, start, None), strict=True, **dialect)
+        done = 0  # the lines of the rows given so far
+        try:
+            for row in reader:
+                done = reader.line_num
+                yield row
+            return
+        except csv.Error:
+            first = lines[start + done]
+            cells = next(csv.reader([first], **dialect), [])
+            yield _Unpaired(cells, _unpaired_cell(first, spec.delimiter, spec.quote))
+            start += done + 1
 
 
 def read_sheet(source: str, body: bytes, spec: SheetSpec) -> list[RawRecord]:
@@ -139,7 +200,9 @@ def _named(source: str, row: list[Any]) -> list[str]:
 
 def _record(row: list[Any], columns: list[str], spec: TableSpec) -> RawRecord:
     defects: list[Defect] = []
-    if len(row) < len(columns) or any(_filled(cell) for cell in row[len(columns) :]):
+    if isinstance(row, _Unpaired):
+        defects.append(Defect(columns[row.at] if row.at < len(columns) else "(record)", UNPAIRED))
+    elif len(row) < len(columns) or any(_filled(cell) for cell in row[len(columns) :]):
         defects.append(
             Defect("(record)", f"the row has {len(row)} values where the header names {len(columns)} columns")
         )

@@ -107,6 +107,10 @@ REASONS = _shapes(
     (r"the row has (?P<n>\d+) values where the header names (?P<m>\d+) columns",
      N_("the row has %(n)s values where the header names %(m)s columns")),
     (r"the cell is not JSON \((?P<why>.*)\)", N_("the cell is not JSON (%(why)s)")),
+    (r"the cell's quotes do not pair: a quote is not closed, or one inside the text is not doubled; the row is "
+     r"kept as its first line, and the lines after it are read as rows",
+     N_("the cell's quotes do not pair: a quote is not closed, or one inside the text is not doubled; the row is "
+        "kept as its first line, and the lines after it are read as rows")),
     # connectors.detail: a listed record whose detail could not be read
     (r"the listed record has no value for (?P<names>.*)", N_("the listed record has no value for %(names)s")),
     (r"the detail answer has no object at (?P<where>.*): found (?P<what>.*)",

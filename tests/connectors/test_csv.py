@@ -18,7 +18,7 @@ from connectors.base import RawRecord
 from connectors.connection import Connection
 from connectors.errors import ProtocolError
 from connectors.factory import open_source
-from connectors.rows import read_csv
+from connectors.rows import UNPAIRED, read_csv
 from connectors.spec.rest import CsvSpec
 from onestop import registry
 from tests.connectors.entries import entry as registered
@@ -84,10 +84,21 @@ def test_a_row_that_does_not_fit_its_header_costs_that_row_alone() -> None:
     assert found[1].defects[0].reason == "the row has 2 values where the header names 3 columns"
 
 
-def test_an_unclosed_quote_costs_the_rows_it_swallows_not_the_page() -> None:
-    found = rows(CsvSpec(), b'id,ten\n1,a\n2,"b\n3,c\n')
-    assert [r.record["id"] for r in found] == ["1", "2"] and not found[0].defects
-    assert found[1].record["ten"] == "b\n3,c\n"  # what the system wrote, kept to be seen
+def test_a_quote_that_does_not_pair_costs_its_row_alone_and_the_rows_after_it_are_read() -> None:
+    """A lenient reader would run an unclosed quote to the next quote or the end of the page, taking the rows
+    after it into one cell without a word."""
+    body = (
+        'id,ten,ghi_chu\n1,a,x\n2,"b,x\n3,c,x\n'  # a quote never closed
+        '4,"Công ty "Hoa Sen" TNHH",x\n'  # quotes inside the text not doubled
+        '5,"e\ntrên hai dòng",x\n6,f,"g"\n'  # a cell on two lines, as written; a closed quote
+        '7,"h,x\n8,i,"j"\n'  # a quote that would pair with the next row's
+    ).encode()
+    found = rows(CsvSpec(), body)
+    assert [r.record["id"] for r in found] == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    bad = {r.record["id"]: [(d.field, d.reason) for d in r.defects] for r in found if r.defects}
+    assert bad == {"2": [("ten", UNPAIRED)], "4": [("ten", UNPAIRED)], "7": [("ten", UNPAIRED)]}
+    assert found[1].record == {"id": "2", "ten": "b,x\n"}  # its first line, as the system wrote it
+    assert found[4].record["ten"] == "e\ntrên hai dòng" and found[7].record["ghi_chu"] == "j"
 
 
 def test_a_header_that_names_a_column_twice_is_said_and_columns_name_them() -> None:
@@ -186,3 +197,34 @@ def test_any_table_a_csv_writer_writes_is_read_back_cell_for_cell(
     found = rows(CsvSpec(delimiter=delimiter), out.getvalue().encode("utf-8", "surrogatepass"))
     assert [[r.record[c] for c in "abc"] for r in found] == kept
     assert all(json.loads(r.payload) == r.record for r in found if not r.defects)
+
+
+PLAIN = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='",'), max_size=12
+)
+
+
+@settings(max_examples=150, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    table=st.lists(st.lists(PLAIN.filter(str.strip), min_size=3, max_size=3), min_size=1, max_size=8),
+    data=st.data(),
+)
+def test_a_stray_quote_costs_its_own_row_at_most(table: list[list[str]], data: st.DataObject) -> None:
+    """A quote dropped into one cell of a table: every other row is read back as written; that row is read
+    with the quote (inside a cell it is text) or quarantined naming its column (opening a cell, it is never
+    closed), never taking the rows after it."""
+    k = data.draw(st.integers(0, len(table) - 1), label="row")
+    j = data.draw(st.integers(0, 2), label="column")
+    at = data.draw(st.integers(0, len(table[k][j])), label="position")
+    damaged = [list(row) for row in table]
+    damaged[k][j] = table[k][j][:at] + '"' + table[k][j][at:]
+    body = "a,b,c\r\n" + "".join(",".join(row) + "\r\n" for row in damaged)
+    found = rows(CsvSpec(), body.encode("utf-8"))
+
+    assert len(found) == len(table)
+    for i, record in enumerate(found):
+        if i != k or not record.defects:
+            assert [record.record[c] for c in "abc"] == damaged[i] and not record.defects
+        else:
+            assert [(d.field, d.reason) for d in record.defects] == [("abc"[j], UNPAIRED)]
+            assert damaged[k][j].startswith('"')  # it opened the cell
