@@ -287,7 +287,7 @@ def jwt_lifetime(token: str) -> float | None:
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
         left = float(claims["exp"]) - time.time()
-    except (ValueError, TypeError, KeyError, OverflowError):
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
         return None
     return left if 0 < left < 366 * 86400 else None
 

@@ -46,7 +46,7 @@ class Headed:
             return value
         try:
             return get_path(json.loads(value), inner)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             return None
 
 

@@ -217,6 +217,8 @@ def _record(row: list[Any], columns: list[str], spec: TableSpec) -> RawRecord:
             record[name] = json.loads(cell, parse_constant=_no_constant, object_pairs_hook=_once)
         except ValueError as exc:
             defects.append(Defect(name, f"the cell is not JSON ({exc})"))
+        except RecursionError:
+            defects.append(Defect(name, "the cell is not JSON (nested too deep)"))
     defects += character_defects(record)
     text = json.dumps(record, ensure_ascii=False)
     return kept(record, visible(text), JSON, tuple(defects))

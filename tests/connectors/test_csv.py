@@ -132,14 +132,21 @@ def test_json_cells_are_read_and_one_that_is_not_json_costs_its_record() -> None
         b'H2,"[{""trang_thai"": 1}",\n'
         b'H3,[],"{""so_tien"": NaN}"\n'
         b'H4,"[{""a"": 1, ""a"": 2}]",\n'
+        b"H5," + b"[" * 100_000 + b"]" * 100_000 + b",\n"  # deeper than any parser goes
     )
     found = rows(spec, body)
     assert (
         found[0].record == {"ma": "H1", "lich_su": [{"trang_thai": 1}, {"trang_thai": 2}]}
         and not found[0].defects
     )
-    assert [[d.field for d in r.defects] for r in found[1:]] == [["lich_su"], ["phi"], ["lich_su"]]
+    assert [[d.field for d in r.defects] for r in found[1:]] == [
+        ["lich_su"],
+        ["phi"],
+        ["lich_su"],
+        ["lich_su"],
+    ]
     assert "the cell is not JSON" in found[1].defects[0].reason
+    assert found[4].defects[0].reason == "the cell is not JSON (nested too deep)"
 
 
 def test_control_characters_and_undecodable_bytes_cost_their_record_and_stay_visible() -> None:

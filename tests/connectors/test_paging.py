@@ -193,6 +193,13 @@ def test_asp_net_core_s_x_pagination_header_is_read_as_the_json_it_holds() -> No
     assert ids == [1, 2, 3] and log == ["GET /api/hoso?pageNumber=1", "GET /api/hoso?pageNumber=2"]
 
 
+def test_a_header_that_is_not_json_or_nested_past_any_parser_has_no_value_at_a_path() -> None:
+    from connectors.embedded import Headed
+
+    for value in ("{not json", "[" * 60_000, '{"HasNext": true'):
+        assert Headed({}, {"X-Pagination": value}).header("header:X-Pagination.HasNext") is None
+
+
 def test_a_header_path_the_answer_lacks_is_said_by_a_preview() -> None:
     from connectors.paging import PageRead, live_problems
     from connectors.spec.rest import RestSpec
