@@ -15,7 +15,7 @@ from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, read_lines
 from connectors.paging import Found, PagedSource
-from connectors.rows import read_csv, read_sheet
+from connectors.rows import read_csv, read_sheet, refuse_markup
 from connectors.safexml import read_document, scan_answer
 from connectors.spec.rest import CsvSpec, RestSpec, SheetSpec
 from connectors.templates import render
@@ -84,10 +84,11 @@ class RestSource(PagedSource):
                     f"{quote_answer(str(fault.get('faultString')), 1024)}",
                 )
             return document, answer, None
-        if self.spec.answer == "ndjson":  # nothing around the records: no envelope to read or check
-            return {}, answer, read_lines(answer.body, self.spec.charset or answer.other_charset)
-        if self.spec.answer == "csv":  # the same: a record per row
+        if self.spec.answer in ("ndjson", "csv"):  # nothing around the records: no envelope to read or check
             charset = self.spec.charset or answer.other_charset
+            refuse_markup(self.name, answer, charset, "NDJSON" if self.spec.answer == "ndjson" else "CSV")
+            if self.spec.answer == "ndjson":
+                return {}, answer, read_lines(answer.body, charset)
             return {}, answer, read_csv(self.name, answer.body, self.spec.csv or CsvSpec(), charset)
         if self.spec.answer == "spreadsheet":
             return {}, answer, read_sheet(self.name, answer.body, self.spec.sheet or SheetSpec())

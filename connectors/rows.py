@@ -24,6 +24,7 @@ from typing import Any
 
 from connectors.base import JSON, Defect, RawRecord, kept
 from connectors.errors import ProtocolError, RefusedAnswer
+from connectors.http import Answer
 from connectors.jsonpage import character_defects, decode
 from connectors.nesting import nest_json
 from connectors.spec.rest import CsvSpec, SheetSpec, TableSpec
@@ -36,6 +37,23 @@ csv.field_size_limit(sys.maxsize)
 # client's cap): past it, a zip bomb, refused unread. A page of a hundred dossiers unpacks to a few hundred KiB.
 UNPACKED_LIMIT = 64 * 1024 * 1024
 Cell = str | int | float | bool
+
+
+MARKUP_MEDIA = ("text/html", "application/xhtml+xml")
+
+
+def refuse_markup(source: str, answer: Answer, charset: str | None, what: str) -> None:
+    """Rows are awaited, and an HTML page (a login form, an error page answered with 200) or an XML document came:
+    read as rows it would be rows of junk, or none, and the window would pass as read. Refused as a whole, as a
+    JSON reader refuses what is not JSON."""
+    body = answer.head(2048)
+    media = (answer.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    text, _ = decode(body, charset or json.detect_encoding(body))
+    if media in MARKUP_MEDIA or text.lstrip().startswith("<"):
+        kind = "HTML" if media in MARKUP_MEDIA or "<html" in text[:1024].lower() else "markup (XML or HTML)"
+        raise RefusedAnswer(
+            source, f"answer is not {what}: it is {kind} (at byte offset 0)", excerpt=body[:512], offset=0
+        )
 
 
 def read_csv(source: str, body: bytes, spec: CsvSpec, charset: str | None = None) -> list[RawRecord]:

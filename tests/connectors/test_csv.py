@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from connectors.base import RawRecord
 from connectors.connection import Connection
-from connectors.errors import ProtocolError
+from connectors.errors import ProtocolError, RefusedAnswer
 from connectors.factory import open_source
 from connectors.rows import UNPAIRED, read_csv
 from connectors.spec.rest import CsvSpec
@@ -235,3 +235,34 @@ def test_a_stray_quote_costs_its_own_row_at_most(table: list[list[str]], data: s
         else:
             assert [(d.field, d.reason) for d in record.defects] == [("abc"[j], UNPAIRED)]
             assert damaged[k][j].startswith('"')  # it opened the cell
+
+
+LOGIN_PAGE = (
+    '<!DOCTYPE html>\n<html lang="vi"><head><title>Đăng nhập</title></head>\n'
+    '<body><form action="/login">Phiên làm việc đã hết hạn</form></body></html>\n'
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ((200, {"Content-Type": "text/html; charset=utf-8"}, LOGIN_PAGE), "it is HTML"),
+        ((200, CSV, LOGIN_PAGE), "it is HTML"),  # a login page under the export's own media type
+        ((200, CSV, b"\xef\xbb\xbf  <?xml version='1.0'?><loi>Het phien</loi>"), "it is markup"),
+        ((200, CSV, "<html>".encode("utf-16")), "it is HTML"),
+        ((200, {"Content-Type": "text/html"}, b"Ma,Ten\nH1,A\n"), "it is HTML"),  # said so: not read as rows
+    ],
+    ids=["html", "html-as-csv", "xml-after-bom", "utf-16", "html-media-type"],
+)
+def test_a_page_of_markup_where_rows_are_awaited_is_refused_not_read_as_rows_of_nothing(
+    answer: tuple[int, dict[str, str], bytes], says: str
+) -> None:
+    """Read as CSV, an HTML page is rows of junk, or none at all: the window would pass as read."""
+    with pytest.raises(RefusedAnswer, match=f"answer is not CSV: {says}") as refused:
+        records([answer], paginator={"type": "single"})
+    assert refused.value.offset == 0 and refused.value.excerpt
+
+
+def test_rows_whose_first_cell_merely_holds_a_bracket_are_rows() -> None:
+    found = rows(CsvSpec(), "ma,ten\nH1,<Chưa đặt tên>\n".encode())
+    assert [r.record for r in found] == [{"ma": "H1", "ten": "<Chưa đặt tên>"}]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.connection import Connection
+from connectors.errors import RefusedAnswer
 from tests.connectors.entries import opened
 from tests.connectors.scripted_server import scripted_server
 
@@ -25,6 +26,13 @@ def lines(*records: Any) -> bytes:
     return "".join(
         r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) + "\r\n" for r in records
     ).encode()
+
+
+def test_an_html_page_where_lines_of_json_are_awaited_is_refused_as_a_whole() -> None:
+    page = b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>\n"
+    with scripted_server([(200, {"Content-Type": "text/html"}, page)]) as (url, _):
+        with pytest.raises(RefusedAnswer, match="answer is not NDJSON: it is HTML"):
+            list(source(url, paginator={"type": "single"}).pages(None, None))
 
 
 def test_each_line_is_a_record_and_a_broken_line_costs_that_record_alone() -> None:

@@ -129,6 +129,12 @@ CASES: dict[str, Case] = {
                                       "paginator": {"type": "single"}},
                              {"/ds": (200, HTML, "<p>Phiên làm việc hết hạn</p>".encode())},
                              RefusedAnswer, "answer is not a spreadsheet"),
+    "csv_html": Case("rest", {"request": {"path": "/ds"}, "answer": "csv", "paginator": {"type": "single"}},
+                     {"/ds": (200, HTML, "<p>Phiên làm việc hết hạn</p>".encode())},
+                     RefusedAnswer, "answer is not CSV: it is HTML"),
+    "ndjson_xml": Case("rest", {"request": {"path": "/ds"}, "answer": "ndjson", "paginator": {"type": "single"}},
+                       {"/ds": (200, {"Content-Type": "application/x-ndjson"}, b"<?xml version='1.0'?><loi/>")},
+                       RefusedAnswer, "answer is not NDJSON: it is markup"),
     "spreadsheet_sheet": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
                                        "sheet": {"sheet": "HoSo"}, "paginator": {"type": "single"}},
                               {"/ds": (200, {}, SHEET)}, ProtocolError, "has no sheet 'HoSo'"),
@@ -412,7 +418,7 @@ def pseudo_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
 
 
 WORD = re.compile(r"[A-Za-z][\w-]+")  # a word, or a name: hd_thu, access_token, base64, UTF-8
-NAMES = {"access_token", "base64", "UTF-8", "json", "xml"}  # the registry's default token path, formats
+NAMES = {"access_token", "base64", "UTF-8", "json", "xml", "CSV", "NDJSON"}  # the default token path, formats
 
 
 def leftovers(shown: str, planted: str) -> list[str]:
