@@ -21,6 +21,7 @@ from typing import Any
 
 from tests.hostile.harness import Harness, source_of
 from tests.hostile.pages import (
+    CONTENT_TYPE,
     DIALECT,
     FORMAT,
     Builder,
@@ -35,7 +36,7 @@ from tests.hostile.pages import (
 from tests.hostile.runner import NEEDLES, LogWatch, Runner, classify_crash, leaks_in, shown
 from tests.hostile.server import Reply
 
-PROTOCOLS = ("rest", "xml", "soap11", "feed")  # one per shipped mapping (soap12 shares dvc_soap)
+PROTOCOLS = ("rest", "xml", "soap11", "feed", "csv")  # one per mapping (soap12 shares dvc_soap's)
 # Characters no XML 1.0 document can carry: a value holding one makes the whole page not well-formed, which is
 # a page refusal by design (tests/hostile/inputs.yaml covers it), so XML pages get the rest of each value.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -113,11 +114,13 @@ class Result:
 def mapped_paths(dialect: str, text_only: bool) -> list[str]:
     """Source paths a shipped mapping reads (its text fields only: str rules without a code table), as paths into
     one record: a list's first item (`history.0.content` in JSON, `History.Step.Content` in XML)."""
+    from mappings import mapping_path
     from mappings.loader import load_mapping
-    from onestop.settings import home
 
-    mapping = load_mapping(home() / "mappings" / f"{dialect}.yaml")
-    fmt = "json" if dialect in ("igate", "lgsp_feed") else "xml"
+    mapping = load_mapping(
+        mapping_path(dialect)
+    )  # a shipped one, or a vendor's (the harness's mappings folder)
+    fmt = "xml" if dialect in ("aspnet_xml", "dvc_soap") else "json"  # CSV: lists are JSON cells
     out: list[str] = []
 
     def walk(rules: dict[str, Any], prefix: str) -> None:
@@ -151,7 +154,7 @@ def blns_groups(protocol: str, mode: Mode) -> list[list[Case]]:
     chunks = [tuple(paths[i :: -(-len(paths) // k)]) for i in range(-(-len(paths) // k))]
     groups = []
     for s in blns.all():
-        value = s if FORMAT[protocol] == "json" else _for_xml(s)
+        value = _for_xml(s) if FORMAT[protocol] == "xml" else s
         groups.append([Case(protocol, chunk, Text(value), repr(s)) for chunk in chunks])
     return groups
 
@@ -163,7 +166,7 @@ def hypothesis_groups(protocol: str, mode: Mode, group: int = 20) -> list[list[C
     from hypothesis import strategies as st
 
     paths = mapped_paths(DIALECT[protocol], text_only=False)
-    json_format = FORMAT[protocol] == "json"
+    json_format = FORMAT[protocol] != "xml"  # a CSV cell holds a value as its JSON text
     if json_format:
         leaves = (
             st.none()
@@ -240,7 +243,7 @@ class Generated:
         builder = self.runner.builder
         records = [builder.record(protocol, dict.fromkeys(c.paths, c.setting), planted=True) for c in cases]
         source = source_of(protocol)
-        media = "application/json" if FORMAT[protocol] == "json" else "text/xml; charset=utf-8"
+        media = CONTENT_TYPE[protocol]
         page = Page([Reply(200, {"Content-Type": media}, page_body(protocol, records)),
                      Reply(200, {"Content-Type": media}, empty_body(protocol))])  # fmt: skip
         self.harness.reset()

@@ -1,7 +1,7 @@
 """Hostile inputs too big (or too deep) to commit as files: each a named function the manifest points at.
 
 Value generators (`generate:` under a record's `set:`) return the bytes written at a path, in the page's format
-(`fmt` is "json" or "xml"). Body generators (`body: {generate: …}`) return a whole pages.Page.
+(`fmt` is "json", "xml" or "csv"). Body generators (`body: {generate: …}`) return a whole pages.Page.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from tests.hostile.pages import (
     Page,
     Raw,
     Record,
+    csv_cell,
     empty_body,
     json_text,
     page_body,
@@ -34,12 +35,14 @@ def long_text(fmt: str, chars: int, word: str = "Nguyễn Văn An ", planted: bo
     head = f"{PLANTED['phone']} " if planted else ""
     body = (word * (chars // len(word) + 1))[: chars - len(head)]
     text = head + body
+    if fmt == "csv":
+        return csv_cell(text)
     return json_text(text) if fmt == "json" else xml_text(text)
 
 
 def nested_arrays(fmt: str, levels: int) -> bytes:
     """`levels` nested JSON arrays (or XML elements) around one number."""
-    if fmt == "json":
+    if fmt in ("json", "csv"):  # a CSV cell: the JSON text (no comma or quote in it to quote)
         return b"[" * levels + b"0" + b"]" * levels
     return b"<n>" * levels + b"0" + b"</n>" * levels
 

@@ -1,5 +1,5 @@
 """The world the hostile inputs run in: its own data folder, the embedded PostgreSQL (a real server), a registry
-of hostile sources (shipped profiles and mappings) whose connections point at one HostileServer, and the means
+of hostile sources (shipped profiles and mappings; a vendor's entry and mapping for CSV) whose connections point at one HostileServer, and the means
 to observe a run: its database rows, its captured output and logs.
 
 The inputs that run through Airflow (dag.test()) run in a second process (tests/hostile/dag_worker.py) with a
@@ -33,6 +33,7 @@ from tests.hostile.server import HostileServer
 from tests.streams import quiet
 
 ROOT = Path(__file__).resolve().parents[2]
+VENDORS = ROOT / "tests" / "vendors"
 SOAP_VERSION = {"soap11": "1.1", "soap12": "1.2"}
 PROFILE = {
     "rest": "igate",
@@ -41,6 +42,8 @@ PROFILE = {
     "soap12": "dvc_soap",
     "feed": "lgsp_feed",
 }
+# A protocol no shipped profile reads: a vendor's registry entry (its kind, dialect and spec) and its mapping.
+VENDOR = {"csv": "mongo_csv"}
 CLI_SOURCES = ("hostile_cli_a", "hostile_cli_b", "hostile_cli_c")
 MAX_ATTEMPTS = 2  # a transient failure is tried twice (quick, and enough to see that it was retried)
 NON_TERMINAL = ("planned", "extracting", "extracted")
@@ -209,8 +212,15 @@ class Harness:
         (self.work / "sources.yaml").write_text(
             yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8"
         )
+        maps = self.work / "mappings"  # searched before the shipped mappings
+        maps.mkdir(exist_ok=True)
+        for dialect in VENDOR.values():
+            shutil.copyfile(VENDORS / dialect / f"{dialect}.yaml", maps / f"{dialect}.yaml")
+        os.environ["ONESTOP_MAPPINGS_DIR"] = str(maps)
+        import mappings
         from onestop import registry as registry_module
 
+        mappings.clear_cache()
         registry_module._load.cache_clear()
 
     def _entry(self, name: str, protocol: str) -> dict[str, Any]:
@@ -218,10 +228,16 @@ class Harness:
         fields: dict[str, Any] = {"conn_type": "http", "host": self.server.url_of(name)}
         fields |= {"login": "hostile", "password": "secret-hostile"}
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(fields)
-        return {
+        if protocol in VENDOR:
+            vendor = yaml.safe_load((VENDORS / VENDOR[protocol] / "source.yaml").read_text(encoding="utf-8"))[
+                0
+            ]
+            reads = {k: vendor[k] for k in ("kind", "dialect", vendor["kind"])}
+        else:
+            reads = {"profile": PROFILE[protocol]}
+        return reads | {
             "name": name,
             "title": f"Hostile input ({protocol})",
-            "profile": PROFILE[protocol],
             "conn_id": conn_id,
             "schedule": None,
             "max_attempts": MAX_ATTEMPTS,

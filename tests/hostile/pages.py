@@ -2,7 +2,9 @@
 
 A good record comes from `onestop.simulators.igate_data` (no deliberately bad ones), re-shaped the way each
 simulator serves it (iGate JSON, the legacy ASP.NET XML, the SOAP district's <HoSo>, the LGSP feed's event), so
-the good records of a page load with the shipped mappings. A hostile record is a good one with values *set* at
+the good records of a page load with the shipped mappings; the CSV protocol's from the vendor ground truth
+(tests/vendors/truth.py) as the mongoexport vendor writes it, read with that vendor's registry entry and mapping
+(a kind of system no shipped profile reads). A hostile record is a good one with values *set* at
 source paths; a value is bytes written into the page verbatim (a file's bytes, a generator's), or a text/JSON
 value the page's format encodes. The page is assembled as bytes: what the server sends is exactly that.
 """
@@ -24,15 +26,16 @@ from onestop.simulators import soap_district
 from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig
 from onestop.simulators.legacy_xml import LegacySettings, LegacyShop
 
-PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed")
+PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed", "csv")
 DIALECT = {
     "rest": "igate",
     "xml": "aspnet_xml",
     "soap11": "dvc_soap",
     "soap12": "dvc_soap",
     "feed": "lgsp_feed",
+    "csv": "mongo_csv",
 }
-FORMAT = {"rest": "json", "feed": "json", "xml": "xml", "soap11": "xml", "soap12": "xml"}
+FORMAT = {"rest": "json", "feed": "json", "xml": "xml", "soap11": "xml", "soap12": "xml", "csv": "csv"}
 SOAP_ENV = {
     "soap11": "http://schemas.xmlsoap.org/soap/envelope/",
     "soap12": "http://www.w3.org/2003/05/soap-envelope",
@@ -43,6 +46,7 @@ CONTENT_TYPE = {
     "xml": "text/xml; charset=utf-8",
     "soap11": "text/xml; charset=utf-8",
     "soap12": "application/soap+xml; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
 }
 
 # Personal data planted in every hostile record (its identity fields; some hostile values quote it too). The
@@ -65,7 +69,8 @@ IDENTITY_PATHS = {
                "email": "ChuHoSo.Email"},
 }  # fmt: skip
 IDENTITY_PATHS["soap12"] = IDENTITY_PATHS["soap11"]
-CCCD_TYPE = {"rest": "CCCD", "feed": "CCCD", "xml": "CCCD", "soap11": "1", "soap12": "1"}
+IDENTITY_PATHS["csv"] = IDENTITY_PATHS["rest"]  # mongoexport's dotted column names
+CCCD_TYPE = {"rest": "CCCD", "feed": "CCCD", "xml": "CCCD", "soap11": "1", "soap12": "1", "csv": "CCCD"}
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,15 @@ def xml_text(value: Any) -> bytes:
     return escape(text).encode("utf-8", "surrogatepass")
 
 
+def csv_cell(value: Any) -> bytes:
+    """A cell as a CSV writer writes it: text quoted when it holds a comma, a quote or a line break; any other
+    value as its JSON text."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, allow_nan=True)
+    if any(c in text for c in ',"\r\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _tag(name: Any) -> bytes:
     text = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in str(name))
     return ("k" + text if not text[:1].isalpha() else text).encode()
@@ -123,6 +137,8 @@ def encode(setting: Setting, fmt: str) -> bytes:
     if isinstance(setting, Raw):
         return setting.data
     value = setting.value
+    if fmt == "csv":
+        return csv_cell(value)
     return json_text(value) if fmt == "json" else xml_text(value)
 
 
@@ -148,6 +164,15 @@ class Builder:
         self.clock = common.default_clock(config.start)
         self.count = count
         self.index = 0
+        self._truth: list[dict[str, Any]] | None = None
+
+    def truth(self, i: int) -> dict[str, Any]:
+        """The i-th dossier of the vendors' ground truth (the CSV protocol's records)."""
+        if self._truth is None:
+            from tests.vendors import truth
+
+            self._truth = truth.generate("hostile_csv", 7, self.count)
+        return self._truth[i]
 
     def _take(self) -> int:
         i = self.index
@@ -175,6 +200,12 @@ class Builder:
             }
         wanted.update(settings or {})
         whole = WHOLE in wanted  # a record that is not an object (a string, a number): it has no id
+        if protocol == "csv":
+            from tests.vendors.mongo_csv.server import COLUMNS, row
+
+            item = self.truth(i)
+            cells = dict(zip(COLUMNS, row(item), strict=True))
+            return Record(None if whole else item["source_record_id"], _csv_with(cells, wanted))
         if FORMAT[protocol] == "json":
             doc = rec if protocol == "rest" else self._event(rec, i)
             return Record(None if whole else str(doc["id"]), _json_with(doc, wanted))
@@ -205,7 +236,7 @@ class Builder:
         return [self.record(protocol) for _ in range(n)]
 
 
-def _json_with(doc: dict[str, Any], settings: dict[str, Setting]) -> bytes:
+def _json_with(doc: Any, settings: dict[str, Setting]) -> bytes:
     """The record as JSON text with each setting's bytes at its path (a placeholder swapped for the bytes)."""
     if WHOLE in settings:
         return encode(settings[WHOLE], "json")
@@ -239,6 +270,38 @@ def _put(doc: Any, steps: list[str], value: Any) -> None:
             if not isinstance(doc.get(step), dict | list):
                 doc[step] = {}
             doc = doc[step]
+
+
+def _column(path: str) -> tuple[str, str]:
+    """A source path as (its column, the path inside the column's JSON text): a column's name is one key even
+    with dots in it (`applicant.fullname`, written `['applicant.fullname']` in a mapping); `history.0.content`
+    is in `history`'s JSON."""
+    if path.startswith("['"):
+        column, _, inner = path[2:].partition("']")
+        return column, inner.lstrip(".")
+    return path.partition(".")[::2]
+
+
+def _csv_with(cells: dict[str, str], settings: dict[str, Setting]) -> bytes:
+    """The record as a CSV line: a setting at a column is its cell (bytes verbatim, or a value as a writer
+    writes it); one inside a JSON column is written into that JSON text, which is then quoted as a cell."""
+    if WHOLE in settings:
+        return encode(settings[WHOLE], "csv") + b"\n"
+    line = {k: csv_cell(v) for k, v in cells.items()}
+    inner: dict[str, dict[str, Setting]] = {}
+    for path, setting in settings.items():
+        column, within = (path, "") if path in cells else _column(path)
+        if column not in cells:
+            raise ValueError(f"no such CSV column: {column!r}")
+        if within:
+            inner.setdefault(column, {})[within] = setting
+        else:
+            line[column] = encode(setting, "csv")
+    for column, set_inside in inner.items():
+        empty = [] if next(iter(set_inside)).split(".")[0].isdigit() else {}
+        text = _json_with(json.loads(cells[column]) if cells[column] else empty, set_inside)
+        line[column] = b'"' + text.replace(b'"', b'""') + b'"'
+    return b",".join(line.values()) + b"\n"
 
 
 def _xml_with(element: str, settings: dict[str, Setting]) -> bytes:
@@ -291,6 +354,10 @@ def page_body(protocol: str, records: list[Record]) -> bytes:
         return b'{"content":[' + b",".join(rows) + b'],"number":0,"size":200,"numberOfElements":%d}' % n
     if protocol == "feed":
         return b'{"events":[' + b",".join(rows) + b'],"lease_seconds":600}'
+    if protocol == "csv":  # mongoexport's header, after the BOM the vendor writes for Excel
+        from tests.vendors.mongo_csv.server import COLUMNS
+
+        return "\ufeff".encode() + ",".join(COLUMNS).encode() + b"\n" + b"".join(rows)
     if protocol == "xml":
         return (
             b'<?xml version="1.0" encoding="utf-8"?><KetQua><ErrorCode>0</ErrorCode><ErrorMessage />'
