@@ -16,6 +16,19 @@ XML = "application/xml"
 T = TypeVar("T")
 
 
+class Unreadable(str):
+    """A value the answer's reader could not read as the type the answer declares for it (an XML-RPC <int> that
+    is no number, a type XML-RPC does not have): kept as its text, with why, so that it costs its record (a Defect
+    at its path, connectors.jsonpage.unreadable_defects), not its page."""
+
+    why: str
+
+    def __new__(cls, text: str, why: str) -> Unreadable:
+        value = super().__new__(cls, text)
+        value.why = why
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class Defect:
     """Something wrong inside one record that the mapping must not see (a duplicate key, NaN, a NUL): the record

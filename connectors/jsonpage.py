@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from connectors.base import EXCERPT, JSON, RECORD_LIMIT, Defect, RawRecord, kept
+from connectors.base import EXCERPT, JSON, RECORD_LIMIT, Defect, RawRecord, Unreadable, kept
 from connectors.errors import RefusedAnswer
 from schemas.jsontext import visible
 
@@ -132,6 +132,13 @@ def _defects(record: Any, span: str, scanner: _RecordScanner, raw_controls: bool
     if raw_controls or ("\\u" in span and _ESCAPED.search(span) is not None):
         found += character_defects(record)
     return found
+
+
+def unreadable_defects(record: Any) -> list[Defect]:
+    """A defect for each value inside `record` its answer's reader could not read as its type (Unreadable)."""
+    return [
+        Defect(path, value.why) for path, value in _offending(record, lambda v: isinstance(v, Unreadable))
+    ]
 
 
 def character_defects(record: Any) -> list[Defect]:

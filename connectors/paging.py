@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from connectors.base import DETAIL_FIELD, EXCERPT, JSON, RawRecord
+from connectors.base import DETAIL_FIELD, EXCERPT, RawRecord
 from connectors.embedded import Headed, Layered, found_at, innermost, read_embedded, value_at
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
-from connectors.jsonpage import PageReader, keyed_list
+from connectors.jsonpage import PageReader, keyed_list, raw_record, unreadable_defects
 from connectors.nesting import nest_json
 from connectors.record_errors import mark_record_errors
 from connectors.safexml import Records
@@ -228,8 +228,11 @@ class PagedSource:
                 self.on_refused(exc.on_page(self._page_no), {**where_skipped, "rest_of_window": True})
                 return
             refused_in_a_row = 0
-            if raw is None:  # the records path leads to no list: say what the answer holds
-                raw = [RawRecord(r, jsontext.dumps(r), JSON) for r in self._records(document, where)]
+            if raw is None:  # records read from a document made of the answer (XML-RPC's values, say)
+                raw = [
+                    raw_record(r, jsontext.dumps(r), unreadable_defects(r), raw_text=False)
+                    for r in self._records(document, where)
+                ]
             if self.spec.records.record_errors is not None and not isinstance(raw, Records):
                 raw = mark_record_errors(innermost(document), raw, self.spec.records)
             sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps

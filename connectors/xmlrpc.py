@@ -7,16 +7,25 @@ a list, `<nil/>` null; a dateTime.iso8601 or base64 value stays the text it was.
 
 from __future__ import annotations
 
+import math
+import re
 import xmlrpc.client
 from typing import Any
 
 from lxml import etree
 
+from connectors.base import Unreadable
 from connectors.errors import ConfigError, RefusedAnswer
 from connectors.safexml import parse_document
 
-_NUMBERS = {"int": int, "i4": int, "i8": int, "i2": int, "i1": int, "double": float, "float": float}
-_KEPT = {"string", "dateTime.iso8601", "base64"}  # texts: a time or base64 is the mapping's to read
+# The standard's types and Apache XML-RPC's extensions (<ex:i8>, <ex:dateTime>, <ex:bigdecimal>…), read by their
+# local names.
+_NUMBERS = {"int": int, "i4": int, "i8": int, "i2": int, "i1": int, "biginteger": int, "double": float,
+            "float": float}  # fmt: skip
+# Texts: a time, base64 or a decimal written out is the mapping's to read (a float would lose the decimal's digits).
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_KEPT = {"string", "dateTime.iso8601", "dateTime", "base64", "bigdecimal"}
 
 
 def call_body(method: str, params: list[Any]) -> bytes:
@@ -56,21 +65,28 @@ def _value(endpoint: str, value: etree._Element) -> Any:
         return [] if data is None else [_value(endpoint, v) for v in _children(data) if _local(v) == "value"]
     if kind == "nil":
         return None
+    # A leaf that is not of its type costs the record that holds it (Unreadable), not the page.
+    text = "".join(typed.itertext())
     if kind == "boolean":
-        text = (typed.text or "").strip()
-        if text not in ("0", "1"):
-            raise RefusedAnswer(endpoint, f"an XML-RPC boolean is 0 or 1, not {text[:20]!r}")
-        return text == "1"
+        if text.strip() not in ("0", "1"):
+            return Unreadable(text, "an XML-RPC boolean that is neither 0 nor 1")
+        return text.strip() == "1"
     if kind in _NUMBERS:
+        # As the specification writes them, ASCII digits only: Python's int() and float() also take "1_000",
+        # other scripts' digits, nan and inf, which no JSON record holds.
+        written = _INTEGER if _NUMBERS[kind] is int else _DOUBLE
+        if written.fullmatch(text.strip()) is None:
+            return Unreadable(text, f"an XML-RPC {kind} that is no number")
         try:
-            return _NUMBERS[kind]((typed.text or "").strip())
-        except ValueError:
-            raise RefusedAnswer(
-                endpoint, f"an XML-RPC {kind} that is no number: {(typed.text or '')[:20]!r}"
-            ) from None
+            number = _NUMBERS[kind](text.strip())
+        except ValueError:  # past the digits Python converts (4,300)
+            return Unreadable(text, f"an XML-RPC {kind} too long to read")
+        if isinstance(number, float) and not math.isfinite(number):
+            return Unreadable(text, f"an XML-RPC {kind} beyond any float")
+        return number
     if kind in _KEPT:
-        return typed.text or ""
-    raise RefusedAnswer(endpoint, f"an XML-RPC value of unknown type <{kind}>")
+        return text
+    return Unreadable(text, f"an XML-RPC value of a type it does not have: <{kind[:40]}>")
 
 
 def read_answer(endpoint: str, body: bytes) -> Any:

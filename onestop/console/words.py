@@ -111,6 +111,13 @@ REASONS = _shapes(
      r"kept as its first line, and the lines after it are read as rows",
      N_("the cell's quotes do not pair: a quote is not closed, or one inside the text is not doubled; the row is "
         "kept as its first line, and the lines after it are read as rows")),
+    # connectors.xmlrpc: a value not of the type the answer declares for it
+    (r"an XML-RPC (?P<kind>\w+) that is no number", N_("an XML-RPC %(kind)s value that is not a number")),
+    (r"an XML-RPC (?P<kind>\w+) beyond any float", N_("an XML-RPC %(kind)s value beyond any float")),
+    (r"an XML-RPC (?P<kind>\w+) too long to read", N_("an XML-RPC %(kind)s value too long to read")),
+    (r"an XML-RPC boolean that is neither 0 nor 1", N_("an XML-RPC boolean value that is neither 0 nor 1")),
+    (r"an XML-RPC value of a type it does not have: <(?P<kind>.*)>",
+     N_("an XML-RPC value of a type XML-RPC does not have: <%(kind)s>")),
     # connectors.detail: a listed record whose detail could not be read
     (r"the listed record has no value for (?P<names>.*)", N_("the listed record has no value for %(names)s")),
     (r"the detail answer has no object at (?P<where>.*): found (?P<what>.*)",

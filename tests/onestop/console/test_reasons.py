@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from connectors.base import RECORD_LIMIT, RawRecord, kept
-from connectors.jsonpage import PageReader, read_lines
+from connectors.jsonpage import PageReader, read_lines, unreadable_defects
 from connectors.record_errors import mark_record_errors
 from connectors.rows import read_csv
 from connectors.spec.rest import CsvSpec, RecordsSpec
+from connectors.xmlrpc import read_answer
 from mappings import get_mapping
 from onestop.console import words
 from onestop.console.i18n import translations
@@ -52,8 +53,30 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     wrong_kinds = [m.normalize(v, "s") for v in ([], "x", 1)]  # a record that is not an object
     lines = read_lines(b'{"a": 1}\n{"a": \n[1]\n')
     huge = kept({}, '{"t": "' + "x" * RECORD_LIMIT + '"}', "application/json")
-    table = b'a,b\n1\n2,"[1,"\n3,"{""n"": NaN}"\n4,"{""k"": 1, ""k"": 2}"\n'
+    table = (
+        b'a,b\n1\n2,"[1,"\n3,"{""n"": NaN}"\n4,"{""k"": 1, ""k"": 2}"\n5,"x\n'
+        + b"6,"
+        + b"[" * 100_000
+        + b"\n"
+    )
     rows = read_csv("s", table, CsvSpec(json_columns=["b"]))
+    leaves = [
+        "<i4>7a</i4>",
+        "<double>1e999</double>",
+        f"<int>{'9' * 5000}</int>",
+        "<boolean>2</boolean>",
+        "<date/>",
+    ]
+    rpc = [
+        {
+            "v": read_answer(
+                "s",
+                f"<methodResponse><params><param><value>{v}</value></param></params></methodResponse>".encode(),
+            )
+        }
+        for v in leaves
+    ]
+    typed = [RawRecord(r, "{}", defects=tuple(unreadable_defects(r))) for r in rpc]
     partial = {
         "data": {"l": [{}]},
         "errors": [{"message": "hệ thống con không phản hồi", "path": ["l", 0, "x"]}],
@@ -61,9 +84,9 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     named = mark_record_errors(
         partial, [RawRecord({}, "{}")], RecordsSpec(path="data.l", record_errors="graphql")
     )
-    reasons = {d.reason for r in [*raw, *lines, huge, *rows, *named] for d in r.defects}
+    reasons = {d.reason for r in [*raw, *lines, huge, *rows, *named, *typed] for d in r.defects}
     reasons |= {e.reason for o in wrong_kinds for e in o.errors}
-    assert len(reasons) >= 13, reasons
+    assert len(reasons) >= 20, reasons
     assert untranslated(reasons) == []
 
 
