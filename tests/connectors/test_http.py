@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
+import zlib
 
 import pytest
 
@@ -63,6 +65,26 @@ def test_a_body_over_the_cap_is_refused() -> None:
     settings = HttpSettings(max_attempts=1, max_bytes=1000)
     with scripted_server([(200, {}, b"x" * 5000)]) as (url, _), pytest.raises(ProtocolError, match="cap"):
         HttpClient("d", url, settings).request("GET", "/", operation="page")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressed_answer_is_capped_as_it_unpacks_never_unpacked_whole(encoding: str) -> None:
+    """A decompression bomb: 256 KiB on the wire that unpacks to 256 MiB. The cap counts the unpacked bytes, and they
+    are unpacked a chunk at a time: the reader never holds more than a few chunks."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31 if encoding == "gzip" else 15)
+    zeros = bytes(1 << 20)
+    bomb = b"".join(packer.compress(zeros) for _ in range(256)) + packer.flush()
+    assert len(bomb) < 1 << 20
+    settings = HttpSettings(max_attempts=1, max_bytes=64 << 20)
+    tracemalloc.start()
+    try:
+        with scripted_server([(200, {"Content-Encoding": encoding}, bomb)]) as (url, _):
+            with pytest.raises(ProtocolError, match="over the 67108864-byte cap"):
+                HttpClient("d", url, settings).request("GET", "/", operation="page")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < len(bomb) + (16 << 20), f"{peak:,} bytes held at once"
 
 
 def test_a_connection_refused_is_transient() -> None:
