@@ -91,7 +91,8 @@ class RestSource(PagedSource):
                 return {}, answer, read_lines(answer.body, charset)
             return {}, answer, read_csv(self.name, answer.body, self.spec.csv or CsvSpec(), charset)
         if self.spec.answer == "spreadsheet":
-            return {}, answer, read_sheet(self.name, answer.body, self.spec.sheet or SheetSpec())
+            charset = self.spec.charset or answer.charset  # an HTML page's, when the answer names one
+            return {}, answer, read_sheet(self.name, answer.body, self.spec.sheet or SheetSpec(), charset)
         if self._answers is not None:
             if self.spec.answer == "xml":
                 outer = read_document(answer.stream(), self.name, self.spec.charset)

@@ -1,7 +1,8 @@
-"""Answers that are tables: CSV text (`answer: csv`) and spreadsheets (`answer: spreadsheet`: xlsx, xls, ods).
-Each row is one record, named by the header's columns (or the registry's). A row that does not fit costs that
-row alone, never its page: too few values, more values than columns, a JSON cell that is not JSON, undecodable
-bytes or control characters.
+"""Answers that are tables: CSV text (`answer: csv`) and spreadsheets (`answer: spreadsheet`: xlsx, xls, ods, XML
+Spreadsheet 2003, or an HTML page of tables: connectors.workbooks). Each row is one record, named by the header's
+columns (or the registry's). A row that does not fit costs that row alone, never its page: too few values, more
+values than columns, quotes that do not pair, a JSON cell that is not JSON, a cell holding a spreadsheet error,
+undecodable bytes or control characters.
 
 A record is staged as the JSON object of its columns, in their order (its text as the mapping and re-drive read
 it); the answer's own bytes are in the message log with its page. CSV cells are text, as CSV has no types; a
@@ -19,15 +20,17 @@ import sys
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time, timedelta
 from typing import Any
+
+from lxml import etree
 
 from connectors.base import JSON, Defect, RawRecord, kept
 from connectors.errors import ProtocolError, RefusedAnswer
 from connectors.http import Answer
-from connectors.jsonpage import character_defects, decode
+from connectors.jsonpage import character_defects, decode, unreadable_defects
 from connectors.nesting import nest_json
 from connectors.spec.rest import CsvSpec, SheetSpec, TableSpec
+from connectors.workbooks import Book, Cell, open_book
 from schemas.jsontext import visible
 
 # A cell is as long as its answer may be (the byte cap of every answer bounds it), not the csv module's 128 KiB:
@@ -36,7 +39,6 @@ csv.field_size_limit(sys.maxsize)
 # What a spreadsheet may unpack to (xlsx and ods are zip archives of XML), as much as any answer may be (the HTTP
 # client's cap): past it, a zip bomb, refused unread. A page of a hundred dossiers unpacks to a few hundred KiB.
 UNPACKED_LIMIT = 64 * 1024 * 1024
-Cell = str | int | float | bool
 
 
 MARKUP_MEDIA = ("text/html", "application/xhtml+xml")
@@ -123,36 +125,36 @@ def _csv_rows(text: str, spec: CsvSpec) -> Iterator[list[str]]:
             start += done + 1
 
 
-def read_sheet(source: str, body: bytes, spec: SheetSpec) -> list[RawRecord]:
-    """The records of one spreadsheet answer (xlsx, xlsm, xls, ods: told apart by their bytes), its first sheet
-    or the one named, each with its rows of the `nest` sheets. Raises RefusedAnswer for what is no spreadsheet
-    or would unpack past UNPACKED_LIMIT, ProtocolError for a sheet the workbook does not have."""
-    from python_calamine import CalamineError, CalamineWorkbook
+def read_sheet(source: str, body: bytes, spec: SheetSpec, charset: str | None = None) -> list[RawRecord]:
+    """The records of one spreadsheet answer (connectors.workbooks: xlsx, xlsm, xls, ods, XML Spreadsheet 2003,
+    or an HTML page of tables where the spec says so), its first sheet or the one named, each with its rows of
+    the `nest` sheets. Raises RefusedAnswer for what is no spreadsheet or would unpack past UNPACKED_LIMIT,
+    ProtocolError for a sheet the workbook does not have."""
+    from python_calamine import CalamineError
 
     _check_unpacked(source, body)
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(body))
+        book = open_book(source, body, spec.html, charset)
         records = _records(source, _cells(source, book, spec.sheet or book.sheet_names[0]), spec)
         beside = TableSpec(skip_rows=spec.skip_rows)  # each nest sheet: its own header, as many title rows
         sheets = {
             n.path: [r.record for r in _records(source, _cells(source, book, n.path), beside)]
             for n in spec.nest
         }
-    except (CalamineError, ValueError, IndexError) as exc:
+    except (CalamineError, ValueError, IndexError, etree.LxmlError) as exc:
         raise RefusedAnswer(
             source, f"answer is not a spreadsheet ({type(exc).__name__}: {exc})", excerpt=body[:512]
         ) from None
     return nest_json(sheets, records, spec.nest) if spec.nest else records
 
 
-def _cells(source: str, book: Any, name: str) -> Iterator[list[Cell]]:
-    """A sheet's rows, one at a time, each cell as a JSON value (_text); ProtocolError when the workbook has no
-    such sheet."""
+def _cells(source: str, book: Book, name: str) -> Iterator[list[Cell]]:
+    """A sheet's rows, one at a time, each cell a JSON value; ProtocolError when the workbook has no such sheet."""
     if name not in book.sheet_names:
         raise ProtocolError(
             source, f"the spreadsheet has no sheet {name!r}; its sheets: {', '.join(book.sheet_names)}"
         )
-    return ([_text(c) for c in row] for row in book.get_sheet_by_name(name).iter_rows())
+    return book.rows(name)
 
 
 def _check_unpacked(source: str, body: bytes) -> None:
@@ -168,18 +170,6 @@ def _check_unpacked(source: str, body: bytes) -> None:
             f"answer of {len(body)} bytes unpacks to {unpacked} bytes, over the {UNPACKED_LIMIT}-byte cap",
             excerpt=body[:64],
         )
-
-
-def _text(cell: Any) -> Cell:
-    """A spreadsheet's cell as a JSON value: a whole number as an int (Excel holds every number as a float), a
-    date or time as ISO 8601 without a zone."""
-    if isinstance(cell, float) and cell.is_integer() and abs(cell) < 2**53:
-        return int(cell)
-    if isinstance(cell, datetime | date | time):
-        return cell.isoformat()
-    if isinstance(cell, timedelta):
-        return cell.total_seconds()
-    return cell  # type: ignore[no-any-return]
 
 
 def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[RawRecord]:
@@ -237,7 +227,7 @@ def _record(row: list[Any], columns: list[str], spec: TableSpec) -> RawRecord:
             defects.append(Defect(name, f"the cell is not JSON ({exc})"))
         except RecursionError:
             defects.append(Defect(name, "the cell is not JSON (nested too deep)"))
-    defects += character_defects(record)
+    defects += character_defects(record) + unreadable_defects(record)
     text = json.dumps(record, ensure_ascii=False)
     return kept(record, visible(text), JSON, tuple(defects))
 

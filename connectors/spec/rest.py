@@ -424,14 +424,31 @@ class CsvSpec(TableSpec):
 
 
 class SheetSpec(TableSpec):
-    """A spreadsheet answer (an "Xuất Excel" endpoint): xlsx, xls (Excel 97-2003) or ods, one sheet of it."""
+    """A spreadsheet answer (an "Xuất Excel" endpoint): xlsx, xls (Excel 97-2003), ods or XML Spreadsheet 2003, one
+    sheet of it; or, with `html`, an HTML page of tables."""
 
-    sheet: str | None = Field(default=None, description="the sheet's name (default: the first)")
+    sheet: str | None = Field(
+        default=None,
+        description="the sheet's name (default: the first); with `html`, the table's id, its caption, or `Table<n>` "
+        "(n from 1, in the page's order)",
+    )
+    html: bool = Field(
+        default=False,
+        description="the export is an HTML page of tables that Excel opens (ASP.NET WebForms' GridView or PHP "
+        "rendered as application/vnd.ms-excel): each table a sheet; needs `sheet`, so that a page without that "
+        "table (a login page) is refused, not read as rows",
+    )
     nest: list[NestSpec] = Field(
         default=[],
         description="sheets of child rows (a dossier's steps, its fees), each joined to its record by a key: "
         "`path` is the sheet's name; each sheet's first row (after `skip_rows`) names its columns",
     )
+
+    @model_validator(mode="after")
+    def _named_table(self) -> SheetSpec:
+        if self.html and not self.sheet:
+            raise ValueError("`html: true` needs `sheet`: the table's id, caption or Table<n>")
+        return self
 
 
 class RestSpec(PagedSpec):

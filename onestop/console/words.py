@@ -111,6 +111,9 @@ REASONS = _shapes(
      r"kept as its first line, and the lines after it are read as rows",
      N_("the cell's quotes do not pair: a quote is not closed, or one inside the text is not doubled; the row is "
         "kept as its first line, and the lines after it are read as rows")),
+    # connectors.workbooks: a cell of a spreadsheet that holds no value
+    (r"the cell holds a spreadsheet error: (?P<error>.*)", N_("the cell holds a spreadsheet error: %(error)s")),
+    (r"the cell's Number is not a number", N_("the cell's Number is not a number")),
     # connectors.xmlrpc: a value not of the type the answer declares for it
     (r"an XML-RPC (?P<kind>\w+) that is no number", N_("an XML-RPC %(kind)s value that is not a number")),
     (r"an XML-RPC (?P<kind>\w+) beyond any float", N_("an XML-RPC %(kind)s value beyond any float")),
@@ -355,6 +358,10 @@ FAILURES = _shapes(
      N_("the header names %(names)s twice: name the columns in the registry (`columns`)")),
     (r"the spreadsheet has no sheet (?P<sheet>'.*'); its sheets: (?P<sheets>.*)",
      N_("the spreadsheet has no sheet %(sheet)s; its sheets: %(sheets)s")),
+    (r"answer is not a spreadsheet \(it is markup: HTML or XML; an export of HTML tables is read with "
+     r"`html: true`\)",
+     N_("the answer is not a spreadsheet: it is markup, HTML or XML; an export of HTML tables is read with "
+        "`html: true`")),
     (r"answer is not a spreadsheet \((?P<detail>.*)\)", N_("the answer is not a spreadsheet (%(detail)s)")),
     (r"answer is not (?P<what>CSV|NDJSON): it is HTML \(at byte offset 0\)",
      N_("the answer is not %(what)s: it is an HTML page (from byte 0)")),

@@ -15,8 +15,8 @@ import pytest
 from connectors.base import RECORD_LIMIT, RawRecord, kept
 from connectors.jsonpage import PageReader, read_lines, unreadable_defects
 from connectors.record_errors import mark_record_errors
-from connectors.rows import read_csv
-from connectors.spec.rest import CsvSpec, RecordsSpec
+from connectors.rows import read_csv, read_sheet
+from connectors.spec.rest import CsvSpec, RecordsSpec, SheetSpec
 from connectors.xmlrpc import read_answer
 from mappings import get_mapping
 from onestop.console import words
@@ -77,6 +77,13 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
         for v in leaves
     ]
     typed = [RawRecord(r, "{}", defects=tuple(unreadable_defects(r))) for r in rpc]
+    sheet = (
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:'
+        'spreadsheet"><Worksheet><Table><Row><Cell><Data>a</Data></Cell><Cell><Data>b</Data></Cell></Row><Row>'
+        '<Cell><Data ss:Type="Error">#REF!</Data></Cell><Cell><Data ss:Type="Number">12,5</Data></Cell></Row>'
+        "</Table></Worksheet></Workbook>"
+    )
+    typed += read_sheet("s", sheet.encode(), SheetSpec())
     partial = {
         "data": {"l": [{}]},
         "errors": [{"message": "hệ thống con không phản hồi", "path": ["l", 0, "x"]}],
@@ -86,7 +93,7 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     )
     reasons = {d.reason for r in [*raw, *lines, huge, *rows, *named, *typed] for d in r.defects}
     reasons |= {e.reason for o in wrong_kinds for e in o.errors}
-    assert len(reasons) >= 20, reasons
+    assert len(reasons) >= 22, reasons
     assert untranslated(reasons) == []
 
 
