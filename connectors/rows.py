@@ -41,18 +41,18 @@ csv.field_size_limit(sys.maxsize)
 UNPACKED_LIMIT = 64 * 1024 * 1024
 
 
-MARKUP_MEDIA = ("text/html", "application/xhtml+xml")
-
-
 def refuse_markup(source: str, answer: Answer, charset: str | None, what: str) -> None:
     """Rows are awaited, and an HTML page (a login form, an error page answered with 200) or an XML document came:
     read as rows it would be rows of junk, or none, and the window would pass as read. Refused as a whole, as a
-    JSON reader refuses what is not JSON."""
+    JSON reader refuses what is not JSON. Judged by the bytes, not the media type: PHP sends text/html unless told
+    otherwise, CSV and all."""
     body = answer.head(2048)
-    media = (answer.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     text, _ = decode(body, charset or json.detect_encoding(body))
-    if media in MARKUP_MEDIA or text.lstrip().startswith("<"):
-        kind = "HTML" if media in MARKUP_MEDIA or "<html" in text[:1024].lower() else "markup (XML or HTML)"
+    start = text.lstrip()[:1024].lower()
+    if start.startswith("<"):
+        said_html = "html" in (answer.headers.get("Content-Type") or "").lower()
+        looks_html = start.startswith(("<!doctype html", "<html")) or "<body" in start
+        kind = "HTML" if said_html or looks_html else "markup (XML or HTML)"
         raise RefusedAnswer(
             source, f"answer is not {what}: it is {kind} (at byte offset 0)", excerpt=body[:512], offset=0
         )
