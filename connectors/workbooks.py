@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -25,7 +26,7 @@ from lxml import etree, html
 from connectors.base import Unreadable
 from connectors.errors import RefusedAnswer
 from connectors.jsonpage import decode
-from connectors.safexml import parse_document
+from connectors.safexml import iter_elements, parse_document
 
 Cell = str | int | float | bool
 SPREADSHEET_2003 = "urn:schemas-microsoft-com:office:spreadsheet"
@@ -55,7 +56,7 @@ def open_book(source: str, body: bytes, html_tables: bool, charset: str | None =
             "`html: true`)",
             excerpt=body[:512],
         )
-    return Calamine(body)
+    return Calamine(source, body)
 
 
 def calamine_cell(cell: Any) -> Cell:
@@ -71,16 +72,67 @@ def calamine_cell(cell: Any) -> Cell:
 
 
 class Calamine:
-    """xlsx, xlsm, xls, ods."""
+    """xlsx, xlsm, xls, ods. calamine reads a cell holding an error (#N/A, #REF!) as empty: in an xlsx, such cells
+    are found in the sheet's XML (`t="e"`) and given back as what they are (xls and ods keep reading them empty)."""
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, source: str, body: bytes) -> None:
         from python_calamine import CalamineWorkbook
 
+        self._source, self._body = source, body
         self._book = CalamineWorkbook.from_filelike(io.BytesIO(body))
         self.sheet_names: list[str] = list(self._book.sheet_names)
 
     def rows(self, name: str) -> Iterator[list[Cell]]:
-        return ([calamine_cell(c) for c in row] for row in self._book.get_sheet_by_name(name).iter_rows())
+        sheet = self._book.get_sheet_by_name(name)
+        rows = [[calamine_cell(c) for c in row] for row in sheet.iter_rows()]
+        errors = _xlsx_errors(self._source, self._body, name) if rows and sheet.end else {}
+        if errors:  # where the rows start: calamine gives a sheet's range, its rows as it pleases
+            top, left = sheet.end[0] + 1 - len(rows), sheet.end[1] + 1 - max(map(len, rows))
+            for (r, c), text in errors.items():
+                if 0 <= r - top < len(rows) and 0 <= c - left < len(rows[r - top]):
+                    rows[r - top][c - left] = Unreadable(text, ERROR.format(text[:20]))
+        return iter(rows)
+
+
+_OFFICE_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_CELL = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+
+
+def _xlsx_errors(source: str, body: bytes, sheet: str) -> dict[tuple[int, int], str]:
+    """The cells of an xlsx sheet that hold an error, by (row, column) from 0, with the error's text."""
+    try:
+        book = zipfile.ZipFile(io.BytesIO(body))
+        workbook = parse_document(book.read("xl/workbook.xml"), source)
+        relations = parse_document(book.read("xl/_rels/workbook.xml.rels"), source)
+    except (zipfile.BadZipFile, KeyError):
+        return {}  # no xlsx (an xls, an ods): nothing to look for
+    targets = {r.get("Id"): r.get("Target") or "" for r in relations.iter("{*}Relationship")}
+    target = next(
+        (
+            targets.get(s.get(_OFFICE_RELATIONSHIP))
+            for s in workbook.iter("{*}sheet")
+            if s.get("name") == sheet
+        ),
+        None,
+    )
+    if not target:
+        return {}
+    try:
+        xml = book.read(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
+    except KeyError:
+        return {}
+    if b't="e"' not in xml and b"t='e'" not in xml:
+        return {}
+    found = {}
+    for cell in iter_elements(xml, "c", source):
+        at = _CELL.fullmatch(cell.get("r") or "")
+        if cell.get("t") == "e" and at:
+            column = 0
+            for letter in at[1]:
+                column = column * 26 + ord(letter) - 64
+            value = cell.find("{*}v")
+            found[int(at[2]) - 1, column - 1] = "" if value is None else value.text or ""
+    return found
 
 
 class Spreadsheet2003:

@@ -170,6 +170,30 @@ def test_a_json_cell_that_is_not_json_costs_its_row_and_a_value_past_the_header_
     assert "lich_su" not in found[2].record and not found[2].defects  # an empty JSON cell: missing
 
 
+def test_a_cell_that_holds_an_error_costs_its_row_never_read_as_empty() -> None:
+    """A report's VLOOKUP that found nothing (#N/A), a reference that broke (#REF!): what the cell should hold is
+    unknown, so its row waits in quarantine naming the column, as the system wrote it."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["BÁO CÁO LỆ PHÍ"])  # a title in A1: the range starts there, the table in B3
+    sheet["B3"], sheet["C3"], sheet["D3"] = "Mã hồ sơ", "Lệ phí", "Ngày hẹn trả"
+    sheet["B4"], sheet["C4"], sheet["D4"] = "H1", 150000, "05/01/2025"
+    sheet["B5"], sheet["D5"] = "H2", "06/01/2025"
+    sheet["B6"], sheet["C6"] = "H3", 0
+    for at, error in (("C5", "#N/A"), ("D6", "#REF!")):
+        sheet[at].value, sheet[at].data_type = error, "e"
+    out = io.BytesIO()
+    book.save(out)
+    found = rows(out.getvalue(), skip_rows=1)
+    assert [(r.record["Mã hồ sơ"], r.record["Lệ phí"], r.record["Ngày hẹn trả"]) for r in found] == [
+        ("H1", 150000, "05/01/2025"), ("H2", "#N/A", "06/01/2025"), ("H3", 0, "#REF!")
+    ]  # fmt: skip
+    assert [[(d.field, d.reason) for d in r.defects] for r in found] == [
+        [], [("Lệ phí", "the cell holds a spreadsheet error: #N/A")],
+        [("Ngày hẹn trả", "the cell holds a spreadsheet error: #REF!")],
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "body",
     [b"<html><body>Phi\xc3\xaan l\xc3\xa0m vi\xe1\xbb\x87c h\xe1\xba\xbft h\xe1\xba\xa1n</body></html>",
