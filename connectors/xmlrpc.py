@@ -54,10 +54,11 @@ def _value(endpoint: str, value: etree._Element) -> Any:
     kind = _local(typed)
     if kind == "struct":
         out: dict[str, Any] = {}
-        for member in _children(typed):
+        for n, member in enumerate(_children(typed), 1):
             name, held = member.find("name"), member.find("value")
-            if _local(member) != "member" or name is None or held is None:
-                raise RefusedAnswer(endpoint, "an XML-RPC struct member without its name and value")
+            if _local(member) != "member" or name is None or held is None:  # costs the record that holds it
+                out[f"(member {n})"] = Unreadable("", "an XML-RPC struct member without its name and value")
+                continue
             out[name.text or ""] = _value(endpoint, held)
         return out
     if kind == "array":

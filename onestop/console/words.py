@@ -119,6 +119,8 @@ REASONS = _shapes(
     (r"an XML-RPC (?P<kind>\w+) beyond any float", N_("an XML-RPC %(kind)s value beyond any float")),
     (r"an XML-RPC (?P<kind>\w+) too long to read", N_("an XML-RPC %(kind)s value too long to read")),
     (r"an XML-RPC boolean that is neither 0 nor 1", N_("an XML-RPC boolean value that is neither 0 nor 1")),
+    (r"an XML-RPC struct member without its name and value",
+     N_("an XML-RPC struct member without its name and value")),
     (r"an XML-RPC value of a type it does not have: <(?P<kind>.*)>",
      N_("an XML-RPC value of a type XML-RPC does not have: <%(kind)s>")),
     # connectors.detail: a listed record whose detail could not be read

@@ -103,9 +103,10 @@ LEAVES = {
     "<boolean>yes</boolean>": ("yes", "an XML-RPC boolean that is neither 0 nor 1"),
     "<date>2025-01-04</date>": ("2025-01-04", "an XML-RPC value of a type it does not have: <date>"),
 }
+MEMBERLESS = "<struct><member><value><int>1</int></value></member></struct>"  # a member without its name
 
 
-@pytest.mark.parametrize("leaf", list(LEAVES), ids=lambda leaf: leaf[:24])
+@pytest.mark.parametrize("leaf", [*LEAVES, MEMBERLESS], ids=lambda leaf: leaf[:24])
 def test_a_value_not_of_its_type_costs_its_record_not_the_page(leaf: str) -> None:
     """Kept as its text, named as the record's defect at its path; the other records of the page are read."""
     page = (
@@ -120,9 +121,16 @@ def test_a_value_not_of_its_type_costs_its_record_not_the_page(leaf: str) -> Non
     with routed_server(lambda _path, _body: (200, XML, page)) as (url, _):
         found = [r for p in opened("rest", spec, Connection("c", host=url)).pages(None, None) for r in p]
     assert [r.record["id"] for r in found] == [1, 2] and not found[0].defects
-    text, why = LEAVES[leaf]
+    if leaf == MEMBERLESS:
+        text, why, where = (
+            {"(member 1)": ""},
+            "an XML-RPC struct member without its name and value",
+            "steps[0].(member 1)",
+        )
+    else:
+        (text, why), where = LEAVES[leaf], "steps[0]"
     assert found[1].record["steps"] == [text] and [(d.field, d.reason) for d in found[1].defects] == [
-        ("steps[0]", why)
+        (where, why)
     ]
     assert json.loads(found[1].payload) == {"id": 2, "steps": [text]}
 

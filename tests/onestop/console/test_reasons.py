@@ -61,6 +61,7 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     )
     rows = read_csv("s", table, CsvSpec(json_columns=["b"]))
     leaves = [
+        "<struct><member><value><int>1</int></value></member></struct>",
         "<i4>7a</i4>",
         "<double>1e999</double>",
         f"<int>{'9' * 5000}</int>",
