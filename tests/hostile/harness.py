@@ -1,5 +1,5 @@
 """The world the hostile inputs run in: its own data folder, the embedded PostgreSQL (a real server), a registry
-of hostile sources (shipped profiles and mappings; a vendor's entry and mapping for CSV) whose connections point at one HostileServer, and the means
+of hostile sources (shipped profiles and mappings; a vendor's entry and mapping for CSV and XML-RPC) whose connections point at one HostileServer, and the means
 to observe a run: its database rows, its captured output and logs.
 
 The inputs that run through Airflow (dag.test()) run in a second process (tests/hostile/dag_worker.py) with a
@@ -43,7 +43,7 @@ PROFILE = {
     "feed": "lgsp_feed",
 }
 # A protocol no shipped profile reads: a vendor's registry entry (its kind, dialect and spec) and its mapping.
-VENDOR = {"csv": "mongo_csv"}
+VENDOR = {"csv": "mongo_csv", "xmlrpc": "odoo_xmlrpc"}
 CLI_SOURCES = ("hostile_cli_a", "hostile_cli_b", "hostile_cli_c")
 MAX_ATTEMPTS = 2  # a transient failure is tried twice (quick, and enough to see that it was retried)
 NON_TERMINAL = ("planned", "extracting", "extracted")
@@ -214,8 +214,13 @@ class Harness:
         )
         maps = self.work / "mappings"  # searched before the shipped mappings
         maps.mkdir(exist_ok=True)
-        for dialect in VENDOR.values():
-            shutil.copyfile(VENDORS / dialect / f"{dialect}.yaml", maps / f"{dialect}.yaml")
+        from tests.vendors.harness import mapping_file
+
+        for vendor in VENDOR.values():
+            dialect = yaml.safe_load((VENDORS / vendor / "source.yaml").read_text(encoding="utf-8"))[0][
+                "dialect"
+            ]
+            shutil.copyfile(mapping_file(VENDORS / vendor, dialect), maps / f"{dialect}.yaml")
         os.environ["ONESTOP_MAPPINGS_DIR"] = str(maps)
         import mappings
         from onestop import registry as registry_module
@@ -232,7 +237,7 @@ class Harness:
             vendor = yaml.safe_load((VENDORS / VENDOR[protocol] / "source.yaml").read_text(encoding="utf-8"))[
                 0
             ]
-            reads = {k: vendor[k] for k in ("kind", "dialect", vendor["kind"])}
+            reads = {k: vendor[k] for k in ("kind", "dialect", "timezone", vendor["kind"]) if k in vendor}
         else:
             reads = {"profile": PROFILE[protocol]}
         return reads | {

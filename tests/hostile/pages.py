@@ -2,9 +2,9 @@
 
 A good record comes from `onestop.simulators.igate_data` (no deliberately bad ones), re-shaped the way each
 simulator serves it (iGate JSON, the legacy ASP.NET XML, the SOAP district's <HoSo>, the LGSP feed's event), so
-the good records of a page load with the shipped mappings; the CSV protocol's from the vendor ground truth
-(tests/vendors/truth.py) as the mongoexport vendor writes it, read with that vendor's registry entry and mapping
-(a kind of system no shipped profile reads). A hostile record is a good one with values *set* at
+the good records of a page load with the shipped mappings; the CSV and XML-RPC protocols' from the vendor ground
+truth (tests/vendors/truth.py) as the mongoexport and Odoo vendors write it, read with that vendor's registry entry
+and mapping (kinds of system no shipped profile reads). A hostile record is a good one with values *set* at
 source paths; a value is bytes written into the page verbatim (a file's bytes, a generator's), or a text/JSON
 value the page's format encodes. The page is assembled as bytes: what the server sends is exactly that.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from onestop.simulators import soap_district
 from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig
 from onestop.simulators.legacy_xml import LegacySettings, LegacyShop
 
-PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed", "csv")
+PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed", "csv", "xmlrpc")
 DIALECT = {
     "rest": "igate",
     "xml": "aspnet_xml",
@@ -34,8 +35,10 @@ DIALECT = {
     "soap12": "dvc_soap",
     "feed": "lgsp_feed",
     "csv": "mongo_csv",
+    "xmlrpc": "odoo_motcua",
 }
-FORMAT = {"rest": "json", "feed": "json", "xml": "xml", "soap11": "xml", "soap12": "xml", "csv": "csv"}
+FORMAT = {"rest": "json", "feed": "json", "xml": "xml", "soap11": "xml", "soap12": "xml", "csv": "csv",
+          "xmlrpc": "xmlrpc"}  # fmt: skip
 SOAP_ENV = {
     "soap11": "http://schemas.xmlsoap.org/soap/envelope/",
     "soap12": "http://www.w3.org/2003/05/soap-envelope",
@@ -47,6 +50,7 @@ CONTENT_TYPE = {
     "soap11": "text/xml; charset=utf-8",
     "soap12": "application/soap+xml; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
+    "xmlrpc": "text/xml; charset=utf-8",
 }
 
 # Personal data planted in every hostile record (its identity fields; some hostile values quote it too). The
@@ -70,7 +74,14 @@ IDENTITY_PATHS = {
 }  # fmt: skip
 IDENTITY_PATHS["soap12"] = IDENTITY_PATHS["soap11"]
 IDENTITY_PATHS["csv"] = IDENTITY_PATHS["rest"]  # mongoexport's dotted column names
-CCCD_TYPE = {"rest": "CCCD", "feed": "CCCD", "xml": "CCCD", "soap11": "1", "soap12": "1", "csv": "CCCD"}
+IDENTITY_PATHS["xmlrpc"] = {
+    "id_type": "loai_giay_to",
+    "id": "so_giay_to",
+    "phone": "dien_thoai",
+    "email": "email",
+}
+CCCD_TYPE = {"rest": "CCCD", "feed": "CCCD", "xml": "CCCD", "soap11": "1", "soap12": "1", "csv": "CCCD",
+             "xmlrpc": "cccd"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,33 @@ def csv_cell(value: Any) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def rpc_value(value: Any) -> bytes:
+    """A value as an XML-RPC marshaller writes it, inside its <value>: an int past 32 bits as Apache's <i8>, a text
+    as is (what XML cannot carry makes the page no XML), a float as Python writes it (nan too)."""
+    if isinstance(value, bool) or value is None or isinstance(value, float | str):
+        return _marshalled(value)
+    if isinstance(value, int):
+        return b"<i8>%d</i8>" % value if not -(2**31) <= value < 2**31 else b"<int>%d</int>" % value
+    if isinstance(value, list):
+        return (
+            b"<array><data>"
+            + b"".join(b"<value>%s</value>" % rpc_value(v) for v in value)
+            + b"</data></array>"
+        )
+    members = (
+        b"<member><name>%s</name><value>%s</value></member>" % (escape(str(k)).encode("utf-8", "surrogatepass"),
+                                                                  rpc_value(v))
+        for k, v in value.items()
+    )  # fmt: skip
+    return b"<struct>" + b"".join(members) + b"</struct>"
+
+
+def _marshalled(value: Any) -> bytes:
+    text = xmlrpc.client.Marshaller(encoding="utf-8", allow_none=True).dumps([value])
+    inner = text[text.index("<value>") + len("<value>") : text.rindex("</value>")]
+    return inner.encode("utf-8", "surrogatepass")
+
+
 def _tag(name: Any) -> bytes:
     text = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in str(name))
     return ("k" + text if not text[:1].isalpha() else text).encode()
@@ -139,6 +177,8 @@ def encode(setting: Setting, fmt: str) -> bytes:
     value = setting.value
     if fmt == "csv":
         return csv_cell(value)
+    if fmt == "xmlrpc":
+        return rpc_value(value)
     return json_text(value) if fmt == "json" else xml_text(value)
 
 
@@ -200,6 +240,13 @@ class Builder:
             }
         wanted.update(settings or {})
         whole = WHOLE in wanted  # a record that is not an object (a string, a number): it has no id
+        if protocol == "xmlrpc":
+            from tests.vendors.odoo_jsonrpc.server import record as odoo_record
+
+            item = self.truth(i)
+            return Record(
+                None if whole else item["source_record_id"], _rpc_with(odoo_record(item, i), wanted)
+            )
         if protocol == "csv":
             from tests.vendors.mongo_csv.server import COLUMNS, row
 
@@ -270,6 +317,22 @@ def _put(doc: Any, steps: list[str], value: Any) -> None:
             if not isinstance(doc.get(step), dict | list):
                 doc[step] = {}
             doc = doc[step]
+
+
+def _rpc_with(doc: dict[str, Any], settings: dict[str, Setting]) -> bytes:
+    """The record as an XML-RPC <value>, each setting's bytes as the content of the <value> at its path."""
+    if WHOLE in settings:
+        return b"<value>" + encode(settings[WHOLE], "xmlrpc") + b"</value>"
+    doc = json.loads(json.dumps(doc))  # a copy
+    marks: dict[bytes, bytes] = {}
+    for n, (path, setting) in enumerate(settings.items()):
+        mark = f"@@HOSTILE_{n}@@"
+        _put(doc, path.split("."), mark)
+        marks[b"<string>%s</string>" % mark.encode()] = encode(setting, "xmlrpc")
+    data = b"<value>" + rpc_value(doc) + b"</value>"
+    for mark, raw in marks.items():
+        data = data.replace(mark, raw, 1)
+    return data
 
 
 def _column(path: str) -> tuple[str, str]:
@@ -354,6 +417,15 @@ def page_body(protocol: str, records: list[Record]) -> bytes:
         return b'{"content":[' + b",".join(rows) + b'],"number":0,"size":200,"numberOfElements":%d}' % n
     if protocol == "feed":
         return b'{"events":[' + b",".join(rows) + b'],"lease_seconds":600}'
+    if protocol == "xmlrpc":  # web_search_read's {length, records}
+        return (
+            b"<?xml version='1.0'?>\n<methodResponse><params><param><value><struct>"
+            b"<member><name>length</name><value><int>%d</int></value></member>"
+            b"<member><name>records</name><value><array><data>"
+            % n
+            + b"".join(rows)
+            + b"</data></array></value></member></struct></value></param></params></methodResponse>"
+        )
     if protocol == "csv":  # mongoexport's header, after the BOM the vendor writes for Excel
         from tests.vendors.mongo_csv.server import COLUMNS
 

@@ -3,7 +3,8 @@
 A channel is the first segment of the path: a source's connection points at `{url}/{channel}`, so one server
 serves every hostile source at once. A channel's data requests (the page calls) are answered from its script,
 each answer once in order and then the last one forever (retries see the same answer); the calls around them
-answer as the protocol needs: an OAuth2 token, the WSDL (SOAP 1.1 or 1.2), a change feed's acknowledgement.
+answer as the protocol needs: an OAuth2 token, the WSDL (SOAP 1.1 or 1.2), a change feed's acknowledgement, an
+XML-RPC login's user id.
 Bodies are sent byte for byte; a streamed body goes out without Content-Length, ended by closing the connection.
 """
 
@@ -117,6 +118,9 @@ class HostileServer:
                 if soap and self.command == "GET" and (parts.query == "wsdl" or rest.endswith(".wsdl")):
                     body = wsdl(f"{server.url_of(channel)}/soap", soap)
                     return self._send(Reply(200, {"Content-Type": "text/xml; charset=utf-8"}, body))
+                if rest.endswith("/xmlrpc/2/common"):  # Odoo's authenticate: the user's id
+                    uid = b"<methodResponse><params><param><value><int>7</int></value></param></params></methodResponse>"
+                    return self._send(Reply(200, {"Content-Type": "text/xml"}, uid))
                 if rest.endswith("/feed/ack"):
                     try:
                         ids = json.loads(request or b"{}").get("ack_ids") or []
