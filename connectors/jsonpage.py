@@ -406,6 +406,7 @@ class PageReader:
         return _WS.match(text, end).end()  # type: ignore[union-attr]
 
 
+TOO_DEEP = "the record is nested deeper than 254 levels of lists and objects"
 _SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 _ESCAPED_DOUBT = re.compile(rb"\\u00(?:22|[01][0-9a-fA-F]|7[fF])")
 
@@ -434,8 +435,13 @@ def _checked(
     spaced: bool = True,
     escaped: bool = True,
 ) -> RawRecord:
-    """A record parsed by orjson, read again by the exact scanner when its bytes leave a doubt (_doubtful)."""
-    if _doubtful(data, record, spaced, escaped):
+    """A record parsed by orjson, read again by the exact scanner when its bytes leave a doubt (_doubtful). One
+    nested deeper than JSON is written back (orjson reads 1,024 levels, writes 254) is a defect of its own."""
+    try:
+        doubtful = _doubtful(data, record, spaced, escaped)
+    except orjson.JSONEncodeError:
+        return raw_record(record, text, [Defect("(record)", TOO_DEEP)], raw_text=False)
+    if doubtful:
         scanner = scanner or _RecordScanner()
         record, _, raw_controls = scanner.scan(text, 0)
         defects = _defects(record, text, scanner, raw_controls)

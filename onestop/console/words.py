@@ -103,6 +103,8 @@ REASONS = _shapes(
     (r"a record must be a JSON object, not (?P<what>a list|a string|a boolean|null|a number)",
      N_("a record must be a JSON object, not %(what)s")),
     (r"the line is not one JSON value \((?P<why>.*)\)", N_("the line is not one JSON value (%(why)s)")),
+    (r"the record is nested deeper than 254 levels of lists and objects",
+     N_("the record is nested deeper than 254 levels of lists and objects")),
     # connectors.rows: a table's row that does not fit, a JSON cell that is not JSON
     (r"the row has (?P<n>\d+) values where the header names (?P<m>\d+) columns",
      N_("the row has %(n)s values where the header names %(m)s columns")),

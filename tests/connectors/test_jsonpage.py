@@ -93,6 +93,24 @@ def test_a_record_that_is_not_an_object_is_a_defect_of_that_record() -> None:
     ]
 
 
+@pytest.mark.parametrize("levels", [255, 300, 900, 1100])
+def test_a_record_nested_deeper_than_json_is_written_back_is_a_defect_of_that_record(levels: int) -> None:
+    """orjson reads 1,024 levels and writes 254: such a record is read, and its neighbours load."""
+    deep = b"[" * levels + b'"x"' + b"]" * levels
+    for body in (b'{"items": [{"id": 1, "x": ' + deep + b'}, {"id": 2}]}', b'{"items": [{"id": 1, "x": ' + deep
+                 + b', "t": "a\\u0000"}, {"id": 2}]}'):  # fmt: skip
+        if levels > 1000:  # the page itself is past the parsers
+            with pytest.raises(RefusedAnswer, match="nested too deep"):
+                PageReader("s", "items").read(body)
+            continue
+        _, raw = PageReader("s", "items").read(body)
+        assert raw is not None
+        assert [(r.record.get("id"), [(d.field, d.reason) for d in r.defects]) for r in raw] == [
+            (1, [("(record)", "the record is nested deeper than 254 levels of lists and objects")]), (2, [])
+        ]  # fmt: skip
+        assert read_text(raw[0].payload).defects == raw[0].defects  # and again where it is normalized
+
+
 def test_a_record_over_the_limit_keeps_its_beginning_its_size_and_digest() -> None:
     big = json.dumps({"id": "big", "ghiChu": "x" * (RECORD_LIMIT + 10)})
     _, raw = read(page('{"id": "a"}', big))

@@ -49,6 +49,8 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
         b' {"t": "ok\x7f"}, {"t": "\xff"}]}'
     )
     _, raw = PageReader("s", "items").read(page)
+    _, deep = PageReader("s", "items").read(b'{"items": [{"x": ' + b"[" * 300 + b"]" * 300 + b"}]}")
+    raw = [*raw, *(deep or [])]
     m = get_mapping("igate")
     wrong_kinds = [m.normalize(v, "s") for v in ([], "x", 1)]  # a record that is not an object
     lines = read_lines(b'{"a": 1}\n{"a": \n[1]\n')
