@@ -117,6 +117,16 @@ class HttpSettings:
     max_bytes: int = 64 * 1024 * 1024  # no answer may be larger: a page, a token, a portal reply
 
 
+# What a retry may cure: no connection, no answer in time, an answer cut short or garbled on its way (a body that
+# its Content-Encoding does not decode: a proxy's doing, as often as the server's).
+TRANSPORT_FAULTS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
 def _maybe_applied(exc: requests.RequestException) -> bool:
     """False only when the request surely never reached the server (no connection was made)."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -240,10 +250,14 @@ class HttpClient:
                 content = self._read_capped(resp)
         except requests.exceptions.SSLError as exc:  # a certificate refused is not cured by waiting
             raise ProtocolError(self.endpoint, f"{operation}: TLS: {exc}") from exc
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+        except TRANSPORT_FAULTS as exc:
             raise TransientError(
                 self.endpoint, f"{operation}: {type(exc).__name__}: {exc}", maybe_applied=_maybe_applied(exc)
             ) from exc
+        except (
+            requests.RequestException
+        ) as exc:  # a redirect loop, a Location that is no URL: said, not retried
+            raise ProtocolError(self.endpoint, f"{operation}: {type(exc).__name__}: {exc}") from exc
         answer = Answer(resp.status_code, resp.headers, content, resp.url)
         if resp.status_code < 400 or (accept is not None and accept(answer)):
             return answer

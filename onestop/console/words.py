@@ -351,6 +351,9 @@ FAILURES = _shapes(
     (r"HTTP (?P<status>\d+): (?P<said>.*)", N_("HTTP error %(status)s, the system said: %(said)s")),
     (r"HTTP (?P<status>\d+)", N_("HTTP error %(status)s, with no explanation")),
     (r"HTTP (?P<status>\d+) without a SOAP Fault", N_("HTTP error %(status)s without a SOAP Fault")),
+    (r"TooManyRedirects: Exceeded (?P<n>\d+) redirects\.",
+     N_("the system sent the call on %(n)s times without an answer (a redirect loop: a login page, a moved "
+        "address); not followed further")),
     (r"TLS: (?P<detail>.*)", N_("TLS error (the certificate or the secure connection was refused): %(detail)s")),
     (r"(?P<exc>(?=[A-Z])\w*(?:Error|Exception|Timeout)): (?P<detail>.*)", N_("%(exc)s: %(detail)s")),
     (r"answer is not JSON \((?P<why>.*?)\): (?P<said>.*)", N_("the answer is not JSON (%(why)s); it begins: %(said)s")),

@@ -87,6 +87,20 @@ def test_a_compressed_answer_is_capped_as_it_unpacks_never_unpacked_whole(encodi
     assert peak < len(bomb) + (16 << 20), f"{peak:,} bytes held at once"
 
 
+def test_a_body_its_content_encoding_does_not_decode_is_retried_then_said() -> None:
+    with scripted_server([(200, {"Content-Encoding": "gzip"}, b"not gzip at all")]) as (url, log):
+        with pytest.raises(TransientError, match=r"page: ContentDecodingError: .*failed to decode it"):
+            HttpClient("d", url, FAST).request("GET", "/", operation="page")
+    assert len(log) == FAST.max_attempts
+
+
+def test_a_redirect_loop_is_said_and_not_retried() -> None:
+    with scripted_server([(302, {"Location": "/dang-nhap?ReturnUrl=%2F"}, b"")]) as (url, log):
+        with pytest.raises(ProtocolError, match="page: TooManyRedirects: Exceeded 30 redirects"):
+            HttpClient("d", url, FAST).request("GET", "/", operation="page")
+    assert len(log) == 31  # the first call and its 30 redirects, once
+
+
 def test_a_connection_refused_is_transient() -> None:
     with pytest.raises(TransientError, match="ConnectionError"):
         HttpClient("d", "http://127.0.0.1:9", HttpSettings(max_attempts=2, backoff_initial=0.01)).request(
