@@ -271,11 +271,6 @@ class Signer(requests.auth.AuthBase):
         request.signed_by = self  # type: ignore[attr-defined]  # a redirect is signed again (connectors.http)
         return request
 
-    def strip(self, request: requests.PreparedRequest) -> None:
-        """The signature and its headers taken off a request redirected to another host."""
-        for name in (self.spec.header, *self.spec.headers):
-            request.headers.pop(name, None)
-
 
 def jwt_lifetime(token: str) -> float | None:
     """Seconds left before a JWT's `exp` (RFC 7519), read without checking its signature (the token is the

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import tenacity
@@ -171,18 +172,32 @@ class Pacer:
             time.sleep(delay)
 
 
+# The headers a request keeps when redirected to another host: requests takes off Authorization only, and an
+# api key, a login's token, a signature or a password in a header of our own would follow to wherever the Location
+# points.
+_ACROSS_HOSTS = frozenset(
+    {"user-agent", "accept", "accept-encoding", "connection", "content-type", "content-length"}
+)
+
+
+class _CarriedAway(Exception):
+    """A redirect to another host that keeps the request's body (307, 308): the body may hold credentials."""
+
+
 class _Session(requests.Session):
     """A session whose redirected request is signed again for where it now goes (an `auth: hmac` signature covers
-    its method and URL), and on another host loses its signature instead: requests keeps the headers it had."""
+    its method and URL); to another host it goes bare — no header of ours, no body — or not at all."""
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         super().rebuild_auth(prepared_request, response)
-        signer = getattr(response.request, "signed_by", None)
-        if signer is None:
-            return
         if self.should_strip_auth(response.request.url or "", prepared_request.url or ""):
-            signer.strip(prepared_request)
-        else:
+            if prepared_request.body:
+                raise _CarriedAway(urlsplit(prepared_request.url or "").netloc)
+            for name in [n for n in prepared_request.headers if n.lower() not in _ACROSS_HOSTS]:
+                del prepared_request.headers[name]
+            return
+        signer = getattr(response.request, "signed_by", None)
+        if signer is not None:
             signer(prepared_request)
 
 
@@ -248,6 +263,12 @@ class HttpClient:
                 **kwargs,
             ) as resp:
                 content = self._read_capped(resp)
+        except _CarriedAway as exc:
+            raise ProtocolError(
+                self.endpoint,
+                f"{operation}: redirected with its body to another host ({exc}): not followed, the body may carry "
+                "credentials",
+            ) from None
         except requests.exceptions.SSLError as exc:  # a certificate refused is not cured by waiting
             raise ProtocolError(self.endpoint, f"{operation}: TLS: {exc}") from exc
         except TRANSPORT_FAULTS as exc:

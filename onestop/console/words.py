@@ -351,6 +351,9 @@ FAILURES = _shapes(
     (r"HTTP (?P<status>\d+): (?P<said>.*)", N_("HTTP error %(status)s, the system said: %(said)s")),
     (r"HTTP (?P<status>\d+)", N_("HTTP error %(status)s, with no explanation")),
     (r"HTTP (?P<status>\d+) without a SOAP Fault", N_("HTTP error %(status)s without a SOAP Fault")),
+    (r"redirected with its body to another host \((?P<host>[^)]*)\): not followed, the body may carry credentials",
+     N_("the system sent the call with its body on to another host (%(host)s): not followed, as the body may carry "
+        "credentials")),
     (r"TooManyRedirects: Exceeded (?P<n>\d+) redirects\.",
      N_("the system sent the call on %(n)s times without an answer (a redirect loop: a login page, a moved "
         "address); not followed further")),

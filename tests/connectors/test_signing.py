@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from connectors.connection import Connection
-from connectors.errors import ConfigError
+from connectors.errors import ConfigError, ProtocolError
 from onestop import registry
 from tests.connectors.entries import entry, opened
-from tests.connectors.scripted_server import Answering, serving
+from tests.connectors.scripted_server import Answering, scripted_server, serving
 
 SECRET = "bi-mat-ung-dung"
 SIGNATURE = {"message": "{method} {path}?{query} {timestamp} {nonce} {body_sha256}", "algorithm": "sha512",
@@ -112,3 +112,50 @@ def test_a_redirect_is_signed_again_and_another_host_gets_no_signature() -> None
 
     assert ids == [9]  # /cu → /moi (signed again, else refused) → another host
     assert len(other) == 1 and not {"Authorization", "X-Time", "X-Nonce", "X-Key"} & set(other[0])
+
+
+AUTHS = {
+    "api_key": ({"type": "api_key", "in": "header", "name": "X-Api-Key"}, {}),
+    "bearer": ({"type": "bearer"}, {}),
+    "basic": ({"type": "basic"}, {}),
+    "a header of the source's": (
+        {"type": "none"},
+        {"headers": {"X-Mat-Khau": "{password}", "X-Dang-Nhap": "{login}"}},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(AUTHS))
+def test_a_redirect_to_another_host_carries_no_credential_of_any_kind(kind: str) -> None:
+    """requests takes Authorization off a request redirected to another host, and nothing else: an api key in a
+    header, or a password a source sends in a header of its own, would follow the Location."""
+    other: list[dict[str, str]] = []
+
+    class Elsewhere(Answering):
+        def answer(self, body: bytes) -> None:
+            other.append(dict(self.headers))
+            self.send(200, {"Content-Type": "application/json"}, b'{"items": [{"id": 9}]}')
+
+    auth, request = AUTHS[kind]
+    with serving(Elsewhere) as elsewhere:
+        away = elsewhere.replace("127.0.0.1", "localhost") + "/ngoai"
+        with scripted_server([(302, {"Location": away}, b"")]) as (url, _):
+            spec = {"request": {"path": "/ds", **request}, "records": "items", "paginator": {"type": "single"},
+                    "auth": auth}  # fmt: skip
+            reader = opened("rest", spec, Connection("c", url, login="esb-tinh", password=SECRET))
+            assert [r.record["id"] for page in reader.pages(None, None) for r in page] == [9]
+    assert len(other) == 1
+    assert not [
+        v for v in other[0].values() if SECRET in v or "esb-tinh" in v or "Basic" in v or "Bearer" in v
+    ]
+
+
+def test_a_redirect_to_another_host_that_keeps_the_body_is_not_followed() -> None:
+    """307 and 308 keep the method and the body: a login's password, a JSON-RPC call's credentials."""
+    with scripted_server([(307, {"Location": "http://localhost:9/dang-nhap"}, b"")]) as (url, log):
+        spec = {"request": {"method": "POST", "path": "/ds", "json": {"mat_khau": "{password}"}}, "records": "items",
+                "paginator": {"type": "single"}}  # fmt: skip
+        reader = opened("rest", spec, Connection("c", url, login="esb-tinh", password=SECRET))
+        with pytest.raises(ProtocolError, match=r"redirected with its body to another host \(localhost:9\)"):
+            list(reader.pages(None, None))
+    assert len(log) == 1
