@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import tenacity
@@ -243,6 +243,15 @@ class HttpClient:
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def on_own_host(self, url: str) -> str:
+        """A URL the system gave (a next link, a WSDL's soap:address), kept on the connection's host: credentials
+        go only where we were told. Systems behind a proxy often publish an internal host name; its path is taken
+        relative to the connection's base URL, like any path the registry writes."""
+        base, where = urlsplit(self.base_url), urlsplit(url)
+        if (where.scheme, where.netloc) == (base.scheme, base.netloc):
+            return url
+        return self.base_url + urlunsplit(("", "", where.path or "/", where.query, ""))
 
     def _once(
         self, method: str, path: str, operation: str, accept: Accept | None = None, **kwargs: Any

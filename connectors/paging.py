@@ -297,7 +297,7 @@ class PagedSource:
                 link = self._next_link(paged, answer)
                 if link is None:
                     return
-                next_url = urljoin(answer.url, link)
+                next_url = self.client.on_own_host(urljoin(answer.url, link))
                 if next_url in followed:
                     raise ProtocolError(
                         self.name, f"{where}: the next link {next_url} came back again (a loop)"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import zeep
@@ -246,7 +246,7 @@ class SoapSource(PagedSource):
         return _Service(
             client,
             client.service,
-            self._post_address(port.binding_options["address"]),
+            self.client.on_own_host(port.binding_options["address"]),  # the WSDL's soap:address
             isinstance(port.binding, Soap12Binding),
             actions,
         )
@@ -266,17 +266,6 @@ class SoapSource(PagedSource):
             + (f" (port {self.spec.port!r})" if self.spec.port else "")
             + f"; it has {'; '.join(seen) or 'no ports'}"
         )
-
-    def _post_address(self, address: str) -> str:
-        """The WSDL's soap:address, kept on the connection's host: credentials go only where we were told.
-
-        Systems behind a proxy often publish an internal host name; its path is taken relative to the
-        connection's base URL, like the WSDL path itself.
-        """
-        base, where = urlsplit(self.client.base_url), urlsplit(address)
-        if (where.scheme, where.netloc) == (base.scheme, base.netloc):
-            return address
-        return self.client.base_url + urlunsplit(("", "", where.path or "/", where.query, ""))
 
     def _headers(self, svc: _Service, values: dict[str, Any]) -> list[Any]:
         """The SOAP header elements, built from the WSDL's schemas (so zeep writes them qualified, in order)."""

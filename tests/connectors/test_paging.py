@@ -279,3 +279,34 @@ def test_json_converted_from_xml_writes_one_record_as_an_object_and_one_as_objec
         list(
             opened("rest", {**spec, "records": "DanhSach.HoSo"}, Connection("c", host=url)).pages(None, None)
         )
+
+
+@pytest.mark.parametrize(
+    ("link", "asked"),
+    [
+        ("http://10.0.8.21:8080/api/ds?trang=2&khoa=x", "GET /api/ds?trang=2&khoa=x"),  # behind a proxy
+        ("https://thu-thap.example.net/ds?trang=2", "GET /ds?trang=2"),  # another host altogether
+        ("/api/ds?trang=2", "GET /api/ds?trang=2"),  # relative: as it is
+    ],
+    ids=["internal-host", "another-host", "relative"],
+)
+def test_a_next_link_to_another_host_is_followed_on_the_connection_s_host_with_its_credentials(
+    link: str, asked: str
+) -> None:
+    """A system behind a proxy writes its next links with its own internal host; followed there, the call would
+    fail, or carry the connection's key to a host no one named. Its path and query are asked of the connection's
+    host, as a WSDL's address is."""
+    keys: list[str | None] = []
+
+    def route(path: str, _body: bytes) -> tuple[int, dict[str, str], bytes]:
+        return 200, JSON, json.dumps({"items": [{"id": len(keys)}], "next": None if keys else link}).encode()
+
+    spec = {"request": {"path": "/ds"}, "records": "items", "paginator": {"type": "next_link", "next_path": "next"},
+            "auth": {"type": "api_key", "in": "header", "name": "X-Api-Key"}}  # fmt: skip
+    with routed_server(route) as (url, log):
+        reader = opened("rest", spec, Connection("c", host=url, password="khoa-bi-mat"))
+        ids = []
+        for chunk in reader.pages(None, None):
+            keys.append("seen")
+            ids += [r.record["id"] for r in chunk]
+    assert log == ["GET /ds", asked] and len(ids) == 2
