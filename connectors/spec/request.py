@@ -4,6 +4,7 @@ GraphQL or XML-RPC body."""
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
 from pydantic import Field, model_validator
@@ -58,7 +59,9 @@ class XmlRpcSpec(Spec):
 
 class RequestSpec(Spec):
     method: Literal["GET", "POST"] = Field(default="GET", description="GET or POST")
-    path: str = Field(description="relative to the connection's Base URL (a template)")
+    path: str = Field(
+        description="relative to the connection's Base URL (a template: each value is one segment, percent-encoded)"
+    )
     query: dict[str, Any] = Field(default={}, description="query parameters; values are templates")
     headers: dict[str, str] = Field(default={}, description="request headers; values are templates")
     json_body: Any = Field(
@@ -116,4 +119,12 @@ class RequestSpec(Spec):
             escaped = {k: None if v is None else xml_escape(str(v)) for k, v in values.items()}
             kwargs["data"] = (render_text(self.xml_body, escaped) or "").encode()
             kwargs["headers"] = {"Content-Type": "text/xml; charset=utf-8", **(kwargs["headers"] or {})}
-        return self.method, render_text(self.path, values), kwargs
+        # A value is one path segment whatever it holds (a cursor, an id the system gave): "/", "?", "#" and ".."
+        # percent-encoded, as a detail call's are.
+        segments = {k: None if v is None else _segment(as_text(v)) for k, v in values.items()}
+        return self.method, render_text(self.path, segments), kwargs
+
+
+def _segment(text: str) -> str:
+    """A value as one path segment: percent-encoded, and "." or ".." too (a server would climb a level)."""
+    return quote(text, safe="") if text.strip(".") else text.replace(".", "%2E")

@@ -56,3 +56,19 @@ def test_a_structured_cursor_stays_a_value_in_a_body_and_is_json_text_in_a_query
         "trang_thai": [1, 2],
     }  # a written list stays one
     assert call["headers"] == {"X-Cursor": '[1735700000000,"hs-0042"]'}
+
+
+def test_a_value_written_in_the_path_is_one_segment_whatever_it_holds() -> None:
+    """A session token or a batch id the system gave is data: "/", "?", "#" or ".." in it must not move the call
+    elsewhere; the query and the body take it as it is."""
+    spec = RequestSpec.model_validate(
+        {"path": "/api/{token}/ho-so/{batch_id}", "query": {"lo": "{batch_id}"}}
+    )
+    for token, batch, path in [
+        ("aB+/9x==", "a/b?c=1#d", "/api/aB%2B%2F9x%3D%3D/ho-so/a%2Fb%3Fc%3D1%23d"),
+        ("..", ".", "/api/%2E%2E/ho-so/%2E"),
+        ("t", "Lô 1", "/api/t/ho-so/L%C3%B4%201"),
+    ]:
+        _, rendered, kwargs = spec.rendered({"token": token, "batch_id": batch})
+        assert rendered == path and kwargs["params"] == {"lo": batch}
+    assert spec.rendered({"token": None, "batch_id": "x"})[1] is None  # a value it does not have yet
