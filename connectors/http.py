@@ -128,6 +128,16 @@ TRANSPORT_FAULTS = (
 )
 
 
+# A URL quoted in a transport error ("Max retries exceeded with url: /ds?p=1&api_key=…"): its query may carry an
+# api key, and the error goes to the run, the attempts table, the logs and the console.
+_QUOTED_QUERY = re.compile(r"""((?:url: |https?://)[^\s?'"]*)\?[^\s'")]*""")
+
+
+def _said(exc: BaseException) -> str:
+    """A transport exception's words, without the query of any URL they quote."""
+    return _QUOTED_QUERY.sub(r"\1?…", str(exc))
+
+
 def _maybe_applied(exc: requests.RequestException) -> bool:
     """False only when the request surely never reached the server (no connection was made)."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -278,16 +288,23 @@ class HttpClient:
                 f"{operation}: redirected with its body to another host ({exc}): not followed, the body may carry "
                 "credentials",
             ) from None
+        except requests.exceptions.InvalidHeader:  # its text quotes the header: a token, a password
+            raise ProtocolError(
+                self.endpoint,
+                f"{operation}: a header holds what HTTP cannot carry (a line break, a control character): not sent",
+            ) from None
         except requests.exceptions.SSLError as exc:  # a certificate refused is not cured by waiting
-            raise ProtocolError(self.endpoint, f"{operation}: TLS: {exc}") from exc
+            raise ProtocolError(self.endpoint, f"{operation}: TLS: {_said(exc)}") from None
         except TRANSPORT_FAULTS as exc:
             raise TransientError(
-                self.endpoint, f"{operation}: {type(exc).__name__}: {exc}", maybe_applied=_maybe_applied(exc)
-            ) from exc
+                self.endpoint,
+                f"{operation}: {type(exc).__name__}: {_said(exc)}",
+                maybe_applied=_maybe_applied(exc),
+            ) from None
         except (
             requests.RequestException
         ) as exc:  # a redirect loop, a Location that is no URL: said, not retried
-            raise ProtocolError(self.endpoint, f"{operation}: {type(exc).__name__}: {exc}") from exc
+            raise ProtocolError(self.endpoint, f"{operation}: {type(exc).__name__}: {_said(exc)}") from None
         answer = Answer(resp.status_code, resp.headers, content, resp.url)
         if resp.status_code < 400 or (accept is not None and accept(answer)):
             return answer

@@ -354,6 +354,8 @@ FAILURES = _shapes(
     (r"redirected with its body to another host \((?P<host>[^)]*)\): not followed, the body may carry credentials",
      N_("the system sent the call with its body on to another host (%(host)s): not followed, as the body may carry "
         "credentials")),
+    (r"a header holds what HTTP cannot carry \(a line break, a control character\): not sent",
+     N_("a header holds what HTTP cannot carry (a line break, a control character): not sent")),
     (r"TooManyRedirects: Exceeded (?P<n>\d+) redirects\.",
      N_("the system sent the call on %(n)s times without an answer (a redirect loop: a login page, a moved "
         "address); not followed further")),

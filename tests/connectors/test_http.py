@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 import tracemalloc
 import zlib
 
 import pytest
 
+from connectors.connection import Connection
 from connectors.errors import AuthError, ProtocolError, TransientError
 from connectors.http import HttpClient, HttpSettings
-from tests.connectors.scripted_server import scripted_server
+from tests.connectors.entries import opened
+from tests.connectors.scripted_server import routed_server, scripted_server
 
 FAST = HttpSettings(max_attempts=4, backoff_initial=0.01, backoff_max=2)
 
@@ -99,6 +102,38 @@ def test_a_redirect_loop_is_said_and_not_retried() -> None:
         with pytest.raises(ProtocolError, match="page: TooManyRedirects: Exceeded 30 redirects"):
             HttpClient("d", url, FAST).request("GET", "/", operation="page")
     assert len(log) == 31  # the first call and its 30 redirects, once
+
+
+def test_a_transport_error_never_quotes_a_credential() -> None:
+    """An api key in the query rides in the URL urllib3 quotes ("Max retries exceeded with url: /ds?api_key=…"); a
+    token with a line break is quoted by requests' refusal to send it. The error goes to the run, the attempts
+    table, the logs and the console: neither is in it, nor in an exception it was raised from."""
+    spec = {"request": {"path": "/ds", "query": {"trang": "{page}"}}, "records": "items",
+            "paginator": {"type": "single"}, "auth": {"type": "api_key", "in": "query", "name": "api_key"}}  # fmt: skip
+    reader = opened("rest", spec, Connection("c", host="http://127.0.0.1:9", password="KHOA-BI-MAT-456"))
+    with pytest.raises(TransientError, match=r"with url: /ds\?… \(Caused by NewConnectionError") as refused:
+        list(reader.pages(None, None))
+    assert "KHOA-BI-MAT" not in str(refused.value) and refused.value.__cause__ is None
+
+    def route(path: str, _body: bytes) -> tuple[int, dict[str, str], bytes]:
+        token = {"token": "MA-PHIEN-789\r\nX-Chen: 1"}
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps(token if path == "/dang-nhap" else {}).encode(),
+        )
+
+    login = {"type": "login", "request": {"method": "POST", "path": "/dang-nhap", "json": {"u": "{login}"}},
+             "token_path": "token", "header": "Authorization", "prefix": "Bearer "}  # fmt: skip
+    with routed_server(route) as (url, log):
+        reader = opened("rest", {**spec, "auth": login}, Connection("c", host=url, login="u", password="p"))
+        with pytest.raises(ProtocolError, match="a header holds what HTTP cannot carry") as refused:
+            list(reader.pages(None, None))
+    assert (
+        "MA-PHIEN" not in str(refused.value)
+        and refused.value.__cause__ is None
+        and log == ["POST /dang-nhap"]
+    )
 
 
 def test_a_connection_refused_is_transient() -> None:
