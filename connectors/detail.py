@@ -17,7 +17,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, NamedTuple
-from urllib.parse import quote
 
 from connectors.auth import Authenticator
 from connectors.base import DETAIL_FIELD, JSON, Defect, RawRecord, kept
@@ -28,7 +27,6 @@ from connectors.paging import check_errors
 from connectors.safexml import read_document
 from connectors.spec.common import get_path
 from connectors.spec.rest import DetailRules, DetailSpec
-from connectors.templates import render_text
 from schemas import jsontext
 
 MIN_PAGE_FOR_OUTAGE = 3  # a page this long whose every detail failed fails the run
@@ -162,8 +160,7 @@ def rest_fetch(
     def once(values: dict[str, Any]) -> Fetched:
         if uses_token:
             values = {**values, "token": auth.token()}
-        method, _path, kwargs = spec.request.rendered(values)
-        path = render_text(spec.request.path, {k: quote(str(v), safe="") for k, v in values.items()})
+        method, path, kwargs = spec.request.rendered(values)  # each value one path segment, percent-encoded
         if path is None:
             raise ProtocolError(name, f"detail: request path {spec.request.path!r} needs a value")
         return client.call(method, path, operation="detail", read=read, **auth.apply(kwargs))

@@ -301,9 +301,8 @@ class HttpClient:
                 f"{operation}: {type(exc).__name__}: {_said(exc)}",
                 maybe_applied=_maybe_applied(exc),
             ) from None
-        except (
-            requests.RequestException
-        ) as exc:  # a redirect loop, a Location that is no URL: said, not retried
+        # Any other: a redirect loop, a Location that is no URL. Said, not retried.
+        except requests.RequestException as exc:
             raise ProtocolError(self.endpoint, f"{operation}: {type(exc).__name__}: {_said(exc)}") from None
         answer = Answer(resp.status_code, resp.headers, content, resp.url)
         if resp.status_code < 400 or (accept is not None and accept(answer)):

@@ -81,11 +81,13 @@ class Calamine:
         self._source, self._body = source, body
         self._book = CalamineWorkbook.from_filelike(io.BytesIO(body))
         self.sheet_names: list[str] = list(self._book.sheet_names)
+        # An xlsx's archive and its sheets' files, read once, when a sheet is first asked for.
+        self._files: tuple[zipfile.ZipFile | None, dict[str, str]] | None = None
 
     def rows(self, name: str) -> Iterator[list[Cell]]:
         sheet = self._book.get_sheet_by_name(name)
         rows = [[calamine_cell(c) for c in row] for row in sheet.iter_rows()]
-        errors = _xlsx_errors(self._source, self._body, name) if rows and sheet.end else {}
+        errors = self._errors(name) if rows and sheet.end else {}
         if errors:  # where the rows start: calamine gives a sheet's range, its rows as it pleases
             top, left = sheet.end[0] + 1 - len(rows), sheet.end[1] + 1 - max(map(len, rows))
             for (r, c), text in errors.items():
@@ -93,34 +95,41 @@ class Calamine:
                     rows[r - top][c - left] = Unreadable(text, ERROR.format(text[:20]))
         return iter(rows)
 
+    def _errors(self, name: str) -> dict[tuple[int, int], str]:
+        if self._files is None:
+            self._files = _xlsx_sheet_files(self._source, self._body)
+        archive, files = self._files
+        if archive is None or name not in files:
+            return {}
+        return _error_cells(self._source, archive.read(files[name]))
+
 
 _OFFICE_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _CELL = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 
 
-def _xlsx_errors(source: str, body: bytes, sheet: str) -> dict[tuple[int, int], str]:
-    """The cells of an xlsx sheet that hold an error, by (row, column) from 0, with the error's text."""
+def _xlsx_sheet_files(source: str, body: bytes) -> tuple[zipfile.ZipFile | None, dict[str, str]]:
+    """An xlsx's archive and each sheet's XML file by the sheet's name (none for an xls or an ods)."""
+    if not zipfile.is_zipfile(io.BytesIO(body)):
+        return None, {}
+    archive = zipfile.ZipFile(io.BytesIO(body))
     try:
-        book = zipfile.ZipFile(io.BytesIO(body))
-        workbook = parse_document(book.read("xl/workbook.xml"), source)
-        relations = parse_document(book.read("xl/_rels/workbook.xml.rels"), source)
-    except (zipfile.BadZipFile, KeyError):
-        return {}  # no xlsx (an xls, an ods): nothing to look for
+        workbook = parse_document(archive.read("xl/workbook.xml"), source)
+        relations = parse_document(archive.read("xl/_rels/workbook.xml.rels"), source)
+    except KeyError:  # an ods: nothing to look for
+        return None, {}
     targets = {r.get("Id"): r.get("Target") or "" for r in relations.iter("{*}Relationship")}
-    target = next(
-        (
-            targets.get(s.get(_OFFICE_RELATIONSHIP))
-            for s in workbook.iter("{*}sheet")
-            if s.get("name") == sheet
-        ),
-        None,
-    )
-    if not target:
-        return {}
-    try:
-        xml = book.read(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
-    except KeyError:
-        return {}
+    files = {}
+    for sheet in workbook.iter("{*}sheet"):
+        target = targets.get(sheet.get(_OFFICE_RELATIONSHIP)) or ""
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if target and path in archive.namelist():
+            files[sheet.get("name") or ""] = path
+    return archive, files
+
+
+def _error_cells(source: str, xml: bytes) -> dict[tuple[int, int], str]:
+    """The cells of a sheet's XML that hold an error, by (row, column) from 0, with the error's text."""
     if b't="e"' not in xml and b"t='e'" not in xml:
         return {}
     found = {}

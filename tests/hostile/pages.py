@@ -207,11 +207,11 @@ class Builder:
         self._truth: list[dict[str, Any]] | None = None
 
     def truth(self, i: int) -> dict[str, Any]:
-        """The i-th dossier of the vendors' ground truth (the CSV protocol's records)."""
+        """The i-th dossier of the vendors' ground truth (the CSV and XML-RPC protocols' records)."""
         if self._truth is None:
             from tests.vendors import truth
 
-            self._truth = truth.generate("hostile_csv", 7, self.count)
+            self._truth = truth.generate("hostile", 7, self.count)
         return self._truth[i]
 
     def _take(self) -> int:
@@ -287,13 +287,31 @@ def _json_with(doc: Any, settings: dict[str, Setting]) -> bytes:
     """The record as JSON text with each setting's bytes at its path (a placeholder swapped for the bytes)."""
     if WHOLE in settings:
         return encode(settings[WHOLE], "json")
+    return _marked(
+        doc,
+        settings,
+        "json",
+        write=lambda d: json.dumps(d, ensure_ascii=False).encode("utf-8"),
+        written=lambda mark: json.dumps(mark).encode(),
+    )
+
+
+def _marked(
+    doc: Any,
+    settings: dict[str, Setting],
+    fmt: str,
+    write: Callable[[Any], bytes],
+    written: Callable[[str], bytes],
+) -> bytes:
+    """`doc` written by `write` with each setting's bytes at its path: a placeholder text is put there, and what
+    `write` makes of it (`written`) swapped for the bytes."""
     doc = json.loads(json.dumps(doc))  # a copy
     marks: dict[bytes, bytes] = {}
     for n, (path, setting) in enumerate(settings.items()):
         mark = f"@@HOSTILE_{n}@@"
         _put(doc, path.split("."), mark)
-        marks[json.dumps(mark).encode()] = encode(setting, "json")
-    data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        marks[written(mark)] = encode(setting, fmt)
+    data = write(doc)
     for mark, raw in marks.items():
         data = data.replace(mark, raw, 1)
     return data
@@ -323,16 +341,13 @@ def _rpc_with(doc: dict[str, Any], settings: dict[str, Setting]) -> bytes:
     """The record as an XML-RPC <value>, each setting's bytes as the content of the <value> at its path."""
     if WHOLE in settings:
         return b"<value>" + encode(settings[WHOLE], "xmlrpc") + b"</value>"
-    doc = json.loads(json.dumps(doc))  # a copy
-    marks: dict[bytes, bytes] = {}
-    for n, (path, setting) in enumerate(settings.items()):
-        mark = f"@@HOSTILE_{n}@@"
-        _put(doc, path.split("."), mark)
-        marks[b"<string>%s</string>" % mark.encode()] = encode(setting, "xmlrpc")
-    data = b"<value>" + rpc_value(doc) + b"</value>"
-    for mark, raw in marks.items():
-        data = data.replace(mark, raw, 1)
-    return data
+    return _marked(
+        doc,
+        settings,
+        "xmlrpc",
+        write=lambda d: b"<value>" + rpc_value(d) + b"</value>",
+        written=lambda mark: b"<string>%s</string>" % mark.encode(),
+    )
 
 
 def _column(path: str) -> tuple[str, str]:
