@@ -19,6 +19,7 @@ import json
 import sys
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -39,6 +40,12 @@ csv.field_size_limit(sys.maxsize)
 # What a spreadsheet may unpack to (xlsx and ods are zip archives of XML), as much as any answer may be (the HTTP
 # client's cap): past it, a zip bomb, refused unread. A page of a hundred dossiers unpacks to a few hundred KiB.
 UNPACKED_LIMIT = 64 * 1024 * 1024
+# What reading a damaged spreadsheet raises, beside calamine's own error: a torn archive, an encrypted member or a
+# compression the zip module does not read (RuntimeError, NotImplementedError), a truncated or corrupt stream, a
+# number past its type.
+UNREADABLE = (
+    ValueError, IndexError, OverflowError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error, etree.LxmlError,
+)  # fmt: skip
 
 
 def refuse_markup(source: str, answer: Answer, charset: str | None, what: str) -> None:
@@ -132,8 +139,8 @@ def read_sheet(source: str, body: bytes, spec: SheetSpec, charset: str | None = 
     ProtocolError for a sheet the workbook does not have."""
     from python_calamine import CalamineError
 
-    _check_unpacked(source, body)
     try:
+        _check_unpacked(source, body)
         book = open_book(source, body, spec.html, charset)
         records = _records(source, _cells(source, book, spec.sheet or book.sheet_names[0]), spec)
         beside = TableSpec(skip_rows=spec.skip_rows)  # each nest sheet: its own header, as many title rows
@@ -141,7 +148,7 @@ def read_sheet(source: str, body: bytes, spec: SheetSpec, charset: str | None = 
             n.path: [r.record for r in _records(source, _cells(source, book, n.path), beside)]
             for n in spec.nest
         }
-    except (CalamineError, ValueError, IndexError, etree.LxmlError) as exc:
+    except (*UNREADABLE, CalamineError) as exc:
         raise RefusedAnswer(
             source, f"answer is not a spreadsheet ({type(exc).__name__}: {exc})", excerpt=body[:512]
         ) from None
@@ -162,7 +169,7 @@ def _check_unpacked(source: str, body: bytes) -> None:
         return  # Excel 97-2003 (an OLE file) is not compressed
     try:
         unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(body)).infolist())
-    except (zipfile.BadZipFile, ValueError):
+    except UNREADABLE:
         return  # the reader says what it is not
     if unpacked > UNPACKED_LIMIT:
         raise RefusedAnswer(

@@ -203,11 +203,15 @@ def refuse_dtd(body: Body, endpoint: str) -> None:
         return
 
 
-def iter_elements(body: Body, tag: str, endpoint: str) -> Iterator[etree._Element]:
-    """Every element named `tag` (any namespace), in document order; each is cleared once consumed."""
+def iter_elements(body: Body, tag: str, endpoint: str, drop: bool = False) -> Iterator[etree._Element]:
+    """Every element named `tag` (any namespace), in document order; each is cleared once consumed, and with
+    `drop` taken out of the tree with the siblings before it (a sheet's million rows, in flat memory)."""
     for _event, element in _Parse(body, endpoint, events=("end",), tag=f"{{*}}{tag}"):
         yield element
         element.clear(keep_tail=True)
+        if drop:
+            while element.getprevious() is not None:
+                del element.getparent()[0]
 
 
 def first_text(body: Body, tag: str, endpoint: str) -> str | None:

@@ -375,6 +375,10 @@ FAILURES = _shapes(
      N_("the answer is not a spreadsheet: it is markup, HTML or XML; an export of HTML tables is read with "
         "`html: true`")),
     (r"answer is not a spreadsheet \((?P<detail>.*)\)", N_("the answer is not a spreadsheet (%(detail)s)")),
+    (r"the sheet (?P<sheet>'.*') spans (?P<rows>[\d,]+) rows by (?P<columns>[\d,]+) columns, over the cap of "
+     r"(?P<cap>[\d,]+) cells",
+     N_("the sheet %(sheet)s spans %(rows)s rows by %(columns)s columns, over the cap of %(cap)s cells (a cell "
+        "named far away: refused before it is read)")),
     (r"answer is not (?P<what>CSV|NDJSON): it is HTML \(at byte offset 0\)",
      N_("the answer is not %(what)s: it is an HTML page (from byte 0)")),
     (r"answer is not (?P<what>CSV|NDJSON): it is markup \(XML or HTML\) \(at byte offset 0\)",

@@ -50,6 +50,40 @@ def test_a_gridview_exported_as_html_reads_as_the_table_excel_shows() -> None:
     assert html_rows(WEBFORMS, "Table2") == []  # a title alone: a header and no rows
 
 
+def test_a_cell_spanning_rows_covers_the_cells_below_it_as_a_merged_cell_reads() -> None:
+    """A report that groups its dossiers under their agency writes the agency once, rowspan over the group's
+    rows (and a colspan beside it): each covered cell reads empty, as a merged cell does in Excel, and the cells
+    after it keep their columns."""
+    page = """<table id="bc"><tr><th>Cơ quan</th><th>Mã hồ sơ</th><th>Lệ phí</th><th>Ghi chú</th></tr>
+    <tr><td rowspan="3">UBND xã An Bình</td><td>H1</td><td rowspan="2" colspan="2">miễn</td></tr>
+    <tr><td>H2</td></tr>
+    <tr><td>H3</td><td>50.000</td><td rowspan="0">x</td></tr>
+    <tr><td>Sở Tư pháp</td><td>H4</td><td>0</td><td>hết</td></tr></table>"""
+    assert [list(r.values()) for r in html_rows(page, "bc")] == [
+        ["UBND xã An Bình", "H1", "miễn", ""],
+        ["", "H2", "", ""],
+        ["", "H3", "50.000", "x"],
+        ["Sở Tư pháp", "H4", "0", "hết"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<table id='t'>" + "<tr><td colspan='16384'>x</td></tr>" * 300 + "</table>",
+        "<table id='t'><tr>" + "<td colspan='99999999999'>x</td>" * 9 + "</tr>" + "<tr><td>y</td></tr>" * 300 + "</table>",
+        "<table id='t'><tr><td rowspan='65534' colspan='16384'>x</td></tr>" + "<tr></tr>" * 300 + "</table>",
+    ],
+    ids=["colspans", "colspans-past-excel", "rowspan"],
+)  # fmt: skip
+def test_spans_that_would_spread_past_any_sheet_are_refused_before_the_grid_is_made(page: str) -> None:
+    """A few hundred bytes of spans would make a grid of millions of cells: refused, naming its size."""
+    with pytest.raises(
+        RefusedAnswer, match=r"the sheet 't' spans [\d,]+ rows by [\d,]+ columns, over the cap"
+    ):
+        html_rows(page, "t")
+
+
 def test_a_named_table_the_page_lacks_is_said_with_the_tables_it_has() -> None:
     with pytest.raises(
         ProtocolError, match=r"no sheet 'gvHoSo'; its sheets: Table1, Table2, ctl00_gvHoSo, Hồ sơ"

@@ -41,7 +41,7 @@ from onestop.simulators.soap_district import ADDRESS_SLOT, WSDL_TEMPLATE
 from schemas.personal_data import MESSAGE_CAP, mask_text, quote_answer
 from tests.connectors.scripted_server import Answer, routed_server
 from tests.connectors.test_soap import mtom
-from tests.connectors.test_spreadsheet import xlsx
+from tests.connectors.test_spreadsheet import far_xlsx, fees_xls, xlsx
 from tests.onestop.console.test_pseudo_locale import pseudo
 from tests.onestop.console.test_reasons import OTHER
 
@@ -155,6 +155,12 @@ CASES: dict[str, Case] = {
     "spreadsheet_sheet": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
                                        "sheet": {"sheet": "HoSo"}, "paginator": {"type": "single"}},
                               {"/ds": (200, {}, SHEET)}, ProtocolError, "has no sheet 'HoSo'"),
+    "spreadsheet_far": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
+                                     "paginator": {"type": "single"}},
+                            {"/ds": (200, {}, far_xlsx())}, RefusedAnswer, "spans 1,048,576 rows by 16,384 columns"),
+    "spreadsheet_xls_torn": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
+                                          "paginator": {"type": "single"}},
+                                 {"/ds": (200, {}, fees_xls()[:3000])}, RefusedAnswer, "answer is not a spreadsheet (IndexError: "),
     "http_503_empty": Case("rest", rest(), {"/ds": (503, JSON, b"")}, TransientError, "HTTP 503"),
     "http_404": Case("rest", rest(), {"/ds": (404, HTML, "<h1>Không tìm thấy trang</h1>".encode())},
                      ProtocolError, "HTTP 404: "),
