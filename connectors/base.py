@@ -28,6 +28,11 @@ class Unreadable(str):
         value.why = why
         return value
 
+    def __reduce__(self) -> tuple[type[Unreadable], tuple[str, str]]:
+        # Pickled with its why (a record goes to a normalizing worker process): str's own pickling would call
+        # __new__ with the text alone.
+        return Unreadable, (str(self), self.why)
+
 
 @dataclass(frozen=True, slots=True)
 class Defect:

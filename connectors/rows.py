@@ -144,15 +144,36 @@ def read_sheet(source: str, body: bytes, spec: SheetSpec, charset: str | None = 
         book = open_book(source, body, spec.html, charset)
         records = _records(source, _cells(source, book, spec.sheet or book.sheet_names[0]), spec)
         beside = TableSpec(skip_rows=spec.skip_rows)  # each nest sheet: its own header, as many title rows
-        sheets = {
-            n.path: [r.record for r in _records(source, _cells(source, book, n.path), beside)]
-            for n in spec.nest
-        }
+        sheets: dict[str, list[dict[str, Any]]] = {}
+        flawed: dict[
+            int, tuple[Defect, ...]
+        ] = {}  # a nest sheet's rows that do not fit, by the row's identity
+        for n in spec.nest:
+            rows = _records(source, _cells(source, book, n.path), beside)
+            sheets[n.path] = [r.record for r in rows]
+            flawed |= {id(r.record): r.defects for r in rows if r.defects}
     except (*UNREADABLE, CalamineError) as exc:
         raise RefusedAnswer(
             source, f"answer is not a spreadsheet ({type(exc).__name__}: {exc})", excerpt=body[:512]
         ) from None
-    return nest_json(sheets, records, spec.nest) if spec.nest else records
+    if not spec.nest:
+        return records
+    nested = nest_json(sheets, records, spec.nest)
+    return [_with_flawed_rows(raw, spec, flawed) for raw in nested] if flawed else nested
+
+
+def _with_flawed_rows(raw: RawRecord, spec: SheetSpec, flawed: dict[int, tuple[Defect, ...]]) -> RawRecord:
+    """A record with the defects of the nest sheets' rows joined into it (a #N/A in its fees' sheet costs the
+    dossier it belongs to, named `le_phi[0].Tên phí`, as any field of the record would)."""
+    if raw.defects:
+        return raw  # quarantined as it is
+    found = tuple(
+        Defect(f"{n.into}[{i}].{d.field}", d.reason)
+        for n in spec.nest
+        for i, row in enumerate(raw.record.get(n.into) or ())
+        for d in flawed.get(id(row), ())
+    )
+    return kept(raw.record, raw.payload, JSON, found) if found else raw
 
 
 def _cells(source: str, book: Book, name: str) -> Iterator[list[Cell]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import re
 import zipfile
 from datetime import date, datetime
@@ -20,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from connectors.base import RawRecord
+from connectors.base import RawRecord, Unreadable
 from connectors.connection import Connection
 from connectors.errors import ProtocolError, RefusedAnswer
 from connectors.rows import UNPACKED_LIMIT, read_sheet
@@ -258,6 +259,38 @@ def test_a_cell_that_holds_an_error_costs_its_row_never_read_as_empty(write) -> 
         [], [("Lệ phí", "the cell holds a spreadsheet error: #N/A")],
         [("Ngày hẹn trả", "the cell holds a spreadsheet error: #REF!")],
     ]  # fmt: skip
+
+
+def test_a_child_sheet_s_row_that_does_not_fit_costs_the_dossier_it_belongs_to() -> None:
+    """A #N/A in the fees' sheet, a control character in a step's text (as Excel writes it: `_x0007_`): read as
+    the record's own fields would be (the dossier quarantined naming `le_phi[0].ten_phi`), never joined as their
+    text."""
+    fees = [["ma", "ten_phi", "so_tien"], ["H1", "Lệ phí", 50000], ["H2", "#N/A", 10000], ["H2", "Phí", 5]]
+    steps = [["ma", "noi_dung"], ["H1", "Tiếp nhận"], ["H3", "Chuyển_x0007_ xử lý"]]
+    body = xlsx(["ma"], ["H1"], ["H2"], ["H3"], title="HoSo", more={"LePhi": fees, "QuaTrinh": steps})
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    book["LePhi"]["B3"].data_type = "e"
+    out = io.BytesIO()
+    book.save(out)
+    nest = [
+        {"path": "LePhi", "into": "le_phi", "key": "ma"},
+        {"path": "QuaTrinh", "into": "qua_trinh", "key": "ma"},
+    ]
+    found = rows(out.getvalue(), sheet="HoSo", nest=nest)
+    assert [r.record["ma"] for r in found] == ["H1", "H2", "H3"]
+    assert [[(d.field, d.reason) for d in r.defects] for r in found] == [
+        [],
+        [("le_phi[0].ten_phi", "the cell holds a spreadsheet error: #N/A")],
+        [("qua_trinh[0].noi_dung", "a control character U+0007 at position 6")],
+    ]
+    assert found[1].record["le_phi"][1] == {"ma": "H2", "ten_phi": "Phí", "so_tien": 5}
+
+
+def test_an_unreadable_value_travels_to_a_normalizing_worker_as_what_it_is() -> None:
+    """Records go to worker processes pickled: an unreadable value keeps its why (str's own pickling called
+    __new__ with the text alone, and the run crashed)."""
+    value = pickle.loads(pickle.dumps(Unreadable("#N/A", "the cell holds a spreadsheet error: #N/A")))
+    assert (type(value), value, value.why) == (Unreadable, "#N/A", "the cell holds a spreadsheet error: #N/A")
 
 
 def test_a_formula_s_text_that_only_looks_like_an_error_is_read_as_text() -> None:

@@ -1,11 +1,12 @@
 """Hostile inputs too big (or too deep) to commit as files: each a named function the manifest points at.
 
 Value generators (`generate:` under a record's `set:`) return the bytes written at a path, in the page's format
-(`fmt` is "json", "xml" or "csv"). Body generators (`body: {generate: …}`) return a whole pages.Page.
+(`fmt` is "json", "xml", "csv", "xmlrpc" or "xlsx": an inline text's content). Body generators (`body: {generate: …}`) return a whole pages.Page.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 from tests.hostile.pages import (
@@ -18,6 +19,7 @@ from tests.hostile.pages import (
     empty_body,
     json_text,
     page_body,
+    workbook,
     xml_text,
 )
 from tests.hostile.server import Reply
@@ -119,7 +121,49 @@ def deep_page(builder: Builder, protocol: str, levels: int, path: str = "note", 
     return Page([Reply(200, {"Content-Type": media}, page_body(protocol, records))], ids, records)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def far_cell_workbook(builder: Builder, protocol: str, good: int = 6) -> Page:
+    """A page's workbook with one cell more, at XFD1048576: a few bytes that name a grid of 17 billion cells
+    (calamine would allocate it whole: the process aborted, no exception raised)."""
+    records, ids = _page(builder, protocol, good)
+    far = (
+        b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>%s</t></is></c></row>'
+        % PLANTED["cccd"].encode()
+    )
+    body = workbook(records, after=far)
+    return Page([Reply(200, {"Content-Type": XLSX}, body)], ids, records)
+
+
+def torn_workbook(builder: Builder, protocol: str, good: int = 20) -> Page:
+    """A page's workbook cut off halfway (a proxy's timeout, a full disk on the exporting server)."""
+    records, ids = _page(builder, protocol, good, [builder.record(protocol, planted=True)])
+    body = page_body(protocol, records)
+    return Page([Reply(200, {"Content-Type": XLSX}, body[: len(body) // 2])], ids, records)
+
+
+def damaged_excel_97(builder: Builder, protocol: str, keep: int = 3000) -> Page:
+    """An Excel 97-2003 file (what an older export writes with an .xls name) whose records stop short: calamine's
+    reader aborted the process on such files."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Hồ sơ")
+    for c, name in enumerate(["ID", "Mã hồ sơ", "Chủ hồ sơ", "Số giấy tờ"]):
+        sheet.write(3, c, name)
+    for r in range(4, 40):
+        for c, value in enumerate([r, f"H23-{r:04d}", "Nguyễn Văn An", PLANTED["cccd"]]):
+            sheet.write(r, c, value)
+    out = io.BytesIO()
+    book.save(out)
+    return Page([Reply(200, {"Content-Type": "application/vnd.ms-excel"}, out.getvalue()[:keep])])
+
+
 BODIES = {
+    "far_cell_workbook": far_cell_workbook,
+    "torn_workbook": torn_workbook,
+    "damaged_excel_97": damaged_excel_97,
     "encoded_page": encoded_page,
     "over_cap": over_cap,
     "big_soap": big_soap,

@@ -12,10 +12,15 @@ value the page's format encodes. The page is assembled as bytes: what the server
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import math
+import re
 import xmlrpc.client
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -27,7 +32,7 @@ from onestop.simulators import soap_district
 from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig
 from onestop.simulators.legacy_xml import LegacySettings, LegacyShop
 
-PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed", "csv", "xmlrpc")
+PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed", "csv", "xmlrpc", "xlsx")
 DIALECT = {
     "rest": "igate",
     "xml": "aspnet_xml",
@@ -36,9 +41,10 @@ DIALECT = {
     "feed": "lgsp_feed",
     "csv": "mongo_csv",
     "xmlrpc": "odoo_motcua",
+    "xlsx": "excel_report",
 }
 FORMAT = {"rest": "json", "feed": "json", "xml": "xml", "soap11": "xml", "soap12": "xml", "csv": "csv",
-          "xmlrpc": "xmlrpc"}  # fmt: skip
+          "xmlrpc": "xmlrpc", "xlsx": "xlsx"}  # fmt: skip
 SOAP_ENV = {
     "soap11": "http://schemas.xmlsoap.org/soap/envelope/",
     "soap12": "http://www.w3.org/2003/05/soap-envelope",
@@ -51,6 +57,7 @@ CONTENT_TYPE = {
     "soap12": "application/soap+xml; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
     "xmlrpc": "text/xml; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 # Personal data planted in every hostile record (its identity fields; some hostile values quote it too). The
@@ -80,8 +87,14 @@ IDENTITY_PATHS["xmlrpc"] = {
     "phone": "dien_thoai",
     "email": "email",
 }
+IDENTITY_PATHS["xlsx"] = {
+    "id_type": "Loại giấy tờ",
+    "id": "Số giấy tờ",
+    "phone": "Điện thoại",
+    "email": "Thư điện tử",
+}
 CCCD_TYPE = {"rest": "CCCD", "feed": "CCCD", "xml": "CCCD", "soap11": "1", "soap12": "1", "csv": "CCCD",
-             "xmlrpc": "cccd"}  # fmt: skip
+             "xmlrpc": "cccd", "xlsx": "CCCD"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,32 @@ def rpc_value(value: Any) -> bytes:
     return b"<struct>" + b"".join(members) + b"</struct>"
 
 
+# What XML 1.0 cannot carry, written as OOXML's `_xHHHH_` as Excel writes it (a `_x` that would read as one too).
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]|_(?=x[0-9A-Fa-f]{4}_)")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def sheet_cell(value: Any) -> bytes:
+    """A value as an xlsx cell's XML, as Excel holds it: a text inline (what XML cannot carry as `_xHHHH_`), a
+    number, a boolean, a date or time as a date-formatted serial number (style 1: date and time, 2: date), an
+    empty cell for None, a number no sheet holds (NaN, ±∞) as the error #NUM!, a list or object as its JSON."""
+    if value is None:
+        return b"<c/>"
+    if isinstance(value, bool):
+        return b'<c t="b"><v>%d</v></c>' % value
+    if isinstance(value, float) and not math.isfinite(value):
+        return b'<c t="e"><v>#NUM!</v></c>'
+    if isinstance(value, int | float):
+        return b"<c><v>%s</v></c>" % repr(value).encode()
+    if isinstance(value, datetime | date):
+        moment = value if isinstance(value, datetime) else datetime.combine(value, time())
+        serial = (moment - _EXCEL_EPOCH) / timedelta(days=1)
+        return b'<c s="%d"><v>%r</v></c>' % (1 if isinstance(value, datetime) else 2, serial)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, allow_nan=True)
+    text = _NOT_XML.sub(lambda m: "_x005F_" if m[0] == "_" else f"_x{ord(m[0]):04X}_", text)
+    return b'<c t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>' % escape(text).encode("utf-8")
+
+
 def _marshalled(value: Any) -> bytes:
     text = xmlrpc.client.Marshaller(encoding="utf-8", allow_none=True).dumps([value])
     inner = text[text.index("<value>") + len("<value>") : text.rindex("</value>")]
@@ -179,6 +218,8 @@ def encode(setting: Setting, fmt: str) -> bytes:
         return csv_cell(value)
     if fmt == "xmlrpc":
         return rpc_value(value)
+    if fmt == "xlsx":
+        return sheet_cell(value)
     return json_text(value) if fmt == "json" else xml_text(value)
 
 
@@ -188,6 +229,7 @@ class Record:
 
     record_id: str | None
     data: bytes
+    beside: dict[str, bytes] = field(default_factory=dict)  # an xlsx record's rows in the child sheets
 
     @property
     def sha256(self) -> str:
@@ -247,6 +289,9 @@ class Builder:
             return Record(
                 None if whole else item["source_record_id"], _rpc_with(odoo_record(item, i), wanted)
             )
+        if protocol == "xlsx":
+            item = self.truth(i)
+            return Record(None if whole else str(item["source_record_id"]), *_sheet_rows_with(item, wanted))
         if protocol == "csv":
             from tests.vendors.mongo_csv.server import COLUMNS, row
 
@@ -382,6 +427,48 @@ def _csv_with(cells: dict[str, str], settings: dict[str, Setting]) -> bytes:
     return b",".join(line.values()) + b"\n"
 
 
+# Where the excel_report mapping finds a dossier's child sheets (its registry entry's `nest`: into → sheet).
+CHILD_SHEET = {"qua_trinh": "Quá trình xử lý", "le_phi": "Lệ phí", "giay_to": "Giấy tờ"}
+
+
+def _sheet_rows_with(item: dict[str, Any], settings: dict[str, Setting]) -> tuple[bytes, dict[str, bytes]]:
+    """The record as the excel_report vendor writes it: its row of the dossiers' sheet and its rows of each child
+    sheet (cells in the header's order, none naming its place, as some writers do). A setting at a column is its
+    cell, one at `qua_trinh.0.Bước` is that cell of its first row in the child sheet (made when it has none):
+    bytes verbatim as an inline text's content, or the cell itself where they start with `<c`; a value as Excel
+    holds it. "." replaces the dossier's row's cells with the bytes."""
+    from tests.vendors.excel_report.server import CHILDREN, DOSSIER, child_rows, dossier_row
+
+    rows = {"": [dict(zip(DOSSIER, map(sheet_cell, dossier_row(item)), strict=True))]} | {
+        sheet: [dict(zip(CHILDREN[sheet], map(sheet_cell, row), strict=True)) for row in found]
+        for sheet, found in child_rows(item).items()
+    }
+    if WHOLE in settings:
+        return b"<row>" + encode(settings[WHOLE], "xlsx") + b"</row>", {}
+    for path, setting in settings.items():
+        into, _, within = path.partition(".")
+        sheet, (n, column) = (
+            (CHILD_SHEET[into], within.split(".", 1)) if into in CHILD_SHEET else ("", (0, path))
+        )
+        header = CHILDREN[sheet] if sheet else DOSSIER
+        if column not in header:
+            raise ValueError(f"no such sheet column: {path!r}")
+        while len(rows[sheet]) <= int(n):  # a dossier without fees: the row the path needs, under its key
+            rows[sheet].append(dict.fromkeys(header, b"<c/>") | {"Mã hồ sơ": sheet_cell(item["ma_ho_so"])})
+        if not isinstance(setting, Raw):
+            cell = encode(setting, "xlsx")
+        elif setting.data.startswith(b"<c"):  # a cell written whole (an error cell, a type of its own)
+            cell = setting.data
+        else:
+            cell = b'<c t="inlineStr"><is><t>%s</t></is></c>' % setting.data
+        rows[sheet][int(n)][column] = cell
+    written = {
+        sheet: b"".join(b"<row>" + b"".join(r.values()) + b"</row>" for r in found)
+        for sheet, found in rows.items()
+    }
+    return written.pop(""), written
+
+
 def _xml_with(element: str, settings: dict[str, Setting]) -> bytes:
     """The record element with each setting's bytes as the content of the element at its path (created when
     missing); `@Name` paths set an attribute."""
@@ -441,6 +528,8 @@ def page_body(protocol: str, records: list[Record]) -> bytes:
             + b"".join(rows)
             + b"</data></array></value></member></struct></value></param></params></methodResponse>"
         )
+    if protocol == "xlsx":
+        return workbook(records)
     if protocol == "csv":  # mongoexport's header, after the BOM the vendor writes for Excel
         from tests.vendors.mongo_csv.server import COLUMNS
 
@@ -462,6 +551,74 @@ def page_body(protocol: str, records: list[Record]) -> bytes:
         + b"".join(rows)
         + b"</DanhSachHoSo></LayDanhSachHoSoResponse></soap:Body></soap:Envelope>"
     )
+
+
+_SPREADSHEET = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def workbook(records: list[Record], after: bytes = b"") -> bytes:
+    """The excel_report vendor's workbook written part by part, as a writer unlike openpyxl would: each sheet's
+    rows of the records under the report's title and the sheet's header (and `after` the dossiers', XML of its
+    own); no cell or row names its place; dates in the built-in formats 22 (date and time) and 14 (date)."""
+    from tests.vendors.excel_report.server import CHILDREN, DOSSIER
+
+    sheets = {"Hồ sơ": (DOSSIER, b"".join(r.data for r in records) + after)} | {
+        name: (header, b"".join(r.beside.get(name, b"") for r in records))
+        for name, header in CHILDREN.items()
+    }
+
+    def line(*values: Any) -> bytes:
+        return b"<row>" + b"".join(sheet_cell(v) for v in values) + b"</row>"
+
+    parts = {
+        "[Content_Types].xml": (
+            b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            b'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            b'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+            b'"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
+            b'main+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PACKAGE}"><Relationship Id="r1" '
+            f'Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ).encode(),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{_SPREADSHEET}" xmlns:r="{_RELATIONSHIPS}">'
+            "<sheets>"
+            + "".join(f'<sheet name="{n}" sheetId="{k}" r:id="s{k}"/>' for k, n in enumerate(sheets, 1))
+            + "</sheets></workbook>"
+        ).encode(),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PACKAGE}">'
+            + "".join(
+                f'<Relationship Id="s{k}" Type="{_RELATIONSHIPS}/worksheet" Target="worksheets/s{k}.xml"/>'
+                for k in range(1, len(sheets) + 1)
+            )
+            + f'<Relationship Id="st" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/></Relationships>'
+        ).encode(),
+        "xl/styles.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="{_SPREADSHEET}"><cellXfs count="3">'
+            '<xf numFmtId="0"/><xf numFmtId="22" applyNumberFormat="1"/><xf numFmtId="14" applyNumberFormat="1"/>'
+            "</cellXfs></styleSheet>"
+        ).encode(),
+    }
+    for k, (header, body) in enumerate(sheets.values(), 1):
+        parts[f"xl/worksheets/s{k}.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_SPREADSHEET}"><sheetData>'.encode()
+            + line("BÁO CÁO CHI TIẾT HỒ SƠ THỦ TỤC HÀNH CHÍNH")
+            + line("Từ 01/01/2025 00:00 đến 31/12/2026 23:59")
+            + b"<row/>"
+            + line(*header)
+            + body
+            + b"</sheetData></worksheet>"
+        )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return out.getvalue()
 
 
 def empty_body(protocol: str) -> bytes:

@@ -58,20 +58,30 @@ def dossier_row(item: dict[str, Any]) -> list[Any]:
     ]  # fmt: skip
 
 
+# The child sheets: their headers, and a dossier's rows in each (named by its "Mã hồ sơ").
+CHILDREN = {
+    "Quá trình xử lý": ["Mã hồ sơ", "Bước", "Trạng thái", "Thời điểm", "Cán bộ xử lý", "Nội dung"],
+    "Lệ phí": ["Mã hồ sơ", "Mã phí", "Tên phí", "Số tiền (đồng)"],
+    "Giấy tờ": ["Mã hồ sơ", "Tên giấy tờ", "Mã mẫu"],
+}
+
+
+def child_rows(item: dict[str, Any]) -> dict[str, list[list[Any]]]:
+    code = item["ma_ho_so"]
+    return {
+        "Quá trình xử lý": [[code, n, TRANG_THAI[h["status"]], local(h["at"]), h["actor"], h["content"]]
+                            for n, h in enumerate(item["history"], 1)],
+        "Lệ phí": [[code, f["code"], f["name"], f["amount_vnd"]] for f in item["fees"]],
+        "Giấy tờ": [[code, d["name"], d["form_code"]] for d in item["documents"]],
+    }  # fmt: skip
+
+
 def workbook(items: list[dict[str, Any]], period: str) -> bytes:
     book = openpyxl.Workbook()
-    sheets = {
-        "Hồ sơ": (DOSSIER, [dossier_row(i) for i in items]),
-        "Quá trình xử lý": (
-            ["Mã hồ sơ", "Bước", "Trạng thái", "Thời điểm", "Cán bộ xử lý", "Nội dung"],
-            [[i["ma_ho_so"], n, TRANG_THAI[h["status"]], local(h["at"]), h["actor"], h["content"]]
-             for i in items for n, h in enumerate(i["history"], 1)],
-        ),
-        "Lệ phí": (["Mã hồ sơ", "Mã phí", "Tên phí", "Số tiền (đồng)"],
-                   [[i["ma_ho_so"], f["code"], f["name"], f["amount_vnd"]] for i in items for f in i["fees"]]),
-        "Giấy tờ": (["Mã hồ sơ", "Tên giấy tờ", "Mã mẫu"],
-                    [[i["ma_ho_so"], d["name"], d["form_code"]] for i in items for d in i["documents"]]),
-    }  # fmt: skip
+    children = [child_rows(i) for i in items]
+    sheets = {"Hồ sơ": (DOSSIER, [dossier_row(i) for i in items])} | {
+        name: (header, [row for rows in children for row in rows[name]]) for name, header in CHILDREN.items()
+    }
     book.remove(book.active)
     for title, (header, rows) in sheets.items():
         sheet = book.create_sheet(title)
