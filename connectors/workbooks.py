@@ -208,6 +208,9 @@ class XlsxGrids:
             path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
             if target and path in names:
                 self._files[sheet.get("name") or ""] = path
+        for name in names - set(self._files.values()):  # what calamine reads as it opens the book
+            if name.endswith(".xml"):
+                _counts_checked(source, name, archive.read(name))
 
     def read_at_open(self) -> dict[str, Grid]:
         return {}
@@ -215,7 +218,7 @@ class XlsxGrids:
     def of(self, name: str) -> Grid:
         if name not in self._files:
             return Grid()
-        xml = self._archive.read(self._files[name])
+        xml = _counts_checked(self._source, self._files[name], self._archive.read(self._files[name]))
         if b't="e"' not in xml and b"t='e'" not in xml:
             grid = _quick_grid(xml)  # no error to find: how far it spans, from its bytes
             if grid is not None and grid.rows * grid.columns <= MAX_CELLS:
@@ -263,6 +266,24 @@ def _quick_grid(xml: bytes) -> Grid | None:
         grid.columns = _column(max(x for x in letters if len(x) == widest).decode()) + 1
         grid.rows = int(max(x for x in digits if len(x) == tallest))
     return grid
+
+
+_COUNT = re.compile(rb"""\b(uniqueCount|count)\s*=\s*["']([0-9]+)["']""")
+_SHARED_STRINGS = re.compile(rb"<(?:[\w.-]+:)?sst\b")
+
+
+def _counts_checked(source: str, name: str, xml: bytes) -> bytes:
+    """An xlsx part whose counts are possible: one that says it holds more items than it has bytes lies, and
+    calamine would reserve room for them all as it opens the book (shared strings' uniqueCount="4294967295": an
+    allocation of 100 GB, the process aborted). The shared strings' `count` is how often they are used, not how
+    many they are: any number."""
+    shared = _SHARED_STRINGS.search(xml[:1024]) is not None
+    for said in _COUNT.finditer(xml):
+        if int(said[2]) > len(xml) and not (shared and said[1] == b"count"):
+            raise RefusedAnswer(
+                source, f"the workbook's {name} says it holds {int(said[2]):,} items in {len(xml):,} bytes"
+            )
+    return xml
 
 
 def _place(said: str | None, otherwise: int) -> int:

@@ -380,6 +380,48 @@ def xlsx_of(sheet_data: str) -> bytes:
     return out.getvalue()
 
 
+def with_shared_strings(body: bytes, unique: int, count: int) -> bytes:
+    """An xlsx with a shared strings part that says it holds `unique` strings, used `count` times (its texts are
+    three, none used)."""
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        f' count="{count}" uniqueCount="{unique}"><si><t>ma</t></si><si><t>ten</t></si><si><t>H1</t></si></sst>'
+    ).encode()
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rSS" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_workbook_whose_parts_count_more_than_they_hold_is_refused_before_it_is_opened() -> None:
+    """Shared strings that say uniqueCount="4294967295" in 200 bytes: calamine reserves room for them all as it
+    opens the book (100 GB, the process aborted). A count past the part's own bytes is a lie; the shared strings'
+    `count` (how often they are used) may be any number."""
+    body = xlsx(["ma", "ten"], ["H1", "Một"])
+    with pytest.raises(
+        RefusedAnswer, match=r"sharedStrings.xml says it holds 4,294,967,295 items in \d+ bytes"
+    ):
+        rows(with_shared_strings(body, 4294967295, 3))
+    assert [r.record for r in rows(with_shared_strings(body, 3, 4294967295))] == [{"ma": "H1", "ten": "Một"}]
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name in archive.namelist():
+            z.writestr(
+                name, archive.read(name).replace(b'<cellXfs count="1">', b'<cellXfs count="4294967295">')
+            )
+    with pytest.raises(RefusedAnswer, match=r"styles.xml says it holds 4,294,967,295 items"):
+        rows(out.getvalue())
+
+
 @pytest.mark.parametrize(
     "cells",
     [

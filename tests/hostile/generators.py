@@ -160,7 +160,18 @@ def damaged_excel_97(builder: Builder, protocol: str, keep: int = 3000) -> Page:
     return Page([Reply(200, {"Content-Type": "application/vnd.ms-excel"}, out.getvalue()[:keep])])
 
 
+def lying_workbook(builder: Builder, protocol: str, good: int = 6) -> Page:
+    """A page's workbook with a shared strings part that says it holds 4,294,967,295 strings in 200 bytes: the
+    reader would reserve 100 GB for them as it opens the book."""
+    from tests.connectors.test_spreadsheet import with_shared_strings
+
+    records, ids = _page(builder, protocol, good)
+    body = with_shared_strings(page_body(protocol, records), 4294967295, 3)
+    return Page([Reply(200, {"Content-Type": XLSX}, body)], ids, records)
+
+
 BODIES = {
+    "lying_workbook": lying_workbook,
     "far_cell_workbook": far_cell_workbook,
     "torn_workbook": torn_workbook,
     "damaged_excel_97": damaged_excel_97,

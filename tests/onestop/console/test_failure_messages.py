@@ -41,7 +41,7 @@ from onestop.simulators.soap_district import ADDRESS_SLOT, WSDL_TEMPLATE
 from schemas.personal_data import MESSAGE_CAP, mask_text, quote_answer
 from tests.connectors.scripted_server import Answer, routed_server
 from tests.connectors.test_soap import mtom
-from tests.connectors.test_spreadsheet import far_xlsx, fees_xls, xlsx
+from tests.connectors.test_spreadsheet import far_xlsx, fees_xls, with_shared_strings, xlsx
 from tests.onestop.console.test_pseudo_locale import pseudo
 from tests.onestop.console.test_reasons import OTHER
 
@@ -158,6 +158,10 @@ CASES: dict[str, Case] = {
     "spreadsheet_far": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
                                      "paginator": {"type": "single"}},
                             {"/ds": (200, {}, far_xlsx())}, RefusedAnswer, "spans 1,048,576 rows by 16,384 columns"),
+    "spreadsheet_lying_count": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
+                                             "paginator": {"type": "single"}},
+                                    {"/ds": (200, {}, with_shared_strings(SHEET, 4294967295, 3))}, RefusedAnswer,
+                                    "says it holds 4,294,967,295 items"),
     "spreadsheet_xls_torn": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
                                           "paginator": {"type": "single"}},
                                  {"/ds": (200, {}, fees_xls()[:3000])}, RefusedAnswer, "answer is not a spreadsheet (IndexError: "),
