@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from connectors.base import Defect, RawRecord
+from connectors.errors import ProtocolError
 from connectors.spec.common import get_path
 from connectors.spec.rest import RecordsSpec
 from mappings.paths import parse_steps
@@ -25,8 +26,13 @@ def field_of(steps: list[Any]) -> str:
     return out or "(record)"
 
 
-def mark_record_errors(document: Any, records: list[RawRecord], spec: RecordsSpec) -> list[RawRecord]:
-    """`records` (as sent, before any filter), each one an error names carrying it as a defect."""
+def mark_record_errors(
+    source: str, document: Any, records: list[RawRecord], spec: RecordsSpec
+) -> list[RawRecord]:
+    """`records` (as sent, before any filter), each one an error names carrying it as a defect. An error at or
+    inside the records' list on a page that holds none refuses the page: GraphQL nulls the nearest field that may
+    be null above one that failed, and a dossier whose required field failed can null the whole list, which would
+    otherwise read as a page with nothing on it and the window pass as read."""
     rules = spec.record_errors
     errors = get_path(document, rules.path) if rules is not None else None
     if rules is None or not isinstance(errors, list) or not errors:
@@ -36,13 +42,19 @@ def mark_record_errors(document: Any, records: list[RawRecord], spec: RecordsSpe
     found: dict[int, list[Defect]] = {}
     for error in errors:
         at = get_path(error, rules.at) if isinstance(error, dict) else None
-        if not isinstance(at, list) or len(at) <= len(prefix) or at[: len(prefix)] != prefix:
+        if not isinstance(at, list):
+            continue  # names nothing: the page's `errors` rules say what it means
+        message = get_path(error, rules.message)
+        said = quote_answer(str(message), MESSAGE_CAP) if message is not None else "(no message)"
+        if not records and (at[: len(prefix)] == prefix or prefix[: len(at)] == at):
+            raise ProtocolError(
+                source, f"the system reported an error at its records ({field_of(at)}) and sent none: {said}"
+            )
+        if len(at) <= len(prefix) or at[: len(prefix)] != prefix:
             continue  # names no record: the page's `errors` rules say what it means
         index = at[len(prefix)]
         if type(index) is not int or not 0 <= index < len(records):
             continue
-        message = get_path(error, rules.message)
-        said = quote_answer(str(message), MESSAGE_CAP) if message is not None else "(no message)"
         reason = f"the system reported an error for this field: {said}"
         found.setdefault(index, []).append(Defect(field_of(at[len(prefix) + 1 :]), reason))
     return [replace(r, defects=(*r.defects, *found[i])) if i in found else r for i, r in enumerate(records)]

@@ -375,6 +375,9 @@ FAILURES = _shapes(
      N_("the answer is not a spreadsheet: it is markup, HTML or XML; an export of HTML tables is read with "
         "`html: true`")),
     (r"answer is not a spreadsheet \((?P<detail>.*)\)", N_("the answer is not a spreadsheet (%(detail)s)")),
+    (r"the system reported an error at its records \((?P<at>.*?)\) and sent none: (?P<message>.*)",
+     N_("the system reported an error at its records (%(at)s) and sent none: %(message)s (the page is not read as "
+        "empty: its window is read again by the next run)")),
     (r"the workbook's (?P<part>\S+) says it holds (?P<n>[\d,]+) items in (?P<size>[\d,]+) bytes",
      N_("the workbook's %(part)s says it holds %(n)s items in %(size)s bytes (refused before it is read)")),
     (r"the sheet (?P<sheet>'.*') spans (?P<rows>[\d,]+) rows by (?P<columns>[\d,]+) columns, over the cap of "

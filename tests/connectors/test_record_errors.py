@@ -1,7 +1,8 @@
 """`records.record_errors`: errors a system lists beside its records, each naming by a path the record it belongs
 to (GraphQL's partial results). Such an error costs its record alone, named by the field it points at, in the
 system's words with personal data masked; an error naming no record, or none that was sent, costs nothing here
-(the page's `errors` rules say what it means); the index is the record's place as sent, whatever a filter keeps."""
+(the page's `errors` rules say what it means), unless it stands at the records of a page that holds none; the index
+is the record's place as sent, whatever a filter keeps."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from connectors.base import RawRecord
 from connectors.connection import Connection
-from connectors.errors import ConfigError
+from connectors.errors import ConfigError, ProtocolError
 from connectors.record_errors import mark_record_errors
 from connectors.spec.rest import RecordsSpec
 from onestop import registry
@@ -35,9 +36,11 @@ def page(nodes: list[Any], errors: list[dict[str, Any]] | None = None) -> dict[s
 def marked(answer: dict[str, Any], **spec: Any) -> list[list[tuple[str, str]]]:
     """Each record's defects (field, reason) as mark_record_errors leaves them."""
     records_spec = RecordsSpec.model_validate({"path": "data.hoSo.edges", "record_errors": "graphql", **spec})
-    edges = answer["data"]["hoSo"]["edges"]
+    edges = answer["data"]["hoSo"]["edges"] or []
     raw = [RawRecord(e, json.dumps(e)) for e in edges]
-    return [[(d.field, d.reason) for d in r.defects] for r in mark_record_errors(answer, raw, records_spec)]
+    return [
+        [(d.field, d.reason) for d in r.defects] for r in mark_record_errors("s", answer, raw, records_spec)
+    ]
 
 
 def test_an_error_costs_the_record_its_path_runs_through_named_by_the_field() -> None:
@@ -82,6 +85,40 @@ def test_what_is_not_a_list_of_errors_costs_nothing_and_a_message_is_masked_and_
     assert reason.endswith("(no message)")
 
 
+@pytest.mark.parametrize(
+    "at",
+    [["hoSo", "edges", 1, "node", "maSo"], ["hoSo", "edges"], ["hoSo"]],
+    ids=["a-required-field-nulled-the-list", "the-list", "above-it"],
+)
+@pytest.mark.parametrize("edges", [None, []], ids=["null", "empty"])
+def test_an_error_at_the_records_on_a_page_that_holds_none_refuses_the_page(
+    at: list[Any], edges: Any
+) -> None:
+    """A dossier whose required field failed nulls the nearest field that may be null above it (GraphQL's rule):
+    the whole list, where its items are required. Read as a page with nothing on it, the window would pass as
+    read and the page's dossiers be lost unsaid."""
+    answer = {"data": {"hoSo": {"edges": edges}}, "errors": [{"message": "maSo trống", "path": at}]}
+    with pytest.raises(
+        ProtocolError,
+        match=r"s: the system reported an error at its records \(hoSo.*\) and sent none: maSo trống",
+    ):
+        marked(answer)
+
+
+def test_through_a_real_page_a_list_nulled_by_an_error_fails_the_read() -> None:
+    answer = {
+        "data": {"hoSo": {"edges": None}},
+        "errors": [{"message": "maSo trống", "path": ["hoSo", "edges", 1, "node", "maSo"]}],
+    }
+    spec = {"request": {"method": "POST", "path": "/graphql", "graphql": {"query": "{ hoSo { edges { node { id } } } }"}},
+            "records": {"path": "data.hoSo.edges", "record_errors": "graphql"}, "paginator": {"type": "single"}}  # fmt: skip
+    with scripted_server([(200, JSON_TYPE, json.dumps(answer).encode())]) as (url, _):
+        with pytest.raises(
+            ProtocolError, match=r"error at its records \(hoSo.edges\[1\].node.maSo\) and sent none"
+        ):
+            [r for p in opened("rest", spec, Connection("c", host=url)).pages(None, None) for r in p]
+
+
 def test_other_conventions_are_written_out() -> None:
     answer = {
         "ketQua": {"danhSach": [{"id": 1}, {"id": 2}]},
@@ -91,7 +128,7 @@ def test_other_conventions_are_written_out() -> None:
         {"path": "ketQua.danhSach", "record_errors": {"path": "loi", "at": "viTri", "root": "ketQua", "message": "noiDung"}}
     )  # fmt: skip
     raw = [RawRecord(r, json.dumps(r)) for r in answer["ketQua"]["danhSach"]]
-    assert [[d.field for d in r.defects] for r in mark_record_errors(answer, raw, spec)] == [[], ["a"]]
+    assert [[d.field for d in r.defects] for r in mark_record_errors("s", answer, raw, spec)] == [[], ["a"]]
 
 
 def test_through_a_real_page_the_index_is_the_records_place_as_sent_whatever_the_filter_keeps() -> None:

@@ -158,6 +158,12 @@ CASES: dict[str, Case] = {
     "spreadsheet_far": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
                                      "paginator": {"type": "single"}},
                             {"/ds": (200, {}, far_xlsx())}, RefusedAnswer, "spans 1,048,576 rows by 16,384 columns"),
+    "graphql_list_nulled": Case("rest", {"request": {"method": "POST", "path": "/ds", "graphql": {"query": "{ l { x } }"}},
+                                         "records": {"path": "data.l", "record_errors": "graphql"},
+                                         "paginator": {"type": "single"}},
+                                {"/ds": (200, JSON, body({"data": {"l": None}, "errors": [
+                                    {"message": "Trường x bắt buộc bị rỗng", "path": ["l", 4, "x"]}]}))},
+                                ProtocolError, "the system reported an error at its records (l[4].x) and sent none"),
     "spreadsheet_lying_count": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
                                              "paginator": {"type": "single"}},
                                     {"/ds": (200, {}, with_shared_strings(SHEET, 4294967295, 3))}, RefusedAnswer,

@@ -92,7 +92,7 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
         "errors": [{"message": "hệ thống con không phản hồi", "path": ["l", 0, "x"]}],
     }
     named = mark_record_errors(
-        partial, [RawRecord({}, "{}")], RecordsSpec(path="data.l", record_errors="graphql")
+        "s", partial, [RawRecord({}, "{}")], RecordsSpec(path="data.l", record_errors="graphql")
     )
     reasons = {d.reason for r in [*raw, *lines, huge, *rows, *named, *typed] for d in r.defects}
     reasons |= {e.reason for o in wrong_kinds for e in o.errors}
