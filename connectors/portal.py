@@ -126,6 +126,35 @@ def _code(value: Any) -> str:
     return "0" if value in (0, "0", "00", None) else str(value)
 
 
+def _paired(service: str, data: list[dict], results: list[Any]) -> list[tuple[dict, Any]]:
+    """Each record sent with its result: by the MaHoSo a result names where every result names one (an answer
+    in another order, failures first, pairs right), else by place."""
+    named = [r.get("MaHoSo") if isinstance(r, dict) else None for r in results]
+    if not all(isinstance(n, str) for n in named):
+        return list(zip(data, results, strict=True))
+    wanted = [d["MaHoSo"] for d in data]
+    if sorted(named) != sorted(wanted):  # type: ignore[type-var]
+        strangers = sorted(set(named) - set(wanted))[:3]  # type: ignore[arg-type]
+        raise ProtocolError(
+            "portal", f"{service}: the results name other dossiers than were sent ({', '.join(strangers)}…)"
+        )
+    by_name: dict[str, list[Any]] = {}
+    for name, result in zip(named, results, strict=True):
+        by_name.setdefault(name, []).append(result)  # type: ignore[arg-type]
+    return [(d, by_name[d["MaHoSo"]].pop(0)) for d in data]
+
+
+def _result(ma_ho_so: str, result: Any) -> RecordResult:
+    """A record's result: delivered only where the portal says so (error_code 0 or "00"); a result that is no
+    object or gives no code is not taken for a success (the record is tried again)."""
+    if not isinstance(result, dict):
+        return RecordResult(ma_ho_so, False, "?", f"the portal's result is not an object: {result!r:.100}")
+    if "error_code" not in result or result["error_code"] in (None, ""):
+        return RecordResult(ma_ho_so, False, "?", f"the portal's result gives no error_code: {result!r:.200}")
+    code = _code(result["error_code"])
+    return RecordResult(ma_ho_so, code == "0", code, str(result.get("message") or ""))
+
+
 class PortalClient:
     def __init__(self, conn: Connection, client: HttpClient, on_answer: AnswerRecorder | None = None) -> None:
         self.conn, self.client, self.on_answer = conn, client, on_answer
@@ -184,15 +213,7 @@ class PortalClient:
             raise ProtocolError(
                 "portal", f"{service}: expected {len(data)} results, got {answer.get('results')!r:.200}"
             )
-        out = [
-            RecordResult(
-                d["MaHoSo"],
-                _code(r.get("error_code")) == "0",
-                _code(r.get("error_code")),
-                str(r.get("message") or ""),
-            )
-            for d, r in zip(data, results, strict=True)
-        ]
+        out = [_result(d["MaHoSo"], r) for d, r in _paired(service, data, results)]
         if self.on_answer is not None:
             self.on_answer(service, updating, len(data), sum(r.ok for r in out))
         return out

@@ -467,6 +467,12 @@ FAILURES = _shapes(
     (r"answer is not an object", N_("the answer is not an object")),
     (r"error (?P<code>[^:]*): (?P<said>.*)", N_("error %(code)s: %(said)s")),
     (r"expected (?P<n>\d+) results, got (?P<detail>.*)", N_("expected %(n)s results, got %(detail)s")),
+    (r"the results name other dossiers than were sent \((?P<names>.*)\)",
+     N_("the results name other dossiers than were sent (%(names)s)")),
+    (r"the portal's result is not an object: (?P<said>.*)",
+     N_("the portal's result for this dossier is not an object: %(said)s (not taken for a delivery)")),
+    (r"the portal's result gives no error_code: (?P<said>.*)",
+     N_("the portal's result for this dossier gives no error_code: %(said)s (not taken for a delivery)")),
     # connectors.store.breaker: the last error is a failure's "<class>: <message>"
     (r"circuit open after repeated failures \((?P<last>.*)\); next trial at (?P<at>.*)",
      N_("circuit open after repeated failures (%(last)s); next trial at %(at)s")),

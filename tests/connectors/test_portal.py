@@ -1,16 +1,19 @@
-"""The portal adapter against the portal simulator: sessions, batches, 'already exists', rejections."""
+"""The portal adapter against the portal simulator (sessions, batches, 'already exists', rejections) and against
+portals shaped unlike it (results in another order, without a code, naming other dossiers)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from connectors.connection import Connection
-from connectors.errors import AuthError
+from connectors.errors import AuthError, ProtocolError
 from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, portal_time, to_portal, to_progress
 from onestop.simulators.process import start_simulator
+from tests.connectors.scripted_server import scripted_server
 
 RECORD = {
     "ma_ho_so": "000.00.14.H23-250312-0118",
@@ -89,3 +92,47 @@ def test_wrong_credentials_are_an_auth_error(tmp_path) -> None:
             PortalClient(conn, HttpClient("portal", sim.url)).sync_dossiers(
                 [to_portal(RECORD)], updating=False
             )
+
+
+def portal_answering(results: object) -> list[tuple[int, dict[str, str], bytes]]:
+    """A portal unlike our simulator: its login, then one integration answer with these per-record results."""
+    said = {"Content-Type": "application/json"}
+    return [(200, said, json.dumps({"error_code": 0, "session": "s"}).encode()),
+            (200, said, json.dumps({"error_code": "00", "message": "", "results": results}).encode())]  # fmt: skip
+
+
+def sent_with(results: object) -> list[tuple[str, bool, str, str]]:
+    records = [to_portal({**RECORD, "ma_ho_so": code}) for code in ("HS-1", "HS-2", "HS-3")]
+    with scripted_server(portal_answering(results)) as (url, _):
+        portal = PortalClient(Connection("p", host=url, login="u", password="p"), HttpClient("portal", url))
+        return [(r.ma_ho_so, r.ok, r.code, r.message) for r in portal.sync_dossiers(records, updating=False)]
+
+
+def test_results_that_name_their_dossier_pair_by_name_in_any_order() -> None:
+    """A portal that lists failures first: each record gets its own result, never its neighbour's."""
+    results = [{"MaHoSo": "HS-3", "error_code": "-5", "message": "MaTTHC sai"},
+               {"MaHoSo": "HS-1", "error_code": 0}, {"MaHoSo": "HS-2", "error_code": "00"}]  # fmt: skip
+    assert sent_with(results) == [
+        ("HS-1", True, "0", ""),
+        ("HS-2", True, "0", ""),
+        ("HS-3", False, "-5", "MaTTHC sai"),
+    ]
+
+
+def test_a_result_without_a_code_or_no_object_is_not_taken_for_a_delivery() -> None:
+    """What the portal did with such a record is unknown: it is not marked delivered (a silent loss if the
+    portal did not take it), but rejected with what the portal said, for an administrator to see and re-drive."""
+    found = sent_with([{"error_code": 0}, {"message": "đã nhận"}, "OK"])
+    assert [(code, ok) for _, ok, code, _ in found] == [("0", True), ("?", False), ("?", False)]
+    assert found[1][3].startswith("the portal's result gives no error_code")
+    assert found[2][3] == "the portal's result is not an object: 'OK'"
+
+
+def test_results_that_name_other_dossiers_fail_the_batch() -> None:
+    results = [
+        {"MaHoSo": "HS-1", "error_code": 0},
+        {"MaHoSo": "HS-2", "error_code": 0},
+        {"MaHoSo": "HS-9", "error_code": 0},
+    ]
+    with pytest.raises(ProtocolError, match=r"the results name other dossiers than were sent \(HS-9…\)"):
+        sent_with(results)

@@ -296,6 +296,9 @@ CASES: dict[str, Case] = {
     "portal_results": Case("portal", {}, {"/login": PORTAL_LOGIN,
                                           "/integration": (200, JSON, body({"error_code": "0", "results": []}))},
                            ProtocolError, "DongBoHoSoMC: expected 1 results, got []"),
+    "portal_strangers": Case("portal", {}, {"/login": PORTAL_LOGIN, "/integration": (200, JSON, body(
+                                 {"error_code": "0", "results": [{"MaHoSo": "HS-9", "error_code": 0}]}))},
+                             ProtocolError, "DongBoHoSoMC: the results name other dossiers than were sent (HS-9…)"),
     "portal_not_object": Case("portal", {}, {"/login": PORTAL_LOGIN, "/integration": (200, JSON, b"[]")},
                               ProtocolError, "DongBoHoSoMC: answer is not an object"),
     # the transport

@@ -106,3 +106,11 @@ def test_what_a_defect_names_beyond_one_field_is_said_in_vietnamese() -> None:
         "(lời gọi chi tiết hồ sơ)",
         "applicant.name",  # a field of the data is named as the data names it
     ]
+
+
+def test_a_portal_result_not_taken_for_a_delivery_is_shown_in_vietnamese() -> None:
+    """The reasons a delivery waits with when the portal's per-record result is unlike any it should send."""
+    from connectors.portal import _result
+
+    reasons = {_result("HS-1", r).message for r in ("OK", {"message": "đã nhận"}, {"error_code": None})}
+    assert len(reasons) == 3 and untranslated(reasons) == []
