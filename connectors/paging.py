@@ -234,7 +234,11 @@ class PagedSource:
                     for r in self._records(document, where)
                 ]
             if self.spec.records.record_errors is not None and not isinstance(raw, Records):
-                raw = mark_record_errors(self.name, innermost(document), raw, self.spec.records)
+                try:
+                    raw = mark_record_errors(self.name, innermost(document), raw, self.spec.records)
+                except ProtocolError as exc:
+                    self.client.record_failure("page", exc)
+                    raise
             sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps
             keep = self.spec.records.filter.holds if self.spec.records.filter is not None else None
             records: Any

@@ -36,15 +36,8 @@ from tests.hostile.pages import (
 from tests.hostile.runner import NEEDLES, LogWatch, Runner, classify_crash, leaks_in, shown
 from tests.hostile.server import Reply
 
-PROTOCOLS = (
-    "rest",
-    "xml",
-    "soap11",
-    "feed",
-    "csv",
-    "xmlrpc",
-    "xlsx",
-)  # one per mapping (soap12 shares dvc_soap's)
+# One per mapping (soap12 shares dvc_soap's).
+PROTOCOLS = ("rest", "xml", "soap11", "feed", "csv", "xmlrpc", "xlsx", "graphql")
 # Characters no XML 1.0 document can carry: a value holding one makes the whole page not well-formed, which is
 # a page refusal by design (tests/hostile/inputs.yaml covers it), so XML pages get the rest of each value.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -1,6 +1,6 @@
 """The world the hostile inputs run in: its own data folder, the embedded PostgreSQL (a real server), a registry
-of hostile sources (shipped profiles and mappings; a vendor's entry and mapping for CSV, XML-RPC and
-xlsx) whose connections point at one HostileServer, and the means
+of hostile sources (shipped profiles and mappings; a vendor's entry and mapping for CSV, XML-RPC,
+xlsx and GraphQL) whose connections point at one HostileServer, and the means
 to observe a run: its database rows, its captured output and logs.
 
 The inputs that run through Airflow (dag.test()) run in a second process (tests/hostile/dag_worker.py) with a
@@ -44,7 +44,7 @@ PROFILE = {
     "feed": "lgsp_feed",
 }
 # A protocol no shipped profile reads: a vendor's registry entry (its kind, dialect and spec) and its mapping.
-VENDOR = {"csv": "mongo_csv", "xmlrpc": "odoo_xmlrpc", "xlsx": "excel_report"}
+VENDOR = {"csv": "mongo_csv", "xmlrpc": "odoo_xmlrpc", "xlsx": "excel_report", "graphql": "graphql_relay"}
 CLI_SOURCES = ("hostile_cli_a", "hostile_cli_b", "hostile_cli_c")
 MAX_ATTEMPTS = 2  # a transient failure is tried twice (quick, and enough to see that it was retried)
 NON_TERMINAL = ("planned", "extracting", "extracted")

@@ -32,7 +32,7 @@ from onestop.simulators import soap_district
 from onestop.simulators.igate_data import DossierGenerator, GeneratorConfig
 from onestop.simulators.legacy_xml import LegacySettings, LegacyShop
 
-PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed", "csv", "xmlrpc", "xlsx")
+PROTOCOLS = ("rest", "xml", "soap11", "soap12", "feed", "csv", "xmlrpc", "xlsx", "graphql")
 DIALECT = {
     "rest": "igate",
     "xml": "aspnet_xml",
@@ -42,9 +42,10 @@ DIALECT = {
     "csv": "mongo_csv",
     "xmlrpc": "odoo_motcua",
     "xlsx": "excel_report",
+    "graphql": "graphql_vn",
 }
 FORMAT = {"rest": "json", "feed": "json", "xml": "xml", "soap11": "xml", "soap12": "xml", "csv": "csv",
-          "xmlrpc": "xmlrpc", "xlsx": "xlsx"}  # fmt: skip
+          "xmlrpc": "xmlrpc", "xlsx": "xlsx", "graphql": "json"}  # fmt: skip
 SOAP_ENV = {
     "soap11": "http://schemas.xmlsoap.org/soap/envelope/",
     "soap12": "http://www.w3.org/2003/05/soap-envelope",
@@ -58,6 +59,7 @@ CONTENT_TYPE = {
     "csv": "text/csv; charset=utf-8",
     "xmlrpc": "text/xml; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "graphql": "application/graphql-response+json; charset=utf-8",
 }
 
 # Personal data planted in every hostile record (its identity fields; some hostile values quote it too). The
@@ -93,8 +95,12 @@ IDENTITY_PATHS["xlsx"] = {
     "phone": "Điện thoại",
     "email": "Thư điện tử",
 }
+IDENTITY_PATHS["graphql"] = {"id_type": "node.chuHoSo.loaiGiayTo", "id": "node.chuHoSo.soGiayTo",
+                             "phone": "node.chuHoSo.dienThoai", "email": "node.chuHoSo.email"}  # fmt: skip
 CCCD_TYPE = {"rest": "CCCD", "feed": "CCCD", "xml": "CCCD", "soap11": "1", "soap12": "1", "csv": "CCCD",
-             "xmlrpc": "cccd", "xlsx": "CCCD"}  # fmt: skip
+             "xmlrpc": "cccd", "xlsx": "CCCD", "graphql": "CCCD"}  # fmt: skip
+ERROR = "@error"  # a GraphQL record's setting that is not in it: an error the answer lists beside the records
+EDGE = '"@@EDGE@@"'  # in that error, where the record's place on the page goes
 
 
 @dataclass(frozen=True)
@@ -289,6 +295,13 @@ class Builder:
             return Record(
                 None if whole else item["source_record_id"], _rpc_with(odoo_record(item, i), wanted)
             )
+        if protocol == "graphql":
+            from tests.vendors.graphql_relay.server import render
+
+            item, error = self.truth(i), wanted.pop(ERROR, None)
+            edge = {"cursor": f"c{i}", "node": render(item)}
+            beside = {"error": encode(error, "json")} if error is not None else {}
+            return Record(None if whole else str(item["source_record_id"]), _json_with(edge, wanted), beside)
         if protocol == "xlsx":
             item = self.truth(i)
             return Record(None if whole else str(item["source_record_id"]), *_sheet_rows_with(item, wanted))
@@ -530,6 +543,22 @@ def page_body(protocol: str, records: list[Record]) -> bytes:
         )
     if protocol == "xlsx":
         return workbook(records)
+    if (
+        protocol == "graphql"
+    ):  # a Relay connection, and the errors listed beside it (each at its record's place)
+        errors = [
+            r.beside["error"].replace(EDGE.encode(), b"%d" % k)
+            for k, r in enumerate(records)
+            if "error" in r.beside
+        ]
+        return (
+            b'{"data":{"hoSoThayDoi":{"totalCount":%d,"pageInfo":{"endCursor":null,"hasNextPage":false},"edges":['
+            % n
+            + b",".join(rows)
+            + b"]}}"
+            + (b',"errors":[' + b",".join(errors) + b"]" if errors else b"")
+            + b"}"
+        )
     if protocol == "csv":  # mongoexport's header, after the BOM the vendor writes for Excel
         from tests.vendors.mongo_csv.server import COLUMNS
 

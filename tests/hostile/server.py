@@ -118,6 +118,11 @@ class HostileServer:
                 if soap and self.command == "GET" and (parts.query == "wsdl" or rest.endswith(".wsdl")):
                     body = wsdl(f"{server.url_of(channel)}/soap", soap)
                     return self._send(Reply(200, {"Content-Type": "text/xml; charset=utf-8"}, body))
+                if b"dangNhap" in request:  # the GraphQL vendor's login mutation: a bearer token
+                    token = {"data": {"dangNhap": {"maTruyCap": f"hostile-{channel}", "hieuLucGiay": 900}}}
+                    return self._send(
+                        Reply(200, {"Content-Type": "application/json"}, json.dumps(token).encode())
+                    )
                 if rest.endswith("/xmlrpc/2/common"):  # Odoo's authenticate: the user's id
                     uid = b"<methodResponse><params><param><value><int>7</int></value></param></params></methodResponse>"
                     return self._send(Reply(200, {"Content-Type": "text/xml"}, uid))
