@@ -78,9 +78,25 @@ RECORD_LIMIT = 1024 * 1024  # bytes of one record's text kept whole in staging; 
 EXCERPT = 64 * 1024  # what is kept of a record (or of a page refused as a whole) past the limit
 
 
+# What a record's quarantine row lists of what is wrong with it; the rest are counted. A 40 MB answer can name one
+# record in 100,000 GraphQL errors, or a record hold 100,000 NULs: listed whole, 50 MB in one row and as many log
+# lines.
+MAX_DEFECTS = 50
+MORE_DEFECTS = "{} more not listed"
+
+
+def listed(defects: tuple[Defect, ...]) -> tuple[Defect, ...]:
+    """A record's defects as kept: the first MAX_DEFECTS, then one that counts the rest."""
+    if len(defects) <= MAX_DEFECTS:
+        return defects
+    return (*defects[:MAX_DEFECTS], Defect("(record)", MORE_DEFECTS.format(len(defects) - MAX_DEFECTS)))
+
+
 def kept(record: dict[str, Any], text: str, content_type: str, defects: tuple[Defect, ...] = ()) -> RawRecord:
     """A record with its text as sent, or, past RECORD_LIMIT, its first 64 KiB, its size and SHA-256 as a defect
-    that quarantines it (its id is still read from `record`, so the quarantine row names it)."""
+    that quarantines it (its id is still read from `record`, so the quarantine row names it); its defects listed
+    (`listed`)."""
+    defects = listed(defects)
     if len(text) <= RECORD_LIMIT // 4:  # UTF-8 takes at most 4 bytes a character: surely within the limit
         return RawRecord(record, text, content_type, defects=defects)
     data = text.encode("utf-8", "surrogatepass")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from connectors.base import Defect, RawRecord
+from connectors.base import Defect, RawRecord, listed
 from connectors.errors import ProtocolError
 from connectors.spec.common import get_path
 from connectors.spec.rest import RecordsSpec
@@ -57,4 +57,7 @@ def mark_record_errors(
             continue
         reason = f"the system reported an error for this field: {said}"
         found.setdefault(index, []).append(Defect(field_of(at[len(prefix) + 1 :]), reason))
-    return [replace(r, defects=(*r.defects, *found[i])) if i in found else r for i, r in enumerate(records)]
+    return [
+        replace(r, defects=listed((*r.defects, *found[i]))) if i in found else r
+        for i, r in enumerate(records)
+    ]

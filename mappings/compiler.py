@@ -296,6 +296,7 @@ class CompiledMapping:
     # -- model errors -> canonical fields and source paths ------------------------------------------------
     def _model_errors(self, record: Any, errors: list[Any], seen: set[str]) -> list[FieldError]:
         out: list[FieldError] = []
+        above = {a for s in seen for a in _lineage(s)[1:]}  # the fields that hold one already reported
         for err in errors:
             message = err["msg"]
             for prefix in ("Value error, ", "Assertion failed, "):
@@ -309,9 +310,11 @@ class CompiledMapping:
                 message = message.split(":", 1)[1].strip()
             if err["type"] == "missing":
                 message = MISSING
-            if any(_overlaps(field_name, s) for s in seen):
+            lineage = _lineage(field_name)
+            if field_name in above or any(a in seen for a in lineage):
                 continue  # already reported: by the engine, or by an earlier model error on the same field
             seen.add(field_name)
+            above.update(lineage[1:])
             out.append(_field_error(field_name, source_path, message, raw))
         return out
 
@@ -381,9 +384,15 @@ def _safe_id(record_id: Any) -> Any:
     return escape(record_id) if record_id.__class__ is str else record_id
 
 
-def _overlaps(a: str, b: str) -> bool:
-    """The same field, or one inside the other (applicant vs applicant.name, history[3] vs history[3].at)."""
-    return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "["))
+def _lineage(field_name: str) -> list[str]:
+    """A field and the fields that hold it, nearest first: history[3].at, history[3], history. Two fields overlap
+    when one is in the other's lineage: a set lookup each, where comparing every pair reported was quadratic (a
+    record with 5,000 failing history events took 5 s)."""
+    out, end = [field_name], len(field_name)
+    while (cut := max(field_name.rfind(".", 0, end), field_name.rfind("[", 0, end))) > 0:
+        out.append(field_name[:cut])
+        end = cut
+    return out
 
 
 @cache

@@ -133,6 +133,7 @@ REASONS = _shapes(
      N_("the detail answered for %(path)s %(answered)s, not %(asked)s")),
     # (a detail call that failed is said as a failure is, without its endpoint: FAILURES)
     # connectors.record_errors: an error the system listed beside its records, naming this one's field
+    (r"(?P<n>\d+) more not listed", N_("and %(n)s more, not listed")),
     (r"the system reported an error for this field: (?P<message>.*)",
      N_("the system reported an error for this field: %(message)s")),
     (r"the record is (?P<size>\d+) bytes, over the (?P<cap>\d+)-byte limit: its first (?P<kept>\d+) bytes are"

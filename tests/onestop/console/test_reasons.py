@@ -114,3 +114,10 @@ def test_a_portal_result_not_taken_for_a_delivery_is_shown_in_vietnamese() -> No
 
     reasons = {_result("HS-1", r).message for r in ("OK", {"message": "đã nhận"}, {"error_code": None})}
     assert len(reasons) == 3 and untranslated(reasons) == []
+
+
+def test_the_count_of_a_record_s_defects_not_listed_is_shown_in_vietnamese() -> None:
+    from connectors.base import MAX_DEFECTS, Defect, listed
+
+    [*_, more] = listed(tuple(Defect("x", "NaN") for _ in range(MAX_DEFECTS + 7)))
+    assert more.reason == "7 more not listed" and untranslated({more.reason}) == []
