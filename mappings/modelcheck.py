@@ -54,7 +54,7 @@ def _fail() -> Any:
 
 
 def _check_applicant(out: dict[str, Any]) -> None:
-    schema.check_id_number(out["type"], out["id_type"], out["id_number"])
+    out["id_number"] = schema.check_id_number(out["type"], out["id_type"], out["id_number"])
 
 
 _STATUS = itemgetter("status")

@@ -34,8 +34,10 @@ from schemas.text_safety import CODE, FREE_TEXT
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MA_HO_SO_STRICT = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[GH]\d{2}-\d{6}-\d{4,5}$")
 NATIONAL_PROCEDURE_CODE = re.compile(r"^\d\.\d{6}$")
-_DIGITS = re.compile(r"^\d+$")
-_TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$")
+_DIGITS = re.compile(r"^[0-9]+$")
+_TAX_CODE = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")
+_ANY_DIGIT = re.compile(r"\d")
+_GROUPING = re.compile(r"[\s.\-]")  # how a number is written in groups: 030 187 004 219, 030-187-004-219
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -49,10 +51,16 @@ def hcm_default(value: datetime) -> datetime:
     return value.replace(tzinfo=HCM) if value.tzinfo is None else value
 
 
+def ascii_digits(value: str) -> str:
+    """Any script's decimal digits as ASCII ones: a number typed on a full-width keyboard (０９１２…) or pasted from
+    text in another script is the same number, and is stored, hashed and sent to the portal as ASCII."""
+    return value if value.isascii() else _ANY_DIGIT.sub(lambda d: str(unicodedata.decimal(d[0])), value)
+
+
 def vn_phone(value: str) -> str:
     if value.isascii() and value.isdigit() and value[:1] == "0" and len(value) in (10, 11):
         return value  # already the normal form (the common case): what the steps below would return
-    digits = re.sub(r"[\s.\-()]", "", value)
+    digits = re.sub(r"[\s.\-()]", "", ascii_digits(value))
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
     elif digits.startswith("84") and len(digits) == 11:
@@ -168,22 +176,30 @@ class Applicant(_Model):
 
     @model_validator(mode="after")
     def _check_id(self) -> Applicant:
-        check_id_number(self.type, self.id_type, self.id_number)
+        self.id_number = check_id_number(self.type, self.id_type, self.id_number)
         return self
 
 
-def check_id_number(applicant_type: int, id_type: int | None, n: str | None) -> None:
-    """An applicant's id number has the shape of its kind (a model rule; mappings.modelcheck calls it too)."""
+def check_id_number(applicant_type: int, id_type: int | None, n: str | None) -> str | None:
+    """An applicant's id number in its normal form, which has the shape of its kind (a model rule;
+    mappings.modelcheck calls it too): digits as ASCII, and a CCCD or CMND written in groups (030 187 004 219)
+    as its digits alone."""
     if n is None:
-        return
+        return None
+    if not (n.isascii() and n.isdigit()):  # the common case is already the normal form
+        n = ascii_digits(n)
     if applicant_type == ApplicantType.BUSINESS and id_type is None:
         if not _TAX_CODE.match(n):
             raise ValueError("id_number: a tax code has 10 digits (+ '-NNN')")
-    elif id_type == IdType.CMND:
+        return n
+    if not _DIGITS.match(n) and _DIGITS.match(grouped := _GROUPING.sub("", n)):
+        n = grouped
+    if id_type == IdType.CMND:
         if not (_DIGITS.match(n) and len(n) == 9):
             raise ValueError("id_number: an old CMND has 9 digits")
     elif not (_DIGITS.match(n) and len(n) == 12):
         raise ValueError("id_number: a CCCD has 12 digits")
+    return n
 
 
 class StatusEvent(_Model):

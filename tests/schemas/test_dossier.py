@@ -49,6 +49,36 @@ def test_phones_are_normalized_and_ids_checked() -> None:
         dossier(applicant={"name": "A", "phone": "09-ABC"})
 
 
+@pytest.mark.parametrize(
+    ("id_number", "phone"),
+    [("030085001234", "0912345678"), ("030 085 001 234", "0912 345 678"), ("030-085-001-234", "(+84) 912-345-678"),
+     ("０３００８５００１２３４", "０９１２３４５６７８"), ("٠٣٠٠٨٥٠٠١٢٣٤", "+٨٤ ٩١٢ ٣٤٥ ٦٧٨")],
+    ids=["plain", "grouped", "dashed", "full-width", "arabic-indic"],
+)  # fmt: skip
+def test_a_citizen_id_and_a_phone_are_the_same_number_however_they_are_written(
+    id_number: str, phone: str
+) -> None:
+    """Digits of any script are stored, hashed and sent to the portal as ASCII (a full-width keyboard's were
+    stored as typed, and a phone's refused); a CCCD written in groups is its digits."""
+    applicant = dossier(
+        applicant={"name": "A", "id_type": 1, "id_number": id_number, "phone": phone}
+    ).applicant
+    assert (applicant.id_number, applicant.phone) == ("030085001234", "0912345678")
+
+
+@pytest.mark.parametrize(
+    ("applicant", "says"),
+    [({"id_type": 1, "id_number": "O30085001234"}, "CCCD has 12 digits"),  # a letter O
+     ({"id_type": 1, "id_number": "030 085 001 23"}, "CCCD has 12 digits"),
+     ({"id_type": 2, "id_number": "201 857 369 1"}, "CMND has 9 digits"),
+     ({"type": 2, "id_number": "0101234567 - 001"}, "tax code has 10 digits")],
+    ids=["a-letter", "eleven-digits", "ten-digit-cmnd", "a-spaced-tax-code"],
+)  # fmt: skip
+def test_a_number_that_is_not_its_kind_s_is_refused_however_it_is_grouped(applicant: dict, says: str) -> None:
+    with pytest.raises(ValidationError, match=says):
+        dossier(applicant={"name": "A", **applicant})
+
+
 def test_text_becomes_nfc() -> None:
     nfd = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
     assert dossier(applicant={"name": nfd}).applicant.name == "Nguyễn Thị Ánh"
