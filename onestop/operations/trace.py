@@ -24,7 +24,7 @@ from psycopg.rows import namedtuple_row
 from connectors.store.dossiers import uids_by_ma_ho_so
 from onestop import privacy
 from onestop.operations.trace_timeline import DossierTrace, RecordRows, Run, dossier_trace, quarantine_trace
-from schemas.dossier import mask
+from schemas.dossier import ascii_digits, mask
 
 RECENT_RUNS = 20  # per source: the latest runs whose staged records are searched (unchanged fetches)
 MAX_TRACES = 50  # dossiers per query (a citizen may have many)
@@ -33,10 +33,11 @@ _CITIZEN_ID = re.compile(r"\d{9}|\d{12}")
 
 
 def citizen_id(query: str) -> str | None:
-    """The citizen ID a query is (9 or 12 digits, spaces, dots and dashes between groups allowed), else None."""
+    """The citizen ID a query is (9 or 12 digits of any script, spaces, dots and dashes between groups allowed),
+    else None."""
     if not re.fullmatch(r"[\d .\-]+", query):
         return None
-    digits = re.sub(r"\D", "", query)
+    digits = ascii_digits(re.sub(r"\D", "", query))  # as ingest stores and hashes it (full-width digits too)
     return digits if _CITIZEN_ID.fullmatch(digits) else None
 
 

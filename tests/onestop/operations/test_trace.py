@@ -212,3 +212,18 @@ def test_a_trace_costs_a_fixed_number_of_queries(db, districts, portal, monkeypa
 
     assert len([e for e in t.events if e.step == "loaded"]) >= 2
     assert len(calls) <= 7
+
+
+def test_a_query_is_a_citizen_id_in_any_script_s_digits_and_grouped_as_people_write_it() -> None:
+    """The administrator's query is read as ingest stores the number: full-width digits typed on another keyboard,
+    groups with spaces, dots or dashes; a code that merely holds digits is not one."""
+    for query in (
+        "030187004219",
+        "030 187 004 219",
+        "030.187.004.219",
+        "０３０１８７００４２１９",
+        "201-857-369",
+    ):
+        assert trace.citizen_id(query) in ("030187004219", "201857369")
+    for query in ("000.00.14.H23-250312-0118", "0301870042", "03018700421 9x"):
+        assert trace.citizen_id(query) is None
