@@ -11,6 +11,10 @@ Format names (DOMAIN.md §4.2):
   a pattern       built from the tokens yyyy MM M dd d HH H mm ss S… and the separators `-/.:, T`, e.g.
                   `yyyyMMddHHmmss`, `dd/MM/yyyy`, `dd/MM/yyyy HH:mm`, `yyyy-MM-dd HH:mm:ss`, `d/M/yyyy`.
                   Two-letter tokens take exactly two digits, one-letter tokens one or two; S… is a fraction.
+                  A 12-hour clock is hh or h with tt, the designator: AM/PM as .NET's en-US culture writes it,
+                  or SA/CH (sáng, chiều) as its vi-VN one does, read in any case and written AM/PM
+                  (`M/d/yyyy h:mm:ss tt`: `12/5/2026 2:30:00 PM`). Text in single quotes is literal
+                  (`'ngày' dd 'tháng' MM 'năm' yyyy`; `''` is a quote).
                   A pattern without a day is *partial* (`MM/yyyy`, `yyyy`): only for date fields, where it
                   gives the first day of the period and the precision "month" or "year".
 A time without a zone is in the mapping's timezone; every time comes out in Asia/Ho_Chi_Minh (a time with
@@ -23,6 +27,7 @@ one that fits no format is *unrecognized*. Both raise ConversionError, never any
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -36,8 +41,11 @@ from schemas.text_safety import escape
 Precision = Literal["day", "month", "year"]
 DateResult = tuple[date, Precision]
 
-_TOKEN = re.compile(r"yyyy|MM|M|dd|d|HH|H|mm|ss|S{1,9}|[-/.:, T]")
+_TOKEN = re.compile(r"yyyy|MM|M|dd|d|HH|H|hh|h|tt|mm|ss|S{1,9}|'(?:[^']|'')*'|[-/.:, T]")
 _TOKEN_RE = {
+    "hh": r"(?P<h>\d{2})",
+    "h": r"(?P<h>\d{1,2})",
+    "tt": r"(?P<t>(?i:AM|PM|A\.M\.|P\.M\.|SA|CH))",
     "yyyy": r"(?P<y>\d{4})",
     "MM": r"(?P<M>\d{2})",
     "M": r"(?P<M>\d{1,2})",
@@ -48,8 +56,10 @@ _TOKEN_RE = {
     "mm": r"(?P<m>\d{2})",
     "ss": r"(?P<s>\d{2})",
 }
-# What has to be present for a token to make sense: a day needs a month, minutes need hours, ...
-_NEEDS = {"M": "y", "d": "M", "H": "d", "m": "H", "s": "m", "S": "s"}
+# What has to be present for a token to make sense: a day needs a month, minutes need hours, ... (a 12-hour
+# clock's hour counts as the hour: `h` and `t` need each other).
+_NEEDS = {"M": "y", "d": "M", "H": "d", "m": "H", "s": "m", "S": "s", "h": "t", "t": "h"}
+_AFTERNOON = frozenset({"PM", "P.M.", "CH"})  # chiều: the vi-VN culture's PM
 _ISO_SHAPE = re.compile(
     r"^[+-]?\d{4}-?\d{2}-?\d{2}(?:[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
@@ -94,6 +104,8 @@ def parse_format(name: str) -> DateFormat:
         if tok[0] == "S":
             seen.add("S")
             parts.append(r"(?P<S>\d{1,9})")
+        elif tok[0] == "'":  # any case, in NFC as the value is read
+            parts.append(f"(?i:{re.escape(unicodedata.normalize('NFC', _literal(tok)))})")
         elif tok in _TOKEN_RE:
             letter = tok[0]
             if letter in seen:
@@ -104,8 +116,14 @@ def parse_format(name: str) -> DateFormat:
             parts.append(re.escape(tok))
     if "y" not in seen:
         raise ValueError(f"unknown date format {name!r}: no yyyy")
+    if "h" in seen and "H" in seen:
+        raise ValueError(
+            f"unknown date format {name!r}: an hour of a 24-hour clock (H) and of a 12-hour one (h)"
+        )
+    if "h" in seen and "d" not in seen:
+        raise ValueError(f"unknown date format {name!r}: a pattern with h needs d")
     for letter, needed in _NEEDS.items():
-        if letter in seen and needed not in seen:
+        if letter in seen and needed not in seen and not (needed == "H" and "h" in seen):
             raise ValueError(f"unknown date format {name!r}: a pattern with {letter} needs {needed}")
     precision: Precision = "day" if "d" in seen else "month" if "M" in seen else "year"
     return DateFormat(name, "pattern", precision, re.compile("^" + "".join(parts) + "$"))
@@ -250,18 +268,24 @@ class DateParser:
             if type(value) is not str:
                 return None
             m = regex.match(value)
+            if m is None and not value.isascii():  # a literal's words in NFD, as some systems write them
+                m = regex.match(unicodedata.normalize("NFC", value))
             if m is None:
                 return None
             g = m.groupdict()
             try:
                 if precision != "day":
                     return date(int(g["y"]), int(g.get("M") or 1), 1), precision
-                frac = g.get("S")
+                frac, hour = g.get("S"), int(g.get("H") or 0)
+                if g.get("h") is not None:  # a 12-hour clock: 12 AM is midnight, 12 PM noon
+                    if not 1 <= (hour := int(g["h"])) <= 12:
+                        raise ValueError
+                    hour = hour % 12 + (12 if g["t"].upper() in _AFTERNOON else 0)
                 dt = datetime(
                     int(g["y"]),
                     int(g["M"]),
                     int(g["d"]),
-                    int(g.get("H") or 0),
+                    hour,
                     int(g.get("m") or 0),
                     int(g.get("s") or 0),
                     int((frac + "000000")[:6]) if frac else 0,
@@ -307,6 +331,11 @@ _WRITE = {
 }
 
 
+def _literal(token: str) -> str:
+    """A quoted token's text: `'ngày'` is ngày, `''` a quote."""
+    return "'" if token == "''" else token[1:-1].replace("''", "'")
+
+
 def window_format(name: str) -> DateFormat:
     """A format a request window can be written in: any format of a day or finer (not `MM/yyyy`)."""
     fmt = parse_format(name)
@@ -333,6 +362,12 @@ def format_datetime(value: datetime, name: str, tz: ZoneInfo) -> str | int:
     for tok in _TOKEN.findall(name):
         if tok[0] == "S":
             out.append(f"{local.microsecond:06d}"[: len(tok)].ljust(len(tok), "0"))
+        elif tok[0] == "'":
+            out.append(_literal(tok))
+        elif tok in ("hh", "h"):
+            out.append(f"{(local.hour - 1) % 12 + 1:0{len(tok)}d}")
+        elif tok == "tt":
+            out.append("PM" if local.hour >= 12 else "AM")
         else:
             out.append(_WRITE[tok].format(local) if tok in _WRITE else tok)
     return "".join(out)

@@ -79,7 +79,9 @@ DATES (mappings.dates)
   JSON date of WCF, ASP.NET AJAX and OData v2: /Date(1700000000000)/, /Date(1700000000000+0700)/, also
   \\/Date(…)\\/ — milliseconds since 1970 UTC, which alone fix the instant; the optional ±hhmm is only the
   offset it was written at), and patterns of yyyy MM M dd d HH H mm ss S… with the separators -/.:, and
-  space/T: yyyyMMddHHmmss, dd/MM/yyyy, dd/MM/yyyy HH:mm, yyyy-MM-dd HH:mm:ss, MM/yyyy, yyyy, …  A time
+  space/T: yyyyMMddHHmmss, dd/MM/yyyy, dd/MM/yyyy HH:mm, yyyy-MM-dd HH:mm:ss, MM/yyyy, yyyy, …; a 12-hour clock
+  is hh or h with tt (AM/PM as .NET's en-US culture writes it, SA/CH as its vi-VN one: M/d/yyyy h:mm:ss tt);
+  text in single quotes is literal, in any case ('ngày' dd 'tháng' MM 'năm' yyyy).  A time
   without a zone is in `timezone`; every time comes out in Asia/Ho_Chi_Minh (converted when it was written
   with another offset or read in another zone: Odoo's naive UTC with `timezone: UTC`). A pattern without a day
   (MM/yyyy, yyyy) is partial: it applies to date fields only (the first day of the period); datetime

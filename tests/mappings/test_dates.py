@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mapping_samples import minimal_record
 
 from mappings import CompiledMapping
-from mappings.dates import DateParser, parse_format
+from mappings.dates import DateParser, format_datetime, parse_format
 from mappings.errors import ConversionError
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -168,3 +171,54 @@ def test_a_system_that_writes_utc_without_a_zone_is_read_in_utc_and_every_time_c
     )
     assert d.dossier is not None and d.dossier.received_at.isoformat() == "2025-03-02T00:30:00+07:00"
     assert d.dossier.source_updated_at.isoformat() == "2025-03-02T00:30:00+07:00"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "expected"),
+    [
+        ("M/d/yyyy h:mm:ss tt", "12/5/2026 2:30:00 PM", datetime(2026, 12, 5, 14, 30, tzinfo=HCM)),
+        ("M/d/yyyy h:mm:ss tt", "12/5/2026 12:05:00 AM", datetime(2026, 12, 5, 0, 5, tzinfo=HCM)),  # midnight
+        ("M/d/yyyy h:mm:ss tt", "12/5/2026 12:05:00 pm", datetime(2026, 12, 5, 12, 5, tzinfo=HCM)),  # noon
+        ("dd/MM/yyyy hh:mm tt", "05/12/2026 02:30 CH", datetime(2026, 12, 5, 14, 30, tzinfo=HCM)),  # chiều
+        ("dd/MM/yyyy hh:mm tt", "05/12/2026 09:30 SA", datetime(2026, 12, 5, 9, 30, tzinfo=HCM)),  # sáng
+        ("'ngày' dd 'tháng' MM 'năm' yyyy", "ngày 05 tháng 12 năm 2026", datetime(2026, 12, 5, tzinfo=HCM)),
+        ("'ngày' dd 'tháng' MM 'năm' yyyy", "Ngày 05 Tháng 12 Năm 2026", datetime(2026, 12, 5, tzinfo=HCM)),
+        ("'ngày' dd 'tháng' MM 'năm' yyyy", unicodedata.normalize("NFD", "ngày 05 tháng 12 năm 2026"),
+         datetime(2026, 12, 5, tzinfo=HCM)),
+        ("HH'h'mm dd/MM/yyyy", "14h30 05/12/2026", datetime(2026, 12, 5, 14, 30, tzinfo=HCM)),
+        ("yyyy-MM-dd'T'HH:mm:ss''", "2026-12-05T14:30:00'", datetime(2026, 12, 5, 14, 30, tzinfo=HCM)),
+    ],
+)  # fmt: skip
+def test_a_twelve_hour_clock_and_words_in_quotes(fmt: str, text: str, expected: datetime) -> None:
+    """.NET's en-US culture on a Vietnamese server writes `12/5/2026 2:30:00 PM`, its vi-VN one `SA`/`CH`; a
+    report writes its date in words. Each is a pattern of the same language."""
+    assert DateParser([fmt], HCM).datetime(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("12/5/2026 13:30:00 PM", "impossible"), ("12/5/2026 0:30:00 AM", "impossible"),
+     ("12/5/2026 2:30:00", "unrecognized"), ("12/5/2026 2:30:00 XM", "unrecognized")],
+)  # fmt: skip
+def test_a_twelve_hour_clock_past_twelve_or_without_its_designator_is_refused(text: str, reason: str) -> None:
+    with pytest.raises(ConversionError, match=reason):
+        DateParser(["M/d/yyyy h:mm:ss tt"], HCM).datetime(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("M/d/yyyy h:mm", "with h needs t"), ("M/d/yyyy HH tt", "with t needs h"),
+     ("M/d/yyyy H h tt", "24-hour clock"), ("yyyy 'open", "unknown date format")],
+)  # fmt: skip
+def test_a_twelve_hour_pattern_needs_its_designator_and_a_quote_its_end(name: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_format(name)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1)).map(
+    lambda d: d.replace(microsecond=0, tzinfo=HCM)))  # fmt: skip
+def test_a_window_written_in_a_twelve_hour_pattern_reads_back_as_the_same_time(moment: datetime) -> None:
+    for fmt in ("M/d/yyyy h:mm:ss tt", "'ngày' dd 'tháng' MM 'năm' yyyy hh:mm:ss tt"):
+        written = format_datetime(moment, fmt, HCM)
+        assert DateParser([fmt], HCM).datetime(written) == moment
