@@ -71,6 +71,8 @@ def vn_phone(value: str) -> str:
 
 
 def email(value: str) -> str:
+    if not value.isascii():  # full-width letters or ＠ typed on another keyboard: the same address
+        value = unicodedata.normalize("NFKC", value)
     if not _EMAIL.match(value):
         raise ValueError("not an e-mail address")
     return value.lower()

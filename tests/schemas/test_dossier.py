@@ -136,3 +136,8 @@ def test_personal_data_masks() -> None:
 def test_json_schema_export_names_every_field() -> None:
     schema = Dossier.model_json_schema()
     assert {"ma_ho_so", "applicant", "history", "source_updated_at"} <= set(schema["properties"])
+
+
+def test_an_email_typed_on_a_full_width_keyboard_is_the_same_address() -> None:
+    assert dossier(applicant={"name": "A", "email": "ａｎ＠ｇｍａｉｌ.com"}).applicant.email == "an@gmail.com"
+    assert dossier(applicant={"name": "A", "email": "an@bộcôngan.vn"}).applicant.email == "an@bộcôngan.vn"
