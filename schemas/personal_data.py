@@ -201,10 +201,25 @@ def _mask_span(m: re.Match[str]) -> str:
     return "".join(chars)
 
 
+# Digits of other scripts: a number typed on a full-width keyboard (０９１２ ４６８ ０１３) or written in another
+# script is the same number (schemas.dossier.ascii_digits stores it so), and masked as its ASCII twin would be.
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+_WIDE_SPACE = "\u3000"  # the full-width keyboard's space between groups
+
+
+def _mask_numbers(text: str) -> str:
+    if text.isascii() or not (_OTHER_DIGIT.search(text) or _WIDE_SPACE in text):
+        return _SPAN.sub(_mask_span, text)
+    # The same text with ASCII digits and spaces, one character for one: masked, its stars put back in place.
+    view = _OTHER_DIGIT.sub(lambda d: str(unicodedata.decimal(d[0])), text).replace(_WIDE_SPACE, " ")
+    masked = _SPAN.sub(_mask_span, view)
+    return "".join("*" if m == "*" != v else t for t, v, m in zip(text, view, masked, strict=True))
+
+
 def _mask_plain(text: str) -> str:
     # Numbers first: an e-mail glued to a phone ("091 234 5678@x.vn") would otherwise take the phone's last
     # group as its local part and leave the rest of the phone unmasked.
-    text = _SPAN.sub(_mask_span, text)
+    text = _mask_numbers(text)
     return _mask_emails(text) if _AT.search(text) else text
 
 

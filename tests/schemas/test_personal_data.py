@@ -98,6 +98,12 @@ NUMBERS = [
     ("GET /api/citizens?sdt=◊ HTTP/1.1", "0912%20345%20678"),
     ("GET /api/citizens?sdt=%2B◊&page=1", "84912345678"),
     ("GET /api/citizens?sdt=%20◊&page=1", "84912345678"),
+    # typed on a full-width keyboard, or in another script's digits: the same numbers
+    ("CCCD ◊ đã tồn tại", "０３０１８７００４２１９"),
+    ("SĐT: ◊", "０９１２ ４６８ ０１３"),
+    ("SĐT: ◊", "０９１２\u3000４６８\u3000０１３"),
+    ("رقم ◊", "٠٣٠١٨٧٠٠٤٢١٩"),
+    ("tel ◊", "+٨٤ ٩١٢ ٣٤٥ ٦٧٨"),
 ]
 
 
