@@ -202,7 +202,7 @@ def _check_unpacked(source: str, body: bytes) -> None:
 
 def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[RawRecord]:
     columns = list(spec.columns) if spec.columns is not None else None
-    above, header_due = spec.skip_rows, spec.header
+    above, header_due, header = spec.skip_rows, spec.header, None
     found: list[RawRecord] = []
     for row in rows:
         if not any(_filled(cell) for cell in row):
@@ -211,11 +211,22 @@ def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[Ra
             above -= 1
             continue
         if header_due:  # the answer's header: it names the columns, unless the registry does
-            header_due = False
+            header_due, header = False, _as_header(row)
             columns = columns or _named(source, row)
             continue
+        if header is not None and _as_header(row) == header:
+            continue  # the header again: pages appended into one export, a grid that repeats it per screen
         found.append(_record(row, columns, spec))  # type: ignore[arg-type]
     return found
+
+
+def _as_header(row: list[Any]) -> tuple[str, ...]:
+    """A row as a header reads: its cells' texts, trimmed (a BOM too: files appended with theirs), NFC, without
+    the empty cells at its end."""
+    names = [unicodedata.normalize("NFC", str(cell).replace("\ufeff", "").strip()) for cell in row]
+    while names and not names[-1]:
+        names.pop()
+    return tuple(names)
 
 
 def _filled(cell: Any) -> bool:

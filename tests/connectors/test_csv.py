@@ -84,6 +84,14 @@ def test_a_row_that_does_not_fit_its_header_costs_that_row_alone() -> None:
     assert found[1].defects[0].reason == "the row has 2 values where the header names 3 columns"
 
 
+def test_the_header_again_is_no_record() -> None:
+    """Pages appended into one export, each under its header (as a script that concatenates them writes it, a
+    BOM or a trailing separator and all): the header again is not a dossier named "Mã hồ sơ"."""
+    body = "Mã hồ sơ,Ngày\nH1,01/01/2025\n\ufeffMã hồ sơ ,Ngày,\nH2,02/01/2025\nMã hồ sơ,Ngày khác\n".encode()
+    found = rows(CsvSpec(), body)
+    assert [r.record["Mã hồ sơ"] for r in found] == ["H1", "H2", "Mã hồ sơ"]  # a header it is not: a row
+
+
 def test_a_quote_that_does_not_pair_costs_its_row_alone_and_the_rows_after_it_are_read() -> None:
     """A lenient reader would run an unclosed quote to the next quote or the end of the page, taking the rows
     after it into one cell without a word."""
