@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -101,25 +102,51 @@ def rehash_citizen_ids(conn: Any, batch: int = 5000) -> int:
     return done
 
 
+def _mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """The record with its message (and a traceback, a stack) masked."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: logging reports it, we do not make it worse
+        return record
+    masked = mask_text(message)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and not record.exc_text:
+        # logging.Formatter uses exc_text when it is set: an exception quoting a response is masked too.
+        record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+    elif record.exc_text:
+        record.exc_text = mask_text(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_text(record.stack_info)
+    return record
+
+
 class MaskingFilter(logging.Filter):
     """Attach to a handler: rewrites the rendered message (and a traceback) so no personal data reaches the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string: logging reports it, we do not make it worse
-            return True
-        masked = mask_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and not record.exc_text:
-            # logging.Formatter uses exc_text when it is set: an exception quoting a response is masked too.
-            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
-        if record.stack_info:
-            record.stack_info = mask_text(record.stack_info)
+        _mask_record(record)
         return True
+
+
+class _MaskingFactory:
+    """The log record factory that masks each record as it is made, and puts the mask on handlers that came
+    since: it outlives the handlers (Airflow, imported to read a connection, replaces the root logger's handlers
+    with its own, and every line after that went out unmasked, a traceback too)."""
+
+    def __init__(self, made: Callable[..., logging.LogRecord]) -> None:
+        self.made, self.installing = made, False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        if not self.installing and not all(
+            any(isinstance(f, MaskingFilter) for f in h.filters) for h in logging.root.handlers
+        ):  # new handlers: the filter, and mask_event in a structlog formatter's chain
+            self.installing = True
+            try:
+                install_log_masking()
+            finally:
+                self.installing = False
+        return _mask_record(self.made(*args, **kwargs))
 
 
 def mask_event(logger: Any, method_name: str, event_dict: dict) -> dict:
@@ -148,6 +175,8 @@ def install_log_masking() -> None:
     and, where structlog is in use (Airflow 3 tasks), a processor in its chains. Idempotent; call it after
     logging is configured (the CLI after basicConfig, a task when it starts, the console when it is built: the
     API server's access log lines name each page asked for)."""
+    if not isinstance(logging.getLogRecordFactory(), _MaskingFactory):
+        logging.setLogRecordFactory(_MaskingFactory(logging.getLogRecordFactory()))
     handlers = [h for name in ("", *ACCESS_LOGGERS) for h in logging.getLogger(name).handlers]
     for handler in handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):

@@ -31,6 +31,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.store import staging
+from schemas.dossier import ascii_digits
 from tests.hostile import manifest
 from tests.hostile.harness import CLI_SOURCES, NON_TERMINAL, Captured, Harness, clean_error_classes, source_of
 from tests.hostile.manifest import HostileInput, HostileRecord
@@ -83,12 +84,13 @@ NEEDLES = planted_needles()
 
 
 def leaks_in(text: str) -> list[str]:
-    """The planted items found in `text` (digits: in the text with every non-digit removed)."""
+    """The planted items found in `text` (digits: in the text with every non-digit removed, any script's digits
+    read as ASCII; the e-mail: in the text's NFKC, so that a full-width one is found too)."""
     if not text:
         return []
-    digits = re.sub(r"\D", "", text)
+    digits = ascii_digits(re.sub(r"\D", "", text))
     found = [k for k, v in NEEDLES.items() if k != "email" and v in digits]
-    if NEEDLES["email"] in text.lower():
+    if NEEDLES["email"] in unicodedata.normalize("NFKC", text).lower():
         found.append("email")
     return found
 

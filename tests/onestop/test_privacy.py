@@ -158,6 +158,45 @@ def test_airflow_task_log_lines_are_masked(tmp_path: Path) -> None:
         assert raw not in text
 
 
+AIRFLOW_TAKES_THE_HANDLERS = """
+import logging
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")  # as the CLI sets it up
+from onestop.privacy import install_log_masking
+install_log_masking()
+log = logging.getLogger("onestop.pipeline.normalize")
+log.info("before: unrecognized date '%s'", "0912 345 678")
+from connectors.connection import get_connection
+try:  # a connection not in the environment is asked of Airflow, whose import configures logging its own way
+    get_connection("onestop_src_not_anywhere")
+except Exception:
+    pass
+log.warning("after: unrecognized date '%s'", "0912 345 678")
+try:
+    raise ValueError("CCCD 001203004567")
+except ValueError:
+    log.exception("failed")
+"""
+
+
+def test_log_lines_stay_masked_after_airflow_takes_the_handlers(tmp_path: Path) -> None:
+    """`onestop sync` reads a connection Airflow holds: importing Airflow replaces the root logger's handlers
+    (and our filter with them), and every line after that went out unmasked. The mask is made with each
+    record."""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env.pop("AIRFLOW_CONN_ONESTOP_SRC_NOT_ANYWHERE", None)
+    out = subprocess.run(
+        [sys.executable, "-c", AIRFLOW_TAKES_THE_HANDLERS],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    text = out.stdout + out.stderr
+    assert "after: unrecognized date '**** *** 678'" in text, text
+    assert "0912 345 678" not in text and "001203004567" not in text and "*********567" in text, text
+
+
 def test_stored_error_messages_are_masked(db, pg_url) -> None:
     recorder = AttemptRecorder(pg_url, run_id=None)
     try:
