@@ -270,12 +270,18 @@ class Harness:
             logging.getLogger().removeHandler(self._collect)
         self.server.stop()
         if self.owns_database:
-            with quiet(), contextlib.suppress(Exception):
-                with psycopg.connect(embedded_db.url("postgres"), autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{DAG_DATABASE}"')
-                self.reset()
-                embedded_db.stop()
-                self._keep_database()
+            with quiet():
+                clean = False
+                with contextlib.suppress(Exception):
+                    with psycopg.connect(embedded_db.url("postgres"), autocommit=True) as conn:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{DAG_DATABASE}"')
+                    self.reset()
+                    clean = True
+                with contextlib.suppress(Exception):  # stopped whatever came before (a run that crashed)
+                    embedded_db.stop()
+                if clean:  # only an emptied database is worth keeping for the next run
+                    with contextlib.suppress(Exception):
+                        self._keep_database()
         os.environ.clear()
         os.environ.update(self._saved_env)
         shutil.rmtree(self.work, ignore_errors=True)
