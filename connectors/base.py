@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -85,11 +85,17 @@ MAX_DEFECTS = 50
 MORE_DEFECTS = "{} more not listed"
 
 
+def capped(problems: Sequence[T], more: Callable[[str], T]) -> list[T]:
+    """What is wrong with a record as its row lists it: the first MAX_DEFECTS, then one `more` makes of the
+    count of the rest (a Defect in staging, a FieldError in quarantine)."""
+    if len(problems) <= MAX_DEFECTS:
+        return list(problems)
+    return [*problems[:MAX_DEFECTS], more(MORE_DEFECTS.format(len(problems) - MAX_DEFECTS))]
+
+
 def listed(defects: tuple[Defect, ...]) -> tuple[Defect, ...]:
-    """A record's defects as kept: the first MAX_DEFECTS, then one that counts the rest."""
-    if len(defects) <= MAX_DEFECTS:
-        return defects
-    return (*defects[:MAX_DEFECTS], Defect("(record)", MORE_DEFECTS.format(len(defects) - MAX_DEFECTS)))
+    """A record's defects as kept (`capped`)."""
+    return defects if len(defects) <= MAX_DEFECTS else tuple(capped(defects, lambda n: Defect("(record)", n)))
 
 
 def kept(record: dict[str, Any], text: str, content_type: str, defects: tuple[Defect, ...] = ()) -> RawRecord:

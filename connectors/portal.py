@@ -129,18 +129,18 @@ def _code(value: Any) -> str:
 def _paired(service: str, data: list[dict], results: list[Any]) -> list[tuple[dict, Any]]:
     """Each record sent with its result: by the MaHoSo a result names where every result names one (an answer
     in another order, failures first, pairs right), else by place."""
-    named = [r.get("MaHoSo") if isinstance(r, dict) else None for r in results]
-    if not all(isinstance(n, str) for n in named):
-        return list(zip(data, results, strict=True))
+    by_name: dict[str, list[Any]] = {}
+    for result in results:
+        name = result.get("MaHoSo") if isinstance(result, dict) else None
+        if not isinstance(name, str):
+            return list(zip(data, results, strict=True))
+        by_name.setdefault(name, []).append(result)
     wanted = [d["MaHoSo"] for d in data]
-    if sorted(named) != sorted(wanted):  # type: ignore[type-var]
-        strangers = sorted(set(named) - set(wanted))[:3]  # type: ignore[arg-type]
+    if sorted(wanted) != sorted(n for n, found in by_name.items() for _ in found):
+        strangers = sorted(set(by_name) - set(wanted))[:3]
         raise ProtocolError(
             "portal", f"{service}: the results name other dossiers than were sent ({', '.join(strangers)}…)"
         )
-    by_name: dict[str, list[Any]] = {}
-    for name, result in zip(named, results, strict=True):
-        by_name.setdefault(name, []).append(result)  # type: ignore[arg-type]
     return [(d, by_name[d["MaHoSo"]].pop(0)) for d in data]
 
 

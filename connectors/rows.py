@@ -145,9 +145,8 @@ def read_sheet(source: str, body: bytes, spec: SheetSpec, charset: str | None = 
         records = _records(source, _cells(source, book, spec.sheet or book.sheet_names[0]), spec)
         beside = TableSpec(skip_rows=spec.skip_rows)  # each nest sheet: its own header, as many title rows
         sheets: dict[str, list[dict[str, Any]]] = {}
-        flawed: dict[
-            int, tuple[Defect, ...]
-        ] = {}  # a nest sheet's rows that do not fit, by the row's identity
+        # A nest sheet's rows that do not fit, by the row's identity: their defects go to the record they join.
+        flawed: dict[int, tuple[Defect, ...]] = {}
         for n in spec.nest:
             rows = _records(source, _cells(source, book, n.path), beside)
             sheets[n.path] = [r.record for r in rows]

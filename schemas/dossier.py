@@ -29,14 +29,13 @@ from schemas.codes import (
     ResultDelivery,
     is_usual_move,
 )
-from schemas.text_safety import CODE, FREE_TEXT
+from schemas.text_safety import CODE, FREE_TEXT, ascii_digits
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MA_HO_SO_STRICT = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[GH]\d{2}-\d{6}-\d{4,5}$")
 NATIONAL_PROCEDURE_CODE = re.compile(r"^\d\.\d{6}$")
 _DIGITS = re.compile(r"^[0-9]+$")
 _TAX_CODE = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")
-_ANY_DIGIT = re.compile(r"\d")
 _GROUPING = re.compile(r"[\s.\-]")  # how a number is written in groups: 030 187 004 219, 030-187-004-219
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -49,12 +48,6 @@ def nfc(value: str) -> str:
 def hcm_default(value: datetime) -> datetime:
     """A time without a zone is Asia/Ho_Chi_Minh (DOMAIN.md §4.2)."""
     return value.replace(tzinfo=HCM) if value.tzinfo is None else value
-
-
-def ascii_digits(value: str) -> str:
-    """Any script's decimal digits as ASCII ones: a number typed on a full-width keyboard (０９１２…) or pasted from
-    text in another script is the same number, and is stored, hashed and sent to the portal as ASCII."""
-    return value if value.isascii() else _ANY_DIGIT.sub(lambda d: str(unicodedata.decimal(d[0])), value)
 
 
 def vn_phone(value: str) -> str:

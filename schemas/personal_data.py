@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import Any
 
 from schemas.jsontext import visible
+from schemas.text_safety import ascii_digits
 
 KEEP = 3  # digits left visible at the end of a masked number
 
@@ -201,17 +202,17 @@ def _mask_span(m: re.Match[str]) -> str:
     return "".join(chars)
 
 
-# Digits of other scripts: a number typed on a full-width keyboard (０９１２ ４６８ ０１３) or written in another
-# script is the same number (schemas.dossier.ascii_digits stores it so), and masked as its ASCII twin would be.
-_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
 _WIDE_SPACE = "\u3000"  # the full-width keyboard's space between groups
 
 
 def _mask_numbers(text: str) -> str:
-    if text.isascii() or not (_OTHER_DIGIT.search(text) or _WIDE_SPACE in text):
+    """Numbers masked; one in another script's digits (０９１２ ４６８ ０１３) as its ASCII twin would be."""
+    if text.isascii():
         return _SPAN.sub(_mask_span, text)
     # The same text with ASCII digits and spaces, one character for one: masked, its stars put back in place.
-    view = _OTHER_DIGIT.sub(lambda d: str(unicodedata.decimal(d[0])), text).replace(_WIDE_SPACE, " ")
+    view = ascii_digits(text).replace(_WIDE_SPACE, " ")
+    if view == text:
+        return _SPAN.sub(_mask_span, text)
     masked = _SPAN.sub(_mask_span, view)
     return "".join("*" if m == "*" != v else t for t, v, m in zip(text, view, masked, strict=True))
 

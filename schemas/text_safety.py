@@ -36,8 +36,18 @@ the regexes below searched, and only a record with a hit is walked field by fiel
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
+
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+
+
+def ascii_digits(value: str) -> str:
+    """Any script's decimal digits as ASCII ones, one character for one: a number typed on a full-width keyboard
+    (０９１２…) or pasted from text in another script is the same number (stored, hashed, sent to the portal and
+    masked as ASCII)."""
+    return value if value.isascii() else _OTHER_DIGIT.sub(lambda d: str(unicodedata.decimal(d[0])), value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ from psycopg.rows import namedtuple_row
 from connectors.store.dossiers import uids_by_ma_ho_so
 from onestop import privacy
 from onestop.operations.trace_timeline import DossierTrace, RecordRows, Run, dossier_trace, quarantine_trace
-from schemas.dossier import ascii_digits, mask
+from schemas.dossier import mask
+from schemas.text_safety import ascii_digits
 
 RECENT_RUNS = 20  # per source: the latest runs whose staged records are searched (unchanged fetches)
 MAX_TRACES = 50  # dossiers per query (a citizen may have many)

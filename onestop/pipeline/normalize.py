@@ -20,7 +20,7 @@ from dataclasses import asdict
 from itertools import chain
 from typing import Any
 
-from connectors.base import DETAIL_FIELD, JSON, MAX_DEFECTS, MORE_DEFECTS, Defect, RawRecord
+from connectors.base import DETAIL_FIELD, JSON, Defect, RawRecord, capped
 from connectors.store.staging import BadRow, CopyRows, DeletedRow, GoodRow, copy_rows
 from mappings import get_mapping
 from mappings.compiler import Canonical, Outcome
@@ -197,11 +197,8 @@ def normalize_chunk(
         else:
             payload_hash = digest or payload_digest(payload)
             record_id = jsontext.visible(outcome.record_id or staged_id or f"?{payload_hash[:16]}")
-            failing = outcome.errors[:MAX_DEFECTS]
-            if len(outcome.errors) > MAX_DEFECTS:  # a record with 10,000 failing history events: counted
-                failing.append(
-                    FieldError("(record)", None, MORE_DEFECTS.format(len(outcome.errors) - MAX_DEFECTS))
-                )
+            # a record with 10,000 failing history events: 50 listed, the rest counted
+            failing = capped(outcome.errors, lambda n: FieldError("(record)", None, n))
             errors = [asdict(e) for e in failing]
             for e in failing:
                 log.info("quarantined: %s", e.describe(source, record_id))

@@ -31,7 +31,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.store import staging
-from schemas.dossier import ascii_digits
+from schemas.text_safety import ascii_digits
 from tests.hostile import manifest
 from tests.hostile.harness import CLI_SOURCES, NON_TERMINAL, Captured, Harness, clean_error_classes, source_of
 from tests.hostile.manifest import HostileInput, HostileRecord
