@@ -8,6 +8,7 @@ arrives is mojibake (`NguyÔn V¨n An`, `Nguyeãn Vaên An`); a Windows-1258 exp
 Transforms (mappings.transforms), each returning TextFixed(text, fix) when it changed something:
   tcvn3, vni, cp1258   the vendor says the field is in that encoding: decode without asking
   vn_text              detect: repair only when the text really looks like one of them (below); else NFC
+                       and, in either case, Ð/ð typed for Đ/đ where the swap makes a Vietnamese word (`eth`)
 The result is always NFC; correct Unicode and ASCII pass unchanged and unrecorded.
 
 How vn_text decides. ASCII is never touched. Text that cannot be Windows-1252/latin-1 characters (it holds
@@ -372,8 +373,36 @@ def _repairs(before: str, after: str) -> int:
 REPAIR_LIMIT = 20_000
 
 
+# Ð (U+00D0, the Icelandic eth) and ð look like Đ and đ, and some converters and fonts wrote them for those: a
+# name typed so is not found when searched as written with Đ. A word is repaired only when the swap makes it a
+# Vietnamese syllable ("Ðặng" → "Đặng"; an Icelandic "Ðóra" stays).
+ETH_FIX = "eth"
+_ETH_TO_DJ = str.maketrans("Ðð", "Đđ")
+_WORD_WITH_ETH = re.compile(r"[^\s0-9!-/:-@\[-`{-~]*[Ðð][^\s0-9!-/:-@\[-`{-~]*")
+
+
+def _eth_repaired(value: str) -> str:
+    def swapped(word: re.Match[str]) -> str:
+        found = word.group()
+        as_dj = found.translate(_ETH_TO_DJ)
+        return as_dj if is_syllable(as_dj) else found
+
+    return _WORD_WITH_ETH.sub(swapped, value)
+
+
 def repair(value: str) -> tuple[str, str | None]:
-    """(NFC text, the fix applied or None): what vn_text does, as plain values."""
+    """(NFC text, the fix applied or None): what vn_text does, as plain values. Ð typed for Đ is repaired last,
+    in whatever the decoding left (fix `eth`, or the decoding's fix with `+eth`)."""
+    fixed, fix = _decoded(value)
+    if "Ð" in fixed or "ð" in fixed:
+        swapped = _eth_repaired(fixed)
+        if swapped != fixed:
+            return swapped, ETH_FIX if fix is None else f"{fix}+{ETH_FIX}"
+    return fixed, fix
+
+
+def _decoded(value: str) -> tuple[str, str | None]:
+    """(NFC text, the decoding applied or None): TCVN3/VNI/Windows-1258 damage repaired, or NFC alone."""
     if value.isascii():
         return value, None
     data = legacy_bytes(value) if len(value) <= REPAIR_LIMIT else None

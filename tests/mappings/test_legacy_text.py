@@ -118,6 +118,34 @@ def test_known_answers_pin_the_tables(seen: str, meant: str, fix: str) -> None:
     assert build_transform(fix)(seen) == TextFixed(meant, fix)
 
 
+@pytest.mark.parametrize(
+    ("seen", "meant", "fix"),
+    [
+        ("Ðặng Văn An", "Đặng Văn An", "eth"),  # Ð (U+00D0, eth) where Đ (U+0110) was meant
+        ("Nguyễn Văn Ðức", "Nguyễn Văn Đức", "eth"),
+        ("Thôn Ðông, xã Ðông Hòa, ðường Lê Lợi", "Thôn Đông, xã Đông Hòa, đường Lê Lợi", "eth"),
+        (unicodedata.normalize("NFD", "Ðỗ Thị Hà"), "Đỗ Thị Hà", "nfc+eth"),  # both repairs, both named
+        ("Ðinh Van An", "Đinh Van An", "cp1258"),  # Latin-1 letters only: the Windows-1258 reading repairs it
+    ],
+)
+def test_eth_typed_for_dj_is_repaired_where_it_makes_a_vietnamese_word(
+    seen: str, meant: str, fix: str
+) -> None:
+    assert build_transform("vn_text")(seen) == TextFixed(meant, fix)
+
+
+@pytest.mark.parametrize(
+    ("seen", "meant"),
+    [
+        ("Ðóra Jónsdóttir", "Ðóra Jónsdóttir"),  # Icelandic: Đóra is no Vietnamese word
+        ("Guðrún Ðức", "Guðrún Đức"),  # each word on its own: the Icelandic one keeps its eth
+        ("Ðð", "Ðð"),
+    ],
+)
+def test_eth_stays_where_the_swap_makes_no_vietnamese_word(seen: str, meant: str) -> None:
+    assert repair(seen)[0] == meant
+
+
 def test_limit_mojibake_that_reads_as_vietnamese_is_kept() -> None:
     """VNI `Hoà Thò Lan` is `Hồ Thị Lan`, TCVN3 `Vò Minh Long` is `Vũ Minh Long`: both read as Vietnamese,
     so nothing at the level of one value can tell; keeping correct text intact comes first."""
