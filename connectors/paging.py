@@ -205,6 +205,7 @@ class PagedSource:
         pages, seen, refused_in_a_row = 0, 0, 0
         listed: int | None = None  # the total the last page said (stop total_count/total_pages)
         rereads = 0
+        asked_again = False  # an empty page before the total, asked for a second time
         next_url: str | None = None
         followed: set[str] = set()
         while True:
@@ -277,6 +278,22 @@ class PagedSource:
                 values["page"], values["offset"] = pager.base, 0
                 continue
             listed = total
+            if (
+                not sent
+                and pager.type in ("page_number", "offset")
+                and self._short_of_total(total, seen, pages)
+            ):
+                if not asked_again:  # a page that failed quietly may come whole the second time
+                    asked_again, pages = True, pages - 1
+                    continue
+                raise ProtocolError(
+                    self.name,
+                    f"{where}: no records, yet the system's total says {total} "
+                    f"{'records' if pager.stop == 'total_count' else 'pages'} and {seen} records came: the rest "
+                    "of the window would be lost; the run fails so that the next one reads this window again "
+                    "(a system whose total counts records it never sends: paginator.total_counts_more: true)",
+                )
+            asked_again = False
             if pager.type == "single" or (not sent and pager.type in ("page_number", "offset")):
                 return
             if pager.type in ("page_number", "offset"):
@@ -318,6 +335,13 @@ class PagedSource:
             return int(str(value_at(document, path)).strip())
         except ValueError:
             return None  # said by _last_page, when it reads it
+
+    def _short_of_total(self, total: int | None, seen: int, pages: int) -> bool:
+        """Does the total the answer gave say more than has come (`pages` counting the empty one just read)?"""
+        pager = self.spec.paginator
+        if total is None or pager.total_counts_more:
+            return False
+        return seen < total if pager.stop == "total_count" else pages - 1 < total
 
     def _last_page(self, document: Any, sent: int, seen: int, pages: int, where: str) -> bool:
         pager = self.spec.paginator

@@ -41,6 +41,13 @@ class PaginatorSpec(Spec):
         "`header:X-Total-Count`, or a path in a header holding JSON: `header:X-Pagination.TotalCount`",
     )
     total_pages_path: str | None = Field(default=None, description="stop total_pages: the page count's path")
+    total_counts_more: bool = Field(
+        default=False,
+        description="stop total_count/total_pages: the system's total counts records it never sends (hidden, "
+        "withdrawn): an empty page before the total ends the read. Else such a page is asked for again once and, "
+        "still empty, fails the run so that the next one reads the window again (a page that failed quietly "
+        "loses nothing)",
+    )
     has_more_path: str | None = Field(
         default=None,
         description="stop has_more (or cursor): the path of a flag, true while more pages follow",

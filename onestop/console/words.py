@@ -427,6 +427,18 @@ FAILURES = _shapes(
      r" again",
      N_("the list shrank while it was read (%(before)s → %(after)s), %(n)s times over: records that moved up past a"
         " page already read would be skipped; the run fails so that the next one reads this window again")),
+    (r"no records, yet the system's total says (?P<total>\d+) records and (?P<seen>\d+) records came: the rest of"
+     r" the window would be lost; the run fails so that the next one reads this window again \(a system whose total"
+     r" counts records it never sends: paginator.total_counts_more: true\)",
+     N_("no records, yet the system's total says %(total)s records and %(seen)s records came: the rest of the window"
+        " would be lost; the run fails so that the next one reads this window again (a system whose total counts"
+        " records it never sends: paginator.total_counts_more: true)")),
+    (r"no records, yet the system's total says (?P<total>\d+) pages and (?P<seen>\d+) records came: the rest of"
+     r" the window would be lost; the run fails so that the next one reads this window again \(a system whose total"
+     r" counts records it never sends: paginator.total_counts_more: true\)",
+     N_("no records, yet the system's total says %(total)s pages and %(seen)s records came: the rest of the window"
+        " would be lost; the run fails so that the next one reads this window again (a system whose total counts"
+        " records it never sends: paginator.total_counts_more: true)")),
     (r"the cursor (?P<cursor>.*) came back again \(a loop\)", N_("the cursor %(cursor)s came back again (a loop)")),
     (r"the next link (?P<link>.*) came back again \(a loop\)", N_("the next link %(link)s came back again (a loop)")),
     (r"the first page's answer does not fit the registry: (?P<detail>.*)",

@@ -62,6 +62,42 @@ def test_a_list_that_keeps_shrinking_fails_the_run_rather_than_skip_records() ->
         read_ids(url, {"type": "page_number", "page_size": 2, "stop": "total_count", "total_path": "total"})
 
 
+TOTAL = {"page_size": 2, "stop": "total_count", "total_path": "total"}
+
+
+@pytest.mark.parametrize("kind", ["page_number", "offset"])
+def test_an_empty_page_before_the_total_is_asked_for_again_and_a_page_that_failed_quietly_loses_nothing(
+    kind: str,
+) -> None:
+    answers = [page([1, 2], 4), page([], 4), page([3, 4], 4)]
+    with scripted_server(answers) as (url, log):
+        ids = read_ids(url, {"type": kind, **TOTAL})
+    assert ids == [1, 2, 3, 4]
+    assert len(log) == 3 and log[1] == log[2]  # the same page, asked twice
+
+
+@pytest.mark.parametrize(
+    ("stop", "said"), [("total_count", "says 4 records and 2 records came"), ("total_pages", "says 4 pages")]
+)
+def test_a_page_that_stays_empty_before_the_total_fails_the_run_rather_than_end_the_window_short(
+    stop: str, said: str
+) -> None:
+    paginator = {"type": "page_number", "page_size": 2, "stop": stop}
+    paginator["total_path" if stop == "total_count" else "total_pages_path"] = "total"
+    with (
+        scripted_server([page([1, 2], 4), page([], 4), page([], 4)]) as (url, log),
+        pytest.raises(ProtocolError, match=rf"page 2: no records, yet the system's total {said}"),
+    ):
+        read_ids(url, paginator)
+    assert len(log) == 3
+
+
+def test_a_system_whose_total_counts_more_than_it_sends_says_so_and_ends_on_its_empty_page() -> None:
+    with scripted_server([page([1, 2], 5), page([3], 5), page([], 5)]) as (url, log):
+        ids = read_ids(url, {"type": "page_number", **TOTAL, "total_counts_more": True})
+    assert ids == [1, 2, 3] and len(log) == 3
+
+
 @pytest.mark.parametrize("kind", ["page_number", "offset"])
 def test_a_system_that_caps_its_pages_below_page_size_is_found_out_before_a_sync_stops_after_one(
     kind: str,
