@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import zeep
@@ -100,13 +100,24 @@ class FetchedDocuments(Transport):
         if url.rstrip("/") == SOAP_ENCODING.rstrip("/"):  # imported by namespace alone: ours, never fetched
             return (Path(__file__).parent / "soap-encoding.xsd").read_bytes()
         where = urlsplit(url)
+        fetched = url
         if (where.scheme, where.netloc) != self.origin:
-            raise ProtocolError(
-                self.endpoint, f"wsdl: refers to {url}, which is not on the system's host: refused"
-            )
+            # A service behind a proxy names its application server's host in what it publishes (Metro's
+            # schemaLocation="http://app01:8080/…?xsd=1", as in its soap:address): that path is read from the
+            # system's own host, never from the host it names.
+            fetched = urlunsplit((*self.origin, where.path or "/", where.query, ""))
         if len(self.loaded) >= MAX_DOCUMENTS:
             raise ProtocolError(self.endpoint, f"wsdl: imports more than {MAX_DOCUMENTS} documents: refused")
-        body = self.client.request("GET", url, operation="wsdl")
+        try:
+            body = self.client.request("GET", fetched, operation="wsdl")
+        except ProtocolError as exc:
+            if fetched == url:
+                raise
+            raise ProtocolError(
+                self.endpoint,
+                f"wsdl: refers to {url}, which is not on the system's host; read at {fetched} instead: {exc}",
+                http_status=exc.http_status,
+            ) from exc
         refuse_dtd(body, self.endpoint)  # as the parser reports it: a DTD, XInclude, a PI naming a resource
         self.loaded[url] = body
         return body
@@ -158,9 +169,11 @@ def fault_codes(fault: dict[str, Any]) -> tuple[str, list[str], str]:
     detail = fault.get("detail", fault.get("Detail"))
     if isinstance(detail, dict):  # Apache Axis 1 names its server in the detail: a host, not a code
         detail = {k: v for k, v in detail.items() if k != "hostname"}
-    # Machine-readable codes in the detail are single tokens (MaLoi, errorCode, a WS-Security QName).
+    # Machine-readable codes in the detail are single tokens (MaLoi, errorCode, a WS-Security QName), and the
+    # name of the fault element the WSDL declares (JAX-WS writes a @WebFault exception as <ns2:AuthException>).
     tokens = [t.strip() for t in _texts(detail) if len(t.split()) == 1]
-    named = [_local(str(c)) for c in (*codes, *tokens)]
+    elements = [k for k in detail if k[:1] not in ("@", "#")] if isinstance(detail, dict) else []
+    named = [_local(str(c)) for c in (*codes, *tokens)] + elements
     named += (
         str(codes[0]).rsplit(":", 1)[-1].split(".")
     )  # SOAP 1.1's dotted refinements: Client.Authentication

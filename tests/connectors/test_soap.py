@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from onestop.simulators.soap_district import POISONS, STATUS_CODES
 from schemas import Channel, DossierStatus
 from schemas.dossier import HCM
 from tests.conftest import shipped_spec
-from tests.connectors.scripted_server import scripted_server
+from tests.connectors.scripted_server import routed_server, scripted_server
 
 NAME = "hd_kim_thanh"
 COUNT = 900
@@ -239,6 +240,48 @@ def test_a_simple_typed_header_such_as_an_api_key_is_written_as_its_element() ->
         )
         (header,) = source._headers(source.service(), {"password": "khoa-7"})
     assert (etree.QName(header).localname, header.text) == ("ApiKey", "khoa-7")
+
+
+def test_a_schema_imported_from_the_internal_host_the_wsdl_names_is_read_from_the_system_s_host() -> None:
+    """Behind a proxy, Metro and WCF publish their application server's own host in a schemaLocation, as in the
+    soap:address: the import is read at that path from the connection's host; no other host is contacted."""
+    wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_text(encoding="utf-8")
+    start, end = wsdl.index("  <xs:schema"), wsdl.index("</xs:schema>") + len("</xs:schema>")
+    schema = '<?xml version="1.0" encoding="utf-8"?>' + wsdl[start:end]
+    internal = "http://app01.motcua.local:8080/HoSoService.svc?xsd=xsd0"
+    importing = (
+        wsdl[:start]
+        + '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:import namespace="http://tempuri.org/" '
+        + f'schemaLocation="{internal}"/></xs:schema>'
+        + wsdl[end:]
+    )
+    documents = {"/HoSoService.svc?singleWsdl": importing, "/HoSoService.svc?xsd=xsd0": schema}
+    spec = SoapSpec.model_validate(
+        {
+            "wsdl": "/HoSoService.svc?singleWsdl",
+            "operation": "LayHoSo",
+            "request": {"TuNgay": "{start}", "DenNgay": "{end}"},
+            "records": "KetQua.HoSo",
+            "paginator": {"type": "single"},
+            "incremental": {"format": "iso"},
+        }
+    )
+
+    def route(path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        found = documents.get(path)
+        return (200, {"Content-Type": "text/xml"}, found.encode()) if found else (404, {}, b"not found")
+
+    with routed_server(route) as (url, log):
+        source = SoapSource(NAME, spec, Connection("c", host=url), HttpClient(NAME, url, FAST), HCM)
+        svc = source.service()
+        assert log == ["GET /HoSoService.svc?singleWsdl", "GET /HoSoService.svc?xsd=xsd0"]
+        assert svc.client.get_element("{http://tempuri.org/}LayHoSoRequest") is not None
+        del documents["/HoSoService.svc?xsd=xsd0"]  # an import the system's host does not serve: said plainly
+        again = SoapSource(NAME, spec, Connection("c", host=url), HttpClient(NAME, url, FAST), HCM)
+        with pytest.raises(
+            ProtocolError, match=rf"refers to {re.escape(internal)}, which is not on the system's"
+        ):
+            again.service()
 
 
 def mtom(envelope: bytes, **attachments: bytes) -> tuple[int, dict[str, str], bytes]:
