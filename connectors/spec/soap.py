@@ -39,9 +39,12 @@ class SoapLoginSpec(Spec):
 
 class FaultRule(Spec):
     """A SOAP Fault the system declares: matched on its code's local name (faultcode, SOAP 1.2 Code and Subcode
-    values, or a code in its detail)."""
+    values, a code in its detail, or the name of an element in its detail)."""
 
-    code: list[str] = Field(description="one code or a list (`InvalidCredentials`, `1002`)")
+    code: list[str] = Field(
+        description="one code or a list (`InvalidCredentials`, `1002`), or the fault element its detail holds "
+        "(a JAX-WS service's declared exception: `AuthException`)"
+    )
     contains: str | None = Field(
         default=None,
         description="and the fault's text contains this (a system with one code for every error, as Apache "

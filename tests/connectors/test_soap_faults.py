@@ -171,3 +171,27 @@ def test_one_fault_code_for_every_error_is_told_apart_by_its_text(text: str, err
         with pytest.raises(error, match=text.split(":")[0]):
             list(source.pages(None, None))
         assert log.count("POST /soap") == 1  # neither is retried
+
+
+WEB_FAULT = (
+    f'<?xml version="1.0" ?><S:Envelope xmlns:S="{SOAP11}"><S:Body><S:Fault>'
+    "<faultcode>S:Server</faultcode><faultstring>Tài khoản liên thông hoặc mật khẩu không đúng</faultstring>"
+    '<detail><ns2:XacThucException xmlns:ns2="http://hoso.motcua.vn/"><message>Tài khoản liên thông hoặc mật '
+    "khẩu không đúng</message></ns2:XacThucException></detail></S:Fault></S:Body></S:Envelope>"
+)
+
+
+def test_a_fault_rule_names_the_exception_element_a_jaxws_fault_s_detail_holds() -> None:
+    """JAX-WS writes a declared exception as S:Server with the exception's element in the detail: a rule on that
+    element's name tells a refused account from a server failure (else S:Server is retried as transient)."""
+    faults = [{"code": "XacThucException", "means": "auth"}]
+    answers: list[tuple[int, dict[str, str], bytes]] = []
+    with scripted_server(answers) as (url, log):
+        answers += [(200, TEXT_XML, wsdl11(url)), (500, TEXT_XML, WEB_FAULT.encode())]
+        conn = Connection("onestop_src_v", host=url, login="soap", password="secret")
+        source = SoapSource(
+            "v", shipped_spec("soap", faults=faults), conn, HttpClient("v", url, RETRIES), HCM
+        )
+        with pytest.raises(AuthError, match="S:Server: Tài khoản liên thông hoặc mật khẩu không đúng"):
+            list(source.pages(None, None))
+        assert log.count("POST /soap") == 1  # not retried
