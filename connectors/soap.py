@@ -76,6 +76,7 @@ SERVER_FAULT_CODES = frozenset({"Server", "Receiver"})
 SOAP_ENCODING = "http://schemas.xmlsoap.org/soap/encoding/"  # rpc/encoded WSDLs import it (Axis 1, old .NET)
 MAX_DOCUMENTS = 50  # a WSDL and what it imports; more is a loop or an attack
 _XML_MEDIA = ("text/xml", "application/soap+xml", "application/xml")
+_MTOM_MEDIA = "multipart/related"  # an MTOM/XOP package: the envelope is its root part
 
 
 def zeep_settings() -> zeep.Settings:
@@ -364,7 +365,7 @@ class SoapSource(PagedSource):
         found: Found = None
         body_read: Body = answer.stream()
         encoding, head = self.spec.charset, answer.head(1 << 16)
-        if "multipart/related" in (answer.headers.get("Content-Type") or "").lower():  # MTOM (WCF, CXF)
+        if _MTOM_MEDIA in (answer.headers.get("Content-Type") or "").lower():  # MTOM (WCF, CXF)
             envelope_part = _mtom_envelope(self.name, answer)
             body_read, head = io.BytesIO(envelope_part), envelope_part[: 1 << 16]
         # rpc/encoded (Apache Axis 1): values written beside the answer element, referenced from it
@@ -547,7 +548,8 @@ def _fault_in(value: Any, depth: int = 0) -> Any:
 
 
 def _fault_status(answer: Answer) -> bool:
-    """SOAP sends Faults with HTTP 500 (1.1) or 400/500 (1.2): an XML answer is let through so that the
-    Fault's own words reach the administrator."""
+    """SOAP sends Faults with HTTP 500 (1.1) or 400/500 (1.2): an XML answer, or an MTOM package holding one
+    (CXF and WCF with MTOM on package their Faults as every answer), is let through so that the Fault's own words
+    reach the administrator."""
     media = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    return answer.status in (400, 500) and media in _XML_MEDIA
+    return answer.status in (400, 500) and media in (*_XML_MEDIA, _MTOM_MEDIA)

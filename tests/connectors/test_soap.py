@@ -345,6 +345,34 @@ def test_an_mtom_answer_is_read_from_its_envelope_part_with_its_attachments_writ
                     list(source.pages(None, None))
 
 
+def test_a_fault_packaged_as_mtom_with_http_500_is_read_as_its_fault_not_retried_as_a_server_error() -> None:
+    """CXF and WCF with MTOM on package a Fault as every answer (multipart/related), with HTTP 500: its code and
+    words decide, as an XML Fault's do."""
+    wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
+    spec = SoapSpec.model_validate(
+        {
+            "wsdl": "/HoSoService.svc?singleWsdl",
+            "operation": "LayHoSo",
+            "request": {"TuNgay": "{start}", "DenNgay": "{end}"},
+            "records": "KetQua.HoSo",
+            "paginator": {"type": "single"},
+            "incremental": {"format": "iso"},
+            "faults": [{"code": "XacThucThatBai", "means": "auth"}],
+        }
+    )
+    fault = (
+        '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
+        '<faultcode xmlns:a="urn:motcua">a:XacThucThatBai</faultcode>'
+        "<faultstring>Tên đăng nhập hoặc mật khẩu không chính xác.</faultstring></s:Fault></s:Body></s:Envelope>"
+    ).encode()
+    _, headers, body = mtom(fault)
+    with scripted_server([(200, {"Content-Type": "text/xml"}, wsdl), (500, headers, body)]) as (url, log):
+        source = SoapSource(NAME, spec, Connection("c", host=url), HttpClient(NAME, url, FAST), HCM)
+        with pytest.raises(AuthError, match="a:XacThucThatBai: Tên đăng nhập hoặc mật khẩu không chính xác"):
+            list(source.pages(None, None))
+        assert sum(line.startswith("POST") for line in log) == 1
+
+
 def test_a_continuation_token_in_the_answer_s_soap_header_pages_on() -> None:
     wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
     spec = SoapSpec.model_validate(
