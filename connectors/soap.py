@@ -114,9 +114,10 @@ class FetchedDocuments(Transport):
         except ProtocolError as exc:
             if fetched == url:
                 raise
+            said = str(exc).removeprefix(f"{exc.endpoint}: ").removeprefix("wsdl: ")
             raise ProtocolError(
                 self.endpoint,
-                f"wsdl: refers to {url}, which is not on the system's host; read at {fetched} instead: {exc}",
+                f"wsdl: refers to {url}, which is not on the system's host; read at {fetched} instead: {said}",
                 http_status=exc.http_status,
             ) from exc
         refuse_dtd(body, self.endpoint)  # as the parser reports it: a DTD, XInclude, a PI naming a resource

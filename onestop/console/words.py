@@ -470,8 +470,8 @@ FAILURES = _shapes(
      N_("an MTOM answer has an xop:Include without a cid: reference")),
     (r"zeep tried to send a request itself \(only our client sends\)",
      N_("zeep tried to send a request itself (only our client sends)")),
-    (r"refers to (?P<url>\S+), which is not on the system's host: refused",
-     N_("refers to %(url)s, which is not on the system's host: refused")),
+    (r"refers to (?P<url>\S+), which is not on the system's host; read at (?P<fetched>\S+) instead: (?P<cause>.*)",
+     N_("refers to %(url)s, which is not on the system's host; read at %(fetched)s instead: %(cause)s")),
     (r"imports more than (?P<n>\d+) documents: refused", N_("imports more than %(n)s documents: refused")),
     (r"cannot use (?P<url>\S+): (?P<exc>\w+): (?P<detail>.*)", N_("cannot use %(url)s: %(exc)s: %(detail)s")),
     # connectors.portal: the national portal's answers
@@ -578,7 +578,7 @@ def _part(name: str, value: str) -> Any:
         return _code(value)
     if name == "exc":
         return _(EXCEPTION_LABELS[value]) if value in EXCEPTION_LABELS else _code(value)
-    if name in ("first", "last"):
+    if name in ("first", "last", "cause"):
         return reason(value)
     return value
 

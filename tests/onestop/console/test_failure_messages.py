@@ -102,6 +102,11 @@ SOAP_SPEC = {"wsdl": "/soap?wsdl", "operation": "LayDanhSachHoSo", "records": "D
 FEED_SPEC = {"fetch": {"method": "POST", "path": "/feed/fetch"}, "items": "events", "ack_id": "ack_id",
              "ack": {"method": "POST", "path": "/feed/ack", "json": {"ack_ids": "{ack_ids}"}}, "acked_path": "acked",
              "auth": {"type": "api_key", "in": "header", "name": "X-API-Key"}}  # fmt: skip
+# A WSDL importing a schema from its application server's own host (a proxied JAX-WS service), not served here.
+IMPORT = (
+    '<xs:schema targetNamespace="urn:khac"><xs:import namespace="urn:noi-bo" '
+    'schemaLocation="http://app01.motcua.local:8080/noi-bo.xsd"/></xs:schema>'
+)
 DEEP = b'{"items": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
 LISTED = (
     (  # a page of LayDanhSachHoSo whose dossier's file is an MTOM attachment (%s: its xop:Include)
@@ -263,6 +268,10 @@ CASES: dict[str, Case] = {
                              {"/ds": (200, XML, b"<Goc><DanhSach><HoSo/></DanhSach></Goc>")}, ProtocolError,
                              "below the root element"),
     # SOAP
+    "wsdl_import_elsewhere": Case("soap", SOAP_SPEC | {"wsdl": "/khac?wsdl"},
+                                  {"/khac": (200, XML, WSDL.replace("<xs:schema ", IMPORT + "<xs:schema ", 1).encode()),
+                                   "/noi-bo.xsd": (404, XML, b"<loi>khong co</loi>")},
+                                  ProtocolError, "which is not on the system's host; read at"),
     "soap_fault": Case("soap", SOAP_SPEC, {"/soap": (500, XML, fault("Client", "Tham số TuNgay không hợp lệ"))},
                        RefusedAnswer, "SOAP Fault soap:Client: "),
     "soap_fault_server": Case("soap", SOAP_SPEC, {"/soap": (500, XML, fault("Server", ""))}, TransientError,
