@@ -26,7 +26,7 @@ import threading
 import time
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote
 
 from tests.vendors.common import VendorHandler, arguments, serve, updated
 
@@ -78,8 +78,15 @@ def render(item: dict[str, Any]) -> dict[str, Any]:
             "NgaySinh": a.get("birth_date"),
             "DiaChi": a["address"],
         },
-        "QuaTrinh": [{"TrangThai": TRANG_THAI[h["status"]], "ThoiDiem": h["at"], "CanBo": h["actor"],
-                      "NoiDung": h["content"]} for h in item["history"]],  # fmt: skip
+        "QuaTrinh": [
+            {
+                "TrangThai": TRANG_THAI[h["status"]],
+                "ThoiDiem": h["at"],
+                "CanBo": h["actor"],
+                "NoiDung": h["content"],
+            }
+            for h in item["history"]
+        ],
         "LePhi": [{"Ma": f["code"], "Ten": f["name"], "SoTien": f["amount_vnd"]} for f in item["fees"]],
         "GiayTo": [{"Ten": d["name"], "MaMau": d["form_code"]} for d in item["documents"]],
     }
