@@ -62,6 +62,8 @@ class RestSource(PagedSource):
         paths = list(self.spec.paginator.paths().values())
         for rule in self.spec.errors:
             paths += [rule.when.path, rule.message, rule.code]
+        if spec.records.empty_when is not None:
+            paths.append(spec.records.empty_when.path)
         if any(path and parse_steps(path)[0][: len(records)] == records for path in paths):
             return False
         self._pages.unparsed = True

@@ -150,6 +150,12 @@ class RecordsSpec(Spec):
     nest: list[NestSpec] = Field(
         default=[], description="child rows sent beside the records, joined to each record by a key"
     )
+    empty_when: Condition | None = Field(
+        default=None,
+        description="an answer without the records' path is a page without records when this holds (HAL, as "
+        "Spring HATEOAS writes an empty page, leaves `_embedded` out: `{path: page.totalElements, equals: 0}`); "
+        "else such an answer is refused",
+    )
     record_errors: RecordErrorsSpec | None = Field(
         default=None,
         description="errors listed beside the records, each naming its record by a path (`graphql` or `{}`: "

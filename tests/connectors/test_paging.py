@@ -346,3 +346,25 @@ def test_a_next_link_to_another_host_is_followed_on_the_connection_s_host_with_i
             keys.append("seen")
             ids += [r.record["id"] for r in chunk]
     assert log == ["GET /ds", asked] and len(ids) == 2
+
+
+def test_an_empty_hal_page_without_embedded_is_read_as_no_records_when_empty_when_says_so() -> None:
+    """Spring HATEOAS writes an empty page without `_embedded`: `records.empty_when` names what says it is empty;
+    without it (or where the condition does not hold) the answer is refused, as a wrong records path is."""
+    empty = {"_links": {"self": {"href": "/ho-so?page=0"}}, "page": {"size": 2, "totalElements": 0,
+             "totalPages": 0, "number": 0}}  # fmt: skip
+    spec = {"request": {"path": "/ho-so", "query": {"page": "{page}"}},
+            "records": {"path": "_embedded.hoSoList", "empty_when": {"path": "page.totalElements", "equals": 0}},
+            "paginator": {"type": "page_number", "base": 0, "page_size": 2, "stop": "total_pages",
+                          "total_pages_path": "page.totalPages"}}  # fmt: skip
+    answers = [(200, JSON, json.dumps(empty).encode())]
+    with scripted_server(answers) as (url, log):
+        assert list(opened("rest", spec, Connection("c", host=url)).pages(None, None)) == []
+    assert len(log) == 1
+    not_empty = {**empty, "page": {**empty["page"], "totalElements": 3, "totalPages": 2}}
+    for answer, records in ((not_empty, spec["records"]), (empty, "_embedded.hoSoList")):
+        with (
+            scripted_server([(200, JSON, json.dumps(answer).encode())]) as (url, _),
+            pytest.raises(RefusedAnswer, match=r"no list of records at '_embedded\.hoSoList'"),
+        ):
+            list(opened("rest", {**spec, "records": records}, Connection("c", host=url)).pages(None, None))
