@@ -46,7 +46,7 @@ from mappings import runtime
 from mappings.convert import CONVERTERS, code_key, to_int, to_str, to_vnd
 from mappings.dates import DateParser, parse_format
 from mappings.modelcheck import literal, template, vouch
-from mappings.paths import Path
+from mappings.paths import Path, Where
 from mappings.runtime import CompiledRule, Generated, Program, Scope
 from mappings.spec import Mapping, Rule
 from mappings.targets import ROOT_MODEL, inner_model
@@ -306,6 +306,8 @@ class Generator:
             step = steps[i]
             if isinstance(step, int):
                 self.emit(f"v = index({base if i == 0 else 'v'}, {step})")
+            elif isinstance(step, Where):  # the list of the items it keeps
+                self.emit(f"v = {self.bind('W', step)}.pick({base if i == 0 else 'v'})")
             elif i == 0:  # a record is checked to be a dict, a list item replaced by {} when it is not
                 self.emit(f"v = {base}.get({step!r})")
             else:

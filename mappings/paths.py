@@ -3,6 +3,9 @@
 `applicant.address.ward.code`, `history[0].status`, `HoSo.@id`, `$.code` (from the record root inside `each`).
 A key that holds a dot or a bracket is quoted in brackets, as JSONPath writes it: `['@odata.nextLink']`,
 `value[0]["Mã.hồ sơ"]`.
+A filter keeps the items of a list whose key equals a text, as JSONPath writes it: `link[?(@.relation=='next')]`
+(or `[?@.relation=='next']`) is the list of those items; `[0]` after it the first (FHIR's
+`link[?(@.relation=='next')][0].url`, `identifier[?(@.system=='urn:x')][0].value`). Values compare as text.
 A path is parsed once into steps and compiled to a small closure; resolving never raises: a missing key,
 a None, a wrong type or an index out of range all yield None.
 """
@@ -18,6 +21,8 @@ Getter = Callable[[Any], Any]
 
 _KEY = re.compile(r"[^.\[\]\s][^.\[\]]*")  # a plain key: up to the next dot or bracket
 _BRACKET = re.compile(r"""\[(?:(-?\d+)|'([^']+)'|"([^"]+)")\]""")  # [3], ['a.b'] or ["a.b"]
+# [?(@.a.b=='text')] or [?@.a.b=="text"]: the items whose a.b is that text
+_WHERE = re.compile(r"""\[\?(\()?@\.([^\s=!()\[\]'"]+)\s*==\s*(?:'([^']*)'|"([^"]*)")\s*(?(1)\))\]""")
 
 
 class PathSyntaxError(ValueError):
@@ -25,14 +30,46 @@ class PathSyntaxError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Where:
+    """A filter step: the items of a list whose value at `keys` is `value` as text (a list still, maybe empty)."""
+
+    keys: tuple[str, ...]
+    value: str
+
+    def pick(self, items: Any) -> list[Any] | None:
+        if isinstance(items, dict):  # XML: a single child element is a one-element list
+            items = [items]
+        if not isinstance(items, list):
+            return None
+        return [item for item in items if _text(_at(item, self.keys)) == self.value]
+
+
+def _at(item: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        item = item.get(key) if isinstance(item, dict) else None
+    return item
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+Step = str | int | Where
+
+
+@dataclass(frozen=True, slots=True)
 class Path:
     text: str
-    steps: tuple[str | int, ...]
+    steps: tuple[Step, ...]
     from_root: bool  # `$.x` inside `each` reads the record root instead of the list item
     get: Getter
 
 
-def parse_steps(text: str) -> tuple[tuple[str | int, ...], bool]:
+def parse_steps(text: str) -> tuple[tuple[Step, ...], bool]:
     if not isinstance(text, str) or not text.strip():
         raise PathSyntaxError("a path must be a non-empty string")
     if text != text.strip():
@@ -44,9 +81,10 @@ def parse_steps(text: str) -> tuple[tuple[str | int, ...], bool]:
     return _steps(text, body), from_root
 
 
-def _steps(text: str, body: str) -> tuple[str | int, ...]:
-    """`a.b[0]['c.d']` → ('a', 'b', 0, 'c.d'): keys joined by dots, each followed by any indexes or quoted keys."""
-    steps: list[str | int] = []
+def _steps(text: str, body: str) -> tuple[Step, ...]:
+    """`a.b[0]['c.d']` → ('a', 'b', 0, 'c.d'): keys joined by dots, each followed by any indexes, quoted keys or
+    filters."""
+    steps: list[Step] = []
     if not body:
         return ()
     at, after_dot = 0, True  # a step starts the path and follows each dot
@@ -57,7 +95,16 @@ def _steps(text: str, body: str) -> tuple[str | int, ...]:
             at, after_dot = at + 1, True
             continue
         bracket = _BRACKET.match(body, at)
-        if bracket is not None:
+        where = _WHERE.match(body, at) if bracket is None else None
+        if where is not None:
+            if after_dot:
+                raise PathSyntaxError(f"bad path {text!r}: a filter {where[0]} follows no key")
+            keys = tuple(where[2].split("."))
+            if not all(keys):
+                raise PathSyntaxError(f"bad path {text!r}: an empty key in the filter {where[0]}")
+            steps.append(Where(keys, where[3] if where[3] is not None else where[4]))
+            bracket = where
+        elif bracket is not None:
             if bracket[1] is not None:
                 if after_dot:
                     raise PathSyntaxError(f"bad path {text!r}: an index [{bracket[1]}] follows no key")
@@ -80,7 +127,7 @@ def compile_path(text: str) -> Path:
     return Path(text, steps, from_root, _getter(steps))
 
 
-def _getter(steps: tuple[str | int, ...]) -> Getter:
+def _getter(steps: tuple[Step, ...]) -> Getter:
     # Specialised closures for the common all-key paths: most fields are one to three keys deep.
     if not steps:
         return lambda r: r
@@ -123,6 +170,10 @@ def _getter(steps: tuple[str | int, ...]) -> Getter:
                 if not isinstance(r, dict):
                     return None
                 r = r.get(s)
+            elif type(s) is Where:
+                r = s.pick(r)
+                if r is None:
+                    return None
             elif isinstance(r, list):
                 if not -len(r) <= s < len(r):
                     return None

@@ -37,6 +37,9 @@ PATHS
   `HoSo.@id`                     XML attributes are "@name" keys; an element's own text beside children/attributes is "#text"
   `$.code`                       from the record root, inside `each` (where paths are relative to the item)
   `['@odata.id']`, `a["b.c"]`    a key that holds a dot or a bracket, quoted in brackets as JSONPath writes it
+  `link[?(@.relation=='next')]`  a filter: the list of the items whose key (a dotted path) equals the quoted
+                                 text (compared as text; `[?@.k=='v']` too); `[0]` after it takes the first
+                                 (`identifier[?(@.system=='urn:x')][0].value`, FHIR's extensions by url)
   A path that meets a missing key, a None, a non-dict or an index out of range yields None; a key step
   on a list yields None too (say which item with [n]). Text values are stripped; a value listed in
   null_values is None. A list of paths is a fallback chain: the first that yields a value wins.

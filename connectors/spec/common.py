@@ -108,11 +108,16 @@ class Condition(Spec):
 
 def has_path(document: Any, text: str) -> bool:
     """Whether every step of a path is present (a present null counts: 'no next cursor' is an answer)."""
-    from mappings.paths import parse_steps
+    from mappings.paths import Where, parse_steps
 
     if not text:
         return True
     for step in parse_steps(text)[0]:
+        if isinstance(step, Where):
+            document = step.pick(document)
+            if document is None:
+                return False
+            continue
         if isinstance(step, int):
             if not isinstance(document, list) or not -len(document) <= step < len(document):
                 return False

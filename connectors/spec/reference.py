@@ -127,7 +127,7 @@ def markdown() -> str:
         + "; in `feed.peek.request`: `{batch_size}`.",
         "",
         "Durations are written `30s`, `15m`, `6h`, `1d`. Paths use the mappings' path language "
-        "(`data.items`, `result[0].list`, `['@odata.nextLink']` for a key that holds a dot); in XML and SOAP answers, local names, attributes as `@name` "
+        "(`data.items`, `result[0].list`, `['@odata.nextLink']` for a key that holds a dot, `link[?(@.relation=='next')][0].url` for the first item of a list whose key has a value); in XML and SOAP answers, local names, attributes as `@name` "
         "(`Result.@TotalRecords`), below the root element (XML) or the SOAP Body's answer element (SOAP).",
     ]
     for title, model in SECTIONS:

@@ -11,7 +11,7 @@ from connectors.spec.auth import AuthSpec
 from connectors.spec.common import Condition, Duration, Spec, check_path
 from connectors.spec.request import RequestSpec
 from connectors.templates import placeholders
-from mappings.paths import parse_steps
+from mappings.paths import Where, parse_steps
 
 HEADER = "header:"  # a paginator path that reads a response header (connectors.embedded.Headed)
 PLACEHOLDERS = frozenset(
@@ -165,7 +165,12 @@ class RecordsSpec(Spec):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        return check_path(value, "records")
+        check_path(value, "records")
+        if value and any(isinstance(step, Where) for step in parse_steps(value)[0]):
+            raise ValueError(
+                "records: a path with a filter ([?(@.k=='v')]): keep records with `filter` instead"
+            )
+        return value
 
     @field_validator("record_errors", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.connection import Connection
-from connectors.errors import ProtocolError, RefusedAnswer
+from connectors.errors import ConfigError, ProtocolError, RefusedAnswer
 from connectors.factory import open_source
 from onestop import registry
 from tests.connectors.entries import opened
@@ -368,3 +368,35 @@ def test_an_empty_hal_page_without_embedded_is_read_as_no_records_when_empty_whe
             pytest.raises(RefusedAnswer, match=r"no list of records at '_embedded\.hoSoList'"),
         ):
             list(opened("rest", {**spec, "records": records}, Connection("c", host=url)).pages(None, None))
+
+
+def test_a_next_link_chosen_by_its_relation_among_links_whose_order_changes() -> None:
+    """A FHIR Bundle's links are self, next, previous as HAPI writes them: the next one stands second on the first
+    page, and on the last there is none (`previous` stands second). next_path selects it by its relation."""
+
+    def bundle(ids: list[int], links: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        listed = [{"relation": rel, "url": url} for rel, url in links.items()]
+        body = {"resourceType": "Bundle", "link": listed, "entry": [{"resource": {"id": i}} for i in ids]}
+        return 200, JSON, json.dumps(body).encode()
+
+    answers = [
+        bundle([1, 2], {"self": "/fhir/Task", "next": "/fhir?p=2"}),
+        bundle([3, 4], {"self": "/fhir?p=2", "next": "/fhir?p=3", "previous": "/fhir/Task"}),
+        bundle([5], {"self": "/fhir?p=3", "previous": "/fhir?p=2"}),
+    ]
+    spec = {"request": {"path": "/fhir/Task"}, "records": "entry",
+            "paginator": {"type": "next_link", "next_path": "link[?(@.relation=='next')][0].url"}}  # fmt: skip
+    with scripted_server(answers) as (url, log):
+        read = [
+            r.record["resource"]["id"]
+            for c in opened("rest", spec, Connection("c", host=url)).pages(None, None)
+            for r in c
+        ]
+    assert read == [1, 2, 3, 4, 5]
+    assert len(log) == 3
+
+
+def test_a_records_path_with_a_filter_is_refused_for_records_filter() -> None:
+    with pytest.raises(ConfigError, match="keep records with `filter` instead"):
+        opened("rest", {"request": {"path": "/x"}, "records": "entry[?(@.search.mode=='match')]",
+                        "paginator": {"type": "single"}}, Connection("c", host="http://127.0.0.1:9"))  # fmt: skip

@@ -179,3 +179,70 @@ def test_xsi_type_and_soap_encoding_attributes_are_not_data() -> None:
         b'<ds enc:arrayType="ns2:Buoc[1]" xsi:type="enc:Array"><item xsi:type="ns2:Buoc"><tt>2</tt></item></ds></HoSo>'
     )
     assert element_to_dict(etree.fromstring(xml)) == {"@loai": "1", "id": "5", "ds": {"item": {"tt": "2"}}}
+
+
+FHIR = {
+    "link": [
+        {"relation": "self", "url": "u0"},
+        {"relation": "previous", "url": "u1"},
+        {"relation": "next", "url": "u2"},
+    ],
+    "identifier": [{"system": "urn:qg", "value": "G22"}, {"system": "urn:dvc.hd/ma.ho.so", "value": "HS-1"}],
+    "extension": [{"url": "qua-trinh", "n": 1}, {"url": "trich-yeu", "v": "x"}, {"url": "qua-trinh", "n": 2}],
+    "flag": [{"on": True, "v": 7}],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("link[?(@.relation=='next')][0].url", "u2"),  # selected by a sibling value, wherever it stands
+        ('link[?@.relation=="next"][0].url', "u2"),  # RFC 9535's form
+        ("link[?(@.relation=='last')][0].url", None),  # none: no value
+        ("identifier[?(@.system=='urn:dvc.hd/ma.ho.so')][0].value", "HS-1"),  # dots and slashes in the value
+        ("extension[?(@.url=='qua-trinh')]", [{"url": "qua-trinh", "n": 1}, {"url": "qua-trinh", "n": 2}]),
+        ("extension[?(@.url=='qua-trinh')][-1].n", 2),
+        ("flag[?(@.on=='true')][0].v", 7),  # compared as text
+        ("link[?(@.relation=='next')].url", None),  # a key on the list it yields: say which item
+        ("text[?(@.a=='b')]", None),  # not a list
+    ],
+)
+def test_a_filter_selects_list_items_by_a_sibling_value(path: str, expected: object) -> None:
+    assert compile_path(path).get({**FHIR, "text": "abc"}) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["[?(@.a=='b')]", "a.[?(@.a=='b')]", "a[?(@.=='b')]", "a[?(@.a==b)]", "a[?(@.a=='b']"]
+)
+def test_bad_filters_are_refused(bad: str) -> None:
+    with pytest.raises(PathSyntaxError):
+        compile_path(bad)
+
+
+def test_a_mapping_reads_through_filters(compile_yaml: Callable[..., CompiledMapping]) -> None:
+    m = compile_yaml(
+        """
+    agency_code: "identifier[?(@.system=='urn:dvc')][0].value"
+    applicant.phone: "telecom[?(@.system=='phone')][0].value"
+    history:
+      path: "extension[?(@.url=='qua-trinh')]"
+      each:
+        status: {path: "extension[?(@.url=='trang-thai')][0].valueCode", code: status}
+        at: "extension[?(@.url=='thoi-diem')][0].valueDateTime"
+""",
+        top=XML_TABLES,
+    )
+    step = [
+        {"url": "thoi-diem", "valueDateTime": "2025-03-12T08:00:00+07:00"},
+        {"url": "trang-thai", "valueCode": "2"},
+    ]
+    record = minimal_record(
+        identifier=[{"system": "urn:qg", "value": "G22"}, {"system": "urn:dvc", "value": "HS-9"}],
+        telecom=[{"system": "email", "value": "a@b.vn"}, {"system": "phone", "value": "0912345678"}],
+        extension=[{"url": "trich-yeu"}, {"url": "qua-trinh", "extension": step}],
+    )
+
+    d = m.normalize(record, "s").dossier
+
+    assert d is not None and d.agency_code == "HS-9" and d.applicant.phone == "0912345678"
+    assert [(int(e.status), e.at.isoformat()) for e in d.history] == [(2, "2025-03-12T08:00:00+07:00")]
