@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import requests
 
 from connectors.connection import Connection
-from connectors.errors import AuthError, ConfigError
+from connectors.errors import AuthError, ConfigError, ProtocolError
+from connectors.htmlform import hidden_value, holds_field, looks_html, page_says
 from connectors.http import Answer, HttpClient, parse_json
 from connectors.safexml import read_document
 from connectors.spec.auth import AuthSpec, SignatureSpec
@@ -60,6 +61,7 @@ class Authenticator:
         )  # how a login call's answer is read (the source's answers)
         self._token: str | int | None = None
         self._refresh_token: str | None = None
+        self._csrf: str | None = None  # the login page's CSRF token (`login_page`)
         self._expires_at = 0.0
         self._lock = threading.Lock()
         self.tokens_fetched = 0
@@ -77,7 +79,7 @@ class Authenticator:
 
     def secrets(self) -> list[str]:
         """What must never be shown (`onestop source preview` masks these wherever they appear)."""
-        return [str(s) for s in (self.conn.password, self._token, self._refresh_token) if s]
+        return [str(s) for s in (self.conn.password, self._token, self._refresh_token, self._csrf) if s]
 
     def invalidate(self) -> None:
         with self._lock:
@@ -115,8 +117,35 @@ class Authenticator:
             token = self.token()
             if self.spec.header and token is not None:
                 headers[self.spec.header] = f"{self.spec.prefix}{token}"
+            page = self.spec.login_page
+            if page is not None and page.header and self._csrf:
+                headers[page.header] = self._csrf
         kwargs["headers"] = headers
         return kwargs
+
+    def vet(self, operation: str, answer: Answer) -> Answer:
+        """The answer, unless it is the login form again (`login_page`: redirected to its path, or an HTML page
+        holding its token input): the session ended, an AuthError (logged in again once by `renewing`)."""
+        if self._is_login_page(answer, anywhere=True):
+            raise AuthError(
+                self.client.endpoint,
+                f"{operation}: the session ended: the answer is the login page "
+                f"({urlsplit(answer.url).path or '/'})",
+            )
+        return answer
+
+    def _is_login_page(self, answer: Answer, anywhere: bool) -> bool:
+        """An HTML answer that landed on the login page's path, or (`anywhere`) that holds its token input."""
+        page = self.spec.login_page
+        if page is None or answer.status >= 400:
+            return False
+        body = answer.head(1 << 20)
+        if not looks_html(body, answer.headers.get("Content-Type") if answer.headers else None):
+            return False
+        landed = urlsplit(answer.url).path.rstrip("/") == urlsplit(self.client.url(page.path)).path.rstrip(
+            "/"
+        )
+        return landed or (anywhere and holds_field(body, page.field, answer.charset or self.charset))
 
     def renewing(self, call: Callable[[], T]) -> T:
         """`call()`; when the system refuses the token mid-sync (an AuthError), it is renewed once and `call` made
@@ -188,9 +217,14 @@ class Authenticator:
         spec = self.spec
         assert spec.request is not None
         values = {"login": self.conn.login or "", "password": self.conn.password or ""}
-        method, path, kwargs = spec.request.rendered(values)
         if spec.cookie_session:
             self.client.session.cookies.clear()
+        if spec.login_page is not None:
+            self._csrf = self.client.call(
+                "GET", spec.login_page.path, operation="login page", read=self._form_token
+            )
+            values["csrf"] = self._csrf
+        method, path, kwargs = spec.request.rendered(values)
         token, ttl, _ = self.client.call(
             method,
             path or spec.request.path,
@@ -207,6 +241,12 @@ class Authenticator:
         self, answer: Answer, token_path: str | None, ttl_path: str | None
     ) -> tuple[str | None, float | None, Any]:
         operation = "token" if self.spec.type.startswith("oauth2") else "login"
+        if self._is_login_page(answer, anywhere=False):  # the form again: the credentials were refused
+            said = page_says(answer.head(1 << 20), answer.charset or self.charset)
+            raise AuthError(
+                self.client.endpoint,
+                f"{operation}: refused, the login page again: {quote_answer(said, 512) or '(it says nothing)'}",
+            )
         document = None
         if token_path or answer.body.strip():
             try:
@@ -235,6 +275,18 @@ class Authenticator:
             seconds = None
         # A number stays one (Odoo's login answers the user's id, which each call sends back as a number).
         return token if isinstance(token, int) else str(token), seconds, document
+
+    def _form_token(self, answer: Answer) -> str:
+        page = self.spec.login_page
+        assert page is not None
+        token = hidden_value(answer.head(1 << 20), page.field, answer.charset or self.charset)
+        if not token:
+            raise ProtocolError(
+                self.client.endpoint,
+                f"login page: no hidden input {page.field!r} with a value in the page at "
+                f"{urlsplit(answer.url).path or '/'} (HTTP {answer.status})",
+            )
+        return token
 
     def _set_expiry(self, ttl: float | None) -> None:
         # Renew a little early so that a token never expires between our check and the server's.

@@ -145,6 +145,7 @@ def rest_fetch(
     uses_token = "token" in spec.request.names()
 
     def read(answer: Answer) -> Fetched:
+        answer = auth.vet("detail", answer)
         if xml:  # read as safely as a page (no DTD, no entities), below its root element
             document = read_document(answer.stream(), name, charset)
             check_errors(name, spec.errors, "detail", document)

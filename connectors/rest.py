@@ -141,7 +141,11 @@ class RestSource(PagedSource):
                 )
             kwargs = self.authenticator.apply(kwargs)
             document, answer, raw = self.client.call(
-                method, path, operation="page", read=lambda a: self._read("page", a), **kwargs
+                method,
+                path,
+                operation="page",
+                read=lambda a: self._read("page", self.authenticator.vet("page", a)),
+                **kwargs,
             )
             return method, path, document, answer, raw
 

@@ -57,6 +57,25 @@ class SignatureSpec(Spec):
         return self
 
 
+class LoginPageSpec(Spec):
+    """A web application's login form (Laravel, Django, Rails, ASP.NET MVC): read before each login for the CSRF
+    token it hides, and recognized when an answer is that page again."""
+
+    path: str = Field(
+        description="the form's page, relative to the Base URL: read (GET) before each login, its cookies kept"
+    )
+    field: str = Field(
+        default="_token",
+        description="the hidden input holding the CSRF token, {csrf} in the login request: Laravel's `_token`, "
+        "Django's `csrfmiddlewaretoken`, Rails' `authenticity_token`, ASP.NET's `__RequestVerificationToken`",
+    )
+    header: str | None = Field(
+        default=None,
+        description="the header that carries that token on every later call, as the app's own script sends it "
+        "(Laravel's `X-CSRF-TOKEN`, Django's `X-CSRFToken`)",
+    )
+
+
 class AuthSpec(Spec):
     type: AuthType = Field(
         default="none",
@@ -83,7 +102,9 @@ class AuthSpec(Spec):
     )
     # login
     request: RequestSpec | None = Field(
-        default=None, description="login: the login call; {login} and {password} are the connection's"
+        default=None,
+        description="login: the login call; {login} and {password} are the connection's, {csrf} the "
+        "login page's token (`login_page`)",
     )
     token_path: str | None = Field(
         default=None, description="login: where the token is in the answer; absent: a cookie session"
@@ -91,6 +112,13 @@ class AuthSpec(Spec):
     expires_in_path: str | None = Field(default=None, description="login: where the token's lifetime (s) is")
     ttl: Duration | None = Field(
         default=None, description="login: the token's lifetime when the answer does not say"
+    )
+    login_page: LoginPageSpec | None = Field(
+        default=None,
+        description="login, a web application's form: its page, read first for the CSRF token ({csrf}). An "
+        "HTML answer that is that page (redirected to its path, or holding its token input) means the session "
+        "ended: logged in again once; the login call answered with it means the credentials were refused, said "
+        "in the page's own words (its alert)",
     )
     # where a token goes (login; bearer and oauth2 use Authorization: Bearer)
     header: str | None = Field(default=None, description="login: the header that carries the token")
@@ -111,11 +139,15 @@ class AuthSpec(Spec):
         if kind == "login":
             if self.request is None:
                 raise ValueError("login needs `request`: the login call (method, path, json/form/query)")
-            unknown = self.request.names() - LOGIN_PLACEHOLDERS
+            allowed = LOGIN_PLACEHOLDERS | ({"csrf"} if self.login_page else set())
+            unknown = self.request.names() - allowed
             if unknown:
                 raise ValueError(
-                    f"the login request can use {{login}} and {{password}}, not {sorted(unknown)}"
+                    f"the login request can use {sorted(allowed)}, not {sorted(unknown)}"
+                    + ("" if self.login_page else " ({csrf} needs `login_page`)" * ("csrf" in unknown))
                 )
+        if self.login_page is not None and kind != "login":
+            raise ValueError("login_page is for `type: login`")
         for path in (self.token_path, self.expires_in_path):
             if path:
                 check_path(path, "path")

@@ -9,7 +9,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from connectors.spec.auth import AuthSpec
+from connectors.spec.auth import AuthSpec, LoginPageSpec
 from connectors.spec.common import Condition
 from connectors.spec.feed import ACK_PLACEHOLDERS, FETCH_PLACEHOLDERS, FeedSpec, PeekSpec
 from connectors.spec.request import GraphQLSpec, RequestSpec, XmlRpcSpec
@@ -57,6 +57,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`soap.detail:`", SoapDetailSpec),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),
     ("`rest.auth:`", AuthSpec),
+    ("`rest.auth.login_page:`", LoginPageSpec),
     ("`soap:`", SoapSpec),
     ("`soap.login:`", SoapLoginSpec),
     ("`soap.faults:` (each item)", FaultRule),
@@ -116,7 +117,8 @@ def markdown() -> str:
         "Placeholders in `rest.request` templates (and in `soap.request` and `soap.headers`): "
         + ", ".join(f"`{{{p}}}`" for p in sorted(PLACEHOLDERS))
         + "; in a login request (and `soap.login.request`) `{login}` and `{password}` (the connection's), and "
-        "in `soap.request` and `soap.headers` too (a service that takes the credentials with every call). "
+        "in `soap.request` and `soap.headers` too (a service that takes the credentials with every call); "
+        "`{csrf}` too in a login request with `login_page` (the form's hidden token). "
         "A value that is exactly one "
         "placeholder keeps its type; a key whose placeholder has no value is left out; `{{`, `}}` are braces.",
         "",

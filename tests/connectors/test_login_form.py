@@ -1,0 +1,132 @@
+"""`auth: login` with `login_page`: a web application's login form (Laravel, Django) read first for its hidden
+CSRF token, posted back with the cookie it set; a later answer that is the login page (a 302 to it, or the page
+in place of JSON) is a session that ended, logged in again once, the same page asked again; the login answered
+with the form again is a refusal said in the page's own alert, never with a secret."""
+
+from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import parse_qs
+
+import pytest
+from pydantic import ValidationError
+
+from connectors.connection import Connection
+from connectors.errors import AuthError
+from connectors.spec.auth import AuthSpec
+from tests.connectors.entries import opened
+from tests.connectors.scripted_server import Answering, serving
+
+HTML = {"Content-Type": "text/html; charset=UTF-8"}
+JSON = {"Content-Type": "application/json"}
+PAGES = 4
+
+
+def form_page(token: str, alert: str = "") -> bytes:
+    return (
+        f'<html><head><title>Đăng nhập</title></head><body><div class="alert alert-danger">{alert}</div>'
+        f'<form method="POST"><input type="hidden" name="_token" value="{token}">'
+        '<label>Mật khẩu</label><input type="password" name="password"></form></body></html>'
+    ).encode()
+
+
+SPEC = {
+    "request": {"method": "POST", "path": "/ds", "form": {"page": "{page}"}},
+    "records": "items",
+    "paginator": {"type": "page_number", "page_size": 1},
+    "auth": {
+        "type": "login",
+        "login_page": {"path": "/login", "field": "_token", "header": "X-CSRF-TOKEN"},
+        "request": {
+            "method": "POST",
+            "path": "/login",
+            "form": {"_token": "{csrf}", "email": "{login}", "password": "{password}"},
+        },
+    },
+}
+
+
+def app(ended_as: str) -> tuple[type[Answering], list[str]]:
+    """A form-login app: sessions by cookie, each with its CSRF token; the 2nd page finds its session gone once."""
+    sessions: dict[str, dict[str, object]] = {}
+    log: list[str] = []
+    lock = threading.Lock()
+
+    class Handler(Answering):
+        def answer(self, body: bytes) -> None:
+            with lock:
+                self.locked(body)
+
+        def session(self) -> tuple[str, dict[str, object]]:
+            cookie = (self.headers.get("Cookie") or "").partition("sid=")[2].split(";")[0]
+            if cookie in sessions:
+                return cookie, sessions[cookie]
+            sid = f"s{len(sessions)}"
+            sessions[sid] = {"csrf": f"csrf-{sid}", "user": False, "flash": ""}
+            return sid, sessions[sid]
+
+        def locked(self, body: bytes) -> None:
+            sid, state = self.session()
+            cookie = {"Set-Cookie": f"sid={sid}; Path=/; HttpOnly"}
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            log.append(f"{self.command} {self.path}")
+            if self.path == "/login" and self.command == "GET":
+                flash, state["flash"] = state["flash"], ""
+                self.send(200, {**HTML, **cookie}, form_page(str(state["csrf"]), str(flash)))
+            elif self.path == "/login":
+                if form.get("_token") != state["csrf"]:
+                    self.send(419, HTML, b"Page Expired")
+                elif form.get("password") != "pw":
+                    state["flash"] = "Thông tin đăng nhập không chính xác."
+                    self.send(302, {"Location": "/login", "Content-Length": "0"}, b"")
+                else:
+                    state["user"] = True
+                    self.send(302, {"Location": "/home", **cookie}, b"")
+            elif self.path == "/home":
+                self.send(200, HTML, b"<html><body>home</body></html>")
+            elif not state["user"] or (form["page"] == "2" and log.count("POST /ds") == 2):
+                sessions.clear()
+                if ended_as == "redirect":
+                    self.send(302, {"Location": "/login"}, b"")
+                else:
+                    self.send(200, HTML, form_page("csrf-anonymous"))
+            elif self.headers.get("X-CSRF-TOKEN") != state["csrf"]:
+                self.send(419, HTML, b"Page Expired")
+            else:
+                page = int(form["page"])
+                self.send(200, JSON, json.dumps({"items": [{"id": page}] if page <= PAGES else []}).encode())
+
+    return Handler, log
+
+
+@pytest.mark.parametrize("ended_as", ["redirect", "page"])
+def test_the_form_token_is_posted_back_and_an_ended_session_is_one_new_login(ended_as: str) -> None:
+    handler, log = app(ended_as)
+    with serving(handler) as url:
+        reader = opened("rest", SPEC, Connection("c", url, "u@x.vn", "pw"))
+        ids = [r.record["id"] for page in reader.pages(None, None) for r in page]
+
+    assert ids == list(range(1, PAGES + 1))  # page 2, refused once, asked again: nothing lost
+    assert log.count("POST /login") == 2 and log.count("POST /ds") == PAGES + 2
+
+
+def test_the_form_again_after_the_login_is_a_refusal_in_the_pages_own_words() -> None:
+    handler, log = app("redirect")
+    with serving(handler) as url:
+        reader = opened("rest", SPEC, Connection("c", url, "u@x.vn", "wrong-pw"))
+        with pytest.raises(AuthError) as failure:
+            list(reader.pages(None, None))
+
+    said = str(failure.value)
+    assert "login: refused, the login page again: Thông tin đăng nhập không chính xác." in said
+    assert "wrong-pw" not in said and "csrf-" not in said and "Mật khẩu" not in said
+    assert log.count("POST /login") == 2  # one more login at most
+
+
+def test_csrf_in_a_login_request_needs_the_login_page() -> None:
+    login = {"method": "POST", "path": "/login", "form": {"_token": "{csrf}", "password": "{password}"}}
+    with pytest.raises(ValidationError, match="needs `login_page`"):
+        AuthSpec.model_validate({"type": "login", "request": login})
+    with pytest.raises(ValidationError, match="login_page is for `type: login`"):
+        AuthSpec.model_validate({"type": "basic", "login_page": {"path": "/login"}})
