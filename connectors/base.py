@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -190,3 +191,17 @@ def read_ahead(pages: Iterator[T], depth: int = 2, cancel: Callable[[], None] | 
         if not finished and cancel is not None:
             cancel()
         fetcher.join(STOP_WAIT_S)
+
+
+# Prefixes a web application puts before its JSON so that a foreign page cannot run it as a script (XSSI, JSON
+# hijacking): AngularJS's `)]}',` and a newline (what its $http strips), Google's `)]}'`, `while(1);`, `for(;;);`.
+# None is JSON, so taking one off never changes what a JSON answer says.
+_XSSI_GUARD = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*(?:\)\]\}',?|while\(1\);|for\(;;\);)[ \t]*\r?\n?")
+
+
+def unguarded(body: bytes) -> bytes:
+    """A JSON answer's bytes without an anti-XSSI prefix (and a UTF-8 BOM before it), when it has one."""
+    if not body[:16].lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b")]}'", b"while(1);", b"for(;;);")):
+        return body
+    match = _XSSI_GUARD.match(body)
+    return body[match.end() :] if match else body

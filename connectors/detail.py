@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from connectors.auth import Authenticator
-from connectors.base import DETAIL_FIELD, JSON, Defect, RawRecord, kept
+from connectors.base import DETAIL_FIELD, JSON, Defect, RawRecord, kept, unguarded
 from connectors.errors import AuthError, ConnectorError, ProtocolError, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import decode, read_record, value_kind
@@ -150,7 +150,7 @@ def rest_fetch(
             document = read_document(answer.stream(), name, charset)
             check_errors(name, spec.errors, "detail", document)
             return Fetched(document, [])
-        text, _broken = decode(answer.body, charset or answer.other_charset)
+        text, _broken = decode(unguarded(answer.body), charset or answer.other_charset)
         try:
             document, defects = read_record(text)
         except (ValueError, RecursionError) as exc:

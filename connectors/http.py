@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 import tenacity
 
-from connectors.base import EXCERPT
+from connectors.base import EXCERPT, unguarded
 from connectors.errors import (
     AuthError,
     Cancelled,
@@ -456,8 +456,8 @@ def _body(answer: Answer) -> bytes:
 
 def parse_json(endpoint: str, operation: str, answer: Answer, charset: str | None = None) -> Any:
     """An answer's JSON (decoded from `charset` when the system does not speak UTF-8), or a ProtocolError that
-    says where the text stops being JSON and quotes it."""
-    body = answer.body
+    says where the text stops being JSON and quotes it. An anti-XSSI prefix (`)]}',`) is taken off first."""
+    body = unguarded(answer.body)
     try:
         if charset is not None:
             return jsontext.loads(body.decode(charset))

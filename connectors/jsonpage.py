@@ -22,7 +22,16 @@ from typing import Any
 import msgspec
 import orjson
 
-from connectors.base import EXCERPT, JSON, RECORD_LIMIT, Defect, RawRecord, Unreadable, kept
+from connectors.base import (
+    EXCERPT,
+    JSON,
+    RECORD_LIMIT,
+    Defect,
+    RawRecord,
+    Unreadable,
+    kept,
+    unguarded,
+)
 from connectors.errors import RefusedAnswer
 from schemas.jsontext import visible
 
@@ -259,6 +268,7 @@ class PageReader:
     ) -> tuple[Any, list[RawRecord] | None]:
         """The answer (its records parsed once) and the records as RawRecords; None when the records path does
         not lead to a list (the pager says what the answer holds instead)."""
+        body = unguarded(body)
         if charset is None and self._spans is not None:
             unbommed = body[3:] if body.startswith(b"\xef\xbb\xbf") else body
             try:

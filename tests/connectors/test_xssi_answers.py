@@ -1,0 +1,52 @@
+"""JSON behind an anti-XSSI prefix (AngularJS's `)]}',` and a newline, `while(1);`): read as the JSON it guards,
+in login answers, pages and details alike."""
+
+from __future__ import annotations
+
+import json
+
+from connectors.base import unguarded
+from connectors.connection import Connection
+from tests.connectors.entries import opened
+from tests.connectors.scripted_server import Answering, serving
+
+JSON = {"Content-Type": "application/json;charset=UTF-8"}
+SECRET = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig"
+
+
+def test_the_guards_come_off_and_json_stays_as_it_is() -> None:
+    for guarded in (b")]}',\n{}", b")]}'\n{}", b"\xef\xbb\xbf)]}',\r\n{}", b"while(1);{}", b"for(;;);\n{}",
+                    b"  )]}', {}"):  # fmt: skip
+        assert unguarded(guarded).strip() == b"{}", guarded
+    for plain in (b"{}", b"[1]", b'")]}\'"', b"", b")]"):
+        assert unguarded(plain) == plain
+
+
+def login_spec(token_path: str) -> dict[str, object]:
+    return {
+        "request": {"path": "/ds", "query": {"page": "{page}"}},
+        "records": "",
+        "paginator": {"type": "page_number", "page_size": 1},
+        "auth": {"type": "login", "token_path": token_path, "header": "Authorization", "prefix": "Bearer ",
+                 "request": {"method": "POST", "path": "/auth", "json": {"u": "{login}", "p": "{password}"}}},
+    }  # fmt: skip
+
+
+def app(login_answer: bytes) -> type[Answering]:
+    class Handler(Answering):
+        def answer(self, body: bytes) -> None:
+            if self.path == "/auth":
+                self.send(200, JSON, login_answer)
+            elif self.headers.get("Authorization") != f"Bearer {SECRET}":
+                self.send(401, JSON, b')]}\',\n{"detail": "Unauthorized"}')
+            else:
+                page = int(self.path.rsplit("=", 1)[1])
+                self.send(200, JSON, b")]}',\n" + json.dumps([{"id": page}] if page <= 3 else []).encode())
+
+    return Handler
+
+
+def test_a_guarded_login_and_guarded_pages_are_read() -> None:
+    with serving(app(b")]}',\n" + json.dumps({"id_token": SECRET}).encode())) as url:
+        reader = opened("rest", login_spec("id_token"), Connection("c", url, "u", "p"))
+        assert [r.record["id"] for page in reader.pages(None, None) for r in page] == [1, 2, 3]
