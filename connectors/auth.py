@@ -256,8 +256,16 @@ class Authenticator:
                     document = read_xmlrpc(self.client.endpoint, answer.body)
                 else:
                     document = parse_json(self.client.endpoint, operation, answer, self.charset)
-            except Exception:
-                if token_path:
+            except Exception as exc:
+                if not token_path:
+                    pass  # a cookie session: its answer need not be read
+                elif _names_key(answer.body, token_path):  # the token may be in it: not quoted
+                    raise ProtocolError(
+                        self.client.endpoint,
+                        f"{operation}: answer is not {self.answer.upper()} ({type(exc).__name__}; "
+                        f"{len(answer.body)} bytes, not quoted: they name {token_path!r} and may hold the token)",
+                    ) from None
+                else:
                     raise
         self.check(operation, document)  # the system's own refusal ("wrong password") in an envelope
         if not token_path:
@@ -266,7 +274,7 @@ class Authenticator:
         if not token or not isinstance(token, str | int) or isinstance(token, bool):
             raise AuthError(
                 self.client.endpoint,
-                f"{operation}: no token at {token_path!r} in the answer: {quote_answer(answer.body, 1024)}",
+                f"{operation}: no token at {token_path!r} in the answer: {_shape(document)}",
             )
         ttl = get_path(document, ttl_path) if ttl_path else None
         try:
@@ -294,6 +302,26 @@ class Authenticator:
             ttl = jwt_lifetime(self._token)
         ttl = DEFAULT_TTL_S if ttl is None else ttl
         self._expires_at = time.monotonic() + max(ttl - min(30.0, ttl / 5), 0.2)
+
+
+def _names_key(body: bytes, path: str) -> bool:
+    """The body holds the last key of `path` (`data.token` → `token`): it may hold that value too."""
+    key = path.replace("]", ".").split(".")[-1].strip("'[ ")
+    return bool(key) and key.encode() in body
+
+
+def _shape(document: Any, depth: int = 2) -> str:
+    """A login or token answer as its JSON with every value written `…` (a token at another key than the one
+    configured would be quoted otherwise): its keys show, two levels deep."""
+
+    def skeleton(value: Any, left: int) -> Any:
+        if isinstance(value, dict):
+            return {str(k): skeleton(v, left - 1) for k, v in list(value.items())[:30]} if left else "…"
+        if isinstance(value, list):
+            return [skeleton(value[0], left - 1)] if value and left else []
+        return "…" if value is not None else None
+
+    return quote_answer(json.dumps(skeleton(document, depth), ensure_ascii=False), 1024)
 
 
 class Signer(requests.auth.AuthBase):

@@ -1,12 +1,16 @@
 """JSON behind an anti-XSSI prefix (AngularJS's `)]}',` and a newline, `while(1);`): read as the JSON it guards,
-in login answers, pages and details alike."""
+in login answers, pages and details alike. And a login answer that cannot be read, or lacks the token where the
+registry says, is never quoted with the token it may hold."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from connectors.base import unguarded
 from connectors.connection import Connection
+from connectors.errors import AuthError, ProtocolError
 from tests.connectors.entries import opened
 from tests.connectors.scripted_server import Answering, serving
 
@@ -50,3 +54,25 @@ def test_a_guarded_login_and_guarded_pages_are_read() -> None:
     with serving(app(b")]}',\n" + json.dumps({"id_token": SECRET}).encode())) as url:
         reader = opened("rest", login_spec("id_token"), Connection("c", url, "u", "p"))
         assert [r.record["id"] for page in reader.pages(None, None) for r in page] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("answer", "path", "error", "says"),
+    [
+        (f'cb({{"id_token": "{SECRET}"}});'.encode(), "id_token", ProtocolError, "login: answer is not JSON"),
+        (
+            json.dumps({"data": {"jwt": SECRET}}).encode(),
+            "data.token",
+            AuthError,
+            'in the answer: {"data": {"jwt": "…"}}',
+        ),
+    ],
+)
+def test_a_login_answer_that_fails_is_never_quoted_with_its_token(
+    answer: bytes, path: str, error: type[Exception], says: str
+) -> None:
+    with serving(app(answer)) as url:
+        reader = opened("rest", login_spec(path), Connection("c", url, "u", "p"))
+        with pytest.raises(error) as failure:
+            list(reader.pages(None, None))
+    assert says in str(failure.value) and SECRET not in str(failure.value)
