@@ -255,7 +255,9 @@ class Authenticator:
                 elif self.answer == "xmlrpc" and operation == "login":
                     document = read_xmlrpc(self.client.endpoint, answer.body)
                 else:
-                    document = parse_json(self.client.endpoint, operation, answer, self.charset)
+                    # the answer's declared charset, as a page's is read (a windows-1258 refusal in an envelope)
+                    charset = self.charset or answer.other_charset
+                    document = parse_json(self.client.endpoint, operation, answer, charset)
             except Exception as exc:
                 if not token_path:
                     pass  # a cookie session: its answer need not be read

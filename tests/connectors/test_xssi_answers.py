@@ -5,6 +5,7 @@ registry says, is never quoted with the token it may hold."""
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 
@@ -76,3 +77,21 @@ def test_a_login_answer_that_fails_is_never_quoted_with_its_token(
         with pytest.raises(error) as failure:
             list(reader.pages(None, None))
     assert says in str(failure.value) and SECRET not in str(failure.value)
+
+
+def test_a_login_refusal_in_the_charset_the_answer_declares_is_the_systems_own_words() -> None:
+    refusal = "Tài khoản bị khóa"
+    body = json.dumps({"ok": False, "msg": unicodedata.normalize("NFD", refusal)}, ensure_ascii=False)
+
+    class Handler(Answering):
+        def answer(self, _: bytes) -> None:
+            self.send(200, {"Content-Type": "application/json; charset=windows-1258"}, body.encode("cp1258"))
+
+    spec = login_spec("token") | {
+        "errors": [{"when": {"path": "ok", "equals": False}, "message": "msg", "means": "auth"}]
+    }
+    with serving(Handler) as url:
+        reader = opened("rest", spec, Connection("c", url, "u", "p"))
+        with pytest.raises(AuthError) as failure:
+            list(reader.pages(None, None))
+    assert refusal in unicodedata.normalize("NFC", str(failure.value))
