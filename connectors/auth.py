@@ -274,9 +274,12 @@ class Authenticator:
             return None, None, document
         token = get_path(document, token_path)
         if not token or not isinstance(token, str | int) or isinstance(token, bool):
+            # an object or a list may hold the token elsewhere: its skeleton; a bare value (false) as it came
+            structured = isinstance(document, dict | list)
+            said = _shape(document) if structured else quote_answer(answer.body, 1024)
             raise AuthError(
                 self.client.endpoint,
-                f"{operation}: no token at {token_path!r} in the answer: {_shape(document)}",
+                f"{operation}: no token at {token_path!r} in the answer: {said}",
             )
         ttl = get_path(document, ttl_path) if ttl_path else None
         try:
@@ -313,15 +316,17 @@ def _names_key(body: bytes, path: str) -> bool:
 
 
 def _shape(document: Any, depth: int = 2) -> str:
-    """A login or token answer as its JSON with every value written `…` (a token at another key than the one
-    configured would be quoted otherwise): its keys show, two levels deep."""
+    """A login or token answer as its JSON with every text and number written `…` (a token at another key than
+    the one configured would be quoted otherwise): its keys, true/false and null show, two levels deep."""
 
     def skeleton(value: Any, left: int) -> Any:
         if isinstance(value, dict):
             return {str(k): skeleton(v, left - 1) for k, v in list(value.items())[:30]} if left else "…"
         if isinstance(value, list):
             return [skeleton(value[0], left - 1)] if value and left else []
-        return "…" if value is not None else None
+        return (
+            value if value is None or isinstance(value, bool) else "…"
+        )  # false says no login; text may be a token
 
     return quote_answer(json.dumps(skeleton(document, depth), ensure_ascii=False), 1024)
 
