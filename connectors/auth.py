@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 import uuid
@@ -315,18 +316,25 @@ def _names_key(body: bytes, path: str) -> bool:
     return bool(key) and key.encode() in body
 
 
-def _shape(document: Any, depth: int = 2) -> str:
-    """A login or token answer as its JSON with every text and number written `…` (a token at another key than
-    the one configured would be quoted otherwise): its keys, true/false and null show, two levels deep."""
+# A run of this many characters without a space may be a token (JWTs, session ids, API keys are 26 and more);
+# a vendor's words and codes ("Sai mật khẩu", "invalid_grant", 1002) are shorter.
+_OPAQUE = re.compile(r"\S{25,}")
+
+
+def _shape(document: Any, depth: int = 4) -> str:
+    """A login or token answer as its JSON with whatever may be a token written `…` (a token at another key than
+    the one configured would be quoted otherwise): its keys, its words and short codes show, four levels deep."""
 
     def skeleton(value: Any, left: int) -> Any:
         if isinstance(value, dict):
             return {str(k): skeleton(v, left - 1) for k, v in list(value.items())[:30]} if left else "…"
         if isinstance(value, list):
             return [skeleton(value[0], left - 1)] if value and left else []
-        return (
-            value if value is None or isinstance(value, bool) else "…"
-        )  # false says no login; text may be a token
+        if value is None or isinstance(value, bool):
+            return value  # false says no login
+        if isinstance(value, int | float):
+            return value if abs(value) < 10**6 else "…"  # a status code, not a numeric key
+        return "…" if _OPAQUE.search(str(value)) else value
 
     return quote_answer(json.dumps(skeleton(document, depth), ensure_ascii=False), 1024)
 

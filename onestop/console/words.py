@@ -411,6 +411,13 @@ FAILURES = _shapes(
         " %(where)s: `records` is the path below the root element")),
     # connectors.auth (and soap's login): credentials
     (r"the answer set no session cookie", N_("the answer set no session cookie")),
+    # connectors.auth: a web application's login form (login_page)
+    (r"no hidden input (?P<field>'[^']*') with a value in the page at (?P<path>\S+) \(HTTP (?P<status>\d+)\)",
+     N_("no hidden input %(field)s with a value in the page at %(path)s (HTTP %(status)s)")),
+    (r"the session ended: the answer is the login page \((?P<path>[^)]*)\)",
+     N_("the session ended: the answer is the login page (%(path)s)")),
+    (r"refused, the login page again: \(it says nothing\)", N_("refused, the login page again (it says nothing)")),
+    (r"refused, the login page again: (?P<said>.*)", N_("refused, the login page again: %(said)s")),
     (r"no token at (?P<path>'[^']*') in the answer: (?P<said>.*)", N_("no token at %(path)s in the answer: %(said)s")),
     (r"no session token at (?P<path>'[^']*') in the answer: (?P<said>.*)",
      N_("no session token at %(path)s in the answer: %(said)s")),
@@ -504,6 +511,7 @@ OPERATIONS = _shapes(
     (r"page (?P<n>\d+)", N_("page %(n)s")),
     (r"page", N_("reading a page")),
     (r"token", N_("getting a token")),
+    (r"login page", N_("opening the login page")),
     (r"login", N_("logging in")),
     (r"detail", N_("the detail call")),
     (r"wsdl", N_("reading the WSDL")),
@@ -751,7 +759,7 @@ def history_detail(what: str, text: str | None) -> Markup:
         return _("%(who)s: %(comment)s", who=who, comment=comment) if comment else escape(who)
     if what == "attempt":  # failure_detail.py: f"{operation} {endpoint}: {error_class} {message}"
         found = re.fullmatch(
-            r"(?P<operation>page \d+|\S+) (?P<endpoint>[^\s:]+): (?P<cls>\w+) (?P<message>.*)", text, re.S
+            r"(?P<operation>[^:\n]{1,100}?) (?P<endpoint>[^\s:]+): (?P<cls>\w+) (?P<message>.*)", text, re.S
         )
         if found:
             return _(

@@ -67,6 +67,14 @@ def test_a_guarded_login_and_guarded_pages_are_read() -> None:
             AuthError,
             'in the answer: {"data": {"jwt": "…"}}',
         ),
+        (  # the vendor's words and codes still show: only what may be a token is hidden
+            json.dumps(
+                {"ok": False, "loi": {"ma": 1002, "thongBao": "Sai mật khẩu", "phien": SECRET}}
+            ).encode(),
+            "token",
+            AuthError,
+            '{"ok": false, "loi": {"ma": 1002, "thongBao": "Sai mật khẩu", "phien": "…"}}',
+        ),
     ],
 )
 def test_a_login_answer_that_fails_is_never_quoted_with_its_token(

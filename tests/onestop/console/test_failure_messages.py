@@ -123,6 +123,11 @@ PORTAL_LOGIN = (200, JSON, body({"error_code": "0", "session": "phien-1"}))
 OAUTH = {"type": "oauth2_client_credentials", "token_url": "/oauth/token"}
 LOGIN = {"type": "login", "request": {"method": "POST", "path": "/dang-nhap", "form": {"u": "{login}"}}}
 
+# A Laravel-style login form: its page read first for the hidden _token, posted back with the credentials.
+FORM_LOGIN = LOGIN | {"request": {"method": "POST", "path": "/dang-nhap", "form": {"_token": "{csrf}"}},
+                      "login_page": {"path": "/dang-nhap", "field": "_token"}}  # fmt: skip
+FORM = b'<html><body><form>%s<input type="hidden" name="_token" value="t-1"></form></body></html>'
+
 CASES: dict[str, Case] = {
     # HTTP errors: the system's own words after the status
     "http_500": Case("rest", rest(), {"/ds": (500, JSON, body({"message": "Lỗi máy chủ nội bộ"}))},
@@ -192,6 +197,17 @@ CASES: dict[str, Case] = {
                             "login: the answer set no session cookie"),
     "login_no_token": Case("rest", rest(auth=LOGIN | {"token_path": "data.token", "header": "Authorization"}),
                            {"/dang-nhap": (200, JSON, body({"data": {}}))}, AuthError, "login: no token at"),
+    "login_page_no_token": Case("rest", rest(auth=FORM_LOGIN), {"/dang-nhap": (200, HTML, b"<form></form>")},
+                                ProtocolError, "login page: no hidden input '_token'"),
+    "login_page_again": Case("rest", rest(auth=FORM_LOGIN),
+                             {"/dang-nhap": (200, HTML, FORM % '<div class="alert">Sai mật khẩu</div>'.encode())},
+                             AuthError, "login: refused, the login page again: Sai mật khẩu"),
+    "login_page_silent": Case("rest", rest(auth=FORM_LOGIN), {"/dang-nhap": (200, HTML, FORM % b"")},
+                              AuthError, "login: refused, the login page again: (it says nothing)"),
+    "session_ended": Case("rest", rest(auth=FORM_LOGIN | {"token_path": "token", "header": "Authorization"}),
+                          {"/dang-nhap": [(200, HTML, FORM % b""), (200, JSON, body({"token": "t"}))] * 2,
+                           "/ds": (200, HTML, FORM % b"")},
+                          AuthError, "page: the session ended: the answer is the login page (/ds)"),
     # answers that are not JSON, or too much of it
     "not_json": Case("rest", rest(), {"/ds": (200, JSON, "<html>Bảo trì hệ thống</html>".encode())},
                      RefusedAnswer, "answer is not JSON ("),
@@ -354,7 +370,7 @@ def route_by(
 
 
 PATHS = {"path", "records", "total_path", "cursor_path", "next_path", "token_path", "token_url", "items", "record",
-         "acked_path", "operation", "wsdl"}  # fmt: skip
+         "acked_path", "operation", "wsdl", "field"}  # fmt: skip
 
 
 def paths(spec: Any) -> list[str]:
