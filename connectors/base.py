@@ -195,13 +195,24 @@ def read_ahead(pages: Iterator[T], depth: int = 2, cancel: Callable[[], None] | 
 
 # Prefixes a web application puts before its JSON so that a foreign page cannot run it as a script (XSSI, JSON
 # hijacking): AngularJS's `)]}',` and a newline (what its $http strips), Google's `)]}'`, `while(1);`, `for(;;);`.
-# None is JSON, so taking one off never changes what a JSON answer says.
+# And JSONP, JSON wrapped in a call (`cb({...});`, Rails' `/**/cb(...)`): what an old jQuery front end reads.
+# None is JSON (JSON starts with { [ " a digit - true false null, and none of those is followed by a bracket), so
+# taking one off never changes what a JSON answer says.
 _XSSI_GUARD = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*(?:\)\]\}',?|while\(1\);|for\(;;\);)[ \t]*\r?\n?")
+_JSONP_CALL = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*(?:/\*\*/)?[ \t]*[A-Za-z_$][\w$.]{0,200}[ \t]*\(")
 
 
 def unguarded(body: bytes) -> bytes:
-    """A JSON answer's bytes without an anti-XSSI prefix (and a UTF-8 BOM before it), when it has one."""
-    if not body[:16].lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b")]}'", b"while(1);", b"for(;;);")):
-        return body
-    match = _XSSI_GUARD.match(body)
-    return body[match.end() :] if match else body
+    """A JSON answer's bytes without an anti-XSSI prefix (and a UTF-8 BOM before it), or the JSON a JSONP call
+    wraps, when it has one."""
+    start = body[:16].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start.startswith((b")]}'", b"while(1);", b"for(;;);")):
+        match = _XSSI_GUARD.match(body)
+        return body[match.end() :] if match else body
+    if start[:1].isalpha() or start[:1] in (b"_", b"$", b"/"):
+        call = _JSONP_CALL.match(body)
+        if call is not None:
+            end = len(body.rstrip(b" \t\r\n;"))
+            if body[end - 1 : end] == b")" and end - 1 >= call.end():
+                return body[call.end() : end - 1]
+    return body

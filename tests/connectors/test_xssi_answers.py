@@ -23,8 +23,18 @@ def test_the_guards_come_off_and_json_stays_as_it_is() -> None:
     for guarded in (b")]}',\n{}", b")]}'\n{}", b"\xef\xbb\xbf)]}',\r\n{}", b"while(1);{}", b"for(;;);\n{}",
                     b"  )]}', {}"):  # fmt: skip
         assert unguarded(guarded).strip() == b"{}", guarded
-    for plain in (b"{}", b"[1]", b'")]}\'"', b"", b")]"):
+    for plain in (b"{}", b"[1]", b'")]}\'"', b"", b")]", b"true", b"null", b"nulls(1)x", b"cb(", b"cb)"):
         assert unguarded(plain) == plain
+
+
+def test_a_jsonp_call_is_read_as_the_json_it_wraps() -> None:
+    for wrapped in (
+        b'cb({"a": 1});',
+        b'jQuery3510_1700({"a": 1})\n',
+        b'/**/ cb ({"a": 1});  ',
+        b"window.x.y([1]);",
+    ):
+        assert json.loads(unguarded(wrapped)) in ({"a": 1}, [1]), wrapped
 
 
 def login_spec(token_path: str) -> dict[str, object]:
@@ -60,7 +70,7 @@ def test_a_guarded_login_and_guarded_pages_are_read() -> None:
 @pytest.mark.parametrize(
     ("answer", "path", "error", "says"),
     [
-        (f'cb({{"id_token": "{SECRET}"}});'.encode(), "id_token", ProtocolError, "login: answer is not JSON"),
+        (f'{{"id_token": "{SECRET}"'.encode(), "id_token", ProtocolError, "login: answer is not JSON"),
         (
             json.dumps({"data": {"jwt": SECRET}}).encode(),
             "data.token",
