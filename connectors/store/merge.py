@@ -33,8 +33,13 @@ class Loader:
         run_id: int,
         watermark_on: str = "updated",
         pages_by_position: bool = False,
+        window_end: datetime | None = None,
     ) -> None:
         self.conn, self.source, self.run_id = conn, source, run_id
+        # The watermark says "read up to here": never past the window asked for. A record dated ahead of it (a
+        # clock set wrong, a typo, a system that ignores the window's end) would carry it past records not yet
+        # written, and every later window would start after them.
+        self.window_end = window_end
         self.pages_by_position = pages_by_position
         # A system queryable by receipt date only keeps its watermark on receipt times.
         self.watermark_column = "received_at" if watermark_on == "received" else "source_updated_at"
@@ -200,6 +205,8 @@ class Loader:
         good, distinct, loaded, unchanged, stale, bad, distinct_bad, conflicts, high, deleted = row
         if self.pages_by_position and good > distinct:
             high = min(filter(None, (high, self._moved_from())), default=None)
+        if high is not None and self.window_end is not None:
+            high = min(high, self.window_end)
         advance_watermark(self.conn, self.source, high, self.run_id)
         x("DROP VIEW incoming, incoming_bad, incoming_deleted")
         return RunCounts(

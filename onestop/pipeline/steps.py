@@ -287,6 +287,7 @@ def _load(run_id: int) -> RunCounts:
             run_id,
             watermark_on=source.watermark_field,
             pages_by_position=source.pages_by_position,
+            window_end=run.window_end,
         )
         failpoints.reached("mid_load")
         counts = loader.finish()

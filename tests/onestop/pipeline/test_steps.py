@@ -37,9 +37,12 @@ def synced_raw(db: psycopg.Connection, source: str) -> dict[str, dict]:
     return raw
 
 
-def load_records(db: psycopg.Connection, source: str, records: list[dict]) -> runs.RunCounts:
-    """A run whose fetch returned exactly these records (crafted cases a source rarely produces on demand)."""
-    now = datetime.now(UTC)
+def load_records(
+    db: psycopg.Connection, source: str, records: list[dict], now: datetime | None = None
+) -> runs.RunCounts:
+    """A run whose fetch returned exactly these records (crafted cases a source rarely produces on demand); its
+    window ends `now` (the watermark never passes it)."""
+    now = now or datetime.now(UTC)
     with psycopg.connect(db.info.dsn) as conn:
         run_id = runs.create_run(conn, source, (now - timedelta(days=1), now), None)
         rows = [(n, r.get("id"), "application/json", json.dumps(r)) for n, r in enumerate(records)]
@@ -155,14 +158,17 @@ def test_a_dossier_edited_while_its_list_was_read_holds_the_watermark_at_its_fir
     edited = {**a, "summary": "edited meanwhile", "updatedDate": "2030-01-03T08:00:00+07:00"}
     same_twice = {**c, "updatedDate": "2030-01-04T08:00:00+07:00"}
 
-    counts = load_records(db, SOURCE, [first, other, edited])
+    later = datetime(2031, 1, 1, tzinfo=UTC)  # the runs' window ends after these update times
+    counts = load_records(db, SOURCE, [first, other, edited], now=later)
     mark = db.execute("SELECT value FROM onestop.watermark WHERE source = %s", (SOURCE,)).fetchone()[0]
     assert counts.duplicates == 1
     assert mark == max(
         before, datetime(2030, 1, 1, 1, tzinfo=UTC)
     )  # not 2030-01-03: held at the first version
 
-    load_records(db, SOURCE, [other, same_twice, same_twice])  # served twice unchanged: nothing moved
+    load_records(
+        db, SOURCE, [other, same_twice, same_twice], now=later
+    )  # served twice unchanged: nothing moved
     mark = db.execute("SELECT value FROM onestop.watermark WHERE source = %s", (SOURCE,)).fetchone()[0]
     assert mark == datetime(2030, 1, 4, 1, tzinfo=UTC)
 
