@@ -208,6 +208,7 @@ class PagedSource:
         listed: int | None = None  # the total the last page said (stop total_count/total_pages)
         rereads = 0
         asked_again = False  # an empty page before the total, asked for a second time
+        before: tuple[int, str, str] | None = None  # the page before's count, first and last record
         next_url: str | None = None
         followed: set[str] = set()
         while True:
@@ -243,6 +244,8 @@ class PagedSource:
                     self.client.record_failure("page", exc)
                     raise
             sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps
+            # what tells this page from the one before (a system that ignores the page sends the same again)
+            this = (sent, raw[0].payload, raw[-1].payload) if isinstance(raw, list) and raw else None
             keep = self.spec.records.filter.holds if self.spec.records.filter is not None else None
             records: Any
             if isinstance(
@@ -276,10 +279,20 @@ class PagedSource:
                         "records that moved up past a page already read would be skipped; the run fails so that "
                         "the next one reads this window again",
                     )
-                pages, seen, listed = 0, 0, None
+                pages, seen, listed, before = 0, 0, None, None
                 values["page"], values["offset"] = pager.base, 0
                 continue
+            # records added meanwhile push the list down: the same records may come again, at the next position
+            grew = listed is not None and total is not None and total > listed
             listed = total
+            if this is not None and this == before and not grew and pager.type in ("page_number", "offset"):
+                raise ProtocolError(  # read on, it would come for ever (a short page never does)
+                    self.name,
+                    f"{where}: the same {sent} records as the page before: the system ignores the "
+                    f"{'page' if pager.type == 'page_number' else 'offset'} it is asked for; the run fails "
+                    "rather than read that page for ever (the next one reads this window again)",
+                )
+            before = this
             if (
                 not sent
                 and pager.type in ("page_number", "offset")

@@ -29,7 +29,11 @@ class SourceConfig(Spec):
         default="*/30 * * * *", description="cron, Asia/Ho_Chi_Minh; null: manual only"
     )
     lookback: Duration = Field(
-        default=timedelta(minutes=15), description="each run reads [watermark − lookback, now]"
+        default=timedelta(minutes=15),
+        description="each run reads [watermark − lookback, now], the watermark being the newest update time read "
+        "(never past the window's end): it must cover the longest delay between a record's update time and its "
+        "commit (a long transaction); at least 1s, so that a system whose window starts after its bound "
+        "(`updated > from`) lists the records written later in the watermark's own second",
     )
     start: datetime = Field(
         default=datetime.fromisoformat("2025-01-01T00:00:00+07:00"),
@@ -70,6 +74,16 @@ class SourceConfig(Spec):
     )
     xml: XmlSpec | None = Field(default=None, description="kind xml: the REST language with XML answers")
     feed: FeedSpec | None = Field(default=None, description="kind feed")
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError(
+                "lookback must be at least 1s: a system whose window starts after its bound (`updated > from`) "
+                "would never list the records written later in the watermark's own second"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -446,6 +446,14 @@ FAILURES = _shapes(
      N_("no records, yet the system's total says %(total)s pages and %(seen)s records came: the rest of the window"
         " would be lost; the run fails so that the next one reads this window again (a system whose total counts"
         " records it never sends: paginator.total_counts_more: true)")),
+    (r"the same (?P<n>\d+) records as the page before: the system ignores the page it is asked for; the run fails"
+     r" rather than read that page for ever \(the next one reads this window again\)",
+     N_("the same %(n)s records as the page before: the system ignores the page it is asked for; the run fails"
+        " rather than read that page for ever (the next one reads this window again)")),
+    (r"the same (?P<n>\d+) records as the page before: the system ignores the offset it is asked for; the run fails"
+     r" rather than read that page for ever \(the next one reads this window again\)",
+     N_("the same %(n)s records as the page before: the system ignores the offset it is asked for; the run fails"
+        " rather than read that page for ever (the next one reads this window again)")),
     (r"the cursor (?P<cursor>.*) came back again \(a loop\)", N_("the cursor %(cursor)s came back again (a loop)")),
     (r"the next link (?P<link>.*) came back again \(a loop\)", N_("the next link %(link)s came back again (a loop)")),
     (r"the first page's answer does not fit the registry: (?P<detail>.*)",

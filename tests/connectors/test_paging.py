@@ -92,6 +92,28 @@ def test_a_page_that_stays_empty_before_the_total_fails_the_run_rather_than_end_
     assert len(log) == 3
 
 
+@pytest.mark.parametrize("kind", ["page_number", "offset"])
+def test_a_system_that_ignores_the_page_asked_for_fails_the_run_instead_of_reading_it_for_ever(
+    kind: str,
+) -> None:
+    with (
+        scripted_server([page([1, 2], 0)] * 50) as (url, log),
+        pytest.raises(
+            ProtocolError, match=r"page 2: the same 2 records as the page before: the system ignores"
+        ),
+    ):
+        read_ids(url, {"type": kind, "page_size": 2})
+    assert len(log) == 2
+
+
+def test_the_same_records_again_on_a_list_that_grew_by_a_page_are_read_on() -> None:
+    # two dossiers added at the head while page 1 was read: page 2 holds page 1's two again, and the total says so
+    answers = [page([3, 4], 4), page([3, 4], 6), page([1, 2], 6)]
+    with scripted_server(answers) as (url, log):
+        ids = read_ids(url, {"type": "page_number", **TOTAL})
+    assert ids == [3, 4, 3, 4, 1, 2] and len(log) == 3
+
+
 def test_a_system_whose_total_counts_more_than_it_sends_says_so_and_ends_on_its_empty_page() -> None:
     with scripted_server([page([1, 2], 5), page([3], 5), page([], 5)]) as (url, log):
         ids = read_ids(url, {"type": "page_number", **TOTAL, "total_counts_more": True})

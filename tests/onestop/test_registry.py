@@ -46,6 +46,8 @@ def test_mistakes_name_the_entry_and_the_field() -> None:
     entry = {"name": "d1", "title": "D1", "kind": "rest", "dialect": "x", "conn_id": "c", "rest": REST}
     with pytest.raises(ConfigError, match="appears twice"):
         registry.parse({"sources": [entry, entry]})
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(d1\): lookback: .*at least 1s"):
+        registry.parse({"sources": [entry | {"lookback": "0s"}]})
 
 
 def test_top_level_blocks_are_read_and_an_unknown_one_is_refused() -> None:

@@ -247,6 +247,8 @@ CASES: dict[str, Case] = {
     "shrinking": Case("rest", paged(stop="total_count", total_path="tong"),
                       {"/ds": [(200, JSON, body({"items": [{"id": n}], "tong": 100 - n})) for n in range(30)]},
                       ProtocolError, "the list shrank while it was read"),
+    "page_ignored": Case("rest", paged(), {"/ds": (200, JSON, ITEMS)}, ProtocolError,
+                         "the same 1 records as the page before: the system ignores the page"),
     "empty_before_total": Case("rest", paged(stop="total_count", total_path="tong"),
                                {"/ds": [(200, JSON, body({"items": [{"id": 1}], "tong": 9})),
                                         (200, JSON, body({"items": [], "tong": 9})),
