@@ -14,6 +14,7 @@ import json
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +54,31 @@ class Stats:
                 "refusals": list(self.refusals),
                 "requests": list(self.requests),
             }
+
+
+class BearerTokens:
+    """The access tokens a vendor issued and when each expires; `--revoke-at` ends them all (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, token: str, ttl: float) -> str:
+        with self._lock:
+            self._expiry[token] = time.monotonic() + ttl
+        return token
+
+    def valid(self, handler: VendorHandler) -> bool:
+        """Does the request carry `Authorization: Bearer <a token issued, not expired>`? False for the request
+        `--revoke-at` names, which ends every token (a data request: counted)."""
+        scheme, _, token = (handler.headers.get("Authorization") or "").partition(" ")
+        with self._lock:
+            valid = scheme == "Bearer" and self._expiry.get(token, 0) > time.monotonic()
+        if valid and handler.revoke_due():
+            with self._lock:
+                self._expiry.clear()
+            return False
+        return valid
 
 
 class VendorHandler(BaseHTTPRequestHandler):

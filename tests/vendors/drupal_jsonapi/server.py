@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from schemas.dossier import HCM
-from tests.vendors.common import VendorHandler, arguments, serve, updated
+from tests.vendors.common import BearerTokens, VendorHandler, arguments, serve, updated
 
 VENDOR = "drupal_jsonapi"
 USER, PASSWORD = "esb_tinh", "Drup@l-JsonApi-25"
@@ -48,8 +46,7 @@ KENH = {1: "truc_tiep", 2: "truc_tuyen", 3: "buu_chinh"}
 DOI_TUONG = {1: "cong_dan", 2: "to_chuc"}
 RELATIONS = ("field_nguoi_nop", "field_qua_trinh", "field_le_phi", "field_giay_to")
 
-_tokens: dict[str, float] = {}
-_lock = threading.Lock()
+_tokens = BearerTokens()
 
 
 def rfc3339(iso: str | None) -> str | None:
@@ -146,19 +143,12 @@ class Handler(VendorHandler):
             self.refuse(400, "invalid_grant", lambda: self.send_json(body, 400))
             return
         token = secrets.token_urlsafe(32)
-        with _lock:
-            _tokens[token] = time.monotonic() + TOKEN_TTL
+        _tokens.issue(token, TOKEN_TTL)
         self.send_json({"token_type": "Bearer", "expires_in": TOKEN_TTL, "access_token": token,
                         "refresh_token": secrets.token_urlsafe(32)})  # fmt: skip
 
     def collection(self) -> None:
-        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        with _lock:
-            valid = scheme == "Bearer" and _tokens.get(token, 0) > time.monotonic()
-        if valid and self.revoke_due():
-            with _lock:
-                _tokens.clear()
-            valid = False
+        valid = _tokens.valid(self)
         if not valid:
             self.api_error(
                 401, "Unauthorized", "The used authentication method is not allowed on this route."

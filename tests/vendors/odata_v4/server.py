@@ -22,13 +22,11 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-import threading
-import time
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from tests.vendors.common import VendorHandler, arguments, serve, updated
+from tests.vendors.common import BearerTokens, VendorHandler, arguments, serve, updated
 
 VENDOR = "odata_v4"
 CLIENT_ID, CLIENT_SECRET = "esb-tinh-hd", "0Data-v4-S3cret!"
@@ -44,8 +42,7 @@ TRANG_THAI = {1: "MoiNop", 2: "DaTiepNhan", 4: "DangXuLy", 5: "YeuCauBoSung", 6:
               10: "DaTraKetQua"}  # fmt: skip
 DOI_TUONG = {1: "CongDan", 2: "DoanhNghiep"}
 
-_tokens: dict[str, float] = {}
-_lock = threading.Lock()
+_tokens = BearerTokens()
 
 
 def render(item: dict[str, Any]) -> dict[str, Any]:
@@ -125,19 +122,12 @@ class Handler(VendorHandler):
             self.refuse(400, "grant", lambda: self.send_json({"error": "unsupported_grant_type"}, 400))
             return
         token = secrets.token_urlsafe(32)
-        with _lock:
-            _tokens[token] = time.monotonic() + TOKEN_TTL
+        _tokens.issue(token, TOKEN_TTL)
         self.send_json({"access_token": token, "expires_in": TOKEN_TTL, "token_type": "Bearer",
                         "scope": "motcua.api"})  # fmt: skip
 
     def collection(self) -> None:
-        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        with _lock:
-            valid = scheme == "Bearer" and _tokens.get(token, 0) > time.monotonic()
-        if valid and self.revoke_due():
-            with _lock:
-                _tokens.clear()
-            valid = False
+        valid = _tokens.valid(self)
         if not valid:
             headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
             self.refuse(401, "token", lambda: self.send_body(401, b"", "text/plain", headers))

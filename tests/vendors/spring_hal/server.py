@@ -23,14 +23,12 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from schemas.dossier import HCM
-from tests.vendors.common import VendorHandler, arguments, parse_local, serve, updated
+from tests.vendors.common import BearerTokens, VendorHandler, arguments, parse_local, serve, updated
 
 VENDOR = "spring_hal"
 USER, PASSWORD = "lienthong.tinh", "Spr1ng-H@L-2025"
@@ -45,8 +43,7 @@ TRANG_THAI = {1: "MOI_NOP", 2: "DA_TIEP_NHAN", 4: "DANG_XU_LY", 5: "YEU_CAU_BO_S
               9: "CO_KET_QUA", 10: "DA_TRA_KET_QUA"}  # fmt: skip
 DOI_TUONG = {1: "CA_NHAN", 2: "TO_CHUC"}
 
-_tokens: dict[str, float] = {}
-_lock = threading.Lock()
+_tokens = BearerTokens()
 
 
 def local(iso: str | None) -> str | None:
@@ -125,18 +122,11 @@ class Handler(VendorHandler):
             self.spring_error(401, "Unauthorized", REFUSAL)
             return
         token = secrets.token_urlsafe(32)
-        with _lock:
-            _tokens[token] = time.monotonic() + TOKEN_TTL
+        _tokens.issue(token, TOKEN_TTL)
         self.send_json({"accessToken": token, "tokenType": "Bearer", "expiresIn": TOKEN_TTL})
 
     def search(self) -> None:
-        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        with _lock:
-            valid = scheme == "Bearer" and _tokens.get(token, 0) > time.monotonic()
-        if valid and self.revoke_due():
-            with _lock:
-                _tokens.clear()
-            valid = False
+        valid = _tokens.valid(self)
         if not valid:
             self.spring_error(401, "Unauthorized", "Full authentication is required to access this resource")
             return
