@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -221,6 +222,21 @@ def test_credentials_sent_with_every_call_need_only_what_the_request_sends() -> 
         SoapSource(NAME, both, Connection("c", host="http://127.0.0.1:9"), client, HCM)
 
 
+def one_page_spec(**extra: Any) -> SoapSpec:
+    """LayHoSo of simple_header.wsdl over a window, its records at KetQua.HoSo, in one answer."""
+    return SoapSpec.model_validate(
+        {
+            "wsdl": "/HoSoService.svc?singleWsdl",
+            "operation": "LayHoSo",
+            "request": {"TuNgay": "{start}", "DenNgay": "{end}"},
+            "records": "KetQua.HoSo",
+            "paginator": {"type": "single"},
+            "incremental": {"format": "iso"},
+            **extra,
+        }
+    )
+
+
 def test_a_simple_typed_header_such_as_an_api_key_is_written_as_its_element() -> None:
     wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
     spec = SoapSpec.model_validate(
@@ -256,16 +272,7 @@ def test_a_schema_imported_from_the_internal_host_the_wsdl_names_is_read_from_th
         + wsdl[end:]
     )
     documents = {"/HoSoService.svc?singleWsdl": importing, "/HoSoService.svc?xsd=xsd0": schema}
-    spec = SoapSpec.model_validate(
-        {
-            "wsdl": "/HoSoService.svc?singleWsdl",
-            "operation": "LayHoSo",
-            "request": {"TuNgay": "{start}", "DenNgay": "{end}"},
-            "records": "KetQua.HoSo",
-            "paginator": {"type": "single"},
-            "incremental": {"format": "iso"},
-        }
-    )
+    spec = one_page_spec()
 
     def route(path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         found = documents.get(path)
@@ -306,16 +313,7 @@ def mtom(envelope: bytes, **attachments: bytes) -> tuple[int, dict[str, str], by
 
 def test_an_mtom_answer_is_read_from_its_envelope_part_with_its_attachments_written_back_in_place() -> None:
     wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
-    spec = SoapSpec.model_validate(
-        {
-            "wsdl": "/HoSoService.svc?singleWsdl",
-            "operation": "LayHoSo",
-            "request": {"TuNgay": "{start}", "DenNgay": "{end}"},
-            "records": "KetQua.HoSo",
-            "paginator": {"type": "single"},
-            "incremental": {"format": "iso"},
-        }
-    )
+    spec = one_page_spec()
     envelope = (
         b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><LayHoSoResponse '
         b'xmlns="http://tempuri.org/"><KetQua><HoSo><Ma>A</Ma></HoSo><HoSo><Ma>B</Ma></HoSo></KetQua>'
@@ -349,17 +347,7 @@ def test_a_fault_packaged_as_mtom_with_http_500_is_read_as_its_fault_not_retried
     """CXF and WCF with MTOM on package a Fault as every answer (multipart/related), with HTTP 500: its code and
     words decide, as an XML Fault's do."""
     wsdl = (Path(__file__).parent / "wsdl" / "simple_header.wsdl").read_bytes()
-    spec = SoapSpec.model_validate(
-        {
-            "wsdl": "/HoSoService.svc?singleWsdl",
-            "operation": "LayHoSo",
-            "request": {"TuNgay": "{start}", "DenNgay": "{end}"},
-            "records": "KetQua.HoSo",
-            "paginator": {"type": "single"},
-            "incremental": {"format": "iso"},
-            "faults": [{"code": "XacThucThatBai", "means": "auth"}],
-        }
-    )
+    spec = one_page_spec(faults=[{"code": "XacThucThatBai", "means": "auth"}])
     fault = (
         '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
         '<faultcode xmlns:a="urn:motcua">a:XacThucThatBai</faultcode>'
