@@ -58,7 +58,10 @@ class XmlRpcSpec(Spec):
 
 
 class RequestSpec(Spec):
-    method: Literal["GET", "POST"] = Field(default="GET", description="GET or POST")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field(
+        default="GET",
+        description="GET or POST; PUT, PATCH or DELETE where the system's contract says so (a feed's commit)",
+    )
     path: str = Field(
         description="relative to the connection's Base URL (a template: each value is one segment, percent-encoded)"
     )
