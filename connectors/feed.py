@@ -114,11 +114,17 @@ class FeedSource:
             )
         return document, items
 
-    def _fetch(self, size: int) -> tuple[list[Any], Any, float | None]:
+    def _position(self) -> Any:
+        """Where the feed says this consumer stands (`position`: {after} of the first fetch), else None."""
+        if self.spec.position is None:
+            return None
+        return get_path(self._call(self.spec.position.request, {}, "position"), self.spec.position.path)
+
+    def _fetch(self, size: int, after: Any = None) -> tuple[list[Any], Any, float | None]:
         """(items, the batch's id, the lease in seconds when known)."""
         spec = self.spec
         lease_asked = spec.lease.total_seconds() if spec.lease else None
-        values = {"batch_size": size, "lease": int(lease_asked) if lease_asked else None}
+        values = {"batch_size": size, "lease": int(lease_asked) if lease_asked else None, "after": after}
         answer, items = self._call_items(spec.fetch, values, "fetch", spec.items)
         batch_id = get_path(answer, spec.batch_id) if spec.batch_id else None
         lease = get_path(answer, spec.lease_path) if spec.lease_path else lease_asked
@@ -166,25 +172,36 @@ class FeedSource:
         if self.spec.peek is not None:
             items = next(self.peek(1))
             return f"{self.name}: authenticated, the change feed answers ({len(items)} item(s) waiting)"
-        self._fetch(0)
+        self._fetch(0, self._position())
         return f"{self.name}: authenticated, the change feed answers"
 
     def pages(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[list[RawRecord]]:
         """Batches until the feed has nothing unleased left, max_batches, or READ_SHARE of the first lease
         has gone (the rest waits for the next run)."""
         started, deadline = time.monotonic(), None
+        after = self._position()  # {after}: a feed without leases is read on from the last item fetched
         for batch in range(self.spec.max_batches):
             if deadline is not None and time.monotonic() >= deadline:
                 log.info(
                     "%s: stopped reading after %d batches: the first lease is half over", self.name, batch
                 )
                 return
-            items, batch_id, lease = self._fetch(self.spec.batch_size)
+            items, batch_id, lease = self._fetch(self.spec.batch_size, after)
             if not items:
                 return
             if deadline is None and lease is not None:
                 deadline = started + lease * READ_SHARE
-            yield self._detailed([self._raw(item, batch_id) for item in items])
+            raws = [self._raw(item, batch_id) for item in items]
+            if self.spec.position is not None:
+                ids = [_untoken(raw.ack_id)[1] for raw in raws if raw.ack_id is not None]
+                if not ids or ids[-1] == after:
+                    raise ProtocolError(
+                        self.name,
+                        f"fetch: the feed answered after {after!r} with no item past it (no ack id at "
+                        f"{self.spec.ack_id!r}?): reading on would fetch the same items again",
+                    )
+                after = ids[-1]
+            yield self._detailed(raws)
 
     def acknowledge(self, ack_ids: list[str]) -> None:
         """Acknowledge committed items: one call per batch (ack_per: batch) or per ACK_CHUNK ids. Acking twice is
@@ -214,7 +231,8 @@ class FeedSource:
 
     def _ack(self, batch_id: Any, ids: list[Any]) -> int:
         try:
-            answer = self._call(self.spec.ack, {"ack_ids": ids, "batch_id": batch_id}, "ack")
+            values = {"ack_ids": ids, "batch_id": batch_id, "last_ack_id": ids[-1] if ids else None}
+            answer = self._call(self.spec.ack, values, "ack")
         except ProtocolError as exc:
             if exc.http_status == CONFLICT:
                 log.warning("%s: %s", self.name, exc)

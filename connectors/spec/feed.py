@@ -13,8 +13,8 @@ from connectors.spec.common import Duration, Spec, check_path
 from connectors.spec.request import RequestSpec
 from connectors.spec.rest import DetailSpec, ErrorRule
 
-FETCH_PLACEHOLDERS = frozenset({"batch_size", "lease"})
-ACK_PLACEHOLDERS = frozenset({"ack_ids", "batch_id"})
+FETCH_PLACEHOLDERS = frozenset({"batch_size", "lease", "after"})
+ACK_PLACEHOLDERS = frozenset({"ack_ids", "batch_id", "last_ack_id"})
 
 
 def _only(request: RequestSpec, allowed: frozenset[str], what: str) -> None:
@@ -35,13 +35,28 @@ class PeekSpec(Spec):
         return self
 
 
+class PositionSpec(Spec):
+    request: RequestSpec = Field(
+        description="a call that says where this consumer stands (its last committed ack id); no placeholders"
+    )
+    path: str = Field(description="where the position is in its answer (null or absent: from the start)")
+
+    @model_validator(mode="after")
+    def _complete(self) -> PositionSpec:
+        _only(self.request, frozenset(), "position.request")
+        check_path(self.path, "path")
+        return self
+
+
 class FeedSpec(Spec):
     """Batches are fetched until the feed has nothing unleased left, `max_batches`, or half of the first lease has
     gone; each item is acknowledged once the load that holds it has committed (at-least-once; the merge makes
     it exactly-once)."""
 
     fetch: RequestSpec = Field(
-        description="the fetch call: {batch_size}, and {lease} (seconds) if it asks for one"
+        description="the fetch call: {batch_size}, {lease} (seconds) if it asks for one, and {after} for a feed "
+        "that keeps no leases (an outbox read by sequence): the ack id of the last item fetched, at first the "
+        "`position`"
     )
     items: str = Field(description="where the batch's items are in the fetch answer (an empty list: the end)")
     ack_id: str = Field(description="where an item's acknowledgement id is, in the item (`ack_id`, `offset`)")
@@ -53,7 +68,12 @@ class FeedSpec(Spec):
         default=None, description="where the fetch answer says how long the lease is (seconds), if it says"
     )
     ack: RequestSpec = Field(
-        description="the acknowledgement call: {ack_ids} (a list, each id as the item carried it) and {batch_id}"
+        description="the acknowledgement call: {ack_ids} (a list, each id as the item carried it) and "
+        "{batch_id}; or {last_ack_id}, the last of those ids in fetch order (a feed that commits an offset)"
+    )
+    position: PositionSpec | None = Field(
+        default=None,
+        description="fetch sends {after}: how to ask the feed where this consumer stands (its committed offset)",
     )
     ack_per: Literal["batch", "chunk"] = Field(
         default="chunk",
@@ -92,8 +112,15 @@ class FeedSpec(Spec):
         for name in ("items", "ack_id", "batch_id", "lease_path", "acked_path"):
             if (path := getattr(self, name)) is not None:
                 check_path(path, name)
-        if "ack_ids" not in self.ack.names():
-            raise ValueError("the ack call needs {ack_ids} (in its json, form or query)")
+        if not {"ack_ids", "last_ack_id"} & self.ack.names():
+            raise ValueError(
+                "the ack call needs {ack_ids} or {last_ack_id} (in its path, json, form or query)"
+            )
+        if ("after" in self.fetch.names()) != (self.position is not None):
+            raise ValueError(
+                "a fetch that sends {after} needs `position` (where the feed says this consumer stands), "
+                "and `position` needs a fetch that sends {after}"
+            )
         if "lease" in self.fetch.names() and self.lease is None:
             raise ValueError("fetch sends {lease}: say how long (`lease: 5m`)")
         if self.ack_per == "batch" and not self.batch_id:
