@@ -454,6 +454,10 @@ FAILURES = _shapes(
      r" rather than read that page for ever \(the next one reads this window again\)",
      N_("the same %(n)s records as the page before: the system ignores the offset it is asked for; the run fails"
         " rather than read that page for ever (the next one reads this window again)")),
+    (r"the feed answered after (?P<after>.*) with no item past it \(no ack id at (?P<path>'[^']*')\?\): reading on"
+     r" would fetch the same items again",
+     N_("the feed answered after %(after)s with no item past it (no ack id at %(path)s?): reading on would fetch the"
+        " same items again")),
     (r"the cursor (?P<cursor>.*) came back again \(a loop\)", N_("the cursor %(cursor)s came back again (a loop)")),
     (r"the next link (?P<link>.*) came back again \(a loop\)", N_("the next link %(link)s came back again (a loop)")),
     (r"the first page's answer does not fit the registry: (?P<detail>.*)",

@@ -324,6 +324,11 @@ CASES: dict[str, Case] = {
     "feed_no_count": Case("feed", FEED_SPEC, {"/feed/fetch": (200, JSON, body({"events": [{"ack_id": "a1"}]})),
                                               "/feed/ack": (200, JSON, body({"ketqua": "da_nhan"}))},
                           ProtocolError, "ack: no count at 'acked'"),
+    "feed_stuck": Case("feed", FEED_SPEC | {"fetch": {"method": "POST", "path": "/feed/fetch", "json": {"sau": "{after}"}},
+                                            "position": {"request": {"path": "/feed/vi-tri"}, "path": "vi_tri"}},
+                       {"/feed/vi-tri": (200, JSON, body({"vi_tri": "a1"})),
+                        "/feed/fetch": (200, JSON, body({"events": [{"ack_id": "a1"}]}))},
+                       ProtocolError, "fetch: the feed answered after 'a1' with no item past it"),
     # the national portal (deliveries)
     "portal_login": Case("portal", {}, {"/login": (200, JSON, body({"error_code": "1", "message": "Sai mật khẩu"}))},
                          AuthError, "login refused: "),
