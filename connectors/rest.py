@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors.archives import unpack
 from connectors.auth import Authenticator, require_credentials
+from connectors.base import RawRecord
 from connectors.connection import Connection
 from connectors.detail import DetailReader, rest_fetch
 from connectors.errors import ProtocolError
@@ -86,15 +88,23 @@ class RestSource(PagedSource):
                     f"{quote_answer(str(fault.get('faultString')), 1024)}",
                 )
             return document, answer, None
-        if self.spec.answer in ("ndjson", "csv"):  # nothing around the records: no envelope to read or check
-            charset = self.spec.charset or answer.other_charset
-            refuse_markup(self.name, answer, charset, "NDJSON" if self.spec.answer == "ndjson" else "CSV")
-            if self.spec.answer == "ndjson":
-                return {}, answer, read_lines(answer.body, charset)
-            return {}, answer, read_csv(self.name, answer.body, self.spec.csv or CsvSpec(), charset)
-        if self.spec.answer == "spreadsheet":
-            charset = self.spec.charset or answer.charset  # an HTML page's, when the answer names one
-            return {}, answer, read_sheet(self.name, answer.body, self.spec.sheet or SheetSpec(), charset)
+        if self.spec.answer in ("ndjson", "csv", "spreadsheet"):  # no envelope to read or check
+            if self.spec.archive is None:
+                return {}, answer, self._rows(answer.body, answer)
+            what = "a ZIP archive" if self.spec.archive.format == "zip" else "gzip-compressed"
+            content_type = answer.headers.get("Content-Type") or ""
+            refuse_markup(
+                self.name,
+                answer.head(2048),
+                content_type,
+                self.spec.charset or answer.other_charset,
+                what,
+                text=False,
+            )
+            rows: list[RawRecord] = []
+            for _name, body in unpack(self.name, answer.body, self.spec.archive):
+                rows += self._rows(body, None)
+            return {}, answer, rows
         if self._answers is not None:
             if self.spec.answer == "xml":
                 outer = read_document(answer.stream(), self.name, self.spec.charset)
@@ -114,6 +124,20 @@ class RestSource(PagedSource):
         document, raw = self._pages.read(answer.body, operation, self.spec.charset or answer.other_charset)
         self.check(operation, document)
         return document, answer, raw
+
+    def _rows(self, body: bytes, answer: Answer | None) -> list[RawRecord]:
+        """The records of an answer of rows (NDJSON, CSV, a spreadsheet), or of one file of an archive (`answer`
+        None: its charset is the source's, its head is checked by the bytes alone)."""
+        declared = self.spec.charset or (answer.other_charset if answer is not None else None)
+        if self.spec.answer == "spreadsheet":
+            charset = self.spec.charset or (answer.charset if answer is not None else None)  # an HTML page's
+            return read_sheet(self.name, body, self.spec.sheet or SheetSpec(), charset)
+        what = "NDJSON" if self.spec.answer == "ndjson" else "CSV"
+        content_type = (answer.headers.get("Content-Type") or "") if answer is not None else ""
+        refuse_markup(self.name, body[:2048], content_type, declared, what)
+        if self.spec.answer == "ndjson":
+            return read_lines(body, declared)
+        return read_csv(self.name, body, self.spec.csv or CsvSpec(), declared)
 
     # --- requests --------------------------------------------------------------------------------------------
 

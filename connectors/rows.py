@@ -27,7 +27,6 @@ from lxml import etree
 
 from connectors.base import JSON, Defect, RawRecord, kept
 from connectors.errors import ProtocolError, RefusedAnswer
-from connectors.http import Answer
 from connectors.jsonpage import character_defects, decode, unreadable_defects
 from connectors.nesting import nest_json
 from connectors.spec.rest import CsvSpec, SheetSpec, TableSpec
@@ -48,16 +47,33 @@ UNREADABLE = (
 )  # fmt: skip
 
 
-def refuse_markup(source: str, answer: Answer, charset: str | None, what: str) -> None:
-    """Rows are awaited, and an HTML page (a login form, an error page answered with 200) or an XML document came:
-    read as rows it would be rows of junk, or none, and the window would pass as read. Refused as a whole, as a
-    JSON reader refuses what is not JSON. Judged by the bytes, not the media type: PHP sends text/html unless told
-    otherwise, CSV and all."""
-    body = answer.head(2048)
+# What a file's first bytes say it is, when it is no text: an answer of rows that is one of these is refused whole
+# (read as text it would be hundreds of rows of junk, each quarantined, and the window would pass as read).
+BINARY = {
+    b"PK\x03\x04": "a ZIP archive (or an xlsx: `answer: spreadsheet`; a packed export: `archive`)",
+    b"PK\x05\x06": "an empty ZIP archive",
+    b"\x1f\x8b": "gzip-compressed (a packed export: `archive: {format: gzip}`)",
+    b"\xd0\xcf\x11\xe0": "an Excel 97-2003 file (`answer: spreadsheet`)",
+    b"%PDF-": "a PDF document",
+}
+
+
+def refuse_markup(
+    source: str, body: bytes, content_type: str, charset: str | None, what: str, *, text: bool = True
+) -> None:
+    """Rows are awaited, and an HTML page (a login form, an error page answered with 200) or an XML document came,
+    or a file that is no text (an archive, a workbook): read as rows it would be rows of junk, or none, and the
+    window would pass as read (`text`: the rows are awaited as text, not packed). Refused as a whole, as a JSON reader refuses what is not JSON. Judged by the bytes
+    (`body`: at least its first 2 KiB), not the media type: PHP sends text/html unless told otherwise, CSV and
+    all."""
+    body = body[:2048]
+    for magic, kind in BINARY.items() if text else ():
+        if body.startswith(magic):
+            raise RefusedAnswer(source, f"answer is not {what}: it is {kind}", excerpt=body[:64], offset=0)
     text, _ = decode(body, charset or json.detect_encoding(body))
     start = text.lstrip()[:1024].lower()
     if start.startswith("<"):
-        said_html = "html" in (answer.headers.get("Content-Type") or "").lower()
+        said_html = "html" in content_type.lower()
         looks_html = start.startswith(("<!doctype html", "<html")) or "<body" in start
         kind = "HTML" if said_html or looks_html else "markup (XML or HTML)"
         raise RefusedAnswer(

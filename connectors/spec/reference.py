@@ -15,6 +15,7 @@ from connectors.spec.feed import ACK_PLACEHOLDERS, FETCH_PLACEHOLDERS, FeedSpec,
 from connectors.spec.request import GraphQLSpec, RequestSpec, XmlRpcSpec
 from connectors.spec.rest import (
     PLACEHOLDERS,
+    ArchiveSpec,
     CsvSpec,
     DetailSpec,
     EmbeddedSpec,
@@ -53,6 +54,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`rest.embedded:` (and `soap.embedded:`)", EmbeddedSpec),
     ("`rest.csv:`", CsvSpec),
     ("`rest.sheet:`", SheetSpec),
+    ("`rest.archive:`", ArchiveSpec),
     ("`rest.detail:`", DetailSpec),
     ("`soap.detail:`", SoapDetailSpec),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),

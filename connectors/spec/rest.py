@@ -426,6 +426,22 @@ class TableSpec(Spec):
         return self
 
 
+class ArchiveSpec(Spec):
+    """An export that comes packed (`answer: csv`, `ndjson` or `spreadsheet`): a ZIP archive of files, or one
+    gzip-compressed file, each read as an answer of its own, their records one after another."""
+
+    format: Literal["zip", "gzip"] = Field(
+        description="zip (an archive of files: a CSV per day or per table, an xlsx) or gzip (one compressed file; "
+        "not `Content-Encoding: gzip`, which every answer may use)"
+    )
+    members: str = Field(
+        default="*",
+        min_length=1,
+        description="zip: the files read, by their name without folders (`*.csv`, `hoso_*.xlsx`; case ignored); "
+        "the others (a README) are left out",
+    )
+
+
 class CsvSpec(TableSpec):
     """How a CSV answer is written: an export endpoint's, a spreadsheet saved as CSV (`;` in Vietnamese Excel),
     Excel's "Unicode Text" (UTF-16, tab), mongoexport's (nested fields as dotted names, lists as JSON text)."""
@@ -485,6 +501,11 @@ class RestSpec(PagedSpec):
         "paged by numbers or offsets to a short or empty page, a cursor header, the Link header",
     )
     csv: CsvSpec | None = Field(default=None, description="`answer: csv`: how its rows are written")
+    archive: ArchiveSpec | None = Field(
+        default=None,
+        description="`answer: csv`, `ndjson` or `spreadsheet` that comes packed: a ZIP archive (its files' records "
+        "one after another) or a gzip file; unpacked in memory, at most 1000 files and 64 MiB",
+    )
     sheet: SheetSpec | None = Field(
         default=None, description="`answer: spreadsheet`: which sheet, its columns"
     )
@@ -518,6 +539,10 @@ class RestSpec(PagedSpec):
                 raise ValueError(
                     f"`{key}` says how a {answer} answer is written: it needs `answer: {answer}`"
                 )
+        if self.archive is not None and self.answer not in rows:
+            raise ValueError(
+                "`archive` unpacks an answer of rows: it needs `answer: csv`, `ndjson` or `spreadsheet`"
+            )
         if self.records.record_errors is not None and self.answer != "json":
             raise ValueError("records.record_errors reads errors beside the records of a JSON answer")
         if self.answer == "xml" and self.embedded is None and not self.records.path:
