@@ -70,7 +70,7 @@ def refuse_markup(
     for magic, kind in BINARY.items() if text else ():
         if body.startswith(magic):
             raise RefusedAnswer(source, f"answer is not {what}: it is {kind}", excerpt=body[:64], offset=0)
-    text, _ = decode(body, charset or json.detect_encoding(body))
+    text, _ = decode(body, charset or text_encoding(body))
     start = text.lstrip()[:1024].lower()
     if start.startswith("<"):
         said_html = "html" in content_type.lower()
@@ -81,9 +81,27 @@ def refuse_markup(
         )
 
 
+def text_encoding(body: bytes) -> str:
+    """The encoding of text rows whose charset is not declared: UTF-8, or UTF-16/32 by a BOM or the NULs around its
+    first character (json.detect_encoding), or UTF-16 without a BOM whose first character is not ASCII ("Đơn vị:
+    …" above a report's header), which json.detect_encoding takes for UTF-8: told by the NULs of its ASCII
+    characters, at odd offsets (little-endian) or even ones (big-endian). UTF-8 text holds no NUL."""
+    found = json.detect_encoding(body)
+    if found != "utf-8" or body.startswith(b"\xef\xbb\xbf"):
+        return found
+    head = body[:4096]
+    head = head[: len(head) - len(head) % 2]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= len(head) // 8 and even * 8 <= odd:
+        return "utf-16-le"
+    if even >= len(head) // 8 and odd * 8 <= even:
+        return "utf-16-be"
+    return found
+
+
 def read_csv(source: str, body: bytes, spec: CsvSpec, charset: str | None = None) -> list[RawRecord]:
     """The records of one CSV answer (UTF-8, or UTF-16/32 when its bytes say so: Excel's "Unicode Text")."""
-    text, _broken = decode(body, charset or json.detect_encoding(body))
+    text, _broken = decode(body, charset or text_encoding(body))
     return _records(source, _csv_rows(text, spec), spec)
 
 
@@ -236,12 +254,18 @@ def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[Ra
 
 
 def _as_header(row: list[Any]) -> tuple[str, ...]:
-    """A row as a header reads: its cells' texts, trimmed (a BOM too: files appended with theirs), NFC, without
+    """A row as a header reads: its cells' names (_name; a BOM left out too: files appended with theirs), without
     the empty cells at its end."""
-    names = [unicodedata.normalize("NFC", str(cell).replace("\ufeff", "").strip()) for cell in row]
+    names = [_name(str(cell).replace("\ufeff", "")) for cell in row]
     while names and not names[-1]:
         names.pop()
     return tuple(names)
+
+
+def _name(cell: str) -> str:
+    """A column's name as the mapping's paths write it: NFC, its spaces (a no-break space, a line break in a
+    wrapped header cell, two spaces typed for one) one space, none around it."""
+    return " ".join(unicodedata.normalize("NFC", cell).split())
 
 
 def _filled(cell: Any) -> bool:
@@ -249,8 +273,9 @@ def _filled(cell: Any) -> bool:
 
 
 def _named(source: str, row: list[Any]) -> list[str]:
-    """The header's column names: trimmed, NFC (paths are written NFC), a nameless one by its position (`_5`)."""
-    names = [unicodedata.normalize("NFC", str(cell).strip()) or f"_{i}" for i, cell in enumerate(row, 1)]
+    """The header's column names (_name: NFC and single spaces, as paths are written), a nameless one by its
+    position (`_5`)."""
+    names = [_name(str(cell)) or f"_{i}" for i, cell in enumerate(row, 1)]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ProtocolError(

@@ -277,3 +277,20 @@ def test_rows_are_rows_whatever_the_media_type_or_a_cell_s_brackets() -> None:
         [(200, {"Content-Type": "text/html; charset=UTF-8"}, page)], paginator={"type": "single"}
     )
     assert [r.record for r in found] == [{"ma": "H1", "ten": "<Chưa đặt tên>"}]
+
+
+def test_a_header_s_spaces_are_one_space_as_the_mapping_writes_its_paths() -> None:
+    body = cp1258(
+        'Mã  hồ sơ ;Thư\u00a0điện tử;"Ngày\nnộp"\r\nH1;a@b.vn;02/01/2025\r\nMã hồ sơ;Thư điện tử;Ngày nộp\r\n'
+    )
+    found = rows(CsvSpec(delimiter=";"), body, "cp1258")  # Windows-1258 without a BOM, tones as marks
+    assert [r.record for r in found] == [
+        {"Mã hồ sơ": "H1", "Thư điện tử": "a@b.vn", "Ngày nộp": "02/01/2025"}
+    ]
+
+
+def test_utf16_without_a_bom_is_told_by_its_nuls_whatever_its_first_character() -> None:
+    text = "Đơn vị: UBND huyện\r\nƯu tiên\tMã hồ sơ\r\ncó\tH1\r\n"
+    for codec in ("utf-16-le", "utf-16-be"):
+        found = rows(CsvSpec(delimiter="\t", skip_rows=1), text.encode(codec))
+        assert [(r.record, r.defects) for r in found] == [({"Ưu tiên": "có", "Mã hồ sơ": "H1"}, ())]
