@@ -32,6 +32,7 @@ from connectors.nesting import nest_json
 from connectors.spec.rest import CsvSpec, SheetSpec, TableSpec
 from connectors.workbooks import Book, Cell, open_book
 from schemas.jsontext import visible
+from schemas.personal_data import quote_answer
 
 # A cell is as long as its answer may be (the byte cap of every answer bounds it), not the csv module's 128 KiB:
 # a long cell makes its record an excerpt (connectors.base.kept), never the page's error.
@@ -237,20 +238,44 @@ def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[Ra
     columns = list(spec.columns) if spec.columns is not None else None
     above, header_due, header = spec.skip_rows, spec.header, None
     found: list[RawRecord] = []
+    first: tuple[str, ...] | None = None  # the first row that is not blank, whatever it is
     for row in rows:
         if not any(_filled(cell) for cell in row):
             continue  # a blank line, or a row of empty cells (a spreadsheet's trailing rows)
+        first = first or _as_header(row)
         if above:  # a report's title above its header
             above -= 1
             continue
         if header_due:  # the answer's header: it names the columns, unless the registry does
             header_due, header = False, _as_header(row)
+            _check_header(source, header, spec.required_columns)
             columns = columns or _named(source, row)
             continue
         if header is not None and _as_header(row) == header:
             continue  # the header again: pages appended into one export, a grid that repeats it per screen
         found.append(_record(row, columns, spec))  # type: ignore[arg-type]
+    if (
+        header_due and first is not None
+    ):  # text came, and no header below the rows to leave out: an error line
+        _check_header(source, first, spec.required_columns, below=spec.skip_rows)
     return found
+
+
+def _check_header(source: str, header: tuple[str, ...], required: list[str], below: int = 0) -> None:
+    """A header that lacks a required column (or none at all: `below` the rows to leave out, the answer ended):
+    what came is no export (a vendor's error text sent with 200, a page of another report), refused whole, so
+    that the window is not read as empty. `header` is then the first row that came."""
+    missing = [name for name in required if below or _name(name) not in header]
+    if missing:
+        raise RefusedAnswer(
+            source,
+            (
+                f"the answer ends before its header (after {below} rows to leave out)"
+                if below
+                else f"the answer's header names no column {', '.join(map(repr, missing))}"
+            )
+            + f": it is not the export (its first row reads: {quote_answer(' | '.join(header), 512)})",
+        )
 
 
 def _as_header(row: list[Any]) -> tuple[str, ...]:

@@ -404,6 +404,12 @@ class TableSpec(Spec):
         description="rows above the header to leave out (a report's title, its date line); blank rows are always "
         "left out",
     )  # fmt: skip
+    required_columns: list[str] = Field(
+        default=[],
+        description="columns the header must name: an answer whose first row lacks one is no export (an error "
+        "said in a line of text with HTTP 200, a page of another report) and is refused whole, its first row "
+        "quoted, rather than read as a page without rows",
+    )
     json_columns: list[str] = Field(
         default=[],
         description="columns whose cells are JSON text (a list or an object, as mongoexport writes them): read as "
@@ -423,6 +429,8 @@ class TableSpec(Spec):
     def _named(self) -> TableSpec:
         if not self.header and self.columns is None:
             raise ValueError("without a header row, `columns` names the columns")
+        if self.required_columns and not self.header:
+            raise ValueError("`required_columns` checks a header row: it needs `header: true`")
         return self
 
 

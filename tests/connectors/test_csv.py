@@ -294,3 +294,19 @@ def test_utf16_without_a_bom_is_told_by_its_nuls_whatever_its_first_character() 
     for codec in ("utf-16-le", "utf-16-be"):
         found = rows(CsvSpec(delimiter="\t", skip_rows=1), text.encode(codec))
         assert [(r.record, r.defects) for r in found] == [({"Ưu tiên": "có", "Mã hồ sơ": "H1"}, ())]
+
+
+def test_an_error_line_sent_with_200_is_refused_where_required_columns_are_named_not_read_as_no_rows() -> (
+    None
+):
+    said = b"LOI: Sai ten dang nhap hoac mat khau\r\n"
+    spec = CsvSpec(delimiter=";", skip_rows=2, required_columns=["ID", "Mã  hồ sơ"])
+    assert rows(CsvSpec(delimiter=";", skip_rows=2), said) == []  # without them, a page of nothing
+    with pytest.raises(RefusedAnswer, match=r"ends before its header .*LOI: Sai ten dang nhap hoac mat khau"):
+        rows(spec, said)
+    with pytest.raises(RefusedAnswer, match=r"header names no column 'Mã  hồ sơ'.*Mã hồ sơ cũ"):
+        rows(spec, "Đơn vị\r\nKỳ\r\nID;Mã hồ sơ cũ\r\n1;H1\r\n".encode())
+    assert rows(spec, "Đơn vị\r\nKỳ\r\nID;Mã hồ sơ\r\n".encode()) == []  # the header alone: no rows
+    assert rows(spec, b"") == []  # nothing at all: no rows
+    with pytest.raises(ValueError, match="needs `header: true`"):
+        CsvSpec(header=False, columns=["a"], required_columns=["a"])
