@@ -391,6 +391,45 @@ FAILURES = _shapes(
      N_("the answer is not %(what)s: it is markup, XML or HTML (from byte 0)")),
     (r"answer of (?P<size>[\d*]+) bytes unpacks to (?P<unpacked>[\d*]+) bytes, over the (?P<cap>\d+)-byte cap",
      N_("answer of %(size)s bytes unpacks to %(unpacked)s bytes, over the %(cap)s-byte cap")),
+    # connectors.rows and connectors.archives: an answer of rows that is a file of another kind, a packed export
+    (r"answer is not (?P<what>CSV|NDJSON): it is a ZIP archive \(or an xlsx: `answer: spreadsheet`; a packed export:"
+     r" `archive`\)",
+     N_("the answer is not %(what)s: it is a ZIP archive (or an xlsx: `answer: spreadsheet`; a packed export: "
+        "`archive`)")),
+    (r"answer is not (?P<what>CSV|NDJSON): it is an empty ZIP archive",
+     N_("the answer is not %(what)s: it is an empty ZIP archive")),
+    (r"answer is not (?P<what>CSV|NDJSON): it is gzip-compressed \(a packed export: `archive: \{format: gzip\}`\)",
+     N_("the answer is not %(what)s: it is gzip-compressed (a packed export: `archive: {format: gzip}`)")),
+    (r"answer is not (?P<what>CSV|NDJSON): it is an Excel 97-2003 file \(`answer: spreadsheet`\)",
+     N_("the answer is not %(what)s: it is an Excel 97-2003 file (`answer: spreadsheet`)")),
+    (r"answer is not (?P<what>CSV|NDJSON): it is a PDF document", N_("the answer is not %(what)s: it is a PDF document")),
+    (r"answer is not a ZIP archive: it is HTML \(at byte offset 0\)",
+     N_("the answer is not a ZIP archive: it is an HTML page (from byte 0)")),
+    (r"answer is not a ZIP archive: it is markup \(XML or HTML\) \(at byte offset 0\)",
+     N_("the answer is not a ZIP archive: it is markup, XML or HTML (from byte 0)")),
+    (r"answer is not gzip-compressed: it is HTML \(at byte offset 0\)",
+     N_("the answer is not gzip-compressed: it is an HTML page (from byte 0)")),
+    (r"answer is not gzip-compressed: it is markup \(XML or HTML\) \(at byte offset 0\)",
+     N_("the answer is not gzip-compressed: it is markup, XML or HTML (from byte 0)")),
+    (r"answer is not a ZIP archive \((?P<why>.*)\)", N_("the answer is not a ZIP archive (%(why)s)")),
+    (r"answer is not gzip-compressed \(the stream is cut short\)",
+     N_("the answer is not gzip-compressed (the stream is cut short)")),
+    (r"answer is not gzip-compressed \((?P<why>.*)\)", N_("the answer is not gzip-compressed (%(why)s)")),
+    (r"the ZIP archive holds (?P<n>\d+) files, over the cap of (?P<cap>\d+)",
+     N_("the ZIP archive holds %(n)s files, over the cap of %(cap)s")),
+    (r"the ZIP archive names a file outside itself: (?P<file>.*)",
+     N_("the ZIP archive names a file outside itself: %(file)s")),
+    (r"the ZIP archive's file (?P<file>'.*') is encrypted", N_("the ZIP archive's file %(file)s is encrypted")),
+    (r"the ZIP archive's file (?P<file>'.*') is unreadable \((?P<why>.*)\)",
+     N_("the ZIP archive's file %(file)s is unreadable (%(why)s)")),
+    (r"answer of (?P<size>\d+) bytes unpacks to over the (?P<cap>\d+)-byte cap",
+     N_("answer of %(size)s bytes unpacks to over the %(cap)s-byte cap")),
+    (r"the answer's header names no column (?P<columns>.*): it is not the export \(its first row reads: (?P<said>.*)\)",
+     N_("the answer's header names no column %(columns)s: it is not the export (its first row reads: %(said)s)")),
+    (r"the answer ends before its header \(after (?P<n>\d+) rows to leave out\): it is not the export \(its first"
+     r" row reads: (?P<said>.*)\)",
+     N_("the answer ends before its header (after %(n)s rows to leave out): it is not the export (its first row "
+        "reads: %(said)s)")),
     (r"answer declares XInclude: refused before any record was read",
      N_("answer declares XInclude: refused before any record was read")),
     (r"answer is not JSON \((?P<why>.*)\)", N_("the answer is not JSON (%(why)s)")),
@@ -594,7 +633,12 @@ def _part(name: str, value: str) -> Any:
         return _(VALUE_KINDS[value])
     if name in ("why", "detail", "keys"):
         return _shape(value, CAUSES) or _code(value[:300])
-    if name in ("sheet", "sheets"):  # a workbook's sheet names: names, not words
+    if name in (
+        "sheet",
+        "sheets",
+        "file",
+        "columns",
+    ):  # a sheet's, a file's or columns' names: names, not words
         return _code(value)
     if name == "exc":
         return _(EXCEPTION_LABELS[value]) if value in EXCEPTION_LABELS else _code(value)

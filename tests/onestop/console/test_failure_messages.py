@@ -14,10 +14,13 @@ once it, the technical text in <code> and the data the servers planted are taken
 
 from __future__ import annotations
 
+import gzip
 import html
+import io
 import json
 import re
 import socket
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +131,19 @@ FORM_LOGIN = LOGIN | {"request": {"method": "POST", "path": "/dang-nhap", "form"
                       "login_page": {"path": "/dang-nhap", "field": "_token"}}  # fmt: skip
 FORM = b'<html><body><form>%s<input type="hidden" name="_token" value="t-1"></form></body></html>'
 
+CSV_SPEC = {"request": {"path": "/ds"}, "answer": "csv", "paginator": {"type": "single"}}
+
+
+def zipped(name: str) -> bytes:
+    """A ZIP archive holding one CSV file under `name`."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(name, "ma\nA\n")
+    return out.getvalue()
+
+
+ZIPPED = zipped("hoso.csv")
+
 CASES: dict[str, Case] = {
     # HTTP errors: the system's own words after the status
     "http_500": Case("rest", rest(), {"/ds": (500, JSON, body({"message": "Lỗi máy chủ nội bộ"}))},
@@ -154,6 +170,17 @@ CASES: dict[str, Case] = {
     "csv_html": Case("rest", {"request": {"path": "/ds"}, "answer": "csv", "paginator": {"type": "single"}},
                      {"/ds": (200, HTML, "<p>Phiên làm việc hết hạn</p>".encode())},
                      RefusedAnswer, "answer is not CSV: it is HTML"),
+    "csv_zip": Case("rest", CSV_SPEC, {"/ds": (200, {"Content-Type": "application/zip"}, ZIPPED)}, RefusedAnswer,
+                    "answer is not CSV: it is a ZIP archive"),
+    "csv_not_the_export": Case("rest", CSV_SPEC | {"csv": {"required_columns": ["Mã hồ sơ"]}},
+                               {"/ds": (200, {"Content-Type": "text/csv"}, "Lỗi: phiên đăng nhập hết hạn\n".encode())},
+                               RefusedAnswer, "the answer's header names no column 'Mã hồ sơ'"),
+    "zip_outside": Case("rest", CSV_SPEC | {"archive": {"format": "zip"}},
+                        {"/ds": (200, {"Content-Type": "application/zip"}, zipped("../hoso.csv"))}, RefusedAnswer,
+                        "the ZIP archive names a file outside itself"),
+    "gzip_cut": Case("rest", CSV_SPEC | {"archive": {"format": "gzip"}},
+                     {"/ds": (200, {"Content-Type": "application/gzip"}, gzip.compress(b"ma\nA\n")[:-12])},
+                     RefusedAnswer, "answer is not gzip-compressed"),
     "ndjson_xml": Case("rest", {"request": {"path": "/ds"}, "answer": "ndjson", "paginator": {"type": "single"}},
                        {"/ds": (200, {"Content-Type": "application/x-ndjson"}, b"<?xml version='1.0'?><loi/>")},
                        RefusedAnswer, "answer is not NDJSON: it is markup"),
