@@ -23,15 +23,14 @@ from typing import Any
 
 import openpyxl
 
-from tests.vendors.common import VendorHandler, arguments, parse_local, serve, updated
+from tests.vendors.common import arguments, serve
 from tests.vendors.excel_report.server import CHILDREN, child_rows, dossier_row
+from tests.vendors.excel_report.server import Handler as ExcelReportHandler
 
 VENDOR = "grouped_report"
 TOKEN = "std-5b2e8c41a9d04f7e"
 REFUSAL = "Phiên đăng nhập không hợp lệ"
 WRONG_CONNECTION = {"password": "std-0000000000000000"}
-MAX_ROWS = 100
-LOCAL = "%d/%m/%Y %H:%M:%S"
 PATH = "/bao-cao/so-theo-doi.xlsx"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # (group, its columns) in excel_report's column order; a group of one column spans both header rows.
@@ -91,32 +90,13 @@ def workbook(items: list[dict[str, Any]], period: str) -> bytes:
     return out.getvalue()
 
 
-class Handler(VendorHandler):
-    def html(self, status: int, text: str) -> None:
-        self.send_body(status, f"<html><body><h1>{status} - {text}</h1></body></html>".encode(), "text/html")
+class Handler(ExcelReportHandler):
+    """excel_report's endpoint and contract; its rows grouped by agency, under a two-level header."""
 
-    def vendor(self, method: str) -> None:
-        if self.route != PATH or method != "GET":
-            self.refuse(404, "route", lambda: self.html(404, "Không tìm thấy trang"))
-            return
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            self.refuse(401, "token", lambda: self.html(401, REFUSAL))
-            return
-        try:
-            start, end = (parse_local(self.param(k) or "", LOCAL) for k in ("tuNgay", "denNgay"))
-            page, size = int(self.param("trang") or ""), int(self.param("soDong") or "")
-            if page < 1 or not 1 <= size <= MAX_ROWS:
-                raise ValueError
-        except ValueError:
-            self.refuse(400, "parameters", lambda: self.html(400, "Tham số báo cáo không hợp lệ"))
-            return
-        found = sorted(
-            (i for i in self.truth if start <= updated(i) < end),
-            key=lambda i: (updated(i), i["source_record_id"]),
-        )
-        page_items = sorted(found[(page - 1) * size : page * size], key=lambda i: i["agency_code"])
-        period = f"Từ {start:%d/%m/%Y %H:%M} đến {end:%d/%m/%Y %H:%M}"
-        self.send_body(200, workbook(page_items, period), XLSX)
+    report_path, token = PATH, TOKEN
+
+    def report(self, items: list[dict[str, Any]], period: str) -> bytes:
+        return workbook(sorted(items, key=lambda i: i["agency_code"]), period)
 
 
 if __name__ == "__main__":

@@ -75,16 +75,29 @@ def instant(text: str | None) -> datetime:
 
 
 class Handler(VendorHandler):
+    """The export endpoint: Basic auth, a window and skip/limit (a vendor that packs the same rows otherwise
+    overrides `export`, its export_path, its account and its words)."""
+
+    export_path, user, password, refusal = "/export/ho-so.csv", USER, PASSWORD, REFUSAL
+    bad_parameters = "Tham số from/to/skip/limit không hợp lệ"
+
+    def export(self, items: list[dict[str, Any]], start: datetime) -> None:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows(row(i) for i in items)
+        self.send_body(200, "\ufeff".encode() + out.getvalue().encode(), "text/csv; charset=utf-8")
+
     def plain(self, status: int, text: str) -> None:
         self.send_body(status, text.encode(), "text/plain; charset=utf-8")
 
     def vendor(self, method: str) -> None:
-        if self.route != "/export/ho-so.csv" or method != "GET":
+        if self.route != self.export_path or method != "GET":
             self.refuse(404, "route", lambda: self.plain(404, "Không tìm thấy"))
             return
-        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        expected = "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
         if self.headers.get("Authorization") != expected:
-            self.refuse(401, "credentials", lambda: self.plain(401, REFUSAL))
+            self.refuse(401, "credentials", lambda: self.plain(401, self.refusal))
             return
         try:
             start, end = instant(self.param("from")), instant(self.param("to"))
@@ -92,17 +105,13 @@ class Handler(VendorHandler):
             if skip < 0 or not 1 <= limit <= MAX_LIMIT:
                 raise ValueError
         except ValueError:
-            self.refuse(400, "parameters", lambda: self.plain(400, "Tham số from/to/skip/limit không hợp lệ"))
+            self.refuse(400, "parameters", lambda: self.plain(400, self.bad_parameters))
             return
         found = sorted(
             (i for i in self.truth if start <= updated(i) < end),
             key=lambda i: (updated(i), i["source_record_id"]),
         )
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerows(row(i) for i in found[skip : skip + limit])
-        self.send_body(200, "\ufeff".encode() + out.getvalue().encode(), "text/csv; charset=utf-8")
+        self.export(found[skip : skip + limit], start)
 
 
 if __name__ == "__main__":

@@ -12,20 +12,19 @@ Contract (what the vendor's manual says of "Tải dữ liệu hồ sơ"):
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import zipfile
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
-from tests.vendors.common import VendorHandler, arguments, serve, updated
-from tests.vendors.mongo_csv.server import COLUMNS, instant, row
+from tests.vendors.common import arguments, serve, updated
+from tests.vendors.mongo_csv.server import COLUMNS, row
+from tests.vendors.mongo_csv.server import Handler as MongoCsvHandler
 
 VENDOR = "zip_daily"
 USER, PASSWORD = "tai_ve", "Zip#Daily-2025"
 REFUSAL = "Tài khoản tải dữ liệu không hợp lệ"
-MAX_LIMIT = 100
 
 
 def archive(items: list[dict[str, Any]]) -> bytes:
@@ -44,33 +43,15 @@ def archive(items: list[dict[str, Any]]) -> bytes:
     return out.getvalue()
 
 
-class Handler(VendorHandler):
-    def plain(self, status: int, text: str) -> None:
-        self.send_body(status, text.encode(), "text/plain; charset=utf-8")
+class Handler(MongoCsvHandler):
+    """mongo_csv's endpoint and rows, packed: a ZIP attachment of one CSV per day."""
 
-    def vendor(self, method: str) -> None:
-        if self.route != "/tai-ve/ho-so.zip" or method != "GET":
-            self.refuse(404, "route", lambda: self.plain(404, "Không tìm thấy"))
-            return
-        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-        if self.headers.get("Authorization") != expected:
-            self.refuse(401, "credentials", lambda: self.plain(401, REFUSAL))
-            return
-        try:
-            start, end = instant(self.param("from")), instant(self.param("to"))
-            skip, limit = int(self.param("skip") or "0"), int(self.param("limit") or "")
-            if skip < 0 or not 1 <= limit <= MAX_LIMIT:
-                raise ValueError
-        except ValueError:
-            self.refuse(400, "parameters", lambda: self.plain(400, "Tham số không hợp lệ"))
-            return
-        found = sorted(
-            (i for i in self.truth if start <= updated(i) < end),
-            key=lambda i: (updated(i), i["source_record_id"]),
-        )
-        body = archive(found[skip : skip + limit])
+    export_path, user, password, refusal = "/tai-ve/ho-so.zip", USER, PASSWORD, REFUSAL
+    bad_parameters = "Tham số không hợp lệ"
+
+    def export(self, items: list[dict[str, Any]], start: datetime) -> None:
         disposition = f'attachment; filename="hoso_{start:%Y-%m-%d}.zip"'
-        self.send_body(200, body, "application/zip", {"Content-Disposition": disposition})
+        self.send_body(200, archive(items), "application/zip", {"Content-Disposition": disposition})
 
 
 if __name__ == "__main__":
