@@ -434,7 +434,14 @@ class HttpClient:
             sleep=self.cancelled.wait,  # a backoff that ends when the read is stopped
             reraise=True,
         )
-        return retrying(once)
+        started = time.monotonic()
+        try:
+            return retrying(once)
+        except TransientError as exc:
+            tried = retrying.statistics.get("attempt_number", 1)
+            if tried > 1:  # the administrator reads that it was not one unlucky call
+                exc.args = (f"{exc} {tries_said(tried, time.monotonic() - started)}",)
+            raise
 
     def request(self, method: str, path: str, *, operation: str, **kwargs: Any) -> bytes:
         """The body of a successful answer (see call())."""
@@ -448,6 +455,11 @@ class HttpClient:
             read=lambda a: parse_json(self.endpoint, operation, a),
             **kwargs,
         )
+
+
+def tries_said(tried: int, seconds: float) -> str:
+    """What a failure that retries did not cure adds to its text: how many calls, over how long."""
+    return f"(after {tried} attempts over {round(seconds)} s)"
 
 
 def _body(answer: Answer) -> bytes:

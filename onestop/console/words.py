@@ -551,6 +551,9 @@ FAILURES = _shapes(
 )  # fmt: skip
 # After a message: where reading stopped (jsonpage, safexml), the keys the answer had instead (embedded).
 FAILURE_SUFFIXES = _shapes(
+    # connectors.http.tries_said: retries did not cure it (outermost: a message may carry another suffix inside)
+    (r"(?P<message>.*) \(after (?P<n>\d+) attempts over (?P<seconds>\d+) s\)",
+     N_("%(message)s (after %(n)s attempts over %(seconds)s s)")),
     (r"(?P<message>.*) at byte (?P<at>\d+) \(line (?P<line>\d+), column (?P<column>\d+)\)",
      N_("%(message)s, at byte %(at)s (line %(line)s, column %(column)s)")),
     (r"(?P<message>.*) at byte (?P<at>\d+)", N_("%(message)s, at byte %(at)s")),
@@ -652,7 +655,7 @@ def _message(text: str) -> Markup | None:
     (tried first: a message's library text would swallow where reading stopped)."""
     for pattern, msgid in FAILURE_SUFFIXES:
         found = pattern.fullmatch(text)
-        inner = _shape(found["message"], FAILURES, _part) if found else None
+        inner = _message(found["message"]) if found else None
         if found and inner is not None:
             return _(msgid, **{**{k: _part(k, v) for k, v in found.groupdict().items()}, "message": inner})
     return _shape(text, FAILURES, _part)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import tracemalloc
 import zlib
@@ -51,11 +52,20 @@ def test_a_retry_after_that_is_no_date_is_ignored_not_a_crash() -> None:
     assert len(log) == 2
 
 
-def test_gives_up_after_max_attempts_with_a_clear_error() -> None:
+def test_gives_up_after_max_attempts_with_a_clear_error_that_says_how_many() -> None:
     with scripted_server([(502, {}, b"")]) as (url, log):
-        with pytest.raises(TransientError, match=r"district_y: page: HTTP 502"):
+        with pytest.raises(TransientError) as caught:
             HttpClient("district_y", url, FAST).request("GET", "/", operation="page")
     assert len(log) == 4
+    assert re.fullmatch(r"district_y: page: HTTP 502 \(after 4 attempts over \d+ s\)", str(caught.value))
+
+
+def test_a_failure_without_retries_says_no_count() -> None:
+    """One call made: nothing to add (an AuthError, a source with max_attempts 1)."""
+    one = HttpSettings(max_attempts=1)
+    with scripted_server([(503, {}, b"")]) as (url, _), pytest.raises(TransientError) as caught:
+        HttpClient("d", url, one).request("GET", "/", operation="page")
+    assert str(caught.value) == "d: page: HTTP 503"
 
 
 def test_auth_and_client_errors_are_not_retried() -> None:

@@ -71,6 +71,7 @@ class Case:
     says: str  # a piece of the message: the failure is the one the case means
     extra: dict[str, Any] = field(default_factory=dict)
     scheme: str = "http"
+    attempts: int = 1  # the source's max_attempts
 
 
 def rest(**spec: Any) -> dict[str, Any]:
@@ -148,6 +149,8 @@ CASES: dict[str, Case] = {
     # HTTP errors: the system's own words after the status
     "http_500": Case("rest", rest(), {"/ds": (500, JSON, body({"message": "Lỗi máy chủ nội bộ"}))},
                      TransientError, "HTTP 500: "),
+    "http_503_retried": Case("rest", rest(), {"/ds": (503, JSON, body({"message": "Hệ thống đang bảo trì"}))},
+                             TransientError, "HTTP 503: ", attempts=2),
     "csv_header_twice": Case("rest", {"request": {"path": "/ds"}, "answer": "csv", "paginator": {"type": "single"}},
                              {"/ds": (200, {"Content-Type": "text/csv"}, "Mã,Ngày,Ngày\nA,1,2\n".encode())},
                              ProtocolError, "the header names 'Ngày' twice"),
@@ -424,7 +427,7 @@ def fail(case: Case) -> Failed:
     if case.kind == "portal":
         return fail_delivery(case)
     entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": case.kind, "dialect": "igate", "conn_id": "c",
-             "max_attempts": 1, case.kind: case.spec}  # fmt: skip
+             "max_attempts": case.attempts, case.kind: case.spec}  # fmt: skip
     source = registry.parse({"sources": [entry]}).sources[0]
     attempts: list[dict[str, Any]] = []
     here: list[str] = []
