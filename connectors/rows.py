@@ -240,7 +240,8 @@ def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[Ra
     found: list[RawRecord] = []
     first: tuple[str, ...] | None = None  # the first row that is not blank, whatever it is
     for row in rows:
-        if not any(_filled(cell) for cell in row):
+        filled = sum(1 for cell in row if _filled(cell))
+        if not filled:
             continue  # a blank line, or a row of empty cells (a spreadsheet's trailing rows)
         first = first or _as_header(row)
         if above:  # a report's title above its header
@@ -253,6 +254,8 @@ def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[Ra
             continue
         if header is not None and _as_header(row) == header:
             continue  # the header again: pages appended into one export, a grid that repeats it per screen
+        if filled < spec.min_cells:
+            continue  # a subtotal, a signature: the printed report's layout, not a record
         found.append(_record(row, columns, spec))  # type: ignore[arg-type]
     if (
         header_due and first is not None

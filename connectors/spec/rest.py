@@ -410,6 +410,12 @@ class TableSpec(Spec):
         "said in a line of text with HTTP 200, a page of another report) and is refused whole, its first row "
         "quoted, rather than read as a page without rows",
     )
+    min_cells: int = Field(
+        default=1, ge=1, le=1000,
+        description="a row below the header with fewer filled cells is a printed report's layout (a subtotal "
+        "line, a signature, a note under the table), left out; a dossier row with some cells empty is still a "
+        "record, quarantined naming its missing fields (which a `records.filter` on its id cell would drop unseen)",
+    )  # fmt: skip
     json_columns: list[str] = Field(
         default=[],
         description="columns whose cells are JSON text (a list or an object, as mongoexport writes them): read as "

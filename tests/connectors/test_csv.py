@@ -310,3 +310,27 @@ def test_an_error_line_sent_with_200_is_refused_where_required_columns_are_named
     assert rows(spec, b"") == []  # nothing at all: no rows
     with pytest.raises(ValueError, match="needs `header: true`"):
         CsvSpec(header=False, columns=["a"], required_columns=["a"])
+
+
+def test_a_printed_reports_layout_rows_are_left_out_and_a_dossier_row_without_its_id_is_kept() -> None:
+    """A subtotal line, a signature block: fewer cells than `min_cells`, no records. A dossier row whose id cell is
+    empty is still a record: its mapping quarantines it naming the field (a filter on the id would drop it)."""
+    text = (
+        "Sổ theo dõi\r\nID;Mã hồ sơ;Tên thủ tục;Ngày nộp;Cơ quan\r\n"
+        "1;H1;Khai sinh;01/07/2025;UBND xã\r\n"
+        ";;Kết hôn;02/07/2025;UBND xã\r\n"
+        "Tổng cộng: 2 hồ sơ;;;;\r\n"
+        ";NGƯỜI LẬP BIỂU;;;THỦ TRƯỞNG ĐƠN VỊ\r\n"
+    ).encode()
+    found = rows(CsvSpec(delimiter=";", skip_rows=1, min_cells=3), text)
+    assert [r.record for r in found] == [
+        {
+            "ID": "1",
+            "Mã hồ sơ": "H1",
+            "Tên thủ tục": "Khai sinh",
+            "Ngày nộp": "01/07/2025",
+            "Cơ quan": "UBND xã",
+        },
+        {"ID": "", "Mã hồ sơ": "", "Tên thủ tục": "Kết hôn", "Ngày nộp": "02/07/2025", "Cơ quan": "UBND xã"},
+    ]
+    assert len(rows(CsvSpec(delimiter=";", skip_rows=1), text)) == 4  # by default every row that is not blank
