@@ -95,6 +95,7 @@ class FeedSource:
         reader = PageReader(self.name, path)
 
         def read(answer: Answer) -> tuple[Any, list[RawRecord] | None]:
+            answer = self.authenticator.vet(operation, answer)  # the login form instead: the session ended
             return reader.read(answer.body, operation, answer.other_charset)
 
         document, items = self.authenticator.renewing(

@@ -85,6 +85,8 @@ def app(ended_as: str) -> tuple[type[Answering], list[str]]:
                     self.send(302, {"Location": "/home", **cookie}, b"")
             elif self.path == "/home":
                 self.send(200, HTML, b"<html><body>home</body></html>")
+            elif self.path.startswith("/feed/"):
+                self.feed(state, ended_as)
             elif not state["user"] or (form["page"] == "2" and log.count("POST /ds") == 2):
                 sessions.clear()
                 if ended_as == "redirect":
@@ -96,6 +98,26 @@ def app(ended_as: str) -> tuple[type[Answering], list[str]]:
             else:
                 page = int(form["page"])
                 self.send(200, JSON, json.dumps({"items": [{"id": page}] if page <= PAGES else []}).encode())
+
+        def feed(self, state: dict[str, object], ended_as: str) -> None:
+            """A change feed behind the same form login: one event per fetch, acknowledged at the end; the 2nd fetch
+            and the first ack each find the session gone once."""
+            ends = (self.path == "/feed/fetch" and log.count("POST /feed/fetch") == 2) or (
+                self.path == "/feed/ack" and log.count("POST /feed/ack") == 1
+            )
+            if not state["user"] or ends:
+                sessions.clear()
+                if ended_as == "redirect":
+                    self.send(302, {"Location": "/login"}, b"")
+                else:
+                    self.send(200, HTML, form_page("csrf-anonymous"))
+            elif self.path == "/feed/fetch":
+                handed = len([line for line in log if line == "handed"])
+                events = [{"ack_id": f"a{handed + 1}", "id": handed + 1}] if handed < PAGES else []
+                log.extend(["handed"] * len(events))
+                self.send(200, JSON, json.dumps({"events": events}).encode())
+            else:
+                self.send(200, JSON, json.dumps({"acked": "all"}).encode())
 
     return Handler, log
 
@@ -109,6 +131,26 @@ def test_the_form_token_is_posted_back_and_an_ended_session_is_one_new_login(end
 
     assert ids == list(range(1, PAGES + 1))  # page 2, refused once, asked again: nothing lost
     assert log.count("POST /login") == 2 and log.count("POST /ds") == PAGES + 2
+
+
+@pytest.mark.parametrize("ended_as", ["redirect", "page"])
+def test_a_feed_behind_the_form_logs_in_again_when_its_session_ends_and_loses_nothing(ended_as: str) -> None:
+    handler, log = app(ended_as)
+    feed = {
+        "fetch": {"method": "POST", "path": "/feed/fetch", "json": {"max": "{batch_size}"}},
+        "items": "events",
+        "ack_id": "ack_id",
+        "ack": {"method": "POST", "path": "/feed/ack", "json": {"ack_ids": "{ack_ids}"}},
+        "batch_size": 1,
+        "auth": SPEC["auth"],
+    }
+    with serving(handler) as url:
+        reader = opened("feed", feed, Connection("c", url, "u@x.vn", "pw"))
+        events = [r for page in reader.pages(None, None) for r in page]
+        reader.acknowledge([r.ack_id for r in events])
+
+    assert [r.record["id"] for r in events] == list(range(1, PAGES + 1))  # the refused fetch asked again
+    assert log.count("POST /feed/ack") == 2 and log.count("POST /login") == 3  # each ended session: one login
 
 
 def test_the_form_again_after_the_login_is_a_refusal_in_the_pages_own_words() -> None:
