@@ -27,7 +27,11 @@ def open_source(
     conn = conn or get_connection(source.conn_id)
     # A connection's own form fields (token URL, WSDL path, …) win over the registry's.
     source = apply_connection_fields(source, conn.extra)
-    settings = HttpSettings(read_timeout=source.timeout_s, max_attempts=source.max_attempts)
+    settings = HttpSettings(
+        read_timeout=source.timeout_s,
+        max_attempts=source.max_attempts,
+        answer_timeout=source.answer_timeout_s,
+    )
     client = HttpClient(
         source.name,
         conn.base_url,

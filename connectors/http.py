@@ -20,6 +20,7 @@ import requests
 import tenacity
 
 from connectors.base import EXCERPT, unguarded
+from connectors.deadline import NotingAdapter, answer_deadline
 from connectors.errors import (
     AuthError,
     Cancelled,
@@ -116,6 +117,9 @@ class HttpSettings:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_bytes: int = 64 * 1024 * 1024  # no answer may be larger: a page, a token, a portal reply
+    answer_timeout: float = (
+        600.0  # the whole answer, headers and body (read_timeout bounds each wait for bytes)
+    )
 
 
 # What a retry may cure: no connection, no answer in time, an answer cut short or garbled on its way (a body that
@@ -196,7 +200,13 @@ class _CarriedAway(Exception):
 
 class _Session(requests.Session):
     """A session whose redirected request is signed again for where it now goes (an `auth: hmac` signature covers
-    its method and URL); to another host it goes bare — no header of ours, no body — or not at all."""
+    its method and URL); to another host it goes bare — no header of ours, no body — or not at all. Its connections
+    are noted by the call that uses them (connectors.deadline: a whole answer's time limit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mount("https://", NotingAdapter())
+        self.mount("http://", NotingAdapter())
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         super().rebuild_auth(prepared_request, response)
@@ -273,15 +283,22 @@ class HttpClient:
         if self.trace is not None:
             self.trace(method, url, kwargs)
         try:
-            with self.session.request(
-                method,
-                url,
-                timeout=(s.connect_timeout, s.read_timeout),
-                stream=True,
-                **self.transport,
-                **kwargs,
-            ) as resp:
+            with (
+                answer_deadline(s.answer_timeout) as deadline,
+                self.session.request(
+                    method,
+                    url,
+                    timeout=(s.connect_timeout, s.read_timeout),
+                    stream=True,
+                    **self.transport,
+                    **kwargs,
+                ) as resp,
+            ):
                 content = self._read_capped(resp)
+            if (
+                deadline.passed.is_set()
+            ):  # read to its end as the socket was shut: cut short, whatever it says
+                raise requests.ConnectionError("cut off")
         except _CarriedAway as exc:
             raise ProtocolError(
                 self.endpoint,
@@ -296,6 +313,12 @@ class HttpClient:
         except requests.exceptions.SSLError as exc:  # a certificate refused is not cured by waiting
             raise ProtocolError(self.endpoint, f"{operation}: TLS: {_said(exc)}") from None
         except TRANSPORT_FAULTS as exc:
+            if deadline.passed.is_set():
+                raise TransientError(
+                    self.endpoint,
+                    f"{operation}: the answer was still coming after {s.answer_timeout:g} s: cut off",
+                    maybe_applied=True,
+                ) from None
             raise TransientError(
                 self.endpoint,
                 f"{operation}: {type(exc).__name__}: {_said(exc)}",

@@ -47,6 +47,11 @@ class SourceConfig(Spec):
     )
     pool_slots: int = Field(default=2, ge=1, description="concurrent calls into the system (an Airflow pool)")
     timeout_s: float = Field(default=60.0, description="seconds to wait for an answer")
+    answer_timeout_s: float = Field(
+        default=600.0, gt=0,
+        description="seconds a whole answer may take to arrive, headers and body: one that still comes a few bytes "
+        "at a time past this (each wait within `timeout_s`) is cut off and retried",
+    )  # fmt: skip
     task_timeout: Duration | None = Field(
         default=None,
         description="how long each of the sync's tasks may run (`6h`, `45m`): one past it is stopped and fails, "

@@ -352,6 +352,8 @@ FAILURES = _shapes(
     (r"HTTP (?P<status>\d+): (?P<said>.*)", N_("HTTP error %(status)s, the system said: %(said)s")),
     (r"HTTP (?P<status>\d+)", N_("HTTP error %(status)s, with no explanation")),
     (r"HTTP (?P<status>\d+) without a SOAP Fault", N_("HTTP error %(status)s without a SOAP Fault")),
+    (r"the answer was still coming after (?P<seconds>[\d.]+) s: cut off",
+     N_("the answer was still coming after %(seconds)s s (a few bytes at a time): cut off")),
     (r"redirected with its body to another host \((?P<host>[^)]*)\): not followed, the body may carry credentials",
      N_("the system sent the call with its body on to another host (%(host)s): not followed, as the body may carry "
         "credentials")),

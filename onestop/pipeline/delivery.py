@@ -44,7 +44,7 @@ def _portal(
 ) -> tuple[PortalClient, registry.PortalConfig]:
     config = registry.load().portal
     conn = get_connection(config.conn_id)
-    settings = HttpSettings(read_timeout=config.timeout_s)
+    settings = HttpSettings(read_timeout=config.timeout_s, answer_timeout=config.answer_timeout_s)
     client = HttpClient("portal", conn.base_url, settings, on_failure=recorder, breaker=breaker)
 
     def on_answer(service: str, updating: bool | None, records: int, accepted: int) -> None:

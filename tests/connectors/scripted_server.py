@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 Answer = tuple[int, dict[str, str], bytes]
@@ -83,3 +84,24 @@ def scripted_server(answers: list[Answer]) -> Iterator[tuple[str, list[str]]]:
 
     with routed_server(route, keep_alive=False) as running:
         yield running
+
+
+class Dripping(Answering):
+    """A system (or a proxy before it) that sends its answer a few bytes at a time, each well within the read
+    timeout: the headers too, or only the body."""
+
+    drip_headers = False
+    pause = 0.2
+
+    def answer(self, body: bytes) -> None:
+        said = b'{"items": [' + b'{"id": 1}, ' * 200 + b"]}"
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(said)}\r\n\r\n".encode()
+        with suppress(OSError):  # cut off: the client shut its end
+            if not self.drip_headers:
+                self.wfile.write(head)
+                head = b""
+            for i in range(0, len(head + said), 4):
+                self.wfile.write((head + said)[i : i + 4])
+                self.wfile.flush()
+                time.sleep(self.pause)
+        self.close_connection = True

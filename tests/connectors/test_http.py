@@ -14,7 +14,7 @@ from connectors.connection import Connection
 from connectors.errors import AuthError, ProtocolError, TransientError
 from connectors.http import HttpClient, HttpSettings
 from tests.connectors.entries import opened
-from tests.connectors.scripted_server import routed_server, scripted_server
+from tests.connectors.scripted_server import Dripping, routed_server, scripted_server, serving
 
 FAST = HttpSettings(max_attempts=4, backoff_initial=0.01, backoff_max=2)
 
@@ -179,3 +179,38 @@ def test_a_token_endpoint_s_invalid_grant_is_credentials_refused() -> None:
     with scripted_server([(400, {}, b'{"error": "invalid_grant"}')]) as (url, log), pytest.raises(AuthError):
         HttpClient("d", url, FAST).request("POST", "/token", operation="token")
     assert len(log) == 1
+
+
+@pytest.mark.parametrize("drip_headers", [False, True], ids=["body", "headers"])
+def test_an_answer_that_comes_a_few_bytes_at_a_time_is_cut_off_at_its_whole_time_limit(
+    drip_headers: bool,
+) -> None:
+    """The read timeout (1 s) never passes: each wait is 0.2 s. The whole answer's limit does, each attempt."""
+    settings = HttpSettings(read_timeout=1, max_attempts=2, backoff_initial=0.01, answer_timeout=1.5)
+    handler = type("Drips", (Dripping,), {"drip_headers": drip_headers})
+    failures = Failures()
+    with serving(handler) as url:
+        started = time.monotonic()
+        with pytest.raises(TransientError) as caught:
+            HttpClient("d", url, settings, on_failure=failures).json("GET", "/ds", operation="page")
+        took = time.monotonic() - started
+    assert re.fullmatch(
+        r"d: page: the answer was still coming after 1.5 s: cut off \(after 2 attempts over \d+ s\)",
+        str(caught.value),
+    )
+    assert 3.0 <= took < 5, took  # two attempts of 1.5 s, not the ~100 s the drip would take
+    assert [f["message"] for f in failures] == [
+        "d: page: the answer was still coming after 1.5 s: cut off"
+    ] * 2
+
+
+def test_answers_within_the_limit_are_read_and_a_kept_alive_connection_serves_each_call_in_its_own_limit() -> (
+    None
+):
+    settings = HttpSettings(max_attempts=1, answer_timeout=0.5)
+    with routed_server(lambda _p, _b: (200, {}, b'{"ok": true}')) as (url, log):
+        client = HttpClient("d", url, settings)
+        for _ in range(3):
+            assert client.json("GET", "/", operation="page") == {"ok": True}
+            time.sleep(0.3)  # 0.9 s on one connection in all: each call had its own 0.5 s
+    assert len(log) == 3

@@ -22,6 +22,7 @@ import re
 import socket
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -42,7 +43,7 @@ from onestop import registry
 from onestop.console import words
 from onestop.simulators.soap_district import ADDRESS_SLOT, WSDL_TEMPLATE
 from schemas.personal_data import MESSAGE_CAP, mask_text, quote_answer
-from tests.connectors.scripted_server import Answer, routed_server
+from tests.connectors.scripted_server import Answer, Dripping, routed_server, serving
 from tests.connectors.test_soap import mtom
 from tests.connectors.test_spreadsheet import far_xlsx, fees_xls, with_shared_strings, xlsx
 from tests.onestop.console.test_pseudo_locale import pseudo
@@ -69,9 +70,8 @@ class Case:
     answers: dict[str, Answer | list[Answer]]
     expected: type[ConnectorError]
     says: str  # a piece of the message: the failure is the one the case means
-    extra: dict[str, Any] = field(default_factory=dict)
-    scheme: str = "http"
-    attempts: int = 1  # the source's max_attempts
+    entry: dict[str, Any] = field(default_factory=dict)  # the registry entry's other fields
+    scheme: str = "http"  # or https, closed (nothing listens), drip (the answer comes a few bytes at a time)
 
 
 def rest(**spec: Any) -> dict[str, Any]:
@@ -150,7 +150,7 @@ CASES: dict[str, Case] = {
     "http_500": Case("rest", rest(), {"/ds": (500, JSON, body({"message": "Lỗi máy chủ nội bộ"}))},
                      TransientError, "HTTP 500: "),
     "http_503_retried": Case("rest", rest(), {"/ds": (503, JSON, body({"message": "Hệ thống đang bảo trì"}))},
-                             TransientError, "HTTP 503: ", attempts=2),
+                             TransientError, "HTTP 503: ", entry={"max_attempts": 2}),
     "csv_header_twice": Case("rest", {"request": {"path": "/ds"}, "answer": "csv", "paginator": {"type": "single"}},
                              {"/ds": (200, {"Content-Type": "text/csv"}, "Mã,Ngày,Ngày\nA,1,2\n".encode())},
                              ProtocolError, "the header names 'Ngày' twice"),
@@ -376,6 +376,8 @@ CASES: dict[str, Case] = {
     # the transport
     "tls": Case("rest", rest(), {"/ds": ONE}, ProtocolError, ": TLS: ", scheme="https"),
     "refused_connection": Case("rest", rest(), {}, TransientError, "ConnectionError: ", scheme="closed"),
+    "dripping": Case("rest", rest(), {}, TransientError, "still coming after 0.5 s", entry={"answer_timeout_s": 0.5},
+                     scheme="drip"),
 }  # fmt: skip
 
 
@@ -427,15 +429,17 @@ def fail(case: Case) -> Failed:
     if case.kind == "portal":
         return fail_delivery(case)
     entry = {"name": "hd_thu", "title": "Huyện Thử", "kind": case.kind, "dialect": "igate", "conn_id": "c",
-             "max_attempts": case.attempts, case.kind: case.spec}  # fmt: skip
+             "max_attempts": 1, case.kind: case.spec} | case.entry  # fmt: skip
     source = registry.parse({"sources": [entry]}).sources[0]
     attempts: list[dict[str, Any]] = []
     here: list[str] = []
-    with routed_server(route_by(case.answers, lambda: here[0])) as (url, _):
+    with routed_server(route_by(case.answers, lambda: here[0])) as (url, _), ExitStack() as more:
         here.append(url)
         host = url.replace("http:", "https:") if case.scheme == "https" else url
         if case.scheme == "closed":
             host = f"http://127.0.0.1:{closed_port()}"
+        if case.scheme == "drip":
+            host = more.enter_context(serving(Dripping))
         conn = Connection("c", host=host, login="u", password="p")
         reader = open_source(source, recorder=lambda **kw: attempts.append(kw), conn=conn)
         with pytest.raises(ConnectorError) as caught:
