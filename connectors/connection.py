@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import shutil
+import ssl
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +116,7 @@ OVERRIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     "feed": ("api_key_header", ("feed", "auth", "name")),
 }
 # Transport settings any HTTP connection may carry in its extra (mutual TLS and proxies of provincial platforms).
-TRANSPORT_FIELDS = ("ca_bundle", "client_cert", "client_key", "proxy", "verify_tls")
+TRANSPORT_FIELDS = ("ca_bundle", "client_cert", "client_key", "proxy", "verify_tls", "tls_legacy")
 
 
 def field_value(kind: str, extra: Mapping[str, Any], name: str) -> str | None:
@@ -148,6 +150,29 @@ def tls_verification_off(conn: Connection) -> bool:
     """Only an explicit `verify_tls: false` turns certificate checks off (config check warns about it)."""
     value = conn.extra.get("verify_tls")
     return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"))
+
+
+def tls_legacy(conn: Connection) -> bool:
+    """Only an explicit `tls_legacy: true` lets an old server's TLS through (config check warns about it)."""
+    value = conn.extra.get("tls_legacy")
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"))
+
+
+def tls_context(conn: Connection) -> ssl.SSLContext | None:
+    """The TLS settings of a connection to an old server (`tls_legacy`): TLS 1.0 and 1.1, and the keys, digests
+    and ciphers OpenSSL's security level 0 allows (a district's Windows Server 2008 IIS offers nothing newer), the
+    certificate still verified; None: the defaults (TLS 1.2 and up, security level 2)."""
+    if not tls_legacy(conn):
+        return None
+    context = ssl.create_default_context()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLSv1 is deprecated: that is the point
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    context.options |= getattr(
+        ssl, "OP_LEGACY_SERVER_CONNECT", 0x4
+    )  # renegotiation without RFC 5746 (3.12 names it)
+    return context
 
 
 _pem_dir: Path | None = None

@@ -9,6 +9,7 @@ import heapq
 import itertools
 import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -16,8 +17,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3 import connection, connectionpool
 
 
 class Deadline:
@@ -26,26 +26,26 @@ class Deadline:
     def __init__(self) -> None:
         self.passed = threading.Event()
         self.done = False  # the call ended: nothing to cut
-        self._connections: list[HTTPConnection] = []
+        self._connections: list[connection.HTTPConnection] = []
         self._lock = threading.Lock()
 
-    def note(self, connection: HTTPConnection) -> None:
+    def note(self, used: connection.HTTPConnection) -> None:
         with self._lock:
-            self._connections.append(connection)
+            self._connections.append(used)
             if self.passed.is_set():  # noted after the limit: shut as it starts
-                _shut(connection)
+                _shut(used)
 
     def expire(self) -> None:
         with self._lock:
             if self.done:
                 return
             self.passed.set()
-            for connection in self._connections:
-                _shut(connection)
+            for used in self._connections:
+                _shut(used)
 
 
-def _shut(connection: HTTPConnection) -> None:
-    sock = connection.sock
+def _shut(used: connection.HTTPConnection) -> None:
+    sock = used.sock
     if sock is not None:
         with suppress(OSError):  # closed meanwhile
             sock.shutdown(socket.SHUT_RDWR)  # a blocked recv returns now; the pool discards the connection
@@ -126,34 +126,40 @@ class _Noted:
         super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _NotedConnection(_Noted, HTTPConnection):
+# Named as urllib3's own: their names are in the errors they raise ("HTTPConnectionPool(host=…): Max retries …").
+class HTTPConnection(_Noted, connection.HTTPConnection):
     pass
 
 
-class _NotedTlsConnection(_Noted, HTTPSConnection):
+class HTTPSConnection(_Noted, connection.HTTPSConnection):
     pass
 
 
-class _Pool(HTTPConnectionPool):
-    ConnectionCls = _NotedConnection
+class HTTPConnectionPool(connectionpool.HTTPConnectionPool):
+    ConnectionCls = HTTPConnection
 
 
-class _TlsPool(HTTPSConnectionPool):
-    ConnectionCls = _NotedTlsConnection
+class HTTPSConnectionPool(connectionpool.HTTPSConnectionPool):
+    ConnectionCls = HTTPSConnection
 
 
-_POOLS = {"http": _Pool, "https": _TlsPool}
+_POOLS = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
 
 
 class NotingAdapter(HTTPAdapter):
-    """requests' adapter whose pools (direct, or through an HTTP proxy) use noted connections."""
+    """requests' adapter whose pools (direct, or through an HTTP proxy) use noted connections, and the connection's
+    own TLS settings when it has any (connectors.connection.tls_context)."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._tls = {"ssl_context": ssl_context} if ssl_context is not None else {}
+        super().__init__()
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
+        super().init_poolmanager(*args, **kwargs, **self._tls)
         self.poolmanager.pool_classes_by_scheme = _POOLS
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
+        manager = super().proxy_manager_for(proxy, **kwargs, **self._tls)
         if not proxy.lower().startswith("socks"):  # a SOCKS proxy's own pools: no limit but the read timeout
             manager.pool_classes_by_scheme = _POOLS
         return manager

@@ -5,7 +5,13 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from connectors.base import Source
-from connectors.connection import Connection, apply_connection_fields, get_connection, transport_options
+from connectors.connection import (
+    Connection,
+    apply_connection_fields,
+    get_connection,
+    tls_context,
+    transport_options,
+)
 from connectors.errors import ConfigError
 from connectors.http import Breaker, FailureRecorder, HttpClient, HttpSettings
 from connectors.spec.source import SourceConfig
@@ -40,6 +46,7 @@ def open_source(
         rate_limit=source.rate_limit,
         breaker=breaker,
         transport=transport_options(conn),
+        ssl_context=tls_context(conn),
         charset=paged.charset if (paged := source.rest or source.xml or source.soap) is not None else None,
     )
     http_spec = source.rest if source.kind == "rest" else source.xml if source.kind == "xml" else None

@@ -7,6 +7,7 @@ import email.utils
 import io
 import random
 import re
+import ssl
 import tempfile
 import threading
 import time
@@ -137,6 +138,23 @@ TRANSPORT_FAULTS = (
 _QUOTED_QUERY = re.compile(r"""((?:url: |https?://)[^\s?'"]*)\?[^\s'")]*""")
 
 
+# OpenSSL's words for a server older than its defaults allow: a protocol before TLS 1.2, a key, digest or cipher
+# below security level 2, renegotiation without RFC 5746. What the connection's `tls_legacy` lets through.
+OLD_TLS = (
+    "UNSUPPORTED_PROTOCOL",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "DH_KEY_TOO_SMALL",
+    "EE_KEY_TOO_SMALL",
+    "CA_KEY_TOO_SMALL",
+    "CA_MD_TOO_WEAK",
+    "NO_CIPHERS_AVAILABLE",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE",
+    "LEGACY_SIGALG_DISALLOWED",
+    "UNSAFE_LEGACY_RENEGOTIATION_DISABLED",
+)
+OLD_TLS_HINT = "(an old server's TLS: `tls_legacy: true` on its connection accepts it)"
+
+
 def _said(exc: BaseException) -> str:
     """A transport exception's words, without the query of any URL they quote."""
     return _QUOTED_QUERY.sub(r"\1?…", str(exc))
@@ -203,9 +221,10 @@ class _Session(requests.Session):
     its method and URL); to another host it goes bare — no header of ours, no body — or not at all. Its connections
     are noted by the call that uses them (connectors.deadline: a whole answer's time limit)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__()
-        self.mount("https://", NotingAdapter())
+        self.legacy = ssl_context  # an old server's TLS settings (connectors.connection.tls_context)
+        self.mount("https://", NotingAdapter(ssl_context))
         self.mount("http://", NotingAdapter())
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
@@ -234,6 +253,7 @@ class HttpClient:
         breaker: Breaker | None = None,
         transport: dict[str, Any] | None = None,
         charset: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.pacer = Pacer(rate_limit) if rate_limit else None
         self.breaker = breaker
@@ -241,7 +261,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.settings = settings or HttpSettings()
         self.on_failure = on_failure
-        self.session = _Session()
+        self.session = _Session(ssl_context)
         self.session.headers["User-Agent"] = "onestop-esb"
         # connectors.connection.transport_options, given on every request: requests lets REQUESTS_CA_BUNDLE and
         # CURL_CA_BUNDLE override a session's `verify`, not a request's.
@@ -311,7 +331,10 @@ class HttpClient:
                 f"{operation}: a header holds what HTTP cannot carry (a line break, a control character): not sent",
             ) from None
         except requests.exceptions.SSLError as exc:  # a certificate refused is not cured by waiting
-            raise ProtocolError(self.endpoint, f"{operation}: TLS: {_said(exc)}") from None
+            said = _said(exc)
+            if self.session.legacy is None and any(reason in said for reason in OLD_TLS):
+                said += f" {OLD_TLS_HINT}"
+            raise ProtocolError(self.endpoint, f"{operation}: TLS: {said}") from None
         except TRANSPORT_FAULTS as exc:
             if deadline.passed.is_set():
                 raise TransientError(

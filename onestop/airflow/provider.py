@@ -107,6 +107,11 @@ _TRANSPORT_LABELS = {
     "client_key": ("Client key", "Mutual TLS: the certificate's private key, a file path or the PEM text."),
     "proxy": ("HTTP proxy", "e.g. http://proxy.tinh.gov.vn:3128; empty: none."),
     "verify_tls": ("Verify TLS", "false turns certificate checks off (config check warns): avoid."),
+    "tls_legacy": (
+        "Legacy TLS",
+        "true accepts an old server's TLS 1.0/1.1, weak keys and ciphers, the certificate still checked "
+        "(config check warns).",
+    ),
 }
 assert tuple(_TRANSPORT_LABELS) == TRANSPORT_FIELDS
 

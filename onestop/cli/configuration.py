@@ -39,7 +39,7 @@ def config_check(
     ] = None,
 ) -> None:
     """Validate the source registry and every mapping it names; errors give file and line."""
-    from connectors.connection import get_connection, tls_verification_off
+    from connectors.connection import get_connection, tls_legacy, tls_verification_off
     from connectors.errors import ConfigError
     from mappings import MappingError, get_mapping
     from onestop import registry
@@ -67,6 +67,11 @@ def config_check(
         if tls_verification_off(conn):
             problems.append(
                 f"warning: connection {conn_id!r} turns TLS certificate verification off (verify_tls)"
+            )
+        if tls_legacy(conn):
+            problems.append(
+                f"warning: connection {conn_id!r} accepts an old server's TLS 1.0/1.1, weak keys and ciphers "
+                "(tls_legacy): plan the server's upgrade"
             )
     if live is not None:
         problems += _live_problems(reg.source(live) if live in reg.names() else None, live)

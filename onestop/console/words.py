@@ -362,6 +362,9 @@ FAILURES = _shapes(
     (r"TooManyRedirects: Exceeded (?P<n>\d+) redirects\.",
      N_("the system sent the call on %(n)s times without an answer (a redirect loop: a login page, a moved "
         "address); not followed further")),
+    (r"TLS: (?P<detail>.*) \(an old server's TLS: `tls_legacy: true` on its connection accepts it\)",
+     N_("TLS error: the system's server is older than the secure connection allows (%(detail)s); "
+        "`tls_legacy: true` on its connection accepts it")),
     (r"TLS: (?P<detail>.*)", N_("TLS error (the certificate or the secure connection was refused): %(detail)s")),
     (r"(?P<exc>(?=[A-Z])\w*(?:Error|Exception|Timeout)): (?P<detail>.*)", N_("%(exc)s: %(detail)s")),
     (r"answer is not JSON \((?P<why>.*?)\): (?P<said>.*)", N_("the answer is not JSON (%(why)s); it begins: %(said)s")),

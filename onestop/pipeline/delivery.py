@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import psycopg
 
-from connectors.connection import get_connection
+from connectors.connection import get_connection, tls_context, transport_options
 from connectors.errors import ConnectorError
 from connectors.http import HttpClient, HttpSettings
 from connectors.portal import PortalClient, to_portal, to_progress
@@ -45,7 +45,15 @@ def _portal(
     config = registry.load().portal
     conn = get_connection(config.conn_id)
     settings = HttpSettings(read_timeout=config.timeout_s, answer_timeout=config.answer_timeout_s)
-    client = HttpClient("portal", conn.base_url, settings, on_failure=recorder, breaker=breaker)
+    client = HttpClient(
+        "portal",
+        conn.base_url,
+        settings,
+        on_failure=recorder,
+        breaker=breaker,
+        transport=transport_options(conn),  # the province's proxy to the internet, its CA, mutual TLS
+        ssl_context=tls_context(conn),
+    )
 
     def on_answer(service: str, updating: bool | None, records: int, accepted: int) -> None:
         status.record_portal_call(db, service, updating, records, accepted)
