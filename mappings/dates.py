@@ -8,6 +8,11 @@ Format names (DOMAIN.md §4.2):
                   `/Date(1700000000000+0700)/`, `/Date(-86400000-0500)/` (also with `\\/` for `/`). The number is
                   milliseconds since 1970-01-01T00:00:00Z and alone fixes the instant; the optional ±hhmm is the
                   offset of the zone it was written in (the local time is the instant at that offset).
+  excel           a spreadsheet's serial day number, as a sheet or a flow (Power Automate, SheetJS) sends a date
+                  cell it did not format: days since 1899-12-30, the fraction the time of day, read to the
+                  millisecond, in the mapping's timezone (`45474.375` = 2024-07-01 09:00); a number or its text.
+                  Excel's day 60 (1900-02-29, a day that never was) is impossible; days 1-59 are January and
+                  February 1900, as Excel counts them.
   a pattern       built from the tokens yyyy MM M dd d HH H mm ss S… and the separators `-/.:, T`, e.g.
                   `yyyyMMddHHmmss`, `dd/MM/yyyy`, `dd/MM/yyyy HH:mm`, `yyyy-MM-dd HH:mm:ss`, `d/M/yyyy`.
                   Two-letter tokens take exactly two digits, one-letter tokens one or two; S… is a fraction.
@@ -72,7 +77,7 @@ _DOTNET = re.compile(
 @dataclass(frozen=True, slots=True)
 class DateFormat:
     name: str
-    kind: Literal["iso", "epoch", "dotnet", "pattern"]
+    kind: Literal["iso", "epoch", "dotnet", "excel", "pattern"]
     precision: Precision = "day"  # a pattern without a day is partial
     regex: re.Pattern[str] | None = None
     scale: float = 1.0  # epoch: seconds per unit
@@ -90,14 +95,14 @@ def parse_format(name: str) -> DateFormat:
         return DateFormat(name, "iso")
     if name in ("epoch_s", "epoch_ms"):
         return DateFormat(name, "epoch", scale=1.0 if name == "epoch_s" else 0.001)
-    if name == "dotnet":
-        return DateFormat(name, "dotnet")
+    if name in ("dotnet", "excel"):
+        return DateFormat(name, name)
     pos, parts, seen = 0, [], set()
     while pos < len(name):
         m = _TOKEN.match(name, pos)
         if not m:
             raise ValueError(
-                f"unknown date format {name!r} (not iso, epoch_s, epoch_ms, dotnet or a yyyy/MM/dd pattern)"
+                f"unknown date format {name!r} (not iso, epoch_s, epoch_ms, dotnet, excel or a yyyy/MM/dd pattern)"
             )
         tok = m.group()
         pos = m.end()
@@ -261,6 +266,8 @@ class DateParser:
             return epoch
         if fmt.kind == "dotnet":
             return _dotnet
+        if fmt.kind == "excel":
+            return _excel
         regex, precision = fmt.regex, fmt.precision
         assert regex is not None
 
@@ -298,6 +305,30 @@ class DateParser:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EXCEL_DAY_0 = datetime(
+    1899, 12, 30
+)  # day 61 is 1900-03-01: Excel counts a 1900-02-29 (Lotus 1-2-3's leap year)
+_EXCEL_LAST = 2958465  # 9999-12-31
+_DAY_MS = 86_400_000
+
+
+def _excel(value: Any, dates: bool) -> Any:
+    """A serial day number (a number or its text, never a bool) as the local wall time it names."""
+    if type(value) is str:
+        if not _EPOCH_TEXT.match(value):
+            return None
+        value = float(value)
+    elif type(value) not in (int, float):
+        return None
+    if (
+        not 1 <= value < _EXCEL_LAST + 1 or 60 <= value < 61
+    ):  # before 1900, after 9999, or the day that never was
+        raise _Impossible
+    ms = round(value * _DAY_MS)  # read to the millisecond: 09:30 is 0.39583333…, stored a little off
+    moment = _EXCEL_DAY_0 + timedelta(milliseconds=ms) + (timedelta(days=1) if value < 60 else timedelta())
+    return moment.date() if dates else moment
+
+
 _MS = timedelta(milliseconds=1)
 
 
@@ -358,6 +389,9 @@ def format_datetime(value: datetime, name: str, tz: ZoneInfo) -> str | int:
         return (local - _EPOCH) // timedelta(seconds=fmt.scale)
     if fmt.kind == "dotnet":
         return f"/Date({(local - _EPOCH) // _MS})/"
+    if fmt.kind == "excel":  # the local wall time's serial, to the second (a whole day: an int)
+        seconds = (local.replace(tzinfo=None, microsecond=0) - _EXCEL_DAY_0) // timedelta(seconds=1)
+        return seconds // 86400 if seconds % 86400 == 0 else round(seconds / 86400, 10)
     out = []
     for tok in _TOKEN.findall(name):
         if tok[0] == "S":

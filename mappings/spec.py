@@ -81,7 +81,8 @@ DATES (mappings.dates)
   iso (fromisoformat: +07:00, +0700, Z, no zone, fractions, date only), epoch_s, epoch_ms, dotnet (the
   JSON date of WCF, ASP.NET AJAX and OData v2: /Date(1700000000000)/, /Date(1700000000000+0700)/, also
   \\/Date(…)\\/ — milliseconds since 1970 UTC, which alone fix the instant; the optional ±hhmm is only the
-  offset it was written at), and patterns of yyyy MM M dd d HH H mm ss S… with the separators -/.:, and
+  offset it was written at), excel (a spreadsheet's serial day number, `45474.375` = 2024-07-01 09:00,
+  local time), and patterns of yyyy MM M dd d HH H mm ss S… with the separators -/.:, and
   space/T: yyyyMMddHHmmss, dd/MM/yyyy, dd/MM/yyyy HH:mm, yyyy-MM-dd HH:mm:ss, MM/yyyy, yyyy, …; a 12-hour clock
   is hh or h with tt (AM/PM as .NET's en-US culture writes it, SA/CH as its vi-VN one: M/d/yyyy h:mm:ss tt);
   text in single quotes is literal, in any case ('ngày' dd 'tháng' MM 'năm' yyyy).  A time

@@ -193,7 +193,7 @@ class IncrementalSpec(Spec):
     format: str = Field(
         default="iso",
         description="how {start} and {end} are written, in the source's timezone: iso, epoch_s, epoch_ms, dotnet "
-        "(`/Date(ms)/`, as WCF and OData v2 write it) or a pattern of yyyy MM dd HH mm ss (e.g. "
+        "(`/Date(ms)/`, as WCF and OData v2 write it), excel (a spreadsheet's serial day number) or a pattern of yyyy MM dd HH mm ss (e.g. "
         "`yyyy-MM-dd HH:mm:ss`, `dd/MM/yyyy`; a 12-hour clock with hh and tt, written AM/PM: "
         "`M/d/yyyy h:mm:ss tt`; text in single quotes is literal)",
     )

@@ -37,6 +37,9 @@ AT_0815 = datetime(2025, 3, 12, 8, 15, tzinfo=HCM)
         ("d/M/yyyy", "12/3/2025", AT_0815.replace(hour=0, minute=0)),
         ("epoch_s", 1741742100, AT_0815),
         ("epoch_ms", "1741742100000", AT_0815),
+        ("excel", 45728.34375, AT_0815),  # a date cell's serial, as a flow that did not format it sends it
+        ("excel", "45728.34375", AT_0815),
+        ("excel", 45728.3437500001, AT_0815),  # a float a little off: read to the millisecond
     ],
 )
 def test_datetime_formats(fmt: str, text: str | int, expected: datetime) -> None:
@@ -222,3 +225,40 @@ def test_a_window_written_in_a_twelve_hour_pattern_reads_back_as_the_same_time(m
     for fmt in ("M/d/yyyy h:mm:ss tt", "'ngày' dd 'tháng' MM 'năm' yyyy hh:mm:ss tt"):
         written = format_datetime(moment, fmt, HCM)
         assert DateParser([fmt], HCM).datetime(written) == moment
+
+
+@pytest.mark.parametrize(
+    ("serial", "expected"),
+    [(1, date(1900, 1, 1)), (59, date(1900, 2, 28)), (61, date(1900, 3, 1)), (45474, date(2024, 7, 1)),
+     ("45474", date(2024, 7, 1)), (2958465, date(9999, 12, 31))],
+)  # fmt: skip
+def test_an_excel_serial_counts_days_as_excel_does(serial: int | str, expected: date) -> None:
+    assert DateParser(["excel"], HCM).date(serial) == (expected, "day")
+
+
+@pytest.mark.parametrize("serial", [0, 60, 60.5, -1, 2958466, 1e300])
+def test_an_excel_serial_outside_its_calendar_is_impossible(serial: float) -> None:
+    """Day 60 is the 1900-02-29 Excel counts and the calendar never had; 0 is its "1900-01-00"."""
+    with pytest.raises(ConversionError, match="impossible date"):
+        DateParser(["excel"], HCM).datetime(serial)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (True, "expected a date, got bool"),
+        ("45474 ngày", "unrecognized date"),
+        ([45474], "expected a date, got list"),
+    ],
+)
+def test_what_is_no_serial_is_refused(value: object, reason: str) -> None:
+    with pytest.raises(ConversionError, match=reason):
+        DateParser(["excel"], HCM).datetime(value)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(9999, 12, 30)).map(
+    lambda d: d.replace(microsecond=0, tzinfo=HCM)))  # fmt: skip
+def test_a_window_written_as_an_excel_serial_reads_back_as_the_same_second(moment: datetime) -> None:
+    written = format_datetime(moment, "excel", HCM)
+    assert DateParser(["excel"], HCM).datetime(written) == moment
