@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import ssl
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -32,8 +29,7 @@ class Items(Answering):
         self.send(200, {"Content-Type": "application/json"}, json.dumps({"items": [{"id": 1}]}).encode())
 
 
-@contextmanager
-def old_server(version: ssl.TLSVersion) -> Iterator[str]:
+def old_server(version: ssl.TLSVersion) -> AbstractContextManager[str]:
     """An HTTPS server that speaks nothing newer than `version`."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     CA.issue_cert("127.0.0.1").configure_cert(context)
@@ -41,15 +37,7 @@ def old_server(version: ssl.TLSVersion) -> Iterator[str]:
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = context.maximum_version = version
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Items)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serving(Items, tls=context)
 
 
 def connection(url: str, **extra: Any) -> Connection:
