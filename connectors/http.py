@@ -21,7 +21,6 @@ import requests
 import tenacity
 
 from connectors.base import EXCERPT, unguarded
-from connectors.deadline import NotingAdapter, answer_deadline
 from connectors.errors import (
     AuthError,
     Cancelled,
@@ -30,6 +29,7 @@ from connectors.errors import (
     RefusedAnswer,
     TransientError,
 )
+from connectors.transport import NotingAdapter, answer_deadline
 from schemas import jsontext
 from schemas.personal_data import quote_answer
 
@@ -219,7 +219,7 @@ class _CarriedAway(Exception):
 class _Session(requests.Session):
     """A session whose redirected request is signed again for where it now goes (an `auth: hmac` signature covers
     its method and URL); to another host it goes bare — no header of ours, no body — or not at all. Its connections
-    are noted by the call that uses them (connectors.deadline: a whole answer's time limit)."""
+    are noted by the call that uses them (connectors.transport: a whole answer's time limit)."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__()

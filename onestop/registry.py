@@ -28,7 +28,7 @@ class PortalConfig(Spec):
     timeout_s: float = 60.0
     answer_timeout_s: float = Field(
         default=600.0, gt=0
-    )  # a whole answer, headers and body (connectors/deadline.py)
+    )  # a whole answer, headers and body (connectors/transport.py)
     retry_backoff: Duration = timedelta(seconds=30)  # first wait after a failed batch; doubles, up to 2^10×
 
 

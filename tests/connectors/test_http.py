@@ -14,7 +14,7 @@ from connectors.connection import Connection
 from connectors.errors import AuthError, ProtocolError, TransientError
 from connectors.http import HttpClient, HttpSettings
 from tests.connectors.entries import opened
-from tests.connectors.scripted_server import Dripping, routed_server, scripted_server, serving
+from tests.connectors.scripted_server import Answering, Dripping, routed_server, scripted_server, serving
 
 FAST = HttpSettings(max_attempts=4, backoff_initial=0.01, backoff_max=2)
 
@@ -214,3 +214,22 @@ def test_answers_within_the_limit_are_read_and_a_kept_alive_connection_serves_ea
             assert client.json("GET", "/", operation="page") == {"ok": True}
             time.sleep(0.3)  # 0.9 s on one connection in all: each call had its own 0.5 s
     assert len(log) == 3
+
+
+class Hinting(Answering):
+    """A server (or the CDN before it) that sends `103 Early Hints`, or `102 Processing`, before each answer, on a
+    kept-alive connection: each answer names the call it answers."""
+
+    def answer(self, body: bytes) -> None:
+        self.wfile.write(b"HTTP/1.1 102 Processing\r\n\r\n")
+        self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+        self.send(200, {"Content-Type": "application/json"}, json.dumps({"answers": self.path}).encode())
+
+
+def test_interim_answers_are_skipped_and_each_call_reads_its_own_answer() -> None:
+    """http.client took the 103 for the answer (empty) and left the real one to be read by the next call."""
+    with serving(Hinting) as url:
+        client = HttpClient("d", url, HttpSettings(max_attempts=1))
+        assert [client.json("GET", f"/page/{n}", operation="page") for n in (1, 2, 3)] == [
+            {"answers": f"/page/{n}"} for n in (1, 2, 3)
+        ]

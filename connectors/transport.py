@@ -1,11 +1,18 @@
-"""A whole answer's time limit. requests' read timeout bounds each wait for the next bytes, not the answer: a system
-(or a proxy in front of it) that sends a byte now and then holds a call, and the sync's task, for hours. Each
-connection a call uses is noted as its request goes out; past the limit its socket is shut, the read blocked on it
-returns at once, and the call is said to be cut off (connectors.http)."""
+"""Our HTTP connections, beneath requests: what urllib3 and http.client leave to their callers.
+
+- A whole answer's time limit. requests' read timeout bounds each wait for the next bytes, not the answer: a system
+  (or a proxy in front of it) that sends a byte now and then holds a call, and the sync's task, for hours. Each
+  connection a call uses is noted as its request goes out; past the limit its socket is shut, the read blocked on
+  it returns at once, and the call is said to be cut off (connectors.http).
+- Interim answers. http.client skips a `100 Continue` only: a `103 Early Hints` (a CDN's, a proxy's) or a
+  `102 Processing` was taken for the answer itself, empty, and the real one read as the answer to the next call.
+- An old server's TLS settings, when the connection has them (connectors.connection.tls_context).
+"""
 
 from __future__ import annotations
 
 import heapq
+import http.client
 import itertools
 import os
 import socket
@@ -127,12 +134,23 @@ class _Noted:
 
 
 # Named as urllib3's own: their names are in the errors they raise ("HTTPConnectionPool(host=…): Max retries …").
+class _FinalAnswer(http.client.HTTPResponse):
+    """http.client's response, past any interim answer (1xx but 100, which http.client skips itself, and 101)."""
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 101 < status < 200:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # its headers (103's Link hints): not the answer's
+
+
 class HTTPConnection(_Noted, connection.HTTPConnection):
-    pass
+    response_class = _FinalAnswer
 
 
 class HTTPSConnection(_Noted, connection.HTTPSConnection):
-    pass
+    response_class = _FinalAnswer
 
 
 class HTTPConnectionPool(connectionpool.HTTPConnectionPool):
