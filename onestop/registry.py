@@ -78,6 +78,8 @@ class Registry(Spec):
     # The `profiles:` as written (a vendor's protocol settings; a connection test of a kind no source uses yet
     # takes them from here).
     profiles: dict[str, dict[str, Any]] = Field(default={}, exclude=True)
+    # The `defaults:` as written (merged under every entry, below its profile).
+    defaults: dict[str, Any] = Field(default={}, exclude=True)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -151,8 +153,13 @@ def _reach(document: Any, path: list[Any]) -> int:
     return n
 
 
-def parse(data: dict, origin: str = "<registry>") -> Registry:
+def parse(data: Any, origin: str = "<registry>") -> Registry:
     """Validate a registry document; every problem names the file, the line, the entry and the field."""
+    if not isinstance(data, dict):  # a list or a text at the top: there is no entry to name
+        raise ConfigError(
+            f"{origin}:{getattr(data, 'line', 1)}: the registry is a mapping (portal:, profiles:, defaults:, "
+            f"sources:), not {'a list' if isinstance(data, list) else repr(data)[:40]}"
+        )
     problems: list[str] = []
 
     def where(*path: Any) -> str:
@@ -160,34 +167,52 @@ def parse(data: dict, origin: str = "<registry>") -> Registry:
 
         return f"{origin}:{line_of(data, path)}"
 
-    profiles = data.get("profiles") or {}
+    # What is not of the shape the merge needs is merged as nothing and reported by the model (Registry).
+    written_profiles = data.get("profiles") or {}
+    profiles = {
+        k: v if isinstance(v, dict) else {}
+        for k, v in (written_profiles.items() if isinstance(written_profiles, dict) else ())
+    }
     defaults = data.get("defaults") or {}
-    entries = []
+    defaults = defaults if isinstance(defaults, dict) else {}
+    sources = data.get("sources") or []
+    entries: Any = [] if isinstance(sources, list) else sources
 
     def where_in_source(i: int, path: list[Any]) -> str:
         """file:line of a source's setting, in the entry, its profile or the defaults (whichever says it)."""
-        entry = (data.get("sources") or [])[i]
+        entry = sources[i]
         candidates = [(("sources", i), entry)]
-        if isinstance(entry, dict) and entry.get("profile") in profiles:
+        if isinstance(entry, dict) and isinstance(entry.get("profile"), str) and entry["profile"] in profiles:
             candidates.append((("profiles", entry["profile"]), profiles[entry["profile"]]))
         candidates.append((("defaults",), defaults))
         # A setting that comes from a profile (or the defaults) is reported at the line that says it.
         prefix, _ = max(candidates, key=lambda c: _reach(c[1], path))
         return where(*prefix, *path)
 
-    for i, entry in enumerate(data.get("sources") or []):
+    for i, entry in enumerate(sources if isinstance(sources, list) else ()):
+        if not isinstance(entry, dict):
+            entries.append(entry)  # the model says what it should be
+            continue
         profile_name = entry.get("profile")
-        if profile_name is not None and profile_name not in profiles:
-            problems.append(
-                f"{where('sources', i, 'profile')}: sources[{i}] ({entry.get('name')}): unknown profile {profile_name!r}"
+        if profile_name is not None and (not isinstance(profile_name, str) or profile_name not in profiles):
+            near = get_close_matches(str(profile_name), [str(p) for p in profiles], n=1)
+            known = (
+                f" (did you mean {near[0]}?)"
+                if near
+                else f" (known: {', '.join(map(str, profiles)) or 'none'})"
             )
+            problems.append(
+                f"{where('sources', i, 'profile')}: sources[{i}] ({entry.get('name')}): unknown profile "
+                f"{profile_name!r}{known}"
+            )
+            profile_name = None
         own = {k: v for k, v in entry.items() if k != "profile"}
         entries.append(_merge(_merge(defaults, profiles.get(profile_name, {})), own))
     registry = None
     try:
         # Every other top-level block (portal, breakers, retention, …) as written; an unknown one is an error.
-        blocks = {k: v or {} for k, v in data.items() if k not in ("profiles", "defaults", "sources")}
-        registry = Registry(**blocks, sources=entries, profiles=profiles)
+        blocks = {k: v or {} for k, v in data.items() if k not in ("profiles", "sources")}
+        registry = Registry.model_validate(blocks | {"sources": entries, "profiles": written_profiles})
     except ValidationError as exc:
         for err in exc.errors():
             loc = list(err["loc"])
@@ -195,8 +220,9 @@ def parse(data: dict, origin: str = "<registry>") -> Registry:
             err["msg"] = err["msg"].removeprefix("Value error, ")
             if loc[:1] == ["sources"] and len(loc) > 1:
                 i, field = loc[1], ".".join(str(p) for p in loc[2:])
+                name = entries[i].get("name", "?") if isinstance(entries[i], dict) else "?"
                 problems.append(
-                    f"{where_in_source(i, loc[2:])}: sources[{i}] ({entries[i].get('name', '?')}): {field}: "
+                    f"{where_in_source(i, loc[2:])}: sources[{i}] ({name}): {field + ': ' if field else ''}"
                     f"{err['msg']}{hint}"
                 )
             else:
