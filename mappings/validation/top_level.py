@@ -45,7 +45,7 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
         timezone = doc.get("timezone", DEFAULT_TIMEZONE)
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: too long for a file name
             self.add(doc.at("timezone"), "timezone", f"unknown time zone {timezone!r}")
         formats = self.formats(doc, "date_formats", doc.get("date_formats", list(DEFAULT_DATE_FORMATS)), True)
         self.global_formats = formats or DEFAULT_DATE_FORMATS
