@@ -33,7 +33,7 @@ _lock = threading.Lock()
 
 def mapping_path(dialect: str) -> Path:
     """The file for `dialect`: in $ONESTOP_MAPPINGS_DIR first when set, else beside this package."""
-    if not dialect or not dialect.replace("_", "").isalnum() or not dialect.isascii():
+    if not dialect or not dialect.replace("_", "").isalnum() or not dialect.isascii() or len(dialect) > 100:
         raise MappingError([Problem(f"{dialect}.yaml", 0, "dialect", f"{dialect!r} is not a dialect name")])
     candidates = []
     override = os.environ.get(MAPPINGS_DIR_ENV)

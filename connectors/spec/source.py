@@ -22,7 +22,11 @@ class SourceConfig(Spec):
     kind: Literal["rest", "soap", "xml", "feed"] = Field(
         description="the protocol; its section says the rest"
     )
-    dialect: str = Field(description="the mapping: mappings/<dialect>.yaml (or $ONESTOP_MAPPINGS_DIR)")
+    # The mapping's own `dialect:` rule (mappings.validation); bounded, as the file name it names is.
+    dialect: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,99}$",
+        description="the mapping: mappings/<dialect>.yaml (or $ONESTOP_MAPPINGS_DIR)",
+    )
     conn_id: str = Field(description="the Airflow connection: Base URL, login, password, extra")
     district_code: str | None = Field(default=None, description="the GSO district code, for reports")
     schedule: str | None = Field(
