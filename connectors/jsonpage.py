@@ -500,10 +500,15 @@ def _around(body: Any, steps: tuple[str | int, ...]) -> tuple[Any, list[msgspec.
     return document, spans
 
 
+_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f\ud800-\udfff]')
+
+
 def _span_decoder(steps: tuple[str | int, ...]) -> msgspec.json.Decoder | None:
     """A msgspec decoder that finds the records list at `steps` (keys only) and keeps each record as Raw bytes,
     skipping everything else; each level's one field is `at`."""
-    if not all(isinstance(step, str) for step in steps):
+    # msgspec takes no field name with a backslash, a quote, a control character or a lone surrogate (keys a path
+    # can still name): such a records path is read by the exact scanner alone.
+    if not all(isinstance(step, str) and _UNNAMEABLE.search(step) is None for step in steps):
         return None
     kind: Any = list[msgspec.Raw]
     for depth, step in enumerate(reversed(steps)):

@@ -188,6 +188,15 @@ def test_no_list_at_the_path_is_said_not_guessed() -> None:
     assert [r.record for r in raw] == [{"id": 3}]
 
 
+@pytest.mark.parametrize("key", ['ho"so', "ho\\so", "ho\tso", "ho\x00so", "ho\ud800so"])
+def test_a_records_key_with_a_quote_a_backslash_or_a_control_character_is_read_by_the_exact_reader(
+    key: str,
+) -> None:
+    """Such a key is one JSON can hold and a quoted path name, but no field msgspec's fast reader can."""
+    document, raw = read(json.dumps({key: [{"id": 1}, {"id": 2}], "n": 2}).encode(), f"['{key}']")
+    assert [r.record for r in raw] == [{"id": 1}, {"id": 2}] and document["n"] == 2
+
+
 def test_a_list_php_wrote_as_an_object_is_read_as_its_records_in_the_order_sent() -> None:
     """PHP's json_encode writes an array whose keys do not run 0, 1, 2, … (a Laravel collection after filter(),
     a page from offset 40) as an object keyed by position: its values are the records, each with its own text;
