@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from difflib import get_close_matches
 from pathlib import Path
 
 from mappings import legacy_text  # noqa: F401 - registers the tcvn3, vni, cp1258 and vn_text transforms
@@ -44,8 +45,18 @@ def mapping_path(dialect: str) -> Path:
         if path.is_file():
             return path.resolve()
     looked = ", ".join(str(p.parent) for p in candidates)
+    known = sorted({p.stem for c in candidates for p in c.parent.glob("*.yaml")})
+    near = get_close_matches(dialect, known, n=1)
+    hint = f"did you mean {near[0]}? " if near else ""
     raise MappingError(
-        [Problem(f"{dialect}.yaml", 0, "dialect", f"no mapping for dialect {dialect!r} (looked in {looked})")]
+        [
+            Problem(
+                f"{dialect}.yaml",
+                0,
+                "dialect",
+                f"no mapping for dialect {dialect!r} ({hint}looked in {looked})",
+            )
+        ]
     )
 
 

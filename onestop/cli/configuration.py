@@ -41,7 +41,7 @@ def config_check(
     """Validate the source registry and every mapping it names; errors give file and line."""
     from connectors.connection import get_connection, tls_legacy, tls_verification_off
     from connectors.errors import ConfigError
-    from mappings import MappingError, get_mapping
+    from mappings import MappingError, get_mapping, mapping_path
     from onestop import registry
 
     problems: list[str] = []
@@ -52,6 +52,12 @@ def config_check(
         print("registry has errors", file=sys.stderr)
         raise typer.Exit(1) from None
     for dialect in sorted({s.dialect for s in reg.sources}):
+        try:
+            mapping_path(dialect)
+        except MappingError as exc:  # no such file: say which sources name it
+            users = ", ".join(s.name for s in reg.sources if s.dialect == dialect)
+            problems += [f"{p} (the dialect of {users})" for p in exc.problems]
+            continue
         try:
             get_mapping(dialect)
         except MappingError as exc:

@@ -37,6 +37,20 @@ def test_config_check_names_the_file_and_line_of_a_broken_entry(tmp_path: Path) 
     assert f"{registry}:{line}: sources[1] (hd_chi_linh): lookback:" in result.stderr
 
 
+def test_config_check_names_the_sources_of_a_dialect_that_has_no_mapping(tmp_path: Path) -> None:
+    broken = (ROOT / "config" / "sources.yaml").read_text().replace("dialect: igate", "dialect: igat")
+    registry = tmp_path / "sources.yaml"
+    registry.write_text(broken)
+
+    result = onestop("config", "check", env={"ONESTOP_SOURCES": str(registry)})
+
+    assert result.returncode == 1
+    assert (
+        "igat.yaml:0: dialect: no mapping for dialect 'igat' (did you mean igate? looked in " in result.stderr
+    )
+    assert "(the dialect of hd_thanh_pho_hai_duong, hd_chi_linh, hd_kinh_mon, hd_nam_sach)" in result.stderr
+
+
 def test_config_check_passes_the_shipped_registry_and_warns_of_missing_connections() -> None:
     env = {k: "" for k in os.environ if k.startswith("AIRFLOW_CONN_")}
     result = onestop("config", "check", env=env)
