@@ -123,11 +123,13 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-def did_you_mean(err: Any, root: type[BaseModel]) -> str:
-    """' (did you mean X?)' for a misspelt key or value, from what that place accepts."""
+def did_you_mean(err: Any, root: type[BaseModel], also: tuple[str, ...] = ()) -> str:
+    """' (did you mean X?)' for a misspelt key or value, from what that place accepts (and `also`: keys read
+    before the model sees the document)."""
     if err["type"] == "extra_forbidden":
         model = _model_at(root, list(err["loc"])[:-1])
         known = [f.alias or n for n, f in model.model_fields.items()] if model else []
+        known += also
         wrong = str(err["loc"][-1])
     elif err["type"] == "literal_error":
         known = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
@@ -216,7 +218,8 @@ def parse(data: Any, origin: str = "<registry>") -> Registry:
     except ValidationError as exc:
         for err in exc.errors():
             loc = list(err["loc"])
-            hint = did_you_mean(err, Registry)
+            # An entry's `profile` is merged away before the model sees the entry.
+            hint = did_you_mean(err, Registry, ("profile",) if len(loc) == 3 and loc[0] == "sources" else ())
             err["msg"] = err["msg"].removeprefix("Value error, ")
             if loc[:1] == ["sources"] and len(loc) > 1:
                 i, field = loc[1], ".".join(str(p) for p in loc[2:])

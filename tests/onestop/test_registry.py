@@ -60,6 +60,21 @@ def test_top_level_blocks_are_read_and_an_unknown_one_is_refused() -> None:
         registry.parse({"breakerz": {}, "sources": [source]})
 
 
+def test_the_keys_read_before_the_model_get_a_suggestion_too() -> None:
+    profiles = {"igate": {"kind": "rest", "dialect": "igate", "rest": REST}}
+    entry = {"name": "d1", "title": "D1", "conn_id": "c"}
+    with pytest.raises(
+        ConfigError, match=r"sources\[0\] \(d1\): prfile: .*\(did you mean profile or title\?\)"
+    ):
+        registry.parse({"profiles": profiles, "sources": [entry | {"prfile": "igate"}]})
+    with pytest.raises(
+        ConfigError, match=r"sources\[0\] \(d1\): unknown profile 'igat' \(did you mean igate\?\)"
+    ):
+        registry.parse({"profiles": profiles, "sources": [entry | {"profile": "igat"}]})
+    with pytest.raises(ConfigError, match=r"defualts: .*\(did you mean defaults or alerts\?\)"):
+        registry.parse({"defualts": {}, "profiles": profiles, "sources": [entry | {"profile": "igate"}]})
+
+
 def problems_of(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "sources.yaml"
     path.write_text(text, encoding="utf-8")
