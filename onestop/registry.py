@@ -16,13 +16,13 @@ from typing import Any, get_args
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from connectors.errors import ConfigError
-from connectors.spec.common import Duration, Spec
+from connectors.spec.common import ConnId, Duration, Spec
 from connectors.spec.source import SourceConfig
 from onestop import settings
 
 
 class PortalConfig(Spec):
-    conn_id: str = "onestop_portal"
+    conn_id: ConnId = "onestop_portal"
     batch_size: int = Field(default=100, ge=1, le=500)
     max_attempts: int = Field(default=8, ge=1)
     timeout_s: float = 60.0
@@ -65,8 +65,8 @@ class AlertsConfig(Spec):
     connection, and a chat app's incoming webhook (an Airflow connection whose host is the URL)."""
 
     email_to: list[str] = []  # empty: no e-mail
-    smtp_conn_id: str = "smtp_default"
-    webhook_conn_id: str | None = None  # e.g. onestop_alert_webhook; None: no webhook
+    smtp_conn_id: ConnId = "smtp_default"
+    webhook_conn_id: ConnId | None = None  # e.g. onestop_alert_webhook; None: no webhook
 
 
 class Registry(Spec):

@@ -21,6 +21,9 @@ def parse_duration(value: Any) -> Any:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+# An Airflow connection id as Airflow accepts one (airflow.models.connection.sanitize_conn_id): another (empty, a
+# space, a NUL) could never be defined, and config check would only warn that it is not.
+ConnId = Annotated[str, Field(pattern=r"^[\w#!()\-.:/\\]+$", max_length=250)]
 
 
 class Spec(BaseModel):

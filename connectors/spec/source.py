@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from connectors.spec.common import Duration, Spec
+from connectors.spec.common import ConnId, Duration, Spec
 from connectors.spec.feed import FeedSpec
 from connectors.spec.rest import RestSpec, XmlSpec
 from connectors.spec.soap import SoapSpec
@@ -27,7 +27,7 @@ class SourceConfig(Spec):
         pattern=r"^[a-z][a-z0-9_]{0,99}$",
         description="the mapping: mappings/<dialect>.yaml (or $ONESTOP_MAPPINGS_DIR)",
     )
-    conn_id: str = Field(description="the Airflow connection: Base URL, login, password, extra")
+    conn_id: ConnId = Field(description="the Airflow connection: Base URL, login, password, extra")
     district_code: str | None = Field(default=None, description="the GSO district code, for reports")
     schedule: str | None = Field(
         default="*/30 * * * *", description="cron, Asia/Ho_Chi_Minh; null: manual only"

@@ -75,6 +75,23 @@ def test_the_keys_read_before_the_model_get_a_suggestion_too() -> None:
         registry.parse({"defualts": {}, "profiles": profiles, "sources": [entry | {"profile": "igate"}]})
 
 
+@pytest.mark.parametrize("conn_id", ["", "onestop src", "a\0b", "a\ud800b", "c" * 251])
+def test_a_connection_id_airflow_would_refuse_is_refused_naming_the_source(conn_id: str) -> None:
+    """Not a warning that the connection is not defined: it never could be (and config check looked it up)."""
+    entry = {
+        "name": "d1",
+        "title": "D1",
+        "kind": "rest",
+        "dialect": "igate",
+        "conn_id": conn_id,
+        "rest": REST,
+    }
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(d1\): conn_id: "):
+        registry.parse({"sources": [entry]})
+    with pytest.raises(ConfigError, match=r"portal.conn_id: "):
+        registry.parse({"portal": {"conn_id": conn_id}, "sources": [entry | {"conn_id": "c"}]})
+
+
 def problems_of(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "sources.yaml"
     path.write_text(text, encoding="utf-8")
