@@ -94,6 +94,17 @@ class SourceConfig(Spec):
             )
         return value
 
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        # Checked as Airflow's cron timetables check it, which would otherwise refuse it only when the DAGs are
+        # parsed, after config check said nothing.
+        from croniter import croniter
+
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"{value[:80]!r} is not a cron expression (e.g. */30 * * * *, @daily)")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:

@@ -75,6 +75,14 @@ def test_the_keys_read_before_the_model_get_a_suggestion_too() -> None:
         registry.parse({"defualts": {}, "profiles": profiles, "sources": [entry | {"profile": "igate"}]})
 
 
+@pytest.mark.parametrize("schedule", ["every 30 minutes", "61 * * * *", ""])
+def test_a_schedule_airflow_would_refuse_is_refused_naming_the_source(schedule: str) -> None:
+    entry = {"name": "d1", "title": "D1", "kind": "rest", "dialect": "igate", "conn_id": "c", "rest": REST}
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(d1\): schedule: .* is not a cron expression"):
+        registry.parse({"sources": [entry | {"schedule": schedule}]})
+    assert registry.parse({"sources": [entry | {"schedule": "@daily"}]}).source("d1").schedule == "@daily"
+
+
 @pytest.mark.parametrize("conn_id", ["", "onestop src", "a\0b", "a\ud800b", "c" * 251])
 def test_a_connection_id_airflow_would_refuse_is_refused_naming_the_source(conn_id: str) -> None:
     """Not a warning that the connection is not defined: it never could be (and config check looked it up)."""
