@@ -2,13 +2,15 @@
 
 A transform gets a non-null raw value (usually text) and returns the new value, None (= the value is
 missing), or a mappings.text.TextFixed to record a text repair. It raises ConversionError for a value it
-cannot handle. Names with an argument are written `name:argument` (e.g. `strip_prefix:DVC-`).
+cannot handle. Names with an argument are written `name:argument` (e.g. `strip_prefix:DVC-`); a transform
+registered with `arg="optional"` is written either way (`commune_code_by_name`, `commune_code_by_name:30`).
 
 To add one:
     @register_transform("squash")                  # plain
     def squash(value): ...
     @register_transform("pad_left", arg=True)      # takes an argument: a factory returning the transform
     def pad_left(arg): return lambda value: text(value).rjust(int(arg), "0")
+    @register_transform("pad", arg="optional")    # either way: the factory gets None without one
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mappings.dates import quote
 from mappings.errors import ConversionError
@@ -30,15 +32,18 @@ class TransformDef:
     name: str
     factory: Callable[[str | None], Transform]
     takes_arg: bool
+    optional_arg: bool = False
 
 
 TRANSFORMS: dict[str, TransformDef] = {}
 
 
-def register_transform(name: str, *, arg: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register_transform(
+    name: str, *, arg: bool | Literal["optional"] = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         factory = fn if arg else (lambda _arg, _fn=fn: _fn)
-        TRANSFORMS[name] = TransformDef(name, factory, arg)
+        TRANSFORMS[name] = TransformDef(name, factory, bool(arg), optional_arg=arg == "optional")
         return fn
 
     return deco
@@ -52,7 +57,7 @@ def build_transform(spec: str) -> Transform:
     known = TRANSFORMS.get(name)
     if known is None:
         raise ValueError(f"unknown transform {name!r} (known: {', '.join(sorted(TRANSFORMS))})")
-    if known.takes_arg and not sep:
+    if known.takes_arg and not sep and not known.optional_arg:
         raise ValueError(f"transform {name!r} needs an argument: {name}:<value>")
     if not known.takes_arg and sep:
         raise ValueError(f"transform {name!r} takes no argument")

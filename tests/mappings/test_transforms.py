@@ -106,3 +106,14 @@ def test_a_faulty_transform_is_reported_on_its_field(compile_yaml: Callable[...,
         )
     finally:
         del TRANSFORMS["broken"]
+
+
+def test_an_optional_argument_may_be_given_or_not() -> None:
+    @register_transform("pad", arg="optional")
+    def pad(width: str | None) -> Callable[[object], str]:
+        return lambda value: str(value).rjust(int(width or 5), "0")
+
+    try:
+        assert (build_transform("pad")(12), build_transform("pad:3")(12)) == ("00012", "012")
+    finally:
+        del TRANSFORMS["pad"]
