@@ -16,7 +16,10 @@ import threading
 from difflib import get_close_matches
 from pathlib import Path
 
-from mappings import legacy_text  # noqa: F401 - registers the tcvn3, vni, cp1258 and vn_text transforms
+from mappings import (
+    legacy_text,  # noqa: F401 - registers the tcvn3, vni, cp1258 and vn_text transforms
+    unit_names,  # noqa: F401 - registers commune_code_by_name and district_code_by_name
+)
 from mappings.compiler import CompiledMapping, Outcome, compile_mapping
 from mappings.errors import FieldError, MappingError, Problem
 from mappings.loader import load_mapping, parse_mapping
