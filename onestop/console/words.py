@@ -1,7 +1,7 @@
 """Data-born text in the console's language: what the pipeline stores or builds in English (mapping reasons,
 trace details, health problems) or as keys (history events, fact names, admin actions and their results),
 rendered through the catalog. Nothing stored changes: each *shape* a producer makes (mappings/runtime.py,
-dates.py, convert.py, compiler.py; onestop/operations/trace_timeline.py; onestop/operations/health.py; connectors/store/failure_detail.py) is
+dates.py, convert.py, compiler.py, unit_names.py; onestop/operations/trace_timeline.py; onestop/operations/health.py; connectors/store/failure_detail.py) is
 a regex here whose named groups become the msgid's parameters. A text of no known shape is shown inside a
 translated frame ("Other: …"), never as if it were the catalog's.
 """
@@ -47,6 +47,11 @@ REASONS = _shapes(
      N_("unknown value %(value)s (not in code table %(table)s on %(day)s)")),
     (r"unknown value (?P<value>.*) \(not in code table (?P<table>[\w.-]+)\)",
      N_("unknown value %(value)s (not in code table %(table)s)")),
+    # mappings.unit_names: a commune looked up by its names
+    (r"unknown commune (?P<value>.*) \(no administrative unit of that name\)",
+     N_("unknown commune %(value)s (no administrative unit of that name)")),
+    (r"ambiguous commune (?P<value>.*) \((?P<n>\d+) administrative units of that name\)",
+     N_("ambiguous commune %(value)s (%(n)s administrative units of that name)")),
     (r"code table (?P<table>[\w.-]+) has no period for (?P<day>[\d-]+)",
      N_("code table %(table)s has no period for %(day)s")),
     (r"impossible date (?P<value>.*)", N_("impossible date %(value)s")),

@@ -121,3 +121,24 @@ def test_the_count_of_a_record_s_defects_not_listed_is_shown_in_vietnamese() -> 
 
     [*_, more] = listed(tuple(Defect("x", "NaN") for _ in range(MAX_DEFECTS + 7)))
     assert more.reason == "7 more not listed" and untranslated({more.reason}) == []
+
+
+def test_a_commune_not_found_by_its_names_is_said_in_vietnamese() -> None:
+    """mappings.unit_names: a name that is no unit, or that several units have (the count said)."""
+    from html import unescape
+
+    from mappings.errors import ConversionError, safe_reason
+    from mappings.transforms import build_transform
+
+    reasons = []
+    for text in ("Phường Không Có, Thành phố Hải Dương", "Xã Hồng Phong, Tỉnh Hải Dương"):
+        with pytest.raises(ConversionError) as refused:
+            build_transform("commune_code_by_name:30")(text)
+        reasons.append(safe_reason(refused.value.reason))
+    assert untranslated(set(reasons)) == []
+    assert [unescape(str(words.reason(r))) for r in reasons] == [
+        "không tìm thấy đơn vị cấp xã 'Phường Không Có, Thành phố Hải Dương'"
+        " (không có đơn vị hành chính nào mang tên này)",
+        "tên đơn vị cấp xã 'Xã Hồng Phong, Tỉnh Hải Dương' chưa rõ là đơn vị nào"
+        " (có 3 đơn vị hành chính mang tên này)",
+    ]
