@@ -64,8 +64,14 @@ RULES (under `fields:`; inside `each:` for list items)
                unknown value is an error. The table's target must be the field's code set. Excludes type.
     transform  a name or a list of names, applied in order to the raw value before code/type:
                national_procedure_code (1.000656.000.00.00.H56 -> 1.000656), digits, upper, lower,
-               strip, collapse_spaces, nfc, strip_prefix:<text>, strip_suffix:<text>. A transform that
-               leaves nothing makes the value missing. New ones: mappings.transforms.register_transform.
+               strip, collapse_spaces, nfc, strip_prefix:<text>, strip_suffix:<text>,
+               commune_code_by_name[:<province code>] (a commune's GSO code from names, offline: "Xã Cẩm Vũ,
+               H. Cẩm Giàng" with :30 -> 10909 district-era, "Phường Lê Thanh Nghị, Hải Phòng" -> its 2025
+               code; the argument is the province when the text names none; a name matching no unit or
+               several is a field error; mappings.unit_names) and district_code_by_name[:<province code>]
+               (that commune's district-era district, none for a 2025 commune: map it to district_code so
+               that mappings.units knows the code's unit system). A transform that leaves nothing makes
+               the value missing. New ones: mappings.transforms.register_transform.
     default    the canonical value when the path yields nothing (validated against the field at load)
     required   true: a missing value is an error naming the field and every path tried. Fields the model
                requires (ma_ho_so, procedure_code, procedure_name, channel, status, applicant.name, and
