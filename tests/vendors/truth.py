@@ -8,6 +8,12 @@ Choices that keep every vendor able to carry the truth losslessly:
 - times are whole minutes (a vendor writing `dd/MM/yyyy HH:mm` loses nothing), office hours, Asia/Ho_Chi_Minh;
 - receipts fall 2025-01-02 .. 2025-06-25, before the 2025-07-01 unit cut-over, and no district/commune codes are
   set, so mappings.units leaves the dossier as it came;
+- except for the vendors in NAMED_UNITS, systems that keep units as names only: their receipts run to
+  2025-09-30, and each dossier has its commune and its applicant's (codes from the vietnamadminunits data):
+  before the cut-over a Hải Dương commune of the agency's district (province 30, district and commune codes,
+  units "legacy"), the applicant's address naming ward, district and province; from it a 2025 Hải Phòng
+  commune (province 31, no district, units "2025"), the address naming ward and province. The vendor's
+  server writes the names for those codes (`commune_names`); its mapping finds the codes again;
 - text is NFC Vietnamese and fits Windows-1258 once decomposed (no characters outside the Vietnamese alphabet
   besides ASCII punctuation);
 - source_record_id is a digit string (a vendor may send it as a number);
@@ -17,14 +23,19 @@ Choices that keep every vendor able to carry the truth losslessly:
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
+from mappings.units import CUTOVER, data_dir, unit_index
 from schemas.dossier import HCM
 
 RECEIPTS_FROM = datetime(2025, 1, 2, tzinfo=HCM)
 RECEIPTS_UNTIL = datetime(2025, 6, 25, tzinfo=HCM)  # last receipt day (inclusive)
+NAMED_UNITS = frozenset({"foxpro_1258"})  # vendors whose systems keep communes as names only
+NAMED_RECEIPTS_UNTIL = datetime(2025, 9, 30, tzinfo=HCM)  # theirs run past the 2025-07-01 cut-over
 
 # (national code, name, field code, field name, fees [(name, code, amount)], documents [(name, form code)])
 PROCEDURES: tuple[
@@ -94,6 +105,7 @@ AGENCIES = (
     ("000.00.13.H23", "UBND huyện Gia Lộc"),
     ("000.00.14.H23", "UBND thị xã Kinh Môn"),
 )
+HAI_DUONG, HAI_PHONG = "30", "31"
 
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương", "Lương")
 MIDDLE = ("Văn", "Thị", "Đức", "Minh", "Thanh", "Quốc", "Ngọc", "Hữu", "Thu", "Xuân")
@@ -204,16 +216,90 @@ def _business(rng: random.Random) -> dict[str, Any]:
     return applicant
 
 
-def _dossier(rng: random.Random, index: int, record_id: int) -> dict[str, Any]:
+@cache
+def _legacy_units() -> dict[str, Any]:
+    return json.loads((data_dir() / "parser_legacy.json").read_bytes())
+
+
+@cache
+def _units_2025() -> dict[str, Any]:
+    return json.loads((data_dir() / "parser_from_2025.json").read_bytes())
+
+
+@cache
+def hai_duong_communes() -> dict[str, list[tuple[str, str, str]]]:
+    """District code -> its communes (code, commune name, district name), district-era, from the package."""
+    data = _legacy_units()
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for dkey, wards in data["DICT_PROVINCE_DISTRICT_WARD_NO_ACCENTED"]["tinhhaiduong"].items():
+        d = data["DICT_PROVINCE_DISTRICT"]["tinhhaiduong"][dkey]
+        out[d["districtCode"]] = [(w["wardCode"], w["ward"], d["district"]) for w in wards.values()]
+    return out
+
+
+@cache
+def hai_phong_communes() -> dict[str, str]:
+    """2025 commune code -> its name, in Thành phố Hải Phòng (which took in Hải Dương), from the package."""
+    return {
+        w["wardCode"]: w["ward"]
+        for w in _units_2025()["DICT_PROVINCE_WARD_NO_ACCENTED"]["thanhphohaiphong"].values()
+    }
+
+
+def commune_names(code: str, units: str) -> tuple[str, str | None]:
+    """(commune name, district name or None) of a code NAMED_UNITS dossiers carry, in their `dvhc_version`:
+    "legacy", a district-era commune of Hải Dương; "2025", a commune of Hải Phòng."""
+    if units == "2025":
+        return hai_phong_communes()[code], None
+    return next((name, district) for c, name, district in _all_hai_duong() if c == code)
+
+
+def _all_hai_duong() -> list[tuple[str, str, str]]:
+    return [c for communes in hai_duong_communes().values() for c in communes]
+
+
+def agency_district(agency_name: str) -> str:
+    """The district-era district (GSO code) of an agency: "UBND huyện Nam Sách" -> Huyện Nam Sách's."""
+    district = agency_name.removeprefix("UBND ").lower()
+    return next(code for code, communes in hai_duong_communes().items() if communes[0][2].lower() == district)
+
+
+def _lower_type(name: str) -> str:
+    """ "Xã Nam Hồng" -> "xã Nam Hồng", as an address writes a unit inside it."""
+    return name[0].lower() + name[1:]
+
+
+def _named_units(rng: random.Random, dossier: dict[str, Any], village: str) -> None:
+    """The dossier's commune (of its agency's district) and its applicant's, in the units of its receipt date."""
+    received = datetime.fromisoformat(dossier["received_at"])
+    district = agency_district(dossier["agency_name"])
+    own = rng.choice(hai_duong_communes()[district])
+    home = rng.choice(_all_hai_duong())
+    applicant = dossier["applicant"]
+    if received < CUTOVER:
+        dossier.update(
+            province_code=HAI_DUONG, district_code=district, commune_code=own[0], dvhc_version="legacy"
+        )
+        applicant["commune_code"] = home[0]
+        applicant["address"] = f"{village}, {_lower_type(home[1])}, {_lower_type(home[2])}, tỉnh Hải Dương"
+        return
+    # from the cut-over: a 2025 commune that took in (part of) the district-era one
+    own_2025 = unit_index().communes[own[0]][0].commune_code
+    home_2025 = rng.choice(sorted(hai_phong_communes()))
+    dossier.update(province_code=HAI_PHONG, district_code=None, commune_code=own_2025, dvhc_version="2025")
+    applicant["commune_code"] = home_2025
+    applicant["address"] = f"{village}, {_lower_type(hai_phong_communes()[home_2025])}, thành phố Hải Phòng"
+
+
+def _dossier(rng: random.Random, index: int, record_id: int, named: bool = False) -> dict[str, Any]:
     code, proc_name, field_code, field_name, fees, docs = rng.choice(PROCEDURES)
     agency_code, agency_name = rng.choice(AGENCIES)
     applicant = _business(rng) if field_code == "DKKD" and rng.random() < 0.4 else _person(rng)
     commune, district = rng.choice(COMMUNES)
-    applicant["address"] = (
-        f"Số {rng.randint(1, 199)}, {rng.choice(VILLAGES)}, {commune}, {district}, tỉnh Hải Dương"
-    )
+    village = f"Số {rng.randint(1, 199)}, {rng.choice(VILLAGES)}"
+    applicant["address"] = f"{village}, {commune}, {district}, tỉnh Hải Dương"
 
-    days = (RECEIPTS_UNTIL - RECEIPTS_FROM).days
+    days = ((NAMED_RECEIPTS_UNTIL if named else RECEIPTS_UNTIL) - RECEIPTS_FROM).days
     received = _office_time(rng, RECEIPTS_FROM + timedelta(days=rng.randint(0, days)))
     channel = rng.choices((1, 2, 3), weights=(5, 4, 1))[0]
     status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
@@ -261,6 +347,8 @@ def _dossier(rng: random.Random, index: int, record_id: int) -> dict[str, Any]:
     dossier["history"] = history
     dossier["fees"] = [{"name": n, "code": c, "amount_vnd": a} for n, c, a in fees]
     dossier["documents"] = [{"name": n, "form_code": f} for n, f in docs]
+    if named:
+        _named_units(rng, dossier, village)
     return dossier
 
 
@@ -268,7 +356,7 @@ def generate(vendor: str, seed: int, count: int) -> list[dict[str, Any]]:
     """`count` dossiers for `vendor`, the same for the same arguments in every process (str seeds are stable)."""
     rng = random.Random(f"{vendor}:{seed}")
     ids = rng.sample(range(1_000_000, 9_999_999), count)
-    return [_dossier(rng, i, ids[i]) for i in range(count)]
+    return [_dossier(rng, i, ids[i], vendor in NAMED_UNITS) for i in range(count)]
 
 
 def canonical_fields(item: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -9,6 +9,10 @@ Contract (what the vendor's handover note says of "Xuất tệp CSV"):
          Times dd/MM/yyyy HH:mm (local), the birth date dd/MM/yyyy, channel and status as the app's letters, the
          memo fields "Quá trình", "Lệ phí", "Giấy tờ" as JSON text (the 2016 rewrite's), amounts in them as
          Vietnamese Excel writes money: "1.500.000 đ", free of charge "0 đ".
+  Units are names only, as the clerk picked or typed them: "Xã  phường" and "Quận huyện" (the dossier's commune and
+  district; since 2025-07-01 the 2025 commune alone, the district empty), in the styles of the app's years
+  ("Xã Nam Hồng", "X. Nam Hồng", "XÃ NAM HỒNG", "Xa Nam Hong"), and the applicant's "Địa chỉ" (house, village,
+  commune, district and province; since the cut-over commune and province).
   Sorted by "Ngày  cập nhật" then ID; a page shorter than 50 is the last; the window is half-open.
   Wrong credentials -> HTTP 200 text/plain "LOI: Sai ten dang nhap hoac mat khau" (FoxPro never set a status).
 """
@@ -18,12 +22,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from schemas.dossier import HCM
 from tests.vendors.common import VendorHandler, arguments, parse_local, serve, updated
+from tests.vendors.truth import commune_names
 from tests.vendors.xml_form.server import cp1258
 
 VENDOR = "foxpro_1258"
@@ -37,8 +43,32 @@ COLUMNS = [
     "ID", "Mã  hồ sơ", "Mã TTHC", "Tên thủ tục ", "Mã lĩnh vực", "Tên lĩnh vực", "Mã cơ quan", "Tên cơ quan",
     "Kênh", "Trạng thái", "Trích yếu", "Loại chủ hồ sơ", "Chủ hồ sơ", "Loại giấy tờ", "Số giấy tờ", "Điện thoại",
     "Thư\u00a0điện tử", "Ngày sinh", "Địa chỉ", "Ngày nộp", "Ngày tiếp nhận", "Ngày hẹn trả", "Ngày có kết quả",
-    "Ngày trả kết quả", "Ngày  cập nhật", "Quá trình", "Lệ phí", "Giấy tờ",
+    "Ngày trả kết quả", "Ngày  cập nhật", "Quá trình", "Lệ phí", "Giấy tờ", "Xã  phường", "Quận huyện",
 ]  # fmt: skip
+ABBREVIATED = {
+    "Phường": "P.",
+    "Xã": "X. ",
+    "Thị trấn": "TT. ",
+    "Huyện": "H. ",
+    "Thị xã": "TX.",
+    "Thành phố": "TP ",
+}
+
+
+def styled(name: str | None, style: int) -> str:
+    """A unit's name as one of the app's screens wrote it: in full, abbreviated, in capitals, or without marks."""
+    if name is None:
+        return ""
+    if style == 1:
+        for kind, short in ABBREVIATED.items():
+            if name.startswith(kind + " "):
+                return short + name[len(kind) + 1 :]
+    if style == 2:
+        return name.upper()
+    if style == 3:
+        plain = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
+        return "".join(c for c in plain if not unicodedata.combining(c))
+    return name
 
 
 def local(iso: str | None, pattern: str = LOCAL) -> str:
@@ -60,6 +90,8 @@ def row(item: dict[str, Any]) -> list[str]:
                for h in item["history"]]  # fmt: skip
     fees = [{"ma": f["code"], "ten": f["name"], "tien": money(f["amount_vnd"])} for f in item["fees"]]
     docs = [{"ten": d["name"], "mau": d["form_code"]} for d in item["documents"]]
+    commune, district = commune_names(item["commune_code"], item["dvhc_version"])
+    style = int(item["source_record_id"]) % 4
     return [
         item["source_record_id"], item["ma_ho_so"], item["procedure_code"], item["procedure_name"],
         item["field_code"], item["field_name"], item["agency_code"], item["agency_name"], KENH[item["channel"]],
@@ -67,7 +99,7 @@ def row(item: dict[str, Any]) -> list[str]:
         "CCCD" if a.get("id_type") == 1 else "", a["id_number"], a["phone"], a.get("email") or "", birth,
         a["address"], local(item.get("submitted_at")), local(item["received_at"]), local(item["due_at"]),
         local(item.get("finished_at")), local(item.get("returned_at")), local(item["source_updated_at"]),
-        memo(history), memo(fees), memo(docs),
+        memo(history), memo(fees), memo(docs), styled(commune, style), styled(district, style),
     ]  # fmt: skip
 
 
