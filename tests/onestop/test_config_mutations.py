@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -219,12 +219,20 @@ def test_every_mutation_of_a_registry_is_accepted_or_refused_naming_the_entry_an
 ) -> None:
     document = read_registry(file)
     assert registry_outcome(document, file) is None  # as shipped
+    vague = vague_refusals(document, file, "registry", registry_outcome)
+    assert not vague, "\n".join(vague)
+
+
+def vague_refusals(
+    document: Any, file: Path, kind: str, outcome: Callable[[Any, Path], str | None]
+) -> list[str]:
+    """Each sampled mutation whose refusal names neither the entry (or file) nor the field."""
     vague = []
-    for mutation in sample(document, file, "registry"):
-        refusal = registry_outcome(mutate(document, mutation), file)
+    for mutation in sample(document, file, kind):
+        refusal = outcome(mutate(document, mutation), file)
         if refusal is not None and not names_entry_and_field(refusal, document, mutation, file):
             vague.append(f"{show(mutation)}: {refusal[:300]}")
-    assert not vague, "\n".join(vague)
+    return vague
 
 
 # ------------------------------------------------------------------------------------------------ the mappings
@@ -244,11 +252,7 @@ def mapping_outcome(document: Any, file: Path) -> str | None:
 def test_every_mutation_of_a_mapping_is_accepted_or_refused_naming_the_file_and_the_key(file: Path) -> None:
     document, problems = read_with_lines(file.read_text(encoding="utf-8"), str(file))
     assert not problems and mapping_outcome(document, file) is None
-    vague = []
-    for mutation in sample(document, file, "mapping"):
-        refusal = mapping_outcome(mutate(document, mutation), file)
-        if refusal is not None and not names_entry_and_field(refusal, document, mutation, file):
-            vague.append(f"{show(mutation)}: {refusal[:300]}")
+    vague = vague_refusals(document, file, "mapping", mapping_outcome)
     assert not vague, "\n".join(vague)
 
 
