@@ -168,6 +168,17 @@ def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = T
 COMBINING_CHARSETS = frozenset({"cp1258"})  # Windows-1258: most Vietnamese tones are combining marks
 
 
+def _escape(error: UnicodeError) -> tuple[str, int]:
+    """Undecodable bytes as the lone surrogates U+DC00 + byte, as "surrogateescape" writes them, for every codec:
+    that one refuses a byte below 0x80, which UTF-16 and UTF-32 leave undecoded too (a lone surrogate, an odd
+    length, a binary body their NULs made look like text)."""
+    assert isinstance(error, UnicodeDecodeError)
+    return "".join(chr(0xDC00 + b) for b in error.object[error.start : error.end]), error.end
+
+
+codecs.register_error("onestop-escape", _escape)
+
+
 def decode(body: bytes, charset: str | None) -> tuple[str, bool]:
     """The page's text — the declared charset, else UTF-8/16/32 by its first bytes (RFC 8259 §8.1) — and whether
     some bytes did not decode: those stay as lone surrogates, so that they cost their own record, not the page."""
@@ -175,7 +186,7 @@ def decode(body: bytes, charset: str | None) -> tuple[str, bool]:
     try:
         text, broken = body.decode(encoding), False
     except UnicodeDecodeError:
-        text, broken = body.decode(encoding, "surrogateescape"), True
+        text, broken = body.decode(encoding, "onestop-escape"), True
     if not text.isascii() and codecs.lookup(encoding).name in COMBINING_CHARSETS:
         # Tones written as combining marks: in NFC, keys such as "Mã hồ sơ" read as the mapping's paths write
         # them (no JSON structural character composes with a mark, so only the texts change).
@@ -305,12 +316,10 @@ class PageReader:
     def _refused(self, body: bytes, text: str, operation: str, cause: str, pos: int | None) -> RefusedAnswer:
         offset = None
         if pos is not None:
-            offset = len(text[:pos].encode("utf-8", "surrogateescape")) if self.charset is None else None
-            if offset is None:
-                try:
-                    offset = len(text[:pos].encode(self.charset or "utf-8"))
-                except (UnicodeError, LookupError):
-                    offset = pos
+            try:  # bytes a decoder left as lone surrogates count as the bytes they were
+                offset = len(text[:pos].encode(self.charset or "utf-8", "surrogateescape"))
+            except (UnicodeError, LookupError):  # UTF-16 read as its bytes said: where in the text
+                offset = pos
         where = f" at byte {offset}" if offset is not None else ""
         said = (
             f"{cause}{where}" if operation == "page" else f"{operation}: {cause}{where}"

@@ -334,3 +334,22 @@ def test_a_printed_reports_layout_rows_are_left_out_and_a_dossier_row_without_it
         {"ID": "", "Mã hồ sơ": "", "Tên thủ tục": "Kết hôn", "Ngày nộp": "02/07/2025", "Cơ quan": "UBND xã"},
     ]
     assert len(rows(CsvSpec(delimiter=";", skip_rows=1), text)) == 4  # by default every row that is not blank
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"m\x00a\x00\r\x00\n\x00\x00\xdc\r\x00\n\x00",
+        b"m\x00a\x00\r\x00\n\x00H\x00",
+        b"PK\x03\x04\x00\xdc\x00\x00",
+    ],
+    ids=["lone-surrogate", "odd-length", "archive-looking"],
+)
+def test_rows_that_look_utf16_and_are_not_cost_their_row_or_refuse_the_page_never_a_crash(
+    body: bytes,
+) -> None:
+    try:
+        found = rows(CsvSpec(), body)
+    except (RefusedAnswer, ProtocolError):
+        return
+    assert all(r.defects for r in found if any("\udc00" <= c <= "\udcff" for c in json.dumps(r.record)))

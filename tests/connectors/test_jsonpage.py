@@ -392,3 +392,25 @@ def test_records_are_left_unparsed_only_where_nothing_reads_them_while_paging() 
     ]:
         source = rest_source(**inside)
         assert not source.leave_records_unparsed() and not source._pages.unparsed, inside
+
+
+UTF16_LIKE = [
+    b'[\x00{\x00"\x00a\x00"\x00:\x00\x00\xdc}\x00]\x00',  # UTF-16-LE with a lone low surrogate
+    b"[\x00{\x00}\x00]\x00\x00",  # an odd length: a UTF-16 text cut short
+    b"\x00\x00\x00[\x00\x00\xdc\x00",  # UTF-32 by its NULs, a code point that is none
+    b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x00\xdc",  # an archive whose NULs look like UTF-16
+]
+
+
+@pytest.mark.parametrize("body", UTF16_LIKE, ids=["lone-surrogate", "odd-length", "utf32", "archive"])
+def test_bytes_that_look_utf16_or_utf32_and_are_not_are_refused_or_cost_their_record_never_a_crash(
+    body: bytes,
+) -> None:
+    try:
+        _document, records = read(body, path="")
+    except RefusedAnswer as refused:  # the page as a whole: said, with where reading stopped
+        assert refused.excerpt == body[:EXCERPT]
+    else:
+        assert all(
+            r.defects for r in records or []
+        )  # what did read carries its undecodable bytes as a defect
