@@ -163,12 +163,8 @@ class Authenticator:
     def request_json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
         """client.json() with these credentials; a token refused mid-sync is renewed once."""
         return self.renewing(
-            lambda: self.client.call(
-                method,
-                path,
-                operation=operation,
-                read=lambda a: parse_json(self.client.endpoint, operation, self.vet(operation, a)),
-                **self.apply(dict(kwargs)),
+            lambda: self.client.json(
+                method, path, operation=operation, vet=self.vet, **self.apply(dict(kwargs))
             )
         )
 

@@ -169,9 +169,8 @@ def tls_context(conn: Connection) -> ssl.SSLContext | None:
         warnings.simplefilter("ignore", DeprecationWarning)  # TLSv1 is deprecated: that is the point
         context.minimum_version = ssl.TLSVersion.TLSv1
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    context.options |= getattr(
-        ssl, "OP_LEGACY_SERVER_CONNECT", 0x4
-    )  # renegotiation without RFC 5746 (3.12 names it)
+    # Renegotiation without RFC 5746 (Python 3.12 names the flag; 3.11 has only its value).
+    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
     return context
 
 

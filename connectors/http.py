@@ -118,9 +118,8 @@ class HttpSettings:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     max_bytes: int = 64 * 1024 * 1024  # no answer may be larger: a page, a token, a portal reply
-    answer_timeout: float = (
-        600.0  # the whole answer, headers and body (read_timeout bounds each wait for bytes)
-    )
+    # The whole answer, headers and body (read_timeout bounds each wait for bytes): connectors.transport.
+    answer_timeout: float = 600.0
 
 
 # What a retry may cure: no connection, no answer in time, an answer cut short or garbled on its way (a body that
@@ -315,9 +314,8 @@ class HttpClient:
                 ) as resp,
             ):
                 content = self._read_capped(resp)
-            if (
-                deadline.passed.is_set()
-            ):  # read to its end as the socket was shut: cut short, whatever it says
+            # Read to its end as the socket was shut: cut short, whatever it says.
+            if deadline.passed.is_set():
                 raise requests.ConnectionError("cut off")
         except _CarriedAway as exc:
             raise ProtocolError(
@@ -493,12 +491,21 @@ class HttpClient:
         """The body of a successful answer (see call())."""
         return self.call(method, path, operation=operation, read=_body, **kwargs)
 
-    def json(self, method: str, path: str, *, operation: str, **kwargs: Any) -> Any:
+    def json(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        vet: Callable[[str, Answer], Answer] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The answer's JSON; `vet` looks at the answer first (an auth's: the login page in its place)."""
         return self.call(
             method,
             path,
             operation=operation,
-            read=lambda a: parse_json(self.endpoint, operation, a),
+            read=lambda a: parse_json(self.endpoint, operation, vet(operation, a) if vet else a),
             **kwargs,
         )
 

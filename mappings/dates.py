@@ -305,9 +305,8 @@ class DateParser:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EXCEL_DAY_0 = datetime(
-    1899, 12, 30
-)  # day 61 is 1900-03-01: Excel counts a 1900-02-29 (Lotus 1-2-3's leap year)
+# Day 61 is 1900-03-01: Excel counts a 1900-02-29 (Lotus 1-2-3's leap year), so its day 0 is 1899-12-30.
+_EXCEL_DAY_0 = datetime(1899, 12, 30)
 _EXCEL_LAST = 2958465  # 9999-12-31
 _DAY_MS = 86_400_000
 
@@ -320,9 +319,8 @@ def _excel(value: Any, dates: bool) -> Any:
         value = float(value)
     elif type(value) not in (int, float):
         return None
-    if (
-        not 1 <= value < _EXCEL_LAST + 1 or 60 <= value < 61
-    ):  # before 1900, after 9999, or the day that never was
+    # Before 1900, after 9999, or the day that never was.
+    if not 1 <= value < _EXCEL_LAST + 1 or 60 <= value < 61:
         raise _Impossible
     ms = round(value * _DAY_MS)  # read to the millisecond: 09:30 is 0.39583333…, stored a little off
     moment = _EXCEL_DAY_0 + timedelta(milliseconds=ms) + (timedelta(days=1) if value < 60 else timedelta())

@@ -26,9 +26,8 @@ class PortalConfig(Spec):
     batch_size: int = Field(default=100, ge=1, le=500)
     max_attempts: int = Field(default=8, ge=1)
     timeout_s: float = 60.0
-    answer_timeout_s: float = Field(
-        default=600.0, gt=0
-    )  # a whole answer, headers and body (connectors/transport.py)
+    # A whole answer, headers and body (connectors/transport.py).
+    answer_timeout_s: float = Field(default=600.0, gt=0)
     retry_backoff: Duration = timedelta(seconds=30)  # first wait after a failed batch; doubles, up to 2^10×
 
 
