@@ -136,7 +136,11 @@ def test_a_late_acknowledgement_is_refused_and_the_events_come_again(
             src.acknowledge([r.ack_id for r in records if r.ack_id])
         assert (src.acked, src.ack_ignored) == (0, len(records))
         assert f"refused {len(records)} of {len(records)} acknowledgements" in caplog.text
-        assert len(run(src)) == len(records) == stats(sim)["pending"]
+        again = run(src)
+        # The same events come again. On a loaded machine a batch fetched just as the rerun's first lease (1 s)
+        # ends may hold a few of them twice: the load keeps one of each (merge: in-batch duplicates).
+        assert {r.payload for r in again} == {r.payload for r in records}
+        assert len(records) == stats(sim)["pending"]
 
 
 def test_a_run_stops_reading_before_its_leases_run_out() -> None:
