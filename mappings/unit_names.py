@@ -584,8 +584,41 @@ def _commune(value: Any, default: Scope | None) -> Commune | None:
         return None
     if found.commune is None:
         template = AMBIGUOUS if found.count > 1 else UNKNOWN
-        raise ConversionError(template.format(value=quote(s), n=found.count), value)
+        named = unit_part(s)
+        raise ConversionError(template.format(value=quote(named), n=found.count), named)
     return found.commune
+
+
+# Where an address's units begin: a unit's type, written out or abbreviated ("Phường", "P.", "Q3")
+_UNIT_START = re.compile(
+    rf"(?<!\w)(?:{_TYPE_WORDS}|thi xa|thi tran|thanh pho|phuong|xa|quan|huyen|tinh)(?!\w)"
+    r"|(?<!\w)(?:p|f|x|tt|q|h|tx|tp|t)(?:\s*\.|(?=\d))",
+    re.IGNORECASE,
+)
+# A leading part that is the house and street, not a unit: a number, or a street word first
+_STREET = re.compile(
+    r"^\s*(?:\d|(?:số|so|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|đường|duong|phố|pho|tổ|to|thôn|thon|ấp|ap)\b)",
+    re.IGNORECASE,
+)
+
+
+def unit_part(value: str) -> str:
+    """What an error quotes of an address that names no one unit: its units, not the house and street before
+    them (an applicant's address is more than an administrator needs to see in a reason or a log line). The
+    last three parts at most (commune, district, province); the first of them from its unit's type on when a
+    street runs into it, or left out when it reads as a street."""
+    value = unicodedata.normalize("NFC", value[-MAX_TEXT:])
+    segments = [p.strip() for p in _HARD.split(value) if p.strip()]
+    if segments and plain_key(segments[-1]) in _COUNTRY:
+        segments.pop()
+    kept = segments[-3:]
+    if kept:
+        m = _UNIT_START.search(kept[0])
+        if m is not None:
+            kept[0] = kept[0][m.start() :]
+        elif _STREET.match(kept[0]):
+            kept = kept[1:]
+    return ", ".join(kept) or "…"
 
 
 # -- the transforms -------------------------------------------------------------------------------------------

@@ -238,6 +238,25 @@ def test_a_name_that_is_no_unit_is_an_error_quoting_it() -> None:
             commune(text)
 
 
+@pytest.mark.parametrize(
+    ("address", "quoted"),
+    [
+        ("Số 12 ngõ 5, Phường Không Có, Quận Lạ, TP Hải Dương", "Phường Không Có, Quận Lạ, TP Hải Dương"),
+        ("Số 12 ngõ 5 Phường Không Có, Hải Dương", "Phường Không Có, Hải Dương"),
+        ("12 Lê Lợi P.Không Có Q.Lạ TP.HCM, Việt Nam", "P.Không Có Q.Lạ TP.HCM"),
+        ("Số 12 Trần Phú, Không Có, Cẩm Giàng, Hải Dương", "Không Có, Cẩm Giàng, Hải Dương"),
+        ("thôn 3, Không Có, Hải Dương", "Không Có, Hải Dương"),
+        ("Số 12 ngõ 5", "…"),
+    ],
+)
+def test_an_error_quotes_an_addresss_units_not_its_house_and_street(address: str, quoted: str) -> None:
+    """The reason goes to the quarantine's log line and the console: the units are what an administrator needs."""
+    with pytest.raises(ConversionError) as raised:
+        commune(address)
+    assert raised.value.reason.startswith(f"unknown commune '{quoted}' ")
+    assert raised.value.value == quoted
+
+
 def test_a_name_several_units_have_is_an_error_counting_them() -> None:
     """Xã Hồng Phong: three communes of Hải Dương (in Nam Sách, Ninh Giang and Thanh Miện) had that name."""
     with pytest.raises(ConversionError) as raised:
