@@ -42,7 +42,7 @@ def config_check(
     from connectors.connection import get_connection, tls_legacy, tls_verification_off
     from connectors.errors import ConfigError
     from mappings import MappingError, get_mapping, mapping_path
-    from onestop import registry
+    from onestop import registry, settings
 
     problems: list[str] = []
     try:
@@ -51,6 +51,11 @@ def config_check(
         print(exc, file=sys.stderr)
         print("registry has errors", file=sys.stderr)
         raise typer.Exit(1) from None
+    if not reg.sources:
+        problems.append(
+            f"warning: {settings.sources_file()} declares no sources: no DAG will sync anything "
+            "(`sources:` deleted, or left empty?)"
+        )
     for dialect in sorted({s.dialect for s in reg.sources}):
         try:
             mapping_path(dialect)

@@ -58,6 +58,18 @@ def test_config_check_passes_the_shipped_registry_and_warns_of_missing_connectio
     assert "0 errors" in result.stdout
 
 
+def test_config_check_warns_of_a_registry_that_declares_no_sources(tmp_path: Path) -> None:
+    whole = (ROOT / "config" / "sources.yaml").read_text()
+    registry = tmp_path / "sources.yaml"
+    registry.write_text(whole[: whole.index("\nsources:")] + "\nsources:\n")
+
+    result = onestop("config", "check", env={"ONESTOP_SOURCES": str(registry)})
+
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {registry} declares no sources: no DAG will sync anything" in result.stderr
+    assert "0 sources, 0 errors" in result.stdout
+
+
 def test_mapping_try_shows_what_a_fixed_mapping_would_now_let_through(
     db, districts, portal, tmp_path: Path
 ) -> None:
