@@ -7,11 +7,18 @@ arrives is mojibake (`NguyÔn V¨n An`, `Nguyeãn Vaên An`); a Windows-1258 exp
 
 Transforms (mappings.transforms), each returning TextFixed(text, fix) when it changed something:
   tcvn3, vni, cp1258   the vendor says the field is in that encoding: decode without asking
+  utf8                 the vendor says the field is UTF-8 that a Windows-1252/latin-1 reader showed (`Nguyá»…n`,
+                       a PHP page on a latin1 MySQL connection), once or more: read it again
   vn_text              detect: repair only when the text really looks like one of them (below); else NFC
                        and, in either case, Ð/ð typed for Đ/đ where the swap makes a Vietnamese word (`eth`)
 The result is always NFC; correct Unicode and ASCII pass unchanged and unrecorded.
 
-How vn_text decides. ASCII is never touched. Text that cannot be Windows-1252/latin-1 characters (it holds
+How vn_text decides. ASCII is never touched. UTF-8 damage comes first: a value holding what a Windows-1252 or
+latin-1 reader shows of a UTF-8 multi-byte letter (`á»…`, `Ã¹`) is read again as UTF-8, run by run (so text
+damaged twice over, or next to letters stored right, is mended too), and kept so (fix `utf8`) when every word
+then is Vietnamese or ASCII. (ftfy, the usual library for this, was measured and left out: it keeps `VÅ© Kim
+Oanh` and a damaged value after a correct word as they are, being unsure; the grammar check is surer here.)
+Else, text that cannot be Windows-1252/latin-1 characters (it holds
 ă, ơ, ạ, … or combining marks) is Unicode: it is only brought to NFC (fix `cp1258` when it has the shape of
 a Windows-1258 decode, a precomposed letter followed by a tone mark, else `nfc`). Text made only of such
 characters may be mojibake: each decoding (TCVN3, VNI, Windows-1258) is tried and compared word by word
@@ -24,8 +31,9 @@ Limits. A value whose mojibake is itself valid Vietnamese cannot be told apart f
 VNI `Hoà Thò Lan` is `Hồ Thị Lan`, TCVN3 `Vò Minh Long` is `Vũ Minh Long`; such values are kept as they
 are (never damaging correct text comes first). TCVN3 (VN3) has no byte for a capital letter with a tone:
 text typed in VN3 lost that case for good and decodes to the lowercase letter; the decoder also reads the
-capitals of TCVN 5712 VN1 (positions VN3 leaves empty). Mixed text (mojibake next to real Unicode in one
-value) and VNI typed as keystrokes (`Nguye64n`) are not repaired.
+capitals of TCVN 5712 VN1 (positions VN3 leaves empty). Mixed text (TCVN3/VNI mojibake next to real Unicode
+in one value), VNI typed as keystrokes (`Nguye64n`) and UTF-8 whose bytes a strict Windows-1252 reader replaced
+(`Ä�` for Đ: the byte is gone) are not repaired.
 """
 
 from __future__ import annotations
@@ -401,10 +409,51 @@ def repair(value: str) -> tuple[str, str | None]:
     return fixed, fix
 
 
+# --- UTF-8 read as Windows-1252 or latin-1 (a PHP page on a latin1 MySQL connection, a .NET reader's default) ---
+UTF8_FIX = "utf8"
+# A UTF-8 letter beyond ASCII is two or three bytes of 0x80-0xFF, which such a reader shows as a run of latin-1
+# letters, signs and C1 controls ("á»…" for ễ). Each run is read back as UTF-8 where its bytes are valid UTF-8;
+# the rest of the value (ASCII, letters right already) is left as it is.
+_SHOWN_RUN = re.compile("[\u0080-\u00ff" + re.escape("".join(_CP1252_HIGH.values())) + "]{2,}")
+_TWICE = 3  # a value read wrongly twice (or thrice) over is read back as often
+
+
+def _read_again(value: str) -> str:
+    """UTF-8 that a Windows-1252 or latin-1 reader showed, once or more, read as UTF-8 again."""
+    for _ in range(_TWICE):
+        again = _SHOWN_RUN.sub(_read_run_again, value)
+        if again == value:
+            break
+        value = again
+    return value
+
+
+def _read_run_again(run: re.Match[str]) -> str:
+    shown = run.group()
+    data = legacy_bytes(shown)
+    try:
+        return data.decode("utf-8") if data is not None else shown
+    except UnicodeDecodeError:
+        return shown
+
+
+def _utf8_repaired(value: str) -> str | None:
+    """The value read again as UTF-8, when it had that damage and every word of the result is Vietnamese."""
+    again = _read_again(value)
+    if again == value:
+        return None
+    fixed = unicodedata.normalize("NFC", again)
+    return fixed if looks_vietnamese(fixed) else None
+
+
 def _decoded(value: str) -> tuple[str, str | None]:
-    """(NFC text, the decoding applied or None): TCVN3/VNI/Windows-1258 damage repaired, or NFC alone."""
+    """(NFC text, the decoding applied or None): UTF-8/TCVN3/VNI/Windows-1258 damage repaired, or NFC alone."""
     if value.isascii():
         return value, None
+    # UTF-8 first: valid multi-byte sequences that make every word Vietnamese are no accident of the other tables
+    utf8 = _utf8_repaired(value) if len(value) <= REPAIR_LIMIT else None
+    if utf8 is not None:
+        return utf8, UTF8_FIX
     data = legacy_bytes(value) if len(value) <= REPAIR_LIMIT else None
     if data is None:  # Unicode: at most a normalization
         if unicodedata.is_normalized("NFC", value):
@@ -436,6 +485,17 @@ def vn_text(value: Any) -> str | TextFixed:
     """Detect and repair TCVN3/VNI/Windows-1258 damage, else NFC; the fix is recorded in text_fixes."""
     fixed, fix = repair(text(value))
     return fixed if fix is None else TextFixed(fixed, fix)
+
+
+@register_transform("utf8")
+def utf8(value: Any) -> str | TextFixed:
+    """The field is UTF-8 read as Windows-1252 or latin-1 (once or twice): read it again (other text is only
+    NFC'd)."""
+    s = text(value)
+    if s.isascii():
+        return s
+    again = _read_again(s) if len(s) <= REPAIR_LIMIT else s
+    return to_nfc(s) if again == s else TextFixed(unicodedata.normalize("NFC", again), UTF8_FIX)
 
 
 @register_transform("tcvn3")

@@ -124,7 +124,7 @@ PHONE_MAX = 30  # as sent, before normalization: "(+84) 0912 345 678"
 EMAIL_MAX = 254  # RFC 5321: the longest address a mail path carries
 FLAG_MAX = 100  # derived flags (ma_ho_so_nonstandard, status_move:10->4)
 FIX_FIELD_MAX = 200  # a canonical field path such as history[12].content
-FIX_NAME_MAX = 50  # a text repair's name (nfc, tcvn3, vni, cp1258, eth, invisible; two joined by +)
+FIX_NAME_MAX = 50  # a text repair's name (nfc, tcvn3, vni, cp1258, utf8, eth, invisible; two joined by +)
 # Integers: bounded so that canonical JSON, PostgreSQL and the portal's clients read them exactly.
 MAX_SAFE_INT = 2**53 - 1  # the largest integer a JSON reader using doubles (JavaScript) keeps exact
 SMALLINT = 2**15 - 1  # PostgreSQL smallint: vendor code numbers (fee method, fee type)

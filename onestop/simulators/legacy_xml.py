@@ -21,12 +21,13 @@ Every answer is HTTP 200; a non-zero ErrorCode says what went wrong (ErrorMessag
 Content is onestop.simulators.igate_data's, re-shaped: UPPERCASE and English PascalCase elements, dates as
 dd/MM/yyyy HH:mm (DateAppointed dd/MM/yyyy, LastModified with seconds), STATUS strings, this vendor's
 channel numbers (1 online, 2 in person, 3 postal). Like a migrated database, a deterministic share of rows
-carries its free text (ApplicantName, Summary, Address, Note) in NFD (--nfd-rate), or as TCVN3 or VNI bytes
-read as Windows-1252 (--tcvn3-rate, --vni-rate). A row gets legacy bytes only where they are visibly broken
+carries its free text (ApplicantName, Summary, Address, Note) in NFD (--nfd-rate), as TCVN3 or VNI bytes
+read as Windows-1252 (--tcvn3-rate, --vni-rate), or as UTF-8 read as Windows-1252 (--utf8-rate: rows a PHP
+front end once wrote through a latin1 MySQL connection). A row gets legacy bytes only where they are visibly broken
 (some word is no Vietnamese syllable) and decode back exactly: mojibake that reads as valid Vietnamese
 (VNI `Hoà Thò Lan` for `Hồ Thị Lan`) cannot be repaired by anyone, so its ground truth would be unknowable.
 /_sim/truth is JSON Lines like the iGate simulator's, plus applicant_name (NFC), receiptDate and text (the
-damage: null, nfd, tcvn3 or vni).
+damage: null, nfd, tcvn3, vni or utf8).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class LegacySettings(common.SimulatorSettings):
     nfd_rate: float = 0.10
     tcvn3_rate: float = 0.05
     vni_rate: float = 0.05
+    utf8_rate: float = 0.03
 
 
 # --- the vendor's formats ----------------------------------------------------------------------------------
@@ -117,11 +119,13 @@ def _el(name: str, value: Any) -> str:
 
 
 def damage(value: str, kind: str | None) -> str:
-    """Text as a migrated row holds it: NFD, or TCVN3/VNI bytes shown by a Windows-1252 reader."""
+    """Text as a migrated row holds it: NFD, or TCVN3/VNI/UTF-8 bytes shown by a Windows-1252 reader."""
     if kind is None:
         return value
     if kind == "nfd":
         return unicodedata.normalize("NFD", value)
+    if kind == "utf8":
+        return read_as_cp1252(value.encode())
     return read_as_cp1252(_LEGACY[kind][0](value))
 
 
@@ -193,7 +197,12 @@ class LegacyShop:
         """The damage planned for row i: a Weyl sequence, so every stretch of rows holds close to each share."""
         s = self.settings
         u = ((i + 1) * 0.41421356237309503 + self._phase) % 1.0
-        for kind, rate in (("nfd", s.nfd_rate), ("tcvn3", s.tcvn3_rate), ("vni", s.vni_rate)):
+        for kind, rate in (
+            ("nfd", s.nfd_rate),
+            ("tcvn3", s.tcvn3_rate),
+            ("vni", s.vni_rate),
+            ("utf8", s.utf8_rate),
+        ):
             if u < rate:
                 return kind
             u -= rate
@@ -438,12 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nfd-rate", type=_rate, default=0.10, help="share of rows with NFD text")
     p.add_argument("--tcvn3-rate", type=_rate, default=0.05, help="share of rows with TCVN3 mojibake")
     p.add_argument("--vni-rate", type=_rate, default=0.05, help="share of rows with VNI mojibake")
+    p.add_argument("--utf8-rate", type=_rate, default=0.03, help="share of rows with UTF-8 mojibake")
     return p
 
 
 def _complaint(args: argparse.Namespace) -> str | None:
-    if args.nfd_rate + args.tcvn3_rate + args.vni_rate > 1:
-        return "--nfd-rate + --tcvn3-rate + --vni-rate must not exceed 1"
+    if args.nfd_rate + args.tcvn3_rate + args.vni_rate + args.utf8_rate > 1:
+        return "--nfd-rate + --tcvn3-rate + --vni-rate + --utf8-rate must not exceed 1"
     return None
 
 

@@ -61,7 +61,7 @@ def render(kind: str, size: int, tail: str | None, out: IO[bytes], attached: int
             return None if rec is None else render_record(rec, i, "293")
 
     else:
-        shop = LegacyShop(LegacySettings(config, nfd_rate=0.0, tcvn3_rate=0.0, vni_rate=0.0))
+        shop = LegacyShop(LegacySettings(config, nfd_rate=0.0, tcvn3_rate=0.0, vni_rate=0.0, utf8_rate=0.0))
         clock = shop.settings.initial_clock()
 
         def record(i: int) -> str | None:

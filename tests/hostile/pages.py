@@ -248,7 +248,9 @@ class Builder:
     def __init__(self, seed: int = 7, count: int = 20_000) -> None:
         config = GeneratorConfig(seed=seed, count=count, district="288", bad_rate=0.0)
         self.gen = DossierGenerator(config)
-        self.shop = LegacyShop(LegacySettings(generator=config, nfd_rate=0.0, tcvn3_rate=0.0, vni_rate=0.0))
+        self.shop = LegacyShop(
+            LegacySettings(generator=config, nfd_rate=0.0, tcvn3_rate=0.0, vni_rate=0.0, utf8_rate=0.0)
+        )
         self.clock = common.default_clock(config.start)
         self.count = count
         self.index = 0

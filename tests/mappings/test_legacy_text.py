@@ -44,6 +44,17 @@ DAMAGE: dict[str, tuple[Callable[[str], str], str]] = {
     "VNI read as Windows-1252": (lambda s: read_as_cp1252(encode_vni(s)), "vni"),
     "Windows-1258 export": (lambda s: encode_cp1258(s).decode("cp1258"), "cp1258"),
     "Windows-1258 read as Windows-1252": (lambda s: read_as_cp1252(encode_cp1258(s)), "cp1258"),
+    "UTF-8 read as Windows-1252": (lambda s: read_as_cp1252(s.encode()), "utf8"),
+    "UTF-8 read as latin-1": (lambda s: s.encode().decode("latin-1"), "utf8"),
+    "UTF-8 read as Windows-1252 twice": (
+        lambda s: read_as_cp1252(read_as_cp1252(s.encode()).encode()),
+        "utf8",
+    ),
+    # the first word stored again by a fixed client, the rest still damaged
+    "UTF-8 partly read as Windows-1252": (
+        lambda s: " ".join([s.split(" ")[0], *(read_as_cp1252(w.encode()) for w in s.split(" ")[1:])]),
+        "utf8",
+    ),
 }
 MOJIBAKE = {form for form in DAMAGE if form.endswith("read as Windows-1252")}
 
@@ -66,6 +77,9 @@ def test_the_declared_decoders_repair_their_own_encoding(name: str) -> None:
         ("vni", "VNI read as Windows-1252"),
         ("cp1258", "Windows-1258 export"),
         ("cp1258", "Windows-1258 read as Windows-1252"),
+        ("utf8", "UTF-8 read as Windows-1252"),
+        ("utf8", "UTF-8 read as latin-1"),
+        ("utf8", "UTF-8 read as Windows-1252 twice"),
     ):
         damage, fix = DAMAGE[form]
         assert build_transform(transform)(damage(name)) == TextFixed(name, fix), form
@@ -111,6 +125,9 @@ def test_no_generated_name_is_mistaken_for_mojibake() -> None:
         ("Nguyeãn Vaên An", "Nguyễn Văn An", "vni"),
         ("Xin chaøo caùc baïn", "Xin chào các bạn", "vni"),
         ("Ñaêng kyù khai sinh", "Đăng ký khai sinh", "vni"),
+        ("Nguyá»…n VÄƒn An", "Nguyễn Văn An", "utf8"),
+        ("Ä\x90Äƒng kÃ½ khai sinh", "Đăng ký khai sinh", "utf8"),
+        ("PhÆ°á»\x9dng Tráº§n PhÃº, TP Háº£i DÆ°Æ¡ng", "Phường Trần Phú, TP Hải Dương", "utf8"),
     ],
 )
 def test_known_answers_pin_the_tables(seen: str, meant: str, fix: str) -> None:

@@ -213,12 +213,15 @@ def test_records_have_the_vendor_shape_and_agree_with_truth(legacy: SimulatorPro
     )
 
 
-def test_migrated_rows_carry_nfd_tcvn3_and_vni_text_that_the_truth_knows(legacy: SimulatorProcess) -> None:
+def test_migrated_rows_carry_nfd_tcvn3_vni_and_utf8_text_that_the_truth_knows(
+    legacy: SimulatorProcess,
+) -> None:
     expected = {r["id"]: r for r in truth(legacy)}
     shares = Counter(r["text"] for r in expected.values())
     assert 0.08 * COUNT <= shares["nfd"] <= 0.12 * COUNT
     assert 0.035 * COUNT <= shares["tcvn3"] <= 0.06 * COUNT  # a few rows stay clean: see the docstring
     assert 0.035 * COUNT <= shares["vni"] <= 0.06 * COUNT
+    assert 0.02 * COUNT <= shares["utf8"] <= 0.04 * COUNT
     for el in fetch_all(legacy, size=1000):
         t = expected[el.findtext("ID")]
         shown, meant = el.findtext("ApplicantName"), t["applicant_name"]
@@ -232,7 +235,8 @@ def test_migrated_rows_carry_nfd_tcvn3_and_vni_text_that_the_truth_knows(legacy:
             assert (
                 data is not None
             )  # only Windows-1252/latin-1 characters: legacy bytes as Windows shows them
-            assert (decode_tcvn3 if t["text"] == "tcvn3" else decode_vni)(data) == meant
+            decode = {"tcvn3": decode_tcvn3, "vni": decode_vni, "utf8": bytes.decode}[t["text"]]
+            assert decode(data) == meant
         # The whole row was migrated: the summary ("<procedure> - <applicant>") carries the same damage.
         assert el.findtext("Summary").endswith(f" - {shown}")
 
