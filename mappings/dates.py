@@ -13,9 +13,24 @@ Format names (DOMAIN.md §4.2):
                   millisecond, in the mapping's timezone (`45474.375` = 2024-07-01 09:00); a number or its text.
                   Excel's day 60 (1900-02-29, a day that never was) is impossible; days 1-59 are January and
                   February 1900, as Excel counts them.
-  a pattern       built from the tokens yyyy MM M dd d HH H mm ss S… and the separators `-/.:, T`, e.g.
-                  `yyyyMMddHHmmss`, `dd/MM/yyyy`, `dd/MM/yyyy HH:mm`, `yyyy-MM-dd HH:mm:ss`, `d/M/yyyy`.
+  a pattern       built from the tokens yyyy yy MMMM MMM MM M dd d HH H mm ss S… and the separators `-/.:, T`,
+                  e.g. `yyyyMMddHHmmss`, `dd/MM/yyyy`, `dd/MM/yyyy HH:mm`, `yyyy-MM-dd HH:mm:ss`, `d/M/yyyy`.
                   Two-letter tokens take exactly two digits, one-letter tokens one or two; S… is a fraction.
+                  A token is a whole run of its letter: `yyy` or `MMMMM` is no token, and no pattern.
+                  yy is a year in two digits, its century fixed as Oracle's RR fixes it this century, so that
+                  a value reads the same whatever year it is read in: 00-49 are 2000-2049, 50-99 are 1950-1999
+                  (`dd/MM/yy`: `05/12/26` is 5 December 2026, `05/12/75` 1975). Written, it is the year's
+                  last two digits; a time outside 1950-2049 cannot be written so (it would read back wrong).
+                  MMM and MMMM are a month's name, read in any case, with or without Vietnamese diacritics, in
+                  NFC or NFD, either token any of the names (Oracle reads MON and MONTH so; a culture's
+                  abbreviation is another's full name): English `Dec`, `Sept`, `December`; Vietnamese as
+                  .NET's vi-VN culture (`Thg12`, `Tháng Mười Hai`, `Tháng Giêng` for January), CLDR (`thg 12`,
+                  `tháng 12`, `tháng mười hai`) and web pickers (`Th12`, `Th.12`) write it, and `Tháng Tư` or
+                  `Tháng Bốn`; trailing blanks (Oracle pads MONTH) are read. A month word or number that names
+                  no month (`Th13`) is impossible; a word that is no month's name is unrecognized. Written,
+                  MMM is the English abbreviation and MMMM the English name, upper case as Oracle's default
+                  NLS_DATE_LANGUAGE writes them: `dd-MMM-yy` is Oracle's default NLS_DATE_FORMAT DD-MON-RR,
+                  `05-DEC-26`.
                   A 12-hour clock is hh or h with tt, the designator: AM/PM as .NET's en-US culture writes it,
                   or SA/CH (sáng, chiều) as its vi-VN one does, read in any case and written AM/PM
                   (`M/d/yyyy h:mm:ss tt`: `12/5/2026 2:30:00 PM`). Text in single quotes is literal
@@ -36,6 +51,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -46,12 +62,102 @@ from schemas.text_safety import escape
 Precision = Literal["day", "month", "year"]
 DateResult = tuple[date, Precision]
 
-_TOKEN = re.compile(r"yyyy|MM|M|dd|d|HH|H|hh|h|tt|mm|ss|S{1,9}|'(?:[^']|'')*'|[-/.:, T]")
+# A token is a whole run of one letter (`yyy` is no yyyy followed by a y, but no token at all).
+_TOKEN = re.compile(r"y+|M+|d+|H+|h+|m+|s+|t+|S+|'(?:[^']|'')*'|[-/.:, T]")
+# What each letter's runs may be, for the message that refuses another run.
+_RUNS = {
+    "y": "a year is yyyy or yy",
+    "M": "a month is M, MM, MMM or MMMM",
+    "d": "a day is d or dd",
+    "H": "an hour is H or HH",
+    "h": "a 12-hour clock's hour is h or hh",
+    "m": "minutes are mm",
+    "s": "seconds are ss",
+    "t": "the AM/PM designator is tt",
+    "S": "a fraction is S to SSSSSSSSS",
+}
+_MONTHS_EN = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+# Vietnamese month words after `tháng`, without diacritics (each folds to one month: no two collide). .NET's
+# vi-VN culture calls January Giêng; Tư and Bốn are both heard for April.
+_MONTH_WORDS_VI = {
+    "mot": 1, "gieng": 1, "hai": 2, "ba": 3, "tu": 4, "bon": 4, "nam": 5, "sau": 6,
+    "bay": 7, "tam": 8, "chin": 9, "muoi": 10, "muoi mot": 11, "muoi hai": 12,
+}  # fmt: skip
+_MONTH_BY_NAME = {
+    **{name: i for i, name in enumerate(_MONTHS_EN, 1)},
+    **{name[:3]: i for i, name in enumerate(_MONTHS_EN, 1)},
+    "sept": 9,
+    **{f"thang {word}": i for word, i in _MONTH_WORDS_VI.items()},
+}
+
+
+def _fold(text: str) -> str:
+    """Lower case without diacritics, words one space apart: `Tháng  Mười Hai` is `thang muoi hai`."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return " ".join(bare.replace("đ", "d").replace("Đ", "D").lower().split())
+
+
+def _variants() -> dict[str, str]:
+    """Each ASCII letter with every Latin letter that is it plus diacritics (á ă ắ ư đ …), both cases."""
+    found: dict[str, set[str]] = {}
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        base = _fold(chr(code))
+        if len(base) == 1 and base.isascii() and base.isalpha():
+            found.setdefault(base, {base, base.upper()}).add(chr(code))
+    return {letter: "".join(sorted(chars)) for letter, chars in found.items()}
+
+
+_VARIANTS = _variants()
+
+
+def _loose(words: str) -> str:
+    """A regex of lower-case ASCII `words` in any case and with any diacritics, blanks between the words."""
+    return r"\s+".join(
+        "".join(f"[{_VARIANTS[c]}]" if c in _VARIANTS else re.escape(c) for c in word)
+        for word in words.split()
+    )
+
+
+def _month_name_regex() -> str:
+    """Every month name MMM and MMMM read, longest first: a name never stops short inside a longer one."""
+    thang = _loose("thang")
+    words = sorted(_MONTH_WORDS_VI, key=len, reverse=True)
+    names = [
+        *sorted({*_MONTHS_EN, "sept", *(n[:3] for n in _MONTHS_EN)}, key=len, reverse=True),
+        # tháng 12, Tháng Mười Hai; a number that is no month (Th13) is read, and is impossible
+        rf"{thang}\s+(?:\d{{1,2}}|{'|'.join(_loose(w) for w in words)})",
+        # Thg12 (.NET vi-VN), thg 12 (CLDR), Th12, Th.12 (web date pickers)
+        r"th(?:g|\.)?\s?\d{1,2}",
+    ]
+    # Oracle pads MONTH with blanks to its longest name's width.
+    return f"(?P<N>(?i:{'|'.join(names)}))[ ]*"
+
+
+@lru_cache(maxsize=256)
+def _month(name: str) -> int:
+    """The month a name _month_name_regex matched says (13 for Th13: the caller finds it impossible)."""
+    key = _fold(name)
+    digits = re.search(r"\d+", key)
+    return int(digits.group()) if digits else _MONTH_BY_NAME[key]
+
+
+def _century(yy: str) -> int:
+    """Oracle's RR as read this century, fixed so that a value reads the same every year: 00-49 are 20xx."""
+    year = int(yy)
+    return year + (2000 if year < 50 else 1900)
+
+
 _TOKEN_RE = {
     "hh": r"(?P<h>\d{2})",
     "h": r"(?P<h>\d{1,2})",
     "tt": r"(?P<t>(?i:AM|PM|A\.M\.|P\.M\.|SA|CH))",
     "yyyy": r"(?P<y>\d{4})",
+    "yy": r"(?P<Y>\d{2})",
+    "MMMM": _month_name_regex(),
+    "MMM": _month_name_regex(),
     "MM": r"(?P<M>\d{2})",
     "M": r"(?P<M>\d{1,2})",
     "dd": r"(?P<d>\d{2})",
@@ -106,6 +212,8 @@ def parse_format(name: str) -> DateFormat:
             )
         tok = m.group()
         pos = m.end()
+        if tok[0] in _RUNS and tok not in _TOKEN_RE and not (tok[0] == "S" and len(tok) <= 9):
+            raise ValueError(f"unknown date format {name!r}: {tok} is no token ({_RUNS[tok[0]]})")
         if tok[0] == "S":
             seen.add("S")
             parts.append(r"(?P<S>\d{1,9})")
@@ -114,13 +222,13 @@ def parse_format(name: str) -> DateFormat:
         elif tok in _TOKEN_RE:
             letter = tok[0]
             if letter in seen:
-                raise ValueError(f"unknown date format {name!r}: {tok} appears twice")
+                raise ValueError(f"unknown date format {name!r}: {tok} appears twice ({_RUNS[letter]}, once)")
             seen.add(letter)
             parts.append(_TOKEN_RE[tok])
         else:
             parts.append(re.escape(tok))
     if "y" not in seen:
-        raise ValueError(f"unknown date format {name!r}: no yyyy")
+        raise ValueError(f"unknown date format {name!r}: no yyyy or yy")
     if "h" in seen and "H" in seen:
         raise ValueError(
             f"unknown date format {name!r}: an hour of a 24-hour clock (H) and of a 12-hour one (h)"
@@ -270,6 +378,7 @@ class DateParser:
             return _excel
         regex, precision = fmt.regex, fmt.precision
         assert regex is not None
+        two_digit, named = "Y" in regex.groupindex, "N" in regex.groupindex
 
         def pattern(value: Any, dates: bool) -> Any:
             if type(value) is not str:
@@ -280,17 +389,19 @@ class DateParser:
             if m is None:
                 return None
             g = m.groupdict()
+            year = _century(g["Y"]) if two_digit else int(g["y"])
+            month = _month(g["N"]) if named else int(g.get("M") or 1)
             try:
                 if precision != "day":
-                    return date(int(g["y"]), int(g.get("M") or 1), 1), precision
+                    return date(year, month, 1), precision
                 frac, hour = g.get("S"), int(g.get("H") or 0)
                 if g.get("h") is not None:  # a 12-hour clock: 12 AM is midnight, 12 PM noon
                     if not 1 <= (hour := int(g["h"])) <= 12:
                         raise ValueError
                     hour = hour % 12 + (12 if g["t"].upper() in _AFTERNOON else 0)
                 dt = datetime(
-                    int(g["y"]),
-                    int(g["M"]),
+                    year,
+                    month,
                     int(g["d"]),
                     hour,
                     int(g.get("m") or 0),
@@ -360,6 +471,15 @@ _WRITE = {
 }
 
 
+def _two_digit_year(year: int) -> str:
+    """A year as yy writes it, if it reads back as the same year (1950-2049)."""
+    if not 1950 <= year <= 2049:
+        raise ValueError(
+            f"the year {year} cannot be written as yy: it would read back as {_century(f'{year % 100:02d}')}"
+        )
+    return f"{year % 100:02d}"
+
+
 def _literal(token: str) -> str:
     """A quoted token's text: `'ngày'` is ngày, `''` a quote."""
     return "'" if token == "''" else token[1:-1].replace("''", "'")
@@ -400,6 +520,12 @@ def format_datetime(value: datetime, name: str, tz: ZoneInfo) -> str | int:
             out.append(f"{(local.hour - 1) % 12 + 1:0{len(tok)}d}")
         elif tok == "tt":
             out.append("PM" if local.hour >= 12 else "AM")
+        elif tok == "yy":
+            out.append(_two_digit_year(local.year))
+        elif tok in ("MMM", "MMMM"):
+            # English and upper case, as Oracle writes MON and MONTH by default (and reads in any case)
+            name = _MONTHS_EN[local.month - 1].upper()
+            out.append(name[:3] if tok == "MMM" else name)
         else:
             out.append(_WRITE[tok].format(local) if tok in _WRITE else tok)
     return "".join(out)

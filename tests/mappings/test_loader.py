@@ -92,7 +92,7 @@ def test_several_problems_are_reported_together(write_yaml: Callable[..., Path])
         dialect: t
         record: {id: id}
         colour: blue
-        date_formats: [iso, dd/MM/yy]
+        date_formats: [iso, dd/MM/yyy]
         code_tables:
           channel: {target: chanel, values: {1: 1}}
         fields:
@@ -113,7 +113,7 @@ def test_several_problems_are_reported_together(write_yaml: Callable[..., Path])
         f"{path}:2: record.updated_at: missing: the path to the source's update time (the sync watermark)",
         f"{path}:3: colour: unknown key (expected one of: dialect, description, record, timezone, date_formats, "
         "null_values, code_tables, fields)",
-        f"{path}:4: date_formats[1]: unknown date format 'dd/MM/yy' (not iso, epoch_s, epoch_ms, dotnet, excel or a yyyy/MM/dd pattern)",
+        f"{path}:4: date_formats[1]: unknown date format 'dd/MM/yyy': yyy is no token (a year is yyyy or yy)",
         f"{path}:6: code_tables.channel.target: unknown target 'chanel' (one of: status, channel, result_delivery, "
         "applicant_type, id_type, str, int)",
         f"{path}:9: fields.procedure_code.type: unknown type 'money' (expected one of: str, int, float, bool, "
