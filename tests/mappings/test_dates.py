@@ -91,6 +91,7 @@ def test_bad_dates_are_conversion_errors(formats: list[str], text: str, reason: 
     [
         ("dd/MM/yyy", "unknown date format 'dd/MM/yyy'"),
         ("dd/MM", "no yyyy"),
+        ("dd/MMMMM/yyyy", "MMMMM is no token"),
         ("yyyy-dd", "a pattern with d needs M"),
         ("yyyy-MM-dd mm", "a pattern with m needs H"),
         ("%Y-%m-%d", "unknown date format '%Y-%m-%d'"),
@@ -222,7 +223,11 @@ def test_a_twelve_hour_pattern_needs_its_designator_and_a_quote_its_end(name: st
 @given(moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1)).map(
     lambda d: d.replace(microsecond=0, tzinfo=HCM)))  # fmt: skip
 def test_a_window_written_in_a_twelve_hour_pattern_reads_back_as_the_same_time(moment: datetime) -> None:
-    for fmt in ("M/d/yyyy h:mm:ss tt", "'ngày' dd 'tháng' MM 'năm' yyyy hh:mm:ss tt"):
+    for fmt in (
+        "M/d/yyyy h:mm:ss tt",
+        "'ngày' dd 'tháng' MM 'năm' yyyy hh:mm:ss tt",
+        "MMMM d, yyyy h:mm:ss tt",
+    ):
         written = format_datetime(moment, fmt, HCM)
         assert DateParser([fmt], HCM).datetime(written) == moment
 

@@ -23,6 +23,8 @@ T = datetime(2025, 3, 1, 20, 5, 7, 123000, tzinfo=UTC)  # 03:05:07 on 2 March in
         ("dd/MM/yyyy", "02/03/2025"),
         ("d/M/yyyy H:mm", "2/3/2025 3:05"),
         ("yyyy-MM-ddTHH:mm:ss.SSS", "2025-03-02T03:05:07.123"),
+        ("dd-MMM-yy HH:mm:ss", "02-MAR-25 03:05:07"),  # Oracle's DD-MON-RR HH24:MI:SS
+        ("d MMMM yyyy", "2 MARCH 2025"),
         ("iso", "2025-03-02T03:05:07+07:00"),
         ("epoch_s", 1740859507),
         ("epoch_ms", 1740859507123),
@@ -33,7 +35,7 @@ def test_a_zone_less_pattern_is_local_time_and_reads_back_as_the_same_instant(
 ) -> None:
     assert format_datetime(T, pattern, HCM) == written
     back = DateParser([pattern], HCM).datetime(written)
-    precision = {"dd/MM/yyyy": 86400, "d/M/yyyy H:mm": 60}.get(pattern, 1)
+    precision = {"dd/MM/yyyy": 86400, "d MMMM yyyy": 86400, "d/M/yyyy H:mm": 60}.get(pattern, 1)
     assert 0 <= (T - back).total_seconds() < precision  # truncated: never later than the instant
 
 
