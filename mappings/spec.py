@@ -91,7 +91,11 @@ DATES (mappings.dates)
   local time), and patterns of yyyy MM M dd d HH H mm ss S… with the separators -/.:, and
   space/T: yyyyMMddHHmmss, dd/MM/yyyy, dd/MM/yyyy HH:mm, yyyy-MM-dd HH:mm:ss, MM/yyyy, yyyy, …; a 12-hour clock
   is hh or h with tt (AM/PM as .NET's en-US culture writes it, SA/CH as its vi-VN one: M/d/yyyy h:mm:ss tt);
-  text in single quotes is literal, in any case ('ngày' dd 'tháng' MM 'năm' yyyy).  A time
+  text in single quotes is literal, in any case ('ngày' dd 'tháng' MM 'năm' yyyy). yy is a two-digit year,
+  its century Oracle's RR as read this century (00-49: 2000-2049, 50-99: 1950-1999, whatever the date it is
+  read on); MMM and MMMM a month's name, English or Vietnamese (Dec, December, Thg12, thg 12, Th12, Tháng
+  Mười Hai, tháng 12), any case, with or without diacritics: dd-MMM-yy is Oracle's default DD-MON-RR
+  (05-DEC-26), dd/MM/yy a FoxPro or Excel screen's 05/12/26 (see mappings.dates).  A time
   without a zone is in `timezone`; every time comes out in Asia/Ho_Chi_Minh (converted when it was written
   with another offset or read in another zone: Odoo's naive UTC with `timezone: UTC`). A pattern without a day
   (MM/yyyy, yyyy) is partial: it applies to date fields only (the first day of the period); datetime

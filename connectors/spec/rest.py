@@ -195,7 +195,8 @@ class IncrementalSpec(Spec):
         description="how {start} and {end} are written, in the source's timezone: iso, epoch_s, epoch_ms, dotnet "
         "(`/Date(ms)/`, as WCF and OData v2 write it), excel (a spreadsheet's serial day number) or a pattern of yyyy MM dd HH mm ss (e.g. "
         "`yyyy-MM-dd HH:mm:ss`, `dd/MM/yyyy`; a 12-hour clock with hh and tt, written AM/PM: "
-        "`M/d/yyyy h:mm:ss tt`; text in single quotes is literal)",
+        "`M/d/yyyy h:mm:ss tt`; text in single quotes is literal; yy is the year's last two digits, MMM and MMMM "
+        "the month's English abbreviation and name in upper case: `dd-MMM-yy` is Oracle's DD-MON-RR, `05-DEC-26`)",
     )
     step: Duration | None = Field(
         default=None,
