@@ -180,6 +180,7 @@ def test_a_stop_rule_that_needs_a_path_cannot_be_written_without_it(paginator: d
         ({"incremental": {"format": "iso"}}, r"never sends \{start\} or \{end\}"),
         ({"request": {"path": "/a", "query": {"p": "{page}", "f": "{start}"}}}, "declare `incremental:`"),
         ({"incremental": {"format": "MM/yyyy"}}, "names no day"),
+        ({"incremental": {"format": "dd-MMM-yyy"}}, r"'dd-MMM-yyy': yyy is no token \(a year is yyyy or yy\)"),
         ({"charset": "windows-9999"}, "unknown charset"),
         ({"request": {"path": "/a", "json": {"p": "{page}"}}}, "a GET request has no body"),
         ({"request": {"path": "/q", "graphql": {"query": "{ a }", "variables": {"p": "{page}"}}}},
