@@ -206,5 +206,25 @@ def transport_options(conn: Connection) -> dict[str, Any]:
             (_pem_file(cert, "cert.pem"), _pem_file(key, "key.pem")) if key else _pem_file(cert, "cert.pem")
         )
     if proxy := field_value("", extra, "proxy"):
+        if problem := proxy_problem(proxy):
+            raise ConfigError(f"connection {conn.conn_id!r}: {problem}")
         options["proxies"] = {"http": proxy, "https": proxy}
     return options
+
+
+def proxy_problem(proxy: str) -> str | None:
+    """What is wrong with a connection's proxy, said without the proxy's URL (it may hold a password): only an
+    HTTP proxy (`http://host:port`, also for HTTPS systems: a CONNECT tunnel) is supported; a SOCKS proxy needs
+    a library this product does not ship, and requests would refuse it only at the first call."""
+    scheme, sep, rest = proxy.partition("://")
+    if not sep:
+        return None  # host:port, read by requests as http://host:port
+    if scheme.lower() not in ("http", "https"):
+        return (
+            f"proxy: a {scheme[:20]!r} proxy is not supported (an HTTP proxy is: http://host:port)"
+            if scheme.isascii() and scheme.replace("-", "").isalnum()
+            else "proxy: not a proxy URL (http://host:port)"
+        )
+    if not rest.rpartition("@")[2].strip("/"):
+        return "proxy: no host (http://host:port)"
+    return None

@@ -39,7 +39,13 @@ def config_check(
     ] = None,
 ) -> None:
     """Validate the source registry and every mapping it names; errors give file and line."""
-    from connectors.connection import get_connection, tls_legacy, tls_verification_off
+    from connectors.connection import (
+        field_value,
+        get_connection,
+        proxy_problem,
+        tls_legacy,
+        tls_verification_off,
+    )
     from connectors.errors import ConfigError
     from mappings import MappingError, get_mapping, mapping_path
     from onestop import registry, settings
@@ -75,6 +81,8 @@ def config_check(
         except ConfigError as exc:
             problems.append(f"warning: {exc}")
             continue
+        if (proxy := field_value("", conn.extra, "proxy")) and (problem := proxy_problem(proxy)):
+            problems.append(f"connection {conn_id!r}: {problem}")
         if tls_verification_off(conn):
             problems.append(
                 f"warning: connection {conn_id!r} turns TLS certificate verification off (verify_tls)"

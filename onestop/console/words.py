@@ -153,6 +153,13 @@ TASKS = _shapes(
     (r"Airflow connection '(?P<conn>[^']*)' is not defined \(create it in Admin → Connections, or set"
      r" (?P<env>AIRFLOW_CONN_\S+)\)",
      N_("Airflow connection %(conn)s is not defined (create it in Admin → Connections, or set %(env)s)")),
+    (r"connection '(?P<conn>[^']*)': proxy: a '(?P<scheme>[^']*)' proxy is not supported \(an HTTP proxy is:"
+     r" http://host:port\)",
+     N_("connection %(conn)s: a %(scheme)s proxy is not supported (an HTTP proxy is: http://host:port)")),
+    (r"connection '(?P<conn>[^']*)': proxy: not a proxy URL \(http://host:port\)",
+     N_("connection %(conn)s: its proxy is not a proxy URL (http://host:port)")),
+    (r"connection '(?P<conn>[^']*)': proxy: no host \(http://host:port\)",
+     N_("connection %(conn)s: its proxy names no host (http://host:port)")),
     (r"connection '(?P<conn>[^']*)' needs a (?P<fields>login and a password|login|password) \((?P<scheme>\w+)\)",
      N_("connection %(conn)s needs %(fields)s (%(scheme)s)")),
     (r"source (?P<source>[\w.-]+): connection '(?P<conn>[^']*)' needs a (?P<fields>login and a password|login|"

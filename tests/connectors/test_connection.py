@@ -85,6 +85,46 @@ def test_config_check_warns_about_a_connection_without_tls_verification(monkeypa
     )
 
 
+@pytest.mark.parametrize(
+    ("proxy", "says"),
+    [
+        ("socks5://user:s3cret@10.0.0.1:1080", "proxy: a 'socks5' proxy is not supported (an HTTP proxy is"),
+        ("socks5h://10.0.0.1:1080", "proxy: a 'socks5h' proxy is not supported"),
+        ("ftp://10.0.0.1", "proxy: a 'ftp' proxy is not supported"),
+        ("http://user:s3cret@", "proxy: no host"),
+        ("\u202e://x", "proxy: not a proxy URL"),
+    ],
+)
+def test_a_proxy_requests_could_not_use_is_refused_without_its_url(proxy: str, says: str) -> None:
+    """Refused as the connection is read, not at the first call; the URL may hold a password: never quoted."""
+    with pytest.raises(ConfigError) as raised:
+        transport_options(Connection("onestop_src_x", extra={"proxy": proxy}))
+    assert str(raised.value).startswith(f"connection 'onestop_src_x': {says}")
+    assert "s3cret" not in str(raised.value) and "10.0.0.1" not in str(raised.value)
+
+
+@pytest.mark.parametrize("proxy", ["http://proxy.tinh.gov.vn:3128", "proxy:3128", "https://u:p@proxy:443/"])
+def test_an_http_proxy_is_taken(proxy: str) -> None:
+    assert transport_options(Connection("x", extra={"proxy": proxy}))["proxies"] == {
+        "http": proxy,
+        "https": proxy,
+    }
+
+
+def test_config_check_refuses_a_socks_proxy(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from onestop.cli import app
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ONESTOP_SRC_HD_CHI_LINH",
+        '{"host": "https://motcua.example", "extra": {"proxy": "socks5://10.0.0.1:1080"}}',
+    )
+    result = CliRunner().invoke(app, ["config", "check"])
+    assert result.exit_code == 1
+    assert "connection 'onestop_src_hd_chi_linh': proxy: a 'socks5' proxy is not supported" in result.stderr
+
+
 def test_a_connection_s_own_field_overrides_the_registry_and_keeps_every_rule() -> None:
     from onestop import registry
 

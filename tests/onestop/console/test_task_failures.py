@@ -73,6 +73,15 @@ def configuration_failures() -> dict[str, BaseException]:
             {**SOAP, "headers": {"AuthHeader": {"ApiKey": "{password}"}}},
             lambda url: Connection("c", url),
         ),
+        "a SOCKS proxy": read(
+            "rest", REST, lambda url: Connection("c", url, extra={"proxy": "socks5://h:1"})
+        ),
+        "a proxy that is no URL": read(
+            "rest", REST, lambda url: Connection("c", url, extra={"proxy": "\u00e9://h"})
+        ),
+        "a proxy without a host": read(
+            "rest", REST, lambda url: Connection("c", url, extra={"proxy": "http://"})
+        ),
         "an operation no port has": read("soap", {**SOAP, "operation": "LayHoSoDaXoa"}, with_login),
         "a port the WSDL does not have": read("soap", {**SOAP, "port": "CongKhac"}, with_login),
         "a header the WSDL does not declare": read(
