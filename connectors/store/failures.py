@@ -31,7 +31,8 @@ COLUMNS = (
 )
 # The same columns read from the quarantine table itself: an older version of a record is not in the list.
 _QUARANTINE_COLUMNS = (
-    "'quarantine', 'q' || id, source, 'normalize', error_class, errors -> 0 ->> 'reason', record_id,"
+    "'quarantine', 'q' || id, source, 'normalize', error_class,"
+    " concat_ws(': ', NULLIF(errors -> 0 ->> 'field', ''), NULLIF(errors -> 0 ->> 'reason', '')), record_id,"
     " last_seen_at, state = 'open', state, resolved_at, resolved_by, comment, versions"
 )
 TOTAL_CAP = 10_000  # above this many matching failures the total is the planner's estimate

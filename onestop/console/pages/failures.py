@@ -48,10 +48,15 @@ def failure_filters(
 FiltersDep = Annotated[failures.Filters, Depends(failure_filters)]
 
 
-def _load_page(filters: failures.Filters, after: str | None, size: int) -> failures.Page:
+def _titles() -> dict[str, str]:
+    """Source name -> the registry's title: the list and a failure's page name sources as the filter does."""
     from onestop import registry
 
-    titles = {s.name: s.title for s in registry.load().sources}  # the list names sources as the filter does
+    return {s.name: s.title for s in registry.load().sources}
+
+
+def _load_page(filters: failures.Filters, after: str | None, size: int) -> failures.Page:
+    titles = _titles()
     with connect() as conn:
         return failures.page(conn, filters, after=inputs.cursor(after), size=size, titles=titles)
 
@@ -146,6 +151,7 @@ def register(read: APIRouter, write: APIRouter, page: Page) -> None:
             "failure.html",
             d=found,
             f=found.failure,
+            source_title=_titles().get(found.failure.source or ""),
             payload=payload,
             actions=actions,
             redrive_action=followed and int(followed[:18]),

@@ -109,6 +109,29 @@ def test_a_failed_task_of_no_source_shows_a_dash_where_the_source_goes(
         db.execute("DELETE FROM onestop.task_failure WHERE id = %s", (task_id,))
 
 
+def test_a_quarantined_record_is_listed_by_its_field_and_its_page_names_the_source_by_title(
+    airflow, failures_loaded, db
+) -> None:
+    from onestop import registry
+
+    # the list's first row of the source's quarantined records (newest first)
+    key, field = db.execute(
+        "SELECT f.key, q.errors -> 0 ->> 'field' FROM onestop.failure f JOIN onestop.quarantine q"
+        " ON f.key = 'q' || q.id WHERE f.source = %s AND f.kind = 'quarantine' AND f.open"
+        " ORDER BY f.at DESC, f.key DESC LIMIT 1",
+        (SOURCE,),
+    ).fetchone()
+    admin = session(airflow, "admin")
+    listed = admin.get(
+        f"{airflow.url}/onestop/failures", params={"source": SOURCE, "kind": "quarantine"}, timeout=30
+    ).text
+    row = listed.split(f'<tr data-key="{key}">', 1)[1].split("</tr>", 1)[0]
+    assert re.search(rf'<td class="msg">{re.escape(field)}: \S', row), row
+    page = admin.get(f"{airflow.url}/onestop/failures/{key}", timeout=30).text
+    title = registry.load().source(SOURCE).title
+    assert f"<dd>{escape(title)} <code>{SOURCE}</code></dd>" in page
+
+
 def test_markup_in_a_citizens_name_is_shown_as_text_and_ids_masked(airflow, failures_loaded, db) -> None:
     admin = session(airflow, "admin")
     key, payload = db.execute(

@@ -130,3 +130,32 @@ def test_rows_carry_their_sources_title(failures_loaded, db) -> None:
     }  # the console passes them: the store has no registry
     page = failures.page(db, F(source=SOURCE), size=5, titles=titles)
     assert page.rows and {r.source_title for r in page.rows} == {title}
+
+
+def test_a_quarantined_records_line_names_its_first_failing_field(failures_loaded, db) -> None:
+    """'status: unknown value …', not the reason alone ('missing' said nothing of which field)."""
+    from onestop.console import words
+
+    errors = [
+        ('[{"field": "status", "reason": "unknown value \'99\' (not in code table status)"}, {"field": "x"}]',
+         "status: unknown value '99' (not in code table status)"),
+        ('[{"field": "received_at", "reason": "missing"}]', "received_at: missing"),
+        ('[{"field": "", "reason": "payload is not application/json: Expecting value"}]',
+         "payload is not application/json: Expecting value"),
+        ('[{"reason": "v"}]', "v"),
+    ]  # fmt: skip
+    ids = [
+        db.execute(
+            "INSERT INTO onestop.quarantine (source, record_id, errors, error_class, payload, content_type,"
+            " payload_hash) VALUES ('fsrc', %s, %s::jsonb, 'UnknownCode', '{}', 'application/json', %s)"
+            " RETURNING id",
+            (f"rec-{n}", e, f"h{n}"),
+        ).fetchone()[0]
+        for n, (e, _) in enumerate(errors)
+    ]
+    rows = {r.key: r for r in failures.page(db, F(source="fsrc"), titles={}).rows}
+    assert [rows[f"q{i}"].message for i in ids] == [line for _, line in errors]
+    assert [failures.get(db, f"q{i}").message for i in ids] == [line for _, line in errors]
+    shown = str(words.failure_message(rows[f"q{ids[0]}"]))
+    assert shown.startswith("status: ") and "99" in shown and "unknown value" not in shown  # in Vietnamese
+    db.execute("DELETE FROM onestop.quarantine WHERE source = 'fsrc'")
