@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from json.decoder import scanstring
 from json.scanner import make_scanner
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
@@ -34,6 +34,9 @@ from connectors.base import (
 )
 from connectors.errors import RefusedAnswer
 from schemas.jsontext import visible
+
+if TYPE_CHECKING:
+    from connectors.spec.rest import RowsSpec
 
 _WS = re.compile(r"[ \t\n\r]*")
 # Escapes and raw characters a record may not carry: NUL and other C0 controls but tab/newline/return, DEL,
@@ -165,6 +168,17 @@ def raw_record(record: Any, span: str, defects: list[Defect], raw_text: bool = T
     return kept(record, visible(span) if raw_text else span, JSON, tuple(defects))
 
 
+# A record as the page's reader scanned it, before a RawRecord is made of it (connectors.positional names a
+# row's cells first): its value, its text as sent, what is wrong inside it, whether that text may hold raw NULs
+# or undecodable bytes (raw_record's `raw_text`).
+Scanned = tuple[Any, str, list[Defect], bool]
+
+
+class ColumnsRefused(ValueError):
+    """Rows whose columns the answer names so that none could be read right (connectors.positional): the page is
+    refused."""
+
+
 COMBINING_CHARSETS = frozenset({"cp1258"})  # Windows-1258: most Vietnamese tones are combining marks
 
 
@@ -208,10 +222,17 @@ def _long_digits(body: bytes) -> bool:
 class PageReader:
     """Reads JSON pages of one source: `read(body)` → (the answer without its records parsed twice, records)."""
 
-    def __init__(self, endpoint: str, records_path: str) -> None:
+    def __init__(self, endpoint: str, records_path: str, rows: RowsSpec | None = None) -> None:
         from mappings.paths import parse_steps
 
         self.endpoint, self.charset = endpoint, None
+        # Records that are rows of cells (`records.rows`): scanned as any record, named once the page is read.
+        self._namer = None
+        if rows is not None:
+            from connectors.positional import RowNamer  # it reads rows with this module's helpers
+
+            self._namer = RowNamer(rows, records_path)
+        self._scanned: list[Scanned] = []
         self.steps: tuple[str | int, ...] = parse_steps(records_path)[0] if records_path else ()
         self._value = make_scanner(json.JSONDecoder())
         self._record = _RecordScanner()
@@ -244,13 +265,15 @@ class PageReader:
             spans = spans.at
         if len(spans) != len(records):
             return None
-        found = []
         spaced = _SPACED_COLON.search(body) is not None
         escaped = b"\\u00" in body and _ESCAPED_DOUBT.search(body) is not None
+        scanned: list[Scanned] = []
         for record, span in zip(records, spans, strict=True):
             data = bytes(span)
-            found.append(_checked(data, data.decode(), record, self._record, spaced, escaped))
-        return document, found
+            text = data.decode()
+            record, defects = _checked_value(data, text, record, self._record, spaced, escaped)
+            scanned.append((record, text, defects, False))
+        return document, self._made(document, scanned)
 
     def _read_unparsed(self, body: bytes) -> tuple[Any, list[RawRecord] | None] | None:
         """`unparsed`: the page split into its records' texts by msgspec alone (they are checked and parsed by
@@ -280,10 +303,19 @@ class PageReader:
         """The answer (its records parsed once) and the records as RawRecords; None when the records path does
         not lead to a list (the pager says what the answer holds instead)."""
         body = unguarded(body)
+        try:
+            return self._read(body, operation, charset)
+        except ColumnsRefused as exc:
+            # rows whose columns the answer names wrongly: every record on the page would be wrong
+            raise self._refused(body, "", operation, str(exc), None) from None
+        finally:
+            self._scanned = []
+
+    def _read(self, body: bytes, operation: str, charset: str | None) -> tuple[Any, list[RawRecord] | None]:
         if charset is None and self._spans is not None:
             unbommed = body[3:] if body.startswith(b"\xef\xbb\xbf") else body
             try:
-                fast = self._read_unparsed(unbommed) if self.unparsed else None
+                fast = self._read_unparsed(unbommed) if self.unparsed and self._namer is None else None
                 fast = fast or self._read_fast(unbommed)
             except (msgspec.DecodeError, orjson.JSONDecodeError, RecursionError, UnicodeDecodeError):
                 fast = None  # the exact reader says why, or reads around it
@@ -311,7 +343,16 @@ class PageReader:
             ) from None
         except RecursionError:
             raise self._refused(body, text, operation, "answer is nested too deep to read", None) from None
-        return document, (found if self._listed else None)
+        if not self._listed:
+            return document, None
+        return document, (self._made(document, self._scanned) if self._namer is not None else found)
+
+    def _made(self, document: Any, scanned: list[Scanned]) -> list[RawRecord]:
+        """The page's records from what was scanned: rows named by their columns (`records.rows`: raises
+        ColumnsRefused), or each record as it came."""
+        if self._namer is not None:
+            return self._namer.records(document, scanned)
+        return [raw_record(record, text, defects, raw) for record, text, defects, raw in scanned]
 
     def _refused(self, body: bytes, text: str, operation: str, cause: str, pos: int | None) -> RefusedAnswer:
         offset = None
@@ -419,9 +460,13 @@ class PageReader:
         record, end, raw_controls = scanner.scan(text, at)
         span = text[at:end]
         defects = _defects(record, span, scanner, raw_controls or self._broken)
-        raw = raw_record(record, span, defects, raw_controls or self._broken)
-        found.append(raw)
-        records.append(raw.record)
+        if self._namer is not None:  # a row: named once the whole answer is read (its columns may follow it)
+            self._scanned.append((record, span, defects, raw_controls or self._broken))
+            records.append(record)
+        else:
+            raw = raw_record(record, span, defects, raw_controls or self._broken)
+            found.append(raw)
+            records.append(raw.record)
         return _WS.match(text, end).end()  # type: ignore[union-attr]
 
 
@@ -446,26 +491,31 @@ def _doubtful(data: bytes, record: Any, spaced: bool = True, escaped: bool = Tru
     return escaped and b"\\u00" in data and _ESCAPED_DOUBT.search(data) is not None
 
 
-def _checked(
+def _checked_value(
     data: bytes,
     text: str,
     record: Any,
     scanner: _RecordScanner | None,
     spaced: bool = True,
     escaped: bool = True,
-) -> RawRecord:
-    """A record parsed by orjson, read again by the exact scanner when its bytes leave a doubt (_doubtful). One
-    nested deeper than JSON is written back (orjson reads 1,024 levels, writes 254) is a defect of its own."""
+) -> tuple[Any, list[Defect]]:
+    """A record parsed by orjson, read again by the exact scanner when its bytes leave a doubt (_doubtful): its
+    value and defects. One nested deeper than JSON is written back (orjson reads 1,024 levels, writes 254) is a
+    defect of its own."""
     try:
         doubtful = _doubtful(data, record, spaced, escaped)
     except orjson.JSONEncodeError:
-        return raw_record(record, text, [Defect("(record)", TOO_DEEP)], raw_text=False)
-    if doubtful:
-        scanner = scanner or _RecordScanner()
-        record, _, raw_controls = scanner.scan(text, 0)
-        defects = _defects(record, text, scanner, raw_controls)
-    else:
-        defects = []
+        return record, [Defect("(record)", TOO_DEEP)]
+    if not doubtful:
+        return record, []
+    scanner = scanner or _RecordScanner()
+    record, _, raw_controls = scanner.scan(text, 0)
+    return record, _defects(record, text, scanner, raw_controls)
+
+
+def _checked(data: bytes, text: str, record: Any, scanner: _RecordScanner | None) -> RawRecord:
+    """_checked_value's record as a RawRecord."""
+    record, defects = _checked_value(data, text, record, scanner)
     return raw_record(record, text, defects, raw_text=False)
 
 
@@ -541,9 +591,8 @@ def keyed_list(value: Any) -> bool:
 
 def value_kind(value: Any) -> str:
     """What a JSON value is, as reasons say it: a list, a string, a boolean, null, a number."""
-    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number"
-    )
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
 
 
 def read_lines(body: bytes, charset: str | None = None) -> list[RawRecord]:

@@ -20,8 +20,16 @@ from connectors.base import DETAIL_FIELD, EXCERPT, RawRecord
 from connectors.embedded import Headed, Layered, found_at, innermost, read_embedded, value_at
 from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
-from connectors.jsonpage import PageReader, keyed_list, raw_record, unreadable_defects
+from connectors.jsonpage import (
+    ColumnsRefused,
+    PageReader,
+    Scanned,
+    keyed_list,
+    raw_record,
+    unreadable_defects,
+)
 from connectors.nesting import nest_json
+from connectors.positional import RowNamer
 from connectors.record_errors import mark_record_errors
 from connectors.safexml import Records
 from connectors.spec.common import as_text, get_path
@@ -139,12 +147,12 @@ class PagedSource:
     def unwrap(self, operation: str, answer: Any) -> tuple[Layered, Found]:
         """The document written as text inside an answer (`embedded`), read and checked (connectors.embedded)."""
         if self._pages is None and self.spec.embedded is not None and self.spec.embedded.format == "json":
-            self._pages = PageReader(self.name, self.spec.records.path)
+            self._pages = PageReader(self.name, self.spec.records.path, self.spec.records.rows)
         unwrapped, found = read_embedded(self.name, self.spec, self._pages, operation, answer)
         check_errors(self.name, self.spec.embedded.errors, operation, unwrapped.document)  # type: ignore[union-attr]
         return unwrapped, found
 
-    def _records(self, document: Any, where: str) -> list[Any]:
+    def _records(self, document: Any, where: str, filtered: bool = True) -> list[Any]:
         spec = self.spec.records
         document = innermost(document)
         records = get_path(document, spec.path)
@@ -166,9 +174,24 @@ class PagedSource:
                 f"no list of records at {spec.path or '(the answer)'!r}: {found}",
                 excerpt=jsontext.dumps(document).encode("utf-8", "surrogatepass")[:EXCERPT],
             )
-        if spec.filter is not None:
+        if spec.filter is not None and filtered:
             records = [r for r in records if spec.filter.holds(r)]
         return records
+
+    def _made(self, document: Any, where: str) -> list[RawRecord]:
+        """The records of a document made of the answer (XML-RPC's values, a single record `one_as_object` made a
+        list), each with its text written back; rows named by their columns (`records.rows`), before any filter
+        reads them."""
+        rows = self.spec.records.rows
+        listed = self._records(document, where, filtered=rows is None)
+        if rows is None:
+            return [raw_record(r, jsontext.dumps(r), unreadable_defects(r), raw_text=False) for r in listed]
+        scanned: list[Scanned] = [(r, jsontext.dumps(r), unreadable_defects(r), False) for r in listed]
+        try:
+            return RowNamer(rows, self.spec.records.path).records(innermost(document), scanned)
+        except ColumnsRefused as exc:
+            excerpt = jsontext.dumps(innermost(document)).encode("utf-8", "surrogatepass")[:EXCERPT]
+            raise RefusedAnswer(self.name, str(exc), excerpt=excerpt) from None
 
     # --- paging ----------------------------------------------------------------------------------------------
 
@@ -233,10 +256,7 @@ class PagedSource:
                 return
             refused_in_a_row = 0
             if raw is None:  # records read from a document made of the answer (XML-RPC's values, say)
-                raw = [
-                    raw_record(r, jsontext.dumps(r), unreadable_defects(r), raw_text=False)
-                    for r in self._records(document, where)
-                ]
+                raw = self._made(document, where)
             if self.spec.records.record_errors is not None and not isinstance(raw, Records):
                 try:
                     raw = mark_record_errors(self.name, innermost(document), raw, self.spec.records)

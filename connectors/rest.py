@@ -43,7 +43,7 @@ class RestSource(PagedSource):
         require_credentials(conn, "sent with every call", sent, source=name)
         self._credentials = {n: getattr(conn, n) for n in sent}
         # The records' pages: the answers themselves, or the documents embedded in them (`embedded`).
-        self._pages = PageReader(name, spec.records.path)
+        self._pages = PageReader(name, spec.records.path, spec.records.rows)
         self._answers = PageReader(name, spec.embedded.path) if spec.embedded else None
         if spec.detail is not None:
             fetch = rest_fetch(
@@ -55,9 +55,14 @@ class RestSource(PagedSource):
         """For a reader whose records are parsed where they are normalized (the extract's workers): its JSON
         pages are only split into their records' texts (jsonpage.PageReader.unparsed). Not when something reads
         inside the records while paging: a records filter, nested rows, errors naming records, a paging or error path
-        that goes into the list."""
+        that goes into the list; nor when the records are rows, named by columns the page holds."""
         spec = self.spec
-        records_read = spec.records.filter is not None or spec.records.nest or spec.records.record_errors
+        records_read = (
+            spec.records.filter is not None
+            or spec.records.nest
+            or spec.records.record_errors
+            or spec.records.rows
+        )
         if spec.answer != "json" or records_read or spec.detail:
             return False
         records = parse_steps(self.spec.records.path)[0] if self.spec.records.path else ()

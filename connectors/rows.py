@@ -240,7 +240,7 @@ def _records(source: str, rows: Iterable[list[Any]], spec: TableSpec) -> list[Ra
     found: list[RawRecord] = []
     first: tuple[str, ...] | None = None  # the first row that is not blank, whatever it is
     for row in rows:
-        filled = sum(1 for cell in row if _filled(cell))
+        filled = sum(1 for cell in row if is_filled(cell))
         if not filled:
             continue  # a blank line, or a row of empty cells (a spreadsheet's trailing rows)
         first = first or _as_header(row)
@@ -268,7 +268,7 @@ def _check_header(source: str, header: tuple[str, ...], required: list[str], bel
     """A header that lacks a required column (or none at all: `below` the rows to leave out, the answer ended):
     what came is no export (a vendor's error text sent with 200, a page of another report), refused whole, so
     that the window is not read as empty. `header` is then the first row that came."""
-    missing = [name for name in required if below or _name(name) not in header]
+    missing = [name for name in required if below or column_name(name) not in header]
     if missing:
         raise RefusedAnswer(
             source,
@@ -284,26 +284,26 @@ def _check_header(source: str, header: tuple[str, ...], required: list[str], bel
 def _as_header(row: list[Any]) -> tuple[str, ...]:
     """A row as a header reads: its cells' names (_name; a BOM left out too: files appended with theirs), without
     the empty cells at its end."""
-    names = [_name(str(cell).replace("\ufeff", "")) for cell in row]
+    names = [column_name(str(cell).replace("\ufeff", "")) for cell in row]
     while names and not names[-1]:
         names.pop()
     return tuple(names)
 
 
-def _name(cell: str) -> str:
+def column_name(cell: str) -> str:
     """A column's name as the mapping's paths write it: NFC, its spaces (a no-break space, a line break in a
     wrapped header cell, two spaces typed for one) one space, none around it."""
     return " ".join(unicodedata.normalize("NFC", cell).split())
 
 
-def _filled(cell: Any) -> bool:
+def is_filled(cell: Any) -> bool:
     return cell.strip() != "" if isinstance(cell, str) else cell is not None
 
 
 def _named(source: str, row: list[Any]) -> list[str]:
     """The header's column names (_name: NFC and single spaces, as paths are written), a nameless one by its
     position (`_5`)."""
-    names = [_name(str(cell)) or f"_{i}" for i, cell in enumerate(row, 1)]
+    names = [column_name(str(cell)) or f"_{i}" for i, cell in enumerate(row, 1)]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ProtocolError(
@@ -317,7 +317,7 @@ def _record(row: list[Any], columns: list[str], spec: TableSpec) -> RawRecord:
     defects: list[Defect] = []
     if isinstance(row, _Unpaired):
         defects.append(Defect(columns[row.at] if row.at < len(columns) else "(record)", UNPAIRED))
-    elif len(row) < len(columns) or any(_filled(cell) for cell in row[len(columns) :]):
+    elif len(row) < len(columns) or any(is_filled(cell) for cell in row[len(columns) :]):
         defects.append(
             Defect("(record)", f"the row has {len(row)} values where the header names {len(columns)} columns")
         )

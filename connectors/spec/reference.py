@@ -26,6 +26,7 @@ from connectors.spec.rest import (
     RecordErrorsSpec,
     RecordsSpec,
     RestSpec,
+    RowsSpec,
     SheetSpec,
 )
 from connectors.spec.soap import FaultRule, SoapDetailSpec, SoapLoginSpec, SoapSpec
@@ -44,6 +45,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`rest.records:` (and `soap.records:`)", RecordsSpec),
     ("`rest.records.nest:` (each item)", NestSpec),
     ("`rest.records.record_errors:`", RecordErrorsSpec),
+    ("`rest.records.rows:` (and `soap.records.rows:`)", RowsSpec),
     ("`rest.paginator:` (and `soap.paginator:`)", PaginatorSpec),
     ("`rest.incremental:` (and `soap.incremental:`)", IncrementalSpec),
     (

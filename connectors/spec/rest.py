@@ -135,6 +135,80 @@ class RecordErrorsSpec(Spec):
         return self
 
 
+def distinct_columns(value: list[str] | None) -> list[str] | None:
+    """Columns named in the registry: at least one, each once (a name given twice would take one cell's place)."""
+    if value is not None:
+        twice = sorted({c for c in value if value.count(c) > 1})
+        if twice or not value:
+            raise ValueError(f"columns must be named once each: {twice}" if twice else "no columns named")
+    return value
+
+
+class RowsSpec(Spec):
+    """Records sent as rows: each an array of cells, its columns named elsewhere (DataTables' server-side
+    `data: [["HS-001", …], …]`, jqGrid's `rows: [{"id": "17", "cell": […]}]`, ClickHouse's JSONCompact with
+    `meta`, a spreadsheet's `values` under a header row, Frappe's `{keys, values}`). Each row becomes the object
+    {column: cell} before anything maps it, and is staged as that object. A row shorter than the columns lacks
+    its last ones (a spreadsheet API leaves trailing empty cells out); a longer one with a filled cell past them
+    costs its record, that cell kept as `_<position>` (from 1); a row that is no list costs its record. Columns
+    the answer names wrongly (twice, empty, not at `columns_path`) refuse the page: every record would be
+    wrong."""
+
+    columns: list[str] | None = Field(
+        default=None,
+        description="the columns' names, in the rows' order (a DataTables screen's column order); with `header`, "
+        "used instead of the header row's",
+    )
+    columns_path: str | None = Field(
+        default=None,
+        description="where the answer lists its columns, in the rows' order, read in the same document as "
+        "`records` (ClickHouse's `meta`, Frappe's `keys`): each a text, or an object whose name is at "
+        "`column_name_path`",
+    )
+    column_name_path: str = Field(
+        default="name",
+        description="`columns_path`: in a column given as an object, the path of its name (ClickHouse's `name`)",
+    )
+    header: bool = Field(
+        default=False,
+        description="the first row of each page names the columns (a spreadsheet's values) and is no record",
+    )
+    cells_path: str | None = Field(
+        default=None,
+        description="each record is an object holding its row at this path (jqGrid's `cell`): the record's "
+        "other keys (jqGrid's `id`) are kept beside the named cells",
+    )
+
+    _distinct = field_validator("columns")(classmethod(lambda cls, v: distinct_columns(v)))
+
+    @model_validator(mode="after")
+    def _named_once(self) -> RowsSpec:
+        for name in ("columns_path", "column_name_path", "cells_path"):
+            if (path := getattr(self, name)) is not None:
+                check_path(path, f"rows.{name}")
+        if self.columns is not None and self.columns_path is not None:
+            raise ValueError(
+                "rows: `columns` and `columns_path` both name the columns: keep the one that holds"
+            )
+        if self.columns_path is not None and self.header:
+            raise ValueError(
+                "rows: `columns_path` names the columns, and `header: true` would read the first row as "
+                "names too: keep one"
+            )
+        if self.columns is None and self.columns_path is None and not self.header:
+            raise ValueError(
+                "rows: say how the columns are named: `columns` (in order), `columns_path` (where the answer "
+                "lists them) or `header: true` (the first row)"
+            )
+        if "column_name_path" in self.model_fields_set and self.columns_path is None:
+            raise ValueError(
+                "rows.column_name_path reads the names listed at `columns_path`, which is not set"
+            )
+        if self.cells_path is not None and not isinstance(parse_steps(self.cells_path)[0][0], str):
+            raise ValueError("rows.cells_path starts with a key of the record (jqGrid's `cell`)")
+        return self
+
+
 class RecordsSpec(Spec):
     path: str = Field(
         default="",
@@ -160,6 +234,14 @@ class RecordsSpec(Spec):
         default=None,
         description="errors listed beside the records, each naming its record by a path (`graphql` or `{}`: "
         "GraphQL's `errors[].path` from `data`): each costs its record alone (JSON answers)",
+    )
+    rows: RowsSpec | None = Field(
+        default=None,
+        description="each record is a row, an array of cells, its columns named by the registry, the answer or "
+        "its first row (DataTables, jqGrid, ClickHouse's JSONCompact): read as the object {column: cell} "
+        "(JSON answers). A row shorter than the columns lacks its last ones; a row that is no list, or has a "
+        "filled cell past the columns (kept as `_<position>`), costs its record; columns the answer names twice, "
+        "empty or nowhere refuse the page",
     )
 
     @field_validator("path")
@@ -423,14 +505,7 @@ class TableSpec(Spec):
         "such, an empty cell as missing; a cell that is not JSON costs its record",
     )
 
-    @field_validator("columns")
-    @classmethod
-    def _distinct(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            twice = sorted({c for c in value if value.count(c) > 1})
-            if twice or not value:
-                raise ValueError(f"columns must be named once each: {twice}" if twice else "no columns named")
-        return value
+    _distinct = field_validator("columns")(classmethod(lambda cls, v: distinct_columns(v)))
 
     @model_validator(mode="after")
     def _named(self) -> TableSpec:
@@ -560,6 +635,12 @@ class RestSpec(PagedSpec):
             )
         if self.records.record_errors is not None and self.answer != "json":
             raise ValueError("records.record_errors reads errors beside the records of a JSON answer")
+        embedded_xml = self.embedded is not None and self.embedded.format != "json"
+        if self.records.rows is not None and (self.answer not in ("json", "xmlrpc") or embedded_xml):
+            raise ValueError(
+                "records.rows reads rows of cells in a JSON (or XML-RPC) answer; CSV and spreadsheet rows are "
+                "named by `csv` and `sheet`, XML records by their elements"
+            )
         if self.answer == "xml" and self.embedded is None and not self.records.path:
             raise ValueError(
                 "an XML answer needs `records`: the record element's path below the root (DanhSach.HoSo)"

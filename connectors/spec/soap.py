@@ -150,6 +150,10 @@ class SoapSpec(PagedSpec):
             self.embedded is None or self.embedded.format != "json"
         ):
             raise ValueError("records.record_errors reads errors beside the records of a JSON document")
+        if self.records.rows is not None and (self.embedded is None or self.embedded.format != "json"):
+            raise ValueError(
+                "records.rows reads rows of cells in a JSON document (`embedded: {format: json}`)"
+            )
         if "token" in used and self.login is None:
             raise ValueError("{token} is the session token of a `login` operation: declare `login:`")
         if self.login is not None and "token" not in used:
