@@ -60,38 +60,35 @@ class RowNamer:
     def _header(self, first: Scanned) -> list[str]:
         """The names the first row gives (`header: true`)."""
         value, _text, defects, _raw = first
-        where = f"the header row ({self._where(0)})"
+        where = f"the columns named at {self._where(0)!r}"
         if defects:
-            raise ColumnsRefused(f"{where}: {defects[0].field}: {defects[0].reason}")
+            raise ColumnsRefused(f"{where} cannot be read: {defects[0].reason}")
         cells, _beside, problem = self._cells(0, value)
         if problem is not None:
-            raise ColumnsRefused(f"{where}: {problem.reason}")
-        names = []
-        for j, cell in enumerate(cells):
-            if isinstance(cell, bool) or not isinstance(cell, str | int | float):
-                raise ColumnsRefused(
-                    f"{where}: the cell at position {j + 1} is {value_kind(cell)}, not a name"
-                )
-            names.append(str(cell))
-        return _checked_names(names, where)
+            held = get_path(value, self.spec.cells_path) if self.spec.cells_path else value
+            raise ColumnsRefused(f"{where} are {value_kind(held)}, not a list of names")
+        return _checked_names([_name(cell, j, where) for j, cell in enumerate(cells)], where)
 
     def _listed(self, document: Any) -> list[str]:
         """The names the answer lists at `columns_path`, each a text or an object naming it."""
         path, name_path = self.spec.columns_path or "", self.spec.column_name_path
+        where = f"the columns named at {path!r}"
         if not has_path(document, path):
             keys = f"; the answer's keys are {sorted(document)[:20]}" if isinstance(document, dict) else ""
             raise ColumnsRefused(f"no columns at {path!r} (rows.columns_path){keys}")
         listed = get_path(document, path)
         if not isinstance(listed, list) or not listed:
-            raise ColumnsRefused(f"the columns at {path!r} are {value_kind(listed)}, not a list of names")
+            kind = value_kind(listed) if listed != [] else "an empty list"
+            raise ColumnsRefused(f"{where} are {kind}, not a list of names")
         names = []
         for j, item in enumerate(listed):
-            name = get_path(item, name_path) if isinstance(item, dict) else item
-            if isinstance(name, bool) or not isinstance(name, str | int | float):
-                named = f" at {name_path!r}" if isinstance(item, dict) else ""
-                raise ColumnsRefused(f"the column {path}[{j}] has no name{named}: found {value_kind(name)}")
-            names.append(str(name))
-        return _checked_names(names, f"the columns at {path!r}")
+            if isinstance(item, dict):
+                name = get_path(item, name_path)
+                if name is None:
+                    raise ColumnsRefused(f"{where}: the column at position {j + 1} has no {name_path!r}")
+                item = name
+            names.append(_name(item, j, where))
+        return _checked_names(names, where)
 
     # --- a row ------------------------------------------------------------------------------------------------
 
@@ -132,7 +129,7 @@ class RowNamer:
         record = dict(beside)
         for name, cell in zip(columns, cells, strict=False):
             if name in record and record[name] != cell:
-                said = f"{where}: duplicate key: the record's {name!r} and its column {name!r} differ"
+                said = f"{where}: duplicate key: the record's key and its column {name!r} differ"
                 defects.append(Defect(name, said))
             record[name] = cell
         extra = [j for j in range(len(columns), len(cells)) if is_filled(cells[j])]
@@ -158,17 +155,25 @@ class RowNamer:
         return Defect(name + defect.field[m.end() :], defect.reason)
 
 
+def _name(cell: Any, j: int, where: str) -> str:
+    """A column's name as the answer gives it: a text, or a number (a year, a code)."""
+    if isinstance(cell, bool) or not isinstance(cell, str | int | float):
+        raise ColumnsRefused(f"{where}: the column at position {j + 1} is {value_kind(cell)}, not a name")
+    return str(cell)
+
+
 def _checked_names(names: list[str], where: str) -> list[str]:
     """Names as the mapping's paths write them (connectors.rows.column_name: NFC, single spaces), each given,
     once, and storable."""
     written = [column_name(name) for name in names]
+    first: dict[str, int] = {}
     for j, name in enumerate(written):
         if not name:
             raise ColumnsRefused(f"{where}: the column at position {j + 1} has no name")
         if bad := describe_character(name):
             raise ColumnsRefused(f"{where}: the name of the column at position {j + 1} holds {bad}")
-        if (first := written.index(name)) != j:
+        if (before := first.setdefault(name, j)) != j:
             raise ColumnsRefused(
-                f"{where}: {quote_answer(name, 200)!r} names the columns at positions {first + 1} and {j + 1}"
+                f"{where}: {quote_answer(name, 200)!r} names the columns at positions {before + 1} and {j + 1}"
             )
     return written

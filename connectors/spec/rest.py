@@ -204,7 +204,8 @@ class RowsSpec(Spec):
             raise ValueError(
                 "rows.column_name_path reads the names listed at `columns_path`, which is not set"
             )
-        if self.cells_path is not None and not isinstance(parse_steps(self.cells_path)[0][0], str):
+        steps = parse_steps(self.cells_path)[0] if self.cells_path is not None else ("",)
+        if not steps or not isinstance(steps[0], str):
             raise ValueError("rows.cells_path starts with a key of the record (jqGrid's `cell`)")
         return self
 

@@ -114,6 +114,21 @@ REASONS = _shapes(
     (r"the row has (?P<n>\d+) values where the header names (?P<m>\d+) columns",
      N_("the row has %(n)s values where the header names %(m)s columns")),
     (r"the cell is not JSON \((?P<why>.*)\)", N_("the cell is not JSON (%(why)s)")),
+    # connectors.positional: a row of cells that cannot be named (`records.rows`), where it was on its page
+    (r"(?P<where>.*\[\d+\]): a row must be a JSON list of cells, not (?P<what>an object|a string|a boolean|null|a number)",
+     N_("%(where)s: a row must be a JSON list of cells, not %(what)s")),
+    (r"(?P<where>.*\[\d+\]): a record must be a JSON object holding its cells at (?P<path>'.*'), not (?P<what>a list|a string|a boolean|null|a number)",
+     N_("%(where)s: a record must be a JSON object holding its cells at %(path)s, not %(what)s")),
+    (r"(?P<where>.*\[\d+\]): the record has no cells at (?P<path>'.*')",
+     N_("%(where)s: the record has no cells at %(path)s")),
+    (r"(?P<where>.*\[\d+\]): the cells must be a JSON list, not (?P<what>an object|a string|a boolean|null|a number)",
+     N_("%(where)s: the cells must be a JSON list, not %(what)s")),
+    (r"(?P<where>.*\[\d+\]): duplicate key: the record's key and its column (?P<name>.*) differ",
+     N_("%(where)s: duplicate key: the record's key and its column %(name)s differ")),
+    (r"(?P<where>.*\[\d+\]): the row has (?P<n>\d+) cells where (?P<m>\d+) columns are named: the cell at "
+     r"position (?P<p>\d+) has no column",
+     N_("%(where)s: the row has %(n)s cells where %(m)s columns are named: the cell at position %(p)s has no "
+        "column")),
     (r"the cell's quotes do not pair: a quote is not closed, or one inside the text is not doubled; the row is "
      r"kept as its first line, and the lines after it are read as rows",
      N_("the cell's quotes do not pair: a quote is not closed, or one inside the text is not doubled; the row is "
@@ -386,6 +401,24 @@ FAILURES = _shapes(
     (r"answer is over the (?P<cap>\d+)-byte cap", N_("answer is over the %(cap)s-byte cap")),
     (r"the header names (?P<names>.*) twice: name the columns in the registry \(`columns`\)",
      N_("the header names %(names)s twice: name the columns in the registry (`columns`)")),
+    # connectors.positional: rows whose columns the answer names so that no row could be read right
+    (r"no columns at (?P<path>'.*') \(rows\.columns_path\)", N_("no columns at %(path)s (rows.columns_path)")),
+    (r"the columns named at (?P<where>'.*') are (?P<what>an object|a list|an empty list|a string|a boolean|null|a "
+     r"number), not a list of names",
+     N_("the columns named at %(where)s are %(what)s, not a list of names")),
+    (r"the columns named at (?P<where>'.*') cannot be read: (?P<cause>.*)",
+     N_("the columns named at %(where)s cannot be read: %(cause)s")),
+    (r"the columns named at (?P<where>'.*'): the column at position (?P<j>\d+) has no (?P<path>'.*')",
+     N_("the columns named at %(where)s: the column at position %(j)s has no %(path)s")),
+    (r"the columns named at (?P<where>'.*'): the column at position (?P<j>\d+) is (?P<what>an object|a list|a "
+     r"boolean|null), not a name",
+     N_("the columns named at %(where)s: the column at position %(j)s is %(what)s, not a name")),
+    (r"the columns named at (?P<where>'.*'): the column at position (?P<j>\d+) has no name",
+     N_("the columns named at %(where)s: the column at position %(j)s has no name")),
+    (r"the columns named at (?P<where>'.*'): the name of the column at position (?P<j>\d+) holds (?P<cause>.*)",
+     N_("the columns named at %(where)s: the name of the column at position %(j)s holds %(cause)s")),
+    (r"the columns named at (?P<where>'.*'): (?P<name>.*) names the columns at positions (?P<a>\d+) and (?P<b>\d+)",
+     N_("the columns named at %(where)s: %(name)s names the columns at positions %(a)s and %(b)s")),
     (r"the spreadsheet has no sheet (?P<sheet>'.*'); its sheets: (?P<sheets>.*)",
      N_("the spreadsheet has no sheet %(sheet)s; its sheets: %(sheets)s")),
     (r"answer is not a spreadsheet \(it is markup: HTML or XML; an export of HTML tables is read with "
@@ -640,7 +673,8 @@ def _by_shape(
 
 
 # What a value was, as reasons name it (mappings.convert.what, connectors.jsonpage.value_kind): "got a list".
-VALUE_KINDS = {"an object": N_("an object"), "a list": N_("a list"), "a string": N_("a string"), "str": N_("text"),
+VALUE_KINDS = {"an object": N_("an object"), "a list": N_("a list"), "an empty list": N_("an empty list"),
+               "a string": N_("a string"), "str": N_("text"),
                "a number": N_("a number"), "int": N_("an integer"), "float": N_("a decimal number"),
                "a boolean": N_("a boolean"), "bool": N_("a boolean"), "null": N_("null"), "NoneType": N_("null"),
                "list": N_("a list"), "dict": N_("an object")}  # fmt: skip

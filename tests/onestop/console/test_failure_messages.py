@@ -204,6 +204,18 @@ CASES: dict[str, Case] = {
                                 {"/ds": (200, JSON, body({"data": {"l": None}, "errors": [
                                     {"message": "Trường x bắt buộc bị rỗng", "path": ["l", 4, "x"]}]}))},
                                 ProtocolError, "the system reported an error at its records (l[4].x) and sent none"),
+    "rows_no_columns": Case("rest", rest(records={"path": "data", "rows": {"columns_path": "meta"}}),
+                            {"/ds": (200, JSON, body({"data": [["1", "Lê Văn A"]]}))},
+                            RefusedAnswer, "no columns at 'meta' (rows.columns_path)"),
+    "rows_header_twice": Case("rest", rest(records={"path": "values", "rows": {"header": True}}),
+                              {"/ds": (200, JSON, body({"values": [["Mã", "Mã"], ["1", "2"]]}))},
+                              RefusedAnswer, "'Mã' names the columns at positions 1 and 2"),
+    "rows_header_control": Case("rest", rest(records={"path": "values", "rows": {"header": True}}),
+                                {"/ds": (200, JSON, body({"values": [["Mã", "T\u0001n"], ["1", "2"]]}))},
+                                RefusedAnswer, "the columns named at 'values[0]' cannot be read: a control character"),
+    "rows_meta_control": Case("rest", rest(records={"path": "data", "rows": {"columns_path": "meta"}}),
+                              {"/ds": (200, JSON, body({"meta": ["Mã", "T\u0001n"], "data": [["1", "2"]]}))},
+                              RefusedAnswer, "the name of the column at position 2 holds a control character"),
     "spreadsheet_lying_count": Case("rest", {"request": {"path": "/ds"}, "answer": "spreadsheet",
                                              "paginator": {"type": "single"}},
                                     {"/ds": (200, {}, with_shared_strings(SHEET, 4294967295, 3))}, RefusedAnswer,
@@ -409,7 +421,7 @@ def route_by(
 
 
 PATHS = {"path", "records", "total_path", "cursor_path", "next_path", "token_path", "token_url", "items", "record",
-         "acked_path", "operation", "wsdl", "field"}  # fmt: skip
+         "acked_path", "operation", "wsdl", "field", "columns_path"}  # fmt: skip
 
 
 def paths(spec: Any) -> list[str]:

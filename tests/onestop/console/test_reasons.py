@@ -16,7 +16,7 @@ from connectors.base import RECORD_LIMIT, RawRecord, kept
 from connectors.jsonpage import PageReader, read_lines, unreadable_defects
 from connectors.record_errors import mark_record_errors
 from connectors.rows import read_csv, read_sheet
-from connectors.spec.rest import CsvSpec, RecordsSpec, SheetSpec
+from connectors.spec.rest import CsvSpec, RecordsSpec, RowsSpec, SheetSpec
 from connectors.xmlrpc import read_answer
 from mappings import get_mapping
 from onestop.console import words
@@ -97,6 +97,17 @@ def test_every_defect_a_page_reader_finds_is_shown_in_vietnamese() -> None:
     reasons = {d.reason for r in [*raw, *lines, huge, *rows, *named, *typed] for d in r.defects}
     reasons |= {e.reason for o in wrong_kinds for e in o.errors}
     assert len(reasons) >= 22, reasons
+    assert untranslated(reasons) == []
+
+
+def test_every_defect_of_a_row_of_cells_is_shown_in_vietnamese() -> None:
+    """`records.rows`: a row that is no list, a filled cell past the columns, a jqGrid record without its cells."""
+    page = b'{"data": [["a", "b", "c"], {"x": 1}, "x", null, 1, true]}'
+    _, rows = PageReader("s", "data", RowsSpec(columns=["a", "b"])).read(page)
+    grid = b'{"rows": [{"id": 1, "cell": ["2"]}, {"id": 2}, {"id": 3, "cell": "x"}, [1]]}'
+    _, cells = PageReader("s", "rows", RowsSpec(columns=["id"], cells_path="cell")).read(grid)
+    reasons = {d.reason for r in [*rows, *cells] for d in r.defects}
+    assert len(reasons) == 10, reasons
     assert untranslated(reasons) == []
 
 
