@@ -262,6 +262,10 @@ class RecordsSpec(Spec):
 
     @model_validator(mode="after")
     def _record_errors_reach_the_records(self) -> RecordsSpec:
+        if self.record_errors is not None and self.rows is not None and self.rows.header:
+            raise ValueError(
+                "record_errors name records by their place in the answer's list, where a header row comes first"
+            )
         if self.record_errors is not None:
             root = parse_steps(self.record_errors.root)[0] if self.record_errors.root else ()
             if not self.path or parse_steps(self.path)[0][: len(root)] != root:

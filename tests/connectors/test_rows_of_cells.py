@@ -281,6 +281,16 @@ def test_one_record_sent_as_an_object_is_still_named() -> None:
     assert [r.record for r in page] == [{"id": "7", "ma": "HS-7"}]
 
 
+def test_rows_in_a_document_written_as_text_inside_the_answer_are_named_by_its_own_columns() -> None:
+    """An ASMX method returning `string`: ClickHouse-like JSON (meta and data) written as text at `d`."""
+    inner = {"meta": [{"name": "ma"}, {"name": "ten"}], "data": [["HS-1", "A"], ["HS-2"]]}
+    spec = {"request": {"path": "/ds"}, "paginator": {"type": "single"},
+            "embedded": {"path": "d", "format": "json"}, "records": {"path": "data", "rows": {"columns_path": "meta"}}}  # fmt: skip
+    with scripted_server([(200, HEADERS, body({"d": json.dumps(inner)}))]) as (url, _):
+        [page] = list(opened("rest", spec, Connection("c", host=url)).pages(None, None))
+    assert [r.record for r in page] == [{"ma": "HS-1", "ten": "A"}, {"ma": "HS-2"}]
+
+
 def test_rows_are_named_where_the_page_is_read_never_left_unparsed() -> None:
     config = {"request": {"path": "/x", "query": {"p": "{page}"}}, "paginator": {"type": "page_number"},
               "records": {"path": "data", "rows": {"columns": ["a"]}}}  # fmt: skip
@@ -315,6 +325,11 @@ def test_rows_are_named_where_the_page_is_read_never_left_unparsed() -> None:
             "records.rows reads rows of cells in a JSON",
         ),
         ({"columns": ["a"]}, {"answer": "xml"}, "records.rows reads rows of cells in a JSON"),
+        (
+            {"header": True},
+            {"records": {"path": "data.l", "record_errors": "graphql"}},
+            "a header row comes first",
+        ),
     ],
 )
 def test_config_check_refuses_rows_it_could_not_name(
@@ -324,6 +339,8 @@ def test_config_check_refuses_rows_it_could_not_name(
             "records": {"path": "data", "rows": rows}} | more  # fmt: skip
     if more.get("records", "") is None:
         spec["records"] = {"rows": rows}
+    elif "records" in more:
+        spec["records"] = {**more["records"], "rows": rows}
     with pytest.raises(ConfigError) as refused:
         registry.parse({"sources": [entry("rest", spec)]})
     assert said in str(refused.value) and "hd_thu" in str(refused.value)
