@@ -122,7 +122,8 @@ class RowNamer:
         value, text, found, raw_text = scanned
         sent = jsontext.visible(text) if raw_text else text
         cells, beside, problem = self._cells(i, value)
-        if problem is not None:  # what names the record (jqGrid's id) is still read
+        if problem is not None:
+            # the record's other keys are kept: what names it (jqGrid's id) names its quarantine row
             return kept(beside, sent, JSON, (*found, problem))
         where = self._where(i)
         defects = [self._renamed(d, columns) for d in found]
