@@ -11,6 +11,7 @@ One YAML file per dialect (mappings/<dialect>.yaml); the format is documented in
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from difflib import get_close_matches
@@ -76,7 +77,7 @@ def get_mapping(dialect: str, timezone: str | None = None) -> CompiledMapping:
             if compiled is None:
                 spec = load_mapping(path)
                 if timezone is not None and timezone != spec.timezone:
-                    spec = spec.model_copy(update={"timezone": timezone})
+                    spec = dataclasses.replace(spec, timezone=timezone)
                 compiled = _cache[key] = compile_mapping(spec)
     return compiled
 

@@ -60,3 +60,21 @@ def test_a_broken_file_is_refused_every_time(
     for _ in range(2):
         with pytest.raises(MappingError, match=r"bad\.yaml:\d+: yaml: syntax error"):
             get_mapping("bad")
+
+
+def test_a_sources_timezone_replaces_the_mappings_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_yaml: Callable[..., Path]
+) -> None:
+    """A registry entry whose `timezone` differs from its mapping's (a system asked in UTC, read by a mapping
+    written for local time) gets the mapping compiled for that zone: zone-less times are read in it. (Was: an
+    AttributeError, `Mapping` being a dataclass, at the first page of such a source.)"""
+    write_yaml(MINIMAL.format(name="utc_vendor"), name="utc_vendor")
+    monkeypatch.setenv(mappings.MAPPINGS_DIR_ENV, str(tmp_path))
+    record = minimal_record(received="2025-03-12T01:15:00")
+
+    local, utc = get_mapping("utc_vendor"), get_mapping("utc_vendor", "UTC")
+
+    assert utc is not local and utc is get_mapping("utc_vendor", "UTC")
+    assert (local.mapping.timezone, utc.mapping.timezone) == ("Asia/Ho_Chi_Minh", "UTC")
+    assert local.normalize(record, "s").dossier.received_at.isoformat() == "2025-03-12T01:15:00+07:00"
+    assert utc.normalize(record, "s").dossier.received_at.isoformat() == "2025-03-12T08:15:00+07:00"
