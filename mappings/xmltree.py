@@ -4,19 +4,27 @@ element_to_dict(<HoSo id="7"><MaHoSo>X</MaHoSo><TepTin>a</TepTin><TepTin>b</TepT
   -> {"@id": "7", "MaHoSo": "X", "TepTin": ["a", "b"]}
 Namespaces are dropped (local names only); a repeated child becomes a list (a single one stays a dict or a
 string: `each` treats a dict as a one-element list); an empty leaf is None, as is an element marked
-xsi:nil="true"; attributes are "@name" keys (but xsi:type and SOAP encoding's, which are not data); the text of an element that also has attributes or children
-is "#text". Comments and processing instructions are skipped. Parse untrusted XML with a parser that
-resolves no entities and loads no DTD (connectors do); this module only reads an element tree.
+xsi:nil="true" or, in OData's Atom (WCF Data Services, SharePoint's ListData.svc, SAP Gateway), m:null="true";
+attributes are "@name" keys (but xsi:type, OData's m:type and m:etag, and SOAP encoding's, which are not
+data); the text of an element that also has attributes or children is "#text". Comments and processing
+instructions are skipped. Parse untrusted XML with a parser that resolves no entities and loads no DTD
+(connectors do); this module only reads an element tree.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+# A null element: XML Schema's xsi:nil, and OData's m:null in its Atom format (v1-v3's namespace, and v4's).
+_ODATA_METADATA = (
+    "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata",
+    "http://docs.oasis-open.org/odata/ns/metadata",
+)
+_NILS = ("{http://www.w3.org/2001/XMLSchema-instance}nil", *(f"{{{ns}}}null" for ns in _ODATA_METADATA))
+_TRUE = ("true", "1")
 # Attributes that are SOAP's, XML Schema's and .NET DataSets' machinery, not the record's data: xsi:type on every
 # element (Apache Axis), soapenc:arrayType, soapenv:encodingStyle, a DataSet row's diffgr:id and msdata:rowOrder.
-# Kept, a leaf `<id xsi:type="xsd:long">5</id>` would be a dict.
+# Kept, a leaf `<id xsi:type="xsd:long">5</id>` would be a dict; so would OData's `<d:Id m:type="Edm.Int32">5</d:Id>`.
 _MACHINERY = frozenset({
     "http://www.w3.org/2001/XMLSchema-instance",
     "http://schemas.xmlsoap.org/soap/encoding/",
@@ -25,6 +33,7 @@ _MACHINERY = frozenset({
     "http://www.w3.org/2003/05/soap-envelope",
     "urn:schemas-microsoft-com:xml-diffgram-v1",
     "urn:schemas-microsoft-com:xml-msdata",
+    *_ODATA_METADATA,  # m:type="Edm.DateTime" on a property, m:etag on an entry
 })  # fmt: skip
 
 
@@ -34,7 +43,7 @@ def _local(tag: str) -> str:
 
 def _value(el: Any) -> Any:
     attrib = el.attrib
-    if attrib.get(_XSI_NIL) in ("true", "1"):
+    if attrib and any(attrib.get(nil) in _TRUE for nil in _NILS):
         return None
     children = [c for c in el if isinstance(c.tag, str)]  # skip comments / processing instructions
     text = el.text

@@ -29,6 +29,45 @@ def test_records_are_the_elements_at_the_path_and_the_rest_is_a_small_dict() -> 
     }
 
 
+ATOM = b"""<?xml version="1.0" encoding="utf-8" standalone="yes"?>
+<feed xml:base="http://sp/_vti_bin/ListData.svc/" xmlns="http://www.w3.org/2005/Atom"
+  xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices"
+  xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">
+  <title type="text">HoSo</title>
+  <entry m:etag="W/&quot;2&quot;"><id>http://sp/_vti_bin/ListData.svc/HoSo(7)</id>
+    <content type="application/xml"><m:properties>
+      <d:Title>000.00.11.H23-250102-0001</d:Title>
+      <d:Id m:type="Edm.Int32">7</d:Id>
+      <d:NgayNop m:type="Edm.DateTime" m:null="true" />
+      <d:Email m:null="true" />
+      <d:NgayTiepNhan m:type="Edm.DateTime">2025-01-02T08:15:00</d:NgayTiepNhan>
+      <d:SoTien m:type="Edm.Double">100000</d:SoTien>
+      <d:GhiChu m:null="false">co</d:GhiChu>
+    </m:properties></content>
+  </entry>
+  <link rel="next" href="http://sp/_vti_bin/ListData.svc/HoSo?$skiptoken=7" />
+</feed>"""
+
+
+def test_odata_atom_s_metadata_is_machinery_and_m_null_is_null() -> None:
+    """OData v2's Atom (WCF Data Services, SharePoint 2010's ListData.svc): m:type and m:etag are the format's,
+    not the record's, so a typed property reads as its text; m:null="true" is a null, as xsi:nil is."""
+    feed, records = read_answer(ATOM, "entry", "v")
+    ((entry, text),) = records
+    assert entry["content"]["properties"] == {
+        "Title": "000.00.11.H23-250102-0001",
+        "Id": "7",
+        "NgayNop": None,
+        "Email": None,
+        "NgayTiepNhan": "2025-01-02T08:15:00",
+        "SoTien": "100000",
+        "GhiChu": "co",
+    }
+    # staged as it came
+    assert "@etag" not in entry and 'm:null="true"' in text
+    assert feed["link"] == {"@rel": "next", "@href": "http://sp/_vti_bin/ListData.svc/HoSo?$skiptoken=7"}
+
+
 def test_a_declared_charset_overrides_the_document_s() -> None:
     body = '<?xml version="1.0" encoding="utf-8"?><R><HoSo><Ten>Nguyê\u0303n</Ten></HoSo></R>'.encode(
         "cp1258"
