@@ -277,7 +277,10 @@ class Generator:
         c = self.bind("C", compiled)
         with self.block("try:"):
             if rule.each is not None:
-                self.read(compiled, scope, nfc=False)
+                if compiled.zip is not None:  # the items made of parallel lists
+                    self.emit(f"v = {self.bind('Z', compiled.zip)}.read({scope.src}, NULLS)")
+                else:
+                    self.read(compiled, scope, nfc=False)
                 self.store_list(compiled, c, scope, key)
             elif self.is_simple(compiled):
                 self.store_simple(compiled, c, scope, key)

@@ -53,14 +53,56 @@ class Ctx:
         return field_prefix, source_prefix
 
 
+class Zipped:
+    """A list rule's `zip`: the items made of parallel lists, item i holding each list's i-th value (a Lotus Notes
+    table kept as multi-value items). Read as a path is: `text` names it in error reports, `get` never raises."""
+
+    __slots__ = ("columns", "from_root", "steps", "text")
+
+    def __init__(self, columns: tuple[tuple[str, str], ...]) -> None:
+        self.columns = tuple((key, compile_path(path)) for key, path in columns)
+        self.text = "zip(" + ", ".join(f"{key}={path}" for key, path in columns) + ")"
+        self.steps: tuple[Any, ...] = ()
+        self.from_root = False
+
+    def read(self, src: Any, nulls: frozenset[Any] | tuple[Any, ...]) -> list[dict[str, Any]]:
+        """The items; ConversionError when the lists' lengths differ (never items paired wrongly)."""
+        lists: list[tuple[str, list[Any]]] = []
+        for key, path in self.columns:
+            value = path.get(src)
+            if isinstance(value, str):
+                value = value.strip()
+                value = None if value in nulls else value
+            listed = as_list(value)
+            lists.append((key, [value] if listed is None else listed))
+        n = max((len(values) for _, values in lists), default=0)
+        uneven = [(key, len(values)) for key, values in lists if len(values) not in (0, n)]
+        if uneven:
+            lengths = ", ".join(
+                f"{path.text} has {len(values)}"
+                for (_, values), (_, path) in zip(lists, self.columns, strict=True)
+            )
+            raise ConversionError(f"parallel lists of different lengths: {lengths}", dict(uneven))
+        return [{key: values[i] if values else None for key, values in lists} for i in range(n)]
+
+    def get(self, src: Any) -> list[dict[str, Any]] | None:
+        try:
+            return self.read(src, ("",))
+        except ConversionError:
+            return None
+
+
 class CompiledRule:
     """A rule with its parsed paths (and its item rules, for lists): what error reports look up."""
 
-    __slots__ = ("items", "paths", "rule")
+    __slots__ = ("items", "paths", "rule", "zip")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
-        self.paths: tuple[Path, ...] = tuple(compile_path(p) for p in rule.paths)
+        self.zip = Zipped(rule.zip) if rule.zip else None
+        self.paths: tuple[Path, ...] = (
+            (self.zip,) if self.zip is not None else tuple(compile_path(p) for p in rule.paths)  # type: ignore[assignment]
+        )
         self.items: Program | None = None
 
     def source_of(self, src: Any, ctx: Ctx | None) -> tuple[str | None, Any]:

@@ -81,7 +81,17 @@ RULES (under `fields:`; inside `each:` for list items)
     join       a separator: every path of the list is read and the values are joined into one text
                (`applicant.address: {path: [street, ward.name, district.name], join: ", "}`)
     each       item rules, for a list field. The path yields a list; a dict counts as a one-element list
-               (XML with one child), None as empty. A list rule takes only path, each and required.
+               (XML with one child), None as empty. A list rule takes only path (or zip), each and required.
+    zip        instead of path, for a list kept as parallel lists, one per item key (a Lotus Notes table: its
+               columns multi-value items, QT_TrangThai[i] beside QT_ThoiDiem[i]; a form's name[] fields):
+                 history:
+                   zip: {TrangThai: QT_TrangThai, ThoiDiem: QT_ThoiDiem}
+                   each: {status: {path: TrangThai, code: status}, at: ThoiDiem}
+               item i is {TrangThai: QT_TrangThai[i], ThoiDiem: QT_ThoiDiem[i]}, read by `each` (whose paths
+               start with a zip key). A value that is not a list is a list of that one value (Notes writes an
+               item that holds one value bare, as DAS does), a missing one or one in null_values holds none
+               (then as many missing values as the others hold); lists of other lengths are an error naming
+               each list and its length, never items paired wrongly.
 
 DATES (mappings.dates)
   iso (fromisoformat: +07:00, +0700, Z, no zone, fractions, date only), epoch_s, epoch_ms, dotnet (the
@@ -159,7 +169,19 @@ TOP_LEVEL_KEYS = (
     "code_tables",
     "fields",
 )
-RULE_KEYS = ("path", "const", "type", "code", "transform", "default", "required", "formats", "join", "each")
+RULE_KEYS = (
+    "path",
+    "const",
+    "type",
+    "code",
+    "transform",
+    "default",
+    "required",
+    "formats",
+    "join",
+    "each",
+    "zip",
+)
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_DATE_FORMATS = ("iso",)
 DEFAULT_NULL_VALUES = ("",)
@@ -183,6 +205,9 @@ class Rule:
     formats: tuple[str, ...] | None = None
     join: str | None = None
     each: dict[str, Rule] | None = None
+    zip: tuple[tuple[str, str], ...] | None = (
+        None  # a list made of parallel lists: (item key, path), in order
+    )
     precision: str | None = None  # sibling field that receives a date's precision (day|month|year)
     text: str | None = None  # "free" or "code" for a text field filled from the source (schemas.text_safety)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mappings.paths import parse_steps
 from mappings.spec import RULE_KEYS, TYPES, Rule
 from mappings.targets import CODE_TARGETS, ENGINE_FIELDS, ROOT_MODEL, Target, fields_of, resolve
 from mappings.validation.value_checks import ValueChecks
@@ -130,13 +131,14 @@ class FieldRuleChecks(ValueChecks):
         if target.kind == "other":
             self.add(line, key, f"{name} cannot be mapped")
             return None
-        if "each" in has and target.kind != "list":
-            self.add(
-                spec_map.at("each"),
-                f"{key}.each",
-                f"`each` is only for list fields; {name} is {_KIND_WORDS[target.kind]}",
-            )
-            return None
+        for listed in ("each", "zip"):
+            if listed in has and target.kind != "list":
+                self.add(
+                    spec_map.at(listed),
+                    f"{key}.{listed}",
+                    f"`{listed}` is only for list fields; {name} is {_KIND_WORDS[target.kind]}",
+                )
+                return None
         if target.kind == "list":
             return self.list_rule(spec_map, key, line, name, target, has)
 
@@ -240,21 +242,60 @@ class FieldRuleChecks(ValueChecks):
         if "each" not in has:
             self.add(line, key, f"{name} is a list: give `each` with the rules for its items")
             return None
-        for k in sorted(has - {"path", "each", "required"}):
+        for k in sorted(has - {"path", "zip", "each", "required"}):
             self.add(
                 spec.at(k), f"{key}.{k}", "does not apply to a list (put it on the item fields in `each`)"
             )
-        if "path" not in has:
-            self.add(line, key, "a list rule needs `path` (where the items are)")
+        if "path" in has and "zip" in has:
+            self.add(spec.at("zip"), f"{key}.zip", "`zip` makes the items from parallel lists: drop `path`")
             return None
-        paths = self.paths(spec["path"], spec, f"{key}.path", spec.at("path"))
+        if "path" not in has and "zip" not in has:
+            self.add(line, key, "a list rule needs `path` (where the items are) or `zip` (parallel lists)")
+            return None
+        paths = self.paths(spec["path"], spec, f"{key}.path", spec.at("path")) if "path" in has else ()
+        zipped = self.zip_columns(spec, key) if "zip" in has else None
         each = spec["each"]
         if not isinstance(each, YMap) or not each:
             self.add(spec.at("each"), f"{key}.each", "a mapping of item field -> rule")
             return None
         items = self.rules(each, f"{key}.each", spec.at("each"), target.model)
+        if zipped:
+            self.zip_keys_read(zipped, items)
         required = spec.get("required", False)
-        return Rule(name, key, line, paths=paths, each=items, required=required is True)
+        return Rule(name, key, line, paths=paths, each=items, required=required is True, zip=zipped)
+
+    def zip_columns(self, spec: YMap, key: str) -> tuple[tuple[str, str], ...] | None:
+        """`zip:`, item key -> the path of its parallel list."""
+        node, line = spec["zip"], spec.at("zip")
+        if not isinstance(node, YMap) or not node:
+            self.add(
+                line,
+                f"{key}.zip",
+                "a mapping of item key -> the path of its list (`{ThoiDiem: QT_ThoiDiem}`)",
+            )
+            return None
+        out = []
+        for name, path in node.items():
+            name, at = str(name), node.at(name)
+            if not name or any(c in name for c in ".[]$@ "):
+                self.add(at, f"{key}.zip.{name}", "an item key is one plain key (`each` reads it as a path)")
+                continue
+            for p in self.paths(path, node, f"{key}.zip.{name}", at) if isinstance(path, str) else ():
+                out.append((name, p))
+            if not isinstance(path, str):
+                self.add(at, f"{key}.zip.{name}", "one path (the list this key's values come from)")
+        return tuple(out) if len(out) == len(node) else None
+
+    def zip_keys_read(self, zipped: tuple[tuple[str, str], ...], items: dict[str, Rule]) -> None:
+        """Each item rule's path starts with a zip key (or reads the record, `$.`): anything else reads nothing."""
+        keys = [k for k, _ in zipped]
+        for rule in items.values():
+            for path in rule.paths:
+                steps, from_root = parse_steps(path)
+                if not from_root and steps and steps[0] not in keys:
+                    self.add(
+                        rule.line, rule.key, f"path {path!r} names no `zip` key (they are: {', '.join(keys)})"
+                    )
 
     def code_use(self, spec: YMap, key: str, name: str, target: Target, code: Any) -> None:
         line = spec.at("code")

@@ -198,3 +198,77 @@ def test_false_in_null_values_makes_a_json_false_no_value_as_odoo_writes_an_empt
     assert d is not None and (d.applicant.email, d.applicant.phone, d.note) == (None, "0912000111", None)
     plain = compile_yaml(fields, name="t2")  # elsewhere false is a value: text "false", a wrong e-mail
     assert "applicant.email" in {e.field for e in plain.normalize(minimal_record(email=False), "s").errors}
+
+
+NOTES_TABLE = """
+    history:
+      zip: {TrangThai: QT_TrangThai, ThoiDiem: QT_ThoiDiem, CanBo: QT_CanBo}
+      each:
+        status: {path: TrangThai, code: status}
+        at: ThoiDiem
+        actor: CanBo
+        content: {path: $.code}
+    fees:
+      zip: {Ma: LP_Ma, SoTien: LP_SoTien}
+      each: {name: Ma, code: Ma, amount_vnd: SoTien}
+"""
+NOTES_TABLES = """
+code_tables:
+  status: {target: status, values: {"1": 1, "2": 2, "4": 4}}
+"""
+
+
+def test_zip_makes_list_items_of_parallel_lists_as_lotus_notes_keeps_a_table(
+    compile_yaml: Callable[..., CompiledMapping],
+) -> None:
+    """A Lotus Notes table is its columns' multi-value items (QT_TrangThai[i] beside QT_ThoiDiem[i]); Domino Access
+    Services writes an item that holds one value bare, and an empty one as ""."""
+    m = compile_yaml(NOTES_TABLE, NOTES_TABLES)
+    record = minimal_record(
+        QT_TrangThai=["1", "2", "4"],
+        QT_ThoiDiem=["2025-03-12T01:00:00Z", "2025-03-12T01:15:00Z", "2025-03-13T02:00:00Z"],
+        QT_CanBo=["Phạm Thị Huệ", "", "Đỗ Quang Vinh"],
+        LP_Ma="LPXN",
+        LP_SoTien=8000,
+    )
+    d = m.normalize(record, "s").dossier
+    assert d is not None
+    assert [(e.status, e.at.isoformat(), e.actor) for e in d.history] == [
+        (1, "2025-03-12T08:00:00+07:00", "Phạm Thị Huệ"),
+        (2, "2025-03-12T08:15:00+07:00", None),
+        (4, "2025-03-13T09:00:00+07:00", "Đỗ Quang Vinh"),
+    ]
+    # `$.` reads the record
+    assert {e.content for e in d.history} == {"000.00.14.H23-250312-0001"}
+    assert [(f.code, f.amount_vnd) for f in d.fees] == [("LPXN", 8000)]
+
+    # no value at all, or "" (Notes' empty item): no items
+    d = m.normalize(minimal_record(QT_TrangThai="", QT_ThoiDiem="", LP_Ma=" "), "s").dossier
+    assert d is not None and (d.history, d.fees) == ([], [])
+    # a column without values beside the others: as many missing values (one step, its actor left empty)
+    d = m.normalize(
+        minimal_record(QT_TrangThai="2", QT_ThoiDiem="2025-03-12T01:15:00Z", QT_CanBo=""), "s"
+    ).dossier
+    assert d is not None and [(e.status, e.actor) for e in d.history] == [(2, None)]
+
+
+def test_zip_refuses_lists_of_different_lengths_and_reports_item_errors_where_they_are(
+    compile_yaml: Callable[..., CompiledMapping],
+) -> None:
+    m = compile_yaml(NOTES_TABLE, NOTES_TABLES)
+    uneven = minimal_record(QT_TrangThai=["1", "2"], QT_ThoiDiem=["2025-03-12T01:00:00Z"] * 3, QT_CanBo="x")
+    assert errors_of(m, uneven) == [
+        (
+            "history",
+            "zip(TrangThai=QT_TrangThai, ThoiDiem=QT_ThoiDiem, CanBo=QT_CanBo)",
+            "parallel lists of different lengths: QT_TrangThai has 2, QT_ThoiDiem has 3, QT_CanBo has 1",
+        )
+    ]
+    bad_code = minimal_record(QT_TrangThai=["1", "9"], QT_ThoiDiem=["2025-03-12T01:00:00Z"] * 2)
+    assert errors_of(m, bad_code) == [
+        (
+            "history[1].status",
+            "zip(TrangThai=QT_TrangThai, ThoiDiem=QT_ThoiDiem, CanBo=QT_CanBo)[1].TrangThai",
+            "unknown value '9' (not in code table status)",
+        )
+    ]

@@ -165,6 +165,23 @@ def test_several_problems_are_reported_together(write_yaml: Callable[..., Path])
             "fields.history.at: unknown target field: history is a list: map its items with `each`",
         ),
         ("  note: a..b\n", "fields.note.path: bad path 'a..b': an empty step at character 2"),
+        (
+            "  fees: {zip: {Ma: a}, path: f, each: {name: Ma, amount_vnd: Ma}}\n",
+            "fields.fees.zip: `zip` makes the items from parallel lists: drop `path`",
+        ),
+        (
+            "  fees: {zip: [a, b], each: {name: Ma, amount_vnd: Ma}}\n",
+            "fields.fees.zip: a mapping of item key -> the path of its list (`{ThoiDiem: QT_ThoiDiem}`)",
+        ),
+        (
+            "  fees: {zip: {Ma.x: a}, each: {name: Ma, amount_vnd: Ma}}\n",
+            "fields.fees.zip.Ma.x: an item key is one plain key (`each` reads it as a path)",
+        ),
+        (
+            "  fees: {zip: {Ma: a, Tien: b}, each: {name: Ma, amount_vnd: SoTien}}\n",
+            "fields.fees.each.amount_vnd: path 'SoTien' names no `zip` key (they are: Ma, Tien)",
+        ),
+        ("  note: {zip: {a: b}}\n", "fields.note.zip: `zip` is only for list fields; note is text"),
     ],
 )
 def test_other_problems(write_yaml: Callable[..., Path], extra: str, expected: str) -> None:
