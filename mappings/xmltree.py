@@ -20,7 +20,9 @@ _ODATA_METADATA = (
     "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata",
     "http://docs.oasis-open.org/odata/ns/metadata",
 )
-_NILS = ("{http://www.w3.org/2001/XMLSchema-instance}nil", *(f"{{{ns}}}null" for ns in _ODATA_METADATA))
+_NILS = frozenset(
+    ("{http://www.w3.org/2001/XMLSchema-instance}nil", *(f"{{{ns}}}null" for ns in _ODATA_METADATA))
+)
 _TRUE = ("true", "1")
 # Attributes that are SOAP's, XML Schema's and .NET DataSets' machinery, not the record's data: xsi:type on every
 # element (Apache Axis), soapenc:arrayType, soapenv:encodingStyle, a DataSet row's diffgr:id and msdata:rowOrder.
@@ -42,14 +44,17 @@ def _local(tag: str) -> str:
 
 
 def _value(el: Any) -> Any:
-    attrib = el.attrib
-    if attrib and any(attrib.get(nil) in _TRUE for nil in _NILS):
-        return None
+    attributes: list[tuple[str, str]] = []
+    for name, value in el.attrib.items():
+        if name[:1] == "{" and name[1 : name.find("}")] in _MACHINERY:
+            if name in _NILS and value in _TRUE:
+                return None
+            continue
+        attributes.append((name, value))
     children = [c for c in el if isinstance(c.tag, str)]  # skip comments / processing instructions
     text = el.text
     if text is not None and not text.strip():
         text = None
-    attributes = [(n, v) for n, v in attrib.items() if n[:1] != "{" or n[1 : n.find("}")] not in _MACHINERY]
     if not children and not attributes:
         return text
     out: dict[str, Any] = {}
