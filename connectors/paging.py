@@ -7,6 +7,7 @@ a time as a stream; nothing holds more than one page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,9 @@ MAX_REREADS = 3  # a window read again from its first page when its list shrinks
 MAX_SKIPPED_IN_A_ROW = (
     10  # refused pages skipped one after another before the run gives up (a system gone bad)
 )
+# An HTTP Content-Range (RFC 9110 14.4) as paged lists write it: `items 0-49/250` (Dojo JsonRest, Domino Access
+# Services), `0-49/250` (PostgREST, no unit), `*/250` (a range past the end); the total after the `/`, or `*`.
+_CONTENT_RANGE = re.compile(r"(?:[A-Za-z][A-Za-z0-9_-]*\s+)?(?:\d+-\d+|\*)/(\d+|\*)")
 
 
 @dataclass
@@ -223,6 +227,7 @@ class PagedSource:
             "page_size": pager.page_size,
             "page": pager.base,
             "offset": 0,
+            "last": pager.page_size - 1,
             "cursor": None,
         }
         if self._first_request is None:
@@ -250,6 +255,7 @@ class PagedSource:
                     self.on_refused(exc.on_page(self._page_no), where_skipped)
                     seen += pager.page_size
                     values["page"], values["offset"] = pager.base + pages, seen
+                    values["last"] = seen + pager.page_size - 1
                     continue
                 # a cursor or a next link comes in the refused answer itself: the rest of the slice is skipped
                 self.on_refused(exc.on_page(self._page_no), {**where_skipped, "rest_of_window": True})
@@ -300,7 +306,7 @@ class PagedSource:
                         "the next one reads this window again",
                     )
                 pages, seen, listed, before = 0, 0, None, None
-                values["page"], values["offset"] = pager.base, 0
+                values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
                 continue
             # records added meanwhile push the list down: the same records may come again, at the next position
             grew = listed is not None and total is not None and total > listed
@@ -336,6 +342,7 @@ class PagedSource:
                     return
                 values["page"] = pager.base + pages
                 values["offset"] = seen
+                values["last"] = seen + pager.page_size - 1
             elif pager.type == "cursor":
                 cursor = self._next_cursor(paged, answer)
                 if cursor is None or (
@@ -367,9 +374,20 @@ class PagedSource:
         if pager.type not in ("page_number", "offset") or not path:
             return None
         try:
-            return int(str(value_at(document, path)).strip())
+            return self._count(value_at(document, path))
         except ValueError:
             return None  # said by _last_page, when it reads it
+
+    def _count(self, value: Any) -> int:
+        """The number a total path gives, as `total_format` writes it; ValueError saying why when it gives none."""
+        if self.spec.paginator.total_format == "content_range":
+            found = _CONTENT_RANGE.fullmatch(str(value).strip()) if value is not None else None
+            if found is None:
+                raise ValueError("not a Content-Range (`items 0-49/250`)")
+            if found[1] == "*":
+                raise ValueError("its total is '*': the system did not count the list")
+            return int(found[1])
+        return int(str(value).strip())
 
     def _short_of_total(self, total: int | None, seen: int, pages: int) -> bool:
         """Does the total the answer gave say more than has come (`pages` counting the empty one just read)?"""
@@ -392,11 +410,13 @@ class PagedSource:
 
     def _number(self, document: Any, path: str, where: str) -> int:
         value = value_at(document, path)
+        formatted = path == self.spec.paginator.total_path and self.spec.paginator.total_format != "number"
         try:
-            return int(str(value).strip())
-        except (TypeError, ValueError):
+            return self._count(value) if formatted else int(str(value).strip())
+        except (TypeError, ValueError) as exc:
+            why = f": {exc}" if formatted else ""
             raise ProtocolError(
-                self.name, f"{where}: no number at {path!r} (found {quote_answer(repr(value), 200)})"
+                self.name, f"{where}: no number at {path!r} (found {quote_answer(repr(value), 200)}){why}"
             ) from None
 
     def _next_cursor(self, document: Any, answer: Answer) -> Any:
@@ -464,6 +484,7 @@ class PagedSource:
             and self._first_request is not None
         ):
             request = {**self._first_request, "page": pager.base + 1, "offset": sent}
+            request["last"] = sent + pager.page_size - 1
             _, _, document, _, raw = self._fetch(request, None)
             more = len(raw if raw is not None else self._records(document, "page 2"))
             if isinstance(raw, Records):

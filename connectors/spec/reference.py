@@ -123,6 +123,8 @@ def markdown() -> str:
         + "; in a login request (and `soap.login.request`) `{login}` and `{password}` (the connection's), and "
         "in `soap.request` and `soap.headers` too (a service that takes the credentials with every call); "
         "`{csrf}` too in a login request with `login_page` (the form's hidden token). "
+        "`{last}` is `{offset}` + `{page_size}` - 1, the last index a page asks for: an HTTP range of items, "
+        "`Range: items={offset}-{last}`, as Dojo JsonRest and Lotus Domino Access Services page. "
         "A value that is exactly one "
         "placeholder keeps its type; a key whose placeholder has no value is left out; `{{`, `}}` are braces.",
         "",

@@ -15,10 +15,11 @@ from mappings.paths import Where, parse_steps
 
 HEADER = "header:"  # a paginator path that reads a response header (connectors.embedded.Headed)
 PLACEHOLDERS = frozenset(
-    {"start", "end", "page", "page_size", "offset", "cursor", "token", "login", "password"}
+    {"start", "end", "page", "page_size", "offset", "last", "cursor", "token", "login", "password"}
 )
 PaginatorType = Literal["page_number", "offset", "cursor", "next_link", "single"]
 StopRule = Literal["short_page", "empty_page", "total_count", "total_pages", "has_more"]
+TotalFormat = Literal["number", "content_range"]
 _STOP_PATH = {"total_count": "total_path", "total_pages": "total_pages_path", "has_more": "has_more_path"}
 _PLACEHOLDER_OF = {"page_number": "page", "offset": "offset", "cursor": "cursor"}
 
@@ -39,6 +40,13 @@ class PaginatorSpec(Spec):
         default=None,
         description="stop total_count: the record count's path; any paginator path may read a response header: "
         "`header:X-Total-Count`, or a path in a header holding JSON: `header:X-Pagination.TotalCount`",
+    )
+    total_format: TotalFormat = Field(
+        default="number",
+        description="how the total at `total_path` is written: number, or content_range — an HTTP "
+        "Content-Range, `items 0-49/250` (Dojo JsonRest, Lotus Domino Access Services, asked with "
+        "`Range: items={offset}-{last}`; PostgREST's `0-49/250`), its total the number after `/`; a total "
+        "not counted (`*`) or another shape fails the run naming it",
     )
     total_pages_path: str | None = Field(default=None, description="stop total_pages: the page count's path")
     total_counts_more: bool = Field(
@@ -81,6 +89,11 @@ class PaginatorSpec(Spec):
         elif "stop" in self.model_fields_set:
             raise ValueError(
                 f"a {self.type} paginator has no `stop`: it ends when the answer gives no next page"
+            )
+        if self.total_format != "number" and (self.stop != "total_count" or not self.total_path):
+            raise ValueError(
+                f"total_format: {self.total_format} reads a total: it needs stop: total_count and total_path "
+                "(`header:Content-Range`)"
             )
         if self.type == "cursor" and not (self.cursor_path or self.cursor_header):
             raise ValueError("a cursor paginator needs `cursor_path` or `cursor_header`")
@@ -405,6 +418,11 @@ class PagedSpec(Spec):
             hint = f" (did you mean {{{near[0]}}}?)" if near else ""
             raise ValueError(
                 f"unknown placeholder {{{name}}} in {where}{hint}; known: {sorted(PLACEHOLDERS)}"
+            )
+        if "last" in used and self.paginator.type not in ("page_number", "offset"):
+            raise ValueError(
+                f"{{last}} in {where} is the last index of a page ({{offset}} + {{page_size}} - 1): it needs a "
+                f"page_number or offset paginator, not {self.paginator.type}"
             )
         needed = _PLACEHOLDER_OF.get(self.paginator.type)
         if needed and needed not in used:

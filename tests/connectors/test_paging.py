@@ -4,6 +4,8 @@ rest up, past pages already read. Each case is a real HTTP server answering page
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from connectors.errors import ConfigError, ProtocolError, RefusedAnswer
 from connectors.factory import open_source
 from onestop import registry
 from tests.connectors.entries import opened
-from tests.connectors.scripted_server import routed_server, scripted_server
+from tests.connectors.scripted_server import Answering, routed_server, scripted_server, serving
 
 JSON = {"Content-Type": "application/json"}
 
@@ -422,3 +424,103 @@ def test_a_records_path_with_a_filter_is_refused_for_records_filter() -> None:
     with pytest.raises(ConfigError, match="keep records with `filter` instead"):
         opened("rest", {"request": {"path": "/x"}, "records": "entry[?(@.search.mode=='match')]",
                         "paginator": {"type": "single"}}, Connection("c", host="http://127.0.0.1:9"))  # fmt: skip
+
+
+# -- a list paged by an HTTP range of items: `Range: items=0-49` asked, `Content-Range: items 0-49/250` answered ---
+RANGED = {"type": "offset", "page_size": 2, "stop": "total_count", "total_path": "header:Content-Range",
+          "total_format": "content_range"}  # fmt: skip
+
+
+@contextmanager
+def ranged_server(
+    total: int, content_range: Callable[[int, int, int], str | None] | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """A Dojo JsonRest store's server as Domino Access Services is one: the items a `Range: items=a-b` header asks
+    for, a bare JSON list, `Content-Range: items a-b'/total` beside it, none past the end (or `content_range`'s)."""
+    asked: list[str] = []
+
+    class Handler(Answering):
+        def answer(self, body: bytes) -> None:
+            wanted = self.headers.get("Range") or ""
+            asked.append(wanted)
+            first, _, last = wanted.removeprefix("items=").partition("-")
+            a, b = int(first), min(int(last), total - 1)
+            items = [{"id": i + 1} for i in range(a, b + 1)]
+            header = f"items {a}-{b}/{total}" if a < total else None
+            if content_range is not None:
+                header = content_range(a, b, total)
+            self.send(
+                200, {**JSON, **({"Content-Range": header} if header else {})}, json.dumps(items).encode()
+            )
+
+    with serving(Handler) as url:
+        yield url, asked
+
+
+def ranged_ids(url: str, paginator: dict[str, Any] | None = None) -> list[int]:
+    spec = {"request": {"path": "/api/data/collections/name/HoSo", "headers": {"Range": "items={offset}-{last}"}},
+            "records": "", "paginator": paginator or RANGED}  # fmt: skip
+    return [
+        r.record["id"] for p in opened("rest", spec, Connection("c", host=url)).pages(None, None) for r in p
+    ]
+
+
+def test_a_list_paged_by_a_range_header_stops_at_the_total_its_content_range_header_says() -> None:
+    """{last} is {offset} + {page_size} - 1: the range a page asks for; the total is after the `/`."""
+    with ranged_server(5) as (url, asked):
+        assert ranged_ids(url) == [1, 2, 3, 4, 5]
+    assert asked == ["items=0-1", "items=2-3", "items=4-5"]
+    # a total the page size divides: no page past the end is asked for (Domino's [] without a Content-Range)
+    with ranged_server(4) as (url, asked):
+        assert ranged_ids(url) == [1, 2, 3, 4] and asked == ["items=0-1", "items=2-3"]
+    # an empty window: [] and no Content-Range at all, as DAS answers a range past an empty list's end
+    with ranged_server(0) as (url, asked):
+        assert ranged_ids(url) == [] and asked == ["items=0-1"]
+    # PostgREST writes no unit: 0-1/5
+    with ranged_server(5, lambda a, b, total: f"{a}-{b}/{total}") as (url, _):
+        assert ranged_ids(url) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("content_range", "said"),
+    [
+        (lambda a, b, t: None, r"\(found None\): not a Content-Range"),
+        (
+            lambda a, b, t: f"items {a}-{b}",
+            r"\(found 'items 0-1'\): not a Content-Range \(`items 0-49/250`\)",
+        ),
+        (lambda a, b, t: f"items {a}-{b}/many", r"\(found 'items 0-1/many'\): not a Content-Range"),
+        (
+            lambda a, b, t: f"items {a}-{b}/*",
+            r"\(found 'items 0-1/\*'\): its total is '\*': the system did not",
+        ),
+    ],
+    ids=["missing", "no-total", "not-a-number", "not-counted"],
+)
+def test_a_missing_or_malformed_content_range_fails_the_run_naming_the_source_and_what_came(
+    content_range: Callable[[int, int, int], str | None], said: str
+) -> None:
+    with (
+        ranged_server(5, content_range) as (url, _),
+        pytest.raises(ProtocolError, match=rf"^hd_thu: page 1: no number at 'header:Content-Range' .*{said}"),
+    ):
+        ranged_ids(url)
+
+
+@pytest.mark.parametrize(
+    ("paginator", "request_headers", "said"),
+    [
+        ({**RANGED, "stop": "short_page"}, {"Range": "items={offset}-{last}"},
+         "total_format: content_range reads a total: it needs stop: total_count and total_path"),
+        ({"type": "cursor", "cursor_path": "next"}, {"Range": "items={offset}-{last}", "X": "{cursor}"},
+         r"\(hd_thu\): rest: \{last\} in request is the last index of a page .* not cursor"),
+        ({**RANGED, "total_format": "roman"}, {"Range": "items={offset}-{last}"}, "total_format"),
+    ],
+    ids=["needs-a-total", "last-needs-offsets", "unknown-format"],
+)  # fmt: skip
+def test_a_range_paged_entry_that_cannot_work_is_refused_by_the_registry(
+    paginator: dict[str, Any], request_headers: dict[str, str], said: str
+) -> None:
+    spec = {"request": {"path": "/ds", "headers": request_headers}, "records": "", "paginator": paginator}
+    with pytest.raises(ConfigError, match=said):
+        opened("rest", spec, Connection("c", host="http://127.0.0.1:9"))
