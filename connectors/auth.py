@@ -222,7 +222,7 @@ class Authenticator:
         values = {"login": self.conn.login or "", "password": self.conn.password or ""}
         if spec.cookie_session:
             self.client.session.cookies.clear()
-        if spec.login_page is not None:
+        if spec.login_page is not None and spec.login_page.csrf:
             self._csrf = self.client.call(
                 "GET", spec.login_page.path, operation="login page", read=self._form_token
             )
@@ -244,7 +244,9 @@ class Authenticator:
         self, answer: Answer, token_path: str | None, ttl_path: str | None
     ) -> tuple[str | None, float | None, Any]:
         operation = "token" if self.spec.type.startswith("oauth2") else "login"
-        if self._is_login_page(answer, anywhere=False):  # the form again: the credentials were refused
+        # the form again: the credentials were refused (a form without a token: any page holding its input)
+        page = self.spec.login_page
+        if self._is_login_page(answer, anywhere=page is not None and not page.csrf):
             said = page_says(answer.head(1 << 20), answer.charset or self.charset)
             raise AuthError(
                 self.client.endpoint,

@@ -59,7 +59,8 @@ class SignatureSpec(Spec):
 
 class LoginPageSpec(Spec):
     """A web application's login form (Laravel, Django, Rails, ASP.NET MVC): read before each login for the CSRF
-    token it hides, and recognized when an answer is that page again."""
+    token it hides, and recognized when an answer is that page again. A form without a token (Lotus Domino's
+    names.nsf?Login, Java EE's j_security_check) is only recognized (`csrf: false`)."""
 
     path: str = Field(
         description="the form's page, relative to the Base URL: read (GET) before each login, its cookies kept"
@@ -67,13 +68,31 @@ class LoginPageSpec(Spec):
     field: str = Field(
         default="_token",
         description="the hidden input holding the CSRF token, {csrf} in the login request: Laravel's `_token`, "
-        "Django's `csrfmiddlewaretoken`, Rails' `authenticity_token`, ASP.NET's `__RequestVerificationToken`",
+        "Django's `csrfmiddlewaretoken`, Rails' `authenticity_token`, ASP.NET's `__RequestVerificationToken`; "
+        "with `csrf: false`, an input of the form by which a page is known to be it (`Username`, `j_username`)",
     )
     header: str | None = Field(
         default=None,
         description="the header that carries that token on every later call, as the app's own script sends it "
         "(Laravel's `X-CSRF-TOKEN`, Django's `X-CSRFToken`)",
     )
+    csrf: bool = Field(
+        default=True,
+        description="false: the form hides no CSRF token (Lotus Domino's `names.nsf?Login`, a Java EE "
+        "`j_security_check` form): its page is not read before the login and there is no {csrf}; an answer, the "
+        "login call's too, that holds the form's `field` is the login page (the session ended, or the "
+        "credentials were refused: said in the page's words), as an answer redirected to its path is",
+    )
+
+    @model_validator(mode="after")
+    def _tokenless(self) -> LoginPageSpec:
+        if not self.csrf and "field" not in self.model_fields_set:
+            raise ValueError(
+                "csrf: false needs `field`: an input of the login form that tells the page (Domino's `Username`)"
+            )
+        if not self.csrf and self.header:
+            raise ValueError("csrf: false: the form has no token for a `header` to carry")
+        return self
 
 
 class AuthSpec(Spec):
@@ -115,8 +134,8 @@ class AuthSpec(Spec):
     )
     login_page: LoginPageSpec | None = Field(
         default=None,
-        description="login, a web application's form: its page, read first for the CSRF token ({csrf}). An "
-        "HTML answer that is that page (redirected to its path, or holding its token input) means the session "
+        description="login, a web application's form: its page, read first for the CSRF token ({csrf}; a form "
+        "without one: `csrf: false`). An HTML answer that is that page (redirected to its path, or holding its token input) means the session "
         "ended: logged in again once; the login call answered with it means the credentials were refused, said "
         "in the page's own words (its alert)",
     )
@@ -139,13 +158,12 @@ class AuthSpec(Spec):
         if kind == "login":
             if self.request is None:
                 raise ValueError("login needs `request`: the login call (method, path, json/form/query)")
-            allowed = LOGIN_PLACEHOLDERS | ({"csrf"} if self.login_page else set())
+            tokened = self.login_page is not None and self.login_page.csrf
+            allowed = LOGIN_PLACEHOLDERS | ({"csrf"} if tokened else set())
             unknown = self.request.names() - allowed
             if unknown:
-                raise ValueError(
-                    f"the login request can use {sorted(allowed)}, not {sorted(unknown)}"
-                    + ("" if self.login_page else " ({csrf} needs `login_page`)" * ("csrf" in unknown))
-                )
+                needs = " ({csrf} needs `login_page` with a token)" if "csrf" in unknown else ""
+                raise ValueError(f"the login request can use {sorted(allowed)}, not {sorted(unknown)}{needs}")
         if self.login_page is not None and kind != "login":
             raise ValueError("login_page is for `type: login`")
         for path in (self.token_path, self.expires_in_path):

@@ -172,3 +172,122 @@ def test_csrf_in_a_login_request_needs_the_login_page() -> None:
         AuthSpec.model_validate({"type": "login", "request": login})
     with pytest.raises(ValidationError, match="login_page is for `type: login`"):
         AuthSpec.model_validate({"type": "basic", "login_page": {"path": "/login"}})
+
+
+# -- a login form without a CSRF token: Lotus Domino's names.nsf?Login, Java EE's j_security_check --------------
+def domino_form(reason: str = "") -> bytes:
+    return (
+        '<html><head><title>Server Login</title></head><body><form method="post" action="/names.nsf?Login">'
+        f'<input type="hidden" name="RedirectTo" value="/"><table><tr><td><b>{reason}</b></td></tr>'
+        '<tr><td>User name:</td><td><input name="Username"></td></tr>'
+        '<tr><td>Password:</td><td><input name="Password" type="password"></td></tr></table></form></body></html>'
+    ).encode()
+
+
+def tokenless_app(login_path: str) -> tuple[type[Answering], list[str]]:
+    """Domino's session login: a form POST answered 302 with DomAuthSessId, or 200 with the form again and its
+    reason; a request without a live session answered 200 with the form (Domino's default, no 401). The second
+    page finds its session gone once."""
+    sessions: set[str] = set()
+    log: list[str] = []
+    lock = threading.Lock()
+
+    class Handler(Answering):
+        def answer(self, body: bytes) -> None:
+            with lock:
+                self.locked(body)
+
+        def locked(self, body: bytes) -> None:
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            sid = (self.headers.get("Cookie") or "").partition("DomAuthSessId=")[2].split(";")[0]
+            log.append(f"{self.command} {self.path}")
+            if self.path == login_path and self.command == "POST":
+                if form.get("Password") != "pw":
+                    self.send(200, HTML, domino_form("You provided an invalid username or password."))
+                    return
+                sid = f"S{len(log)}"
+                sessions.add(sid)
+                self.send(302, {"Location": "/", "Set-Cookie": f"DomAuthSessId={sid}; path=/; HttpOnly"}, b"")
+            elif self.path == "/":
+                self.send(200, HTML, b"<html><body>Domino</body></html>")
+            elif sid not in sessions or (form["page"] == "2" and log.count("POST /ds") == 2):
+                sessions.clear()
+                self.send(200, HTML, domino_form())
+            else:
+                page = int(form["page"])
+                self.send(200, JSON, json.dumps({"items": [{"id": page}] if page <= PAGES else []}).encode())
+
+    return Handler, log
+
+
+def tokenless_spec(page_path: str, login_path: str) -> dict[str, object]:
+    return {
+        **SPEC,
+        "auth": {
+            "type": "login",
+            "login_page": {"path": page_path, "field": "Username", "csrf": False},
+            "request": {
+                "method": "POST",
+                "path": login_path,
+                "form": {"Username": "{login}", "Password": "{password}", "RedirectTo": "/"},
+            },
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("page_path", "login_path"),
+    [("/names.nsf?Login", "/names.nsf?Login"), ("/login.jsp", "/j_security_check")],
+    ids=["domino", "j_security_check"],
+)
+def test_a_form_without_a_token_is_not_read_first_and_an_ended_session_is_one_new_login(
+    page_path: str, login_path: str
+) -> None:
+    handler, log = tokenless_app(login_path)
+    with serving(handler) as url:
+        reader = opened("rest", tokenless_spec(page_path, login_path), Connection("c", url, "motcua", "pw"))
+        ids = [r.record["id"] for page in reader.pages(None, None) for r in page]
+
+    assert ids == list(range(1, PAGES + 1))
+    assert not [line for line in log if line.startswith("GET /names.nsf") or line == "GET /login.jsp"]
+    assert log.count(f"POST {login_path}") == 2 and log.count("POST /ds") == PAGES + 2
+
+
+@pytest.mark.parametrize(
+    ("page_path", "login_path"),
+    [("/names.nsf?Login", "/names.nsf?Login"), ("/login.jsp", "/j_security_check")],
+    ids=["domino", "j_security_check"],
+)
+def test_a_form_without_a_token_answered_again_to_the_login_is_a_refusal_in_its_words(
+    page_path: str, login_path: str
+) -> None:
+    """The form again (200, no cookie) at the login's own address: refused, said as the page says it."""
+    handler, log = tokenless_app(login_path)
+    with serving(handler) as url:
+        reader = opened("rest", tokenless_spec(page_path, login_path), Connection("c", url, "motcua", "sai"))
+        with pytest.raises(AuthError) as failure:
+            list(reader.pages(None, None))
+
+    said = str(failure.value)
+    assert "login: refused, the login page again: You provided an invalid username or password." in said
+    assert "sai" not in said.split("again:")[1] and log.count(f"POST {login_path}") == 2
+
+
+def test_a_form_without_a_token_says_how_it_is_known_and_offers_no_csrf() -> None:
+    login = {
+        "method": "POST",
+        "path": "/names.nsf?Login",
+        "form": {"Username": "{login}", "Password": "{password}"},
+    }
+    with pytest.raises(ValidationError, match="csrf: false needs `field`: an input of the login form"):
+        AuthSpec.model_validate(
+            {"type": "login", "request": login, "login_page": {"path": "/x", "csrf": False}}
+        )
+    tokenless = {"path": "/names.nsf?Login", "field": "Username", "csrf": False}
+    with pytest.raises(ValidationError, match="csrf: false: the form has no token for a `header` to carry"):
+        AuthSpec.model_validate(
+            {"type": "login", "request": login, "login_page": {**tokenless, "header": "X"}}
+        )
+    posted = {**login, "form": {**login["form"], "t": "{csrf}"}}
+    with pytest.raises(ValidationError, match=r"not \['csrf'\] \(\{csrf\} needs `login_page` with a token\)"):
+        AuthSpec.model_validate({"type": "login", "request": posted, "login_page": tokenless})
