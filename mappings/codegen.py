@@ -277,7 +277,8 @@ class Generator:
         c = self.bind("C", compiled)
         with self.block("try:"):
             if rule.each is not None:
-                if compiled.zip is not None:  # the items made of parallel lists
+                # the items made of parallel lists (`zip`), or read at the rule's path
+                if compiled.zip is not None:
                     self.emit(f"v = {self.bind('Z', compiled.zip)}.read({scope.src}, NULLS)")
                 else:
                     self.read(compiled, scope, nfc=False)

@@ -205,9 +205,8 @@ class Rule:
     formats: tuple[str, ...] | None = None
     join: str | None = None
     each: dict[str, Rule] | None = None
-    zip: tuple[tuple[str, str], ...] | None = (
-        None  # a list made of parallel lists: (item key, path), in order
-    )
+    # a list made of parallel lists: (item key, the path of its list), in order
+    zip: tuple[tuple[str, str], ...] | None = None
     precision: str | None = None  # sibling field that receives a date's precision (day|month|year)
     text: str | None = None  # "free" or "code" for a text field filled from the source (schemas.text_safety)
 

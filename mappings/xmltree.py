@@ -35,7 +35,8 @@ _MACHINERY = frozenset({
     "http://www.w3.org/2003/05/soap-envelope",
     "urn:schemas-microsoft-com:xml-diffgram-v1",
     "urn:schemas-microsoft-com:xml-msdata",
-    *_ODATA_METADATA,  # m:type="Edm.DateTime" on a property, m:etag on an entry
+    # OData's: m:type="Edm.DateTime" on a property, m:etag on an entry
+    *_ODATA_METADATA,
 })  # fmt: skip
 
 
