@@ -152,7 +152,7 @@ sources:
     )
     assert problems == [
         "sources.yaml:5: sources[0] (d1): rest: unknown placeholder {pag} in request (did you mean {page}?); "
-        "known: ['cursor', 'end', 'login', 'offset', 'page', 'page_size', 'password', 'start', 'token']"
+        "known: ['cursor', 'end', 'last', 'login', 'offset', 'page', 'page_size', 'password', 'start', 'token']"
     ]
 
 
