@@ -156,7 +156,7 @@ def test_a_record_still_failing_says_why_now_and_when_and_the_action_says_so_per
     ).fetchone()
     assert (now_errors, now_class, state) == (errors, "UnknownCode", "open")
     message = db.execute("SELECT message FROM onestop.failure WHERE key = %s", (f"q{qid}",)).fetchone()[0]
-    assert message == errors[0]["reason"]
+    assert message == f"{errors[0]['field']}: {errors[0]['reason']}"  # the list's line: field and reason
     result, at = db.execute(
         "SELECT result, now() FROM onestop.admin_action WHERE id = %s", (action,)
     ).fetchone()
