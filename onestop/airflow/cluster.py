@@ -145,7 +145,9 @@ class AirflowCluster:
             try:
                 if requests.get(f"{self.url}/api/v2/monitor/health", timeout=2).ok:
                     return
-            except requests.ConnectionError:
+            # A server that has taken the connection but is slow to answer (still starting, on a loaded
+            # machine) is not ready yet: the wait goes on until its deadline.
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(1)
         raise TimeoutError(f"Airflow API not ready at {self.url}: {self.log_tail('api-server')}")
