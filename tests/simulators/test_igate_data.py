@@ -72,7 +72,8 @@ def test_receipts_are_monotonic_on_working_days() -> None:
 
 
 def test_a_million_dossiers_cost_nothing_until_asked() -> None:
-    started = time.perf_counter()
+    # This process's CPU time, not the wall clock: on a loaded machine the same ~3 s of work took 15 s.
+    started = time.process_time()
     g = DossierGenerator(GeneratorConfig(seed=1, count=1_000_000))
     clock = int(parse_iso("2025-06-21T17:00:00+07:00"))
     cache = QueryCache(g)
@@ -81,7 +82,7 @@ def test_a_million_dossiers_cost_nothing_until_asked() -> None:
     assert len(window) > 0 and cache.get(lo, hi, clock) is window  # the second ask is a cache hit
     last = g.record(999_999, clock)
     assert last is not None and last["code"].startswith("000.00.14.H23-250618-")  # thousands a day
-    assert time.perf_counter() - started < 10
+    assert time.process_time() - started < 10
 
 
 @pytest.mark.parametrize("clock_iso", OPEN_CLOCKS)
