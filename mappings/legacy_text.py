@@ -428,7 +428,8 @@ _TWICE = 3  # a value read wrongly twice (or thrice) over is read back as often
 
 # What a Vietnamese letter's first UTF-8 byte looks like so: Ã (U+00C0-00FF), Ä Å (Ă Đ Ĩ Ũ), Æ (Ơ Ư), Ì (a
 # combining tone mark, NFD), áº á» (the letters with a tone, U+1EA0-1EFF). A value holding none of them has no
-# such damage: a few substring checks instead of the regular expression on every value of the field.
+# such damage for vn_text to guess at: a few substring checks instead of the regular expression on every value.
+# (The utf8 transform, told so, reads back any letter or sign: “ is â€œ, € is â‚¬.)
 def _has_lead(value: str) -> bool:
     return (
         "Ã" in value
@@ -443,8 +444,6 @@ def _has_lead(value: str) -> bool:
 
 def _read_again(value: str) -> str:
     """UTF-8 that a Windows-1252 or latin-1 reader showed, once or more, read as UTF-8 again."""
-    if not _has_lead(value):
-        return value
     for _ in range(_TWICE):
         again = _SHOWN_RUN.sub(_read_run_again, value)
         if again == value:
@@ -463,7 +462,10 @@ def _read_run_again(run: re.Match[str]) -> str:
 
 
 def _utf8_repaired(value: str) -> str | None:
-    """The value read again as UTF-8, when it had that damage and every word of the result is Vietnamese."""
+    """The value read again as UTF-8, when it had that damage and every word of the result is Vietnamese (a
+    guess over every value of the field: only where a Vietnamese letter's lead byte shows)."""
+    if not _has_lead(value):
+        return None
     again = _read_again(value)
     if again == value:
         return None

@@ -115,6 +115,12 @@ def test_no_generated_name_is_mistaken_for_mojibake() -> None:
     assert len(names) > 10_000 and changed == []
 
 
+def test_the_utf8_transform_reads_back_any_character_not_only_vietnamese_letters() -> None:
+    """Told that the field is UTF-8 so damaged, it repairs quotes, signs and other scripts too."""
+    meant = "“12” – 50.000 ₫ (€4), 北京"
+    assert build_transform("utf8")(read_as_cp1252(meant.encode())) == TextFixed(meant, "utf8")
+
+
 @pytest.mark.parametrize(
     ("seen", "meant", "fix"),
     [
