@@ -74,7 +74,10 @@ class SourceConfig(Spec):
         default=timedelta(hours=2), description="no successful sync for longer than this is critical"
     )
     max_error_rate: float = Field(
-        default=0.05, ge=0, description="a warning when more of the last 24 h's fetched records failed"
+        default=0.05,
+        ge=0,
+        description="a warning when a larger share of the last 24 h's sync runs, fetched records or"
+        " portal deliveries failed (each of its own step)",
     )
     rest: RestSpec | None = Field(default=None, description="kind rest: the REST connector language")
     soap: SoapSpec | None = Field(

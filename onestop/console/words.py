@@ -284,9 +284,8 @@ PROBLEMS = _shapes(
     (r"no successful sync yet, deadline (?P<deadline>.*)", N_("no successful sync yet, deadline %(deadline)s")),
     (r"last successful sync (?P<age>.*) ago, deadline (?P<deadline>.*)",
      N_("last successful sync %(age)s ago, deadline %(deadline)s")),
-    (r"error rate (?P<rate>[\d.]+%) in the last 24h \((?P<failed>[\d,]+) failed, (?P<fetched>[\d,]+) fetched\),"
-     r" threshold (?P<threshold>[\d.]+%)",
-     N_("error rate %(rate)s in the last 24 hours (%(failed)s failed, %(fetched)s fetched), threshold %(threshold)s")),
+    (r"error rate (?P<rate>[\d.]+%) in the last 24h \((?P<steps>[^()]*)\), threshold (?P<threshold>[\d.]+%)",
+     N_("error rate %(rate)s in the last 24 hours (%(steps)s), threshold %(threshold)s")),
     (r"(?P<page>.*) — every run stops at this page until it is fixed at the source or skipped .*",
      N_("%(page)s — every run stops at this page until it is fixed at the source or skipped (“Skip this page” in the console)")),
     (r"circuit breaker open: calls fail fast after repeated failures",
@@ -841,9 +840,23 @@ def _problem_part(name: str, value: str) -> Any:
         return duration(value)
     if name in ("rate", "threshold"):
         return percent_text(value)
-    if name in ("failed", "fetched"):
+    if name in ("failed", "total"):
         return number(int(value.replace(",", "")))
+    if name == "steps":
+        return Markup("; ").join(
+            _by_shape(step, STEP_SHARES, nested=_problem_part) for step in value.split("; ")
+        )
     return value
+
+
+# health.shares(): one step's failures in the error rate's parentheses.
+STEP_SHARES = _shapes(
+    (r"(?P<failed>[\d,]+) of (?P<total>[\d,]+) runs failed", N_("%(failed)s of %(total)s runs failed")),
+    (r"(?P<failed>[\d,]+) of (?P<total>[\d,]+) fetched records quarantined",
+     N_("%(failed)s of %(total)s fetched records quarantined")),
+    (r"(?P<failed>[\d,]+) of (?P<total>[\d,]+) deliveries failed",
+     N_("%(failed)s of %(total)s deliveries failed")),
+)  # fmt: skip
 
 
 def percent_text(value: str) -> str:

@@ -41,9 +41,14 @@ class SourceHealth:
     watermark: datetime | None
     watermark_lag: timedelta | None  # the source's now - watermark, on the source's own clock (source_now)
     dossiers_today: int  # dossier versions loaded today (Asia/Ho_Chi_Minh)
-    fetched_24h: int  # records fetched by runs that finished in the last 24 h
-    failed_24h: int  # quarantined + delivery failures + failed sync runs in the last 24 h
-    error_rate: float | None  # failed_24h / max(fetched_24h, 1); None when nothing was fetched nor failed
+    # The last 24 hours, step by step: each share below is of its own step, so none can pass 100 %.
+    fetched_24h: int  # records fetched by runs that finished in the window
+    quarantined_24h: int  # records first quarantined in the window
+    runs_24h: int  # sync runs that finished in the window (loaded or failed)
+    failed_runs_24h: int
+    deliveries_24h: int  # portal deliveries of the source's dossiers tried in the window
+    undelivered_24h: int  # of those, the ones whose last try failed and that are not delivered since
+    error_rate: float | None  # the worst of the three shares (shares()); None when nothing was tried
     breaker: str  # closed | open | half_open
     freshness: timedelta  # the source's deadline for a successful sync
     max_error_rate: float
@@ -99,7 +104,7 @@ WITH src AS (SELECT source FROM unnest(%(sources)s::text[]) AS s(source)),
 runs AS (
     -- runs that ended in the window (few thousand rows a day for a province)
     SELECT source, COALESCE(sum(fetched) FILTER (WHERE state = 'loaded'), 0) AS fetched,
-           count(*) FILTER (WHERE state = 'failed') AS failed
+           count(*) AS finished, count(*) FILTER (WHERE state = 'failed') AS failed
       FROM onestop.sync_run
      WHERE finished_at > %(since)s AND finished_at <= %(now)s AND source = ANY(%(sources)s)
      GROUP BY source
@@ -108,9 +113,13 @@ runs AS (
     SELECT source, count(*) AS n FROM onestop.quarantine
      WHERE last_seen_at > %(since)s AND first_seen_at > %(since)s AND first_seen_at <= %(now)s
      GROUP BY source
-), undelivered AS (
-    SELECT d.source, count(*) AS n FROM onestop.outbox o JOIN onestop.dossier d ON d.uid = o.uid
-     WHERE o.failed_at > %(since)s AND o.failed_at <= %(now)s
+), deliveries AS (
+    -- tried in the window (each try sets sent_at; outbox_sent, outbox_failed); still undelivered: the last try
+    -- failed (a row that failed and was delivered later is no failure)
+    SELECT d.source, count(*) AS tried,
+           count(*) FILTER (WHERE o.state IN ('failed', 'dead') AND o.failed_at > %(since)s) AS undelivered
+      FROM onestop.outbox o JOIN onestop.dossier d ON d.uid = o.uid
+     WHERE (o.sent_at > %(since)s AND o.sent_at <= %(now)s) OR (o.failed_at > %(since)s AND o.failed_at <= %(now)s)
      GROUP BY d.source
 ), today AS (
     -- a version's run is a run of its dossier's source (sync or re-drive): joining the runs, not the
@@ -125,8 +134,9 @@ SELECT src.source,
          ORDER BY r.run_id DESC LIMIT 1),
        (SELECT w.value FROM onestop.watermark w WHERE w.source = src.source),
        COALESCE(today.n, 0),
-       COALESCE(runs.fetched, 0),
-       COALESCE(quarantined.n, 0) + COALESCE(undelivered.n, 0) + COALESCE(runs.failed, 0),
+       COALESCE(runs.fetched, 0), COALESCE(quarantined.n, 0),
+       COALESCE(runs.finished, 0), COALESCE(runs.failed, 0),
+       COALESCE(deliveries.tried, 0), COALESCE(deliveries.undelivered, 0),
        COALESCE((SELECT c.state FROM onestop.circuit c WHERE c.endpoint = src.source), 'closed'),
        (SELECT a.message FROM onestop.attempt a
          WHERE a.excerpt IS NOT NULL AND a.state = 'open' AND a.endpoint = src.source
@@ -138,7 +148,7 @@ SELECT src.source,
   FROM src
   LEFT JOIN runs USING (source)
   LEFT JOIN quarantined USING (source)
-  LEFT JOIN undelivered USING (source)
+  LEFT JOIN deliveries USING (source)
   LEFT JOIN today USING (source)
 """
 
@@ -153,7 +163,10 @@ def source_health(
     rows = {row[0]: row[1:] for row in conn.execute(_SOURCES_SQL, params).fetchall()}
     out = []
     for s in config.sources:
-        last_success, mark, today, fetched, failed, breaker, refused, offset = rows[s.name]
+        last_success, mark, today, fetched, quarantined, runs, failed_runs, tried, undelivered = rows[s.name][
+            :9
+        ]
+        breaker, refused, offset = rows[s.name][9:]
         h = SourceHealth(
             source=s.name,
             title=s.title,
@@ -164,14 +177,19 @@ def source_health(
             watermark_lag=source_now(now, offset) - mark if mark is not None else None,
             dossiers_today=today,
             fetched_24h=fetched,
-            failed_24h=failed,
-            error_rate=failed / max(fetched, 1) if fetched or failed else None,
+            quarantined_24h=quarantined,
+            runs_24h=runs,
+            failed_runs_24h=failed_runs,
+            deliveries_24h=tried,
+            undelivered_24h=undelivered,
+            error_rate=None,
             breaker=breaker,
             freshness=s.freshness,
             max_error_rate=s.max_error_rate,
             refused=refused,
             clock_offset=offset,
         )
+        h.error_rate = max((share for share, _ in shares(h)), default=None)
         h.findings = judge(h, now)
         h.problems = [f.message for f in h.findings]
         h.level = level_of(h.findings)
@@ -184,6 +202,23 @@ def source_now(now: datetime, offset: timedelta | None) -> datetime:
     district system (or one whose clock is off) is measured on its clock, so a watermark it set hours ago on
     that clock is hours behind, however far that clock is from ours."""
     return now + offset if offset is not None else now
+
+
+def shares(h: SourceHealth) -> list[tuple[float, str]]:
+    """Each step's share of failures in the last 24 hours, with the words that say it: sync runs that failed,
+    fetched records quarantined, portal deliveries not made. A step not tried has none. Each share is of its
+    own step (a failed delivery of a dossier fetched last week is not a share of today's fetched records)."""
+    steps = (
+        (h.failed_runs_24h, h.runs_24h, "runs failed"),
+        (h.quarantined_24h, h.fetched_24h, "fetched records quarantined"),
+        (h.undelivered_24h, h.deliveries_24h, "deliveries failed"),
+    )
+    # a record quarantined by a run that then failed has no loaded run's fetched count: at most all of them
+    return [
+        (min(failed / total, 1.0), f"{failed:,} of {total:,} {what}")
+        for failed, total, what in steps
+        if total
+    ]
 
 
 class _Leveled(Protocol):
@@ -214,8 +249,8 @@ def judge(h: SourceHealth, now: datetime) -> list[Finding]:
             Finding(
                 "error_rate",
                 "warning",
-                f"error rate {h.error_rate:.1%} in the last 24h ({h.failed_24h:,} failed, {h.fetched_24h:,}"
-                f" fetched), threshold {h.max_error_rate:.1%}",
+                f"error rate {h.error_rate:.1%} in the last 24h"
+                f" ({'; '.join(words for share, words in shares(h) if share)}), threshold {h.max_error_rate:.1%}",
             )
         )
     if h.refused is not None:

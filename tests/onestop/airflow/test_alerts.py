@@ -66,10 +66,12 @@ def test_a_source_past_its_freshness_deadline_is_critical_and_status_check_exits
 def test_an_error_rate_over_the_threshold_or_an_open_breaker_is_a_warning_and_exits_1(
     db, pg_url, fresh
 ) -> None:
+    for _ in range(39):  # a day of runs every 15 minutes, most of them done
+        sync_run(db, NOISY, ended_ago=timedelta(minutes=20))
     run = runs.create_run(db, NOISY, (datetime.now(UTC), datetime.now(UTC)), None)
-    runs.set_state(db, run, "failed", error="TransientError: HTTP 503")  # 1 failed of 100 fetched: 1%
+    runs.set_state(db, run, "failed", error="TransientError: HTTP 503")  # 1 run failed of 41: 2.4%
     assert status_check()[0] == 0
-    for _ in range(9):  # 10 failed runs of 100 fetched records: 10% > 5%
+    for _ in range(4):  # 5 runs failed of 45: 11.1% > 5%
         run = runs.create_run(db, NOISY, (datetime.now(UTC), datetime.now(UTC)), None)
         runs.set_state(db, run, "failed", error="TransientError: HTTP 503")
     breaker = DatabaseBreaker(pg_url, TRIPPED, BreakerSettings(threshold=1))
@@ -80,7 +82,7 @@ def test_an_error_rate_over_the_threshold_or_an_open_breaker_is_a_warning_and_ex
         1,
         [
             f"WARNING {TRIPPED}: circuit breaker open: calls fail fast after repeated failures",
-            f"WARNING {NOISY}: error rate 10.0% in the last 24h (10 failed, 100 fetched), threshold 5.0%",
+            f"WARNING {NOISY}: error rate 11.1% in the last 24h (5 of 45 runs failed), threshold 5.0%",
         ],
     )
 

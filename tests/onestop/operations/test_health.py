@@ -15,7 +15,7 @@ from connectors.store import outbox, runs
 from connectors.store.breaker import BreakerSettings, DatabaseBreaker
 from onestop import pipeline, registry
 from onestop.cli import app
-from onestop.console import render
+from onestop.console import render, words
 from onestop.operations import health
 from tests.conftest import SOURCES
 
@@ -56,25 +56,30 @@ def test_health_figures_after_a_real_sync_a_failed_run_and_an_open_breaker(db, p
     assert synced.watermark == runs.watermark(db, SOURCE) is not None
     assert timedelta(0) < synced.watermark_lag
     assert synced.dossiers_today == counts.loaded
-    assert synced.fetched_24h == counts.fetched
-    assert synced.failed_24h == quarantined + 1  # + the refused delivery
-    assert synced.error_rate == pytest.approx((quarantined + 1) / counts.fetched)
+    # Each step's failures against that step: the run, its fetched records, the one delivery tried (refused).
+    assert (synced.runs_24h, synced.failed_runs_24h) == (1, 0)
+    assert (synced.fetched_24h, synced.quarantined_24h) == (counts.fetched, quarantined)
+    assert (synced.deliveries_24h, synced.undelivered_24h) == (1, 1)
+    assert synced.error_rate == 1.0  # the worst step: 1 of 1 deliveries
     assert (synced.breaker, synced.freshness, synced.max_error_rate) == ("closed", timedelta(hours=2), 0.05)
-    over = synced.error_rate > 0.05
-    assert synced.level == ("warning" if over else "ok")
-    assert [f.rule for f in synced.findings] == (["error_rate"] if over else [])
+    assert synced.level == "warning" and [f.rule for f in synced.findings] == ["error_rate"]
+    assert synced.problems == [
+        f"error rate 100.0% in the last 24h ({quarantined} of {counts.fetched} fetched records quarantined;"
+        " 1 of 1 deliveries failed), threshold 5.0%"
+    ]
 
     failing = h[FAILING]
-    assert (failing.last_success, failing.watermark, failing.fetched_24h, failing.failed_24h) == (
+    assert (failing.last_success, failing.watermark, failing.fetched_24h, failing.quarantined_24h) == (
         None,
         None,
         0,
-        1,
+        0,
     )
+    assert (failing.runs_24h, failing.failed_runs_24h, failing.deliveries_24h) == (1, 1, 0)
     assert failing.error_rate == 1.0 and failing.level == "critical"
     assert failing.problems == [
         "no successful sync yet, deadline 2h",
-        "error rate 100.0% in the last 24h (1 failed, 0 fetched), threshold 5.0%",
+        "error rate 100.0% in the last 24h (1 of 1 runs failed), threshold 5.0%",
     ]
     tripped = h[TRIPPED]
     assert tripped.breaker == "open" and tripped.error_rate is None
@@ -108,6 +113,46 @@ def test_health_figures_after_a_real_sync_a_failed_run_and_an_open_breaker(db, p
     titles = {s.district_code: s.title for s in reg.sources}
     assert [d.name for d in due] == [titles.get(d.district_code, d.district_code) for d in due]
     assert due[0] == health.DistrictDue("288", "Thành phố Hải Dương", *expected["288"])  # registry order
+
+
+def test_an_error_rate_is_a_share_of_its_own_step_and_never_passes_100_percent(db, districts) -> None:
+    """Deliveries that fail today may be of dossiers fetched last week: they are a share of the deliveries tried,
+    not of today's fetched records (a source showed 103 %: 93 failures against 90 fetched). A delivery that
+    failed and went through on its next try is no failure."""
+    pipeline.sync(SOURCE)
+    db.execute("UPDATE onestop.sync_run SET fetched = 2 WHERE source = %s", (SOURCE,))  # a small fetch today
+    rows = db.execute(
+        "SELECT uid, o.version FROM onestop.outbox o JOIN onestop.dossier d USING (uid) WHERE d.source = %s"
+        " ORDER BY uid LIMIT 8",
+        (SOURCE,),
+    ).fetchall()
+    db.execute("DELETE FROM onestop.quarantine WHERE source = %s", (SOURCE,))
+    outbox.mark_failed(
+        db, [(uid, v, "-4", "portal refused it") for uid, v in rows], max_attempts=8, retry=True
+    )
+    outbox.mark_delivered(db, rows[:3])  # retried and accepted
+    db.execute("UPDATE onestop.outbox SET sent_at = now() WHERE uid = ANY(%s)", ([uid for uid, _ in rows],))
+
+    def source() -> health.SourceHealth:
+        return next(h for h in health.source_health(db, registry.load()) if h.source == SOURCE)
+
+    h = source()
+    assert (h.deliveries_24h, h.undelivered_24h, h.fetched_24h) == (8, 5, 2)
+    assert h.error_rate == pytest.approx(5 / 8)
+    assert h.problems == ["error rate 62.5% in the last 24h (5 of 8 deliveries failed), threshold 5.0%"]
+    assert [str(p) for p in words.problems(h)] == [  # as the console's health page says it
+        "tỷ lệ lỗi 62,5% trong 24 giờ qua (5/8 lần gửi Cổng DVC lỗi), ngưỡng 5,0%"
+    ]
+
+    db.execute("UPDATE onestop.outbox SET failed_at = now() - interval '25 hours', sent_at = now() - interval"
+               " '25 hours' WHERE uid = ANY(%s)", ([uid for uid, _ in rows],))  # fmt: skip
+    h = source()
+    assert (h.deliveries_24h, h.undelivered_24h, h.error_rate) == (
+        0,
+        0,
+        0.0,
+    )  # yesterday's: out of the window
+    assert h.level == "ok" and h.problems == []
 
 
 def test_days_are_ho_chi_minh_days(db, districts) -> None:
