@@ -123,7 +123,7 @@ profile: $(SYNCED)
 ## run it again; tests/onestop/console/test_catalog.py fails while an entry is missing, untranslated or fuzzy.
 LOCALES := onestop/console/locale
 catalog: $(SYNCED)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k pgettext:1c,2 --no-location --sort-output --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1c,2 -k pgettext:1c,2 --no-location --sort-output --omit-header \
 		-o $(LOCALES)/messages.pot onestop/console plugins/onestop_console.py
 	for lang in vi en; do \
 		$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang --no-wrap --ignore-obsolete; \

@@ -27,6 +27,11 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(context: str, message: str) -> tuple[str, str]:
+    """N_ with a context (make catalog's `-k NP_:1c,2`): the same English said otherwise in Vietnamese."""
+    return context, message
+
+
 def language() -> str:
     """The configured language: the env, else Airflow's config, else Vietnamese (never the browser's)."""
     chosen = os.environ.get("ONESTOP_CONSOLE_LANGUAGE", "").strip()

@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from onestop.console.i18n import N_, number, percent, translations
+from onestop.console.i18n import N_, NP_, number, percent, translations
 from onestop.console.render import ERROR_CLASS_LABELS, STATE_LABELS, label
 from schemas.personal_data import mask_text
 
@@ -758,16 +758,7 @@ def reason(text: str | None, *, technical: bool = False) -> Markup:
     if not text:
         return Markup("")
     text = str(text)
-    classed = _error_class(text)
-    if classed is not None:
-        cls, rest = classed
-        return _("%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, cls), "reason": reason(rest)})
-    said = (
-        _shape(text, REASONS, _part)
-        or _shape(text, TASKS, _task_part)
-        or _failure(text)
-        or _failure(text, named=False)
-    )
+    said = _known(text)
     if said is not None:
         return said
     if technical:
@@ -775,9 +766,26 @@ def reason(text: str | None, *, technical: bool = False) -> Markup:
     return _("Other: %(text)s", text=text)
 
 
+def _known(text: str) -> Markup | None:
+    """`text` in the console's language when it has one of our shapes, else None."""
+    classed = _error_class(text)
+    if classed is not None:
+        cls, rest = classed
+        return _("%(class)s: %(reason)s", **{"class": label(ERROR_CLASS_LABELS, cls), "reason": reason(rest)})
+    return (
+        _shape(text, REASONS, _part)
+        or _shape(text, TASKS, _task_part)
+        or _failure(text)
+        or _failure(text, named=False)
+    )
+
+
 def failure_reason(failure: Any, text: str | None) -> Markup:
     """A reason of a failure: a failed task's message is technical when its class is not ours (a library's
-    exception: psycopg, Airflow)."""
+    exception: psycopg, Airflow); a refused delivery's is the portal's own words (its answer's message), said
+    as the portal's, not as "Other"."""
+    if getattr(failure, "kind", "") == "delivery" and text and _known(str(text)) is None:
+        return _("The portal said: %(said)s", said=str(text))
     technical = getattr(failure, "kind", "") == "task" and getattr(failure, "error_class", None) not in (
         ERROR_CLASS_LABELS
     )
@@ -806,7 +814,11 @@ def trace_detail(text: str | None) -> Markup:
     if head in ERROR_CLASS_LABELS or re.fullmatch(r"[A-Z]\w+", head):
         parts = body.split(": ", 1)[1].split("; ") if ": " in body else []
         shown = Markup("; ").join(
-            _("%(field)s: %(reason)s", field=p.split(": ", 1)[0], reason=reason(p.split(": ", 1)[1]))
+            _(
+                "%(field)s: %(reason)s",
+                field=field_name(p.split(": ", 1)[0]),
+                reason=reason(p.split(": ", 1)[1]),
+            )
             if ": " in p
             else reason(p)
             for p in parts
@@ -917,13 +929,114 @@ def ref(failure: Any) -> Markup:
 WHOLE = {"(record)": N_("(the whole record)"), "(detail)": N_("(the dossier's detail call)")}
 
 
+# The canonical record's fields (schemas.dossier) as an administrator reads them; a list's item's by the list's
+# and its own: `history[3].at` is "Quá trình xử lý [3] › Thời điểm". The name itself stays beside it on the failure's
+# page, for whoever fixes the mapping.
+FIELD_LABELS = {
+    "source": NP_("field", "Source"),
+    "source_record_id": NP_("field", "Record id at the source"),
+    "ma_ho_so": NP_("field", "Dossier code (MaHoSo)"),
+    "source_code": NP_("field", "Dossier code at the source"),
+    "inter_system_code": NP_("field", "Inter-system code"),
+    "agency_code": NP_("field", "Agency code"),
+    "agency_name": NP_("field", "Agency name"),
+    "province_code": NP_("field", "Province code"),
+    "district_code": NP_("field", "District code"),
+    "commune_code": NP_("field", "Commune code"),
+    "dvhc_version": NP_("field", "Administrative units version"),
+    "procedure_code": NP_("field", "Procedure code"),
+    "procedure_local_code": NP_("field", "Procedure code at the source"),
+    "procedure_name": NP_("field", "Procedure name"),
+    "field_code": NP_("field", "Sector code"),
+    "field_name": NP_("field", "Sector name"),
+    "service_level": NP_("field", "Service level"),
+    "channel": NP_("field", "Channel"),
+    "result_delivery": NP_("field", "Result delivery"),
+    "summary": NP_("field", "Summary"),
+    "applicant": NP_("field", "Applicant"),
+    "applicant.type": NP_("field", "Applicant type"),
+    "applicant.name": NP_("field", "Applicant's name"),
+    "applicant.id_type": NP_("field", "ID document type"),
+    "applicant.id_number": NP_("field", "ID number"),
+    "applicant.birth_date": NP_("field", "Date of birth"),
+    "applicant.birth_date_precision": NP_("field", "Date of birth precision"),
+    "applicant.phone": NP_("field", "Phone"),
+    "applicant.email": NP_("field", "Email"),
+    "applicant.address": NP_("field", "Address"),
+    "applicant.commune_code": NP_("field", "Applicant's commune code"),
+    "applicant.authorised_filer": NP_("field", "Authorised filer"),
+    "submitted_at": NP_("field", "Submitted"),
+    "received_at": NP_("field", "Received"),
+    "due_at": NP_("field", "Due"),
+    "supplement_requested_at": NP_("field", "Supplement requested"),
+    "refused_at": NP_("field", "Refused"),
+    "finished_at": NP_("field", "Finished"),
+    "returned_at": NP_("field", "Returned"),
+    "processing_days": NP_("field", "Processing days"),
+    "status": NP_("field", "Status"),
+    "status_raw": NP_("field", "Status at the source"),
+    "note": NP_("field", "Note"),
+    "history": NP_("field", "Processing history"),
+    "history.status": NP_("field", "Status"),
+    "history.at": NP_("field", "Time"),
+    "history.status_raw": NP_("field", "Status at the source"),
+    "history.actor": NP_("field", "Handled by"),
+    "history.position": NP_("field", "Position"),
+    "history.department": NP_("field", "Department"),
+    "history.content": NP_("field", "Content"),
+    "history.due_at": NP_("field", "Step due"),
+    "documents": NP_("field", "Documents"),
+    "documents.name": NP_("field", "Document name"),
+    "documents.form_code": NP_("field", "Form code"),
+    "documents.url": NP_("field", "Link"),
+    "documents.size": NP_("field", "Size"),
+    "documents.sha256": NP_("field", "SHA-256"),
+    "fees": NP_("field", "Fees"),
+    "fees.name": NP_("field", "Fee name"),
+    "fees.code": NP_("field", "Fee code"),
+    "fees.amount_vnd": NP_("field", "Amount (VND)"),
+    "fees.method": NP_("field", "Payment method"),
+    "fees.type": NP_("field", "Fee type"),
+    "supplements": NP_("field", "Supplements"),
+    "supplements.requested_at": NP_("field", "Requested"),
+    "supplements.received_at": NP_("field", "Supplement received"),
+    "supplements.content": NP_("field", "Content"),
+    "results": NP_("field", "Results"),
+    "results.name": NP_("field", "Result name"),
+    "results.number": NP_("field", "Document number"),
+    "results.url": NP_("field", "Link"),
+    "results.issued_at": NP_("field", "Issued"),
+    "source_updated_at": NP_("field", "Updated at the source"),
+    "text_fixes": NP_("field", "Text repairs"),
+    "flags": NP_("field", "Flags"),
+    "on_time": NP_("field", "On time"),
+}  # fmt: skip
+_ITEM = re.compile(r"(?P<list>[a-z_]+)\[(?P<i>\d+)\]\.(?P<leaf>[a-z_]+)")
+
+
 def field_name(name: str | None) -> Markup:
-    """An errors row's field: a canonical field name (data), the whole record or its detail call, or a refused
-    page ('trang N', failure_detail.py)."""
+    """An errors row's field: a canonical field by its label (field_label), the whole record or its detail call,
+    or a refused page ('trang N', failure_detail.py)."""
     page = re.fullmatch(r"trang (\d+)", name or "")
     if page:
         return _("page %(n)s", n=page[1])
-    return _(WHOLE[name]) if name in WHOLE else escape(name or "")
+    return _(WHOLE[name]) if name in WHOLE else field_label(name or "")
+
+
+def field_label(name: str) -> Markup:
+    """A canonical field's label, or the name as the data names it when it is none of the schema's."""
+    item = _ITEM.fullmatch(name)
+    if item and f"{item['list']}.{item['leaf']}" in FIELD_LABELS:
+        return Markup("%s [%s] › %s") % (
+            _label(FIELD_LABELS[item["list"]]),
+            item["i"],
+            _label(FIELD_LABELS[f"{item['list']}.{item['leaf']}"]),
+        )
+    return _label(FIELD_LABELS[name]) if name in FIELD_LABELS else escape(name)
+
+
+def _label(marked: tuple[str, str]) -> Markup:
+    return escape(translations().pgettext(*marked))
 
 
 def fact_label(key: str) -> str:

@@ -13,6 +13,7 @@ import requests
 from connectors.store.attempts import record_task_failure
 from connectors.store.breaker import CircuitOpen
 from onestop.airflow.cluster import AirflowCluster
+from onestop.console import words
 from onestop.simulators.igate_records import HOSTILE_NAMES
 from tests.onestop.console.conftest import SOURCE, session
 
@@ -126,7 +127,8 @@ def test_a_quarantined_record_is_listed_by_its_field_and_its_page_names_the_sour
         f"{airflow.url}/onestop/failures", params={"source": SOURCE, "kind": "quarantine"}, timeout=30
     ).text
     row = listed.split(f'<tr data-key="{key}">', 1)[1].split("</tr>", 1)[0]
-    assert re.search(rf'<td class="msg">{re.escape(field)}: \S', row), row
+    label = str(words.field_name(field))  # the field as an administrator reads it: "Mã hồ sơ", not ma_ho_so
+    assert label != field and re.search(rf'<td class="msg">{re.escape(label)}: \S', row), row
     page = admin.get(f"{airflow.url}/onestop/failures/{key}", timeout=30).text
     title = registry.load().source(SOURCE).title
     assert f"<dd>{escape(title)} <code>{SOURCE}</code></dd>" in page

@@ -23,7 +23,7 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> set:
     pot = tmp_path_factory.mktemp("catalog") / "messages.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "N_", "-k",
-         "pgettext:1c,2", "--no-location", "--omit-header", "-o", str(pot), "onestop/console",
+         "NP_:1c,2", "-k", "pgettext:1c,2", "--no-location", "--omit-header", "-o", str(pot), "onestop/console",
          "plugins/onestop_console.py"],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip

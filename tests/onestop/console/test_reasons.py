@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -112,10 +113,39 @@ def test_every_defect_of_a_row_of_cells_is_shown_in_vietnamese() -> None:
 
 
 def test_what_a_defect_names_beyond_one_field_is_said_in_vietnamese() -> None:
-    assert [str(words.field_name(f)) for f in ("(record)", "(detail)", "applicant.name")] == [
+    assert [str(words.field_name(f)) for f in ("(record)", "(detail)", "trang 3")] == [
         "(cả bản ghi)",
         "(lời gọi chi tiết hồ sơ)",
-        "applicant.name",  # a field of the data is named as the data names it
+        "trang 3",
+    ]
+
+
+def test_every_field_of_the_canonical_record_has_a_vietnamese_label() -> None:
+    """An administrator reads "Mã thủ tục: thiếu", not "procedure_code: thiếu"; an item of a list is named by its
+    list, its position and its own label; a name the schema does not have is shown as the data names it."""
+    from schemas.dossier import Dossier
+
+    def names(model: type, prefix: str = "") -> list[str]:
+        found = []
+        for name, f in model.model_fields.items():
+            found.append(prefix + name)
+            inner = [a for arg in get_args(f.annotation) or (f.annotation,) for a in get_args(arg) or (arg,)]
+            models = [a for a in inner if isinstance(a, type) and hasattr(a, "model_fields")]
+            if models and not prefix and name != "text_fixes":  # a repair's own fields are the engine's
+                found += names(models[0], f"{name}.")
+        return found
+
+    unlabelled = [n for n in names(Dossier) if n not in words.FIELD_LABELS]
+    assert unlabelled == []
+    shown = {n: str(words.field_name(n)) for n in ("procedure_code", "applicant.id_number", "history[3].at")}
+    assert shown == {
+        "procedure_code": "Mã thủ tục",
+        "applicant.id_number": "Số giấy tờ tùy thân",
+        "history[3].at": "Quá trình xử lý [3] › Thời điểm",
+    }
+    assert [str(words.field_name(n)) for n in ("fees[2].x", "<b>x</b>")] == [
+        "fees[2].x",
+        "&lt;b&gt;x&lt;/b&gt;",
     ]
 
 
@@ -153,3 +183,15 @@ def test_a_commune_not_found_by_its_names_is_said_in_vietnamese() -> None:
         "tên đơn vị cấp xã 'Xã Hồng Phong, Tỉnh Hải Dương' chưa rõ là đơn vị nào"
         " (có 3 đơn vị hành chính mang tên này)",
     ]
+
+
+def test_a_refused_delivery_is_said_in_the_portals_own_words() -> None:
+    """The portal answers in Vietnamese already: its message is shown as what the portal said, not as "Other"."""
+    from types import SimpleNamespace
+
+    delivery, quarantine = SimpleNamespace(kind="delivery"), SimpleNamespace(kind="quarantine")
+    said = "DongBoHoSoMC: Dữ liệu không hợp lệ: MaTTHC (bắt buộc)"
+    assert str(words.failure_reason(delivery, said)) == f"Cổng DVC trả lời: {said}"
+    assert str(words.failure_reason(quarantine, said)).startswith(OTHER)
+    known = "missing"  # a message of one of our shapes is ours, translated as such
+    assert str(words.failure_reason(delivery, known)) == str(words.reason(known)) == "thiếu"
