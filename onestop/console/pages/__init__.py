@@ -9,3 +9,10 @@ from collections.abc import Callable
 from fastapi.responses import HTMLResponse
 
 Page = Callable[..., HTMLResponse]  # page(request, template, status_code=200, **context)
+
+
+def source_titles() -> dict[str, str]:
+    """Source name -> the registry's title: every page names a source as the failures' filter does."""
+    from onestop import registry
+
+    return {s.name: s.title for s in registry.load().sources}

@@ -17,7 +17,7 @@ from onestop.console.access import user_name
 from onestop.console.banners import redirect_back
 from onestop.console.errors import ConsoleError
 from onestop.console.i18n import gettext as _
-from onestop.console.pages import Page
+from onestop.console.pages import Page, source_titles
 from onestop.db import connect
 from schemas.personal_data import mask_data, mask_text
 
@@ -48,15 +48,8 @@ def failure_filters(
 FiltersDep = Annotated[failures.Filters, Depends(failure_filters)]
 
 
-def _titles() -> dict[str, str]:
-    """Source name -> the registry's title: the list and a failure's page name sources as the filter does."""
-    from onestop import registry
-
-    return {s.name: s.title for s in registry.load().sources}
-
-
 def _load_page(filters: failures.Filters, after: str | None, size: int) -> failures.Page:
-    titles = _titles()
+    titles = source_titles()
     with connect() as conn:
         return failures.page(conn, filters, after=inputs.cursor(after), size=size, titles=titles)
 
@@ -151,7 +144,7 @@ def register(read: APIRouter, write: APIRouter, page: Page) -> None:
             "failure.html",
             d=found,
             f=found.failure,
-            source_title=_titles().get(found.failure.source or ""),
+            source_title=source_titles().get(found.failure.source or ""),
             payload=payload,
             actions=actions,
             redrive_action=followed and int(followed[:18]),

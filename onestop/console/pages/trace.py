@@ -19,7 +19,7 @@ from onestop.console.access import user_name
 from onestop.console.banners import ID_BY_POST, PROBLEMS
 from onestop.console.errors import ConsoleError
 from onestop.console.i18n import gettext as _
-from onestop.console.pages import Page
+from onestop.console.pages import Page, source_titles
 from onestop.db import connect
 from schemas.personal_data import mask_text
 
@@ -47,6 +47,7 @@ def register(read: APIRouter, page: Page) -> None:
             query_shown=mask_text(q),
             field_value="" if cid else q,
             found=found,
+            titles=source_titles() if found else {},
             **({"error": error} if error else {}),
         )
 

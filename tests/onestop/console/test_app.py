@@ -135,6 +135,8 @@ def test_a_quarantined_record_is_listed_by_its_field_and_its_page_names_the_sour
 
 
 def test_markup_in_a_citizens_name_is_shown_as_text_and_ids_masked(airflow, failures_loaded, db) -> None:
+    from onestop import registry
+
     admin = session(airflow, "admin")
     key, payload = db.execute(
         "SELECT 'q' || id, payload FROM onestop.quarantine WHERE payload LIKE '%<script>%' LIMIT 1"
@@ -152,6 +154,19 @@ def test_markup_in_a_citizens_name_is_shown_as_text_and_ids_masked(airflow, fail
     trace = admin.get(f"{airflow.url}/onestop/trace", params={"q": ma_ho_so}, timeout=30).text
     assert ma_ho_so in trace
     assert escape(HOSTILE_NAMES[0]) in trace and HOSTILE_NAMES[0] not in trace
+    # the source by its title, as the failures' pages name it; a re-drive's run said in Vietnamese, not "redrive"
+    assert f"<dd>{escape(registry.load().source(SOURCE).title)} <code>{SOURCE}</code></dd>" in trace
+    run, was = db.execute(
+        "SELECT r.run_id, r.airflow_run_id FROM onestop.dossier_version v JOIN onestop.dossier d USING (uid)"
+        " JOIN onestop.sync_run r ON r.run_id = v.run_id WHERE d.ma_ho_so = %s LIMIT 1",
+        (ma_ho_so,),
+    ).fetchone()
+    db.execute("UPDATE onestop.sync_run SET airflow_run_id = 'redrive' WHERE run_id = %s", (run,))
+    try:
+        trace = admin.get(f"{airflow.url}/onestop/trace", params={"q": ma_ho_so}, timeout=30).text
+    finally:
+        db.execute("UPDATE onestop.sync_run SET airflow_run_id = %s WHERE run_id = %s", (was, run))
+    assert f"lần chạy {run} · chạy lại" in trace and "redrive" not in trace
 
 
 def test_a_form_from_elsewhere_is_refused(airflow, failures_loaded) -> None:
