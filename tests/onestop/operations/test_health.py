@@ -268,10 +268,14 @@ def test_the_pages_level_of_every_source_is_status_checks(db, pg_url, airflow_ap
 
     viewer = requests.Session()
     viewer.headers["Authorization"] = f"Bearer {airflow_api.token('viewer')}"
-    row = re.compile(r'<tr class="lvl-(\w+)"[^>]*>\s*<td>[^<]*(?:<br>)?\s*<small>(\w+)')
+    row = re.compile(
+        r'<tr class="lvl-(\w+)"[^>]*>\s*<td>(?:<a [^>]*>)?[^<]*(?:</a>)?(?:<br>)?\s*<small>(\w+)'
+    )
     for path in ("/onestop/health", "/onestop/"):
         resp = viewer.get(f"{airflow_api.url}{path}", timeout=60)
         assert resp.status_code == 200, path
         shown = {source: level for level, source in row.findall(resp.text)}
         assert shown == checked, path
+        if path == "/onestop/health":  # each source opens on its own failed transfers
+            assert all(f'/onestop/failures?source={name}" title=' in resp.text for name in reg.names())
     assert {h.source: h.level for h in health.source_health(db, reg)} == checked
