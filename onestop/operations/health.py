@@ -250,7 +250,8 @@ def judge(h: SourceHealth, now: datetime) -> list[Finding]:
                 "error_rate",
                 "warning",
                 f"error rate {h.error_rate:.1%} in the last 24h"
-                f" ({'; '.join(words for share, words in shares(h) if share)}), threshold {h.max_error_rate:.1%}",
+                f" ({'; '.join(words for share, words in shares(h) if share > h.max_error_rate)}),"
+                f" threshold {h.max_error_rate:.1%}",
             )
         )
     if h.refused is not None:
