@@ -38,7 +38,7 @@ from mappings.convert import code_key, what
 from mappings.errors import ConversionError, FieldError, safe_reason, show_value
 from mappings.modelcheck import ENGINE_WRITES, NEW_LIST, UNSAFE, compile_check, default_of
 from mappings.paths import as_list, compile_path, join_path
-from mappings.runtime import ABSENT, MISSING, Ctx
+from mappings.runtime import ABSENT, MISSING, Ctx, Program
 from mappings.spec import Mapping
 from mappings.targets import ROOT_MODEL, fields_of
 from mappings.units import apply_units, apply_units_to
@@ -117,9 +117,13 @@ class CompiledMapping:
         self._deleted_paths = tuple(compile_path(p).get for p in deleted.paths) if deleted else ()
         self._deleted_equals = deleted.equals if deleted else frozenset()
         self._nulls = frozenset(mapping.null_values)
+        self._typed = mapping.typed_values
 
     def normalize(self, record: Any, source: str) -> Outcome:
         """One source record -> Outcome. Never raises for bad data: every failing field is an error."""
+        record = self._plain(record)
+        if record.__class__ is Outcome:
+            return record  # type: ignore[return-value]
         produced = self._produce(record, source)
         if produced.__class__ is Outcome:
             return produced  # type: ignore[return-value]
@@ -131,6 +135,9 @@ class CompiledMapping:
         for a record the compiled model check does not accept outright, what normalize() gives: an Outcome
         with a Dossier or with today's errors, decided by pydantic on the same produced values. A caller that
         asked is_deleted() already says so (`deletion_checked`): not asked twice."""
+        record = self._plain(record)
+        if record.__class__ is Outcome:
+            return record  # type: ignore[return-value]
         produced = self._produce(record, source, deletion_checked)
         if produced.__class__ is Outcome:
             return produced  # type: ignore[return-value]
@@ -146,6 +153,38 @@ class CompiledMapping:
                 return Canonical(values, text, hashlib.sha256(text).hexdigest())
         return self._validated(record, ctx, data)
 
+    def _plain(self, record: Any) -> Any:
+        """The record with its typed values read as plain ones (typed_values), or the Outcome of a record whose
+        typed values do not fit the table: each failure named by the field that reads it (else `(record)`) and
+        the value's path, the record's id read from what did fit."""
+        if self._typed is None or not isinstance(record, dict):
+            return record
+        plain, failures = self._typed.decode(record)
+        if not failures:
+            return plain
+        errors = [
+            _field_error(self._reader(path) or "(record)", path, f"typed value: {reason}", None)
+            for path, reason in failures[:_TYPED_SHOWN]
+        ]
+        if len(failures) > _TYPED_SHOWN:
+            more = f"typed value: {len(failures) - _TYPED_SHOWN} more failures"
+            errors.append(FieldError("(record)", None, more))
+        return Outcome(*self.identity(plain, decoded=True), None, errors)
+
+    def _reader(self, path: str, program: Program | None = None) -> str | None:
+        """The canonical field whose rule reads the source `path` (`history[3].trang_thai` -> history[3].status)."""
+        for target, compiled in (program or self._program).by_target.items():
+            for p in compiled.paths:
+                if p.from_root and program is not None:
+                    continue
+                if path == p.text or path.startswith(p.text + "."):
+                    return target
+                head, _, rest = path.removeprefix(p.text).partition("]")
+                if compiled.items is not None and path.startswith(p.text + "[") and head[1:].isdigit():
+                    inner = self._reader(rest.removeprefix("."), compiled.items) if rest else None
+                    return f"{target}[{head[1:]}]" + (f".{inner}" if inner else "")
+        return None
+
     def _produce(
         self, record: Any, source: str, deletion_checked: bool = False
     ) -> Outcome | tuple[Ctx, dict[str, Any]]:
@@ -155,10 +194,10 @@ class CompiledMapping:
                 "(record)", None, f"a record is an object, got {what(record)}", show_value("", record)
             )
             return Outcome(None, None, None, [error])
-        if self._deleted_paths and not deletion_checked and self.is_deleted(record):
+        if self._deleted_paths and not deletion_checked and self.is_deleted(record, decoded=True):
             # A caller that skipped is_deleted() gets one clear reason, not a dozen missing fields.
             error = FieldError("(record)", None, "a deletion (record.deleted), not a dossier")
-            return Outcome(*self.identity(record), None, [error])
+            return Outcome(*self.identity(record, decoded=True), None, [error])
         careful = self._careful_next > 0
         if careful:
             self._careful_next -= 1
@@ -217,10 +256,12 @@ class CompiledMapping:
         # Units follow the reference date: from 2025-07-01 the district-era codes become 2025 codes.
         return Outcome(record_id, updated_at, apply_units(dossier), [])
 
-    def is_deleted(self, record: Any) -> bool:
+    def is_deleted(self, record: Any, decoded: bool = False) -> bool:
         """Does the record announce a deletion (record.deleted)? Always False for a mapping without the rule."""
         if not self._deleted_paths or not isinstance(record, dict):
             return False
+        if self._typed is not None and not decoded:
+            record = self._typed.decode(record)[0]
         for get in self._deleted_paths:  # a fallback chain: the first path with a value decides
             value = get(record)
             if isinstance(value, str):
@@ -242,10 +283,12 @@ class CompiledMapping:
         never becomes a dossier, and its id must still be writable (PostgreSQL text, UTF-8)."""
         return self.identity(record)[0]
 
-    def identity(self, record: Any) -> tuple[str | None, datetime | None]:
+    def identity(self, record: Any, decoded: bool = False) -> tuple[str | None, datetime | None]:
         """record_id() and updated_at() of a raw record, read in one pass."""
         if not isinstance(record, dict):
             return None, None
+        if self._typed is not None and not decoded:
+            record = self._typed.decode(record)[0]
         values = self._identity(record, Ctx(record))
         return _safe_id(values.get("source_record_id")), values.get("source_updated_at")
 
@@ -367,7 +410,8 @@ def _field_error(field_name: str, path: str | None, reason: str, value: Any) -> 
     return FieldError(field_name, path, safe_reason(reason), show_value(field_name, value))
 
 
-_CAREFUL_RUN = 256  # records read by the careful function first after one whose texts were not all NFC
+_CAREFUL_RUN = 256
+_TYPED_SHOWN = 50  # typed-value failures a record lists; the rest are counted (a hostile record may hold millions)  # records read by the careful function first after one whose texts were not all NFC
 
 
 def _present(node: Any) -> Any:

@@ -17,6 +17,8 @@ a complete example.
     null_values: ["", "0000-00-00"]   # default [""]: texts that mean "no value"; `false` (unquoted): JSON's
                                       #   false too, as Odoo writes an empty field
     code_tables: {...}                # vendor value -> canonical code
+    typed_values: dynamodb            # optional: values in typed wrappers ({"S": …}, {"stringValue": …}), see
+                                      #   TYPED VALUES
     fields: {...}                     # required: canonical field -> rule
 
 Top-level keys other than these are errors. `record.id` and `record.updated_at` take a path, a list of
@@ -93,6 +95,18 @@ RULES (under `fields:`; inside `each:` for list items)
                (then as many missing values as the others hold); lists of other lengths are an error naming
                each list and its length, never items paired wrongly.
 
+TYPED VALUES (mappings.typed)
+  A document store's values each inside a one-key wrapper naming its type (DynamoDB's {"S": "…"}, {"N": "12"},
+  {"L": [{"M": {…}}]}; Firestore's {"stringValue": "…"}, {"mapValue": {"fields": {…}}}) are read as plain JSON
+  before any path is: the paths say `history[0].status`, not `history.L[0].M.status.S`.
+    typed_values: dynamodb                         # a preset, the record itself the typed map
+    typed_values: {preset: firestore, at: fields}  # the typed map at a path of the record (others kept)
+    typed_values: {at: attrs, types: {s: text, n: number, l: list, m: "map:fields"}}   # a table of one's own
+  `types` (beside a preset: added to its table) names each wrapper key's kind: text, number, integer, double,
+  bool, null, keep, list, map (`list:<key>`/`map:<key>`: their items inside an object at that key), text_set,
+  number_set. A wrapper with no type key or several, an unknown key, or a value unlike its kind (an `N` that
+  is no number) fails its record, naming the field that reads it (or `(record)`) and the path of the value.
+
 DATES (mappings.dates)
   iso (fromisoformat: +07:00, +0700, Z, no zone, fractions, date only), epoch_s, epoch_ms, dotnet (the
   JSON date of WCF, ASP.NET AJAX and OData v2: /Date(1700000000000)/, /Date(1700000000000+0700)/, also
@@ -158,6 +172,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from mappings.typed import TypedValues
+
 TYPES = ("str", "int", "float", "bool", "datetime", "date", "decimal")
 TOP_LEVEL_KEYS = (
     "dialect",
@@ -168,6 +184,7 @@ TOP_LEVEL_KEYS = (
     "null_values",
     "code_tables",
     "fields",
+    "typed_values",
 )
 RULE_KEYS = (
     "path",
@@ -254,3 +271,5 @@ class Mapping:
     code_tables: dict[str, CodeTable] = field(default_factory=dict)
     fields: dict[str, Rule] = field(default_factory=dict)
     deleted: DeletedRule | None = None  # change feeds only
+    # typed-value JSON (DynamoDB, Firestore) read as plain values before any path (mappings.typed)
+    typed_values: TypedValues | None = None

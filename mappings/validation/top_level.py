@@ -7,6 +7,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mappings.typed import PRESETS, TypedValues, build
 from mappings.spec import DEFAULT_DATE_FORMATS, DEFAULT_NULL_VALUES, DEFAULT_TIMEZONE, TOP_LEVEL_KEYS, Mapping
 from mappings.validation.code_tables import CodeTableChecks
 from mappings.validation.field_rules import FieldRuleChecks
@@ -14,6 +15,7 @@ from mappings.validation.record import RecordChecks
 from mappings.yamllines import YMap, YSeq
 
 _DIALECT = re.compile(r"^[a-z][a-z0-9_]*$")
+_KEYS = re.compile(r"^[\w@$-]+(\.[\w@$-]+)*$")  # `at`: keys from the record's root, dot-separated
 
 
 class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
@@ -50,6 +52,7 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
         formats = self.formats(doc, "date_formats", doc.get("date_formats", list(DEFAULT_DATE_FORMATS)), True)
         self.global_formats = formats or DEFAULT_DATE_FORMATS
         nulls = self.null_values(doc)
+        typed = self.typed_values(doc)
         self.code_tables(doc)
         record = self.record(doc)
         fields = self.fields(doc)
@@ -68,6 +71,7 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
             false_is_null=self.false_is_null,
             code_tables=self.tables,
             fields=fields,
+            typed_values=typed,
         )
 
     def null_values(self, doc: YMap) -> tuple[str, ...]:
@@ -85,3 +89,45 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
             else:
                 out.append(v.strip())
         return tuple(out)
+
+    def typed_values(self, doc: YMap) -> TypedValues | None:
+        """`typed_values`: a preset's name, or {preset, types, at}; None when the file has none."""
+        value = doc.get("typed_values")
+        if value is None:
+            return None
+        line = doc.at("typed_values")
+        presets = ", ".join(PRESETS)
+        if isinstance(value, str):
+            value = {"preset": value}
+        if not isinstance(value, dict):
+            self.add(line, "typed_values", f"a preset ({presets}) or {{preset, types, at}}")
+            return None
+        unknown = sorted(str(k) for k in value if k not in ("preset", "types", "at"))
+        if unknown:
+            self.add(line, f"typed_values.{unknown[0]}", "unknown key (expected one of: preset, types, at)")
+        preset, types, at = value.get("preset"), value.get("types"), value.get("at", "")
+        if preset is not None and preset not in PRESETS:
+            self.add(line, "typed_values.preset", f"{preset!r} is not a preset (one of: {presets})")
+            return None
+        if types is not None and (
+            not isinstance(types, dict)
+            or not types
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in types.items())
+        ):
+            self.add(
+                line, "typed_values.types", "a table of wrapper keys and their kinds ({S: text, N: number})"
+            )
+            return None
+        if preset is None and types is None:
+            self.add(line, "typed_values", f"names a preset ({presets}) or a table of `types`, or both")
+            return None
+        if not isinstance(at, str) or (at and not _KEYS.match(at)):
+            self.add(line, "typed_values.at", f"{at!r}: keys from the record's root, dot-separated (fields)")
+            return None
+        try:
+            typed = build(preset, types, at)
+        except ValueError as exc:
+            self.add(line, "typed_values.types", str(exc))
+            return None
+        self.type_keys = frozenset(typed.types)
+        return typed

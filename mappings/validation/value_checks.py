@@ -22,6 +22,7 @@ class ValueChecks:
         self.tables: dict[str, CodeTable] = {}  # filled by the code tables, read by the field rules' `code`
         self.global_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
         self.false_is_null = False  # null_values holds `false` (top_level)
+        self.type_keys: frozenset[str] = frozenset()  # typed_values' wrapper keys, read past before any path
 
     def add(self, line: int, key: str, message: str) -> None:
         self.problems.append(Problem(self.file, line, key, message))
@@ -57,9 +58,16 @@ class ValueChecks:
         for i, p in enumerate(items):
             pline = value.at(i) if isinstance(value, YSeq) else line
             try:
-                parse_steps(p)
+                steps, _ = parse_steps(p)
             except PathSyntaxError as exc:
                 self.add(pline, key, str(exc))
+                continue
+            wrapper = next((s for s in steps if isinstance(s, str) and s in self.type_keys), None)
+            if wrapper is not None:
+                # `fullname.S` after typed_values has read {"S": …} as its text: never a value, a field lost unseen
+                self.add(
+                    pline, key, f"{p!r} steps into the type key {wrapper!r}, which typed_values reads past"
+                )
                 continue
             out.append(p)
         return tuple(out)

@@ -1,0 +1,250 @@
+"""typed_values: a document store's typed-value JSON (DynamoDB's AttributeValue, Firestore's Value, a table of
+one's own) is read as plain JSON before the mapping's paths, and a wrapper that does not fit costs its record
+alone, naming the field that reads it and the value's path — never a value read past in silence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mapping_samples import MINIMAL, minimal_record
+
+from mappings import CompiledMapping, MappingError, compile_mapping, load_mapping
+from mappings.typed import PRESETS, build
+
+HISTORY = """\
+  history:
+    path: steps
+    each: {status: {path: st, code: status}, at: at}
+  fees:
+    path: fees
+    each: {name: name, amount_vnd: amount}
+"""
+STATUS = "code_tables:\n  status: {target: status, values: {2: 2}}\n"
+
+
+def mapping_text(typed: str, extra_fields: str = HISTORY) -> str:
+    return MINIMAL.format(name="t") + extra_fields + STATUS + f"typed_values: {typed}\n"
+
+
+@pytest.fixture
+def compile_text(write_yaml: Callable[..., Path]) -> Callable[[str], CompiledMapping]:
+    return lambda text: compile_mapping(load_mapping(write_yaml(text)))
+
+
+def dynamo(value: Any) -> Any:
+    """A plain JSON value in DynamoDB's typed JSON (what a Scan answers)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list):
+        return {"L": [dynamo(v) for v in value]}
+    return {"M": {k: dynamo(v) for k, v in value.items()}}
+
+
+def firestore(value: Any) -> Any:
+    """A plain JSON value in Firestore's Value JSON (empty lists and maps without their inner key, as it writes)."""
+    if value is None:
+        return {"nullValue": None}
+    if isinstance(value, bool):
+        return {"booleanValue": value}
+    if isinstance(value, int):
+        return {"integerValue": str(value)}
+    if isinstance(value, str):
+        return {"stringValue": value}
+    if isinstance(value, list):
+        return {"arrayValue": {"values": [firestore(v) for v in value]} if value else {}}
+    return {"mapValue": {"fields": {k: firestore(v) for k, v in value.items()}} if value else {}}
+
+
+def plain_record(**extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = minimal_record(
+        steps=[{"st": 2, "at": "2025-03-12T08:15:00+07:00"}],
+        fees=[{"name": "Lệ phí", "amount": 150000}],
+        note=None,
+        urgent=False,
+    )
+    record.update(extra)
+    return record
+
+
+def test_a_dynamodb_item_is_read_as_the_plain_record(compile_text: Callable[[str], CompiledMapping]) -> None:
+    mapping = compile_text(mapping_text("dynamodb"))
+    item = {k: dynamo(v) for k, v in plain_record().items()}
+    assert item["fees"] == {"L": [{"M": {"name": {"S": "Lệ phí"}, "amount": {"N": "150000"}}}]}
+    outcome = mapping.normalize(item, "src")
+    assert outcome.errors == []
+    dossier = outcome.dossier
+    assert dossier is not None and dossier.applicant.name == "Nguyễn Văn An"
+    assert dossier.fees[0].amount_vnd == 150000 and dossier.history[0].status == 2
+    assert mapping.record_id(item) == "r1"
+    assert mapping.updated_at(item) is not None
+    assert item["id"] == {"S": "r1"}  # the record as received is left as it was (staging keeps it)
+
+
+def test_a_firestore_document_is_read_at_its_fields(compile_text: Callable[[str], CompiledMapping]) -> None:
+    text = mapping_text("{preset: firestore, at: fields}").replace(
+        "record: {id: id, updated_at: updated}",
+        "record: {id: {path: name, transform: 'strip_prefix:projects/p/databases/(default)/documents/hoso/'},"
+        " updated_at: fields.updated}",
+    )
+    text = text.replace("  ma_ho_so: code", "  ma_ho_so: fields.code").replace(": proc", ": fields.proc")
+    text = text.replace(": procName", ": fields.procName").replace(": name\n", ": fields.name\n", 1)
+    text = text.replace("received_at: received", "received_at: fields.received")
+    text = text.replace("path: steps", "path: fields.steps").replace("path: fees", "path: fields.fees")
+    mapping = compile_text(text)
+    fields = {k: firestore(v) for k, v in plain_record(steps=[], id=None).items()}
+    document = {
+        "name": "projects/p/databases/(default)/documents/hoso/r7",
+        "fields": fields,
+        "createTime": "x",
+    }
+    outcome = mapping.normalize(document, "src")
+    assert outcome.errors == [] and outcome.record_id == "r7"
+    assert fields["steps"] == {"arrayValue": {}}  # Firestore's empty array: no `values`
+    assert outcome.dossier is not None and outcome.dossier.history == []
+
+
+@pytest.mark.parametrize(
+    ("fee", "field", "reason"),
+    [
+        ({"S": "150000", "N": "150000"}, "fees[0].amount_vnd", "2 type keys ('S', 'N'): one is expected"),
+        ({"X": "150000"}, "fees[0].amount_vnd", "unknown type key 'X' (known: S, N, B, BOOL"),
+        ({"N": "một trăm"}, "fees[0].amount_vnd", "'N': not a number"),
+        ({"N": "1e999999"}, "fees[0].amount_vnd", "'N': not a number"),
+        ({"N": "Infinity"}, "fees[0].amount_vnd", "'N': not a number"),
+        ({"N": 15.5}, None, None),  # a gateway that wrote the number as JSON: read as that number
+        ({}, "fees[0].amount_vnd", "a typed value without its type key"),
+        ("150000", "fees[0].amount_vnd", "an object of one type key, got str"),
+        ({"L": "x"}, "fees[0].amount_vnd", "'L': a list is expected, got str"),
+    ],
+)
+def test_a_wrapper_that_does_not_fit_costs_its_record_naming_the_field(
+    compile_text: Callable[[str], CompiledMapping], fee: Any, field: str | None, reason: str | None
+) -> None:
+    mapping = compile_text(mapping_text("dynamodb"))
+    item = {k: dynamo(v) for k, v in plain_record().items()}
+    item["fees"]["L"][0]["M"]["amount"] = fee
+    outcome = mapping.normalize(item, "src")
+    if field is None:
+        assert outcome.dossier is None  # 15.5 đ: a fraction of a dong, refused by the field as any value is
+        assert [e.field for e in outcome.errors] == ["fees[0].amount_vnd"]
+        return
+    assert outcome.dossier is None and outcome.record_id == "r1"
+    [error] = outcome.errors
+    assert (error.field, error.source_path) == (field, "fees[0].amount")
+    assert reason is not None and reason in error.reason and error.reason.startswith("typed value: ")
+    assert mapping.canonical(item, "src").__class__.__name__ == "Outcome"  # the pipeline's path says the same
+
+
+def test_an_unread_attribute_that_does_not_fit_still_costs_the_record(
+    compile_text: Callable[[str], CompiledMapping],
+) -> None:
+    mapping = compile_text(mapping_text("dynamodb"))
+    item = {k: dynamo(v) for k, v in plain_record().items()}
+    item["ghi chú.x"] = {"S": "a", "BOOL": True, "N": "1", "L": []}
+    [error] = mapping.normalize(item, "src").errors
+    assert (error.field, error.source_path) == ("(record)", "['ghi chú.x']")
+    assert "4 type keys ('S', 'BOOL', 'N' and 1 more)" in error.reason
+
+
+def test_personal_data_in_a_misfit_is_never_quoted(compile_text: Callable[[str], CompiledMapping]) -> None:
+    mapping = compile_text(mapping_text("dynamodb", HISTORY + "  applicant.id_number: cccd\n"))
+    item = {k: dynamo(v) for k, v in plain_record().items()}
+    item["cccd"] = {"N": "001090012345", "S": "001090012345"}
+    [error] = mapping.normalize(item, "src").errors
+    assert error.field == "applicant.id_number" and error.value is None
+    assert "001090012345" not in error.describe("src", "r1")
+
+
+def test_a_hostile_record_lists_fifty_failures_and_counts_the_rest(
+    compile_text: Callable[[str], CompiledMapping],
+) -> None:
+    mapping = compile_text(mapping_text("dynamodb"))
+    item = {k: dynamo(v) for k, v in plain_record().items()}
+    item.update({f"x{i}": {"Q": i} for i in range(10_000)})
+    errors = mapping.normalize(item, "src").errors
+    assert len(errors) == 51 and errors[-1].reason == "typed value: 9950 more failures"
+
+
+def test_nesting_past_the_bound_is_a_failure_not_a_recursion_error(
+    compile_text: Callable[[str], CompiledMapping],
+) -> None:
+    mapping = compile_text(mapping_text("dynamodb"))
+    deep: Any = {"S": "x"}
+    for _ in range(5000):
+        deep = {"L": [deep]}
+    item = {k: dynamo(v) for k, v in plain_record().items()} | {"deep": deep}
+    [error] = mapping.normalize(item, "src").errors
+    assert "nested more than 64 deep" in error.reason and error.field == "(record)"
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("mongodb", "'mongodb' is not a preset (one of: dynamodb, firestore)"),
+        ("{at: fields}", "names a preset (dynamodb, firestore) or a table of `types`, or both"),
+        ("{types: {S: text, N: numeric}}", "N: unknown kind 'numeric'"),
+        ("{types: {S: 'text:values'}}", "only list and map name the key their items are under"),
+        ("{preset: dynamodb, at: 'a..b'}", "typed_values.at: 'a..b': keys from the record's root"),
+        ("{preset: dynamodb, unwrap: true}", "typed_values.unwrap: unknown key"),
+        ("[S, N]", "a preset (dynamodb, firestore) or {preset, types, at}"),
+    ],
+)
+def test_a_table_that_cannot_be_read_does_not_load(
+    write_yaml: Callable[..., Path], typed: str, problem: str
+) -> None:
+    with pytest.raises(MappingError) as info:
+        load_mapping(write_yaml(mapping_text(typed)))
+    assert problem in str(info.value)
+
+
+def test_a_path_into_a_type_key_does_not_load(write_yaml: Callable[..., Path]) -> None:
+    """`fullname.S` once typed_values reads {"S": …} as its text would never have a value: refused at load."""
+    text = mapping_text("dynamodb").replace("applicant.name: name", "applicant.name: name.S")
+    with pytest.raises(MappingError) as info:
+        load_mapping(write_yaml(text))
+    assert "'name.S' steps into the type key 'S', which typed_values reads past" in str(info.value)
+
+
+def test_a_table_of_ones_own_extends_a_preset() -> None:
+    typed = build("firestore", {"decimalValue": "number"}, "fields")
+    plain, failures = typed.decode(
+        {"fields": {"a": {"decimalValue": "1.50"}, "b": {"geoPointValue": {"x": 1}}}}
+    )
+    assert failures == [] and plain == {"fields": {"a": Decimal("1.50"), "b": {"x": 1}}}
+    assert set(PRESETS["firestore"]) < set(typed.types)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), JSON, max_size=6))
+def test_reading_a_typed_record_gives_back_the_plain_one(record: dict[str, Any]) -> None:
+    assert build("dynamodb", None, "").decode({k: dynamo(v) for k, v in record.items()}) == (record, [])
+    document = {"name": "n", "fields": {k: firestore(v) for k, v in record.items()}}
+    assert build("firestore", None, "fields").decode(document) == ({"name": "n", "fields": record}, [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(JSON, lambda inner: st.dictionaries(st.sampled_from(["S", "N", "L", "M", "BOOL", "NULL", "Z"]),
+                                                         inner, max_size=3), max_leaves=12))  # fmt: skip
+def test_any_json_is_read_or_refused_never_raised(value: Any) -> None:
+    plain, failures = build("dynamodb", None, "").decode({"x": value})
+    assert set(plain) == {"x"}
+    assert all(path.startswith("x") and reason for path, reason in failures)
