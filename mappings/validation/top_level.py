@@ -7,8 +7,8 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mappings.typed import PRESETS, TypedValues, build
 from mappings.spec import DEFAULT_DATE_FORMATS, DEFAULT_NULL_VALUES, DEFAULT_TIMEZONE, TOP_LEVEL_KEYS, Mapping
+from mappings.typed import PRESETS, TypedValues, build
 from mappings.validation.code_tables import CodeTableChecks
 from mappings.validation.field_rules import FieldRuleChecks
 from mappings.validation.record import RecordChecks
