@@ -66,7 +66,8 @@ RULES (under `fields:`; inside `each:` for list items)
                unknown value is an error. The table's target must be the field's code set. Excludes type.
     transform  a name or a list of names, applied in order to the raw value before code/type:
                national_procedure_code (1.000656.000.00.00.H56 -> 1.000656), digits, upper, lower,
-               strip, collapse_spaces, nfc, strip_prefix:<text>, strip_suffix:<text>,
+               strip, collapse_spaces, nfc, strip_prefix:<text>, strip_suffix:<text>, after_last:<text> (what
+               follows its last occurrence: a resource name's last segment, `after_last:/`),
                commune_code_by_name[:<province code>] (a commune's GSO code from names, offline: "Xã Cẩm Vũ,
                H. Cẩm Giàng" with :30 -> 10909 district-era, "Phường Lê Thanh Nghị, Hải Phòng" -> its 2025
                code; the argument is the province when the text names none; a name matching no unit or

@@ -135,3 +135,19 @@ def strip_prefix(prefix: str | None) -> Transform:
 def strip_suffix(suffix: str | None) -> Transform:
     s = suffix or ""
     return lambda value: text(value).removesuffix(s) or None
+
+
+@register_transform("after_last", arg=True)
+def after_last(separator: str | None) -> Transform:
+    """The text after the last `separator`: a resource name's last segment, whatever leads to it (Firestore's
+    `projects/<p>/databases/(default)/documents/hoso/<id>` with `after_last:/`: one mapping for every project,
+    where strip_prefix would name one). A value without the separator is of another shape: an error, not kept."""
+    sep = separator or ""
+
+    def last(value: Any) -> str | None:
+        head, found, tail = text(value).rpartition(sep)
+        if not found or not head:
+            raise ConversionError(f"no {sep!r} in the value, before its last segment", value)
+        return tail or None
+
+    return last

@@ -28,10 +28,20 @@ from schemas import TextFix
         ("collapse_spaces", "Phường  Trần\n Hưng   Đạo", "Phường Trần Hưng Đạo"),
         ("strip_prefix:DVC-", "DVC-000.00.14.H23-250312-0118", "000.00.14.H23-250312-0118"),
         ("strip_suffix:.pdf", "to-khai.pdf", "to-khai"),
+        ("after_last:/", "projects/p/databases/(default)/documents/hoso/4521907", "4521907"),
+        ("after_last:/", "projects/q/databases/(default)/documents/hoso/NS-12", "NS-12"),
+        ("after_last:/", "projects/p/databases/(default)/documents/hoso/", None),  # no last segment: missing
     ],
 )
 def test_builtin_transforms(spec: str, value: object, expected: object) -> None:
     assert build_transform(spec)(value) == expected
+
+
+@pytest.mark.parametrize("value", ["4521907", "/4521907"])
+def test_a_name_without_its_separator_is_an_error_not_kept(value: str) -> None:
+    """A value of another shape (an id where a resource name is awaited) is not taken as its own last segment."""
+    with pytest.raises(ConversionError, match="no '/' in the value"):
+        build_transform("after_last:/")(value)
 
 
 def test_nfc_reports_its_fix() -> None:
