@@ -88,6 +88,9 @@ def _truthy(value: Any) -> bool:
     return as_text(value) not in (None, "", "false", "0", "no")
 
 
+MAX_CURSOR = 64 * 1024  # characters of a cursor, as JSON text: real ones are keys and tokens of a few hundred
+
+
 def check_errors(name: str, rules: list[ErrorRule], operation: str, document: Any) -> None:
     """An error envelope inside a 2xx answer, raised as what the registry says it means, with the vendor's code
     and message verbatim (masked, capped)."""
@@ -344,15 +347,17 @@ class PagedSource:
                 values["offset"] = seen
                 values["last"] = seen + pager.page_size - 1
             elif pager.type == "cursor":
-                cursor = self._next_cursor(paged, answer)
+                cursor = self._next_cursor(paged, answer, where)
                 if cursor is None or (
                     pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path))
                 ):
                     return
                 seen_as = cursor if isinstance(cursor, str) else jsontext.dumps(cursor)
                 if seen_as in followed:
+                    # quoted masked and short: a key object holds the key's values (an id number, a phone)
                     raise ProtocolError(
-                        self.name, f"{where}: the cursor {seen_as!r} came back again (a loop)"
+                        self.name,
+                        f"{where}: the cursor {quote_answer(seen_as, 200)!r} came back again (a loop)",
                     )
                 followed.add(seen_as)
                 values["cursor"] = cursor
@@ -419,7 +424,7 @@ class PagedSource:
                 self.name, f"{where}: no number at {path!r} (found {quote_answer(repr(value), 200)}){why}"
             ) from None
 
-    def _next_cursor(self, document: Any, answer: Answer) -> Any:
+    def _next_cursor(self, document: Any, answer: Answer, where: str) -> Any:
         """The next cursor: text, or a JSON value kept as it came (Elasticsearch's `search_after` sort values, a
         DynamoDB-style `LastEvaluatedKey` object), sent back whole where `{cursor}` is a whole value and as JSON
         text inside other text (connectors.templates)."""
@@ -429,10 +434,33 @@ class PagedSource:
             if pager.cursor_path
             else answer.headers.get(pager.cursor_header or "")
         )
+        kind = pager.cursor_type
         if isinstance(value, list | dict):
-            return value or None
-        text = as_text(value)
-        return text or None
+            value = value or None
+        else:
+            value = as_text(value) or None
+        if value is None:
+            return None
+        written = value if isinstance(value, str) else jsontext.dumps(value)
+        if len(written) > MAX_CURSOR:
+            # sent back with every page (in a URL, for a text): a system that answers this is broken or hostile
+            raise ProtocolError(
+                self.name,
+                f"{where}: the cursor at {self._cursor_place()} is {len(written)} characters long, past the "
+                f"{MAX_CURSOR} a cursor may hold: the run fails rather than send it back",
+            )
+        got = "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else "a text"
+        if kind != "any" and got != {"object": "an object", "list": "a list", "text": "a text"}[kind]:
+            raise ProtocolError(
+                self.name,
+                f"{where}: the cursor at {self._cursor_place()} is {got}, not the {kind} this source's paginator "
+                f"sends back (cursor_type: {kind}): the run fails rather than ask for a page the system never meant",
+            )
+        return value
+
+    def _cursor_place(self) -> str:
+        pager = self.spec.paginator
+        return pager.cursor_path or f"header {pager.cursor_header}"
 
     def _next_link(self, document: Any, answer: Answer) -> str | None:
         pager = self.spec.paginator

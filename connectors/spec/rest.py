@@ -20,6 +20,7 @@ PLACEHOLDERS = frozenset(
 PaginatorType = Literal["page_number", "offset", "cursor", "next_link", "single"]
 StopRule = Literal["short_page", "empty_page", "total_count", "total_pages", "has_more"]
 TotalFormat = Literal["number", "content_range"]
+CursorType = Literal["any", "text", "object", "list"]
 _STOP_PATH = {"total_count": "total_path", "total_pages": "total_pages_path", "has_more": "has_more_path"}
 _PLACEHOLDER_OF = {"page_number": "page", "offset": "offset", "cursor": "cursor"}
 
@@ -68,6 +69,13 @@ class PaginatorSpec(Spec):
     cursor_header: str | None = Field(
         default=None, description="cursor: ... or the response header carrying it"
     )
+    cursor_type: CursorType = Field(
+        default="any",
+        description="cursor: what the cursor is: any (text, or a JSON value as it came), text, object (a "
+        "DynamoDB-style `LastEvaluatedKey`) or list (Elasticsearch's sort values); a cursor of another kind fails "
+        "the run naming it, never sent back as something the system did not mean. An object or a list goes in a "
+        "JSON body, not in the path, query or headers (a key's values in a URL)",
+    )
     next_path: str | None = Field(default=None, description="next_link: the next page's URL in the answer")
     link_header: bool = Field(default=False, description='next_link: the next URL in `Link: <…>; rel="next"`')
 
@@ -97,6 +105,14 @@ class PaginatorSpec(Spec):
             )
         if self.type == "cursor" and not (self.cursor_path or self.cursor_header):
             raise ValueError("a cursor paginator needs `cursor_path` or `cursor_header`")
+        if self.cursor_type != "any" and self.type != "cursor":
+            raise ValueError(
+                f"cursor_type says what a cursor paginator's cursor is: this paginator is {self.type}"
+            )
+        if self.cursor_type in ("object", "list") and self.cursor_header:
+            raise ValueError(
+                f"cursor_type: {self.cursor_type} reads a JSON value in the answer (cursor_path): a header is text"
+            )
         if self.type == "next_link" and not (self.next_path or self.link_header):
             raise ValueError("a next_link paginator needs `next_path` or `link_header: true`")
         return self
@@ -633,6 +649,15 @@ class RestSpec(PagedSpec):
     def _consistent(self) -> RestSpec:
         used = self.request.names()
         self.check_placeholders(used, "request")
+        structured = self.paginator.cursor_type in ("object", "list")
+        if structured and "cursor" in placeholders(
+            [self.request.path, self.request.query, self.request.headers]
+        ):
+            raise ValueError(
+                f"cursor_type: {self.paginator.cursor_type}: {{cursor}} goes in a JSON body, not in the path, query "
+                "or headers, where it would be JSON text in a URL or a header, its key's values (an id number) "
+                "written in logs and proxies"
+            )
         if "password" in placeholders([self.request.path, self.request.query]):
             raise ValueError(
                 "{password} goes in a header or the body, never in the path or the query: a URL is written in "

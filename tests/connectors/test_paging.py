@@ -210,6 +210,75 @@ def test_a_cursor_of_sort_values_goes_back_as_the_json_it_was_and_one_that_repea
         list(opened("rest", spec, Connection("c", host=url)).pages(None, None))
 
 
+DYNAMO_SPEC = {
+    "request": {"method": "POST", "path": "/", "json": {"Limit": 2, "ExclusiveStartKey": "{cursor}"}},
+    "records": "Items",
+    "paginator": {"type": "cursor", "cursor_path": "LastEvaluatedKey", "cursor_type": "object"},
+}
+
+
+def scan(ids: list[str], last: Any = None) -> tuple[int, dict[str, str], bytes]:
+    """A DynamoDB Scan answer: its items, and the key object to start the next page after (none on the last)."""
+    answer: dict[str, Any] = {"Items": [{"pk": {"S": i}} for i in ids], "Count": len(ids)}
+    if last is not None:
+        answer["LastEvaluatedKey"] = last
+    return 200, JSON, json.dumps(answer).encode()
+
+
+def test_a_key_object_goes_back_whole_in_the_body_even_after_an_empty_page() -> None:
+    """DynamoDB's Scan counts Limit before its filter: a page may be empty and still have a LastEvaluatedKey; only
+    an answer without one is the last. The key goes back as the object it came as, never as text."""
+    key = {"pk": {"S": "HOSO#2"}, "sk": {"S": "META"}}
+    answers = [scan(["a", "b"], key), scan([], {"pk": {"S": "HOSO#4"}, "sk": {"S": "META"}}), scan(["e"])]
+    asked: list[Any] = []
+
+    def route(_path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        asked.append(json.loads(body).get("ExclusiveStartKey"))
+        return answers[len(asked) - 1]
+
+    with routed_server(route) as (url, _):
+        reader = opened("rest", DYNAMO_SPEC, Connection("c", host=url))
+        assert [r.record["pk"]["S"] for c in reader.pages(None, None) for r in c] == ["a", "b", "e"]
+    assert asked == [None, key, {"pk": {"S": "HOSO#4"}, "sk": {"S": "META"}}]
+
+
+@pytest.mark.parametrize(
+    ("last", "said"),
+    [
+        (
+            "eyJwayI6IkhPU08jMiJ9",
+            r"the cursor at LastEvaluatedKey is a text, not the object this source's paginator",
+        ),
+        ([{"S": "HOSO#2"}], r"the cursor at LastEvaluatedKey is a list, not the object"),
+        (12, r"the cursor at LastEvaluatedKey is a text, not the object"),
+        (
+            {"pk": {"S": "x" * 70_000}},
+            r"the cursor at LastEvaluatedKey is 70\d{3} characters long, past the 65536",
+        ),
+    ],
+    ids=["text", "list", "number", "huge"],
+)
+def test_a_cursor_that_is_not_the_object_awaited_or_is_huge_fails_the_run_naming_the_source(
+    last: Any, said: str
+) -> None:
+    with (
+        scripted_server([scan(["a"], last), scan([])]) as (url, log),
+        pytest.raises(ProtocolError, match=rf"^hd_thu: page 1: {said}"),
+    ):
+        list(opened("rest", DYNAMO_SPEC, Connection("c", host=url)).pages(None, None))
+    assert len(log) == 1  # never sent back
+
+
+def test_a_key_object_that_comes_back_again_is_a_loop_quoted_without_its_personal_data() -> None:
+    key = {"cccd": {"S": "001090012345"}}
+    with (
+        scripted_server([scan(["a"], key), scan(["b"], key)]) as (url, _),
+        pytest.raises(ProtocolError, match=r"came back again \(a loop\)") as info,
+    ):
+        list(opened("rest", DYNAMO_SPEC, Connection("c", host=url)).pages(None, None))
+    assert "001090012345" not in str(info.value)
+
+
 def bare(ids: list[int], **headers: str) -> tuple[int, dict[str, str], bytes]:
     """A page that is only its records (a JSON list), what paging it needs in its headers."""
     return 200, {**JSON, **headers}, json.dumps([{"id": i} for i in ids]).encode()
@@ -515,8 +584,15 @@ def test_a_missing_or_malformed_content_range_fails_the_run_naming_the_source_an
         ({"type": "cursor", "cursor_path": "next"}, {"Range": "items={offset}-{last}", "X": "{cursor}"},
          r"\(hd_thu\): rest: \{last\} in request is the last index of a page .* not cursor"),
         ({**RANGED, "total_format": "roman"}, {"Range": "items={offset}-{last}"}, "total_format"),
+        ({"type": "cursor", "cursor_path": "next", "cursor_type": "object"}, {"X-Start": "{cursor}"},
+         r"cursor_type: object: \{cursor\} goes in a JSON body, not in the path, query or headers"),
+        ({"type": "cursor", "cursor_header": "X-Next", "cursor_type": "list"}, {"X-Start": "{cursor}"},
+         r"cursor_type: list reads a JSON value in the answer \(cursor_path\): a header is text"),
+        ({**RANGED, "cursor_type": "text"}, {"Range": "items={offset}-{last}"},
+         r"cursor_type says what a cursor paginator's cursor is: this paginator is offset"),
     ],
-    ids=["needs-a-total", "last-needs-offsets", "unknown-format"],
+    ids=["needs-a-total", "last-needs-offsets", "unknown-format", "object-cursor-in-a-header",
+         "list-cursor-from-a-header", "cursor-type-without-a-cursor"],
 )  # fmt: skip
 def test_a_range_paged_entry_that_cannot_work_is_refused_by_the_registry(
     paginator: dict[str, Any], request_headers: dict[str, str], said: str
