@@ -435,10 +435,7 @@ class PagedSource:
             else answer.headers.get(pager.cursor_header or "")
         )
         kind = pager.cursor_type
-        if isinstance(value, list | dict):
-            value = value or None
-        else:
-            value = as_text(value) or None
+        value = (value or None) if isinstance(value, list | dict) else (as_text(value) or None)
         if value is None:
             return None
         written = value if isinstance(value, str) else jsontext.dumps(value)
