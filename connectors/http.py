@@ -351,22 +351,27 @@ class HttpClient:
         answer = Answer(resp.status_code, resp.headers, content, resp.url)
         if resp.status_code < 400 or (accept is not None and accept(answer)):
             return answer
-        # The system's own words (an HTTP error body) verbatim: masked, capped at 4 KiB.
+        raise self.refusal(operation, answer)
+
+    def refusal(self, operation: str, answer: Answer) -> ConnectorError:
+        """What an HTTP error answer means, with the system's own words (its body) verbatim: masked, capped at
+        4 KiB. Also for an answer let through by `accept` that no rule of the source's explained."""
         body = answer.head(1 << 16)
         said = quote_answer(body, charset=answer.charset or self.charset or "utf-8")
-        message = f"{operation}: HTTP {resp.status_code}" + (f": {said}" if said else "")
-        if resp.status_code == 400 and operation == "token" and any(c in body for c in OAUTH_REFUSALS):
-            raise AuthError(self.endpoint, message, http_status=400)
-        if resp.status_code in RETRY_STATUSES:
-            raise TransientError(
+        status = answer.status
+        message = f"{operation}: HTTP {status}" + (f": {said}" if said else "")
+        if status == 400 and operation == "token" and any(c in body for c in OAUTH_REFUSALS):
+            return AuthError(self.endpoint, message, http_status=400)
+        if status in RETRY_STATUSES:
+            return TransientError(
                 self.endpoint,
                 message,
-                http_status=resp.status_code,
-                retry_after=_retry_after(resp.headers.get("Retry-After")),
+                http_status=status,
+                retry_after=_retry_after(answer.headers.get("Retry-After")),
             )
-        if resp.status_code in (401, 403):
-            raise AuthError(self.endpoint, message, http_status=resp.status_code)
-        raise ProtocolError(self.endpoint, message, http_status=resp.status_code)
+        if status in (401, 403):
+            return AuthError(self.endpoint, message, http_status=status)
+        return ProtocolError(self.endpoint, message, http_status=status)
 
     def _read_capped(self, resp: requests.Response) -> bytes | IO[bytes]:
         """The body, counted against the cap as it comes: bytes when it is small, else the spooled file (at its

@@ -91,10 +91,13 @@ def _truthy(value: Any) -> bool:
 MAX_CURSOR = 64 * 1024  # characters of a cursor, as JSON text: real ones are keys and tokens of a few hundred
 
 
-def check_errors(name: str, rules: list[ErrorRule], operation: str, document: Any) -> None:
-    """An error envelope inside a 2xx answer, raised as what the registry says it means, with the vendor's code
-    and message verbatim (masked, capped)."""
+def check_errors(name: str, rules: list[ErrorRule], operation: str, document: Any, status: int = 200) -> None:
+    """An error envelope inside a 2xx answer (or, for a rule with `status`, an HTTP error answer of one of its
+    statuses), raised as what the registry says it means, with the vendor's code and message verbatim (masked,
+    capped)."""
     for rule in rules:
+        if not (status in rule.status if rule.status else status < 400):
+            continue
         if document is not None and rule.when.holds(document):
             code = get_path(document, rule.code) if rule.code else None
             message = get_path(document, rule.message) if rule.message else None

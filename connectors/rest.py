@@ -5,7 +5,7 @@ template and auth; records, paging, the window and error envelopes as every page
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from connectors.archives import unpack
@@ -16,13 +16,14 @@ from connectors.detail import DetailReader, rest_fetch
 from connectors.errors import ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, read_lines
-from connectors.paging import Found, PagedSource
+from connectors.paging import Found, PagedSource, check_errors
 from connectors.rows import read_csv, read_sheet, refuse_markup
 from connectors.safexml import read_document, scan_answer
 from connectors.spec.rest import CsvSpec, RestSpec, SheetSpec
 from connectors.templates import render
 from connectors.xmlrpc import read_answer as read_xmlrpc
 from mappings.paths import parse_steps
+from schemas import jsontext
 from schemas.personal_data import quote_answer
 
 
@@ -44,6 +45,9 @@ class RestSource(PagedSource):
         self._credentials = {n: getattr(conn, n) for n in sent}
         # The records' pages: the answers themselves, or the documents embedded in them (`embedded`).
         self._pages = PageReader(name, spec.records.path, spec.records.rows)
+        # HTTP error answers that an `errors` rule reads (its `status`), let through to _read
+        explained = frozenset(code for rule in spec.errors for code in rule.status)
+        self._explained = (lambda a: a.status in explained) if explained else None
         self._answers = PageReader(name, spec.embedded.path) if spec.embedded else None
         if spec.detail is not None:
             fetch = rest_fetch(
@@ -83,6 +87,8 @@ class RestSource(PagedSource):
         a page without records, as ASP.NET's and Spring's `NoContent()` answer a list with nothing in it."""
         if answer.status == 204:
             return {}, answer, []
+        if answer.status >= 400:  # let through by `errors[].status` (_fetch): explained by a rule, or refused
+            self._explain(operation, answer)
         if self.spec.answer == "xmlrpc":
             document = read_xmlrpc(self.name, answer.body)
             self.check(operation, document)
@@ -130,6 +136,16 @@ class RestSource(PagedSource):
         self.check(operation, document)
         return document, answer, raw
 
+    def _explain(self, operation: str, answer: Answer) -> NoReturn:
+        """An HTTP error answer whose JSON body an `errors` rule with its status explains (DynamoDB's 400 with a
+        `__type`), raised as the rule says; else what its status means, as for any source."""
+        try:
+            document = jsontext.loads(answer.head(1 << 20))
+        except ValueError:
+            document = None
+        check_errors(self.name, self.spec.errors, operation, document, answer.status)
+        raise self.client.refusal(operation, answer)
+
     def _rows(self, body: bytes, answer: Answer | None) -> list[RawRecord]:
         """The records of an answer of rows (NDJSON, CSV, a spreadsheet), or of one file of an archive (`answer`
         None: its charset is the source's, its head is checked by the bytes alone)."""
@@ -174,6 +190,7 @@ class RestSource(PagedSource):
                 path,
                 operation="page",
                 read=lambda a: self._read("page", self.authenticator.vet("page", a)),
+                accept=self._explained,
                 **kwargs,
             )
             return method, path, document, answer, raw

@@ -108,6 +108,8 @@ class FeedSpec(Spec):
     @model_validator(mode="after")
     def _consistent(self) -> FeedSpec:
         _only(self.fetch, FETCH_PLACEHOLDERS, "fetch")
+        if any(rule.status for rule in [*self.errors, *(self.detail.errors if self.detail else [])]):
+            raise ValueError("errors[].status reads a REST source's HTTP error answers, not a feed's")
         _only(self.ack, ACK_PLACEHOLDERS, "ack")
         for name in ("items", "ack_id", "batch_id", "lease_path", "acked_path"):
             if (path := getattr(self, name)) is not None:

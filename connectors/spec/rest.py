@@ -344,9 +344,18 @@ class ErrorRule(Spec):
         description="auth: credentials refused (fail fast, or log in again); transient: retried with backoff; "
         "error: the run fails",
     )
+    status: list[int] = Field(
+        default=[],
+        description="a REST source's JSON answers: the HTTP statuses whose answers this rule reads, instead of 2xx "
+        "ones — DynamoDB and the other AWS JSON APIs answer every error with 400 and a `__type`, a "
+        "ThrottlingException to retry as an UnrecognizedClientException to fail fast; an answer of such a status "
+        "that no rule explains is what its status says (401/403 credentials, 429/5xx retried, others fail)",
+    )
 
     @model_validator(mode="after")
     def _paths(self) -> ErrorRule:
+        if any(not 200 <= code <= 599 for code in self.status):
+            raise ValueError(f"status: HTTP statuses are 200 to 599, not {self.status}")
         for path in (self.message, self.code):
             if path:
                 check_path(path, "path")
@@ -649,6 +658,19 @@ class RestSpec(PagedSpec):
     def _consistent(self) -> RestSpec:
         used = self.request.names()
         self.check_placeholders(used, "request")
+        if any(rule.status for rule in self.errors) and (self.answer != "json" or self.embedded is not None):
+            raise ValueError(
+                "errors[].status reads the JSON body of an HTTP error answer: it needs `answer: json` without "
+                "`embedded`"
+            )
+        nested = [
+            *(self.embedded.errors if self.embedded else []),
+            *(self.detail.errors if self.detail else []),
+        ]
+        if any(rule.status for rule in nested):
+            raise ValueError(
+                "`status` is read by the source's own `errors` only (not embedded's or detail's)"
+            )
         structured = self.paginator.cursor_type in ("object", "list")
         if structured and "cursor" in placeholders(
             [self.request.path, self.request.query, self.request.headers]

@@ -142,6 +142,14 @@ class SoapSpec(PagedSpec):
     def _consistent(self) -> SoapSpec:
         used = placeholders([self.request, self.headers])
         self.check_placeholders(used - LOGIN_PLACEHOLDERS, "the request or headers")
+        nested = [
+            *(self.embedded.errors if self.embedded else []),
+            *(self.detail.errors if self.detail else []),
+        ]
+        if any(rule.status for rule in [*self.errors, *nested]):
+            raise ValueError(
+                "errors[].status reads a REST source's HTTP error answers: a SOAP service says `faults`"
+            )
         if self.embedded is None and not self.records.path:
             raise ValueError(
                 "`records` is the record element's path below the answer element (Result.Items.Item)"
