@@ -43,6 +43,7 @@ from mappings.spec import Mapping
 from mappings.targets import ROOT_MODEL, fields_of
 from mappings.units import apply_units, apply_units_to
 from schemas.dossier import Dossier
+from schemas.personal_data import mask_text
 from schemas.text_safety import (
     SUSPECT,
     SUSPECT_IN_CODE,
@@ -162,8 +163,12 @@ class CompiledMapping:
         plain, failures = self._typed.decode(record)
         if not failures:
             return plain
+        # The path and the reason name the record's own keys (a map keyed by phone numbers, a hostile type key):
+        # masked, as an answer quoted in an error is
         errors = [
-            _field_error(self._reader(path) or "(record)", path, f"typed value: {reason}", None)
+            _field_error(
+                self._reader(path) or "(record)", mask_text(path), mask_text(f"typed value: {reason}"), None
+            )
             for path, reason in failures[:_TYPED_SHOWN]
         ]
         if len(failures) > _TYPED_SHOWN:

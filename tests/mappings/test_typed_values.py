@@ -167,6 +167,60 @@ def test_personal_data_in_a_misfit_is_never_quoted(compile_text: Callable[[str],
     assert "001090012345" not in error.describe("src", "r1")
 
 
+def test_personal_data_in_a_key_is_masked_in_the_path_and_the_reason(
+    compile_text: Callable[[str], CompiledMapping],
+) -> None:
+    """A map keyed by phone numbers, or a phone number where a type key should be: the error text is logged."""
+    mapping = compile_text(mapping_text("dynamodb"))
+    item = {k: dynamo(v) for k, v in plain_record().items()}
+    item["lien_he"] = {"M": {"0912345678": {"0987654321": "x"}}}
+    [error] = mapping.normalize(item, "src").errors
+    described = error.describe("src", "r1")
+    assert "0912345678" not in described and "0987654321" not in described
+    assert "unknown type key" in described
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"integerValue": "12", "stringValue": "12"}, "2 type keys ('integerValue', 'stringValue')"),
+        ({"intValue": "12"}, "unknown type key 'intValue' (known: nullValue, booleanValue"),
+        ({"integerValue": "mười hai"}, "'integerValue': not a 64-bit integer"),
+        ({"integerValue": str(2**63)}, "'integerValue': not a 64-bit integer"),
+        ({"doubleValue": "1.5"}, "'doubleValue': a number is expected, got str"),
+        ({"mapValue": []}, "'mapValue': an object holding 'fields' is expected, got a list"),
+        (
+            {"arrayValue": {"values": {"0": {"stringValue": "x"}}}},
+            "'arrayValue': a list is expected, got an object",
+        ),
+        ({"booleanValue": "true"}, "'booleanValue': true or false is expected, got str"),
+    ],
+)
+def test_a_firestore_value_that_does_not_fit_costs_its_record_naming_source_record_and_field(
+    value: Any, reason: str
+) -> None:
+    typed = build("firestore", None, "fields")
+    plain, failures = typed.decode({"name": "n/r7", "fields": {"amount": value, "ok": {"stringValue": "x"}}})
+    assert plain == {
+        "name": "n/r7",
+        "fields": {"amount": None, "ok": "x"},
+    }  # the rest still read: the id is named
+    [(path, said)] = failures
+    assert path == "fields.amount" and reason in said
+
+
+def test_a_failure_is_described_with_its_source_record_and_field(
+    compile_text: Callable[[str], CompiledMapping],
+) -> None:
+    mapping = compile_text(mapping_text("dynamodb"))
+    item = {k: dynamo(v) for k, v in plain_record().items()}
+    item["steps"]["L"][0]["M"]["st"] = {"N": "hai"}
+    outcome = mapping.normalize(item, "hd_kim_thanh")
+    assert outcome.describe("hd_kim_thanh") == [
+        "hd_kim_thanh: record r1: field history[0].status (steps[0].st): typed value: 'N': not a number"
+    ]
+
+
 def test_a_hostile_record_lists_fifty_failures_and_counts_the_rest(
     compile_text: Callable[[str], CompiledMapping],
 ) -> None:
@@ -236,6 +290,7 @@ JSON = st.recursive(
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.text(max_size=6), JSON, max_size=6))
 def test_reading_a_typed_record_gives_back_the_plain_one(record: dict[str, Any]) -> None:
+    """For any JSON record: decode(encode(record)) == record, in either preset, with no failure."""
     assert build("dynamodb", None, "").decode({k: dynamo(v) for k, v in record.items()}) == (record, [])
     document = {"name": "n", "fields": {k: firestore(v) for k, v in record.items()}}
     assert build("firestore", None, "fields").decode(document) == ({"name": "n", "fields": record}, [])
@@ -245,6 +300,9 @@ def test_reading_a_typed_record_gives_back_the_plain_one(record: dict[str, Any])
 @given(st.recursive(JSON, lambda inner: st.dictionaries(st.sampled_from(["S", "N", "L", "M", "BOOL", "NULL", "Z"]),
                                                          inner, max_size=3), max_leaves=12))  # fmt: skip
 def test_any_json_is_read_or_refused_never_raised(value: Any) -> None:
+    """Whatever a hostile system sends, decoding returns (each misfit a failure at its path), never raises."""
     plain, failures = build("dynamodb", None, "").decode({"x": value})
     assert set(plain) == {"x"}
     assert all(path.startswith("x") and reason for path, reason in failures)
+    plain, failures = build("firestore", None, "fields").decode({"fields": {"x": value}, "name": "n"})
+    assert plain["name"] == "n" and all(path.startswith("fields.x") for path, _ in failures)
