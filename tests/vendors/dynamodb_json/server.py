@@ -107,7 +107,20 @@ def hash_order(item: dict[str, Any]) -> str:
     return hashlib.md5(f"HOSO#{item['source_record_id']}".encode()).hexdigest()
 
 
+def misfit(item: dict[str, Any], n: int) -> dict[str, Any]:
+    """A typed value an app's bug or a hand edit in the console leaves: two type keys, an N that is no number."""
+    if n % 2 == 0:
+        return {**item, "trangThai": {"N": item["trangThai"]["N"], "S": item["trangThai"]["N"]}}
+    return {**item, "kenhNop": {"N": "hai"}}
+
+
 class Handler(VendorHandler):
+    def item(self, truth_item: dict[str, Any], ordered: list[dict[str, Any]]) -> dict[str, Any]:
+        """The item as the table holds it; with `--corrupt N`, the first N in scan order hold a misfit."""
+        position = ordered.index(truth_item)
+        out = item_of(truth_item)
+        return misfit(out, position) if position < self.options.corrupt else out
+
     def fail(self, name: str, message: str) -> None:
         body = {"__type": PREFIX + name, "message": message}
         self.refuse(400, name, lambda: self.send_json(body, 400, {"x-amzn-RequestId": "R" * 52}))
@@ -121,6 +134,13 @@ class Handler(VendorHandler):
             return
         if self.headers.get("X-Amz-Target") != TARGET:
             self.fail("UnknownOperationException", "")
+            return
+        if self.stats.count_data_request() == self.options.throttle_at:
+            # throttled: the table's capacity is spent for this second (not a refusal of the request)
+            body = {"__type": PREFIX + "ProvisionedThroughputExceededException",
+                    "message": "The level of configured provisioned throughput for the table was exceeded. "
+                               "Consider increasing your provisioning level with the UpdateTable API."}  # fmt: skip
+            self.send_json(body, 400)
             return
         if (self.headers.get("Content-Type") or "").split(";")[0] != "application/x-amz-json-1.0":
             self.fail("SerializationException", "Start of structure or map found where not expected.")
@@ -178,7 +198,7 @@ class Handler(VendorHandler):
                 raise DynamoError("ValidationException", "The provided starting key is invalid")
             at = keys.index(start["pk"]["S"]) + 1
         evaluated = ordered[at : at + limit]
-        items = [item_of(i) for i in evaluated if bounds[0] <= updated(i) <= bounds[1]]
+        items = [self.item(i, ordered) for i in evaluated if bounds[0] <= updated(i) <= bounds[1]]
         answer: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": len(evaluated)}
         if len(evaluated) == limit:
             last = evaluated[-1]
@@ -186,5 +206,12 @@ class Handler(VendorHandler):
         return answer
 
 
+def extra(parser: Any) -> None:
+    parser.add_argument(
+        "--corrupt", type=int, default=0, help="the first N items in scan order hold a misfit"
+    )
+    parser.add_argument("--throttle-at", type=int, default=0, help="the Nth data request is throttled (400)")
+
+
 if __name__ == "__main__":
-    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0]))
+    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0], extra))
