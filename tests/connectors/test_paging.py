@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.connection import Connection
 from connectors.errors import ConfigError, ProtocolError, RefusedAnswer
 from connectors.factory import open_source
+from connectors.http import Answer
 from onestop import registry
 from tests.connectors.entries import opened
 from tests.connectors.scripted_server import Answering, routed_server, scripted_server, serving
@@ -600,3 +603,35 @@ def test_a_range_paged_entry_that_cannot_work_is_refused_by_the_registry(
     spec = {"request": {"path": "/ds", "headers": request_headers}, "records": "", "paginator": paginator}
     with pytest.raises(ConfigError, match=said):
         opened("rest", spec, Connection("c", host="http://127.0.0.1:9"))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, st.sampled_from(["object", "list", "text", "any"]))
+def test_any_cursor_is_sent_back_as_it_came_or_ends_the_read_or_fails_the_run_naming_the_source(
+    value: Any, kind: str
+) -> None:
+    """Whatever sits at the cursor's path: nothing (None, "", {}, []) ends the read; a value of the declared kind goes
+    back exactly as it came (a text as its text); any other fails the run with a ProtocolError naming the source —
+    never an exception of another kind, never a value sent back as something it was not."""
+    spec = {**DYNAMO_SPEC, "paginator": {**DYNAMO_SPEC["paginator"], "cursor_type": kind}}
+    reader = opened("rest", spec, Connection("c", host="http://127.0.0.1:9"))
+    answer = Answer(200, {}, b"", "http://127.0.0.1:9/")
+    try:
+        cursor = reader._next_cursor({"LastEvaluatedKey": value}, answer, "page 1")
+    except ProtocolError as exc:
+        assert str(exc).startswith("hd_thu: page 1: the cursor at LastEvaluatedKey is ")
+        assert kind != "any"
+        return
+    if value in (None, "", {}, []) or (isinstance(value, str) and not value.strip()):
+        assert cursor is None
+    elif isinstance(value, dict | list):
+        assert cursor == value and kind in ("any", "object" if isinstance(value, dict) else "list")
+    else:
+        assert isinstance(cursor, str) and kind in ("any", "text")
