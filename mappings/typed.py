@@ -14,7 +14,8 @@ keys, an unknown one, an `N` that is no number) is a failure of its record, neve
       at: attributes
       types: {s: text, n: number, b: bool, z: null, l: list, m: map, a: "list:items", o: "map:props"}
 
-Kinds: text (a JSON string), number (a decimal number, as text or JSON: an int, else a Decimal), integer (an
+Kinds: text (a JSON string), number (a decimal number, as text or JSON: an int when written as one, else its
+text, checked: a phone kept in an N keeps its leading zero), integer (an
 int64, as text or JSON), double (a JSON number; NaN and ±Infinity, written as text, are kept as that text), bool,
 null (whatever it holds), keep (the value as it is: a geo point), list and map (their items typed values in turn;
 `list:<key>`/`map:<key>`: inside an object at that key, absent when empty, as Firestore writes them),
@@ -197,8 +198,11 @@ class TypedValues:
         return f"a typed value has {len(wrapper)} type keys ({keys}{more}): one is expected"
 
 
-def _number(value: Any) -> int | Decimal:
-    """DynamoDB's N: a decimal number written as text (JSON numbers too, as a gateway may convert them)."""
+def _number(value: Any) -> int | str:
+    """DynamoDB's N: a decimal number written as text (JSON numbers too, as a gateway may convert them). A whole
+    number written plainly comes out an int, as JSON would have given it; any other (1.5, 1e3, a phone's 0912…) as
+    its text, checked to be a number: the mapping's converters read it as one, and a text field keeps every
+    character (an int would drop a leading zero)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"a number is expected, got {what(value)}")
     if isinstance(value, int):
@@ -210,7 +214,8 @@ def _number(value: Any) -> int | Decimal:
     if number and not -_EXPONENT <= number.adjusted() <= _EXPONENT:
         # DynamoDB holds 1E-130 to 9.99E+125: past that it is a hostile value (1e999999 costs a big int to print)
         raise ValueError(f"not a number (beyond 1E±{_EXPONENT})")
-    return int(text) if _INTEGER.fullmatch(text) else number
+    whole = int(text) if _INTEGER.fullmatch(text) else None
+    return whole if whole is not None and str(whole) == text else text
 
 
 def _integer(value: Any) -> int:
