@@ -415,8 +415,10 @@ def _field_error(field_name: str, path: str | None, reason: str, value: Any) -> 
     return FieldError(field_name, path, safe_reason(reason), show_value(field_name, value))
 
 
-_CAREFUL_RUN = 256
-_TYPED_SHOWN = 50  # typed-value failures a record lists; the rest are counted (a hostile record may hold millions)  # records read by the careful function first after one whose texts were not all NFC
+_CAREFUL_RUN = 256  # records read by the careful function first after one whose texts were not all NFC
+_TYPED_SHOWN = (
+    50  # typed-value failures a record lists; the rest are counted (a hostile record may hold millions)
+)
 
 
 def _present(node: Any) -> Any:

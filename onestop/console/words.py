@@ -67,6 +67,10 @@ REASONS = _shapes(
     (r"not an integer: (?P<value>.*)", N_("not an integer: %(value)s")),
     (r"not a number: (?P<value>.*)", N_("not a number: %(value)s")),
     (r"not a yes/no value: (?P<value>.*)", N_("not a yes/no value: %(value)s")),
+    # mappings.typed (typed_values): a typed value that does not fit the table, said by TYPED
+    (r"typed value: (?P<typed>.*)", N_("typed value: %(typed)s")),
+    (r"no (?P<sep>'[^']*'|\"[^\"]*\") in the value, before its last segment",
+     N_("no %(sep)s in the value, before its last segment")),
     (r"not an amount: got (?P<what>.*)", N_("not an amount: got %(what)s")),
     (r"not an amount: (?P<value>.*)", N_("not an amount: %(value)s")),
     (r"not a whole number of VND: (?P<value>.*)", N_("not a whole number of VND: %(value)s")),
@@ -547,6 +551,15 @@ FAILURES = _shapes(
      N_("the feed answered after %(after)s with no item past it (no ack id at %(path)s?): reading on would fetch the"
         " same items again")),
     (r"the cursor (?P<cursor>.*) came back again \(a loop\)", N_("the cursor %(cursor)s came back again (a loop)")),
+    (r"the cursor at (?P<place>.*) is (?P<n>\d+) characters long, past the (?P<cap>\d+) a cursor may hold: the run"
+     r" fails rather than send it back",
+     N_("the cursor at %(place)s is %(n)s characters long, past the %(cap)s a cursor may hold: the run fails rather"
+        " than send it back")),
+    (r"the cursor at (?P<place>.*) is (?P<what>an object|a list|a text), not the (?P<kind>object|list|text) this"
+     r" source's paginator sends back \(cursor_type: (?P<setting>object|list|text)\): the run fails rather than ask"
+     r" for a page the system never meant",
+     N_("the cursor at %(place)s is %(what)s, not the %(kind)s this source's paginator sends back (cursor_type:"
+        " %(setting)s): the run fails rather than ask for a page the system never meant")),
     (r"the next link (?P<link>.*) came back again \(a loop\)", N_("the next link %(link)s came back again (a loop)")),
     (r"the first page's answer does not fit the registry: (?P<detail>.*)",
      N_("the first page's answer does not fit the registry: %(detail)s")),
@@ -673,6 +686,7 @@ def _by_shape(
 
 # What a value was, as reasons name it (mappings.convert.what, connectors.jsonpage.value_kind): "got a list".
 VALUE_KINDS = {"an object": N_("an object"), "a list": N_("a list"), "an empty list": N_("an empty list"),
+               "a text": N_("a text"),
                "a string": N_("a string"), "str": N_("text"),
                "a number": N_("a number"), "int": N_("an integer"), "float": N_("a decimal number"),
                "a boolean": N_("a boolean"), "bool": N_("a boolean"), "null": N_("null"), "NoneType": N_("null"),
@@ -684,6 +698,12 @@ def _part(name: str, value: str) -> Any:
     exception, a failure inside a failure; anything else (the system's own words, a path, a count) as it is."""
     if name == "what" and value in VALUE_KINDS:
         return _(VALUE_KINDS[value])
+    if name == "typed":
+        return _shape(value, TYPED, _typed_part) or _code(value[:300])
+    if name == "kind":
+        return _(CURSOR_KINDS[value]) if value in CURSOR_KINDS else value
+    if name == "setting":  # a registry value, as written there
+        return _code(value)
     if name in ("why", "detail", "keys"):
         return _shape(value, CAUSES) or _code(value[:300])
     if name in (
@@ -698,6 +718,43 @@ def _part(name: str, value: str) -> Any:
     if name in ("first", "last", "cause"):
         return reason(value)
     return value
+
+
+# mappings.typed: why a typed value does not fit (after "typed value: "); `key: why` for a value its type key refused
+TYPED = _shapes(
+    (r"the typed values are an object of names, got (?P<what>.*)",
+     N_("the typed values are an object of names, got %(what)s")),
+    (r"typed values nested more than (?P<n>\d+) deep", N_("typed values nested more than %(n)s deep")),
+    (r"unknown type key (?P<key>.*) \(known: (?P<known>.*)\)", N_("unknown type key %(key)s (known: %(known)s)")),
+    (r"a typed value is an object of one type key, got (?P<what>.*)",
+     N_("a typed value is an object of one type key, got %(what)s")),
+    (r"a typed value without its type key", N_("a typed value without its type key")),
+    (r"a typed value has (?P<n>\d+) type keys \((?P<known>.*)\): one is expected",
+     N_("a typed value has %(n)s type keys (%(known)s): one is expected")),
+    (r"(?P<n>\d+) more failures", N_("%(n)s more failures")),
+    (r"(?P<key>[^:]*): (?P<wrong>.*)", N_("%(key)s: %(wrong)s")),
+)  # fmt: skip
+TYPED_WRONG = _shapes(
+    (r"an object holding (?P<key>.*) is expected, got (?P<what>.*)",
+     N_("an object holding %(key)s is expected, got %(what)s")),
+    (r"a text is expected, got (?P<what>.*)", N_("a text is expected, got %(what)s")),
+    (r"a number is expected, got (?P<what>.*)", N_("a number is expected, got %(what)s")),
+    (r"true or false is expected, got (?P<what>.*)", N_("true or false is expected, got %(what)s")),
+    (r"a list is expected, got (?P<what>.*)", N_("a list is expected, got %(what)s")),
+    (r"an object is expected, got (?P<what>.*)", N_("an object is expected, got %(what)s")),
+    (r"an integer is expected, got (?P<what>.*)", N_("an integer is expected, got %(what)s")),
+    (r"not a number \(beyond (?P<bound>.*)\)", N_("not a number (beyond %(bound)s)")),
+    (r"not a number", N_("not a number")),
+)  # fmt: skip
+CURSOR_KINDS = {"object": N_("object"), "list": N_("list"), "text": N_("text")}
+
+
+def _typed_part(name: str, value: str) -> Any:
+    if name == "wrong":
+        return _shape(value, TYPED_WRONG, _part) or _code(value[:300])
+    if name in ("key", "known"):
+        return _code(value)
+    return _part(name, value)
 
 
 def _message(text: str) -> Markup | None:

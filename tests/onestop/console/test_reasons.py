@@ -195,3 +195,37 @@ def test_a_refused_delivery_is_said_in_the_portals_own_words() -> None:
     assert str(words.failure_reason(quarantine, said)).startswith(OTHER)
     known = "missing"  # a message of one of our shapes is ours, translated as such
     assert str(words.failure_reason(delivery, known)) == str(words.reason(known)) == "thiếu"
+
+
+def test_every_typed_value_that_does_not_fit_is_said_in_vietnamese() -> None:
+    """typed_values (DynamoDB's, Firestore's JSON): each way a wrapper can be wrong, as the record's reason."""
+    from mappings.typed import build
+
+    dynamodb, firestore = build("dynamodb", None, ""), build("firestore", None, "fields")
+    misfits = [
+        (dynamodb, {"a": {"S": "x", "N": "1"}}),  # two type keys
+        (dynamodb, {"a": {}}),  # none
+        (dynamodb, {"a": "plain"}),  # not a wrapper
+        (dynamodb, {"a": {"Q": "x"}}),  # an unknown one
+        (dynamodb, {"a": {"N": "một"}}),  # not a number
+        (dynamodb, {"a": {"N": "1e999999"}}),  # beyond DynamoDB's range
+        (dynamodb, {"a": {"BOOL": "yes"}}),
+        (dynamodb, {"a": {"S": 5}}),
+        (dynamodb, {"a": {"L": {"x": 1}}}),
+        (dynamodb, {"a": {"M": [1]}}),
+        (firestore, {"fields": {"a": {"integerValue": "1.5"}}}),
+        (firestore, {"fields": {"a": {"arrayValue": []}}}),
+        (firestore, {"fields": []}),
+    ]
+    reasons = set()
+    for table, record in misfits:
+        _plain, failures = table.decode(record)
+        assert failures, record
+        reasons |= {f"typed value: {why}" for _path, why in failures}
+    assert len(reasons) >= 10, reasons
+    assert untranslated(reasons) == []
+    english = [
+        r for r in reasons if " is expected" in str(words.reason(r)) or "type key" in str(words.reason(r))
+    ]
+    assert english == []
+    assert untranslated({"no '/' in the value, before its last segment"}) == []
