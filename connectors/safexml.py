@@ -29,6 +29,7 @@ from lxml import etree
 from connectors import nesting
 from connectors.base import EXCERPT, XML, PageChunk, RawRecord, kept
 from connectors.errors import ProtocolError, RefusedAnswer
+from connectors.xmlmend import mend, mended_defects
 
 SOAP_ENCODING = "http://schemas.xmlsoap.org/soap/encoding/"
 PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
@@ -315,6 +316,7 @@ class Records:
         self.nest: list[Any] = []  # the registry's records.nest: rows beside the records, joined by a key
         self.details: Any = None  # connectors.detail.DetailReader: each record's detail call (`detail`)
         self.base: tuple[str, ...] = ()  # what precedes the paths the registry writes (a SOAP answer: Body.*)
+        self.mended = False  # characters XML forbids were written as markers (connectors.xmlmend)
 
     def __len__(self) -> int:
         return self.count
@@ -355,7 +357,7 @@ class Records:
             for record, text in self:
                 if self.keep is not None and not self.keep(record):
                     continue
-                chunk.append(kept(record, text, XML))
+                chunk.append(kept(record, text, XML, tuple(mended_defects(record)) if self.mended else ()))
                 held += len(text)
                 if len(chunk) >= records or held >= size:
                     yield self._chunk(chunk, continues=given > 0)
@@ -374,6 +376,28 @@ class Records:
 
 
 def scan_answer(body: Body, records: str, endpoint: str, encoding: str | None = None) -> tuple[dict, Records]:
+    """_scan_answer; an answer refused for characters XML forbids (a control character, `&#0;`) is read once
+    more mended (connectors.xmlmend), each record holding one then costing itself alone. Mended or not, it is
+    judged the same (DTD, XInclude, resources); still refused, the first refusal is said."""
+    try:
+        return _scan_answer(body, records, endpoint, encoding)
+    except NotXml as refused:
+        mended = mend(body, encoding)
+        if mended is None:
+            raise
+        try:
+            document, found = _scan_answer(mended, records, endpoint, encoding)
+        except NotXml:
+            raise refused from None
+    if not isinstance(body, bytes | bytearray | memoryview):
+        body.close()  # the mended copy is read from now on
+    found.mended = True
+    return document, found
+
+
+def _scan_answer(
+    body: Body, records: str, endpoint: str, encoding: str | None = None
+) -> tuple[dict, Records]:
     """An XML answer read whole in one streaming pass: the rest of the answer (totals, paging, error codes,
     small) as one dict, as mappings.element_to_dict gives it (`@attr` keys), without its records — the
     elements at the local-name path `records` below the root, e.g. `DanhSach.HoSo` (`*` is any one element),
