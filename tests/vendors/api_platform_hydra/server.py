@@ -139,6 +139,8 @@ def render(item: dict[str, Any]) -> dict[str, Any]:
 
 def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-prefix", action="store_true", help="API Platform 4: no `hydra:` prefix")
+    # A proxy in front that writes absolute links naming its own (internal, or hostile) host.
+    parser.add_argument("--link-host", default="", help="the next links name this scheme://host")
 
 
 class Handler(VendorHandler):
@@ -229,7 +231,7 @@ class Handler(VendorHandler):
         if page > 1:
             view[self.h("previous")] = iri(page - 1)
         if page < pages:
-            view[self.h("next")] = iri(page + 1)
+            view[self.h("next")] = self.options.link_host + iri(page + 1)
         body[self.h("view")] = view
         body[self.h("search")] = {"@type": self.h("IriTemplate"),
                                   self.h("template"): "/api/ho_sos{?updatedAt[before],updatedAt[after]}"}  # fmt: skip
