@@ -88,7 +88,9 @@ def _truthy(value: Any) -> bool:
     return as_text(value) not in (None, "", "false", "0", "no")
 
 
-MAX_CURSOR = 64 * 1024  # characters of a cursor, as JSON text: real ones are keys and tokens of a few hundred
+# Characters of a cursor, as JSON text. Most are keys and tokens of a few hundred; a scroll id held by the system
+# grows with the shards it spans (~100 a shard), and goes back in a body. Past this, the system is broken or hostile.
+MAX_CURSOR = 1 << 20
 
 
 def check_errors(name: str, rules: list[ErrorRule], operation: str, document: Any, status: int = 200) -> None:
@@ -148,6 +150,9 @@ class PagedSource:
         """One page's call: (method, url or path, the answer's document, the answer, its records when they were
         read with the document (XML), else None)."""
         raise NotImplementedError
+
+    def _release(self, values: dict[str, Any]) -> None:
+        """The paginator's `release` call with the read's last cursor (a REST source makes it)."""
 
     # --- answers ---------------------------------------------------------------------------------------------
 
@@ -215,8 +220,9 @@ class PagedSource:
         step = self.spec.incremental.step if self.spec.incremental else None
         number, self._page_no, self._first_request = 0, 0, None
         for start, end in slices(window_start, window_end, step):
+            pages = self._read_slice(start, end)
             try:
-                for page in self._read_slice(start, end):
+                for page in pages:
                     number += 1
                     page.number = number
                     if self.on_page is not None:
@@ -224,6 +230,8 @@ class PagedSource:
                     yield page
             except RefusedAnswer as exc:
                 raise exc.on_page(self._page_no) from exc
+            finally:
+                pages.close()  # a reader that stops early (a preview) ends the slice now: its cursor is released
 
     def _read_slice(self, start: datetime | None, end: datetime | None) -> Iterator[PageRead]:
         pager = self.spec.paginator
@@ -245,135 +253,161 @@ class PagedSource:
         before: tuple[int, str, str] | None = None  # the page before's count, first and last record
         next_url: str | None = None
         followed: set[str] = set()
-        while True:
-            where = f"page {pages + 1}"
-            self._page_no += 1
-            try:
-                method, path, document, answer, raw = self._fetch(values, next_url)
-            except RefusedAnswer as exc:
-                if self.on_refused is None or refused_in_a_row >= MAX_SKIPPED_IN_A_ROW:
-                    raise
-                refused_in_a_row += 1
-                pages += 1
-                where_skipped = {"window": [start, end], "page": pages, "page_size": pager.page_size}
-                if pager.type in ("page_number", "offset"):  # the next page can be asked for without this one
-                    where_skipped.update(page_value=values["page"], offset=seen)
-                    self.on_refused(exc.on_page(self._page_no), where_skipped)
-                    seen += pager.page_size
-                    values["page"], values["offset"] = pager.base + pages, seen
-                    values["last"] = seen + pager.page_size - 1
-                    continue
-                # a cursor or a next link comes in the refused answer itself: the rest of the slice is skipped
-                self.on_refused(exc.on_page(self._page_no), {**where_skipped, "rest_of_window": True})
-                return
-            refused_in_a_row = 0
-            if raw is None:  # records read from a document made of the answer (XML-RPC's values, say)
-                raw = self._made(document, where)
-            if self.spec.records.record_errors is not None and not isinstance(raw, Records):
+        held: Any = None  # the last cursor the system gave, what `release` frees however the read ends
+        try:
+            while True:
+                where = f"page {pages + 1}"
+                self._page_no += 1
                 try:
-                    raw = mark_record_errors(self.name, innermost(document), raw, self.spec.records)
-                except ProtocolError as exc:
-                    self.client.record_failure("page", exc)
-                    raise
-            sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps
-            # what tells this page from the one before (a system that ignores the page sends the same again)
-            this = (sent, raw[0].payload, raw[-1].payload) if isinstance(raw, list) and raw else None
-            keep = self.spec.records.filter.holds if self.spec.records.filter is not None else None
-            records: Any
-            if isinstance(
-                raw, Records
-            ):  # XML: sound as a whole; its records come in chunks, filtered as they come
-                raw.keep, raw.nest, raw.details, records = keep, self.spec.records.nest, self.details, raw
-            else:
-                raw = [r for r in raw if keep(r.record)] if keep is not None else raw
-                if self.spec.records.nest:
-                    raw = nest_json(innermost(document), raw, self.spec.records.nest)
-                if self.details is not None:  # one call per listed record for its whole dossier
-                    raw = self.details.read(raw)
-                records = [r.record for r in raw]
-            pages += 1
-            seen += sent
-            yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
-            if isinstance(raw, Records):
-                raw.close()  # read, or not wanted (a probe)
-            # What the paginator reads: the answer, and its headers (`header:X-Total-Count`).
-            paged = Headed(document, dict(answer.headers))
-            total = self._total(paged)
-            if listed is not None and total is not None and total < listed:
-                # Records left the list while it was read (edited out of the window, deleted): those after them
-                # moved up, some past a page already read. The slice is read again from its first page; what
-                # comes twice is a duplicate the load drops, what would have been skipped is read.
-                rereads += 1
-                if rereads > MAX_REREADS:
-                    raise ProtocolError(
-                        self.name,
-                        f"{where}: the list shrank while it was read ({listed} → {total}), {rereads} times over: "
-                        "records that moved up past a page already read would be skipped; the run fails so that "
-                        "the next one reads this window again",
-                    )
-                pages, seen, listed, before = 0, 0, None, None
-                values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
-                continue
-            # records added meanwhile push the list down: the same records may come again, at the next position
-            grew = listed is not None and total is not None and total > listed
-            listed = total
-            if this is not None and this == before and not grew and pager.type in ("page_number", "offset"):
-                raise ProtocolError(  # read on, it would come for ever (a short page never does)
-                    self.name,
-                    f"{where}: the same {sent} records as the page before: the system ignores the "
-                    f"{'page' if pager.type == 'page_number' else 'offset'} it is asked for; the run fails "
-                    "rather than read that page for ever (the next one reads this window again)",
-                )
-            before = this
-            if (
-                not sent
-                and pager.type in ("page_number", "offset")
-                and self._short_of_total(total, seen, pages)
-            ):
-                if not asked_again:  # a page that failed quietly may come whole the second time
-                    asked_again, pages = True, pages - 1
+                    method, path, document, answer, raw = self._fetch(values, next_url)
+                except RefusedAnswer as exc:
+                    if self.on_refused is None or refused_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                        raise
+                    refused_in_a_row += 1
+                    pages += 1
+                    where_skipped = {"window": [start, end], "page": pages, "page_size": pager.page_size}
+                    if pager.type in (
+                        "page_number",
+                        "offset",
+                    ):  # the next page can be asked for without this one
+                        where_skipped.update(page_value=values["page"], offset=seen)
+                        self.on_refused(exc.on_page(self._page_no), where_skipped)
+                        seen += pager.page_size
+                        values["page"], values["offset"] = pager.base + pages, seen
+                        values["last"] = seen + pager.page_size - 1
+                        continue
+                    # a cursor or a next link comes in the refused answer itself: the rest of the slice is skipped
+                    self.on_refused(exc.on_page(self._page_no), {**where_skipped, "rest_of_window": True})
+                    return
+                refused_in_a_row = 0
+                if raw is None:  # records read from a document made of the answer (XML-RPC's values, say)
+                    raw = self._made(document, where)
+                if self.spec.records.record_errors is not None and not isinstance(raw, Records):
+                    try:
+                        raw = mark_record_errors(self.name, innermost(document), raw, self.spec.records)
+                    except ProtocolError as exc:
+                        self.client.record_failure("page", exc)
+                        raise
+                sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps
+                # what tells this page from the one before (a system that ignores the page sends the same again)
+                this = (sent, raw[0].payload, raw[-1].payload) if isinstance(raw, list) and raw else None
+                keep = self.spec.records.filter.holds if self.spec.records.filter is not None else None
+                records: Any
+                if isinstance(
+                    raw, Records
+                ):  # XML: sound as a whole; its records come in chunks, filtered as they come
+                    raw.keep, raw.nest, raw.details, records = keep, self.spec.records.nest, self.details, raw
+                else:
+                    raw = [r for r in raw if keep(r.record)] if keep is not None else raw
+                    if self.spec.records.nest:
+                        raw = nest_json(innermost(document), raw, self.spec.records.nest)
+                    if self.details is not None:  # one call per listed record for its whole dossier
+                        raw = self.details.read(raw)
+                    records = [r.record for r in raw]
+                pages += 1
+                seen += sent
+                if (
+                    pager.release is not None
+                ):  # known before the page is handed over: the reader may stop there
+                    held = self._next_cursor(Headed(document, dict(answer.headers)), answer, where) or held
+                yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
+                if isinstance(raw, Records):
+                    raw.close()  # read, or not wanted (a probe)
+                # What the paginator reads: the answer, and its headers (`header:X-Total-Count`).
+                paged = Headed(document, dict(answer.headers))
+                total = self._total(paged)
+                if listed is not None and total is not None and total < listed:
+                    # Records left the list while it was read (edited out of the window, deleted): those after them
+                    # moved up, some past a page already read. The slice is read again from its first page; what
+                    # comes twice is a duplicate the load drops, what would have been skipped is read.
+                    rereads += 1
+                    if rereads > MAX_REREADS:
+                        raise ProtocolError(
+                            self.name,
+                            f"{where}: the list shrank while it was read ({listed} → {total}), {rereads} times over: "
+                            "records that moved up past a page already read would be skipped; the run fails so that "
+                            "the next one reads this window again",
+                        )
+                    pages, seen, listed, before = 0, 0, None, None
+                    values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
                     continue
-                raise ProtocolError(
-                    self.name,
-                    f"{where}: no records, yet the system's total says {total} "
-                    f"{'records' if pager.stop == 'total_count' else 'pages'} and {seen} records came: the rest "
-                    "of the window would be lost; the run fails so that the next one reads this window again "
-                    "(a system whose total counts records it never sends: paginator.total_counts_more: true)",
+                # records added meanwhile push the list down: the same records may come again, at the next position
+                grew = listed is not None and total is not None and total > listed
+                listed = total
+                # A cursor that may come back unchanged (stop: empty_page) proves no loop; the same page again does.
+                unchanged = (
+                    pager.type == "cursor" and pager.stop == "empty_page" and "stop" in pager.model_fields_set
                 )
-            asked_again = False
-            if pager.type == "single" or (not sent and pager.type in ("page_number", "offset")):
-                return
-            if pager.type in ("page_number", "offset"):
-                if self._last_page(paged, sent, seen, pages, where):
-                    return
-                values["page"] = pager.base + pages
-                values["offset"] = seen
-                values["last"] = seen + pager.page_size - 1
-            elif pager.type == "cursor":
-                cursor = self._next_cursor(paged, answer, where)
-                if cursor is None or (
-                    pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path))
+                if (
+                    this is not None
+                    and this == before
+                    and not grew
+                    and (pager.type in ("page_number", "offset") or unchanged)
                 ):
-                    return
-                seen_as = cursor if isinstance(cursor, str) else jsontext.dumps(cursor)
-                if seen_as in followed:
-                    # quoted masked and short: a key object holds the key's values (an id number, a phone)
+                    raise ProtocolError(  # read on, it would come for ever (a short page never does)
+                        self.name,
+                        f"{where}: the same {sent} records as the page before: the system ignores the "
+                        f"{'offset' if pager.type == 'offset' else 'page'} it is asked for; the run fails "
+                        "rather than read that page for ever (the next one reads this window again)",
+                    )
+                before = this
+                if (
+                    not sent
+                    and pager.type in ("page_number", "offset")
+                    and self._short_of_total(total, seen, pages)
+                ):
+                    if not asked_again:  # a page that failed quietly may come whole the second time
+                        asked_again, pages = True, pages - 1
+                        continue
                     raise ProtocolError(
                         self.name,
-                        f"{where}: the cursor {quote_answer(seen_as, 200)!r} came back again (a loop)",
+                        f"{where}: no records, yet the system's total says {total} "
+                        f"{'records' if pager.stop == 'total_count' else 'pages'} and {seen} records came: the rest "
+                        "of the window would be lost; the run fails so that the next one reads this window again "
+                        "(a system whose total counts records it never sends: paginator.total_counts_more: true)",
                     )
-                followed.add(seen_as)
-                values["cursor"] = cursor
-            else:
-                link = self._next_link(paged, answer)
-                if link is None:
+                asked_again = False
+                if pager.type == "single" or (not sent and pager.type in ("page_number", "offset")):
                     return
-                next_url = self.client.on_own_host(urljoin(answer.url, link))
-                if next_url in followed:
-                    raise ProtocolError(
-                        self.name, f"{where}: the next link {next_url} came back again (a loop)"
-                    )
-                followed.add(next_url)
+                if pager.type in ("page_number", "offset"):
+                    if self._last_page(paged, sent, seen, pages, where):
+                        return
+                    values["page"] = pager.base + pages
+                    values["offset"] = seen
+                    values["last"] = seen + pager.page_size - 1
+                elif pager.type == "cursor":
+                    cursor = self._next_cursor(paged, answer, where)
+                    if (
+                        cursor is None
+                        or (pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path)))
+                        or (unchanged and not sent)
+                    ):
+                        return
+                    if unchanged:
+                        values["cursor"] = cursor
+                        continue
+                    seen_as = cursor if isinstance(cursor, str) else jsontext.dumps(cursor)
+                    if seen_as in followed:
+                        # quoted masked and short: a key object holds the key's values (an id number, a phone)
+                        raise ProtocolError(
+                            self.name,
+                            f"{where}: the cursor {quote_answer(seen_as, 200)!r} came back again (a loop)",
+                        )
+                    followed.add(seen_as)
+                    values["cursor"] = cursor
+                else:
+                    link = self._next_link(paged, answer)
+                    if link is None:
+                        return
+                    next_url = self.client.on_own_host(urljoin(answer.url, link))
+                    if next_url in followed:
+                        raise ProtocolError(
+                            self.name, f"{where}: the next link {next_url} came back again (a loop)"
+                        )
+                    followed.add(next_url)
+        finally:
+            if held is not None:
+                self._release({**values, "cursor": held})
 
     def _total(self, document: Any) -> int | None:
         """The total a page-number or offset answer gives (records or pages, as its stop rule reads), if it does."""

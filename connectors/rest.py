@@ -5,6 +5,7 @@ template and auth; records, paging, the window and error envelopes as every page
 
 from __future__ import annotations
 
+import logging
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -13,18 +14,21 @@ from connectors.auth import Authenticator, require_credentials
 from connectors.base import RawRecord
 from connectors.connection import Connection
 from connectors.detail import DetailReader, rest_fetch
-from connectors.errors import ProtocolError
+from connectors.errors import ConnectorError, ProtocolError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import PageReader, read_lines
 from connectors.paging import Found, PagedSource, check_errors
 from connectors.rows import read_csv, read_sheet, refuse_markup
 from connectors.safexml import read_document, scan_answer
+from connectors.spec.request import RequestSpec
 from connectors.spec.rest import CsvSpec, RestSpec, SheetSpec
 from connectors.templates import render
 from connectors.xmlrpc import read_answer as read_xmlrpc
 from mappings.paths import parse_steps
 from schemas import jsontext
 from schemas.personal_data import quote_answer
+
+log = logging.getLogger(__name__)
 
 
 class RestSource(PagedSource):
@@ -37,10 +41,12 @@ class RestSource(PagedSource):
         self.authenticator = Authenticator(
             spec.auth, conn, client, check=self.check, answer=spec.answer, charset=spec.charset
         )
-        self._uses_token = "token" in spec.request.names()
+        requests = [spec.request, *spec.paginator.requests().values()]
+        names = set().union(*(r.names() for r in requests))
+        self._uses_token = "token" in names
         # A system that takes the credentials with every call ({login}/{password} in its request's body or
         # headers): they join the values of each request, never the paging state.
-        sent = spec.request.names() & {"login", "password"}
+        sent = names & {"login", "password"}
         require_credentials(conn, "sent with every call", sent, source=name)
         self._credentials = {n: getattr(conn, n) for n in sent}
         # The records' pages: the answers themselves, or the documents embedded in them (`embedded`).
@@ -162,13 +168,37 @@ class RestSource(PagedSource):
 
     # --- requests --------------------------------------------------------------------------------------------
 
-    def _request(self, values: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-        method, path, kwargs = self.spec.request.rendered(values)
+    def _request(
+        self, values: dict[str, Any], request: RequestSpec | None = None
+    ) -> tuple[str, str, dict[str, Any]]:
+        request = request or self.spec.request
+        method, path, kwargs = request.rendered(values)
         if path is None:
-            raise ProtocolError(
-                self.name, f"request path {self.spec.request.path!r} needs a value it does not have"
-            )
+            raise ProtocolError(self.name, f"request path {request.path!r} needs a value it does not have")
         return method, path, kwargs
+
+    def _release(self, values: dict[str, Any]) -> None:
+        """Tell the system the read is over (`paginator.release`, Elasticsearch's `DELETE /_search/scroll`), so
+        that it frees the cursor's context now rather than when it expires. Best effort: the read's outcome is
+        decided; a failure here is logged (the cursor is not: it may be a megabyte), never raised."""
+        release = self.spec.paginator.release
+        assert release is not None
+        try:
+            if self._uses_token:
+                values = {**values, "token": self.authenticator.token()}
+            method, path, kwargs = self._request({**values, **self._credentials}, release)
+            self.client.call(
+                method,
+                path,
+                operation="release",
+                read=lambda a: None,
+                retry=False,
+                **self.authenticator.apply(kwargs),
+            )
+        except ConnectorError as exc:
+            log.warning(
+                "%s: the release call (paginator.release) failed: %s", self.name, quote_answer(str(exc), 1024)
+            )
 
     def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer, Found]:
         """One page's call with credentials; a token the system refuses mid-sync is renewed once."""
@@ -176,8 +206,9 @@ class RestSource(PagedSource):
         def once() -> tuple[str, str, Any, Answer, Found]:
             if self._uses_token:
                 values["token"] = self.authenticator.token()
+            later = self.spec.paginator.next_request if values.get("cursor") is not None else None
             if next_url is None:
-                method, path, kwargs = self._request({**values, **self._credentials})
+                method, path, kwargs = self._request({**values, **self._credentials}, later)
             else:  # a next link carries its own query: only the headers go with it
                 method, path, kwargs = (
                     "GET",

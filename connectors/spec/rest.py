@@ -35,7 +35,8 @@ class PaginatorSpec(Spec):
     stop: StopRule = Field(
         default="short_page",
         description="page_number and offset: the last page is short (fewer than page_size), empty, reaches "
-        "total_count records or total_pages pages, or says has_more false",
+        "total_count records or total_pages pages, or says has_more false; cursor: only empty_page, for a cursor "
+        "that may come back unchanged (Elasticsearch's scroll id): an empty page ends the read",
     )
     total_path: str | None = Field(
         default=None,
@@ -78,6 +79,22 @@ class PaginatorSpec(Spec):
     )
     next_path: str | None = Field(default=None, description="next_link: the next page's URL in the answer")
     link_header: bool = Field(default=False, description='next_link: the next URL in `Link: <…>; rel="next"`')
+    next_request: RequestSpec | None = Field(
+        default=None,
+        description="cursor: the request for every page after the first, when it is not `request` again "
+        '(Elasticsearch\'s scroll: `POST /_search/scroll` with `{scroll: 1m, scroll_id: "{cursor}"}`); it sends '
+        "{cursor}, `request` need not (REST only)",
+    )
+    release: RequestSpec | None = Field(
+        default=None,
+        description="cursor: a call made once the read of a window ends — done, failed or stopped — with its last "
+        "{cursor}, so that the system frees what it holds for the read (Elasticsearch's `DELETE /_search/scroll`, "
+        "a server-side cursor); its answer is not read, and its failure is logged, never fails the run (REST only)",
+    )
+
+    def requests(self) -> dict[str, RequestSpec]:
+        """The paginator's own requests (next_request, release), by their key."""
+        return {k: r for k in ("next_request", "release") if (r := getattr(self, k)) is not None}
 
     def paths(self) -> dict[str, str]:
         """The paths this paginator reads in an answer, by their key."""
@@ -94,10 +111,27 @@ class PaginatorSpec(Spec):
                 raise ValueError(f"stop: {self.stop} needs `{needed}` (where the answer says it)")
             if self.type == "offset" and self.stop == "total_pages":
                 raise ValueError("offset paging stops on short_page, empty_page, total_count or has_more")
-        elif "stop" in self.model_fields_set:
+        elif self.type == "cursor" and "stop" in self.model_fields_set and self.stop != "empty_page":
+            raise ValueError(
+                f"a cursor paginator stops on empty_page (a cursor that may come back unchanged), not {self.stop}: "
+                "without `stop` it ends when the answer gives no next cursor"
+            )
+        elif "stop" in self.model_fields_set and self.type != "cursor":
             raise ValueError(
                 f"a {self.type} paginator has no `stop`: it ends when the answer gives no next page"
             )
+        for key, request in self.requests().items():
+            if self.type != "cursor":
+                raise ValueError(f"`{key}` sends {{cursor}}: it needs a cursor paginator, not {self.type}")
+            if "cursor" not in request.names():
+                raise ValueError(
+                    f"`{key}` must send {{cursor}} (the cursor the last page gave): without it "
+                    + (
+                        "every page would be the first"
+                        if key == "next_request"
+                        else "the call frees nothing of this read"
+                    )
+                )
         if self.total_format != "number" and (self.stop != "total_count" or not self.total_path):
             raise ValueError(
                 f"total_format: {self.total_format} reads a total: it needs stop: total_count and total_path "
@@ -434,8 +468,10 @@ class PagedSpec(Spec):
             )
         return self
 
-    def check_placeholders(self, used: set[str], where: str) -> None:
-        """The placeholders a request template uses fit the paginator and the window."""
+    def check_placeholders(self, used: set[str], where: str, page: bool = True) -> None:
+        """The placeholders a request template uses fit the paginator and the window (`page`: it is the page
+        request, which must send what paging and the window need; else, a paginator's own request, it only uses
+        known ones)."""
         from difflib import get_close_matches
 
         for name in sorted(used - PLACEHOLDERS):
@@ -449,7 +485,11 @@ class PagedSpec(Spec):
                 f"{{last}} in {where} is the last index of a page ({{offset}} + {{page_size}} - 1): it needs a "
                 f"page_number or offset paginator, not {self.paginator.type}"
             )
+        if not page:
+            return
         needed = _PLACEHOLDER_OF.get(self.paginator.type)
+        if needed == "cursor" and self.paginator.next_request is not None:
+            needed = None  # the pages after the first are asked by next_request, which sends it
         if needed and needed not in used:
             raise ValueError(f"a {self.paginator.type} paginator needs {{{needed}}} somewhere in {where}")
         if self.incremental is not None and not used & {"start", "end"}:
@@ -672,19 +712,23 @@ class RestSpec(PagedSpec):
                 "`status` is read by the source's own `errors` only (not embedded's or detail's)"
             )
         structured = self.paginator.cursor_type in ("object", "list")
-        if structured and "cursor" in placeholders(
-            [self.request.path, self.request.query, self.request.headers]
-        ):
+        asked = (self.request, *self.paginator.requests().values())
+        if structured and any("cursor" in placeholders([r.path, r.query, r.headers]) for r in asked):
             raise ValueError(
                 f"cursor_type: {self.paginator.cursor_type}: {{cursor}} goes in a JSON body, not in the path, query "
                 "or headers, where it would be JSON text in a URL or a header, its key's values (an id number) "
                 "written in logs and proxies"
             )
-        if "password" in placeholders([self.request.path, self.request.query]):
-            raise ValueError(
-                "{password} goes in a header or the body, never in the path or the query: a URL is written in "
-                "logs and proxies"
-            )
+        for key, request in self.paginator.requests().items():
+            names = request.names()
+            self.check_placeholders(names, f"paginator.{key}", page=False)
+            used = used | (names - {"cursor"})
+        for request in (self.request, *self.paginator.requests().values()):
+            if "password" in placeholders([request.path, request.query]):
+                raise ValueError(
+                    "{password} goes in a header or the body, never in the path or the query: a URL is written "
+                    "in logs and proxies"
+                )
         in_answer = [p for p in self.paginator.paths().values() if not p.startswith(HEADER)]
         around = self.records.path or self.embedded is not None or self.errors or in_answer
         rows = {"ndjson": "an NDJSON answer", "csv": "a CSV answer", "spreadsheet": "a spreadsheet"}

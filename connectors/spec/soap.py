@@ -150,6 +150,11 @@ class SoapSpec(PagedSpec):
             raise ValueError(
                 "errors[].status reads a REST source's HTTP error answers: a SOAP service says `faults`"
             )
+        if self.paginator.requests():
+            raise ValueError(
+                f"paginator.{next(iter(self.paginator.requests()))} is a REST request: a SOAP operation's pages "
+                "are all asked by `operation`"
+            )
         if self.embedded is None and not self.records.path:
             raise ValueError(
                 "`records` is the record element's path below the answer element (Result.Items.Item)"
