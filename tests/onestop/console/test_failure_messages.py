@@ -83,6 +83,12 @@ def paged(**paginator: Any) -> dict[str, Any]:
     return rest(paginator={"type": "page_number", "page_size": 1} | paginator)
 
 
+SCROLL = rest(request={"method": "POST", "path": "/ds", "query": {"scroll": "1m"}},
+              paginator={"type": "cursor", "cursor_path": "_scroll_id", "stop": "empty_page",
+                         "next_request": {"method": "POST", "path": "/scroll", "json": {"scroll_id": "{cursor}"}}})  # fmt: skip
+SCROLL_GONE = {"error": {"root_cause": [{"type": "search_context_missing_exception",
+                                         "reason": "No search context found for id [7]"}],
+                         "type": "search_phase_execution_exception", "reason": "all shards failed"}, "status": 404}  # fmt: skip
 ENVELOPE = [{"when": {"path": "ok", "equals": False}, "code": "code", "message": "msg"}]
 ITEMS = body({"items": [{"id": 1}]})
 ONE = (200, JSON, ITEMS)
@@ -293,6 +299,11 @@ CASES: dict[str, Case] = {
                                                            "cursor_type": "object"}),
                                    {"/ds": (200, JSON, body({"items": [{"id": 1}], "LastEvaluatedKey": "k-1"}))},
                                    ProtocolError, "is a text, not the object this source's paginator sends back"),
+    # a cursor that lives on the system (Elasticsearch's scroll), expired between two pages (stuck on one page, it
+    # fails as page_ignored does)
+    "scroll_expired": Case("rest", SCROLL, {"/ds": (200, JSON, body({"items": [{"id": 1}], "_scroll_id": "s-1"})),
+                                            "/scroll": (404, JSON, body(SCROLL_GONE))}, ProtocolError,
+                           "search_context_missing_exception"),
     "link_loop": Case("rest", rest(paginator={"type": "next_link", "next_path": "tiep"}),
                       {"/ds": (200, JSON, body({"items": [{"id": 1}], "tiep": "/ds?page=2"}))}, ProtocolError,
                       "came back again (a loop)"),
@@ -325,6 +336,10 @@ CASES: dict[str, Case] = {
     "xml_dtd": Case("xml", rest(answer="xml", records="HoSo"),
                     {"/ds": (200, XML, b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>')},
                     RefusedAnswer, "carries a DTD"),
+    # a forbidden character that no mending makes a value: in an element's name
+    "xml_control_in_a_name": Case("xml", rest(answer="xml", records="HoSo"),
+                                  {"/ds": (200, XML, b"<DanhSach><Ho\x01So/></DanhSach>")}, RefusedAnswer,
+                                  "not well-formed XML"),
     "xml_broken": Case("xml", rest(answer="xml", records="HoSo"), {"/ds": (200, XML, b"<DanhSach><HoSo></DanhSach>")},
                        RefusedAnswer, "not well-formed XML"),
     "xml_xinclude": Case("xml", rest(answer="xml", records="HoSo"),
