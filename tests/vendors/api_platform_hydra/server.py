@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import json
 import math
+import secrets
 import time
 from datetime import datetime
 from typing import Any
@@ -56,11 +57,19 @@ def b64url(data: bytes) -> str:
 
 
 def make_jwt(user: str) -> str:
-    """An HS256 JWT as LexikJWT issues one: iat, exp, roles, username."""
+    """An HS256 JWT as LexikJWT issues one: iat, exp, roles, username, and a jti (its blocklist_token option)."""
     now = int(time.time())
     head = b64url(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
     body = b64url(
-        json.dumps({"iat": now, "exp": now + TTL, "roles": ["ROLE_API"], "username": user}).encode()
+        json.dumps(
+            {
+                "iat": now,
+                "exp": now + TTL,
+                "roles": ["ROLE_API"],
+                "username": user,
+                "jti": secrets.token_hex(8),
+            }
+        ).encode()
     )
     sig = b64url(hmac.new(SECRET, f"{head}.{body}".encode(), hashlib.sha256).digest())
     return f"{head}.{body}.{sig}"

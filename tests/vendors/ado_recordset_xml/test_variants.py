@@ -1,0 +1,44 @@
+"""The classic ASP export as its sites run it: in UTF-8 where Response.CodePage is 65001, behind IIS Basic
+authentication instead of the login form, and with its sessions dropped mid-read (IIS recycled): each read whole
+by the same entry with what differs changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from onestop import pipeline
+from tests.vendors import harness
+from tests.vendors.variants import reconfigure
+
+
+def basic(entry: dict[str, Any]) -> None:
+    entry["xml"]["auth"] = {"type": "basic"}
+
+
+@pytest.mark.parametrize(
+    ("args", "edit"), [(["--charset", "utf-8"], None), (["--auth", "basic"], basic)], ids=["utf-8", "basic"]
+)
+def test_each_site_setting_is_read_whole(
+    db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], edit: Any
+) -> None:
+    with harness.started("ado_recordset_xml", tmp_path, *args) as vendor:
+        items = vendor.truth()
+        reconfigure(vendor, monkeypatch, edit or (lambda entry: None))
+        counts = pipeline.sync(vendor.source)
+        stats = vendor.stats()
+    assert stats["refused"] == 0 and counts.quarantined == 0
+    result = harness.compare(db, vendor.source, items)
+    assert result.loaded == len(items) and not result.mismatches
+
+
+def test_a_session_that_ends_mid_read_is_logged_in_again_once(
+    db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    counts, stats = harness.sync_with_revocation("ado_recordset_xml", tmp_path, monkeypatch, revoke_at=3)
+    assert counts.loaded == harness.COUNT
+    assert [r["reason"] for r in stats["refusals"]] == ["no session"]
+    assert [r["path"] for r in stats["requests"]].count("/dangnhap.asp") >= 2
