@@ -45,6 +45,9 @@ class Preview:
         return self.error is None
 
 
+SHOWN = 4096  # characters of one value of a request shown whole
+
+
 class _Secrets:
     """Replaces every known secret (the connection's password, tokens) and secret-looking header values."""
 
@@ -70,7 +73,9 @@ class _Secrets:
     def text(self, value: str) -> str:
         for secret in self.values:
             value = value.replace(secret, "***")
-        return mask_text(value)
+        value = mask_text(value)
+        # A value past a page of text (a scroll id of a megabyte, as a cursor may be) is shown by its beginning.
+        return value if len(value) <= SHOWN else f"{value[: SHOWN // 16]}… ({len(value)} characters)"
 
     def data(self, value: Any) -> Any:
         if isinstance(value, str):

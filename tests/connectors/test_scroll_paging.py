@@ -240,3 +240,20 @@ def test_a_soap_operation_has_no_next_request() -> None:
             "paginator": {"type": "cursor", "cursor_path": "Next", "release": SCROLL["paginator"]["release"]}}  # fmt: skip
     with pytest.raises(ConfigError, match=r"paginator\.release is a REST request"):
         registry.parse({"sources": [entry("soap", soap)]})
+
+
+def test_a_preview_shows_a_megabyte_cursor_by_its_beginning_and_releases_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from onestop.operations.preview import preview
+
+    huge = "y" * (1 << 20)
+    cluster = Cluster([1, 2, 3], sid=huge)
+    with cluster_at(cluster) as url:
+        monkeypatch.setenv("AIRFLOW_CONN_C", json.dumps({"conn_type": "http", "host": url}))
+        source = registry.parse({"sources": [entry("rest", SCROLL)]}).sources[0]
+        shown = preview(source, pages=2, show=0)
+    assert shown.ok and shown.records_per_page == [2, 1]
+    assert [r["method"] for r in shown.requests] == ["POST", "POST", "DELETE"] and cluster.open == {}
+    assert shown.requests[1]["json"]["scroll_id"] == f"{'y' * 256}… ({1 << 20} characters)"
+    assert len(json.dumps(shown.requests)) < 8192
