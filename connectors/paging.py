@@ -234,6 +234,18 @@ class PagedSource:
                 pages.close()  # a reader that stops early (a preview) ends the slice now: its cursor is released
 
     def _read_slice(self, start: datetime | None, end: datetime | None) -> Iterator[PageRead]:
+        """The slice's pages; a cursor the system gave (`paginator.release`) released however the read ends:
+        done, failed, or stopped by its reader."""
+        held: dict[str, Any] = {}  # the values of the last request, and the last cursor the system gave
+        try:
+            yield from self._slice_pages(start, end, held)
+        finally:
+            if held.get("cursor") is not None:
+                self._release(held)
+
+    def _slice_pages(
+        self, start: datetime | None, end: datetime | None, held: dict[str, Any]
+    ) -> Iterator[PageRead]:
         pager = self.spec.paginator
         values: dict[str, Any] = {
             "start": self._bound(start),
@@ -253,161 +265,146 @@ class PagedSource:
         before: tuple[int, str, str] | None = None  # the page before's count, first and last record
         next_url: str | None = None
         followed: set[str] = set()
-        held: Any = None  # the last cursor the system gave, what `release` frees however the read ends
-        try:
-            while True:
-                where = f"page {pages + 1}"
-                self._page_no += 1
-                try:
-                    method, path, document, answer, raw = self._fetch(values, next_url)
-                except RefusedAnswer as exc:
-                    if self.on_refused is None or refused_in_a_row >= MAX_SKIPPED_IN_A_ROW:
-                        raise
-                    refused_in_a_row += 1
-                    pages += 1
-                    where_skipped = {"window": [start, end], "page": pages, "page_size": pager.page_size}
-                    if pager.type in (
-                        "page_number",
-                        "offset",
-                    ):  # the next page can be asked for without this one
-                        where_skipped.update(page_value=values["page"], offset=seen)
-                        self.on_refused(exc.on_page(self._page_no), where_skipped)
-                        seen += pager.page_size
-                        values["page"], values["offset"] = pager.base + pages, seen
-                        values["last"] = seen + pager.page_size - 1
-                        continue
-                    # a cursor or a next link comes in the refused answer itself: the rest of the slice is skipped
-                    self.on_refused(exc.on_page(self._page_no), {**where_skipped, "rest_of_window": True})
-                    return
-                refused_in_a_row = 0
-                if raw is None:  # records read from a document made of the answer (XML-RPC's values, say)
-                    raw = self._made(document, where)
-                if self.spec.records.record_errors is not None and not isinstance(raw, Records):
-                    try:
-                        raw = mark_record_errors(self.name, innermost(document), raw, self.spec.records)
-                    except ProtocolError as exc:
-                        self.client.record_failure("page", exc)
-                        raise
-                sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps
-                # what tells this page from the one before (a system that ignores the page sends the same again)
-                this = (sent, raw[0].payload, raw[-1].payload) if isinstance(raw, list) and raw else None
-                keep = self.spec.records.filter.holds if self.spec.records.filter is not None else None
-                records: Any
-                if isinstance(
-                    raw, Records
-                ):  # XML: sound as a whole; its records come in chunks, filtered as they come
-                    raw.keep, raw.nest, raw.details, records = keep, self.spec.records.nest, self.details, raw
-                else:
-                    raw = [r for r in raw if keep(r.record)] if keep is not None else raw
-                    if self.spec.records.nest:
-                        raw = nest_json(innermost(document), raw, self.spec.records.nest)
-                    if self.details is not None:  # one call per listed record for its whole dossier
-                        raw = self.details.read(raw)
-                    records = [r.record for r in raw]
+        while True:
+            where = f"page {pages + 1}"
+            self._page_no += 1
+            try:
+                method, path, document, answer, raw = self._fetch(values, next_url)
+            except RefusedAnswer as exc:
+                if self.on_refused is None or refused_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                    raise
+                refused_in_a_row += 1
                 pages += 1
-                seen += sent
-                if (
-                    pager.release is not None
-                ):  # known before the page is handed over: the reader may stop there
-                    held = self._next_cursor(Headed(document, dict(answer.headers)), answer, where) or held
-                yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
-                if isinstance(raw, Records):
-                    raw.close()  # read, or not wanted (a probe)
-                # What the paginator reads: the answer, and its headers (`header:X-Total-Count`).
-                paged = Headed(document, dict(answer.headers))
-                total = self._total(paged)
-                if listed is not None and total is not None and total < listed:
-                    # Records left the list while it was read (edited out of the window, deleted): those after them
-                    # moved up, some past a page already read. The slice is read again from its first page; what
-                    # comes twice is a duplicate the load drops, what would have been skipped is read.
-                    rereads += 1
-                    if rereads > MAX_REREADS:
-                        raise ProtocolError(
-                            self.name,
-                            f"{where}: the list shrank while it was read ({listed} → {total}), {rereads} times over: "
-                            "records that moved up past a page already read would be skipped; the run fails so that "
-                            "the next one reads this window again",
-                        )
-                    pages, seen, listed, before = 0, 0, None, None
-                    values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
+                where_skipped = {"window": [start, end], "page": pages, "page_size": pager.page_size}
+                if pager.type in ("page_number", "offset"):  # the next page can be asked for without this one
+                    where_skipped.update(page_value=values["page"], offset=seen)
+                    self.on_refused(exc.on_page(self._page_no), where_skipped)
+                    seen += pager.page_size
+                    values["page"], values["offset"] = pager.base + pages, seen
+                    values["last"] = seen + pager.page_size - 1
                     continue
-                # records added meanwhile push the list down: the same records may come again, at the next position
-                grew = listed is not None and total is not None and total > listed
-                listed = total
-                # A cursor that may come back unchanged (stop: empty_page) proves no loop; the same page again does.
-                unchanged = (
-                    pager.type == "cursor" and pager.stop == "empty_page" and "stop" in pager.model_fields_set
-                )
-                if (
-                    this is not None
-                    and this == before
-                    and not grew
-                    and (pager.type in ("page_number", "offset") or unchanged)
-                ):
-                    raise ProtocolError(  # read on, it would come for ever (a short page never does)
-                        self.name,
-                        f"{where}: the same {sent} records as the page before: the system ignores the "
-                        f"{'offset' if pager.type == 'offset' else 'page'} it is asked for; the run fails "
-                        "rather than read that page for ever (the next one reads this window again)",
-                    )
-                before = this
-                if (
-                    not sent
-                    and pager.type in ("page_number", "offset")
-                    and self._short_of_total(total, seen, pages)
-                ):
-                    if not asked_again:  # a page that failed quietly may come whole the second time
-                        asked_again, pages = True, pages - 1
-                        continue
+                # a cursor or a next link comes in the refused answer itself: the rest of the slice is skipped
+                self.on_refused(exc.on_page(self._page_no), {**where_skipped, "rest_of_window": True})
+                return
+            refused_in_a_row = 0
+            if raw is None:  # records read from a document made of the answer (XML-RPC's values, say)
+                raw = self._made(document, where)
+            if self.spec.records.record_errors is not None and not isinstance(raw, Records):
+                try:
+                    raw = mark_record_errors(self.name, innermost(document), raw, self.spec.records)
+                except ProtocolError as exc:
+                    self.client.record_failure("page", exc)
+                    raise
+            sent = len(raw)  # paging counts the records the system sent, whatever the filter keeps
+            # what tells this page from the one before (a system that ignores the page sends the same again)
+            this = (sent, raw[0].payload, raw[-1].payload) if isinstance(raw, list) and raw else None
+            keep = self.spec.records.filter.holds if self.spec.records.filter is not None else None
+            records: Any
+            if isinstance(
+                raw, Records
+            ):  # XML: sound as a whole; its records come in chunks, filtered as they come
+                raw.keep, raw.nest, raw.details, records = keep, self.spec.records.nest, self.details, raw
+            else:
+                raw = [r for r in raw if keep(r.record)] if keep is not None else raw
+                if self.spec.records.nest:
+                    raw = nest_json(innermost(document), raw, self.spec.records.nest)
+                if self.details is not None:  # one call per listed record for its whole dossier
+                    raw = self.details.read(raw)
+                records = [r.record for r in raw]
+            pages += 1
+            seen += sent
+            if pager.release is not None:  # known before the page is handed over: its reader may stop there
+                cursor = self._next_cursor(Headed(document, dict(answer.headers)), answer, where)
+                held.update(values, cursor=cursor if cursor is not None else held.get("cursor"))
+            yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
+            if isinstance(raw, Records):
+                raw.close()  # read, or not wanted (a probe)
+            # What the paginator reads: the answer, and its headers (`header:X-Total-Count`).
+            paged = Headed(document, dict(answer.headers))
+            total = self._total(paged)
+            if listed is not None and total is not None and total < listed:
+                # Records left the list while it was read (edited out of the window, deleted): those after them
+                # moved up, some past a page already read. The slice is read again from its first page; what
+                # comes twice is a duplicate the load drops, what would have been skipped is read.
+                rereads += 1
+                if rereads > MAX_REREADS:
                     raise ProtocolError(
                         self.name,
-                        f"{where}: no records, yet the system's total says {total} "
-                        f"{'records' if pager.stop == 'total_count' else 'pages'} and {seen} records came: the rest "
-                        "of the window would be lost; the run fails so that the next one reads this window again "
-                        "(a system whose total counts records it never sends: paginator.total_counts_more: true)",
+                        f"{where}: the list shrank while it was read ({listed} → {total}), {rereads} times over: "
+                        "records that moved up past a page already read would be skipped; the run fails so that "
+                        "the next one reads this window again",
                     )
-                asked_again = False
-                if pager.type == "single" or (not sent and pager.type in ("page_number", "offset")):
+                pages, seen, listed, before = 0, 0, None, None
+                values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
+                continue
+            # records added meanwhile push the list down: the same records may come again, at the next position
+            grew = listed is not None and total is not None and total > listed
+            listed = total
+            # A cursor that may come back unchanged (stop: empty_page) proves no loop; the same page again does.
+            unchanged = pager.type == "cursor" and "stop" in pager.model_fields_set
+            repeats = pager.type in ("page_number", "offset") or unchanged
+            if this is not None and this == before and not grew and repeats:
+                raise ProtocolError(  # read on, it would come for ever (a short page never does)
+                    self.name,
+                    f"{where}: the same {sent} records as the page before: the system ignores the "
+                    f"{'offset' if pager.type == 'offset' else 'page'} it is asked for; the run fails "
+                    "rather than read that page for ever (the next one reads this window again)",
+                )
+            before = this
+            if (
+                not sent
+                and pager.type in ("page_number", "offset")
+                and self._short_of_total(total, seen, pages)
+            ):
+                if not asked_again:  # a page that failed quietly may come whole the second time
+                    asked_again, pages = True, pages - 1
+                    continue
+                raise ProtocolError(
+                    self.name,
+                    f"{where}: no records, yet the system's total says {total} "
+                    f"{'records' if pager.stop == 'total_count' else 'pages'} and {seen} records came: the rest "
+                    "of the window would be lost; the run fails so that the next one reads this window again "
+                    "(a system whose total counts records it never sends: paginator.total_counts_more: true)",
+                )
+            asked_again = False
+            if pager.type == "single" or (not sent and pager.type in ("page_number", "offset")):
+                return
+            if pager.type in ("page_number", "offset"):
+                if self._last_page(paged, sent, seen, pages, where):
                     return
-                if pager.type in ("page_number", "offset"):
-                    if self._last_page(paged, sent, seen, pages, where):
+                values["page"] = pager.base + pages
+                values["offset"] = seen
+                values["last"] = seen + pager.page_size - 1
+            elif pager.type == "cursor":
+                cursor = self._next_cursor(paged, answer, where)
+                if cursor is None or (
+                    pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path))
+                ):
+                    return
+                if unchanged:  # stop: empty_page, the only stop a cursor paginator takes
+                    if not sent:
                         return
-                    values["page"] = pager.base + pages
-                    values["offset"] = seen
-                    values["last"] = seen + pager.page_size - 1
-                elif pager.type == "cursor":
-                    cursor = self._next_cursor(paged, answer, where)
-                    if (
-                        cursor is None
-                        or (pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path)))
-                        or (unchanged and not sent)
-                    ):
-                        return
-                    if unchanged:
-                        values["cursor"] = cursor
-                        continue
-                    seen_as = cursor if isinstance(cursor, str) else jsontext.dumps(cursor)
-                    if seen_as in followed:
-                        # quoted masked and short: a key object holds the key's values (an id number, a phone)
-                        raise ProtocolError(
-                            self.name,
-                            f"{where}: the cursor {quote_answer(seen_as, 200)!r} came back again (a loop)",
-                        )
-                    followed.add(seen_as)
                     values["cursor"] = cursor
-                else:
-                    link = self._next_link(paged, answer)
-                    if link is None:
-                        return
-                    next_url = self.client.on_own_host(urljoin(answer.url, link))
-                    if next_url in followed:
-                        raise ProtocolError(
-                            self.name, f"{where}: the next link {next_url} came back again (a loop)"
-                        )
-                    followed.add(next_url)
-        finally:
-            if held is not None:
-                self._release({**values, "cursor": held})
+                    continue
+                seen_as = cursor if isinstance(cursor, str) else jsontext.dumps(cursor)
+                if seen_as in followed:
+                    raise ProtocolError(
+                        # quoted masked and short: a key object holds the key's values (an id number, a phone)
+                        self.name,
+                        f"{where}: the cursor {quote_answer(seen_as, 200)!r} came back again (a loop)",
+                    )
+                followed.add(seen_as)
+                values["cursor"] = cursor
+            else:
+                link = self._next_link(paged, answer)
+                if link is None:
+                    return
+                next_url = self.client.on_own_host(urljoin(answer.url, link))
+                if next_url in followed:
+                    raise ProtocolError(
+                        self.name, f"{where}: the next link {next_url} came back again (a loop)"
+                    )
+                followed.add(next_url)
 
     def _total(self, document: Any) -> int | None:
         """The total a page-number or offset answer gives (records or pages, as its stop rule reads), if it does."""
@@ -477,7 +474,7 @@ class PagedSource:
             return None
         written = value if isinstance(value, str) else jsontext.dumps(value)
         if len(written) > MAX_CURSOR:
-            # sent back with every page (in a URL, for a text): a system that answers this is broken or hostile
+            # sent back with every page: a system that answers this is broken or hostile
             raise ProtocolError(
                 self.name,
                 f"{where}: the cursor at {self._cursor_place()} is {len(written)} characters long, past the "
