@@ -246,3 +246,16 @@ def test_a_mapping_reads_through_filters(compile_yaml: Callable[..., CompiledMap
 
     assert d is not None and d.agency_code == "HS-9" and d.applicant.phone == "0912345678"
     assert [(int(e.status), e.at.isoformat()) for e in d.history] == [(2, "2025-03-12T08:00:00+07:00")]
+
+
+def test_json_ld_keys_with_a_prefix_or_an_at_sign_are_plain_keys() -> None:
+    """API Platform's Hydra: `hydra:member`, `hydra:view.hydra:next`, `@id`; `['@context']` quoted works too."""
+    answer = {
+        "@context": "/api/contexts/HoSo",
+        "hydra:member": [{"@id": "/api/ho_sos/7", "@type": "HoSo"}],
+        "hydra:view": {"@id": "/api/ho_sos?page=1", "hydra:next": "/api/ho_sos?page=2"},
+    }
+    assert compile_path("hydra:view.hydra:next").get(answer) == "/api/ho_sos?page=2"
+    assert compile_path("hydra:member[0].@id").get(answer) == "/api/ho_sos/7"
+    assert compile_path("['@context']").get(answer) == "/api/contexts/HoSo"
+    assert compile_path("hydra:member[?(@.@type=='HoSo')][0].@id").get(answer) == "/api/ho_sos/7"

@@ -20,8 +20,8 @@ Contract (ADO's XML persistence format, as the OLE DB Persistence Provider write
        Every value is an attribute of its row; a NULL is an absent attribute; dateTime is local time without an
        offset; a chapter's rows are child elements named by the chapter column. Windows-1258 text is written
        decomposed (the tone marks as combining characters), as Windows does.
-       Paging is the Recordset's AbsolutePage: page N of `pagesize` rows; no total is sent: a short (or
-       empty) page is the last.
+       Paging is the Recordset's AbsolutePage: page N of `pagesize` rows; no total is sent (--total-header: the
+       RecordCount in an X-Total-Records header): a short (or empty) page is the last.
   An ended session: 302 Location: /dangnhap.asp?ReturnUrl=… (Response.Redirect). A bad parameter: 500 with
   ASP's error text ("Microsoft VBScript runtime error '800a000d' Type mismatch").
 """
@@ -154,6 +154,7 @@ def schema() -> str:
 def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--charset", default="windows-1258", choices=["windows-1258", "utf-8"])
     parser.add_argument("--auth", default="session", choices=["session", "basic"])
+    parser.add_argument("--total-header", action="store_true", help="the RecordCount in X-Total-Records")
     # What ADO persists of a column that holds a control character: the raw byte, or a reference to it, both of
     # which XML forbids (tests of hostile values: each such dossier, by its position in the truth, costs itself).
     parser.add_argument(
@@ -257,8 +258,10 @@ class Handler(VendorHandler):
             "\txmlns:z='#RowsetSchema'>\n"
             f"{schema()}<rs:data>\n{''.join(row(i, self.stray(i)) for i in chunk)}</rs:data>\n</xml>"
         )
-        self.send_body(200, encode(text, charset), f"text/xml; Charset={charset}",
-                       {"Cache-Control": "private", "X-Powered-By": "ASP.NET"})  # fmt: skip
+        headers = {"Cache-Control": "private", "X-Powered-By": "ASP.NET"}
+        if self.options.total_header:  # Response.AddHeader "X-Total-Records", rs.RecordCount
+            headers["X-Total-Records"] = str(len(found))
+        self.send_body(200, encode(text, charset), f"text/xml; Charset={charset}", headers)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The classic ASP export as its sites run it: in UTF-8 where Response.CodePage is 65001, behind IIS Basic
-authentication instead of the login form, and with its sessions dropped mid-read (IIS recycled): each read whole
+authentication instead of the login form, with the RecordCount in a header, and with its sessions dropped mid-read (IIS recycled): each read whole
 by the same entry with what differs changed."""
 
 from __future__ import annotations
@@ -19,8 +19,14 @@ def basic(entry: dict[str, Any]) -> None:
     entry["xml"]["auth"] = {"type": "basic"}
 
 
+def counted(entry: dict[str, Any]) -> None:
+    entry["xml"]["paginator"].update(stop="total_count", total_path="header:X-Total-Records")
+
+
 @pytest.mark.parametrize(
-    ("args", "edit"), [(["--charset", "utf-8"], None), (["--auth", "basic"], basic)], ids=["utf-8", "basic"]
+    ("args", "edit"),
+    [(["--charset", "utf-8"], None), (["--auth", "basic"], basic), (["--total-header"], counted)],
+    ids=["utf-8", "basic", "total-header"],
 )
 def test_each_site_setting_is_read_whole(
     db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], edit: Any
