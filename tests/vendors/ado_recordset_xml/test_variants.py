@@ -10,9 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from onestop import pipeline
 from tests.vendors import harness
-from tests.vendors.variants import reconfigure
+from tests.vendors.variants import read_whole
 
 
 def basic(entry: dict[str, Any]) -> None:
@@ -31,14 +30,7 @@ def counted(entry: dict[str, Any]) -> None:
 def test_each_site_setting_is_read_whole(
     db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], edit: Any
 ) -> None:
-    with harness.started("ado_recordset_xml", tmp_path, *args) as vendor:
-        items = vendor.truth()
-        reconfigure(vendor, monkeypatch, edit or (lambda entry: None))
-        counts = pipeline.sync(vendor.source)
-        stats = vendor.stats()
-    assert stats["refused"] == 0 and counts.quarantined == 0
-    result = harness.compare(db, vendor.source, items)
-    assert result.loaded == len(items) and not result.mismatches
+    read_whole(db, monkeypatch, tmp_path, "ado_recordset_xml", args, edit or (lambda entry: None))
 
 
 def test_a_session_that_ends_mid_read_is_logged_in_again_once(

@@ -11,7 +11,7 @@ import pytest
 
 from onestop import pipeline
 from tests.vendors import harness
-from tests.vendors.variants import reconfigure
+from tests.vendors.variants import read_whole
 
 
 def unprefixed(entry: dict[str, Any]) -> None:
@@ -22,14 +22,7 @@ def unprefixed(entry: dict[str, Any]) -> None:
 def test_api_platform_4_without_the_hydra_prefix_is_read_by_its_paths(
     db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with harness.started("api_platform_hydra", tmp_path, "--no-prefix") as vendor:
-        items = vendor.truth()
-        reconfigure(vendor, monkeypatch, unprefixed)
-        counts = pipeline.sync(vendor.source)
-        stats = vendor.stats()
-    assert stats["refused"] == 0 and counts.quarantined == 0
-    result = harness.compare(db, vendor.source, items)
-    assert result.loaded == len(items) and not result.mismatches
+    read_whole(db, monkeypatch, tmp_path, "api_platform_hydra", ["--no-prefix"], unprefixed)
 
 
 def test_a_prefixed_entry_refuses_a_prefixless_answer_rather_than_read_nothing(
