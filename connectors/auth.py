@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 
 from connectors.connection import Connection
@@ -379,9 +380,11 @@ def jwt_lifetime(token: str) -> float | None:
     if len(parts) != 3:
         return None
     try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        # orjson refuses a payload nested past 1024 levels without recursing: json.loads would recurse to
+        # Python's limit, where any finalizer the collector runs meanwhile fails for want of stack
+        claims = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
         left = float(claims["exp"]) - time.time()
-    except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
+    except (ValueError, TypeError, KeyError, OverflowError):
         return None
     return left if 0 < left < 366 * 86400 else None
 
