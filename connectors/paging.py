@@ -313,9 +313,12 @@ class PagedSource:
                 records = [r.record for r in raw]
             pages += 1
             seen += sent
+            given = (
+                None  # the next cursor, read once: before the page is handed over when it is to be released
+            )
             if pager.release is not None:  # known before the page is handed over: its reader may stop there
-                cursor = self._next_cursor(Headed(document, dict(answer.headers)), answer, where)
-                held.update(values, cursor=cursor if cursor is not None else held.get("cursor"))
+                given = self._next_cursor(Headed(document, dict(answer.headers)), answer, where)
+                held.update(values, cursor=given if given is not None else held.get("cursor"))
             yield PageRead(0, method, self.client.url(path), document, records, dict(answer.headers), raw)
             if isinstance(raw, Records):
                 raw.close()  # read, or not wanted (a probe)
@@ -376,7 +379,7 @@ class PagedSource:
                 values["offset"] = seen
                 values["last"] = seen + pager.page_size - 1
             elif pager.type == "cursor":
-                cursor = self._next_cursor(paged, answer, where)
+                cursor = given if pager.release is not None else self._next_cursor(paged, answer, where)
                 if cursor is None or (
                     pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path))
                 ):
@@ -480,12 +483,14 @@ class PagedSource:
                 f"{where}: the cursor at {self._cursor_place()} is {len(written)} characters long, past the "
                 f"{MAX_CURSOR} a cursor may hold: the run fails rather than send it back",
             )
-        got = "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else "a text"
-        if kind != "any" and got != {"object": "an object", "list": "a list", "text": "a text"}[kind]:
+        got = "object" if isinstance(value, dict) else "list" if isinstance(value, list) else "text"
+        if kind not in ("any", got):
+            article = "an" if got == "object" else "a"
             raise ProtocolError(
                 self.name,
-                f"{where}: the cursor at {self._cursor_place()} is {got}, not the {kind} this source's paginator "
-                f"sends back (cursor_type: {kind}): the run fails rather than ask for a page the system never meant",
+                f"{where}: the cursor at {self._cursor_place()} is {article} {got}, not the {kind} this source's "
+                f"paginator sends back (cursor_type: {kind}): the run fails rather than ask for a page the system "
+                "never meant",
             )
         return value
 

@@ -15,7 +15,7 @@ from connectors.base import RawRecord
 from connectors.connection import Connection
 from connectors.detail import DetailReader, rest_fetch
 from connectors.errors import ConnectorError, ProtocolError
-from connectors.http import Answer, HttpClient
+from connectors.http import Answer, HttpClient, parse_json
 from connectors.jsonpage import PageReader, read_lines
 from connectors.paging import Found, PagedSource, check_errors
 from connectors.rows import read_csv, read_sheet, refuse_markup
@@ -25,7 +25,6 @@ from connectors.spec.rest import CsvSpec, RestSpec, SheetSpec
 from connectors.templates import render
 from connectors.xmlrpc import read_answer as read_xmlrpc
 from mappings.paths import parse_steps
-from schemas import jsontext
 from schemas.personal_data import quote_answer
 
 log = logging.getLogger(__name__)
@@ -145,10 +144,10 @@ class RestSource(PagedSource):
     def _explain(self, operation: str, answer: Answer) -> NoReturn:
         """An HTTP error answer whose JSON body an `errors` rule with its status explains (DynamoDB's 400 with a
         `__type`), raised as the rule says; else what its status means, as for any source."""
-        try:
-            document = jsontext.loads(answer.head(1 << 20))
-        except ValueError:
-            document = None
+        try:  # read as the source's answers are (its charset, an anti-XSSI prefix, nesting past any parser)
+            document = parse_json(self.name, operation, answer, self.spec.charset)
+        except ProtocolError:
+            document = None  # not JSON: no rule explains it
         check_errors(self.name, self.spec.errors, operation, document, answer.status)
         raise self.client.refusal(operation, answer)
 

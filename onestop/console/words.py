@@ -745,6 +745,8 @@ TYPED_WRONG = _shapes(
     (r"an integer is expected, got (?P<what>.*)", N_("an integer is expected, got %(what)s")),
     (r"not a number \(beyond (?P<bound>.*)\)", N_("not a number (beyond %(bound)s)")),
     (r"not a number", N_("not a number")),
+    (r"not a 64-bit integer", N_("not a 64-bit integer")),
+    (r"a list of texts is expected", N_("a list of texts is expected")),
 )  # fmt: skip
 CURSOR_KINDS = {"object": N_("object"), "list": N_("list"), "text": N_("text")}
 

@@ -108,3 +108,12 @@ def test_a_status_rule_that_cannot_be_read_is_refused_by_the_registry(
 ) -> None:
     with pytest.raises(ConfigError, match=said):
         opened("rest", spec, Connection("c", host="http://127.0.0.1:9"))
+
+
+def test_a_400_whose_body_nests_past_any_parser_is_what_its_status_says() -> None:
+    """The error body is read as the source's answers are (parse_json): nesting no parser follows is no rule's
+    document, not a crash of the read."""
+    deep = b'{"__type": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(ProtocolError, match=r"page: HTTP 400") as info:
+        read([(400, AMZ, deep), items("a")])
+    assert info.value.http_status == 400
