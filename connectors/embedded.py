@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +44,8 @@ class Headed:
         if not dot or value is None:
             return value
         try:
-            return get_path(json.loads(value), inner)
-        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+            return get_path(jsontext.loads(value), inner)
+        except ValueError:  # not JSON, or nested past the parser's depth
             return None
 
 

@@ -532,7 +532,7 @@ def parse_json(endpoint: str, operation: str, answer: Answer, charset: str | Non
         if charset is not None:
             return jsontext.loads(body.decode(charset))
         return jsontext.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(
             endpoint,
             f"{operation}: answer is not JSON ({exc}): {quote_answer(body[:2048], 512, charset or 'utf-8')}",
