@@ -7,6 +7,7 @@ a time as a stream; nothing holds more than one page.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import requests
 
 from connectors.base import DETAIL_FIELD, EXCERPT, RawRecord
 from connectors.embedded import Headed, Layered, found_at, innermost, read_embedded, value_at
-from connectors.errors import AuthError, ProtocolError, RefusedAnswer, TransientError
+from connectors.errors import AuthError, ConnectorError, ProtocolError, RefusedAnswer, TransientError
 from connectors.http import Answer, HttpClient
 from connectors.jsonpage import (
     ColumnsRefused,
@@ -39,6 +40,8 @@ from mappings.dates import format_datetime
 from mappings.paths import parse_steps
 from schemas import jsontext
 from schemas.personal_data import quote_answer
+
+log = logging.getLogger(__name__)
 
 ERRORS = {"auth": AuthError, "transient": TransientError, "error": ProtocolError}
 # A page's records as its reading found them: JSON ones parsed (None: `records` leads to no list), XML ones to be
@@ -93,6 +96,12 @@ def _truthy(value: Any) -> bool:
 MAX_CURSOR = 1 << 20
 
 
+def glimpse(value: str) -> str:
+    """A kept link or cursor as a log line or an error may show it: its first characters and its length, never
+    whole (a delta token, a cursor: whoever holds one reads the system's changes)."""
+    return f"{value[:12]}… ({len(value)} characters)" if len(value) > 12 else "… (short)"
+
+
 def check_errors(name: str, rules: list[ErrorRule], operation: str, document: Any, status: int = 200) -> None:
     """An error envelope inside a 2xx answer (or, for a rule with `status`, an HTTP error answer of one of its
     statuses), raised as what the registry says it means, with the vendor's code and message verbatim (masked,
@@ -145,6 +154,12 @@ class PagedSource:
     _pages: PageReader | None = None  # reads JSON pages whose records are at `records`
     _first_request: dict[str, Any] | None = None  # the values of this read's first page request
     details: Any = None  # a REST source's connectors.detail.DetailReader (`rest.detail`)
+    # `rest.resume`: the link or cursor the last run's last page gave, where this read starts (set by the
+    # extract); the one this read's last page gave (None: none, the next run reads its window afresh); whether
+    # the kept one had expired and this read started afresh.
+    resume_from: str | None = None
+    resume_next: str | None = None
+    resume_expired = False
 
     def _fetch(self, values: dict[str, Any], next_url: str | None) -> tuple[str, str, Any, Answer, Found]:
         """One page's call: (method, url or path, the answer's document, the answer, its records when they were
@@ -219,8 +234,13 @@ class PagedSource:
         """Every page of the window, slice after slice (`incremental.step`), as asked for and answered."""
         step = self.spec.incremental.step if self.spec.incremental else None
         number, self._page_no, self._first_request = 0, 0, None
-        for start, end in slices(window_start, window_end, step):
-            pages = self._read_slice(start, end)
+        resume = getattr(self.spec, "resume", None)
+        at = self.resume_from if resume is not None else None
+        self.resume_next, self.resume_expired = None, False
+        # a kept place reads on from where the last read ended: one read, not the window's slices
+        cuts = [(window_start, window_end)] if at else slices(window_start, window_end, step)
+        for start, end in cuts:
+            pages = self._resumed(start, end, at)
             try:
                 for page in pages:
                     number += 1
@@ -233,18 +253,39 @@ class PagedSource:
             finally:
                 pages.close()  # a reader that stops early (a preview) ends the slice now: its cursor is released
 
-    def _read_slice(self, start: datetime | None, end: datetime | None) -> Iterator[PageRead]:
+    def _resumed(self, start: datetime | None, end: datetime | None, at: str | None) -> Iterator[PageRead]:
+        """The slice's pages, from the kept place `at` when there is one (`rest.resume`). The system saying that
+        place is gone (`resume.expired`: Graph's 410 `resyncRequired`) starts the read afresh, once: what came
+        before it comes again, and the load drops it as unchanged."""
+        pages = self._read_slice(start, end, at)
+        try:
+            yield from pages
+        except ConnectorError as exc:
+            resume = getattr(self.spec, "resume", None)
+            if at is None or resume is None or exc.http_status not in resume.expired:
+                raise
+            log.warning(
+                "%s: the place kept from the last run (%s) is no longer good (HTTP %s): read afresh",
+                self.name, glimpse(at), exc.http_status,
+            )  # fmt: skip
+            self.resume_expired = True
+            pages.close()
+            yield from self._read_slice(start, end, None)
+
+    def _read_slice(
+        self, start: datetime | None, end: datetime | None, at: str | None = None
+    ) -> Iterator[PageRead]:
         """The slice's pages; a cursor the system gave (`paginator.release`) released however the read ends:
         done, failed, or stopped by its reader."""
         held: dict[str, Any] = {}  # the values of the last request, and the last cursor the system gave
         try:
-            yield from self._slice_pages(start, end, held)
+            yield from self._slice_pages(start, end, held, at)
         finally:
             if held.get("cursor") is not None:
                 self._release(held)
 
     def _slice_pages(
-        self, start: datetime | None, end: datetime | None, held: dict[str, Any]
+        self, start: datetime | None, end: datetime | None, held: dict[str, Any], at: str | None = None
     ) -> Iterator[PageRead]:
         pager = self.spec.paginator
         values: dict[str, Any] = {
@@ -265,6 +306,10 @@ class PagedSource:
         before: tuple[int, str, str] | None = None  # the page before's count, first and last record
         next_url: str | None = None
         followed: set[str] = set()
+        if at is not None and pager.type == "next_link":  # the kept link is the first page
+            next_url = self.client.on_own_host(urljoin(self.client.base_url + "/", at))
+        elif at is not None:  # the kept cursor: the first page is asked as a page after the first
+            values["cursor"] = at
         while True:
             where = f"page {pages + 1}"
             self._page_no += 1
@@ -324,6 +369,7 @@ class PagedSource:
                 raw.close()  # read, or not wanted (a probe)
             # What the paginator reads: the answer, and its headers (`header:X-Total-Count`).
             paged = Headed(document, dict(answer.headers))
+            self._keep_place(paged, where)
             total = self._total(paged)
             if listed is not None and total is not None and total < listed:
                 # Records left the list while it was read (edited out of the window, deleted): those after them
@@ -380,8 +426,10 @@ class PagedSource:
                 values["last"] = seen + pager.page_size - 1
             elif pager.type == "cursor":
                 cursor = given if pager.release is not None else self._next_cursor(paged, answer, where)
-                if cursor is None or (
-                    pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path))
+                if (
+                    cursor is None
+                    or (pager.has_more_path and not _truthy(value_at(paged, pager.has_more_path)))
+                    or (pager.last_page_when is not None and pager.last_page_when.holds(innermost(document)))
                 ):
                     return
                 if unchanged:  # stop: empty_page, the only stop a cursor paginator takes
@@ -400,7 +448,9 @@ class PagedSource:
                 values["cursor"] = cursor
             else:
                 link = self._next_link(paged, answer)
-                if link is None:
+                if link is None or (
+                    pager.last_page_when is not None and pager.last_page_when.holds(innermost(document))
+                ):
                     return
                 next_url = self.client.on_own_host(urljoin(answer.url, link))
                 if next_url in followed:
@@ -408,6 +458,27 @@ class PagedSource:
                         self.name, f"{where}: the next link {next_url} came back again (a loop)"
                     )
                 followed.add(next_url)
+
+    def _keep_place(self, paged: Headed, where: str) -> None:
+        """`rest.resume`: the link or cursor this page gives for the next run (the last page's is kept)."""
+        resume = getattr(self.spec, "resume", None)
+        if resume is None:
+            return
+        value = value_at(paged, resume.path)
+        if isinstance(value, dict | list):
+            raise ProtocolError(
+                self.name,
+                f"{where}: resume.path {resume.path!r} holds {'an object' if isinstance(value, dict) else 'a list'}, "
+                "not the text of a link or a cursor: the run fails rather than keep a place it cannot send back",
+            )
+        text = as_text(value) or None
+        if text is not None and len(text) > MAX_CURSOR:
+            raise ProtocolError(
+                self.name,
+                f"{where}: the place at resume.path {resume.path!r} is {len(text)} characters long, past the "
+                f"{MAX_CURSOR} it may hold: the run fails rather than keep it",
+            )
+        self.resume_next = text
 
     def _total(self, document: Any) -> int | None:
         """The total a page-number or offset answer gives (records or pages, as its stop rule reads), if it does."""

@@ -80,6 +80,10 @@ class RestSource(PagedSource):
             paths += [rule.when.path, rule.message, rule.code]
         if spec.records.empty_when is not None:
             paths.append(spec.records.empty_when.path)
+        if spec.paginator.last_page_when is not None:
+            paths.append(spec.paginator.last_page_when.path)
+        if spec.resume is not None:
+            paths.append(spec.resume.path)
         if any(path and parse_steps(path)[0][: len(records)] == records for path in paths):
             return False
         self._pages.unparsed = True

@@ -26,6 +26,7 @@ from connectors.spec.rest import (
     RecordErrorsSpec,
     RecordsSpec,
     RestSpec,
+    ResumeSpec,
     RowsSpec,
     SheetSpec,
 )
@@ -58,6 +59,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`rest.sheet:`", SheetSpec),
     ("`rest.archive:`", ArchiveSpec),
     ("`rest.detail:`", DetailSpec),
+    ("`rest.resume:`", ResumeSpec),
     ("`soap.detail:`", SoapDetailSpec),
     ("a condition (`rest.errors[].when`, `rest.records.filter`)", Condition),
     ("`rest.auth:`", AuthSpec),

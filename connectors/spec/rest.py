@@ -85,6 +85,12 @@ class PaginatorSpec(Spec):
         '(Elasticsearch\'s scroll: `POST /_search/scroll` with `{scroll: 1m, scroll_id: "{cursor}"}`); it sends '
         "{cursor}, `request` need not (REST only)",
     )
+    last_page_when: Condition | None = Field(
+        default=None,
+        description="cursor and next_link: the answer is the last page when this holds, whatever cursor or link it "
+        "still gives (Zendesk's incremental export: `{path: end_of_stream, equals: true}`, its `after_cursor` kept "
+        "for the next run by `resume`)",
+    )
     release: RequestSpec | None = Field(
         default=None,
         description="cursor: a call made once the read of a window ends — done, failed or stopped — with its last "
@@ -146,6 +152,10 @@ class PaginatorSpec(Spec):
         if self.cursor_type in ("object", "list") and self.cursor_header:
             raise ValueError(
                 f"cursor_type: {self.cursor_type} reads a JSON value in the answer (cursor_path): a header is text"
+            )
+        if self.last_page_when is not None and self.type not in ("cursor", "next_link"):
+            raise ValueError(
+                f"last_page_when ends a cursor or next_link read; a {self.type} paginator stops by `stop`"
             )
         if self.type == "next_link" and not (self.next_path or self.link_header):
             raise ValueError("a next_link paginator needs `next_path` or `link_header: true`")
@@ -366,6 +376,35 @@ class IncrementalSpec(Spec):
     def _step(cls, value: Any) -> Any:
         if value is not None and value.total_seconds() <= 0:
             raise ValueError("step is a positive duration (30m, 6h, 1d)")
+        return value
+
+
+class ResumeSpec(Spec):
+    """A system that keeps the reader's place itself: its last page gives a link or a cursor (Microsoft Graph's
+    `@odata.deltaLink`, Zendesk's `after_cursor`) from which the next run reads only what changed since."""
+
+    path: str = Field(
+        description="where the last page of a read gives the place the next run starts from: a link "
+        "(next_link paginator: the next run's first page is that URL, on the connection's host) or a cursor "
+        "(cursor paginator: the next run's first page is asked as a page after the first, `next_request` or "
+        "`request`, with it as {cursor}). Kept with the watermark, in the load's transaction: a run whose load "
+        "fails keeps the place it started from. A read whose last page gives none leaves the next run to read "
+        "its window afresh; backfills neither use nor move it"
+    )
+    expired: list[int] = Field(
+        default=[410],
+        description="HTTP statuses by which the system says the kept place is no longer good (Graph's 410 Gone, "
+        "`resyncRequired`): the run forgets it and reads its window afresh, from the first request (a full read "
+        "for a system whose request sends no window); any other failure fails the run, the place kept",
+    )
+
+    _path = field_validator("path")(classmethod(lambda cls, v: check_path(v, "resume.path")))
+
+    @field_validator("expired")
+    @classmethod
+    def _statuses(cls, value: list[int]) -> list[int]:
+        if any(not 400 <= code <= 599 for code in value):
+            raise ValueError(f"expired: HTTP error statuses are 400 to 599, not {value}")
         return value
 
 
@@ -693,6 +732,12 @@ class RestSpec(PagedSpec):
         "pages are (JSON, or XML for `answer: xml`); not made for a listed record whose id and update time (read "
         "by the mapping from the summary) the unified database holds as listed",
     )
+    resume: ResumeSpec | None = Field(
+        default=None,
+        description="the next run starts where the last read ended, at a link or cursor its last page gave "
+        "(a delta link, an incremental export's cursor), not at the watermark's time; JSON answers, cursor or "
+        "next_link paging",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> RestSpec:
@@ -747,6 +792,18 @@ class RestSpec(PagedSpec):
             raise ValueError(
                 "`archive` unpacks an answer of rows: it needs `answer: csv`, `ndjson` or `spreadsheet`"
             )
+        if self.resume is not None:
+            if self.paginator.type not in ("cursor", "next_link"):
+                raise ValueError(
+                    "resume starts the next run at a link or a cursor: it needs a cursor or next_link paginator, "
+                    f"not {self.paginator.type}"
+                )
+            if self.answer != "json":
+                raise ValueError("resume reads its link or cursor in a JSON answer: it needs `answer: json`")
+            if self.paginator.cursor_type in ("object", "list"):
+                raise ValueError(
+                    "resume keeps a text (a link, a cursor): cursor_type object or list cannot be kept"
+                )
         if self.records.record_errors is not None and self.answer != "json":
             raise ValueError("records.record_errors reads errors beside the records of a JSON answer")
         embedded_xml = self.embedded is not None and self.embedded.format != "json"

@@ -126,6 +126,13 @@ class SourceConfig(Spec):
         return paged is not None and paged.paginator.type in ("page_number", "offset")
 
     @property
+    def resumes(self) -> bool:
+        """Its system keeps the reader's place (`rest.resume`): a run starts at the link or cursor the last
+        one's last page gave, kept with the watermark."""
+        paged = self.rest or self.xml
+        return paged is not None and paged.resume is not None
+
+    @property
     def pool(self) -> str:
         """Airflow pool capping concurrent calls to this (often fragile) system."""
         return f"onestop_{self.name}"

@@ -62,16 +62,27 @@ def plan_window(
     return (mark - lookback if mark is not None else start), now
 
 
+def kept_place(conn: psycopg.Connection, source: str) -> str | None:
+    """The link or cursor the source's last loaded run ended at (`rest.resume`), where its next run starts."""
+    row = conn.execute("SELECT cursor FROM onestop.watermark WHERE source = %s", (source,)).fetchone()
+    return row[0] if row else None
+
+
 def create_run(
     conn: psycopg.Connection,
     source: str,
     window: tuple[datetime, datetime],
     airflow_run_id: str | None,
+    *,
+    resumes: bool = False,
+    resume_from: str | None = None,
 ) -> int:
+    """`resumes`: the run reads from the place kept (`resume_from`, None: its window afresh) and its load keeps
+    the place its last page gave."""
     row = conn.execute(
-        "INSERT INTO onestop.sync_run (source, airflow_run_id, window_start, window_end) "
-        "VALUES (%s, %s, %s, %s) RETURNING run_id",
-        (source, airflow_run_id, window[0], window[1]),
+        "INSERT INTO onestop.sync_run (source, airflow_run_id, window_start, window_end, resumes, resume_from) "
+        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING run_id",
+        (source, airflow_run_id, window[0], window[1], resumes, resume_from if resumes else None),
     ).fetchone()
     assert row is not None
     return row[0]
@@ -106,6 +117,25 @@ def get_plan(conn: psycopg.Connection, run_id: int, *, lock: bool = False) -> Ru
     return RunPlan(run_id, row[0], row[1], row[2])
 
 
+def resume_of(conn: psycopg.Connection, run_id: int) -> tuple[bool, str | None]:
+    """Whether the run takes part in keeping the reader's place, and the place it starts from."""
+    row = conn.execute(
+        "SELECT resumes, resume_from FROM onestop.sync_run WHERE run_id = %s", (run_id,)
+    ).fetchone()
+    return (bool(row[0]), row[1]) if row else (False, None)
+
+
+def keep_place(conn: psycopg.Connection, source: str, run_id: int) -> None:
+    """In the load's transaction: the place the run's last page gave becomes the source's (None: none, the next
+    run reads its window afresh). A run that does not resume (a backfill) leaves it as it is."""
+    conn.execute(
+        "INSERT INTO onestop.watermark (source, cursor, run_id)"
+        " SELECT source, resume_next, run_id FROM onestop.sync_run WHERE run_id = %s AND source = %s AND resumes"
+        " ON CONFLICT (source) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()",
+        (run_id, source),
+    )
+
+
 def set_state(conn: psycopg.Connection, run_id: int, state: str, *, error: str | None = None) -> None:
     conn.execute(
         "UPDATE onestop.sync_run SET state = %s, error = %s,"
@@ -121,14 +151,15 @@ def set_extracted(
     pages: int,
     ack_ids: list[str],
     source_clock: tuple[datetime, datetime] | None = None,
+    resume_next: str | None = None,
 ) -> None:
     """Extraction done; a change feed's ack ids wait here until the load has committed. `source_clock`: the
     HTTP `Date` of the source's last successful answer and our clock when it came (HttpClient.clock)."""
     said, read_at = source_clock or (None, None)
     conn.execute(
         "UPDATE onestop.sync_run SET state = 'extracted', extracted_at = clock_timestamp(), pages = %s, ack_ids = %s,"
-        " source_clock = %s, source_clock_read_at = %s WHERE run_id = %s",
-        (pages, ack_ids or None, said, read_at, run_id),
+        " source_clock = %s, source_clock_read_at = %s, resume_next = %s WHERE run_id = %s",
+        (pages, ack_ids or None, said, read_at, resume_next, run_id),
     )
 
 

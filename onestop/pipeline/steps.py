@@ -59,8 +59,17 @@ def plan(
             now=now or datetime.now(UTC),
             interval=interval,
         )
-        run_id = runs.create_run(conn, source.name, window, airflow_run_id)
         backfill = (airflow_run_id or "").startswith("backfill")
+        # a source that keeps the reader's place starts there; a backfill reads its interval, the place untouched
+        resumes = source.resumes and not backfill and not (interval is not None and interval[0] < interval[1])
+        run_id = runs.create_run(
+            conn,
+            source.name,
+            window,
+            airflow_run_id,
+            resumes=resumes,
+            resume_from=runs.kept_place(conn, source.name) if resumes else None,
+        )
         for gone in [] if backfill else runs.fail_interrupted(conn, source.name, run_id):
             log.warning(
                 "%s: run %s never finished (its process was killed): marked failed", source.name, gone
@@ -139,6 +148,9 @@ def _extract(run_id: int) -> int:
         details = None
         try:
             reader = open_source(source, recorder, breaker=breaker)
+            resumes, resume_from = runs.resume_of(conn, run_id)
+            if resumes:
+                reader.resume_from = resume_from  # type: ignore[attr-defined]
             _skipping(url, reader, source.name, run_id)
             client = getattr(
                 reader, "client", None
@@ -188,7 +200,12 @@ def _extract(run_id: int) -> int:
             close_detail_failures(conn, source.name, details_read)
             message_log.flush()  # every staged page logged before the staging commits
             runs.set_extracted(
-                conn, run_id, pages=pages, ack_ids=acks, source_clock=getattr(client, "clock", None)
+                conn,
+                run_id,
+                pages=pages,
+                ack_ids=acks,
+                source_clock=getattr(client, "clock", None),
+                resume_next=getattr(reader, "resume_next", None) if resumes else None,
             )
             failpoints.reached("after_fetch")  # all fetched and staged, nothing committed
         finally:
@@ -296,6 +313,7 @@ def _load(run_id: int) -> RunCounts:
                 f"{source.name}: run {run_id} fetched {fetched} records but {counts.fetched} are staged (a database"
                 " restart empties staging): nothing merged; its window is fetched again by the next run"
             )
+        runs.keep_place(conn, source.name, run_id)  # the next run starts where this one ended (rest.resume)
         staging.drop(conn, run_id)  # merged now: the staged rows go with this commit
         runs.record_counts(conn, run_id, counts)
         refusals.after_run(conn, source.name, run_id, loaded=True)
