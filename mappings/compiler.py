@@ -119,6 +119,7 @@ class CompiledMapping:
         self._deleted_equals = deleted.equals if deleted else frozenset()
         self._nulls = frozenset(mapping.null_values)
         self._typed = mapping.typed_values
+        self._json_text = mapping.json_text
 
     def normalize(self, record: Any, source: str) -> Outcome:
         """One source record -> Outcome. Never raises for bad data: every failing field is an error."""
@@ -155,12 +156,22 @@ class CompiledMapping:
         return self._validated(record, ctx, data)
 
     def _plain(self, record: Any) -> Any:
-        """The record with its typed values read as plain ones (typed_values), or the Outcome of a record whose
-        typed values do not fit the table: each failure named by the field that reads it (else `(record)`) and
-        the value's path, the record's id read from what did fit."""
-        if self._typed is None or not isinstance(record, dict):
+        """The record with its typed values read as plain ones (typed_values) and its JSON texts read as JSON
+        (json_text), or the Outcome of a record whose typed values do not fit the table or whose JSON text is
+        none: each failure named by the field that reads it (else `(record)`) and the value's path, the record's
+        id read from what did fit."""
+        if (self._typed is None and self._json_text is None) or not isinstance(record, dict):
             return record
-        plain, failures = self._typed.decode(record)
+        plain, failures = self._typed.decode(record) if self._typed is not None else (record, [])
+        if not failures and self._json_text is not None:
+            plain, texts = self._json_text.decode(plain)
+            if texts:
+                # the reason quotes the parser, which may quote the text: masked, as an answer quoted in an error is
+                errors = [
+                    _field_error(self._reader(path) or "(record)", mask_text(path), mask_text(reason), None)
+                    for path, reason in texts
+                ]
+                return Outcome(*self.identity(plain, decoded=True), None, errors)
         if not failures:
             return plain
         # The path and the reason name the record's own keys (a map keyed by phone numbers, a hostile type key):

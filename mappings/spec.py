@@ -19,6 +19,7 @@ a complete example.
     code_tables: {...}                # vendor value -> canonical code
     typed_values: dynamodb            # optional: values in typed wrappers ({"S": …}, {"stringValue": …}), see
                                       #   TYPED VALUES
+    json_text: [ghiChu.duLieu]        # optional: values holding a JSON document as text, see JSON IN TEXT
     fields: {...}                     # required: canonical field -> rule
 
 Top-level keys other than these are errors. `record.id` and `record.updated_at` take a path, a list of
@@ -108,6 +109,14 @@ TYPED VALUES (mappings.typed)
   number_set. A wrapper with no type key or several, an unknown key, or a value unlike its kind (an `N` that
   is no number) fails its record, naming the field that reads it (or `(record)`) and the path of the value.
 
+JSON IN TEXT (mappings.jsontexts)
+  A system whose fields are all scalar keeps a structured value as text: a ticketing system's multi-line text
+  field that an integration fills with a dossier's steps as JSON (Zendesk's custom fields), a SharePoint note.
+  `json_text` lists the paths of such texts; each is read as JSON where it stands, after typed_values and before
+  any rule, so that a list rule's path reaches it: `history: {path: "custom_fields[?(@.id=='360000000021')][0]
+  .value", each: {…}}`. A path ends at a key or an index; a text there that is not JSON (or nests past the
+  parser) fails its record, named by the field that reads it; a value that is not text is left as it is.
+
 DATES (mappings.dates)
   iso (fromisoformat: +07:00, +0700, Z, no zone, fractions, date only), epoch_s, epoch_ms, dotnet (the
   JSON date of WCF, ASP.NET AJAX and OData v2: /Date(1700000000000)/, /Date(1700000000000+0700)/, also
@@ -173,6 +182,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from mappings.jsontexts import JsonTexts
 from mappings.typed import TypedValues
 
 TYPES = ("str", "int", "float", "bool", "datetime", "date", "decimal")
@@ -186,6 +196,7 @@ TOP_LEVEL_KEYS = (
     "code_tables",
     "fields",
     "typed_values",
+    "json_text",
 )
 RULE_KEYS = (
     "path",
@@ -274,3 +285,5 @@ class Mapping:
     deleted: DeletedRule | None = None  # change feeds only
     # typed-value JSON (DynamoDB, Firestore) read as plain values before any path (mappings.typed)
     typed_values: TypedValues | None = None
+    # values holding a JSON document as text, read as JSON before any rule (mappings.jsontexts)
+    json_text: JsonTexts | None = None

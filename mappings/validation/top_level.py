@@ -7,6 +7,8 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mappings.jsontexts import JsonTexts
+from mappings.jsontexts import check_path as check_json_text_path
 from mappings.spec import DEFAULT_DATE_FORMATS, DEFAULT_NULL_VALUES, DEFAULT_TIMEZONE, TOP_LEVEL_KEYS, Mapping
 from mappings.typed import PRESETS, TypedValues, build
 from mappings.validation.code_tables import CodeTableChecks
@@ -53,6 +55,7 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
         self.global_formats = formats or DEFAULT_DATE_FORMATS
         nulls = self.null_values(doc)
         typed = self.typed_values(doc)
+        json_text = self.json_text(doc)
         self.code_tables(doc)
         record = self.record(doc)
         fields = self.fields(doc)
@@ -72,6 +75,7 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
             code_tables=self.tables,
             fields=fields,
             typed_values=typed,
+            json_text=json_text,
         )
 
     def null_values(self, doc: YMap) -> tuple[str, ...]:
@@ -89,6 +93,28 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
             else:
                 out.append(v.strip())
         return tuple(out)
+
+    def json_text(self, doc: YMap) -> JsonTexts | None:
+        """`json_text`: the paths of values holding a JSON document as text; None when the file has none."""
+        value = doc.get("json_text")
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value:
+            self.add(
+                doc.at("json_text"), "json_text", "a list of paths (where a JSON document is written as text)"
+            )
+            return None
+        paths = []
+        for i, path in enumerate(value):
+            line = value.at(i) if isinstance(value, YSeq) else doc.at("json_text")
+            why = check_json_text_path(path)
+            if why is not None:
+                self.add(line, f"json_text[{i}]", f"{path!r}: {why}")
+            else:
+                paths.append(path)
+        if len(paths) != len(value):
+            return None
+        return JsonTexts(tuple(paths))
 
     def typed_values(self, doc: YMap) -> TypedValues | None:
         """`typed_values`: a preset's name, or {preset, types, at}; None when the file has none."""

@@ -112,7 +112,7 @@ def test_several_problems_are_reported_together(write_yaml: Callable[..., Path])
     assert problems(path) == [
         f"{path}:2: record.updated_at: missing: the path to the source's update time (the sync watermark)",
         f"{path}:3: colour: unknown key (expected one of: dialect, description, record, timezone, date_formats, "
-        "null_values, code_tables, fields, typed_values)",
+        "null_values, code_tables, fields, typed_values, json_text)",
         f"{path}:4: date_formats[1]: unknown date format 'dd/MM/yyy': yyy is no token (a year is yyyy or yy)",
         f"{path}:6: code_tables.channel.target: unknown target 'chanel' (one of: status, channel, result_delivery, "
         "applicant_type, id_type, str, int)",
