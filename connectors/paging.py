@@ -94,6 +94,8 @@ def _truthy(value: Any) -> bool:
 # Characters of a cursor, as JSON text. Most are keys and tokens of a few hundred; a scroll id held by the system
 # grows with the shards it spans (~100 a shard), and goes back in a body. Past this, the system is broken or hostile.
 MAX_CURSOR = 1 << 20
+# What a kept place (`rest.resume`) may not hold: it goes back in a URL or a header, and is kept in PostgreSQL text.
+_UNSENDABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def glimpse(value: str) -> str:
@@ -477,6 +479,12 @@ class PagedSource:
                 self.name,
                 f"{where}: the place at resume.path {resume.path!r} is {len(text)} characters long, past the "
                 f"{MAX_CURSOR} it may hold: the run fails rather than keep it",
+            )
+        if text is not None and _UNSENDABLE.search(text):
+            raise ProtocolError(
+                self.name,
+                f"{where}: the place at resume.path {resume.path!r} holds a control character or a lone surrogate: "
+                "the run fails rather than keep a place it cannot send back",
             )
         self.resume_next = text
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from connectors.connection import Connection
 from connectors.errors import ConnectorError, ProtocolError
 from connectors.paging import glimpse
+from connectors.spec.common import as_text
 from connectors.spec.rest import RestSpec
 from tests.connectors.entries import opened
 from tests.connectors.scripted_server import Answering, serving
@@ -251,3 +252,22 @@ def test_last_page_when_needs_a_cursor_or_next_link_paginator() -> None:
     }
     with pytest.raises(ValidationError, match="last_page_when ends a cursor or next_link read"):
         RestSpec.model_validate(spec)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_any_place_a_system_gives_is_kept_exactly_or_refused_naming_resume_path(value: str) -> None:
+    class Handler(Answering):
+        def answer(self, body: bytes) -> None:
+            document = {"value": [{"id": 1}], "@odata.deltaLink": value}
+            self.send(200, {"Content-Type": "application/json"}, json.dumps(document).encode())
+
+    with serving(Handler) as url:
+        try:
+            _, source = read(url, DELTA)
+        except ProtocolError as exc:
+            said = str(exc)
+            assert "resume.path" in said and "control character or a lone surrogate" in said
+            assert len(value) < 8 or value not in said, "the place is never quoted"
+            return
+    assert source.resume_next == (as_text(value) or None)
