@@ -127,3 +127,22 @@ def test_a_backfill_neither_starts_at_nor_moves_the_kept_place(
     pipeline.sync(graph.source, airflow_run_id="backfill__2025-03-01", interval=interval)
     assert delta_asks(graph)[before] is None, "a backfill reads afresh"
     assert kept(db, graph.source) == link
+
+
+def test_a_preview_reads_a_new_enumeration_and_leaves_the_kept_place(
+    graph: harness.Vendor, db: psycopg.Connection
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from onestop.cli import app
+
+    pipeline.sync(graph.source)
+    link, before = kept(db, graph.source), len(delta_asks(graph))
+    result = CliRunner().invoke(app, ["source", "preview", graph.source, "--json", "--pages", "2"])
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert graph.connection["password"] not in result.stdout
+    shown = json.loads(result.stdout)
+    assert shown, "the preview shows what it read"
+    assert delta_asks(graph)[before] is None and kept(db, graph.source) == link
