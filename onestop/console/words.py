@@ -118,6 +118,8 @@ REASONS = _shapes(
     (r"the row has (?P<n>\d+) values where the header names (?P<m>\d+) columns",
      N_("the row has %(n)s values where the header names %(m)s columns")),
     (r"the cell is not JSON \((?P<why>.*)\)", N_("the cell is not JSON (%(why)s)")),
+    # mappings.jsontexts: a value the mapping reads as JSON written as text (json_text)
+    (r"not JSON text: (?P<why>.*)", N_("not JSON text: %(why)s")),
     # connectors.positional: a row of cells that cannot be named (`records.rows`), where it was on its page
     (r"(?P<where>.*\[\d+\]): a row must be a JSON list of cells, not (?P<what>an object|a string|a boolean|null|a number)",
      N_("%(where)s: a row must be a JSON list of cells, not %(what)s")),
@@ -561,6 +563,19 @@ FAILURES = _shapes(
      N_("the cursor at %(place)s is %(what)s, not the %(kind)s this source's paginator sends back (cursor_type:"
         " %(setting)s): the run fails rather than ask for a page the system never meant")),
     (r"the next link (?P<link>.*) came back again \(a loop\)", N_("the next link %(link)s came back again (a loop)")),
+    # connectors.paging: the place a system keeps for the reader (rest.resume)
+    (r"resume.path (?P<path>'[^']*') holds (?P<what>an object|a list), not the text of a link or a cursor: the run"
+     r" fails rather than keep a place it cannot send back",
+     N_("resume.path %(path)s holds %(what)s, not the text of a link or a cursor: the run fails rather than keep a"
+        " place it cannot send back")),
+    (r"the place at resume.path (?P<path>'[^']*') is (?P<n>\d+) characters long, past the (?P<cap>\d+) it may hold:"
+     r" the run fails rather than keep it",
+     N_("the place at resume.path %(path)s is %(n)s characters long, past the %(cap)s it may hold: the run fails"
+        " rather than keep it")),
+    (r"the place at resume.path (?P<path>'[^']*') holds a control character or a lone surrogate: the run fails"
+     r" rather than keep a place it cannot send back",
+     N_("the place at resume.path %(path)s holds a control character or a lone surrogate: the run fails rather than"
+        " keep a place it cannot send back")),
     (r"the first page's answer does not fit the registry: (?P<detail>.*)",
      N_("the first page's answer does not fit the registry: %(detail)s")),
     # connectors.detail and rest: the detail of each listed record, a request that cannot be written

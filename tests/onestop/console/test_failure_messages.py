@@ -299,6 +299,19 @@ CASES: dict[str, Case] = {
                                                            "cursor_type": "object"}),
                                    {"/ds": (200, JSON, body({"items": [{"id": 1}], "LastEvaluatedKey": "k-1"}))},
                                    ProtocolError, "is a text, not the object this source's paginator sends back"),
+    # the place a system keeps for the reader's next run (rest.resume), which cannot be kept
+    "resume_object": Case("rest", rest(paginator={"type": "next_link", "next_path": "tiep"},
+                                       resume={"path": "delta"}),
+                          {"/ds": (200, JSON, body({"items": [{"id": 1}], "delta": {"token": "t"}}))}, ProtocolError,
+                          "holds an object, not the text of a link or a cursor"),
+    "resume_too_long": Case("rest", rest(paginator={"type": "next_link", "next_path": "tiep"},
+                                         resume={"path": "delta"}),
+                            {"/ds": (200, JSON, body({"items": [{"id": 1}], "delta": "d" * (1 << 20 | 1)}))},
+                            ProtocolError, "characters long, past the 1048576 it may hold"),
+    "resume_control": Case("rest", rest(paginator={"type": "next_link", "next_path": "tiep"},
+                                        resume={"path": "delta"}),
+                           {"/ds": (200, JSON, body({"items": [{"id": 1}], "delta": "/ds?token=a\u0007b"}))},
+                           ProtocolError, "holds a control character or a lone surrogate"),
     # a cursor that lives on the system (Elasticsearch's scroll), expired between two pages (stuck on one page, it
     # fails as page_ignored does)
     "scroll_expired": Case("rest", SCROLL, {"/ds": (200, JSON, body({"items": [{"id": 1}], "_scroll_id": "s-1"})),

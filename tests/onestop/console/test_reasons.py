@@ -233,3 +233,17 @@ def test_every_typed_value_that_does_not_fit_is_said_in_vietnamese() -> None:
     english = [s for s in said if any(w in s for w in ("expected", "type key", "number", "integer", "got "))]
     assert english == []
     assert untranslated({"no '/' in the value, before its last segment"}) == []
+
+
+def test_a_json_text_that_is_not_json_is_said_in_vietnamese() -> None:
+    """json_text: a value the mapping reads as JSON written as text, each way it can fail to be JSON."""
+    from mappings.jsontexts import JsonTexts
+
+    texts = JsonTexts(("ghi_chu",))
+    reasons = set()
+    for text in ("{không phải JSON", "[1, 2", "[" * 5000, '{"a": 1} rác'):
+        _record, failures = texts.decode({"ghi_chu": text})
+        assert failures, text
+        reasons |= {why for _path, why in failures}
+    assert untranslated(reasons) == []
+    assert all(str(words.reason(r)).startswith("không phải văn bản JSON") for r in reasons)
