@@ -104,10 +104,19 @@ TYPED VALUES (mappings.typed)
     typed_values: dynamodb                         # a preset, the record itself the typed map
     typed_values: {preset: firestore, at: fields}  # the typed map at a path of the record (others kept)
     typed_values: {at: attrs, types: {s: text, n: number, l: list, m: "map:fields"}}   # a table of one's own
-  `types` (beside a preset: added to its table) names each wrapper key's kind: text, number, integer, double,
-  bool, null, keep, list, map (`list:<key>`/`map:<key>`: their items inside an object at that key), text_set,
-  number_set. A wrapper with no type key or several, an unknown key, or a value unlike its kind (an `N` that
-  is no number) fails its record, naming the field that reads it (or `(record)`) and the path of the value.
+  `types` (beside a preset: added to its table) names each wrapper key's kind: text, number, integer, int32,
+  double, float (a double's text: EJSON's $numberDouble), bool, null, keep, list, map (`list:<key>`/`map:<key>`: their items inside an object at that key),
+  text_set, number_set, date (ISO 8601 text with its offset, or milliseconds since 1970 — a number, or a wrapper
+  holding one — read as ISO 8601 text in UTC). A wrapper with no type key or several, an unknown key, or a value
+  unlike its kind (an `N` that is no number) fails its record, naming the field that reads it (or `(record)`)
+  and the path of the value.
+    typed_values: mongo_ejson                      # MongoDB Extended JSON v2, canonical or relaxed
+    typed_values: {types: {$when: date}, plain: true}   # a table of one's own read as EJSON is
+  `plain` (the mongo_ejson preset's own): only some values are wrapped, the others plain JSON — an object is a
+  wrapper when one of its keys is a type key, which must then be alone ({"$date": …, "x": 1} fails its record);
+  other objects are documents and lists arrays, their values read in turn. mongo_ejson reads $oid as text,
+  $date as a time, $numberInt/$numberLong as integers, $numberDouble as a float (its text read), $numberDecimal as a number's
+  checked text ("150000.00"), $binary, $timestamp, $regularExpression as they are.
 
 JSON IN TEXT (mappings.jsontexts)
   A system whose fields are all scalar keeps a structured value as text: a ticketing system's multi-line text

@@ -19,13 +19,30 @@ text, checked: a phone kept in an N keeps its leading zero), integer (an
 int64, as text or JSON), double (a JSON number; NaN and ±Infinity, written as text, are kept as that text), bool,
 null (whatever it holds), keep (the value as it is: a geo point), list and map (their items typed values in turn;
 `list:<key>`/`map:<key>`: inside an object at that key, absent when empty, as Firestore writes them),
-text_set and number_set (DynamoDB's SS/BS and NS: lists of plain values).
+text_set and number_set (DynamoDB's SS/BS and NS: lists of plain values), int32 (an integer of 32 bits, as text or
+JSON: EJSON's `$numberInt`), float (a double written as text, EJSON's `$numberDouble`: `1.5`, `-0.0`; `NaN` and
+`±Infinity` kept as that text; a JSON number too), date (a time: ISO 8601 text with its offset, or milliseconds
+since 1970 as a number or as a typed value holding one — EJSON's canonical `{"$date": {"$numberLong":
+"1733380200000"}}`, relaxed `{"$date": "2024-12-05T06:30:00Z"}` — read as ISO 8601 text in UTC,
+`2024-12-05T06:30:00.000Z`, what a mapping's `iso` reads).
+
+MongoDB's Extended JSON (v2, canonical or relaxed: what mongoexport, the drivers' `EJSON.stringify` and the former
+Atlas Data API answer) wraps only the values JSON cannot say — `{"$oid": …}`, `{"$date": …}`, `{"$numberLong":
+"…"}`, `{"$numberDecimal": "150000.00"}` — and writes texts, booleans, nulls, documents and arrays plain:
+
+    typed_values: mongo_ejson                   # a preset whose values outside wrappers are plain
+    typed_values: {types: {$when: date}, plain: true}   # a table of one's own, read the same way
+
+With `plain`, an object is a wrapper when one of its keys is a type key, and then that key must be alone (EJSON
+forbids other keys beside one: `{"$date": …, "ghiChu": …}` costs its record); any other object is a document and
+any list an array, their values read in turn.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +60,9 @@ KINDS = (
     "map",
     "text_set",
     "number_set",
+    "int32",
+    "float",
+    "date",
 )
 CONTAINERS = ("list", "map")  # the kinds that may name the key their items are under (`list:values`)
 PRESETS: dict[str, dict[str, str]] = {
@@ -73,13 +93,39 @@ PRESETS: dict[str, dict[str, str]] = {
         "arrayValue": "list:values",
         "mapValue": "map:fields",
     },
+    # https://www.mongodb.com/docs/manual/reference/mongodb-extended-json/ (v2, canonical and relaxed)
+    "mongo_ejson": {
+        "$oid": "text",
+        "$date": "date",
+        "$numberInt": "int32",
+        "$numberLong": "integer",
+        "$numberDouble": "float",
+        "$numberDecimal": "number",
+        "$binary": "keep",
+        "$uuid": "text",
+        "$timestamp": "keep",
+        "$regularExpression": "keep",
+        "$symbol": "text",
+        "$code": "text",
+        "$minKey": "keep",
+        "$maxKey": "keep",
+        "$undefined": "null",
+    },
 }
+PLAIN_PRESETS = frozenset({"mongo_ejson"})  # presets whose values outside wrappers are plain JSON
 MAX_DEPTH = 64  # DynamoDB nests at most 32 levels; deeper is a hostile document, not a dossier
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 _INT64 = 2**63
+_INT32 = 2**31
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS_RANGE = (  # milliseconds since 1970 that a datetime can hold: years 1 to 9999
+    int((datetime(1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds() * 1000),
+    int((datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH).total_seconds() * 1000),
+)
 _EXPONENT = 130
 _SHOWN_KEYS = 3  # type keys a reason names (a wrapper may have thousands)
+_WRAPPER = object()  # `plain`: the value is a wrapper, read by the table
 
 
 @dataclass(frozen=True)
@@ -88,6 +134,7 @@ class TypedValues:
 
     at: tuple[str, ...]  # keys from the record's root to the map of typed values; () = the record is that map
     types: dict[str, tuple[str, str | None]]
+    plain: bool = False  # values outside wrappers are plain JSON (MongoDB's Extended JSON): see the module
 
     def decode(self, record: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """The record with its typed map read as plain values, and its failures as (path, reason): a failing
@@ -121,6 +168,10 @@ class TypedValues:
         if depth >= MAX_DEPTH:
             failures.append((path, f"typed values nested more than {MAX_DEPTH} deep"))
             return None
+        if self.plain:
+            plain = self._plain(wrapper, path, failures, depth)
+            if plain is not _WRAPPER:
+                return plain
         if not isinstance(wrapper, dict) or len(wrapper) != 1:
             failures.append((path, self._misfit(wrapper)))
             return None
@@ -135,6 +186,29 @@ class TypedValues:
         except ValueError as exc:
             failures.append((path, f"{_key(key)}: {exc}"))
             return None
+
+    def _plain(self, value: Any, path: str, failures: list[tuple[str, str]], depth: int) -> Any:
+        """`plain`: a value that is no wrapper, read through (a document's values, an array's items, the rest as
+        it is); _WRAPPER for one that is, or one that says it is and does not fit (a type key with others)."""
+        if isinstance(value, list):
+            return [self._value(v, f"{path}[{i}]", failures, depth + 1) for i, v in enumerate(value)]
+        if not isinstance(value, dict):
+            return value
+        typed = [k for k in value if k in self.types]
+        if not typed:
+            return self._map(value, path, failures, depth + 1)
+        if len(value) > 1:
+            others = [k for k in value if k != typed[0]]
+            keys = ", ".join(_key(k) for k in others[:_SHOWN_KEYS])
+            more = f" and {len(others) - _SHOWN_KEYS} more" if len(others) > _SHOWN_KEYS else ""
+            failures.append(
+                (
+                    path,
+                    f"a typed value {_key(typed[0])} has other keys beside it ({keys}{more}): it is expected alone",
+                )
+            )
+            return None
+        return _WRAPPER
 
     def _read(
         self,
@@ -158,6 +232,28 @@ class TypedValues:
             return _number(value)
         if kind == "integer":
             return _integer(value)
+        if kind == "int32":
+            return _integer(value, _INT32, "not a 32-bit integer")
+        if kind == "date":
+            if isinstance(value, dict):  # EJSON canonical: the milliseconds inside a wrapper of their own
+                said = len(failures)
+                value = self._value(value, path, failures, depth + 1)
+                if len(failures) > said:
+                    return None  # said by that wrapper
+            return _date(value)
+        if kind == "float":  # EJSON's $numberDouble: a double's text (its non-finite ones kept as text)
+            if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+                return value
+            if isinstance(value, str) and len(value) <= 64 and _NUMBER.fullmatch(value.strip()):
+                number = float(value)
+                if number not in (float("inf"), float("-inf")):
+                    return number
+                raise ValueError("not a number (beyond a double's range)")
+            if isinstance(value, str):
+                raise ValueError("not a number")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"a number is expected, got {what(value)}")
+            return value
         if kind == "double":
             if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
                 return value  # proto3 JSON's non-finite doubles: kept as text, an error only where a number is read
@@ -218,15 +314,37 @@ def _number(value: Any) -> int | str:
     return whole if whole is not None and str(whole) == text else text
 
 
-def _integer(value: Any) -> int:
-    """Firestore's integerValue: an int64, written as text in JSON (a JSON number accepted too)."""
+def _integer(value: Any, bound: int = _INT64, beyond: str = "not a 64-bit integer") -> int:
+    """Firestore's integerValue, EJSON's $numberLong: an int64, written as text in JSON (a JSON number accepted
+    too); with `bound` 2**31, EJSON's $numberInt."""
     if isinstance(value, bool):
         raise ValueError(f"an integer is expected, got {what(value)}")
     if isinstance(value, str) and len(value) <= 24 and _INTEGER.fullmatch(value.strip()):
         value = int(value)
-    if not isinstance(value, int) or not -_INT64 <= value < _INT64:
-        raise ValueError("not a 64-bit integer")
+    if not isinstance(value, int) or not -bound <= value < bound:
+        raise ValueError(beyond)
     return value
+
+
+def _date(value: Any) -> str:
+    """A time as ISO 8601 text in UTC with milliseconds (what the mapping's `iso` reads): from ISO 8601 text with
+    its offset (EJSON relaxed), or from milliseconds since 1970 (canonical, once its $numberLong is read)."""
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value.strip()) if len(value) <= 40 else None
+        except ValueError:
+            at = None
+        if at is None:
+            raise ValueError("not a time (ISO 8601 text or milliseconds since 1970)")
+        if at.tzinfo is None:
+            raise ValueError("a time without its offset")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not _MS_RANGE[0] <= value <= _MS_RANGE[1]:
+            raise ValueError("a time out of range (years 1 to 9999)")
+        at = _EPOCH + timedelta(milliseconds=value)
+    else:
+        raise ValueError(f"a time is expected (ISO 8601 text or milliseconds since 1970), got {what(value)}")
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _join(path: str, key: str) -> str:
@@ -242,9 +360,11 @@ def _key(key: str) -> str:
     return repr(key if len(key) <= 24 else key[:23] + "…")
 
 
-def build(preset: str | None, types: dict[str, str] | None, at: str) -> TypedValues:
-    """A TypedValues from the validated `typed_values` (preset and/or types, at). ValueError on a kind that is
-    not one of KINDS or a `:<key>` on a kind that holds no items."""
+def build(
+    preset: str | None, types: dict[str, str] | None, at: str, plain: bool | None = None
+) -> TypedValues:
+    """A TypedValues from the validated `typed_values` (preset and/or types, at, plain: default the preset's).
+    ValueError on a kind that is not one of KINDS or a `:<key>` on a kind that holds no items."""
     table = dict(PRESETS[preset]) if preset else {}
     table.update(types or {})
     parsed: dict[str, tuple[str, str | None]] = {}
@@ -255,4 +375,6 @@ def build(preset: str | None, types: dict[str, str] | None, at: str) -> TypedVal
         if sep and (kind not in CONTAINERS or not items_key):
             raise ValueError(f"{key}: {spec!r}: only list and map name the key their items are under")
         parsed[key] = (kind, items_key or None)
-    return TypedValues(tuple(at.split(".")) if at else (), parsed)
+    if plain is None:
+        plain = preset in PLAIN_PRESETS
+    return TypedValues(tuple(at.split(".")) if at else (), parsed, plain)

@@ -117,7 +117,7 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
         return JsonTexts(tuple(paths))
 
     def typed_values(self, doc: YMap) -> TypedValues | None:
-        """`typed_values`: a preset's name, or {preset, types, at}; None when the file has none."""
+        """`typed_values`: a preset's name, or {preset, types, at, plain}; None when the file has none."""
         value = doc.get("typed_values")
         if value is None:
             return None
@@ -126,12 +126,20 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
         if isinstance(value, str):
             value = {"preset": value}
         if not isinstance(value, dict):
-            self.add(line, "typed_values", f"a preset ({presets}) or {{preset, types, at}}")
+            self.add(line, "typed_values", f"a preset ({presets}) or {{preset, types, at, plain}}")
             return None
-        unknown = sorted(str(k) for k in value if k not in ("preset", "types", "at"))
+        unknown = sorted(str(k) for k in value if k not in ("preset", "types", "at", "plain"))
         if unknown:
-            self.add(line, f"typed_values.{unknown[0]}", "unknown key (expected one of: preset, types, at)")
+            self.add(
+                line, f"typed_values.{unknown[0]}", "unknown key (expected one of: preset, types, at, plain)"
+            )
         preset, types, at = value.get("preset"), value.get("types"), value.get("at", "")
+        plain = value.get("plain")
+        if plain is not None and not isinstance(plain, bool):
+            self.add(
+                line, "typed_values.plain", "true or false: values outside wrappers are plain JSON (EJSON)"
+            )
+            return None
         if preset is not None and preset not in PRESETS:
             self.add(line, "typed_values.preset", f"{preset!r} is not a preset (one of: {presets})")
             return None
@@ -151,7 +159,7 @@ class MappingValidator(RecordChecks, CodeTableChecks, FieldRuleChecks):
             self.add(line, "typed_values.at", f"{at!r}: keys from the record's root, dot-separated (fields)")
             return None
         try:
-            typed = build(preset, types, at)
+            typed = build(preset, types, at, plain)
         except ValueError as exc:
             self.add(line, "typed_values.types", str(exc))
             return None

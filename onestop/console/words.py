@@ -746,6 +746,8 @@ TYPED = _shapes(
     (r"a typed value without its type key", N_("a typed value without its type key")),
     (r"a typed value has (?P<n>\d+) type keys \((?P<known>.*)\): one is expected",
      N_("a typed value has %(n)s type keys (%(known)s): one is expected")),
+    (r"a typed value (?P<key>'.*') has other keys beside it \((?P<known>.*)\): it is expected alone",
+     N_("a typed value %(key)s has other keys beside it (%(known)s): it is expected alone")),
     (r"(?P<n>\d+) more failures", N_("%(n)s more failures")),
     (r"(?P<key>[^:]*): (?P<wrong>.*)", N_("%(key)s: %(wrong)s")),
 )  # fmt: skip
@@ -758,10 +760,18 @@ TYPED_WRONG = _shapes(
     (r"a list is expected, got (?P<what>.*)", N_("a list is expected, got %(what)s")),
     (r"an object is expected, got (?P<what>.*)", N_("an object is expected, got %(what)s")),
     (r"an integer is expected, got (?P<what>.*)", N_("an integer is expected, got %(what)s")),
+    (r"not a number \(beyond a double's range\)", N_("not a number (beyond a double's range)")),
     (r"not a number \(beyond (?P<bound>.*)\)", N_("not a number (beyond %(bound)s)")),
     (r"not a number", N_("not a number")),
     (r"not a 64-bit integer", N_("not a 64-bit integer")),
     (r"a list of texts is expected", N_("a list of texts is expected")),
+    (r"not a 32-bit integer", N_("not a 32-bit integer")),
+    (r"not a time \(ISO 8601 text or milliseconds since 1970\)",
+     N_("not a time (ISO 8601 text or milliseconds since 1970)")),
+    (r"a time without its offset", N_("a time without its offset")),
+    (r"a time out of range \(years 1 to 9999\)", N_("a time out of range (years 1 to 9999)")),
+    (r"a time is expected \(ISO 8601 text or milliseconds since 1970\), got (?P<what>.*)",
+     N_("a time is expected (ISO 8601 text or milliseconds since 1970), got %(what)s")),
 )  # fmt: skip
 CURSOR_KINDS = {"object": N_("object"), "list": N_("list"), "text": N_("text")}
 

@@ -5,6 +5,7 @@ alone, naming the field that reads it and the value's path — never a value rea
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -246,13 +247,14 @@ def test_nesting_past_the_bound_is_a_failure_not_a_recursion_error(
 @pytest.mark.parametrize(
     ("typed", "problem"),
     [
-        ("mongodb", "'mongodb' is not a preset (one of: dynamodb, firestore)"),
-        ("{at: fields}", "names a preset (dynamodb, firestore) or a table of `types`, or both"),
+        ("mongodb", "'mongodb' is not a preset (one of: dynamodb, firestore, mongo_ejson)"),
+        ("{at: fields}", "names a preset (dynamodb, firestore, mongo_ejson) or a table of `types`, or both"),
         ("{types: {S: text, N: numeric}}", "N: unknown kind 'numeric'"),
         ("{types: {S: 'text:values'}}", "only list and map name the key their items are under"),
         ("{preset: dynamodb, at: 'a..b'}", "typed_values.at: 'a..b': keys from the record's root"),
         ("{preset: dynamodb, unwrap: true}", "typed_values.unwrap: unknown key"),
-        ("[S, N]", "a preset (dynamodb, firestore) or {preset, types, at}"),
+        ("[S, N]", "a preset (dynamodb, firestore, mongo_ejson) or {preset, types, at, plain}"),
+        ("{preset: mongo_ejson, plain: 'yes'}", "typed_values.plain: true or false"),
     ],
 )
 def test_a_table_that_cannot_be_read_does_not_load(
@@ -329,3 +331,178 @@ def test_any_json_is_read_or_refused_never_raised(value: Any) -> None:
     assert all(path.startswith("x") and reason for path, reason in failures)
     plain, failures = build("firestore", None, "fields").decode({"fields": {"x": value}, "name": "n"})
     assert plain["name"] == "n" and all(path.startswith("fields.x") for path, _ in failures)
+
+
+# -- MongoDB Extended JSON (mongo_ejson: only the values JSON cannot say are wrapped, the rest plain) -----------
+
+EJSON_KEYS = frozenset(PRESETS["mongo_ejson"])
+# a Decimal128 amount is the text of a decimal ("150000.00"): read as an amount of VND, as any amount's text is
+EJSON_HISTORY = HISTORY.replace("amount_vnd: amount}", "amount_vnd: {path: amount, type: decimal}}")
+
+
+def ejson_mapping(extra_fields: str = "") -> str:
+    return mapping_text("mongo_ejson", EJSON_HISTORY + extra_fields).replace("{id: id,", "{id: _id,")
+
+
+def ejson(value: Any) -> Any:
+    """A plain JSON value in canonical Extended JSON v2: integers wrapped ($numberInt within 32 bits, else
+    $numberLong), texts, booleans, nulls, documents and arrays plain (what EJSON.stringify canonical writes)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return {"$numberInt" if -(2**31) <= value < 2**31 else "$numberLong": str(value)}
+    if isinstance(value, list):
+        return [ejson(v) for v in value]
+    return {k: ejson(v) for k, v in value.items()}
+
+
+def canonical_date(at: str) -> dict[str, Any]:
+    ms = int(datetime.fromisoformat(at).timestamp() * 1000)
+    return {"$date": {"$numberLong": str(ms)}}
+
+
+def mongo_document(**extra: Any) -> dict[str, Any]:
+    """A dossier as a MongoDB collection holds it, in canonical EJSON: an ObjectId, dates as milliseconds in a
+    $numberLong, a Decimal128 amount, nested documents and an array of them."""
+    document = ejson(plain_record(steps=[{"st": 2}], fees=[{"name": "Lệ phí"}]))
+    document.update(
+        _id={"$oid": "6751a3f0c2b9e41d8c0f1a2b"},
+        updated=canonical_date("2025-03-12T09:00:00+07:00"),
+        received=canonical_date("2025-03-12T08:15:00+07:00"),
+    )
+    document["steps"][0]["at"] = canonical_date("2025-03-12T08:15:00+07:00")
+    document["fees"][0]["amount"] = {"$numberDecimal": "150000.00"}
+    document.update(extra)
+    return document
+
+
+def test_a_mongo_document_in_canonical_ejson_is_read_as_the_plain_record(
+    compile_text: Callable[[str], CompiledMapping],
+) -> None:
+    mapping = compile_text(ejson_mapping())
+    document = mongo_document()
+    outcome = mapping.normalize(document, "src")
+    assert outcome.errors == [] and outcome.record_id == "6751a3f0c2b9e41d8c0f1a2b"
+    dossier = outcome.dossier
+    assert dossier is not None and dossier.fees[0].amount_vnd == 150000
+    assert dossier.received_at is not None and dossier.received_at.isoformat() == "2025-03-12T08:15:00+07:00"
+    assert dossier.history[0].status == 2 and dossier.history[0].at == dossier.received_at
+    assert document["updated"] == canonical_date("2025-03-12T09:00:00+07:00")  # as received: left as it was
+
+
+def test_relaxed_ejson_reads_as_canonical_does() -> None:
+    typed = build("mongo_ejson", None, "")
+    relaxed = {"at": {"$date": "2025-03-12T01:15:00Z"}, "n": 5, "big": 2**40, "ratio": 0.5, "tags": ["a"]}
+    canonical = {
+        "at": canonical_date("2025-03-12T08:15:00+07:00"),
+        "n": {"$numberInt": "5"},
+        "big": {"$numberLong": str(2**40)},
+        "ratio": {"$numberDouble": "0.5"},
+        "tags": ["a"],
+    }
+    expected = {"at": "2025-03-12T01:15:00.000Z", "n": 5, "big": 2**40, "ratio": 0.5, "tags": ["a"]}
+    assert typed.decode(relaxed) == (expected, []) == typed.decode(canonical)
+    assert typed.decode({"legacy": {"$date": 1741742100000}})[0] == {"legacy": "2025-03-12T01:15:00.000Z"}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"$date": "12/03/2025"}, "'$date': not a time (ISO 8601 text or milliseconds since 1970)"),
+        ({"$date": "2025-03-12T08:15:00"}, "'$date': a time without its offset"),
+        ({"$date": {"$numberLong": "9" * 18}}, "'$date': a time out of range (years 1 to 9999)"),
+        ({"$date": True}, "'$date': a time is expected (ISO 8601 text or milliseconds since 1970), got bool"),
+        ({"$date": {"$numberLong": "mười hai"}}, "'$numberLong': not a 64-bit integer"),
+        (
+            {"$date": {"$numberLong": "1"}, "ghiChu": "x"},
+            "a typed value '$date' has other keys beside it ('ghiChu')",
+        ),
+        ({"$numberInt": "3000000000"}, "'$numberInt': not a 32-bit integer"),
+        ({"$numberDecimal": "NaN"}, "'$numberDecimal': not a number"),
+        ({"$numberDouble": "1e999"}, "'$numberDouble': not a number (beyond a double's range)"),
+        ({"$numberDouble": "một"}, "'$numberDouble': not a number"),
+        ({"$oid": 12}, "'$oid': a text is expected, got"),
+    ],
+)
+def test_an_ejson_value_that_does_not_fit_costs_its_record_naming_source_record_and_field(
+    compile_text: Callable[[str], CompiledMapping], value: Any, reason: str
+) -> None:
+    mapping = compile_text(ejson_mapping())
+    document = mongo_document()
+    document["steps"][0]["at"] = value
+    outcome = mapping.normalize(document, "hd_tu_ky")
+    assert outcome.dossier is None and outcome.record_id == "6751a3f0c2b9e41d8c0f1a2b"
+    [error] = outcome.errors
+    assert (error.field, error.source_path) == ("history[0].at", "steps[0].at")
+    assert reason in error.reason, error.reason
+    assert error.describe("hd_tu_ky", outcome.record_id).startswith(
+        "hd_tu_ky: record 6751a3f0c2b9e41d8c0f1a2b: field history[0].at (steps[0].at): typed value: "
+    )
+
+
+def test_personal_data_in_an_ejson_misfit_is_never_quoted(
+    compile_text: Callable[[str], CompiledMapping],
+) -> None:
+    mapping = compile_text(ejson_mapping("  applicant.phone: phone\n"))
+    document = mongo_document(
+        phone={"$numberInt": "02203852123"}
+    )  # a landline kept as a number: past 32 bits
+    [error] = mapping.normalize(document, "src").errors
+    assert error.field == "applicant.phone" and "2203852123" not in error.describe("src", "r1")
+    assert "not a 32-bit integer" in error.reason
+    document = mongo_document(phone={"$date": "0912345678"})
+    assert "0912345678" not in mapping.normalize(document, "src").errors[0].describe("src", "r1")
+
+
+def test_a_table_of_ones_own_reads_plain_values_with_plain_true(write_yaml: Callable[..., Path]) -> None:
+    mapping = compile_mapping(load_mapping(write_yaml(mapping_text("{types: {$when: date}, plain: true}"))))
+    record = minimal_record(received={"$when": 1741742100000}, steps=[], fees=[])
+    outcome = mapping.normalize(record, "src")
+    assert outcome.errors == [] and outcome.dossier is not None
+    assert outcome.dossier.received_at is not None
+    assert outcome.dossier.received_at.isoformat() == "2025-03-12T08:15:00+07:00"
+    assert build("dynamodb", None, "").plain is False and build("dynamodb", None, "", True).plain is True
+
+
+EJSON_RECORD = st.dictionaries(st.text(max_size=6).filter(lambda k: k not in EJSON_KEYS), JSON, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(EJSON_RECORD)
+def test_reading_a_canonical_ejson_record_gives_back_the_plain_one(record: dict[str, Any]) -> None:
+    """decode(ejson(record)) == record for any JSON record whose keys are no type keys, with no failure."""
+    assume_plain_keys = all(
+        not (isinstance(v, dict) and EJSON_KEYS & set(v)) for v in _objects(record)
+    )  # a document keyed `$oid` is a wrapper by EJSON's own rule
+    if assume_plain_keys:
+        assert build("mongo_ejson", None, "").decode(ejson(record)) == (record, [])
+
+
+def _objects(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [value, *(o for v in value.values() for o in _objects(v))]
+    if isinstance(value, list):
+        return [o for v in value for o in _objects(v)]
+    return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)))
+def test_a_date_as_milliseconds_and_as_its_iso_text_read_the_same_instant(at: datetime) -> None:
+    at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+    ms = (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    typed = build("mongo_ejson", None, "")
+    canonical, failures = typed.decode({"t": {"$date": {"$numberLong": str(ms)}}})
+    relaxed, _ = typed.decode({"t": {"$date": at.isoformat()}})
+    assert failures == [] and canonical == relaxed
+    assert datetime.fromisoformat(canonical["t"]) == at
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(JSON, lambda inner: st.dictionaries(st.sampled_from(["$date", "$numberLong", "$numberInt", "$oid",
+                                                                         "$numberDecimal", "$numberDouble", "x"]),
+                                                         inner, max_size=3), max_leaves=12))  # fmt: skip
+def test_any_json_is_read_as_ejson_or_refused_never_raised(value: Any) -> None:
+    """Whatever a hostile gateway sends, mongo_ejson returns (each misfit a failure at its path), never raises."""
+    plain, failures = build("mongo_ejson", None, "").decode({"x": value, "id": "r1"})
+    assert plain["id"] == "r1" and all(path.startswith("x") and reason for path, reason in failures)
