@@ -62,11 +62,21 @@ WRONG_CONNECTION = {"password": jwt({"role": ROLE, "iss": "motcua-thanhmien", "e
 
 
 class PgError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: str | None = None,
-                 hint: str | None = None, headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: str | None = None,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
-        self.status, self.body, self.headers = status, {"code": code, "details": details, "hint": hint,
-                                                        "message": message}, headers or {}  # fmt: skip
+        self.status, self.body, self.headers = (
+            status,
+            {"code": code, "details": details, "hint": hint, "message": message},
+            headers or {},
+        )
 
 
 def pg_time(value: str | None) -> str | None:
@@ -112,13 +122,32 @@ def row_of(item: dict[str, Any]) -> dict[str, Any]:
 def embedded(item: dict[str, Any], table: str) -> list[dict[str, Any]]:
     rid = int(item["source_record_id"])
     if table == "qua_trinh":
-        return [{"id": rid * 100 + i, "ho_so_id": rid, "trang_thai": h["status"], "thoi_diem": pg_time(h["at"]),
-                 "can_bo": h["actor"], "noi_dung": h["content"]} for i, h in enumerate(item["history"])]  # fmt: skip
+        return [
+            {
+                "id": rid * 100 + i,
+                "ho_so_id": rid,
+                "trang_thai": h["status"],
+                "thoi_diem": pg_time(h["at"]),
+                "can_bo": h["actor"],
+                "noi_dung": h["content"],
+            }
+            for i, h in enumerate(item["history"])
+        ]
     if table == "le_phi":
-        return [{"id": rid * 100 + i, "ho_so_id": rid, "ma": f["code"], "ten": f["name"], "so_tien": f["amount_vnd"]}
-                for i, f in enumerate(item["fees"])]  # fmt: skip
-    return [{"id": rid * 100 + i, "ho_so_id": rid, "ten": d["name"], "ma_mau": d["form_code"]}
-            for i, d in enumerate(item["documents"])]  # fmt: skip
+        return [
+            {
+                "id": rid * 100 + i,
+                "ho_so_id": rid,
+                "ma": f["code"],
+                "ten": f["name"],
+                "so_tien": f["amount_vnd"],
+            }
+            for i, f in enumerate(item["fees"])
+        ]
+    return [
+        {"id": rid * 100 + i, "ho_so_id": rid, "ten": d["name"], "ma_mau": d["form_code"]}
+        for i, d in enumerate(item["documents"])
+    ]
 
 
 def timestamptz(text: str) -> datetime:
@@ -140,12 +169,20 @@ def select_list(text: str) -> list[str]:
             continue
         m = re.fullmatch(r"([a-z_]+)\(\*\)", part)
         if m is None:
-            raise PgError(400, "PGRST100", f'"failed to parse select parameter ({text})" (line 1, column 1)',
-                          details=f"unexpected \"{part[:1]}\"")  # fmt: skip
+            raise PgError(
+                400,
+                "PGRST100",
+                f'"failed to parse select parameter ({text})" (line 1, column 1)',
+                details=f'unexpected "{part[:1]}"',
+            )
         if m[1] not in EMBEDS:
-            raise PgError(400, "PGRST200", f"Could not find a relationship between '{TABLE}' and '{m[1]}' in the "
-                          "schema cache", details=f"Searched for a foreign key relationship between '{TABLE}' and "
-                          f"'{m[1]}' in the schema 'public', but no matches were found.")  # fmt: skip
+            raise PgError(
+                400,
+                "PGRST200",
+                f"Could not find a relationship between '{TABLE}' and '{m[1]}' in the schema cache",
+                details=f"Searched for a foreign key relationship between '{TABLE}' and "
+                f"'{m[1]}' in the schema 'public', but no matches were found.",
+            )
         found.append(m[1])
     return found
 
@@ -164,15 +201,28 @@ class Handler(VendorHandler):
             given = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
             claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         except ValueError:
-            raise PgError(401, "PGRST301", "JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; "
-                          "got 1)", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None  # fmt: skip
+            raise PgError(
+                401,
+                "PGRST301",
+                "JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from None
         if scheme != "Bearer" or not hmac.compare_digest(expected, given):
-            raise PgError(401, "PGRST301", "JWSError JWSInvalidSignature", headers={
-                "WWW-Authenticate": 'Bearer error="invalid_token", error_description="JWSError JWSInvalidSignature"'
-            })  # fmt: skip
+            raise PgError(
+                401,
+                "PGRST301",
+                "JWSError JWSInvalidSignature",
+                headers={
+                    "WWW-Authenticate": 'Bearer error="invalid_token", error_description="JWSError JWSInvalidSignature"'
+                },
+            )
         if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
-            raise PgError(401, "PGRST301", REFUSAL, headers={
-                "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{REFUSAL}"'})  # fmt: skip
+            raise PgError(
+                401,
+                "PGRST301",
+                REFUSAL,
+                headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{REFUSAL}"'},
+            )
         if claims.get("role") != ROLE:
             raise PgError(401, "42501", f"permission denied for table {TABLE}")
 
@@ -180,9 +230,13 @@ class Handler(VendorHandler):
         try:
             if self.route != f"/{TABLE}":
                 name = self.route.strip("/")
-                raise PgError(404, "42P01", f'relation "public.{name}" does not exist',
-                              hint="If a new table was created in the database with this name, try reloading "
-                              "the schema cache.")  # fmt: skip
+                raise PgError(
+                    404,
+                    "42P01",
+                    f'relation "public.{name}" does not exist',
+                    hint="If a new table was created in the database with this name, try reloading "
+                    "the schema cache.",
+                )
             if method != "GET":
                 raise PgError(405, "PGRST117", f"Unsupported HTTP method: {method}")
             self.authorize()
@@ -211,14 +265,23 @@ class Handler(VendorHandler):
             for value in values:
                 op, dot, operand = value.partition(".")
                 if not dot or op not in OPERATORS:
-                    raise PgError(400, "PGRST100", f'"failed to parse filter ({value})" (line 1, column '
-                                  f'{len(op) + 1})', details="unexpected end of input")  # fmt: skip
+                    raise PgError(
+                        400,
+                        "PGRST100",
+                        f'"failed to parse filter ({value})" (line 1, column {len(op) + 1})',
+                        details="unexpected end of input",
+                    )
                 if key != "updated_at":
                     raise PgError(400, "42883", f"this server filters on updated_at only ({key})")
                 at = timestamptz(operand)
                 bounds["lower" if op in ("gt", "gte") else "upper"] |= op != "eq"
-                test = {"eq": lambda t, a=at: t == a, "gt": lambda t, a=at: t > a, "gte": lambda t, a=at: t >= a,
-                        "lt": lambda t, a=at: t < a, "lte": lambda t, a=at: t <= a}[op]  # fmt: skip
+                test = {
+                    "eq": lambda t, a=at: t == a,
+                    "gt": lambda t, a=at: t > a,
+                    "gte": lambda t, a=at: t >= a,
+                    "lt": lambda t, a=at: t < a,
+                    "lte": lambda t, a=at: t <= a,
+                }[op]
                 kept = [i for i in kept if test(updated(i))]
         if not (bounds["lower"] and bounds["upper"]):
             # not PostgREST's rule: this district's contract (a sync reads a window, never the whole table)
@@ -229,8 +292,12 @@ class Handler(VendorHandler):
         prefer = self.headers.get("Prefer") or ""
         counted = "count=exact" in prefer
         if counted and lower > total:
-            raise PgError(416, "PGRST103", "Requested range not satisfiable",
-                          details=f"An offset of {lower} was requested, but there are only {total} rows.")  # fmt: skip
+            raise PgError(
+                416,
+                "PGRST103",
+                "Requested range not satisfiable",
+                details=f"An offset of {lower} was requested, but there are only {total} rows.",
+            )
         chunk = kept[lower : min(upper + 1, lower + MAX_ROWS)]
         rows = []
         for item in chunk:
@@ -275,8 +342,13 @@ class Handler(VendorHandler):
             if m is not None:  # PostgREST reads past a Range it cannot parse: all rows
                 lower, upper = int(m[1]), int(m[2]) if m[2] else upper
                 if lower > upper:
-                    raise PgError(416, "PGRST103", "Requested range not satisfiable", details="The lower "
-                                  "boundary must be lower than or equal to the upper boundary in the Range header.")  # fmt: skip
+                    raise PgError(
+                        416,
+                        "PGRST103",
+                        "Requested range not satisfiable",
+                        details="The lower "
+                        "boundary must be lower than or equal to the upper boundary in the Range header.",
+                    )
         for name in ("limit", "offset"):
             value = self.param(name)
             if value is not None and not value.isdigit():
