@@ -317,6 +317,16 @@ class PagedSource:
             self._page_no += 1
             try:
                 method, path, document, answer, raw = self._fetch(values, next_url)
+            except ProtocolError as exc:
+                # 416 Range Not Satisfiable for a page after one that gave the list's total: the offset asked for
+                # is past the list's end now (PostgREST's PGRST103 with `Prefer: count=exact`): it shrank under the
+                # read, as when a page's total says so, and the slice is read again from its first page.
+                if exc.http_status != 416 or listed is None or pager.type not in ("page_number", "offset"):
+                    raise
+                rereads = self._reread(rereads, where, f"{listed} → fewer than asked for, HTTP 416")
+                pages, seen, listed, before = 0, 0, None, None
+                values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
+                continue
             except RefusedAnswer as exc:
                 if self.on_refused is None or refused_in_a_row >= MAX_SKIPPED_IN_A_ROW:
                     raise
@@ -377,14 +387,7 @@ class PagedSource:
                 # Records left the list while it was read (edited out of the window, deleted): those after them
                 # moved up, some past a page already read. The slice is read again from its first page; what
                 # comes twice is a duplicate the load drops, what would have been skipped is read.
-                rereads += 1
-                if rereads > MAX_REREADS:
-                    raise ProtocolError(
-                        self.name,
-                        f"{where}: the list shrank while it was read ({listed} → {total}), {rereads} times over: "
-                        "records that moved up past a page already read would be skipped; the run fails so that "
-                        "the next one reads this window again",
-                    )
+                rereads = self._reread(rereads, where, f"{listed} → {total}")
                 pages, seen, listed, before = 0, 0, None, None
                 values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
                 continue
@@ -487,6 +490,19 @@ class PagedSource:
                 "the run fails rather than keep a place it cannot send back",
             )
         self.resume_next = text
+
+    def _reread(self, rereads: int, where: str, shrank: str) -> int:
+        """One more reading of a slice whose list shrank under the read (`shrank` says how); past MAX_REREADS the
+        run fails, so that the next one reads the window again."""
+        rereads += 1
+        if rereads > MAX_REREADS:
+            raise ProtocolError(
+                self.name,
+                f"{where}: the list shrank while it was read ({shrank}), {rereads} times over: "
+                "records that moved up past a page already read would be skipped; the run fails so that "
+                "the next one reads this window again",
+            )
+        return rereads
 
     def _total(self, document: Any) -> int | None:
         """The total a page-number or offset answer gives (records or pages, as its stop rule reads), if it does."""

@@ -48,7 +48,9 @@ class PaginatorSpec(Spec):
         description="how the total at `total_path` is written: number, or content_range — an HTTP "
         "Content-Range, `items 0-49/250` (Dojo JsonRest, Lotus Domino Access Services, asked with "
         "`Range: items={offset}-{last}`; PostgREST's `0-49/250`), its total the number after `/`; a total "
-        "not counted (`*`) or another shape fails the run naming it",
+        "not counted (`*`) or another shape fails the run naming it. A page refused with HTTP 416 (Range Not "
+        "Satisfiable: PostgREST's PGRST103 with `Prefer: count=exact`) after a page that gave the total is past "
+        "the end of a list that shrank under the read: the slice is read again from its first page",
     )
     total_pages_path: str | None = Field(default=None, description="stop total_pages: the page count's path")
     total_counts_more: bool = Field(

@@ -579,6 +579,97 @@ def test_a_missing_or_malformed_content_range_fails_the_run_naming_the_source_an
         ranged_ids(url)
 
 
+# -- PostgREST with `Prefer: count=exact`: a range past the list's end is 416 PGRST103, not an empty page -------
+PGRST103 = "Requested range not satisfiable"
+
+
+def pgrst_page(a: int, ids: list[int], total: int) -> tuple[int, dict[str, str], bytes]:
+    shown = f"{a}-{a + len(ids) - 1}" if ids else "*"
+    return (
+        206 if len(ids) < total else 200,
+        {**JSON, "Content-Range": f"{shown}/{total}"},
+        json.dumps([{"id": i} for i in ids]).encode(),
+    )
+
+
+def pgrst_past_the_end(a: int, total: int) -> tuple[int, dict[str, str], bytes]:
+    said = {"code": "PGRST103", "details": f"An offset of {a} was requested, but there are only {total} rows.",
+            "hint": None, "message": PGRST103}  # fmt: skip
+    return 416, {**JSON, "Content-Range": f"*/{total}"}, json.dumps(said).encode()
+
+
+def postgrest_ids(url: str) -> list[int]:
+    spec = {"request": {"path": "/ho_so", "headers": {"Range-Unit": "items", "Range": "{offset}-{last}",
+                                                      "Prefer": "count=exact"}},
+            "records": "", "paginator": RANGED}  # fmt: skip
+    return [
+        r.record["id"] for p in opened("rest", spec, Connection("c", host=url)).pages(None, None) for r in p
+    ]
+
+
+def test_a_range_past_the_end_of_a_list_that_shrank_under_the_read_reads_the_slice_again() -> None:
+    """Five rows, two a page; rows 1 and 2 deleted before the third page: `4-5` is past the end of three (416),
+    and row 5, now at position 2, moved up past a page already read. Read again from the first page, it comes."""
+    answers = [pgrst_page(0, [1, 2], 5), pgrst_page(2, [3, 4], 5), pgrst_past_the_end(4, 3),
+               pgrst_page(0, [3, 4], 3), pgrst_page(2, [5], 3)]  # fmt: skip
+    with scripted_server(answers) as (url, log):
+        ids = postgrest_ids(url)
+    assert set(ids) == {1, 2, 3, 4, 5} and len(log) == 5
+
+
+def test_a_range_refused_before_any_total_came_fails_the_run_in_the_systems_words() -> None:
+    with (
+        scripted_server([pgrst_past_the_end(0, 0)]) as (url, _),
+        pytest.raises(ProtocolError, match=r"HTTP 416: .*PGRST103.*Requested range not satisfiable"),
+    ):
+        postgrest_ids(url)
+
+
+def test_a_list_that_keeps_shrinking_past_each_range_fails_the_run_rather_than_skip_records() -> None:
+    answers = [
+        answer for n in range(10) for answer in (pgrst_page(0, [1, 2], 100 - n), pgrst_past_the_end(2, 1))
+    ]
+    with (
+        scripted_server(answers) as (url, log),
+        pytest.raises(
+            ProtocolError,
+            match=r"the list shrank while it was read \(97 → fewer than asked for, HTTP "
+            r"416\), 4 times over",
+        ),
+    ):
+        postgrest_ids(url)
+    assert len(log) == 8
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 4))
+def test_rows_deleted_at_any_point_of_a_ranged_read_never_cost_a_row_that_remains(
+    rows: int, deleted: int, before_request: int
+) -> None:
+    """A PostgREST table of `rows` rows, two a page; the first `deleted` of them deleted before the
+    `before_request`th call. Whatever the answers (206, a shorter total, 416 past the new end), every row that
+    remains is read, and the read ends."""
+    table = list(range(1, rows + 1))
+    calls: list[str] = []
+
+    class Handler(Answering):
+        def answer(self, body: bytes) -> None:
+            calls.append(self.headers.get("Range") or "")
+            if len(calls) == before_request:
+                del table[:deleted]
+            first, _, last = calls[-1].partition("-")
+            a = int(first)
+            status, headers, text = (
+                pgrst_past_the_end(a, len(table)) if a > len(table) else
+                pgrst_page(a, table[a : int(last) + 1], len(table))
+            )  # fmt: skip
+            self.send(status, headers, text)
+
+    with serving(Handler) as url:
+        ids = postgrest_ids(url)
+    assert set(table) <= set(ids) and len(calls) <= 12
+
+
 @pytest.mark.parametrize(
     ("paginator", "request_headers", "said"),
     [

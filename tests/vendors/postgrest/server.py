@@ -18,7 +18,9 @@ Contract (https://docs.postgrest.org/en/v12/references/api/tables_views.html, â€
   At most 100 rows per answer (db-max-rows). Errors are PostgreSQL's structure: {"code", "details", "hint",
   "message"}; a JWT that is expired or wrongly signed is 401 PGRST301 with a WWW-Authenticate header, no JWT 401
   PGRST302 (anonymous access disabled), an offset past the rows 416 PGRST103, an unknown column 400 42703, an
-  unknown embedding 400 PGRST200, a filter or order that cannot be parsed 400 PGRST100.
+  unknown embedding 400 PGRST200, a filter or order that cannot be parsed 400 PGRST100. With `--delete-at N`,
+  rows are deleted before the Nth data request (the list shrinks under a read: an offset asked for may now be past
+  its end, 416).
 """
 
 from __future__ import annotations
@@ -240,11 +242,21 @@ class Handler(VendorHandler):
             if method != "GET":
                 raise PgError(405, "PGRST117", f"Unsupported HTTP method: {method}")
             self.authorize()
+            self.request_no = self.stats.count_data_request()
+            if self.request_no == self.options.delete_at:
+                self.delete(self.options.delete)
             rows, headers, status = self.read()
         except PgError as exc:
             self.fail(exc)
             return
         self.send_json(rows, status, headers)
+
+    def delete(self, count: int) -> None:
+        """`--delete-at`: the first `count` rows in the window's order deleted (an officer's clean-up) while a
+        sync reads: the rows after them move up, and an offset near the end is now past it."""
+        gone = sorted(self.truth, key=lambda i: (updated(i), int(i["source_record_id"])))[:count]
+        for item in gone:
+            self.truth.remove(item)
 
     def read(self) -> tuple[list[dict[str, Any]], dict[str, str], int]:
         embeds = select_list(self.param("select") or "*")
@@ -297,6 +309,7 @@ class Handler(VendorHandler):
                 "PGRST103",
                 "Requested range not satisfiable",
                 details=f"An offset of {lower} was requested, but there are only {total} rows.",
+                headers={"Content-Range": f"*/{total}"},
             )
         chunk = kept[lower : min(upper + 1, lower + MAX_ROWS)]
         rows = []
@@ -317,7 +330,7 @@ class Handler(VendorHandler):
 
     def ordered(self, kept: list[dict[str, Any]], order: str | None) -> list[dict[str, Any]]:
         if order is None:
-            salt = str(self.stats.count_data_request())  # the heap's order moves as rows are updated
+            salt = str(self.request_no)  # the heap's order moves as rows are updated
             return sorted(
                 kept, key=lambda i: hashlib.md5((salt + i["source_record_id"]).encode()).hexdigest()
             )
@@ -360,5 +373,12 @@ class Handler(VendorHandler):
         return lower, upper
 
 
+def extra(parser: Any) -> None:
+    parser.add_argument(
+        "--delete-at", type=int, default=0, help="rows are deleted before the Nth data request"
+    )
+    parser.add_argument("--delete", type=int, default=60, help="how many (the first in the window's order)")
+
+
 if __name__ == "__main__":
-    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0]))
+    serve(VENDOR, Handler, arguments(__doc__.splitlines()[0], extra))

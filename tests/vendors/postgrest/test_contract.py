@@ -108,3 +108,29 @@ def test_an_empty_window_is_a_run_without_rows_not_a_failure(
 
     assert (counts.loaded, counts.quarantined) == (0, 0)  # type: ignore[attr-defined]
     assert len(stats["requests"]) == 1 and stats["refused"] == 0
+
+
+def test_rows_deleted_under_a_read_make_the_last_range_416_and_the_window_is_read_again(
+    db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """60 rows deleted before the third page: 250 became 190, so `200-299` is past the end (416 PGRST103) while
+    the rows that were 200-249 moved up to 140-189, past the pages read. The window is read again from its first
+    page, as when a page's total says the list shrank: nothing is lost, and the run does not fail."""
+    with harness.started("postgrest", tmp_path, "--delete-at", "3", "--delete", "60") as vendor:
+        harness.configure(vendor, monkeypatch)
+        counts = pipeline.sync(vendor.source)
+        stats = vendor.stats()
+        survivors = vendor.truth()
+        compared = harness.compare(db, vendor.source, survivors)
+
+    assert len(survivors) == harness.COUNT - 60
+    assert [r["headers"]["Range"] for r in stats["requests"]] == [
+        "0-99",
+        "100-199",
+        "200-299",
+        "0-99",
+        "100-199",
+    ]
+    assert [r["status"] for r in stats["refusals"]] == [416]
+    assert compared.missing == [] and compared.mismatches == []
+    assert counts.loaded >= len(survivors)  # type: ignore[attr-defined]
