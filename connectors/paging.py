@@ -323,7 +323,7 @@ class PagedSource:
                 # read, as when a page's total says so, and the slice is read again from its first page.
                 if exc.http_status != 416 or listed is None or pager.type not in ("page_number", "offset"):
                     raise
-                rereads = self._reread(rereads, where, f"{listed} → fewer than asked for, HTTP 416")
+                rereads = self._reread(rereads, where, f"{listed} → a range past its end, HTTP 416")
                 pages, seen, listed, before = 0, 0, None, None
                 values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
                 continue

@@ -528,6 +528,12 @@ FAILURES = _shapes(
      r" again",
      N_("the list shrank while it was read (%(before)s → %(after)s), %(n)s times over: records that moved up past a"
         " page already read would be skipped; the run fails so that the next one reads this window again")),
+    (r"the list shrank while it was read \((?P<before>\d+) → a range past its end, HTTP 416\), (?P<n>\d+) times over:"
+     r" records that moved up past a page already read would be skipped; the run fails so that the next one reads"
+     r" this window again",
+     N_("the list shrank while it was read (%(before)s → a range past its end, HTTP 416), %(n)s times over: records"
+        " that moved up past a page already read would be skipped; the run fails so that the next one reads this"
+        " window again")),
     (r"no records, yet the system's total says (?P<total>\d+) records and (?P<seen>\d+) records came: the rest of"
      r" the window would be lost; the run fails so that the next one reads this window again \(a system whose total"
      r" counts records it never sends: paginator.total_counts_more: true\)",

@@ -633,7 +633,7 @@ def test_a_list_that_keeps_shrinking_past_each_range_fails_the_run_rather_than_s
         scripted_server(answers) as (url, log),
         pytest.raises(
             ProtocolError,
-            match=r"the list shrank while it was read \(97 → fewer than asked for, HTTP "
+            match=r"the list shrank while it was read \(97 → a range past its end, HTTP "
             r"416\), 4 times over",
         ),
     ):

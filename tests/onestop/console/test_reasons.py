@@ -273,3 +273,14 @@ def test_every_ejson_value_that_does_not_fit_has_a_shape_of_its_own() -> None:
     assert untranslated(reasons) == []
     shown = [str(words.reason(r)) for r in reasons]
     assert not [s for s in shown if "<code>not a" in s or "<code>a time" in s]  # none shown as a bare quote
+
+
+def test_a_list_that_shrank_past_each_range_asked_has_a_shape_of_its_own() -> None:
+    """paging: a system that refuses a range past the list's end with HTTP 416 (PostgREST's PGRST103), again and
+    again, fails the run so; the console knows the message (its Vietnamese words: the maintainer's catalogue)."""
+    said = (
+        "hd_thu: page 2: the list shrank while it was read (97 → a range past its end, HTTP 416), 4 times over: "
+        "records that moved up past a page already read would be skipped; the run fails so that the next one reads "
+        "this window again"
+    )
+    assert untranslated({said}) == [] and "trang 2" in str(words.reason(said))
