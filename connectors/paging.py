@@ -230,7 +230,8 @@ class PagedSource:
     def _bound(self, value: datetime | None) -> Any:
         if value is None or self.spec.incremental is None:
             return None
-        return format_datetime(value, self.spec.incremental.format, self.tz)
+        written = format_datetime(value, self.spec.incremental.format, self.tz)
+        return str(written) if self.spec.incremental.as_text else written
 
     def read(self, window_start: datetime | None, window_end: datetime | None) -> Iterator[PageRead]:
         """Every page of the window, slice after slice (`incremental.step`), as asked for and answered."""

@@ -364,6 +364,12 @@ class IncrementalSpec(Spec):
         default=None,
         description="split the window into slices of at most this long (a system that caps a query)",
     )
+    as_text: bool = Field(
+        default=False,
+        description="write a number ({start} and {end} as epoch_s, epoch_ms or excel) as its text, where the "
+        "system types values by a wrapper and wants a string inside it, a JSON number refused: DynamoDB's "
+        '`{N: "{start}"}`, MongoDB Extended JSON\'s `{$date: {$numberLong: "{start}"}}`',
+    )
 
     @field_validator("format")
     @classmethod

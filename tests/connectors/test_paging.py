@@ -726,3 +726,52 @@ def test_any_cursor_is_sent_back_as_it_came_or_ends_the_read_or_fails_the_run_na
         assert cursor == value and kind in ("any", "object" if isinstance(value, dict) else "list")
     else:
         assert isinstance(cursor, str) and kind in ("any", "text")
+
+
+# -- the window as text where a wrapper types it: DynamoDB's {"N": "…"}, Extended JSON's {"$numberLong": "…"} ----
+def window_sent(incremental: dict[str, Any], start: datetime, end: datetime) -> Any:
+    """The JSON body a source sends for a window, its bounds inside EJSON $date wrappers."""
+    bodies: list[Any] = []
+
+    def route(_path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        bodies.append(json.loads(body))
+        return 200, JSON, b'{"documents": []}'
+
+    spec = {"request": {"method": "POST", "path": "/action/find",
+                        "json": {"filter": {"updatedAt": {"$gte": {"$date": {"$numberLong": "{start}"}},
+                                                          "$lt": {"$date": {"$numberLong": "{end}"}}}}}},
+            "records": "documents", "paginator": {"type": "single"}, "incremental": incremental}  # fmt: skip
+    with routed_server(route) as (url, _):
+        list(opened("rest", spec, Connection("c", host=url)).pages(start, end))
+    return bodies[0]["filter"]["updatedAt"]
+
+
+def test_a_window_of_numbers_goes_as_text_inside_a_wrapper_that_wants_a_string() -> None:
+    start, end = datetime(2024, 12, 5, 6, 30, tzinfo=UTC), datetime(2024, 12, 5, 7, 0, tzinfo=UTC)
+    as_text = window_sent({"format": "epoch_ms", "as_text": True}, start, end)
+    assert as_text == {"$gte": {"$date": {"$numberLong": "1733380200000"}},
+                       "$lt": {"$date": {"$numberLong": "1733382000000"}}}  # fmt: skip
+    # without it a number stays a JSON number (a whole placeholder keeps its type): Extended JSON refuses it
+    assert window_sent({"format": "epoch_ms"}, start, end)["$gte"] == {
+        "$date": {"$numberLong": 1733380200000}
+    }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+    st.sampled_from(["epoch_s", "epoch_ms", "excel", "iso", "yyyy-MM-dd HH:mm:ss"]),
+)
+def test_a_bound_written_as_text_is_the_text_of_the_bound_written_plainly(at: datetime, fmt: str) -> None:
+    """as_text changes a number's type, never its value: int(text) or float(text) gives the number back, and a
+    bound that is text already is the same text."""
+    from connectors.spec.rest import IncrementalSpec
+    from mappings.dates import format_datetime
+
+    spec = IncrementalSpec(format=fmt, as_text=True)
+    reader = opened("rest", {"request": {"path": "/x", "query": {"from": "{start}"}}, "paginator": {"type": "single"},
+                             "incremental": spec.model_dump()}, Connection("c", host="http://127.0.0.1:9"))  # fmt: skip
+    plain = format_datetime(at, fmt, reader.tz)
+    written = reader._bound(at)
+    assert isinstance(written, str) and written == str(plain)
+    assert type(plain)(written) == plain if not isinstance(plain, str) else written == plain

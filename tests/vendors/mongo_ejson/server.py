@@ -15,7 +15,7 @@ Contract (https://www.mongodb.com/docs/atlas/app-services/data-api/openapi, …/
   {"$numberLong": "…"}, Decimal128 amounts {"$numberDecimal": "150000.00"}; texts, nested documents and arrays of
   them plain. Relaxed EJSON writes numbers plain and dates as {"$date": "<ISO-8601, Z>"}.
   The filter is read as MongoDB reads it: its dates in EJSON ({"$date": "<ISO-8601>"} or {"$date": {"$numberLong":
-  "…"}}); a date written as a plain text compares with no Date (BSON's type order) and matches nothing — an empty
+  "…"}}, the milliseconds a string: a JSON number there is no EJSON, 400); a date written as a plain text compares with no Date (BSON's type order) and matches nothing — an empty
   `documents`, no error. Without a sort the documents come in natural order, which moves as documents grow (here:
   each request another). A limit past 50000, a skip or limit that is no integer: 400 InvalidParameter. A missing
   or wrong API key: 401 {"error": "invalid session: error finding user for endpoint", "error_code":
@@ -155,13 +155,12 @@ def read_date(value: Any) -> datetime | None:
         except ValueError:
             raise DataApiError(400, "InvalidParameter", f"invalid $date: {inner}") from None
         return at if at.tzinfo else None
-    if (
-        isinstance(inner, dict)
-        and list(inner) == ["$numberLong"]
-        and str(inner["$numberLong"]).lstrip("-").isdigit()
-    ):
-        return datetime.fromtimestamp(int(inner["$numberLong"]) / 1000, UTC)
-    raise DataApiError(400, "InvalidParameter", "invalid $date")
+    long = inner.get("$numberLong") if isinstance(inner, dict) and list(inner) == ["$numberLong"] else None
+    if isinstance(long, str) and long.lstrip("-").isdigit():
+        return datetime.fromtimestamp(int(long) / 1000, UTC)
+    # EJSON's parsers refuse a $numberLong that is not a string (the Go driver's "expected $numberLong field to
+    # have string value"), as the Data API does
+    raise DataApiError(400, "InvalidParameter", f"invalid extended JSON $date: {json.dumps(inner)[:100]}")
 
 
 class Handler(VendorHandler):

@@ -73,6 +73,8 @@ def test_a_wrong_key_is_401_invalid_session(url: str) -> None:
         url, lambda: find(url, FIND, key="sai"), 401, ['"error_code": "InvalidSession"', REFUSAL]
     )
     harness.refused_once(url, lambda: find(url, {**FIND, "limit": "5"}), 400, ["InvalidParameter"])
+    numeric = {**FIND, "filter": {"updatedAt": {"$gte": {"$date": {"$numberLong": 1735689600000}}}}}
+    harness.refused_once(url, lambda: find(url, numeric), 400, ["invalid extended JSON $date"])
 
 
 def test_a_sync_sends_ejson_dates_and_integer_skip_and_limit(
@@ -87,7 +89,8 @@ def test_a_sync_sends_ejson_dates_and_integer_skip_and_limit(
     bodies = [json.loads(r["body"]) for r in stats["requests"]]
     assert [(b["skip"], b["limit"]) for b in bodies] == [(0, 100), (100, 100), (200, 100)]
     window = bodies[0]["filter"]["updatedAt"]
-    assert window["$gte"]["$date"].endswith("Z") and window["$lt"]["$date"].endswith("Z")
+    for bound in (window["$gte"], window["$lt"]):
+        assert list(bound) == ["$date"] and isinstance(bound["$date"]["$numberLong"], str)  # canonical EJSON
 
 
 def test_a_document_whose_ejson_does_not_fit_costs_that_dossier_alone(
