@@ -20,7 +20,9 @@ Contract (https://docs.postgrest.org/en/v12/references/api/tables_views.html, �
   PGRST302 (anonymous access disabled), an offset past the rows 416 PGRST103, an unknown column 400 42703, an
   unknown embedding 400 PGRST200, a filter or order that cannot be parsed 400 PGRST100. With `--delete-at N`,
   rows are deleted before the Nth data request (the list shrinks under a read: an offset asked for may now be past
-  its end, 416).
+  its end, 416). A JWT may also come from `POST /rpc/login` {"email", "pass"} -> {"token": …} (PostgREST's SQL
+  user management: `exp` --token-ttl seconds on; a wrong password 403 28P01 "invalid user or password"); with
+  `--revoke-at N` every token issued before the Nth data request reads as expired from then on.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import json
 import re
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.vendors.common import VendorHandler, arguments, serve, updated
 
@@ -60,6 +62,8 @@ def jwt(claims: dict[str, Any], secret: bytes = SECRET) -> str:
 
 
 TOKEN = jwt({"role": ROLE, "iss": "motcua-thanhmien", "exp": 4102444800})  # 2100-01-01
+LOGIN_EMAIL, LOGIN_PASS = "dongbo@thanhmien.haiduong.gov.vn", "Mc@ThanhMien2025"
+LOGIN_REFUSAL = "invalid user or password"
 WRONG_CONNECTION = {"password": jwt({"role": ROLE, "iss": "motcua-thanhmien", "exp": 1735664400})}  # expired
 
 
@@ -218,7 +222,8 @@ class Handler(VendorHandler):
                     "WWW-Authenticate": 'Bearer error="invalid_token", error_description="JWSError JWSInvalidSignature"'
                 },
             )
-        if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
+        revoked = claims.get("iat", 0) <= type(self).revoked_before if type(self).revoked_before else False
+        if not isinstance(claims.get("exp"), int | float) or claims["exp"] <= time.time() or revoked:
             raise PgError(
                 401,
                 "PGRST301",
@@ -228,8 +233,38 @@ class Handler(VendorHandler):
         if claims.get("role") != ROLE:
             raise PgError(401, "42501", f"permission denied for table {TABLE}")
 
+    revoked_before: ClassVar[float] = 0.0  # `--revoke-at`: tokens issued until then read as expired
+
+    def login(self) -> None:
+        """`POST /rpc/login` {"email", "pass"}: the SQL user management function of PostgREST's docs, its JWT
+        as {"token": …}; a wrong password is the function's `raise invalid_password` (SQLSTATE 28P01: 403)."""
+        try:
+            asked = self.json_body()
+        except ValueError:
+            raise PgError(400, "PGRST102", "Empty or invalid json") from None
+        if not isinstance(asked, dict) or set(asked) != {"email", "pass"}:
+            raise PgError(
+                404,
+                "PGRST202",
+                "Could not find the function public.login without parameters in the schema cache",
+                hint="Perhaps you meant to call the function public.login(email, pass)",
+            )
+        if asked != {"email": LOGIN_EMAIL, "pass": LOGIN_PASS}:
+            raise PgError(403, "28P01", LOGIN_REFUSAL)
+        now = time.time()
+        self.send_json(
+            {
+                "token": jwt(
+                    {"role": ROLE, "email": LOGIN_EMAIL, "iat": now, "exp": int(now) + self.options.token_ttl}
+                )
+            }
+        )
+
     def vendor(self, method: str) -> None:
         try:
+            if self.route == "/rpc/login" and method == "POST":
+                self.login()
+                return
             if self.route != f"/{TABLE}":
                 name = self.route.strip("/")
                 raise PgError(
@@ -243,8 +278,14 @@ class Handler(VendorHandler):
                 raise PgError(405, "PGRST117", f"Unsupported HTTP method: {method}")
             self.authorize()
             self.request_no = self.stats.count_data_request()
+            if self.request_no == self.options.revoke_at:
+                type(
+                    self
+                ).revoked_before = time.time()  # the secret rotated, say: every token issued so far ends
+                self.authorize()
             if self.request_no == self.options.delete_at:
                 self.delete(self.options.delete)
+            time.sleep(self.options.slow)
             rows, headers, status = self.read()
         except PgError as exc:
             self.fail(exc)
@@ -374,6 +415,8 @@ class Handler(VendorHandler):
 
 
 def extra(parser: Any) -> None:
+    parser.add_argument("--token-ttl", type=int, default=3600, help="seconds a /rpc/login token lives")
+    parser.add_argument("--slow", type=float, default=0.0, help="seconds each data answer takes")
     parser.add_argument(
         "--delete-at", type=int, default=0, help="rows are deleted before the Nth data request"
     )
