@@ -364,10 +364,26 @@ class Handler(VendorHandler):
                         key=lambda c, k=column: c.get(k) or "", reverse=direction.startswith("desc")
                     )
                 row[table] = children
-            rows.append(row)
+            rows.append(self.spoiled(row, item))
         shown = f"{lower}-{lower + len(rows) - 1}" if rows else "*"
         status = 206 if counted and len(rows) < total else 200
         return rows, {"Content-Range": f"{shown}/{total if counted else '*'}", "Range-Unit": "items"}, status
+
+    def spoiled(self, row: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+        """`--corrupt N`: the first N rows in the window's order hold what PostgreSQL allows and no dossier should:
+        a deadline of `infinity` (timestamptz's own), a step's status NULL, a fee of numeric `NaN` (written "NaN")."""
+        ordered = sorted(self.truth, key=lambda i: (updated(i), int(i["source_record_id"])))
+        position = ordered.index(item)
+        if position >= self.options.corrupt:
+            return row
+        if position % 3 == 0:
+            return {**row, "han_tra": "infinity"}
+        if position % 3 == 1 and row.get("qua_trinh"):
+            return {**row, "qua_trinh": [{**row["qua_trinh"][0], "trang_thai": None}, *row["qua_trinh"][1:]]}
+        return {
+            **row,
+            "le_phi": [{"id": 1, "ho_so_id": row["id"], "ma": "X", "ten": "Phí", "so_tien": "NaN"}],
+        }
 
     def ordered(self, kept: list[dict[str, Any]], order: str | None) -> list[dict[str, Any]]:
         if order is None:
@@ -417,6 +433,9 @@ class Handler(VendorHandler):
 def extra(parser: Any) -> None:
     parser.add_argument("--token-ttl", type=int, default=3600, help="seconds a /rpc/login token lives")
     parser.add_argument("--slow", type=float, default=0.0, help="seconds each data answer takes")
+    parser.add_argument(
+        "--corrupt", type=int, default=0, help="the first N rows in order hold a hostile value"
+    )
     parser.add_argument(
         "--delete-at", type=int, default=0, help="rows are deleted before the Nth data request"
     )

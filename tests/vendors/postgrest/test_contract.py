@@ -134,3 +134,32 @@ def test_rows_deleted_under_a_read_make_the_last_range_416_and_the_window_is_rea
     assert [r["status"] for r in stats["refusals"]] == [416]
     assert compared.missing == [] and compared.mismatches == []
     assert counts.loaded >= len(survivors)  # type: ignore[attr-defined]
+
+
+def test_a_row_holding_what_postgresql_allows_and_no_dossier_should_costs_that_dossier_alone(
+    db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """timestamptz `infinity`, a step's status NULL, numeric `NaN` in an embedded fee: each row is quarantined
+    naming the source, the record and the field, never its applicant's data; the rest of its page loads."""
+    with harness.started("postgrest", tmp_path, "--corrupt", "3") as vendor:
+        harness.configure(vendor, monkeypatch)
+        items = vendor.truth()
+        counts = pipeline.sync(vendor.source)
+        rows = db.execute(
+            "SELECT record_id, errors FROM onestop.quarantine WHERE source = %s AND state = 'open'",
+            (vendor.source,),
+        ).fetchall()
+        spoiled = sorted(items, key=lambda i: (i["source_updated_at"], int(i["source_record_id"])))[:3]
+        compared = harness.compare(db, vendor.source, [i for i in items if i not in spoiled])
+
+    assert (counts.loaded, counts.quarantined) == (harness.COUNT - 3, 3)  # type: ignore[attr-defined]
+    named = {r[0]: sorted((e["field"], e["source_path"]) for e in r[1]) for r in rows}
+    assert named == {
+        spoiled[0]["source_record_id"]: [("due_at", "han_tra")],
+        spoiled[1]["source_record_id"]: [("history[0].status", "qua_trinh[0].trang_thai")],
+        spoiled[2]["source_record_id"]: [("fees[0].amount_vnd", "le_phi[0].so_tien")],
+    }
+    said = " ".join(str(e) for r in rows for e in r[1])
+    for item in spoiled:
+        assert item["applicant"]["phone"] not in said and item["applicant"]["id_number"] not in said
+    assert compared.mismatches == [] and compared.missing == []
