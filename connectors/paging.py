@@ -318,16 +318,6 @@ class PagedSource:
             self._page_no += 1
             try:
                 method, path, document, answer, raw = self._fetch(values, next_url)
-            except ProtocolError as exc:
-                # 416 Range Not Satisfiable for a page after one that gave the list's total: the offset asked for
-                # is past the list's end now (PostgREST's PGRST103 with `Prefer: count=exact`): it shrank under the
-                # read, as when a page's total says so, and the slice is read again from its first page.
-                if exc.http_status != 416 or listed is None or pager.type not in ("page_number", "offset"):
-                    raise
-                rereads = self._reread(rereads, where, f"{listed} → a range past its end, HTTP 416")
-                pages, seen, listed, before = 0, 0, None, None
-                values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
-                continue
             except RefusedAnswer as exc:
                 if self.on_refused is None or refused_in_a_row >= MAX_SKIPPED_IN_A_ROW:
                     raise
@@ -344,6 +334,16 @@ class PagedSource:
                 # a cursor or a next link comes in the refused answer itself: the rest of the slice is skipped
                 self.on_refused(exc.on_page(self._page_no), {**where_skipped, "rest_of_window": True})
                 return
+            except ProtocolError as exc:  # after RefusedAnswer, a ProtocolError of its own
+                # 416 Range Not Satisfiable for a page after one that gave the list's total: the offset asked for
+                # is past the list's end now (PostgREST's PGRST103 with `Prefer: count=exact`): it shrank under the
+                # read, as when a page's total says so, and the slice is read again from its first page.
+                if exc.http_status != 416 or listed is None or pager.type not in ("page_number", "offset"):
+                    raise
+                rereads = self._reread(rereads, where, f"{listed} → a range past its end, HTTP 416")
+                pages, seen, listed, before = 0, 0, None, None
+                values["page"], values["offset"], values["last"] = pager.base, 0, pager.page_size - 1
+                continue
             refused_in_a_row = 0
             if raw is None:  # records read from a document made of the answer (XML-RPC's values, say)
                 raw = self._made(document, where)
