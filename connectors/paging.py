@@ -227,6 +227,11 @@ class PagedSource:
 
     # --- paging ----------------------------------------------------------------------------------------------
 
+    @property
+    def _resume(self) -> Any:
+        """`rest.resume` (a REST source's; None for XML and SOAP, whose specs have none)."""
+        return getattr(self.spec, "resume", None)
+
     def _bound(self, value: datetime | None) -> Any:
         if value is None or self.spec.incremental is None:
             return None
@@ -237,8 +242,7 @@ class PagedSource:
         """Every page of the window, slice after slice (`incremental.step`), as asked for and answered."""
         step = self.spec.incremental.step if self.spec.incremental else None
         number, self._page_no, self._first_request = 0, 0, None
-        resume = getattr(self.spec, "resume", None)
-        at = self.resume_from if resume is not None else None
+        at = self.resume_from if self._resume is not None else None
         self.resume_next, self.resume_expired = None, False
         # a kept place reads on from where the last read ended: one read, not the window's slices
         cuts = [(window_start, window_end)] if at else slices(window_start, window_end, step)
@@ -264,7 +268,7 @@ class PagedSource:
         try:
             yield from pages
         except ConnectorError as exc:
-            resume = getattr(self.spec, "resume", None)
+            resume = self._resume
             if at is None or resume is None or exc.http_status not in resume.expired:
                 raise
             log.warning(
@@ -467,7 +471,7 @@ class PagedSource:
 
     def _keep_place(self, paged: Headed, where: str) -> None:
         """`rest.resume`: the link or cursor this page gives for the next run (the last page's is kept)."""
-        resume = getattr(self.spec, "resume", None)
+        resume = self._resume
         if resume is None:
             return
         value = value_at(paged, resume.path)
